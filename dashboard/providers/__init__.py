@@ -1,0 +1,1 @@
+"""Provider clients: typed dataclasses in and out, never the database."""

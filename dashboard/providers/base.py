@@ -1,0 +1,158 @@
+"""Shared provider boundary: call records, outcomes and typed errors.
+
+Every provider client returns frozen dataclasses and raises the errors below. Each
+result and each error carries a :class:`CallRecord` — a redacted, trimmed record of
+the HTTP exchange — that the calling service stores on the object's timeline.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+
+#: Bodies stored on a call record are cut to this many characters.
+MAX_RECORDED_BODY = 4000
+
+#: Field names whose values never leave the client unmasked.
+SECRET_FIELDS = frozenset(
+    {
+        "accessToken",
+        "refreshToken",
+        "authCode",
+        "password",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "accountNumber",
+        "cardNumber",
+    }
+)
+
+
+class Outcome(enum.StrEnum):
+    """What a provider call means for the object it concerns."""
+
+    #: The provider says the operation succeeded.
+    SUCCEEDED = "S"
+    #: The provider says the operation definitely failed; nothing happened.
+    FAILED = "F"
+    #: Nobody knows yet: in process, timeout, 5xx, malformed or unverifiable answer.
+    UNKNOWN = "U"
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A redacted record of one HTTP exchange with a provider."""
+
+    provider: str
+    operation: str
+    method: str
+    path: str
+    started_at: datetime
+    duration_ms: int
+    status: int | None = None
+    correlation_id: str | None = None
+    request_body: str | None = None
+    response_body: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable view for the timeline."""
+        return {
+            "provider": self.provider,
+            "operation": self.operation,
+            "method": self.method,
+            "path": self.path,
+            "started_at": self.started_at.isoformat(),
+            "duration_ms": self.duration_ms,
+            "status": self.status,
+            "correlation_id": self.correlation_id,
+            "request_body": self.request_body,
+            "response_body": self.response_body,
+            "error": self.error,
+        }
+
+
+class ProviderError(Exception):
+    """Base of every error a provider client raises; carries the call record."""
+
+    outcome: Outcome = Outcome.UNKNOWN
+
+    def __init__(self, message: str, *, record: CallRecord | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.record = record
+        self.code = code
+
+
+class ProviderUnavailable(ProviderError):
+    """Timeout, connection failure, 5xx or unreadable answer: the outcome is unknown."""
+
+    outcome = Outcome.UNKNOWN
+
+
+class ProviderUnverified(ProviderError):
+    """The answer's signature did not verify: treat it as if no answer came."""
+
+    outcome = Outcome.UNKNOWN
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request definitively (validation, auth, business rule)."""
+
+    outcome = Outcome.FAILED
+
+
+class ProviderConfigError(Exception):
+    """A client was built with unusable settings (missing key, bad URL)."""
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """Mask a secret, keeping only its last ``keep`` characters."""
+    if len(value) <= keep:
+        return "*" * len(value)
+    return "*" * min(len(value) - keep, 8) + value[-keep:]
+
+
+def redact(data: Any, secret_fields: Iterable[str] = SECRET_FIELDS) -> Any:
+    """Return a copy of parsed JSON with secret fields masked, recursively."""
+    secrets = frozenset(secret_fields)
+    if isinstance(data, Mapping):
+        return {
+            key: mask(str(value)) if key in secrets and value is not None else redact(value, secrets)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [redact(item, secrets) for item in data]
+    return data
+
+
+def redact_body(body: bytes | str | None, secret_fields: Iterable[str] = SECRET_FIELDS) -> str | None:
+    """Redact and trim a JSON body for a call record; non-JSON is trimmed only."""
+    if body is None:
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        text = json.dumps(redact(json.loads(text), secret_fields), ensure_ascii=False)
+    except ValueError:
+        pass
+    if len(text) > MAX_RECORDED_BODY:
+        text = text[:MAX_RECORDED_BODY] + "…"
+    return text
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    """Base for a client's typed answer: the outcome plus the call record."""
+
+    outcome: Outcome
+    record: CallRecord
+    result_code: str | None = None
+    result_message: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
