@@ -1,0 +1,480 @@
+"""Typed requests, answers and events of the Worldpay APM API, and their JSON shapes.
+
+Money crosses the wire as integer minor units, in two shapes: the API's ``value``
+``{"amount", "currency"}`` (§1.4.1) and the webhook's ``amount`` ``{"value", "currencyCode"}``
+(§1.10.2). Both conversions live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from dashboard.money import Money
+from dashboard.money import UnknownCurrency
+from dashboard.providers.base import CallRecord
+from dashboard.providers.base import Outcome
+from dashboard.providers.base import ProviderResult
+from dashboard.providers.worldpay import consts
+from dashboard.providers.worldpay.consts import EventName
+
+
+class MalformedPayload(ValueError):
+    """An answer or event body does not have the documented shape."""
+
+
+# -- money --------------------------------------------------------------------------------
+
+
+def money_to_value(amount: Money) -> dict[str, Any]:
+    """Return the API ``value`` object for ``amount``."""
+    return {"amount": amount.minor, "currency": amount.currency}
+
+
+def money_from_value(value: Any) -> Money:
+    """Read an API ``value`` object (``amount`` + ``currency``)."""
+    if not isinstance(value, Mapping):
+        raise MalformedPayload("value is not an object")
+    return _money(value.get("amount"), value.get("currency"))
+
+
+def money_from_event_amount(amount: Any) -> Money:
+    """Read a webhook ``amount`` object (``value`` + ``currencyCode``)."""
+    if not isinstance(amount, Mapping):
+        raise MalformedPayload("amount is not an object")
+    return _money(amount.get("value"), amount.get("currencyCode"))
+
+
+def _money(minor: Any, currency: Any) -> Money:
+    if isinstance(minor, bool) or not isinstance(minor, int) or not isinstance(currency, str):
+        raise MalformedPayload(f"not an amount: {minor!r} {currency!r}")
+    try:
+        return Money(minor, currency)
+    except UnknownCurrency as exc:
+        raise MalformedPayload(str(exc)) from None
+
+
+# -- outcomes -----------------------------------------------------------------------------
+
+# A refund or chargeback only ever follows a successful sale, so for the sale they mean success.
+_PAYMENT_OUTCOMES: dict[str, Outcome] = {
+    EventName.AUTHORIZED: Outcome.SUCCEEDED,
+    EventName.SENT_FOR_SETTLEMENT: Outcome.SUCCEEDED,
+    EventName.SETTLED: Outcome.SUCCEEDED,
+    EventName.SENT_FOR_REFUND: Outcome.SUCCEEDED,
+    EventName.REFUNDED: Outcome.SUCCEEDED,
+    EventName.REFUND_FAILED: Outcome.SUCCEEDED,
+    EventName.CHARGED_BACK: Outcome.SUCCEEDED,
+    EventName.REFUSED: Outcome.FAILED,
+    EventName.ERROR: Outcome.FAILED,
+    EventName.CANCELLED: Outcome.FAILED,
+    EventName.CANCELLED_BY_CUSTOMER: Outcome.FAILED,
+    EventName.EXPIRED: Outcome.FAILED,
+    EventName.REQUEST_EXPIRED: Outcome.FAILED,
+}
+
+_REVERSAL_OUTCOMES: dict[str, Outcome] = {
+    EventName.REFUNDED: Outcome.SUCCEEDED,
+    EventName.REFUND_FAILED: Outcome.FAILED,
+}
+
+
+def payment_outcome(event: str) -> Outcome:
+    """Return what ``event`` (a ``lastEvent`` or webhook type) means for the sale."""
+    return _PAYMENT_OUTCOMES.get(event, Outcome.UNKNOWN)
+
+
+def reversal_outcome(event: str) -> Outcome:
+    """Return what ``event`` means for a reversal; ``sentForRefund`` is still unknown."""
+    return _REVERSAL_OUTCOMES.get(event, Outcome.UNKNOWN)
+
+
+# -- create request -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultUrls:
+    """Where the customer returns after the wallet page; ``cancel`` is optional (§1.4.1)."""
+
+    success: str
+    pending: str
+    failure: str
+    cancel: str | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Optional shopper details of an AlipayHK instruction."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceData:
+    """Optional shopper device of an AlipayHK instruction."""
+
+    device: str | None = None
+    operating_system: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatePaymentRequest:
+    """An AlipayHK sale, checked against the documented field rules on construction."""
+
+    transaction_reference: str
+    amount: Money
+    narrative: str
+    result_urls: ResultUrls
+    order_reference: str | None = None
+    country: str | None = None
+    customer: Customer | None = None
+    device_data: DeviceData | None = None
+
+    def __post_init__(self) -> None:
+        _check_text(
+            "transactionReference",
+            self.transaction_reference,
+            consts.TRANSACTION_REFERENCE_PATTERN,
+            consts.TRANSACTION_REFERENCE_MAX_LENGTH,
+        )
+        if self.order_reference is not None:
+            _check_text(
+                "orderReference",
+                self.order_reference,
+                consts.TRANSACTION_REFERENCE_PATTERN,
+                consts.TRANSACTION_REFERENCE_MAX_LENGTH,
+            )
+        _check_text("narrative.line1", self.narrative, consts.NARRATIVE_PATTERN, consts.NARRATIVE_MAX_LENGTH)
+        _check_amount(self.amount)
+        if self.amount.currency not in consts.ALIPAY_HK_CURRENCIES:
+            raise ValueError(f"AlipayHK does not accept {self.amount.currency}")
+        if self.amount.currency == "HKD" and self.amount > consts.ALIPAY_HK_MAX_HKD:
+            raise ValueError(f"AlipayHK accepts at most {consts.ALIPAY_HK_MAX_HKD}")
+        if self.customer is not None:
+            _check_customer(self.customer)
+        if self.device_data is not None:
+            _check_device(self.device_data)
+
+
+def _check_text(name: str, value: str, pattern: re.Pattern[str], max_length: int) -> None:
+    """Raise ValueError unless ``value`` has the documented length and characters."""
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
+        raise ValueError(f"{name} must be 1 to {max_length} characters")
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{name} contains characters Worldpay does not allow")
+
+
+def _check_amount(amount: Money) -> None:
+    """Raise ValueError unless ``amount`` fits the API's integer range."""
+    if not consts.AMOUNT_MIN <= amount.minor <= consts.AMOUNT_MAX:
+        raise ValueError(f"amount must be between {consts.AMOUNT_MIN} and {consts.AMOUNT_MAX} minor units")
+
+
+def _check_customer(customer: Customer) -> None:
+    names = (("customer.firstName", customer.first_name), ("customer.lastName", customer.last_name))
+    for name, value in names:
+        if value is not None and not 1 <= len(value) <= consts.CUSTOMER_NAME_MAX_LENGTH:
+            raise ValueError(f"{name} must be 1 to {consts.CUSTOMER_NAME_MAX_LENGTH} characters")
+    if customer.email is not None:
+        _check_text(
+            "customer.email", customer.email, consts.CUSTOMER_EMAIL_PATTERN, consts.CUSTOMER_EMAIL_MAX_LENGTH
+        )
+
+
+def _check_device(device: DeviceData) -> None:
+    if device.device is not None and device.device not in consts.DEVICES:
+        raise ValueError(f"unknown device {device.device!r}")
+    if device.operating_system is not None and device.operating_system not in consts.OPERATING_SYSTEMS:
+        raise ValueError(f"unknown operating system {device.operating_system!r}")
+
+
+def _without_none(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def build_payment_body(request: CreatePaymentRequest, entity: str) -> dict[str, Any]:
+    """Return the ``POST /apmPayments`` body for an AlipayHK direct sale (§1.4.1, §1.4.3)."""
+    urls = request.result_urls
+    instrument = _without_none({"type": consts.INSTRUMENT_DIRECT, "country": request.country})
+    instruction: dict[str, Any] = {
+        "method": consts.METHOD_ALIPAY_HK,
+        "value": money_to_value(request.amount),
+        "narrative": {"line1": request.narrative},
+        "paymentInstrument": instrument,
+        "resultUrls": _without_none(
+            {"success": urls.success, "pending": urls.pending, "failure": urls.failure, "cancel": urls.cancel}
+        ),
+    }
+    if request.device_data is not None:
+        instruction["deviceData"] = _without_none(
+            {"device": request.device_data.device, "operatingSystem": request.device_data.operating_system}
+        )
+    if request.customer is not None:
+        instruction["customer"] = _without_none(
+            {
+                "firstName": request.customer.first_name,
+                "lastName": request.customer.last_name,
+                "email": request.customer.email,
+            }
+        )
+    return _without_none(
+        {
+            "transactionReference": request.transaction_reference,
+            "orderReference": request.order_reference,
+            "merchant": {"entity": entity},
+            "instruction": instruction,
+        }
+    )
+
+
+def build_reversal_body(amount: Money, reference: str) -> dict[str, Any]:
+    """Return a ``reversals`` / ``partialReversals`` body (§1.8)."""
+    _check_amount(amount)
+    _check_text(
+        "reference", reference, consts.REVERSAL_REFERENCE_PATTERN, consts.REVERSAL_REFERENCE_MAX_LENGTH
+    )
+    return {"reference": reference, "value": money_to_value(amount)}
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApmResource(ProviderResult):
+    """A payment resource as any APM answer returns it, with its links and actions."""
+
+    payment_id: str
+    last_event: str
+    #: Action name (``reverse``, ``partialReverse``) → href to POST to; only what was offered.
+    actions: Mapping[str, str] = field(default_factory=dict)
+    #: Link name (``self``) → href.
+    links: Mapping[str, str] = field(default_factory=dict)
+    command_id: str | None = None
+
+    @property
+    def self_href(self) -> str | None:
+        """Return the query URL of this payment."""
+        return self.links.get("self")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentResult(ApmResource):
+    """The answer to a create or query; ``outcome`` is the sale's."""
+
+    redirect_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReversalResult(ApmResource):
+    """The answer to a (partial) reversal; ``outcome`` is the refund's."""
+
+    reference: str | None = None
+    amount: Money | None = None
+
+
+def _hrefs(section: Any) -> dict[str, str]:
+    if not isinstance(section, Mapping):
+        return {}
+    return {
+        name: entry["href"]
+        for name, entry in section.items()
+        if isinstance(entry, Mapping) and isinstance(entry.get("href"), str)
+    }
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _resource_fields(body: Any) -> dict[str, Any]:
+    if not isinstance(body, Mapping):
+        raise MalformedPayload("answer is not a JSON object")
+    payment_id, last_event = body.get("paymentId"), body.get("lastEvent")
+    if not isinstance(payment_id, str) or not payment_id:
+        raise MalformedPayload("answer has no paymentId")
+    if not isinstance(last_event, str) or not last_event:
+        raise MalformedPayload("answer has no lastEvent")
+    return {
+        "payment_id": payment_id,
+        "last_event": last_event,
+        "result_code": last_event,
+        "actions": _hrefs(body.get("_actions")),
+        "links": _hrefs(body.get("_links")),
+        "command_id": _optional_str(body.get("commandId")),
+        "raw": body,
+    }
+
+
+def parse_payment(body: Any, record: CallRecord) -> PaymentResult:
+    """Build a PaymentResult from a create (201) or query (200) answer."""
+    fields = _resource_fields(body)
+    return PaymentResult(
+        outcome=payment_outcome(fields["last_event"]),
+        record=record,
+        redirect_url=_optional_str(body.get("redirect")),
+        **fields,
+    )
+
+
+def parse_reversal(
+    body: Any, record: CallRecord, *, reference: str | None, amount: Money | None
+) -> ReversalResult:
+    """Build a ReversalResult from a 202 answer, keeping what was asked for."""
+    fields = _resource_fields(body)
+    return ReversalResult(
+        outcome=reversal_outcome(fields["last_event"]),
+        record=record,
+        reference=reference,
+        amount=amount,
+        **fields,
+    )
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One entry of ``validationErrors`` (§1.9)."""
+
+    error_name: str | None
+    message: str | None
+    json_path: str | None
+
+
+@dataclass(frozen=True)
+class WorldpayApiError:
+    """An error answer: HTTP status plus the documented ``errorName``/``message`` body."""
+
+    status: int
+    error_name: str | None = None
+    message: str | None = None
+    validation_errors: tuple[ValidationIssue, ...] = ()
+
+    @property
+    def field_paths(self) -> tuple[str, ...]:
+        """Return the ``jsonPath`` of every validation error, in order."""
+        return tuple(issue.json_path for issue in self.validation_errors if issue.json_path)
+
+
+def parse_api_error(status: int, text: str) -> WorldpayApiError:
+    """Read an error body; anything unreadable yields just the status."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return WorldpayApiError(status)
+    if not isinstance(body, Mapping):
+        return WorldpayApiError(status)
+    entries = body.get("validationErrors")
+    issues = tuple(
+        ValidationIssue(
+            _optional_str(entry.get("errorName")),
+            _optional_str(entry.get("message")),
+            _optional_str(entry.get("jsonPath")),
+        )
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, Mapping)
+    )
+    return WorldpayApiError(
+        status, _optional_str(body.get("errorName")), _optional_str(body.get("message")), issues
+    )
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorldpayEvent:
+    """A webhook event (§1.10.2); ``transaction_reference`` is the only link to the payment."""
+
+    event_id: str
+    #: ``eventTimestamp``; it carries no zone, and is read as UTC (§1.10.2, uncertain).
+    timestamp: datetime
+    event_type: str
+    transaction_reference: str
+    classification: str | None = None
+    downstream_reference: str | None = None
+    #: ``eventDetails.date``: the day the payment was first submitted.
+    payment_date: date | None = None
+    #: The reference given on a (partial) reversal, echoed on refund events.
+    reference: str | None = None
+    amount: Money | None = None
+    payment_method: str | None = None
+    refusal_code: str | None = None
+    refusal_description: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def concerns_refund(self) -> bool:
+        """Return True when the event reports on a reversal rather than the sale."""
+        return self.event_type in consts.REFUND_EVENTS
+
+    @property
+    def outcome(self) -> Outcome:
+        """Return what the event means for its subject: the refund or the sale."""
+        if self.concerns_refund:
+            return reversal_outcome(self.event_type)
+        return payment_outcome(self.event_type)
+
+
+def _required_str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload(f"event has no {key}")
+    return value
+
+
+def _event_timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedPayload(f"bad eventTimestamp {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _event_date(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise MalformedPayload(f"bad eventDetails.date {value!r}") from None
+
+
+def parse_event(body: bytes | str) -> WorldpayEvent:
+    """Parse a raw webhook body; raise MalformedPayload if it is not a documented event."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise MalformedPayload("event body is not JSON") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("eventDetails"), Mapping):
+        raise MalformedPayload("event has no eventDetails")
+    details = data["eventDetails"]
+    instrument = details.get("paymentInstrument")
+    refund = details.get("refund")
+    refusal = refund.get("refusal") if isinstance(refund, Mapping) else None
+    refusal = refusal if isinstance(refusal, Mapping) else {}
+    return WorldpayEvent(
+        event_id=_required_str(data, "eventId"),
+        timestamp=_event_timestamp(_required_str(data, "eventTimestamp")),
+        event_type=_required_str(details, "type"),
+        transaction_reference=_required_str(details, "transactionReference"),
+        classification=_optional_str(details.get("classification")),
+        downstream_reference=_optional_str(details.get("downstreamReference")),
+        payment_date=_event_date(details.get("date")),
+        reference=_optional_str(details.get("reference")) or None,
+        amount=money_from_event_amount(details["amount"]) if "amount" in details else None,
+        payment_method=_optional_str(instrument.get("method")) if isinstance(instrument, Mapping) else None,
+        refusal_code=_optional_str(refusal.get("code")),
+        refusal_description=_optional_str(refusal.get("description")),
+        raw=data,
+    )

@@ -1,0 +1,129 @@
+"""Parsing of Worldpay webhook events (§1.10.2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+
+import pytest
+
+from dashboard.money import Money
+from dashboard.providers.base import Outcome
+from dashboard.providers.worldpay import MalformedPayload
+from dashboard.providers.worldpay import parse_event
+from dashboard.providers.worldpay.consts import WEBHOOK_PAYMENT_EVENTS
+
+from .samples import payload
+from .samples import payload_bytes
+
+
+def with_type(event_type: str) -> bytes:
+    """Return the documented sample event re-typed as ``event_type``."""
+    body = payload("event_sent_for_refund")
+    body["eventDetails"]["type"] = event_type
+    return json.dumps(body).encode()
+
+
+def test_documented_event_is_read_field_by_field() -> None:
+    event = parse_event(payload_bytes("event_sent_for_refund"))
+
+    assert event.event_id == "3f1d2c3b-8a3e-4a55-9b7e-7d9f2c7a1e10"
+    assert event.timestamp == datetime(2026, 3, 14, 9, 21, 44, 512000, tzinfo=UTC)
+    assert event.event_type == "sentForRefund"
+    assert event.classification == "payment"
+    assert event.transaction_reference == "DASH-ORD-000123"
+    assert event.downstream_reference == "3378792436"
+    assert event.payment_date == date(2026, 3, 14)
+    assert event.reference == "RFND-000123-1"
+    assert event.amount == Money(5000, "HKD")
+    assert event.concerns_refund
+    assert event.outcome is Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize("event_type", sorted(WEBHOOK_PAYMENT_EVENTS))
+def test_every_documented_event_type_parses(event_type: str) -> None:
+    event = parse_event(with_type(event_type))
+    assert event.event_type == event_type
+    assert event.transaction_reference == "DASH-ORD-000123"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "outcome"),
+    [
+        ("authorized", Outcome.SUCCEEDED),
+        ("sentForSettlement", Outcome.SUCCEEDED),
+        ("refused", Outcome.FAILED),
+        ("error", Outcome.FAILED),
+        ("cancelled", Outcome.FAILED),
+        ("cancelledByCustomer", Outcome.FAILED),
+        ("expired", Outcome.FAILED),
+        ("requestExpired", Outcome.FAILED),
+        ("refunded", Outcome.SUCCEEDED),
+        ("refundFailed", Outcome.FAILED),
+        ("settlementFailed", Outcome.UNKNOWN),
+        ("chargedBack", Outcome.SUCCEEDED),
+    ],
+)
+def test_event_outcome(event_type: str, outcome: Outcome) -> None:
+    assert parse_event(with_type(event_type)).outcome is outcome
+
+
+def test_shopper_cancel_is_understood_in_both_spellings() -> None:
+    cancelled = parse_event(with_type("cancelled"))
+    by_customer = parse_event(payload_bytes("event_cancelled_by_customer"))
+
+    assert cancelled.outcome is by_customer.outcome is Outcome.FAILED
+    assert not cancelled.concerns_refund and not by_customer.concerns_refund
+    assert by_customer.payment_method == "alipay_hk"
+    assert by_customer.reference is None
+    assert by_customer.amount == Money(12850, "HKD")
+
+
+def test_refund_failed_keeps_the_reversal_reference_and_refusal() -> None:
+    event = parse_event(payload_bytes("event_refund_failed"))
+
+    assert event.concerns_refund
+    assert event.outcome is Outcome.FAILED
+    assert event.reference == "RFND-000123-1"
+    assert event.amount == Money(700, "HKD")
+    assert (event.refusal_code, event.refusal_description) == ("5", "REFUSED")
+
+
+def test_timestamp_with_a_zone_is_converted_to_utc() -> None:
+    body = payload("event_sent_for_refund")
+    body["eventTimestamp"] = "2026-03-14T17:21:44.512+08:00"
+    assert parse_event(json.dumps(body)).timestamp == datetime(2026, 3, 14, 9, 21, 44, 512000, tzinfo=UTC)
+
+
+def test_event_without_amount_or_date_parses() -> None:
+    body = payload("event_sent_for_refund")
+    del body["eventDetails"]["amount"], body["eventDetails"]["date"]
+    event = parse_event(json.dumps(body))
+    assert event.amount is None and event.payment_date is None
+
+
+def broken(change) -> bytes:
+    body = payload("event_sent_for_refund")
+    change(body)
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        broken(lambda b: b.pop("eventDetails")),
+        broken(lambda b: b.pop("eventId")),
+        broken(lambda b: b.update(eventTimestamp="yesterday")),
+        broken(lambda b: b["eventDetails"].pop("type")),
+        broken(lambda b: b["eventDetails"].pop("transactionReference")),
+        broken(lambda b: b["eventDetails"].update(amount={"value": "50.00", "currencyCode": "HKD"})),
+        broken(lambda b: b["eventDetails"].update(date="14/03/2026")),
+    ],
+)
+def test_malformed_event_is_refused(body: bytes) -> None:
+    with pytest.raises(MalformedPayload):
+        parse_event(body)
