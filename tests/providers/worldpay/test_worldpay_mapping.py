@@ -21,6 +21,7 @@ from dashboard.providers.worldpay.mapping import payment_outcome
 from dashboard.providers.worldpay.mapping import reversal_outcome
 
 from .samples import documented_request
+from .samples import payload
 
 
 @pytest.mark.parametrize(
@@ -54,8 +55,8 @@ def test_unreadable_amounts_are_malformed(value: object) -> None:
         money_from_value(value)
 
 
-def test_payment_body_is_the_documented_example(load) -> None:
-    assert build_payment_body(documented_request(), "default") == load("create_request_alipayhk")
+def test_payment_body_is_the_documented_example() -> None:
+    assert build_payment_body(documented_request(), "default") == payload("create_request_alipayhk")
 
 
 def test_payment_body_leaves_out_absent_optional_fields() -> None:
@@ -103,8 +104,8 @@ def test_request_accepts_the_limits() -> None:
     documented_request(amount=Money(6_000_000, "GBP"), narrative="Acme-Shop, Ltd. 01")
 
 
-def test_reversal_body_carries_reference_and_value(load) -> None:
-    assert build_reversal_body(Money(5000, "HKD"), "RFND-000123-1") == load("partial_reversal_request")
+def test_reversal_body_carries_reference_and_value() -> None:
+    assert build_reversal_body(Money(5000, "HKD"), "RFND-000123-1") == payload("partial_reversal_request")
 
 
 @pytest.mark.parametrize("reference", ["", "RFND_1", "R" * 129])
