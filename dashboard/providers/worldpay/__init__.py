@@ -12,6 +12,9 @@ from dashboard.providers.worldpay.mapping import ValidationIssue
 from dashboard.providers.worldpay.mapping import WorldpayApiError
 from dashboard.providers.worldpay.mapping import WorldpayEvent
 from dashboard.providers.worldpay.mapping import parse_event
+from dashboard.providers.worldpay.signatures import parse_secrets
+from dashboard.providers.worldpay.signatures import sign_event
+from dashboard.providers.worldpay.signatures import verify_event
 
 __all__ = [
     "ApmResource",
@@ -26,4 +29,7 @@ __all__ = [
     "WorldpayApiError",
     "WorldpayEvent",
     "parse_event",
+    "parse_secrets",
+    "sign_event",
+    "verify_event",
 ]
