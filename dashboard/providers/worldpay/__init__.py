@@ -1,5 +1,11 @@
 """Worldpay Access APM payments (AlipayHK): client, typed requests and answers, webhook events."""
 
+from dashboard.providers.worldpay.client import WorldpayClient
+from dashboard.providers.worldpay.errors import WorldpayAuthError
+from dashboard.providers.worldpay.errors import WorldpayDuplicateReference
+from dashboard.providers.worldpay.errors import WorldpayNotFound
+from dashboard.providers.worldpay.errors import WorldpayRejected
+from dashboard.providers.worldpay.errors import WorldpayValidationError
 from dashboard.providers.worldpay.mapping import ApmResource
 from dashboard.providers.worldpay.mapping import CreatePaymentRequest
 from dashboard.providers.worldpay.mapping import Customer
@@ -27,7 +33,13 @@ __all__ = [
     "ReversalResult",
     "ValidationIssue",
     "WorldpayApiError",
+    "WorldpayAuthError",
+    "WorldpayClient",
+    "WorldpayDuplicateReference",
     "WorldpayEvent",
+    "WorldpayNotFound",
+    "WorldpayRejected",
+    "WorldpayValidationError",
     "parse_event",
     "parse_secrets",
     "sign_event",

@@ -12,6 +12,8 @@ from dashboard.providers.worldpay import Customer
 from dashboard.providers.worldpay import DeviceData
 from dashboard.providers.worldpay import ResultUrls
 
+USERNAME = "merchant-user"
+PASSWORD = "s3cret-pass"
 PAYLOADS = Path(__file__).resolve().parents[2] / "payloads" / "worldpay"
 
 
