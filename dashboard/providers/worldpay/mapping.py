@@ -472,7 +472,7 @@ def parse_event(body: bytes | str) -> WorldpayEvent:
         downstream_reference=_optional_str(details.get("downstreamReference")),
         payment_date=_event_date(details.get("date")),
         reference=_optional_str(details.get("reference")) or None,
-        amount=money_from_event_amount(details["amount"]) if "amount" in details else None,
+        amount=None if details.get("amount") is None else money_from_event_amount(details["amount"]),
         payment_method=_optional_str(instrument.get("method")) if isinstance(instrument, Mapping) else None,
         refusal_code=_optional_str(refusal.get("code")),
         refusal_description=_optional_str(refusal.get("description")),

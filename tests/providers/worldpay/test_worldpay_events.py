@@ -99,7 +99,8 @@ def test_timestamp_with_a_zone_is_converted_to_utc() -> None:
 
 def test_event_without_amount_or_date_parses() -> None:
     body = payload("event_sent_for_refund")
-    del body["eventDetails"]["amount"], body["eventDetails"]["date"]
+    del body["eventDetails"]["date"]
+    body["eventDetails"]["amount"] = None
     event = parse_event(json.dumps(body))
     assert event.amount is None and event.payment_date is None
 
