@@ -1,0 +1,697 @@
+"""Antom JSON to and from typed dataclasses: amounts, times, requests, results and notifications.
+
+This is the only place that knows Antom's wire shapes: ``{"currency": "HKD", "value": "1000"}``
+amounts in minor units as strings, ISO-8601 times with an offset, camelCase field names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+from typing import TypeVar
+
+from dashboard.money import Money
+from dashboard.money import UnknownCurrency
+from dashboard.providers.antom.consts import MAX_REQUEST_ID_LENGTH
+from dashboard.providers.antom.consts import PRODUCT_CODE_AGREEMENT_PAYMENT
+from dashboard.providers.antom.consts import SCOPE_AGREEMENT_PAY
+from dashboard.providers.antom.consts import GrantType
+from dashboard.providers.antom.consts import NotifyType
+from dashboard.providers.antom.consts import PaymentStatus
+from dashboard.providers.antom.consts import RefundStatus
+from dashboard.providers.base import Outcome
+from dashboard.providers.base import ProviderResult
+
+# Amount "value": String(16), a non-negative integer in the currency's smallest unit (ref/cc).
+_AMOUNT_VALUE = re.compile(r"[0-9]{1,16}", re.ASCII)
+
+
+_E = TypeVar("_E", PaymentStatus, RefundStatus, NotifyType)
+
+
+class MappingError(ValueError):
+    """An Antom message does not have the documented shape."""
+
+
+# -- amounts and times ------------------------------------------------------------------------
+
+
+def to_amount(money: Money) -> dict[str, str]:
+    """Return Antom's Amount object for ``money``."""
+    if money.minor < 0:
+        raise ValueError("Antom amounts are never negative")
+    return {"currency": money.currency, "value": str(money.minor)}
+
+
+def from_amount(data: Any) -> Money:
+    """Return the Money an Antom Amount object carries."""
+    if not isinstance(data, Mapping):
+        raise MappingError("amount is not an object")
+    currency, value = data.get("currency"), data.get("value")
+    if not isinstance(currency, str) or not isinstance(value, str) or not _AMOUNT_VALUE.fullmatch(value):
+        raise MappingError(f"malformed amount {dict(data)!r}")
+    try:
+        return Money(int(value), currency)
+    except UnknownCurrency as exc:
+        raise MappingError(str(exc)) from None
+
+
+def format_time(moment: datetime) -> str:
+    """Return ``moment`` as Antom's ISO-8601 with offset, e.g. ``2019-11-27T12:01:01+08:00``."""
+    if moment.utcoffset() is None:
+        raise ValueError("Antom times need a UTC offset")
+    return moment.isoformat(timespec="seconds")
+
+
+def parse_time(text: Any) -> datetime:
+    """Return the aware datetime of an Antom ISO-8601 time; an offset is required."""
+    if not isinstance(text, str):
+        raise MappingError("time is not a string")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MappingError(f"malformed time {text!r}") from None
+    if moment.utcoffset() is None:
+        raise MappingError(f"time {text!r} has no UTC offset")
+    return moment
+
+
+def _str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MappingError(f"{key} is not a string")
+    return value
+
+
+def _time(data: Mapping[str, Any], key: str) -> datetime | None:
+    return None if data.get(key) is None else parse_time(data[key])
+
+
+def _money(data: Mapping[str, Any], key: str) -> Money | None:
+    return None if data.get(key) is None else from_amount(data[key])
+
+
+def _enum(kind: type[_E], data: Mapping[str, Any], key: str) -> _E | None:
+    value = _str(data, key)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise MappingError(f"unknown {key} {value!r}") from None
+
+
+def _object(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, Mapping):
+        raise MappingError(f"{key} is not an object")
+    return value
+
+
+def _objects(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    items = data.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+        raise MappingError(f"{key} is not a list of objects")
+    return items
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None and value != {}}
+
+
+def _check_request_id(name: str, value: str) -> None:
+    if not value or len(value) > MAX_REQUEST_ID_LENGTH:
+        raise ValueError(f"{name} must be 1 to {MAX_REQUEST_ID_LENGTH} characters")
+
+
+def _check_positive(amount: Money) -> None:
+    if amount.minor <= 0:
+        raise ValueError("the amount must be positive")
+
+
+def parse_result(data: Any) -> tuple[Outcome, str | None, str | None]:
+    """Return (outcome, resultCode, resultMessage) of a message's ``result`` object."""
+    result = _object(data, "result") if isinstance(data, Mapping) else None
+    if result is None:
+        raise MappingError("the message has no result object")
+    try:
+        outcome = Outcome(result.get("resultStatus"))
+    except ValueError:
+        raise MappingError(f"unknown resultStatus {result.get('resultStatus')!r}") from None
+    return outcome, _str(result, "resultCode"), _str(result, "resultMessage")
+
+
+# -- shared parts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Env:
+    """Where the buyer is (Env object): required by consult, optional on pay."""
+
+    terminal_type: str
+    os_type: str | None = None
+    os_version: str | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+
+
+def _env(env: Env) -> dict[str, str]:
+    return _compact(
+        {
+            "terminalType": env.terminal_type,
+            "osType": env.os_type,
+            "osVersion": env.os_version,
+            "clientIp": env.client_ip,
+            "userAgent": env.user_agent,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class PspCustomerInfo:
+    """The wallet's view of the buyer (pspCustomerInfo)."""
+
+    psp_name: str | None = None
+    psp_customer_id: str | None = None
+    display_customer_id: str | None = None
+
+
+def _psp_customer_info(data: Mapping[str, Any]) -> PspCustomerInfo | None:
+    info = _object(data, "pspCustomerInfo")
+    if info is None:
+        return None
+    return PspCustomerInfo(
+        psp_name=_str(info, "pspName"),
+        psp_customer_id=_str(info, "pspCustomerId"),
+        display_customer_id=_str(info, "displayCustomerId"),
+    )
+
+
+# -- consult ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsultRequest:
+    """Ask Antom for a one-time authorization URL for a wallet."""
+
+    customer_belongs_to: str
+    auth_redirect_url: str
+    auth_state: str
+    env: Env
+    scopes: tuple[str, ...] = (SCOPE_AGREEMENT_PAY,)
+    auth_client_id: str | None = None
+    notify_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.auth_state or len(self.auth_state) > 256:
+            raise ValueError("auth_state must be 1 to 256 characters")
+        if not 1 <= len(self.scopes) <= 4:
+            raise ValueError("consult takes one to four scopes")
+
+
+@dataclass(frozen=True)
+class AuthCodeDetail:
+    """One code of a QR-based authorization (authCodeForm.codeDetails)."""
+
+    value_type: str | None
+    value: str | None
+    display_type: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsultResult(ProviderResult):
+    """consult's answer: where to send the buyer to authorize."""
+
+    auth_state: str | None = None
+    normal_url: str | None = None
+    scheme_url: str | None = None
+    applink_url: str | None = None
+    app_identifier: str | None = None
+    auth_url: str | None = None
+    auth_codes: tuple[AuthCodeDetail, ...] = ()
+
+
+def consult_body(request: ConsultRequest, notify_url: str | None) -> dict[str, Any]:
+    """Return consult's request body."""
+    env = _env(request.env)
+    # The current consult page (ams_zh-cn/authconsult) requires env.*; older pages require the
+    # top-level terminalType/osType/osVersion it marks deprecated, so both are sent (antom.md §2.1).
+    return _compact(
+        {
+            "customerBelongsTo": request.customer_belongs_to,
+            "authRedirectUrl": request.auth_redirect_url,
+            "scopes": list(request.scopes),
+            "authState": request.auth_state,
+            "env": env,
+            "terminalType": env.get("terminalType"),
+            "osType": env.get("osType"),
+            "osVersion": env.get("osVersion"),
+            "authClientId": request.auth_client_id,
+            "authNotifyUrl": request.notify_url or notify_url,
+        }
+    )
+
+
+def consult_result(data: Mapping[str, Any], request: ConsultRequest, **envelope: Any) -> ConsultResult:
+    """Return the typed consult answer."""
+    details = _objects(_object(data, "authCodeForm") or {}, "codeDetails")
+    return ConsultResult(
+        **envelope,
+        auth_state=request.auth_state,
+        normal_url=_str(data, "normalUrl"),
+        scheme_url=_str(data, "schemeUrl"),
+        applink_url=_str(data, "applinkUrl"),
+        app_identifier=_str(data, "appIdentifier"),
+        auth_url=_str(data, "authUrl"),
+        auth_codes=tuple(
+            AuthCodeDetail(_str(item, "codeValueType"), _str(item, "codeValue"), _str(item, "displayType"))
+            for item in details
+        ),
+    )
+
+
+# -- applyToken and revoke --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyTokenRequest:
+    """Exchange an auth code, or a refresh token, for an access token."""
+
+    grant_type: GrantType
+    customer_belongs_to: str
+    auth_code: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        needs_code = self.grant_type is GrantType.AUTHORIZATION_CODE
+        if needs_code != bool(self.auth_code) or needs_code == bool(self.refresh_token):
+            raise ValueError(f"{self.grant_type} takes exactly the matching auth_code or refresh_token")
+
+    @classmethod
+    def for_auth_code(cls, customer_belongs_to: str, auth_code: str) -> ApplyTokenRequest:
+        """Return the request that exchanges a freshly issued auth code."""
+        return cls(GrantType.AUTHORIZATION_CODE, customer_belongs_to, auth_code=auth_code)
+
+    @classmethod
+    def for_refresh(cls, customer_belongs_to: str, refresh_token: str) -> ApplyTokenRequest:
+        """Return the request that renews an access token before it expires."""
+        return cls(GrantType.REFRESH_TOKEN, customer_belongs_to, refresh_token=refresh_token)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyTokenResult(ProviderResult):
+    """applyToken's answer; the tokens are secrets and stay out of repr."""
+
+    access_token: str | None = field(default=None, repr=False)
+    access_token_expiry_time: datetime | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token_expiry_time: datetime | None = None
+    user_login_id: str | None = None
+    psp_customer_info: PspCustomerInfo | None = None
+
+
+def apply_token_body(request: ApplyTokenRequest) -> dict[str, Any]:
+    """Return applyToken's request body."""
+    return _compact(
+        {
+            "grantType": str(request.grant_type),
+            "customerBelongsTo": request.customer_belongs_to,
+            "authCode": request.auth_code,
+            "refreshToken": request.refresh_token,
+        }
+    )
+
+
+def apply_token_result(data: Mapping[str, Any], **envelope: Any) -> ApplyTokenResult:
+    """Return the typed applyToken answer."""
+    return ApplyTokenResult(
+        **envelope,
+        access_token=_str(data, "accessToken"),
+        access_token_expiry_time=_time(data, "accessTokenExpiryTime"),
+        refresh_token=_str(data, "refreshToken"),
+        refresh_token_expiry_time=_time(data, "refreshTokenExpiryTime"),
+        user_login_id=_str(data, "userLoginId"),
+        psp_customer_info=_psp_customer_info(data),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeResult(ProviderResult):
+    """revoke's answer: only the result matters."""
+
+
+def revoke_body(access_token: str) -> dict[str, Any]:
+    """Return revoke's request body."""
+    return {"accessToken": access_token}
+
+
+def revoke_result(data: Mapping[str, Any], **envelope: Any) -> RevokeResult:
+    """Return the typed revoke answer."""
+    return RevokeResult(**envelope)
+
+
+# -- pay, inquiryPayment, cancel --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayRequest:
+    """Debit a buyer's wallet with an Auto Debit access token."""
+
+    payment_request_id: str
+    amount: Money
+    payment_method_type: str
+    access_token: str = field(repr=False)
+    reference_order_id: str
+    order_description: str
+    # pay (Auto Debit) marks settlementStrategy REQUIRED.
+    settlement_currency: str
+    env: Env | None = None
+    reference_merchant_id: str | None = None
+    # Must be within one minute of sending; the contract default is one minute.
+    expiry_time: datetime | None = None
+    notify_url: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_request_id("payment_request_id", self.payment_request_id)
+        _check_positive(self.amount)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayResult(ProviderResult):
+    """pay's answer; ``outcome`` S means the buyer was debited."""
+
+    payment_request_id: str | None = None
+    payment_id: str | None = None
+    amount: Money | None = None
+    payment_create_time: datetime | None = None
+    payment_time: datetime | None = None
+    psp_customer_info: PspCustomerInfo | None = None
+
+
+def pay_body(request: PayRequest, notify_url: str | None) -> dict[str, Any]:
+    """Return pay's request body."""
+    amount = to_amount(request.amount)
+    return _compact(
+        {
+            "productCode": PRODUCT_CODE_AGREEMENT_PAYMENT,
+            "paymentRequestId": request.payment_request_id,
+            "order": _compact(
+                {
+                    "referenceOrderId": request.reference_order_id,
+                    "orderDescription": request.order_description,
+                    "orderAmount": amount,
+                    "merchant": _compact({"referenceMerchantId": request.reference_merchant_id}),
+                }
+            ),
+            "paymentAmount": amount,
+            "paymentMethod": {
+                "paymentMethodType": request.payment_method_type,
+                "paymentMethodId": request.access_token,
+            },
+            "paymentExpiryTime": None if request.expiry_time is None else format_time(request.expiry_time),
+            "settlementStrategy": {"settlementCurrency": request.settlement_currency},
+            "env": None if request.env is None else _env(request.env),
+            "paymentNotifyUrl": request.notify_url or notify_url,
+        }
+    )
+
+
+def _payment_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "payment_request_id": _str(data, "paymentRequestId"),
+        "payment_id": _str(data, "paymentId"),
+        "amount": _money(data, "paymentAmount"),
+        "payment_create_time": _time(data, "paymentCreateTime"),
+        "payment_time": _time(data, "paymentTime"),
+    }
+
+
+def pay_result(data: Mapping[str, Any], **envelope: Any) -> PayResult:
+    """Return the typed pay answer."""
+    return PayResult(**envelope, **_payment_fields(data), psp_customer_info=_psp_customer_info(data))
+
+
+def payment_lookup_body(payment_request_id: str | None, payment_id: str | None) -> dict[str, str]:
+    """Return the body naming a payment for inquiryPayment or cancel; paymentId wins if both."""
+    if not payment_request_id and not payment_id:
+        raise ValueError("name the payment by payment_request_id or payment_id")
+    return _compact({"paymentRequestId": payment_request_id, "paymentId": payment_id})
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A later action on a payment as inquiryPayment lists it (e.g. a refund)."""
+
+    transaction_type: str | None
+    status: str | None
+    transaction_id: str | None
+    request_id: str | None
+    amount: Money | None
+    time: datetime | None
+    result_code: str | None
+
+
+def _transaction(data: Mapping[str, Any]) -> Transaction:
+    result = _object(data, "transactionResult") or {}
+    return Transaction(
+        transaction_type=_str(data, "transactionType"),
+        status=_str(data, "transactionStatus"),
+        transaction_id=_str(data, "transactionId"),
+        request_id=_str(data, "transactionRequestId"),
+        amount=_money(data, "transactionAmount"),
+        time=_time(data, "transactionTime"),
+        result_code=_str(result, "resultCode"),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InquiryPaymentResult(ProviderResult):
+    """inquiryPayment's answer; ``outcome`` is the query's, ``payment_status`` the payment's."""
+
+    payment_request_id: str | None = None
+    payment_id: str | None = None
+    payment_status: PaymentStatus | None = None
+    payment_result_code: str | None = None
+    payment_result_message: str | None = None
+    amount: Money | None = None
+    payment_create_time: datetime | None = None
+    payment_time: datetime | None = None
+    transactions: tuple[Transaction, ...] = ()
+
+
+def inquiry_payment_result(data: Mapping[str, Any], **envelope: Any) -> InquiryPaymentResult:
+    """Return the typed inquiryPayment answer."""
+    return InquiryPaymentResult(
+        **envelope,
+        **_payment_fields(data),
+        payment_status=_enum(PaymentStatus, data, "paymentStatus"),
+        payment_result_code=_str(data, "paymentResultCode"),
+        payment_result_message=_str(data, "paymentResultMessage"),
+        transactions=tuple(_transaction(item) for item in _objects(data, "transactions")),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelResult(ProviderResult):
+    """cancel's answer; ``outcome`` S means the payment is cancelled (refunded in full if paid)."""
+
+    payment_request_id: str | None = None
+    payment_id: str | None = None
+    cancel_time: datetime | None = None
+
+
+def cancel_result(data: Mapping[str, Any], **envelope: Any) -> CancelResult:
+    """Return the typed cancel answer."""
+    return CancelResult(
+        **envelope,
+        payment_request_id=_str(data, "paymentRequestId"),
+        payment_id=_str(data, "paymentId"),
+        cancel_time=_time(data, "cancelTime"),
+    )
+
+
+# -- refund and inquiryRefund -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """Refund all or part of a successful payment."""
+
+    refund_request_id: str
+    payment_id: str
+    amount: Money
+    reason: str | None = None
+    reference_refund_id: str | None = None
+    notify_url: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_request_id("refund_request_id", self.refund_request_id)
+        _check_positive(self.amount)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundResult(ProviderResult):
+    """refund's answer; ``outcome`` U with REFUND_IN_PROCESS means accepted, not yet final."""
+
+    refund_request_id: str | None = None
+    refund_id: str | None = None
+    payment_id: str | None = None
+    amount: Money | None = None
+    refund_time: datetime | None = None
+
+
+def refund_body(request: RefundRequest, notify_url: str | None) -> dict[str, Any]:
+    """Return refund's request body."""
+    return _compact(
+        {
+            "refundRequestId": request.refund_request_id,
+            "paymentId": request.payment_id,
+            "refundAmount": to_amount(request.amount),
+            "refundReason": request.reason,
+            "referenceRefundId": request.reference_refund_id,
+            "refundNotifyUrl": request.notify_url or notify_url,
+        }
+    )
+
+
+def _refund_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "refund_request_id": _str(data, "refundRequestId"),
+        "refund_id": _str(data, "refundId"),
+        "amount": _money(data, "refundAmount"),
+        "refund_time": _time(data, "refundTime"),
+    }
+
+
+def refund_result(data: Mapping[str, Any], **envelope: Any) -> RefundResult:
+    """Return the typed refund answer."""
+    return RefundResult(**envelope, **_refund_fields(data), payment_id=_str(data, "paymentId"))
+
+
+def refund_lookup_body(refund_request_id: str | None, refund_id: str | None) -> dict[str, str]:
+    """Return inquiryRefund's body; refundId wins if both are given."""
+    if not refund_request_id and not refund_id:
+        raise ValueError("name the refund by refund_request_id or refund_id")
+    return _compact({"refundRequestId": refund_request_id, "refundId": refund_id})
+
+
+@dataclass(frozen=True, kw_only=True)
+class InquiryRefundResult(ProviderResult):
+    """inquiryRefund's answer; ``outcome`` is the query's, ``refund_status`` the refund's."""
+
+    refund_request_id: str | None = None
+    refund_id: str | None = None
+    refund_status: RefundStatus | None = None
+    amount: Money | None = None
+    refund_time: datetime | None = None
+
+
+def inquiry_refund_result(data: Mapping[str, Any], **envelope: Any) -> InquiryRefundResult:
+    """Return the typed inquiryRefund answer."""
+    return InquiryRefundResult(
+        **envelope, **_refund_fields(data), refund_status=_enum(RefundStatus, data, "refundStatus")
+    )
+
+
+# -- notifications ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentNotification:
+    """A notifyPayment body."""
+
+    notify_type: NotifyType
+    outcome: Outcome
+    result_code: str | None
+    result_message: str | None
+    payment_request_id: str | None
+    payment_id: str | None
+    amount: Money | None
+    payment_create_time: datetime | None
+    payment_time: datetime | None
+    psp_customer_info: PspCustomerInfo | None
+
+    @property
+    def payment_outcome(self) -> Outcome:
+        """Return what this says about the payment: only PAYMENT_RESULT is final."""
+        return self.outcome if self.notify_type is NotifyType.PAYMENT_RESULT else Outcome.UNKNOWN
+
+
+@dataclass(frozen=True)
+class RefundNotification:
+    """A notifyRefund body."""
+
+    notify_type: NotifyType
+    outcome: Outcome
+    result_code: str | None
+    result_message: str | None
+    refund_status: RefundStatus | None
+    refund_request_id: str | None
+    refund_id: str | None
+    amount: Money | None
+    refund_time: datetime | None
+
+
+@dataclass(frozen=True)
+class AuthorizationNotification:
+    """A notifyAuthorization body: AUTHCODE_CREATED, TOKEN_CREATED or TOKEN_CANCELED."""
+
+    notify_type: NotifyType
+    auth_code: str | None = field(repr=False)
+    auth_state: str | None
+    access_token: str | None = field(repr=False)
+    reason: str | None
+    auth_client_id: str | None
+    user_login_id: str | None
+
+
+Notification = PaymentNotification | RefundNotification | AuthorizationNotification
+
+_PAYMENT_TYPES = frozenset({NotifyType.PAYMENT_RESULT, NotifyType.PAYMENT_PENDING})
+_AUTHORIZATION_TYPES = frozenset(
+    {NotifyType.AUTHCODE_CREATED, NotifyType.TOKEN_CREATED, NotifyType.TOKEN_CANCELED}
+)
+
+
+def parse_notification(body: bytes | str) -> Notification:
+    """Parse a verified notification body, dispatching on its (authorization)NotifyType."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise MappingError("the notification is not JSON") from None
+    if not isinstance(data, Mapping):
+        raise MappingError("the notification is not a JSON object")
+    if "authorizationNotifyType" in data:
+        kind = _enum(NotifyType, data, "authorizationNotifyType")
+        if kind not in _AUTHORIZATION_TYPES:
+            raise MappingError(f"unexpected authorizationNotifyType {kind!r}")
+        return AuthorizationNotification(
+            notify_type=kind,
+            auth_code=_str(data, "authCode"),
+            auth_state=_str(data, "authState"),
+            access_token=_str(data, "accessToken"),
+            reason=_str(data, "reason"),
+            auth_client_id=_str(data, "authClientId"),
+            user_login_id=_str(data, "userLoginId"),
+        )
+    kind = _enum(NotifyType, data, "notifyType")
+    outcome, code, message = parse_result(data)
+    if kind in _PAYMENT_TYPES:
+        return PaymentNotification(
+            kind, outcome, code, message, **_payment_fields(data), psp_customer_info=_psp_customer_info(data)
+        )
+    if kind is NotifyType.REFUND_RESULT:
+        return RefundNotification(
+            kind,
+            outcome,
+            code,
+            message,
+            refund_status=_enum(RefundStatus, data, "refundStatus"),
+            **_refund_fields(data),
+        )
+    raise MappingError(f"unexpected notifyType {kind!r}")
