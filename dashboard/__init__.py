@@ -1,0 +1,108 @@
+"""Merchant back office: a Flask + htmx app for Hong Kong merchants' staff."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dashboard.config import load_settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _resource_dir(name: str) -> Path:
+    """Return top-level ``templates``/``static``/``migrations``, or the copy bundled in a wheel."""
+    source_tree = PACKAGE_DIR.parent / name
+    return source_tree if source_tree.is_dir() else PACKAGE_DIR / "_bundled" / name
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, access rules, CLI, error pages.
+
+    :param config: settings that win over the environment (tests, the demo command)
+    """
+    if not (config or {}).get("TESTING"):
+        load_dotenv(Path.cwd() / ".env", override=False)
+    settings = load_settings(config)
+
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(_resource_dir("templates")),
+        static_folder=str(_resource_dir("static")),
+    )
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="back_office_session",
+        WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session (DESIGN §8)
+        WTF_CSRF_HEADERS=["X-CSRFToken"],
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        RATELIMIT_STORAGE_URI=settings.get("REDIS_URL") or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        REMEMBER_COOKIE_DURATION=0,
+    )
+    app.config.update(settings)
+    app.config["SESSION_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
+    if settings["TRUSTED_PROXY_COUNT"]:
+        count = settings["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from dashboard.auth.guard import init_guard
+    from dashboard.cli import register_cli
+    from dashboard.errors import register_error_handlers
+    from dashboard.security import init_security
+    from dashboard.templating import init_templating
+
+    init_guard(app)
+    init_security(app)
+    init_templating(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from dashboard import jobs
+    from dashboard.db import configure_sqlite
+    from dashboard.extensions import csrf
+    from dashboard.extensions import db
+    from dashboard.extensions import htmx
+    from dashboard.extensions import limiter
+    from dashboard.extensions import login_manager
+    from dashboard.extensions import migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(_resource_dir("migrations")), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    jobs.init_jobs(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from dashboard.audit.views import bp as audit_bp
+    from dashboard.auth.views import bp as auth_bp
+    from dashboard.home.views import bp as home_bp
+    from dashboard.users.views import bp as users_bp
+
+    for blueprint in (home_bp, auth_bp, users_bp, audit_bp):
+        app.register_blueprint(blueprint)
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,23 @@
+"""Filters for the audit log."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms import StringField
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+
+class AuditFilterForm(FlaskForm):
+    """Filter by action prefix, actor, object and day range (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    action = StringField("Action starts with", validators=[Optional(), Length(max=64)])
+    actor = StringField("Actor e-mail", validators=[Optional(), Length(max=254)])
+    object_type = StringField("Object type", validators=[Optional(), Length(max=32)])
+    object_id = StringField("Object id", validators=[Optional(), Length(max=64)])
+    day_from = DateField("From (HK date)", validators=[Optional()])
+    day_to = DateField("To (HK date)", validators=[Optional()])

@@ -1,0 +1,58 @@
+"""Read side of the audit log: filtered keyset pages, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.audit.models import AuditLog
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit page filters on; empty fields do not filter."""
+
+    action: str | None = None
+    actor: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+def _start_of_day(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def audit_page(
+    session: Session, filters: AuditFilter, zone: str, before_seq: int | None = None
+) -> tuple[list[AuditLog], int | None]:
+    """Return up to one page of entries older than ``before_seq`` and the cursor for the next."""
+    query = select(AuditLog).order_by(AuditLog.seq.desc()).limit(PAGE_SIZE + 1)
+    if before_seq is not None:
+        query = query.where(AuditLog.seq < before_seq)
+    if filters.action:
+        query = query.where(AuditLog.action.startswith(filters.action, autoescape=True))
+    if filters.actor:
+        query = query.where(AuditLog.actor_label == filters.actor.strip().lower())
+    if filters.object_type:
+        query = query.where(AuditLog.object_type == filters.object_type)
+    if filters.object_id:
+        query = query.where(AuditLog.object_id == filters.object_id)
+    if filters.day_from:
+        query = query.where(AuditLog.created_at >= _start_of_day(filters.day_from, zone))
+    if filters.day_to:
+        query = query.where(AuditLog.created_at < _start_of_day(filters.day_to + timedelta(days=1), zone))
+    rows = list(session.scalars(query))
+    next_cursor = rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None
+    return rows[:PAGE_SIZE], next_cursor

@@ -1,0 +1,1 @@
+"""Staff sign-in, sign-out, own password, and the access rules for every route."""

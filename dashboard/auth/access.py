@@ -1,0 +1,84 @@
+"""Who may call what: one endpoint → roles table, built from the route declarations.
+
+Every view declares its roles with :func:`roles` (or :func:`public`). The table is
+collected once at start-up; an endpoint missing from it is denied (DESIGN §8 "Roles").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
+from typing import TypeVar
+
+from flask import Flask
+
+from dashboard.users.models import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Marker for endpoints anyone may call (login, webhooks, sandbox, healthz, static).
+PUBLIC = "public"
+
+#: Each role and the roles whose rights it includes (DESIGN §8).
+ROLE_INCLUDES: dict[str, frozenset[str]] = {
+    Role.VIEWER: frozenset({Role.VIEWER}),
+    Role.SUPPORT: frozenset({Role.SUPPORT, Role.VIEWER}),
+    Role.FINANCE: frozenset({Role.FINANCE, Role.VIEWER}),
+    Role.MANAGER: frozenset({Role.MANAGER, Role.SUPPORT, Role.VIEWER}),
+    Role.ADMIN: frozenset({Role.ADMIN, Role.VIEWER}),
+}
+
+#: Endpoints that are not view functions of ours.
+BUILT_IN_PUBLIC = frozenset({"static"})
+
+_ACCESS_ATTR = "_allowed_roles"
+
+
+def roles(*allowed: str) -> Callable[[F], F]:
+    """Declare which roles may call a view; a role includes the roles it inherits."""
+    unknown = set(allowed) - set(ROLE_INCLUDES)
+    if not allowed or unknown:
+        raise ValueError(f"roles() needs known roles, got {allowed!r}")
+
+    def decorate(view: F) -> F:
+        setattr(view, _ACCESS_ATTR, frozenset(allowed))
+        return view
+
+    return decorate
+
+
+def any_staff(view: F) -> F:
+    """Declare a view open to every logged-in role."""
+    setattr(view, _ACCESS_ATTR, frozenset(ROLE_INCLUDES))
+    return view
+
+
+def public(view: F) -> F:
+    """Declare a view open to everybody, logged in or not."""
+    setattr(view, _ACCESS_ATTR, PUBLIC)
+    return view
+
+
+def build_access_table(app: Flask) -> dict[str, frozenset[str] | str]:
+    """Collect every endpoint's declaration into the table stored on the app."""
+    table: dict[str, frozenset[str] | str] = {}
+    for endpoint, view in app.view_functions.items():
+        declared = getattr(view, _ACCESS_ATTR, None)
+        if declared is None and endpoint in BUILT_IN_PUBLIC:
+            declared = PUBLIC
+        if declared is not None:
+            table[endpoint] = declared
+    return table
+
+
+def role_allows(role: str, allowed: frozenset[str] | str) -> bool:
+    """Return True when ``role`` (with what it inherits) meets ``allowed``."""
+    if allowed == PUBLIC:
+        return True
+    return bool(ROLE_INCLUDES.get(role, frozenset()) & allowed)
+
+
+def roles_for(allowed: frozenset[str] | str) -> Iterable[str]:
+    """Return every role that may call an endpoint with this declaration."""
+    return [role for role in ROLE_INCLUDES if role_allows(role, allowed)]

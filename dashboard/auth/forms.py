@@ -1,0 +1,50 @@
+"""Login and password forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms import PasswordField
+from wtforms import StringField
+from wtforms.validators import DataRequired
+from wtforms.validators import EqualTo
+from wtforms.validators import Length
+
+
+class EmptyForm(FlaskForm):
+    """A form with nothing but its CSRF token, for POST-only buttons."""
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField(
+        "E-mail",
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autofocus": True},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = StringField(render_kw={"hidden": True})
+
+
+class PasswordChangeForm(FlaskForm):
+    """Current password, then the new one twice."""
+
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=256)],
+        description="At least 12 characters.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )

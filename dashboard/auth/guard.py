@@ -1,0 +1,106 @@
+"""The access check run before every request, the idle timeout, and the login manager hooks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import session
+from flask import url_for
+from flask_login import current_user
+from flask_login import logout_user
+from sqlalchemy import select
+
+from dashboard import clock
+from dashboard.audit import service as audit
+from dashboard.auth.access import PUBLIC
+from dashboard.auth.access import build_access_table
+from dashboard.auth.access import role_allows
+from dashboard.db import write_transaction
+from dashboard.extensions import db
+from dashboard.extensions import login_manager
+from dashboard.htmx import hx_redirect
+from dashboard.htmx import is_htmx
+from dashboard.users.models import User
+
+_SEEN_KEY = "seen"
+#: Endpoints that a user who must replace a temporary password may still use.
+_PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return ``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@login_manager.user_loader
+def load_user(session_token: str) -> User | None:
+    """Find the user whose current per-login token is in the session."""
+    return db.session.scalar(select(User).where(User.session_token == session_token, User.active))
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send anonymous users to the login page (htmx: 401 with HX-Redirect)."""
+    if is_htmx():
+        current = request.headers.get("HX-Current-URL") or request.full_path
+        path = "/" + current.split("://", 1)[-1].split("/", 1)[-1] if "://" in current else current
+        return hx_redirect(url_for("auth.login", next=safe_next(path)), status=401)
+    return redirect(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))))
+
+
+def mark_seen() -> None:
+    """Record activity for the idle timeout."""
+    session[_SEEN_KEY] = clock.now().timestamp()
+
+
+def _idle_expired() -> bool:
+    seen = session.get(_SEEN_KEY)
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    return seen is None or clock.now().timestamp() - seen > idle.total_seconds()
+
+
+def enforce_access():
+    """Allow, redirect to login, or refuse with 403 according to the access table."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # no route: the 404 handler answers
+    allowed = current_app.extensions["access_table"].get(endpoint)
+    if allowed == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if _idle_expired():
+        logout_user()
+        session.pop(_SEEN_KEY, None)
+        flash("You were signed out after a period of inactivity.", "info")
+        return login_manager.unauthorized()
+    if allowed is None or not role_allows(current_user.role, allowed):
+        with write_transaction(db.session):
+            audit.record(
+                db.session,
+                "access.denied",
+                object_type="endpoint",
+                object_id=endpoint,
+                after={"method": request.method, "path": request.path},
+            )
+        abort(403)
+    if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ENDPOINTS:
+        flash("Choose a new password before you continue.", "info")
+        return redirect(url_for("auth.password"))
+    if not getattr(current_app.view_functions[endpoint], "passive", False):
+        mark_seen()
+    return None
+
+
+def init_guard(app: Flask) -> None:
+    """Build the access table and install the check (after blueprints are registered)."""
+    app.extensions["access_table"] = build_access_table(app)
+    app.before_request(enforce_access)

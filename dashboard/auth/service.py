@@ -1,0 +1,166 @@
+"""Logging in and out, lockout, and changing one's own password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from dashboard import clock
+from dashboard.audit import service as audit
+from dashboard.auth.passwords import hash_password
+from dashboard.auth.passwords import password_problem
+from dashboard.auth.passwords import verify_password
+from dashboard.db import write_transaction
+from dashboard.extensions import db
+from dashboard.users.models import User
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+#: A dummy hash checked for unknown e-mails, so timing does not reveal which exist.
+_DUMMY_HASH: dict[str, str] = {}
+
+
+class PasswordRejected(ValueError):
+    """The new password does not meet the rules, or the current one is wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What a login attempt came to; only ``user`` is shown to the caller's session."""
+
+    user: User | None
+    locked: bool = False
+
+
+def normalise_email(email: str) -> str:
+    """Return the e-mail as stored: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def authenticate(email: str, password: str) -> LoginResult:
+    """Check credentials, count failures, lock after repeated failures; audit each outcome.
+
+    :param email: as typed
+    :param password: as typed
+    """
+    address = normalise_email(email)
+    with write_transaction(db.session):
+        user = db.session.scalar(select(User).where(func.lower(User.email) == address))
+        if user is None:
+            if "hash" not in _DUMMY_HASH:
+                _DUMMY_HASH["hash"] = hash_password("not-a-real-password")
+            verify_password(_DUMMY_HASH["hash"], password)
+            audit.record(
+                db.session,
+                "auth.login_failed",
+                after={"email": address, "reason": "unknown"},
+                actor_label=address,
+            )
+            return LoginResult(None)
+        if user.is_locked():
+            audit.record(
+                db.session,
+                "auth.login_refused",
+                object_type="user",
+                object_id=user.id,
+                after={"reason": "locked"},
+                actor_id=user.id,
+                actor_label=user.email,
+            )
+            return LoginResult(None, locked=True)
+        if not user.active:
+            audit.record(
+                db.session,
+                "auth.login_refused",
+                object_type="user",
+                object_id=user.id,
+                after={"reason": "disabled"},
+                actor_id=user.id,
+                actor_label=user.email,
+            )
+            return LoginResult(None)
+        if not verify_password(user.password_hash, password):
+            user.failed_logins += 1
+            audit.record(
+                db.session,
+                "auth.login_failed",
+                object_type="user",
+                object_id=user.id,
+                after={"failed_logins": user.failed_logins},
+                actor_id=user.id,
+                actor_label=user.email,
+            )
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = clock.now() + LOCKOUT
+                user.failed_logins = 0
+                audit.record(
+                    db.session,
+                    "auth.locked",
+                    object_type="user",
+                    object_id=user.id,
+                    after={"locked_until": user.locked_until.isoformat()},
+                    actor_id=user.id,
+                    actor_label=user.email,
+                )
+                return LoginResult(None, locked=True)
+            return LoginResult(None)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = clock.now()
+        user.rotate_session_token()
+        audit.record(
+            db.session,
+            "auth.login",
+            object_type="user",
+            object_id=user.id,
+            actor_id=user.id,
+            actor_label=user.email,
+        )
+    return LoginResult(user)
+
+
+def logout(user: User) -> None:
+    """End every session of ``user`` (the token in the cookie stops matching)."""
+    with write_transaction(db.session):
+        user = db.session.get(User, user.id)
+        user.rotate_session_token()
+        audit.record(
+            db.session,
+            "auth.logout",
+            object_type="user",
+            object_id=user.id,
+            actor_id=user.id,
+            actor_label=user.email,
+        )
+
+
+def change_own_password(user: User, current: str, new: str) -> User:
+    """Replace ``user``'s password after checking the current one; rotates the session token.
+
+    :raises PasswordRejected: with the form field it concerns
+    """
+    with write_transaction(db.session):
+        user = db.session.get(User, user.id)
+        if not verify_password(user.password_hash, current):
+            audit.record(db.session, "auth.password_change_failed", object_type="user", object_id=user.id)
+            db.session.commit()
+            raise PasswordRejected("current_password", "That is not your current password.")
+        problem = password_problem(new)
+        if problem:
+            raise PasswordRejected("new_password", problem)
+        if verify_password(user.password_hash, new):
+            raise PasswordRejected("new_password", "Choose a password different from the current one.")
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        user.rotate_session_token()
+        audit.record(db.session, "auth.password_changed", object_type="user", object_id=user.id)
+    return user

@@ -1,0 +1,83 @@
+"""Login, logout and changing one's own password."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_user
+from flask_login import logout_user
+
+from dashboard.auth import service
+from dashboard.auth.access import any_staff
+from dashboard.auth.access import public
+from dashboard.auth.forms import LoginForm
+from dashboard.auth.forms import PasswordChangeForm
+from dashboard.auth.guard import mark_seen
+from dashboard.auth.guard import safe_next
+from dashboard.extensions import limiter
+from dashboard.htmx import render_page
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_FAILED = (
+    "E-mail or password is wrong, or the account is locked. "
+    "After 5 failed attempts an account is locked for 15 minutes."
+)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@public
+def login():
+    """Show the login form and sign staff in."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"))
+        if current_user.is_authenticated:
+            return redirect(form.next.data or url_for("home.index"))
+    if form.validate_on_submit():
+        result = service.authenticate(form.email.data, form.password.data)
+        if result.user is not None:
+            login_user(result.user)
+            mark_seen()
+            if result.user.must_change_password:
+                return redirect(url_for("auth.password"))
+            return redirect(safe_next(form.next.data) or url_for("home.index"))
+        form.password.errors.append(LOGIN_FAILED)
+    status = 422 if form.errors else 200
+    return render_page("auth/login.html", "login_form", form=form, status=status)
+
+
+@bp.route("/logout", methods=["POST"])
+@any_staff
+def logout():
+    """Sign out and end this user's sessions everywhere."""
+    service.logout(current_user._get_current_object())
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@any_staff
+def password():
+    """Change one's own password."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            user = service.change_own_password(
+                current_user._get_current_object(), form.current_password.data, form.new_password.data
+            )
+        except service.PasswordRejected as rejected:
+            getattr(form, rejected.field).errors.append(rejected.message)
+        else:
+            login_user(user)  # the token rotated: keep this session, end the others
+            mark_seen()
+            flash("Your password is changed. Other sessions were signed out.", "success")
+            return redirect(url_for("home.index"))
+    status = 422 if form.errors else 200
+    return render_page("auth/password.html", "password_form", form=form, status=status)

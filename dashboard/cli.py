@@ -1,0 +1,166 @@
+"""Flask commands: create-user, worker, demo, serve, audit-verify."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from flask import current_app
+from flask_migrate import upgrade
+
+from dashboard import jobs
+
+#: One demo account per role; the passwords are printed when the demo starts.
+DEMO_USERS = [
+    ("admin@demo.example", "Ada Admin", "admin"),
+    ("manager@demo.example", "Mei Manager", "manager"),
+    ("support@demo.example", "Sam Support", "support"),
+    ("finance@demo.example", "Fai Finance", "finance"),
+    ("viewer@demo.example", "Vic Viewer", "viewer"),
+]
+DEMO_PASSWORD_SUFFIX = "-demo-pass"
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to ``app.cli``."""
+    for command in (create_user, worker, demo, serve, audit_verify):
+        app.cli.add_command(command)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option(
+    "--role", required=True, type=click.Choice(["viewer", "support", "finance", "manager", "admin"])
+)
+@click.option("--name", default=None, help="Display name (defaults to the part before @).")
+@click.option("--password", default=None, help="Prompted for when omitted.")
+def create_user(email: str, role: str, name: str | None, password: str | None) -> None:
+    """Create a staff account."""
+    from dashboard.users import service
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = service.create_user(
+            email, name or email.split("@")[0], role, password, must_change_password=False
+        )
+    except service.UserRuleBroken as broken:
+        raise click.ClickException(broken.message) from None
+    click.echo(f"created {user.email} ({user.role})")
+
+
+@click.command("audit-verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain and name the first broken row."""
+    from dashboard.audit.service import verify_chain
+    from dashboard.extensions import db
+
+    checked, broken = verify_chain(db.session)
+    if broken:
+        raise click.ClickException(
+            f"audit chain broken at entry #{broken.seq} (row id {broken.row_id}): {broken.reason}; "
+            f"{checked} entries before it are intact"
+        )
+    click.echo(f"audit chain intact: {checked} entries")
+
+
+@click.command("worker")
+@click.option("--workers", default=4, show_default=True, help="Worker threads.")
+def worker(workers: int) -> None:
+    """Run the job consumer in the foreground (Ctrl-C stops it)."""
+    huey = jobs.get_huey()
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, max_delay=jobs.MAX_IDLE_DELAY
+    )
+    jobs.beat(huey)
+    consumer.run()
+
+
+def _serve_with_jobs(app: Flask, host: str, port: int, threads: int) -> None:
+    """Start the job consumer from the main thread, then serve HTTP until Ctrl-C or SIGTERM."""
+    from waitress import create_server
+
+    consumer = jobs.start_consumer(app.extensions["huey"])
+    # Huey's consumer installs handlers that only set flags (it expects to own the main
+    # loop); take the signals back so Ctrl-C and SIGTERM stop the web server too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = create_server(app, host=host, port=port, threads=threads)
+    click.echo(f"serving on http://{host}:{server.effective_port}  (Ctrl-C stops)")
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.close()
+        click.echo("stopping the job workers…")
+        consumer.stop(graceful=True)
+
+
+def _migrate(app: Flask) -> None:
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+
+
+def _demo_settings(instance_path: Path) -> dict[str, Any]:
+    return {
+        "INSTANCE_PATH": str(instance_path),
+        "DATABASE_URL": f"sqlite:///{instance_path / 'demo.db'}",
+        "JOBS_DATABASE": str(instance_path / "demo-jobs.db"),
+        "SANDBOX": True,
+        "REDIS_URL": None,
+    }
+
+
+def seed_demo_users() -> list[tuple[str, str, str]]:
+    """Create one user per role if missing; return (email, role, password) for each."""
+    from sqlalchemy import select
+
+    from dashboard.extensions import db
+    from dashboard.users import service
+    from dashboard.users.models import User
+
+    credentials = []
+    for email, name, role in DEMO_USERS:
+        password = role + DEMO_PASSWORD_SUFFIX
+        if db.session.scalar(select(User.id).where(User.email == email)) is None:
+            service.create_user(email, name, role, password, must_change_password=False)
+        credentials.append((email, role, password))
+    return credentials
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def demo(host: str, port: int) -> None:
+    """Run the whole back office with sandbox providers and demo data on its own SQLite file."""
+    from dashboard import create_app
+
+    instance_path = Path(current_app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = create_app({**_demo_settings(instance_path), "PUBLIC_BASE_URL": f"http://{host}:{port}"})
+    _migrate(app)
+    with app.app_context():
+        credentials = seed_demo_users()
+    click.echo("demo users (e-mail / password):")
+    for email, role, password in credentials:
+        click.echo(f"  {role:<8} {email:<24} {password}")
+    _serve_with_jobs(app, host, port, threads=16)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--threads", default=16, show_default=True)
+def serve(host: str, port: int, threads: int) -> None:
+    """Run a single-machine install: migrate, start the job workers, serve HTTP."""
+    from dashboard.config import require_production_settings
+
+    app = current_app._get_current_object()
+    require_production_settings(app.config)
+    _migrate(app)
+    _serve_with_jobs(app, host, port, threads=threads)

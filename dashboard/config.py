@@ -1,0 +1,216 @@
+"""Settings from the environment (and ``.env``), validated once at start-up.
+
+Nothing reads ``os.environ`` at import time. :func:`load_settings` turns the
+environment plus an optional override mapping into a plain dict of Flask config keys,
+or raises :class:`ConfigError` naming the first bad variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+from cryptography.fernet import Fernet
+from flask.cli import NoAppException
+
+
+class ConfigError(NoAppException):
+    """A setting is missing or malformed.
+
+    It subclasses Flask's ``NoAppException`` so that ``flask --app dashboard …`` prints
+    the one-line message instead of a traceback.
+    """
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("must be 1/0, true/false, yes/no or on/off")
+
+
+def _non_negative_int(raw: Any) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _positive_int(raw: Any) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def _timezone(raw: Any) -> str:
+    try:
+        ZoneInfo(str(raw))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not an IANA time zone such as Asia/Hong_Kong") from None
+    return str(raw)
+
+
+def _http_url(raw: Any) -> str:
+    parts = urlsplit(str(raw))
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return str(raw).rstrip("/")
+
+
+def _database_url(raw: Any) -> str:
+    text = str(raw)
+    if text.startswith("postgres://") or text.startswith("postgresql://"):
+        # SQLAlchemy would pick psycopg2, which is not installed; psycopg 3 is.
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    if not (text.startswith("sqlite://") or text.startswith("postgresql+psycopg://")):
+        raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+    return text
+
+
+def _redis_url(raw: Any) -> str:
+    text = str(raw)
+    if urlsplit(text).scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError("must be a redis:// URL")
+    return text
+
+
+def _fernet_keys(raw: Any) -> tuple[str, ...]:
+    keys = tuple(key.strip() for key in str(raw).split(",") if key.strip())
+    if not keys:
+        raise ValueError("must list at least one Fernet key")
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ValueError("holds a value that is not a Fernet key (32 url-safe base64 bytes)") from None
+    return keys
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how to parse it and what it defaults to."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any = None
+
+
+#: Every variable the app reads. Provider settings are added by their packages.
+SETTINGS: list[Setting] = [
+    Setting("SECRET_KEY", str),
+    Setting("DATABASE_URL", _database_url),
+    Setting("REDIS_URL", _redis_url),
+    Setting("PUBLIC_BASE_URL", _http_url, "http://127.0.0.1:5000"),
+    Setting("TRUSTED_PROXY_COUNT", _non_negative_int, 0),
+    Setting("SESSION_COOKIE_SECURE", _bool, False),
+    Setting("DISPLAY_TIMEZONE", _timezone, "Asia/Hong_Kong"),
+    Setting("DATA_ENCRYPTION_KEYS", _fernet_keys),
+    Setting("SANDBOX", _bool, False),
+    Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
+]
+
+
+def register_setting(setting: Setting) -> None:
+    """Add a provider's setting to the table (call at import of its config module)."""
+    if any(existing.name == setting.name for existing in SETTINGS):
+        return
+    SETTINGS.append(setting)
+
+
+def _is_local(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def _instance_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:
+    """Read or atomically create a local-only secret file under the instance folder."""
+    path = instance_path / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(make())
+    return path.read_text().strip()
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict:
+    """Return validated settings: ``overrides`` win over ``environ`` win over defaults.
+
+    :param overrides: a mapping given to ``create_app`` (tests, the demo command)
+    :param environ: the environment; ``os.environ`` when omitted
+    """
+    overrides = dict(overrides or {})
+    environ = os.environ if environ is None else environ
+    settings: dict[str, Any] = {}
+
+    raw_instance = overrides.get("INSTANCE_PATH", environ.get("INSTANCE_PATH") or "instance")
+    instance_path = Path(raw_instance).expanduser().resolve()
+    settings["INSTANCE_PATH"] = str(instance_path)
+
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            raw = overrides.pop(setting.name)
+        else:
+            raw = environ.get(setting.name)
+        if raw is None or raw == "":
+            settings[setting.name] = setting.default
+            continue
+        try:
+            settings[setting.name] = setting.parse(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{setting.name} {exc}") from None
+
+    overrides.pop("INSTANCE_PATH", None)
+    settings.update(overrides)
+
+    local = settings.get("TESTING") or settings["SANDBOX"] or _is_local(settings["PUBLIC_BASE_URL"])
+    for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS"):
+        if settings[name] is None and not local:
+            raise ConfigError(f"{name} is not set; a deployment at {settings['PUBLIC_BASE_URL']} needs it")
+    if settings["SECRET_KEY"] is None or settings["DATA_ENCRYPTION_KEYS"] is None:
+        instance_path.mkdir(parents=True, exist_ok=True)
+    generated = []
+    if settings["SECRET_KEY"] is None:
+        # Local runs only (loopback URL or sandbox): a per-instance key, made once.
+        settings["SECRET_KEY"] = _instance_secret(
+            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+        )
+        generated.append("SECRET_KEY")
+    if settings["DATA_ENCRYPTION_KEYS"] is None:
+        key = _instance_secret(instance_path, "data_encryption_key", lambda: Fernet.generate_key().decode())
+        settings["DATA_ENCRYPTION_KEYS"] = (key,)
+        generated.append("DATA_ENCRYPTION_KEYS")
+    #: Names whose values were generated into the instance folder (never for a deployment).
+    settings["GENERATED_SECRETS"] = tuple(generated)
+    if settings["DATABASE_URL"] is None:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'dashboard.db'}"
+    return settings
+
+
+def require_production_settings(settings: Mapping[str, Any]) -> None:
+    """Refuse to serve real traffic with locally generated secrets or the sandbox on."""
+    if settings.get("SANDBOX"):
+        raise ConfigError("SANDBOX is on; `serve` is for a real install (use `demo` for the sandbox)")
+    for name in settings.get("GENERATED_SECRETS", ()):
+        raise ConfigError(f"{name} is not set; `serve` needs it in the environment")

@@ -1,0 +1,118 @@
+"""Shared column types, the declarative base and SQLite connection rules (DESIGN §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy import BigInteger
+from sqlalchemy import CheckConstraint
+from sqlalchemy import DateTime
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import scoped_session
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Primary keys: 64-bit on PostgreSQL, INTEGER on SQLite (only INTEGER PRIMARY KEY is the rowid alias).
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store aware datetimes as UTC; always return aware UTC values (SQLite returns naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use dashboard.clock.now()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def one_of(column: str, values: Iterable[str], name: str | None = None) -> CheckConstraint:
+    """Return a CHECK constraint limiting ``column`` to ``values`` (statuses are strings, not enums)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_valid")
+
+
+#: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
+IMMEDIATE = "sqlite_begin_immediate"
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Apply WAL, foreign keys, a busy timeout and explicit BEGIN to a SQLite engine.
+
+    pysqlite's own transaction handling emits BEGIN lazily and breaks SAVEPOINT; the
+    documented recipe turns it off and emits BEGIN ourselves, which also lets write
+    transactions use BEGIN IMMEDIATE so read-check-write is atomic.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        if connection.get_execution_options().get(IMMEDIATE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_transaction(session: Session | scoped_session) -> Iterator[Session]:
+    """Run a read-check-write block in its own transaction and commit it.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE (the write lock is taken
+    before the first read); on PostgreSQL callers add ``with_for_update()`` to the rows
+    they check. A transaction already open on the session is committed first, so the
+    caller must not hold uncommitted changes it wants to keep separate.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={IMMEDIATE: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

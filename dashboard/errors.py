@@ -1,0 +1,60 @@
+"""Error pages: whole pages for browsers, a message into ``#flash`` for htmx."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import make_response
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+
+from dashboard.extensions import db
+from dashboard.htmx import is_htmx
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this. Ask an admin if you need it.",
+    404: "There is nothing here. The link may be old or mistyped.",
+    405: "That action is not available here.",
+    409: "Somebody changed this at the same time. Reload to see the latest state.",
+    413: "That upload is too large.",
+    429: "Too many attempts. Wait a minute and try again.",
+    500: "Something went wrong on our side. The error has been logged; try again.",
+}
+CSRF_MESSAGE = "This form expired or was sent without its security token. Reload the page and try again."
+
+
+def render_error(code: int, message: str | None = None):
+    """Render the error page, or for htmx the fragment retargeted at ``#flash``."""
+    text = message or MESSAGES.get(code, "The request failed.")
+    if is_htmx():
+        response = make_response(render_template("errors/_fragment.html", code=code, message=text), code)
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+    else:
+        response = make_response(render_template("errors/error.html", code=code, message=text), code)
+    response.vary.add("HX-Request")
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers for HTTP errors, CSRF failures and crashes."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        if error.code == 500:
+            db.session.rollback()
+        return render_error(error.code, None if error.code != 400 else (error.description or None))
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("unhandled error", exc_info=error)
+        db.session.rollback()
+        return render_error(InternalServerError.code)

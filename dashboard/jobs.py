@@ -1,0 +1,204 @@
+"""Background jobs on Huey: built from settings in ``create_app``, nothing bound at import.
+
+Domains declare tasks with :func:`task` and periodic sweeps with :func:`sweeper`;
+services queue work with :func:`enqueue_after_commit`, which releases it only once
+the surrounding database transaction has committed (DESIGN §3, §8 "Jobs").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask import current_app
+from huey import Huey
+from huey import MemoryHuey
+from huey import RedisHuey
+from huey import SqliteHuey
+from huey import crontab
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+
+log = logging.getLogger(__name__)
+
+#: Idle polling of the SQLite backend stays at or under this many seconds (DESIGN §8).
+MAX_IDLE_DELAY = 0.25
+HEARTBEAT_KEY = "worker-heartbeat"
+_PENDING_KEY = "pending_jobs"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A function declared as a job, bound to a Huey instance in ``init_jobs``."""
+
+    name: str
+    func: Callable[..., Any]
+    retries: int
+    retry_delay: int
+
+    def enqueue(self, *args: Any) -> None:
+        """Queue this job now (use :func:`enqueue_after_commit` inside a transaction)."""
+        current_app.extensions["huey_tasks"][self.name](*args)
+
+    def __call__(self, *args: Any) -> Any:
+        return self.func(*args)
+
+
+_TASKS: dict[str, TaskSpec] = {}
+_SWEEPERS: list[Callable[[], None]] = []
+
+
+def task(retries: int = 3, retry_delay: int = 10) -> Callable[[Callable[..., Any]], TaskSpec]:
+    """Declare a job; it receives ids, re-loads state, and must be safe to run twice."""
+
+    def decorate(func: Callable[..., Any]) -> TaskSpec:
+        spec = TaskSpec(f"{func.__module__}.{func.__qualname__}", func, retries, retry_delay)
+        _TASKS[spec.name] = spec
+        return spec
+
+    return decorate
+
+
+def sweeper(func: Callable[[], None]) -> Callable[[], None]:
+    """Register ``func`` to run on every sweep (work left half-done by a crash)."""
+    if func not in _SWEEPERS:
+        _SWEEPERS.append(func)
+    return func
+
+
+def build_huey(app: Flask) -> Huey:
+    """Return the Huey instance the settings ask for."""
+    if app.config.get("JOBS_BACKEND") == "memory":
+        return MemoryHuey("dashboard", immediate=False, utc=True)
+    if app.config.get("REDIS_URL"):
+        return RedisHuey("dashboard", url=app.config["REDIS_URL"], utc=True)
+    path = Path(app.config.get("JOBS_DATABASE") or Path(app.config["INSTANCE_PATH"]) / "jobs.db")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("dashboard", filename=str(path), utc=True)
+
+
+def init_jobs(app: Flask) -> Huey:
+    """Build Huey for ``app`` and bind every declared task and the periodic jobs to it."""
+    huey = build_huey(app)
+    bound: dict[str, Any] = {}
+
+    def in_app_context(spec: TaskSpec) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            with app.app_context():
+                return spec.func(*args)
+
+        run.__name__ = spec.name
+        return run
+
+    for spec in _TASKS.values():
+        bound[spec.name] = huey.task(retries=spec.retries, retry_delay=spec.retry_delay, name=spec.name)(
+            in_app_context(spec)
+        )
+
+    @huey.periodic_task(crontab(), name="dashboard.jobs.periodic_sweep")
+    def periodic_sweep() -> None:
+        with app.app_context():
+            sweep()
+
+    @huey.periodic_task(crontab(), name="dashboard.jobs.periodic_heartbeat")
+    def periodic_heartbeat() -> None:
+        beat(huey)
+
+    app.extensions["huey"] = huey
+    app.extensions["huey_tasks"] = bound
+    return huey
+
+
+def get_huey() -> Huey:
+    """Return the current app's Huey instance."""
+    return current_app.extensions["huey"]
+
+
+def sweep() -> None:
+    """Run every registered sweeper; one failing does not stop the others."""
+    for func in list(_SWEEPERS):
+        try:
+            func()
+        except Exception:
+            log.exception("sweeper %s failed", func.__qualname__)
+
+
+def beat(huey: Huey) -> None:
+    """Record that a worker is alive now."""
+    huey.put(HEARTBEAT_KEY, clock.now().isoformat())
+
+
+def last_heartbeat(huey: Huey) -> datetime | None:
+    """Return the last worker heartbeat, or None when no worker ever ran."""
+    value = huey.get(HEARTBEAT_KEY, peek=True)
+    return datetime.fromisoformat(value) if value else None
+
+
+def queue_depth(huey: Huey) -> int:
+    """Return how many jobs wait in the queue."""
+    return huey.pending_count()
+
+
+def enqueue_after_commit(session: Session, spec: TaskSpec, *args: Any) -> None:
+    """Queue ``spec(*args)`` to run once ``session``'s current transaction commits.
+
+    A rollback drops it. The sweeper re-queues anything a crash between the commit
+    and the enqueue would lose.
+    """
+    session.info.setdefault(_PENDING_KEY, []).append((spec, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _release_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, [])
+    for spec, args in pending:
+        try:
+            spec.enqueue(*args)
+        except Exception:
+            # The committed work stays; the sweeper finds it and queues it again.
+            log.exception("could not enqueue %s%r", spec.name, args)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
+
+
+def run_pending(huey: Huey, limit: int = 1000) -> int:
+    """Run queued jobs in this thread until the queue is empty; return how many ran.
+
+    Tests and the ``jobs run`` command use it; scheduled (delayed) jobs whose time has
+    come are moved to the queue first.
+    """
+    ran = 0
+    while ran < limit:
+        for scheduled in huey.read_schedule(huey._get_timestamp()):
+            huey.enqueue(scheduled)
+        message = huey.dequeue()
+        if message is None:
+            return ran
+        huey.execute(message)
+        ran += 1
+    raise RuntimeError(f"more than {limit} jobs ran; is a job re-queueing itself?")
+
+
+def start_consumer(huey: Huey, workers: int = 2):
+    """Start worker threads and the scheduler from the main thread; return the consumer."""
+    consumer = huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        max_delay=MAX_IDLE_DELAY,
+        check_worker_health=False,
+    )
+    consumer.start()
+    beat(huey)
+    return consumer

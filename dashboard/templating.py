@@ -1,0 +1,62 @@
+"""Jinja filters and globals: money, Hong Kong time, navigation by role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency
+from flask import Flask
+from flask import current_app
+from flask_login import current_user
+
+from dashboard.auth.access import role_allows
+from dashboard.money import Money
+from dashboard.money import exponent
+
+#: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
+NAVIGATION: list[tuple[str, str]] = [
+    ("home.index", "Overview"),
+    ("audit.index", "Audit log"),
+    ("users.index", "Users"),
+]
+
+
+def format_money(value: Money | None, locale: str = "en_HK") -> str:
+    """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``."""
+    if value is None:
+        return "—"
+    places = exponent(value.currency)
+    pattern = "¤#,##0" + ("." + "0" * places if places else "")
+    return format_currency(
+        value.decimal, value.currency, format=pattern, locale=locale, currency_digits=False
+    )
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """Show a UTC time in the display time zone (Asia/Hong_Kong unless configured)."""
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime(fmt)
+
+
+def can_open(endpoint: str) -> bool:
+    """Return True when the current user's role may open ``endpoint``."""
+    if not current_user.is_authenticated:
+        return False
+    allowed = current_app.extensions["access_table"].get(endpoint)
+    return allowed is not None and role_allows(current_user.role, allowed)
+
+
+def navigation() -> list[tuple[str, str]]:
+    """Return the navigation entries this user may open."""
+    return [(endpoint, label) for endpoint, label in NAVIGATION if can_open(endpoint)]
+
+
+def init_templating(app: Flask) -> None:
+    """Register filters and globals (globals, so blocks rendered alone see them)."""
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.globals["can_open"] = can_open
+    app.jinja_env.globals["navigation"] = navigation

@@ -1,0 +1,47 @@
+"""Forms for staff administration."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms import PasswordField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+
+from dashboard.users.models import Role
+
+ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
+
+
+class UserCreateForm(FlaskForm):
+    """A new staff account with a temporary password."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    password = PasswordField(
+        "Temporary password",
+        validators=[DataRequired(), Length(max=256)],
+        description="At least 12 characters. The user must change it at first login.",
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class RoleForm(FlaskForm):
+    """Another role for an existing user."""
+
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+
+
+class ResetPasswordForm(FlaskForm):
+    """A temporary password set by an admin."""
+
+    password = PasswordField(
+        "New temporary password",
+        validators=[DataRequired(), Length(max=256)],
+        description="At least 12 characters. Their open sessions end.",
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -1,0 +1,83 @@
+"""Staff accounts."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from dashboard import clock
+from dashboard.db import Base
+from dashboard.db import BigIntPK
+from dashboard.db import UTCDateTime
+from dashboard.db import one_of
+
+
+class Role(enum.StrEnum):
+    """What a staff member may do (DESIGN §1)."""
+
+    #: Reads payments, agreements, batches, notifications and the audit log (auditors).
+    VIEWER = "viewer"
+    #: Customer service: refunds, cancels, revokes agreements.
+    SUPPORT = "support"
+    #: Uploads payroll files and submits ACH batches.
+    FINANCE = "finance"
+    #: Approves refunds and batches (never their own); sees dashboards.
+    MANAGER = "manager"
+    #: Manages users; replays notifications; reads the audit log. Does not approve money.
+    ADMIN = "admin"
+
+
+def new_session_token() -> str:
+    """Return a fresh per-login token (what the session cookie names)."""
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, Base):
+    """A member of staff who can log in."""
+
+    __tablename__ = "users"
+    __table_args__ = (one_of("role", [role.value for role in Role]),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: Lower-cased login name.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    #: argon2id hash.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: Per-login token stored in the session; rotating it ends every open session.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: True until the user replaces a password an admin set for them.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        """Return the per-login token, so a copied cookie dies when it rotates."""
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users.
+        return self.active
+
+    def rotate_session_token(self) -> None:
+        """End every session of this user."""
+        self.session_token = new_session_token()
+
+    def is_locked(self) -> bool:
+        """Return True while a lockout is in force."""
+        return self.locked_until is not None and self.locked_until > clock.now()
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}{'' if self.active else ' disabled'}>"

@@ -1,0 +1,122 @@
+"""List, create, re-role, disable, enable and reset staff accounts."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from dashboard.auth.access import roles
+from dashboard.auth.forms import EmptyForm
+from dashboard.extensions import db
+from dashboard.htmx import render_page
+from dashboard.users import service
+from dashboard.users.forms import ResetPasswordForm
+from dashboard.users.forms import RoleForm
+from dashboard.users.forms import UserCreateForm
+from dashboard.users.models import User
+
+bp = Blueprint("users", __name__, url_prefix="/admin/users")
+
+
+def _index(create_form: UserCreateForm | None = None, status: int = 200):
+    users = db.session.scalars(select(User).order_by(User.active.desc(), User.email)).all()
+    return render_page(
+        "users/index.html",
+        "create_user",
+        users=users,
+        create_form=create_form or UserCreateForm(),
+        status=status,
+    )
+
+
+@bp.get("/")
+@roles("admin")
+def index():
+    """List staff accounts with the form to add one."""
+    return _index()
+
+
+@bp.post("/")
+@roles("admin")
+def create():
+    """Create a staff account."""
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(form.email.data, form.name.data, form.role.data, form.password.data)
+        except service.UserRuleBroken as broken:
+            getattr(form, broken.field or "email").errors.append(broken.message)
+        else:
+            flash(f"{user.email} can now log in as {user.role}.", "success")
+            return redirect(url_for("users.index"))
+    return _index(form, status=422)
+
+
+@bp.get("/<int:user_id>")
+@roles("admin")
+def detail(user_id: int):
+    """Show one account with its role, status and password reset."""
+    user = db.get_or_404(User, user_id)
+    return render_page(
+        "users/detail.html",
+        user=user,
+        role_form=RoleForm(role=user.role),
+        reset_form=ResetPasswordForm(),
+        toggle_form=EmptyForm(),
+    )
+
+
+def _apply(user_id: int, action, success: str):
+    try:
+        user = action()
+    except service.UserRuleBroken as broken:
+        flash(broken.message, "error")
+    else:
+        flash(success.format(email=user.email, role=user.role), "success")
+    return redirect(url_for("users.detail", user_id=user_id))
+
+
+@bp.post("/<int:user_id>/role")
+@roles("admin")
+def change_role(user_id: int):
+    """Change a user's role; their sessions end."""
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash("Choose one of the listed roles.", "error")
+        return redirect(url_for("users.detail", user_id=user_id))
+    return _apply(user_id, lambda: service.change_role(user_id, form.role.data), "{email} is now {role}.")
+
+
+@bp.post("/<int:user_id>/disable")
+@roles("admin")
+def disable(user_id: int):
+    """Disable a user; their sessions end at once."""
+    actor = current_user._get_current_object()
+    return _apply(user_id, lambda: service.set_active(actor, user_id, False), "{email} is disabled.")
+
+
+@bp.post("/<int:user_id>/enable")
+@roles("admin")
+def enable(user_id: int):
+    """Re-enable a disabled user."""
+    actor = current_user._get_current_object()
+    return _apply(user_id, lambda: service.set_active(actor, user_id, True), "{email} can log in again.")
+
+
+@bp.post("/<int:user_id>/password")
+@roles("admin")
+def reset_password(user_id: int):
+    """Set a temporary password for a user."""
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        flash("Enter a temporary password.", "error")
+        return redirect(url_for("users.detail", user_id=user_id))
+    return _apply(
+        user_id,
+        lambda: service.reset_password(user_id, form.password.data),
+        "{email} has a new temporary password and must change it at next login.",
+    )

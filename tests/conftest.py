@@ -1,0 +1,281 @@
+"""Fixtures: one app per session, a clean database per test (two tiers), live server, browser.
+
+Tier 1 (``db_session``, used by ``client``): each test runs inside a connection-level
+transaction that is rolled back; app code commits to a SAVEPOINT. Tier 2 (``live_db``):
+app code really commits, for live-server, browser and concurrency tests; every table is
+emptied afterwards.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from dashboard import clock
+from dashboard import create_app
+from dashboard import jobs
+from dashboard.extensions import db
+from dashboard.users.models import User
+
+#: Cheap argon2 parameters: the real ones cost ~50 ms per hash.
+TEST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+TEST_PASSWORD = "correct horse battery"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+# --- network ---------------------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock: socket.socket, address: object) -> None:
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise RuntimeError(f"tests may not reach the network (tried {address!r})")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network() -> Iterator[None]:
+    """Refuse every socket connection that does not go to loopback."""
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+# --- app and databases -------------------------------------------------------------------------
+
+
+def database_url(tmp_dir: Path, name: str = "test.db") -> str:
+    """Return the test database: ``DATABASE_URL`` (PostgreSQL in CI) or a SQLite file."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / name}"
+
+
+def test_settings(tmp_dir: Path, **extra: object) -> dict:
+    """Return the settings every test app uses."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "INSTANCE_PATH": str(tmp_dir / "instance"),
+        "DATABASE_URL": database_url(tmp_dir),
+        "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",
+        "JOBS_BACKEND": "memory",
+        "RATELIMIT_ENABLED": False,
+        "ARGON2_PARAMETERS": TEST_ARGON2,
+        "REDIS_URL": os.environ.get("REDIS_URL"),
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """Build the app once; create the schema from the models (migrations are tested apart)."""
+    tmp_dir = tmp_path_factory.mktemp("app")
+    application = create_app(test_settings(tmp_dir))
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[None]:
+    """Run the test in a transaction that is rolled back; commits become savepoints.
+
+    No app context stays pushed during the test: requests must get their own (and so
+    their own ``g``), as they do in production.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+    outer = connection.begin()
+    original = db.session
+    db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()
+
+
+def empty_all_tables() -> None:
+    """Delete every row (PostgreSQL: TRUNCATE … RESTART IDENTITY)."""
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def live_db(app: Flask) -> Iterator[None]:
+    """Let app code commit for real; empty every table before and after."""
+    with app.app_context():
+        db.session.remove()
+        empty_all_tables()
+    yield
+    with app.app_context():
+        db.session.remove()
+        empty_all_tables()
+
+
+@pytest.fixture
+def client(app: Flask, db_session: None) -> FlaskClient:
+    """A test client on the rolled-back tier."""
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app: Flask, db_session: None) -> Iterator[Flask]:
+    """An app context on the rolled-back tier, for service tests."""
+    with app.test_request_context():
+        yield app
+
+
+# --- time, jobs --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[clock.FakeClock]:
+    """Install a clock that only moves when the test advances it."""
+    fake = clock.FakeClock()
+    previous = clock.use(fake)
+    yield fake
+    clock.use(previous)
+
+
+@pytest.fixture
+def run_jobs(app: Flask) -> Callable[[], int]:
+    """Return a function that drains the job queue in this thread and says how many ran."""
+    huey = app.extensions["huey"]
+    huey.flush()
+
+    def drain() -> int:
+        return jobs.run_pending(huey)
+
+    return drain
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def create_user(app: Flask) -> Callable[..., User]:
+    """Return a factory that creates a user through the service (audited like any other)."""
+    from dashboard.users import service
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: str = "viewer", email: str | None = None, password: str = TEST_PASSWORD, **changes
+    ) -> User:
+        address = email or f"{role}{next(counter)}@staff.example"
+        with app.test_request_context():
+            user = service.create_user(
+                address, f"{role.capitalize()} Tester", role, password, must_change_password=False
+            )
+            for name, value in changes.items():
+                setattr(user, name, value)
+            db.session.commit()
+            user_id = user.id
+        with app.app_context():
+            return db.session.get(User, user_id)
+
+    return make
+
+
+@pytest.fixture
+def login_as(client: FlaskClient, create_user: Callable[..., User]) -> Callable[..., User]:
+    """Return a function that creates a user of a role and puts its session in ``client``."""
+
+    def login(role: str = "viewer", **changes) -> User:
+        user = create_user(role, **changes)
+        with client.session_transaction() as session:
+            session["_user_id"] = user.session_token
+            session["_fresh"] = True
+            session["seen"] = clock.now().timestamp()
+        return user
+
+    return login
+
+
+# --- live server and browser -------------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app: Flask, live_db: None) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Launch Debian's chromium through Playwright; fail (never skip) when it is missing."""
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh browser context and page per test."""
+    context = browser.new_context(locale="en-HK", timezone_id="Asia/Hong_Kong")
+    yield context.new_page()
+    context.close()
