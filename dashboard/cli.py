@@ -22,7 +22,7 @@ DEMO_USERS = [
     ("finance@demo.example", "Fai Finance", "finance"),
     ("viewer@demo.example", "Vic Viewer", "viewer"),
 ]
-DEMO_PASSWORD_SUFFIX = "-demo-pass"
+DEMO_PASSWORD_SUFFIX = "-demo-pass"  # noqa: S105 - demo accounts only, printed at start
 
 
 def register_cli(app: Flask) -> None:

@@ -112,7 +112,7 @@ class Setting:
     default: Any = None
 
 
-#: Every variable the app reads. Provider settings are added by their packages.
+#: Every variable the app reads.
 SETTINGS: list[Setting] = [
     Setting("SECRET_KEY", str),
     Setting("DATABASE_URL", _database_url),
@@ -125,13 +125,6 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX", _bool, False),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
 ]
-
-
-def register_setting(setting: Setting) -> None:
-    """Add a provider's setting to the table (call at import of its config module)."""
-    if any(existing.name == setting.name for existing in SETTINGS):
-        return
-    SETTINGS.append(setting)
 
 
 def _is_local(url: str) -> bool:
@@ -168,10 +161,7 @@ def load_settings(
     settings["INSTANCE_PATH"] = str(instance_path)
 
     for setting in SETTINGS:
-        if setting.name in overrides:
-            raw = overrides.pop(setting.name)
-        else:
-            raw = environ.get(setting.name)
+        raw = overrides.pop(setting.name) if setting.name in overrides else environ.get(setting.name)
         if raw is None or raw == "":
             settings[setting.name] = setting.default
             continue

@@ -7,6 +7,7 @@ the HTTP exchange — that the calling service stores on the object's timeline.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from collections.abc import Iterable
@@ -138,10 +139,8 @@ def redact_body(body: bytes | str | None, secret_fields: Iterable[str] = SECRET_
     if body is None:
         return None
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
+    with contextlib.suppress(ValueError):
         text = json.dumps(redact(json.loads(text), secret_fields), ensure_ascii=False)
-    except ValueError:
-        pass
     if len(text) > MAX_RECORDED_BODY:
         text = text[:MAX_RECORDED_BODY] + "…"
     return text

@@ -20,7 +20,7 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self._timeout = timeout
 
-    def send(self, request, **kwargs):  # noqa: ANN001, ANN003 - requests' own signature
+    def send(self, request, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         return super().send(request, **kwargs)
