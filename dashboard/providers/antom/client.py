@@ -10,8 +10,9 @@ How answers come back:
   the documented JSON: :class:`ProviderUnavailable`; a missing or bad response signature:
   :class:`ProviderUnverified`. Both mean "unknown": retry with the same request id or inquire.
 
-Every result and every error carries a redacted :class:`CallRecord`. The caller owns request
-ids (paymentRequestId, refundRequestId): a retry passes the same id again.
+Every result and every error carries a redacted :class:`CallRecord`; a result's ``raw`` is the
+redacted answer too, while its typed fields (e.g. ``access_token``) keep the real values. The
+caller owns request ids (paymentRequestId, refundRequestId): a retry passes the same id again.
 """
 
 from __future__ import annotations
