@@ -105,6 +105,9 @@ def test_settings(tmp_dir: Path, **extra: object) -> dict:
     }
 
 
+test_settings.__test__ = False  # a helper, not a test, when other modules import it
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """Build the app once; create the schema from the models (migrations are tested apart)."""

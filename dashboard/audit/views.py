@@ -17,7 +17,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
 @bp.get("/")
-@roles("viewer", "admin")
+@roles("viewer", "admin", inherit=False)
 def index():
     """List audit entries matching the filters, one keyset page at a time."""
     form = AuditFilterForm(request.args)

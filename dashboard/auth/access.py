@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
 
@@ -35,14 +36,26 @@ BUILT_IN_PUBLIC = frozenset({"static"})
 _ACCESS_ATTR = "_allowed_roles"
 
 
-def roles(*allowed: str) -> Callable[[F], F]:
-    """Declare which roles may call a view; a role includes the roles it inherits."""
+@dataclass(frozen=True)
+class Access:
+    """The roles a view declares; with ``inherit`` a role also counts the roles it includes."""
+
+    roles: frozenset[str]
+    inherit: bool = True
+
+
+def roles(*allowed: str, inherit: bool = True) -> Callable[[F], F]:
+    """Declare which roles may call a view.
+
+    :param inherit: False limits the view to exactly these roles (the audit log is for
+        auditors and admins, not for every role that includes viewer)
+    """
     unknown = set(allowed) - set(ROLE_INCLUDES)
     if not allowed or unknown:
         raise ValueError(f"roles() needs known roles, got {allowed!r}")
 
     def decorate(view: F) -> F:
-        setattr(view, _ACCESS_ATTR, frozenset(allowed))
+        setattr(view, _ACCESS_ATTR, Access(frozenset(allowed), inherit))
         return view
 
     return decorate
@@ -50,7 +63,7 @@ def roles(*allowed: str) -> Callable[[F], F]:
 
 def any_staff(view: F) -> F:
     """Declare a view open to every logged-in role."""
-    setattr(view, _ACCESS_ATTR, frozenset(ROLE_INCLUDES))
+    setattr(view, _ACCESS_ATTR, Access(frozenset(ROLE_INCLUDES)))
     return view
 
 
@@ -60,9 +73,9 @@ def public(view: F) -> F:
     return view
 
 
-def build_access_table(app: Flask) -> dict[str, frozenset[str] | str]:
+def build_access_table(app: Flask) -> dict[str, Access | str]:
     """Collect every endpoint's declaration into the table stored on the app."""
-    table: dict[str, frozenset[str] | str] = {}
+    table: dict[str, Access | str] = {}
     for endpoint, view in app.view_functions.items():
         declared = getattr(view, _ACCESS_ATTR, None)
         if declared is None and endpoint in BUILT_IN_PUBLIC:
@@ -72,13 +85,15 @@ def build_access_table(app: Flask) -> dict[str, frozenset[str] | str]:
     return table
 
 
-def role_allows(role: str, allowed: frozenset[str] | str) -> bool:
-    """Return True when ``role`` (with what it inherits) meets ``allowed``."""
+def role_allows(role: str, allowed: Access | str) -> bool:
+    """Return True when ``role`` meets the declaration ``allowed``."""
     if allowed == PUBLIC:
         return True
-    return bool(ROLE_INCLUDES.get(role, frozenset()) & allowed)
+    if not allowed.inherit:
+        return role in allowed.roles
+    return bool(ROLE_INCLUDES.get(role, frozenset()) & allowed.roles)
 
 
-def roles_for(allowed: frozenset[str] | str) -> Iterable[str]:
+def roles_for(allowed: Access | str) -> Iterable[str]:
     """Return every role that may call an endpoint with this declaration."""
     return [role for role in ROLE_INCLUDES if role_allows(role, allowed)]
