@@ -1,0 +1,148 @@
+"""Settings: defaults, one clear error per bad variable, local secrets, production refusal."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard.config import ConfigError
+from dashboard.config import load_settings
+from dashboard.config import require_production_settings
+
+KEY = "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc="
+
+
+def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"INSTANCE_PATH": str(tmp_path / "instance"), **extra}
+
+
+def test_defaults_for_a_local_run(tmp_path):
+    settings = load_settings(environ=local_env(tmp_path))
+    instance = (tmp_path / "instance").resolve()
+    assert settings["INSTANCE_PATH"] == str(instance)
+    assert settings["DISPLAY_TIMEZONE"] == "Asia/Hong_Kong"
+    assert settings["DATABASE_URL"] == f"sqlite:///{instance / 'dashboard.db'}"
+    assert settings["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    assert settings["TRUSTED_PROXY_COUNT"] == 0
+    assert settings["SESSION_COOKIE_SECURE"] is False
+    assert settings["SESSION_IDLE_MINUTES"] == 30
+    assert settings["SANDBOX"] is False
+
+
+def test_overrides_win_over_the_environment(tmp_path):
+    settings = load_settings(
+        {"DISPLAY_TIMEZONE": "UTC", "SESSION_IDLE_MINUTES": 5},
+        environ=local_env(tmp_path, DISPLAY_TIMEZONE="Asia/Tokyo"),
+    )
+    assert settings["DISPLAY_TIMEZONE"] == "UTC"
+    assert settings["SESSION_IDLE_MINUTES"] == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://x/y"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+        ("TRUSTED_PROXY_COUNT", "two"),
+        ("SESSION_COOKIE_SECURE", "maybe"),
+        ("DISPLAY_TIMEZONE", "Mars/Base"),
+        ("DATA_ENCRYPTION_KEYS", "notakey"),
+        ("PUBLIC_BASE_URL", "ftp://x"),
+        ("REDIS_URL", "http://cache"),
+        ("SESSION_IDLE_MINUTES", "0"),
+        ("SANDBOX", "perhaps"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_its_variable(tmp_path, name, value):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ=local_env(tmp_path, **{name: value}))
+    assert str(raised.value).startswith(name)
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_postgres_urls_are_normalised_to_psycopg_3(tmp_path, scheme):
+    settings = load_settings(environ=local_env(tmp_path, DATABASE_URL=f"{scheme}://u:p@db:5432/bo"))
+    assert settings["DATABASE_URL"] == "postgresql+psycopg://u:p@db:5432/bo"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("yes", True), ("1", True), ("off", False), ("0", False)])
+def test_boolean_spellings(tmp_path, raw, expected):
+    assert (
+        load_settings(environ=local_env(tmp_path, SESSION_COOKIE_SECURE=raw))["SESSION_COOKIE_SECURE"]
+        is expected
+    )
+
+
+def test_a_deployment_url_without_secret_key_refuses(tmp_path):
+    env = local_env(tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", DATA_ENCRYPTION_KEYS=KEY)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings(environ=env)
+
+
+def test_a_deployment_url_without_encryption_keys_refuses(tmp_path):
+    env = local_env(tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", SECRET_KEY="s" * 40)
+    with pytest.raises(ConfigError, match="DATA_ENCRYPTION_KEYS"):
+        load_settings(environ=env)
+
+
+def test_a_deployment_with_both_secrets_loads_and_generates_nothing(tmp_path):
+    env = local_env(
+        tmp_path, PUBLIC_BASE_URL="https://bo.example.hk/", SECRET_KEY="s" * 40, DATA_ENCRYPTION_KEYS=KEY
+    )
+    settings = load_settings(environ=env)
+    assert settings["PUBLIC_BASE_URL"] == "https://bo.example.hk"
+    assert settings["GENERATED_SECRETS"] == ()
+    assert settings["DATA_ENCRYPTION_KEYS"] == (KEY,)
+    require_production_settings(settings)  # does not raise
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_local_runs_generate_instance_secrets_once_with_private_files(tmp_path):
+    first = load_settings(environ=local_env(tmp_path))
+    second = load_settings(environ=local_env(tmp_path))
+    assert first["SECRET_KEY"] and first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert first["DATA_ENCRYPTION_KEYS"] == second["DATA_ENCRYPTION_KEYS"]
+    assert set(first["GENERATED_SECRETS"]) == {"SECRET_KEY", "DATA_ENCRYPTION_KEYS"}
+    for name in ("secret_key", "data_encryption_key"):
+        mode = stat.S_IMODE(os.stat(tmp_path / "instance" / name).st_mode)
+        assert mode == 0o600, f"{name} has mode {oct(mode)}"
+
+
+def test_production_refuses_generated_secrets(tmp_path):
+    settings = load_settings(environ=local_env(tmp_path))
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        require_production_settings(settings)
+
+
+def test_production_refuses_the_sandbox(tmp_path):
+    settings = load_settings(
+        environ=local_env(tmp_path, SANDBOX="1", SECRET_KEY="s" * 40, DATA_ENCRYPTION_KEYS=KEY)
+    )
+    with pytest.raises(ConfigError, match="SANDBOX"):
+        require_production_settings(settings)
+
+
+def test_flask_cli_prints_one_clear_line_for_a_config_error(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "SECRET_KEY", "DATA_ENCRYPTION_KEYS", "PUBLIC_BASE_URL", "REDIS_URL"}
+    }
+    env.update(DATABASE_URL="mysql://x", INSTANCE_PATH=str(tmp_path / "instance"))
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "dashboard", "routes"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,118 @@
+"""Column types and transaction helpers against the real test database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import StatementError
+
+from dashboard.db import UTCDateTime
+from dashboard.db import write_transaction
+from dashboard.extensions import db
+from dashboard.users.models import User
+
+HKT = timezone(timedelta(hours=8))
+
+
+def make_user(email: str = "row@staff.example", **fields) -> User:
+    return User(email=email, name="Row", role=fields.pop("role", "viewer"), password_hash="x", **fields)
+
+
+def test_utc_datetime_refuses_a_naive_datetime_on_write(app_ctx):
+    db.session.add(make_user(created_at=datetime(2026, 1, 5, 10, 0)))
+    with pytest.raises(StatementError, match="naive datetime"):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_utc_datetime_stores_an_aware_time_and_reads_back_aware_utc(app_ctx):
+    moment = datetime(2026, 1, 5, 18, 30, tzinfo=HKT)
+    user = make_user(created_at=moment)
+    db.session.add(user)
+    db.session.commit()
+    user_id = user.id
+    db.session.expunge_all()
+
+    loaded = db.session.get(User, user_id)
+    assert loaded.created_at == moment
+    assert loaded.created_at.tzinfo is not None
+    assert loaded.created_at.utcoffset() == timedelta(0)
+    assert loaded.created_at == datetime(2026, 1, 5, 10, 30, tzinfo=UTC)
+
+
+def test_utc_datetime_compares_correctly_in_queries(app_ctx):
+    db.session.add(make_user(created_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC)))
+    db.session.commit()
+    later_in_hk = datetime(2026, 1, 5, 18, 1, tzinfo=HKT)  # 10:01 UTC
+    earlier_in_hk = datetime(2026, 1, 5, 17, 59, tzinfo=HKT)  # 09:59 UTC
+    assert db.session.scalar(select(func.count()).where(User.created_at < later_in_hk)) == 1
+    assert db.session.scalar(select(func.count()).where(User.created_at < earlier_in_hk)) == 0
+
+
+def test_utc_datetime_treats_a_naive_database_value_as_utc():
+    column = UTCDateTime()
+    assert column.process_result_value(datetime(2026, 1, 5, 10, 0), None) == datetime(
+        2026, 1, 5, 10, 0, tzinfo=UTC
+    )
+    assert column.process_result_value(None, None) is None
+    assert column.process_bind_param(None, None) is None
+    assert column.process_bind_param(datetime(2026, 1, 5, 18, 0, tzinfo=HKT), None).tzinfo == UTC
+
+
+def test_role_check_constraint_rejects_an_unknown_role(app_ctx):
+    db.session.add(make_user(role="root"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_email_is_unique(app_ctx):
+    db.session.add(make_user("same@staff.example"))
+    db.session.commit()
+    db.session.add(make_user("same@staff.example"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def _count_users_from_another_connection() -> int:
+    with db.engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM users")).scalar_one()
+
+
+def test_write_transaction_commits_its_block(app, live_db):
+    with app.app_context():
+        with write_transaction(db.session) as session:
+            session.add(make_user("committed@staff.example"))
+        assert _count_users_from_another_connection() == 1
+        db.session.remove()
+
+
+def test_write_transaction_rolls_back_on_error(app, live_db):
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="boom"), write_transaction(db.session) as session:
+            session.add(make_user("lost@staff.example"))
+            session.flush()
+            raise RuntimeError("boom")
+        assert _count_users_from_another_connection() == 0
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        db.session.remove()
+
+
+def test_write_transaction_first_commits_work_already_pending(app, live_db):
+    with app.app_context():
+        db.session.add(make_user("earlier@staff.example"))
+        with pytest.raises(RuntimeError), write_transaction(db.session) as session:
+            session.add(make_user("inside@staff.example"))
+            raise RuntimeError("boom")
+        emails = set(db.session.scalars(select(User.email)))
+        assert emails == {"earlier@staff.example"}
+        db.session.remove()
