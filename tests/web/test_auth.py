@@ -1,0 +1,351 @@
+"""Signing in and out, lockout, session death, idle timeout, CSRF and own password."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import pytest
+
+from dashboard.auth.views import LOGIN_FAILED
+from dashboard.errors import CSRF_MESSAGE
+from dashboard.extensions import limiter
+from tests.conftest import TEST_PASSWORD
+from tests.web.conftest import COOKIE
+from tests.web.conftest import sign_in
+
+NEW_PASSWORD = "a much better passphrase"
+
+
+def login_target(location: str) -> tuple[str, str | None]:
+    """Return the path of a redirect and its ``next`` parameter."""
+    parts = urlsplit(location)
+    return parts.path, parse_qs(parts.query).get("next", [None])[0]
+
+
+def login(post, email, password=TEST_PASSWORD, next_path=None, **kwargs):
+    data = {"email": email, "password": password}
+    if next_path is not None:
+        data["next"] = next_path
+    return post("/login", data, **kwargs)
+
+
+def test_login_page_renders_the_form(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1>Sign in</h1>" in page
+    assert 'id="login-form"' in page
+    assert 'name="csrf_token"' in page
+
+
+def test_login_page_keeps_a_local_next_and_drops_a_foreign_one(client):
+    assert 'value="/audit/"' in client.get("/login?next=/audit/").get_data(as_text=True)
+    assert "evil" not in client.get("/login?next=https://evil.example/x").get_data(as_text=True)
+
+
+def test_successful_login_redirects_to_next(client, create_user, post, audit_rows):
+    user = create_user("viewer")
+    response = login(post, user.email, next_path="/audit/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/audit/"
+    assert client.get("/audit/").status_code == 200
+    assert [row.object_id for row in audit_rows("auth.login")] == [str(user.id)]
+
+
+def test_login_accepts_the_email_in_any_case(client, create_user, post):
+    user = create_user("viewer")
+    assert login(post, "  " + user.email.upper()).status_code == 302
+
+
+@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example/path", "/\\evil.example", ""])
+def test_login_ignores_a_next_that_is_not_a_local_path(client, create_user, post, target):
+    user = create_user("viewer")
+    response = login(post, user.email, next_path=target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_wrong_password_gives_the_generic_message_and_counts_the_failure(
+    client, create_user, post, audit_rows, reload_user
+):
+    user = create_user("support")
+    response = login(post, user.email, "not the password")
+    assert response.status_code == 422
+    assert LOGIN_FAILED in response.get_data(as_text=True)
+    assert reload_user(user.id).failed_logins == 1
+    [failed] = audit_rows("auth.login_failed")
+    assert failed.object_id == str(user.id)
+    assert failed.actor_label == user.email
+    assert failed.after == {"failed_logins": 1}
+    assert client.get("/").status_code == 302  # still signed out
+
+
+def test_unknown_email_gives_the_same_generic_message(client, post, audit_rows):
+    response = login(post, "nobody@staff.example", "whatever password")
+    assert response.status_code == 422
+    assert LOGIN_FAILED in response.get_data(as_text=True)
+    [failed] = audit_rows("auth.login_failed")
+    assert failed.after == {"email": "nobody@staff.example", "reason": "unknown"}
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(
+    client, fake_clock, create_user, post, audit_rows, reload_user
+):
+    user = create_user("finance")
+    for _ in range(5):
+        assert login(post, user.email, "not the password").status_code == 422
+    assert reload_user(user.id).is_locked()
+    [locked] = audit_rows("auth.locked")
+    assert locked.object_id == str(user.id)
+
+    refused = login(post, user.email)
+    assert refused.status_code == 422
+    assert LOGIN_FAILED in refused.get_data(as_text=True)
+    assert audit_rows("auth.login_refused")[-1].after == {"reason": "locked"}
+
+    fake_clock.advance(minutes=14, seconds=59)
+    assert login(post, user.email).status_code == 422
+    fake_clock.advance(seconds=1)
+    assert login(post, user.email).status_code == 302
+    assert reload_user(user.id).failed_logins == 0
+
+
+def test_a_success_resets_the_failure_count(client, create_user, post, reload_user):
+    user = create_user("viewer")
+    for _ in range(4):
+        login(post, user.email, "not the password")
+    assert login(post, user.email).status_code == 302
+    assert reload_user(user.id).failed_logins == 0
+
+
+def test_a_disabled_user_cannot_log_in(client, create_user, post, audit_rows):
+    user = create_user("viewer", active=False)
+    response = login(post, user.email)
+    assert response.status_code == 422
+    assert LOGIN_FAILED in response.get_data(as_text=True)
+    assert audit_rows("auth.login_refused")[-1].after == {"reason": "disabled"}
+
+
+def test_disabling_a_user_ends_their_open_session(client, other_client, create_user, post):
+    user = create_user("support")
+    assert login(post, user.email).status_code == 302
+    assert client.get("/").status_code == 200
+
+    admin = create_user("admin")
+    sign_in(other_client, admin)
+    assert post(f"/admin/users/{user.id}/disable", using=other_client).status_code == 302
+
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_a_copied_cookie_is_refused_after_logout(client, app, create_user, post):
+    user = create_user("viewer")
+    login(post, user.email)
+    cookie = client.get_cookie(COOKIE).value
+    thief = app.test_client()
+    thief.set_cookie(COOKIE, cookie)
+    assert thief.get("/").status_code == 200  # the copy works while the session lives
+
+    response = post("/logout")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+
+    replay = app.test_client()
+    replay.set_cookie(COOKIE, cookie)
+    response = replay.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_logout_is_audited_and_flashes(client, login_as, post, audit_rows):
+    user = login_as("viewer")
+    post("/logout")
+    assert audit_rows("auth.logout")[-1].object_id == str(user.id)
+    assert "You are signed out." in client.get("/login").get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client, create_user):
+    user = create_user("viewer")
+    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 400
+    assert CSRF_MESSAGE in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_login_with_a_forged_csrf_token_is_refused(client, create_user):
+    user = create_user("viewer")
+    client.get("/login")
+    data = {"email": user.email, "password": TEST_PASSWORD, "csrf_token": "forged"}
+    assert client.post("/login", data=data).status_code == 400
+
+
+def test_logout_without_csrf_token_is_refused(client, login_as):
+    login_as("viewer")
+    assert client.post("/logout").status_code == 400
+    assert client.get("/").status_code == 200
+
+
+def test_htmx_post_with_the_csrf_header_is_accepted(client, csrf, login_as):
+    login_as("viewer")
+    response = client.post("/logout", headers={"HX-Request": "true", "X-CSRFToken": csrf(client)})
+    assert response.status_code == 302
+
+
+def test_idle_session_is_signed_out_after_thirty_minutes(client, fake_clock, login_as):
+    login_as("viewer")
+    fake_clock.advance(minutes=29)
+    assert client.get("/").status_code == 200  # activity restarts the idle timer
+    fake_clock.advance(minutes=29)
+    assert client.get("/").status_code == 200
+    fake_clock.advance(minutes=31)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert login_target(response.headers["Location"]) == ("/login", "/")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You were signed out after a period of inactivity." in page
+    assert client.get("/").status_code == 302
+
+
+def test_anonymous_page_request_redirects_to_login_with_next(client):
+    response = client.get("/audit/?action=auth")
+    assert response.status_code == 302
+    assert login_target(response.headers["Location"]) == ("/login", "/audit/?action=auth")
+
+
+def test_anonymous_htmx_request_gets_401_with_hx_redirect(client):
+    response = client.get(
+        "/audit/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/audit/?action=user"},
+    )
+    assert response.status_code == 401
+    assert login_target(response.headers["HX-Redirect"]) == ("/login", "/audit/?action=user")
+    assert response.get_data() == b""
+
+
+def test_password_change_refuses_a_wrong_current_password(client, login_as, post, audit_rows):
+    login_as("viewer")
+    response = post(
+        "/account/password",
+        {"current_password": "not it at all", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 422
+    assert "That is not your current password." in response.get_data(as_text=True)
+    assert len(audit_rows("auth.password_change_failed")) == 1
+
+
+def test_password_change_refuses_a_short_password(client, login_as, post):
+    login_as("viewer")
+    response = post(
+        "/account/password",
+        {"current_password": TEST_PASSWORD, "new_password": "short", "confirm_password": "short"},
+    )
+    assert response.status_code == 422
+    assert "Use at least 12 characters." in response.get_data(as_text=True)
+
+
+def test_password_change_refuses_two_different_new_passwords(client, login_as, post):
+    login_as("viewer")
+    response = post(
+        "/account/password",
+        {
+            "current_password": TEST_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD + "x",
+        },
+    )
+    assert response.status_code == 422
+    assert "The two new passwords differ." in response.get_data(as_text=True)
+
+
+def test_password_change_htmx_error_returns_only_the_form(client, login_as, csrf):
+    login_as("viewer")
+    response = client.post(
+        "/account/password",
+        data={"current_password": "wrong", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<form id="password-form"')
+    assert "<html" not in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_password_change_keeps_this_session_and_ends_the_others(client, app, login_as, post, audit_rows):
+    user = login_as("viewer")
+    elsewhere = app.test_client()
+    elsewhere.set_cookie(COOKIE, client.get_cookie(COOKIE).value)
+    assert elsewhere.get("/").status_code == 200
+
+    response = post(
+        "/account/password",
+        {"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Your password is changed." in page.get_data(as_text=True)
+    assert elsewhere.get("/").status_code == 302
+    assert audit_rows("auth.password_changed")[-1].object_id == str(user.id)
+
+    post("/logout")
+    assert login(post, user.email, TEST_PASSWORD).status_code == 422
+    assert login(post, user.email, NEW_PASSWORD).status_code == 302
+
+
+def test_must_change_password_forces_the_password_page(client, login_as, post):
+    login_as("viewer", must_change_password=True)
+    for path in ("/", "/audit/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/account/password"
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "An admin set a temporary password for you." in page
+    assert "Choose a new password before you continue." in page
+
+    response = post(
+        "/account/password",
+        {"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_login_with_a_temporary_password_goes_to_the_password_page(client, create_user, post):
+    user = create_user("viewer", must_change_password=True)
+    response = login(post, user.email, next_path="/audit/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/password"
+
+
+def test_signed_in_user_opening_login_goes_home(client, login_as):
+    login_as("viewer")
+    response = client.get("/login")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+@pytest.fixture
+def limited_app(make_app):
+    """An app with the rate limiter on (the shared test app builds it switched off)."""
+    previous = limiter.enabled
+    application = make_app(RATELIMIT_ENABLED=True)
+    limiter.reset()
+    yield application
+    limiter.reset()
+    limiter.enabled = previous
+
+
+def test_the_eleventh_login_attempt_in_a_minute_gets_429(limited_app, post):
+    browser = limited_app.test_client()
+    for attempt in range(10):
+        response = login(post, "nobody@staff.example", f"guess number {attempt}", using=browser)
+        assert response.status_code == 422, attempt
+    response = login(post, "nobody@staff.example", "guess number 11", using=browser)
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert browser.get("/login").status_code == 200  # only POSTs are limited
