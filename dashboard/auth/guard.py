@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import abort
@@ -50,8 +51,9 @@ def load_user(session_token: str) -> User | None:
 def unauthorized():
     """Send anonymous users to the login page (htmx: 401 with HX-Redirect)."""
     if is_htmx():
-        current = request.headers.get("HX-Current-URL") or request.full_path
-        path = "/" + current.split("://", 1)[-1].split("/", 1)[-1] if "://" in current else current
+        # Come back to the page the user was on, not to the fragment URL htmx asked for.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        path = current.path + (f"?{current.query}" if current.query else "") if current.path else None
         return hx_redirect(url_for("auth.login", next=safe_next(path)), status=401)
     return redirect(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))))
 
