@@ -1,0 +1,216 @@
+"""Staff administration: create, re-role, disable, reset; the last-admin and own-account rules."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.extensions import db
+from dashboard.users.models import User
+from tests.conftest import TEST_PASSWORD
+from tests.web.conftest import sign_in
+
+NEW_USER = {
+    "email": "New.Person@Staff.example",
+    "name": "New Person",
+    "role": "support",
+    "password": "temporary password 1",
+}
+
+
+@pytest.fixture
+def admin(login_as):
+    return login_as("admin")
+
+
+def find_user(app, email: str) -> User | None:
+    with app.app_context():
+        return db.session.scalar(select(User).where(User.email == email))
+
+
+def test_admin_sees_the_user_list_and_the_form(client, admin):
+    response = client.get("/admin/users/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert admin.email in page
+    assert 'id="create-user-form"' in page
+    assert "<html" in page
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_admin_creates_a_user_who_must_change_the_password(app, client, admin, post, audit_rows):
+    response = post("/admin/users/", NEW_USER)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users/"
+    user = find_user(app, "new.person@staff.example")
+    assert user is not None and user.role == "support" and user.must_change_password
+    [created] = audit_rows("user.created")[-1:]
+    assert created.object_id == str(user.id)
+    assert created.actor_id == admin.id
+    assert created.after == {
+        "email": "new.person@staff.example",
+        "name": "New Person",
+        "role": "support",
+        "active": True,
+    }
+    assert "new.person@staff.example can now log in as support." in client.get("/admin/users/").get_data(
+        as_text=True
+    )
+
+
+def test_creating_a_duplicate_email_is_refused(app, client, admin, post, create_user):
+    create_user("viewer", email="new.person@staff.example")
+    response = post("/admin/users/", NEW_USER)
+    assert response.status_code == 422
+    assert "A user with this e-mail already exists." in response.get_data(as_text=True)
+
+
+def test_creating_a_user_with_a_weak_password_is_refused(app, client, admin, post):
+    response = post("/admin/users/", {**NEW_USER, "password": "short"})
+    assert response.status_code == 422
+    assert "Use at least 12 characters." in response.get_data(as_text=True)
+    assert find_user(app, "new.person@staff.example") is None
+
+
+def test_creating_a_user_with_an_unknown_role_is_refused(app, client, admin, post):
+    response = post("/admin/users/", {**NEW_USER, "role": "root"})
+    assert response.status_code == 422
+    assert find_user(app, "new.person@staff.example") is None
+
+
+def test_htmx_create_error_returns_just_the_form_block(client, admin, csrf):
+    response = client.post(
+        "/admin/users/",
+        data={**NEW_USER, "password": "short"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<form id="create-user-form"')
+    assert "<html" not in body and "users-table" not in body
+    assert "Use at least 12 characters." in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_htmx_get_of_the_user_list_returns_the_form_block(client, admin):
+    response = client.get("/admin/users/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).lstrip().startswith('<form id="create-user-form"')
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_user_detail_page(client, admin, create_user):
+    user = create_user("finance")
+    page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert user.email in page
+    assert "Disable account" in page
+    assert client.get("/admin/users/999999").status_code == 404
+
+
+def test_changing_a_role_ends_the_user_sessions(
+    app, client, other_client, admin, create_user, post, audit_rows
+):
+    user = create_user("support")
+    sign_in(other_client, user)
+    assert other_client.get("/").status_code == 200
+
+    response = post(f"/admin/users/{user.id}/role", {"role": "manager"})
+    assert response.status_code == 302
+    assert find_user(app, user.email).role == "manager"
+    assert other_client.get("/").status_code == 302
+    changed = audit_rows("user.role_changed")[-1]
+    assert (changed.before["role"], changed.after["role"]) == ("support", "manager")
+    assert f"{user.email} is now manager." in client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+
+
+def test_the_last_admin_cannot_lose_the_admin_role(app, client, admin, post, audit_rows):
+    response = post(f"/admin/users/{admin.id}/role", {"role": "viewer"})
+    assert response.status_code == 302
+    assert find_user(app, admin.email).role == "admin"
+    page = client.get(f"/admin/users/{admin.id}").get_data(as_text=True)
+    assert "This is the last active admin; make another admin first." in page
+    assert audit_rows("user.role_changed") == []
+
+
+def test_an_admin_can_step_down_when_another_admin_exists(app, client, admin, create_user, post):
+    create_user("admin")
+    post(f"/admin/users/{admin.id}/role", {"role": "viewer"})
+    assert find_user(app, admin.email).role == "viewer"
+    assert client.get("/admin/users/").status_code == 302  # their own session ended too
+
+
+def test_an_admin_cannot_disable_themselves(app, client, admin, create_user, post):
+    create_user("admin")
+    post(f"/admin/users/{admin.id}/disable")
+    assert find_user(app, admin.email).active
+    assert "You cannot disable your own account." in client.get(f"/admin/users/{admin.id}").get_data(
+        as_text=True
+    )
+
+
+def test_a_disabled_admin_does_not_count_as_another_admin(app, client, admin, create_user, post):
+    other_admin = create_user("admin", active=False)
+    post(f"/admin/users/{admin.id}/role", {"role": "viewer"})
+    assert find_user(app, admin.email).role == "admin"
+    assert find_user(app, other_admin.email).role == "admin"
+
+
+def test_the_last_active_admin_cannot_be_disabled(app, client, create_user):
+    from dashboard.users import service
+
+    actor = create_user("admin")
+    target = create_user("admin")
+    with app.test_request_context():
+        service.set_active(db.session.get(User, actor.id), target.id, False)
+        with pytest.raises(service.UserRuleBroken, match="last active admin"):
+            service.set_active(db.session.get(User, target.id), actor.id, False)
+
+
+def test_disable_and_enable_are_audited(app, client, admin, create_user, post, audit_rows):
+    user = create_user("viewer")
+    post(f"/admin/users/{user.id}/disable")
+    assert not find_user(app, user.email).active
+    assert audit_rows("user.disabled")[-1].object_id == str(user.id)
+    post(f"/admin/users/{user.id}/enable")
+    assert find_user(app, user.email).active
+    assert audit_rows("user.enabled")[-1].object_id == str(user.id)
+
+
+def test_reset_password_unlocks_and_forces_a_change(
+    app, client, other_client, admin, create_user, post, fake_clock
+):
+    user = create_user("viewer", failed_logins=3)
+    # Lock the account through the login form.
+    for _ in range(5):
+        post("/login", {"email": user.email, "password": "wrong password"}, using=other_client)
+    assert find_user(app, user.email).is_locked()
+
+    response = post(f"/admin/users/{user.id}/password", {"password": "temporary password 2"})
+    assert response.status_code == 302
+    reset = find_user(app, user.email)
+    assert reset.must_change_password and not reset.is_locked() and reset.failed_logins == 0
+
+    response = post("/login", {"email": user.email, "password": "temporary password 2"}, using=other_client)
+    assert response.headers["Location"] == "/account/password"
+    assert (
+        post("/login", {"email": user.email, "password": TEST_PASSWORD}, using=app.test_client()).status_code
+        == 422
+    )
+
+
+def test_reset_password_refuses_a_weak_password(app, client, admin, create_user, post):
+    user = create_user("viewer")
+    post(f"/admin/users/{user.id}/password", {"password": "short"})
+    assert not find_user(app, user.email).must_change_password
+    assert "Use at least 12 characters." in client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["viewer", "support", "finance", "manager"])
+def test_non_admins_cannot_manage_users(app, client, login_as, create_user, post, role):
+    login_as(role)
+    target = create_user("viewer")
+    assert client.get("/admin/users/").status_code == 403
+    assert post("/admin/users/", NEW_USER).status_code == 403
+    assert post(f"/admin/users/{target.id}/disable").status_code == 403
+    assert find_user(app, "new.person@staff.example") is None
+    assert find_user(app, target.email).active
