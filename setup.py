@@ -20,7 +20,9 @@ class BuildWithResources(build_py):
         super().run()
         for name in RESOURCES:
             target = Path(self.build_lib) / "dashboard" / "_bundled" / name
-            shutil.copytree(Path(name), target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                Path(name), target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
 
 
 setup(cmdclass={"build_py": BuildWithResources})
