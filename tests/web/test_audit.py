@@ -1,0 +1,273 @@
+"""The audit log page, its filters and pages, redaction, and the tamper-evident chain."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC
+from datetime import datetime
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy import update
+
+from dashboard.audit import service as audit
+from dashboard.audit.models import AuditLog
+from dashboard.audit.queries import PAGE_SIZE
+from dashboard.db import write_transaction
+from dashboard.extensions import db
+
+
+def record(app, action: str, count: int = 1, **fields) -> None:
+    """Append ``count`` entries in one committed transaction."""
+    with app.test_request_context():
+        for _ in range(count):
+            audit.record(db.session, action, **fields)
+        db.session.commit()
+
+
+def shown_seqs(response) -> list[int]:
+    return [int(seq) for seq in re.findall(r'<tr id="audit-(\d+)"', response.get_data(as_text=True))]
+
+
+def verify(app):
+    with app.app_context():  # `flask audit-verify` runs inside the app context FlaskGroup pushes
+        return app.test_cli_runner().invoke(args=["audit-verify"])
+
+
+@pytest.mark.parametrize("role", ["viewer", "admin"])
+def test_audit_log_lists_entries_newest_first(app, client, login_as, role):
+    login_as(role)
+    record(app, "test.first")
+    record(app, "test.second")
+    response = client.get("/audit/")
+    assert response.status_code == 200
+    seqs = shown_seqs(response)
+    assert seqs == sorted(seqs, reverse=True)
+    page = response.get_data(as_text=True)
+    assert page.index("test.second") < page.index("test.first")
+
+
+def test_filter_by_action_prefix(app, client, login_as):
+    login_as("viewer")
+    record(app, "payment.refunded")
+    record(app, "payment.captured")
+    record(app, "paymentx.other")
+    record(app, "user.poked")
+    page = client.get("/audit/?action=payment.").get_data(as_text=True)
+    assert "payment.refunded" in page and "payment.captured" in page
+    assert "paymentx.other" not in page and "user.poked" not in page
+
+
+def test_action_prefix_is_literal_not_a_pattern(app, client, login_as):
+    login_as("viewer")
+    record(app, "test_ok")
+    record(app, "testXok")
+    page = client.get("/audit/?action=test_").get_data(as_text=True)
+    assert "test_ok" in page and "testXok" not in page
+
+
+def test_filter_by_actor_email(app, client, login_as):
+    login_as("viewer")
+    record(app, "test.by_alice", actor_label="alice@staff.example")
+    record(app, "test.by_bob", actor_label="bob@staff.example")
+    page = client.get("/audit/?actor=Alice@Staff.example").get_data(as_text=True)
+    assert "test.by_alice" in page and "test.by_bob" not in page
+
+
+def test_filter_by_object(app, client, login_as):
+    login_as("viewer")
+    record(app, "test.on_user_7", object_type="user", object_id=7)
+    record(app, "test.on_user_8", object_type="user", object_id=8)
+    record(app, "test.on_payment_7", object_type="payment", object_id=7)
+    page = client.get("/audit/?object_type=user&object_id=7").get_data(as_text=True)
+    assert "test.on_user_7" in page
+    assert "test.on_user_8" not in page and "test.on_payment_7" not in page
+
+
+def test_filter_by_hong_kong_day(app, client, fake_clock, login_as):
+    fake_clock.set(datetime(2026, 1, 5, 15, 59, tzinfo=UTC))  # 23:59 on 5 January in Hong Kong
+    record(app, "test.late_on_the_fifth")
+    fake_clock.set(datetime(2026, 1, 5, 16, 1, tzinfo=UTC))  # 00:01 on 6 January in Hong Kong
+    record(app, "test.early_on_the_sixth")
+    fake_clock.set(datetime(2026, 1, 6, 16, 0, tzinfo=UTC))  # 00:00 on 7 January in Hong Kong
+    record(app, "test.on_the_seventh")
+    login_as("viewer")
+
+    sixth = client.get("/audit/?day_from=2026-01-06&day_to=2026-01-06").get_data(as_text=True)
+    assert "test.early_on_the_sixth" in sixth
+    assert "test.late_on_the_fifth" not in sixth and "test.on_the_seventh" not in sixth
+    fifth = client.get("/audit/?day_to=2026-01-05").get_data(as_text=True)
+    assert "test.late_on_the_fifth" in fifth and "test.early_on_the_sixth" not in fifth
+    assert "2026-01-06 00:01:00" in sixth  # shown in Hong Kong time
+
+
+def test_no_match_says_so(client, login_as):
+    login_as("viewer")
+    assert "No entries match these filters." in client.get("/audit/?action=nothing.like.this").get_data(
+        as_text=True
+    )
+
+
+def test_older_entries_link_pages_by_keyset(app, client, login_as):
+    login_as("viewer")
+    record(app, "test.bulk", count=PAGE_SIZE + 5)
+    first = client.get("/audit/?action=test.bulk")
+    first_seqs = shown_seqs(first)
+    assert len(first_seqs) == PAGE_SIZE
+    link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older entries', first.get_data(as_text=True))
+    assert link, "no Older entries link"
+    url = link.group(1).replace("&amp;", "&")
+    assert f"before={first_seqs[-1]}" in url and "action=test.bulk" in url
+
+    second = client.get(url)
+    second_seqs = shown_seqs(second)
+    assert len(second_seqs) == 5
+    assert max(second_seqs) < min(first_seqs)
+    assert "Older entries" not in second.get_data(as_text=True)
+
+
+def test_htmx_filter_returns_only_the_results_block(app, client, login_as):
+    login_as("viewer")
+    record(app, "test.fragment")
+    response = client.get("/audit/?action=test.", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<section id="results"')
+    assert "test.fragment" in body
+    assert "<html" not in body and 'id="audit-filters"' not in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_secrets_are_redacted_before_they_are_stored(app, client, login_as):
+    login_as("admin")
+    record(
+        app,
+        "test.secrets",
+        before={"password": "hunter2-hunter2", "nested": {"session_token": "tok-123"}},
+        after={"new_password": "letmein-please", "account_number": "123456789", "name": "Kept"},
+    )
+    with app.app_context():
+        row = db.session.scalars(db.select(AuditLog).where(AuditLog.action == "test.secrets")).one()
+        assert row.before == {"password": "[redacted]", "nested": {"session_token": "[redacted]"}}
+        assert row.after == {"new_password": "[redacted]", "account_number": "*****6789", "name": "Kept"}
+        assert "hunter2" not in row.canonical and "123456789" not in row.canonical
+    page = client.get("/audit/?action=test.secrets").get_data(as_text=True)
+    assert "hunter2" not in page and "tok-123" not in page and "letmein" not in page
+    assert "123456789" not in page and "*****6789" in page
+    assert "[redacted]" in page
+
+
+def test_audit_verify_reports_an_intact_chain(app, client):
+    record(app, "test.entry", count=3)
+    result = verify(app)
+    assert result.exit_code == 0
+    assert re.search(r"audit chain intact: \d+ entries", result.output)
+
+
+def test_audit_verify_names_a_tampered_row(app, client):
+    record(app, "test.entry", count=4, after={"amount": 100})
+    with app.app_context():
+        seqs = sorted(db.session.scalars(db.select(AuditLog.seq)))
+        target = seqs[-2]
+        db.session.execute(update(AuditLog).where(AuditLog.seq == target).values(after={"amount": 1}))
+        db.session.commit()
+    result = verify(app)
+    assert result.exit_code != 0
+    assert f"audit chain broken at entry #{target}" in result.output
+    assert "row fields differ from the text that was hashed" in result.output
+
+
+def test_audit_verify_detects_a_recomputed_row_that_breaks_the_links(app, client):
+    record(app, "test.entry", count=3)
+    with app.app_context():
+        seqs = sorted(db.session.scalars(db.select(AuditLog.seq)))
+        db.session.execute(update(AuditLog).where(AuditLog.seq == seqs[-2]).values(hash="f" * 64))
+        db.session.commit()
+    result = verify(app)
+    assert result.exit_code != 0
+    assert f"#{seqs[-2]}" in result.output
+
+
+def test_audit_verify_detects_a_deleted_middle_row(app, client):
+    record(app, "test.entry", count=5)
+    with app.app_context():
+        seqs = sorted(db.session.scalars(db.select(AuditLog.seq)))
+        gone = seqs[2]
+        db.session.execute(delete(AuditLog).where(AuditLog.seq == gone))
+        db.session.commit()
+    result = verify(app)
+    assert result.exit_code != 0
+    assert f"audit chain broken at entry #{gone + 1}" in result.output
+    assert f"sequence jumps from {gone - 1} to {gone + 1}" in result.output
+
+
+def test_audit_verify_detects_a_deleted_last_row(app, client):
+    record(app, "test.entry", count=3)
+    with app.app_context():
+        last = max(db.session.scalars(db.select(AuditLog.seq)))
+        db.session.execute(delete(AuditLog).where(AuditLog.seq == last))
+        db.session.commit()
+    result = verify(app)
+    assert result.exit_code != 0
+    assert "chain head says" in result.output
+
+
+def _append_concurrently(app, threads: int = 8, each: int = 10) -> list[BaseException]:
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def work(number: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for index in range(each):
+                with app.app_context():
+                    with write_transaction(db.session):
+                        audit.record(
+                            db.session, "test.concurrent", object_type="thread", object_id=f"{number}-{index}"
+                        )
+                    db.session.remove()
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(number,)) for number in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    return errors
+
+
+def _needs_postgresql(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks on the chain head are a PostgreSQL matter; SQLite serialises writers")
+
+
+@pytest.mark.postgres
+def test_concurrent_appends_keep_the_chain_gapless_and_intact(app, live_db):
+    _needs_postgresql(app)
+    record(app, "test.genesis")
+    assert _append_concurrently(app) == []
+    with app.app_context():
+        seqs = list(db.session.scalars(db.select(AuditLog.seq).order_by(AuditLog.seq)))
+        assert seqs == list(range(1, 82))
+        checked, broken = audit.verify_chain(db.session)
+        db.session.remove()
+    assert (checked, broken) == (81, None)
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: audit.service.record creates the chain head row when missing without a lock, "
+    "so concurrent first appends on an empty log collide on pk_audit_chain_head",
+)
+def test_concurrent_first_appends_on_an_empty_log_keep_the_chain_intact(app, live_db):
+    _needs_postgresql(app)
+    errors = _append_concurrently(app)
+    assert errors == []
+    with app.app_context():
+        checked, broken = audit.verify_chain(db.session)
+        db.session.remove()
+    assert (checked, broken) == (80, None)
