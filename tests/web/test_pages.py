@@ -1,0 +1,205 @@
+"""Health check, security headers, error pages, fragments rendered alone, navigation by role."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from jinja2_fragments.flask import render_block
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from dashboard.audit.forms import AuditFilterForm
+from dashboard.auth.forms import LoginForm
+from dashboard.auth.forms import PasswordChangeForm
+from dashboard.extensions import db
+from dashboard.users.forms import UserCreateForm
+from dashboard.users.models import User
+from tests.web.rollback_tier import ConnectionBoundSession
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# --- health ------------------------------------------------------------------------------------
+
+
+def test_healthz_reports_database_queue_and_worker(client, run_jobs):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["queue_depth"] == 0
+    assert body["worker"] in {"ok", "stale", "never"}
+    assert "worker_last_heartbeat" in body
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(client, monkeypatch):
+    def unreachable(self, *args, **kwargs):
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(ConnectionBoundSession, "execute", unreachable)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["database"] == "error: OperationalError"
+    assert "refused" not in response.get_data(as_text=True)  # no internals leak
+
+
+def test_overview_shows_system_health(client, login_as):
+    login_as("viewer")
+    page = client.get("/").get_data(as_text=True)
+    assert "<dt>Database</dt><dd>reachable</dd>" in page
+    assert "never started" in page
+
+
+# --- security headers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/login", 200), ("/healthz", 200), ("/", 302), ("/no/such/page", 404), ("/static/css/app.css", 200)],
+)
+def test_security_headers_on_every_response(client, path, status):
+    response = client.get(path)
+    response.close()
+    assert response.status_code == status
+    csp = response.headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "script-src 'self'" in csp and "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert not re.search(r"https?://", csp), "CSP names a third-party origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_html_pages_are_not_cached(client):
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_is_http_only_and_same_site_lax(client, create_user, post):
+    user = create_user("viewer")
+    response = post("/login", {"email": user.email, "password": "correct horse battery"})
+    cookie = response.headers["Set-Cookie"]
+    assert "back_office_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+# --- error pages -------------------------------------------------------------------------------
+
+
+def test_404_is_a_full_page_for_browsers(client, login_as):
+    login_as("viewer")
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "<html" in page and "<h1>Not found</h1>" in page
+    assert "HX-Retarget" not in response.headers
+
+
+def test_404_is_a_flash_fragment_for_htmx(client, login_as):
+    login_as("viewer")
+    response = client.get("/no/such/page", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert response.headers["HX-Retarget"] == "#flash"
+    assert response.headers["HX-Reswap"] == "innerHTML"
+    body = response.get_data(as_text=True)
+    assert "<html" not in body
+    assert "There is nothing here." in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_403_for_htmx_is_a_flash_fragment(client, login_as):
+    login_as("viewer")
+    response = client.get("/admin/users/", headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert response.headers["HX-Retarget"] == "#flash"
+    assert "You do not have access to this." in response.get_data(as_text=True)
+
+
+def test_a_crash_rolls_back_and_renders_the_error_page(app, client, monkeypatch):
+    def crashing_view():
+        db.session.add(User(email="half@staff.example", name="Half", role="viewer", password_hash="x"))
+        db.session.flush()
+        raise RuntimeError("the view fell over")
+
+    monkeypatch.setitem(app.view_functions, "home.healthz", crashing_view)
+    response = client.get("/healthz")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page
+    assert "the view fell over" not in page
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "half@staff.example")) is None
+
+    htmx = client.get("/healthz", headers={"HX-Request": "true"})
+    assert htmx.status_code == 500
+    assert htmx.headers["HX-Retarget"] == "#flash"
+
+
+# --- fragments ---------------------------------------------------------------------------------
+
+
+def declared_fragments() -> set[tuple[str, str]]:
+    """Find every render_page("template", "block", …) call in the package."""
+    pattern = re.compile(r'render_page\(\s*"([^"]+)",\s*"([^"]+)"')
+    found = set()
+    for source in (ROOT / "dashboard").rglob("*.py"):
+        found.update(pattern.findall(source.read_text()))
+    return found
+
+
+FRAGMENT_CONTEXT = {
+    ("auth/login.html", "login_form"): lambda: {"form": LoginForm()},
+    ("auth/password.html", "password_form"): lambda: {"form": PasswordChangeForm()},
+    ("users/index.html", "create_user"): lambda: {"create_form": UserCreateForm(), "users": []},
+    ("audit/index.html", "results"): lambda: {
+        "form": AuditFilterForm(),
+        "entries": [],
+        "next_cursor": 7,
+        "query_args": {"action": "auth."},
+    },
+}
+
+
+def test_every_declared_fragment_has_a_render_test():
+    assert declared_fragments() == set(FRAGMENT_CONTEXT)
+
+
+@pytest.mark.parametrize(("template", "block"), sorted(FRAGMENT_CONTEXT))
+def test_fragment_block_renders_on_its_own(app, template, block):
+    with app.test_request_context("/"):
+        html = render_block(template, block, **FRAGMENT_CONTEXT[(template, block)]())
+    assert html.strip().startswith("<")
+    assert "<html" not in html and "<nav" not in html.split("<section")[0]
+    assert "{{" not in html and "{%" not in html
+
+
+# --- navigation --------------------------------------------------------------------------------
+
+NAVIGATION = {
+    "viewer": ["Overview", "Audit log"],
+    "support": ["Overview"],
+    "finance": ["Overview"],
+    "manager": ["Overview"],
+    "admin": ["Overview", "Audit log", "Users"],
+}
+
+
+@pytest.mark.parametrize(("role", "expected"), NAVIGATION.items())
+def test_navigation_shows_what_the_role_may_open(client, login_as, role, expected):
+    login_as(role)
+    page = client.get("/").get_data(as_text=True)
+    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
+    assert nav, "no main navigation"
+    assert re.findall(r"<a [^>]*>([^<]+)</a>", nav.group(1)) == expected
+    assert f'<span class="role-badge">{role}</span>' in page
+
+
+def test_anonymous_pages_have_no_navigation(client):
+    assert '<nav aria-label="Main">' not in client.get("/login").get_data(as_text=True)
