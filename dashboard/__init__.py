@@ -64,6 +64,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dashboard.security import init_security
     from dashboard.templating import init_templating
 
+    if app.config["SANDBOX"]:
+        from dashboard.sandbox import init_sandbox
+
+        init_sandbox(app)
     init_guard(app)
     init_security(app)
     init_templating(app)
@@ -74,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from dashboard import jobs
+    from dashboard import models  # noqa: F401 - puts every table on the metadata
     from dashboard.db import configure_sqlite
     from dashboard.extensions import csrf
     from dashboard.extensions import db

@@ -27,7 +27,9 @@ DEMO_PASSWORD_SUFFIX = "-demo-pass"  # noqa: S105 - demo accounts only, printed 
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
-    for command in (create_user, worker, demo, serve, audit_verify):
+    from dashboard.sandbox.cli import sandbox_command
+
+    for command in (create_user, worker, demo, serve, audit_verify, sandbox_command):
         app.cli.add_command(command)
 
 

@@ -84,6 +84,20 @@ def _database_url(raw: Any) -> str:
     return text
 
 
+def _url_path(raw: Any) -> str:
+    text = str(raw)
+    if not text.startswith("/") or "://" in text or "?" in text:
+        raise ValueError("must be a path such as /webhooks/antom")
+    return text
+
+
+def _non_negative_float(raw: Any) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise ValueError("must be a number, 0 or more")
+    return value
+
+
 def _redis_url(raw: Any) -> str:
     text = str(raw)
     if urlsplit(text).scheme not in {"redis", "rediss", "unix"}:
@@ -124,6 +138,18 @@ SETTINGS: list[Setting] = [
     Setting("DATA_ENCRYPTION_KEYS", _fernet_keys),
     Setting("SANDBOX", _bool, False),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
+    # Antom client; with SANDBOX=1 unset values default to the simulator's (providers/antom/settings.py).
+    Setting("ANTOM_BASE_URL", _http_url),
+    Setting("ANTOM_CLIENT_ID", str),
+    Setting("ANTOM_PRIVATE_KEY", str),
+    Setting("ANTOM_PUBLIC_KEY", str),
+    Setting("ANTOM_KEY_VERSION", _positive_int, 1),
+    Setting("ANTOM_NOTIFY_PATH", _url_path, "/webhooks/antom"),
+    # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
+    # delay (1 s per documented hour by default), and the seed of their outcome mix.
+    Setting("SANDBOX_BASE_URL", _http_url),
+    Setting("SANDBOX_TIME_SCALE", _non_negative_float, 1 / 3600),
+    Setting("SANDBOX_SEED", str, "sandbox"),
 ]
 
 

@@ -1,0 +1,32 @@
+"""Local simulators of the providers, mounted under ``/sandbox`` when ``SANDBOX=1``.
+
+See ``dashboard/sandbox/README.md`` for the URLs, settings, faults and amount triggers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from dashboard.sandbox.core import Sandbox
+from dashboard.sandbox.core import build_sandbox
+from dashboard.sandbox.core import get_sandbox
+
+
+def init_sandbox(app: Flask) -> Sandbox:
+    """Check the client settings against the sandbox, open its state and mount its blueprints.
+
+    Raises :class:`dashboard.config.ConfigError` (naming the variable) on a mismatch.
+    """
+    from dashboard.extensions import csrf
+    from dashboard.sandbox.views import antom_api
+    from dashboard.sandbox.views import pages
+
+    sandbox = build_sandbox(app.config)
+    app.extensions["sandbox"] = sandbox
+    app.register_blueprint(pages)
+    app.register_blueprint(antom_api)
+    csrf.exempt(antom_api)
+    return sandbox
+
+
+__all__ = ["Sandbox", "get_sandbox", "init_sandbox"]

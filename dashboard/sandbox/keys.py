@@ -1,0 +1,89 @@
+"""The sandbox's own key pairs under ``<INSTANCE_PATH>/sandbox/``, created once and atomically.
+
+Two files: ``antom_private_key.pem`` (the simulator signs responses and notifications as
+"Antom") and ``merchant_private_key.pem`` (the dashboard's client signs requests with it in
+sandbox mode, so the client needs no configuration). A key is written to a private temporary
+file opened with ``O_EXCL`` and then hard-linked to its final name; ``link`` fails when the
+name exists, so two processes starting at once end up reading the same single key pair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from dashboard.providers.antom.signatures import load_private_key
+
+ANTOM_KEY_FILE = "antom_private_key.pem"
+MERCHANT_KEY_FILE = "merchant_private_key.pem"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A private key and the PEM text of its public half."""
+
+    private_key: rsa.RSAPrivateKey
+    private_pem: str
+    public_pem: str
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        """Return the public key object."""
+        return self.private_key.public_key()
+
+
+@dataclass(frozen=True)
+class SandboxKeys:
+    """The simulator's "Antom" key pair and the merchant key pair the client uses."""
+
+    antom: KeyPair
+    merchant: KeyPair
+
+
+def public_pem(key: rsa.RSAPublicKey) -> str:
+    """Return ``key`` as SubjectPublicKeyInfo PEM text."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def _new_private_pem() -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def ensure_key(path: Path) -> KeyPair:
+    """Return the key pair stored at ``path``, creating it exactly once."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(_new_private_pem())
+                handle.flush()
+                os.fsync(handle.fileno())
+            # Another process may have won the race: then its key stays and ours is dropped.
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    text = path.read_text()
+    key = load_private_key(text)
+    return KeyPair(key, text, public_pem(key.public_key()))
+
+
+def ensure_keys(instance_path: str | Path) -> SandboxKeys:
+    """Return (creating if needed) both sandbox key pairs of an instance folder."""
+    folder = Path(instance_path) / "sandbox"
+    return SandboxKeys(
+        antom=ensure_key(folder / ANTOM_KEY_FILE), merchant=ensure_key(folder / MERCHANT_KEY_FILE)
+    )

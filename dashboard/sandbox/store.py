@@ -1,0 +1,198 @@
+"""The simulators' own state: a SQLite file (``<INSTANCE_PATH>/sandbox.db``) and its tables.
+
+It has its own engine and its own declarative base, so the app's migrations never see these
+tables. Every transaction starts with ``BEGIN IMMEDIATE`` (WAL, busy timeout): the simulator
+and its sender thread, or two processes sharing the instance folder, never interleave writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import BigInteger
+from sqlalchemy import Engine
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import create_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import mapped_column
+
+from dashboard.db import IMMEDIATE
+from dashboard.db import UTCDateTime
+from dashboard.db import configure_sqlite
+
+
+class SandboxBase(DeclarativeBase):
+    """Declarative base of the simulator tables (separate from the app's metadata)."""
+
+    metadata = MetaData()
+
+
+class Authorization(SandboxBase):
+    """One consult: the one-time link, the customer's answer, the auth code."""
+
+    __tablename__ = "antom_authorizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_token: Mapped[str] = mapped_column(String(64), unique=True)
+    auth_state: Mapped[str] = mapped_column(String(256))
+    customer_belongs_to: Mapped[str] = mapped_column(String(64))
+    redirect_url: Mapped[str] = mapped_column(String(1024))
+    notify_url: Mapped[str | None] = mapped_column(String(1024))
+    scopes: Mapped[str] = mapped_column(String(256))
+    auth_client_id: Mapped[str | None] = mapped_column(String(64))
+    #: consulted → approved | declined
+    status: Mapped[str] = mapped_column(String(16), default="consulted")
+    auth_code: Mapped[str | None] = mapped_column(String(128), unique=True)
+    auth_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    auth_code_used: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Token(SandboxBase):
+    """An access token and its refresh token; a refresh adds a new row to the same authorization."""
+
+    __tablename__ = "antom_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    authorization_id: Mapped[int] = mapped_column(ForeignKey("antom_authorizations.id"))
+    customer_belongs_to: Mapped[str] = mapped_column(String(64))
+    access_token: Mapped[str] = mapped_column(String(128), unique=True)
+    access_token_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refresh_token: Mapped[str] = mapped_column(String(128), unique=True)
+    refresh_token_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refresh_used: Mapped[bool] = mapped_column(default=False)
+    #: active → revoked (merchant) | canceled (customer, in the wallet)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Payment(SandboxBase):
+    """An Auto Debit payment as the simulator sees it."""
+
+    __tablename__ = "antom_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payment_request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_method_type: Mapped[str] = mapped_column(String(64))
+    access_token: Mapped[str] = mapped_column(String(128))
+    #: PROCESSING → SUCCESS | FAIL | CANCELLED; SUCCESS → CANCELLED
+    status: Mapped[str] = mapped_column(String(16))
+    result_code: Mapped[str] = mapped_column(String(64))
+    result_message: Mapped[str] = mapped_column(String(256))
+    #: What a PROCESSING payment becomes at ``resolve_at`` (a result code), or None: it expires.
+    pending_code: Mapped[str | None] = mapped_column(String(64))
+    resolve_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notify_url: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Refund(SandboxBase):
+    """A refund of a payment."""
+
+    __tablename__ = "antom_refunds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refund_id: Mapped[str] = mapped_column(String(64), unique=True)
+    refund_request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("antom_payments.payment_id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: PROCESSING → SUCCESS | FAIL
+    status: Mapped[str] = mapped_column(String(16))
+    result_code: Mapped[str] = mapped_column(String(64))
+    result_message: Mapped[str] = mapped_column(String(256))
+    pending_code: Mapped[str | None] = mapped_column(String(64))
+    resolve_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notify_url: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(SandboxBase):
+    """One notification to deliver, retried on the provider's schedule until acknowledged."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(2048))
+    body: Mapped[str] = mapped_column(Text)
+    #: pending → acknowledged | gave_up | refused (not a local URL)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryAttempt(SandboxBase):
+    """The log line of one delivery attempt."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(String(512))
+    acknowledged: Mapped[bool] = mapped_column(default=False)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FaultSwitch(SandboxBase):
+    """A global fault: applies to matching calls until cleared or used up."""
+
+    __tablename__ = "fault_switches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fault: Mapped[str] = mapped_column(String(32))
+    #: an operation name (e.g. "pay") or "*" for every call
+    operation: Mapped[str] = mapped_column(String(32), default="*")
+    #: how many more calls it applies to; None = until cleared
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def build_engine(path: Path) -> Engine:
+    """Return the engine of ``path`` (WAL, busy timeout, explicit BEGIN) with every table created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+    configure_sqlite(engine)
+    SandboxBase.metadata.create_all(engine)
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """Run a block in one ``BEGIN IMMEDIATE`` transaction and commit it (rollback on error)."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection(execution_options={IMMEDIATE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
