@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
@@ -121,6 +122,17 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+class ConnectionBoundSession(FlaskSession):
+    """A Flask-SQLAlchemy session that uses the test's connection for every table.
+
+    Flask-SQLAlchemy's own ``get_bind`` picks the engine by bind key and ignores a
+    session-level ``bind``, which would let ORM writes escape the rolled-back transaction.
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else self.bind
+
+
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[None]:
     """Run the test in a transaction that is rolled back; commits become savepoints.
@@ -132,7 +144,9 @@ def db_session(app: Flask) -> Iterator[None]:
         connection = db.engine.connect()
     outer = connection.begin()
     original = db.session
-    db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+    db.session = db._make_scoped_session(
+        {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": ConnectionBoundSession}
+    )
     try:
         yield
     finally:

@@ -14,6 +14,8 @@ from flask import has_request_context
 from flask import request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dashboard import clock
@@ -73,6 +75,20 @@ def _row_fields(row: AuditLog) -> dict[str, Any]:
     }
 
 
+def _locked_chain_head(session: Session) -> AuditChainHead:
+    """Create the chain head if missing (race-free) and lock it for this transaction."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(AuditChainHead)
+        .values(id=1, seq=0, hash=GENESIS_HASH)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    return session.execute(
+        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+    ).scalar_one()
+
+
 def _current_actor() -> tuple[int | None, str]:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id, current_user.email
@@ -105,13 +121,7 @@ def record(
     """
     if actor_label is None:
         actor_id, actor_label = _current_actor()
-    head = session.execute(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditChainHead(id=1, seq=0, hash=GENESIS_HASH)
-        session.add(head)
-        session.flush()
+    head = _locked_chain_head(session)
     row = AuditLog(
         seq=head.seq + 1,
         created_at=clock.now(),

@@ -19,7 +19,6 @@ from dashboard.audit.models import AuditLog
 from dashboard.extensions import db
 from dashboard.users.models import User
 from tests.conftest import test_settings
-from tests.web.rollback_tier import db_session  # noqa: F401  (the rolled-back tier, fixed)
 
 COOKIE = "back_office_session"
 
@@ -60,7 +59,7 @@ def sign_in(client: FlaskClient, user: User) -> None:
 
 
 @pytest.fixture
-def other_client(app: Flask, db_session: None) -> FlaskClient:  # noqa: F811
+def other_client(app: Flask, db_session: None) -> FlaskClient:
     """A second browser on the same rolled-back database."""
     return app.test_client()
 

@@ -258,11 +258,6 @@ def test_concurrent_appends_keep_the_chain_gapless_and_intact(app, live_db):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: audit.service.record creates the chain head row when missing without a lock, "
-    "so concurrent first appends on an empty log collide on pk_audit_chain_head",
-)
 def test_concurrent_first_appends_on_an_empty_log_keep_the_chain_intact(app, live_db):
     _needs_postgresql(app)
     errors = _append_concurrently(app)

@@ -16,7 +16,7 @@ from dashboard.auth.forms import PasswordChangeForm
 from dashboard.extensions import db
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
-from tests.web.rollback_tier import ConnectionBoundSession
+from tests.conftest import ConnectionBoundSession
 
 ROOT = Path(__file__).resolve().parents[2]
 
