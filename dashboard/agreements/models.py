@@ -1,0 +1,92 @@
+"""Antom Auto Debit agreements (authorisations) and their tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from dashboard import clock
+from dashboard.agreements.states import AgreementStatus
+from dashboard.crypto import EncryptedText
+from dashboard.crypto import lookup_hash
+from dashboard.db import Base
+from dashboard.db import BigIntPK
+from dashboard.db import UTCDateTime
+from dashboard.db import one_of
+
+
+class Agreement(Base):
+    """One customer's Auto Debit authorisation with one wallet.
+
+    Tokens are stored encrypted (``DATA_ENCRYPTION_KEYS``); ``access_token_hash`` finds the
+    agreement from the ``accessToken`` of a TOKEN_CANCELED notification. Set tokens through
+    :meth:`set_access_token` so the hash follows.
+    """
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        one_of("status", [status.value for status in AgreementStatus]),
+        # NULLs are distinct in both databases, so the index is unique among tokens that exist.
+        Index("ix_agreements_access_token_hash", "access_token_hash", unique=True),
+        Index("ix_agreements_created_at_id", "created_at", "id"),
+        Index("ix_agreements_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_agreements_customer_ref", "customer_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: Antom ``customerBelongsTo``: the wallet (ALIPAY_HK, GCASH, …).
+    wallet: Mapped[str] = mapped_column(String(32))
+    #: The merchant's own reference for the customer (shown in lists, searchable).
+    customer_ref: Mapped[str] = mapped_column(String(64))
+    #: The ``authState`` we sent with consult; AUTHCODE_CREATED is matched on it.
+    auth_state: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Where the customer is sent to authorise (consult's ``normalUrl``/``schemeUrl``).
+    auth_url: Mapped[str | None] = mapped_column(String(2048))
+    #: The single-use authCode from AUTHCODE_CREATED, until applyToken exchanges it (encrypted).
+    auth_code: Mapped[str | None] = mapped_column(EncryptedText)
+    #: Encrypted ``accessToken`` (pay's ``paymentMethodId``).
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    #: HMAC-SHA256 lookup value of the access token (:func:`dashboard.crypto.lookup_hash`).
+    access_token_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The token's last 4 characters, so lists can show it masked without decrypting.
+    access_token_last4: Mapped[str | None] = mapped_column(String(4))
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Encrypted ``refreshToken`` (optional: not every wallet issues one).
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
+    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: An :class:`AgreementStatus` value.
+    status: Mapped[str] = mapped_column(String(24), default=AgreementStatus.PENDING.value)
+    #: Last provider result code and message (why it failed, why a refresh failed).
+    result_code: Mapped[str | None] = mapped_column(String(64))
+    result_message: Mapped[str | None] = mapped_column(String(256))
+    #: When staff asked to revoke; a TOKEN_CANCELED arriving after this confirms our revoke.
+    revoke_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoke_reason: Mapped[str | None] = mapped_column(String(256))
+    #: When and why the customer unbound it in the wallet (TOKEN_CANCELED ``reason``).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(256))
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    #: Optimistic lock: a concurrent update of the same row raises StaleDataError.
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+    def set_access_token(self, token: str | None, expires_at: datetime | None = None) -> None:
+        """Store a new access token (encrypted), its lookup hash, last 4 and expiry."""
+        self.access_token = token
+        self.access_token_hash = lookup_hash(token) if token else None
+        self.access_token_last4 = token[-4:] if token else None
+        self.access_token_expires_at = expires_at
+
+    def __repr__(self) -> str:
+        return f"<Agreement {self.id} {self.wallet} {self.customer_ref} {self.status}>"

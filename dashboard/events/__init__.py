@@ -1,0 +1,1 @@
+"""The timeline and live-update feed: one ``Event`` row per change."""

@@ -1,0 +1,27 @@
+"""Import every model module, so ``create_app`` (and Alembic autogenerate) sees all tables."""
+
+from __future__ import annotations
+
+from dashboard.agreements.models import Agreement
+from dashboard.audit.models import AuditChainHead
+from dashboard.audit.models import AuditLog
+from dashboard.events.models import Event
+from dashboard.notifications.models import Notification
+from dashboard.payments.models import Cancel
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.reports.models import DailyTotal
+from dashboard.users.models import User
+
+__all__ = [
+    "Agreement",
+    "AuditChainHead",
+    "AuditLog",
+    "Cancel",
+    "DailyTotal",
+    "Event",
+    "Notification",
+    "Payment",
+    "Refund",
+    "User",
+]

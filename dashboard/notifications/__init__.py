@@ -1,0 +1,1 @@
+"""Provider notifications: the inbox of everything Antom and Worldpay sent us."""

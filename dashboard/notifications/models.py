@@ -1,0 +1,158 @@
+"""The notifications inbox: every provider notification, stored raw before anything else."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import event
+from sqlalchemy import inspect
+from sqlalchemy import text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from dashboard import clock
+from dashboard.db import Base
+from dashboard.db import BigIntPK
+from dashboard.db import UTCDateTime
+from dashboard.db import one_of
+from dashboard.providers.antom.consts import PROVIDER as ANTOM
+from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
+
+
+class Verdict(enum.StrEnum):
+    """What the signature check said."""
+
+    #: Stored, not checked yet (store first, then verify).
+    UNCHECKED = "unchecked"
+    #: The signature verified with a configured key; the only verdict that may be applied.
+    VALID = "valid"
+    #: A signature was there but did not verify.
+    INVALID = "invalid"
+    #: No signature header (or no usable one).
+    MISSING = "missing"
+
+
+class Outcome(enum.StrEnum):
+    """What processing did with the notification."""
+
+    #: Stored, waiting for the apply job (the sweeper re-enqueues it after 30 s).
+    PENDING = "pending"
+    #: It changed (or created) the linked object.
+    APPLIED = "applied"
+    #: Same dedup key as an applied one (``duplicate_of`` links it); changed nothing.
+    DUPLICATE = "duplicate"
+    #: Out of order or after a final status; recorded on the timeline, status kept.
+    LATE = "late"
+    #: A Worldpay event whose ``transactionReference`` we do not know.
+    UNMATCHED = "unmatched"
+    #: Applying raised; ``processing_error`` says why, Reprocess may retry.
+    FAILED = "failed"
+    #: Bad or missing signature: stored and flagged, never applied.
+    REJECTED = "rejected"
+
+
+#: The only columns processing may change; everything else is written once (append-only).
+PROCESSING_FIELDS = frozenset(
+    {
+        "verdict",
+        "duplicate_of_id",
+        "outcome",
+        "processed_at",
+        "processing_error",
+        "object_type",
+        "object_id",
+        "attempts",
+    }
+)
+
+#: Rows the dedup key must be unique among: verified and not already marked as a duplicate.
+_PRIMARY = "verdict = 'valid' AND duplicate_of_id IS NULL"
+_UNPROCESSED = "processed_at IS NULL"
+
+
+class Notification(Base):
+    """One notification exactly as received (raw bytes, headers) and what became of it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        one_of("provider", (ANTOM, WORLDPAY)),
+        one_of("verdict", [verdict.value for verdict in Verdict]),
+        one_of("outcome", [outcome.value for outcome in Outcome]),
+        # Unique only among verified primary rows: a forged or duplicate POST can never take
+        # the key before the real one (DESIGN §8 "Notifications inbox").
+        Index(
+            "ix_notifications_primary_dedup_key",
+            "provider",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text(_PRIMARY),
+            postgresql_where=text(_PRIMARY),
+        ),
+        Index("ix_notifications_dedup_key", "dedup_key"),
+        Index("ix_notifications_reference", "reference"),
+        Index("ix_notifications_received_at_id", "received_at", "id"),
+        Index("ix_notifications_object", "object_type", "object_id", "id"),
+        Index("ix_notifications_outcome_id", "outcome", "id"),
+        # The sweeper's query: not processed, received more than 30 s ago.
+        Index(
+            "ix_notifications_unprocessed",
+            "received_at",
+            sqlite_where=text(_UNPROCESSED),
+            postgresql_where=text(_UNPROCESSED),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: ``antom`` or ``worldpay``.
+    provider: Mapped[str] = mapped_column(String(16))
+    #: Antom ``notifyType`` / ``authorizationNotifyType``; Worldpay ``eventDetails.type``.
+    kind: Mapped[str] = mapped_column(String(64))
+    #: Worldpay ``eventId``; Antom notify type + paymentId/refundId + status; authCode; accessToken hash.
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+    #: The main provider id it is about (paymentId, transactionReference, refundId …), for search.
+    reference: Mapped[str | None] = mapped_column(String(128))
+    #: The verified row with the same dedup key, when this one is a redelivery.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="RESTRICT"))
+    #: The relevant request headers (signature, client id, request time, content type).
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The body exactly as received; signatures are checked over these bytes.
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    #: A :class:`Verdict` value.
+    verdict: Mapped[str] = mapped_column(String(16), default=Verdict.UNCHECKED.value)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    #: When processing finished (applied, duplicate, late, unmatched, rejected); None while pending/failed.
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last processing error, shown in the inbox.
+    processing_error: Mapped[str | None] = mapped_column(Text)
+    #: An :class:`Outcome` value.
+    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING.value)
+    #: What it is about: ``payment``, ``refund``, ``agreement`` … and that row's id.
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    #: How many times processing ran (jobs, sweeper, Reprocess).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.provider} {self.kind} {self.verdict} {self.outcome}>"
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Code tried to change a stored notification outside its processing fields."""
+
+
+@event.listens_for(Notification, "before_update")
+def _refuse_edits(mapper, connection, target: Notification) -> None:
+    state = inspect(target)
+    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    forbidden = changed - PROCESSING_FIELDS
+    if forbidden:
+        raise AppendOnlyViolation(f"notifications are append-only; refused to change {sorted(forbidden)}")

@@ -1,0 +1,203 @@
+"""Payments (Antom Auto Debit, AlipayHK via Worldpay), their refunds and Antom cancels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import CheckConstraint
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from dashboard import clock
+from dashboard.db import Base
+from dashboard.db import BigIntPK
+from dashboard.db import UTCDateTime
+from dashboard.db import one_of
+from dashboard.money import Money
+from dashboard.payments.states import CancelStatus
+from dashboard.payments.states import PaymentStatus
+from dashboard.payments.states import RefundStatus
+from dashboard.providers.antom.consts import PROVIDER as ANTOM
+from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
+
+#: The providers a payment can come from.
+PROVIDERS = (ANTOM, WORLDPAY)
+
+
+class Payment(Base):
+    """One payment we started with a provider (or learnt about from an Antom notification)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        one_of("provider", PROVIDERS),
+        one_of("status", [status.value for status in PaymentStatus]),
+        CheckConstraint("amount_minor > 0", name="positive_amount"),
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunded_in_range"),
+        # request_id leads, so a search by our id alone (exact or prefix) uses it too.
+        UniqueConstraint("request_id", "provider", name="uq_payments_request_id_provider"),
+        Index("ix_payments_provider_payment_id", "provider_payment_id"),
+        Index("ix_payments_agreement_id", "agreement_id"),
+        Index("ix_payments_created_at_id", "created_at", "id"),
+        Index("ix_payments_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_payments_provider_created_at_id", "provider", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: ``antom`` or ``worldpay``.
+    provider: Mapped[str] = mapped_column(String(16))
+    #: Our id for it: Antom ``paymentRequestId`` / Worldpay ``transactionReference`` (≤ 64).
+    request_id: Mapped[str] = mapped_column(String(64))
+    #: The provider's id: Antom ``paymentId`` / Worldpay ``paymentId``; unknown until it answers.
+    provider_payment_id: Mapped[str | None] = mapped_column(String(128))
+    #: The Auto Debit agreement charged (Antom); None for AlipayHK via Worldpay.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="RESTRICT"))
+    #: Amount in minor units of ``currency`` (never a float).
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    #: ISO 4217 code.
+    currency: Mapped[str] = mapped_column(String(3))
+    #: Payment method (Antom ``paymentMethodType`` such as ALIPAY_HK; Worldpay ``alipay_hk``).
+    payment_method: Mapped[str | None] = mapped_column(String(32))
+    #: A :class:`PaymentStatus` value.
+    status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING.value)
+    #: Latest provider result: Antom ``resultCode``/``paymentResultCode``, Worldpay ``lastEvent`` or error.
+    result_code: Mapped[str | None] = mapped_column(String(64))
+    result_message: Mapped[str | None] = mapped_column(String(256))
+    #: Sum of succeeded refunds in minor units (0 ≤ refunded ≤ amount, checked by the database).
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: What the customer bought (Antom ``order.orderDescription``, Worldpay narrative).
+    order_description: Mapped[str | None] = mapped_column(String(256))
+    #: Where to send the shopper (Worldpay ``_links.redirect``), when there is one.
+    redirect_url: Mapped[str | None] = mapped_column(String(2048))
+    #: Worldpay ``_actions`` as last seen (drives the Refund button; re-queried before use).
+    actions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: When the provider stops trying (Auto Debit ``paymentExpiryTime``: 1 minute after pay).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    #: When it was paid (Antom ``paymentTime``; Worldpay ``authorized``).
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    #: Optimistic lock: a concurrent update of the same row raises StaleDataError.
+    version: Mapped[int] = mapped_column(Integer)
+
+    agreement = relationship("Agreement")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+    @property
+    def amount(self) -> Money:
+        """The amount as :class:`Money`."""
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        """What has been refunded, as :class:`Money`."""
+        return Money(self.refunded_minor or 0, self.currency)
+
+    def __repr__(self) -> str:
+        amount = f"{self.amount_minor} {self.currency}"
+        return f"<Payment {self.id} {self.provider} {self.request_id} {amount} {self.status}>"
+
+
+class Refund(Base):
+    """A refund of (part of) a payment: Antom ``refund`` or Worldpay (partial) reversal."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        one_of("status", [status.value for status in RefundStatus]),
+        CheckConstraint("amount_minor > 0", name="positive_amount"),
+        CheckConstraint(
+            "approved_by_id IS NULL OR requested_by_id IS NULL OR approved_by_id <> requested_by_id",
+            name="not_self_approved",
+        ),
+        Index("ix_refunds_payment_id_id", "payment_id", "id"),
+        Index("ix_refunds_provider_refund_id", "provider_refund_id"),
+        Index("ix_refunds_status_created_at_id", "status", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
+    #: Our idempotency key, made once per form: Antom ``refundRequestId`` / Worldpay reversal ``reference``.
+    request_id: Mapped[str] = mapped_column(String(128), unique=True)
+    #: Amount in minor units of ``currency`` (the payment's currency).
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: Why staff refunded (shown to approvers; Antom ``refundReason``).
+    reason: Mapped[str | None] = mapped_column(String(256))
+    #: A :class:`RefundStatus` value.
+    status: Mapped[str] = mapped_column(String(24))
+    #: Antom ``refundId``; Worldpay has none (its events carry our ``reference``).
+    provider_refund_id: Mapped[str | None] = mapped_column(String(128))
+    #: Staff member who asked; None for a refund learnt from an Antom notification.
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Manager who approved it (never the requester).
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Manager who rejected it.
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: When a manager approved or rejected it.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_code: Mapped[str | None] = mapped_column(String(64))
+    result_message: Mapped[str | None] = mapped_column(String(256))
+    #: When the provider reported it refunded.
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    #: Optimistic lock (two managers deciding at once).
+    version: Mapped[int] = mapped_column(Integer)
+
+    payment = relationship("Payment")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+    @property
+    def amount(self) -> Money:
+        """The amount as :class:`Money`."""
+        return Money(self.amount_minor, self.currency)
+
+    def __repr__(self) -> str:
+        amount = f"{self.amount_minor} {self.currency}"
+        return f"<Refund {self.id} of payment {self.payment_id} {amount} {self.status}>"
+
+
+class Cancel(Base):
+    """An Antom ``cancel`` of a whole payment (only in the cancel window, only before any refund)."""
+
+    __tablename__ = "cancels"
+    __table_args__ = (
+        one_of("status", [status.value for status in CancelStatus]),
+        Index("ix_cancels_payment_id_id", "payment_id", "id"),
+        Index("ix_cancels_status_created_at_id", "status", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
+    #: Our idempotency key, made once per form (Antom cancels by the payment's own ids).
+    request_id: Mapped[str] = mapped_column(String(128), unique=True)
+    #: Why staff cancelled.
+    reason: Mapped[str | None] = mapped_column(String(256))
+    #: A :class:`CancelStatus` value.
+    status: Mapped[str] = mapped_column(String(16), default=CancelStatus.SUBMITTED.value)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    result_code: Mapped[str | None] = mapped_column(String(64))
+    result_message: Mapped[str | None] = mapped_column(String(256))
+    #: Antom ``cancelTime``.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    #: Optimistic lock.
+    version: Mapped[int] = mapped_column(Integer)
+
+    payment = relationship("Payment")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+    def __repr__(self) -> str:
+        return f"<Cancel {self.id} of payment {self.payment_id} {self.status}>"

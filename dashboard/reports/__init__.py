@@ -1,0 +1,1 @@
+"""Reports: daily rollups maintained with every status change."""

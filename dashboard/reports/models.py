@@ -1,0 +1,93 @@
+"""Daily rollups kept in step with every payment status change (DESIGN §7 report targets)."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger
+from sqlalchemy import Date
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import mapped_column
+
+from dashboard import clock
+from dashboard.db import Base
+from dashboard.db import BigIntPK
+
+#: Reports count days as the merchant does: in Hong Kong.
+HONG_KONG = ZoneInfo("Asia/Hong_Kong")
+
+
+class DailyTotal(Base):
+    """How many payments, and how much, of one provider, status and currency, created on one HK day."""
+
+    __tablename__ = "daily_totals"
+    __table_args__ = (
+        UniqueConstraint(
+            "day", "provider", "status", "currency", name="uq_daily_totals_day_provider_status_currency"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: The Hong Kong date the payments were created.
+    day: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(16))
+    #: A payment status value.
+    status: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    #: Number of payments in this bucket now (moves with each status change).
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Their total amount in minor units of ``currency``.
+    amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self) -> str:
+        return f"<DailyTotal {self.day} {self.provider} {self.status} {self.currency} {self.count}>"
+
+
+def hk_day(moment) -> date:
+    """Return the Hong Kong date of an aware datetime."""
+    return moment.astimezone(HONG_KONG).date()
+
+
+def _upsert(session: Session, day: date, provider: str, status: str, currency: str, count: int, amount: int):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases
+        raise NotImplementedError(f"no upsert for {dialect}")
+    table = DailyTotal.__table__
+    statement = insert(table).values(
+        day=day, provider=provider, status=status, currency=currency, count=count, amount_minor=amount
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "provider", "status", "currency"],
+        set_={
+            "count": table.c.count + statement.excluded.count,
+            "amount_minor": table.c.amount_minor + statement.excluded.amount_minor,
+        },
+    )
+    session.execute(statement)
+
+
+def move_in_rollup(session: Session, payment, old_status: str | None, new_status: str | None) -> None:
+    """Move ``payment`` from its ``old_status`` bucket to its ``new_status`` bucket.
+
+    Call it in the transaction that changes the status (``old_status=None`` for a new payment).
+    One atomic ``INSERT … ON CONFLICT DO UPDATE`` per bucket (SQLite and PostgreSQL), so two
+    writers never lose a count and no row has to be read or locked first.
+
+    :param payment: anything with ``created_at``, ``provider``, ``currency`` and ``amount_minor``
+    """
+    if old_status == new_status:
+        return
+    day = hk_day(payment.created_at or clock.now())
+    if old_status is not None:
+        _upsert(session, day, payment.provider, str(old_status), payment.currency, -1, -payment.amount_minor)
+    if new_status is not None:
+        _upsert(session, day, payment.provider, str(new_status), payment.currency, 1, payment.amount_minor)

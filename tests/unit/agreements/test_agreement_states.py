@@ -1,0 +1,81 @@
+"""The agreement state machine, every (status, event) pair, and TOKEN_CANCELED's meaning."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from dashboard.agreements.states import AgreementEvent
+from dashboard.agreements.states import AgreementStatus
+from dashboard.agreements.states import IgnoredEvent
+from dashboard.agreements.states import InvalidTransition
+from dashboard.agreements.states import next_status
+from dashboard.agreements.states import token_canceled_event
+
+CLOSED = {"auth_code_received": "late", "failed": "late", "expired": "late"}
+OVER = {**CLOSED, "token_issued": "late", "revoked": "late", "cancelled_by_customer": "late"}
+EXPECTED = {
+    "pending": {
+        "auth_code_received": "pending",
+        "token_issued": "active",
+        "failed": "failed",
+        "expired": "expired",
+        "cancelled_by_customer": "cancelled_by_customer",
+    },
+    "active": {
+        "auth_code_received": "late",
+        "token_issued": "late",
+        "token_refreshed": "active",
+        "failed": "late",
+        "expired": "expired",
+        "revoked": "revoked",
+        "cancelled_by_customer": "cancelled_by_customer",
+    },
+    "expired": OVER,
+    "revoked": OVER,
+    "cancelled_by_customer": OVER,
+    "failed": CLOSED,
+}
+
+PAIRS = list(itertools.product(AgreementStatus, AgreementEvent))
+
+
+def test_the_expected_table_names_every_status():
+    assert set(EXPECTED) == {status.value for status in AgreementStatus}
+
+
+@pytest.mark.parametrize(("status", "event"), PAIRS, ids=[f"{s}-{e}" for s, e in PAIRS])
+def test_every_status_and_event_pair(status, event):
+    expected = EXPECTED[status].get(event)
+    if expected is None:
+        with pytest.raises(InvalidTransition):
+            next_status(status, event)
+    elif expected == "late":
+        with pytest.raises(IgnoredEvent):
+            next_status(status, event)
+    else:
+        assert next_status(status, event) == AgreementStatus(expected)
+
+
+def test_a_refresh_of_an_expired_agreement_is_a_contradiction():
+    with pytest.raises(InvalidTransition):
+        next_status("expired", "token_refreshed")
+
+
+@pytest.mark.parametrize(
+    ("status", "revoke_requested", "event"),
+    [
+        ("active", False, AgreementEvent.CANCELLED_BY_CUSTOMER),
+        ("active", True, AgreementEvent.REVOKED),
+        ("revoked", False, AgreementEvent.REVOKED),
+        ("revoked", True, AgreementEvent.REVOKED),
+    ],
+)
+def test_token_canceled_confirms_our_revoke_or_means_the_customer_cancelled(status, revoke_requested, event):
+    assert token_canceled_event(status, revoke_requested) == event
+
+
+def test_token_canceled_after_our_revoke_is_a_late_confirmation():
+    with pytest.raises(IgnoredEvent):
+        next_status("revoked", token_canceled_event("revoked", revoke_requested=True))
