@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask_sqlalchemy.session import Session as FlaskSession
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -16,7 +17,6 @@ from dashboard.auth.forms import PasswordChangeForm
 from dashboard.extensions import db
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
-from tests.conftest import ConnectionBoundSession
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def test_healthz_answers_503_when_the_database_is_unreachable(client, monkeypatc
     def unreachable(self, *args, **kwargs):
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
-    monkeypatch.setattr(ConnectionBoundSession, "execute", unreachable)
+    monkeypatch.setattr(FlaskSession, "execute", unreachable)
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
