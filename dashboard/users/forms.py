@@ -10,8 +10,12 @@ from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import Regexp
 
 from dashboard.users.models import Role
+
+#: Something@something.tld; deliverability is the admin's business.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
 
@@ -19,7 +23,10 @@ ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Ro
 class UserCreateForm(FlaskForm):
     """A new staff account with a temporary password."""
 
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        "E-mail",
+        validators=[DataRequired(), Length(max=254), Regexp(EMAIL_PATTERN, message="Enter an e-mail.")],
+    )
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     password = PasswordField(
