@@ -290,3 +290,28 @@ def test_refund_is_idempotent_by_request_id(sandbox, antom, access_token):
 
 def test_inquiry_of_unknown_refund_is_order_not_exist(sandbox, antom):
     assert antom.inquiry_refund(refund_request_id="nope").result_code == "ORDER_NOT_EXIST"
+
+
+#: Seed-003 pay codes that come from rules rather than amount triggers, and where they are tested.
+RULE_CODES = {
+    "SUCCESS": "test_pay_succeeds_and_notifies",
+    "PAYMENT_IN_PROCESS": "test_in_process_payment_resolves_by_notification",
+    "ORDER_IS_CLOSED": "test_unresolved_payment_expires_after_one_minute",
+    "UNKNOWN_EXCEPTION": "test_unknown_exception_hides_a_payment_that_succeeded",
+    "REQUEST_TRAFFIC_EXCEED_LIMIT": "test_traffic_limit_creates_nothing",
+    "INVALID_ACCESS_TOKEN": "test_amount_ending_36_answers_invalid_access_token",
+    "ORDER_IS_CANCELED": "test_cancel_a_paid_payment_then_pay_again_and_refund_are_refused",
+    "REPEAT_REQ_INCONSISTENT": "test_pay_is_idempotent_by_request_id",
+    "PARAM_ILLEGAL": "test_pay_with_expiry_beyond_one_minute_is_param_illegal",
+    "ORDER_NOT_EXIST": "test_inquiry_of_unknown_payment_is_order_not_exist",
+    "KEY_NOT_FOUND": "test_unknown_client_id_and_key_version",
+    "NO_INTERFACE_DEF": "test_missing_signature_unknown_api_and_bad_json",
+}
+
+
+def test_the_simulator_can_produce_every_seed_003_pay_code():
+    from dashboard.providers.antom.consts import PAY_RESULT_CODES
+
+    producible = set(PAY_TRIGGERS.values()) | set(RULE_CODES)
+    assert set(PAY_RESULT_CODES) - producible == set()
+    assert len(PAY_RESULT_CODES) == 37
