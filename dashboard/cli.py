@@ -82,24 +82,38 @@ def worker(workers: int) -> None:
     consumer.run()
 
 
-def _serve_with_jobs(app: Flask, host: str, port: int, threads: int) -> None:
-    """Start the job consumer from the main thread, then serve HTTP until Ctrl-C or SIGTERM."""
+def serve_until_stopped(app: Flask, host: str, port: int, threads: int, banner: str) -> None:
+    """Serve ``app`` on a threaded server until Ctrl-C or SIGTERM."""
     from waitress import create_server
 
-    consumer = jobs.start_consumer(app.extensions["huey"])
-    # Huey's consumer installs handlers that only set flags (it expects to own the main
-    # loop); take the signals back so Ctrl-C and SIGTERM stop the web server too.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = create_server(app, host=host, port=port, threads=threads)
-    click.echo(f"serving on http://{host}:{server.effective_port}  (Ctrl-C stops)")
+    click.echo(f"{banner} on http://{host}:{server.effective_port}  (Ctrl-C stops)")
     try:
         server.run()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         server.close()
+
+
+def _serve_with_jobs(app: Flask, host: str, port: int, threads: int) -> None:
+    """Start the job consumer (and the sandbox's sender) from the main thread, then serve HTTP."""
+    consumer = jobs.start_consumer(app.extensions["huey"])
+    sandbox = app.extensions.get("sandbox")
+    if sandbox is not None:
+        from dashboard.sandbox import sender
+
+        sender.start_sender(sandbox)
+    # Huey's consumer installs handlers that only set flags (it expects to own the main
+    # loop); serve_until_stopped takes the signals back so Ctrl-C stops the server too.
+    try:
+        serve_until_stopped(app, host, port, threads, "back office")
+    finally:
         click.echo("stopping the job workers…")
+        if sandbox is not None:
+            sender.stop_sender(sandbox)
         consumer.stop(graceful=True)
 
 

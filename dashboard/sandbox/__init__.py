@@ -1,6 +1,6 @@
 """Local simulators of the providers, mounted under ``/sandbox`` when ``SANDBOX=1``.
 
-See ``dashboard/sandbox/README.md`` for the URLs, settings, faults and amount triggers.
+The README's sandbox section lists the URLs, settings, faults and amount triggers.
 """
 
 from __future__ import annotations

@@ -18,9 +18,8 @@ def sandbox_command(host: str, port: int, threads: int) -> None:
     Run the dashboard with the same INSTANCE_PATH (it shares the keys) and
     ANTOM_BASE_URL=http://HOST:PORT/sandbox/antom.
     """
-    from waitress import create_server
-
     from dashboard import create_app
+    from dashboard.cli import serve_until_stopped
 
     base = f"http://{host}:{port}"
     overrides = {"SANDBOX": True, "SANDBOX_BASE_URL": base + "/sandbox"}
@@ -30,12 +29,8 @@ def sandbox_command(host: str, port: int, threads: int) -> None:
     app = create_app(overrides)
     sandbox = app.extensions["sandbox"]
     sender.start_sender(sandbox)
-    server = create_server(app, host=host, port=port, threads=threads)
-    click.echo(f"sandbox on {base}/sandbox — notifications go to {sandbox.default_notify_url} (Ctrl-C stops)")
+    click.echo(f"notifications go to {sandbox.default_notify_url}")
     try:
-        server.run()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        serve_until_stopped(app, host, port, threads, "sandbox")
     finally:
-        server.close()
         sender.stop_sender(sandbox)
