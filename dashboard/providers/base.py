@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import time
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -155,3 +156,46 @@ class ProviderResult:
     result_code: str | None = None
     result_message: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+class CallTimer:
+    """Time one exchange with a provider and build its redacted :class:`CallRecord`."""
+
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        method: str,
+        path: str,
+        started_at: datetime,
+        correlation_id: str | None,
+        request_body: bytes | None,
+        secret_fields: Iterable[str] = SECRET_FIELDS,
+    ):
+        self.provider = provider
+        self.operation = operation
+        self.method = method
+        self.path = path
+        self.started_at = started_at
+        self.correlation_id = correlation_id
+        self.request_body = request_body
+        self.secret_fields = frozenset(secret_fields)
+        self._started = time.perf_counter()
+
+    def record(
+        self, status: int | None = None, response_body: bytes | str | None = None, error: str | None = None
+    ) -> CallRecord:
+        """Return the record of this exchange, timed up to now."""
+        return CallRecord(
+            provider=self.provider,
+            operation=self.operation,
+            method=self.method,
+            path=self.path,
+            started_at=self.started_at,
+            duration_ms=round((time.perf_counter() - self._started) * 1000),
+            status=status,
+            correlation_id=self.correlation_id,
+            request_body=redact_body(self.request_body, self.secret_fields),
+            response_body=redact_body(response_body, self.secret_fields),
+            error=error,
+        )

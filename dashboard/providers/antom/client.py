@@ -18,7 +18,6 @@ caller owns request ids (paymentRequestId, refundRequestId): a retry passes the 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -53,13 +52,13 @@ from dashboard.providers.antom.consts import SECRET_FIELDS
 from dashboard.providers.antom.consts import Operation
 from dashboard.providers.antom.consts import describe
 from dashboard.providers.base import CallRecord
+from dashboard.providers.base import CallTimer
 from dashboard.providers.base import Outcome
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import ProviderResult
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.base import ProviderUnverified
 from dashboard.providers.base import redact
-from dashboard.providers.base import redact_body
 from dashboard.providers.http import build_session
 
 R = TypeVar("R", bound=ProviderResult)
@@ -80,34 +79,8 @@ def new_request_id(prefix: str = "") -> str:
     return request_id
 
 
-class _Exchange:
-    """One request on its way: what the call record needs, with the clock started."""
-
-    def __init__(
-        self, operation: Operation, uri: str, started_at: datetime, correlation_id: str | None, body: bytes
-    ):
-        self.operation = operation
-        self.uri = uri
-        self.started_at = started_at
-        self.correlation_id = correlation_id
-        self.body = body
-        self._started = time.perf_counter()
-
-    def record(self, response: requests.Response | None = None, error: str | None = None) -> CallRecord:
-        """Return the redacted record of this exchange, timed up to now."""
-        return CallRecord(
-            provider=PROVIDER,
-            operation=str(self.operation),
-            method="POST",
-            path=self.uri,
-            started_at=self.started_at,
-            duration_ms=round((time.perf_counter() - self._started) * 1000),
-            status=None if response is None else response.status_code,
-            correlation_id=self.correlation_id,
-            request_body=redact_body(self.body, SECRET_FIELDS),
-            response_body=None if response is None else redact_body(response.content, SECRET_FIELDS),
-            error=error,
-        )
+def _record(exchange: CallTimer, response: requests.Response, error: str | None = None) -> CallRecord:
+    return exchange.record(response.status_code, response.content, error)
 
 
 class AntomClient:
@@ -261,7 +234,9 @@ class AntomClient:
             HEADER_REQUEST_TIME: request_time,
             HEADER_SIGNATURE: signatures.build_signature_header(signature, self.key_version),
         }
-        exchange = _Exchange(operation, uri, started_at, correlation_id, body)
+        exchange = CallTimer(
+            PROVIDER, str(operation), "POST", uri, started_at, correlation_id, body, SECRET_FIELDS
+        )
         try:
             response = self._session.post(url, data=body, headers=headers, timeout=self._timeout)
         except requests.RequestException as exc:
@@ -272,18 +247,18 @@ class AntomClient:
         if response.status_code != 200:
             error = f"HTTP {response.status_code}"
             raise ProviderUnavailable(
-                f"Antom {operation} answered {error}", record=exchange.record(response, error)
+                f"Antom {operation} answered {error}", record=_record(exchange, response, error)
             )
         if not self._response_verified(uri, response):
             error = "response signature missing or invalid"
-            raise ProviderUnverified(f"Antom {operation}: {error}", record=exchange.record(response, error))
+            raise ProviderUnverified(f"Antom {operation}: {error}", record=_record(exchange, response, error))
         code = None
         try:
             data = json.loads(response.content)
             outcome, code, message = mapping.parse_result(data)
             envelope = {
                 "outcome": self._outcome(operation, outcome, code),
-                "record": exchange.record(response),
+                "record": _record(exchange, response),
                 "result_code": code,
                 "result_message": message,
                 "raw": redact(data, SECRET_FIELDS),
@@ -292,7 +267,7 @@ class AntomClient:
         except ValueError as exc:
             error = f"unreadable answer: {exc}"
             raise ProviderUnavailable(
-                f"Antom {operation}: {error}", record=exchange.record(response, error), code=code
+                f"Antom {operation}: {error}", record=_record(exchange, response, error), code=code
             ) from None
 
     def _response_verified(self, uri: str, response: requests.Response) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -23,9 +22,9 @@ from requests.auth import HTTPBasicAuth
 from dashboard import clock as default_clock
 from dashboard.money import Money
 from dashboard.providers.base import CallRecord
+from dashboard.providers.base import CallTimer
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import ProviderUnavailable
-from dashboard.providers.base import redact_body
 from dashboard.providers.http import DEFAULT_CONNECT_TIMEOUT
 from dashboard.providers.http import DEFAULT_READ_TIMEOUT
 from dashboard.providers.http import build_session
@@ -140,25 +139,10 @@ class WorldpayClient:
         }
         if data is not None:
             headers["Content-Type"] = consts.JSON_CONTENT_TYPE
-        started_at = self._clock.now()
-        started = time.perf_counter()
-
-        def record(
-            status: int | None = None, response: str | None = None, error: str | None = None
-        ) -> CallRecord:
-            return CallRecord(
-                provider=consts.PROVIDER,
-                operation=operation,
-                method=method,
-                path=urlsplit(url).path,
-                started_at=started_at,
-                duration_ms=round((time.perf_counter() - started) * 1000),
-                status=status,
-                correlation_id=correlation_id,
-                request_body=redact_body(data),
-                response_body=redact_body(response),
-                error=error,
-            )
+        timer = CallTimer(
+            consts.PROVIDER, operation, method, urlsplit(url).path, self._clock.now(), correlation_id, data
+        )
+        record = timer.record
 
         try:
             answer = self._session.request(
