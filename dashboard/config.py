@@ -145,11 +145,21 @@ SETTINGS: list[Setting] = [
     Setting("ANTOM_PUBLIC_KEY", str),
     Setting("ANTOM_KEY_VERSION", _positive_int, 1),
     Setting("ANTOM_NOTIFY_PATH", _url_path, "/webhooks/antom"),
+    # Worldpay client; with SANDBOX=1 unset values default to the simulator's
+    # (providers/worldpay/settings.py). Secrets read keyId:secret[,keyId:secret...].
+    Setting("WORLDPAY_BASE_URL", _http_url),
+    Setting("WORLDPAY_USERNAME", str),
+    Setting("WORLDPAY_PASSWORD", str),
+    Setting("WORLDPAY_ENTITY", str),
+    Setting("WORLDPAY_WEBHOOK_SECRETS", str),
+    Setting("WORLDPAY_WEBHOOK_PATH", _url_path, "/webhooks/worldpay"),
     # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
     # delay (1 s per documented hour by default), and the seed of their outcome mix.
     Setting("SANDBOX_BASE_URL", _http_url),
     Setting("SANDBOX_TIME_SCALE", _non_negative_float, 1 / 3600),
     Setting("SANDBOX_SEED", str, "sandbox"),
+    # HKD per unit of the other AlipayHK currencies, for the HKD 50,000 cap of the Worldpay simulator.
+    Setting("SANDBOX_WORLDPAY_HKD_RATES", str, "EUR:8.5,GBP:9.9,SGD:5.8"),
 ]
 
 

@@ -20,12 +20,15 @@ def init_sandbox(app: Flask) -> Sandbox:
     from dashboard.extensions import csrf
     from dashboard.sandbox.views import antom_api
     from dashboard.sandbox.views import pages
+    from dashboard.sandbox.views import worldpay_api
 
     sandbox = build_sandbox(app.config)
     app.extensions["sandbox"] = sandbox
     app.register_blueprint(pages)
     app.register_blueprint(antom_api)
     csrf.exempt(antom_api)
+    app.register_blueprint(worldpay_api)
+    csrf.exempt(worldpay_api)
     return sandbox
 
 

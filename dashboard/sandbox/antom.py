@@ -262,9 +262,6 @@ def notification_headers(sandbox: Sandbox, url: str, body: bytes) -> dict[str, s
     }
 
 
-sender.SIGNERS[PROVIDER] = notification_headers
-
-
 def _now() -> datetime:
     from dashboard import clock
 
@@ -812,3 +809,12 @@ HANDLERS: dict[Operation, Callable[..., dict]] = {
     Operation.REFUND: refund,
     Operation.INQUIRY_REFUND: inquiry_refund,
 }
+
+
+sender.register(
+    PROVIDER,
+    sign=notification_headers,
+    schedule=sender.ANTOM_SCHEDULE,
+    acknowledged=sender.acknowledged,
+    tick=tick,
+)

@@ -23,6 +23,8 @@ from dashboard.providers.antom.settings import notify_url
 from dashboard.providers.antom.settings import resolve
 from dashboard.providers.antom.settings import sandbox_base_url
 from dashboard.providers.http import build_session
+from dashboard.providers.worldpay.settings import WorldpaySettings
+from dashboard.providers.worldpay.settings import resolve as resolve_worldpay
 from dashboard.sandbox.keys import SandboxKeys
 from dashboard.sandbox.keys import ensure_keys
 from dashboard.sandbox.store import FaultSwitch
@@ -53,6 +55,7 @@ class Sandbox:
     engine: Engine
     keys: SandboxKeys
     antom: AntomSettings
+    worldpay: WorldpaySettings
     #: public URL of the simulators, e.g. http://127.0.0.1:5000/sandbox
     base_url: str
     #: where notifications go unless a request named its own notify URL
@@ -83,11 +86,13 @@ class Sandbox:
 def build_sandbox(config: Mapping[str, Any]) -> Sandbox:
     """Create (or open) the sandbox state of an instance folder and check the client settings."""
     antom = resolve(config)  # raises ConfigError on a mismatch
+    worldpay = resolve_worldpay(config)  # likewise
     instance = Path(config["INSTANCE_PATH"])
     return Sandbox(
         engine=build_engine(instance / "sandbox.db"),
         keys=ensure_keys(instance),
         antom=antom,
+        worldpay=worldpay,
         base_url=sandbox_base_url(config),
         default_notify_url=notify_url(config),
         public_base_url=config["PUBLIC_BASE_URL"],

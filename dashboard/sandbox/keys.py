@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,23 +61,28 @@ def _new_private_pem() -> bytes:
     )
 
 
-def ensure_key(path: Path) -> KeyPair:
-    """Return the key pair stored at ``path``, creating it exactly once."""
+def ensure_file(path: Path, make: Callable[[], bytes]) -> str:
+    """Return the text stored at ``path``, writing ``make()`` there exactly once (private, atomic)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(_new_private_pem())
+                handle.write(make())
                 handle.flush()
                 os.fsync(handle.fileno())
-            # Another process may have won the race: then its key stays and ours is dropped.
+            # Another process may have won the race: then its file stays and ours is dropped.
             with contextlib.suppress(FileExistsError):
                 os.link(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
-    text = path.read_text()
+    return path.read_text()
+
+
+def ensure_key(path: Path) -> KeyPair:
+    """Return the key pair stored at ``path``, creating it exactly once."""
+    text = ensure_file(path, _new_private_pem)
     key = load_private_key(text)
     return KeyPair(key, text, public_pem(key.public_key()))
 

@@ -1,13 +1,19 @@
 """The notification sender: signed POSTs to the dashboard, retried until acknowledged.
 
+It knows no provider: each simulator registers (:func:`register`) how it signs a body, its
+retry schedule, what counts as an acknowledgement and its ``tick`` (the simulator's own timed
+work). Deliveries that share a ``queue`` (e.g. the events of one Worldpay payment) go out in
+order: a later one waits while an earlier one is still pending.
+
 Antom's schedule (antom.md §3.5): when the fixed acknowledgement does not come back, Antom
 retries within 24 hours, up to 8 times, at intervals 0 s, 2 min, 10 min, 10 min, 1 h, 2 h, 6 h,
 15 h. Whether the "0 s" is the first send or an immediate retry is not documented; here the eight
 intervals are the waits before attempts 1 to 8 (so at most 8 attempts). The waits are compressed
 by ``SANDBOX_TIME_SCALE``; the notification's own times are real ``clock.now()`` values.
 
-Only HTTP 200 with ``result.resultCode == "SUCCESS"`` and ``resultStatus == "S"`` counts as an
-acknowledgement. Deliveries run in a background thread (started with the first sandbox request
+For Antom only HTTP 200 with ``result.resultCode == "SUCCESS"`` and ``resultStatus == "S"``
+counts as an acknowledgement; for Worldpay any HTTP 200 (worldpay_hkach.md §1.10.1).
+Deliveries run in a background thread (started with the first sandbox request
 outside tests) or synchronously with :func:`run_due` — tests call it instead of sleeping.
 """
 
@@ -47,6 +53,26 @@ KEEP = 500
 SIGNERS: dict[str, Callable[[Sandbox, str, bytes], dict[str, str]]] = {}
 #: provider → retry schedule.
 SCHEDULES: dict[str, tuple[int, ...]] = {"antom": ANTOM_SCHEDULE}
+#: provider → whether a response acknowledges the notification.
+ACKNOWLEDGERS: dict[str, Callable[[requests.Response], bool]] = {}
+#: provider → its simulator's timed work, run by :func:`run_due` before delivering.
+TICKERS: dict[str, Callable[[Sandbox, Any, datetime], None]] = {}
+
+
+def register(
+    provider: str,
+    *,
+    sign: Callable[[Sandbox, str, bytes], dict[str, str]],
+    schedule: tuple[int, ...],
+    acknowledged: Callable[[requests.Response], bool],
+    tick: Callable[[Sandbox, Any, datetime], None] | None = None,
+) -> None:
+    """Teach the sender a provider's signing, retry schedule, acknowledgement and timed work."""
+    SIGNERS[provider] = sign
+    SCHEDULES[provider] = schedule
+    ACKNOWLEDGERS[provider] = acknowledged
+    if tick is not None:
+        TICKERS[provider] = tick
 
 
 def serialise(payload: dict[str, Any]) -> str:
@@ -55,9 +81,16 @@ def serialise(payload: dict[str, Any]) -> str:
 
 
 def enqueue(
-    session, sandbox: Sandbox, provider: str, kind: str, url: str, payload: dict[str, Any], copies: int = 1
+    session,
+    sandbox: Sandbox,
+    provider: str,
+    kind: str,
+    url: str,
+    payload: dict[str, Any],
+    copies: int = 1,
+    queue: str | None = None,
 ) -> list[Delivery]:
-    """Queue a notification (``copies`` > 1 sends duplicates); due at once."""
+    """Queue a notification (``copies`` > 1 sends duplicates); due at once, after its ``queue``."""
     now = clock.now()
     body = serialise(payload)
     refused = not sandbox.may_deliver_to(url)
@@ -68,6 +101,7 @@ def enqueue(
             kind=kind,
             url=url,
             body=body,
+            queue=queue,
             status="refused" if refused else "pending",
             attempts=0,
             next_try_at=None if refused else now + sandbox.delay(SCHEDULES[provider][0]),
@@ -81,7 +115,7 @@ def enqueue(
 
 
 def acknowledged(response: requests.Response) -> bool:
-    """Return whether ``response`` is the documented acknowledgement."""
+    """Return whether ``response`` is Antom's documented acknowledgement."""
     if response.status_code != 200:
         return False
     try:
@@ -117,7 +151,8 @@ def deliver(sandbox: Sandbox, delivery_id: int) -> bool | None:
     ok = False
     try:
         response = sandbox.http.post(delivery.url, data=body, headers=headers, timeout=(3.05, 10))
-        status, text, ok = response.status_code, response.text[:KEEP], acknowledged(response)
+        ok = ACKNOWLEDGERS.get(delivery.provider, acknowledged)(response)
+        status, text = response.status_code, response.text[:KEEP]
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:KEEP]
     finished = clock.now()
@@ -163,24 +198,43 @@ def deliver_due(sandbox: Sandbox, now: datetime | None = None) -> int:
             select(FaultSwitch.id).where(FaultSwitch.fault == "reorder_notifications").limit(1)
         )
         order = Delivery.id.desc() if newest_first else Delivery.id
-        due = session.scalars(
-            select(Delivery.id)
+        rows = session.execute(
+            select(Delivery.id, Delivery.queue)
             .where(Delivery.status == "pending", Delivery.next_try_at <= now)
             .order_by(Delivery.next_try_at if not newest_first else Delivery.id.desc(), order)
         ).all()
+        due: list[tuple[int, str | None]] = []
+        for delivery_id, queue in rows:
+            if queue is not None and not newest_first:
+                # In order per queue: an earlier pending delivery must be due in this pass too.
+                earlier = set(
+                    session.scalars(
+                        select(Delivery.id).where(
+                            Delivery.queue == queue, Delivery.status == "pending", Delivery.id < delivery_id
+                        )
+                    )
+                )
+                if not earlier <= {d for d, _ in due}:
+                    continue
+            due.append((delivery_id, queue))
     made = 0
-    for delivery_id in due:
-        if deliver(sandbox, delivery_id) is not None:
+    blocked: set[str] = set()
+    for delivery_id, queue in due:
+        if queue is not None and queue in blocked:
+            continue
+        ok = deliver(sandbox, delivery_id)
+        if ok is not None:
             made += 1
+        if not ok and queue is not None and not newest_first:
+            blocked.add(queue)
     return made
 
 
 def run_due(sandbox: Sandbox, now: datetime | None = None) -> int:
     """Advance every simulator (payments that resolve or expire), then deliver what is due."""
-    from dashboard.sandbox import antom
-
     with transaction(sandbox.engine) as session:
-        antom.tick(sandbox, session, now or clock.now())
+        for tick in TICKERS.values():
+            tick(sandbox, session, now or clock.now())
     return deliver_due(sandbox, now)
 
 

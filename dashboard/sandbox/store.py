@@ -125,6 +125,51 @@ class Refund(SandboxBase):
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class WorldpayPayment(SandboxBase):
+    """An AlipayHK APM payment as the Worldpay simulator sees it."""
+
+    __tablename__ = "worldpay_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(256), unique=True)
+    transaction_reference: Mapped[str] = mapped_column(String(64), unique=True)
+    order_reference: Mapped[str | None] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    narrative: Mapped[str] = mapped_column(String(24))
+    #: the request's resultUrls object, as JSON
+    result_urls: Mapped[str] = mapped_column(Text)
+    #: the shopper page's token (/sandbox/worldpay/shopper/<token>)
+    shopper_token: Mapped[str] = mapped_column(String(64), unique=True)
+    downstream_reference: Mapped[str] = mapped_column(String(16))
+    #: pending → authorized → sentForSettlement; pending → refused | error | cancelled |
+    #: requestExpired; sentForSettlement → sentForRefund → refunded | refundFailed
+    last_event: Mapped[str] = mapped_column(String(32))
+    #: when an ``authorized`` payment moves on to ``sentForSettlement``
+    settle_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorldpayReversal(SandboxBase):
+    """A full or partial reversal (refund) of a Worldpay payment."""
+
+    __tablename__ = "worldpay_reversals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("worldpay_payments.payment_id"))
+    #: "reverse" or "partialReverse"
+    kind: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(128))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    command_id: Mapped[str] = mapped_column(String(32))
+    #: sentForRefund → refunded | refundFailed
+    status: Mapped[str] = mapped_column(String(16))
+    resolve_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Delivery(SandboxBase):
     """One notification to deliver, retried on the provider's schedule until acknowledged."""
 
@@ -135,6 +180,8 @@ class Delivery(SandboxBase):
     kind: Mapped[str] = mapped_column(String(32))
     url: Mapped[str] = mapped_column(String(2048))
     body: Mapped[str] = mapped_column(Text)
+    #: deliveries with the same queue go out in order: one waits while an earlier one is pending
+    queue: Mapped[str | None] = mapped_column(String(128))
     #: pending → acknowledged | gave_up | refused (not a local URL)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -182,6 +229,11 @@ def build_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}")
     configure_sqlite(engine)
     SandboxBase.metadata.create_all(engine)
+    with engine.begin() as connection:
+        # sandbox.db files made before per-payment ordering lack the column.
+        columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(deliveries)")}
+        if "queue" not in columns:
+            connection.exec_driver_sql("ALTER TABLE deliveries ADD COLUMN queue VARCHAR(128)")
     return engine
 
 

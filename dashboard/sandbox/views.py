@@ -1,4 +1,5 @@
-"""Sandbox pages (``/sandbox``), the Antom API (``/sandbox/antom/ams/...``) and the stand-in page."""
+"""Sandbox pages (``/sandbox``), the Antom API (``/sandbox/antom/ams/...``), the Worldpay API
+(``/sandbox/worldpay/apmPayments...``), the Antom stand-in page and the Worldpay shopper page."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
 from dashboard.providers.antom.consts import HEADER_RESPONSE_TIME
 from dashboard.providers.antom.consts import HEADER_SIGNATURE
 from dashboard.providers.antom.consts import Operation
+from dashboard.providers.worldpay import consts as wp_consts
 from dashboard.sandbox import antom
 from dashboard.sandbox import sender
+from dashboard.sandbox import worldpay
 from dashboard.sandbox.core import FAULT_HEADER
 from dashboard.sandbox.core import FAULTS
 from dashboard.sandbox.core import ActiveFaults
@@ -42,6 +45,8 @@ from dashboard.sandbox.store import FaultSwitch
 from dashboard.sandbox.store import Payment
 from dashboard.sandbox.store import Refund
 from dashboard.sandbox.store import Token
+from dashboard.sandbox.store import WorldpayPayment
+from dashboard.sandbox.store import WorldpayReversal
 from dashboard.sandbox.store import transaction
 from dashboard.security import CONTENT_SECURITY_POLICY
 
@@ -49,6 +54,8 @@ from dashboard.security import CONTENT_SECURITY_POLICY
 pages = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 #: the Antom API: signed JSON, no CSRF (it is machine-to-machine, verified by signature).
 antom_api = Blueprint("sandbox_antom_api", __name__, url_prefix="/sandbox/antom")
+#: the Worldpay APM API: Basic auth, JSON, no CSRF.
+worldpay_api = Blueprint("sandbox_worldpay_api", __name__, url_prefix="/sandbox/worldpay")
 
 
 def _ensure_sender() -> None:
@@ -59,6 +66,7 @@ def _ensure_sender() -> None:
 
 pages.before_request(_ensure_sender)
 antom_api.before_request(_ensure_sender)
+worldpay_api.before_request(_ensure_sender)
 
 
 # -- the Antom API --------------------------------------------------------------------------------
@@ -171,6 +179,196 @@ def public_key():
     return response
 
 
+# -- the Worldpay API ------------------------------------------------------------------------------
+
+
+def _wp_json(payload: dict, status: int) -> Response:
+    body = json.dumps(payload, separators=(",", ":"))
+    return Response(body, status=status, content_type=wp_consts.JSON_CONTENT_TYPE)
+
+
+def _wp_answer(payload: dict, status: int, faults: ActiveFaults) -> Response:
+    sandbox = get_sandbox()
+    if faults.latency_ms:
+        time.sleep(faults.latency_ms / 1000)
+    if "timeout" in faults:
+        time.sleep(sandbox.timeout_seconds)
+    if "http_500" in faults:
+        return _wp_json(worldpay.Reject(500, wp_consts.ErrorName.INTERNAL_ERROR_OCCURRED).body, 500)
+    response = _wp_json(payload, status)
+    if "malformed_json" in faults:
+        response.set_data(response.get_data()[: max(1, len(response.get_data()) // 2)])
+    return response
+
+
+def _wp_check_request(version_optional: bool) -> None:
+    settings = get_sandbox().worldpay
+    auth = request.authorization
+    if (
+        auth is None
+        or auth.type != "basic"
+        or (auth.username, auth.password)
+        != (
+            settings.username,
+            settings.password,
+        )
+    ):
+        raise worldpay.Reject(401, wp_consts.ErrorName.UNAUTHORIZED)
+    version = request.headers.get(wp_consts.API_VERSION_HEADER)
+    if version is None and not version_optional:
+        raise worldpay.Reject(400, wp_consts.ErrorName.HEADER_IS_MISSING)
+    if version is not None and version != wp_consts.API_VERSION:
+        raise worldpay.Reject(400, wp_consts.ErrorName.HEADER_HAS_INVALID_VALUE)
+
+
+def _wp_body(required: bool) -> object | None:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        if required:
+            raise worldpay.Reject(400, wp_consts.ErrorName.BODY_IS_EMPTY)
+        return None
+    if request.mimetype != wp_consts.JSON_CONTENT_TYPE:
+        raise worldpay.Reject(400, wp_consts.ErrorName.HEADER_HAS_INVALID_VALUE)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise worldpay.Reject(400, wp_consts.ErrorName.BODY_IS_NOT_JSON) from None
+
+
+def _wp_run(operation: str, work, version_optional: bool = False) -> Response:
+    """Authenticate, apply faults, run ``work(session, now, faults)`` and answer (status, payload)."""
+    sandbox = get_sandbox()
+    with transaction(sandbox.engine) as session:
+        faults = take_faults(session, operation, request.headers.get(FAULT_HEADER))
+    if "http_503" in faults:
+        return _wp_json({"errorName": "serviceUnavailable", "message": "Service unavailable"}, 503)
+    new: list[int] = []
+    try:
+        _wp_check_request(version_optional)
+        now = clock.now()
+        with transaction(sandbox.engine) as session:
+            worldpay.tick(sandbox, session, now)
+            first_new = (session.scalar(select(func.max(Delivery.id))) or 0) + 1
+            with session.begin_nested():
+                status, payload = work(session, now, faults)
+            new = session.scalars(select(Delivery.id).where(Delivery.id >= first_new)).all()
+    except worldpay.Reject as reject:
+        return _wp_answer(reject.body, reject.status, faults)
+    if "notify_before_response" in faults:
+        sender.deliver_now(sandbox, new)
+    return _wp_answer(payload, status, faults)
+
+
+@worldpay_api.post("/apmPayments")
+@public
+def wp_create():
+    """Create an AlipayHK sale."""
+    sandbox = get_sandbox()
+
+    def work(session, now, faults):
+        return 201, worldpay.create(sandbox, session, _wp_body(required=True), now, faults)
+
+    return _wp_run("create_payment", work)
+
+
+@worldpay_api.get("/apmPayments/<payment_id>")
+@public
+def wp_query(payment_id: str):
+    """Query a payment's lastEvent and actions."""
+    sandbox = get_sandbox()
+    return _wp_run(
+        "query_payment", lambda session, now, faults: (200, worldpay.query(sandbox, session, payment_id))
+    )
+
+
+@worldpay_api.post("/apmPayments/<payment_id>/reversals")
+@public
+def wp_reverse(payment_id: str):
+    """Full reversal (refund); the body and the version header are optional (§1.2, §1.8)."""
+    sandbox = get_sandbox()
+
+    def work(session, now, faults):
+        body = _wp_body(required=False)
+        return 202, worldpay.reverse(sandbox, session, payment_id, body, now, faults, partial=False)
+
+    return _wp_run("reverse", work, version_optional=True)
+
+
+@worldpay_api.post("/apmPayments/<payment_id>/partialReversals")
+@public
+def wp_partial_reverse(payment_id: str):
+    """Partial reversal (partial refund); the body is required."""
+    sandbox = get_sandbox()
+
+    def work(session, now, faults):
+        body = _wp_body(required=True)
+        return 202, worldpay.reverse(sandbox, session, payment_id, body, now, faults, partial=True)
+
+    return _wp_run("partial_reverse", work)
+
+
+@worldpay_api.post("/apmPayments/<payment_id>/<any(settlements, partialSettlements, cancellations):action>")
+@public
+def wp_not_for_alipay(payment_id: str, action: str):
+    """Settle and cancel do not apply to AlipayHK: never offered, so never ready."""
+
+    def work(session, now, faults):
+        worldpay.find(session, payment_id)
+        raise worldpay.Reject(400, wp_consts.ErrorName.ORDER_NOT_READY)
+
+    return _wp_run(action, work, version_optional=True)
+
+
+# -- the Worldpay shopper page --------------------------------------------------------------------
+
+
+def _allow_form_targets(response: Response, urls: list[str]) -> Response:
+    origins = sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in urls if urlsplit(u).netloc})
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", " ".join(["form-action 'self'", *origins])
+    )
+    return response
+
+
+@pages.get("/worldpay/shopper/<token>")
+@public
+def shopper(token: str):
+    """The AlipayHK wallet page of the simulator: the shopper picks the outcome."""
+    with transaction(get_sandbox().engine) as session:
+        payment = worldpay.find_shopper(session, token)
+    if payment is None:
+        abort(404)
+    urls = json.loads(payment.result_urls)
+    status = 200 if payment.last_event == "pending" else 410
+    response = render_page("sandbox/worldpay_shopper.html", status=status, payment=payment)
+    return _allow_form_targets(response, list(urls.values()))
+
+
+@pages.post("/worldpay/shopper/<token>")
+@public
+def shopper_choice(token: str):
+    """Apply the choice and send the shopper to the matching resultUrl."""
+    sandbox = get_sandbox()
+    new: list[int] = []
+    try:
+        with transaction(sandbox.engine) as session:
+            faults = take_faults(session, "shopper")
+            first_new = (session.scalar(select(func.max(Delivery.id))) or 0) + 1
+            target = worldpay.choose(
+                sandbox, session, token, request.form.get("choice", ""), clock.now(), faults
+            )
+            new = session.scalars(select(Delivery.id).where(Delivery.id >= first_new)).all()
+    except worldpay.Reject:
+        with transaction(sandbox.engine) as session:
+            payment = worldpay.find_shopper(session, token)
+        if payment is None:
+            abort(404)
+        return render_page("sandbox/worldpay_shopper.html", status=410, payment=payment)
+    if "notify_before_response" in faults:
+        sender.deliver_now(sandbox, new)
+    return redirect(target, code=303)
+
+
 # -- the customer stand-in page -------------------------------------------------------------------
 
 
@@ -237,12 +435,24 @@ def index():
                 select(DeliveryAttempt).order_by(DeliveryAttempt.id.desc()).limit(100)
             ).all(),
             "switches": session.scalars(select(FaultSwitch).order_by(FaultSwitch.id)).all(),
+            "wp_payments": session.scalars(
+                select(WorldpayPayment).order_by(WorldpayPayment.id.desc()).limit(50)
+            ).all(),
+            "wp_reversals": session.scalars(
+                select(WorldpayReversal).order_by(WorldpayReversal.id.desc()).limit(50)
+            ).all(),
         }
     return render_page(
         "sandbox/index.html",
         sandbox=sandbox,
         faults=FAULTS,
-        operations=["*", *[str(op) for op in Operation], "authorize", "unbind"],
+        operations=[
+            "*",
+            *[str(op) for op in Operation],
+            "authorize",
+            "unbind",
+            *worldpay.OPERATIONS,
+        ],
         now=clock.now(),
         **data,
     )

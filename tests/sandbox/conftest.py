@@ -1,6 +1,7 @@
 """A sandbox app (SANDBOX=1) served on a loopback port, with a test-only notification receiver.
 
-The receiver sits in front of the app at ``/webhooks/antom`` (the default ``ANTOM_NOTIFY_PATH``)
+The receiver sits in front of the app at ``/webhooks/antom`` and ``/webhooks/worldpay`` (the
+default ``ANTOM_NOTIFY_PATH`` and ``WORLDPAY_WEBHOOK_PATH``)
 and answers according to a script, so the sender's retries can be driven without the real
 webhook. Nothing here touches the app's database: the simulators keep their own SQLite file.
 """
@@ -27,11 +28,14 @@ from dashboard.extensions import db
 from dashboard.providers.antom import AntomClient
 from dashboard.providers.antom.consts import NOTIFICATION_ACK
 from dashboard.providers.antom.settings import from_app
+from dashboard.providers.worldpay import WorldpayClient
+from dashboard.providers.worldpay.settings import from_app as worldpay_from_app
 from dashboard.sandbox.core import Sandbox
 from dashboard.sandbox.store import SandboxBase
 from tests.conftest import test_settings
 
 NOTIFY_PATH = "/webhooks/antom"
+WORLDPAY_PATH = "/webhooks/worldpay"
 
 
 @dataclass
@@ -73,6 +77,13 @@ class Receiver:
     def kinds(self) -> list[str]:
         return [r.json.get("notifyType") or r.json.get("authorizationNotifyType") for r in self.received]
 
+    def events(self) -> list[Received]:
+        """Return the Worldpay events received (those with eventDetails)."""
+        return [r for r in self.received if "eventDetails" in r.json]
+
+    def event_types(self) -> list[str]:
+        return [r.json["eventDetails"]["type"] for r in self.events()]
+
 
 @dataclass
 class SandboxServer:
@@ -98,7 +109,7 @@ def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox
     holder: dict[str, Flask] = {}
 
     def dispatch(environ, start_response):
-        if environ.get("PATH_INFO", "").startswith(NOTIFY_PATH):
+        if environ.get("PATH_INFO", "").startswith((NOTIFY_PATH, WORLDPAY_PATH)):
             return receiver(environ, start_response)
         return holder["app"](environ, start_response)
 
@@ -143,6 +154,12 @@ def sandbox(sandbox_server: SandboxServer, fake_clock) -> Iterator[SandboxServer
 def antom(sandbox: SandboxServer) -> AntomClient:
     """A client built from the sandbox app's settings (nothing configured by hand)."""
     return sandbox.client()
+
+
+@pytest.fixture
+def worldpay(sandbox: SandboxServer) -> WorldpayClient:
+    """A Worldpay client built from the sandbox app's settings (nothing configured by hand)."""
+    return worldpay_from_app(sandbox.app)
 
 
 @pytest.fixture

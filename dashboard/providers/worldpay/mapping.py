@@ -45,6 +45,11 @@ def money_from_value(value: Any) -> Money:
     return _money(value.get("amount"), value.get("currency"))
 
 
+def money_to_event_amount(amount: Money) -> dict[str, Any]:
+    """Return the webhook ``amount`` object for ``amount``."""
+    return {"value": amount.minor, "currencyCode": amount.currency}
+
+
 def money_from_event_amount(amount: Any) -> Money:
     """Read a webhook ``amount`` object (``value`` + ``currencyCode``)."""
     if not isinstance(amount, Mapping):
@@ -448,6 +453,40 @@ def _event_date(value: Any) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise MalformedPayload(f"bad eventDetails.date {value!r}") from None
+
+
+def format_event_timestamp(moment: datetime) -> str:
+    """Return ``eventTimestamp`` text: UTC, milliseconds, no zone (§1.10.2)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+
+def build_event(
+    *,
+    event_id: str,
+    timestamp: datetime,
+    event_type: str,
+    transaction_reference: str,
+    downstream_reference: str,
+    payment_date: date,
+    amount: Money,
+    reference: str | None = None,
+    payment_method: str | None = None,
+) -> dict[str, Any]:
+    """Return a payment webhook body as Worldpay sends it (§1.10.2); the simulator's emitter."""
+    details: dict[str, Any] = {
+        "classification": "payment",
+        "downstreamReference": downstream_reference,
+        "transactionReference": transaction_reference,
+        "type": event_type,
+        "date": payment_date.isoformat(),
+        "amount": money_to_event_amount(amount),
+        "_links": {"payment": {"href": ""}},
+    }
+    if reference is not None:
+        details["reference"] = reference
+    if payment_method is not None:
+        details["paymentInstrument"] = {"method": payment_method}
+    return {"eventId": event_id, "eventTimestamp": format_event_timestamp(timestamp), "eventDetails": details}
 
 
 def parse_event(body: bytes | str) -> WorldpayEvent:

@@ -1,0 +1,177 @@
+"""Contract: the Worldpay client against the sandbox simulator over real HTTP (loopback only).
+
+Every client call runs end to end, following the ``_actions`` hrefs; every documented error body
+(worldpay_hkach.md §1.2, §1.8, §1.9) is produced and read back as the matching typed error.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.money import Money
+from dashboard.providers.base import Outcome
+from dashboard.providers.base import ProviderUnavailable
+from dashboard.providers.worldpay import WorldpayAuthError
+from dashboard.providers.worldpay import WorldpayClient
+from dashboard.providers.worldpay import WorldpayDuplicateReference
+from dashboard.providers.worldpay import WorldpayNotFound
+from dashboard.providers.worldpay import WorldpayRejected
+from dashboard.providers.worldpay.settings import resolve
+from tests.sandbox import worldpay_helpers as wh
+from tests.sandbox.conftest import run_due  # noqa: F401 - fixtures shared with tests/sandbox
+from tests.sandbox.conftest import sandbox  # noqa: F401
+from tests.sandbox.conftest import sandbox_server  # noqa: F401
+from tests.sandbox.conftest import worldpay  # noqa: F401
+
+
+def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):  # noqa: F811
+    created = wh.create(worldpay, sandbox.url, minor=20000)
+    assert created.outcome is Outcome.UNKNOWN and created.last_event == "pending"
+    assert created.command_id.startswith("cmd") and created.record.status == 201
+    assert created.self_href.endswith(created.payment_id)
+
+    queried = worldpay.query_payment(created.self_href)
+    assert queried.last_event == "pending" and queried.actions == {}
+    assert wh.choose(created.redirect_url, "authorise").status_code == 303
+    fake_clock.advance(seconds=1)
+    run_due()
+    settled = worldpay.query_payment(created.payment_id)
+    assert settled.last_event == "sentForSettlement" and settled.outcome is Outcome.SUCCEEDED
+    assert settled.actions["partialReverse"].endswith("/partialReversals")
+
+    partial = worldpay.partial_reverse(
+        settled.actions["partialReverse"], amount=Money(5000, "HKD"), reference="RFND-C-1"
+    )
+    assert partial.record.status == 202 and partial.last_event == "sentForRefund"
+    assert partial.outcome is Outcome.UNKNOWN and partial.actions == {}
+    fake_clock.advance(seconds=1)
+    run_due()
+    after = worldpay.query_payment(created.payment_id)
+    full = worldpay.reverse(after.actions["reverse"], amount=Money(15000, "HKD"), reference="RFND-C-2")
+    assert full.last_event == "sentForRefund"
+    fake_clock.advance(seconds=1)
+    run_due()
+    assert worldpay.query_payment(created.payment_id).actions == {}
+    assert sandbox.receiver.event_types() == [
+        "authorized",
+        "sentForSettlement",
+        "sentForRefund",
+        "refunded",
+        "sentForRefund",
+        "refunded",
+    ]
+
+
+def test_wrong_credentials_give_401_unauthorized(sandbox):  # noqa: F811
+    settings = resolve(sandbox.app.config)
+    client = WorldpayClient(settings.base_url, settings.username, "wrong", settings.entity)
+    with pytest.raises(WorldpayAuthError) as refused:
+        wh.create(client, sandbox.url)
+    assert refused.value.status == 401 and refused.value.error_name == "unauthorized"
+    assert refused.value.api_error.message == "Invalid authentication"
+    assert wh.raw(sandbox.app, "GET", "/apmPayments/x", auth=None).json()["errorName"] == "unauthorized"
+
+
+def test_api_version_header_is_required_and_checked(sandbox):  # noqa: F811
+    body = wh.create_body(sandbox.url)
+    missing = wh.raw(sandbox.app, "POST", "/apmPayments", body, version=False)
+    assert (missing.status_code, missing.json()["errorName"]) == (400, "headerIsMissing")
+    wrong = wh.raw(sandbox.app, "POST", "/apmPayments", body, version="2023-06-01")
+    assert (wrong.status_code, wrong.json()["errorName"]) == (400, "headerHasInvalidValue")
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "child"),
+    [
+        ({"instruction__value": {"currency": "HKD"}}, "$.instruction.value.amount", "fieldHasInvalidValue"),
+        ({"instruction__value": {"amount": 100, "currency": "USD"}}, "$.instruction.value.currency", None),
+        (
+            {"instruction__value": {"amount": 5_000_001, "currency": "HKD"}},
+            "$.instruction.value.amount",
+            None,
+        ),
+        ({"instruction__value": {"amount": 600_000, "currency": "EUR"}}, "$.instruction.value.amount", None),
+        ({"instruction__narrative": {"line1": "A" * 25}}, "$.instruction.narrative.line1", "stringIsTooLong"),
+        (
+            {"instruction__narrative": {"line1": "Acme & Sons"}},
+            "$.instruction.narrative.line1",
+            "stringFailedRegexCheck",
+        ),
+        ({"transactionReference": "bad ref"}, "$.transactionReference", "stringFailedRegexCheck"),
+        ({"transactionReference": None}, "$.transactionReference", "fieldIsMissing"),
+        ({"instruction__method": "paypal"}, "$.instruction.method", "fieldHasInvalidValue"),
+        ({"instruction__resultUrls": {"success": "x"}}, "$.instruction.resultUrls.pending", "fieldIsMissing"),
+    ],
+)
+def test_schema_errors_name_the_field(sandbox, changes, path, child):  # noqa: F811
+    answer = wh.raw(sandbox.app, "POST", "/apmPayments", wh.create_body(sandbox.url, **changes))
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["errorName"] == "bodyDoesNotMatchSchema"
+    assert body["message"] == "The json body provided does not match the expected schema"
+    paths = [issue["jsonPath"] for issue in body["validationErrors"]]
+    assert path in paths
+    if child:
+        assert child in [issue["errorName"] for issue in body["validationErrors"]]
+
+
+def test_the_cap_uses_the_configured_rates(sandbox):  # noqa: F811
+    # EUR 5,882.35 at 8.5 HKD/EUR is just under HKD 50,000.
+    answer = wh.raw(
+        sandbox.app,
+        "POST",
+        "/apmPayments",
+        wh.create_body(sandbox.url, instruction__value={"amount": 588235, "currency": "EUR"}),
+    )
+    assert answer.status_code == 201
+
+
+def test_duplicate_reference_and_other_error_bodies(sandbox, worldpay):  # noqa: F811
+    first = wh.create(worldpay, sandbox.url, reference="DUP-REF-1")
+    with pytest.raises(WorldpayDuplicateReference) as duplicate:
+        wh.create(worldpay, sandbox.url, reference="DUP-REF-1")
+    assert duplicate.value.error_name == "transactionReferenceIsADuplicate"
+
+    with pytest.raises(WorldpayNotFound) as missing:
+        worldpay.query_payment("no-such-payment")
+    assert missing.value.status == 404 and missing.value.error_name == "paymentNotFound"
+
+    with pytest.raises(WorldpayRejected) as not_ready:
+        worldpay.reverse(first.payment_id)
+    assert not_ready.value.error_name == "orderNotReady"
+
+    not_json = wh.raw(
+        sandbox.app, "POST", "/apmPayments", data=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert not_json.json()["errorName"] == "bodyIsNotJson"
+    empty = wh.raw(sandbox.app, "POST", f"/apmPayments/{first.payment_id}/partialReversals")
+    assert empty.json()["errorName"] == "bodyIsEmpty"
+    entity = wh.raw(
+        sandbox.app, "POST", "/apmPayments", wh.create_body(sandbox.url, merchant={"entity": "other"})
+    )
+    assert entity.json()["errorName"] == "entityIsNotConfigured"
+
+
+def test_internal_error_and_timeout_faults_leave_the_outcome_unknown(sandbox, worldpay):  # noqa: F811
+    from dashboard.sandbox.core import add_switch
+    from dashboard.sandbox.store import transaction
+
+    with transaction(sandbox.sandbox.engine) as session:
+        add_switch(session, "http_500", "create_payment", remaining=1)
+    with pytest.raises(ProviderUnavailable) as failed:
+        wh.create(worldpay, sandbox.url, reference="FAULT-500")
+    assert failed.value.code == "internalErrorOccurred"
+    # The call was processed: the reference is now taken.
+    with pytest.raises(WorldpayDuplicateReference):
+        wh.create(worldpay, sandbox.url, reference="FAULT-500")
+
+    with transaction(sandbox.sandbox.engine) as session:
+        add_switch(session, "timeout", "query_payment", remaining=1)
+    impatient = WorldpayClient(worldpay.base_url, *_credentials(sandbox), worldpay.entity, read_timeout=0.2)
+    with pytest.raises(ProviderUnavailable):
+        impatient.query_payment("anything")
+
+
+def _credentials(sandbox):  # noqa: F811
+    settings = resolve(sandbox.app.config)
+    return settings.username, settings.password
