@@ -22,10 +22,15 @@ NAVIGATION: list[tuple[str, str]] = [
 ]
 
 
-def format_money(value: Money | None, locale: str = "en_HK") -> str:
-    """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``."""
+def format_money(value: Money | int | None, currency: str | None = None, locale: str = "en_HK") -> str:
+    """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``.
+
+    Takes a :class:`Money`, or minor units plus ``currency``: ``{{ p.amount_minor|money(p.currency) }}``.
+    """
     if value is None:
         return "—"
+    if not isinstance(value, Money):
+        value = Money(value, currency)
     places = exponent(value.currency)
     pattern = "¤#,##0" + ("." + "0" * places if places else "")
     return format_currency(
