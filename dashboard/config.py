@@ -163,9 +163,31 @@ SETTINGS: list[Setting] = [
 ]
 
 
-def _is_local(url: str) -> bool:
+def is_loopback_url(url: str) -> bool:
+    """Return whether ``url`` points at this machine (127.0.0.0/8, ::1, localhost)."""
     host = urlsplit(url).hostname or ""
     return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def is_app_or_loopback(url: str, public_base_url: str) -> bool:
+    """Return whether ``url`` is this app itself or loopback (where a sandbox may talk)."""
+    return is_loopback_url(url) or url.startswith(public_base_url.rstrip("/") + "/")
+
+
+def sandbox_base_url(config: Mapping[str, Any]) -> str:
+    """Return the public URL of the simulators (``SANDBOX_BASE_URL`` or ``PUBLIC_BASE_URL/sandbox``)."""
+    return (config.get("SANDBOX_BASE_URL") or config["PUBLIC_BASE_URL"] + "/sandbox").rstrip("/")
+
+
+def sandbox_provider_url(config: Mapping[str, Any], name: str, simulator_path: str) -> str:
+    """Return setting ``name`` or the simulator's URL; refuse anything but this app or loopback."""
+    base_url = (config.get(name) or sandbox_base_url(config) + simulator_path).rstrip("/")
+    if not is_app_or_loopback(base_url, config["PUBLIC_BASE_URL"]):
+        raise ConfigError(
+            f"{name} {base_url} is neither this app nor loopback; SANDBOX=1 never talks to a "
+            "real provider (unset it to use the simulator)"
+        )
+    return base_url
 
 
 def _instance_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:
@@ -209,7 +231,7 @@ def load_settings(
     overrides.pop("INSTANCE_PATH", None)
     settings.update(overrides)
 
-    local = settings.get("TESTING") or settings["SANDBOX"] or _is_local(settings["PUBLIC_BASE_URL"])
+    local = settings.get("TESTING") or settings["SANDBOX"] or is_loopback_url(settings["PUBLIC_BASE_URL"])
     for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS"):
         if settings[name] is None and not local:
             raise ConfigError(f"{name} is not set; a deployment at {settings['PUBLIC_BASE_URL']} needs it")

@@ -115,6 +115,13 @@ class ProviderConfigError(Exception):
     """A client was built with unusable settings (missing key, bad URL)."""
 
 
+def require_set(config: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    """Refuse to build a real provider client while one of ``names`` is unset."""
+    for name in names:
+        if not config.get(name):
+            raise ProviderConfigError(f"{name} is not set (or turn SANDBOX on to use the simulator)")
+
+
 def mask(value: str, keep: int = 4) -> str:
     """Mask a secret, keeping only its last ``keep`` characters."""
     if len(value) <= keep:

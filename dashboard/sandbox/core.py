@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import clock
+from dashboard.config import is_app_or_loopback
+from dashboard.config import sandbox_base_url
 from dashboard.providers.antom.settings import AntomSettings
 from dashboard.providers.antom.settings import notify_url
 from dashboard.providers.antom.settings import resolve
-from dashboard.providers.antom.settings import sandbox_base_url
 from dashboard.providers.http import build_session
 from dashboard.providers.worldpay.settings import WorldpaySettings
 from dashboard.providers.worldpay.settings import resolve as resolve_worldpay
@@ -76,11 +77,7 @@ class Sandbox:
 
     def may_deliver_to(self, url: str) -> bool:
         """Return whether ``url`` is this app or loopback (a sandbox never calls out)."""
-        from urllib.parse import urlsplit
-
-        host = urlsplit(url).hostname or ""
-        local = host in {"localhost", "::1"} or host.startswith("127.")
-        return local or url.startswith(self.public_base_url.rstrip("/") + "/")
+        return is_app_or_loopback(url, self.public_base_url)
 
 
 def build_sandbox(config: Mapping[str, Any]) -> Sandbox:

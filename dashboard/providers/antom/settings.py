@@ -14,17 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import current_app
 
 from dashboard.config import ConfigError
+from dashboard.config import sandbox_provider_url
 from dashboard.providers.antom.client import AntomClient
 from dashboard.providers.antom.consts import SANDBOX_CLIENT_PREFIX
 from dashboard.providers.antom.signatures import load_private_key
 from dashboard.providers.antom.signatures import load_public_key
 from dashboard.providers.base import ProviderConfigError
+from dashboard.providers.base import require_set
 
 #: The client id the simulator issues to the dashboard (sandbox ids start with SANDBOX_).
 DEFAULT_SANDBOX_CLIENT_ID = "SANDBOX_5Y00BACKOFFICE01"
@@ -43,19 +44,9 @@ class AntomSettings:
     notify_url: str
 
 
-def sandbox_base_url(config: Mapping[str, Any]) -> str:
-    """Return the public URL of the simulators (``SANDBOX_BASE_URL`` or ``PUBLIC_BASE_URL/sandbox``)."""
-    return (config.get("SANDBOX_BASE_URL") or config["PUBLIC_BASE_URL"] + "/sandbox").rstrip("/")
-
-
 def notify_url(config: Mapping[str, Any]) -> str:
     """Return our public notify URL: ``PUBLIC_BASE_URL`` + ``ANTOM_NOTIFY_PATH``."""
     return config["PUBLIC_BASE_URL"].rstrip("/") + (config.get("ANTOM_NOTIFY_PATH") or DEFAULT_NOTIFY_PATH)
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in {"localhost", "::1"} or host.startswith("127.")
 
 
 def _same_public(a, b) -> bool:
@@ -66,13 +57,7 @@ def resolve(config: Mapping[str, Any]) -> AntomSettings:
     """Return the client settings; with the sandbox on, fill gaps from it and refuse mismatches."""
     if config.get("SANDBOX"):
         return _resolve_sandbox(config)
-    missing = [
-        name
-        for name in ("ANTOM_BASE_URL", "ANTOM_CLIENT_ID", "ANTOM_PRIVATE_KEY", "ANTOM_PUBLIC_KEY")
-        if not config.get(name)
-    ]
-    if missing:
-        raise ProviderConfigError(f"{missing[0]} is not set (or turn SANDBOX on to use the simulator)")
+    require_set(config, ("ANTOM_BASE_URL", "ANTOM_CLIENT_ID", "ANTOM_PRIVATE_KEY", "ANTOM_PUBLIC_KEY"))
     return AntomSettings(
         base_url=config["ANTOM_BASE_URL"],
         client_id=config["ANTOM_CLIENT_ID"],
@@ -87,12 +72,7 @@ def _resolve_sandbox(config: Mapping[str, Any]) -> AntomSettings:
     from dashboard.sandbox.keys import ensure_keys
 
     keys = ensure_keys(config["INSTANCE_PATH"])
-    base_url = (config.get("ANTOM_BASE_URL") or sandbox_base_url(config) + "/antom").rstrip("/")
-    if not (_is_loopback(base_url) or base_url.startswith(config["PUBLIC_BASE_URL"].rstrip("/") + "/")):
-        raise ConfigError(
-            f"ANTOM_BASE_URL {base_url} is neither this app nor loopback; SANDBOX=1 never talks to a "
-            "real provider (unset it to use the simulator)"
-        )
+    base_url = sandbox_provider_url(config, "ANTOM_BASE_URL", "/antom")
     client_id = config.get("ANTOM_CLIENT_ID") or DEFAULT_SANDBOX_CLIENT_ID
     if not client_id.startswith(SANDBOX_CLIENT_PREFIX):
         raise ConfigError(f"ANTOM_CLIENT_ID must start with {SANDBOX_CLIENT_PREFIX} while SANDBOX=1")

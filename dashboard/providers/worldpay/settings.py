@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import current_app
 
 from dashboard.config import ConfigError
-from dashboard.providers.antom.settings import sandbox_base_url
+from dashboard.config import sandbox_provider_url
 from dashboard.providers.base import ProviderConfigError
+from dashboard.providers.base import require_set
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.client import WorldpayClient
 from dashboard.providers.worldpay.signatures import parse_secrets
@@ -74,13 +74,7 @@ def resolve(config: Mapping[str, Any]) -> WorldpaySettings:
     """Return the client settings; with the sandbox on, fill gaps from it and refuse mismatches."""
     if config.get("SANDBOX"):
         return _resolve_sandbox(config)
-    missing = [
-        name
-        for name in ("WORLDPAY_BASE_URL", "WORLDPAY_USERNAME", "WORLDPAY_PASSWORD", "WORLDPAY_ENTITY")
-        if not config.get(name)
-    ]
-    if missing:
-        raise ProviderConfigError(f"{missing[0]} is not set (or turn SANDBOX on to use the simulator)")
+    require_set(config, ("WORLDPAY_BASE_URL", "WORLDPAY_USERNAME", "WORLDPAY_PASSWORD", "WORLDPAY_ENTITY"))
     return WorldpaySettings(
         base_url=config["WORLDPAY_BASE_URL"].rstrip("/"),
         username=config["WORLDPAY_USERNAME"],
@@ -108,19 +102,9 @@ def sandbox_credentials(instance_path: str | Path) -> dict[str, str]:
     return json.loads(ensure_file(path, _new_credentials))
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in {"localhost", "::1"} or host.startswith("127.")
-
-
 def _resolve_sandbox(config: Mapping[str, Any]) -> WorldpaySettings:
     generated = sandbox_credentials(config["INSTANCE_PATH"])
-    base_url = (config.get("WORLDPAY_BASE_URL") or sandbox_base_url(config) + "/worldpay").rstrip("/")
-    if not (_is_loopback(base_url) or base_url.startswith(config["PUBLIC_BASE_URL"].rstrip("/") + "/")):
-        raise ConfigError(
-            f"WORLDPAY_BASE_URL {base_url} is neither this app nor loopback; SANDBOX=1 never talks to a "
-            "real provider (unset it to use the simulator)"
-        )
+    base_url = sandbox_provider_url(config, "WORLDPAY_BASE_URL", "/worldpay")
     for name, key in (("WORLDPAY_USERNAME", "username"), ("WORLDPAY_PASSWORD", "password")):
         value = config.get(name)
         if value and value != generated[key]:
