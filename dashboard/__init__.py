@@ -79,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from dashboard import jobs
     from dashboard import models  # noqa: F401 - puts every table on the metadata
+    from dashboard import tasks  # noqa: F401 - declares every job before Huey binds them
     from dashboard.db import configure_sqlite
     from dashboard.extensions import csrf
     from dashboard.extensions import db
@@ -104,9 +105,10 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
     from dashboard.home.views import bp as home_bp
+    from dashboard.notifications.webhooks import bp as webhooks_bp
     from dashboard.users.views import bp as users_bp
 
-    for blueprint in (home_bp, auth_bp, users_bp, audit_bp):
+    for blueprint in (home_bp, auth_bp, users_bp, audit_bp, webhooks_bp):
         app.register_blueprint(blueprint)
 
 

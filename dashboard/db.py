@@ -14,6 +14,7 @@ from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
 from sqlalchemy import event
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Session
@@ -116,3 +117,11 @@ def write_transaction(session: Session | scoped_session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def locked(session: Session, model: type, object_id: int):
+    """Return row ``object_id`` of ``model``, re-read and locked (FOR UPDATE on PostgreSQL)."""
+    statement = (
+        select(model).where(model.id == object_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return session.scalars(statement).one_or_none()

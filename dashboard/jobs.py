@@ -42,10 +42,16 @@ class TaskSpec:
     func: Callable[..., Any]
     retries: int
     retry_delay: int
+    #: Called as ``on_failure(exc, *args)`` when a run raises, before Huey retries it.
+    on_failure: Callable[..., None] | None = None
 
-    def enqueue(self, *args: Any) -> None:
-        """Queue this job now (use :func:`enqueue_after_commit` inside a transaction)."""
-        current_app.extensions["huey_tasks"][self.name](*args)
+    def enqueue(self, *args: Any, delay: float | None = None) -> None:
+        """Queue this job now or in ``delay`` seconds (in a transaction: :func:`enqueue_after_commit`)."""
+        bound = current_app.extensions["huey_tasks"][self.name]
+        if delay:
+            bound.schedule(args=args, delay=delay)
+        else:
+            bound(*args)
 
     def __call__(self, *args: Any) -> Any:
         return self.func(*args)
@@ -55,11 +61,16 @@ _TASKS: dict[str, TaskSpec] = {}
 _SWEEPERS: list[Callable[[], None]] = []
 
 
-def task(retries: int = 3, retry_delay: int = 10) -> Callable[[Callable[..., Any]], TaskSpec]:
-    """Declare a job; it receives ids, re-loads state, and must be safe to run twice."""
+def task(
+    retries: int = 3, retry_delay: int = 10, on_failure: Callable[..., None] | None = None
+) -> Callable[[Callable[..., Any]], TaskSpec]:
+    """Declare a job; it receives ids, re-loads state, and must be safe to run twice.
+
+    :param on_failure: ``on_failure(exc, *args)`` records a failed run where staff see it
+    """
 
     def decorate(func: Callable[..., Any]) -> TaskSpec:
-        spec = TaskSpec(f"{func.__module__}.{func.__qualname__}", func, retries, retry_delay)
+        spec = TaskSpec(f"{func.__module__}.{func.__qualname__}", func, retries, retry_delay, on_failure)
         _TASKS[spec.name] = spec
         return spec
 
@@ -92,7 +103,15 @@ def init_jobs(app: Flask) -> Huey:
     def in_app_context(spec: TaskSpec) -> Callable[..., Any]:
         def run(*args: Any) -> Any:
             with app.app_context():
-                return spec.func(*args)
+                try:
+                    return spec.func(*args)
+                except Exception as exc:
+                    if spec.on_failure is not None:
+                        try:
+                            spec.on_failure(exc, *args)
+                        except Exception:
+                            log.exception("could not record the failure of %s%r", spec.name, args)
+                    raise
 
         run.__name__ = spec.name
         return run
@@ -146,21 +165,21 @@ def queue_depth(huey: Huey) -> int:
     return huey.pending_count()
 
 
-def enqueue_after_commit(session: Session, spec: TaskSpec, *args: Any) -> None:
-    """Queue ``spec(*args)`` to run once ``session``'s current transaction commits.
+def enqueue_after_commit(session: Session, spec: TaskSpec, *args: Any, delay: float | None = None) -> None:
+    """Queue ``spec(*args)`` to run once ``session``'s current transaction commits (after ``delay`` s).
 
     A rollback drops it. The sweeper re-queues anything a crash between the commit
     and the enqueue would lose.
     """
-    session.info.setdefault(_PENDING_KEY, []).append((spec, args))
+    session.info.setdefault(_PENDING_KEY, []).append((spec, args, delay))
 
 
 @event.listens_for(Session, "after_commit")
 def _release_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, [])
-    for spec, args in pending:
+    for spec, args, delay in pending:
         try:
-            spec.enqueue(*args)
+            spec.enqueue(*args, delay=delay)
         except Exception:
             # The committed work stays; the sweeper finds it and queues it again.
             log.exception("could not enqueue %s%r", spec.name, args)
@@ -172,20 +191,21 @@ def _drop_pending(session: Session, previous_transaction) -> None:
         session.info.pop(_PENDING_KEY, None)
 
 
-def run_pending(huey: Huey, limit: int = 1000) -> int:
+def run_pending(huey: Huey, limit: int = 1000, *, scheduled_until: datetime | None = None) -> int:
     """Run queued jobs in this thread until the queue is empty; return how many ran.
 
-    Tests and the ``jobs run`` command use it; scheduled (delayed) jobs whose time has
-    come are moved to the queue first.
+    Tests use it; scheduled (delayed) jobs whose time has come are moved to the queue
+    first — with ``scheduled_until`` (naive UTC, Huey's own convention), those due by then.
     """
     ran = 0
     while ran < limit:
-        for scheduled in huey.read_schedule(huey._get_timestamp()):
+        now = scheduled_until or huey._get_timestamp()
+        for scheduled in huey.read_schedule(now):
             huey.enqueue(scheduled)
         message = huey.dequeue()
         if message is None:
             return ran
-        huey.execute(message)
+        huey.execute(message, now)
         ran += 1
     raise RuntimeError(f"more than {limit} jobs ran; is a job re-queueing itself?")
 

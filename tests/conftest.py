@@ -15,6 +15,9 @@ import socket
 import threading
 from collections.abc import Callable
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -296,3 +299,88 @@ def page(browser) -> Iterator[object]:
     context = browser.new_context(locale="en-HK", timezone_id="Asia/Hong_Kong")
     yield context.new_page()
     context.close()
+
+
+# --- the app with its sandbox providers, served for real ---------------------------------------
+
+
+class SandboxedApp:
+    """A SANDBOX=1 app on a loopback port: its services call the simulators over HTTP, and the
+    simulators' notifications come back to its real webhooks."""
+
+    def __init__(self, app: Flask, url: str):
+        self.app = app
+        self.url = url
+
+    @property
+    def sandbox(self):
+        return self.app.extensions["sandbox"]
+
+    def run_jobs(self, scheduled: bool = False) -> int:
+        """Run queued jobs here; with ``scheduled``, delayed ones too (no waiting for real time)."""
+        until = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1) if scheduled else None
+        ran = jobs.run_pending(self.app.extensions["huey"], scheduled_until=until)
+        db.session.rollback()  # the test's own reads start afresh and see what the jobs did
+        return ran
+
+    def deliver(self) -> int:
+        """Let the simulators resolve due work and POST due notifications to the webhooks."""
+        from dashboard.sandbox.sender import run_due
+
+        return run_due(self.sandbox)
+
+    def settle(self, scheduled: bool = False, rounds: int = 10) -> None:
+        """Deliver notifications and run the jobs they cause until nothing is left."""
+        for _ in range(rounds):
+            if not self.deliver() + self.run_jobs(scheduled):
+                return
+        raise AssertionError(f"still busy after {rounds} rounds")
+
+
+@pytest.fixture(scope="session")
+def sandboxed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxedApp]:
+    """Serve one SANDBOX=1 app for the session (its own SQLite file; the same PostgreSQL database)."""
+    tmp_dir = tmp_path_factory.mktemp("sandboxed")
+    holder: dict[str, Flask] = {}
+    server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    settings = test_settings(
+        tmp_dir, SANDBOX=True, PUBLIC_BASE_URL=url, SANDBOX_TIME_SCALE=0.0, SANDBOX_SEED="core-tests"
+    )
+    settings["DATABASE_URL"] = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / 'sandboxed.db'}"
+    application = create_app(settings)
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    holder["app"] = application
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield SandboxedApp(application, url)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        application.extensions["sandbox"].engine.dispose()
+        with application.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def sandboxed(sandboxed_server: SandboxedApp, fake_clock: clock.FakeClock) -> Iterator[SandboxedApp]:
+    """The sandboxed app with empty tables (its own and the simulators'), an empty queue and a fake
+    clock, inside an app context."""
+    from dashboard.sandbox.store import SandboxBase
+
+    app = sandboxed_server.app
+    with sandboxed_server.sandbox.engine.begin() as connection:
+        for table in reversed(SandboxBase.metadata.sorted_tables):
+            connection.execute(table.delete())
+    app.extensions["huey"].flush()
+    with app.app_context():
+        db.session.remove()
+        empty_all_tables()
+    with app.test_request_context():
+        yield sandboxed_server
+        db.session.remove()
+    with app.app_context():
+        empty_all_tables()

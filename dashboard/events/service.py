@@ -25,6 +25,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dashboard.events.models import Event
+from dashboard.providers.base import CallRecord
+from dashboard.providers.base import Outcome
 
 #: Advisory lock key serialising event appends on PostgreSQL ("events" in ASCII).
 _APPEND_LOCK = 0x6576656E7473
@@ -59,6 +61,19 @@ def record_event(
     session.add(event)
     session.flush()
     return event
+
+
+def record_provider_call(
+    session: Session,
+    object_type: str,
+    object_id: int | str,
+    record: CallRecord,
+    outcome: Outcome,
+    **extra: Any,
+) -> Event:
+    """Append a provider call (its redacted record and what it meant: S, F or U) to a timeline."""
+    summary = {**record.as_dict(), "outcome": outcome.value, **extra}
+    return record_event(session, object_type, object_id, "provider_call", summary)
 
 
 def latest_event_id(session: Session) -> int:

@@ -56,8 +56,9 @@ class Payment(Base):
     provider: Mapped[str] = mapped_column(String(16))
     #: Our id for it: Antom ``paymentRequestId`` / Worldpay ``transactionReference`` (≤ 64).
     request_id: Mapped[str] = mapped_column(String(64))
-    #: The provider's id: Antom ``paymentId`` / Worldpay ``paymentId``; unknown until it answers.
-    provider_payment_id: Mapped[str | None] = mapped_column(String(128))
+    #: The provider's id: Antom ``paymentId`` / Worldpay ``paymentId`` (an opaque token of ~180
+    #: characters); unknown until it answers.
+    provider_payment_id: Mapped[str | None] = mapped_column(String(512))
     #: The Auto Debit agreement charged (Antom); None for AlipayHK via Worldpay.
     agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="RESTRICT"))
     #: Amount in minor units of ``currency`` (never a float).

@@ -22,6 +22,8 @@ Refunds do not change a payment's status: they live on :class:`Refund` rows and 
 from __future__ import annotations
 
 import enum
+import logging
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ from dashboard.providers.antom.consts import NotifyType as AntomNotifyType
 from dashboard.providers.antom.consts import PaymentStatus as AntomPaymentStatus
 from dashboard.providers.antom.consts import RefundStatus as AntomRefundStatus
 from dashboard.providers.worldpay.consts import EventName as WorldpayEvent
+
+log = logging.getLogger(__name__)
 
 # --- shared machinery ------------------------------------------------------------------------------
 
@@ -102,6 +106,21 @@ class Machine(Generic[S, E]):
         """Return the events that move (or keep, for notes) ``current``."""
         row = self.table[self.statuses(current)]
         return frozenset(event for event, outcome in row.items() if outcome is not LATE)
+
+
+def settle(change: Callable[[], bool]) -> bool:
+    """Run a status change that follows a provider's answer; a late or contradicting one changes nothing.
+
+    The answer's call record is on the timeline already, so nothing is lost: a notification or
+    an inquiry got there first (late), or the provider contradicts itself (logged for staff).
+    """
+    try:
+        return change()
+    except IgnoredEvent:
+        return False
+    except InvalidTransition as exc:
+        log.warning("a provider answer contradicts the status: %s", exc)
+        return False
 
 
 def freeze_table(table: dict) -> Mapping:

@@ -11,12 +11,16 @@ import contextlib
 import enum
 import json
 import time
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from typing import Any
+from typing import TypeVar
+
+R = TypeVar("R", bound="ProviderResult")
 
 #: Bodies stored on a call record are cut to this many characters.
 MAX_RECORDED_BODY = 4000
@@ -206,3 +210,18 @@ class CallTimer:
             response_body=redact_body(response_body, self.secret_fields),
             error=error,
         )
+
+
+def call_outcome(
+    call: Callable[[], R],
+) -> tuple[R | None, Outcome, CallRecord | None, str | None, str | None]:
+    """Run a provider call; return ``(result, outcome, record, code, message)`` whether it answered or raised.
+
+    A definite refusal and an unknown outcome both come back as values, so the caller stores
+    every answer the same way (the result is None when the client raised).
+    """
+    try:
+        result = call()
+    except ProviderError as exc:
+        return None, exc.outcome, exc.record, exc.code, exc.message
+    return result, result.outcome, result.record, result.result_code, result.result_message

@@ -1,0 +1,94 @@
+"""Agreement jobs: applyToken, token refresh, revoke retries and the agreement sweeper."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from dashboard import clock
+from dashboard.agreements import service
+from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import AgreementStatus
+from dashboard.db import write_transaction
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.jobs import sweeper
+from dashboard.jobs import task
+
+#: An authCode still not exchanged after this long is picked up again by the sweeper.
+STUCK_AFTER = timedelta(minutes=2)
+SWEEP_BATCH = 200
+
+
+def _on_failure(job: str):
+    """Return an ``on_failure`` hook that writes ``job_failed`` on the agreement's timeline."""
+
+    def hook(exc: Exception, agreement_id: int, *args) -> None:
+        db.session.rollback()
+        with write_transaction(db.session) as session:
+            record_event(
+                session, service.AGREEMENT, agreement_id, "job_failed", {"job": job, "error": repr(exc)[:500]}
+            )
+
+    return hook
+
+
+@task(retries=3, retry_delay=30, on_failure=_on_failure("apply token"))
+def apply_token_task(agreement_id: int) -> str:
+    """Exchange a received authCode for tokens."""
+    return service.activate(agreement_id)
+
+
+@task(retries=3, retry_delay=60, on_failure=_on_failure("refresh token"))
+def refresh_token_task(agreement_id: int) -> str:
+    """Renew an access token before it expires."""
+    return service.refresh(agreement_id)
+
+
+@task(retries=3, retry_delay=30, on_failure=_on_failure("revoke"))
+def revoke_task(agreement_id: int) -> str:
+    """Send a requested revoke again after an unknown answer."""
+    return service.send_revoke(agreement_id)
+
+
+@sweeper
+def sweep_agreements() -> None:
+    """Expire what ran out, renew tokens that expire soon, and finish authCodes left unexchanged."""
+    now = clock.now()
+    service.expire_due(now)
+    session = db.session
+    due_refresh = session.scalars(
+        select(Agreement.id)
+        .where(
+            Agreement.status == AgreementStatus.ACTIVE.value,
+            Agreement.access_token_expires_at < now + service.REFRESH_AHEAD,
+            Agreement.refresh_token.is_not(None),
+            Agreement.updated_at < now - STUCK_AFTER,
+        )
+        .limit(SWEEP_BATCH)
+    ).all()
+    unexchanged = session.scalars(
+        select(Agreement.id)
+        .where(
+            Agreement.status == AgreementStatus.PENDING.value,
+            Agreement.auth_code.is_not(None),
+            Agreement.updated_at < now - STUCK_AFTER,
+        )
+        .limit(SWEEP_BATCH)
+    ).all()
+    unrevoked = session.scalars(
+        select(Agreement.id)
+        .where(
+            Agreement.status == AgreementStatus.ACTIVE.value,
+            Agreement.revoke_requested_at < now - STUCK_AFTER,
+        )
+        .limit(SWEEP_BATCH)
+    ).all()
+    session.rollback()
+    for agreement_id in due_refresh:
+        refresh_token_task.enqueue(agreement_id)
+    for agreement_id in unexchanged:
+        apply_token_task.enqueue(agreement_id)
+    for agreement_id in unrevoked:
+        revoke_task.enqueue(agreement_id)

@@ -1,0 +1,606 @@
+"""Receive provider notifications, then apply each verified one exactly once (DESIGN §5, §8).
+
+Intake (inside the webhook request) parses nothing it trusts: it checks the signature over the
+raw bytes (pure computation, no state), then stores the bytes, the relevant headers and the
+verdict in one transaction of their own, and only then acknowledges. Doing the check before
+the insert rather than after it costs nothing in safety — a process dying mid-check has stored
+nothing and acknowledged nothing, so the provider sends again — and keeps intake to one commit.
+
+The dedup key is unique only among verified primary rows (a partial unique index), so a forged
+POST can never take the key first; a verified redelivery hits the index and is stored as a
+duplicate linked to the original. Applying runs in a job: it re-reads the row under a lock, so
+two workers (or a worker and the sweeper) apply a notification once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+from dashboard.agreements import service as agreements
+from dashboard.agreements.models import Agreement
+from dashboard.audit import service as audit
+from dashboard.crypto import lookup_hash
+from dashboard.crypto import lookup_hashes
+from dashboard.db import locked
+from dashboard.db import write_transaction
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.jobs import enqueue_after_commit
+from dashboard.notifications.models import Notification
+from dashboard.notifications.models import Outcome as Result
+from dashboard.notifications.models import Verdict
+from dashboard.payments import service as payments
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.states import ANTOM_REFUND_STATUS
+from dashboard.payments.states import IgnoredEvent
+from dashboard.payments.states import InvalidTransition
+from dashboard.payments.states import PaymentEvent
+from dashboard.payments.states import RefundEvent
+from dashboard.payments.states import antom_payment_result_event
+from dashboard.payments.states import worldpay_payment_event
+from dashboard.payments.states import worldpay_refund_event
+from dashboard.providers import clients
+from dashboard.providers.antom.consts import HEADER_CLIENT_ID
+from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
+from dashboard.providers.antom.consts import HEADER_SIGNATURE
+from dashboard.providers.antom.consts import PROVIDER as ANTOM
+from dashboard.providers.antom.consts import NotifyType
+from dashboard.providers.antom.mapping import AuthorizationNotification
+from dashboard.providers.antom.mapping import MappingError
+from dashboard.providers.antom.mapping import PaymentNotification
+from dashboard.providers.antom.mapping import RefundNotification
+from dashboard.providers.antom.mapping import parse_notification
+from dashboard.providers.base import Outcome
+from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
+from dashboard.providers.worldpay.consts import SIGNATURE_HEADER
+from dashboard.providers.worldpay.mapping import MalformedPayload
+from dashboard.providers.worldpay.mapping import parse_event
+from dashboard.providers.worldpay.settings import resolve as worldpay_settings
+from dashboard.providers.worldpay.signatures import verify_event
+
+log = logging.getLogger(__name__)
+
+#: Headers kept with each notification (signature inputs and what helps staff trace it).
+KEPT_HEADERS = {
+    ANTOM: ("Content-Type", HEADER_CLIENT_ID, HEADER_REQUEST_TIME, HEADER_SIGNATURE, "User-Agent"),
+    WORLDPAY: ("Content-Type", SIGNATURE_HEADER, "WP-CorrelationId", "User-Agent"),
+}
+#: Unprocessed notifications older than this are queued again by the sweeper (DESIGN §8).
+SWEEP_AFTER = timedelta(seconds=30)
+#: A notification whose apply job crashed this many times waits for staff (Reprocess).
+MAX_ATTEMPTS = 10
+SWEEP_BATCH = 500
+UNPARSEABLE = "unparseable"
+
+
+class ReprocessRefused(ValueError):
+    """Reprocess is not possible for this notification (unverified, a duplicate, missing)."""
+
+
+@dataclass(frozen=True)
+class Described:
+    """What a raw body says it is, read without trusting it (for the inbox columns)."""
+
+    kind: str
+    dedup_key: str | None
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What intake did with one POST."""
+
+    notification_id: int
+    verdict: Verdict
+    duplicate_of_id: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Return True when the provider should be told "received" (stored and verified)."""
+        return self.verdict is Verdict.VALID
+
+
+def _json(body: bytes) -> Mapping[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def describe_antom(body: bytes) -> Described:
+    """Return kind, dedup key and reference of an Antom body (DESIGN §8 keys; secrets hashed)."""
+    data = _json(body)
+    auth_kind = _text(data, "authorizationNotifyType")
+    if auth_kind:
+        if auth_kind == NotifyType.AUTHCODE_CREATED and _text(data, "authCode"):
+            key = f"{auth_kind}:{lookup_hash(data['authCode'])}"
+        elif _text(data, "accessToken"):
+            key = f"{auth_kind}:{lookup_hash(data['accessToken'])}"
+        else:
+            key = None
+        return Described(auth_kind, key, _text(data, "authState"))
+    kind = _text(data, "notifyType")
+    if kind is None:
+        return Described(UNPARSEABLE, None, None)
+    result = data.get("result") if isinstance(data.get("result"), Mapping) else {}
+    if kind == NotifyType.REFUND_RESULT:
+        subject = _text(data, "refundId") or _text(data, "refundRequestId")
+        status = _text(data, "refundStatus") or _text(result, "resultStatus")
+    else:
+        subject = _text(data, "paymentId") or _text(data, "paymentRequestId")
+        status = _text(data, "paymentStatus") or _text(result, "resultStatus")
+    key = f"{kind}:{subject}:{status}" if subject else None
+    return Described(kind, key, subject)
+
+
+def describe_worldpay(body: bytes) -> Described:
+    """Return kind, dedup key (``eventId``) and reference (``transactionReference``) of a Worldpay body."""
+    data = _json(body)
+    details = data.get("eventDetails") if isinstance(data.get("eventDetails"), Mapping) else {}
+    kind = _text(details, "type") or UNPARSEABLE
+    return Described(kind, _text(data, "eventId"), _text(details, "transactionReference"))
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = {key.lower(): value for key, value in headers.items()}
+    return lowered.get(name.lower())
+
+
+def verify_antom(headers: Mapping[str, str], body: bytes) -> Verdict:
+    """Check Antom's RSA-SHA256 signature over ``POST <notify path>\\n<client-id>.<Request-Time>.<body>``."""
+    if not _header(headers, HEADER_SIGNATURE):
+        return Verdict.MISSING
+    # The path signed is the one Antom POSTed to: the public notify URL's (PUBLIC_BASE_URL +
+    # ANTOM_NOTIFY_PATH), which differs from request.path behind a proxy that strips a prefix.
+    return Verdict.VALID if clients.antom().verify_notification(headers, body) else Verdict.INVALID
+
+
+def verify_worldpay(headers: Mapping[str, str], body: bytes) -> Verdict:
+    """Check Worldpay's ``Event-Signature`` HMACs (any configured keyId; several during a rotation)."""
+    header = _header(headers, SIGNATURE_HEADER)
+    if not header:
+        return Verdict.MISSING
+    secrets = _worldpay_secrets()
+    return Verdict.VALID if verify_event(body, header, secrets) else Verdict.INVALID
+
+
+def _worldpay_secrets() -> Mapping[str, str]:
+    extensions = current_app.extensions
+    if "worldpay_webhook_secrets" not in extensions:
+        extensions["worldpay_webhook_secrets"] = dict(worldpay_settings(current_app.config).webhook_secrets)
+    return extensions["worldpay_webhook_secrets"]
+
+
+_DESCRIBE = {ANTOM: describe_antom, WORLDPAY: describe_worldpay}
+_VERIFY = {ANTOM: verify_antom, WORLDPAY: verify_worldpay}
+
+
+def receive(provider: str, headers: Mapping[str, str], body: bytes) -> Intake:
+    """Verify, store and (if verified and new) queue one notification; return what happened."""
+    verdict = _VERIFY[provider](headers, body)
+    described = _DESCRIBE[provider](body)
+    kept = {name: value for name in KEPT_HEADERS[provider] if (value := _header(headers, name)) is not None}
+    fields = {
+        "provider": provider,
+        "kind": described.kind[:64],
+        "reference": (described.reference or "")[:128] or None,
+        "headers": kept,
+        "body": body,
+    }
+    with write_transaction(db.session) as session:
+        if verdict is not Verdict.VALID:
+            row = Notification(
+                **fields, verdict=verdict.value, outcome=Result.REJECTED.value, processed_at=clock.now()
+            )
+            session.add(row)
+            session.flush()
+            return Intake(row.id, verdict)
+        row = Notification(**fields, dedup_key=described.dedup_key, verdict=verdict.value)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            row = _store_duplicate(session, fields, described.dedup_key)
+            return Intake(row.id, verdict, row.duplicate_of_id)
+        from dashboard.notifications.tasks import apply_notification_task
+
+        enqueue_after_commit(session, apply_notification_task, row.id)
+        return Intake(row.id, verdict)
+
+
+def _store_duplicate(session: Session, fields: dict[str, Any], dedup_key: str) -> Notification:
+    original = session.scalars(
+        select(Notification).where(
+            Notification.provider == fields["provider"],
+            Notification.dedup_key == dedup_key,
+            Notification.verdict == Verdict.VALID.value,
+            Notification.duplicate_of_id.is_(None),
+        )
+    ).one()
+    row = Notification(
+        **fields,
+        dedup_key=dedup_key,
+        verdict=Verdict.VALID.value,
+        duplicate_of_id=original.id,
+        outcome=Result.DUPLICATE.value,
+        processed_at=clock.now(),
+        object_type=original.object_type,
+        object_id=original.object_id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- applying --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying did and which object it concerned."""
+
+    outcome: Result
+    object_type: str | None = None
+    object_id: int | None = None
+
+
+def apply(notification_id: int) -> str | None:
+    """Apply a stored, verified notification once; return its outcome (None if it is not applicable).
+
+    A contradiction (:class:`InvalidTransition`) or an unreadable body is recorded as ``failed``
+    with the error, for staff to look at and reprocess; any other exception rolls everything back
+    and propagates, so the job is retried and the sweeper tries again later.
+    """
+    with write_transaction(db.session) as session:
+        row = locked(session, Notification, notification_id)
+        if row is None or row.verdict != Verdict.VALID or row.duplicate_of_id is not None:
+            return None
+        if row.processed_at is not None or row.outcome == Result.FAILED:
+            return row.outcome
+        row.attempts += 1
+        try:
+            with session.begin_nested():
+                applied = _DISPATCH[row.provider](session, row)
+        except (InvalidTransition, MappingError, MalformedPayload) as exc:
+            row.outcome = Result.FAILED.value
+            row.processing_error = f"{type(exc).__name__}: {exc}"[:2000]
+            return row.outcome
+        row.outcome = applied.outcome.value
+        row.processed_at = clock.now()
+        row.processing_error = None
+        if applied.object_type is not None:
+            row.object_type, row.object_id = applied.object_type, str(applied.object_id)
+        return row.outcome
+
+
+def _noted(session: Session, row: Notification, object_type: str, object_id: int, outcome: Result) -> Applied:
+    """Record the notification on the object's timeline and return the outcome."""
+    record_event(
+        session,
+        object_type,
+        object_id,
+        "notification",
+        {"notification_id": row.id, "kind": row.kind, "outcome": outcome.value},
+        notification_id=row.id,
+    )
+    return Applied(outcome, object_type, object_id)
+
+
+def _moved(session: Session, row: Notification, object_type: str, object_id: int, change) -> Applied:
+    """Run a status change caused by ``row``; a late one is recorded and changes nothing."""
+    try:
+        change()
+    except IgnoredEvent:
+        return _noted(session, row, object_type, object_id, Result.LATE)
+    return _noted(session, row, object_type, object_id, Result.APPLIED)
+
+
+def _apply_antom(session: Session, row: Notification) -> Applied:
+    notice = parse_notification(row.body)
+    if isinstance(notice, PaymentNotification):
+        return _antom_payment(session, row, notice)
+    if isinstance(notice, RefundNotification):
+        return _antom_refund(session, row, notice)
+    return _antom_authorization(session, row, notice)
+
+
+def _antom_payment(session: Session, row: Notification, notice: PaymentNotification) -> Applied:
+    payment = _find_antom_payment(session, notice.payment_id, notice.payment_request_id)
+    if payment is None:
+        if notice.amount is None or not (notice.payment_id or notice.payment_request_id):
+            raise MappingError("a payment we do not know, without the amount and ids to record it")
+        # We start every payment, but Antom's word is the truth: record what it says happened.
+        payment = payments.payment_from_provider(
+            session,
+            provider=ANTOM,
+            request_id=notice.payment_request_id or f"antom-{notice.payment_id}",
+            provider_payment_id=notice.payment_id,
+            amount=notice.amount,
+            created_at=notice.payment_create_time,
+            notification_id=row.id,
+        )
+    elif notice.payment_id and not payment.provider_payment_id:
+        payment.provider_payment_id = notice.payment_id
+    event = antom_payment_result_event(notice.notify_type, notice.outcome.value)
+    return _moved(
+        session,
+        row,
+        payments.PAYMENT,
+        payment.id,
+        lambda: payments.change_payment(
+            session,
+            payment,
+            event,
+            result_code=notice.result_code,
+            result_message=notice.result_message,
+            paid_at=notice.payment_time,
+            notification_id=row.id,
+        ),
+    )
+
+
+def _find_antom_payment(session: Session, payment_id: str | None, request_id: str | None) -> Payment | None:
+    if request_id:
+        found = session.scalars(
+            select(Payment).where(Payment.request_id == request_id, Payment.provider == ANTOM)
+        ).one_or_none()
+        if found is not None:
+            return found
+    if payment_id:
+        return session.scalars(
+            select(Payment)
+            .where(Payment.provider_payment_id == payment_id, Payment.provider == ANTOM)
+            .limit(1)
+        ).one_or_none()
+    return None
+
+
+def _antom_refund(session: Session, row: Notification, notice: RefundNotification) -> Applied:
+    refund = None
+    if notice.refund_request_id:
+        refund = session.scalars(
+            select(Refund).where(Refund.request_id == notice.refund_request_id)
+        ).one_or_none()
+    if refund is None and notice.refund_id:
+        refund = session.scalars(
+            select(Refund).where(Refund.provider_refund_id == notice.refund_id).limit(1)
+        ).first()
+    if refund is None:
+        payment = _find_antom_payment(session, _text(_json(row.body), "paymentId"), None)
+        if payment is None or notice.amount is None or not notice.refund_request_id:
+            return Applied(Result.UNMATCHED)
+        refund = payments.refund_from_provider(
+            session, payment, notice.refund_request_id, notice.amount, row.id
+        )
+    if notice.refund_status is not None:
+        event = ANTOM_REFUND_STATUS[notice.refund_status]
+    else:
+        event = {Outcome.SUCCEEDED: RefundEvent.SUCCEEDED, Outcome.FAILED: RefundEvent.FAILED}.get(
+            notice.outcome, RefundEvent.PROCESSING
+        )
+    return _moved(
+        session,
+        row,
+        payments.PAYMENT,
+        refund.payment_id,
+        lambda: payments.change_refund(
+            session,
+            refund,
+            event,
+            result_code=notice.result_code,
+            result_message=notice.result_message,
+            provider_refund_id=notice.refund_id,
+            refunded_at=notice.refund_time,
+            notification_id=row.id,
+        ),
+    )
+
+
+def _antom_authorization(session: Session, row: Notification, notice: AuthorizationNotification) -> Applied:
+    if notice.notify_type is NotifyType.AUTHCODE_CREATED:
+        agreement = None
+        if notice.auth_state:
+            agreement = session.scalars(
+                select(Agreement).where(Agreement.auth_state == notice.auth_state).with_for_update()
+            ).one_or_none()
+        if agreement is None or not notice.auth_code:
+            return Applied(Result.UNMATCHED)
+        return _moved(
+            session,
+            row,
+            agreements.AGREEMENT,
+            agreement.id,
+            lambda: agreements.receive_auth_code(session, agreement, notice.auth_code, row.id),
+        )
+    agreement = None
+    if notice.access_token:
+        agreement = session.scalars(
+            select(Agreement)
+            .where(Agreement.access_token_hash.in_(lookup_hashes(notice.access_token)))
+            .with_for_update()
+        ).one_or_none()
+    if agreement is None:
+        return Applied(Result.UNMATCHED)
+    if notice.notify_type is NotifyType.TOKEN_CANCELED:
+        return _moved(
+            session,
+            row,
+            agreements.AGREEMENT,
+            agreement.id,
+            lambda: agreements.token_canceled(session, agreement, notice.reason, row.id),
+        )
+    # TOKEN_CREATED repeats what applyToken told us: recorded on the timeline.
+    return _noted(session, row, agreements.AGREEMENT, agreement.id, Result.APPLIED)
+
+
+def _apply_worldpay(session: Session, row: Notification) -> Applied:
+    event = parse_event(row.body)
+    payment = session.scalars(
+        select(Payment)
+        .where(Payment.request_id == event.transaction_reference, Payment.provider == WORLDPAY)
+        .with_for_update()
+    ).one_or_none()
+    if payment is None:
+        # Without a payment we started, nothing can be done with it (DESIGN §8 "Who starts what").
+        return Applied(Result.UNMATCHED)
+    refund_event = worldpay_refund_event(event.event_type)
+    if refund_event is not None and event.reference:
+        refund = session.scalars(
+            select(Refund).where(Refund.request_id == event.reference, Refund.payment_id == payment.id)
+        ).one_or_none()
+        if refund is None:
+            amount = event.amount or payment.amount
+            refund = payments.refund_from_provider(session, payment, event.reference, amount, row.id)
+        code = event.refusal_code or event.event_type
+        return _moved(
+            session,
+            row,
+            payments.PAYMENT,
+            payment.id,
+            lambda: payments.change_refund(
+                session,
+                refund,
+                refund_event,
+                result_code=code,
+                result_message=event.refusal_description,
+                refunded_at=event.timestamp,
+                notification_id=row.id,
+            ),
+        )
+    payment_event = worldpay_payment_event(event.event_type)
+    paid_at = event.timestamp if payment_event is PaymentEvent.SUCCEEDED else None
+    return _moved(
+        session,
+        row,
+        payments.PAYMENT,
+        payment.id,
+        lambda: payments.change_payment(
+            session,
+            payment,
+            payment_event,
+            result_code=event.refusal_code or event.event_type,
+            result_message=event.refusal_description,
+            paid_at=paid_at,
+            notification_id=row.id,
+        ),
+    )
+
+
+_DISPATCH = {ANTOM: _apply_antom, WORLDPAY: _apply_worldpay}
+
+
+# --- staff actions ---------------------------------------------------------------------------------
+
+
+def reprocess(notification_id: int) -> None:
+    """Queue a verified primary notification to be applied again (audited).
+
+    :raises ReprocessRefused: missing, unverified or a duplicate (those are never applied)
+    """
+    from dashboard.notifications.tasks import apply_notification_task
+
+    with write_transaction(db.session) as session:
+        row = locked(session, Notification, notification_id)
+        if row is None:
+            raise ReprocessRefused("no such notification")
+        if row.verdict != Verdict.VALID:
+            raise ReprocessRefused("a notification whose signature did not verify is never applied")
+        if row.duplicate_of_id is not None:
+            raise ReprocessRefused(f"a duplicate of notification {row.duplicate_of_id}; reprocess that one")
+        before = {"outcome": row.outcome, "processing_error": row.processing_error}
+        row.outcome = Result.PENDING.value
+        row.processed_at = None
+        row.processing_error = None
+        audit.record(
+            session,
+            "notification.reprocessed",
+            object_type="notification",
+            object_id=row.id,
+            before=before,
+            after={"outcome": row.outcome},
+        )
+        enqueue_after_commit(session, apply_notification_task, row.id)
+
+
+def ask_provider(notification_id: int) -> str:
+    """Run the inquiry for the notification's object now; return a sentence saying what came back."""
+    row = db.session.get(Notification, notification_id)
+    if row is None:
+        raise ReprocessRefused("no such notification")
+    object_type, object_id = row.object_type, row.object_id
+    kind = row.kind
+    db.session.rollback()
+    if object_type == payments.PAYMENT and object_id:
+        payment_id = int(object_id)
+        refund = _refund_of(notification_id, payment_id)
+        if refund is not None:
+            return f"Refund {refund} is {payments.inquire_refund(refund)}."
+        return f"Payment {payment_id} is {payments.inquire_payment(payment_id)}."
+    if object_type == agreements.AGREEMENT and object_id:
+        status = agreements.activate(int(object_id)) if kind == NotifyType.AUTHCODE_CREATED else None
+        agreement = db.session.get(Agreement, int(object_id))
+        return f"Agreement {object_id} is {status or agreement.status}."
+    return "This notification is not linked to anything the provider can be asked about."
+
+
+def _refund_of(notification_id: int, payment_id: int) -> int | None:
+    """Return the refund a notification changed, read from the timeline it wrote."""
+    from dashboard.events.models import Event
+
+    summary = db.session.scalars(
+        select(Event.summary).where(
+            Event.notification_id == notification_id, Event.kind == "refund_status_changed"
+        )
+    ).first()
+    refund_id = (summary or {}).get("refund_id")
+    if refund_id is None:
+        return None
+    refund = db.session.get(Refund, refund_id)
+    return refund.id if refund is not None and refund.payment_id == payment_id else None
+
+
+def sweep_unprocessed(now) -> list[int]:
+    """Return verified primary notifications still pending 30 s after receipt (a lost or crashed job)."""
+    return list(
+        db.session.scalars(
+            select(Notification.id)
+            .where(
+                Notification.processed_at.is_(None),
+                Notification.received_at < now - SWEEP_AFTER,
+                Notification.outcome == Result.PENDING.value,
+                Notification.verdict == Verdict.VALID.value,
+                Notification.duplicate_of_id.is_(None),
+                Notification.attempts < MAX_ATTEMPTS,
+            )
+            .order_by(Notification.received_at)
+            .limit(SWEEP_BATCH)
+        )
+    )
+
+
+__all__ = [
+    "Intake",
+    "ReprocessRefused",
+    "apply",
+    "ask_provider",
+    "receive",
+    "reprocess",
+]

@@ -1,0 +1,114 @@
+"""Payment jobs: resolve unknown payments, refunds and cancels; the payment sweeper (DESIGN §8 "Jobs")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from dashboard import clock
+from dashboard.db import write_transaction
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.jobs import sweeper
+from dashboard.jobs import task
+from dashboard.payments import service
+from dashboard.payments.models import Cancel
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.states import CancelStatus
+from dashboard.payments.states import PaymentStatus
+from dashboard.payments.states import RefundStatus
+
+#: Open work untouched for this long is picked up again by the sweeper.
+STUCK_AFTER = timedelta(minutes=10)
+#: Payments older than this are left to their provider's own expiry events and to staff.
+SWEEP_HORIZON = timedelta(days=2)
+#: Most rows one sweep re-queues per kind (the rest wait for the next minute).
+SWEEP_BATCH = 200
+
+
+def _on_payment_failure(job: str, model: type | None = None):
+    """Return an ``on_failure`` hook that writes ``job_failed`` on the payment's timeline."""
+
+    def hook(exc: Exception, object_id: int, *args) -> None:
+        db.session.rollback()
+        payment_id = object_id if model is None else db.session.get(model, object_id).payment_id
+        with write_transaction(db.session) as session:
+            record_event(
+                session, service.PAYMENT, payment_id, "job_failed", {"job": job, "error": repr(exc)[:500]}
+            )
+
+    return hook
+
+
+@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("inquire payment"))
+def inquire_payment_task(payment_id: int, attempt: int = 0) -> str:
+    """Ask the provider about an unknown payment (and cancel an Auto Debit unknown at expiry)."""
+    return service.inquire_payment(payment_id, attempt)
+
+
+@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("inquire refund", Refund))
+def inquire_refund_task(refund_id: int, attempt: int = 0) -> str:
+    """Ask Antom about an unknown refund."""
+    return service.inquire_refund(refund_id, attempt)
+
+
+@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("send refund", Refund))
+def send_refund_task(refund_id: int) -> None:
+    """Send a submitted Antom refund again with its own refundRequestId (Antom never received it)."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is not None and RefundStatus(refund.status) is RefundStatus.SUBMITTED:
+        service.send_refund(refund_id)
+    db.session.rollback()
+
+
+@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("send cancel", Cancel))
+def send_cancel_task(cancel_id: int) -> None:
+    """Send an unresolved Antom cancel again (cancels are keyed by the payment, so this is safe)."""
+    cancel = db.session.get(Cancel, cancel_id)
+    if cancel is not None and CancelStatus(cancel.status) in (
+        CancelStatus.SUBMITTED,
+        CancelStatus.PROCESSING,
+    ):
+        service.send_cancel(cancel_id)
+    db.session.rollback()
+
+
+@sweeper
+def sweep_open_payments() -> None:
+    """Re-queue payments, refunds and cancels left open: a crash or a lost job leaves nothing behind."""
+    cutoff = clock.now() - STUCK_AFTER
+    session = db.session
+    open_payments = session.scalars(
+        select(Payment.id)
+        .where(
+            Payment.status.in_([PaymentStatus.PENDING.value, PaymentStatus.PROCESSING.value]),
+            Payment.updated_at < cutoff,
+            Payment.created_at > clock.now() - SWEEP_HORIZON,
+        )
+        .limit(SWEEP_BATCH)
+    ).all()
+    open_refunds = session.scalars(
+        select(Refund.id)
+        .where(
+            Refund.status.in_([RefundStatus.SUBMITTED.value, RefundStatus.PROCESSING.value]),
+            Refund.updated_at < cutoff,
+        )
+        .limit(SWEEP_BATCH)
+    ).all()
+    open_cancels = session.scalars(
+        select(Cancel.id)
+        .where(
+            Cancel.status.in_([CancelStatus.SUBMITTED.value, CancelStatus.PROCESSING.value]),
+            Cancel.updated_at < cutoff,
+        )
+        .limit(SWEEP_BATCH)
+    ).all()
+    session.rollback()
+    for payment_id in open_payments:
+        inquire_payment_task.enqueue(payment_id, 0)
+    for refund_id in open_refunds:
+        inquire_refund_task.enqueue(refund_id, 0)
+    for cancel_id in open_cancels:
+        send_cancel_task.enqueue(cancel_id)

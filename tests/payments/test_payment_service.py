@@ -1,0 +1,208 @@
+"""Payments, refunds and cancels through the real services, the simulators over HTTP and the webhooks."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.agreements.models import Agreement
+from dashboard.events.models import Event
+from dashboard.extensions import db
+from dashboard.money import Money
+from dashboard.notifications.models import Notification
+from dashboard.payments import service
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.states import DuplicateRefund
+from dashboard.payments.states import RefundExceedsBalance
+from dashboard.reports.models import DailyTotal
+from dashboard.sandbox.core import add_switch
+from dashboard.sandbox.store import transaction
+from tests.agreements.test_agreement_service import authorised
+from tests.sandbox import worldpay_helpers as wh
+
+
+@pytest.fixture
+def agreement(sandboxed) -> Agreement:
+    return authorised(sandboxed)
+
+
+def fresh(model, object_id):
+    db.session.rollback()
+    return db.session.get(model, object_id)
+
+
+def timeline(payment_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Event.kind)
+            .where(Event.object_type == "payment", Event.object_id == str(payment_id))
+            .order_by(Event.id)
+        )
+    )
+
+
+def totals() -> dict[str, int]:
+    rows = db.session.scalars(select(DailyTotal)).all()
+    return {row.status: row.count for row in rows if row.count}
+
+
+def test_an_auto_debit_that_succeeds_at_once_is_succeeded_and_counted(sandboxed, agreement):
+    payment = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+
+    assert (payment.status, payment.provider_payment_id is not None) == ("succeeded", True)
+    assert payment.paid_at is not None and payment.expires_at is not None
+    sandboxed.settle()
+    assert totals() == {"succeeded": 1}
+    assert timeline(payment.id)[:3] == ["created", "provider_call", "status_changed"]
+    # notifyPayment repeats the answer: stored, on the timeline, and nothing moves.
+    [notice] = db.session.scalars(select(Notification).where(Notification.kind == "PAYMENT_RESULT")).all()
+    assert notice.outcome == "late" and notice.object_id == str(payment.id)
+
+
+@pytest.mark.parametrize(
+    ("minor", "final", "code"),
+    [(10002, "succeeded", None), (10003, "failed", "USER_BALANCE_NOT_ENOUGH")],
+)
+def test_an_auto_debit_in_process_is_settled_by_its_notification(sandboxed, agreement, minor, final, code):
+    payment = service.charge_agreement(agreement.id, Money(minor, "HKD"), "June plan")
+    assert payment.status == "processing"
+
+    sandboxed.settle()
+
+    payment = fresh(Payment, payment.id)
+    assert payment.status == final
+    assert code is None or payment.result_code == code
+    assert totals() == {final: 1}
+
+
+def test_an_unknown_answer_is_resolved_by_inquiry(sandboxed, agreement):
+    payment = service.charge_agreement(agreement.id, Money(10005, "HKD"), "June plan")
+    assert payment.status == "processing"
+
+    sandboxed.run_jobs(scheduled=True)
+
+    payment = fresh(Payment, payment.id)
+    assert payment.status == "succeeded"
+    calls = db.session.scalars(
+        select(Event.summary).where(
+            Event.object_type == "payment", Event.object_id == str(payment.id), Event.kind == "provider_call"
+        )
+    ).all()
+    assert [call["operation"] for call in calls] == ["pay", "inquiryPayment"]
+
+
+def test_an_auto_debit_still_unknown_at_its_expiry_is_cancelled(sandboxed, agreement, fake_clock):
+    payment = service.charge_agreement(agreement.id, Money(10002, "HKD"), "June plan")
+    fake_clock.advance(minutes=2)
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "http_503", "inquiryPayment", remaining=1)
+
+    service.inquire_payment(payment.id)
+
+    payment = fresh(Payment, payment.id)
+    assert payment.status == "cancelled"
+    assert timeline(payment.id)[-5:] == [
+        "provider_call",
+        "cancel_requested",
+        "provider_call",
+        "cancel_status_changed",
+        "status_changed",
+    ]
+
+
+def test_an_auto_debit_the_provider_closed_at_expiry_is_failed_by_inquiry(sandboxed, agreement, fake_clock):
+    payment = service.charge_agreement(agreement.id, Money(10004, "HKD"), "June plan")
+    fake_clock.advance(minutes=2)
+
+    service.inquire_payment(payment.id)
+
+    payment = fresh(Payment, payment.id)
+    assert (payment.status, payment.result_code) == ("failed", "ORDER_IS_CLOSED")
+    assert "cancel_requested" not in timeline(payment.id)
+
+
+def test_refunds_never_exceed_the_payment_and_a_request_id_is_used_once(sandboxed, agreement):
+    payment = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    request_id = service.new_refund_request_id()
+
+    refund = service.refund_payment(payment.id, Money(4001, "HKD"), "damaged", request_id)
+
+    assert refund.status == "succeeded" and refund.provider_refund_id
+    assert fresh(Payment, payment.id).refunded_minor == 4001
+    with pytest.raises(DuplicateRefund):
+        service.refund_payment(payment.id, Money(4001, "HKD"), "damaged", request_id)
+    with pytest.raises(RefundExceedsBalance):
+        service.refund_payment(payment.id, Money(6001, "HKD"), "again", service.new_refund_request_id())
+    assert db.session.scalar(select(Refund.id).where(Refund.amount_minor == 6001)) is None
+
+
+def test_a_refund_in_process_is_finished_by_its_notification(sandboxed, agreement):
+    payment = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    refund = service.refund_payment(payment.id, Money(2002, "HKD"), None, service.new_refund_request_id())
+    assert refund.status == "processing"
+
+    sandboxed.settle()
+
+    assert fresh(Refund, refund.id).status == "succeeded"
+    assert fresh(Payment, payment.id).refunded_minor == 2002
+    assert "refund_status_changed" in timeline(payment.id)
+
+
+def test_cancel_refunds_a_paid_auto_debit_but_not_one_with_refunds_or_a_worldpay_sale(sandboxed, agreement):
+    paid = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    cancel = service.cancel_payment(paid.id, "cx-1", "duplicate order")
+    assert cancel.status == "succeeded"
+    assert fresh(Payment, paid.id).status == "cancelled"
+
+    refunded = service.charge_agreement(agreement.id, Money(20001, "HKD"), "July plan")
+    service.refund_payment(refunded.id, Money(1001, "HKD"), None, service.new_refund_request_id())
+    with pytest.raises(service.CancelRefused, match="refunds"):
+        service.cancel_payment(refunded.id, "cx-2", None)
+    sale = service.create_alipayhk_payment(Money(5000, "HKD"), "Order 1")
+    with pytest.raises(service.CancelRefused, match="refund them instead"):
+        service.cancel_payment(sale.id, "cx-3", None)
+
+
+@pytest.mark.parametrize(
+    ("choice", "final"),
+    [("authorise", "succeeded"), ("refuse", "failed"), ("cancel", "cancelled"), ("expire", "expired")],
+)
+def test_an_alipayhk_sale_follows_the_shoppers_choice_by_webhook(sandboxed, fake_clock, choice, final):
+    payment = service.create_alipayhk_payment(Money(12345, "HKD"), "Order 42")
+    assert payment.status == "processing" and payment.redirect_url
+
+    assert wh.choose(payment.redirect_url, choice).status_code == 303
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()
+
+    payment = fresh(Payment, payment.id)
+    assert payment.status == final
+    received = db.session.scalars(select(Notification)).all()
+    assert received and all(n.verdict == "valid" and n.outcome in {"applied", "late"} for n in received)
+
+
+def test_an_alipayhk_refund_uses_fresh_actions_and_finishes_by_webhook(sandboxed, fake_clock):
+    payment = service.create_alipayhk_payment(Money(12345, "HKD"), "Order 43")
+    wh.choose(payment.redirect_url, "authorise")
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()
+
+    refund = service.refund_payment(payment.id, Money(2345, "HKD"), "late", service.new_refund_request_id())
+    assert refund.status == "processing"
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()
+
+    assert fresh(Refund, refund.id).status == "succeeded"
+    assert fresh(Payment, payment.id).refunded_minor == 2345
+    operations = [
+        summary["operation"]
+        for summary in db.session.scalars(
+            select(Event.summary).where(
+                Event.object_type == "payment",
+                Event.object_id == str(payment.id),
+                Event.kind == "provider_call",
+            )
+        )
+    ]
+    assert operations == ["create_payment", "query_payment", "partial_reverse"]
