@@ -305,11 +305,14 @@ def _noted(session: Session, row: Notification, object_type: str, object_id: int
 
 
 def _moved(session: Session, row: Notification, object_type: str, object_id: int, change) -> Applied:
-    """Run a status change caused by ``row``; a late one is recorded and changes nothing."""
+    """Run a status change caused by ``row``; a late one or a confirmation is recorded and changes nothing."""
     try:
         change()
-    except IgnoredEvent:
-        return _noted(session, row, object_type, object_id, Result.LATE)
+    except IgnoredEvent as ignored:
+        # A confirmation (Antom's notifyPayment after pay answered S; Worldpay's
+        # sentForSettlement after authorized) is applied news; only an out-of-order one is late.
+        outcome = Result.APPLIED if ignored.confirms else Result.LATE
+        return _noted(session, row, object_type, object_id, outcome)
     return _noted(session, row, object_type, object_id, Result.APPLIED)
 
 
