@@ -11,11 +11,11 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 EXPECTED_NAVIGATION = {
-    "viewer": ["Overview", "Audit log"],
-    "support": ["Overview"],
-    "finance": ["Overview"],
-    "manager": ["Overview"],
-    "admin": ["Overview", "Audit log", "Users"],
+    "viewer": ["Overview", "Payments", "Agreements", "Audit log"],
+    "support": ["Overview", "Payments", "Agreements"],
+    "finance": ["Overview", "Payments", "Agreements"],
+    "manager": ["Overview", "Payments", "Agreements"],
+    "admin": ["Overview", "Payments", "Agreements", "Audit log", "Users"],
 }
 
 
