@@ -148,7 +148,7 @@ def test_a_row_shows_hong_kong_time_money_status_in_words_and_refunded(app, clie
     page = client.get("/payments/").get_data(as_text=True)
     row = re.search(r'<tr id="payment-\d+">(.*?)</tr>', page, re.S).group(1)
     assert "2026-03-02 14:30:00" in row
-    assert "Worldpay" in row and "<code>wp-123</code>" in row
+    assert "Worldpay" in row and '<code title="wp-123">wp-123</code>' in row
     assert "HK$1,234.50" in row and "HK$20.00" in row
     assert '<span class="badge badge-err">charged back</span>' in row
     assert '<caption class="visually-hidden">Payments, newest first' in page
