@@ -31,6 +31,8 @@ class Event(Base):
         Index("ix_events_object_type_object_id_id", "object_type", "object_id", "id"),
         # "N new payments" bars: the newest events of one object type after a cursor.
         Index("ix_events_object_type_id", "object_type", "id"),
+        # What one notification changed (the inbox detail page).
+        Index("ix_events_notification_id", "notification_id"),
         {"sqlite_autoincrement": True},
     )
 
