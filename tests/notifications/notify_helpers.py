@@ -12,8 +12,6 @@ import hmac
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC
-from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -193,8 +191,3 @@ def totals() -> dict[str, int]:
     statement = select(DailyTotal.status, func.sum(DailyTotal.count)).group_by(DailyTotal.status)
     rows = db.session.execute(statement)
     return {status: count for status, count in rows if count}
-
-
-def now_naive_utc() -> datetime:
-    """Huey's own clock convention (naive UTC), for running delayed jobs."""
-    return datetime.now(UTC).replace(tzinfo=None)
