@@ -146,6 +146,24 @@ def test_antom_success_after_our_status_is_succeeded_is_late_and_on_the_timeline
     assert totals() == {"succeeded": 1}
 
 
+def test_an_antom_success_arriving_after_our_cancel_is_late_and_the_payment_stays_cancelled(
+    sandboxed, charge
+):
+    payment = charge(10001)  # paid at once; Antom's PAYMENT_RESULT is on its way
+    cancel = payments.cancel_payment(payment.id, "cx-late-1", "duplicate order")
+    assert (cancel.status, fresh(Payment, payment.id).status) == ("succeeded", "cancelled")
+
+    sandboxed.settle()  # the success notification, sent before the cancel, arrives after it
+
+    [row] = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    # antom.md §5.4: a cancelled payment "stays so even if a success notification arrives later".
+    assert (row.outcome, row.processing_error) == ("late", None)
+    assert fresh(Payment, payment.id).status == "cancelled"
+    assert status_changes("payment", payment.id)[-1] == ["succeeded", "cancelled"]
+    assert notes("payment", payment.id) == [(row.id, "late")]
+    assert totals() == {"cancelled": 1}
+
+
 # --- objects we do not know ----------------------------------------------------------------------------
 
 
