@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -143,6 +144,26 @@ def test_a_body_over_64_kib_is_refused_and_nothing_is_stored(sandboxed):
     assert response.status_code == 413
     assert notifications() == []
     assert queued(sandboxed.app) == []
+
+
+@pytest.mark.parametrize(("extra", "status"), [(1, 413), (4096, 413), (0, 200)])
+def test_a_streamed_body_without_content_length_is_held_to_64_kib_too(sandboxed, extra, status):
+    """Chunked transfer: no Content-Length, the server marks the input terminated."""
+    body = payment_result("PAY-BIG-3", "2026010519401080010018880000008")
+    body["padding"] = ""
+    body["padding"] = "x" * (64 * 1024 + extra - len(json.dumps(body).encode()))
+    raw = json.dumps(body).encode()
+    assert len(raw) == 64 * 1024 + extra
+
+    response = sandboxed.app.test_client().post(
+        ANTOM_PATH,
+        input_stream=io.BytesIO(raw),
+        headers={**antom_headers(sandboxed.app, raw), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == status
+    assert [row.body for row in notifications()] == ([raw] if status == 200 else [])
 
 
 def test_a_body_of_exactly_64_kib_is_accepted(sandboxed):
