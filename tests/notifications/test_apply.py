@@ -16,20 +16,25 @@ from dashboard.money import Money
 from dashboard.notifications import service
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.providers import clients
 from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import transaction
 from tests.notifications.notify_helpers import ANTOM_ACK
 from tests.notifications.notify_helpers import ANTOM_PATH
 from tests.notifications.notify_helpers import antom_headers
+from tests.notifications.notify_helpers import kinds
 from tests.notifications.notify_helpers import notes
 from tests.notifications.notify_helpers import notifications
 from tests.notifications.notify_helpers import payment_result
 from tests.notifications.notify_helpers import post_antom
 from tests.notifications.notify_helpers import post_worldpay
 from tests.notifications.notify_helpers import status_changes
+from tests.notifications.notify_helpers import timeline
 from tests.notifications.notify_helpers import token_canceled
 from tests.notifications.notify_helpers import totals
 from tests.notifications.notify_helpers import worldpay_event
+from tests.sandbox import worldpay_helpers as wh
 
 
 def fresh(model, object_id):
@@ -162,6 +167,96 @@ def test_an_antom_success_arriving_after_our_cancel_is_late_and_the_payment_stay
     assert status_changes("payment", payment.id)[-1] == ["succeeded", "cancelled"]
     assert notes("payment", payment.id) == [(row.id, "late")]
     assert totals() == {"cancelled": 1}
+
+
+def test_a_notification_applied_before_the_pay_answer_is_committed_leaves_the_answer_nothing_to_do(
+    sandboxed, agreement, monkeypatch
+):
+    """DESIGN §3: the pending row is committed before the call, so early news finds it."""
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "notify_before_response", "pay", remaining=1)
+    client = clients.antom()
+    pay = client.pay
+
+    def pay_while_a_worker_applies_the_notification(request):
+        answer = pay(request)  # Antom POSTed PAYMENT_RESULT to the webhook before answering
+        assert sandboxed.run_jobs() == 1  # a worker applies it before the answer is committed
+        return answer
+
+    monkeypatch.setattr(client, "pay", pay_while_a_worker_applies_the_notification)
+
+    payment = payments.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+
+    assert (payment.status, payment.provider_payment_id is not None) == ("succeeded", True)
+    [row] = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    assert (row.outcome, row.object_id) == ("applied", str(payment.id))
+    assert status_changes("payment", payment.id) == [["pending", "succeeded"]]
+    assert kinds("payment", payment.id) == ["created", "status_changed", "notification", "provider_call"]
+    assert totals() == {"succeeded": 1}
+
+
+def refund_result(refund: Refund, status: str = "SUCCESS") -> dict:
+    """A notifyRefund body (antom.md §5.7: no paymentId)."""
+    return {
+        "notifyType": "REFUND_RESULT",
+        "result": {
+            "resultCode": status,
+            "resultStatus": "S" if status == "SUCCESS" else "F",
+            "resultMessage": "ok",
+        },
+        "refundStatus": status,
+        "refundRequestId": refund.request_id,
+        "refundId": refund.provider_refund_id or "2026010619401080010018880209876543",
+        "refundAmount": {"currency": refund.currency, "value": str(refund.amount_minor)},
+        "refundTime": "2026-01-06T09:30:05+08:00",
+    }
+
+
+def test_an_antom_refund_result_told_twice_and_asked_about_refunds_once(sandboxed, charge):
+    payment = charge(10001)
+    refund = payments.refund_payment(payment.id, Money(2002, "HKD"), None, payments.new_refund_request_id())
+    assert refund.status == "processing"
+    sandboxed.app.extensions["huey"].flush()
+    body = refund_result(refund)
+
+    post_antom(sandboxed.app, body)
+    post_antom(sandboxed.app, json.dumps(body, indent=2).encode())
+    sandboxed.run_jobs()
+    payments.inquire_refund(refund.id)  # the inquiry answers the same news once more
+
+    rows = [row for row in notifications() if row.kind == "REFUND_RESULT"]
+    assert [row.outcome for row in rows] == ["applied", "duplicate"]
+    assert fresh(Refund, refund.id).status == "succeeded"
+    assert fresh(Payment, payment.id).refunded_minor == 2002
+    refund_moves = [
+        e.summary["status"] for e in timeline("payment", payment.id) if e.kind == "refund_status_changed"
+    ]
+    assert refund_moves == [["submitted", "processing"], ["processing", "succeeded"]]
+
+
+def test_worldpay_reversal_events_out_of_order_and_redelivered_refund_once(sandboxed, fake_clock):
+    sale = payments.create_alipayhk_payment(Money(12345, "HKD"), "Order 43")
+    wh.choose(sale.redirect_url, "authorise")
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()
+    refund = payments.refund_payment(sale.id, Money(2345, "HKD"), "late", payments.new_refund_request_id())
+    assert refund.status == "processing"
+    before = len(notifications())
+
+    refunded = worldpay_event(
+        sale.request_id, "refunded", event_id="ev-rf-2", minor=2345, reference=refund.request_id
+    )
+    sent = worldpay_event(
+        sale.request_id, "sentForRefund", event_id="ev-rf-1", minor=2345, reference=refund.request_id
+    )
+    for body in (refunded, sent, refunded):
+        assert post_worldpay(sandboxed.app, body).status_code == 200
+    sandboxed.run_jobs()
+
+    assert [row.outcome for row in notifications()[before:]] == ["applied", "late", "duplicate"]
+    assert fresh(Refund, refund.id).status == "succeeded"
+    payment = fresh(Payment, sale.id)
+    assert (payment.refunded_minor, payment.status) == (2345, "succeeded")
 
 
 # --- objects we do not know ----------------------------------------------------------------------------
