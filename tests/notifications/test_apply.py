@@ -8,7 +8,9 @@ import threading
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text
 
+from dashboard import clock
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.extensions import db
@@ -18,6 +20,7 @@ from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.providers import clients
+from dashboard.sandbox import antom as antom_simulator
 from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import transaction
 from tests.notifications.notify_helpers import ANTOM_ACK
@@ -458,3 +461,123 @@ def test_two_deliveries_of_the_same_body_at_once_store_one_primary_and_one_dupli
     sandboxed.run_jobs()
     assert fresh(Payment, payment.id).status == "succeeded"
     assert len(status_changes("payment", payment.id)) == 2
+
+
+def _wait_for(done: threading.Event, blocked) -> None:
+    """Wait until ``done`` is set or ``blocked()`` says the other worker waits on a row lock."""
+    for _ in range(3000):
+        if done.wait(0.01) or blocked():
+            return
+    raise AssertionError("the other worker neither finished nor blocked")
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with db.engine.connect() as connection:
+        waiting = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+    return waiting > 0
+
+
+def _race_with_an_inquiry(app, notification_id: int, change: str, inquire, monkeypatch) -> dict[str, object]:
+    """Apply a notification in one worker while another commits an inquiry's answer about the same
+    object: the applying worker is held just before it changes the object until the inquiry has
+    committed, or is waiting for the applying worker's lock. Return both results; raise any error."""
+    read, inquired = threading.Event(), threading.Event()
+    real_change = getattr(payments, change)
+    errors: list[BaseException] = []
+    results: dict[str, object] = {}
+
+    def held_change(*args, **kwargs):
+        if threading.current_thread() is worker:
+            read.set()
+            _wait_for(inquired, _someone_waits_for_a_lock)
+        return real_change(*args, **kwargs)
+
+    def apply() -> None:
+        try:
+            with app.app_context():
+                results["apply"] = service.apply(notification_id)
+                db.session.remove()
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+        finally:
+            read.set()
+
+    def other() -> None:
+        try:
+            with app.test_request_context():
+                read.wait(timeout=30)
+                results["inquiry"] = inquire()
+                db.session.remove()
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+        finally:
+            inquired.set()
+
+    monkeypatch.setattr(payments, change, held_change)
+    worker, inquirer = threading.Thread(target=apply), threading.Thread(target=other)
+    worker.start()
+    inquirer.start()
+    worker.join(timeout=60)
+    inquirer.join(timeout=60)
+    assert errors == []
+    return results
+
+
+@pytest.mark.postgres
+def test_a_payment_notification_and_an_inquiry_at_once_both_finish_cleanly(sandboxed, charge, monkeypatch):
+    """The worker applying the notification holds the payment, so the inquiry waits for it and then
+    finds nothing to do, instead of changing it underneath (which crashed the apply: retry, error)."""
+    _needs_postgresql()
+    payment = charge(10005)  # answered U; Antom has it paid
+    post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10005))
+    sandboxed.app.extensions["huey"].flush()
+    [notification_id] = [row.id for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    payment_id = payment.id
+    db.session.rollback()
+
+    results = _race_with_an_inquiry(
+        sandboxed.app,
+        notification_id,
+        "change_payment",
+        lambda: payments.inquire_payment(payment_id),
+        monkeypatch,
+    )
+
+    assert results == {"apply": "applied", "inquiry": "succeeded"}
+    assert status_changes("payment", payment_id) == [["pending", "processing"], ["processing", "succeeded"]]
+    assert totals() == {"succeeded": 1}
+
+
+@pytest.mark.postgres
+def test_a_refund_notification_and_an_inquiry_at_once_both_finish_cleanly(sandboxed, charge, monkeypatch):
+    _needs_postgresql()
+    payment = charge(10001)
+    refund = payments.refund_payment(payment.id, Money(2002, "HKD"), None, payments.new_refund_request_id())
+    sandboxed.app.extensions["huey"].flush()
+    with transaction(sandboxed.sandbox.engine) as session:  # Antom finishes it; its notice is not sent
+        antom_simulator.tick(sandboxed.sandbox, session, clock.now())
+    post_antom(sandboxed.app, refund_result(refund))
+    sandboxed.app.extensions["huey"].flush()
+    [notification_id] = [row.id for row in notifications() if row.kind == "REFUND_RESULT"]
+    refund_id, payment_id = refund.id, payment.id
+    db.session.rollback()
+
+    results = _race_with_an_inquiry(
+        sandboxed.app,
+        notification_id,
+        "change_refund",
+        lambda: payments.inquire_refund(refund_id),
+        monkeypatch,
+    )
+
+    assert results == {"apply": "applied", "inquiry": "succeeded"}
+    assert fresh(Payment, payment_id).refunded_minor == 2002
+    moves = [
+        e.summary["status"] for e in timeline("payment", payment_id) if e.kind == "refund_status_changed"
+    ]
+    assert moves == [["submitted", "processing"], ["processing", "succeeded"]]
