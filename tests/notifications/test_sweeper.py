@@ -11,6 +11,7 @@ from dashboard import jobs
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.tasks import apply_token_task
+from dashboard.agreements.tasks import refresh_token_task
 from dashboard.events.models import Event
 from dashboard.extensions import db
 from dashboard.notifications import service
@@ -275,6 +276,24 @@ def test_apply_token_twice_exchanges_the_code_once(sandboxed):
     assert status_changes("agreement", agreement.id) == [["pending", "active"]]
     assert apply_token_task(agreement.id) == "active"
     assert provider_calls("agreement", agreement.id) == ["consult", "applyToken"]
+
+
+def test_refreshing_a_token_twice_renews_it_once(sandboxed, agreement, fake_clock):
+    """Two sweeps before a worker gets to the queue (two consumers each run the periodic sweep)."""
+    fake_clock.set(agreement.access_token_expires_at - timedelta(days=2))
+    jobs.sweep()
+    jobs.sweep()
+    assert [name for name, _ in queued(sandboxed.app)] == [refresh_token_task.name] * 2
+
+    sandboxed.run_jobs()
+    token = fresh(Agreement, agreement.id).access_token
+    assert refresh_token_task(agreement.id) == "active"  # and once more, by hand
+
+    agreement = fresh(Agreement, agreement.id)
+    assert agreement.access_token == token
+    assert provider_calls("agreement", agreement.id) == ["consult", "applyToken", "applyToken"]
+    assert kinds("agreement", agreement.id).count("token_refreshed") == 1
+    assert "token_refresh_failed" not in kinds("agreement", agreement.id)
 
 
 @pytest.mark.parametrize("outcome", ["late", "unmatched"])
