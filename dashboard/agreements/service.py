@@ -218,9 +218,19 @@ def activate(agreement_id: int) -> str:
 
 
 def refresh(agreement_id: int) -> str:
-    """Renew an active agreement's access token with its refresh token; return the status."""
+    """Renew an active agreement's access token that expires within :data:`REFRESH_AHEAD`; return the status.
+
+    Safe to run twice: a token renewed already is not due any more, so nothing is sent.
+    """
     agreement = db.session.get(Agreement, agreement_id)
-    if agreement is None or agreement.status != AgreementStatus.ACTIVE or not agreement.refresh_token:
+    expires_at = agreement.access_token_expires_at if agreement is not None else None
+    due = expires_at is not None and expires_at < clock.now() + REFRESH_AHEAD
+    if (
+        agreement is None
+        or agreement.status != AgreementStatus.ACTIVE
+        or not agreement.refresh_token
+        or not due
+    ):
         db.session.rollback()
         return agreement.status if agreement else "missing"
     request = ApplyTokenRequest.for_refresh(agreement.wallet, agreement.refresh_token)

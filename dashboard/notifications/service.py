@@ -361,9 +361,12 @@ def _antom_payment(session: Session, row: Notification, notice: PaymentNotificat
 
 
 def _find_antom_payment(session: Session, payment_id: str | None, request_id: str | None) -> Payment | None:
+    """Return the payment, locked: an inquiry or a pay answer committing meanwhile waits for us."""
     if request_id:
         found = session.scalars(
-            select(Payment).where(Payment.request_id == request_id, Payment.provider == ANTOM)
+            select(Payment)
+            .where(Payment.request_id == request_id, Payment.provider == ANTOM)
+            .with_for_update()
         ).one_or_none()
         if found is not None:
             return found
@@ -372,19 +375,21 @@ def _find_antom_payment(session: Session, payment_id: str | None, request_id: st
             select(Payment)
             .where(Payment.provider_payment_id == payment_id, Payment.provider == ANTOM)
             .limit(1)
+            .with_for_update()
         ).one_or_none()
     return None
 
 
 def _antom_refund(session: Session, row: Notification, notice: RefundNotification) -> Applied:
+    # Locked like the payment: an inquiry committing meanwhile waits instead of going stale under us.
     refund = None
     if notice.refund_request_id:
         refund = session.scalars(
-            select(Refund).where(Refund.request_id == notice.refund_request_id)
+            select(Refund).where(Refund.request_id == notice.refund_request_id).with_for_update()
         ).one_or_none()
     if refund is None and notice.refund_id:
         refund = session.scalars(
-            select(Refund).where(Refund.provider_refund_id == notice.refund_id).limit(1)
+            select(Refund).where(Refund.provider_refund_id == notice.refund_id).limit(1).with_for_update()
         ).first()
     if refund is None:
         payment = _find_antom_payment(session, _text(_json(row.body), "paymentId"), None)

@@ -42,8 +42,13 @@ def _raw_body() -> bytes:
     mimetype = request.mimetype
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         abort(415)
-    request.max_content_length = MAX_BODY_BYTES
-    return request.get_data(cache=False)
+    # One byte over the limit is read on purpose: without a Content-Length (chunked transfer)
+    # Werkzeug stops quietly at max_content_length, so a longer body would come back cut short.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY_BYTES:
+        abort(413)
+    return body
 
 
 @public

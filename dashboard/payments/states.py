@@ -262,7 +262,9 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, Mapping[PaymentEvent, PaymentStatus 
             PE.NOTE: P.SETTLED,
         },
         P.FAILED: {**_PAYMENT_CLOSED, PE.NOTE: P.FAILED},
-        P.CANCELLED: {**_PAYMENT_CLOSED, PE.NOTE: P.CANCELLED},
+        # Antom: a cancelled payment "stays so even if a success notification arrives later"
+        # (antom.md §5.4; Antom refunds it): the success was sent before the cancel took effect.
+        P.CANCELLED: {**_PAYMENT_CLOSED, PE.SUCCEEDED: LATE, PE.NOTE: P.CANCELLED},
         P.EXPIRED: {**_PAYMENT_CLOSED, PE.NOTE: P.EXPIRED},
         P.DISPUTED: {
             PE.PROCESSING: LATE,

@@ -66,7 +66,8 @@ EXPECTED = {
         "note": "settled",
     },
     "failed": {**CLOSED, "note": "failed"},
-    "cancelled": {**CLOSED, "note": "cancelled"},
+    # A success sent before an Antom cancel took effect (antom.md §5.4).
+    "cancelled": {**CLOSED, "succeeded": "late", "note": "cancelled"},
     "expired": {**CLOSED, "note": "expired"},
     "disputed": {
         "processing": "late",

@@ -1,0 +1,316 @@
+"""The webhooks as a provider sees them: what they answer, what they store, what they queue."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.extensions import db
+from dashboard.notifications.tasks import apply_notification_task
+from dashboard.payments.models import Payment
+from tests.notifications.notify_helpers import ANTOM_ACK
+from tests.notifications.notify_helpers import ANTOM_PATH
+from tests.notifications.notify_helpers import WORLDPAY_PATH
+from tests.notifications.notify_helpers import antom_headers
+from tests.notifications.notify_helpers import event_signature
+from tests.notifications.notify_helpers import notifications
+from tests.notifications.notify_helpers import payment_result
+from tests.notifications.notify_helpers import post_antom
+from tests.notifications.notify_helpers import post_worldpay
+from tests.notifications.notify_helpers import worldpay_event
+from tests.notifications.notify_helpers import worldpay_secrets
+
+#: Exactly as a provider might send it: its own spacing, non-ASCII text, a trailing newline.
+RAW_BODY = (
+    '{ "notifyType" : "PAYMENT_RESULT",\n'
+    '  "result": {"resultCode": "SUCCESS", "resultStatus": "S", "resultMessage": "success \u6210\u529f"},\n'
+    '  "paymentRequestId": "PAY-RAW-1", "paymentId": "2026010519401080010018880000001",\n'
+    '  "paymentAmount": {"currency": "HKD", "value": "12850"},\n'
+    '  "paymentCreateTime": "2026-01-05T10:00:00+08:00", "paymentTime": "2026-01-05T10:00:01+08:00"}\n'
+).encode("utf-8")
+
+
+def queued(app) -> list[tuple[str, tuple]]:
+    """The jobs waiting in the app's queue: (name, args)."""
+    return [(task.name, task.args) for task in app.extensions["huey"].pending()]
+
+
+def refused_by_antom_rules(response) -> bool:
+    """Antom retries unless it gets HTTP 200 with result S / SUCCESS (antom.md §3.5)."""
+    answer = response.get_json(silent=True) or {}
+    result = answer.get("result") or {}
+    return response.status_code != 200 or result.get("resultStatus") != "S"
+
+
+# --- Antom ---------------------------------------------------------------------------------------------
+
+
+def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_queued(sandboxed):
+    app = sandboxed.app
+    headers = antom_headers(app, RAW_BODY)
+
+    response = app.test_client().post(ANTOM_PATH, data=RAW_BODY, headers=headers)
+
+    assert response.status_code == 200
+    assert response.get_data() == ANTOM_ACK
+    assert response.mimetype == "application/json"
+    [row] = notifications()
+    assert row.body == RAW_BODY
+    assert {name: row.headers.get(name) for name in headers} == headers
+    assert (row.provider, row.kind) == ("antom", "PAYMENT_RESULT")
+    assert row.reference == "2026010519401080010018880000001"
+    assert (row.verdict, row.outcome, row.processed_at) == ("valid", "pending", None)
+    assert row.dedup_key is not None and row.duplicate_of_id is None
+    assert queued(app) == [(apply_notification_task.name, (row.id,))]
+
+    assert sandboxed.run_jobs() == 1
+    [row] = notifications()
+    assert row.outcome == "applied" and row.object_type == "payment"
+
+
+@pytest.mark.parametrize(
+    ("tamper", "verdict"),
+    [
+        ("body", "invalid"),
+        ("key", "invalid"),
+        ("client_id", "invalid"),
+        ("path", "invalid"),
+        ("no_signature", "missing"),
+    ],
+)
+def test_an_unverified_antom_notification_is_stored_flagged_refused_and_never_applied(
+    sandboxed, tamper, verdict
+):
+    app = sandboxed.app
+    body = json.dumps(payment_result("PAY-FORGED-1", "2026010519401080010018880000002")).encode()
+    if tamper == "body":
+        headers = antom_headers(app, body.replace(b"12850", b"99999"))
+    elif tamper == "key":
+        # Signed by someone holding a key that is not Antom's (here the merchant's own).
+        merchant_key = app.extensions["sandbox"].keys.merchant.private_key
+        headers = antom_headers(app, body, key=merchant_key)
+    elif tamper == "client_id":
+        headers = antom_headers(app, body, client_id="SANDBOX_SOMEONE_ELSE")
+    elif tamper == "path":
+        headers = antom_headers(app, body, path="/somewhere/else")
+    else:
+        headers = antom_headers(app, body)
+        del headers["Signature"]
+
+    response = app.test_client().post(ANTOM_PATH, data=body, headers=headers)
+
+    assert refused_by_antom_rules(response)
+    assert response.get_data() != ANTOM_ACK
+    [row] = notifications()
+    assert row.body == body
+    assert (row.verdict, row.outcome) == (verdict, "rejected")
+    assert row.dedup_key is None and row.processed_at is not None
+    assert queued(app) == []
+    sandboxed.run_jobs()
+    assert db.session.scalars(select(Payment)).all() == []
+    assert notifications()[0].outcome == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json; charset=UTF-8", 200),
+        ("application/json", 200),
+        ("application/vnd.x+json", 200),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_only_json_content_types_are_accepted(sandboxed, content_type, status):
+    body = json.dumps(payment_result("PAY-CT-1", "2026010519401080010018880000003")).encode()
+
+    response = post_antom(sandboxed.app, body, content_type=content_type)
+
+    assert response.status_code == status
+    assert len(notifications()) == (1 if status == 200 else 0)
+
+
+def test_a_body_over_64_kib_is_refused_and_nothing_is_stored(sandboxed):
+    body = payment_result("PAY-BIG-1", "2026010519401080010018880000004")
+    body["padding"] = "x" * (64 * 1024)
+    raw = json.dumps(body).encode()
+    assert len(raw) > 64 * 1024
+
+    response = post_antom(sandboxed.app, raw)
+
+    assert response.status_code == 413
+    assert notifications() == []
+    assert queued(sandboxed.app) == []
+
+
+@pytest.mark.parametrize(("extra", "status"), [(1, 413), (4096, 413), (0, 200)])
+def test_a_streamed_body_without_content_length_is_held_to_64_kib_too(sandboxed, extra, status):
+    """Chunked transfer: no Content-Length, the server marks the input terminated."""
+    body = payment_result("PAY-BIG-3", "2026010519401080010018880000008")
+    body["padding"] = ""
+    body["padding"] = "x" * (64 * 1024 + extra - len(json.dumps(body).encode()))
+    raw = json.dumps(body).encode()
+    assert len(raw) == 64 * 1024 + extra
+
+    response = sandboxed.app.test_client().post(
+        ANTOM_PATH,
+        input_stream=io.BytesIO(raw),
+        headers={**antom_headers(sandboxed.app, raw), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == status
+    assert [row.body for row in notifications()] == ([raw] if status == 200 else [])
+
+
+def test_a_body_of_exactly_64_kib_is_accepted(sandboxed):
+    body = payment_result("PAY-BIG-2", "2026010519401080010018880000005")
+    body["padding"] = ""
+    size = len(json.dumps(body).encode())
+    body["padding"] = "x" * (64 * 1024 - size)
+    raw = json.dumps(body).encode()
+    assert len(raw) == 64 * 1024
+
+    assert post_antom(sandboxed.app, raw).status_code == 200
+    assert len(notifications()) == 1
+
+
+def test_webhooks_need_no_csrf_token_while_other_posts_do(sandboxed):
+    app = sandboxed.app
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    client = app.test_client()
+
+    refused = client.post("/login", data={"email": "a@staff.example", "password": "x"})
+    body = json.dumps(payment_result("PAY-CSRF-1", "2026010519401080010018880000006")).encode()
+    accepted = client.post(ANTOM_PATH, data=body, headers=antom_headers(app, body))
+    event = json.dumps(worldpay_event("DASH-CSRF-1", "authorized")).encode()
+    accepted_too = post_worldpay(app, event)
+
+    assert refused.status_code == 400
+    assert (accepted.status_code, accepted.get_data()) == (200, ANTOM_ACK)
+    assert accepted_too.status_code == 200
+
+
+def test_the_notify_path_behind_a_proxy_is_the_public_one(make_sandbox_app):
+    app = make_sandbox_app(PUBLIC_BASE_URL="https://shop.example/bo", TRUSTED_PROXY_COUNT=1)
+    body = json.dumps(payment_result("PAY-PROXY-1", "2026010519401080010018880000007")).encode()
+    proxy = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "shop.example",
+        "X-Forwarded-Prefix": "/bo",
+    }
+    client = app.test_client()
+
+    # Antom signed the URL it called: https://shop.example/bo/webhooks/antom.
+    public = client.post(
+        ANTOM_PATH, data=body, headers={**antom_headers(app, body, path="/bo" + ANTOM_PATH), **proxy}
+    )
+    # A signature over the path the app sees after the proxy stripped /bo is not Antom's.
+    internal = client.post(ANTOM_PATH, data=body, headers={**antom_headers(app, body), **proxy})
+
+    assert (public.status_code, public.get_data()) == (200, ANTOM_ACK)
+    assert refused_by_antom_rules(internal)
+    with app.app_context():
+        assert [row.verdict for row in notifications()] == ["valid", "invalid"]
+
+
+# --- Worldpay ------------------------------------------------------------------------------------------
+
+
+def test_a_worldpay_event_with_a_valid_signature_is_acknowledged_and_stored(sandboxed):
+    app = sandboxed.app
+    body = json.dumps(worldpay_event("DASH-ORD-1", "authorized", event_id="ev-valid-1"), indent=1).encode()
+
+    response = post_worldpay(app, body)
+
+    assert response.status_code == 200
+    [row] = notifications()
+    assert row.body == body
+    assert row.headers["Event-Signature"] == event_signature(body, worldpay_secrets(app))
+    assert row.headers["Content-Type"] == "application/vnd.worldpay.events-v1.hal+json"
+    assert (row.provider, row.kind, row.reference, row.dedup_key) == (
+        "worldpay",
+        "authorized",
+        "DASH-ORD-1",
+        "ev-valid-1",
+    )
+    assert (row.verdict, row.outcome) == ("valid", "pending")
+    assert queued(app) == [(apply_notification_task.name, (row.id,))]
+
+
+@pytest.mark.parametrize(
+    ("signature", "verdict"),
+    [
+        ("1/SHA256/" + "0" * 64, "invalid"),
+        ("garbage", "invalid"),
+        ("", "missing"),
+    ],
+)
+def test_a_worldpay_event_with_a_bad_or_no_signature_gets_400_and_is_never_applied(
+    sandboxed, signature, verdict
+):
+    body = json.dumps(worldpay_event("DASH-ORD-2", "authorized", event_id="ev-bad-1")).encode()
+
+    response = post_worldpay(sandboxed.app, body, signature=signature)
+
+    assert response.status_code == 400
+    [row] = notifications()
+    assert (row.verdict, row.outcome, row.dedup_key) == (verdict, "rejected", None)
+    assert queued(sandboxed.app) == []
+
+
+def test_a_worldpay_event_signed_for_another_body_is_refused(sandboxed):
+    body = json.dumps(worldpay_event("DASH-ORD-3", "authorized")).encode()
+    other = json.dumps(worldpay_event("DASH-ORD-3", "refused")).encode()
+
+    signed_other = event_signature(other, worldpay_secrets(sandboxed.app))
+
+    response = post_worldpay(sandboxed.app, body, signature=signed_other)
+
+    assert response.status_code == 400
+    assert [row.verdict for row in notifications()] == ["invalid"]
+
+
+def test_during_a_key_rotation_either_configured_secret_verifies(make_sandbox_app):
+    app = make_sandbox_app(WORLDPAY_WEBHOOK_SECRETS="1:old-secret,2:new-secret")
+    old, new = {"1": "old-secret"}, {"2": "new-secret"}
+
+    def answer(event_id: str, signature_for) -> int:
+        body = json.dumps(worldpay_event("DASH-ROT-1", "authorized", event_id=event_id)).encode()
+        return post_worldpay(app, body, signature=signature_for(body)).status_code
+
+    both = answer("ev-1", lambda body: event_signature(body, {**old, **new}))
+    both_reordered = answer("ev-2", lambda body: event_signature(body, {**new, **old}))
+    only_old = answer("ev-3", lambda body: event_signature(body, old))
+    only_new = answer("ev-4", lambda body: event_signature(body, new))
+    # The old key's part is stale (wrong secret) but the new one matches: still Worldpay's.
+    one_good = answer("ev-5", lambda body: event_signature(body, {"1": "retired", **new}))
+    unknown_key = answer("ev-6", lambda body: event_signature(body, {"3": "new-secret"}))
+    wrong_secrets = answer("ev-7", lambda body: event_signature(body, {"1": "new-secret", "2": "old-secret"}))
+
+    assert (both, both_reordered, only_old, only_new, one_good) == (200, 200, 200, 200, 200)
+    assert (unknown_key, wrong_secrets) == (400, 400)
+    with app.app_context():
+        rows = notifications()
+    assert [row.verdict for row in rows] == ["valid"] * 5 + ["invalid"] * 2
+    assert [row.dedup_key for row in rows] == ["ev-1", "ev-2", "ev-3", "ev-4", "ev-5", None, None]
+
+
+def test_worldpay_webhook_refuses_non_json_and_oversized_bodies(sandboxed):
+    app = sandboxed.app
+    body = json.dumps(worldpay_event("DASH-ORD-4", "authorized")).encode()
+    signature = event_signature(body, worldpay_secrets(app))
+    client = app.test_client()
+
+    plain = client.post(
+        WORLDPAY_PATH, data=body, headers={"Content-Type": "text/plain", "Event-Signature": signature}
+    )
+    big = json.dumps({**worldpay_event("DASH-ORD-4", "authorized"), "pad": "x" * 65536}).encode()
+    oversized = post_worldpay(app, big)
+
+    assert (plain.status_code, oversized.status_code) == (415, 413)
+    assert notifications() == []
