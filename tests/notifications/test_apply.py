@@ -125,7 +125,8 @@ def test_worldpay_events_out_of_order_never_move_the_status_backwards(sandboxed,
     sandboxed.run_jobs()
 
     rows = notifications()
-    assert [row.outcome for row in rows] == ["applied", "late", "applied", "late", "late"]
+    # authorized after sentForSettlement confirms "succeeded"; after "settled" it is out of order.
+    assert [row.outcome for row in rows] == ["applied", "applied", "applied", "late", "late"]
     assert fresh(Payment, sale.id).status == "settled"
     assert status_changes("payment", sale.id) == [
         ["pending", "processing"],
@@ -136,7 +137,7 @@ def test_worldpay_events_out_of_order_never_move_the_status_backwards(sandboxed,
     assert totals() == {"settled": 1}
 
 
-def test_antom_success_after_our_status_is_succeeded_is_late_and_on_the_timeline(sandboxed, charge):
+def test_antom_success_after_our_status_is_succeeded_confirms_it_on_the_timeline(sandboxed, charge):
     payment = charge(10001)
     assert payment.status == "succeeded"
     before = status_changes("payment", payment.id)
@@ -147,11 +148,25 @@ def test_antom_success_after_our_status_is_succeeded_is_late_and_on_the_timeline
 
     assert response.get_data() == ANTOM_ACK
     [row] = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
-    assert (row.outcome, row.object_type, row.object_id) == ("late", "payment", str(payment.id))
+    assert (row.outcome, row.object_type, row.object_id) == ("applied", "payment", str(payment.id))
     assert row.processed_at is not None
     assert status_changes("payment", payment.id) == before
-    assert notes("payment", payment.id) == [(row.id, "late")]
+    assert notes("payment", payment.id) == [(row.id, "applied")]
     assert totals() == {"succeeded": 1}
+
+
+def test_antom_pending_after_our_status_is_succeeded_is_late(sandboxed, charge):
+    payment = charge(10001)
+    body = {**payment_result(payment.request_id, payment.provider_payment_id, "U", minor=10001)}
+    body["notifyType"] = "PAYMENT_PENDING"
+
+    post_antom(sandboxed.app, body)
+    sandboxed.run_jobs()
+
+    [row] = [row for row in notifications() if row.kind == "PAYMENT_PENDING"]
+    assert row.outcome == "late"
+    assert fresh(Payment, payment.id).status == "succeeded"
+    assert notes("payment", payment.id) == [(row.id, "late")]
 
 
 def test_an_antom_success_arriving_after_our_cancel_is_late_and_the_payment_stays_cancelled(

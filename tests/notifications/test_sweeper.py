@@ -302,7 +302,8 @@ def test_refreshing_a_token_twice_renews_it_once(sandboxed, agreement, fake_cloc
 def test_processed_notifications_are_not_applied_again_by_their_job(sandboxed, charge, outcome):
     if outcome == "late":
         payment = charge(10001)
-        body = payment_result(payment.request_id, payment.provider_payment_id, minor=10001)
+        body = payment_result(payment.request_id, payment.provider_payment_id, "U", minor=10001)
+        body["notifyType"] = "PAYMENT_PENDING"  # after "succeeded": out of order
     else:
         body = {"authorizationNotifyType": "TOKEN_CANCELED", "accessToken": "not-ours", "result": {}}
     post_antom(sandboxed.app, body)
