@@ -519,9 +519,10 @@ _DISPATCH = {ANTOM: _apply_antom, WORLDPAY: _apply_worldpay}
 
 
 def reprocess(notification_id: int) -> None:
-    """Queue a verified primary notification to be applied again (audited).
+    """Queue a failed, unmatched or stuck notification to be applied again (audited).
 
-    :raises ReprocessRefused: missing, unverified or a duplicate (those are never applied)
+    :raises ReprocessRefused: missing, unverified, a duplicate (those are never applied), or
+        applied or late already
     """
     from dashboard.notifications.tasks import apply_notification_task
 
@@ -533,6 +534,11 @@ def reprocess(notification_id: int) -> None:
             raise ReprocessRefused("a notification whose signature did not verify is never applied")
         if row.duplicate_of_id is not None:
             raise ReprocessRefused(f"a duplicate of notification {row.duplicate_of_id}; reprocess that one")
+        if row.outcome not in (Result.FAILED, Result.UNMATCHED, Result.PENDING):
+            # Applying it again would only add a confirmation and hide that it was applied.
+            raise ReprocessRefused(
+                f"it was {row.outcome} already; only failed, unmatched or pending ones are"
+            )
         before = {"outcome": row.outcome, "processing_error": row.processing_error}
         row.outcome = Result.PENDING.value
         row.processed_at = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from dashboard import clock
@@ -19,6 +20,7 @@ from dashboard.payments.models import Refund
 from dashboard.payments.states import CancelStatus
 from dashboard.payments.states import PaymentStatus
 from dashboard.payments.states import RefundStatus
+from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
 
 #: Open work untouched for this long is picked up again by the sweeper.
 STUCK_AFTER = timedelta(minutes=10)
@@ -86,6 +88,8 @@ def sweep_open_payments() -> None:
             Payment.status.in_([PaymentStatus.PENDING.value, PaymentStatus.PROCESSING.value]),
             Payment.updated_at < cutoff,
             Payment.created_at > clock.now() - SWEEP_HORIZON,
+            # A Worldpay sale whose create never answered has no id to query: its webhook decides.
+            or_(Payment.provider != WORLDPAY, Payment.provider_payment_id.is_not(None)),
         )
         .limit(SWEEP_BATCH)
     ).all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dashboard.db import write_transaction
 from dashboard.extensions import db
 from dashboard.money import Money
@@ -48,3 +50,10 @@ def test_a_notification_naming_nothing_we_know_says_so(sandboxed):
         service.ask_provider(notification_id)
         == "This notification names nothing the provider can be asked about."
     )
+
+
+def test_an_applied_or_late_notification_is_not_reprocessed(sandboxed):
+    for outcome in ("applied", "late"):
+        notification_id = stored("PAYMENT_RESULT", "pay-1", outcome=outcome)
+        with pytest.raises(service.ReprocessRefused, match=f"it was {outcome} already"):
+            service.reprocess(notification_id)
