@@ -12,6 +12,9 @@ from dashboard.audit.queries import audit_page
 from dashboard.auth.access import roles
 from dashboard.extensions import db
 from dashboard.htmx import render_page
+from dashboard.listing import CURSOR_ARG
+from dashboard.listing import page_args
+from dashboard.listing import read_filters
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -21,17 +24,14 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def index():
     """List audit entries matching the filters, one keyset page at a time."""
     form = AuditFilterForm(request.args)
-    filters = AuditFilter()
-    if form.validate():
-        filters = AuditFilter(**{name: form[name].data or None for name in AuditFilter.__dataclass_fields__})
-    before = request.args.get("before", type=int)
+    filters = read_filters(form, AuditFilter)
+    before = request.args.get(CURSOR_ARG, type=int)
     entries, next_cursor = audit_page(db.session, filters, current_app.config["DISPLAY_TIMEZONE"], before)
-    query_args = {key: value for key, value in request.args.items() if key != "before" and value}
     return render_page(
         "audit/index.html",
         "results",
         form=form,
         entries=entries,
         next_cursor=next_cursor,
-        query_args=query_args,
+        query_args=page_args(),
     )
