@@ -105,10 +105,11 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
     from dashboard.home.views import bp as home_bp
+    from dashboard.notifications.views import bp as notifications_bp
     from dashboard.notifications.webhooks import bp as webhooks_bp
     from dashboard.users.views import bp as users_bp
 
-    for blueprint in (home_bp, auth_bp, users_bp, audit_bp, webhooks_bp):
+    for blueprint in (home_bp, auth_bp, users_bp, audit_bp, notifications_bp, webhooks_bp):
         app.register_blueprint(blueprint)
 
 

@@ -11,11 +11,11 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 EXPECTED_NAVIGATION = {
-    "viewer": ["Overview", "Audit log"],
-    "support": ["Overview"],
-    "finance": ["Overview"],
-    "manager": ["Overview"],
-    "admin": ["Overview", "Audit log", "Users"],
+    "viewer": ["Overview", "Notifications", "Audit log"],
+    "support": ["Overview", "Notifications"],
+    "finance": ["Overview", "Notifications"],
+    "manager": ["Overview", "Notifications"],
+    "admin": ["Overview", "Notifications", "Audit log", "Users"],
 }
 
 

@@ -15,6 +15,8 @@ from dashboard.audit.forms import AuditFilterForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
 from dashboard.extensions import db
+from dashboard.notifications.forms import NotificationFilterForm
+from dashboard.notifications.queries import InboxPage
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
 
@@ -164,6 +166,11 @@ FRAGMENT_CONTEXT = {
         "next_cursor": 7,
         "query_args": {"action": "auth."},
     },
+    ("notifications/index.html", "results"): lambda: {
+        "form": NotificationFilterForm(),
+        "page": InboxPage([], 7, prefix_too_broad=True),
+        "query_args": {"provider": "antom"},
+    },
 }
 
 
@@ -183,11 +190,11 @@ def test_fragment_block_renders_on_its_own(app, template, block):
 # --- navigation --------------------------------------------------------------------------------
 
 NAVIGATION = {
-    "viewer": ["Overview", "Audit log"],
-    "support": ["Overview"],
-    "finance": ["Overview"],
-    "manager": ["Overview"],
-    "admin": ["Overview", "Audit log", "Users"],
+    "viewer": ["Overview", "Notifications", "Audit log"],
+    "support": ["Overview", "Notifications"],
+    "finance": ["Overview", "Notifications"],
+    "manager": ["Overview", "Notifications"],
+    "admin": ["Overview", "Notifications", "Audit log", "Users"],
 }
 
 

@@ -1,0 +1,95 @@
+"""The notifications inbox: every provider notification, one in full, Reprocess and Ask the provider."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+
+from dashboard.auth.access import roles
+from dashboard.auth.forms import EmptyForm
+from dashboard.extensions import db
+from dashboard.htmx import render_page
+from dashboard.listing import CURSOR_ARG
+from dashboard.listing import page_args
+from dashboard.listing import read_filters
+from dashboard.notifications import service
+from dashboard.notifications.forms import OUTCOME_LABELS
+from dashboard.notifications.forms import NotificationFilterForm
+from dashboard.notifications.queries import NotificationFilter
+from dashboard.notifications.queries import notification_detail
+from dashboard.notifications.queries import notification_page
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+#: Where a linked object's page lives (plain paths: those pages belong to their own blueprints).
+OBJECT_PATHS = {"payment": "/payments/{}", "agreement": "/agreements/{}"}
+
+
+@bp.app_template_global()
+def object_href(object_type: str | None, object_id: str | int | None) -> str | None:
+    """Return the page of a linked payment or agreement, or None for anything else."""
+    path = OBJECT_PATHS.get(object_type or "")
+    return path.format(object_id) if path and object_id is not None else None
+
+
+@bp.app_template_filter()
+def outcome_label(outcome: str) -> str:
+    """Say an outcome the way the inbox does ("applied" reads "processed")."""
+    return OUTCOME_LABELS.get(outcome, outcome)
+
+
+# Every role reads the inbox: viewer (auditors) by DESIGN §1, and each role includes viewer.
+@bp.get("/")
+@roles("viewer", "admin")
+def index():
+    """List notifications matching the filters or the search, newest first, one keyset page at a time."""
+    form = NotificationFilterForm(request.args)
+    page = notification_page(
+        db.session,
+        read_filters(form, NotificationFilter),
+        current_app.config["DISPLAY_TIMEZONE"],
+        request.args.get(CURSOR_ARG, type=int),
+    )
+    return render_page("notifications/index.html", "results", form=form, page=page, query_args=page_args())
+
+
+@bp.get("/<int:notification_id>")
+@roles("viewer", "admin")
+def detail(notification_id: int):
+    """Show one notification: its facts, headers, redacted body and what it changed."""
+    shown = notification_detail(db.session, notification_id)
+    if shown is None:
+        abort(404)
+    return render_page("notifications/detail.html", detail=shown, action_form=EmptyForm())
+
+
+@bp.post("/<int:notification_id>/reprocess")
+@roles("admin")
+def reprocess(notification_id: int):
+    """Queue a verified notification to be applied again (audited by the service)."""
+    try:
+        service.reprocess(notification_id)
+    except service.ReprocessRefused as refused:
+        flash(f"Notification {notification_id} cannot be reprocessed: {refused}.", "error")
+    else:
+        flash(f"Notification {notification_id} is queued to be applied again.", "success")
+    return redirect(url_for("notifications.detail", notification_id=notification_id))
+
+
+# Support (and managers) may ask too: it only runs the inquiry the jobs would run anyway.
+@bp.post("/<int:notification_id>/ask")
+@roles("admin", "support")
+def ask_provider(notification_id: int):
+    """Ask the provider now about the notification's payment or agreement; say what came back."""
+    try:
+        answer = service.ask_provider_audited(notification_id)
+    except service.ReprocessRefused as refused:
+        flash(f"Notification {notification_id}: {refused}.", "error")
+    else:
+        flash(answer, "info")
+    return redirect(url_for("notifications.detail", notification_id=notification_id))
