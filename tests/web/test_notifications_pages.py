@@ -523,7 +523,7 @@ def test_reprocess_requeues_audits_and_then_applies(
     ],
 )
 def test_reprocess_refuses_an_unverified_notification(
-    app, client, login_as, post, stored, audit_rows, fields, reason
+    app, client, login_as, post, stored, audit_rows, run_jobs, fields, reason
 ):
     login_as("admin")
     notification_id = stored(**fields)
