@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
-from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import union
@@ -109,9 +108,9 @@ def _reference_starts_with(q: str) -> list[ColumnElement[bool]]:
 
 
 def _prefix_too_broad(session: Session, q: str) -> bool:
-    """Return True when more than ``PREFIX_LIMIT`` references start with ``q`` (reads at most that many)."""
-    probe = select(Notification.id).where(*_reference_starts_with(q)).limit(PREFIX_LIMIT + 1).subquery()
-    return session.scalar(select(func.count()).select_from(probe)) > PREFIX_LIMIT
+    """Return True when more than ``PREFIX_LIMIT`` references start with ``q`` (reads at most one more)."""
+    probe = select(Notification.id).where(*_reference_starts_with(q)).limit(PREFIX_LIMIT + 1)
+    return len(session.scalars(probe).all()) > PREFIX_LIMIT
 
 
 def _ids_matching(q: str, *, prefix: bool) -> Select:

@@ -10,6 +10,7 @@ from flask import redirect
 from flask import request
 from flask import url_for
 
+from dashboard.agreements.service import AGREEMENT
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
 from dashboard.extensions import db
@@ -23,11 +24,12 @@ from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
+from dashboard.payments.service import PAYMENT
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 #: Where a linked object's page lives (plain paths: those pages belong to their own blueprints).
-OBJECT_PATHS = {"payment": "/payments/{}", "agreement": "/agreements/{}"}
+OBJECT_PATHS = {PAYMENT: "/payments/{}", AGREEMENT: "/agreements/{}"}
 
 
 @bp.app_template_global()
