@@ -102,14 +102,29 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from dashboard.agreements.views import bp as agreements_bp
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
+    from dashboard.checkout.views import bp as checkout_bp
+    from dashboard.events.views import bp as events_bp
     from dashboard.home.views import bp as home_bp
     from dashboard.notifications.views import bp as notifications_bp
     from dashboard.notifications.webhooks import bp as webhooks_bp
+    from dashboard.payments.views import bp as payments_bp
     from dashboard.users.views import bp as users_bp
 
-    for blueprint in (home_bp, auth_bp, users_bp, audit_bp, notifications_bp, webhooks_bp):
+    for blueprint in (
+        home_bp,
+        auth_bp,
+        users_bp,
+        audit_bp,
+        payments_bp,
+        agreements_bp,
+        notifications_bp,
+        events_bp,
+        webhooks_bp,
+        checkout_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

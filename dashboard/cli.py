@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,39 +84,68 @@ def worker(workers: int) -> None:
     consumer.run()
 
 
-def serve_until_stopped(app: Flask, host: str, port: int, threads: int, banner: str) -> None:
-    """Serve ``app`` on a threaded server until Ctrl-C or SIGTERM."""
+def serve_until_stopped(
+    app: Flask, host: str, port: int, threads: int, banner: str, on_ready: Callable[[], Any] | None = None
+) -> None:
+    """Serve ``app`` on a threaded server until Ctrl-C or SIGTERM.
+
+    The server listens before ``on_ready`` runs in the main thread (the demo's seeding calls
+    the app's own sandbox over HTTP); whatever ``on_ready`` returns is called to stop it.
+    """
     from waitress import create_server
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = create_server(app, host=host, port=port, threads=threads)
+    listener = threading.Thread(target=server.run, name="http", daemon=True)
+    listener.start()
     click.echo(f"{banner} on http://{host}:{server.effective_port}  (Ctrl-C stops)")
+    stop_ready: Callable[[], Any] | None = None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        server.run()
+        if on_ready is not None:
+            stop_ready = on_ready()
+        # Huey's consumer (started by on_ready) installs handlers that only set flags; take the
+        # signals back so Ctrl-C and SIGTERM stop the server too.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while listener.is_alive():
+            listener.join(timeout=0.5)
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        if stop_ready is not None:
+            stop_ready()
         server.close()
 
 
-def _serve_with_jobs(app: Flask, host: str, port: int, threads: int) -> None:
-    """Start the job consumer (and the sandbox's sender) from the main thread, then serve HTTP."""
-    consumer = jobs.start_consumer(app.extensions["huey"])
-    sandbox = app.extensions.get("sandbox")
-    if sandbox is not None:
-        from dashboard.sandbox import sender
+def _serve_with_jobs(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int,
+    prepare: Callable[[], Callable[[], Any] | None] | None = None,
+) -> None:
+    """Serve HTTP, run ``prepare`` (it may return a stopper), then start the jobs and the sandbox sender."""
 
-        sender.start_sender(sandbox)
-    # Huey's consumer installs handlers that only set flags (it expects to own the main
-    # loop); serve_until_stopped takes the signals back so Ctrl-C stops the server too.
-    try:
-        serve_until_stopped(app, host, port, threads, "back office")
-    finally:
-        click.echo("stopping the job workers…")
+    def start() -> Callable[[], None]:
+        stop_prepared = prepare() if prepare is not None else None
+        consumer = jobs.start_consumer(app.extensions["huey"])
+        sandbox = app.extensions.get("sandbox")
         if sandbox is not None:
-            sender.stop_sender(sandbox)
-        consumer.stop(graceful=True)
+            from dashboard.sandbox import sender
+
+            sender.start_sender(sandbox)
+
+        def stop() -> None:
+            click.echo("stopping the job workers…")
+            if stop_prepared is not None:
+                stop_prepared()
+            if sandbox is not None:
+                sender.stop_sender(sandbox)
+            consumer.stop(graceful=True)
+
+        return stop
+
+    serve_until_stopped(app, host, port, threads, "back office", on_ready=start)
 
 
 def _migrate(app: Flask) -> None:
@@ -165,7 +196,17 @@ def demo(host: str, port: int) -> None:
     click.echo("demo users (e-mail / password):")
     for email, role, password in credentials:
         click.echo(f"  {role:<8} {email:<24} {password}")
-    _serve_with_jobs(app, host, port, threads=16)
+
+    def seed_then_trickle() -> Callable[[], None]:
+        from dashboard.demo import Demo
+        from dashboard.demo import start_trickle
+
+        click.echo("writing demo history through the sandbox providers…")
+        with app.app_context():
+            Demo(app).seed_history(report=click.echo)
+        return start_trickle(app).set
+
+    _serve_with_jobs(app, host, port, threads=16, prepare=seed_then_trickle)
 
 
 @click.command("serve")

@@ -17,6 +17,8 @@ from dashboard.money import exponent
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
 NAVIGATION: list[tuple[str, str]] = [
     ("home.index", "Overview"),
+    ("payments.index", "Payments"),
+    ("agreements.index", "Agreements"),
     ("notifications.index", "Notifications"),
     ("audit.index", "Audit log"),
     ("users.index", "Users"),

@@ -12,8 +12,7 @@ from dashboard.audit.queries import audit_page
 from dashboard.auth.access import roles
 from dashboard.extensions import db
 from dashboard.htmx import render_page
-from dashboard.listing import CURSOR_ARG
-from dashboard.listing import page_args
+from dashboard.listing import filter_args
 from dashboard.listing import read_filters
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -25,7 +24,7 @@ def index():
     """List audit entries matching the filters, one keyset page at a time."""
     form = AuditFilterForm(request.args)
     filters = read_filters(form, AuditFilter)
-    before = request.args.get(CURSOR_ARG, type=int)
+    before = request.args.get("before", type=int)
     entries, next_cursor = audit_page(db.session, filters, current_app.config["DISPLAY_TIMEZONE"], before)
     return render_page(
         "audit/index.html",
@@ -33,5 +32,6 @@ def index():
         form=form,
         entries=entries,
         next_cursor=next_cursor,
-        query_args=page_args(),
+        deeper=before is not None,
+        query_args=filter_args(request.args),
     )

@@ -35,6 +35,9 @@ BUILT_IN_PUBLIC = frozenset({"static"})
 
 _ACCESS_ATTR = "_allowed_roles"
 
+#: Header a live region sends when it re-renders itself after a poll: like the poll, not activity.
+LIVE_REFRESH_HEADER = "X-Live-Refresh"
+
 
 @dataclass(frozen=True)
 class Access:
@@ -70,6 +73,12 @@ def any_staff(view: F) -> F:
 def public(view: F) -> F:
     """Declare a view open to everybody, logged in or not."""
     setattr(view, _ACCESS_ATTR, PUBLIC)
+    return view
+
+
+def passive(view: F) -> F:
+    """Mark a view as background traffic (live polls) that does not count as user activity."""
+    view.passive = True  # type: ignore[attr-defined] - read by the guard
     return view
 
 

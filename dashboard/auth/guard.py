@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from dashboard import clock
 from dashboard.audit import service as audit
+from dashboard.auth.access import LIVE_REFRESH_HEADER
 from dashboard.auth.access import PUBLIC
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import role_allows
@@ -97,9 +98,16 @@ def enforce_access():
     if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ENDPOINTS:
         flash("Choose a new password before you continue.", "info")
         return redirect(url_for("auth.password"))
-    if not getattr(current_app.view_functions[endpoint], "passive", False):
+    if not _passive(endpoint):
         mark_seen()
     return None
+
+
+def _passive(endpoint: str) -> bool:
+    """Live polls, and the re-renders they trigger, are not user activity (DESIGN §8)."""
+    view_is_passive = getattr(current_app.view_functions[endpoint], "passive", False)
+    live_refresh = request.method == "GET" and request.headers.get(LIVE_REFRESH_HEADER) == "true"
+    return view_is_passive or live_refresh
 
 
 def init_guard(app: Flask) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -19,6 +18,7 @@ from sqlalchemy.orm import defer
 
 from dashboard.agreements.service import AGREEMENT
 from dashboard.events.models import Event
+from dashboard.listing import starts_with
 from dashboard.listing import within_days
 from dashboard.notifications.models import Notification
 from dashboard.payments.service import PAYMENT
@@ -31,10 +31,6 @@ PAGE_SIZE = 50
 PREFIX_LIMIT = 500
 #: What a notification may be linked to; the object index leads with the type, so search names them.
 LINKED_TYPES = (PAYMENT, AGREEMENT)
-#: Sorts after every character an id contains: ``q <= reference < q + _BEYOND`` is a prefix range
-#: that uses the plain B-tree index on both databases (``LIKE 'q%'`` does not on SQLite, nor on
-#: PostgreSQL outside the C collation).
-_BEYOND = "\U0010ffff"
 #: Largest id the search tries as a notification id (BIGINT).
 _MAX_ID = 2**63 - 1
 
@@ -103,13 +99,9 @@ def notification_page(
     return InboxPage(rows[:PAGE_SIZE], next_cursor, too_broad)
 
 
-def _reference_starts_with(q: str) -> list[ColumnElement[bool]]:
-    return [Notification.reference >= q, Notification.reference < q + _BEYOND]
-
-
 def _prefix_too_broad(session: Session, q: str) -> bool:
     """Return True when more than ``PREFIX_LIMIT`` references start with ``q`` (reads at most one more)."""
-    probe = select(Notification.id).where(*_reference_starts_with(q)).limit(PREFIX_LIMIT + 1)
+    probe = select(Notification.id).where(starts_with(Notification.reference, q)).limit(PREFIX_LIMIT + 1)
     return len(session.scalars(probe).all()) > PREFIX_LIMIT
 
 
@@ -120,9 +112,10 @@ def _ids_matching(q: str, *, prefix: bool) -> Select:
     its beginning), a whole dedup key (Worldpay eventId, Antom ``PAYMENT_RESULT:<paymentId>:S``), a
     linked object's id, or a notification id (``123`` or ``#123``).
     """
-    reference = _reference_starts_with(q) if prefix else [Notification.reference == q]
+    # starts_with is an index range, never LIKE: see dashboard.listing.
+    reference = starts_with(Notification.reference, q) if prefix else Notification.reference == q
     branches = [
-        select(Notification.id).where(*reference),
+        select(Notification.id).where(reference),
         select(Notification.id).where(Notification.dedup_key == q),
         select(Notification.id).where(
             Notification.object_type.in_(LINKED_TYPES), Notification.object_id == q

@@ -305,11 +305,14 @@ def _noted(session: Session, row: Notification, object_type: str, object_id: int
 
 
 def _moved(session: Session, row: Notification, object_type: str, object_id: int, change) -> Applied:
-    """Run a status change caused by ``row``; a late one is recorded and changes nothing."""
+    """Run a status change caused by ``row``; a late one or a confirmation is recorded and changes nothing."""
     try:
         change()
-    except IgnoredEvent:
-        return _noted(session, row, object_type, object_id, Result.LATE)
+    except IgnoredEvent as ignored:
+        # A confirmation (Antom's notifyPayment after pay answered S; Worldpay's
+        # sentForSettlement after authorized) is applied news; only an out-of-order one is late.
+        outcome = Result.APPLIED if ignored.confirms else Result.LATE
+        return _noted(session, row, object_type, object_id, outcome)
     return _noted(session, row, object_type, object_id, Result.APPLIED)
 
 
@@ -541,24 +544,56 @@ def reprocess(notification_id: int) -> None:
 
 
 def ask_provider(notification_id: int) -> str:
-    """Run the inquiry for the notification's object now; return a sentence saying what came back."""
+    """Run the inquiry for what the notification is about now; return a sentence saying what came back.
+
+    The object is the one processing linked, or — for a pending, failed or unmatched row — the
+    one its reference names (paymentId, paymentRequestId, refundId, transactionReference, authState).
+    """
     row = db.session.get(Notification, notification_id)
     if row is None:
         raise ReprocessRefused("no such notification")
-    object_type, object_id = row.object_type, row.object_id
+    subject = _subject(row)
     kind = row.kind
     db.session.rollback()
-    if object_type == payments.PAYMENT and object_id:
-        payment_id = int(object_id)
-        refund = _refund_of(notification_id, payment_id)
-        if refund is not None:
-            return f"Refund {refund} is {payments.inquire_refund(refund)}."
-        return f"Payment {payment_id} is {payments.inquire_payment(payment_id)}."
-    if object_type == agreements.AGREEMENT and object_id:
-        status = agreements.activate(int(object_id)) if kind == NotifyType.AUTHCODE_CREATED else None
-        agreement = db.session.get(Agreement, int(object_id))
-        return f"Agreement {object_id} is {status or agreement.status}."
-    return "This notification is not linked to anything the provider can be asked about."
+    if subject is None:
+        return "This notification names nothing the provider can be asked about."
+    object_type, object_id = subject
+    if object_type == "refund":
+        return f"Refund {object_id}: {payments.inquire_refund(object_id)}."
+    if object_type == payments.PAYMENT:
+        return f"Payment {object_id}: {payments.inquire_payment(object_id)}."
+    status = agreements.activate(object_id) if kind == NotifyType.AUTHCODE_CREATED else None
+    agreement = db.session.get(Agreement, object_id)
+    return f"Agreement {object_id}: {status or (agreement.status if agreement else 'missing')}."
+
+
+def _subject(row: Notification) -> tuple[str, int] | None:
+    """Return what a notification is about: ("payment" | "refund" | "agreement", id), or None."""
+    if row.object_type == payments.PAYMENT and row.object_id:
+        refund_id = _refund_of(row.id, int(row.object_id))
+        return ("refund", refund_id) if refund_id is not None else (payments.PAYMENT, int(row.object_id))
+    if row.object_type == agreements.AGREEMENT and row.object_id:
+        return agreements.AGREEMENT, int(row.object_id)
+    reference = row.reference
+    if not reference:
+        return None
+    if row.provider == WORLDPAY:
+        found = db.session.scalar(
+            select(Payment.id).where(Payment.request_id == reference, Payment.provider == WORLDPAY)
+        )
+        return (payments.PAYMENT, found) if found else None
+    if row.kind == NotifyType.REFUND_RESULT:
+        found = db.session.scalar(
+            select(Refund.id).where(
+                (Refund.provider_refund_id == reference) | (Refund.request_id == reference)
+            )
+        )
+        return ("refund", found) if found else None
+    if row.kind in (NotifyType.PAYMENT_RESULT, NotifyType.PAYMENT_PENDING):
+        found = _find_antom_payment(db.session, reference, reference)
+        return (payments.PAYMENT, found.id) if found else None
+    found = db.session.scalar(select(Agreement.id).where(Agreement.auth_state == reference))
+    return (agreements.AGREEMENT, found) if found else None
 
 
 def ask_provider_audited(notification_id: int) -> str:

@@ -15,8 +15,7 @@ from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
 from dashboard.extensions import db
 from dashboard.htmx import render_page
-from dashboard.listing import CURSOR_ARG
-from dashboard.listing import page_args
+from dashboard.listing import filter_args
 from dashboard.listing import read_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
@@ -28,15 +27,18 @@ from dashboard.payments.service import PAYMENT
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
-#: Where a linked object's page lives (plain paths: those pages belong to their own blueprints).
-OBJECT_PATHS = {PAYMENT: "/payments/{}", AGREEMENT: "/agreements/{}"}
+#: The endpoint and its id argument of a linked object's page.
+OBJECT_PAGES = {PAYMENT: ("payments.detail", "payment_id"), AGREEMENT: ("agreements.detail", "agreement_id")}
 
 
 @bp.app_template_global()
 def object_href(object_type: str | None, object_id: str | int | None) -> str | None:
     """Return the page of a linked payment or agreement, or None for anything else."""
-    path = OBJECT_PATHS.get(object_type or "")
-    return path.format(object_id) if path and object_id is not None else None
+    page = OBJECT_PAGES.get(object_type or "")
+    if page is None or not str(object_id).isascii() or not str(object_id).isdigit():
+        return None
+    endpoint, argument = page
+    return url_for(endpoint, **{argument: int(object_id)})
 
 
 @bp.app_template_filter()
@@ -51,13 +53,18 @@ def outcome_label(outcome: str) -> str:
 def index():
     """List notifications matching the filters or the search, newest first, one keyset page at a time."""
     form = NotificationFilterForm(request.args)
+    before = request.args.get("before", type=int)
     page = notification_page(
-        db.session,
-        read_filters(form, NotificationFilter),
-        current_app.config["DISPLAY_TIMEZONE"],
-        request.args.get(CURSOR_ARG, type=int),
+        db.session, read_filters(form, NotificationFilter), current_app.config["DISPLAY_TIMEZONE"], before
     )
-    return render_page("notifications/index.html", "results", form=form, page=page, query_args=page_args())
+    return render_page(
+        "notifications/index.html",
+        "results",
+        form=form,
+        page=page,
+        deeper=before is not None,
+        query_args=filter_args(request.args),
+    )
 
 
 @bp.get("/<int:notification_id>")

@@ -45,10 +45,13 @@ class Payment(Base):
         # request_id leads, so a search by our id alone (exact or prefix) uses it too.
         UniqueConstraint("request_id", "provider", name="uq_payments_request_id_provider"),
         Index("ix_payments_provider_payment_id", "provider_payment_id"),
-        Index("ix_payments_agreement_id", "agreement_id"),
+        # An agreement's newest payments, without a sort.
+        Index("ix_payments_agreement_id_created_at_id", "agreement_id", "created_at", "id"),
         Index("ix_payments_created_at_id", "created_at", "id"),
         Index("ix_payments_status_created_at_id", "status", "created_at", "id"),
         Index("ix_payments_provider_created_at_id", "provider", "created_at", "id"),
+        # The list filtered by provider and status together.
+        Index("ix_payments_provider_status_created_at_id", "provider", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

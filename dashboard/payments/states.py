@@ -58,6 +58,11 @@ class InvalidTransition(TransitionError):
 class IgnoredEvent(TransitionError):
     """A duplicate or late event: record it on the timeline, never move the status backwards."""
 
+    @property
+    def confirms(self) -> bool:
+        """Return True when the event repeats the current status rather than arriving out of order."""
+        return MACHINES[self.machine].confirms(self.status, self.event)
+
 
 class Late:
     """Table marker: the event is a duplicate or out of date for this status."""
@@ -73,6 +78,10 @@ S = TypeVar("S", bound=enum.StrEnum)
 E = TypeVar("E", bound=enum.StrEnum)
 
 
+#: Every machine by name, so an error's ``machine`` leads back to its table.
+MACHINES: dict[str, Machine] = {}
+
+
 @dataclass(frozen=True)
 class Machine(Generic[S, E]):
     """A status machine given by an explicit table; pairs not in it are invalid."""
@@ -83,6 +92,7 @@ class Machine(Generic[S, E]):
     table: Mapping[S, Mapping[E, S | Late]]
 
     def __post_init__(self) -> None:
+        MACHINES[self.name] = self
         missing = set(self.statuses) - set(self.table)
         if missing:
             raise ValueError(f"{self.name}: no row for {sorted(missing)}")
@@ -101,6 +111,19 @@ class Machine(Generic[S, E]):
         if outcome is LATE:
             raise IgnoredEvent(self.name, status, what, "duplicate or late; status kept")
         return outcome  # type: ignore[return-value]
+
+    def target(self, event: E | str) -> S | None:
+        """Return the status ``event`` leads to from the earliest status that accepts it."""
+        what = self.events(event)
+        for status in self.statuses:
+            outcome = self.table[status].get(what)
+            if outcome is not None and outcome is not LATE:
+                return outcome  # type: ignore[return-value]
+        return None
+
+    def confirms(self, current: S | str, event: E | str) -> bool:
+        """Return True when ``event`` only repeats what ``current`` says (a confirmation, not news)."""
+        return self.target(event) == self.statuses(current)
 
     def allowed(self, current: S | str) -> frozenset[E]:
         """Return the events that move (or keep, for notes) ``current``."""

@@ -12,18 +12,141 @@
     region.replaceChildren(p);
   }
 
-  // Live regions poll only while the tab is visible; a poll skipped here runs again on return.
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (document.hidden && event.detail.elt.hasAttribute("data-live")) {
-      event.preventDefault();
+  // --- Live updates (DESIGN §6): one poll of /live a second for the topics of the page's live regions.
+  // A region is an element with data-live-topic ("payment:12" for one object, "payment" for a list) and
+  // data-live-cursor (the newest event id when it was rendered). A detail region gets the htmx event
+  // "live" and re-renders itself; a list region with a [data-live-bar] button only counts new rows there.
+  var POLL_MS = 1000;
+  var MAX_DELAY_MS = 15000;
+  var live = { cursor: null, seen: new Set(), lastSync: null, failures: 0, signedOut: false, timer: null, busy: false };
+  var reopen = [];
+
+  function liveRegions() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-live-topic]"));
+  }
+
+  function renderedCursor(region) {
+    return parseInt(region.getAttribute("data-live-cursor"), 10) || 0;
+  }
+
+  function concerns(region, event) {
+    var topic = region.getAttribute("data-live-topic");
+    return event.id > renderedCursor(region) && (topic === event.topic || topic === event.object_type);
+  }
+
+  function countNew(bar, events) {
+    var created = events.filter(function (event) { return event.kind === "created"; }).length;
+    if (!created) { return; }
+    var count = (parseInt(bar.getAttribute("data-count"), 10) || 0) + created;
+    bar.setAttribute("data-count", String(count));
+    bar.textContent = count + " new " + bar.getAttribute("data-live-noun") + (count === 1 ? "" : "s") + " — show";
+    bar.hidden = false;
+  }
+
+  function apply(events) {
+    liveRegions().forEach(function (region) {
+      var mine = events.filter(function (event) { return concerns(region, event); });
+      if (!mine.length) { return; }
+      var bar = region.querySelector("[data-live-bar]");
+      if (bar) {
+        countNew(bar, mine);  // rows never move under the reader; the bar offers the fresh list
+      } else {
+        htmx.trigger(region, "live");
+      }
+    });
+  }
+
+  function showStatus() {
+    var status = document.getElementById("live-status");
+    if (!status) { return; }
+    status.hidden = liveRegions().length === 0;
+    var text = "syncing…";
+    if (live.signedOut) {
+      text = "not synced — signed out; reload the page";
+    } else if (live.failures) {
+      text = "not synced — retrying";
+    } else if (live.lastSync !== null) {
+      text = "synced " + Math.floor((Date.now() - live.lastSync) / 1000) + " s ago";
     }
-  });
+    status.textContent = text;
+    status.classList.toggle("live-status-error", live.signedOut || live.failures > 0);
+  }
+
+  function schedule() {
+    if (live.signedOut || live.timer !== null || document.hidden) { return; }
+    var delay = live.failures ? Math.min(POLL_MS * Math.pow(2, live.failures), MAX_DELAY_MS) : POLL_MS;
+    live.timer = window.setTimeout(poll, delay);
+  }
+
+  function poll() {
+    live.timer = null;
+    var regions = liveRegions();
+    var url = document.body.getAttribute("data-live-url");
+    if (document.hidden || live.busy || live.signedOut) { return; }
+    if (!regions.length || !url) { schedule(); return; }
+    if (live.cursor === null) {
+      live.cursor = Math.min.apply(null, regions.map(renderedCursor));
+    }
+    var topics = Array.from(new Set(regions.map(function (region) { return region.getAttribute("data-live-topic"); })));
+    url += "?after=" + live.cursor + topics.map(function (topic) { return "&topic=" + encodeURIComponent(topic); }).join("");
+    live.busy = true;
+    fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.type === "opaqueredirect" || response.status === 401) {
+          live.signedOut = true;  // the session ended (idle timeout, sign-out elsewhere)
+        }
+        if (!response.ok) { throw new Error("live poll answered " + response.status); }
+        return response.json();
+      })
+      .then(function (body) {
+        // The server re-reads a window behind the cursor: ids seen in the last answer are the only
+        // ones that can come again, so they are all there is to remember.
+        var fresh = body.events.filter(function (event) { return !live.seen.has(event.id); });
+        live.seen = new Set(body.events.map(function (event) { return event.id; }));
+        live.cursor = Math.max(live.cursor, body.cursor);
+        live.lastSync = Date.now();
+        live.failures = 0;
+        apply(fresh);
+      })
+      .catch(function () {
+        live.failures += 1;
+      })
+      .then(function () {
+        live.busy = false;
+        showStatus();
+        schedule();
+      });
+  }
+
+  // Hidden tabs do not poll; coming back polls at once.
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) {
-      document.querySelectorAll("[data-live]").forEach(function (el) {
-        htmx.trigger(el, "live:resume");
+    if (document.hidden) { return; }
+    window.clearTimeout(live.timer);
+    poll();
+  });
+
+  // A live re-render keeps open the <details> the reader opened (they carry stable ids; htmx itself
+  // keeps focus on an element whose id survives the swap).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-live-topic")) {
+      reopen = Array.prototype.map.call(target.querySelectorAll("details[open][id]"), function (details) {
+        return details.id;
       });
     }
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    reopen.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details) { details.open = true; }
+    });
+    reopen = [];
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    showStatus();
+    window.setInterval(showStatus, 1000);
+    poll();
   });
 
   // A request that never reached the server says so instead of failing silently.

@@ -55,7 +55,7 @@ def test_consult_approve_and_auth_code_make_an_active_agreement(sandboxed):
     ]
 
 
-def test_revoke_is_confirmed_and_a_later_token_canceled_changes_nothing(sandboxed):
+def test_revoke_is_confirmed_and_a_later_token_canceled_only_confirms_it(sandboxed):
     agreement = authorised(sandboxed)
 
     revoked = service.revoke(agreement.id, "customer asked")
@@ -67,7 +67,7 @@ def test_revoke_is_confirmed_and_a_later_token_canceled_changes_nothing(sandboxe
     notices = db.session.scalars(select(Notification).order_by(Notification.id)).all()
     assert notices[0].kind == "AUTHCODE_CREATED"
     for notice in notices[1:]:
-        assert notice.kind == "TOKEN_CANCELED" and notice.outcome == "late"
+        assert notice.kind == "TOKEN_CANCELED" and notice.outcome == "applied"  # confirms our revoke
 
 
 def test_a_customer_unbinding_in_the_wallet_marks_the_agreement_cancelled_by_customer(sandboxed):

@@ -55,9 +55,9 @@ def test_an_auto_debit_that_succeeds_at_once_is_succeeded_and_counted(sandboxed,
     sandboxed.settle()
     assert totals() == {"succeeded": 1}
     assert timeline(payment.id)[:3] == ["created", "provider_call", "status_changed"]
-    # notifyPayment repeats the answer: stored, on the timeline, and nothing moves.
+    # notifyPayment confirms the answer: stored, applied to the timeline, and nothing moves.
     [notice] = db.session.scalars(select(Notification).where(Notification.kind == "PAYMENT_RESULT")).all()
-    assert notice.outcome == "late" and notice.object_id == str(payment.id)
+    assert notice.outcome == "applied" and notice.object_id == str(payment.id)
 
 
 @pytest.mark.parametrize(
@@ -179,7 +179,7 @@ def test_an_alipayhk_sale_follows_the_shoppers_choice_by_webhook(sandboxed, fake
     payment = fresh(Payment, payment.id)
     assert payment.status == final
     received = db.session.scalars(select(Notification)).all()
-    assert received and all(n.verdict == "valid" and n.outcome in {"applied", "late"} for n in received)
+    assert received and all(n.verdict == "valid" and n.outcome == "applied" for n in received)
 
 
 def test_an_alipayhk_refund_uses_fresh_actions_and_finishes_by_webhook(sandboxed, fake_clock):

@@ -153,7 +153,7 @@ def test_inbox_lists_notifications_newest_first_with_their_columns(client, login
     assert f'of <a href="/notifications/{original}">#{original}</a>' in row_html(response, duplicate)
     failed_row = row_html(response, failed)
     assert ">failed</span>" in failed_row and "InvalidTransition: cancelled → succeeded" in failed_row
-    assert '<td class="number">3</td>' in failed_row
+    assert '<td class="num">3</td>' in failed_row
     assert '<a href="/agreements/3">agreement 3</a>' in row_html(response, agreement)
 
 
@@ -587,21 +587,25 @@ def test_support_and_admins_may_ask_the_provider_but_auditors_and_finance_may_no
     response = post(f"/notifications/{linked}/ask", follow_redirects=True)
     assert response.status_code == (200 if allowed else 403)
     if allowed:  # the payment is gone: the service says so without calling anybody
-        assert "Payment 424242 is missing." in response.get_data(as_text=True)
+        assert "Payment 424242: missing." in response.get_data(as_text=True)
 
 
-def test_ask_is_offered_only_for_a_linked_payment_or_agreement(client, login_as, failed_worldpay):
+def test_ask_is_offered_for_a_linked_object_or_a_reference_only(client, login_as, stored, failed_worldpay):
     login_as("support")
-    page = client.get(f"/notifications/{failed_worldpay}").get_data(as_text=True)
+    by_reference = client.get(f"/notifications/{failed_worldpay}").get_data(as_text=True)
+    assert 'id="ask-provider"' in by_reference
+    assert "what reference <code>ord-unknown</code> names" in by_reference
+    nameless = stored(provider="worldpay", kind="unparseable", verdict="valid", outcome="failed")
+    page = client.get(f"/notifications/{nameless}").get_data(as_text=True)
     assert 'id="ask-provider"' not in page and 'id="ask-unavailable"' in page
 
 
-def test_asking_about_an_unlinked_notification_says_so_and_is_audited(
+def test_asking_about_a_reference_naming_nothing_says_so_and_is_audited(
     client, login_as, post, failed_worldpay, audit_rows
 ):
     login_as("support")
     page = post(f"/notifications/{failed_worldpay}/ask", follow_redirects=True).get_data(as_text=True)
-    answer = "This notification is not linked to anything the provider can be asked about."
+    answer = "This notification names nothing the provider can be asked about."
     assert answer in page
     [entry] = audit_rows("notification.provider_asked")
     assert (entry.object_id, entry.after) == (str(failed_worldpay), {"answer": answer})
@@ -674,8 +678,8 @@ def test_asking_about_a_payment_reports_its_status_from_the_provider(sandboxed, 
     assert "status_changed" in detail and "processing → succeeded" in detail
     page = ask(browser, detail_url)
 
-    assert f"Payment {payment.id} is succeeded." in page
-    assert [entry.after for entry in provider_asked()] == [{"answer": f"Payment {payment.id} is succeeded."}]
+    assert f"Payment {payment.id}: succeeded." in page
+    assert [entry.after for entry in provider_asked()] == [{"answer": f"Payment {payment.id}: succeeded."}]
 
 
 def test_asking_about_an_agreement_whose_activation_was_lost_activates_it(sandboxed, support_desk):
@@ -696,7 +700,7 @@ def test_asking_about_an_agreement_whose_activation_was_lost_activates_it(sandbo
     assert body["authCode"] not in detail  # the real auth code stays hidden
     page = ask(browser, detail_url)
 
-    assert f"Agreement {agreement.id} is active." in page
+    assert f"Agreement {agreement.id}: active." in page
     db.session.rollback()
     assert db.session.get(Agreement, agreement.id).status == "active"
     assert [entry.object_id for entry in provider_asked()] == [str(notice.id)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,16 +13,26 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from dashboard.agreements.forms import AgreementFilterForm
+from dashboard.agreements.models import Agreement
+from dashboard.agreements.queries import AgreementDetail
 from dashboard.audit.forms import AuditFilterForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
+from dashboard.events.queries import Timeline
 from dashboard.extensions import db
+from dashboard.listing import Cursor
+from dashboard.money import Money
 from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.queries import InboxPage
+from dashboard.payments.forms import PaymentFilterForm
+from dashboard.payments.models import Payment
+from dashboard.payments.queries import PaymentDetail
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
+NOON = datetime(2026, 1, 5, 4, 0, tzinfo=UTC)
 
 # --- health ------------------------------------------------------------------------------------
 
@@ -166,10 +178,64 @@ FRAGMENT_CONTEXT = {
         "next_cursor": 7,
         "query_args": {"action": "auth."},
     },
+    ("payments/index.html", "results"): lambda: {
+        "form": PaymentFilterForm(),
+        "payments": [],
+        "next_cursor": Cursor(NOON, 7),
+        "deeper": True,
+        "query_args": {"status": "failed"},
+        "latest_event_id": 3,
+    },
+    ("payments/detail.html", "detail"): lambda: {
+        "detail": PaymentDetail(
+            payment=Payment(
+                id=7,
+                provider="worldpay",
+                request_id="pay-7",
+                amount_minor=1000,
+                currency="HKD",
+                status="succeeded",
+                refunded_minor=0,
+                created_at=NOON,
+            ),
+            refunds=[],
+            cancels=[],
+            timeline=Timeline([], truncated=False),
+            refundable=Money(1000, "HKD"),
+            names={},
+        ),
+        "latest_event_id": 3,
+    },
+    ("agreements/index.html", "results"): lambda: {
+        "form": AgreementFilterForm(),
+        "agreements": [],
+        "next_cursor": None,
+        "deeper": False,
+        "query_args": {},
+        "latest_event_id": 3,
+    },
     ("notifications/index.html", "results"): lambda: {
         "form": NotificationFilterForm(),
         "page": InboxPage([], 7, prefix_too_broad=True),
+        "deeper": True,
         "query_args": {"provider": "antom"},
+    },
+    ("agreements/detail.html", "detail"): lambda: {
+        "detail": AgreementDetail(
+            agreement=Agreement(
+                id=5,
+                wallet="ALIPAY_HK",
+                customer_ref="cust-5",
+                auth_state="state-5",
+                status="active",
+                access_token_last4="wxyz",
+                created_at=NOON,
+            ),
+            payments=[],
+            timeline=Timeline([], truncated=False),
+            revoked_by=None,
+        ),
+        "latest_event_id": 3,
     },
 }
 
@@ -190,11 +256,11 @@ def test_fragment_block_renders_on_its_own(app, template, block):
 # --- navigation --------------------------------------------------------------------------------
 
 NAVIGATION = {
-    "viewer": ["Overview", "Notifications", "Audit log"],
-    "support": ["Overview", "Notifications"],
-    "finance": ["Overview", "Notifications"],
-    "manager": ["Overview", "Notifications"],
-    "admin": ["Overview", "Notifications", "Audit log", "Users"],
+    "viewer": ["Overview", "Payments", "Agreements", "Notifications", "Audit log"],
+    "support": ["Overview", "Payments", "Agreements", "Notifications"],
+    "finance": ["Overview", "Payments", "Agreements", "Notifications"],
+    "manager": ["Overview", "Payments", "Agreements", "Notifications"],
+    "admin": ["Overview", "Payments", "Agreements", "Notifications", "Audit log", "Users"],
 }
 
 

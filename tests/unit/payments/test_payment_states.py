@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from dashboard.payments.states import PAYMENT_MACHINE
+from dashboard.payments.states import REFUND_MACHINE
 from dashboard.payments.states import IgnoredEvent
 from dashboard.payments.states import InvalidTransition
 from dashboard.payments.states import PaymentEvent
@@ -200,3 +201,21 @@ def test_worldpay_refund_events(name, event):
 @pytest.mark.parametrize("name", ["cancelled", "cancelledByCustomer"])
 def test_both_shopper_cancel_names_cancel_a_pending_alipayhk_payment(name):
     assert next_status("pending", worldpay_payment_event(name)) == PaymentStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("machine", "status", "event", "confirms"),
+    [
+        (PAYMENT_MACHINE, "succeeded", "succeeded", True),
+        (PAYMENT_MACHINE, "succeeded", "processing", False),
+        (PAYMENT_MACHINE, "failed", "failed", True),
+        (PAYMENT_MACHINE, "settled", "succeeded", False),
+        (REFUND_MACHINE, "succeeded", "succeeded", True),
+        (REFUND_MACHINE, "succeeded", "processing", False),
+    ],
+)
+def test_a_repeated_status_is_a_confirmation_and_an_older_one_is_late(machine, status, event, confirms):
+    with pytest.raises(IgnoredEvent) as ignored:
+        machine.next(status, event)
+
+    assert ignored.value.confirms is confirms

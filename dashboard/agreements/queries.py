@@ -1,0 +1,81 @@
+"""Read side of agreements: filtered keyset pages, search by customer reference, one agreement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.agreements.models import Agreement
+from dashboard.events.queries import Timeline
+from dashboard.events.queries import object_timeline
+from dashboard.events.queries import staff_names
+from dashboard.listing import Cursor
+from dashboard.listing import newest_first
+from dashboard.listing import starts_with
+from dashboard.payments.models import Payment
+
+#: How many of an agreement's payments its page lists (newest first).
+RECENT_PAYMENTS = 20
+
+
+@dataclass(frozen=True)
+class AgreementFilter:
+    """What the agreements list filters on; empty fields do not filter."""
+
+    status: str | None = None
+    #: A customer reference (exact or its start) or an ``authState`` (exact).
+    q: str | None = None
+
+
+def agreements_matching(filters: AgreementFilter) -> Select:
+    """Return the select of agreements matching ``filters`` (unordered; pages add the keyset)."""
+    statement = select(Agreement)
+    if filters.status:
+        statement = statement.where(Agreement.status == filters.status)
+    if filters.q:
+        statement = statement.where(
+            or_(starts_with(Agreement.customer_ref, filters.q), Agreement.auth_state == filters.q)
+        )
+    return statement
+
+
+def agreement_page(
+    session: Session, filters: AgreementFilter, before: Cursor | None = None
+) -> tuple[list[Agreement], Cursor | None]:
+    """Return one page of agreements matching ``filters``, newest first, and the next page's cursor."""
+    return newest_first(session, agreements_matching(filters), Agreement, before)
+
+
+@dataclass(frozen=True)
+class AgreementDetail:
+    """An agreement with its recent payments and timeline, as its page shows them."""
+
+    agreement: Agreement
+    #: The newest :data:`RECENT_PAYMENTS` payments charged to it.
+    payments: list[Payment]
+    timeline: Timeline
+    #: Who revoked it, by name.
+    revoked_by: str | None
+
+
+def agreement_detail(session: Session, agreement_id: int) -> AgreementDetail | None:
+    """Load one agreement with everything its page shows, or None when there is no such agreement."""
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
+        return None
+    payments = session.scalars(
+        select(Payment)
+        .where(Payment.agreement_id == agreement_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(RECENT_PAYMENTS)
+    )
+    return AgreementDetail(
+        agreement=agreement,
+        payments=list(payments),
+        timeline=object_timeline(session, "agreement", agreement_id),
+        revoked_by=staff_names(session, [agreement.revoked_by_id]).get(agreement.revoked_by_id),
+    )

@@ -1,0 +1,260 @@
+"""Demo data: weeks of history written through the real services, then a light trickle of activity.
+
+History is written on an offset clock (DESIGN §8 "One clock"), one simulated day at a time, against
+the sandbox simulators over HTTP: the services call them, their notifications come back through
+the real webhooks, and the seeding drives the sender and the jobs itself so every day is settled
+before the next begins. The customer's and the shopper's choices are made in-process on the
+simulators' own state, as their stand-in pages would.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import func
+from sqlalchemy import select
+
+from dashboard import clock
+from dashboard import jobs
+from dashboard.agreements import service as agreements
+from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import AgreementStatus
+from dashboard.extensions import db
+from dashboard.money import Money
+from dashboard.payments import service as payments
+from dashboard.payments.models import Payment
+from dashboard.payments.states import RefundRefused
+from dashboard.sandbox import antom as antom_sim
+from dashboard.sandbox import sender
+from dashboard.sandbox import worldpay as worldpay_sim
+from dashboard.sandbox.core import take_faults
+from dashboard.sandbox.store import Authorization
+from dashboard.sandbox.store import Token
+from dashboard.sandbox.store import transaction
+
+log = logging.getLogger(__name__)
+
+WALLETS = ("ALIPAY_HK", "ALIPAY_HK", "ALIPAY_HK", "ALIPAY_CN", "GCASH", "KAKAOPAY")
+#: Shopper outcomes on the AlipayHK page, weighted like a real checkout.
+SHOPPER_CHOICES = (
+    ("authorise", 14),
+    ("refuse", 2),
+    ("error", 1),
+    ("cancel", 2),
+    ("expire", 1),
+    ("pending", 1),
+)
+#: Amount endings the Antom simulator answers specially (see ``dashboard.sandbox.antom``): in process
+#: then paid (02) or failed (03), never resolved (04), an unknown answer that succeeded (05).
+SPECIAL_ENDINGS = (2, 2, 3, 4, 5, 12, 11)
+
+
+class Demo:
+    """Drive the services and the simulators for the demo."""
+
+    def __init__(
+        self, app: Flask, seed: int = 2026, drive: bool = True, pause: Callable[[float], object] | None = None
+    ):
+        """:param drive: deliver notifications and run jobs here (seeding); off once the workers run
+        :param pause: wait this many seconds between a step and the customer's answer (the trickle)
+        """
+        self.app = app
+        self.drive = drive
+        self.pause = pause
+        self.rng = random.Random(seed)
+        self.sandbox = app.extensions["sandbox"]
+        self.huey = app.extensions["huey"]
+        self.customers = 0
+
+    # --- the customer's and the shopper's side -------------------------------------------------
+
+    def approve(self, agreement: Agreement, code_expired: bool = False) -> None:
+        """Approve a consult on the stand-in page (optionally too late for its auth code)."""
+        link = urlsplit(agreement.auth_url).path.rsplit("/", 1)[-1]
+        with transaction(self.sandbox.engine) as session:
+            antom_sim.approve(self.sandbox, session, link, clock.now(), take_faults(session, "authorize"))
+            if code_expired:
+                auth = session.scalars(select(Authorization).where(Authorization.link_token == link)).one()
+                auth.auth_code_expires_at = clock.now() - timedelta(seconds=1)
+
+    def unbind(self, agreement: Agreement) -> None:
+        """The customer unbinds the merchant in the wallet app."""
+        with transaction(self.sandbox.engine) as session:
+            token_id = session.scalar(select(Token.id).where(Token.access_token == agreement.access_token))
+            antom_sim.unbind(self.sandbox, session, token_id, take_faults(session, "unbind"))
+
+    def shop(self, payment: Payment, choice: str) -> None:
+        """Pick an outcome on the AlipayHK shopper page."""
+        token = urlsplit(payment.redirect_url).path.rsplit("/", 1)[-1]
+        with transaction(self.sandbox.engine) as session:
+            worldpay_sim.choose(
+                self.sandbox, session, token, choice, clock.now(), take_faults(session, "shopper")
+            )
+
+    def settle(self) -> None:
+        """Deliver due notifications and run the jobs they cause until quiet (only when driving)."""
+        if not self.drive:
+            return
+        for _ in range(20):
+            if not sender.run_due(self.sandbox) + jobs.run_pending(self.huey):
+                break
+        db.session.rollback()
+
+    def _wait(self) -> None:
+        if self.pause is not None:
+            self.pause(self.rng.uniform(2.0, 5.0))
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def new_agreement(self, outcome: str) -> Agreement:
+        """Consult and let the customer act: ``active``, ``pending`` (never answers) or ``failed``."""
+        self.customers += 1
+        agreement = agreements.start_consult(self.rng.choice(WALLETS), f"CUST-{self.customers:05d}")
+        if outcome != "pending" and agreement.auth_url:
+            self._wait()
+            self.approve(agreement, code_expired=outcome == "failed")
+        self.settle()
+        return db.session.get(Agreement, agreement.id)
+
+    def charge(self, agreement_id: int) -> Payment | None:
+        """Debit an agreement with the realistic mix, now and then a special case."""
+        if self.rng.random() < 0.12:
+            minor = self.rng.randint(5, 800) * 100 + self.rng.choice(SPECIAL_ENDINGS)
+        else:
+            minor = self.rng.randint(5, 800) * 100 + self.rng.choice((40, 50, 60, 70, 80, 90, 99))
+        try:
+            payment = payments.charge_agreement(agreement_id, Money(minor, "HKD"), "Monthly plan")
+        except payments.PaymentRefused:
+            return None
+        self.settle()
+        return payment
+
+    def sale(self) -> Payment:
+        """Start an AlipayHK sale and let the shopper choose."""
+        minor = 500 if self.rng.random() < 0.03 else self.rng.randint(20, 3000) * 100
+        payment = payments.create_alipayhk_payment(
+            Money(minor, "HKD"), f"Order {self.rng.randint(10000, 99999)}"
+        )
+        if payment.redirect_url:
+            self._wait()
+            choices, weights = zip(*SHOPPER_CHOICES, strict=True)
+            self.shop(payment, self.rng.choices(choices, weights)[0])
+        self.settle()
+        return payment
+
+    def refund(self, payment_id: int) -> None:
+        """Refund part of a paid payment (a Worldpay 700 refund fails by webhook)."""
+        payment = db.session.get(Payment, payment_id)
+        if payment is None or payment.status not in ("succeeded", "settled"):
+            return
+        left = payment.amount_minor - payment.refunded_minor
+        if left <= 200:
+            return
+        minor = (
+            700
+            if payment.provider == "worldpay" and self.rng.random() < 0.2
+            else self.rng.randint(1, left // 100) * 100 + 1
+        )
+        try:
+            payments.refund_payment(
+                payment_id,
+                Money(min(minor, left), payment.currency),
+                "Customer request",
+                payments.new_refund_request_id(),
+            )
+        except RefundRefused:
+            return
+        self.settle()
+
+    # --- history ---------------------------------------------------------------------------------
+
+    def seed_history(self, days: int = 21, report: Callable[[str], None] = print) -> None:
+        """Write ``days`` of history ending now, unless payments exist already."""
+        if db.session.scalar(select(func.count(Payment.id))):
+            report("demo history exists; not seeding again")
+            return
+        # History ends at the current clock's now (the real one, or a test's fake one).
+        shift = clock.now() - datetime.now(UTC)
+        previous = clock.use(clock.OffsetClock(shift))
+        try:
+            active: list[int] = []
+            for back in range(days, 0, -1):
+                hours = timedelta(hours=self.rng.randint(1, 10))
+                clock.use(clock.OffsetClock(shift - timedelta(days=back) + hours))
+                self._one_day(active, final=back == 1)
+                report(f"  seeded {days - back + 1}/{days} days")
+        finally:
+            clock.use(previous)
+        # Consults nobody answered, older than a day, expire; everything else stays as it ended.
+        agreements.expire_due(clock.now())
+        db.session.rollback()
+
+    def _one_day(self, active: list[int], final: bool) -> None:
+        outcomes = ["active", "active", "active", "pending"] + (["failed"] if self.rng.random() < 0.2 else [])
+        for outcome in outcomes:
+            agreement = self.new_agreement(outcome)
+            if agreement.status == AgreementStatus.ACTIVE:
+                active.append(agreement.id)
+        for _ in range(self.rng.randint(10, 16)):
+            payment = self.charge(self.rng.choice(active)) if active else None
+            if payment is not None and self.rng.random() < 0.12:
+                self.refund(payment.id)
+        for _ in range(self.rng.randint(4, 8)):
+            payment = self.sale()
+            if self.rng.random() < 0.25:
+                self.refund(payment.id)
+        if active and self.rng.random() < 0.5:
+            agreements.revoke(active.pop(self.rng.randrange(len(active))), "Customer closed the account")
+        if active and self.rng.random() < 0.3:
+            agreement = db.session.get(Agreement, active.pop(self.rng.randrange(len(active))))
+            self.unbind(agreement)
+        self.settle()
+
+    # --- trickle ---------------------------------------------------------------------------------
+
+    def trickle_once(self) -> None:
+        """Do one small thing, as a busy shop would."""
+        draw = self.rng.random()
+        active = db.session.scalars(
+            select(Agreement.id).where(Agreement.status == AgreementStatus.ACTIVE.value).limit(200)
+        ).all()
+        db.session.rollback()
+        if draw < 0.45 and active:
+            self.charge(self.rng.choice(active))
+        elif draw < 0.8:
+            self.sale()
+        elif draw < 0.9:
+            recent = db.session.scalar(
+                select(Payment.id).where(Payment.status == "succeeded").order_by(Payment.id.desc()).limit(1)
+            )
+            if recent is not None:
+                self.refund(recent)
+        else:
+            self.new_agreement("active")
+
+
+def start_trickle(app: Flask, every: tuple[float, float] = (3.0, 8.0)) -> threading.Event:
+    """Start a daemon thread doing one demo action every few seconds; set the returned event to stop it."""
+    stop = threading.Event()
+    demo = Demo(app, seed=random.randrange(1 << 30), drive=False, pause=stop.wait)
+
+    def loop() -> None:
+        while not stop.wait(demo.rng.uniform(*every)):
+            with app.app_context():
+                try:
+                    demo.trickle_once()
+                except Exception:
+                    log.exception("demo trickle step failed")
+                finally:
+                    db.session.remove()
+
+    threading.Thread(target=loop, name="demo-trickle", daemon=True).start()
+    return stop

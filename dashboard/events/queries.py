@@ -1,0 +1,218 @@
+"""Read an object's timeline as readable lines (who, what, the provider call behind it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.events.models import Event
+from dashboard.events.service import timeline
+from dashboard.templating import format_money
+from dashboard.users.models import User
+
+#: Most events a detail page shows (oldest first); it says so when there are more.
+TIMELINE_LIMIT = 500
+
+#: Headings for the kinds the services record; other kinds get their own name, humanised.
+KIND_TITLES = {
+    "created": "Created",
+    "status_changed": "Status changed",
+    "provider_call": "Provider call",
+    "notification": "Notification",
+    "refund_requested": "Refund requested",
+    "refund_status_changed": "Refund status changed",
+    "cancel_requested": "Cancel requested",
+    "cancel_status_changed": "Cancel status changed",
+    "revoke_requested": "Revoke requested",
+    "job_failed": "Job failed",
+}
+
+#: A provider call's outcome (the providers' S/F/U result status) in words.
+CALL_OUTCOMES = {"S": "succeeded (S)", "F": "failed (F)", "U": "unknown (U)"}
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """The redacted record of one provider call, for a ``<details>`` under its timeline line."""
+
+    method: str
+    path: str
+    correlation_id: str
+    started_at: str
+    request_body: str
+    response_body: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event as a page shows it."""
+
+    event: Event
+    title: str
+    #: One readable line; empty when only ``fields`` say anything.
+    text: str
+    #: Summary keys the line does not cover, as (key, value) text pairs: nothing recorded is hidden.
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    call: ProviderCall | None = None
+    #: The staff member who caused it (None for providers and jobs).
+    actor: str | None = None
+    #: The notification that caused it, linked as ``/notifications/<id>``.
+    notification_id: int | None = None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _body(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _transition(summary: dict[str, Any], key: str = "status") -> str:
+    old, new = summary.pop(key)
+    return f"{old or 'none'} → {new}"
+
+
+def _amount(summary: dict[str, Any]) -> str:
+    if "amount_minor" not in summary or "currency" not in summary:
+        return ""
+    return format_money(int(summary.pop("amount_minor")), summary.pop("currency"))
+
+
+def _joined(*parts: str) -> str:
+    return " · ".join(part for part in parts if part)
+
+
+def _result(summary: dict[str, Any]) -> str:
+    code, message = summary.pop("result_code", None), summary.pop("result_message", None)
+    return ": ".join(str(part) for part in (code, message) if part)
+
+
+def _created(summary: dict[str, Any]) -> str:
+    return _joined(str(summary.pop("status", "")), _amount(summary))
+
+
+def _status_changed(summary: dict[str, Any]) -> str:
+    return _joined(_transition(summary), _result(summary))
+
+
+def _notification(summary: dict[str, Any]) -> str:
+    summary.pop("notification_id", None)
+    return _joined(str(summary.pop("kind", "")), str(summary.pop("outcome", "")))
+
+
+def _child(name: str) -> Callable[[dict[str, Any]], str]:
+    """Describe a refund or cancel event recorded on its payment's timeline."""
+
+    def describe(summary: dict[str, Any]) -> str:
+        child_id = summary.pop(f"{name}_id", None)
+        label = f"{name} #{child_id}" if child_id is not None else ""
+        change = _transition(summary) if "status" in summary else ""
+        return _joined(label, change, _amount(summary), _result(summary))
+
+    return describe
+
+
+def _revoke(summary: dict[str, Any]) -> str:
+    return str(summary.pop("reason", "") or "")
+
+
+def _job_failed(summary: dict[str, Any]) -> str:
+    return ": ".join(str(part) for part in (summary.pop("job", ""), summary.pop("error", "")) if part)
+
+
+def _provider_call(summary: dict[str, Any]) -> str:
+    status = summary.pop("status", None)
+    duration = summary.pop("duration_ms", None)
+    outcome = summary.pop("outcome", None)
+    operation = " ".join(str(summary.pop(key, "") or "") for key in ("provider", "operation")).strip()
+    return _joined(
+        operation,
+        f"HTTP {status}" if status else "no HTTP answer",
+        f"{duration} ms" if duration is not None else "",
+        CALL_OUTCOMES.get(outcome, f"outcome {outcome}") if outcome else "",
+        str(summary.pop("error", "") or ""),
+    )
+
+
+_DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "created": _created,
+    "status_changed": _status_changed,
+    "provider_call": _provider_call,
+    "notification": _notification,
+    "refund_requested": _child("refund"),
+    "refund_status_changed": _child("refund"),
+    "cancel_requested": _child("cancel"),
+    "cancel_status_changed": _child("cancel"),
+    "revoke_requested": _revoke,
+    "job_failed": _job_failed,
+}
+
+
+def _call_record(summary: dict[str, Any]) -> ProviderCall:
+    return ProviderCall(
+        method=_text(summary.pop("method", "")),
+        path=_text(summary.pop("path", "")),
+        correlation_id=_text(summary.pop("correlation_id", "")),
+        started_at=_text(summary.pop("started_at", "")),
+        request_body=_body(summary.pop("request_body", None)),
+        response_body=_body(summary.pop("response_body", None)),
+    )
+
+
+def describe(event: Event, actor: str | None = None) -> TimelineEntry:
+    """Turn an event into a timeline line; an unknown kind or an odd summary shows as key/value pairs."""
+    title = KIND_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
+    raw = event.summary if isinstance(event.summary, dict) else {"summary": event.summary}
+    summary = dict(raw)
+    describer = _DESCRIBERS.get(event.kind)
+    text, call = "", None
+    if describer is not None:
+        try:
+            call = _call_record(summary) if event.kind == "provider_call" else None
+            text = describer(summary)
+        except (KeyError, TypeError, ValueError):
+            summary, text, call = dict(raw), "", None
+    fields = [(key, _text(value)) for key, value in summary.items() if value is not None]
+    notification_id = event.notification_id or raw.get("notification_id")
+    if not isinstance(notification_id, int):
+        notification_id = None
+    return TimelineEntry(event, title, text, fields, call, actor, notification_id)
+
+
+def staff_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Return the names of the given staff members by id (one query; unknown ids are left out)."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """An object's timeline lines, oldest first; ``truncated`` when it has more than are shown."""
+
+    entries: list[TimelineEntry]
+    truncated: bool
+
+
+def object_timeline(session: Session, object_type: str, object_id: int) -> Timeline:
+    """Return an object's timeline (oldest first, at most :data:`TIMELINE_LIMIT` lines)."""
+    events = timeline(session, object_type, object_id, limit=TIMELINE_LIMIT + 1)
+    names = staff_names(session, (event.actor_id for event in events))
+    return Timeline(
+        [describe(event, names.get(event.actor_id)) for event in events[:TIMELINE_LIMIT]],
+        truncated=len(events) > TIMELINE_LIMIT,
+    )

@@ -1,0 +1,51 @@
+"""Rows for read-side tests, built with the models directly (the services own the real writes)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dashboard.agreements.models import Agreement
+from dashboard.payments.models import Cancel
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+
+_numbers = itertools.count(1)
+
+
+def make_agreement(session: Session, **fields: Any) -> Agreement:
+    """Add and flush an agreement (pending, ALIPAY_HK, a fresh customer ref and authState)."""
+    number = next(_numbers)
+    values = {"wallet": "ALIPAY_HK", "customer_ref": f"CUST-{number:06d}", "auth_state": f"state-{number}"}
+    agreement = Agreement(**{**values, **fields})
+    session.add(agreement)
+    session.flush()
+    return agreement
+
+
+def make_payment(session: Session, **fields: Any) -> Payment:
+    """Add and flush a payment (Antom, HK$100.00, pending, a fresh request id)."""
+    values = {"provider": "antom", "request_id": f"PAY-{next(_numbers):06d}", "amount_minor": 10000}
+    payment = Payment(**{**values, "currency": "HKD", **fields})
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def make_refund(session: Session, payment: Payment, **fields: Any) -> Refund:
+    """Add and flush a refund of ``payment`` (HK$10.00, submitted, a fresh request id)."""
+    values = {"request_id": f"RF-{next(_numbers):06d}", "amount_minor": 1000, "status": "submitted"}
+    refund = Refund(payment_id=payment.id, currency=payment.currency, **{**values, **fields})
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def make_cancel(session: Session, payment: Payment, **fields: Any) -> Cancel:
+    """Add and flush a cancel of ``payment`` (submitted, a fresh request id)."""
+    cancel = Cancel(payment_id=payment.id, **{"request_id": f"CX-{next(_numbers):06d}", **fields})
+    session.add(cancel)
+    session.flush()
+    return cancel

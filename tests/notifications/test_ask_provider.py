@@ -1,0 +1,50 @@
+"""Ask the provider: the inquiry for what a notification names, even when processing never linked it."""
+
+from __future__ import annotations
+
+from dashboard.db import write_transaction
+from dashboard.extensions import db
+from dashboard.money import Money
+from dashboard.notifications import service
+from dashboard.notifications.models import Notification
+from dashboard.payments import service as payments
+from dashboard.payments.models import Payment
+from tests.agreements.test_agreement_service import authorised
+
+
+def stored(kind: str, reference: str | None, outcome: str = "failed", provider: str = "antom") -> int:
+    with write_transaction(db.session) as session:
+        row = Notification(
+            provider=provider,
+            kind=kind,
+            reference=reference,
+            headers={},
+            body=b"{}",
+            verdict="valid",
+            outcome=outcome,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_an_unlinked_payment_notification_is_asked_about_by_its_reference(sandboxed):
+    agreement = authorised(sandboxed)
+    payment = payments.charge_agreement(agreement.id, Money(10002, "HKD"), "June plan")
+    sandboxed.deliver()  # the simulator settles it; its notification waits for the apply job
+    notification_id = stored("PAYMENT_RESULT", payment.provider_payment_id)
+
+    answer = service.ask_provider(notification_id)
+
+    assert answer == f"Payment {payment.id}: succeeded."
+    db.session.rollback()
+    assert db.session.get(Payment, payment.id).status == "succeeded"
+
+
+def test_a_notification_naming_nothing_we_know_says_so(sandboxed):
+    notification_id = stored("authorized", "wp-unknown", outcome="unmatched", provider="worldpay")
+
+    assert (
+        service.ask_provider(notification_id)
+        == "This notification names nothing the provider can be asked about."
+    )

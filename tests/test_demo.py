@@ -1,0 +1,35 @@
+"""The demo writes its history through the real services and the simulators."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from dashboard import clock
+from dashboard.agreements.models import Agreement
+from dashboard.demo import Demo
+from dashboard.extensions import db
+from dashboard.notifications.models import Notification
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+
+
+def statuses(column) -> set[str]:
+    return set(db.session.scalars(select(column).distinct()))
+
+
+def test_history_covers_the_outcomes_and_is_written_once(sandboxed):
+    demo = Demo(sandboxed.app, seed=7)
+    demo.seed_history(days=3, report=lambda _: None)
+
+    assert {"active", "revoked", "expired"} <= statuses(Agreement.status)
+    assert {"succeeded", "failed"} <= statuses(Payment.status)
+    assert db.session.scalar(select(func.count(Refund.id))) > 0
+    assert statuses(Notification.verdict) == {"valid"}
+    assert "pending" not in statuses(Notification.outcome)
+    oldest = db.session.scalar(select(func.min(Payment.created_at)))
+    assert (clock.now() - oldest).days >= 2
+    count = db.session.scalar(select(func.count(Payment.id)))
+
+    demo.seed_history(days=3, report=lambda _: None)
+    assert db.session.scalar(select(func.count(Payment.id))) == count

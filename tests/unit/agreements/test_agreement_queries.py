@@ -1,0 +1,86 @@
+"""The agreements read side: keyset pages, status filter, search by customer ref or authState."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from dashboard.agreements.models import Agreement
+from dashboard.agreements.queries import RECENT_PAYMENTS
+from dashboard.agreements.queries import AgreementFilter
+from dashboard.agreements.queries import agreement_detail
+from dashboard.agreements.queries import agreement_page
+from dashboard.agreements.queries import agreements_matching
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.listing import PAGE_SIZE
+from dashboard.listing import Cursor
+from dashboard.listing import keyset
+from tests.factories import make_agreement
+from tests.factories import make_payment
+
+START = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
+
+
+def found(**filters) -> list[str]:
+    rows, _ = agreement_page(db.session, AgreementFilter(**filters))
+    return [row.customer_ref for row in rows]
+
+
+def test_pages_list_every_agreement_once_newest_first(app_ctx):
+    made = [
+        make_agreement(db.session, created_at=START + timedelta(minutes=n // 2)) for n in range(PAGE_SIZE + 3)
+    ]
+    first, cursor = agreement_page(db.session, AgreementFilter())
+    second, last = agreement_page(db.session, AgreementFilter(), cursor)
+    expected = [a.id for a in sorted(made, key=lambda a: (a.created_at, a.id), reverse=True)]
+    assert [a.id for a in first + second] == expected
+    assert (len(first), len(second), last) == (PAGE_SIZE, 3, None)
+
+
+def test_search_by_customer_ref_whole_or_start_and_by_exact_auth_state(app_ctx):
+    make_agreement(db.session, customer_ref="CUST-HK-1001", auth_state="9f0c-aa11", created_at=START)
+    make_agreement(db.session, customer_ref="CUST-HK-1002", auth_state="9f0c-bb22", created_at=START)
+    make_agreement(
+        db.session, customer_ref="VIP-CUST-HK", auth_state="77aa", status="active", created_at=START
+    )
+    assert found(q="CUST-HK-1001") == ["CUST-HK-1001"]
+    assert sorted(found(q="CUST-HK")) == ["CUST-HK-1001", "CUST-HK-1002"]
+    assert found(q="9f0c-bb22") == ["CUST-HK-1002"]
+    assert found(q="9f0c") == []  # authState matches whole only
+    assert found(q="HK-1001") == []  # never the middle of a reference
+    assert found(status="active") == ["VIP-CUST-HK"]
+    assert found(status="active", q="CUST") == []
+
+
+def test_search_is_answered_from_indexes_without_scanning_the_table(app_ctx):
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    statement = keyset(agreements_matching(AgreementFilter(q="CUST")), Agreement, Cursor(START, 3))
+    compiled = statement.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = [row[3] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+    assert not [line for line in plan if line.startswith("SCAN")], plan
+    assert any("ix_agreements_customer_ref" in line for line in plan), plan
+
+
+def test_an_agreement_comes_with_its_newest_payments_timeline_and_revoker(app_ctx, create_user):
+    clerk = create_user("support")
+    agreement = make_agreement(db.session, status="revoked", revoked_by_id=clerk.id)
+    payments = [
+        make_payment(db.session, agreement_id=agreement.id, created_at=START + timedelta(days=n))
+        for n in range(RECENT_PAYMENTS + 2)
+    ]
+    make_payment(db.session)  # another customer's
+    record_event(
+        db.session, "agreement", agreement.id, "revoke_requested", {"reason": "asked"}, actor_id=clerk.id
+    )
+
+    detail = agreement_detail(db.session, agreement.id)
+    assert [p.id for p in detail.payments] == [p.id for p in reversed(payments)][:RECENT_PAYMENTS]
+    assert [entry.text for entry in detail.timeline.entries] == ["asked"]
+    assert detail.revoked_by == clerk.name
+    assert agreement_detail(db.session, agreement.id + 1000) is None

@@ -1,0 +1,91 @@
+"""Keyset cursors, index-friendly prefix ranges and list filters shared by the list pages."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from dashboard.audit.forms import AuditFilterForm
+from dashboard.audit.models import AuditLog
+from dashboard.audit.queries import AuditFilter
+from dashboard.listing import Cursor
+from dashboard.listing import _strings_after
+from dashboard.listing import choices
+from dashboard.listing import filter_args
+from dashboard.listing import read_filters
+from dashboard.listing import start_of_day
+from dashboard.listing import strip_text
+from dashboard.listing import within_days
+
+
+def test_a_cursor_survives_the_round_trip_through_a_url_to_the_microsecond():
+    cursor = Cursor(datetime(2026, 3, 2, 6, 30, 1, 123456, tzinfo=UTC), 42)
+    assert str(cursor) == "1772433001123456.42"
+    assert Cursor.parse(str(cursor)) == cursor
+
+
+@pytest.mark.parametrize(
+    "text",
+    [None, "", "42", "abc.1", "1.x", "-1.2", "1.-2", "1.2.3", "².1", "1.٣", "9" * 18 + ".1", "1." + "9" * 20],
+)
+def test_a_malformed_cursor_starts_the_list_at_the_top(text):
+    assert Cursor.parse(text) is None
+
+
+@pytest.mark.parametrize(
+    ("prefix", "bound"),
+    [
+        ("PAY-1", "PAY-2"),
+        ("a", "b"),
+        ("ab\U0010ffff", "ac"),  # the last code point has no successor: carry to the one before
+        ("\U0010ffff", None),  # nothing sorts after it: no upper bound
+        ("x\ud7ff", "x\ue000"),  # surrogates cannot be stored: skip them
+    ],
+)
+def test_the_upper_bound_of_a_prefix_is_the_next_string_that_does_not_start_with_it(prefix, bound):
+    assert _strings_after(prefix) == bound
+
+
+def test_every_string_with_the_prefix_sorts_inside_the_range_and_no_other_does():
+    prefix = "PAY-1"
+    upper = _strings_after(prefix)
+    for value in ["PAY-1", "PAY-1\U0010ffff", "PAY-10", "PAY-1~"]:
+        assert prefix <= value < upper
+    for value in ["PAY-0", "PAY-2", "PAY-", "PAY-2\x00", "PAY-0\U0010ffff"]:
+        assert not prefix <= value < upper
+
+
+def test_filters_come_from_a_valid_form_and_an_invalid_one_filters_nothing(app_ctx):
+    good = AuditFilterForm(MultiDict({"action": "auth.", "actor": "", "day_from": "2026-03-02"}))
+    assert read_filters(good, AuditFilter) == AuditFilter(action="auth.", day_from=date(2026, 3, 2))
+    bad = AuditFilterForm(MultiDict({"action": "auth.", "day_from": "yesterday"}))
+    assert read_filters(bad, AuditFilter) == AuditFilter()
+    assert bad.day_from.errors
+
+
+def test_a_pasted_id_loses_its_blanks_and_choices_offer_no_filter_first():
+    assert strip_text("  PAY-1 ") == "PAY-1"
+    assert strip_text(None) is None
+    assert [(c.value, c.label) for c in choices(["charged_back"], "Any status")] == [
+        ("", "Any status"),
+        ("charged_back", "charged back"),
+    ]
+    assert [c.label for c in choices(["antom"], "Any provider", str.capitalize)] == ["Any provider", "Antom"]
+
+
+def test_links_keep_the_filters_but_not_the_page_cursor_or_empty_values():
+    args = MultiDict({"q": "PAY", "status": "", "before": "1.2", "provider": "antom"})
+    assert filter_args(args) == {"q": "PAY", "provider": "antom"}
+
+
+def test_a_day_range_runs_from_the_start_of_the_first_day_to_the_start_of_the_day_after_the_last():
+    assert start_of_day(date(2026, 1, 5), "Asia/Hong_Kong") == datetime(2026, 1, 4, 16, 0, tzinfo=UTC)
+    column = AuditLog.created_at
+    lower, upper = within_days(column, date(2026, 1, 5), date(2026, 1, 6), "Asia/Hong_Kong")
+    assert lower.right.value == datetime(2026, 1, 4, 16, 0, tzinfo=UTC)
+    assert upper.right.value == datetime(2026, 1, 6, 16, 0, tzinfo=UTC)
+    assert within_days(column, None, None, "Asia/Hong_Kong") == []

@@ -1,0 +1,133 @@
+"""Timeline lines: each event kind the services record reads well; anything else still shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.events.models import Event
+from dashboard.events.queries import describe
+
+CALL = {
+    "provider": "antom",
+    "operation": "pay",
+    "method": "POST",
+    "path": "/ams/api/v1/payments/pay",
+    "started_at": "2026-03-02T06:30:00Z",
+    "duration_ms": 412,
+    "status": 200,
+    "correlation_id": "c0ffee",
+    "request_body": {"paymentRequestId": "PAY-1", "paymentMethodId": "[redacted]"},
+    "response_body": '{"result": {"resultStatus": "S"}}',
+    "error": None,
+    "outcome": "S",
+}
+
+
+def event(kind: str, summary, **fields) -> Event:
+    return Event(id=7, object_type="payment", object_id="1", kind=kind, summary=summary, **fields)
+
+
+@pytest.mark.parametrize(
+    ("kind", "summary", "title", "text"),
+    [
+        (
+            "created",
+            {"status": "pending", "amount_minor": 12345, "currency": "HKD"},
+            "Created",
+            "pending · HK$123.45",
+        ),
+        (
+            "status_changed",
+            {"status": ["pending", "succeeded"], "result_code": "SUCCESS", "result_message": "Success."},
+            "Status changed",
+            "pending → succeeded · SUCCESS: Success.",
+        ),
+        ("status_changed", {"status": [None, "pending"]}, "Status changed", "none → pending"),
+        (
+            "notification",
+            {"notification_id": 9, "kind": "PAYMENT_RESULT", "outcome": "late"},
+            "Notification",
+            "PAYMENT_RESULT · late",
+        ),
+        (
+            "refund_status_changed",
+            {"refund_id": 3, "status": ["submitted", "succeeded"], "amount_minor": 500, "currency": "HKD"},
+            "Refund status changed",
+            "refund #3 · submitted → succeeded · HK$5.00",
+        ),
+        (
+            "refund_requested",
+            {"refund_id": 3, "amount_minor": 500, "currency": "HKD"},
+            "Refund requested",
+            "refund #3 · HK$5.00",
+        ),
+        ("cancel_requested", {"cancel_id": 4}, "Cancel requested", "cancel #4"),
+        (
+            "cancel_status_changed",
+            {"cancel_id": 4, "status": ["submitted", "failed"]},
+            "Cancel status changed",
+            "cancel #4 · submitted → failed",
+        ),
+        ("revoke_requested", {"reason": "customer asked"}, "Revoke requested", "customer asked"),
+        (
+            "job_failed",
+            {"job": "inquire_payment", "error": "ReadTimeout"},
+            "Job failed",
+            "inquire_payment: ReadTimeout",
+        ),
+    ],
+)
+def test_each_recorded_kind_reads_as_one_line_with_nothing_left_over(kind, summary, title, text):
+    line = describe(event(kind, summary))
+    assert (line.title, line.text, line.fields) == (title, text, [])
+
+
+def test_a_provider_call_shows_its_outcome_and_keeps_the_bodies_for_the_details():
+    line = describe(event("provider_call", CALL))
+    assert line.text == "antom pay · HTTP 200 · 412 ms · succeeded (S)"
+    assert line.fields == []
+    assert (line.call.method, line.call.path, line.call.correlation_id) == ("POST", CALL["path"], "c0ffee")
+    assert '"paymentMethodId": "[redacted]"' in line.call.request_body
+    assert line.call.response_body == CALL["response_body"]
+
+
+def test_a_call_that_got_no_answer_says_so_with_its_error():
+    summary = {**CALL, "status": None, "response_body": None, "error": "ReadTimeout", "outcome": "U"}
+    line = describe(event("provider_call", summary))
+    assert line.text == "antom pay · no HTTP answer · 412 ms · unknown (U) · ReadTimeout"
+    assert line.call.response_body == "(none)"
+
+
+def test_extra_keys_of_a_known_kind_show_as_fields():
+    line = describe(event("status_changed", {"status": ["pending", "failed"], "source": "inquiry"}))
+    assert line.text == "pending → failed"
+    assert line.fields == [("source", "inquiry")]
+
+
+def test_an_unknown_kind_shows_its_name_and_every_key():
+    line = describe(event("dispute_opened", {"case": {"id": 42}, "reason": "not received", "empty": None}))
+    assert (line.title, line.text) == ("Dispute opened", "")
+    assert line.fields == [("case", '{"id": 42}'), ("reason", "not received")]
+
+
+@pytest.mark.parametrize(
+    ("summary", "fields"),
+    [
+        ({"status": "succeeded"}, [("status", "succeeded")]),
+        ({"status": ["a", "b", "c"]}, [("status", '["a", "b", "c"]')]),
+        ("just text", [("summary", "just text")]),
+        (None, []),
+    ],
+)
+def test_an_odd_summary_of_a_known_kind_falls_back_to_fields_instead_of_failing(summary, fields):
+    line = describe(event("status_changed", summary))
+    assert (line.title, line.text, line.fields) == ("Status changed", "", fields)
+
+
+def test_the_notification_and_the_actor_are_kept_for_the_by_column():
+    line = describe(
+        event("notification", {"notification_id": 9, "kind": "x", "outcome": "applied"}, notification_id=9)
+    )
+    assert line.notification_id == 9
+    assert describe(event("created", {"status": "pending"}), actor="Ann").actor == "Ann"
+    assert describe(event("notification", {"notification_id": 11})).notification_id == 11

@@ -1,0 +1,168 @@
+"""The agreements list and an agreement's page: search, masked token, revoke, payments, timeline."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+
+from dashboard.events.service import latest_event_id
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.listing import PAGE_SIZE
+from tests.factories import make_agreement
+from tests.factories import make_payment
+
+ACTIVATED = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)  # 14:30 in Hong Kong
+TOKEN = "2828010100000000000000SECRETTOKENabcd"
+
+
+def shown(response) -> list[str]:
+    return re.findall(r'<tr id="agreement-\d+">.*?">([^<]+)</a>', response.get_data(as_text=True), re.S)
+
+
+def add_agreements(app, *specs: dict) -> list[int]:
+    """Commit one agreement per spec (model fields) and return their ids."""
+    with app.app_context():
+        ids = [make_agreement(db.session, **spec).id for spec in specs]
+        db.session.commit()
+    return ids
+
+
+@pytest.fixture
+def revoked(app, create_user) -> dict:
+    """A revoked agreement that had a token, with payments and a timeline."""
+    clerk = create_user("support")
+    with app.app_context():
+        agreement = make_agreement(
+            db.session,
+            customer_ref="CUST-HK-9",
+            wallet="ALIPAY_HK",
+            auth_state="st-9f2a",
+            status="revoked",
+            activated_at=ACTIVATED,
+            revoke_requested_at=ACTIVATED + timedelta(days=1),
+            revoked_at=ACTIVATED + timedelta(days=1, minutes=1),
+            revoked_by_id=clerk.id,
+            revoke_reason="Customer asked by phone",
+        )
+        agreement.set_access_token(TOKEN, ACTIVATED + timedelta(days=365))
+        agreement.refresh_token_expires_at = ACTIVATED + timedelta(days=730)
+        payments = [
+            make_payment(
+                db.session,
+                request_id=f"PAY-AG-{n}",
+                agreement_id=agreement.id,
+                created_at=ACTIVATED + timedelta(days=n),
+            )
+            for n in range(3)
+        ]
+        record_event(
+            db.session, "agreement", agreement.id, "status_changed", {"status": ["pending", "active"]}
+        )
+        record_event(
+            db.session, "agreement", agreement.id, "revoke_requested", {"reason": "asked"}, actor_id=clerk.id
+        )
+        db.session.commit()
+        return {
+            "id": agreement.id,
+            "payments": [p.id for p in payments],
+            "clerk": clerk.name,
+            "cursor": latest_event_id(db.session),
+        }
+
+
+@pytest.mark.parametrize("role", ["viewer", "support", "finance", "manager", "admin"])
+def test_every_staff_role_sees_agreements_newest_first(app, client, login_as, role):
+    login_as(role)
+    add_agreements(
+        app,
+        {"customer_ref": "CUST-OLD", "created_at": ACTIVATED},
+        {"customer_ref": "CUST-NEW", "created_at": ACTIVATED + timedelta(minutes=1)},
+    )
+    response = client.get("/agreements/")
+    assert response.status_code == 200
+    assert shown(response) == ["CUST-NEW", "CUST-OLD"]
+
+
+def test_the_list_shows_the_token_masked_never_whole(client, login_as, revoked):
+    login_as("viewer")
+    page = client.get("/agreements/").get_data(as_text=True)
+    row = re.search(r'<tr id="agreement-\d+">(.*?)</tr>', page, re.S).group(1)
+    assert '<span aria-hidden="true">••••</span><span class="visually-hidden">ending </span>abcd' in row
+    assert '<span class="badge badge-muted">revoked</span>' in row
+    assert "2027-03-02 14:30" in row  # token expiry in Hong Kong time
+    assert "SECRETTOKEN" not in page
+
+
+def test_filter_by_status_and_search_by_customer_ref_or_auth_state(app, client, login_as):
+    login_as("viewer")
+    add_agreements(
+        app,
+        {"customer_ref": "CUST-A-1", "auth_state": "aa-1", "status": "active"},
+        {"customer_ref": "CUST-A-2", "auth_state": "aa-2"},
+        {"customer_ref": "VIP-A-3", "auth_state": "aa-3", "status": "active"},
+    )
+    assert shown(client.get("/agreements/?status=active")) == ["VIP-A-3", "CUST-A-1"]
+    assert shown(client.get("/agreements/?q=CUST-A")) == ["CUST-A-2", "CUST-A-1"]
+    assert shown(client.get("/agreements/?q=aa-2")) == ["CUST-A-2"]
+    assert shown(client.get("/agreements/?q=aa-")) == []
+    assert shown(client.get("/agreements/?q=CUST&status=active")) == ["CUST-A-1"]
+
+
+def test_older_agreements_page_by_keyset(app, client, login_as):
+    login_as("viewer")
+    add_agreements(app, *({"created_at": ACTIVATED + timedelta(seconds=n)} for n in range(PAGE_SIZE + 1)))
+    first = client.get("/agreements/")
+    assert len(shown(first)) == PAGE_SIZE
+    url = re.search(r'<a href="([^"]+)"[^>]*>Older agreements', first.get_data(as_text=True)).group(1)
+    assert len(shown(client.get(url.replace("&amp;", "&")))) == 1
+
+
+def test_htmx_gets_only_the_results_block_with_its_live_bar(app, client, login_as):
+    login_as("viewer")
+    add_agreements(app, {"customer_ref": "CUST-FRAG"})
+    body = client.get("/agreements/?q=CUST-FRAG", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="results" data-live-topic="agreement"')
+    assert 'data-live-noun="agreement"' in body and "CUST-FRAG" in body
+    assert "<html" not in body
+
+
+def test_an_agreement_page_shows_wallet_token_expiry_and_revoke(client, login_as, revoked):
+    login_as("viewer")
+    page = client.get(f"/agreements/{revoked['id']}").get_data(as_text=True)
+    assert '<span class="badge badge-muted" id="agreement-status">revoked</span>' in page
+    assert "ALIPAY_HK" in page and "<code>st-9f2a</code>" in page
+    token = re.search(r'<dd id="agreement-token">(.*?)</dd>', page, re.S).group(1)
+    assert token.endswith("abcd</code>") and "SECRETTOKEN" not in page
+    assert "2027-03-02 14:30:00" in page and "2028-03-01 14:30:00" in page  # token and refresh expiry
+    assert "2026-03-03 14:31:00" in page and "Customer asked by phone" in page
+    assert f"<dt>Revoked by</dt><dd>{revoked['clerk']}</dd>" in page
+
+
+def test_an_agreement_page_links_its_newest_payments_and_shows_its_timeline(client, login_as, revoked):
+    login_as("viewer")
+    page = client.get(f"/agreements/{revoked['id']}").get_data(as_text=True)
+    links = re.findall(r'<a href="/payments/(\d+)"><code>', page)
+    assert [int(link) for link in links] == list(reversed(revoked["payments"]))
+    assert 'href="/payments/?q=CUST-HK-9"' in page
+    timeline = re.search(r'id="timeline">(.*?)</table>', page, re.S).group(1)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', timeline) == ["Status changed", "Revoke requested"]
+    assert "pending → active" in timeline and revoked["clerk"] in timeline
+
+
+def test_the_agreement_page_is_one_live_region(client, login_as, revoked):
+    login_as("viewer")
+    response = client.get(f"/agreements/{revoked['id']}", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    region = re.match(r'\s*<div id="agreement-detail"([^>]*)>', body).group(1)
+    assert f'data-live-topic="agreement:{revoked["id"]}"' in region
+    assert f'data-live-cursor="{revoked["cursor"]}"' in region and 'hx-trigger="live"' in region
+
+
+def test_an_unknown_agreement_is_not_found(client, login_as):
+    login_as("viewer")
+    assert client.get("/agreements/987654").status_code == 404

@@ -1,0 +1,319 @@
+"""The payments list and a payment's page: filters, search, keyset pages, live regions, timeline."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+
+from dashboard.events.service import latest_event_id
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.listing import PAGE_SIZE
+from dashboard.notifications.models import Notification
+from tests.factories import make_agreement
+from tests.factories import make_cancel
+from tests.factories import make_payment
+from tests.factories import make_refund
+
+# 14:30 in Hong Kong.
+PAID = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
+CALL = {
+    "provider": "antom",
+    "operation": "pay",
+    "method": "POST",
+    "path": "/ams/api/v1/payments/pay",
+    "started_at": "2026-03-02T06:30:00Z",
+    "duration_ms": 412,
+    "status": 200,
+    "correlation_id": "c0ffee-77",
+    "request_body": {"paymentRequestId": "PAY-HK-1", "paymentMethodId": "[redacted]"},
+    "response_body": {"result": {"resultStatus": "S"}},
+    "error": None,
+    "outcome": "S",
+}
+
+
+def shown(response) -> list[str]:
+    return re.findall(
+        r'<tr id="payment-\d+">.*?<code>([^<]+)</code></a>', response.get_data(as_text=True), re.S
+    )
+
+
+def add_payments(app, *specs: dict) -> list[int]:
+    """Commit one payment per spec (model fields) and return their ids."""
+    with app.app_context():
+        ids = [make_payment(db.session, **spec).id for spec in specs]
+        db.session.commit()
+    return ids
+
+
+@pytest.fixture
+def paid(app, create_user) -> dict:
+    """An Antom payment with an agreement, two refunds, a cancel and a timeline."""
+    clerk = create_user("support")
+    with app.app_context():
+        agreement = make_agreement(db.session, customer_ref="CUST-HK-42", wallet="ALIPAY_HK")
+        payment = make_payment(
+            db.session,
+            request_id="PAY-HK-1",
+            provider_payment_id="2026030219000001",
+            agreement_id=agreement.id,
+            amount_minor=123450,
+            refunded_minor=20000,
+            status="succeeded",
+            result_code="SUCCESS",
+            result_message="Success.",
+            created_at=PAID,
+            paid_at=PAID + timedelta(seconds=3),
+        )
+        refund = make_refund(
+            db.session,
+            payment,
+            request_id="RF-HK-1",
+            provider_refund_id="2026030219REF1",
+            amount_minor=20000,
+            status="succeeded",
+            reason="Damaged item",
+            requested_by_id=clerk.id,
+        )
+        make_refund(db.session, payment, request_id="RF-HK-2", amount_minor=5000, status="awaiting_approval")
+        make_cancel(
+            db.session, payment, request_id="CX-HK-1", status="failed", result_code="CANCEL_WINDOW_EXCEED"
+        )
+        notification = Notification(provider="antom", kind="PAYMENT_RESULT", headers={}, body=b"{}")
+        db.session.add(notification)
+        db.session.flush()
+        record_event(db.session, "payment", payment.id, "created", {"status": "pending"})
+        record_event(db.session, "payment", payment.id, "provider_call", CALL)
+        record_event(
+            db.session,
+            "payment",
+            payment.id,
+            "status_changed",
+            {"status": ["pending", "succeeded"], "result_code": "SUCCESS", "result_message": "Success."},
+            notification_id=notification.id,
+        )
+        record_event(
+            db.session,
+            "payment",
+            payment.id,
+            "refund_requested",
+            {"refund_id": refund.id, "amount_minor": 20000, "currency": "HKD"},
+            actor_id=clerk.id,
+        )
+        db.session.commit()
+        return {
+            "id": payment.id,
+            "agreement_id": agreement.id,
+            "notification_id": notification.id,
+            "clerk": clerk.name,
+            "cursor": latest_event_id(db.session),
+        }
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["viewer", "support", "finance", "manager", "admin"])
+def test_every_staff_role_sees_payments_newest_first(app, client, login_as, role):
+    login_as(role)
+    add_payments(
+        app,
+        {"request_id": "PAY-OLD", "created_at": PAID},
+        {"request_id": "PAY-NEW", "created_at": PAID + timedelta(minutes=1), "status": "failed"},
+    )
+    response = client.get("/payments/")
+    assert response.status_code == 200
+    assert shown(response) == ["PAY-NEW", "PAY-OLD"]
+
+
+def test_a_row_shows_hong_kong_time_money_status_in_words_and_refunded(app, client, login_as):
+    login_as("viewer")
+    add_payments(
+        app,
+        {
+            "request_id": "PAY-ROW",
+            "provider": "worldpay",
+            "provider_payment_id": "wp-123",
+            "amount_minor": 123450,
+            "refunded_minor": 2000,
+            "status": "charged_back",
+            "created_at": PAID,
+        },
+    )
+    page = client.get("/payments/").get_data(as_text=True)
+    row = re.search(r'<tr id="payment-\d+">(.*?)</tr>', page, re.S).group(1)
+    assert "2026-03-02 14:30:00" in row
+    assert "Worldpay" in row and '<code title="wp-123">wp-123</code>' in row
+    assert "HK$1,234.50" in row and "HK$20.00" in row
+    assert '<span class="badge badge-err">charged back</span>' in row
+    assert '<caption class="visually-hidden">Payments, newest first' in page
+    assert page.count('<th scope="col"') == 7
+
+
+def test_filters_and_search_narrow_the_list(app, client, login_as):
+    login_as("viewer")
+    add_payments(
+        app,
+        {"request_id": "PAY-A-1", "provider": "antom", "status": "failed"},
+        {"request_id": "PAY-A-2", "provider": "antom", "status": "succeeded"},
+        {"request_id": "PAY-W-1", "provider": "worldpay", "status": "failed"},
+    )
+    assert shown(client.get("/payments/?provider=antom&status=failed")) == ["PAY-A-1"]
+    assert shown(client.get("/payments/?q=PAY-A-")) == ["PAY-A-2", "PAY-A-1"]
+    assert shown(client.get("/payments/?q=+PAY-W-1+")) == ["PAY-W-1"]  # pasted with blanks
+    assert "No payments match." in client.get("/payments/?q=A-1").get_data(as_text=True)
+
+
+def test_search_by_a_refund_id_shows_its_payment(app, client, login_as, paid):
+    login_as("viewer")
+    assert shown(client.get("/payments/?q=RF-HK-1")) == ["PAY-HK-1"]
+    assert shown(client.get("/payments/?q=2026030219REF")) == ["PAY-HK-1"]
+    assert shown(client.get("/payments/?q=CUST-HK-42")) == ["PAY-HK-1"]
+
+
+def test_an_unknown_filter_value_is_pointed_out_and_filters_nothing(app, client, login_as):
+    login_as("viewer")
+    add_payments(app, {"request_id": "PAY-ANY"})
+    page = client.get("/payments/?status=paid").get_data(as_text=True)
+    assert "Not a valid choice." in page
+    assert "PAY-ANY" in page
+
+
+def test_older_payments_page_by_keyset_and_link_back_to_the_newest(app, client, login_as):
+    login_as("viewer")
+    add_payments(
+        app,
+        *(
+            {"request_id": f"PAY-K-{n:03d}", "created_at": PAID + timedelta(seconds=n)}
+            for n in range(PAGE_SIZE + 3)
+        ),
+    )
+    first = client.get("/payments/?provider=antom")
+    assert len(shown(first)) == PAGE_SIZE
+    link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older payments', first.get_data(as_text=True))
+    url = link.group(1).replace("&amp;", "&")
+    assert "provider=antom" in url and "before=" in url and "offset" not in url
+    second = client.get(url)
+    assert shown(second) == ["PAY-K-002", "PAY-K-001", "PAY-K-000"]
+    page = second.get_data(as_text=True)
+    assert "Older payments" not in page
+    assert re.search(r'<a href="/payments/\?provider=antom"[^>]*>← Newest</a>', page)
+    assert "← Newest" not in first.get_data(as_text=True)
+
+
+def test_a_malformed_page_cursor_starts_at_the_top(app, client, login_as):
+    login_as("viewer")
+    add_payments(app, {"request_id": "PAY-TOP"})
+    assert shown(client.get("/payments/?before=not-a-cursor")) == ["PAY-TOP"]
+
+
+def test_htmx_gets_only_the_results_block(app, client, login_as):
+    login_as("viewer")
+    add_payments(app, {"request_id": "PAY-FRAG"})
+    response = client.get("/payments/?q=PAY-FRAG", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="results"')
+    assert "PAY-FRAG" in body
+    assert "<html" not in body and 'id="payment-filters"' not in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_the_list_is_a_live_region_with_a_new_payments_bar(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        record_event(db.session, "payment", 1, "created", {"status": "pending"})
+        db.session.commit()
+        cursor = latest_event_id(db.session)
+    page = client.get("/payments/?status=pending").get_data(as_text=True)
+    region = re.search(r'<section id="results"([^>]*)>', page).group(1)
+    assert 'data-live-topic="payment"' in region and f'data-live-cursor="{cursor}"' in region
+    bar = re.search(r'<div class="live-bar" aria-live="polite">\s*<button type="button"([^>]*)>', page, re.S)
+    assert bar, "the bar is a real button in a polite live region"
+    assert "hidden" in bar.group(1) and "data-live-bar" in bar.group(1)
+    assert 'hx-get="/payments/?status=pending"' in bar.group(1) and 'hx-target="#results"' in bar.group(1)
+
+
+# --- one payment ------------------------------------------------------------------------------
+
+
+def test_a_payment_page_shows_status_amounts_ids_and_result(client, login_as, paid):
+    login_as("viewer")
+    page = client.get(f"/payments/{paid['id']}").get_data(as_text=True)
+    assert '<span class="badge badge-ok" id="payment-status">succeeded</span>' in page
+    assert '<dd id="payment-amount">HK$1,234.50</dd>' in page
+    assert '<dd id="payment-refunded">HK$200.00</dd>' in page
+    assert '<dd id="payment-refundable">HK$984.50</dd>' in page  # 1,234.50 − 200 refunded − 50 awaiting
+    assert "<code>2026030219000001</code>" in page
+    assert f'href="/agreements/{paid["agreement_id"]}">CUST-HK-42</a>' in page
+    assert "<code>SUCCESS</code>" in page and "Success." in page
+    assert "2026-03-02 14:30:03" in page  # paid, in Hong Kong time
+
+
+def test_a_payment_page_lists_refunds_and_cancels(client, login_as, paid):
+    login_as("viewer")
+    page = client.get(f"/payments/{paid['id']}").get_data(as_text=True)
+    refunds = re.search(r'<table class="table" id="refunds">(.*?)</table>', page, re.S).group(1)
+    assert "<code>RF-HK-1</code>" in refunds and "<code>2026030219REF1</code>" in refunds
+    assert "Damaged item" in refunds and paid["clerk"] in refunds
+    assert "awaiting approval" in refunds
+    cancels = re.search(r'<table class="table" id="cancels">(.*?)</table>', page, re.S).group(1)
+    assert "<code>CX-HK-1</code>" in cancels and "CANCEL_WINDOW_EXCEED" in cancels
+
+
+def test_the_timeline_reads_well_and_links_the_notification_and_the_actor(client, login_as, paid):
+    login_as("viewer")
+    page = client.get(f"/payments/{paid['id']}").get_data(as_text=True)
+    timeline = re.search(r'<table class="table timeline" id="timeline">(.*?)</table>', page, re.S).group(1)
+    titles = re.findall(r'<th scope="row">([^<]+)</th>', timeline)
+    assert titles == ["Created", "Provider call", "Status changed", "Refund requested"]
+    assert "antom pay · HTTP 200 · 412 ms · succeeded (S)" in timeline
+    assert re.search(r'<details id="event-\d+-call" class="call">', timeline)
+    assert "POST /ams/api/v1/payments/pay" in timeline and "c0ffee-77" in timeline
+    assert "&#34;paymentMethodId&#34;: &#34;[redacted]&#34;" in timeline
+    assert "pending → succeeded · SUCCESS: Success." in timeline
+    assert (
+        f'href="/notifications/{paid["notification_id"]}">Notification #{paid["notification_id"]}</a>'
+        in timeline
+    )
+    assert paid["clerk"] in timeline
+
+
+def test_a_worldpay_payment_shows_its_last_seen_actions_and_no_cancels(app, client, login_as):
+    login_as("viewer")
+    (payment_id,) = add_payments(
+        app, {"provider": "worldpay", "actions": {"refund": {"href": "x"}, "partialRefund": {"href": "y"}}}
+    )
+    page = client.get(f"/payments/{payment_id}").get_data(as_text=True)
+    assert '<dd id="payment-actions"><code>partialRefund</code>, <code>refund</code></dd>' in page
+    assert "Worldpay has no cancel" in page
+    assert 'id="cancels"' not in page and "No cancels." not in page
+
+
+def test_the_payment_page_is_one_live_region_that_refreshes_itself(client, login_as, paid):
+    login_as("viewer")
+    page = client.get(f"/payments/{paid['id']}").get_data(as_text=True)
+    region = re.search(r'<div id="payment-detail"([^>]*)>', page).group(1)
+    assert f'data-live-topic="payment:{paid["id"]}"' in region
+    assert f'data-live-cursor="{paid["cursor"]}"' in region
+    assert f'hx-get="/payments/{paid["id"]}"' in region and 'hx-trigger="live"' in region
+    assert 'hx-target="this"' in region and 'hx-swap="outerHTML"' in region
+    assert """hx-headers='{"X-Live-Refresh": "true"}'""" in region
+
+
+def test_htmx_gets_only_the_payment_block(client, login_as, paid):
+    login_as("viewer")
+    response = client.get(f"/payments/{paid['id']}", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="payment-detail"')
+    assert "<html" not in body and "crumbs" not in body
+    assert 'id="payment-status"' in body and 'id="timeline"' in body
+
+
+def test_an_unknown_payment_is_not_found(client, login_as):
+    login_as("viewer")
+    assert client.get("/payments/987654").status_code == 404
