@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.checkout.views import bp as checkout_bp
     from dashboard.events.views import bp as events_bp
     from dashboard.home.views import bp as home_bp
+    from dashboard.notifications.views import bp as notifications_bp
     from dashboard.notifications.webhooks import bp as webhooks_bp
     from dashboard.payments.views import bp as payments_bp
     from dashboard.users.views import bp as users_bp
@@ -119,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         payments_bp,
         agreements_bp,
+        notifications_bp,
         events_bp,
         webhooks_bp,
         checkout_bp,

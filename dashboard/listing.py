@@ -1,4 +1,4 @@
-"""Shared read side of list pages: keyset cursors, index-friendly id search, filters from the URL.
+"""Shared read side of list pages: keyset cursors, index-friendly id search, filters from the URL, day ranges.
 
 Lists are newest first on ``(created_at, id)`` and page with a cursor in the URL, never with OFFSET
 and never with a COUNT (DESIGN §7): the next page is "rows older than the last one shown".
@@ -11,10 +11,13 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
+from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 from typing import Any
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from sqlalchemy import Select
@@ -94,6 +97,23 @@ def starts_with(column: InstrumentedAttribute, prefix: str) -> ColumnElement[boo
     """
     upper = _strings_after(prefix)
     return column >= prefix if upper is None else and_(column >= prefix, column < upper)
+
+
+def start_of_day(day: date, zone: str) -> datetime:
+    """Return the UTC instant at which ``day`` begins in time zone ``zone``."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def within_days(
+    column: Any, day_from: date | None, day_to: date | None, zone: str
+) -> list[ColumnElement[bool]]:
+    """Return conditions keeping ``column`` within days ``day_from`` to ``day_to`` (inclusive) in ``zone``."""
+    conditions = []
+    if day_from:
+        conditions.append(column >= start_of_day(day_from, zone))
+    if day_to:
+        conditions.append(column < start_of_day(day_to + timedelta(days=1), zone))
+    return conditions
 
 
 def strip_text(value: str | None) -> str | None:

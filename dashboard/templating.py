@@ -19,6 +19,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("home.index", "Overview"),
     ("payments.index", "Payments"),
     ("agreements.index", "Agreements"),
+    ("notifications.index", "Notifications"),
     ("audit.index", "Audit log"),
     ("users.index", "Users"),
 ]

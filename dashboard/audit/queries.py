@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import date
-from datetime import datetime
-from datetime import time
-from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.audit.models import AuditLog
+from dashboard.listing import within_days
 
 PAGE_SIZE = 50
 
@@ -28,10 +24,6 @@ class AuditFilter:
     object_id: str | None = None
     day_from: date | None = None
     day_to: date | None = None
-
-
-def _start_of_day(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def audit_page(
@@ -49,10 +41,7 @@ def audit_page(
         query = query.where(AuditLog.object_type == filters.object_type)
     if filters.object_id:
         query = query.where(AuditLog.object_id == filters.object_id)
-    if filters.day_from:
-        query = query.where(AuditLog.created_at >= _start_of_day(filters.day_from, zone))
-    if filters.day_to:
-        query = query.where(AuditLog.created_at < _start_of_day(filters.day_to + timedelta(days=1), zone))
+    query = query.where(*within_days(AuditLog.created_at, filters.day_from, filters.day_to, zone))
     rows = list(session.scalars(query))
     next_cursor = rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None
     return rows[:PAGE_SIZE], next_cursor

@@ -607,6 +607,23 @@ def _subject(row: Notification) -> tuple[str, int] | None:
     return (agreements.AGREEMENT, found) if found else None
 
 
+def ask_provider_audited(notification_id: int) -> str:
+    """Ask the provider as :func:`ask_provider` does, then record who asked and the answer in the audit log.
+
+    :raises ReprocessRefused: no such notification
+    """
+    answer = ask_provider(notification_id)
+    with write_transaction(db.session) as session:
+        audit.record(
+            session,
+            "notification.provider_asked",
+            object_type="notification",
+            object_id=notification_id,
+            after={"answer": answer},
+        )
+    return answer
+
+
 def _refund_of(notification_id: int, payment_id: int) -> int | None:
     """Return the refund a notification changed, read from the timeline it wrote."""
     from dashboard.events.models import Event
@@ -647,6 +664,7 @@ __all__ = [
     "ReprocessRefused",
     "apply",
     "ask_provider",
+    "ask_provider_audited",
     "receive",
     "reprocess",
 ]

@@ -11,11 +11,11 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 EXPECTED_NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Audit log"],
-    "support": ["Overview", "Payments", "Agreements"],
-    "finance": ["Overview", "Payments", "Agreements"],
-    "manager": ["Overview", "Payments", "Agreements"],
-    "admin": ["Overview", "Payments", "Agreements", "Audit log", "Users"],
+    "viewer": ["Overview", "Payments", "Agreements", "Notifications", "Audit log"],
+    "support": ["Overview", "Payments", "Agreements", "Notifications"],
+    "finance": ["Overview", "Payments", "Agreements", "Notifications"],
+    "manager": ["Overview", "Payments", "Agreements", "Notifications"],
+    "admin": ["Overview", "Payments", "Agreements", "Notifications", "Audit log", "Users"],
 }
 
 

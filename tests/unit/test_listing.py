@@ -10,13 +10,16 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from dashboard.audit.forms import AuditFilterForm
+from dashboard.audit.models import AuditLog
 from dashboard.audit.queries import AuditFilter
 from dashboard.listing import Cursor
 from dashboard.listing import _strings_after
 from dashboard.listing import choices
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
+from dashboard.listing import start_of_day
 from dashboard.listing import strip_text
+from dashboard.listing import within_days
 
 
 def test_a_cursor_survives_the_round_trip_through_a_url_to_the_microsecond():
@@ -77,3 +80,12 @@ def test_a_pasted_id_loses_its_blanks_and_choices_offer_no_filter_first():
 def test_links_keep_the_filters_but_not_the_page_cursor_or_empty_values():
     args = MultiDict({"q": "PAY", "status": "", "before": "1.2", "provider": "antom"})
     assert filter_args(args) == {"q": "PAY", "provider": "antom"}
+
+
+def test_a_day_range_runs_from_the_start_of_the_first_day_to_the_start_of_the_day_after_the_last():
+    assert start_of_day(date(2026, 1, 5), "Asia/Hong_Kong") == datetime(2026, 1, 4, 16, 0, tzinfo=UTC)
+    column = AuditLog.created_at
+    lower, upper = within_days(column, date(2026, 1, 5), date(2026, 1, 6), "Asia/Hong_Kong")
+    assert lower.right.value == datetime(2026, 1, 4, 16, 0, tzinfo=UTC)
+    assert upper.right.value == datetime(2026, 1, 6, 16, 0, tzinfo=UTC)
+    assert within_days(column, None, None, "Asia/Hong_Kong") == []

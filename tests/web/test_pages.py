@@ -23,6 +23,8 @@ from dashboard.events.queries import Timeline
 from dashboard.extensions import db
 from dashboard.listing import Cursor
 from dashboard.money import Money
+from dashboard.notifications.forms import NotificationFilterForm
+from dashboard.notifications.queries import InboxPage
 from dashboard.payments.forms import PaymentFilterForm
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentDetail
@@ -212,6 +214,12 @@ FRAGMENT_CONTEXT = {
         "query_args": {},
         "latest_event_id": 3,
     },
+    ("notifications/index.html", "results"): lambda: {
+        "form": NotificationFilterForm(),
+        "page": InboxPage([], 7, prefix_too_broad=True),
+        "deeper": True,
+        "query_args": {"provider": "antom"},
+    },
     ("agreements/detail.html", "detail"): lambda: {
         "detail": AgreementDetail(
             agreement=Agreement(
@@ -248,11 +256,11 @@ def test_fragment_block_renders_on_its_own(app, template, block):
 # --- navigation --------------------------------------------------------------------------------
 
 NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Audit log"],
-    "support": ["Overview", "Payments", "Agreements"],
-    "finance": ["Overview", "Payments", "Agreements"],
-    "manager": ["Overview", "Payments", "Agreements"],
-    "admin": ["Overview", "Payments", "Agreements", "Audit log", "Users"],
+    "viewer": ["Overview", "Payments", "Agreements", "Notifications", "Audit log"],
+    "support": ["Overview", "Payments", "Agreements", "Notifications"],
+    "finance": ["Overview", "Payments", "Agreements", "Notifications"],
+    "manager": ["Overview", "Payments", "Agreements", "Notifications"],
+    "admin": ["Overview", "Payments", "Agreements", "Notifications", "Audit log", "Users"],
 }
 
 

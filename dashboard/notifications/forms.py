@@ -1,0 +1,60 @@
+"""Filters for the notifications inbox."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms import SearchField
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from dashboard.notifications.models import Outcome
+from dashboard.notifications.models import Verdict
+from dashboard.notifications.service import UNPARSEABLE
+from dashboard.providers.antom.consts import PROVIDER as ANTOM
+from dashboard.providers.antom.consts import NotifyType
+from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
+from dashboard.providers.worldpay.consts import EventName
+
+#: How each outcome reads in the inbox ("applied" is what staff call processed).
+OUTCOME_LABELS = {
+    Outcome.PENDING: "pending",
+    Outcome.APPLIED: "processed",
+    Outcome.DUPLICATE: "duplicate",
+    Outcome.LATE: "late",
+    Outcome.UNMATCHED: "unmatched",
+    Outcome.FAILED: "failed",
+    Outcome.REJECTED: "rejected",
+}
+
+ANY = SelectChoice("", "Any")
+PROVIDER_CHOICES = [ANY, SelectChoice(ANTOM, "Antom"), SelectChoice(WORLDPAY, "Worldpay")]
+KIND_CHOICES = [
+    ANY,
+    *(SelectChoice(kind.value, f"{kind.value} (Antom)") for kind in NotifyType),
+    *(SelectChoice(name.value, f"{name.value} (Worldpay)") for name in sorted(EventName, key=str.lower)),
+    SelectChoice(UNPARSEABLE, "unparseable body"),
+]
+VERDICT_CHOICES = [ANY, *(SelectChoice(verdict.value, verdict.value) for verdict in Verdict)]
+OUTCOME_CHOICES = [ANY, *(SelectChoice(outcome.value, label) for outcome, label in OUTCOME_LABELS.items())]
+
+
+class NotificationFilterForm(FlaskForm):
+    """Filter by provider, kind, verdict, outcome and day range; search by any id (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        "Search by id",
+        validators=[Optional(), Length(max=255)],
+        description="Reference, event id, dedup key, payment or agreement id, or #notification.",
+    )
+    provider = SelectField("Provider", choices=PROVIDER_CHOICES, validators=[Optional()])
+    kind = SelectField("Kind", choices=KIND_CHOICES, validators=[Optional()])
+    verdict = SelectField("Verdict", choices=VERDICT_CHOICES, validators=[Optional()])
+    outcome = SelectField("Outcome", choices=OUTCOME_CHOICES, validators=[Optional()])
+    day_from = DateField("From (HK date)", validators=[Optional()])
+    day_to = DateField("To (HK date)", validators=[Optional()])

@@ -1,0 +1,182 @@
+"""Read side of the notifications inbox: filtered keyset pages, search by id, one notification in full."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import union
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import defer
+
+from dashboard.agreements.service import AGREEMENT
+from dashboard.events.models import Event
+from dashboard.listing import starts_with
+from dashboard.listing import within_days
+from dashboard.notifications.models import Notification
+from dashboard.payments.service import PAYMENT
+from dashboard.providers.base import SECRET_FIELDS
+from dashboard.providers.base import mask
+from dashboard.providers.base import redact
+
+PAGE_SIZE = 50
+#: A search prefix that more references start with than this is too broad to sort: exact matches only.
+PREFIX_LIMIT = 500
+#: What a notification may be linked to; the object index leads with the type, so search names them.
+LINKED_TYPES = (PAYMENT, AGREEMENT)
+#: Largest id the search tries as a notification id (BIGINT).
+_MAX_ID = 2**63 - 1
+
+#: Long base64/hex runs inside signature headers, shown as their first 8 and last 4 characters.
+_LONG_RUN = re.compile(r"[A-Za-z0-9+_%-]{24,}={0,2}")
+#: A secret field inside a body that is not valid JSON (``"accessToken": "…"``), masked all the same.
+_SECRET_IN_TEXT = re.compile(rf'("(?:{"|".join(sorted(SECRET_FIELDS))})"\s*:\s*")([^"]*)')
+
+
+@dataclass(frozen=True)
+class NotificationFilter:
+    """What the inbox filters on; empty fields do not filter."""
+
+    provider: str | None = None
+    kind: str | None = None
+    verdict: str | None = None
+    outcome: str | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of the inbox."""
+
+    rows: list[Notification]
+    #: The id to pass as ``before`` for the next (older) page; None on the last page.
+    next_cursor: int | None
+    #: The search was too short a prefix of too many references: only exact matches are listed.
+    prefix_too_broad: bool = False
+
+
+def notification_page(
+    session: Session, filters: NotificationFilter, zone: str, before_id: int | None = None
+) -> InboxPage:
+    """Return up to one page of notifications received before row ``before_id``, with the next cursor.
+
+    Newest first by (received_at, id), on ``ix_notifications_received_at_id``; the cursor is the
+    last row's id, whose ``received_at`` is read in the same statement.
+    """
+    query = (
+        select(Notification)
+        .options(defer(Notification.body), defer(Notification.headers))
+        .order_by(Notification.received_at.desc(), Notification.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
+    if before_id is not None:
+        anchor = select(Notification.received_at).where(Notification.id == before_id).scalar_subquery()
+        # The first condition bounds the index range; the second breaks ties on the same instant.
+        query = query.where(
+            Notification.received_at <= anchor,
+            or_(Notification.received_at < anchor, Notification.id < before_id),
+        )
+    for name in ("provider", "kind", "verdict", "outcome"):
+        value = getattr(filters, name)
+        if value:
+            query = query.where(getattr(Notification, name) == value)
+    query = query.where(*within_days(Notification.received_at, filters.day_from, filters.day_to, zone))
+    q = (filters.q or "").strip()
+    too_broad = bool(q) and _prefix_too_broad(session, q)
+    if q:
+        query = query.where(Notification.id.in_(_ids_matching(q, prefix=not too_broad)))
+    rows = list(session.scalars(query))
+    next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    return InboxPage(rows[:PAGE_SIZE], next_cursor, too_broad)
+
+
+def _prefix_too_broad(session: Session, q: str) -> bool:
+    """Return True when more than ``PREFIX_LIMIT`` references start with ``q`` (reads at most one more)."""
+    probe = select(Notification.id).where(starts_with(Notification.reference, q)).limit(PREFIX_LIMIT + 1)
+    return len(session.scalars(probe).all()) > PREFIX_LIMIT
+
+
+def _ids_matching(q: str, *, prefix: bool) -> Select:
+    """Return the ids of notifications ``q`` names, each branch one index lookup (never ``%q%``).
+
+    ``q`` is a reference (paymentId, transactionReference, refundId, authState; with ``prefix`` also
+    its beginning), a whole dedup key (Worldpay eventId, Antom ``PAYMENT_RESULT:<paymentId>:S``), a
+    linked object's id, or a notification id (``123`` or ``#123``).
+    """
+    # starts_with is an index range, never LIKE: see dashboard.listing.
+    reference = starts_with(Notification.reference, q) if prefix else Notification.reference == q
+    branches = [
+        select(Notification.id).where(reference),
+        select(Notification.id).where(Notification.dedup_key == q),
+        select(Notification.id).where(
+            Notification.object_type.in_(LINKED_TYPES), Notification.object_id == q
+        ),
+    ]
+    number = q.removeprefix("#")
+    if number.isascii() and number.isdigit() and int(number) <= _MAX_ID:
+        branches.append(select(Notification.id).where(Notification.id == int(number)))
+    return union(*branches)
+
+
+@dataclass(frozen=True)
+class NotificationDetail:
+    """One notification with what staff need to judge it (secrets redacted)."""
+
+    notification: Notification
+    #: Redeliveries stored as duplicates of this one, oldest first.
+    duplicates: list[Notification]
+    #: The timeline events this notification caused, oldest first.
+    events: list[Event]
+    #: The kept headers, signature values shortened.
+    headers: dict[str, str]
+    #: The body pretty-printed when it is JSON, with secret fields masked.
+    body: str
+
+
+def notification_detail(session: Session, notification_id: int) -> NotificationDetail | None:
+    """Return notification ``notification_id`` in full, or None when there is none."""
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return None
+    duplicates = session.scalars(
+        select(Notification)
+        .options(defer(Notification.body), defer(Notification.headers))
+        .where(Notification.duplicate_of_id == row.id)
+        .order_by(Notification.id)
+    ).all()
+    events = session.scalars(select(Event).where(Event.notification_id == row.id).order_by(Event.id)).all()
+    return NotificationDetail(
+        row, list(duplicates), list(events), shown_headers(row.headers), shown_body(row.body)
+    )
+
+
+def shown_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    """Return the headers for display; long runs in signature values keep only their ends."""
+    return {
+        name: _LONG_RUN.sub(_shorten, str(value)) if "signature" in name.lower() else str(value)
+        for name, value in headers.items()
+    }
+
+
+def _shorten(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return f"{run[:8]}…{run[-4:]}"
+
+
+def shown_body(body: bytes) -> str:
+    """Return the body for display: JSON pretty-printed, secret fields masked even when it is not JSON."""
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return _SECRET_IN_TEXT.sub(lambda match: match.group(1) + mask(match.group(2)), text)
+    return json.dumps(redact(data), indent=2, ensure_ascii=False)

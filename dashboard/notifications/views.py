@@ -1,0 +1,104 @@
+"""The notifications inbox: every provider notification, one in full, Reprocess and Ask the provider."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+
+from dashboard.agreements.service import AGREEMENT
+from dashboard.auth.access import roles
+from dashboard.auth.forms import EmptyForm
+from dashboard.extensions import db
+from dashboard.htmx import render_page
+from dashboard.listing import filter_args
+from dashboard.listing import read_filters
+from dashboard.notifications import service
+from dashboard.notifications.forms import OUTCOME_LABELS
+from dashboard.notifications.forms import NotificationFilterForm
+from dashboard.notifications.queries import NotificationFilter
+from dashboard.notifications.queries import notification_detail
+from dashboard.notifications.queries import notification_page
+from dashboard.payments.service import PAYMENT
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+#: The endpoint and its id argument of a linked object's page.
+OBJECT_PAGES = {PAYMENT: ("payments.detail", "payment_id"), AGREEMENT: ("agreements.detail", "agreement_id")}
+
+
+@bp.app_template_global()
+def object_href(object_type: str | None, object_id: str | int | None) -> str | None:
+    """Return the page of a linked payment or agreement, or None for anything else."""
+    page = OBJECT_PAGES.get(object_type or "")
+    if page is None or not str(object_id).isascii() or not str(object_id).isdigit():
+        return None
+    endpoint, argument = page
+    return url_for(endpoint, **{argument: int(object_id)})
+
+
+@bp.app_template_filter()
+def outcome_label(outcome: str) -> str:
+    """Say an outcome the way the inbox does ("applied" reads "processed")."""
+    return OUTCOME_LABELS.get(outcome, outcome)
+
+
+# Every role reads the inbox: viewer (auditors) by DESIGN §1, and each role includes viewer.
+@bp.get("/")
+@roles("viewer", "admin")
+def index():
+    """List notifications matching the filters or the search, newest first, one keyset page at a time."""
+    form = NotificationFilterForm(request.args)
+    before = request.args.get("before", type=int)
+    page = notification_page(
+        db.session, read_filters(form, NotificationFilter), current_app.config["DISPLAY_TIMEZONE"], before
+    )
+    return render_page(
+        "notifications/index.html",
+        "results",
+        form=form,
+        page=page,
+        deeper=before is not None,
+        query_args=filter_args(request.args),
+    )
+
+
+@bp.get("/<int:notification_id>")
+@roles("viewer", "admin")
+def detail(notification_id: int):
+    """Show one notification: its facts, headers, redacted body and what it changed."""
+    shown = notification_detail(db.session, notification_id)
+    if shown is None:
+        abort(404)
+    return render_page("notifications/detail.html", detail=shown, action_form=EmptyForm())
+
+
+@bp.post("/<int:notification_id>/reprocess")
+@roles("admin")
+def reprocess(notification_id: int):
+    """Queue a verified notification to be applied again (audited by the service)."""
+    try:
+        service.reprocess(notification_id)
+    except service.ReprocessRefused as refused:
+        flash(f"Notification {notification_id} cannot be reprocessed: {refused}.", "error")
+    else:
+        flash(f"Notification {notification_id} is queued to be applied again.", "success")
+    return redirect(url_for("notifications.detail", notification_id=notification_id))
+
+
+# Support (and managers) may ask too: it only runs the inquiry the jobs would run anyway.
+@bp.post("/<int:notification_id>/ask")
+@roles("admin", "support")
+def ask_provider(notification_id: int):
+    """Ask the provider now about the notification's payment or agreement; say what came back."""
+    try:
+        answer = service.ask_provider_audited(notification_id)
+    except service.ReprocessRefused as refused:
+        flash(f"Notification {notification_id}: {refused}.", "error")
+    else:
+        flash(answer, "info")
+    return redirect(url_for("notifications.detail", notification_id=notification_id))
