@@ -435,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     _print_results(runs, len(requests))
+    print(f"load average after: {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
     return 0
 
 
