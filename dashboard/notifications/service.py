@@ -193,8 +193,14 @@ _DESCRIBE = {ANTOM: describe_antom, WORLDPAY: describe_worldpay}
 _VERIFY = {ANTOM: verify_antom, WORLDPAY: verify_worldpay}
 
 
+class _Redelivery(Exception):
+    """The dedup key belongs to a verified original: leave the failed insert's transaction."""
+
+
 def receive(provider: str, headers: Mapping[str, str], body: bytes) -> Intake:
     """Verify, store and (if verified and new) queue one notification; return what happened."""
+    # One plain copy: Werkzeug's request headers walk the whole WSGI environ on every lookup.
+    headers = {name.lower(): value for name, value in headers.items()}
     verdict = _VERIFY[provider](headers, body)
     described = _DESCRIBE[provider](body)
     kept = {name: value for name in KEPT_HEADERS[provider] if (value := _header(headers, name)) is not None}
@@ -205,25 +211,32 @@ def receive(provider: str, headers: Mapping[str, str], body: bytes) -> Intake:
         "headers": kept,
         "body": body,
     }
-    with write_transaction(db.session) as session:
-        if verdict is not Verdict.VALID:
+    if verdict is not Verdict.VALID:
+        with write_transaction(db.session) as session:
             row = Notification(
                 **fields, verdict=verdict.value, outcome=Result.REJECTED.value, processed_at=clock.now()
             )
             session.add(row)
             session.flush()
             return Intake(row.id, verdict)
-        row = Notification(**fields, dedup_key=described.dedup_key, verdict=verdict.value)
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
+    from dashboard.notifications.tasks import apply_notification_task
+
+    # The insert is its transaction's only statement, so a redelivery (the key is taken) is stored
+    # in a second transaction instead of paying a SAVEPOINT on every notification.
+    try:
+        with write_transaction(db.session) as session:
+            row = Notification(**fields, dedup_key=described.dedup_key, verdict=verdict.value)
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                raise _Redelivery from exc
+            enqueue_after_commit(session, apply_notification_task, row.id)
+            return Intake(row.id, verdict)
+    except _Redelivery:
+        with write_transaction(db.session) as session:
             row = _store_duplicate(session, fields, described.dedup_key)
             return Intake(row.id, verdict, row.duplicate_of_id)
-        from dashboard.notifications.tasks import apply_notification_task
-
-        enqueue_after_commit(session, apply_notification_task, row.id)
-        return Intake(row.id, verdict)
 
 
 def _store_duplicate(session: Session, fields: dict[str, Any], dedup_key: str) -> Notification:
