@@ -92,7 +92,10 @@ def build_huey(app: Flask) -> Huey:
         return RedisHuey("dashboard", url=app.config["REDIS_URL"], utc=True)
     path = Path(app.config.get("JOBS_DATABASE") or Path(app.config["INSTANCE_PATH"]) / "jobs.db")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("dashboard", filename=str(path), utc=True)
+    # No fsync per enqueue (WAL with synchronous=NORMAL): a job lost to a power cut is found
+    # again by the sweeper, which re-queues work from the database; the sync cost ~2 ms per
+    # webhook under the queue's exclusive lock (tests/benchmarks/bench_intake.py).
+    return SqliteHuey("dashboard", filename=str(path), utc=True, fsync=False)
 
 
 def init_jobs(app: Flask) -> Huey:
