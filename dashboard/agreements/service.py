@@ -28,6 +28,8 @@ from dashboard.events.service import record_event
 from dashboard.events.service import record_provider_call
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
+from dashboard.payments.states import clip
+from dashboard.payments.states import keep_result
 from dashboard.payments.states import settle
 from dashboard.providers import clients
 from dashboard.providers.antom.mapping import ApplyTokenRequest
@@ -67,8 +69,7 @@ def change_agreement(
     old = AgreementStatus(agreement.status)
     new = next_status(old, event)
     if result_code is not None:
-        agreement.result_code = result_code[:64]
-        agreement.result_message = (result_message or "")[:256] or None
+        keep_result(agreement, result_code, result_message)
     now = clock.now()
     if new is old:
         return False
@@ -91,11 +92,6 @@ def change_agreement(
         actor_id=actor_id,
     )
     return True
-
-
-def _record_call(session: Session, agreement_id: int, record, outcome: Outcome) -> None:
-    if record is not None:
-        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
 
 
 def _tasks():
@@ -147,7 +143,7 @@ def start_consult(
     result, outcome, record, code, message = call_outcome(lambda: clients.antom().consult(request))
     with write_transaction(db.session) as session:
         agreement = locked(session, Agreement, agreement_id)
-        _record_call(session, agreement_id, record, outcome)
+        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
         if outcome is Outcome.SUCCEEDED:
             agreement.auth_url = (
                 result.normal_url or result.scheme_url or result.applink_url or result.auth_url
@@ -160,7 +156,7 @@ def start_consult(
             )
         else:
             # No URL came back; a new consult (with a new authState) is the documented retry.
-            agreement.result_code, agreement.result_message = code, (message or "")[:256] or None
+            keep_result(agreement, code, message)
     return db.session.get(Agreement, agreement_id)
 
 
@@ -202,7 +198,7 @@ def activate(agreement_id: int) -> str:
     result, outcome, record, code, message = call_outcome(lambda: clients.antom().apply_token(request))
     with write_transaction(db.session) as session:
         agreement = locked(session, Agreement, agreement_id)
-        _record_call(session, agreement_id, record, outcome)
+        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
         if outcome is Outcome.SUCCEEDED and agreement.status == AgreementStatus.PENDING:
             _take_tokens(agreement, result)
             settle(lambda: change_agreement(session, agreement, AgreementEvent.TOKEN_ISSUED))
@@ -238,7 +234,7 @@ def refresh(agreement_id: int) -> str:
     result, outcome, record, code, message = call_outcome(lambda: clients.antom().apply_token(request))
     with write_transaction(db.session) as session:
         agreement = locked(session, Agreement, agreement_id)
-        _record_call(session, agreement_id, record, outcome)
+        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
         if outcome is Outcome.SUCCEEDED and agreement.status == AgreementStatus.ACTIVE:
             _take_tokens(agreement, result)
             record_event(
@@ -254,7 +250,7 @@ def refresh(agreement_id: int) -> str:
             )
         elif outcome is Outcome.FAILED:
             # The current token stays valid until it expires; the sweeper expires it then.
-            agreement.result_code, agreement.result_message = code, (message or "")[:256] or None
+            keep_result(agreement, code, message)
             record_event(session, AGREEMENT, agreement_id, "token_refresh_failed", {"result_code": code})
         return agreement.status
 
@@ -274,7 +270,7 @@ def revoke(agreement_id: int, reason: str | None, *, actor_id: int | None = None
         if agreement.revoke_requested_at is None:
             agreement.revoke_requested_at = clock.now()
             agreement.revoked_by_id = actor_id
-            agreement.revoke_reason = (reason or "")[:256] or None
+            agreement.revoke_reason = clip(reason, 256)
             record_event(
                 session,
                 AGREEMENT,
@@ -305,12 +301,12 @@ def send_revoke(agreement_id: int) -> str:
     _, outcome, record, code, message = call_outcome(lambda: clients.antom().revoke(token))
     with write_transaction(db.session) as session:
         agreement = locked(session, Agreement, agreement_id)
-        _record_call(session, agreement_id, record, outcome)
+        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
         if outcome is Outcome.SUCCEEDED:
             actor = agreement.revoked_by_id
             settle(lambda: change_agreement(session, agreement, AgreementEvent.REVOKED, actor_id=actor))
         elif outcome is Outcome.FAILED:
-            agreement.result_code, agreement.result_message = code, (message or "")[:256] or None
+            keep_result(agreement, code, message)
             record_event(session, AGREEMENT, agreement_id, "revoke_failed", {"result_code": code})
         else:
             enqueue_after_commit(session, _tasks().revoke_task, agreement_id, delay=RETRY_DELAY)
@@ -324,7 +320,7 @@ def token_canceled(session: Session, agreement: Agreement, reason: str | None, n
     """
     event = token_canceled_event(agreement.status, agreement.revoke_requested_at is not None)
     if event is AgreementEvent.CANCELLED_BY_CUSTOMER:
-        agreement.cancel_reason = (reason or "")[:256] or None
+        agreement.cancel_reason = clip(reason, 256)
     return change_agreement(session, agreement, event, result_code=reason, notification_id=notification_id)
 
 

@@ -10,8 +10,7 @@ from dashboard import clock
 from dashboard.agreements import service
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.states import AgreementStatus
-from dashboard.db import write_transaction
-from dashboard.events.service import record_event
+from dashboard.events.service import failure_on_timeline
 from dashboard.extensions import db
 from dashboard.jobs import sweeper
 from dashboard.jobs import task
@@ -21,32 +20,19 @@ STUCK_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 200
 
 
-def _on_failure(job: str):
-    """Return an ``on_failure`` hook that writes ``job_failed`` on the agreement's timeline."""
-
-    def hook(exc: Exception, agreement_id: int, *args) -> None:
-        db.session.rollback()
-        with write_transaction(db.session) as session:
-            record_event(
-                session, service.AGREEMENT, agreement_id, "job_failed", {"job": job, "error": repr(exc)[:500]}
-            )
-
-    return hook
-
-
-@task(retries=3, retry_delay=30, on_failure=_on_failure("apply token"))
+@task(retries=3, retry_delay=30, on_failure=failure_on_timeline(service.AGREEMENT, "apply token"))
 def apply_token_task(agreement_id: int) -> str:
     """Exchange a received authCode for tokens."""
     return service.activate(agreement_id)
 
 
-@task(retries=3, retry_delay=60, on_failure=_on_failure("refresh token"))
+@task(retries=3, retry_delay=60, on_failure=failure_on_timeline(service.AGREEMENT, "refresh token"))
 def refresh_token_task(agreement_id: int) -> str:
     """Renew an access token before it expires."""
     return service.refresh(agreement_id)
 
 
-@task(retries=3, retry_delay=30, on_failure=_on_failure("revoke"))
+@task(retries=3, retry_delay=30, on_failure=failure_on_timeline(service.AGREEMENT, "revoke"))
 def revoke_task(agreement_id: int) -> str:
     """Send a requested revoke again after an unknown answer."""
     return service.send_revoke(agreement_id)

@@ -14,6 +14,7 @@ that bypassed the lock is caught too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,9 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from dashboard.db import write_transaction
 from dashboard.events.models import Event
+from dashboard.extensions import db
 from dashboard.providers.base import CallRecord
 from dashboard.providers.base import Outcome
 
@@ -67,13 +70,33 @@ def record_provider_call(
     session: Session,
     object_type: str,
     object_id: int | str,
-    record: CallRecord,
+    record: CallRecord | None,
     outcome: Outcome,
     **extra: Any,
-) -> Event:
-    """Append a provider call (its redacted record and what it meant: S, F or U) to a timeline."""
+) -> Event | None:
+    """Append a provider call (its redacted record and what it meant: S, F or U) to a timeline.
+
+    A call that never left (no record, e.g. refused before sending) appends nothing.
+    """
+    if record is None:
+        return None
     summary = {**record.as_dict(), "outcome": outcome.value, **extra}
     return record_event(session, object_type, object_id, "provider_call", summary)
+
+
+def failure_on_timeline(object_type: str, job: str, owner_of: Callable[[int], int] | None = None):
+    """Return a job ``on_failure`` hook writing ``job_failed`` on the object's timeline.
+
+    :param owner_of: map the job's first argument to the timeline's object id (a refund's payment)
+    """
+
+    def hook(exc: Exception, object_id: int, *args: Any) -> None:
+        db.session.rollback()
+        owner = object_id if owner_of is None else owner_of(object_id)
+        with write_transaction(db.session) as session:
+            record_event(session, object_type, owner, "job_failed", {"job": job, "error": repr(exc)[:500]})
+
+    return hook
 
 
 def latest_event_id(session: Session) -> int:

@@ -46,6 +46,8 @@ from dashboard.payments.states import RefundStatus
 from dashboard.payments.states import TransitionError
 from dashboard.payments.states import antom_payment_event
 from dashboard.payments.states import check_refund
+from dashboard.payments.states import clip
+from dashboard.payments.states import keep_result
 from dashboard.payments.states import next_cancel_status
 from dashboard.payments.states import next_refund_status
 from dashboard.payments.states import next_status
@@ -56,7 +58,6 @@ from dashboard.providers.antom import new_request_id
 from dashboard.providers.antom.consts import PROVIDER as ANTOM
 from dashboard.providers.antom.mapping import PayRequest
 from dashboard.providers.antom.mapping import RefundRequest
-from dashboard.providers.base import CallRecord
 from dashboard.providers.base import Outcome
 from dashboard.providers.base import call_outcome
 from dashboard.providers.worldpay.consts import ACTION_PARTIAL_REVERSE
@@ -105,8 +106,7 @@ def change_payment(
     old = PaymentStatus(payment.status)
     new = next_status(old, event)
     if result_code is not None:
-        payment.result_code = result_code[:64]
-        payment.result_message = (result_message or "")[:256] or None
+        keep_result(payment, result_code, result_message)
     if new is PaymentStatus.SUCCEEDED and payment.paid_at is None:
         payment.paid_at = paid_at or clock.now()
     if new is old:
@@ -143,8 +143,7 @@ def change_refund(
     if provider_refund_id and not refund.provider_refund_id:
         refund.provider_refund_id = provider_refund_id
     if result_code is not None:
-        refund.result_code = result_code[:64]
-        refund.result_message = (result_message or "")[:256] or None
+        keep_result(refund, result_code, result_message)
     if new is old:
         return False
     refund.status = new.value
@@ -186,8 +185,7 @@ def change_cancel(
     old = CancelStatus(cancel.status)
     new = next_cancel_status(old, event)
     if result_code is not None:
-        cancel.result_code = result_code[:64]
-        cancel.result_message = (result_message or "")[:256] or None
+        keep_result(cancel, result_code, result_message)
     if new is old:
         return False
     cancel.status = new.value
@@ -203,11 +201,6 @@ def change_cancel(
         payment = locked(session, Payment, cancel.payment_id)
         settle(lambda: change_payment(session, payment, PaymentEvent.CANCELLED, result_code=result_code))
     return True
-
-
-def _record_call(session: Session, payment_id: int, record: CallRecord | None, outcome: Outcome, **extra):
-    if record is not None:
-        record_provider_call(session, PAYMENT, payment_id, record, outcome, **extra)
 
 
 def _new_payment(
@@ -350,7 +343,7 @@ def send_pay(payment_id: int, request: PayRequest) -> None:
     result, outcome, record, code, message = call_outcome(lambda: clients.antom().pay(request))
     with write_transaction(db.session) as session:
         payment = locked(session, Payment, payment_id)
-        _record_call(session, payment_id, record, outcome)
+        record_provider_call(session, PAYMENT, payment_id, record, outcome)
         if result is not None and result.payment_id and not payment.provider_payment_id:
             payment.provider_payment_id = result.payment_id
         if outcome is Outcome.SUCCEEDED:
@@ -397,7 +390,7 @@ def inquire_payment(payment_id: int, attempt: int = 0) -> str:
     cancel_now = False
     with write_transaction(db.session) as session:
         payment = locked(session, Payment, payment_id)
-        _record_call(session, payment_id, record, outcome)
+        record_provider_call(session, PAYMENT, payment_id, record, outcome)
         payment.updated_at = clock.now()  # the sweeper's "untouched since" mark
         expired = payment.expires_at is not None and clock.now() >= payment.expires_at
         if outcome is Outcome.SUCCEEDED and result.payment_status is not None:
@@ -491,7 +484,7 @@ def create_alipayhk_payment(
     result, outcome, record, code, message = call_outcome(lambda: clients.worldpay().create_payment(request))
     with write_transaction(db.session) as session:
         payment = locked(session, Payment, payment_id)
-        _record_call(session, payment_id, record, outcome)
+        record_provider_call(session, PAYMENT, payment_id, record, outcome)
         if result is not None:
             _take_worldpay_resource(session, payment, result)
         elif outcome is Outcome.FAILED:
@@ -529,7 +522,7 @@ def _inquire_worldpay(payment_id: int, attempt: int) -> str:
     result, outcome, record, _, _ = call_outcome(lambda: clients.worldpay().query_payment(provider_id))
     with write_transaction(db.session) as session:
         payment = locked(session, Payment, payment_id)
-        _record_call(session, payment_id, record, outcome)
+        record_provider_call(session, PAYMENT, payment_id, record, outcome)
         payment.updated_at = clock.now()  # the sweeper's "untouched since" mark
         if result is not None:
             _take_worldpay_resource(session, payment, result)
@@ -578,7 +571,7 @@ def refund_payment(
             request_id=request_id,
             amount_minor=amount.minor,
             currency=amount.currency,
-            reason=(reason or "")[:256] or None,
+            reason=clip(reason, 256),
             status=RefundStatus.SUBMITTED.value,
             requested_by_id=actor_id,
         )
@@ -619,7 +612,7 @@ def send_refund(refund_id: int) -> None:
     result, outcome, record, code, message = call_outcome(call)
     with write_transaction(db.session) as session:
         refund = locked(session, Refund, refund_id)
-        _record_call(session, refund.payment_id, record, outcome, refund_id=refund_id)
+        record_provider_call(session, PAYMENT, refund.payment_id, record, outcome, refund_id=refund_id)
         provider_id = getattr(result, "refund_id", None)
         if outcome is Outcome.SUCCEEDED:
             settle(
@@ -660,7 +653,7 @@ def refresh_worldpay_actions(payment_id: int) -> dict[str, str]:
         return {}
     fresh, outcome, record, _, _ = call_outcome(lambda: clients.worldpay().query_payment(provider_id))
     with write_transaction(db.session) as session:
-        _record_call(session, payment_id, record, outcome)
+        record_provider_call(session, PAYMENT, payment_id, record, outcome)
         if fresh is not None:
             locked(session, Payment, payment_id).actions = dict(fresh.actions)
     return dict(fresh.actions) if fresh is not None else {}
@@ -710,7 +703,7 @@ def inquire_refund(refund_id: int, attempt: int = 0) -> str:
     )
     with write_transaction(db.session) as session:
         refund = locked(session, Refund, refund_id)
-        _record_call(session, refund.payment_id, record, outcome, refund_id=refund_id)
+        record_provider_call(session, PAYMENT, refund.payment_id, record, outcome, refund_id=refund_id)
         if outcome is Outcome.SUCCEEDED and result.refund_status is not None:
             event = ANTOM_REFUND_STATUS[result.refund_status]
             settle(
@@ -757,7 +750,7 @@ def cancel_payment(
         cancel = Cancel(
             payment_id=payment.id,
             request_id=request_id,
-            reason=(reason or "")[:256] or None,
+            reason=clip(reason, 256),
             status=CancelStatus.SUBMITTED.value,
             requested_by_id=actor_id,
         )
@@ -794,7 +787,7 @@ def send_cancel(cancel_id: int) -> None:
     )
     with write_transaction(db.session) as session:
         cancel = locked(session, Cancel, cancel_id)
-        _record_call(session, cancel.payment_id, record, outcome, cancel_id=cancel_id)
+        record_provider_call(session, PAYMENT, cancel.payment_id, record, outcome, cancel_id=cancel_id)
         if outcome is Outcome.SUCCEEDED:
             settle(
                 lambda: change_cancel(

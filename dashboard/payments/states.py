@@ -131,6 +131,17 @@ class Machine(Generic[S, E]):
         return frozenset(event for event, outcome in row.items() if outcome is not LATE)
 
 
+def clip(text: str | None, limit: int) -> str | None:
+    """Return ``text`` cut to its column's ``limit``, or None when it is empty."""
+    return (text or "")[:limit] or None
+
+
+def keep_result(row, code: str | None, message: str | None) -> None:
+    """Store a provider's result code and message on ``row``, cut to their columns."""
+    row.result_code = clip(code, 64)
+    row.result_message = clip(message, 256)
+
+
 def settle(change: Callable[[], bool]) -> bool:
     """Run a status change that follows a provider's answer; a late or contradicting one changes nothing.
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import or_
 from sqlalchemy import select
 
 from dashboard import clock
-from dashboard.db import write_transaction
-from dashboard.events.service import record_event
+from dashboard.events.service import failure_on_timeline
 from dashboard.extensions import db
 from dashboard.jobs import sweeper
 from dashboard.jobs import task
@@ -30,33 +30,31 @@ SWEEP_HORIZON = timedelta(days=2)
 SWEEP_BATCH = 200
 
 
-def _on_payment_failure(job: str, model: type | None = None):
-    """Return an ``on_failure`` hook that writes ``job_failed`` on the payment's timeline."""
-
-    def hook(exc: Exception, object_id: int, *args) -> None:
-        db.session.rollback()
-        payment_id = object_id if model is None else db.session.get(model, object_id).payment_id
-        with write_transaction(db.session) as session:
-            record_event(
-                session, service.PAYMENT, payment_id, "job_failed", {"job": job, "error": repr(exc)[:500]}
-            )
-
-    return hook
+def _payment_of(model: type) -> Callable[[int], int]:
+    return lambda object_id: db.session.get(model, object_id).payment_id
 
 
-@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("inquire payment"))
+@task(retries=2, retry_delay=30, on_failure=failure_on_timeline(service.PAYMENT, "inquire payment"))
 def inquire_payment_task(payment_id: int, attempt: int = 0) -> str:
     """Ask the provider about an unknown payment (and cancel an Auto Debit unknown at expiry)."""
     return service.inquire_payment(payment_id, attempt)
 
 
-@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("inquire refund", Refund))
+@task(
+    retries=2,
+    retry_delay=30,
+    on_failure=failure_on_timeline(service.PAYMENT, "inquire refund", _payment_of(Refund)),
+)
 def inquire_refund_task(refund_id: int, attempt: int = 0) -> str:
     """Ask Antom about an unknown refund."""
     return service.inquire_refund(refund_id, attempt)
 
 
-@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("send refund", Refund))
+@task(
+    retries=2,
+    retry_delay=30,
+    on_failure=failure_on_timeline(service.PAYMENT, "send refund", _payment_of(Refund)),
+)
 def send_refund_task(refund_id: int) -> None:
     """Send a submitted Antom refund again with its own refundRequestId (Antom never received it)."""
     refund = db.session.get(Refund, refund_id)
@@ -65,7 +63,11 @@ def send_refund_task(refund_id: int) -> None:
     db.session.rollback()
 
 
-@task(retries=2, retry_delay=30, on_failure=_on_payment_failure("send cancel", Cancel))
+@task(
+    retries=2,
+    retry_delay=30,
+    on_failure=failure_on_timeline(service.PAYMENT, "send cancel", _payment_of(Cancel)),
+)
 def send_cancel_task(cancel_id: int) -> None:
     """Send an unresolved Antom cancel again (cancels are keyed by the payment, so this is safe)."""
     cancel = db.session.get(Cancel, cancel_id)
