@@ -12,9 +12,9 @@ from wtforms.validators import Optional
 
 from dashboard.notifications.models import Outcome
 from dashboard.notifications.models import Verdict
-from dashboard.notifications.service import UNPARSEABLE
 from dashboard.providers.antom.consts import PROVIDER as ANTOM
 from dashboard.providers.antom.consts import NotifyType
+from dashboard.providers.base import UNPARSEABLE
 from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
 from dashboard.providers.worldpay.consts import EventName
 

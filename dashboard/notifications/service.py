@@ -14,7 +14,6 @@ two workers (or a worker and the sweeper) apply a notification once.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from dashboard.payments.states import InvalidTransition
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import RefundEvent
 from dashboard.payments.states import antom_payment_result_event
+from dashboard.payments.states import clip
 from dashboard.payments.states import worldpay_payment_event
 from dashboard.payments.states import worldpay_refund_event
 from dashboard.providers import clients
@@ -61,11 +61,14 @@ from dashboard.providers.antom.mapping import AuthorizationNotification
 from dashboard.providers.antom.mapping import MappingError
 from dashboard.providers.antom.mapping import PaymentNotification
 from dashboard.providers.antom.mapping import RefundNotification
+from dashboard.providers.antom.mapping import identify_notification
 from dashboard.providers.antom.mapping import parse_notification
+from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.base import Outcome
 from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
 from dashboard.providers.worldpay.consts import SIGNATURE_HEADER
 from dashboard.providers.worldpay.mapping import MalformedPayload
+from dashboard.providers.worldpay.mapping import identify_event
 from dashboard.providers.worldpay.mapping import parse_event
 from dashboard.providers.worldpay.settings import resolve as worldpay_settings
 from dashboard.providers.worldpay.signatures import verify_event
@@ -82,20 +85,10 @@ SWEEP_AFTER = timedelta(seconds=30)
 #: A notification whose apply job crashed this many times waits for staff (Reprocess).
 MAX_ATTEMPTS = 10
 SWEEP_BATCH = 500
-UNPARSEABLE = "unparseable"
 
 
 class ReprocessRefused(ValueError):
     """Reprocess is not possible for this notification (unverified, a duplicate, missing)."""
-
-
-@dataclass(frozen=True)
-class Described:
-    """What a raw body says it is, read without trusting it (for the inbox columns)."""
-
-    kind: str
-    dedup_key: str | None
-    reference: str | None
 
 
 @dataclass(frozen=True)
@@ -112,51 +105,11 @@ class Intake:
         return self.verdict is Verdict.VALID
 
 
-def _json(body: bytes) -> Mapping[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return {}
-    return data if isinstance(data, Mapping) else {}
-
-
-def _text(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def describe_antom(body: bytes) -> Described:
-    """Return kind, dedup key and reference of an Antom body (DESIGN §8 keys; secrets hashed)."""
-    data = _json(body)
-    auth_kind = _text(data, "authorizationNotifyType")
-    if auth_kind:
-        if auth_kind == NotifyType.AUTHCODE_CREATED and _text(data, "authCode"):
-            key = f"{auth_kind}:{lookup_hash(data['authCode'])}"
-        elif _text(data, "accessToken"):
-            key = f"{auth_kind}:{lookup_hash(data['accessToken'])}"
-        else:
-            key = None
-        return Described(auth_kind, key, _text(data, "authState"))
-    kind = _text(data, "notifyType")
-    if kind is None:
-        return Described(UNPARSEABLE, None, None)
-    result = data.get("result") if isinstance(data.get("result"), Mapping) else {}
-    if kind == NotifyType.REFUND_RESULT:
-        subject = _text(data, "refundId") or _text(data, "refundRequestId")
-        status = _text(data, "refundStatus") or _text(result, "resultStatus")
-    else:
-        subject = _text(data, "paymentId") or _text(data, "paymentRequestId")
-        status = _text(data, "paymentStatus") or _text(result, "resultStatus")
-    key = f"{kind}:{subject}:{status}" if subject else None
-    return Described(kind, key, subject)
-
-
-def describe_worldpay(body: bytes) -> Described:
-    """Return kind, dedup key (``eventId``) and reference (``transactionReference``) of a Worldpay body."""
-    data = _json(body)
-    details = data.get("eventDetails") if isinstance(data.get("eventDetails"), Mapping) else {}
-    kind = _text(details, "type") or UNPARSEABLE
-    return Described(kind, _text(data, "eventId"), _text(details, "transactionReference"))
+def dedup_key(identity: NotificationIdentity) -> str | None:
+    """Return the stored dedup key: the provider's key, plus a keyed hash of a secret one."""
+    if identity.secret:
+        return f"{identity.key}:{lookup_hash(identity.secret)}"
+    return identity.key
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -189,7 +142,7 @@ def _worldpay_secrets() -> Mapping[str, str]:
     return extensions["worldpay_webhook_secrets"]
 
 
-_DESCRIBE = {ANTOM: describe_antom, WORLDPAY: describe_worldpay}
+_IDENTIFY = {ANTOM: identify_notification, WORLDPAY: identify_event}
 _VERIFY = {ANTOM: verify_antom, WORLDPAY: verify_worldpay}
 
 
@@ -202,12 +155,13 @@ def receive(provider: str, headers: Mapping[str, str], body: bytes) -> Intake:
     # One plain copy: Werkzeug's request headers walk the whole WSGI environ on every lookup.
     headers = {name.lower(): value for name, value in headers.items()}
     verdict = _VERIFY[provider](headers, body)
-    described = _DESCRIBE[provider](body)
+    identity = _IDENTIFY[provider](body)
+    key = dedup_key(identity)
     kept = {name: value for name in KEPT_HEADERS[provider] if (value := _header(headers, name)) is not None}
     fields = {
         "provider": provider,
-        "kind": described.kind[:64],
-        "reference": (described.reference or "")[:128] or None,
+        "kind": identity.kind[:64],
+        "reference": clip(identity.reference, 128),
         "headers": kept,
         "body": body,
     }
@@ -225,7 +179,7 @@ def receive(provider: str, headers: Mapping[str, str], body: bytes) -> Intake:
     # in a second transaction instead of paying a SAVEPOINT on every notification.
     try:
         with write_transaction(db.session) as session:
-            row = Notification(**fields, dedup_key=described.dedup_key, verdict=verdict.value)
+            row = Notification(**fields, dedup_key=key, verdict=verdict.value)
             session.add(row)
             try:
                 session.flush()
@@ -235,22 +189,22 @@ def receive(provider: str, headers: Mapping[str, str], body: bytes) -> Intake:
             return Intake(row.id, verdict)
     except _Redelivery:
         with write_transaction(db.session) as session:
-            row = _store_duplicate(session, fields, described.dedup_key)
+            row = _store_duplicate(session, fields, key)
             return Intake(row.id, verdict, row.duplicate_of_id)
 
 
-def _store_duplicate(session: Session, fields: dict[str, Any], dedup_key: str) -> Notification:
+def _store_duplicate(session: Session, fields: dict[str, Any], key: str) -> Notification:
     original = session.scalars(
         select(Notification).where(
             Notification.provider == fields["provider"],
-            Notification.dedup_key == dedup_key,
+            Notification.dedup_key == key,
             Notification.verdict == Verdict.VALID.value,
             Notification.duplicate_of_id.is_(None),
         )
     ).one()
     row = Notification(
         **fields,
-        dedup_key=dedup_key,
+        dedup_key=key,
         verdict=Verdict.VALID.value,
         duplicate_of_id=original.id,
         outcome=Result.DUPLICATE.value,
@@ -405,7 +359,7 @@ def _antom_refund(session: Session, row: Notification, notice: RefundNotificatio
             select(Refund).where(Refund.provider_refund_id == notice.refund_id).limit(1).with_for_update()
         ).first()
     if refund is None:
-        payment = _find_antom_payment(session, _text(_json(row.body), "paymentId"), None)
+        payment = _find_antom_payment(session, notice.payment_id, None)
         if payment is None or notice.amount is None or not notice.refund_request_id:
             return Applied(Result.UNMATCHED)
         refund = payments.refund_from_provider(

@@ -169,6 +169,33 @@ class ProviderResult:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
+#: Kind given to a notification body that names no type.
+UNPARSEABLE = "unparseable"
+
+
+@dataclass(frozen=True)
+class NotificationIdentity:
+    """What a notification body says it is, read before — and without — trusting it.
+
+    ``key`` is what makes it unique (DESIGN §8 dedup keys); when ``secret`` is set (an authCode or
+    accessToken), the stored key is ``key`` plus a keyed hash of it, never the secret itself.
+    """
+
+    kind: str
+    reference: str | None = None
+    key: str | None = None
+    secret: str | None = field(default=None, repr=False)
+
+
+def json_object(body: bytes | str) -> Mapping[str, Any]:
+    """Return a body parsed as a JSON object, or an empty mapping when it is not one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
 class CallTimer:
     """Time one exchange with a provider and build its redacted :class:`CallRecord`."""
 

@@ -24,8 +24,11 @@ from dashboard.providers.antom.consts import GrantType
 from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.antom.consts import PaymentStatus
 from dashboard.providers.antom.consts import RefundStatus
+from dashboard.providers.base import UNPARSEABLE
+from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.base import Outcome
 from dashboard.providers.base import ProviderResult
+from dashboard.providers.base import json_object
 
 # Amount "value": String(16), a non-negative integer in the currency's smallest unit (ref/cc).
 _AMOUNT_VALUE = re.compile(r"[0-9]{1,16}", re.ASCII)
@@ -86,6 +89,12 @@ def _str(data: Mapping[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise MappingError(f"{key} is not a string")
     return value
+
+
+def _loose(data: Mapping[str, Any], key: str) -> str | None:
+    """Return a non-empty string field, or None for anything else (never raises)."""
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _time(data: Mapping[str, Any], key: str) -> datetime | None:
@@ -635,6 +644,8 @@ class RefundNotification:
     refund_id: str | None
     amount: Money | None
     refund_time: datetime | None
+    #: Not in every notifyRefund; when present it places a refund we did not start.
+    payment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -656,6 +667,31 @@ _PAYMENT_TYPES = frozenset({NotifyType.PAYMENT_RESULT, NotifyType.PAYMENT_PENDIN
 _AUTHORIZATION_TYPES = frozenset(
     {NotifyType.AUTHCODE_CREATED, NotifyType.TOKEN_CREATED, NotifyType.TOKEN_CANCELED}
 )
+
+
+def identify_notification(body: bytes | str) -> NotificationIdentity:
+    """Return an Antom body's kind, reference and dedup key: notify type + paymentId/refundId +
+    status; AUTHCODE_CREATED by its authCode, TOKEN_* by the accessToken (both secrets)."""
+    # Unverified input: nothing here may raise, whatever the body holds.
+    data = json_object(body)
+    auth_kind = _loose(data, "authorizationNotifyType")
+    if auth_kind:
+        secret = _loose(data, "authCode") if auth_kind == NotifyType.AUTHCODE_CREATED else None
+        secret = secret or _loose(data, "accessToken")
+        return NotificationIdentity(
+            auth_kind, _loose(data, "authState"), auth_kind if secret else None, secret
+        )
+    kind = _loose(data, "notifyType")
+    if kind is None:
+        return NotificationIdentity(UNPARSEABLE)
+    result = data.get("result") if isinstance(data.get("result"), Mapping) else {}
+    if kind == NotifyType.REFUND_RESULT:
+        subject = _loose(data, "refundId") or _loose(data, "refundRequestId")
+        status = _loose(data, "refundStatus") or _loose(result, "resultStatus")
+    else:
+        subject = _loose(data, "paymentId") or _loose(data, "paymentRequestId")
+        status = _loose(data, "paymentStatus") or _loose(result, "resultStatus")
+    return NotificationIdentity(kind, subject, f"{kind}:{subject}:{status}" if subject else None)
 
 
 def parse_notification(body: bytes | str) -> Notification:
@@ -693,5 +729,6 @@ def parse_notification(body: bytes | str) -> Notification:
             message,
             refund_status=_enum(RefundStatus, data, "refundStatus"),
             **_refund_fields(data),
+            payment_id=_str(data, "paymentId"),
         )
     raise MappingError(f"unexpected notifyType {kind!r}")

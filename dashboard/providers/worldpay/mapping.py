@@ -19,9 +19,12 @@ from typing import Any
 
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
+from dashboard.providers.base import UNPARSEABLE
 from dashboard.providers.base import CallRecord
+from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.base import Outcome
 from dashboard.providers.base import ProviderResult
+from dashboard.providers.base import json_object
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.consts import EventName
 
@@ -487,6 +490,18 @@ def build_event(
     if payment_method is not None:
         details["paymentInstrument"] = {"method": payment_method}
     return {"eventId": event_id, "eventTimestamp": format_event_timestamp(timestamp), "eventDetails": details}
+
+
+def identify_event(body: bytes | str) -> NotificationIdentity:
+    """Return an event's type, ``transactionReference`` and dedup key (``eventId``); never raises."""
+    data = json_object(body)
+    details = data.get("eventDetails") if isinstance(data.get("eventDetails"), Mapping) else {}
+    kind = _optional_str(details.get("type")) or UNPARSEABLE
+    return NotificationIdentity(
+        kind,
+        _optional_str(details.get("transactionReference")) or None,
+        _optional_str(data.get("eventId")) or None,
+    )
 
 
 def parse_event(body: bytes | str) -> WorldpayEvent:
