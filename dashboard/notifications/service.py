@@ -485,6 +485,18 @@ _DISPATCH = {ANTOM: _apply_antom, WORLDPAY: _apply_worldpay}
 # --- staff actions ---------------------------------------------------------------------------------
 
 
+def reprocess_refusal(row: Notification) -> str | None:
+    """Return why ``row`` cannot be reprocessed, or None when it can."""
+    if row.verdict != Verdict.VALID:
+        return "a notification whose signature did not verify is never applied"
+    if row.duplicate_of_id is not None:
+        return f"a duplicate of notification {row.duplicate_of_id}; reprocess that one"
+    if row.outcome not in (Result.FAILED, Result.UNMATCHED, Result.PENDING):
+        # Applying it again would only add a confirmation and hide that it was applied.
+        return f"it was {row.outcome} already; only failed, unmatched or pending ones are"
+    return None
+
+
 def reprocess(notification_id: int) -> None:
     """Queue a failed, unmatched or stuck notification to be applied again (audited).
 
@@ -497,15 +509,9 @@ def reprocess(notification_id: int) -> None:
         row = locked(session, Notification, notification_id)
         if row is None:
             raise ReprocessRefused("no such notification")
-        if row.verdict != Verdict.VALID:
-            raise ReprocessRefused("a notification whose signature did not verify is never applied")
-        if row.duplicate_of_id is not None:
-            raise ReprocessRefused(f"a duplicate of notification {row.duplicate_of_id}; reprocess that one")
-        if row.outcome not in (Result.FAILED, Result.UNMATCHED, Result.PENDING):
-            # Applying it again would only add a confirmation and hide that it was applied.
-            raise ReprocessRefused(
-                f"it was {row.outcome} already; only failed, unmatched or pending ones are"
-            )
+        refusal = reprocess_refusal(row)
+        if refusal is not None:
+            raise ReprocessRefused(refusal)
         before = {"outcome": row.outcome, "processing_error": row.processing_error}
         row.outcome = Result.PENDING.value
         row.processed_at = None

@@ -74,7 +74,12 @@ def detail(notification_id: int):
     shown = notification_detail(db.session, notification_id)
     if shown is None:
         abort(404)
-    return render_page("notifications/detail.html", detail=shown, action_form=EmptyForm())
+    return render_page(
+        "notifications/detail.html",
+        detail=shown,
+        action_form=EmptyForm(),
+        reprocess_refusal=service.reprocess_refusal(shown.notification),
+    )
 
 
 @bp.post("/<int:notification_id>/reprocess")

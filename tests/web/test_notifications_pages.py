@@ -704,3 +704,13 @@ def test_asking_about_an_agreement_whose_activation_was_lost_activates_it(sandbo
     db.session.rollback()
     assert db.session.get(Agreement, agreement.id).status == "active"
     assert [entry.object_id for entry in provider_asked()] == [str(notice.id)]
+
+
+def test_an_applied_notification_offers_no_reprocess(client, login_as, stored):
+    login_as("admin")
+    notification_id = stored(verdict="valid", outcome="applied")
+
+    page = client.get(f"/notifications/{notification_id}").get_data(as_text=True)
+
+    assert 'id="reprocess"' not in page
+    assert "Not available: it was applied already" in page
