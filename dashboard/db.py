@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
@@ -37,6 +38,27 @@ class Base(DeclarativeBase):
     """Declarative base with stable constraint names for Alembic."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+#: ``info`` of a text column whose longer values are cut to the column's length when assigned
+#: (free text from providers and staff: result codes and messages, reasons, references); an
+#: empty value is stored as NULL.
+CLIPPED = {"clip": True}
+
+
+def _clipper(length: int):
+    def clip(target: Any, value: Any, old: Any, initiator: Any) -> Any:
+        return value[:length] or None if isinstance(value, str) else value
+
+    return clip
+
+
+@event.listens_for(Base, "mapper_configured", propagate=True)
+def _clip_marked_columns(mapper, cls) -> None:
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        if column.info.get("clip"):
+            event.listen(getattr(cls, attribute.key), "set", _clipper(column.type.length), retval=True)
 
 
 class UTCDateTime(TypeDecorator):

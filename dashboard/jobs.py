@@ -1,8 +1,9 @@
 """Background jobs on Huey: built from settings in ``create_app``, nothing bound at import.
 
-Domains declare tasks with :func:`task` and periodic sweeps with :func:`sweeper`;
-services queue work with :func:`enqueue_after_commit`, which releases it only once
-the surrounding database transaction has committed (DESIGN §3, §8 "Jobs").
+Domains declare tasks with :func:`task` (in ``<domain>/tasks.py``, under a name) and periodic
+sweeps with :func:`sweeper`; services queue work by that name with :func:`enqueue_after_commit`,
+which releases it only once the surrounding database transaction has committed (DESIGN §3, §8
+"Jobs"). Queueing by name keeps services from importing the tasks that call them.
 """
 
 from __future__ import annotations
@@ -35,13 +36,31 @@ _PENDING_KEY = "pending_jobs"
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """How many times Huey runs a job again after it raised, and how many seconds apart."""
+
+    retries: int
+    delay: int
+
+
+#: A payment, refund or cancel job that calls a provider: its own inquiries and the sweeper
+#: resolve what two more tries do not.
+RETRY_PAYMENT_CALL = RetryPolicy(retries=2, delay=30)
+#: An agreement job that calls Antom (applyToken, revoke): the authCode or the revoke waits.
+RETRY_AGREEMENT_CALL = RetryPolicy(retries=3, delay=30)
+#: A token refresh: days ahead of expiry, so it may wait longer between tries.
+RETRY_TOKEN_REFRESH = RetryPolicy(retries=3, delay=60)
+#: Applying a notification: quick tries first; the sweeper takes over after 30 s.
+RETRY_NOTIFICATION = RetryPolicy(retries=3, delay=5)
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A function declared as a job, bound to a Huey instance in ``init_jobs``."""
 
     name: str
     func: Callable[..., Any]
-    retries: int
-    retry_delay: int
+    retry: RetryPolicy
     #: Called as ``on_failure(exc, *args)`` when a run raises, before Huey retries it.
     on_failure: Callable[..., None] | None = None
 
@@ -62,19 +81,32 @@ _SWEEPERS: list[Callable[[], None]] = []
 
 
 def task(
-    retries: int = 3, retry_delay: int = 10, on_failure: Callable[..., None] | None = None
+    name: str, retry: RetryPolicy, on_failure: Callable[..., None] | None = None
 ) -> Callable[[Callable[..., Any]], TaskSpec]:
-    """Declare a job; it receives ids, re-loads state, and must be safe to run twice.
+    """Declare a job called ``name``; it receives ids, re-loads state, and must be safe to run twice.
 
     :param on_failure: ``on_failure(exc, *args)`` records a failed run where staff see it
     """
 
     def decorate(func: Callable[..., Any]) -> TaskSpec:
-        spec = TaskSpec(f"{func.__module__}.{func.__qualname__}", func, retries, retry_delay, on_failure)
-        _TASKS[spec.name] = spec
+        if name in _TASKS and _TASKS[name].func is not func:
+            raise ValueError(f"two jobs are called {name}")
+        spec = TaskSpec(name, func, retry, on_failure)
+        _TASKS[name] = spec
         return spec
 
     return decorate
+
+
+def declared(name: str) -> TaskSpec:
+    """Return the job declared as ``name``.
+
+    :raises LookupError: no job has that name
+    """
+    try:
+        return _TASKS[name]
+    except KeyError:
+        raise LookupError(f"no job is called {name!r}") from None
 
 
 def sweeper(func: Callable[[], None]) -> Callable[[], None]:
@@ -120,9 +152,9 @@ def init_jobs(app: Flask) -> Huey:
         return run
 
     for spec in _TASKS.values():
-        bound[spec.name] = huey.task(retries=spec.retries, retry_delay=spec.retry_delay, name=spec.name)(
-            in_app_context(spec)
-        )
+        bound[spec.name] = huey.task(
+            retries=spec.retry.retries, retry_delay=spec.retry.delay, name=spec.name
+        )(in_app_context(spec))
 
     @huey.periodic_task(crontab(), name="dashboard.jobs.periodic_sweep")
     def periodic_sweep() -> None:
@@ -168,13 +200,15 @@ def queue_depth(huey: Huey) -> int:
     return huey.pending_count()
 
 
-def enqueue_after_commit(session: Session, spec: TaskSpec, *args: Any, delay: float | None = None) -> None:
-    """Queue ``spec(*args)`` to run once ``session``'s current transaction commits (after ``delay`` s).
+def enqueue_after_commit(session: Session, name: str, *args: Any, delay: float | None = None) -> None:
+    """Queue job ``name`` with ``args`` to run once ``session``'s transaction commits (after ``delay`` s).
 
     A rollback drops it. The sweeper re-queues anything a crash between the commit
     and the enqueue would lose.
+
+    :raises LookupError: no job has that name (before anything is queued)
     """
-    session.info.setdefault(_PENDING_KEY, []).append((spec, args, delay))
+    session.info.setdefault(_PENDING_KEY, []).append((declared(name), args, delay))
 
 
 @event.listens_for(Session, "after_commit")

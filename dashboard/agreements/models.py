@@ -15,10 +15,13 @@ from dashboard import clock
 from dashboard.agreements.states import AgreementStatus
 from dashboard.crypto import EncryptedText
 from dashboard.crypto import lookup_hash
+from dashboard.db import CLIPPED
 from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
+from dashboard.events.kinds import ObjectType
+from dashboard.events.kinds import Timeline
 
 
 class Agreement(Base):
@@ -63,16 +66,16 @@ class Agreement(Base):
     #: An :class:`AgreementStatus` value.
     status: Mapped[str] = mapped_column(String(24), default=AgreementStatus.PENDING.value)
     #: Last provider result code and message (why it failed, why a refresh failed).
-    result_code: Mapped[str | None] = mapped_column(String(64))
-    result_message: Mapped[str | None] = mapped_column(String(256))
+    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
+    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: When staff asked to revoke; a TOKEN_CANCELED arriving after this confirms our revoke.
     revoke_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    revoke_reason: Mapped[str | None] = mapped_column(String(256))
+    revoke_reason: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: When and why the customer unbound it in the wallet (TOKEN_CANCELED ``reason``).
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cancel_reason: Mapped[str | None] = mapped_column(String(256))
+    cancel_reason: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
@@ -87,6 +90,11 @@ class Agreement(Base):
         self.access_token_hash = lookup_hash(token) if token else None
         self.access_token_last4 = token[-4:] if token else None
         self.access_token_expires_at = expires_at
+
+    @property
+    def timeline(self) -> Timeline:
+        """The agreement's timeline."""
+        return Timeline(ObjectType.AGREEMENT, self.id)
 
     def __repr__(self) -> str:
         return f"<Agreement {self.id} {self.wallet} {self.customer_ref} {self.status}>"

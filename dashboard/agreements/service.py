@@ -1,7 +1,7 @@
 """Auto Debit agreements: consult, activate with applyToken, refresh, revoke (DESIGN §5, §8).
 
-Provider calls follow the payment rule: commit first, call with no transaction open, commit the
-answer with its call record on the agreement's timeline.
+Every Antom call is one :func:`dashboard.provider_step.provider_step`: commit first, call with
+no transaction open, commit the answer with its call record on the agreement's timeline.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from datetime import timedelta
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import or_
@@ -17,34 +18,41 @@ from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import AGREEMENT_MACHINE
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
-from dashboard.agreements.states import next_status
 from dashboard.agreements.states import token_canceled_event
 from dashboard.audit import service as audit
+from dashboard.crypto import lookup_hashes
 from dashboard.db import locked
 from dashboard.db import write_transaction
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
-from dashboard.events.service import record_provider_call
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
-from dashboard.payments.states import clip
-from dashboard.payments.states import keep_result
-from dashboard.payments.states import settle
-from dashboard.providers import clients
+from dashboard.provider_step import provider_step
+from dashboard.provider_step import settle
 from dashboard.providers.antom.mapping import ApplyTokenRequest
+from dashboard.providers.antom.mapping import ApplyTokenResult
 from dashboard.providers.antom.mapping import ConsultRequest
 from dashboard.providers.antom.mapping import Env
-from dashboard.providers.base import Outcome
-from dashboard.providers.base import call_outcome
+from dashboard.providers.antom.provider import ANTOM
+from dashboard.providers.base import Call
+from dashboard.providers.base import CallOutcome
+from dashboard.transitions import move
 
-AGREEMENT = "agreement"
 #: Tokens are renewed this long before they expire.
 REFRESH_AHEAD = timedelta(days=3)
 #: A consult nobody completed is expired after this long (Antom sends nothing on a decline).
 PENDING_LIFETIME = timedelta(hours=24)
 #: Seconds between retries of applyToken or revoke whose answer was unknown.
 RETRY_DELAY = 30
+
+# Jobs, by the names agreements/tasks.py declares them under.
+APPLY_TOKEN = "agreements.apply_token"  # noqa: S105 - a job name, not a secret
+REFRESH_TOKEN = "agreements.refresh_token"  # noqa: S105 - a job name, not a secret
+SEND_REVOKE = "agreements.send_revoke"
 
 
 class AgreementRefused(ValueError):
@@ -66,39 +74,51 @@ def change_agreement(
     :raises IgnoredEvent: duplicate or late; nothing changed
     :raises InvalidTransition: the event contradicts the status; nothing changed
     """
-    old = AgreementStatus(agreement.status)
-    new = next_status(old, event)
-    if result_code is not None:
-        keep_result(agreement, result_code, result_message)
-    now = clock.now()
-    if new is old:
-        return False
-    agreement.status = new.value
-    if new is AgreementStatus.ACTIVE:
-        agreement.activated_at = now
-    elif new is AgreementStatus.REVOKED:
-        agreement.revoked_at = now
-    elif new is AgreementStatus.CANCELLED_BY_CUSTOMER:
-        agreement.cancelled_at = now
-    # The single-use code is spent (exchanged) or useless (the agreement is over) once it moves.
-    agreement.auth_code = None
-    record_event(
+
+    def on_move(old: AgreementStatus, new: AgreementStatus) -> None:
+        now = clock.now()
+        if new is AgreementStatus.ACTIVE:
+            agreement.activated_at = now
+        elif new is AgreementStatus.REVOKED:
+            agreement.revoked_at = now
+        elif new is AgreementStatus.CANCELLED_BY_CUSTOMER:
+            agreement.cancelled_at = now
+        # The single-use code is spent (exchanged) or useless (the agreement is over) once it moves.
+        agreement.auth_code = None
+
+    return move(
         session,
-        AGREEMENT,
-        agreement.id,
-        "status_changed",
-        {"status": [old.value, new.value], "result_code": result_code, "result_message": result_message},
+        agreement,
+        AGREEMENT_MACHINE,
+        event,
+        result=(result_code, result_message),
+        on_move=on_move,
+        summary={"result_code": result_code, "result_message": result_message},
         notification_id=notification_id,
         actor_id=actor_id,
     )
-    return True
 
 
-def _tasks():
-    # The tasks module imports this one; it is read when a job is queued, not at import.
-    from dashboard.agreements import tasks
+def _status(agreement: Agreement | None) -> str:
+    return agreement.status if agreement is not None else "missing"
 
-    return tasks
+
+def _keep_refusal(session: Session, agreement: Agreement, call: Call, kind: EventKind) -> None:
+    """Keep a refusal that leaves the status as it is (the current token stays valid) and note it."""
+    agreement.result_code, agreement.result_message = call.code, call.message
+    record_event(session, ObjectType.AGREEMENT, agreement.id, kind, {"result_code": call.code})
+
+
+def find_by_auth_state(session: Session, auth_state: str, *, lock: bool = True) -> Agreement | None:
+    """Return the agreement our consult's ``authState`` names, locked unless ``lock`` is False."""
+    statement = select(Agreement).where(Agreement.auth_state == auth_state)
+    return session.scalars(statement.with_for_update() if lock else statement).one_or_none()
+
+
+def find_by_access_token(session: Session, access_token: str) -> Agreement | None:
+    """Return the agreement holding ``access_token`` (by its lookup hash, any key generation), locked."""
+    statement = select(Agreement).where(Agreement.access_token_hash.in_(lookup_hashes(access_token)))
+    return session.scalars(statement.with_for_update()).one_or_none()
 
 
 # --- consult ---------------------------------------------------------------------------------------
@@ -125,14 +145,16 @@ def start_consult(
         session.flush()
         record_event(
             session,
-            AGREEMENT,
+            ObjectType.AGREEMENT,
             agreement.id,
-            "created",
+            EventKind.CREATED,
             {"status": agreement.status, "wallet": wallet},
             actor_id=actor_id,
         )
         if actor_id is not None:
-            audit.record(session, "agreement.consulted", object_type=AGREEMENT, object_id=agreement.id)
+            audit.record(
+                session, "agreement.consulted", object_type=ObjectType.AGREEMENT, object_id=agreement.id
+            )
         agreement_id = agreement.id
         request = ConsultRequest(
             customer_belongs_to=wallet,
@@ -140,24 +162,24 @@ def start_consult(
             auth_state=agreement.auth_state,
             env=Env(terminal_type=terminal_type),
         )
-    result, outcome, record, code, message = call_outcome(lambda: clients.antom().consult(request))
-    with write_transaction(db.session) as session:
-        agreement = locked(session, Agreement, agreement_id)
-        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
-        if outcome is Outcome.SUCCEEDED:
-            agreement.auth_url = (
-                result.normal_url or result.scheme_url or result.applink_url or result.auth_url
-            )
-        elif outcome is Outcome.FAILED:
-            settle(
-                lambda: change_agreement(
-                    session, agreement, AgreementEvent.FAILED, result_code=code, result_message=message
-                )
-            )
-        else:
-            # No URL came back; a new consult (with a new authState) is the documented retry.
-            keep_result(agreement, code, message)
+    provider_step(
+        Agreement, agreement_id, lambda agreement: partial(ANTOM.client().consult, request), _consulted
+    )
     return db.session.get(Agreement, agreement_id)
+
+
+def _consulted(session: Session, agreement: Agreement, call: Call) -> None:
+    if call.outcome is CallOutcome.SUCCEEDED:
+        agreement.auth_url = call.result.customer_url
+    elif call.outcome is CallOutcome.FAILED:
+        settle(
+            lambda: change_agreement(
+                session, agreement, AgreementEvent.FAILED, result_code=call.code, result_message=call.message
+            )
+        )
+    else:
+        # No URL came back; a new consult (with a new authState) is the documented retry.
+        agreement.result_code, agreement.result_message = call.code, call.message
 
 
 # --- authorisation code and tokens -----------------------------------------------------------------
@@ -168,14 +190,21 @@ def receive_auth_code(session: Session, agreement: Agreement, auth_code: str, no
 
     :raises IgnoredEvent: the agreement is past the point of needing one
     """
-    next_status(agreement.status, AgreementEvent.AUTH_CODE_RECEIVED)
+    AGREEMENT_MACHINE.next(agreement.status, AgreementEvent.AUTH_CODE_RECEIVED)
     agreement.auth_code = auth_code
-    record_event(session, AGREEMENT, agreement.id, "auth_code_received", {}, notification_id=notification_id)
-    enqueue_after_commit(session, _tasks().apply_token_task, agreement.id)
+    record_event(
+        session,
+        ObjectType.AGREEMENT,
+        agreement.id,
+        EventKind.AUTH_CODE_RECEIVED,
+        {},
+        notification_id=notification_id,
+    )
+    enqueue_after_commit(session, APPLY_TOKEN, agreement.id)
     return True
 
 
-def _take_tokens(agreement: Agreement, result) -> None:
+def _take_tokens(agreement: Agreement, result: ApplyTokenResult) -> None:
     agreement.set_access_token(result.access_token, result.access_token_expiry_time)
     if result.refresh_token:
         agreement.refresh_token = result.refresh_token
@@ -185,32 +214,33 @@ def _take_tokens(agreement: Agreement, result) -> None:
 def activate(agreement_id: int) -> str:
     """Exchange the stored authCode for tokens (applyToken AUTHORIZATION_CODE); return the status.
 
-    Safe to run twice: without a stored authCode, or once active, it does nothing. An unknown
+    Safe to run twice: without a stored authCode, or once active, it sends nothing. An unknown
     answer keeps the code and tries again later (a used code then answers F, and the agreement
     is left for staff to see).
     """
-    agreement = db.session.get(Agreement, agreement_id)
-    if agreement is None or agreement.status != AgreementStatus.PENDING or not agreement.auth_code:
-        db.session.rollback()
-        return agreement.status if agreement else "missing"
-    request = ApplyTokenRequest.for_auth_code(agreement.wallet, agreement.auth_code)
-    db.session.rollback()
-    result, outcome, record, code, message = call_outcome(lambda: clients.antom().apply_token(request))
-    with write_transaction(db.session) as session:
-        agreement = locked(session, Agreement, agreement_id)
-        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
-        if outcome is Outcome.SUCCEEDED and agreement.status == AgreementStatus.PENDING:
-            _take_tokens(agreement, result)
-            settle(lambda: change_agreement(session, agreement, AgreementEvent.TOKEN_ISSUED))
-        elif outcome is Outcome.FAILED:
-            settle(
-                lambda: change_agreement(
-                    session, agreement, AgreementEvent.FAILED, result_code=code, result_message=message
-                )
+
+    def prepare(agreement: Agreement):
+        if agreement.status != AgreementStatus.PENDING or not agreement.auth_code:
+            return None
+        request = ApplyTokenRequest.for_auth_code(agreement.wallet, agreement.auth_code)
+        return partial(ANTOM.client().apply_token, request)
+
+    return provider_step(Agreement, agreement_id, prepare, _exchanged, unsent=_status)
+
+
+def _exchanged(session: Session, agreement: Agreement, call: Call) -> str:
+    if call.outcome is CallOutcome.SUCCEEDED and agreement.status == AgreementStatus.PENDING:
+        _take_tokens(agreement, call.result)
+        settle(lambda: change_agreement(session, agreement, AgreementEvent.TOKEN_ISSUED))
+    elif call.outcome is CallOutcome.FAILED:
+        settle(
+            lambda: change_agreement(
+                session, agreement, AgreementEvent.FAILED, result_code=call.code, result_message=call.message
             )
-        elif outcome is Outcome.UNKNOWN:
-            enqueue_after_commit(session, _tasks().apply_token_task, agreement_id, delay=RETRY_DELAY)
-        return agreement.status
+        )
+    elif call.outcome is CallOutcome.UNKNOWN:
+        enqueue_after_commit(session, APPLY_TOKEN, agreement.id, delay=RETRY_DELAY)
+    return agreement.status
 
 
 def refresh(agreement_id: int) -> str:
@@ -218,41 +248,28 @@ def refresh(agreement_id: int) -> str:
 
     Safe to run twice: a token renewed already is not due any more, so nothing is sent.
     """
-    agreement = db.session.get(Agreement, agreement_id)
-    expires_at = agreement.access_token_expires_at if agreement is not None else None
-    due = expires_at is not None and expires_at < clock.now() + REFRESH_AHEAD
-    if (
-        agreement is None
-        or agreement.status != AgreementStatus.ACTIVE
-        or not agreement.refresh_token
-        or not due
-    ):
-        db.session.rollback()
-        return agreement.status if agreement else "missing"
-    request = ApplyTokenRequest.for_refresh(agreement.wallet, agreement.refresh_token)
-    db.session.rollback()
-    result, outcome, record, code, message = call_outcome(lambda: clients.antom().apply_token(request))
-    with write_transaction(db.session) as session:
-        agreement = locked(session, Agreement, agreement_id)
-        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
-        if outcome is Outcome.SUCCEEDED and agreement.status == AgreementStatus.ACTIVE:
-            _take_tokens(agreement, result)
-            record_event(
-                session,
-                AGREEMENT,
-                agreement_id,
-                "token_refreshed",
-                {
-                    "expires_at": result.access_token_expiry_time.isoformat()
-                    if result.access_token_expiry_time
-                    else None
-                },
-            )
-        elif outcome is Outcome.FAILED:
-            # The current token stays valid until it expires; the sweeper expires it then.
-            keep_result(agreement, code, message)
-            record_event(session, AGREEMENT, agreement_id, "token_refresh_failed", {"result_code": code})
-        return agreement.status
+
+    def prepare(agreement: Agreement):
+        expires_at = agreement.access_token_expires_at
+        due = expires_at is not None and expires_at < clock.now() + REFRESH_AHEAD
+        if agreement.status != AgreementStatus.ACTIVE or not agreement.refresh_token or not due:
+            return None
+        request = ApplyTokenRequest.for_refresh(agreement.wallet, agreement.refresh_token)
+        return partial(ANTOM.client().apply_token, request)
+
+    return provider_step(Agreement, agreement_id, prepare, _refreshed, unsent=_status)
+
+
+def _refreshed(session: Session, agreement: Agreement, call: Call) -> str:
+    if call.outcome is CallOutcome.SUCCEEDED and agreement.status == AgreementStatus.ACTIVE:
+        _take_tokens(agreement, call.result)
+        expires_at = call.result.access_token_expiry_time
+        summary = {"expires_at": expires_at.isoformat() if expires_at else None}
+        record_event(session, ObjectType.AGREEMENT, agreement.id, EventKind.TOKEN_REFRESHED, summary)
+    elif call.outcome is CallOutcome.FAILED:
+        # The current token stays valid until it expires; the sweeper expires it then.
+        _keep_refusal(session, agreement, call, EventKind.TOKEN_REFRESH_FAILED)
+    return agreement.status
 
 
 # --- revoke and wallet-side cancellation -----------------------------------------------------------
@@ -270,19 +287,19 @@ def revoke(agreement_id: int, reason: str | None, *, actor_id: int | None = None
         if agreement.revoke_requested_at is None:
             agreement.revoke_requested_at = clock.now()
             agreement.revoked_by_id = actor_id
-            agreement.revoke_reason = clip(reason, 256)
+            agreement.revoke_reason = reason
             record_event(
                 session,
-                AGREEMENT,
+                ObjectType.AGREEMENT,
                 agreement_id,
-                "revoke_requested",
+                EventKind.REVOKE_REQUESTED,
                 {"reason": agreement.revoke_reason},
                 actor_id=actor_id,
             )
             audit.record(
                 session,
                 "agreement.revoke_requested",
-                object_type=AGREEMENT,
+                object_type=ObjectType.AGREEMENT,
                 object_id=agreement_id,
                 after={"reason": agreement.revoke_reason},
             )
@@ -292,35 +309,34 @@ def revoke(agreement_id: int, reason: str | None, *, actor_id: int | None = None
 
 def send_revoke(agreement_id: int) -> str:
     """Send (or re-send) the revoke of an agreement whose revoke was requested; return the status."""
-    agreement = db.session.get(Agreement, agreement_id)
-    if agreement is None or agreement.status != AgreementStatus.ACTIVE or not agreement.access_token:
-        db.session.rollback()
-        return agreement.status if agreement else "missing"
-    token = agreement.access_token
-    db.session.rollback()
-    _, outcome, record, code, message = call_outcome(lambda: clients.antom().revoke(token))
-    with write_transaction(db.session) as session:
-        agreement = locked(session, Agreement, agreement_id)
-        record_provider_call(session, AGREEMENT, agreement_id, record, outcome)
-        if outcome is Outcome.SUCCEEDED:
-            actor = agreement.revoked_by_id
-            settle(lambda: change_agreement(session, agreement, AgreementEvent.REVOKED, actor_id=actor))
-        elif outcome is Outcome.FAILED:
-            keep_result(agreement, code, message)
-            record_event(session, AGREEMENT, agreement_id, "revoke_failed", {"result_code": code})
-        else:
-            enqueue_after_commit(session, _tasks().revoke_task, agreement_id, delay=RETRY_DELAY)
-        return agreement.status
+
+    def prepare(agreement: Agreement):
+        if agreement.status != AgreementStatus.ACTIVE or not agreement.access_token:
+            return None
+        return partial(ANTOM.client().revoke, agreement.access_token)
+
+    return provider_step(Agreement, agreement_id, prepare, _revoked, unsent=_status)
+
+
+def _revoked(session: Session, agreement: Agreement, call: Call) -> str:
+    if call.outcome is CallOutcome.SUCCEEDED:
+        actor = agreement.revoked_by_id
+        settle(lambda: change_agreement(session, agreement, AgreementEvent.REVOKED, actor_id=actor))
+    elif call.outcome is CallOutcome.FAILED:
+        _keep_refusal(session, agreement, call, EventKind.REVOKE_FAILED)
+    else:
+        enqueue_after_commit(session, SEND_REVOKE, agreement.id, delay=RETRY_DELAY)
+    return agreement.status
 
 
 def token_canceled(session: Session, agreement: Agreement, reason: str | None, notification_id: int) -> bool:
-    """Apply TOKEN_CANCELED: it confirms our revoke, or the customer unbound the agreement in the wallet.
+    """Apply a cancelled token: it confirms our revoke, or the customer unbound the agreement in the wallet.
 
     :raises IgnoredEvent: the agreement is over already
     """
     event = token_canceled_event(agreement.status, agreement.revoke_requested_at is not None)
     if event is AgreementEvent.CANCELLED_BY_CUSTOMER:
-        agreement.cancel_reason = clip(reason, 256)
+        agreement.cancel_reason = reason
     return change_agreement(session, agreement, event, result_code=reason, notification_id=notification_id)
 
 

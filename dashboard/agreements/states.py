@@ -1,7 +1,7 @@
 """Auto Debit agreement statuses, events and the pure transition function (DESIGN §5).
 
-The errors are the payment machine's (:class:`InvalidTransition`, :class:`IgnoredEvent`), so one
-``except`` serves every domain.
+The errors are :mod:`dashboard.machine`'s (:class:`InvalidTransition`, :class:`IgnoredEvent`), so
+one ``except`` serves every domain.
 
 ``failed`` exists because the flow can end without a token: the consult or the applyToken call
 answers F (an invalid, used or expired authCode). There is no ``declined``: Antom sends nothing
@@ -15,12 +15,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from dashboard.payments.states import LATE
-from dashboard.payments.states import IgnoredEvent
-from dashboard.payments.states import InvalidTransition
-from dashboard.payments.states import Late
-from dashboard.payments.states import Machine
-from dashboard.payments.states import freeze_table
+from dashboard.machine import LATE
+from dashboard.machine import Late
+from dashboard.machine import Machine
+from dashboard.machine import freeze_table
 
 
 class AgreementStatus(enum.StrEnum):
@@ -150,8 +148,6 @@ __all__ = [
     "CHARGEABLE",
     "AgreementEvent",
     "AgreementStatus",
-    "IgnoredEvent",
-    "InvalidTransition",
     "next_status",
     "token_canceled_event",
 ]

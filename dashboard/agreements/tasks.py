@@ -9,9 +9,14 @@ from sqlalchemy import select
 from dashboard import clock
 from dashboard.agreements import service
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.service import APPLY_TOKEN
+from dashboard.agreements.service import REFRESH_TOKEN
+from dashboard.agreements.service import SEND_REVOKE
 from dashboard.agreements.states import AgreementStatus
 from dashboard.events.service import failure_on_timeline
 from dashboard.extensions import db
+from dashboard.jobs import RETRY_AGREEMENT_CALL
+from dashboard.jobs import RETRY_TOKEN_REFRESH
 from dashboard.jobs import sweeper
 from dashboard.jobs import task
 
@@ -20,19 +25,19 @@ STUCK_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 200
 
 
-@task(retries=3, retry_delay=30, on_failure=failure_on_timeline(service.AGREEMENT, "apply token"))
+@task(APPLY_TOKEN, RETRY_AGREEMENT_CALL, on_failure=failure_on_timeline(Agreement, "apply token"))
 def apply_token_task(agreement_id: int) -> str:
     """Exchange a received authCode for tokens."""
     return service.activate(agreement_id)
 
 
-@task(retries=3, retry_delay=60, on_failure=failure_on_timeline(service.AGREEMENT, "refresh token"))
+@task(REFRESH_TOKEN, RETRY_TOKEN_REFRESH, on_failure=failure_on_timeline(Agreement, "refresh token"))
 def refresh_token_task(agreement_id: int) -> str:
     """Renew an access token before it expires."""
     return service.refresh(agreement_id)
 
 
-@task(retries=3, retry_delay=30, on_failure=failure_on_timeline(service.AGREEMENT, "revoke"))
+@task(SEND_REVOKE, RETRY_AGREEMENT_CALL, on_failure=failure_on_timeline(Agreement, "revoke"))
 def revoke_task(agreement_id: int) -> str:
     """Send a requested revoke again after an unknown answer."""
     return service.send_revoke(agreement_id)

@@ -29,12 +29,12 @@ _SECRET_KEYS = re.compile(r"(password|token|secret|auth_?code|hkid)", re.IGNOREC
 _ACCOUNT_KEYS = re.compile(r"account_?(number|no)", re.IGNORECASE)
 
 
-def redact(value: Any, key: str = "") -> Any:
+def redact_state(value: Any, key: str = "") -> Any:
     """Return ``value`` with secrets masked: tokens fully, account numbers beyond the last 4."""
     if isinstance(value, Mapping):
-        return {str(k): redact(v, str(k)) for k, v in value.items()}
+        return {str(k): redact_state(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(item, key) for item in value]
+        return [redact_state(item, key) for item in value]
     if value is None:
         return None
     if _SECRET_KEYS.search(key):
@@ -53,7 +53,7 @@ def _stored(state: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Redact ``state`` and normalise it to what the JSON column gives back."""
     if state is None:
         return None
-    return json.loads(_canonical(redact(dict(state))))
+    return json.loads(_canonical(redact_state(dict(state))))
 
 
 def _digest(prev_hash: str, canonical: str) -> str:

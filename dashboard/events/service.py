@@ -14,7 +14,6 @@ that bypassed the lock is caught too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +25,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dashboard.db import write_transaction
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import Timeline
 from dashboard.events.models import Event
 from dashboard.extensions import db
-from dashboard.providers.base import CallRecord
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import Call
 
 #: Advisory lock key serialising event appends on PostgreSQL ("events" in ASCII).
 _APPEND_LOCK = 0x6576656E7473
@@ -37,6 +37,8 @@ _APPEND_LOCK = 0x6576656E7473
 LOOK_BACK = 50
 #: Most events one poll returns; a page that fell further behind reloads its regions anyway.
 MAX_POLL_EVENTS = 200
+#: How much of a failed job's error its timeline entry keeps.
+MAX_ERROR_TEXT = 500
 
 
 def record_event(
@@ -66,35 +68,32 @@ def record_event(
     return event
 
 
-def record_provider_call(
-    session: Session,
-    object_type: str,
-    object_id: int | str,
-    record: CallRecord | None,
-    outcome: Outcome,
-    **extra: Any,
-) -> Event | None:
+def record_provider_call(session: Session, timeline: Timeline, call: Call) -> Event | None:
     """Append a provider call (its redacted record and what it meant: S, F or U) to a timeline.
 
     A call that never left (no record, e.g. refused before sending) appends nothing.
     """
-    if record is None:
+    if call.record is None:
         return None
-    summary = {**record.as_dict(), "outcome": outcome.value, **extra}
-    return record_event(session, object_type, object_id, "provider_call", summary)
+    summary = {**call.record.as_dict(), "outcome": call.outcome.value, **timeline.extra}
+    return record_event(session, timeline.object_type, timeline.object_id, EventKind.PROVIDER_CALL, summary)
 
 
-def failure_on_timeline(object_type: str, job: str, owner_of: Callable[[int], int] | None = None):
-    """Return a job ``on_failure`` hook writing ``job_failed`` on the object's timeline.
+def failure_on_timeline(model: type, job: str):
+    """Return a job ``on_failure`` hook writing ``job_failed`` on the timeline of the job's row.
 
-    :param owner_of: map the job's first argument to the timeline's object id (a refund's payment)
+    :param model: the model whose id is the job's first argument (a refund's go on its payment)
     """
 
     def hook(exc: Exception, object_id: int, *args: Any) -> None:
         db.session.rollback()
-        owner = object_id if owner_of is None else owner_of(object_id)
         with write_transaction(db.session) as session:
-            record_event(session, object_type, owner, "job_failed", {"job": job, "error": repr(exc)[:500]})
+            row = session.get(model, object_id)
+            if row is None:
+                return
+            timeline = row.timeline
+            summary = {**timeline.extra, "job": job, "error": repr(exc)[:MAX_ERROR_TEXT]}
+            record_event(session, timeline.object_type, timeline.object_id, EventKind.JOB_FAILED, summary)
 
     return hook
 

@@ -10,31 +10,31 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
-from dashboard.notifications.models import Outcome
+from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Verdict
-from dashboard.providers.antom.consts import PROVIDER as ANTOM
-from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.base import UNPARSEABLE
-from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
-from dashboard.providers.worldpay.consts import EventName
+from dashboard.providers.registry import REGISTRY
 
 #: How each outcome reads in the inbox ("applied" is what staff call processed).
 OUTCOME_LABELS = {
-    Outcome.PENDING: "pending",
-    Outcome.APPLIED: "processed",
-    Outcome.DUPLICATE: "duplicate",
-    Outcome.LATE: "late",
-    Outcome.UNMATCHED: "unmatched",
-    Outcome.FAILED: "failed",
-    Outcome.REJECTED: "rejected",
+    InboxOutcome.PENDING: "pending",
+    InboxOutcome.APPLIED: "processed",
+    InboxOutcome.DUPLICATE: "duplicate",
+    InboxOutcome.LATE: "late",
+    InboxOutcome.UNMATCHED: "unmatched",
+    InboxOutcome.FAILED: "failed",
+    InboxOutcome.REJECTED: "rejected",
 }
 
 ANY = SelectChoice("", "Any")
-PROVIDER_CHOICES = [ANY, SelectChoice(ANTOM, "Antom"), SelectChoice(WORLDPAY, "Worldpay")]
+PROVIDER_CHOICES = [ANY, *(SelectChoice(entry.code, entry.label) for entry in REGISTRY.values())]
 KIND_CHOICES = [
     ANY,
-    *(SelectChoice(kind.value, f"{kind.value} (Antom)") for kind in NotifyType),
-    *(SelectChoice(name.value, f"{name.value} (Worldpay)") for name in sorted(EventName, key=str.lower)),
+    *(
+        SelectChoice(kind, f"{kind} ({entry.label})")
+        for entry in REGISTRY.values()
+        for kind in entry.notification_kinds
+    ),
     SelectChoice(UNPARSEABLE, "unparseable body"),
 ]
 VERDICT_CHOICES = [ANY, *(SelectChoice(verdict.value, verdict.value) for verdict in Verdict)]

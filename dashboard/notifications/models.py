@@ -20,28 +20,19 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from dashboard import clock
+from dashboard.db import CLIPPED
 from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
-from dashboard.providers.antom.consts import PROVIDER as ANTOM
-from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
+from dashboard.providers.base import Signature
+from dashboard.providers.registry import CODES
+
+#: What the signature check said: valid (the only verdict that may be applied), invalid, missing.
+Verdict = Signature
 
 
-class Verdict(enum.StrEnum):
-    """What the signature check said."""
-
-    #: Stored, not checked yet (store first, then verify).
-    UNCHECKED = "unchecked"
-    #: The signature verified with a configured key; the only verdict that may be applied.
-    VALID = "valid"
-    #: A signature was there but did not verify.
-    INVALID = "invalid"
-    #: No signature header (or no usable one).
-    MISSING = "missing"
-
-
-class Outcome(enum.StrEnum):
+class InboxOutcome(enum.StrEnum):
     """What processing did with the notification."""
 
     #: Stored, waiting for the apply job (the sweeper re-enqueues it after 30 s).
@@ -52,7 +43,7 @@ class Outcome(enum.StrEnum):
     DUPLICATE = "duplicate"
     #: Out of order or after a final status; recorded on the timeline, status kept.
     LATE = "late"
-    #: A Worldpay event whose ``transactionReference`` we do not know.
+    #: About a payment, refund or agreement we do not know and cannot record from it.
     UNMATCHED = "unmatched"
     #: Applying raised; ``processing_error`` says why, Reprocess may retry.
     FAILED = "failed"
@@ -84,9 +75,9 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        one_of("provider", (ANTOM, WORLDPAY)),
+        one_of("provider", CODES),
         one_of("verdict", [verdict.value for verdict in Verdict]),
-        one_of("outcome", [outcome.value for outcome in Outcome]),
+        one_of("outcome", [outcome.value for outcome in InboxOutcome]),
         # Unique only among verified primary rows: a forged or duplicate POST can never take
         # the key before the real one (DESIGN §8 "Notifications inbox").
         Index(
@@ -115,29 +106,29 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    #: ``antom`` or ``worldpay``.
+    #: A provider code of the registry (``antom``, ``worldpay``).
     provider: Mapped[str] = mapped_column(String(16))
     #: Antom ``notifyType`` / ``authorizationNotifyType``; Worldpay ``eventDetails.type``.
-    kind: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64), info=CLIPPED)
     #: Worldpay ``eventId``; Antom notify type + paymentId/refundId + status; authCode; accessToken hash.
     dedup_key: Mapped[str | None] = mapped_column(String(255))
     #: The main provider id it is about (paymentId, transactionReference, refundId …), for search.
-    reference: Mapped[str | None] = mapped_column(String(128))
+    reference: Mapped[str | None] = mapped_column(String(128), info=CLIPPED)
     #: The verified row with the same dedup key, when this one is a redelivery.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="RESTRICT"))
     #: The relevant request headers (signature, client id, request time, content type).
     headers: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: The body exactly as received; signatures are checked over these bytes.
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    #: A :class:`Verdict` value.
-    verdict: Mapped[str] = mapped_column(String(16), default=Verdict.UNCHECKED.value)
+    #: A :class:`Verdict` value, decided before the row is stored.
+    verdict: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     #: When processing finished (applied, duplicate, late, unmatched, rejected); None while pending/failed.
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last processing error, shown in the inbox.
     processing_error: Mapped[str | None] = mapped_column(Text)
-    #: An :class:`Outcome` value.
-    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING.value)
+    #: An :class:`InboxOutcome` value.
+    outcome: Mapped[str] = mapped_column(String(16), default=InboxOutcome.PENDING.value)
     #: What it is about: ``payment``, ``refund``, ``agreement`` … and that row's id.
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))

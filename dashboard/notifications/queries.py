@@ -16,21 +16,20 @@ from sqlalchemy import union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import defer
 
-from dashboard.agreements.service import AGREEMENT
+from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.listing import starts_with
 from dashboard.listing import within_days
 from dashboard.notifications.models import Notification
-from dashboard.payments.service import PAYMENT
 from dashboard.providers.base import SECRET_FIELDS
 from dashboard.providers.base import mask
-from dashboard.providers.base import redact
+from dashboard.providers.base import mask_secret_fields
 
 PAGE_SIZE = 50
 #: A search prefix that more references start with than this is too broad to sort: exact matches only.
 PREFIX_LIMIT = 500
 #: What a notification may be linked to; the object index leads with the type, so search names them.
-LINKED_TYPES = (PAYMENT, AGREEMENT)
+LINKED_TYPES = (ObjectType.PAYMENT, ObjectType.AGREEMENT)
 #: Largest id the search tries as a notification id (BIGINT).
 _MAX_ID = 2**63 - 1
 
@@ -179,4 +178,4 @@ def shown_body(body: bytes) -> str:
         data = json.loads(text)
     except ValueError:
         return _SECRET_IN_TEXT.sub(lambda match: match.group(1) + mask(match.group(2)), text)
-    return json.dumps(redact(data), indent=2, ensure_ascii=False)
+    return json.dumps(mask_secret_fields(data), indent=2, ensure_ascii=False)

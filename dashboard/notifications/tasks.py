@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
+
 from dashboard import clock
 from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.extensions import db
+from dashboard.jobs import RETRY_NOTIFICATION
 from dashboard.jobs import sweeper
 from dashboard.jobs import task
-from dashboard.notifications import service
+from dashboard.notifications.handlers import apply
+from dashboard.notifications.handlers import describe_error
+from dashboard.notifications.intake import APPLY_NOTIFICATION
+from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
+from dashboard.notifications.models import Verdict
+
+#: Unprocessed notifications older than this are queued again by the sweeper (DESIGN §8).
+SWEEP_AFTER = timedelta(seconds=30)
+#: A notification whose apply job crashed this many times waits for staff (Reprocess).
+MAX_ATTEMPTS = 10
+SWEEP_BATCH = 500
 
 
 def _record_crash(exc: Exception, notification_id: int) -> None:
@@ -19,19 +34,38 @@ def _record_crash(exc: Exception, notification_id: int) -> None:
         row = locked(session, Notification, notification_id)
         if row is not None and row.processed_at is None:
             row.attempts += 1
-            row.processing_error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.processing_error = describe_error(exc)
 
 
-@task(retries=3, retry_delay=5, on_failure=_record_crash)
+@task(APPLY_NOTIFICATION, RETRY_NOTIFICATION, on_failure=_record_crash)
 def apply_notification_task(notification_id: int) -> str | None:
     """Apply a stored notification (safe to run twice: a processed one is left alone)."""
-    return service.apply(notification_id)
+    return apply(notification_id)
+
+
+def unprocessed(now) -> list[int]:
+    """Return verified primary notifications still pending 30 s after receipt (a lost or crashed job)."""
+    return list(
+        db.session.scalars(
+            select(Notification.id)
+            .where(
+                Notification.processed_at.is_(None),
+                Notification.received_at < now - SWEEP_AFTER,
+                Notification.outcome == InboxOutcome.PENDING.value,
+                Notification.verdict == Verdict.VALID.value,
+                Notification.duplicate_of_id.is_(None),
+                Notification.attempts < MAX_ATTEMPTS,
+            )
+            .order_by(Notification.received_at)
+            .limit(SWEEP_BATCH)
+        )
+    )
 
 
 @sweeper
 def sweep_notifications() -> None:
     """Queue again every verified notification not processed 30 s after it arrived."""
-    pending = service.sweep_unprocessed(clock.now())
+    pending = unprocessed(clock.now())
     db.session.rollback()
     for notification_id in pending:
         apply_notification_task.enqueue(notification_id)

@@ -10,9 +10,9 @@ from flask import redirect
 from flask import request
 from flask import url_for
 
-from dashboard.agreements.service import AGREEMENT
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
+from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.htmx import render_page
 from dashboard.listing import filter_args
@@ -23,12 +23,14 @@ from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
-from dashboard.payments.service import PAYMENT
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 #: The endpoint and its id argument of a linked object's page.
-OBJECT_PAGES = {PAYMENT: ("payments.detail", "payment_id"), AGREEMENT: ("agreements.detail", "agreement_id")}
+OBJECT_PAGES = {
+    ObjectType.PAYMENT: ("payments.detail", "payment_id"),
+    ObjectType.AGREEMENT: ("agreements.detail", "agreement_id"),
+}
 
 
 @bp.app_template_global()
@@ -79,6 +81,7 @@ def detail(notification_id: int):
         detail=shown,
         action_form=EmptyForm(),
         reprocess_refusal=service.reprocess_refusal(shown.notification),
+        can_ask=service.can_ask_provider(shown.notification),
     )
 
 

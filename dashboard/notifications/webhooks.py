@@ -1,8 +1,8 @@
-"""Provider webhooks: ``POST /webhooks/antom`` and ``POST /webhooks/worldpay`` (public, CSRF-exempt)."""
+"""Provider webhooks, one per registry entry (``POST /webhooks/antom`` …; public, CSRF-exempt)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 
 from flask import Blueprint
 from flask import Response
@@ -11,30 +11,15 @@ from flask import request
 
 from dashboard.auth.access import public
 from dashboard.extensions import csrf
-from dashboard.notifications import service
-from dashboard.providers.antom.consts import NOTIFICATION_ACK
-from dashboard.providers.antom.consts import PROVIDER as ANTOM
-from dashboard.providers.antom.settings import DEFAULT_NOTIFY_PATH
-from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
-from dashboard.providers.worldpay.settings import DEFAULT_WEBHOOK_PATH
+from dashboard.notifications.intake import receive as receive_notification
+from dashboard.providers.base import Provider
+from dashboard.providers.registry import REGISTRY
 
 #: Largest body accepted; real notifications are a few kilobytes.
 MAX_BODY_BYTES = 64 * 1024
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
-
-#: Antom retries anything but this exact SUCCESS answer, so a bad signature gets a failure.
-_ANTOM_REFUSAL = json.dumps(
-    {
-        "result": {
-            "resultCode": "INVALID_SIGNATURE",
-            "resultStatus": "F",
-            "resultMessage": "The signature could not be verified.",
-        }
-    },
-    separators=(",", ":"),
-).encode()
 
 
 def _raw_body() -> bytes:
@@ -51,29 +36,23 @@ def _raw_body() -> bytes:
     return body
 
 
-@public
-def antom() -> Response:
-    """Store, verify and acknowledge an Antom notification (payment, refund or authorization)."""
-    intake = service.receive(ANTOM, request.headers, _raw_body())
-    if intake.accepted:
-        return Response(NOTIFICATION_ACK, 200, content_type="application/json")
-    return Response(_ANTOM_REFUSAL, 401, content_type="application/json")
+def _endpoint(entry: Provider) -> Callable[[], Response]:
+    """Return the view that stores, verifies and acknowledges ``entry``'s notifications."""
 
+    @public
+    def receive() -> Response:
+        intake = receive_notification(entry, request.headers, _raw_body())
+        answer = entry.acknowledgement if intake.accepted else entry.refusal
+        return Response(answer.body, answer.status, content_type=answer.content_type)
 
-@public
-def worldpay() -> Response:
-    """Store, verify and acknowledge a Worldpay event: 200 once verified, 400 on a bad signature."""
-    intake = service.receive(WORLDPAY, request.headers, _raw_body())
-    return Response(status=200 if intake.accepted else 400)
+    receive.__doc__ = f"Store, verify and acknowledge a notification from {entry.label}."
+    return receive
 
 
 @bp.record_once
 def _mount(state) -> None:
-    # The paths are settings: they are the public notify URLs' paths below PUBLIC_BASE_URL.
-    config = state.app.config
-    state.add_url_rule(
-        config.get("ANTOM_NOTIFY_PATH") or DEFAULT_NOTIFY_PATH, "antom", antom, methods=["POST"]
-    )
-    state.add_url_rule(
-        config.get("WORLDPAY_WEBHOOK_PATH") or DEFAULT_WEBHOOK_PATH, "worldpay", worldpay, methods=["POST"]
-    )
+    # The paths are settings: they are the public notify URLs' paths below PUBLIC_BASE_URL. Each
+    # provider's endpoint is named after it (webhooks.antom, webhooks.worldpay).
+    for entry in REGISTRY.values():
+        path = entry.webhook_path(state.app.config)
+        state.add_url_rule(path, entry.code, _endpoint(entry), methods=["POST"])

@@ -18,10 +18,14 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from dashboard import clock
+from dashboard.db import CLIPPED
 from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.kinds import Timeline
 from dashboard.money import Money
 from dashboard.payments.states import CancelStatus
 from dashboard.payments.states import PaymentStatus
@@ -58,7 +62,7 @@ class Payment(Base):
     #: ``antom`` or ``worldpay``.
     provider: Mapped[str] = mapped_column(String(16))
     #: Our id for it: Antom ``paymentRequestId`` / Worldpay ``transactionReference`` (≤ 64).
-    request_id: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64), info=CLIPPED)
     #: The provider's id: Antom ``paymentId`` / Worldpay ``paymentId`` (an opaque token of ~180
     #: characters); unknown until it answers.
     provider_payment_id: Mapped[str | None] = mapped_column(String(512))
@@ -73,12 +77,12 @@ class Payment(Base):
     #: A :class:`PaymentStatus` value.
     status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING.value)
     #: Latest provider result: Antom ``resultCode``/``paymentResultCode``, Worldpay ``lastEvent`` or error.
-    result_code: Mapped[str | None] = mapped_column(String(64))
-    result_message: Mapped[str | None] = mapped_column(String(256))
+    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
+    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: Sum of succeeded refunds in minor units (0 ≤ refunded ≤ amount, checked by the database).
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     #: What the customer bought (Antom ``order.orderDescription``, Worldpay narrative).
-    order_description: Mapped[str | None] = mapped_column(String(256))
+    order_description: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: Where to send the shopper (Worldpay ``_links.redirect``), when there is one.
     redirect_url: Mapped[str | None] = mapped_column(String(2048))
     #: Worldpay ``_actions`` as last seen (drives the Refund button; re-queried before use).
@@ -106,6 +110,11 @@ class Payment(Base):
         """What has been refunded, as :class:`Money`."""
         return Money(self.refunded_minor or 0, self.currency)
 
+    @property
+    def timeline(self) -> Timeline:
+        """The payment's own timeline (its refunds and cancels write there too)."""
+        return Timeline(ObjectType.PAYMENT, self.id)
+
     def __repr__(self) -> str:
         amount = f"{self.amount_minor} {self.currency}"
         return f"<Payment {self.id} {self.provider} {self.request_id} {amount} {self.status}>"
@@ -130,12 +139,12 @@ class Refund(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
     #: Our idempotency key, made once per form: Antom ``refundRequestId`` / Worldpay reversal ``reference``.
-    request_id: Mapped[str] = mapped_column(String(128), unique=True)
+    request_id: Mapped[str] = mapped_column(String(128), unique=True, info=CLIPPED)
     #: Amount in minor units of ``currency`` (the payment's currency).
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     #: Why staff refunded (shown to approvers; Antom ``refundReason``).
-    reason: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: A :class:`RefundStatus` value.
     status: Mapped[str] = mapped_column(String(24))
     #: Antom ``refundId``; Worldpay has none (its events carry our ``reference``).
@@ -148,8 +157,8 @@ class Refund(Base):
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: When a manager approved or rejected it.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    result_code: Mapped[str | None] = mapped_column(String(64))
-    result_message: Mapped[str | None] = mapped_column(String(256))
+    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
+    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: When the provider reported it refunded.
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -165,6 +174,13 @@ class Refund(Base):
     def amount(self) -> Money:
         """The amount as :class:`Money`."""
         return Money(self.amount_minor, self.currency)
+
+    @property
+    def timeline(self) -> Timeline:
+        """Its payment's timeline: a payment page shows one timeline (DESIGN §6)."""
+        return Timeline(
+            ObjectType.PAYMENT, self.payment_id, {"refund_id": self.id}, EventKind.REFUND_STATUS_CHANGED
+        )
 
     def __repr__(self) -> str:
         amount = f"{self.amount_minor} {self.currency}"
@@ -184,14 +200,14 @@ class Cancel(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
     #: Our idempotency key, made once per form (Antom cancels by the payment's own ids).
-    request_id: Mapped[str] = mapped_column(String(128), unique=True)
+    request_id: Mapped[str] = mapped_column(String(128), unique=True, info=CLIPPED)
     #: Why staff cancelled.
-    reason: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: A :class:`CancelStatus` value.
     status: Mapped[str] = mapped_column(String(16), default=CancelStatus.SUBMITTED.value)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    result_code: Mapped[str | None] = mapped_column(String(64))
-    result_message: Mapped[str | None] = mapped_column(String(256))
+    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
+    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: Antom ``cancelTime``.
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -202,6 +218,13 @@ class Cancel(Base):
     payment = relationship("Payment")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+    @property
+    def timeline(self) -> Timeline:
+        """Its payment's timeline."""
+        return Timeline(
+            ObjectType.PAYMENT, self.payment_id, {"cancel_id": self.id}, EventKind.CANCEL_STATUS_CHANGED
+        )
 
     def __repr__(self) -> str:
         return f"<Cancel {self.id} of payment {self.payment_id} {self.status}>"

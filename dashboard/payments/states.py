@@ -1,165 +1,30 @@
-"""Payment, refund and cancel statuses, their events and pure transition functions.
+"""Payment, refund and cancel statuses, their events, and the refund rules (DESIGN §4, §5).
 
-Each machine is one explicit table ``{status: {event: outcome}}``. An outcome is the next status, or
-:data:`LATE` (the event is a duplicate or arrived after a later one: record it, change nothing —
-:class:`IgnoredEvent`). A pair missing from the table is a contradiction that needs a human
-(:class:`InvalidTransition`). Callers map the two errors to log levels and inbox outcomes.
-
-Provider vocabularies are translated into our events by the mapping tables at the bottom: every
-status or event name a provider documents maps to an event (possibly :attr:`PaymentEvent.NOTE`,
-which records and keeps the status), so nothing a provider sends is ever rejected for its name.
+The machines are tables for :class:`dashboard.machine.Machine`. What each provider's words mean
+in these events is the provider mappings' business (``dashboard/providers/<name>/mapping.py``):
+every status or event name a provider documents maps to an event (possibly
+:attr:`PaymentEvent.NOTE`, which records and keeps the status), so nothing a provider sends is
+ever rejected for its name.
 
 **Disputes.** A payment can be ``disputed`` (a dispute or chargeback enquiry is open: Worldpay
-``dispute*`` events, Antom ``DISPUTE``) and ``charged_back`` (the funds were taken back: Worldpay
-``chargedBack``). A dispute closed in the merchant's favour (Worldpay ``chargebackReversed``,
-``disputeFundsReleased`` …) moves the payment to ``settled``: the funds are the merchant's again,
-and a dispute is only ever raised on captured money. These are the only moves that may leave and
-re-enter a status (a new dispute can open on a settled payment); everything else is forward-only.
-Refunds do not change a payment's status: they live on :class:`Refund` rows and in
-``Payment.refunded_minor`` (Antom keeps ``SUCCESS`` after refunds, too).
+``dispute*`` events) and ``charged_back`` (the funds were taken back: Worldpay ``chargedBack``).
+A dispute closed in the merchant's favour moves the payment to ``settled``: the funds are the
+merchant's again, and a dispute is only ever raised on captured money. These are the only moves
+that may leave and re-enter a status (a new dispute can open on a settled payment); everything
+else is forward-only. Refunds do not change a payment's status: they live on :class:`Refund`
+rows and in ``Payment.refunded_minor`` (Antom keeps ``SUCCESS`` after refunds, too).
 """
 
 from __future__ import annotations
 
 import enum
-import logging
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Generic
-from typing import TypeVar
 
-from dashboard.providers.antom.consts import NotifyType as AntomNotifyType
-from dashboard.providers.antom.consts import PaymentStatus as AntomPaymentStatus
-from dashboard.providers.antom.consts import RefundStatus as AntomRefundStatus
-from dashboard.providers.worldpay.consts import EventName as WorldpayEvent
-
-log = logging.getLogger(__name__)
-
-# --- shared machinery ------------------------------------------------------------------------------
-
-
-class TransitionError(Exception):
-    """A status machine refused an event; ``status`` and ``event`` say which."""
-
-    def __init__(self, machine: str, status: str, event: str, why: str):
-        super().__init__(f"{machine}: {event} on {status}: {why}")
-        self.machine = machine
-        self.status = status
-        self.event = event
-
-
-class InvalidTransition(TransitionError):
-    """The event contradicts the current status (e.g. a failure after a success): needs a human."""
-
-
-class IgnoredEvent(TransitionError):
-    """A duplicate or late event: record it on the timeline, never move the status backwards."""
-
-    @property
-    def confirms(self) -> bool:
-        """Return True when the event repeats the current status rather than arriving out of order."""
-        return MACHINES[self.machine].confirms(self.status, self.event)
-
-
-class Late:
-    """Table marker: the event is a duplicate or out of date for this status."""
-
-    def __repr__(self) -> str:
-        return "LATE"
-
-
-#: Table outcome for a duplicate or late event (raises :class:`IgnoredEvent`).
-LATE = Late()
-
-S = TypeVar("S", bound=enum.StrEnum)
-E = TypeVar("E", bound=enum.StrEnum)
-
-
-#: Every machine by name, so an error's ``machine`` leads back to its table.
-MACHINES: dict[str, Machine] = {}
-
-
-@dataclass(frozen=True)
-class Machine(Generic[S, E]):
-    """A status machine given by an explicit table; pairs not in it are invalid."""
-
-    name: str
-    statuses: type[S]
-    events: type[E]
-    table: Mapping[S, Mapping[E, S | Late]]
-
-    def __post_init__(self) -> None:
-        MACHINES[self.name] = self
-        missing = set(self.statuses) - set(self.table)
-        if missing:
-            raise ValueError(f"{self.name}: no row for {sorted(missing)}")
-        for row in self.table.values():
-            for event, outcome in row.items():
-                if event not in set(self.events) or not (outcome is LATE or outcome in set(self.statuses)):
-                    raise ValueError(f"{self.name}: bad table entry {event!r} → {outcome!r}")
-
-    def next(self, current: S | str, event: E | str) -> S:
-        """Return the status after ``event``; raise :class:`IgnoredEvent` or :class:`InvalidTransition`."""
-        status = self.statuses(current)
-        what = self.events(event)
-        outcome = self.table[status].get(what)
-        if outcome is None:
-            raise InvalidTransition(self.name, status, what, "not allowed")
-        if outcome is LATE:
-            raise IgnoredEvent(self.name, status, what, "duplicate or late; status kept")
-        return outcome  # type: ignore[return-value]
-
-    def target(self, event: E | str) -> S | None:
-        """Return the status ``event`` leads to from the earliest status that accepts it."""
-        what = self.events(event)
-        for status in self.statuses:
-            outcome = self.table[status].get(what)
-            if outcome is not None and outcome is not LATE:
-                return outcome  # type: ignore[return-value]
-        return None
-
-    def confirms(self, current: S | str, event: E | str) -> bool:
-        """Return True when ``event`` only repeats what ``current`` says (a confirmation, not news)."""
-        return self.target(event) == self.statuses(current)
-
-    def allowed(self, current: S | str) -> frozenset[E]:
-        """Return the events that move (or keep, for notes) ``current``."""
-        row = self.table[self.statuses(current)]
-        return frozenset(event for event, outcome in row.items() if outcome is not LATE)
-
-
-def clip(text: str | None, limit: int) -> str | None:
-    """Return ``text`` cut to its column's ``limit``, or None when it is empty."""
-    return (text or "")[:limit] or None
-
-
-def keep_result(row, code: str | None, message: str | None) -> None:
-    """Store a provider's result code and message on ``row``, cut to their columns."""
-    row.result_code = clip(code, 64)
-    row.result_message = clip(message, 256)
-
-
-def settle(change: Callable[[], bool]) -> bool:
-    """Run a status change that follows a provider's answer; a late or contradicting one changes nothing.
-
-    The answer's call record is on the timeline already, so nothing is lost: a notification or
-    an inquiry got there first (late), or the provider contradicts itself (logged for staff).
-    """
-    try:
-        return change()
-    except IgnoredEvent:
-        return False
-    except InvalidTransition as exc:
-        log.warning("a provider answer contradicts the status: %s", exc)
-        return False
-
-
-def freeze_table(table: dict) -> Mapping:
-    return MappingProxyType({status: MappingProxyType(dict(row)) for status, row in table.items()})
-
+from dashboard.machine import LATE
+from dashboard.machine import Late
+from dashboard.machine import Machine
+from dashboard.machine import freeze_table
 
 # --- payments --------------------------------------------------------------------------------------
 
@@ -187,8 +52,8 @@ class PaymentStatus(enum.StrEnum):
     CHARGED_BACK = "charged_back"
 
 
-#: Statuses after which nothing but a dispute can happen.
-PAYMENT_FINAL = frozenset({PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED})
+#: Statuses in which the provider has not given a final answer yet: asked about until it does.
+OPEN_PAYMENT = frozenset({PaymentStatus.PENDING, PaymentStatus.PROCESSING})
 #: Statuses in which money was paid and may be refunded.
 PAYMENT_REFUNDABLE = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED})
 
@@ -371,6 +236,8 @@ REFUND_TRANSITIONS: Mapping[RefundStatus, Mapping[RefundEvent, RefundStatus | La
 
 REFUND_MACHINE = Machine("refund", RefundStatus, RefundEvent, REFUND_TRANSITIONS)
 
+#: Refund statuses the provider has not given a final answer for yet.
+OPEN_REFUND = frozenset({R.SUBMITTED, R.PROCESSING})
 #: Refund statuses whose amount is (or may become) refunded: they count against the balance.
 REFUND_HOLDS_BALANCE = frozenset({R.AWAITING_APPROVAL, R.SUBMITTED, R.PROCESSING, R.SUCCEEDED})
 
@@ -474,142 +341,10 @@ CANCEL_TRANSITIONS: Mapping[CancelStatus, Mapping[CancelEvent, CancelStatus | La
 
 CANCEL_MACHINE = Machine("cancel", CancelStatus, CancelEvent, CANCEL_TRANSITIONS)
 
+#: Cancel statuses Antom has not given a final answer for yet.
+OPEN_CANCEL = frozenset({C.SUBMITTED, C.PROCESSING})
+
 
 def next_cancel_status(current: CancelStatus | str, event: CancelEvent | str) -> CancelStatus:
     """Return a cancel's status after ``event`` (errors as :func:`next_status`)."""
     return CANCEL_MACHINE.next(current, event)
-
-
-# --- provider vocabularies → our events -----------------------------------------------------------
-
-#: Antom ``paymentStatus`` (inquiryPayment, notifyPayment) → payment event.
-ANTOM_PAYMENT_STATUS: Mapping[AntomPaymentStatus, PaymentEvent] = MappingProxyType(
-    {
-        AntomPaymentStatus.SUCCESS: PE.SUCCEEDED,
-        # An Auto Debit payment that expires unpaid is reported as FAIL by Antom (antom.md §5.2).
-        AntomPaymentStatus.FAIL: PE.FAILED,
-        AntomPaymentStatus.PROCESSING: PE.PROCESSING,
-        AntomPaymentStatus.CANCELLED: PE.CANCELLED,
-        AntomPaymentStatus.PENDING: PE.PROCESSING,
-    }
-)
-
-#: Antom dispute notifications (``notifyDispute``'s ``disputeNotificationType``). Not in our provider
-#: notes, which only list DISPUTE as a transaction/summary type: these names follow Antom's dispute
-#: page and are kept here so a dispute is recorded, never rejected. Unknown names map to NOTE.
-ANTOM_DISPUTE_NOTIFICATION: Mapping[str, PaymentEvent] = MappingProxyType(
-    {
-        "DISPUTE": PE.DISPUTE_OPENED,
-        "DISPUTE_CREATED": PE.DISPUTE_OPENED,
-        "DEFENSE_SUPPLIED": PE.DISPUTE_OPENED,
-        "DEFENSE_DUE_ALERT": PE.DISPUTE_OPENED,
-        "DISPUTE_ACCEPTED": PE.CHARGED_BACK,
-        "DISPUTE_JUDGED_LOST": PE.CHARGED_BACK,
-        "DISPUTE_JUDGED_WON": PE.DISPUTE_RESOLVED,
-        "DISPUTE_CANCELLED": PE.DISPUTE_RESOLVED,
-    }
-)
-
-#: Antom ``refundStatus`` (inquiryRefund, notifyRefund) → refund event.
-ANTOM_REFUND_STATUS: Mapping[AntomRefundStatus, RefundEvent] = MappingProxyType(
-    {
-        AntomRefundStatus.SUCCESS: RE.SUCCEEDED,
-        AntomRefundStatus.PROCESSING: RE.PROCESSING,
-        AntomRefundStatus.FAIL: RE.FAILED,
-    }
-)
-
-W = WorldpayEvent
-
-#: Every Worldpay ``lastEvent`` / webhook event type → payment event (worldpay_hkach.md §1.7, §1.10.3).
-WORLDPAY_PAYMENT_EVENT: Mapping[WorldpayEvent, PaymentEvent] = MappingProxyType(
-    {
-        W.PENDING: PE.PROCESSING,
-        W.SENT_FOR_AUTHORIZATION: PE.PROCESSING,
-        W.AUTHORIZED: PE.SUCCEEDED,
-        W.SENT_FOR_SETTLEMENT: PE.SUCCEEDED,
-        W.SETTLEMENT_INSTRUCTED: PE.NOTE,
-        W.SETTLED: PE.SETTLED,
-        W.SETTLEMENT_FAILED: PE.SETTLEMENT_FAILED,
-        W.SETTLEMENT_REJECTED: PE.SETTLEMENT_FAILED,
-        # Funds taken back after settlement: recorded for staff; not a documented AlipayHK path.
-        W.SETTLEMENT_REVERSED: PE.NOTE,
-        W.REFUSED: PE.FAILED,
-        W.REFUSED_BY_ISSUER: PE.FAILED,
-        W.ERROR: PE.FAILED,
-        # Seed 000 calls the shopper's cancel "cancelled"; the API says cancelledByCustomer: accept both.
-        W.CANCELLED: PE.CANCELLED,
-        W.CANCELLED_BY_CUSTOMER: PE.CANCELLED,
-        W.CANCEL_REQUESTED: PE.NOTE,
-        W.CANCEL_FAILED: PE.NOTE,
-        W.EXPIRED: PE.EXPIRED,
-        W.REQUEST_EXPIRED: PE.EXPIRED,
-        # Refund activity lives on Refund rows (WORLDPAY_REFUND_EVENT); the payment only records it.
-        W.SENT_FOR_REFUND: PE.NOTE,
-        W.REFUNDED: PE.NOTE,
-        W.REFUND_FAILED: PE.NOTE,
-        W.REFUND_EXPIRED: PE.NOTE,
-        W.REFUND_REVERSED: PE.NOTE,
-        W.CHARGED_BACK: PE.CHARGED_BACK,
-        W.CHARGEBACK_REVERSED: PE.DISPUTE_RESOLVED,
-        W.DISPUTE_INFORMATION_REQUESTED: PE.DISPUTE_OPENED,
-        W.DISPUTE_INFORMATION_SUPPLIED: PE.DISPUTE_OPENED,
-        W.DISPUTE_FUNDS_HELD: PE.DISPUTE_OPENED,
-        W.DISPUTE_FUNDS_RELEASED: PE.DISPUTE_RESOLVED,
-        W.DISPUTE_RESERVE_RELEASED: PE.DISPUTE_RESOLVED,
-        W.DISPUTE_EXPIRED: PE.DISPUTE_RESOLVED,
-        W.MANUALLY_AMENDED: PE.NOTE,
-        W.MISCELLANEOUS: PE.NOTE,
-        W.SIGNED_FORM_RECEIVED: PE.NOTE,
-        W.TOKEN_CREATED: PE.NOTE,
-        W.TOP_UP_ACCEPTED: PE.NOTE,
-        W.TOP_UP_REJECTED: PE.NOTE,
-        W.UNKNOWN: PE.NOTE,
-    }
-)
-
-#: Worldpay events about a reversal (matched to a Refund by ``eventDetails.reference``) → refund event.
-WORLDPAY_REFUND_EVENT: Mapping[WorldpayEvent, RefundEvent] = MappingProxyType(
-    {
-        W.SENT_FOR_REFUND: RE.PROCESSING,
-        W.REFUNDED: RE.SUCCEEDED,
-        W.REFUND_FAILED: RE.FAILED,
-        W.REFUND_EXPIRED: RE.FAILED,
-    }
-)
-
-
-def antom_payment_event(payment_status: str) -> PaymentEvent:
-    """Map an Antom ``paymentStatus``; an undocumented value is recorded as a NOTE."""
-    try:
-        return ANTOM_PAYMENT_STATUS[AntomPaymentStatus(payment_status)]
-    except ValueError:
-        return PE.NOTE
-
-
-def antom_payment_result_event(notify_type: str, result_status: str) -> PaymentEvent:
-    """Map a notifyPayment without ``paymentStatus``: PAYMENT_PENDING, or PAYMENT_RESULT with S/F/U."""
-    if notify_type == AntomNotifyType.PAYMENT_PENDING:
-        return PE.PROCESSING
-    return {"S": PE.SUCCEEDED, "F": PE.FAILED}.get(result_status, PE.PROCESSING)
-
-
-def antom_dispute_event(notification_type: str) -> PaymentEvent:
-    """Map an Antom dispute notification type; unknown ones are recorded as a NOTE."""
-    return ANTOM_DISPUTE_NOTIFICATION.get(notification_type, PE.NOTE)
-
-
-def worldpay_payment_event(event_name: str) -> PaymentEvent:
-    """Map a Worldpay ``lastEvent`` / event type; an undocumented name is recorded as a NOTE."""
-    try:
-        return WORLDPAY_PAYMENT_EVENT[WorldpayEvent(event_name)]
-    except ValueError:
-        return PE.NOTE
-
-
-def worldpay_refund_event(event_name: str) -> RefundEvent | None:
-    """Return the refund event a Worldpay event carries, or None if it is not about a reversal."""
-    try:
-        return WORLDPAY_REFUND_EVENT.get(WorldpayEvent(event_name))
-    except ValueError:
-        return None

@@ -11,6 +11,7 @@ import contextlib
 import enum
 import json
 import time
+import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -18,9 +19,18 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from typing import Any
+from typing import Generic
 from typing import TypeVar
 
+from flask import Flask
+from flask import current_app
+
 R = TypeVar("R", bound="ProviderResult")
+C = TypeVar("C")
+
+#: Our request ids are at most this long: Antom's paymentRequestId/refundRequestId limit, which is
+#: also Worldpay's transactionReference limit.
+MAX_REQUEST_ID_LENGTH = 64
 
 #: Bodies stored on a call record are cut to this many characters.
 MAX_RECORDED_BODY = 4000
@@ -41,7 +51,7 @@ SECRET_FIELDS = frozenset(
 )
 
 
-class Outcome(enum.StrEnum):
+class CallOutcome(enum.StrEnum):
     """What a provider call means for the object it concerns."""
 
     #: The provider says the operation succeeded.
@@ -88,7 +98,7 @@ class CallRecord:
 class ProviderError(Exception):
     """Base of every error a provider client raises; carries the call record."""
 
-    outcome: Outcome = Outcome.UNKNOWN
+    outcome: CallOutcome = CallOutcome.UNKNOWN
 
     def __init__(self, message: str, *, record: CallRecord | None = None, code: str | None = None):
         super().__init__(message)
@@ -100,23 +110,45 @@ class ProviderError(Exception):
 class ProviderUnavailable(ProviderError):
     """Timeout, connection failure, 5xx or unreadable answer: the outcome is unknown."""
 
-    outcome = Outcome.UNKNOWN
+    outcome = CallOutcome.UNKNOWN
 
 
 class ProviderUnverified(ProviderError):
     """The answer's signature did not verify: treat it as if no answer came."""
 
-    outcome = Outcome.UNKNOWN
+    outcome = CallOutcome.UNKNOWN
 
 
 class ProviderRejected(ProviderError):
     """The provider refused the request definitively (validation, auth, business rule)."""
 
-    outcome = Outcome.FAILED
+    outcome = CallOutcome.FAILED
+
+
+class MalformedMessage(ValueError):
+    """A provider's answer or notification does not have the documented shape."""
 
 
 class ProviderConfigError(Exception):
     """A client was built with unusable settings (missing key, bad URL)."""
+
+
+#: ``app.extensions`` key under which the sandbox offers each provider's defaults (its keys and
+#: credentials) while ``SANDBOX=1``; the sandbox puts them there, the settings read them.
+SANDBOX_OFFERS = "provider_sandbox_offers"
+
+
+def sandbox_offer(extensions: Mapping[str, Any], provider: str) -> Any:
+    """Return what the sandbox offers ``provider``'s settings, or None without a sandbox."""
+    return extensions.get(SANDBOX_OFFERS, {}).get(provider)
+
+
+def new_request_id(prefix: str = "") -> str:
+    """Return a fresh request id; store it before the call so a retry can reuse it."""
+    request_id = f"{prefix}{uuid.uuid4().hex}"
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise ValueError(f"request ids are at most {MAX_REQUEST_ID_LENGTH} characters")
+    return request_id
 
 
 def require_set(config: Mapping[str, Any], names: tuple[str, ...]) -> None:
@@ -133,16 +165,18 @@ def mask(value: str, keep: int = 4) -> str:
     return "*" * min(len(value) - keep, 8) + value[-keep:]
 
 
-def redact(data: Any, secret_fields: Iterable[str] = SECRET_FIELDS) -> Any:
+def mask_secret_fields(data: Any, secret_fields: Iterable[str] = SECRET_FIELDS) -> Any:
     """Return a copy of parsed JSON with secret fields masked, recursively."""
     secrets = frozenset(secret_fields)
     if isinstance(data, Mapping):
         return {
-            key: mask(str(value)) if key in secrets and value is not None else redact(value, secrets)
+            key: mask(str(value))
+            if key in secrets and value is not None
+            else mask_secret_fields(value, secrets)
             for key, value in data.items()
         }
     if isinstance(data, list):
-        return [redact(item, secrets) for item in data]
+        return [mask_secret_fields(item, secrets) for item in data]
     return data
 
 
@@ -152,7 +186,7 @@ def redact_body(body: bytes | str | None, secret_fields: Iterable[str] = SECRET_
         return None
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     with contextlib.suppress(ValueError):
-        text = json.dumps(redact(json.loads(text), secret_fields), ensure_ascii=False)
+        text = json.dumps(mask_secret_fields(json.loads(text), secret_fields), ensure_ascii=False)
     if len(text) > MAX_RECORDED_BODY:
         text = text[:MAX_RECORDED_BODY] + "…"
     return text
@@ -162,11 +196,34 @@ def redact_body(body: bytes | str | None, secret_fields: Iterable[str] = SECRET_
 class ProviderResult:
     """Base for a client's typed answer: the outcome plus the call record."""
 
-    outcome: Outcome
+    outcome: CallOutcome
     record: CallRecord
     result_code: str | None = None
     result_message: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def news(self) -> Any:
+        """Return what this answer says in the domain's words; answers that carry none return None."""
+        return None
+
+    @property
+    def never_received(self) -> bool:
+        """Return True when the provider says it has no record of what was asked about."""
+        return False
+
+
+class Subject(enum.StrEnum):
+    """What a notification is about, for staff who ask the provider about it."""
+
+    #: A payment, by our request id or the provider's payment id.
+    PAYMENT = "payment"
+    #: A refund, by our refund request id or the provider's refund id.
+    REFUND = "refund"
+    #: An authorisation the customer just gave (an auth code to exchange for a token).
+    AUTHORIZATION = "authorization"
+    #: An agreement's token (issued or cancelled).
+    AGREEMENT = "agreement"
 
 
 #: Kind given to a notification body that names no type.
@@ -239,16 +296,118 @@ class CallTimer:
         )
 
 
-def call_outcome(
-    call: Callable[[], R],
-) -> tuple[R | None, Outcome, CallRecord | None, str | None, str | None]:
-    """Run a provider call; return ``(result, outcome, record, code, message)`` whether it answered or raised.
+@dataclass(frozen=True)
+class Call(Generic[R]):
+    """What one provider call came back with, whether the client answered or raised.
 
     A definite refusal and an unknown outcome both come back as values, so the caller stores
-    every answer the same way (the result is None when the client raised).
+    every answer the same way; ``result`` is None when the client raised.
     """
-    try:
-        result = call()
-    except ProviderError as exc:
-        return None, exc.outcome, exc.record, exc.code, exc.message
-    return result, result.outcome, result.record, result.result_code, result.result_message
+
+    result: R | None
+    outcome: CallOutcome
+    record: CallRecord | None
+    code: str | None = None
+    message: str | None = None
+
+    @classmethod
+    def run(cls, send: Callable[[], R]) -> Call[R]:
+        """Send one request and return what came back."""
+        try:
+            result = send()
+        except ProviderError as exc:
+            return cls(None, exc.outcome, exc.record, exc.code, exc.message)
+        return cls(result, result.outcome, result.record, result.result_code, result.result_message)
+
+    @property
+    def news(self) -> Any:
+        """Return what the answer says in the domain's words (None when the client raised)."""
+        return None if self.result is None else self.result.news
+
+    @property
+    def never_received(self) -> bool:
+        """Return True when the provider answered that it never got what was asked about."""
+        return self.result is not None and self.result.never_received
+
+
+# -- the registry's entries -------------------------------------------------------------------
+
+
+class Signature(enum.StrEnum):
+    """What checking a notification's signature found."""
+
+    #: It verified with a configured key.
+    VALID = "valid"
+    #: A signature was there but did not verify.
+    INVALID = "invalid"
+    #: No signature header (or no usable one).
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """What a provider's notification endpoint answers: the status and body that provider expects."""
+
+    status: int
+    body: bytes = b""
+    content_type: str | None = None
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Return header ``name`` from a plain mapping, ignoring case."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def app_cached(app: Flask, key: str, make: Callable[[], Any]) -> Any:
+    """Return ``app.extensions[key]``, made once per app (clients and settings built from config)."""
+    if key not in app.extensions:
+        app.extensions[key] = make()
+    return app.extensions[key]
+
+
+@dataclass(frozen=True, eq=False)
+class Provider(Generic[C]):
+    """One provider as the rest of the back office sees it (DESIGN §9 "The provider registry")."""
+
+    #: Stored on payments and notifications, and in URLs: ``antom``.
+    code: str
+    #: What staff read: ``Antom``.
+    label: str
+    #: Build the client from an app's settings (DESIGN §8 "Sandbox" applies there).
+    build_client: Callable[[Flask], C]
+    #: Check a notification's signature over its raw bytes.
+    check_signature: Callable[[Flask, Mapping[str, str], bytes], Signature]
+    #: Read what a notification says it is, before and without trusting it; never raises.
+    identify: Callable[[bytes], NotificationIdentity]
+    #: What a notification of a kind is about (what its reference names).
+    subject_of: Callable[[str], Subject]
+    #: Read a verified notification into the domain's news; raises :class:`MalformedMessage`.
+    read_notification: Callable[[bytes], Any]
+    #: Every kind a notification of this provider may have, for the inbox's filter.
+    notification_kinds: tuple[str, ...]
+    #: Headers kept with each notification (signature inputs and what helps staff trace it).
+    kept_headers: tuple[str, ...]
+    #: The setting naming the notification endpoint's path below ``PUBLIC_BASE_URL``, and its default.
+    webhook_path_setting: str
+    default_webhook_path: str
+    #: What the endpoint answers a notification it stored and verified, and one it refused.
+    acknowledgement: WebhookAnswer
+    refusal: WebhookAnswer
+
+    def client(self, app: Flask | None = None) -> C:
+        """Return the app's client for this provider, built once."""
+        app = app or current_app._get_current_object()
+        return app_cached(app, f"{self.code}_client", lambda: self.build_client(app))
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> Signature:
+        """Check a notification's signature with the current app's settings."""
+        return self.check_signature(current_app._get_current_object(), headers, body)
+
+    def webhook_path(self, config: Mapping[str, Any]) -> str:
+        """Return the path notifications are posted to."""
+        return config.get(self.webhook_path_setting) or self.default_webhook_path
+
+    def kept(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Return the headers worth keeping with a notification, under their documented names."""
+        return {name: value for name in self.kept_headers if (value := header(headers, name)) is not None}

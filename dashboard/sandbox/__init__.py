@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from dashboard.providers.base import SANDBOX_OFFERS
 from dashboard.sandbox.core import Sandbox
 from dashboard.sandbox.core import build_sandbox
 from dashboard.sandbox.core import get_sandbox
@@ -24,6 +25,8 @@ def init_sandbox(app: Flask) -> Sandbox:
 
     sandbox = build_sandbox(app.config)
     app.extensions["sandbox"] = sandbox
+    # The provider settings take their sandbox defaults from here (they never import the sandbox).
+    app.extensions[SANDBOX_OFFERS] = sandbox.offers
     app.register_blueprint(pages)
     app.register_blueprint(antom_api)
     csrf.exempt(antom_api)

@@ -20,14 +20,19 @@ from sqlalchemy.orm import Session
 from dashboard import clock
 from dashboard.config import is_app_or_loopback
 from dashboard.config import sandbox_base_url
+from dashboard.providers.antom.consts import PROVIDER as ANTOM
+from dashboard.providers.antom.settings import AntomSandbox
 from dashboard.providers.antom.settings import AntomSettings
 from dashboard.providers.antom.settings import notify_url
 from dashboard.providers.antom.settings import resolve
 from dashboard.providers.http import build_session
+from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
+from dashboard.providers.worldpay.settings import WorldpaySandbox
 from dashboard.providers.worldpay.settings import WorldpaySettings
 from dashboard.providers.worldpay.settings import resolve as resolve_worldpay
 from dashboard.sandbox.keys import SandboxKeys
 from dashboard.sandbox.keys import ensure_keys
+from dashboard.sandbox.keys import worldpay_credentials
 from dashboard.sandbox.store import FaultSwitch
 from dashboard.sandbox.store import build_engine
 
@@ -66,6 +71,8 @@ class Sandbox:
     seed: str
     timeout_seconds: float
     options: Mapping[str, Any]
+    #: Provider → what the simulators offer its client settings (keys, credentials).
+    offers: Mapping[str, Any]
     http: requests.Session = field(default_factory=lambda: build_session(read_timeout=10.0))
     sender: threading.Thread | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -82,12 +89,17 @@ class Sandbox:
 
 def build_sandbox(config: Mapping[str, Any]) -> Sandbox:
     """Create (or open) the sandbox state of an instance folder and check the client settings."""
-    antom = resolve(config)  # raises ConfigError on a mismatch
-    worldpay = resolve_worldpay(config)  # likewise
     instance = Path(config["INSTANCE_PATH"])
+    keys = ensure_keys(instance)
+    offers = {
+        ANTOM: AntomSandbox(keys.merchant.private_pem, keys.antom.public_pem),
+        WORLDPAY: WorldpaySandbox(**worldpay_credentials(instance)),
+    }
+    antom = resolve(config, offers[ANTOM])  # raises ConfigError on a mismatch
+    worldpay = resolve_worldpay(config, offers[WORLDPAY])  # likewise
     return Sandbox(
         engine=build_engine(instance / "sandbox.db"),
-        keys=ensure_keys(instance),
+        keys=keys,
         antom=antom,
         worldpay=worldpay,
         base_url=sandbox_base_url(config),
@@ -97,6 +109,7 @@ def build_sandbox(config: Mapping[str, Any]) -> Sandbox:
         seed=str(config.get("SANDBOX_SEED") or "sandbox"),
         timeout_seconds=float(config.get("SANDBOX_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
         options=config,
+        offers=offers,
     )
 
 

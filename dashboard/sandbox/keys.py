@@ -1,15 +1,17 @@
-"""The sandbox's own key pairs under ``<INSTANCE_PATH>/sandbox/``, created once and atomically.
+"""The sandbox's own keys and secrets under ``<INSTANCE_PATH>/sandbox/``, created once and atomically.
 
-Two files: ``antom_private_key.pem`` (the simulator signs responses and notifications as
-"Antom") and ``merchant_private_key.pem`` (the dashboard's client signs requests with it in
-sandbox mode, so the client needs no configuration). A key is written to a private temporary
-file opened with ``O_EXCL`` and then hard-linked to its final name; ``link`` fails when the
-name exists, so two processes starting at once end up reading the same single key pair.
+Three files: ``antom_private_key.pem`` (the simulator signs responses and notifications as
+"Antom"), ``merchant_private_key.pem`` (the dashboard's client signs requests with it in
+sandbox mode, so the client needs no configuration) and ``worldpay_credentials.json`` (the
+Worldpay username, password and webhook secret). Each is written to a private temporary file
+opened with ``O_EXCL`` and then hard-linked to its final name; ``link`` fails when the name
+exists, so two processes starting at once end up reading the same single copy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from dashboard.providers.antom.signatures import load_private_key
 
 ANTOM_KEY_FILE = "antom_private_key.pem"
 MERCHANT_KEY_FILE = "merchant_private_key.pem"
+WORLDPAY_CREDENTIALS_FILE = "worldpay_credentials.json"
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,18 @@ def ensure_keys(instance_path: str | Path) -> SandboxKeys:
     return SandboxKeys(
         antom=ensure_key(folder / ANTOM_KEY_FILE), merchant=ensure_key(folder / MERCHANT_KEY_FILE)
     )
+
+
+def _new_worldpay_credentials() -> bytes:
+    data = {
+        "username": "sandbox-" + secrets.token_hex(6),
+        "password": secrets.token_urlsafe(24),
+        "webhook_secrets": "1:" + secrets.token_hex(32),
+    }
+    return json.dumps(data, indent=2).encode()
+
+
+def worldpay_credentials(instance_path: str | Path) -> dict[str, str]:
+    """Return (creating once, atomically) the Worldpay simulator's credentials and webhook secret."""
+    path = Path(instance_path) / "sandbox" / WORLDPAY_CREDENTIALS_FILE
+    return json.loads(ensure_file(path, _new_worldpay_credentials))

@@ -24,7 +24,6 @@ from dashboard.notifications.models import Notification
 from dashboard.providers.antom.settings import DEFAULT_SANDBOX_CLIENT_ID
 from dashboard.providers.antom.signatures import build_signature_header
 from dashboard.providers.antom.signatures import sign
-from dashboard.providers.worldpay.settings import resolve as worldpay_settings
 from dashboard.reports.models import DailyTotal
 from dashboard.sandbox.keys import ensure_keys
 
@@ -67,7 +66,7 @@ def post_antom(app: Flask, body: Mapping[str, Any] | bytes, **options: Any):
 
 
 def worldpay_secrets(app: Flask) -> dict[str, str]:
-    return dict(worldpay_settings(app.config).webhook_secrets)
+    return dict(app.extensions["sandbox"].worldpay.webhook_secrets)
 
 
 def event_signature(body: bytes, secrets: Mapping[str, str]) -> str:

@@ -16,10 +16,12 @@ from dashboard.agreements.models import Agreement
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.notifications import service
+from dashboard.payments import changes
 from dashboard.payments import service as payments
+from dashboard.payments import worldpay as worldpay_flow
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
-from dashboard.providers import clients
+from dashboard.providers.antom.provider import ANTOM
 from dashboard.sandbox import antom as antom_simulator
 from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import transaction
@@ -193,7 +195,7 @@ def test_a_notification_applied_before_the_pay_answer_is_committed_leaves_the_an
     """DESIGN §3: the pending row is committed before the call, so early news finds it."""
     with transaction(sandboxed.sandbox.engine) as session:
         add_switch(session, "notify_before_response", "pay", remaining=1)
-    client = clients.antom()
+    client = ANTOM.client()
     pay = client.pay
 
     def pay_while_a_worker_applies_the_notification(request):
@@ -310,7 +312,7 @@ def test_an_unknown_worldpay_reference_is_unmatched_and_reprocessing_applies_it_
     assert (row.outcome, row.object_type, row.processed_at is not None) == ("unmatched", None, True)
     assert db.session.scalars(select(Payment)).all() == []
 
-    monkeypatch.setattr(payments, "new_request_id", lambda prefix="": "wp-arrived-early")
+    monkeypatch.setattr(worldpay_flow, "new_request_id", lambda prefix="": "wp-arrived-early")
     sale = payments.create_alipayhk_payment(Money(12345, "HKD"), "Order 7")
     sandboxed.app.extensions["huey"].flush()
     service.reprocess(row.id)
@@ -502,7 +504,7 @@ def _race_with_an_inquiry(app, notification_id: int, change: str, inquire, monke
     object: the applying worker is held just before it changes the object until the inquiry has
     committed, or is waiting for the applying worker's lock. Return both results; raise any error."""
     read, inquired = threading.Event(), threading.Event()
-    real_change = getattr(payments, change)
+    real_change = getattr(changes, change)
     errors: list[BaseException] = []
     results: dict[str, object] = {}
 
@@ -533,7 +535,7 @@ def _race_with_an_inquiry(app, notification_id: int, change: str, inquire, monke
         finally:
             inquired.set()
 
-    monkeypatch.setattr(payments, change, held_change)
+    monkeypatch.setattr(changes, change, held_change)
     worker, inquirer = threading.Thread(target=apply), threading.Thread(target=other)
     worker.start()
     inquirer.start()

@@ -14,6 +14,7 @@ from dashboard.agreements.tasks import apply_token_task
 from dashboard.agreements.tasks import refresh_token_task
 from dashboard.events.models import Event
 from dashboard.extensions import db
+from dashboard.notifications import handlers
 from dashboard.notifications import service
 from dashboard.notifications.tasks import apply_notification_task
 from dashboard.payments.models import Payment
@@ -65,7 +66,7 @@ def test_an_apply_crashing_after_changing_the_payment_commits_nothing_and_the_re
     sandboxed, charge, monkeypatch
 ):
     payment = charge(10002)
-    real_noted = service._noted
+    real_noted = handlers._noted
     crashes = []
 
     def crash_once(session, row, object_type, object_id, outcome):
@@ -75,7 +76,7 @@ def test_an_apply_crashing_after_changing_the_payment_commits_nothing_and_the_re
             raise RuntimeError("worker died halfway")
         return real_noted(session, row, object_type, object_id, outcome)
 
-    monkeypatch.setattr(service, "_noted", crash_once)
+    monkeypatch.setattr(handlers, "_noted", crash_once)
     post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10002))
 
     assert sandboxed.run_jobs() == 1  # crashed; Huey keeps a retry for later
@@ -103,7 +104,7 @@ def test_a_crash_that_outlives_the_retries_is_left_for_the_sweeper(
     sandboxed, charge, fake_clock, monkeypatch
 ):
     payment = charge(10002)
-    real_noted = service._noted
+    real_noted = handlers._noted
     failing = [True]
 
     def crash_while_failing(*args, **kwargs):
@@ -111,7 +112,7 @@ def test_a_crash_that_outlives_the_retries_is_left_for_the_sweeper(
             raise RuntimeError("database went away")
         return real_noted(*args, **kwargs)
 
-    monkeypatch.setattr(service, "_noted", crash_while_failing)
+    monkeypatch.setattr(handlers, "_noted", crash_while_failing)
     post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10002))
     sandboxed.run_jobs(scheduled=True)  # the first run and every retry crash
 

@@ -12,7 +12,7 @@ from dashboard.money import Money
 from dashboard.providers.antom import PaymentStatus
 from dashboard.providers.antom import RefundRequest
 from dashboard.providers.antom import RefundStatus
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.sandbox.antom import PAY_TRIGGERS
 from dashboard.sandbox.antom import pay_plan
 from tests.sandbox import helpers
@@ -40,7 +40,7 @@ def test_pay_succeeds_and_notifies(sandbox, antom, access_token, run_due):
     paid = helpers.pay(antom, access_token, 10001)
     run_due()
 
-    assert paid.outcome is Outcome.SUCCEEDED
+    assert paid.outcome is CallOutcome.SUCCEEDED
     assert paid.payment_id and paid.amount == Money(10001, "HKD") and paid.payment_time
     [notice] = sandbox.receiver.received
     assert notice.json["notifyType"] == "PAYMENT_RESULT"
@@ -54,7 +54,7 @@ def test_amount_triggers_give_each_documented_failure(sandbox, antom, access_tok
     paid = helpers.pay(antom, access_token, 5000 + ending)
     run_due()
 
-    assert (paid.outcome, paid.result_code) == (Outcome.FAILED, code)
+    assert (paid.outcome, paid.result_code) == (CallOutcome.FAILED, code)
     assert paid.result_message
     [notice] = sandbox.receiver.received
     assert notice.json["result"] == {**notice.json["result"], "resultCode": code, "resultStatus": "F"}
@@ -69,7 +69,7 @@ def test_in_process_payment_resolves_by_notification(sandbox, antom, access_toke
     run_due()
     after = antom.inquiry_payment(payment_id=paid.payment_id)
 
-    assert (paid.outcome, paid.result_code) == (Outcome.UNKNOWN, "PAYMENT_IN_PROCESS")
+    assert (paid.outcome, paid.result_code) == (CallOutcome.UNKNOWN, "PAYMENT_IN_PROCESS")
     assert before.payment_status is PaymentStatus.PROCESSING
     assert after.payment_status is PaymentStatus.SUCCESS and after.payment_time
     assert [n.json["result"]["resultCode"] for n in sandbox.receiver.received] == ["SUCCESS"]
@@ -100,14 +100,14 @@ def test_unresolved_payment_expires_after_one_minute(sandbox, antom, access_toke
 
     assert still.payment_status is PaymentStatus.PROCESSING
     assert (expired.payment_status, expired.payment_result_code) == (PaymentStatus.FAIL, "ORDER_IS_CLOSED")
-    assert (again.outcome, again.result_code) == (Outcome.FAILED, "ORDER_IS_CLOSED")
+    assert (again.outcome, again.result_code) == (CallOutcome.FAILED, "ORDER_IS_CLOSED")
 
 
 def test_unknown_exception_hides_a_payment_that_succeeded(sandbox, antom, access_token):
     paid = helpers.pay(antom, access_token, 10005, request_id="pay-unknown-1")
     found = antom.inquiry_payment(payment_request_id="pay-unknown-1")
 
-    assert (paid.outcome, paid.result_code) == (Outcome.UNKNOWN, "UNKNOWN_EXCEPTION")
+    assert (paid.outcome, paid.result_code) == (CallOutcome.UNKNOWN, "UNKNOWN_EXCEPTION")
     assert found.payment_status is PaymentStatus.SUCCESS
 
 
@@ -115,8 +115,8 @@ def test_traffic_limit_creates_nothing(sandbox, antom, access_token):
     paid = helpers.pay(antom, access_token, 10006, request_id="pay-traffic-1")
     found = antom.inquiry_payment(payment_request_id="pay-traffic-1")
 
-    assert (paid.outcome, paid.result_code) == (Outcome.UNKNOWN, "REQUEST_TRAFFIC_EXCEED_LIMIT")
-    assert (found.outcome, found.result_code) == (Outcome.FAILED, "ORDER_NOT_EXIST")
+    assert (paid.outcome, paid.result_code) == (CallOutcome.UNKNOWN, "REQUEST_TRAFFIC_EXCEED_LIMIT")
+    assert (found.outcome, found.result_code) == (CallOutcome.FAILED, "ORDER_NOT_EXIST")
 
 
 def test_amount_ending_36_answers_invalid_access_token(sandbox, antom, access_token):
@@ -138,8 +138,8 @@ def test_pay_is_idempotent_by_request_id(sandbox, antom, access_token, run_due):
     other = helpers.pay(antom, access_token, 10101, request_id="pay-same")
     run_due()
 
-    assert second.outcome is Outcome.SUCCEEDED and second.payment_id == first.payment_id
-    assert (other.outcome, other.result_code) == (Outcome.FAILED, "REPEAT_REQ_INCONSISTENT")
+    assert second.outcome is CallOutcome.SUCCEEDED and second.payment_id == first.payment_id
+    assert (other.outcome, other.result_code) == (CallOutcome.FAILED, "REPEAT_REQ_INCONSISTENT")
     assert len(sandbox.receiver.received) == 1
 
 
@@ -155,7 +155,7 @@ def test_realistic_mix_is_seeded_and_mostly_succeeds():
 
 def test_inquiry_of_unknown_payment_is_order_not_exist(sandbox, antom):
     found = antom.inquiry_payment(payment_id="nope")
-    assert (found.outcome, found.result_code) == (Outcome.FAILED, "ORDER_NOT_EXIST")
+    assert (found.outcome, found.result_code) == (CallOutcome.FAILED, "ORDER_NOT_EXIST")
 
 
 # -- cancel -----------------------------------------------------------------------------------
@@ -170,8 +170,8 @@ def test_cancel_a_paid_payment_then_pay_again_and_refund_are_refused(sandbox, an
     again = helpers.pay(antom, access_token, 10001, request_id=paid.payment_request_id)
     refunded = refund(antom, paid.payment_id, 101)
 
-    assert cancelled.outcome is Outcome.SUCCEEDED and cancelled.cancel_time
-    assert twice.outcome is Outcome.SUCCEEDED and twice.cancel_time == cancelled.cancel_time
+    assert cancelled.outcome is CallOutcome.SUCCEEDED and cancelled.cancel_time
+    assert twice.outcome is CallOutcome.SUCCEEDED and twice.cancel_time == cancelled.cancel_time
     assert found.payment_status is PaymentStatus.CANCELLED
     assert again.result_code == "ORDER_IS_CANCELED"
     assert refunded.result_code == "ORDER_IS_CANCELED"
@@ -186,17 +186,17 @@ def test_cancel_window_ends_at_0015_gmt8_the_next_day(sandbox, antom, access_tok
     fake_clock.advance(minutes=2)
     late = antom.cancel(payment_id=outside.payment_id)
 
-    assert ok.outcome is Outcome.SUCCEEDED
-    assert (late.outcome, late.result_code) == (Outcome.FAILED, "CANCEL_WINDOW_EXCEED")
+    assert ok.outcome is CallOutcome.SUCCEEDED
+    assert (late.outcome, late.result_code) == (CallOutcome.FAILED, "CANCEL_WINDOW_EXCEED")
 
 
 def test_cancel_after_any_refund_is_process_fail(sandbox, antom, access_token):
     paid = helpers.pay(antom, access_token, 10001)
-    assert refund(antom, paid.payment_id, 101).outcome is Outcome.SUCCEEDED
+    assert refund(antom, paid.payment_id, 101).outcome is CallOutcome.SUCCEEDED
 
     cancelled = antom.cancel(payment_id=paid.payment_id)
 
-    assert (cancelled.outcome, cancelled.result_code) == (Outcome.FAILED, "PROCESS_FAIL")
+    assert (cancelled.outcome, cancelled.result_code) == (CallOutcome.FAILED, "PROCESS_FAIL")
 
 
 def test_cancel_of_unknown_or_failed_payment(sandbox, antom, access_token):
@@ -212,7 +212,7 @@ def test_cancel_stops_an_in_process_payment(sandbox, antom, access_token, run_du
     fake_clock.advance(seconds=5)
     run_due()
 
-    assert cancelled.outcome is Outcome.SUCCEEDED
+    assert cancelled.outcome is CallOutcome.SUCCEEDED
     found = antom.inquiry_payment(payment_id=paid.payment_id)
     assert found.payment_status is PaymentStatus.CANCELLED
     assert sandbox.receiver.received == []
@@ -232,9 +232,9 @@ def test_refunds_add_up_to_the_payment_and_notify(sandbox, antom, access_token, 
     run_due()
     found = antom.inquiry_payment(payment_id=paid.payment_id)
 
-    assert first.outcome is Outcome.SUCCEEDED and first.refund_id and first.refund_time
-    assert (second.outcome, second.result_code) == (Outcome.FAILED, "REFUND_AMOUNT_EXCEED")
-    assert third.outcome is Outcome.SUCCEEDED
+    assert first.outcome is CallOutcome.SUCCEEDED and first.refund_id and first.refund_time
+    assert (second.outcome, second.result_code) == (CallOutcome.FAILED, "REFUND_AMOUNT_EXCEED")
+    assert third.outcome is CallOutcome.SUCCEEDED
     assert [n.json["refundStatus"] for n in sandbox.receiver.received] == ["SUCCESS", "SUCCESS"]
     assert found.payment_status is PaymentStatus.SUCCESS
     assert [t.request_id for t in found.transactions] == [first.refund_request_id, third.refund_request_id]
@@ -255,7 +255,7 @@ def test_refund_in_process_resolves_by_notification(sandbox, antom, access_token
     run_due()
     failed = antom.inquiry_refund(refund_request_id=failing.refund_request_id)
 
-    assert (pending.outcome, pending.result_code) == (Outcome.UNKNOWN, "REFUND_IN_PROCESS")
+    assert (pending.outcome, pending.result_code) == (CallOutcome.UNKNOWN, "REFUND_IN_PROCESS")
     assert before.refund_status is RefundStatus.PROCESSING
     assert after.refund_status is RefundStatus.SUCCESS and after.refund_time
     assert failed.refund_status is RefundStatus.FAIL
@@ -270,7 +270,7 @@ def test_refund_rules(sandbox, antom, access_token, fake_clock):
     assert refund(antom, "nope", 101).result_code == "ORDER_NOT_EXIST"
     assert refund(antom, failed.payment_id, 101).result_code == "ORDER_STATUS_INVALID"
     in_process = refund(antom, processing.payment_id, 101)
-    assert (in_process.outcome, in_process.result_code) == (Outcome.UNKNOWN, "PAYMENT_IN_PROCESS")
+    assert (in_process.outcome, in_process.result_code) == (CallOutcome.UNKNOWN, "PAYMENT_IN_PROCESS")
     assert refund(antom, paid.payment_id, 101, currency="USD").result_code == "PARAM_ILLEGAL"
     assert refund(antom, paid.payment_id, 111).result_code == "MERCHANT_BALANCE_NOT_ENOUGH"
     fake_clock.advance(days=366)
@@ -284,7 +284,7 @@ def test_refund_is_idempotent_by_request_id(sandbox, antom, access_token):
     second = refund(antom, paid.payment_id, 101, request_id="rf-same")
     other = refund(antom, paid.payment_id, 201, request_id="rf-same")
 
-    assert second.outcome is Outcome.SUCCEEDED and second.refund_id == first.refund_id
+    assert second.outcome is CallOutcome.SUCCEEDED and second.refund_id == first.refund_id
     assert other.result_code == "REPEAT_REQ_INCONSISTENT"
 
 

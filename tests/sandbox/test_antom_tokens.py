@@ -7,14 +7,14 @@ from datetime import timedelta
 import requests
 
 from dashboard.providers.antom import ApplyTokenRequest
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from tests.sandbox import helpers
 
 
 def test_consult_answers_a_one_time_link_to_the_stand_in_page(sandbox, antom):
     consulted = helpers.consult(antom, sandbox.url)
 
-    assert consulted.outcome is Outcome.SUCCEEDED
+    assert consulted.outcome is CallOutcome.SUCCEEDED
     assert consulted.normal_url.startswith(f"{sandbox.url}/sandbox/antom/authorize/")
     page = requests.get(consulted.normal_url, timeout=5)
     assert page.status_code == 200
@@ -55,9 +55,9 @@ def test_auth_code_is_single_use(sandbox, antom):
     first = antom.apply_token(ApplyTokenRequest.for_auth_code(helpers.WALLET, code))
     second = antom.apply_token(ApplyTokenRequest.for_auth_code(helpers.WALLET, code))
 
-    assert first.outcome is Outcome.SUCCEEDED and first.access_token and first.refresh_token
+    assert first.outcome is CallOutcome.SUCCEEDED and first.access_token and first.refresh_token
     assert first.access_token_expiry_time - first.refresh_token_expiry_time < timedelta(0)
-    assert (second.outcome, second.result_code) == (Outcome.FAILED, "USED_CODE")
+    assert (second.outcome, second.result_code) == (CallOutcome.FAILED, "USED_CODE")
 
 
 def test_auth_code_expires_after_ten_minutes(sandbox, antom, fake_clock):
@@ -66,7 +66,7 @@ def test_auth_code_expires_after_ten_minutes(sandbox, antom, fake_clock):
 
     result = antom.apply_token(ApplyTokenRequest.for_auth_code(helpers.WALLET, code))
 
-    assert (result.outcome, result.result_code) == (Outcome.FAILED, "EXPIRED_CODE")
+    assert (result.outcome, result.result_code) == (CallOutcome.FAILED, "EXPIRED_CODE")
 
 
 def test_unknown_auth_code_and_wrong_wallet_are_refused(sandbox, antom):
@@ -85,12 +85,12 @@ def test_refresh_gives_new_tokens_once(sandbox, antom):
     refreshed = antom.apply_token(ApplyTokenRequest.for_refresh(helpers.WALLET, first.refresh_token))
     reused = antom.apply_token(ApplyTokenRequest.for_refresh(helpers.WALLET, first.refresh_token))
 
-    assert refreshed.outcome is Outcome.SUCCEEDED
+    assert refreshed.outcome is CallOutcome.SUCCEEDED
     assert refreshed.access_token != first.access_token
     assert reused.result_code == "INVALID_REFRESH_TOKEN"
     # The old access token keeps working until it expires (documented choice).
-    assert helpers.pay(antom, first.access_token, 1001).outcome is Outcome.SUCCEEDED
-    assert helpers.pay(antom, refreshed.access_token, 1001).outcome is Outcome.SUCCEEDED
+    assert helpers.pay(antom, first.access_token, 1001).outcome is CallOutcome.SUCCEEDED
+    assert helpers.pay(antom, refreshed.access_token, 1001).outcome is CallOutcome.SUCCEEDED
 
 
 def test_refresh_token_expires(sandbox, antom, fake_clock):
@@ -108,7 +108,7 @@ def test_access_token_expires_after_thirty_days(sandbox, antom, fake_clock):
 
     result = helpers.pay(antom, first.access_token, 1001)
 
-    assert (result.outcome, result.result_code) == (Outcome.FAILED, "INVALID_ACCESS_TOKEN")
+    assert (result.outcome, result.result_code) == (CallOutcome.FAILED, "INVALID_ACCESS_TOKEN")
 
 
 def test_revoke_kills_access_and_refresh_tokens_and_notifies(sandbox, antom, run_due):
@@ -122,8 +122,8 @@ def test_revoke_kills_access_and_refresh_tokens_and_notifies(sandbox, antom, run
     refreshed = antom.apply_token(ApplyTokenRequest.for_refresh(helpers.WALLET, first.refresh_token))
     run_due()
 
-    assert revoked.outcome is Outcome.SUCCEEDED
-    assert (again.outcome, again.result_code) == (Outcome.FAILED, "INVALID_ACCESS_TOKEN")
+    assert revoked.outcome is CallOutcome.SUCCEEDED
+    assert (again.outcome, again.result_code) == (CallOutcome.FAILED, "INVALID_ACCESS_TOKEN")
     assert paid.result_code == "INVALID_ACCESS_TOKEN"
     assert refreshed.result_code == "INVALID_REFRESH_TOKEN"
     assert sandbox.receiver.kinds() == ["TOKEN_CANCELED"]

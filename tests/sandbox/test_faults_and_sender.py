@@ -9,7 +9,7 @@ import requests
 from sqlalchemy import select
 
 from dashboard.providers.antom import PaymentStatus
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.base import ProviderUnverified
 from dashboard.providers.http import build_session
@@ -48,11 +48,11 @@ def test_timeout_is_unknown_and_the_payment_happened(sandbox, antom, access_toke
     with pytest.raises(ProviderUnavailable) as raised:
         helpers.pay(client, access_token, 10001, request_id="pay-timeout")
 
-    assert raised.value.outcome is Outcome.UNKNOWN
+    assert raised.value.outcome is CallOutcome.UNKNOWN
     found = antom.inquiry_payment(payment_request_id="pay-timeout")
     assert found.payment_status is PaymentStatus.SUCCESS
     retried = helpers.pay(antom, access_token, 10001, request_id="pay-timeout")
-    assert retried.outcome is Outcome.SUCCEEDED and retried.payment_id == found.payment_id
+    assert retried.outcome is CallOutcome.SUCCEEDED and retried.payment_id == found.payment_id
 
 
 @pytest.mark.parametrize("fault", ["http_500", "malformed_json"])
@@ -60,7 +60,7 @@ def test_server_errors_and_malformed_answers_are_unknown(sandbox, antom, access_
     with pytest.raises(ProviderUnavailable) as raised:
         helpers.pay(faulty(sandbox, fault), access_token, 10001, request_id=f"pay-{fault}")
 
-    assert raised.value.outcome is Outcome.UNKNOWN
+    assert raised.value.outcome is CallOutcome.UNKNOWN
     assert raised.value.record is not None
     assert antom.inquiry_payment(payment_request_id=f"pay-{fault}").payment_status is PaymentStatus.SUCCESS
 
@@ -76,11 +76,11 @@ def test_bad_response_signature_is_unverified(sandbox, access_token):
     with pytest.raises(ProviderUnverified) as raised:
         helpers.pay(faulty(sandbox, "bad_signature"), access_token, 10001)
 
-    assert raised.value.outcome is Outcome.UNKNOWN
+    assert raised.value.outcome is CallOutcome.UNKNOWN
 
 
 def test_latency_delays_but_answers(sandbox, access_token):
-    assert helpers.pay(faulty(sandbox, "latency=50"), access_token, 10001).outcome is Outcome.SUCCEEDED
+    assert helpers.pay(faulty(sandbox, "latency=50"), access_token, 10001).outcome is CallOutcome.SUCCEEDED
 
 
 def test_fault_header_parsing_ignores_unknown_names():
@@ -94,7 +94,7 @@ def test_global_switch_for_one_operation_and_n_calls(sandbox, antom, access_toke
     with pytest.raises(ProviderUnavailable):
         helpers.pay(antom, access_token, 10001)
     assert antom.inquiry_payment(payment_id="nope").result_code == "ORDER_NOT_EXIST"
-    assert helpers.pay(antom, access_token, 10001).outcome is Outcome.SUCCEEDED
+    assert helpers.pay(antom, access_token, 10001).outcome is CallOutcome.SUCCEEDED
 
 
 def test_duplicate_notification(sandbox, access_token, run_due):

@@ -17,7 +17,7 @@ from dashboard.extensions import db
 from dashboard.providers.antom import AntomClient
 from dashboard.providers.antom.settings import DEFAULT_SANDBOX_CLIENT_ID
 from dashboard.providers.antom.settings import from_app
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import ProviderUnverified
 from dashboard.sandbox.keys import ensure_key
@@ -122,7 +122,7 @@ def test_a_request_signed_with_another_key_is_invalid_signature(sandbox):
     settings = sandbox.sandbox.antom
     stranger = AntomClient(settings.base_url, settings.client_id, _other_key_pem(True), settings.public_key)
     result = stranger.revoke("anything")
-    assert (result.outcome, result.result_code) == (Outcome.FAILED, "INVALID_SIGNATURE")
+    assert (result.outcome, result.result_code) == (CallOutcome.FAILED, "INVALID_SIGNATURE")
 
 
 def test_unknown_client_id_and_key_version(sandbox):

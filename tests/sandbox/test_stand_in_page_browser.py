@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from dashboard.providers.antom import ApplyTokenRequest
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from tests.sandbox import helpers
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -28,8 +28,8 @@ def test_customer_approves_in_the_browser_and_the_agreement_is_charged(
     query = parse_qs(urlsplit(page.url).query)
     assert query["authState"] == ["st-browser-1"] and query["from"] == ["sandbox"]
     token = antom.apply_token(ApplyTokenRequest.for_auth_code(helpers.WALLET, query["authCode"][0]))
-    assert token.outcome is Outcome.SUCCEEDED
-    assert helpers.pay(antom, token.access_token, 10001).outcome is Outcome.SUCCEEDED
+    assert token.outcome is CallOutcome.SUCCEEDED
+    assert helpers.pay(antom, token.access_token, 10001).outcome is CallOutcome.SUCCEEDED
     run_due()
     assert sandbox.receiver.kinds() == ["AUTHCODE_CREATED", "PAYMENT_RESULT"]
     assert (tmp_path / "stand-in-page.png").stat().st_size > 0

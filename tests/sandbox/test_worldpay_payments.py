@@ -9,11 +9,10 @@ import pytest
 import requests
 
 from dashboard.money import Money
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.worldpay import WorldpayRejected
 from dashboard.providers.worldpay import WorldpayValidationError
 from dashboard.providers.worldpay import parse_event
-from dashboard.providers.worldpay.settings import resolve
 from tests.sandbox import worldpay_helpers as wh
 
 
@@ -47,7 +46,7 @@ def test_each_shopper_outcome_redirects_and_sends_its_events(
     assert final.last_event == (events[-1] if events else "pending")
     if choice == "authorise":
         assert set(final.actions) == {"reverse", "partialReverse"}
-        assert final.outcome is Outcome.SUCCEEDED
+        assert final.outcome is CallOutcome.SUCCEEDED
 
 
 def test_the_shopper_page_is_single_use_but_leave_pending_keeps_it_open(sandbox, worldpay):
@@ -67,7 +66,7 @@ def test_cancel_falls_back_to_the_failure_url_without_a_cancel_url(sandbox):
 
 def test_magic_500_is_an_error_in_the_sale_answer(sandbox, worldpay, run_due):
     created = wh.create(worldpay, sandbox.url, minor=500)
-    assert created.last_event == "error" and created.outcome is Outcome.FAILED
+    assert created.last_event == "error" and created.outcome is CallOutcome.FAILED
     assert created.redirect_url is None and created.actions == {}
     run_due()
     assert sandbox.receiver.event_types() == ["error"]
@@ -118,7 +117,7 @@ def test_magic_700_accepts_the_reversal_then_fails_it_by_webhook(sandbox, worldp
     run_due()
     assert sandbox.receiver.event_types()[-2:] == ["sentForRefund", "refundFailed"]
     failed = parse_event(sandbox.receiver.events()[-1].body)
-    assert failed.outcome is Outcome.FAILED and failed.reference == "R700"
+    assert failed.outcome is CallOutcome.FAILED and failed.reference == "R700"
     again = worldpay.query_payment(paid.payment_id)
     assert again.last_event == "refundFailed" and set(again.actions) == {"reverse", "partialReverse"}
 
@@ -151,7 +150,7 @@ def test_reversal_refusals(sandbox, worldpay, run_due, fake_clock):
 
 def test_events_are_signed_and_typed(sandbox, worldpay, run_due, fake_clock):
     _settled(sandbox, worldpay, run_due, fake_clock)
-    secrets = dict(resolve(sandbox.app.config).webhook_secrets)
+    secrets = dict(sandbox.app.extensions["sandbox"].worldpay.webhook_secrets)
     assert len(secrets) == 1
     for received in sandbox.receiver.events():
         assert received.headers["Content-Type"] == "application/vnd.worldpay.events-v1.hal+json"

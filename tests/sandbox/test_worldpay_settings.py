@@ -11,8 +11,7 @@ from dashboard import create_app
 from dashboard.config import ConfigError
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.worldpay.settings import from_app
-from dashboard.providers.worldpay.settings import resolve
-from dashboard.providers.worldpay.settings import sandbox_credentials
+from dashboard.sandbox.keys import worldpay_credentials
 from tests.conftest import test_settings
 
 
@@ -23,7 +22,7 @@ def sandbox_app(tmp_path: Path, **extra):
 def test_credentials_are_generated_once_even_by_racing_threads(tmp_path):
     results = []
     threads = [
-        threading.Thread(target=lambda: results.append(sandbox_credentials(tmp_path))) for _ in range(6)
+        threading.Thread(target=lambda: results.append(worldpay_credentials(tmp_path))) for _ in range(6)
     ]
     for thread in threads:
         thread.start()
@@ -36,8 +35,8 @@ def test_credentials_are_generated_once_even_by_racing_threads(tmp_path):
 def test_client_defaults_come_from_the_sandbox(tmp_path):
     app = sandbox_app(tmp_path, PUBLIC_BASE_URL="http://127.0.0.1:5000")
     client = from_app(app)
-    settings = resolve(app.config)
-    generated = sandbox_credentials(tmp_path / "instance")
+    settings = app.extensions["sandbox"].worldpay
+    generated = worldpay_credentials(tmp_path / "instance")
 
     assert client.base_url == "http://127.0.0.1:5000/sandbox/worldpay" and client.entity == "default"
     assert (settings.username, settings.password) == (generated["username"], generated["password"])
@@ -46,7 +45,7 @@ def test_client_defaults_come_from_the_sandbox(tmp_path):
 
 
 def test_matching_and_rotating_settings_are_accepted(tmp_path):
-    generated = sandbox_credentials(tmp_path / "instance")
+    generated = worldpay_credentials(tmp_path / "instance")
     app = sandbox_app(
         tmp_path,
         WORLDPAY_USERNAME=generated["username"],

@@ -15,7 +15,6 @@ from dashboard.providers.worldpay import CreatePaymentRequest
 from dashboard.providers.worldpay import PaymentResult
 from dashboard.providers.worldpay import ResultUrls
 from dashboard.providers.worldpay import WorldpayClient
-from dashboard.providers.worldpay.settings import resolve
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -67,7 +66,7 @@ def independent_signatures(body: bytes, secrets: dict[str, str]) -> set[str]:
 
 def raw(app, method: str, path: str, body: Any = None, *, auth=True, version=True, **kw) -> requests.Response:
     """Call the simulator directly, bypassing the client's own checks."""
-    settings = resolve(app.config)
+    settings = app.extensions["sandbox"].worldpay
     headers = {"Accept": "application/json"}
     if version:
         headers["WP-Api-Version"] = "2024-07-01" if version is True else version

@@ -18,7 +18,7 @@ from dashboard.users.models import User
 CALLS: list[tuple[str, ...]] = []
 
 
-@jobs.task(retries=0)
+@jobs.task("tests.remember", jobs.RetryPolicy(retries=0, delay=0))
 def remember(*values: str) -> None:
     """A job that records its arguments."""
     CALLS.append(values)
@@ -45,7 +45,7 @@ def test_declared_task_is_bound_to_the_app_huey(app):
 
 def test_enqueue_after_commit_waits_for_the_commit(app, app_ctx, run_jobs):
     add_user("job1@staff.example")
-    jobs.enqueue_after_commit(db.session, remember, "a")
+    jobs.enqueue_after_commit(db.session, remember.name, "a")
     assert pending(app) == 0
     db.session.commit()
     assert pending(app) == 1
@@ -56,7 +56,7 @@ def test_enqueue_after_commit_waits_for_the_commit(app, app_ctx, run_jobs):
 
 def test_enqueue_after_commit_is_dropped_on_rollback(app, app_ctx, run_jobs):
     add_user("job2@staff.example")
-    jobs.enqueue_after_commit(db.session, remember, "lost")
+    jobs.enqueue_after_commit(db.session, remember.name, "lost")
     db.session.rollback()
     add_user("job3@staff.example")
     db.session.commit()
@@ -67,7 +67,7 @@ def test_enqueue_after_commit_is_dropped_on_rollback(app, app_ctx, run_jobs):
 
 def test_a_failed_inner_savepoint_keeps_jobs_of_the_outer_transaction(app, app_ctx, run_jobs):
     add_user("job4@staff.example")
-    jobs.enqueue_after_commit(db.session, remember, "kept")
+    jobs.enqueue_after_commit(db.session, remember.name, "kept")
     nested = db.session.begin_nested()
     add_user("job5@staff.example")
     nested.rollback()

@@ -67,6 +67,7 @@ def stored(app) -> Callable[..., int]:
         raw = body if isinstance(body, bytes) else json.dumps(body or {}).encode()
         fields.setdefault("headers", {"Content-Type": "application/json"})
         fields.setdefault("received_at", clock.now())
+        fields.setdefault("verdict", "valid")
         with app.app_context():
             row = Notification(provider=provider, kind=kind, body=raw, **fields)
             db.session.add(row)

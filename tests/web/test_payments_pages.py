@@ -84,7 +84,9 @@ def paid(app, create_user) -> dict:
         make_cancel(
             db.session, payment, request_id="CX-HK-1", status="failed", result_code="CANCEL_WINDOW_EXCEED"
         )
-        notification = Notification(provider="antom", kind="PAYMENT_RESULT", headers={}, body=b"{}")
+        notification = Notification(
+            provider="antom", kind="PAYMENT_RESULT", headers={}, body=b"{}", verdict="valid"
+        )
         db.session.add(notification)
         db.session.flush()
         record_event(db.session, "payment", payment.id, "created", {"status": "pending"})

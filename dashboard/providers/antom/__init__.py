@@ -1,7 +1,6 @@
 """Antom (Alipay) Auto Debit: a signed, verifying client with typed requests and results."""
 
 from dashboard.providers.antom.client import AntomClient
-from dashboard.providers.antom.client import new_request_id
 from dashboard.providers.antom.consts import GrantType
 from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.antom.consts import Operation
@@ -62,6 +61,5 @@ __all__ = [
     "RevokeResult",
     "Transaction",
     "describe",
-    "new_request_id",
     "parse_notification",
 ]

@@ -18,7 +18,6 @@ caller owns request ids (paymentRequestId, refundRequestId): a retry passes the 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import UTC
@@ -43,7 +42,6 @@ from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
 from dashboard.providers.antom.consts import HEADER_RESPONSE_TIME
 from dashboard.providers.antom.consts import HEADER_SIGNATURE
 from dashboard.providers.antom.consts import LIVE_PATH_PREFIX
-from dashboard.providers.antom.consts import MAX_REQUEST_ID_LENGTH
 from dashboard.providers.antom.consts import PATHS
 from dashboard.providers.antom.consts import PROVIDER
 from dashboard.providers.antom.consts import SANDBOX_CLIENT_PREFIX
@@ -51,14 +49,14 @@ from dashboard.providers.antom.consts import SANDBOX_PATH_PREFIX
 from dashboard.providers.antom.consts import SECRET_FIELDS
 from dashboard.providers.antom.consts import Operation
 from dashboard.providers.antom.consts import describe
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import CallRecord
 from dashboard.providers.base import CallTimer
-from dashboard.providers.base import Outcome
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import ProviderResult
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.base import ProviderUnverified
-from dashboard.providers.base import redact
+from dashboard.providers.base import mask_secret_fields
 from dashboard.providers.http import build_session
 
 R = TypeVar("R", bound=ProviderResult)
@@ -69,14 +67,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def epoch_millis(moment: datetime) -> int:
     """Return an aware datetime as whole milliseconds since the Unix epoch (Request-Time)."""
     return (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
-def new_request_id(prefix: str = "") -> str:
-    """Return a fresh request id; store it before the call so a retry can reuse it."""
-    request_id = f"{prefix}{uuid.uuid4().hex}"
-    if len(request_id) > MAX_REQUEST_ID_LENGTH:
-        raise ValueError(f"request ids are at most {MAX_REQUEST_ID_LENGTH} characters")
-    return request_id
 
 
 def _record(exchange: CallTimer, response: requests.Response, error: str | None = None) -> CallRecord:
@@ -261,7 +251,7 @@ class AntomClient:
                 "record": _record(exchange, response),
                 "result_code": code,
                 "result_message": message,
-                "raw": redact(data, SECRET_FIELDS),
+                "raw": mask_secret_fields(data, SECRET_FIELDS),
             }
             return build(data, **envelope)
         except ValueError as exc:
@@ -287,10 +277,14 @@ class AntomClient:
         )
 
     @staticmethod
-    def _outcome(operation: Operation, status: Outcome, code: str | None) -> Outcome:
+    def _outcome(operation: Operation, status: CallOutcome, code: str | None) -> CallOutcome:
         # A definite failure makes a caller start over with a new request id; when the code says
         # "in process" or "unknown" that could debit twice, so the documented U wins.
         documented = describe(operation, code)
-        if status is Outcome.FAILED and documented is not None and documented.status is Outcome.UNKNOWN:
-            return Outcome.UNKNOWN
+        if (
+            status is CallOutcome.FAILED
+            and documented is not None
+            and documented.status is CallOutcome.UNKNOWN
+        ):
+            return CallOutcome.UNKNOWN
         return status

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from dashboard.providers.base import SECRET_FIELDS as BASE_SECRET_FIELDS
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.http import DEFAULT_CONNECT_TIMEOUT
 from dashboard.providers.http import DEFAULT_READ_TIMEOUT
 
@@ -125,12 +125,14 @@ class NotifyType(enum.StrEnum):
 class ResultCode(NamedTuple):
     """What a documented ``result.resultCode`` means and the ``resultStatus`` it comes with."""
 
-    status: Outcome
+    status: CallOutcome
     meaning: str
 
 
 def _table(*rows: tuple[str, str, str]) -> Mapping[str, ResultCode]:
-    return MappingProxyType({code: ResultCode(Outcome(status), meaning) for code, status, meaning in rows})
+    return MappingProxyType(
+        {code: ResultCode(CallOutcome(status), meaning) for code, status, meaning in rows}
+    )
 
 
 #: Codes that any API may answer (antom.md §4.4; authrevocation, paymentc tables).
@@ -191,7 +193,10 @@ PAY_RESULT_CODES = _table(
     ("VERIFY_UNMATCHED", "F", "The verification code is invalid."),
 )
 
-_ORDER_NOT_EXIST = ("ORDER_NOT_EXIST", "F", "The order does not exist.")
+#: inquiryPayment / inquiryRefund answer F with this code when Antom never received the pay or
+#: refund asked about: nothing was charged or refunded, and it may be sent again (antom.md §5.3).
+ORDER_NOT_EXIST = "ORDER_NOT_EXIST"
+_ORDER_NOT_EXIST = (ORDER_NOT_EXIST, "F", "The order does not exist.")
 _INVALID_ACCESS_TOKEN = ("INVALID_ACCESS_TOKEN", "F", "The access token is expired, revoked, or unknown.")
 _PAYMENT_IN_PROCESS = ("PAYMENT_IN_PROCESS", "U", "The payment is being processed.")
 

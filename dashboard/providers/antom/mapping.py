@@ -12,12 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from typing import TypeVar
 
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
+from dashboard.payments.states import PaymentEvent
+from dashboard.payments.states import RefundEvent
 from dashboard.providers.antom.consts import MAX_REQUEST_ID_LENGTH
+from dashboard.providers.antom.consts import ORDER_NOT_EXIST
 from dashboard.providers.antom.consts import PRODUCT_CODE_AGREEMENT_PAYMENT
 from dashboard.providers.antom.consts import SCOPE_AGREEMENT_PAY
 from dashboard.providers.antom.consts import GrantType
@@ -25,10 +29,19 @@ from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.antom.consts import PaymentStatus
 from dashboard.providers.antom.consts import RefundStatus
 from dashboard.providers.base import UNPARSEABLE
+from dashboard.providers.base import CallOutcome
+from dashboard.providers.base import MalformedMessage
 from dashboard.providers.base import NotificationIdentity
-from dashboard.providers.base import Outcome
 from dashboard.providers.base import ProviderResult
+from dashboard.providers.base import Subject
 from dashboard.providers.base import json_object
+from dashboard.providers.news import REFUND_ANSWER
+from dashboard.providers.news import AuthorizationChange
+from dashboard.providers.news import AuthorizationNews
+from dashboard.providers.news import CancelNews
+from dashboard.providers.news import News
+from dashboard.providers.news import PaymentNews
+from dashboard.providers.news import RefundNews
 
 # Amount "value": String(16), a non-negative integer in the currency's smallest unit (ref/cc).
 _AMOUNT_VALUE = re.compile(r"[0-9]{1,16}", re.ASCII)
@@ -37,8 +50,54 @@ _AMOUNT_VALUE = re.compile(r"[0-9]{1,16}", re.ASCII)
 _E = TypeVar("_E", PaymentStatus, RefundStatus, NotifyType)
 
 
-class MappingError(ValueError):
+class MappingError(MalformedMessage):
     """An Antom message does not have the documented shape."""
+
+
+#: ``paymentStatus`` (inquiryPayment, notifyPayment) → payment event.
+PAYMENT_STATUS_EVENTS: Mapping[PaymentStatus, PaymentEvent] = MappingProxyType(
+    {
+        PaymentStatus.SUCCESS: PaymentEvent.SUCCEEDED,
+        # An Auto Debit payment that expires unpaid is reported as FAIL (antom.md §5.2).
+        PaymentStatus.FAIL: PaymentEvent.FAILED,
+        PaymentStatus.PROCESSING: PaymentEvent.PROCESSING,
+        PaymentStatus.CANCELLED: PaymentEvent.CANCELLED,
+        PaymentStatus.PENDING: PaymentEvent.PROCESSING,
+    }
+)
+
+#: ``refundStatus`` (inquiryRefund, notifyRefund) → refund event.
+REFUND_STATUS_EVENTS: Mapping[RefundStatus, RefundEvent] = MappingProxyType(
+    {
+        RefundStatus.SUCCESS: RefundEvent.SUCCEEDED,
+        RefundStatus.PROCESSING: RefundEvent.PROCESSING,
+        RefundStatus.FAIL: RefundEvent.FAILED,
+    }
+)
+
+#: notifyAuthorization types → what changed for the customer's authorisation.
+AUTHORIZATION_CHANGES: Mapping[NotifyType, AuthorizationChange] = MappingProxyType(
+    {
+        NotifyType.AUTHCODE_CREATED: AuthorizationChange.CODE_ISSUED,
+        NotifyType.TOKEN_CREATED: AuthorizationChange.TOKEN_ISSUED,
+        NotifyType.TOKEN_CANCELED: AuthorizationChange.TOKEN_CANCELLED,
+    }
+)
+
+
+def payment_status_event(payment_status: str) -> PaymentEvent:
+    """Map a ``paymentStatus``; an undocumented value is recorded as a NOTE."""
+    try:
+        return PAYMENT_STATUS_EVENTS[PaymentStatus(payment_status)]
+    except ValueError:
+        return PaymentEvent.NOTE
+
+
+def payment_result_event(notify_type: str, result_status: str) -> PaymentEvent:
+    """Map a notifyPayment without ``paymentStatus``: PAYMENT_PENDING, or PAYMENT_RESULT with S/F/U."""
+    if notify_type == NotifyType.PAYMENT_PENDING:
+        return PaymentEvent.PROCESSING
+    return {"S": PaymentEvent.SUCCEEDED, "F": PaymentEvent.FAILED}.get(result_status, PaymentEvent.PROCESSING)
 
 
 # -- amounts and times ------------------------------------------------------------------------
@@ -143,13 +202,13 @@ def _check_positive(amount: Money) -> None:
         raise ValueError("the amount must be positive")
 
 
-def parse_result(data: Any) -> tuple[Outcome, str | None, str | None]:
+def parse_result(data: Any) -> tuple[CallOutcome, str | None, str | None]:
     """Return (outcome, resultCode, resultMessage) of a message's ``result`` object."""
     result = _object(data, "result") if isinstance(data, Mapping) else None
     if result is None:
         raise MappingError("the message has no result object")
     try:
-        outcome = Outcome(result.get("resultStatus"))
+        outcome = CallOutcome(result.get("resultStatus"))
     except ValueError:
         raise MappingError(f"unknown resultStatus {result.get('resultStatus')!r}") from None
     return outcome, _str(result, "resultCode"), _str(result, "resultMessage")
@@ -243,6 +302,11 @@ class ConsultResult(ProviderResult):
     app_identifier: str | None = None
     auth_url: str | None = None
     auth_codes: tuple[AuthCodeDetail, ...] = ()
+
+    @property
+    def customer_url(self) -> str | None:
+        """Return where to send the customer to authorise: the web page first, then the app links."""
+        return self.normal_url or self.scheme_url or self.applink_url or self.auth_url
 
 
 def consult_body(request: ConsultRequest, notify_url: str | None) -> dict[str, Any]:
@@ -401,6 +465,17 @@ class PayResult(ProviderResult):
     payment_time: datetime | None = None
     psp_customer_info: PspCustomerInfo | None = None
 
+    @property
+    def news(self) -> PaymentNews:
+        """Return what pay's answer means for the payment (its S/F/U is the payment's)."""
+        return PaymentNews.answered(
+            self.outcome,
+            self.result_code,
+            self.result_message,
+            paid_at=self.payment_time,
+            provider_payment_id=self.payment_id,
+        )
+
 
 def pay_body(request: PayRequest, notify_url: str | None) -> dict[str, Any]:
     """Return pay's request body."""
@@ -492,6 +567,24 @@ class InquiryPaymentResult(ProviderResult):
     payment_time: datetime | None = None
     transactions: tuple[Transaction, ...] = ()
 
+    @property
+    def news(self) -> PaymentNews | None:
+        """Return where the payment stands, when the inquiry answered with its status."""
+        if self.outcome is not CallOutcome.SUCCEEDED or self.payment_status is None:
+            return None
+        return PaymentNews(
+            payment_status_event(self.payment_status),
+            self.payment_result_code,
+            self.payment_result_message,
+            paid_at=self.payment_time,
+            provider_payment_id=self.payment_id,
+        )
+
+    @property
+    def never_received(self) -> bool:
+        """Return True when Antom has no such payment: the pay never reached it."""
+        return self.result_code == ORDER_NOT_EXIST
+
 
 def inquiry_payment_result(data: Mapping[str, Any], **envelope: Any) -> InquiryPaymentResult:
     """Return the typed inquiryPayment answer."""
@@ -512,6 +605,13 @@ class CancelResult(ProviderResult):
     payment_request_id: str | None = None
     payment_id: str | None = None
     cancel_time: datetime | None = None
+
+    @property
+    def news(self) -> CancelNews:
+        """Return what cancel's answer means for the cancel."""
+        return CancelNews.answered(
+            self.outcome, self.result_code, self.result_message, cancelled_at=self.cancel_time
+        )
 
 
 def cancel_result(data: Mapping[str, Any], **envelope: Any) -> CancelResult:
@@ -552,6 +652,17 @@ class RefundResult(ProviderResult):
     payment_id: str | None = None
     amount: Money | None = None
     refund_time: datetime | None = None
+
+    @property
+    def news(self) -> RefundNews:
+        """Return what refund's answer means for the refund (U with REFUND_IN_PROCESS: accepted)."""
+        return RefundNews.answered(
+            self.outcome,
+            self.result_code,
+            self.result_message,
+            refunded_at=self.refund_time,
+            provider_refund_id=self.refund_id,
+        )
 
 
 def refund_body(request: RefundRequest, notify_url: str | None) -> dict[str, Any]:
@@ -599,6 +710,22 @@ class InquiryRefundResult(ProviderResult):
     amount: Money | None = None
     refund_time: datetime | None = None
 
+    @property
+    def news(self) -> RefundNews | None:
+        """Return where the refund stands, when the inquiry answered with its status."""
+        if self.outcome is not CallOutcome.SUCCEEDED or self.refund_status is None:
+            return None
+        return RefundNews(
+            REFUND_STATUS_EVENTS[self.refund_status],
+            refunded_at=self.refund_time,
+            provider_refund_id=self.refund_id,
+        )
+
+    @property
+    def never_received(self) -> bool:
+        """Return True when Antom has no such refund: the refund request never reached it."""
+        return self.result_code == ORDER_NOT_EXIST
+
 
 def inquiry_refund_result(data: Mapping[str, Any], **envelope: Any) -> InquiryRefundResult:
     """Return the typed inquiryRefund answer."""
@@ -615,7 +742,7 @@ class PaymentNotification:
     """A notifyPayment body."""
 
     notify_type: NotifyType
-    outcome: Outcome
+    outcome: CallOutcome
     result_code: str | None
     result_message: str | None
     payment_request_id: str | None
@@ -626,9 +753,23 @@ class PaymentNotification:
     psp_customer_info: PspCustomerInfo | None
 
     @property
-    def payment_outcome(self) -> Outcome:
+    def payment_outcome(self) -> CallOutcome:
         """Return what this says about the payment: only PAYMENT_RESULT is final."""
-        return self.outcome if self.notify_type is NotifyType.PAYMENT_RESULT else Outcome.UNKNOWN
+        return self.outcome if self.notify_type is NotifyType.PAYMENT_RESULT else CallOutcome.UNKNOWN
+
+    @property
+    def news(self) -> PaymentNews:
+        """Return the payment's news, with what it takes to record a payment we had not seen."""
+        return PaymentNews(
+            payment_result_event(self.notify_type, self.outcome.value),
+            self.result_code,
+            self.result_message,
+            paid_at=self.payment_time,
+            provider_payment_id=self.payment_id,
+            request_id=self.payment_request_id,
+            amount=self.amount,
+            created_at=self.payment_create_time,
+        )
 
 
 @dataclass(frozen=True)
@@ -636,7 +777,7 @@ class RefundNotification:
     """A notifyRefund body."""
 
     notify_type: NotifyType
-    outcome: Outcome
+    outcome: CallOutcome
     result_code: str | None
     result_message: str | None
     refund_status: RefundStatus | None
@@ -646,6 +787,24 @@ class RefundNotification:
     refund_time: datetime | None
     #: Not in every notifyRefund; when present it places a refund we did not start.
     payment_id: str | None = None
+
+    @property
+    def news(self) -> RefundNews:
+        """Return the refund's news; without a ``refundStatus`` the result's S/F/U says it."""
+        if self.refund_status is not None:
+            event = REFUND_STATUS_EVENTS[self.refund_status]
+        else:
+            event = REFUND_ANSWER[self.outcome]
+        return RefundNews(
+            event,
+            self.result_code,
+            self.result_message,
+            refunded_at=self.refund_time,
+            provider_refund_id=self.refund_id,
+            request_id=self.refund_request_id,
+            amount=self.amount,
+            provider_payment_id=self.payment_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -659,6 +818,17 @@ class AuthorizationNotification:
     reason: str | None
     auth_client_id: str | None
     user_login_id: str | None
+
+    @property
+    def news(self) -> AuthorizationNews:
+        """Return what changed for the customer's authorisation."""
+        return AuthorizationNews(
+            AUTHORIZATION_CHANGES[self.notify_type],
+            auth_state=self.auth_state,
+            auth_code=self.auth_code,
+            access_token=self.access_token,
+            reason=self.reason,
+        )
 
 
 Notification = PaymentNotification | RefundNotification | AuthorizationNotification
@@ -686,12 +856,28 @@ def identify_notification(body: bytes | str) -> NotificationIdentity:
         return NotificationIdentity(UNPARSEABLE)
     result = data.get("result") if isinstance(data.get("result"), Mapping) else {}
     if kind == NotifyType.REFUND_RESULT:
-        subject = _loose(data, "refundId") or _loose(data, "refundRequestId")
+        named = _loose(data, "refundId") or _loose(data, "refundRequestId")
         status = _loose(data, "refundStatus") or _loose(result, "resultStatus")
     else:
-        subject = _loose(data, "paymentId") or _loose(data, "paymentRequestId")
+        named = _loose(data, "paymentId") or _loose(data, "paymentRequestId")
         status = _loose(data, "paymentStatus") or _loose(result, "resultStatus")
-    return NotificationIdentity(kind, subject, f"{kind}:{subject}:{status}" if subject else None)
+    return NotificationIdentity(kind, named, f"{kind}:{named}:{status}" if named else None)
+
+
+#: What each notify type's reference names; any other kind names a payment.
+_SUBJECTS: Mapping[str, Subject] = MappingProxyType(
+    {
+        NotifyType.REFUND_RESULT: Subject.REFUND,
+        NotifyType.AUTHCODE_CREATED: Subject.AUTHORIZATION,
+        NotifyType.TOKEN_CREATED: Subject.AGREEMENT,
+        NotifyType.TOKEN_CANCELED: Subject.AGREEMENT,
+    }
+)
+
+
+def notification_subject(kind: str) -> Subject:
+    """Return what a notification of ``kind`` is about: a refund, an authorisation, a token, or a payment."""
+    return _SUBJECTS.get(kind, Subject.PAYMENT)
 
 
 def parse_notification(body: bytes | str) -> Notification:
@@ -732,3 +918,8 @@ def parse_notification(body: bytes | str) -> Notification:
             payment_id=_str(data, "paymentId"),
         )
     raise MappingError(f"unexpected notifyType {kind!r}")
+
+
+def notification_news(body: bytes | str) -> News:
+    """Return what a verified notification body says, in the domain's words."""
+    return parse_notification(body).news

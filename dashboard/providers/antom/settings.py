@@ -4,9 +4,10 @@ Settings (DESIGN §8 "Sandbox"): ``ANTOM_BASE_URL``, ``ANTOM_CLIENT_ID``, ``ANTO
 (PEM text or path), ``ANTOM_PUBLIC_KEY`` (PEM text or path), ``ANTOM_KEY_VERSION`` and
 ``ANTOM_NOTIFY_PATH`` (default ``/webhooks/antom``). With the sandbox on, unset values default
 to the simulator's: base URL ``SANDBOX_BASE_URL + /antom`` (``SANDBOX_BASE_URL`` defaults to
-``PUBLIC_BASE_URL + /sandbox``), a ``SANDBOX_`` client id, and the key pairs under
-``<INSTANCE_PATH>/sandbox/``. A set value that does not match the sandbox, or a base URL that
-is neither the app itself nor loopback, stops start-up with a :class:`ConfigError`.
+``PUBLIC_BASE_URL + /sandbox``), a ``SANDBOX_`` client id, and the keys the sandbox offers
+(:class:`AntomSandbox`, supplied by ``init_sandbox``). A set value that does not match the
+sandbox, or a base URL that is neither the app itself nor loopback, stops start-up with a
+:class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -21,15 +22,25 @@ from flask import current_app
 from dashboard.config import ConfigError
 from dashboard.config import sandbox_provider_url
 from dashboard.providers.antom.client import AntomClient
+from dashboard.providers.antom.consts import PROVIDER
 from dashboard.providers.antom.consts import SANDBOX_CLIENT_PREFIX
 from dashboard.providers.antom.signatures import load_private_key
 from dashboard.providers.antom.signatures import load_public_key
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import require_set
+from dashboard.providers.base import sandbox_offer
 
 #: The client id the simulator issues to the dashboard (sandbox ids start with SANDBOX_).
 DEFAULT_SANDBOX_CLIENT_ID = "SANDBOX_5Y00BACKOFFICE01"
 DEFAULT_NOTIFY_PATH = "/webhooks/antom"
+
+
+@dataclass(frozen=True)
+class AntomSandbox:
+    """What the simulator offers the client: the merchant key it accepts and its own public key (PEM)."""
+
+    merchant_private_key: str
+    antom_public_key: str
 
 
 @dataclass(frozen=True)
@@ -53,10 +64,12 @@ def _same_public(a, b) -> bool:
     return a.public_numbers() == b.public_numbers()
 
 
-def resolve(config: Mapping[str, Any]) -> AntomSettings:
-    """Return the client settings; with the sandbox on, fill gaps from it and refuse mismatches."""
+def resolve(config: Mapping[str, Any], sandbox: AntomSandbox | None = None) -> AntomSettings:
+    """Return the client settings; with the sandbox on, fill gaps from ``sandbox`` and refuse mismatches."""
     if config.get("SANDBOX"):
-        return _resolve_sandbox(config)
+        if sandbox is None:
+            raise ConfigError("SANDBOX=1 needs the simulators' Antom keys; they are set up by init_sandbox")
+        return _resolve_sandbox(config, sandbox)
     require_set(config, ("ANTOM_BASE_URL", "ANTOM_CLIENT_ID", "ANTOM_PRIVATE_KEY", "ANTOM_PUBLIC_KEY"))
     return AntomSettings(
         base_url=config["ANTOM_BASE_URL"],
@@ -68,10 +81,7 @@ def resolve(config: Mapping[str, Any]) -> AntomSettings:
     )
 
 
-def _resolve_sandbox(config: Mapping[str, Any]) -> AntomSettings:
-    from dashboard.sandbox.keys import ensure_keys
-
-    keys = ensure_keys(config["INSTANCE_PATH"])
+def _resolve_sandbox(config: Mapping[str, Any], sandbox: AntomSandbox) -> AntomSettings:
     base_url = sandbox_provider_url(config, "ANTOM_BASE_URL", "/antom")
     client_id = config.get("ANTOM_CLIENT_ID") or DEFAULT_SANDBOX_CLIENT_ID
     if not client_id.startswith(SANDBOX_CLIENT_PREFIX):
@@ -79,7 +89,10 @@ def _resolve_sandbox(config: Mapping[str, Any]) -> AntomSettings:
     private_key = config.get("ANTOM_PRIVATE_KEY")
     if private_key:
         try:
-            matches = _same_public(load_private_key(private_key).public_key(), keys.merchant.public_key)
+            matches = _same_public(
+                load_private_key(private_key).public_key(),
+                load_private_key(sandbox.merchant_private_key).public_key(),
+            )
         except ProviderConfigError as exc:
             raise ConfigError(f"ANTOM_PRIVATE_KEY: {exc}") from None
         if not matches:
@@ -90,7 +103,7 @@ def _resolve_sandbox(config: Mapping[str, Any]) -> AntomSettings:
     public_key = config.get("ANTOM_PUBLIC_KEY")
     if public_key:
         try:
-            matches = _same_public(load_public_key(public_key), keys.antom.public_key)
+            matches = _same_public(load_public_key(public_key), load_public_key(sandbox.antom_public_key))
         except ProviderConfigError as exc:
             raise ConfigError(f"ANTOM_PUBLIC_KEY: {exc}") from None
         if not matches:
@@ -101,8 +114,8 @@ def _resolve_sandbox(config: Mapping[str, Any]) -> AntomSettings:
     return AntomSettings(
         base_url=base_url,
         client_id=client_id,
-        private_key=private_key or keys.merchant.private_pem,
-        public_key=public_key or keys.antom.public_pem,
+        private_key=private_key or sandbox.merchant_private_key,
+        public_key=public_key or sandbox.antom_public_key,
         key_version=int(config.get("ANTOM_KEY_VERSION") or 1),
         notify_url=notify_url(config),
     )
@@ -113,8 +126,8 @@ def from_app(app: Flask | None = None, **client_options: Any) -> AntomClient:
 
     :param client_options: passed to the client (``session``, ``read_timeout``, ``clock``, ...)
     """
-    config = (app or current_app).config
-    settings = resolve(config)
+    app = app or current_app
+    settings = resolve(app.config, sandbox_offer(app.extensions, PROVIDER))
     return AntomClient(
         base_url=settings.base_url,
         client_id=settings.client_id,

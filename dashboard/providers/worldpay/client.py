@@ -10,8 +10,9 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Callable
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
-from typing import Protocol
 from typing import TypeVar
 from urllib.parse import quote
 from urllib.parse import urlsplit
@@ -39,14 +40,9 @@ from dashboard.providers.worldpay.mapping import build_reversal_body
 from dashboard.providers.worldpay.mapping import parse_api_error
 from dashboard.providers.worldpay.mapping import parse_payment
 from dashboard.providers.worldpay.mapping import parse_reversal
+from dashboard.providers.worldpay.mapping import refund_action
 
 _Result = TypeVar("_Result")
-
-
-class Clock(Protocol):
-    """Anything with ``now()`` returning an aware datetime (see dashboard.clock)."""
-
-    def now(self) -> Any: ...
 
 
 class WorldpayClient:
@@ -60,7 +56,7 @@ class WorldpayClient:
         entity: str,
         *,
         session: requests.Session | None = None,
-        clock: Clock | None = None,
+        clock: Callable[[], datetime] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ):
@@ -77,7 +73,7 @@ class WorldpayClient:
         self._auth = HTTPBasicAuth(username, password)
         self._session = session or build_session(connect_timeout=connect_timeout, read_timeout=read_timeout)
         self._timeout = (connect_timeout, read_timeout)
-        self._clock: Clock = clock or default_clock
+        self._clock = clock or default_clock.now
 
     def create_payment(self, request: CreatePaymentRequest) -> PaymentResult:
         """Create an AlipayHK sale; the answer is ``pending`` with a redirect for the customer."""
@@ -116,6 +112,24 @@ class WorldpayClient:
         payload, record = self._exchange("partial_reverse", "POST", url, body)
         return self._parsed(parse_reversal, payload, record, reference=reference, amount=amount)
 
+    def refund(
+        self, actions: Mapping[str, str], *, amount: Money, reference: str, whole_payment: bool
+    ) -> ReversalResult:
+        """Refund ``amount`` through the reversal a payment's freshly queried ``_actions`` offer.
+
+        A whole, untouched payment is reversed in full when ``reverse`` is offered, anything else
+        partially (§1.8). Reversals have no idempotency key: ``reference`` (unique per refund)
+        is what the refund's events echo, and a reversal that timed out must never be sent again.
+
+        :raises ValueError: the actions offer no reversal for this refund now
+        """
+        action = refund_action(actions, whole_payment)
+        if action is None:
+            raise ValueError("Worldpay offers no reversal for this payment now")
+        if action == consts.ACTION_REVERSE:
+            return self.reverse(actions[action], amount=amount, reference=reference)
+        return self.partial_reverse(actions[action], amount=amount, reference=reference)
+
     def _target(self, target: str, path_template: str) -> str:
         # Action hrefs are followed as given (§1.6: the spec's own examples disagree with its
         # paths), but only on our base URL, so the credentials never go anywhere else.
@@ -140,7 +154,7 @@ class WorldpayClient:
         if data is not None:
             headers["Content-Type"] = consts.JSON_CONTENT_TYPE
         timer = CallTimer(
-            consts.PROVIDER, operation, method, urlsplit(url).path, self._clock.now(), correlation_id, data
+            consts.PROVIDER, operation, method, urlsplit(url).path, self._clock(), correlation_id, data
         )
         record = timer.record
 

@@ -15,22 +15,114 @@ from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
+from dashboard.payments.states import PaymentEvent
+from dashboard.payments.states import RefundEvent
 from dashboard.providers.base import UNPARSEABLE
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import CallRecord
+from dashboard.providers.base import MalformedMessage
 from dashboard.providers.base import NotificationIdentity
-from dashboard.providers.base import Outcome
 from dashboard.providers.base import ProviderResult
+from dashboard.providers.base import Subject
 from dashboard.providers.base import json_object
+from dashboard.providers.news import PaymentNews
+from dashboard.providers.news import RefundNews
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.consts import EventName
 
 
-class MalformedPayload(ValueError):
+class MalformedPayload(MalformedMessage):
     """An answer or event body does not have the documented shape."""
+
+
+W = EventName
+PE = PaymentEvent
+
+#: Every ``lastEvent`` / webhook event type → payment event (worldpay_hkach.md §1.7, §1.10.3).
+PAYMENT_EVENTS: Mapping[EventName, PaymentEvent] = MappingProxyType(
+    {
+        W.PENDING: PE.PROCESSING,
+        W.SENT_FOR_AUTHORIZATION: PE.PROCESSING,
+        W.AUTHORIZED: PE.SUCCEEDED,
+        W.SENT_FOR_SETTLEMENT: PE.SUCCEEDED,
+        W.SETTLEMENT_INSTRUCTED: PE.NOTE,
+        W.SETTLED: PE.SETTLED,
+        W.SETTLEMENT_FAILED: PE.SETTLEMENT_FAILED,
+        W.SETTLEMENT_REJECTED: PE.SETTLEMENT_FAILED,
+        # Funds taken back after settlement: recorded for staff; not a documented AlipayHK path.
+        W.SETTLEMENT_REVERSED: PE.NOTE,
+        W.REFUSED: PE.FAILED,
+        W.REFUSED_BY_ISSUER: PE.FAILED,
+        W.ERROR: PE.FAILED,
+        # Seed 000 calls the shopper's cancel "cancelled"; the API says cancelledByCustomer: accept both.
+        W.CANCELLED: PE.CANCELLED,
+        W.CANCELLED_BY_CUSTOMER: PE.CANCELLED,
+        W.CANCEL_REQUESTED: PE.NOTE,
+        W.CANCEL_FAILED: PE.NOTE,
+        W.EXPIRED: PE.EXPIRED,
+        W.REQUEST_EXPIRED: PE.EXPIRED,
+        # Refund activity lives on refunds (REFUND_EVENTS below); the payment only records it.
+        W.SENT_FOR_REFUND: PE.NOTE,
+        W.REFUNDED: PE.NOTE,
+        W.REFUND_FAILED: PE.NOTE,
+        W.REFUND_EXPIRED: PE.NOTE,
+        W.REFUND_REVERSED: PE.NOTE,
+        W.CHARGED_BACK: PE.CHARGED_BACK,
+        W.CHARGEBACK_REVERSED: PE.DISPUTE_RESOLVED,
+        W.DISPUTE_INFORMATION_REQUESTED: PE.DISPUTE_OPENED,
+        W.DISPUTE_INFORMATION_SUPPLIED: PE.DISPUTE_OPENED,
+        W.DISPUTE_FUNDS_HELD: PE.DISPUTE_OPENED,
+        W.DISPUTE_FUNDS_RELEASED: PE.DISPUTE_RESOLVED,
+        W.DISPUTE_RESERVE_RELEASED: PE.DISPUTE_RESOLVED,
+        W.DISPUTE_EXPIRED: PE.DISPUTE_RESOLVED,
+        W.MANUALLY_AMENDED: PE.NOTE,
+        W.MISCELLANEOUS: PE.NOTE,
+        W.SIGNED_FORM_RECEIVED: PE.NOTE,
+        W.TOKEN_CREATED: PE.NOTE,
+        W.TOP_UP_ACCEPTED: PE.NOTE,
+        W.TOP_UP_REJECTED: PE.NOTE,
+        W.UNKNOWN: PE.NOTE,
+    }
+)
+
+#: Events about a reversal (matched to a refund by ``eventDetails.reference``) → refund event.
+REFUND_EVENTS: Mapping[EventName, RefundEvent] = MappingProxyType(
+    {
+        W.SENT_FOR_REFUND: RefundEvent.PROCESSING,
+        W.REFUNDED: RefundEvent.SUCCEEDED,
+        W.REFUND_FAILED: RefundEvent.FAILED,
+        W.REFUND_EXPIRED: RefundEvent.FAILED,
+    }
+)
+
+
+def payment_event(event_name: str) -> PaymentEvent:
+    """Map a ``lastEvent`` / event type; an undocumented name is recorded as a NOTE."""
+    try:
+        return PAYMENT_EVENTS[EventName(event_name)]
+    except ValueError:
+        return PE.NOTE
+
+
+def refund_event(event_name: str) -> RefundEvent | None:
+    """Return the refund event an event type carries, or None if it is not about a reversal."""
+    try:
+        return REFUND_EVENTS.get(EventName(event_name))
+    except ValueError:
+        return None
+
+
+def refund_action(actions: Mapping[str, str], whole_payment: bool) -> str | None:
+    """Return the action that refunds now: a full ``reverse`` of an untouched payment, else
+    ``partialReverse``; None when the payment's ``_actions`` offer neither (§1.6, §1.8)."""
+    if whole_payment and consts.ACTION_REVERSE in actions:
+        return consts.ACTION_REVERSE
+    return consts.ACTION_PARTIAL_REVERSE if consts.ACTION_PARTIAL_REVERSE in actions else None
 
 
 # -- money --------------------------------------------------------------------------------
@@ -72,36 +164,36 @@ def _money(minor: Any, currency: Any) -> Money:
 # -- outcomes -----------------------------------------------------------------------------
 
 # A refund or chargeback only ever follows a successful sale, so for the sale they mean success.
-_PAYMENT_OUTCOMES: dict[str, Outcome] = {
-    EventName.AUTHORIZED: Outcome.SUCCEEDED,
-    EventName.SENT_FOR_SETTLEMENT: Outcome.SUCCEEDED,
-    EventName.SETTLED: Outcome.SUCCEEDED,
-    EventName.SENT_FOR_REFUND: Outcome.SUCCEEDED,
-    EventName.REFUNDED: Outcome.SUCCEEDED,
-    EventName.REFUND_FAILED: Outcome.SUCCEEDED,
-    EventName.CHARGED_BACK: Outcome.SUCCEEDED,
-    EventName.REFUSED: Outcome.FAILED,
-    EventName.ERROR: Outcome.FAILED,
-    EventName.CANCELLED: Outcome.FAILED,
-    EventName.CANCELLED_BY_CUSTOMER: Outcome.FAILED,
-    EventName.EXPIRED: Outcome.FAILED,
-    EventName.REQUEST_EXPIRED: Outcome.FAILED,
+_PAYMENT_OUTCOMES: dict[str, CallOutcome] = {
+    EventName.AUTHORIZED: CallOutcome.SUCCEEDED,
+    EventName.SENT_FOR_SETTLEMENT: CallOutcome.SUCCEEDED,
+    EventName.SETTLED: CallOutcome.SUCCEEDED,
+    EventName.SENT_FOR_REFUND: CallOutcome.SUCCEEDED,
+    EventName.REFUNDED: CallOutcome.SUCCEEDED,
+    EventName.REFUND_FAILED: CallOutcome.SUCCEEDED,
+    EventName.CHARGED_BACK: CallOutcome.SUCCEEDED,
+    EventName.REFUSED: CallOutcome.FAILED,
+    EventName.ERROR: CallOutcome.FAILED,
+    EventName.CANCELLED: CallOutcome.FAILED,
+    EventName.CANCELLED_BY_CUSTOMER: CallOutcome.FAILED,
+    EventName.EXPIRED: CallOutcome.FAILED,
+    EventName.REQUEST_EXPIRED: CallOutcome.FAILED,
 }
 
-_REVERSAL_OUTCOMES: dict[str, Outcome] = {
-    EventName.REFUNDED: Outcome.SUCCEEDED,
-    EventName.REFUND_FAILED: Outcome.FAILED,
+_REVERSAL_OUTCOMES: dict[str, CallOutcome] = {
+    EventName.REFUNDED: CallOutcome.SUCCEEDED,
+    EventName.REFUND_FAILED: CallOutcome.FAILED,
 }
 
 
-def payment_outcome(event: str) -> Outcome:
+def payment_outcome(event: str) -> CallOutcome:
     """Return what ``event`` (a ``lastEvent`` or webhook type) means for the sale."""
-    return _PAYMENT_OUTCOMES.get(event, Outcome.UNKNOWN)
+    return _PAYMENT_OUTCOMES.get(event, CallOutcome.UNKNOWN)
 
 
-def reversal_outcome(event: str) -> Outcome:
+def reversal_outcome(event: str) -> CallOutcome:
     """Return what ``event`` means for a reversal; ``sentForRefund`` is still unknown."""
-    return _REVERSAL_OUTCOMES.get(event, Outcome.UNKNOWN)
+    return _REVERSAL_OUTCOMES.get(event, CallOutcome.UNKNOWN)
 
 
 # -- create request -----------------------------------------------------------------------
@@ -280,6 +372,17 @@ class PaymentResult(ApmResource):
 
     redirect_url: str | None = None
 
+    @property
+    def news(self) -> PaymentNews:
+        """Return the sale's news: its last event, its id, the shopper's page and the actions offered."""
+        return PaymentNews(
+            payment_event(self.last_event),
+            self.last_event,
+            provider_payment_id=self.payment_id,
+            redirect_url=self.redirect_url,
+            next_actions=dict(self.actions),
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class ReversalResult(ApmResource):
@@ -287,6 +390,11 @@ class ReversalResult(ApmResource):
 
     reference: str | None = None
     amount: Money | None = None
+
+    @property
+    def news(self) -> RefundNews:
+        """Return what the reversal's answer means for the refund (``sentForRefund``: in process)."""
+        return RefundNews.answered(self.outcome, self.result_code, self.result_message)
 
 
 def _hrefs(section: Any) -> dict[str, str]:
@@ -427,11 +535,35 @@ class WorldpayEvent:
         return self.event_type in consts.REFUND_EVENTS
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> CallOutcome:
         """Return what the event means for its subject: the refund or the sale."""
         if self.concerns_refund:
             return reversal_outcome(self.event_type)
         return payment_outcome(self.event_type)
+
+    @property
+    def news(self) -> PaymentNews | RefundNews:
+        """Return the event's news: a refund's when it reports on a reversal we can name, else the sale's."""
+        code = self.refusal_code or self.event_type
+        refund = refund_event(self.event_type)
+        if refund is not None and self.reference:
+            return RefundNews(
+                refund,
+                code,
+                self.refusal_description,
+                refunded_at=self.timestamp,
+                request_id=self.reference,
+                amount=self.amount,
+                payment_request_id=self.transaction_reference,
+            )
+        event = payment_event(self.event_type)
+        return PaymentNews(
+            event,
+            code,
+            self.refusal_description,
+            paid_at=self.timestamp if event is PaymentEvent.SUCCEEDED else None,
+            request_id=self.transaction_reference,
+        )
 
 
 def _required_str(data: Mapping[str, Any], key: str) -> str:
@@ -504,6 +636,11 @@ def identify_event(body: bytes | str) -> NotificationIdentity:
     )
 
 
+def event_subject(kind: str) -> Subject:
+    """Return what an event is about: always a sale, named by our ``transactionReference``."""
+    return Subject.PAYMENT
+
+
 def parse_event(body: bytes | str) -> WorldpayEvent:
     """Parse a raw webhook body; raise MalformedPayload if it is not a documented event."""
     try:
@@ -532,3 +669,8 @@ def parse_event(body: bytes | str) -> WorldpayEvent:
         refusal_description=_optional_str(refusal.get("description")),
         raw=data,
     )
+
+
+def event_news(body: bytes | str) -> PaymentNews | RefundNews:
+    """Return what a verified webhook body says, in the domain's words."""
+    return parse_event(body).news

@@ -4,21 +4,18 @@ Settings: ``WORLDPAY_BASE_URL``, ``WORLDPAY_USERNAME``, ``WORLDPAY_PASSWORD``,
 ``WORLDPAY_ENTITY``, ``WORLDPAY_WEBHOOK_SECRETS`` (``keyId:secret[,keyId:secret...]``; several
 during a key rotation) and ``WORLDPAY_WEBHOOK_PATH`` (default ``/webhooks/worldpay``). With the
 sandbox on, unset values default to the simulator's: base URL ``SANDBOX_BASE_URL + /worldpay``,
-entity ``default``, and a username, password and webhook secret generated once into
-``<INSTANCE_PATH>/sandbox/worldpay_credentials.json``. A username or password that differs from
-that file, or a base URL that is neither the app itself nor loopback, stops start-up with a
-:class:`ConfigError`. Webhook secrets that are set are used by the simulator as they are (that
+entity ``default``, and the username, password and webhook secret the sandbox offers
+(:class:`WorldpaySandbox`, supplied by ``init_sandbox``). A username or password that differs
+from the sandbox's, or a base URL that is neither the app itself nor loopback, stops start-up
+with a :class:`ConfigError`. Webhook secrets that are set are used by the simulator as they are (that
 is how a rotation is tried out), but they must parse.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -28,13 +25,23 @@ from dashboard.config import ConfigError
 from dashboard.config import sandbox_provider_url
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import require_set
+from dashboard.providers.base import sandbox_offer
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.client import WorldpayClient
 from dashboard.providers.worldpay.signatures import parse_secrets
 
 DEFAULT_WEBHOOK_PATH = "/webhooks/worldpay"
 DEFAULT_SANDBOX_ENTITY = "default"
-CREDENTIALS_FILE = "worldpay_credentials.json"
+
+
+@dataclass(frozen=True)
+class WorldpaySandbox:
+    """What the simulator offers the client: its Basic credentials and webhook secrets."""
+
+    username: str
+    password: str
+    #: ``keyId:secret[,keyId:secret...]``, as ``WORLDPAY_WEBHOOK_SECRETS`` reads.
+    webhook_secrets: str
 
 
 @dataclass(frozen=True)
@@ -70,10 +77,14 @@ def _check_entity(entity: str) -> str:
     return entity
 
 
-def resolve(config: Mapping[str, Any]) -> WorldpaySettings:
-    """Return the client settings; with the sandbox on, fill gaps from it and refuse mismatches."""
+def resolve(config: Mapping[str, Any], sandbox: WorldpaySandbox | None = None) -> WorldpaySettings:
+    """Return the client settings; with the sandbox on, fill gaps from ``sandbox`` and refuse mismatches."""
     if config.get("SANDBOX"):
-        return _resolve_sandbox(config)
+        if sandbox is None:
+            raise ConfigError(
+                "SANDBOX=1 needs the simulators' Worldpay credentials; init_sandbox sets them up"
+            )
+        return _resolve_sandbox(config, sandbox)
     require_set(config, ("WORLDPAY_BASE_URL", "WORLDPAY_USERNAME", "WORLDPAY_PASSWORD", "WORLDPAY_ENTITY"))
     return WorldpaySettings(
         base_url=config["WORLDPAY_BASE_URL"].rstrip("/"),
@@ -85,37 +96,17 @@ def resolve(config: Mapping[str, Any]) -> WorldpaySettings:
     )
 
 
-def _new_credentials() -> bytes:
-    data = {
-        "username": "sandbox-" + secrets.token_hex(6),
-        "password": secrets.token_urlsafe(24),
-        "webhook_secrets": "1:" + secrets.token_hex(32),
-    }
-    return json.dumps(data, indent=2).encode()
-
-
-def sandbox_credentials(instance_path: str | Path) -> dict[str, str]:
-    """Return (creating once, atomically) the simulator's credentials and webhook secret."""
-    from dashboard.sandbox.keys import ensure_file
-
-    path = Path(instance_path) / "sandbox" / CREDENTIALS_FILE
-    return json.loads(ensure_file(path, _new_credentials))
-
-
-def _resolve_sandbox(config: Mapping[str, Any]) -> WorldpaySettings:
-    generated = sandbox_credentials(config["INSTANCE_PATH"])
+def _resolve_sandbox(config: Mapping[str, Any], sandbox: WorldpaySandbox) -> WorldpaySettings:
     base_url = sandbox_provider_url(config, "WORLDPAY_BASE_URL", "/worldpay")
-    for name, key in (("WORLDPAY_USERNAME", "username"), ("WORLDPAY_PASSWORD", "password")):
+    for name, offered in (("WORLDPAY_USERNAME", sandbox.username), ("WORLDPAY_PASSWORD", sandbox.password)):
         value = config.get(name)
-        if value and value != generated[key]:
-            raise ConfigError(
-                f"{name} is not the sandbox's (instance/sandbox/{CREDENTIALS_FILE}); unset it while SANDBOX=1"
-            )
-    webhook_secrets = _secrets(config) or parse_secrets(generated["webhook_secrets"])
+        if value and value != offered:
+            raise ConfigError(f"{name} is not the sandbox's (instance/sandbox/); unset it while SANDBOX=1")
+    webhook_secrets = _secrets(config) or parse_secrets(sandbox.webhook_secrets)
     return WorldpaySettings(
         base_url=base_url,
-        username=generated["username"],
-        password=generated["password"],
+        username=sandbox.username,
+        password=sandbox.password,
         entity=_check_entity(config.get("WORLDPAY_ENTITY") or DEFAULT_SANDBOX_ENTITY),
         webhook_secrets=webhook_secrets,
         webhook_url=webhook_url(config),
@@ -127,7 +118,8 @@ def from_app(app: Flask | None = None, **client_options: Any) -> WorldpayClient:
 
     :param client_options: passed to the client (``session``, ``read_timeout``, ``clock``, ...)
     """
-    settings = resolve((app or current_app).config)
+    app = app or current_app
+    settings = resolve(app.config, sandbox_offer(app.extensions, consts.PROVIDER))
     return WorldpayClient(
         base_url=settings.base_url,
         username=settings.username,

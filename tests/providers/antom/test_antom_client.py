@@ -19,12 +19,12 @@ from dashboard.providers.antom import PaymentStatus
 from dashboard.providers.antom import PayRequest
 from dashboard.providers.antom import RefundRequest
 from dashboard.providers.antom import RefundStatus
-from dashboard.providers.antom import new_request_id
 from dashboard.providers.antom.consts import PAY_RESULT_CODES
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.base import ProviderUnverified
+from dashboard.providers.base import new_request_id
 
 PAY = "/ams/api/v1/payments/pay"
 ACCESS_TOKEN = "28100103_20260105_ACCESSTOKEN0123456789"
@@ -188,7 +188,7 @@ def test_sandbox_client_ids_sign_and_call_the_sandbox_path(
     signed_live = reference.content("POST", PAY, sandbox_id, wire.now_millis, request.body)
     assert reference.verify(merchant_key.public_key(), signed_sandbox, request.headers["Signature"])
     assert not reference.verify(merchant_key.public_key(), signed_live, request.headers["Signature"])
-    assert result.outcome is Outcome.SUCCEEDED
+    assert result.outcome is CallOutcome.SUCCEEDED
     assert result.record.path == sandbox_path
 
 
@@ -214,8 +214,8 @@ def test_a_retry_reuses_the_callers_request_id(antom_client, mocked, antom_reply
     first = antom_client.pay(pay_request())
     second = antom_client.pay(pay_request())
 
-    assert first.outcome is Outcome.UNKNOWN
-    assert second.outcome is Outcome.SUCCEEDED
+    assert first.outcome is CallOutcome.UNKNOWN
+    assert second.outcome is CallOutcome.SUCCEEDED
     ids = [json.loads(call.request.body)["paymentRequestId"] for call in mocked.calls]
     assert ids == ["PAY-20260105-0001", "PAY-20260105-0001"]
     assert first.record.correlation_id == second.record.correlation_id == "PAY-20260105-0001"
@@ -251,7 +251,7 @@ def test_every_published_pay_code_maps_to_its_outcome(antom_client, antom_reply,
 
     answer = antom_client.pay(pay_request())
 
-    assert answer.outcome is Outcome(status)
+    assert answer.outcome is CallOutcome(status)
     assert answer.result_code == code
     assert answer.result_message == code.lower()
     assert answer.record.operation == "pay"
@@ -260,14 +260,14 @@ def test_every_published_pay_code_maps_to_its_outcome(antom_client, antom_reply,
 def test_a_failure_documented_as_unknown_stays_unknown(antom_client, antom_reply):
     antom_reply(PAY, result("PAYMENT_IN_PROCESS", "F"))
 
-    assert antom_client.pay(pay_request()).outcome is Outcome.UNKNOWN
+    assert antom_client.pay(pay_request()).outcome is CallOutcome.UNKNOWN
 
 
 def test_an_undocumented_failure_code_is_still_a_failure(antom_client, antom_reply):
     antom_reply(PAY, result("SOMETHING_NEW", "F"))
 
     answer = antom_client.pay(pay_request())
-    assert answer.outcome is Outcome.FAILED
+    assert answer.outcome is CallOutcome.FAILED
     assert answer.result_code == "SOMETHING_NEW"
 
 
@@ -278,7 +278,7 @@ def test_timeout_is_unavailable_not_failure(wire, antom_client, mocked):
         antom_client.pay(pay_request())
 
     error = caught.value
-    assert error.outcome is Outcome.UNKNOWN
+    assert error.outcome is CallOutcome.UNKNOWN
     assert error.record.status is None
     assert "ReadTimeout" in error.record.error
     assert error.record.correlation_id == "PAY-20260105-0001"
@@ -299,7 +299,7 @@ def test_non_200_is_unknown(antom_client, antom_reply, status):
     with pytest.raises(ProviderUnavailable) as caught:
         antom_client.pay(pay_request())
 
-    assert caught.value.outcome is Outcome.UNKNOWN
+    assert caught.value.outcome is CallOutcome.UNKNOWN
     assert caught.value.record.status == status
 
 
@@ -338,7 +338,7 @@ def test_missing_signature_is_unverified(wire, antom_client, antom_reply):
     with pytest.raises(ProviderUnverified) as caught:
         antom_client.pay(pay_request())
 
-    assert caught.value.outcome is Outcome.UNKNOWN
+    assert caught.value.outcome is CallOutcome.UNKNOWN
     assert caught.value.record.status == 200
 
 
@@ -395,7 +395,7 @@ def test_consult_returns_the_authorization_urls(antom_client, mocked, antom_repl
         )
     )
 
-    assert answer.outcome is Outcome.SUCCEEDED
+    assert answer.outcome is CallOutcome.SUCCEEDED
     assert answer.auth_state == "st_20260105_000123"
     assert answer.normal_url == "https://open-sea.alipayplus.com/authorize?token=abc123"
     assert answer.scheme_url.startswith("alipayhk://")
@@ -453,7 +453,7 @@ def test_revoke(antom_client, mocked, antom_reply, payload):
 
     answer = antom_client.revoke(ACCESS_TOKEN)
 
-    assert answer.outcome is Outcome.SUCCEEDED
+    assert answer.outcome is CallOutcome.SUCCEEDED
     assert json.loads(sent(mocked).body) == {"accessToken": ACCESS_TOKEN}
 
 
@@ -462,7 +462,7 @@ def test_revoke_of_a_dead_token_is_a_failure_to_store(antom_client, antom_reply)
 
     answer = antom_client.revoke(ACCESS_TOKEN)
 
-    assert (answer.outcome, answer.result_code) == (Outcome.FAILED, "INVALID_ACCESS_TOKEN")
+    assert (answer.outcome, answer.result_code) == (CallOutcome.FAILED, "INVALID_ACCESS_TOKEN")
 
 
 def test_pay_success_is_typed(antom_client, antom_reply, payload):
@@ -470,7 +470,7 @@ def test_pay_success_is_typed(antom_client, antom_reply, payload):
 
     answer = antom_client.pay(pay_request())
 
-    assert answer.outcome is Outcome.SUCCEEDED
+    assert answer.outcome is CallOutcome.SUCCEEDED
     assert answer.payment_id == "202601051940108001001888C0201234567"
     assert answer.payment_request_id == "PAY-20260105-0001"
     assert answer.amount == Money(12850, "HKD")
@@ -484,7 +484,7 @@ def test_inquiry_payment_reads_status_and_transactions(antom_client, mocked, ant
     answer = antom_client.inquiry_payment(payment_request_id="PAY-20260105-0001")
 
     assert json.loads(sent(mocked).body) == {"paymentRequestId": "PAY-20260105-0001"}
-    assert answer.outcome is Outcome.SUCCEEDED
+    assert answer.outcome is CallOutcome.SUCCEEDED
     assert answer.payment_status is PaymentStatus.SUCCESS
     assert answer.amount == Money(12850, "HKD")
     (refund,) = answer.transactions
@@ -521,7 +521,7 @@ def test_cancel(antom_client, mocked, antom_reply, payload):
     answer = antom_client.cancel(payment_request_id="PAY-20260105-0001")
 
     assert json.loads(sent(mocked).body) == {"paymentRequestId": "PAY-20260105-0001"}
-    assert answer.outcome is Outcome.SUCCEEDED
+    assert answer.outcome is CallOutcome.SUCCEEDED
     assert answer.cancel_time == datetime.fromisoformat("2026-01-05T10:05:00+08:00")
 
 
@@ -554,7 +554,7 @@ def test_refund_in_process_is_unknown(antom_client, antom_reply):
 
     answer = antom_client.refund(RefundRequest("RF-1", "2026", Money(2000, "HKD")))
 
-    assert (answer.outcome, answer.result_code) == (Outcome.UNKNOWN, "REFUND_IN_PROCESS")
+    assert (answer.outcome, answer.result_code) == (CallOutcome.UNKNOWN, "REFUND_IN_PROCESS")
 
 
 def test_inquiry_refund(antom_client, mocked, antom_reply, payload):

@@ -29,7 +29,7 @@ from dashboard.providers.antom.mapping import from_amount
 from dashboard.providers.antom.mapping import parse_result
 from dashboard.providers.antom.mapping import parse_time
 from dashboard.providers.antom.mapping import to_amount
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 
 # -- amounts ----------------------------------------------------------------------------------
 
@@ -126,7 +126,8 @@ def test_times_format_as_documented_and_round_trip():
 
 
 @pytest.mark.parametrize(
-    ("status", "outcome"), [("S", Outcome.SUCCEEDED), ("F", Outcome.FAILED), ("U", Outcome.UNKNOWN)]
+    ("status", "outcome"),
+    [("S", CallOutcome.SUCCEEDED), ("F", CallOutcome.FAILED), ("U", CallOutcome.UNKNOWN)],
 )
 def test_result_status_maps_to_outcome(status, outcome):
     data = {"result": {"resultCode": "X", "resultStatus": status, "resultMessage": "m"}}
@@ -143,11 +144,11 @@ def test_a_missing_or_odd_result_is_a_mapping_error(data):
 
 
 def test_describe_knows_operation_specific_and_common_codes():
-    assert describe(Operation.PAY, "USER_BALANCE_NOT_ENOUGH").status is Outcome.FAILED
-    assert describe(Operation.REFUND, "REFUND_IN_PROCESS").status is Outcome.UNKNOWN
-    assert describe(Operation.CANCEL, "CANCEL_WINDOW_EXCEED").status is Outcome.FAILED
-    assert describe(Operation.CONSULT, "INVALID_SIGNATURE").status is Outcome.FAILED
-    assert describe(Operation.APPLY_TOKEN, "UNKNOWN_EXCEPTION").status is Outcome.UNKNOWN
+    assert describe(Operation.PAY, "USER_BALANCE_NOT_ENOUGH").status is CallOutcome.FAILED
+    assert describe(Operation.REFUND, "REFUND_IN_PROCESS").status is CallOutcome.UNKNOWN
+    assert describe(Operation.CANCEL, "CANCEL_WINDOW_EXCEED").status is CallOutcome.FAILED
+    assert describe(Operation.CONSULT, "INVALID_SIGNATURE").status is CallOutcome.FAILED
+    assert describe(Operation.APPLY_TOKEN, "UNKNOWN_EXCEPTION").status is CallOutcome.UNKNOWN
     assert describe(Operation.PAY, "NOT_A_CODE") is None
     assert describe(Operation.PAY, None) is None
 
@@ -199,7 +200,7 @@ def test_payment_success_notification(payload):
 
     assert isinstance(notification, PaymentNotification)
     assert notification.notify_type is NotifyType.PAYMENT_RESULT
-    assert notification.payment_outcome is Outcome.SUCCEEDED
+    assert notification.payment_outcome is CallOutcome.SUCCEEDED
     assert notification.payment_id == "202601051940108001001888C0201234567"
     assert notification.amount == Money(12850, "HKD")
     assert notification.payment_time == datetime(2026, 1, 5, 2, 0, 1, tzinfo=UTC)
@@ -209,7 +210,7 @@ def test_payment_success_notification(payload):
 def test_payment_failure_notification(payload):
     notification = parse_notification(payload("notify_payment_failure"))
 
-    assert notification.payment_outcome is Outcome.FAILED
+    assert notification.payment_outcome is CallOutcome.FAILED
     assert notification.result_code == "USER_BALANCE_NOT_ENOUGH"
     assert notification.amount == Money(1500, "JPY")
     assert notification.payment_time is None
@@ -221,8 +222,8 @@ def test_a_pending_payment_notification_is_not_final():
 
     notification = parse_notification(body)
 
-    assert notification.outcome is Outcome.SUCCEEDED
-    assert notification.payment_outcome is Outcome.UNKNOWN
+    assert notification.outcome is CallOutcome.SUCCEEDED
+    assert notification.payment_outcome is CallOutcome.UNKNOWN
 
 
 def test_refund_notification(payload):
@@ -230,7 +231,7 @@ def test_refund_notification(payload):
 
     assert isinstance(notification, RefundNotification)
     assert notification.refund_status is RefundStatus.SUCCESS
-    assert notification.outcome is Outcome.SUCCEEDED
+    assert notification.outcome is CallOutcome.SUCCEEDED
     assert notification.refund_request_id == "RF-20260106-0001"
     assert notification.amount == Money(2000, "HKD")
     assert notification.refund_time == datetime.fromisoformat("2026-01-06T09:30:05+08:00")

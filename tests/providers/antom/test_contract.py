@@ -18,7 +18,7 @@ from dashboard.providers.antom import PaymentStatus
 from dashboard.providers.antom import RefundRequest
 from dashboard.providers.antom import RefundStatus
 from dashboard.providers.antom import signatures
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from tests.sandbox import helpers
 from tests.sandbox.conftest import antom  # noqa: F401 - fixtures shared with tests/sandbox
 from tests.sandbox.conftest import run_due  # noqa: F401
@@ -28,34 +28,34 @@ from tests.sandbox.conftest import sandbox_server  # noqa: F401
 
 def test_every_operation_end_to_end(sandbox, antom, run_due):  # noqa: F811
     consulted = helpers.consult(antom, sandbox.url)
-    assert consulted.outcome is Outcome.SUCCEEDED and consulted.normal_url
+    assert consulted.outcome is CallOutcome.SUCCEEDED and consulted.normal_url
 
     code, _state = helpers.authorize(antom, sandbox.url)
     token = antom.apply_token(ApplyTokenRequest.for_auth_code(helpers.WALLET, code))
-    assert token.outcome is Outcome.SUCCEEDED and token.access_token_expiry_time
+    assert token.outcome is CallOutcome.SUCCEEDED and token.access_token_expiry_time
 
     refreshed = antom.apply_token(ApplyTokenRequest.for_refresh(helpers.WALLET, token.refresh_token))
-    assert refreshed.outcome is Outcome.SUCCEEDED
+    assert refreshed.outcome is CallOutcome.SUCCEEDED
 
     paid = helpers.pay(antom, refreshed.access_token, 20001)
-    assert paid.outcome is Outcome.SUCCEEDED and paid.amount == Money(20001, "HKD")
+    assert paid.outcome is CallOutcome.SUCCEEDED and paid.amount == Money(20001, "HKD")
 
     found = antom.inquiry_payment(payment_request_id=paid.payment_request_id)
     assert found.payment_status is PaymentStatus.SUCCESS and found.payment_id == paid.payment_id
 
     refunded = antom.refund(RefundRequest(f"rf-{uuid.uuid4().hex}", paid.payment_id, Money(5001, "HKD")))
-    assert refunded.outcome is Outcome.SUCCEEDED and refunded.payment_id == paid.payment_id
+    assert refunded.outcome is CallOutcome.SUCCEEDED and refunded.payment_id == paid.payment_id
 
     refund_found = antom.inquiry_refund(refund_request_id=refunded.refund_request_id)
     assert refund_found.refund_status is RefundStatus.SUCCESS and refund_found.amount == Money(5001, "HKD")
 
     second = helpers.pay(antom, refreshed.access_token, 30001)
     cancelled = antom.cancel(payment_id=second.payment_id)
-    assert cancelled.outcome is Outcome.SUCCEEDED
+    assert cancelled.outcome is CallOutcome.SUCCEEDED
     assert antom.inquiry_payment(payment_id=second.payment_id).payment_status is PaymentStatus.CANCELLED
 
     revoked = antom.revoke(refreshed.access_token)
-    assert revoked.outcome is Outcome.SUCCEEDED
+    assert revoked.outcome is CallOutcome.SUCCEEDED
 
     run_due()
     assert sandbox.receiver.kinds() == [

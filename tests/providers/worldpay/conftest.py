@@ -24,7 +24,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def client(clock: FakeClock) -> WorldpayClient:
     """Return a client on the Try URL with the test credentials."""
-    return WorldpayClient(TRY_BASE_URL, USERNAME, PASSWORD, "default", clock=clock)
+    return WorldpayClient(TRY_BASE_URL, USERNAME, PASSWORD, "default", clock=clock.now)
 
 
 @pytest.fixture

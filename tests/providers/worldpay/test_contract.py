@@ -9,14 +9,13 @@ from __future__ import annotations
 import pytest
 
 from dashboard.money import Money
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.worldpay import WorldpayAuthError
 from dashboard.providers.worldpay import WorldpayClient
 from dashboard.providers.worldpay import WorldpayDuplicateReference
 from dashboard.providers.worldpay import WorldpayNotFound
 from dashboard.providers.worldpay import WorldpayRejected
-from dashboard.providers.worldpay.settings import resolve
 from tests.sandbox import worldpay_helpers as wh
 from tests.sandbox.conftest import run_due  # noqa: F401 - fixtures shared with tests/sandbox
 from tests.sandbox.conftest import sandbox  # noqa: F401
@@ -26,7 +25,7 @@ from tests.sandbox.conftest import worldpay  # noqa: F401
 
 def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):  # noqa: F811
     created = wh.create(worldpay, sandbox.url, minor=20000)
-    assert created.outcome is Outcome.UNKNOWN and created.last_event == "pending"
+    assert created.outcome is CallOutcome.UNKNOWN and created.last_event == "pending"
     assert created.command_id.startswith("cmd") and created.record.status == 201
     assert created.self_href.endswith(created.payment_id)
 
@@ -36,14 +35,14 @@ def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):  
     fake_clock.advance(seconds=1)
     run_due()
     settled = worldpay.query_payment(created.payment_id)
-    assert settled.last_event == "sentForSettlement" and settled.outcome is Outcome.SUCCEEDED
+    assert settled.last_event == "sentForSettlement" and settled.outcome is CallOutcome.SUCCEEDED
     assert settled.actions["partialReverse"].endswith("/partialReversals")
 
     partial = worldpay.partial_reverse(
         settled.actions["partialReverse"], amount=Money(5000, "HKD"), reference="RFND-C-1"
     )
     assert partial.record.status == 202 and partial.last_event == "sentForRefund"
-    assert partial.outcome is Outcome.UNKNOWN and partial.actions == {}
+    assert partial.outcome is CallOutcome.UNKNOWN and partial.actions == {}
     fake_clock.advance(seconds=1)
     run_due()
     after = worldpay.query_payment(created.payment_id)
@@ -63,7 +62,7 @@ def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):  
 
 
 def test_wrong_credentials_give_401_unauthorized(sandbox):  # noqa: F811
-    settings = resolve(sandbox.app.config)
+    settings = sandbox.app.extensions["sandbox"].worldpay
     client = WorldpayClient(settings.base_url, settings.username, "wrong", settings.entity)
     with pytest.raises(WorldpayAuthError) as refused:
         wh.create(client, sandbox.url)
@@ -173,5 +172,5 @@ def test_internal_error_and_timeout_faults_leave_the_outcome_unknown(sandbox, wo
 
 
 def _credentials(sandbox):  # noqa: F811
-    settings = resolve(sandbox.app.config)
+    settings = sandbox.app.extensions["sandbox"].worldpay
     return settings.username, settings.password

@@ -13,7 +13,7 @@ import responses
 from responses import matchers
 
 from dashboard.money import Money
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import ProviderRejected
 from dashboard.providers.base import ProviderUnavailable
@@ -90,7 +90,7 @@ def test_create_parses_the_pending_answer_and_redirect(client, http) -> None:
 
     assert result.payment_id == answer["paymentId"]
     assert result.last_event == result.result_code == "pending"
-    assert result.outcome is Outcome.UNKNOWN
+    assert result.outcome is CallOutcome.UNKNOWN
     assert result.redirect_url == answer["redirect"]
     assert result.self_href == answer["_links"]["self"]["href"]
     assert result.actions == {}
@@ -106,7 +106,7 @@ def test_sale_error_answer_is_a_failed_payment(client, http) -> None:
 
     result = client.create_payment(documented_request(amount=Money(500, "HKD")))
 
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is CallOutcome.FAILED
     assert result.redirect_url is None
 
 
@@ -144,7 +144,7 @@ def test_documented_error_bodies_become_typed_refusals(client, http, status, sam
 
     error = caught.value
     assert isinstance(error, ProviderRejected)
-    assert error.outcome is Outcome.FAILED
+    assert error.outcome is CallOutcome.FAILED
     assert (error.status, error.error_name, error.code, error.field_paths) == (
         status,
         error_name,
@@ -194,7 +194,7 @@ def test_transport_failures_are_unknown_and_not_retried(client, http, failure) -
     with pytest.raises(ProviderUnavailable) as caught:
         client.create_payment(documented_request())
 
-    assert caught.value.outcome is Outcome.UNKNOWN
+    assert caught.value.outcome is CallOutcome.UNKNOWN
     assert len(http.calls) == 1
     record = caught.value.record
     assert record.status is None and record.error
@@ -220,7 +220,7 @@ def test_server_errors_and_unreadable_answers_are_unknown(client, http, status, 
     with pytest.raises(ProviderUnavailable) as caught:
         client.create_payment(documented_request())
 
-    assert caught.value.outcome is Outcome.UNKNOWN
+    assert caught.value.outcome is CallOutcome.UNKNOWN
     assert caught.value.code == code
     assert caught.value.record.status == status
     assert caught.value.record.error
@@ -250,7 +250,7 @@ def test_query_by_id_or_self_href(client, http, target) -> None:
     assert "Content-Type" not in request.headers
     assert_common_headers(request)
     assert result.last_event == "sentForSettlement"
-    assert result.outcome is Outcome.SUCCEEDED
+    assert result.outcome is CallOutcome.SUCCEEDED
     assert result.command_id is None
     assert result.actions == {
         "reverse": f"{PAYMENT_URL}/reversals",
@@ -290,7 +290,7 @@ def test_full_reversal_follows_the_action_href_without_a_body(client, http) -> N
     assert "Content-Type" not in request.headers
     assert_common_headers(request)
     assert result.last_event == "sentForRefund"
-    assert result.outcome is Outcome.UNKNOWN
+    assert result.outcome is CallOutcome.UNKNOWN
     assert result.actions == {}
     assert result.command_id == "cmdQ9w8E7r6T5y4U3i2O1p0A9"
     assert (result.reference, result.amount) == (None, None)
@@ -333,7 +333,7 @@ def test_partial_reversal_sends_the_documented_body(client, http) -> None:
     assert request.headers["Content-Type"] == "application/json"
     assert_common_headers(request)
     assert result.last_event == "sentForRefund"
-    assert result.outcome is Outcome.UNKNOWN
+    assert result.outcome is CallOutcome.UNKNOWN
     assert (result.reference, result.amount) == ("RFND-000123-1", Money(5000, "HKD"))
     assert result.record.operation == "partial_reverse"
     assert_record_is_clean(result.record)
@@ -359,7 +359,7 @@ def test_timed_out_reversal_is_unknown_and_sent_once(client, http) -> None:
     with pytest.raises(ProviderUnavailable) as caught:
         client.partial_reverse(PAYMENT_ID, amount=Money(5000, "HKD"), reference="RFND-4")
 
-    assert caught.value.outcome is Outcome.UNKNOWN
+    assert caught.value.outcome is CallOutcome.UNKNOWN
     assert len(http.calls) == 1
 
 
@@ -392,7 +392,7 @@ def test_unusable_settings_are_refused(base_url, username, password, entity) -> 
 
 def test_base_url_with_a_path_prefix_and_trailing_slash(clock, http) -> None:
     client = WorldpayClient(
-        "http://localhost:5000/sandbox/worldpay/", USERNAME, PASSWORD, "default", clock=clock
+        "http://localhost:5000/sandbox/worldpay/", USERNAME, PASSWORD, "default", clock=clock.now
     )
     http.get(
         re.compile(r"http://localhost:5000/sandbox/worldpay/apmPayments/.+"),

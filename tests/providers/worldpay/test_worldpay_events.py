@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from dashboard.money import Money
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.worldpay import MalformedPayload
 from dashboard.providers.worldpay import parse_event
 from dashboard.providers.worldpay.consts import WEBHOOK_PAYMENT_EVENTS
@@ -39,7 +39,7 @@ def test_documented_event_is_read_field_by_field() -> None:
     assert event.reference == "RFND-000123-1"
     assert event.amount == Money(5000, "HKD")
     assert event.concerns_refund
-    assert event.outcome is Outcome.UNKNOWN
+    assert event.outcome is CallOutcome.UNKNOWN
 
 
 @pytest.mark.parametrize("event_type", sorted(WEBHOOK_PAYMENT_EVENTS))
@@ -52,21 +52,21 @@ def test_every_documented_event_type_parses(event_type: str) -> None:
 @pytest.mark.parametrize(
     ("event_type", "outcome"),
     [
-        ("authorized", Outcome.SUCCEEDED),
-        ("sentForSettlement", Outcome.SUCCEEDED),
-        ("refused", Outcome.FAILED),
-        ("error", Outcome.FAILED),
-        ("cancelled", Outcome.FAILED),
-        ("cancelledByCustomer", Outcome.FAILED),
-        ("expired", Outcome.FAILED),
-        ("requestExpired", Outcome.FAILED),
-        ("refunded", Outcome.SUCCEEDED),
-        ("refundFailed", Outcome.FAILED),
-        ("settlementFailed", Outcome.UNKNOWN),
-        ("chargedBack", Outcome.SUCCEEDED),
+        ("authorized", CallOutcome.SUCCEEDED),
+        ("sentForSettlement", CallOutcome.SUCCEEDED),
+        ("refused", CallOutcome.FAILED),
+        ("error", CallOutcome.FAILED),
+        ("cancelled", CallOutcome.FAILED),
+        ("cancelledByCustomer", CallOutcome.FAILED),
+        ("expired", CallOutcome.FAILED),
+        ("requestExpired", CallOutcome.FAILED),
+        ("refunded", CallOutcome.SUCCEEDED),
+        ("refundFailed", CallOutcome.FAILED),
+        ("settlementFailed", CallOutcome.UNKNOWN),
+        ("chargedBack", CallOutcome.SUCCEEDED),
     ],
 )
-def test_event_outcome(event_type: str, outcome: Outcome) -> None:
+def test_event_outcome(event_type: str, outcome: CallOutcome) -> None:
     assert parse_event(with_type(event_type)).outcome is outcome
 
 
@@ -74,7 +74,7 @@ def test_shopper_cancel_is_understood_in_both_spellings() -> None:
     cancelled = parse_event(with_type("cancelled"))
     by_customer = parse_event(payload_bytes("event_cancelled_by_customer"))
 
-    assert cancelled.outcome is by_customer.outcome is Outcome.FAILED
+    assert cancelled.outcome is by_customer.outcome is CallOutcome.FAILED
     assert not cancelled.concerns_refund and not by_customer.concerns_refund
     assert by_customer.payment_method == "alipay_hk"
     assert by_customer.reference is None
@@ -85,7 +85,7 @@ def test_refund_failed_keeps_the_reversal_reference_and_refusal() -> None:
     event = parse_event(payload_bytes("event_refund_failed"))
 
     assert event.concerns_refund
-    assert event.outcome is Outcome.FAILED
+    assert event.outcome is CallOutcome.FAILED
     assert event.reference == "RFND-000123-1"
     assert event.amount == Money(700, "HKD")
     assert (event.refusal_code, event.refusal_description) == ("5", "REFUSED")

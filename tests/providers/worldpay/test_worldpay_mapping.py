@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.money import Money
-from dashboard.providers.base import Outcome
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.worldpay import CreatePaymentRequest
 from dashboard.providers.worldpay import Customer
 from dashboard.providers.worldpay import DeviceData
@@ -117,28 +117,32 @@ def test_reversal_reference_follows_the_documented_pattern(reference: str) -> No
 @pytest.mark.parametrize(
     ("event", "outcome"),
     [
-        ("pending", Outcome.UNKNOWN),
-        ("sentForAuthorization", Outcome.UNKNOWN),
-        ("authorized", Outcome.SUCCEEDED),
-        ("sentForSettlement", Outcome.SUCCEEDED),
-        ("settled", Outcome.SUCCEEDED),
-        ("sentForRefund", Outcome.SUCCEEDED),
-        ("refused", Outcome.FAILED),
-        ("error", Outcome.FAILED),
-        ("cancelled", Outcome.FAILED),
-        ("cancelledByCustomer", Outcome.FAILED),
-        ("expired", Outcome.FAILED),
-        ("requestExpired", Outcome.FAILED),
-        ("somethingNew", Outcome.UNKNOWN),
+        ("pending", CallOutcome.UNKNOWN),
+        ("sentForAuthorization", CallOutcome.UNKNOWN),
+        ("authorized", CallOutcome.SUCCEEDED),
+        ("sentForSettlement", CallOutcome.SUCCEEDED),
+        ("settled", CallOutcome.SUCCEEDED),
+        ("sentForRefund", CallOutcome.SUCCEEDED),
+        ("refused", CallOutcome.FAILED),
+        ("error", CallOutcome.FAILED),
+        ("cancelled", CallOutcome.FAILED),
+        ("cancelledByCustomer", CallOutcome.FAILED),
+        ("expired", CallOutcome.FAILED),
+        ("requestExpired", CallOutcome.FAILED),
+        ("somethingNew", CallOutcome.UNKNOWN),
     ],
 )
-def test_payment_outcome(event: str, outcome: Outcome) -> None:
+def test_payment_outcome(event: str, outcome: CallOutcome) -> None:
     assert payment_outcome(event) is outcome
 
 
 @pytest.mark.parametrize(
     ("event", "outcome"),
-    [("sentForRefund", Outcome.UNKNOWN), ("refunded", Outcome.SUCCEEDED), ("refundFailed", Outcome.FAILED)],
+    [
+        ("sentForRefund", CallOutcome.UNKNOWN),
+        ("refunded", CallOutcome.SUCCEEDED),
+        ("refundFailed", CallOutcome.FAILED),
+    ],
 )
-def test_reversal_outcome(event: str, outcome: Outcome) -> None:
+def test_reversal_outcome(event: str, outcome: CallOutcome) -> None:
     assert reversal_outcome(event) is outcome

@@ -8,10 +8,10 @@ import pytest
 
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
-from dashboard.agreements.states import IgnoredEvent
-from dashboard.agreements.states import InvalidTransition
 from dashboard.agreements.states import next_status
 from dashboard.agreements.states import token_canceled_event
+from dashboard.machine import IgnoredEvent
+from dashboard.machine import InvalidTransition
 
 CLOSED = {"auth_code_received": "late", "failed": "late", "expired": "late"}
 OVER = {**CLOSED, "token_issued": "late", "revoked": "late", "cancelled_by_customer": "late"}

@@ -1,4 +1,4 @@
-"""The payment state machine, every (status, event) pair, and the provider mappings."""
+"""The payment state machine, every (status, event) pair, and confirmations versus late events."""
 
 from __future__ import annotations
 
@@ -6,20 +6,13 @@ import itertools
 
 import pytest
 
+from dashboard.machine import IgnoredEvent
+from dashboard.machine import InvalidTransition
 from dashboard.payments.states import PAYMENT_MACHINE
 from dashboard.payments.states import REFUND_MACHINE
-from dashboard.payments.states import IgnoredEvent
-from dashboard.payments.states import InvalidTransition
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import PaymentStatus
-from dashboard.payments.states import antom_dispute_event
-from dashboard.payments.states import antom_payment_event
-from dashboard.payments.states import antom_payment_result_event
 from dashboard.payments.states import next_status
-from dashboard.payments.states import worldpay_payment_event
-from dashboard.payments.states import worldpay_refund_event
-from dashboard.providers.antom.consts import PaymentStatus as AntomPaymentStatus
-from dashboard.providers.worldpay.consts import EventName
 
 # Expected outcomes written out independently of the table in the code: a status name means
 # "moves there", "late" means IgnoredEvent; a pair not listed must raise InvalidTransition.
@@ -138,70 +131,6 @@ def test_allowed_lists_the_moving_events():
         PaymentEvent.CHARGED_BACK,
         PaymentEvent.NOTE,
     }
-
-
-# --- provider vocabularies ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("status", list(AntomPaymentStatus))
-def test_every_antom_payment_status_maps_to_an_event(status):
-    assert isinstance(antom_payment_event(status), PaymentEvent)
-
-
-@pytest.mark.parametrize(
-    ("status", "event"),
-    [("SUCCESS", "succeeded"), ("FAIL", "failed"), ("PROCESSING", "processing"), ("CANCELLED", "cancelled"),
-     ("PENDING", "processing"), ("SOMETHING_NEW", "note")],
-)  # fmt: skip
-def test_antom_payment_statuses(status, event):
-    assert antom_payment_event(status) == event
-
-
-@pytest.mark.parametrize(
-    ("notify_type", "result_status", "event"),
-    [("PAYMENT_RESULT", "S", "succeeded"), ("PAYMENT_RESULT", "F", "failed"),
-     ("PAYMENT_RESULT", "U", "processing"), ("PAYMENT_PENDING", "S", "processing")],
-)  # fmt: skip
-def test_antom_payment_notifications(notify_type, result_status, event):
-    assert antom_payment_result_event(notify_type, result_status) == event
-
-
-def test_antom_disputes_are_recorded():
-    assert antom_dispute_event("DISPUTE_CREATED") == PaymentEvent.DISPUTE_OPENED
-    assert antom_dispute_event("DISPUTE_JUDGED_LOST") == PaymentEvent.CHARGED_BACK
-    assert antom_dispute_event("SOMETHING_NEW") == PaymentEvent.NOTE
-
-
-@pytest.mark.parametrize("name", list(EventName))
-def test_every_worldpay_event_maps_to_a_payment_event(name):
-    assert isinstance(worldpay_payment_event(name), PaymentEvent)
-
-
-@pytest.mark.parametrize(
-    ("name", "event"),
-    [("pending", "processing"), ("authorized", "succeeded"), ("sentForSettlement", "succeeded"),
-     ("settled", "settled"), ("refused", "failed"), ("error", "failed"), ("cancelled", "cancelled"),
-     ("cancelledByCustomer", "cancelled"), ("expired", "expired"), ("requestExpired", "expired"),
-     ("chargedBack", "charged_back"), ("chargebackReversed", "dispute_resolved"),
-     ("disputeFundsHeld", "dispute_opened"), ("sentForRefund", "note"), ("refunded", "note"),
-     ("refundFailed", "note"), ("notInTheSpec", "note")],
-)  # fmt: skip
-def test_worldpay_events(name, event):
-    assert worldpay_payment_event(name) == event
-
-
-@pytest.mark.parametrize(
-    ("name", "event"),
-    [("sentForRefund", "processing"), ("refunded", "succeeded"), ("refundFailed", "failed"),
-     ("refundExpired", "failed"), ("settled", None), ("notInTheSpec", None)],
-)  # fmt: skip
-def test_worldpay_refund_events(name, event):
-    assert worldpay_refund_event(name) == event
-
-
-@pytest.mark.parametrize("name", ["cancelled", "cancelledByCustomer"])
-def test_both_shopper_cancel_names_cancel_a_pending_alipayhk_payment(name):
-    assert next_status("pending", worldpay_payment_event(name)) == PaymentStatus.CANCELLED
 
 
 @pytest.mark.parametrize(

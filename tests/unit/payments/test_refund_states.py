@@ -6,12 +6,11 @@ import itertools
 
 import pytest
 
-from dashboard.payments.states import ANTOM_REFUND_STATUS
+from dashboard.machine import IgnoredEvent
+from dashboard.machine import InvalidTransition
 from dashboard.payments.states import CancelEvent
 from dashboard.payments.states import CancelStatus
 from dashboard.payments.states import DuplicateRefund
-from dashboard.payments.states import IgnoredEvent
-from dashboard.payments.states import InvalidTransition
 from dashboard.payments.states import NotRefundable
 from dashboard.payments.states import RefundEvent
 from dashboard.payments.states import RefundExceedsBalance
@@ -20,7 +19,6 @@ from dashboard.payments.states import check_refund
 from dashboard.payments.states import next_cancel_status
 from dashboard.payments.states import next_refund_status
 from dashboard.payments.states import refundable_minor
-from dashboard.providers.antom.consts import RefundStatus as AntomRefundStatus
 
 REFUND_EXPECTED = {
     "awaiting_approval": {"approved": "submitted", "rejected": "rejected"},
@@ -81,11 +79,6 @@ def test_a_refund_awaiting_approval_cannot_succeed_before_it_is_sent():
 def test_a_failure_after_a_successful_refund_is_a_contradiction():
     with pytest.raises(InvalidTransition):
         next_refund_status("succeeded", "failed")
-
-
-@pytest.mark.parametrize("status", list(AntomRefundStatus))
-def test_every_antom_refund_status_maps(status):
-    assert isinstance(ANTOM_REFUND_STATUS[status], RefundEvent)
 
 
 # --- refundable balance ------------------------------------------------------------------------

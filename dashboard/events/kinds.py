@@ -1,0 +1,52 @@
+"""Names of what the timeline and the audit log talk about: object types and event kinds."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+
+class ObjectType(enum.StrEnum):
+    """What an event or an audit entry is about (``object_type`` columns)."""
+
+    PAYMENT = "payment"
+    #: A payment's refund; its events are on the payment's timeline, staff may ask about it.
+    REFUND = "refund"
+    AGREEMENT = "agreement"
+    NOTIFICATION = "notification"
+    USER = "user"
+    #: A route somebody was refused (the audit log's access denials).
+    ENDPOINT = "endpoint"
+
+
+class EventKind(enum.StrEnum):
+    """What happened, as a timeline entry's ``kind`` (pages and ``static/js/app.js`` read these)."""
+
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    PROVIDER_CALL = "provider_call"
+    NOTIFICATION = "notification"
+    JOB_FAILED = "job_failed"
+    REFUND_REQUESTED = "refund_requested"
+    REFUND_STATUS_CHANGED = "refund_status_changed"
+    CANCEL_REQUESTED = "cancel_requested"
+    CANCEL_STATUS_CHANGED = "cancel_status_changed"
+    AUTH_CODE_RECEIVED = "auth_code_received"
+    TOKEN_REFRESHED = "token_refreshed"  # noqa: S105 - an event name, not a secret
+    TOKEN_REFRESH_FAILED = "token_refresh_failed"  # noqa: S105 - an event name, not a secret
+    REVOKE_REQUESTED = "revoke_requested"
+    REVOKE_FAILED = "revoke_failed"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Where a row's events go: its own timeline, or its owner's (a refund's go on its payment's)."""
+
+    object_type: ObjectType
+    object_id: int
+    #: What every event of the row carries to name it on the owner's timeline (``{"refund_id": 7}``).
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: The kind of the row's status changes.
+    status_kind: EventKind = EventKind.STATUS_CHANGED

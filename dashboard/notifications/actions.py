@@ -1,0 +1,154 @@
+"""What staff do with a notification: reprocess it, or ask the provider about what it names."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from dashboard.agreements import service as agreements
+from dashboard.agreements.models import Agreement
+from dashboard.audit import service as audit
+from dashboard.db import locked
+from dashboard.db import write_transaction
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.models import Event
+from dashboard.extensions import db
+from dashboard.jobs import enqueue_after_commit
+from dashboard.notifications.intake import APPLY_NOTIFICATION
+from dashboard.notifications.models import InboxOutcome
+from dashboard.notifications.models import Notification
+from dashboard.notifications.models import Verdict
+from dashboard.payments import service as payments
+from dashboard.payments.changes import find_payment
+from dashboard.payments.changes import find_refund
+from dashboard.payments.models import Refund
+from dashboard.providers.base import Subject
+from dashboard.providers.registry import provider
+
+#: The outcomes a notification may be reprocessed from.
+REPROCESSABLE = frozenset({InboxOutcome.FAILED, InboxOutcome.UNMATCHED, InboxOutcome.PENDING})
+
+
+class ReprocessRefused(ValueError):
+    """Reprocess is not possible for this notification (unverified, a duplicate, missing)."""
+
+
+def reprocess_refusal(row: Notification) -> str | None:
+    """Return why ``row`` cannot be reprocessed, or None when it can."""
+    if row.verdict != Verdict.VALID:
+        return "a notification whose signature did not verify is never applied"
+    if row.duplicate_of_id is not None:
+        return f"a duplicate of notification {row.duplicate_of_id}; reprocess that one"
+    if row.outcome not in REPROCESSABLE:
+        # Applying it again would only add a confirmation and hide that it was applied.
+        return f"it was {row.outcome} already; only failed, unmatched or pending ones are"
+    return None
+
+
+def reprocess(notification_id: int) -> None:
+    """Queue a failed, unmatched or stuck notification to be applied again (audited).
+
+    :raises ReprocessRefused: missing, unverified, a duplicate (those are never applied), or
+        applied or late already
+    """
+    with write_transaction(db.session) as session:
+        row = locked(session, Notification, notification_id)
+        if row is None:
+            raise ReprocessRefused("no such notification")
+        refusal = reprocess_refusal(row)
+        if refusal is not None:
+            raise ReprocessRefused(refusal)
+        before = {"outcome": row.outcome, "processing_error": row.processing_error}
+        row.outcome = InboxOutcome.PENDING.value
+        row.processed_at = None
+        row.processing_error = None
+        audit.record(
+            session,
+            "notification.reprocessed",
+            object_type=ObjectType.NOTIFICATION,
+            object_id=row.id,
+            before=before,
+            after={"outcome": row.outcome},
+        )
+        enqueue_after_commit(session, APPLY_NOTIFICATION, row.id)
+
+
+def can_ask_provider(row: Notification) -> bool:
+    """Return True when the notification is linked to a payment or agreement, or names one by reference."""
+    linked = row.object_type in (ObjectType.PAYMENT, ObjectType.AGREEMENT) and bool(row.object_id)
+    return linked or bool(row.reference)
+
+
+def ask_provider(notification_id: int) -> str:
+    """Run the inquiry for what the notification is about now; return a sentence saying what came back.
+
+    The object is the one processing linked, or — for a pending, failed or unmatched row — the
+    one its reference names (our or the provider's payment or refund id, or the consult's state).
+    """
+    row = db.session.get(Notification, notification_id)
+    if row is None:
+        raise ReprocessRefused("no such notification")
+    subject = _subject(row)
+    db.session.rollback()
+    if subject is None:
+        return "This notification names nothing the provider can be asked about."
+    about, object_id = subject
+    if about is Subject.REFUND:
+        return f"Refund {object_id}: {payments.inquire_refund(object_id)}."
+    if about is Subject.PAYMENT:
+        return f"Payment {object_id}: {payments.inquire_payment(object_id)}."
+    status = agreements.activate(object_id) if about is Subject.AUTHORIZATION else None
+    agreement = db.session.get(Agreement, object_id)
+    return f"Agreement {object_id}: {status or (agreement.status if agreement else 'missing')}."
+
+
+def _subject(row: Notification) -> tuple[Subject, int] | None:
+    """Return what a notification is about and that object's id, or None."""
+    named = provider(row.provider).subject_of(row.kind)
+    if row.object_type == ObjectType.PAYMENT and row.object_id:
+        refund_id = _refund_of(row.id, int(row.object_id))
+        return (Subject.REFUND, refund_id) if refund_id is not None else (Subject.PAYMENT, int(row.object_id))
+    if row.object_type == ObjectType.AGREEMENT and row.object_id:
+        return (named if named is Subject.AUTHORIZATION else Subject.AGREEMENT), int(row.object_id)
+    reference = row.reference
+    if not reference:
+        return None
+    if named is Subject.PAYMENT:
+        found = find_payment(db.session, row.provider, reference, reference, lock=False)
+        return (named, found.id) if found else None
+    if named is Subject.REFUND:
+        found = find_refund(db.session, reference, reference, lock=False)
+        return (named, found.id) if found else None
+    found = agreements.find_by_auth_state(db.session, reference, lock=False)
+    return (named, found.id) if found else None
+
+
+def ask_provider_audited(notification_id: int) -> str:
+    """Ask the provider as :func:`ask_provider` does, then record who asked and the answer in the audit log.
+
+    :raises ReprocessRefused: no such notification
+    """
+    answer = ask_provider(notification_id)
+    with write_transaction(db.session) as session:
+        audit.record(
+            session,
+            "notification.provider_asked",
+            object_type=ObjectType.NOTIFICATION,
+            object_id=notification_id,
+            after={"answer": answer},
+        )
+    return answer
+
+
+def _refund_of(notification_id: int, payment_id: int) -> int | None:
+    """Return the refund a notification changed, read from the timeline it wrote."""
+    summary = db.session.scalars(
+        select(Event.summary).where(
+            Event.notification_id == notification_id, Event.kind == EventKind.REFUND_STATUS_CHANGED
+        )
+    ).first()
+    refund_id = (summary or {}).get("refund_id")
+    if refund_id is None:
+        return None
+    refund = db.session.get(Refund, refund_id)
+    return refund.id if refund is not None and refund.payment_id == payment_id else None

@@ -1,0 +1,184 @@
+"""Apply a stored, verified notification exactly once (DESIGN §5, §8 "Notifications inbox").
+
+The provider's mapping reads the body into news (:mod:`dashboard.providers.news`); one handler
+per kind of news finds what it is about, locked, and moves it. A duplicate or late event never
+moves a status backwards; a confirmation of the current status counts as applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+from dashboard.agreements import service as agreements
+from dashboard.db import locked
+from dashboard.db import write_transaction
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.machine import IgnoredEvent
+from dashboard.machine import InvalidTransition
+from dashboard.notifications.models import InboxOutcome
+from dashboard.notifications.models import Notification
+from dashboard.notifications.models import Verdict
+from dashboard.payments import changes as payments
+from dashboard.providers.base import MalformedMessage
+from dashboard.providers.news import AuthorizationChange
+from dashboard.providers.news import AuthorizationNews
+from dashboard.providers.news import PaymentNews
+from dashboard.providers.news import RefundNews
+from dashboard.providers.registry import provider
+
+#: How much of an error a notification's row keeps for staff.
+MAX_ERROR_TEXT = 2000
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return an error as the inbox shows it: its type and message, cut to :data:`MAX_ERROR_TEXT`."""
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying did and which object it concerned."""
+
+    outcome: InboxOutcome
+    object_type: str | None = None
+    object_id: int | None = None
+
+
+UNMATCHED = Applied(InboxOutcome.UNMATCHED)
+
+
+def apply(notification_id: int) -> str | None:
+    """Apply a stored, verified notification once; return its outcome (None if it is not applicable).
+
+    A contradiction (:class:`InvalidTransition`) or an unreadable body is recorded as ``failed``
+    with the error, for staff to look at and reprocess; any other exception rolls everything back
+    and propagates, so the job is retried and the sweeper tries again later.
+    """
+    with write_transaction(db.session) as session:
+        row = locked(session, Notification, notification_id)
+        if row is None or row.verdict != Verdict.VALID or row.duplicate_of_id is not None:
+            return None
+        if row.processed_at is not None or row.outcome == InboxOutcome.FAILED:
+            return row.outcome
+        row.attempts += 1
+        try:
+            with session.begin_nested():
+                news = provider(row.provider).read_notification(row.body)
+                applied = HANDLERS[type(news)](session, row, news)
+        except (InvalidTransition, MalformedMessage) as exc:
+            row.outcome = InboxOutcome.FAILED.value
+            row.processing_error = describe_error(exc)
+            return row.outcome
+        row.outcome = applied.outcome.value
+        row.processed_at = clock.now()
+        row.processing_error = None
+        if applied.object_type is not None:
+            row.object_type, row.object_id = applied.object_type, str(applied.object_id)
+        return row.outcome
+
+
+def _noted(
+    session: Session, row: Notification, object_type: str, object_id: int, outcome: InboxOutcome
+) -> Applied:
+    """Record the notification on the object's timeline and return the outcome."""
+    record_event(
+        session,
+        object_type,
+        object_id,
+        EventKind.NOTIFICATION,
+        {"notification_id": row.id, "kind": row.kind, "outcome": outcome.value},
+        notification_id=row.id,
+    )
+    return Applied(outcome, object_type, object_id)
+
+
+def _moved(
+    session: Session, row: Notification, object_type: str, object_id: int, change: Callable[[], bool]
+) -> Applied:
+    """Run a status change caused by ``row``; a late one or a confirmation is recorded and changes nothing."""
+    try:
+        change()
+    except IgnoredEvent as ignored:
+        # A confirmation (Antom's notifyPayment after pay answered S; Worldpay's
+        # sentForSettlement after authorized) is applied news; only an out-of-order one is late.
+        outcome = InboxOutcome.APPLIED if ignored.confirms else InboxOutcome.LATE
+        return _noted(session, row, object_type, object_id, outcome)
+    return _noted(session, row, object_type, object_id, InboxOutcome.APPLIED)
+
+
+def _payment_news(session: Session, row: Notification, news: PaymentNews) -> Applied:
+    payment = payments.find_payment(session, row.provider, news.request_id, news.provider_payment_id)
+    if payment is None:
+        # We start every payment, but the provider's word is the truth: record what it says
+        # happened when it names the payment by its own id (DESIGN §8 "Who starts what").
+        if not news.provider_payment_id or news.amount is None:
+            return UNMATCHED
+        payment = payments.payment_from_provider(session, row.provider, news, row.id)
+    return _moved(
+        session,
+        row,
+        ObjectType.PAYMENT,
+        payment.id,
+        lambda: payments.apply_payment_news(session, payment, news, notification_id=row.id),
+    )
+
+
+def _refund_news(session: Session, row: Notification, news: RefundNews) -> Applied:
+    # Locked like the payment: an inquiry committing meanwhile waits instead of going stale under us.
+    refund = payments.find_refund(session, news.request_id, news.provider_refund_id)
+    if refund is None:
+        payment = payments.find_payment(
+            session, row.provider, news.payment_request_id, news.provider_payment_id
+        )
+        if payment is None or news.amount is None or not news.request_id:
+            return UNMATCHED
+        refund = payments.refund_from_provider(session, payment, news.request_id, news.amount, row.id)
+    return _moved(
+        session,
+        row,
+        ObjectType.PAYMENT,
+        refund.payment_id,
+        lambda: payments.apply_refund_news(session, refund, news, notification_id=row.id),
+    )
+
+
+def _authorization_news(session: Session, row: Notification, news: AuthorizationNews) -> Applied:
+    if news.change is AuthorizationChange.CODE_ISSUED:
+        agreement = agreements.find_by_auth_state(session, news.auth_state) if news.auth_state else None
+        if agreement is None or not news.auth_code:
+            return UNMATCHED
+        return _moved(
+            session,
+            row,
+            ObjectType.AGREEMENT,
+            agreement.id,
+            lambda: agreements.receive_auth_code(session, agreement, news.auth_code, row.id),
+        )
+    agreement = agreements.find_by_access_token(session, news.access_token) if news.access_token else None
+    if agreement is None:
+        return UNMATCHED
+    if news.change is AuthorizationChange.TOKEN_CANCELLED:
+        return _moved(
+            session,
+            row,
+            ObjectType.AGREEMENT,
+            agreement.id,
+            lambda: agreements.token_canceled(session, agreement, news.reason, row.id),
+        )
+    # A token issued repeats what applyToken told us: recorded on the timeline.
+    return _noted(session, row, ObjectType.AGREEMENT, agreement.id, InboxOutcome.APPLIED)
+
+
+#: Each kind of news and what applies it.
+HANDLERS: dict[type, Callable[[Session, Notification, object], Applied]] = {
+    PaymentNews: _payment_news,
+    RefundNews: _refund_news,
+    AuthorizationNews: _authorization_news,
+}

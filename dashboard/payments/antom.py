@@ -1,0 +1,235 @@
+"""Antom Auto Debit payments: charge an agreement, resolve an unknown pay, cancel, refund (antom.md §5).
+
+Every call is one :func:`dashboard.provider_step.provider_step`; the functions here only say
+what to send and what the answer decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import CHARGEABLE
+from dashboard.db import locked
+from dashboard.db import write_transaction
+from dashboard.extensions import db
+from dashboard.jobs import enqueue_after_commit
+from dashboard.money import Money
+from dashboard.payments.changes import AUTO_DEBIT_EXPIRY
+from dashboard.payments.changes import INQUIRY_BACKOFF
+from dashboard.payments.changes import SEND_CANCEL
+from dashboard.payments.changes import SEND_REFUND
+from dashboard.payments.changes import PaymentRefused
+from dashboard.payments.changes import apply_cancel_news
+from dashboard.payments.changes import apply_payment_news
+from dashboard.payments.changes import apply_refund_news
+from dashboard.payments.changes import change_payment
+from dashboard.payments.changes import new_payment
+from dashboard.payments.changes import open_cancel
+from dashboard.payments.changes import schedule_inquiry
+from dashboard.payments.changes import schedule_refund_inquiry
+from dashboard.payments.models import Cancel
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.rail import PaymentRail
+from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.payments.states import OPEN_REFUND
+from dashboard.payments.states import PaymentEvent
+from dashboard.payments.states import RefundStatus
+from dashboard.provider_step import provider_step
+from dashboard.provider_step import settle
+from dashboard.providers.antom.mapping import PayRequest
+from dashboard.providers.antom.mapping import RefundRequest
+from dashboard.providers.antom.provider import ANTOM
+from dashboard.providers.base import Call
+from dashboard.providers.base import CallOutcome
+from dashboard.providers.base import new_request_id
+from dashboard.providers.news import CancelNews
+from dashboard.providers.news import PaymentNews
+
+
+def charge_agreement(
+    agreement_id: int,
+    amount: Money,
+    order_description: str,
+    *,
+    actor_id: int | None = None,
+    reference_order_id: str | None = None,
+) -> Payment:
+    """Debit an active agreement with Antom ``pay``; return the payment as it stands after the answer.
+
+    :raises PaymentRefused: no such agreement, or not an active one with a token
+    """
+    with write_transaction(db.session) as session:
+        agreement = locked(session, Agreement, agreement_id)
+        if agreement is None:
+            raise PaymentRefused(f"agreement {agreement_id} does not exist")
+        if agreement.status not in CHARGEABLE or not agreement.access_token:
+            raise PaymentRefused(f"agreement {agreement_id} is {agreement.status}, not active")
+        request_id = new_request_id("pay-")
+        payment = new_payment(
+            session,
+            actor_id,
+            provider=ANTOM.code,
+            request_id=request_id,
+            agreement_id=agreement.id,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            payment_method=agreement.wallet,
+            order_description=order_description,
+            expires_at=clock.now() + AUTO_DEBIT_EXPIRY,
+        )
+        payment_id = payment.id
+        request = _pay_request(payment, agreement, reference_order_id or request_id)
+    send_pay(payment_id, request)
+    return db.session.get(Payment, payment_id)
+
+
+def _pay_request(payment: Payment, agreement: Agreement, reference_order_id: str) -> PayRequest:
+    return PayRequest(
+        payment_request_id=payment.request_id,
+        amount=payment.amount,
+        payment_method_type=agreement.wallet,
+        access_token=agreement.access_token,
+        reference_order_id=reference_order_id,
+        order_description=payment.order_description or reference_order_id,
+        settlement_currency=payment.currency,
+        expiry_time=payment.expires_at,
+    )
+
+
+def send_pay(payment_id: int, request: PayRequest) -> None:
+    """Send (or re-send with the same request id) ``pay`` and commit what it answered."""
+    provider_step(Payment, payment_id, lambda payment: partial(ANTOM.client().pay, request), _pay_answered)
+
+
+def _pay_answered(session: Session, payment: Payment, call: Call) -> None:
+    news = call.news or PaymentNews.answered(call.outcome, call.code, call.message)
+    settle(lambda: apply_payment_news(session, payment, news))
+    if call.outcome is CallOutcome.UNKNOWN:
+        schedule_inquiry(session, payment)
+
+
+@dataclass(frozen=True)
+class _AfterInquiry:
+    """Where an inquiry left a payment, and what is still to do once it is committed."""
+
+    status: str
+    resend: PayRequest | None = None
+    cancel_id: int | None = None
+
+
+def inquire(payment_id: int, attempt: int = 0) -> str:
+    """Ask Antom where an open payment stands, apply the answer and return the status.
+
+    Still unknown: ask again later with back-off; still unknown at its expiry: cancel it
+    (DESIGN §5). A pay Antom never received is sent again with the same request id while it has
+    not expired, and failed once it has (nothing was charged, antom.md §5.3).
+    """
+
+    def prepare(payment: Payment) -> Callable[[], object]:
+        return partial(ANTOM.client().inquiry_payment, payment_request_id=payment.request_id)
+
+    after = provider_step(Payment, payment_id, prepare, partial(_inquiry_answered, attempt))
+    if after.resend is not None:
+        send_pay(payment_id, after.resend)
+    elif after.cancel_id is not None:
+        send_cancel(after.cancel_id)
+    else:
+        return after.status
+    return db.session.get(Payment, payment_id).status
+
+
+def _inquiry_answered(attempt: int, session: Session, payment: Payment, call: Call) -> _AfterInquiry:
+    now = clock.now()
+    payment.updated_at = now  # the sweeper's "untouched since" mark
+    expired = payment.expires_at is not None and now >= payment.expires_at
+    resend = None
+    if call.news is not None:
+        settle(lambda: apply_payment_news(session, payment, call.news))
+    elif call.never_received:
+        if expired or payment.agreement is None:
+            settle(
+                lambda: change_payment(
+                    session, payment, PaymentEvent.FAILED, result_code=call.code, result_message=call.message
+                )
+            )
+        elif payment.agreement.access_token:
+            resend = _pay_request(payment, payment.agreement, payment.request_id)
+    if resend is not None or payment.status not in OPEN_PAYMENT:
+        return _AfterInquiry(payment.status, resend)
+    cancelled_before = session.scalar(select(Cancel.id).where(Cancel.payment_id == payment.id).limit(1))
+    if expired and payment.agreement_id is not None and cancelled_before is None:
+        cancel = open_cancel(
+            session, payment, new_request_id("expiry-cancel-"), "still unknown at its expiry", None
+        )
+        return _AfterInquiry(payment.status, cancel_id=cancel.id)
+    schedule_inquiry(session, payment, attempt + 1)
+    return _AfterInquiry(payment.status)
+
+
+def send_cancel(cancel_id: int) -> None:
+    """Send (or re-send: Antom cancels are keyed by the payment) a cancel and commit the answer."""
+
+    def prepare(cancel: Cancel) -> Callable[[], object]:
+        return partial(ANTOM.client().cancel, payment_request_id=cancel.payment.request_id)
+
+    provider_step(Cancel, cancel_id, prepare, _cancel_answered)
+
+
+def _cancel_answered(session: Session, cancel: Cancel, call: Call) -> None:
+    news = call.news or CancelNews.answered(call.outcome, call.code, call.message)
+    settle(lambda: apply_cancel_news(session, cancel, news))
+    if call.outcome is CallOutcome.FAILED:
+        if cancel.payment.status in OPEN_PAYMENT:
+            # Refused because it was settled meanwhile (e.g. closed at expiry): find out how.
+            schedule_inquiry(session, cancel.payment)
+    elif call.outcome is CallOutcome.UNKNOWN:
+        enqueue_after_commit(session, SEND_CANCEL, cancel.id, delay=INQUIRY_BACKOFF[0])
+
+
+def refund_call(refund: Refund) -> Callable[[], object]:
+    """Return the ``refund`` call for a submitted refund (its request id makes a re-send safe)."""
+    request = RefundRequest(
+        refund_request_id=refund.request_id,
+        payment_id=refund.payment.provider_payment_id,
+        amount=refund.amount,
+        reason=refund.reason,
+    )
+    return partial(ANTOM.client().refund, request)
+
+
+def inquire_refund(refund_id: int, attempt: int = 0) -> str:
+    """Ask Antom where an open refund stands, apply it and return the status."""
+
+    def prepare(refund: Refund) -> Callable[[], object]:
+        return partial(ANTOM.client().inquiry_refund, refund_request_id=refund.request_id)
+
+    return provider_step(Refund, refund_id, prepare, partial(_refund_inquiry_answered, attempt))
+
+
+def _refund_inquiry_answered(attempt: int, session: Session, refund: Refund, call: Call) -> str:
+    if call.news is not None:
+        settle(lambda: apply_refund_news(session, refund, call.news))
+    elif call.never_received and refund.status == RefundStatus.SUBMITTED:
+        # Antom never got it; send it again with the same refundRequestId.
+        enqueue_after_commit(session, SEND_REFUND, refund.id)
+    if refund.status in OPEN_REFUND:
+        schedule_refund_inquiry(session, refund, attempt + 1)
+    return refund.status
+
+
+#: Antom Auto Debit, as refunds, cancels and inquiries see it.
+RAIL = PaymentRail(
+    provider=ANTOM.code,
+    inquire=inquire,
+    refund_call=refund_call,
+    inquire_refund=inquire_refund,
+    send_cancel=send_cancel,
+)

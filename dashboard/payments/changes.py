@@ -1,0 +1,386 @@
+"""Status changes of payments, refunds and cancels, in the caller's transaction (DESIGN §4, §5).
+
+These are the primitives that provider answers, notifications and jobs apply: each moves one
+row through its machine (:func:`dashboard.transitions.move`), keeps the daily rollups and the
+refunded sum in step, and writes the change on the payment's timeline (a payment page shows one
+timeline, DESIGN §6). Refunds and cancels are recorded on their payment's timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+from dashboard.audit import service as audit
+from dashboard.db import locked
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import record_event
+from dashboard.jobs import enqueue_after_commit
+from dashboard.machine import InvalidTransition
+from dashboard.money import Money
+from dashboard.payments.models import Cancel
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.states import CANCEL_MACHINE
+from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.payments.states import PAYMENT_MACHINE
+from dashboard.payments.states import PAYMENT_REFUNDABLE
+from dashboard.payments.states import REFUND_MACHINE
+from dashboard.payments.states import CancelEvent
+from dashboard.payments.states import CancelStatus
+from dashboard.payments.states import PaymentEvent
+from dashboard.payments.states import PaymentStatus
+from dashboard.payments.states import RefundEvent
+from dashboard.payments.states import RefundStatus
+from dashboard.provider_step import settle
+from dashboard.providers.news import CancelNews
+from dashboard.providers.news import PaymentNews
+from dashboard.providers.news import RefundNews
+from dashboard.reports.models import move_in_rollup
+from dashboard.transitions import move
+
+#: Seconds between inquiries about an unknown payment or refund; then the sweeper takes over.
+INQUIRY_BACKOFF = (5, 10, 20, 40, 80, 160, 300, 600)
+#: Auto Debit payments expire one minute after pay (antom.md §5.2 ``paymentExpiryTime``).
+AUTO_DEBIT_EXPIRY = timedelta(minutes=1)
+
+# Jobs, by the names payments/tasks.py declares them under.
+INQUIRE_PAYMENT = "payments.inquire_payment"
+INQUIRE_REFUND = "payments.inquire_refund"
+SEND_REFUND = "payments.send_refund"
+SEND_CANCEL = "payments.send_cancel"
+
+
+class PaymentRefused(ValueError):
+    """A request fails a rule before anything is stored or sent."""
+
+
+class CancelRefused(PaymentRefused):
+    """The payment cannot be cancelled (provider, status, refunds, window)."""
+
+
+def find_payment(
+    session: Session,
+    provider: str,
+    request_id: str | None,
+    provider_payment_id: str | None,
+    *,
+    lock: bool = True,
+) -> Payment | None:
+    """Return the payment named by our id or else the provider's, locked unless ``lock`` is False.
+
+    Locked, an inquiry or a pay answer committing meanwhile waits instead of going stale under us.
+    """
+    statements = []
+    if request_id:
+        statements.append(
+            select(Payment).where(Payment.request_id == request_id, Payment.provider == provider)
+        )
+    if provider_payment_id:
+        statements.append(
+            select(Payment)
+            .where(Payment.provider_payment_id == provider_payment_id, Payment.provider == provider)
+            .limit(1)
+        )
+    for statement in statements:
+        found = session.scalars(statement.with_for_update() if lock else statement).one_or_none()
+        if found is not None:
+            return found
+    return None
+
+
+def find_refund(
+    session: Session, request_id: str | None, provider_refund_id: str | None, *, lock: bool = True
+) -> Refund | None:
+    """Return the refund named by our refund id or else the provider's, locked unless ``lock`` is False."""
+    statements = []
+    if request_id:
+        statements.append(select(Refund).where(Refund.request_id == request_id))
+    if provider_refund_id:
+        statements.append(select(Refund).where(Refund.provider_refund_id == provider_refund_id).limit(1))
+    for statement in statements:
+        found = session.scalars(statement.with_for_update() if lock else statement).first()
+        if found is not None:
+            return found
+    return None
+
+
+def change_payment(
+    session: Session,
+    payment: Payment,
+    event: PaymentEvent | str,
+    *,
+    result_code: str | None = None,
+    result_message: str | None = None,
+    paid_at: datetime | None = None,
+    notification_id: int | None = None,
+    actor_id: int | None = None,
+) -> bool:
+    """Move ``payment`` by ``event``, keep the rollups in step, and record it; return whether it moved.
+
+    :raises IgnoredEvent: duplicate or late; nothing changed
+    :raises InvalidTransition: the event contradicts the status; nothing changed
+    """
+
+    def facts(new: PaymentStatus) -> None:
+        if new is PaymentStatus.SUCCEEDED and payment.paid_at is None:
+            payment.paid_at = paid_at or clock.now()
+
+    return move(
+        session,
+        payment,
+        PAYMENT_MACHINE,
+        event,
+        result=(result_code, result_message),
+        facts=facts,
+        on_move=lambda old, new: move_in_rollup(session, payment, old.value, new.value),
+        summary={"result_code": result_code, "result_message": result_message},
+        notification_id=notification_id,
+        actor_id=actor_id,
+    )
+
+
+def change_refund(
+    session: Session,
+    refund: Refund,
+    event: RefundEvent | str,
+    *,
+    result_code: str | None = None,
+    result_message: str | None = None,
+    provider_refund_id: str | None = None,
+    refunded_at: datetime | None = None,
+    notification_id: int | None = None,
+    actor_id: int | None = None,
+) -> bool:
+    """Move ``refund`` by ``event``; a success adds to the payment's refunded amount. Errors as above."""
+
+    def facts(new: RefundStatus) -> None:
+        if provider_refund_id and not refund.provider_refund_id:
+            refund.provider_refund_id = provider_refund_id
+
+    def on_move(old: RefundStatus, new: RefundStatus) -> None:
+        if new is not RefundStatus.SUCCEEDED:
+            return
+        payment = locked(session, Payment, refund.payment_id)
+        # The database checks refunded ≤ amount too; this says which refund broke it.
+        if payment.refunded_minor + refund.amount_minor > payment.amount_minor:
+            raise InvalidTransition(
+                REFUND_MACHINE.name, old, RefundEvent(event), "would refund more than was paid"
+            )
+        payment.refunded_minor += refund.amount_minor
+        refund.refunded_at = refunded_at or clock.now()
+
+    return move(
+        session,
+        refund,
+        REFUND_MACHINE,
+        event,
+        result=(result_code, result_message),
+        facts=facts,
+        on_move=on_move,
+        summary={
+            "amount_minor": refund.amount_minor,
+            "currency": refund.currency,
+            "result_code": result_code,
+        },
+        notification_id=notification_id,
+        actor_id=actor_id,
+    )
+
+
+def change_cancel(
+    session: Session,
+    cancel: Cancel,
+    event: CancelEvent | str,
+    *,
+    result_code: str | None = None,
+    result_message: str | None = None,
+    cancelled_at: datetime | None = None,
+) -> bool:
+    """Move ``cancel`` by ``event``; a success cancels its payment too. Errors as above."""
+    moved = move(
+        session,
+        cancel,
+        CANCEL_MACHINE,
+        event,
+        result=(result_code, result_message),
+        summary={"result_code": result_code},
+    )
+    if moved and cancel.status == CancelStatus.SUCCEEDED:
+        cancel.cancelled_at = cancelled_at or clock.now()
+        payment = locked(session, Payment, cancel.payment_id)
+        settle(lambda: change_payment(session, payment, PaymentEvent.CANCELLED, result_code=result_code))
+    return moved
+
+
+def apply_payment_news(
+    session: Session, payment: Payment, news: PaymentNews, *, notification_id: int | None = None
+) -> bool:
+    """Keep what a provider told about ``payment`` and move it by the news' event. Errors as above."""
+    if news.provider_payment_id and not payment.provider_payment_id:
+        payment.provider_payment_id = news.provider_payment_id
+    if news.redirect_url:
+        payment.redirect_url = news.redirect_url
+    if news.next_actions is not None:
+        payment.actions = dict(news.next_actions)
+    return change_payment(
+        session,
+        payment,
+        news.event,
+        result_code=news.code,
+        result_message=news.message,
+        paid_at=news.paid_at,
+        notification_id=notification_id,
+    )
+
+
+def apply_refund_news(
+    session: Session, refund: Refund, news: RefundNews, *, notification_id: int | None = None
+) -> bool:
+    """Move ``refund`` by what a provider told about it. Errors as above."""
+    return change_refund(
+        session,
+        refund,
+        news.event,
+        result_code=news.code,
+        result_message=news.message,
+        provider_refund_id=news.provider_refund_id,
+        refunded_at=news.refunded_at,
+        notification_id=notification_id,
+    )
+
+
+def apply_cancel_news(session: Session, cancel: Cancel, news: CancelNews) -> bool:
+    """Move ``cancel`` by what the provider answered. Errors as above."""
+    return change_cancel(
+        session,
+        cancel,
+        news.event,
+        result_code=news.code,
+        result_message=news.message,
+        cancelled_at=news.cancelled_at,
+    )
+
+
+def new_payment(
+    session: Session, actor_id: int | None, notification_id: int | None = None, **fields
+) -> Payment:
+    """Add a pending payment, count it in the rollups and record its creation."""
+    payment = Payment(status=PaymentStatus.PENDING.value, refunded_minor=0, **fields)
+    session.add(payment)
+    session.flush()
+    move_in_rollup(session, payment, None, payment.status)
+    record_event(
+        session,
+        ObjectType.PAYMENT,
+        payment.id,
+        EventKind.CREATED,
+        {"status": payment.status, "amount_minor": payment.amount_minor, "currency": payment.currency},
+        actor_id=actor_id,
+        notification_id=notification_id,
+    )
+    return payment
+
+
+def payment_from_provider(
+    session: Session, provider: str, news: PaymentNews, notification_id: int
+) -> Payment:
+    """Record a payment we learnt of from a provider's notification (one we had not seen)."""
+    return new_payment(
+        session,
+        None,
+        notification_id,
+        provider=provider,
+        request_id=news.request_id or f"{provider}-{news.provider_payment_id}",
+        provider_payment_id=news.provider_payment_id,
+        amount_minor=news.amount.minor,
+        currency=news.amount.currency,
+        created_at=news.created_at or clock.now(),
+    )
+
+
+def refund_from_provider(
+    session: Session, payment: Payment, request_id: str, amount: Money, notification_id: int
+) -> Refund:
+    """Record a refund we learnt of from a provider notification (made outside the back office)."""
+    refund = Refund(
+        payment_id=payment.id,
+        request_id=request_id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        status=RefundStatus.SUBMITTED.value,
+    )
+    session.add(refund)
+    session.flush()
+    record_event(
+        session,
+        ObjectType.PAYMENT,
+        payment.id,
+        EventKind.REFUND_REQUESTED,
+        {
+            **refund.timeline.extra,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "source": "provider",
+        },
+        notification_id=notification_id,
+    )
+    return refund
+
+
+def open_cancel(
+    session: Session, payment: Payment, request_id: str, reason: str | None, actor_id: int | None
+) -> Cancel:
+    """Add a cancel of ``payment`` (locked by the caller) once it passes the cancel rules.
+
+    :raises CancelRefused: a final payment, one with refunds, or a request id used already
+    """
+    if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE | OPEN_PAYMENT:
+        raise CancelRefused(f"a {payment.status} payment cannot be cancelled")
+    if session.scalar(select(Refund.id).where(Refund.payment_id == payment.id).limit(1)) is not None:
+        raise CancelRefused("a payment with refunds cannot be cancelled (antom.md §5.4)")
+    if session.scalar(select(Cancel.id).where(Cancel.request_id == request_id)) is not None:
+        raise CancelRefused(f"cancel request {request_id} exists already")
+    cancel = Cancel(
+        payment_id=payment.id,
+        request_id=request_id,
+        reason=reason,
+        status=CancelStatus.SUBMITTED.value,
+        requested_by_id=actor_id,
+    )
+    session.add(cancel)
+    session.flush()
+    record_event(
+        session,
+        ObjectType.PAYMENT,
+        payment.id,
+        EventKind.CANCEL_REQUESTED,
+        {**cancel.timeline.extra, "reason": cancel.reason},
+        actor_id=actor_id,
+    )
+    if actor_id is not None:
+        audit.record(
+            session,
+            "payment.cancel_requested",
+            object_type=ObjectType.PAYMENT,
+            object_id=payment.id,
+            after=cancel.timeline.extra,
+        )
+    return cancel
+
+
+def schedule_inquiry(session: Session, payment: Payment, attempt: int = 0) -> None:
+    """Ask the provider about ``payment`` again after the back-off's next step (none after the last)."""
+    if attempt < len(INQUIRY_BACKOFF):
+        enqueue_after_commit(session, INQUIRE_PAYMENT, payment.id, attempt, delay=INQUIRY_BACKOFF[attempt])
+
+
+def schedule_refund_inquiry(session: Session, refund: Refund, attempt: int = 0) -> None:
+    """Ask the provider about ``refund`` again after the back-off's next step (none after the last)."""
+    if attempt < len(INQUIRY_BACKOFF):
+        enqueue_after_commit(session, INQUIRE_REFUND, refund.id, attempt, delay=INQUIRY_BACKOFF[attempt])

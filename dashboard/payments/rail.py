@@ -1,0 +1,45 @@
+"""What one provider's payments can do, and how: the shape ``payments/antom.py`` and
+``payments/worldpay.py`` each fill in, so refunds, cancels and inquiries never ask which provider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+
+
+def _nothing_to_refresh(payment_id: int) -> None:
+    """Refresh nothing before a refund: the provider decides on the refund itself."""
+
+
+def _no_extra_rule(payment: Payment, amount_minor: int) -> str | None:
+    """Add no refund rule beyond the common ones."""
+    return None
+
+
+@dataclass(frozen=True)
+class PaymentRail:
+    """One provider's payment flow, as the provider-neutral services use it."""
+
+    #: The provider code payments of this rail carry.
+    provider: str
+    #: Ask the provider where an open payment stands, apply it and return the status.
+    inquire: Callable[[int, int], str]
+    #: Return the call that refunds a submitted refund (built from the rows, sent without a transaction).
+    refund_call: Callable[[Refund], Callable[[], object]]
+    #: Ask the provider where an open refund stands; None when its notification is the only news.
+    inquire_refund: Callable[[int, int], str] | None = None
+    #: Send a cancel; None when the provider has no cancel.
+    send_cancel: Callable[[int], None] | None = None
+    #: Why the provider's payments cannot be cancelled (shown to staff), when ``send_cancel`` is None.
+    cancel_refusal: str | None = None
+    #: Bring the payment's facts up to date before a refund is checked (e.g. the refunds offered now).
+    before_refund: Callable[[int], None] = _nothing_to_refresh
+    #: Why this provider cannot refund ``amount_minor`` of the payment now, or None.
+    refund_refusal: Callable[[Payment, int], str | None] = _no_extra_rule
+    #: True when an unknown payment can only be asked about by the provider's id (not ours).
+    inquires_by_provider_id: bool = False
+    #: True when the payment page shows what the provider offers to do next.
+    shows_next_actions: bool = False

@@ -1,0 +1,161 @@
+"""AlipayHK sales through Worldpay: start a sale, follow it, refund it (worldpay_hkach.md part 1).
+
+A sale answers with the shopper's page and settles by events matched on our reference.
+Refunds use the reversals the payment's freshly queried actions offer; Worldpay has no
+idempotency key for them, so a reversal that timed out is never sent again (DESIGN §8
+"Worldpay refunds"). There is no cancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+from dashboard.db import write_transaction
+from dashboard.extensions import db
+from dashboard.money import Money
+from dashboard.payments.changes import PaymentRefused
+from dashboard.payments.changes import apply_payment_news
+from dashboard.payments.changes import new_payment
+from dashboard.payments.changes import schedule_inquiry
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.rail import PaymentRail
+from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.provider_step import provider_step
+from dashboard.provider_step import settle
+from dashboard.providers.base import Call
+from dashboard.providers.base import new_request_id
+from dashboard.providers.news import PaymentNews
+from dashboard.providers.worldpay.consts import METHOD_ALIPAY_HK
+from dashboard.providers.worldpay.mapping import CreatePaymentRequest
+from dashboard.providers.worldpay.mapping import ResultUrls
+from dashboard.providers.worldpay.mapping import refund_action
+from dashboard.providers.worldpay.provider import WORLDPAY
+
+
+def shopper_result_urls() -> ResultUrls:
+    """Return where Worldpay sends the shopper back to (built from PUBLIC_BASE_URL at call time)."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/checkout/"
+    return ResultUrls(
+        success=base + "success", pending=base + "pending", failure=base + "failure", cancel=base + "cancel"
+    )
+
+
+def create_alipayhk_payment(
+    amount: Money,
+    narrative: str,
+    *,
+    actor_id: int | None = None,
+    order_description: str | None = None,
+    result_urls: ResultUrls | None = None,
+) -> Payment:
+    """Start an AlipayHK sale with Worldpay; return the payment (with its shopper redirect when it has one).
+
+    :raises PaymentRefused: the amount, currency or narrative break AlipayHK's rules (nothing stored)
+    """
+    request_id = new_request_id("wp-")
+    try:
+        request = CreatePaymentRequest(
+            transaction_reference=request_id,
+            amount=amount,
+            narrative=narrative,
+            result_urls=result_urls or shopper_result_urls(),
+        )
+    except ValueError as exc:
+        raise PaymentRefused(str(exc)) from None
+    with write_transaction(db.session) as session:
+        payment = new_payment(
+            session,
+            actor_id,
+            provider=WORLDPAY.code,
+            request_id=request_id,
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            payment_method=METHOD_ALIPAY_HK,
+            order_description=order_description or narrative,
+        )
+        payment_id = payment.id
+    provider_step(
+        Payment, payment_id, lambda payment: partial(WORLDPAY.client().create_payment, request), _created
+    )
+    return db.session.get(Payment, payment_id)
+
+
+def _created(session: Session, payment: Payment, call: Call) -> None:
+    # No answer at all: the webhook (matched on our reference) or the sweeper settles it.
+    news = call.news or PaymentNews.answered(call.outcome, call.code, call.message)
+    settle(lambda: apply_payment_news(session, payment, news))
+
+
+def _query_call(payment: Payment) -> Callable[[], object] | None:
+    # The create call never answered: only the webhook can tell (no lookup by our reference).
+    if not payment.provider_payment_id:
+        return None
+    return partial(WORLDPAY.client().query_payment, payment.provider_payment_id)
+
+
+def inquire(payment_id: int, attempt: int = 0) -> str:
+    """Query an open sale, apply its last event and return the status; ask again while it stays open."""
+    return provider_step(
+        Payment, payment_id, _query_call, partial(_queried, attempt), unsent=lambda payment: payment.status
+    )
+
+
+def _queried(attempt: int, session: Session, payment: Payment, call: Call) -> str:
+    payment.updated_at = clock.now()  # the sweeper's "untouched since" mark
+    if call.news is not None:
+        settle(lambda: apply_payment_news(session, payment, call.news))
+    if payment.status in OPEN_PAYMENT:
+        schedule_inquiry(session, payment, attempt + 1)
+    return payment.status
+
+
+def refresh_next_actions(payment_id: int) -> None:
+    """Query a sale for the actions Worldpay offers now (they decide which refunds are possible)."""
+    provider_step(Payment, payment_id, _query_call, _actions_kept)
+
+
+def _actions_kept(session: Session, payment: Payment, call: Call) -> None:
+    if call.news is not None:
+        payment.actions = dict(call.news.next_actions)
+
+
+def _whole_payment(payment: Payment, amount_minor: int) -> bool:
+    return amount_minor == payment.amount_minor and payment.refunded_minor == 0
+
+
+def refund_refusal(payment: Payment, amount_minor: int) -> str | None:
+    """Return why Worldpay cannot refund ``amount_minor`` now (no such reversal offered), or None."""
+    if refund_action(payment.actions or {}, _whole_payment(payment, amount_minor)) is None:
+        return "Worldpay offers no reversal for this payment now"
+    return None
+
+
+def refund_call(refund: Refund) -> Callable[[], object]:
+    """Return the reversal call for a submitted refund, chosen from the payment's fresh actions."""
+    payment = refund.payment
+    return partial(
+        WORLDPAY.client().refund,
+        dict(payment.actions or {}),
+        amount=refund.amount,
+        reference=refund.request_id,
+        whole_payment=_whole_payment(payment, refund.amount_minor),
+    )
+
+
+#: AlipayHK through Worldpay, as refunds, cancels and inquiries see it.
+RAIL = PaymentRail(
+    provider=WORLDPAY.code,
+    inquire=inquire,
+    refund_call=refund_call,
+    cancel_refusal="AlipayHK payments through Worldpay cannot be cancelled; refund them instead",
+    before_refund=refresh_next_actions,
+    refund_refusal=refund_refusal,
+    inquires_by_provider_id=True,
+    shows_next_actions=True,
+)

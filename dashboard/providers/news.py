@@ -1,0 +1,136 @@
+"""What providers tell us, in the domain's words: what the mappings give and the services apply.
+
+A provider's answer or notification is read by its mapping into one of these (DESIGN §9 "The
+provider registry"): the domain event it means, the result code and message to keep, and the
+facts the domain needs (ids, times, amounts). Nothing here holds a provider's own field names.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from types import MappingProxyType
+
+from dashboard.money import Money
+from dashboard.payments.states import CancelEvent
+from dashboard.payments.states import PaymentEvent
+from dashboard.payments.states import RefundEvent
+from dashboard.providers.base import CallOutcome
+
+S = CallOutcome.SUCCEEDED
+F = CallOutcome.FAILED
+U = CallOutcome.UNKNOWN
+
+#: What the answer to a call that moves a payment means for it (pay, create a sale).
+PAYMENT_ANSWER: Mapping[CallOutcome, PaymentEvent] = MappingProxyType(
+    {S: PaymentEvent.SUCCEEDED, F: PaymentEvent.FAILED, U: PaymentEvent.PROCESSING}
+)
+#: What the answer to a refund call (or a refund notification without a status) means for the refund.
+REFUND_ANSWER: Mapping[CallOutcome, RefundEvent] = MappingProxyType(
+    {S: RefundEvent.SUCCEEDED, F: RefundEvent.FAILED, U: RefundEvent.PROCESSING}
+)
+#: What the answer to a cancel call means for the cancel.
+CANCEL_ANSWER: Mapping[CallOutcome, CancelEvent] = MappingProxyType(
+    {S: CancelEvent.SUCCEEDED, F: CancelEvent.FAILED, U: CancelEvent.PROCESSING}
+)
+
+
+def _kept(outcome: CallOutcome, text: str | None) -> str | None:
+    # A success needs no code: the status says it. Refusals and unknowns keep theirs for staff.
+    return None if outcome is S else text
+
+
+@dataclass(frozen=True)
+class PaymentNews:
+    """A payment moved, or its status was confirmed, at the provider."""
+
+    event: PaymentEvent
+    code: str | None = None
+    message: str | None = None
+    paid_at: datetime | None = None
+    #: The provider's id of the payment, when the message carries it.
+    provider_payment_id: str | None = None
+    #: Our id of the payment as the provider echoes it (how a notification finds it).
+    request_id: str | None = None
+    #: With ``provider_payment_id``, enough to record a payment we did not start.
+    amount: Money | None = None
+    created_at: datetime | None = None
+    #: Where the customer goes to pay (a wallet page), when the provider gives one.
+    redirect_url: str | None = None
+    #: What the provider offers to do next with the payment; kept as given and read only by its
+    #: mapping (e.g. which refunds are possible now). None when the message does not say.
+    next_actions: Mapping[str, str] | None = None
+
+    @classmethod
+    def answered(cls, outcome: CallOutcome, code: str | None, message: str | None, **facts) -> PaymentNews:
+        """Return what the answer to a payment call means: S paid, F failed, U still processing."""
+        return cls(PAYMENT_ANSWER[outcome], _kept(outcome, code), _kept(outcome, message), **facts)
+
+
+@dataclass(frozen=True)
+class RefundNews:
+    """A refund moved at the provider."""
+
+    event: RefundEvent
+    code: str | None = None
+    message: str | None = None
+    refunded_at: datetime | None = None
+    #: The provider's id of the refund, when it has one.
+    provider_refund_id: str | None = None
+    #: Our id of the refund as the provider echoes it.
+    request_id: str | None = None
+    #: With ``request_id`` and the payment, enough to record a refund we did not start.
+    amount: Money | None = None
+    #: The payment it refunds: our id or the provider's, as the message names it.
+    payment_request_id: str | None = None
+    provider_payment_id: str | None = None
+
+    @classmethod
+    def answered(cls, outcome: CallOutcome, code: str | None, message: str | None, **facts) -> RefundNews:
+        """Return what the answer to a refund call means: S refunded, F failed, U in process."""
+        return cls(REFUND_ANSWER[outcome], _kept(outcome, code), _kept(outcome, message), **facts)
+
+
+@dataclass(frozen=True)
+class CancelNews:
+    """What the answer to a cancel says about it."""
+
+    event: CancelEvent
+    code: str | None = None
+    message: str | None = None
+    cancelled_at: datetime | None = None
+
+    @classmethod
+    def answered(cls, outcome: CallOutcome, code: str | None, message: str | None, **facts) -> CancelNews:
+        """Return what the answer to a cancel call means: S cancelled, F refused, U unknown."""
+        return cls(CANCEL_ANSWER[outcome], _kept(outcome, code), _kept(outcome, message), **facts)
+
+
+class AuthorizationChange(enum.StrEnum):
+    """What a wallet says happened to a customer's authorisation."""
+
+    #: The customer agreed: an auth code waits to be exchanged for a token.
+    CODE_ISSUED = "code_issued"
+    #: A token was issued (it repeats what the exchange told us).
+    TOKEN_ISSUED = "token_issued"  # noqa: S105 - a change name, not a secret
+    #: The token was cancelled: our revoke confirmed, or the customer unbound it in the wallet.
+    TOKEN_CANCELLED = "token_cancelled"  # noqa: S105 - a change name, not a secret
+
+
+@dataclass(frozen=True)
+class AuthorizationNews:
+    """An authorisation changed at the wallet."""
+
+    change: AuthorizationChange
+    #: Our consult's state, which names the pending agreement.
+    auth_state: str | None = None
+    auth_code: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    reason: str | None = None
+
+
+#: Whatever a notification can say.
+News = PaymentNews | RefundNews | AuthorizationNews
