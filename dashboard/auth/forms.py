@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import HiddenField
 from wtforms import PasswordField
-from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
@@ -28,7 +28,8 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
     )
-    next = StringField(render_kw={"hidden": True})
+    #: Where to go after signing in (checked again on the way out: local paths only).
+    next = HiddenField()
 
 
 class PasswordChangeForm(FlaskForm):

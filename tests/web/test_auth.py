@@ -274,6 +274,11 @@ def test_password_change_htmx_error_returns_only_the_form(client, login_as, csrf
     assert "HX-Request" in response.headers["Vary"]
 
 
+def test_the_login_form_carries_next_in_a_hidden_field(client):
+    page = client.get("/login?next=/audit/").get_data(as_text=True)
+    assert '<input id="next" name="next" type="hidden" value="/audit/">' in page
+
+
 def test_password_change_keeps_this_session_and_ends_the_others(client, app, login_as, post, audit_rows):
     user = login_as("viewer")
     elsewhere = app.test_client()
