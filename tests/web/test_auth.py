@@ -274,6 +274,53 @@ def test_password_change_htmx_error_returns_only_the_form(client, login_as, csrf
     assert "HX-Request" in response.headers["Vary"]
 
 
+def test_htmx_password_change_navigates_to_the_overview_which_shows_the_flash(client, login_as, csrf):
+    login_as("viewer")
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/"
+    assert "Location" not in response.headers
+    assert response.get_data() == b""  # nothing for htmx to swap into the form
+    assert "HX-Request" in response.headers["Vary"]
+    page = client.get("/").get_data(as_text=True)
+    assert "Your password is changed. Other sessions were signed out." in page
+    assert page.count('<header class="topbar">') == 1
+
+
+def test_htmx_login_navigates_to_next(client, create_user, csrf):
+    user = create_user("viewer")
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": TEST_PASSWORD, "next": "/audit/"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/audit/"
+    assert client.get("/audit/").status_code == 200
+
+
+def test_htmx_login_failure_answers_the_form_block(client, create_user, csrf):
+    user = create_user("viewer")
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": "not the password"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<form id="login-form"')
+    assert "<html" not in body
+    assert LOGIN_FAILED in body
+
+
 def test_the_login_form_carries_next_in_a_hidden_field(client):
     page = client.get("/login?next=/audit/").get_data(as_text=True)
     assert '<input id="next" name="next" type="hidden" value="/audit/">' in page

@@ -160,8 +160,8 @@ def test_a_crash_rolls_back_and_renders_the_error_page(app, client, monkeypatch)
 
 
 def declared_fragments() -> set[tuple[str, str]]:
-    """Find every render_page("template", "block", …) call in the package."""
-    pattern = re.compile(r'render_page\(\s*"([^"]+)",\s*"([^"]+)"')
+    """Find every render_page/render_form("template", "block", …) call in the package."""
+    pattern = re.compile(r'render_(?:page|form)\(\s*"([^"]+)",\s*"([^"]+)"')
     found = set()
     for source in (ROOT / "dashboard").rglob("*.py"):
         found.update(pattern.findall(source.read_text()))
