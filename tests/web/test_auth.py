@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
@@ -293,6 +294,25 @@ def test_htmx_password_change_navigates_to_the_overview_which_shows_the_flash(cl
     page = client.get("/").get_data(as_text=True)
     assert "Your password is changed. Other sessions were signed out." in page
     assert page.count('<header class="topbar">') == 1
+
+
+def test_a_refused_form_leads_with_a_summary_linking_each_field(client, login_as, csrf):
+    login_as("viewer")
+    response = client.post(
+        "/account/password",
+        data={"current_password": "", "new_password": NEW_PASSWORD, "confirm_password": "something else"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    summary = re.search(
+        r'<div id="password-errors" class="error-summary" tabindex="-1"[^>]*>(.*?)</div>', body, re.S
+    )
+    assert summary, "no error summary"
+    assert "This form has 2 problems:" in summary.group(1)
+    assert re.findall(r'<a href="#([\w-]+)">', summary.group(1)) == ["current_password", "confirm_password"]
+    assert body.index("password-errors") < body.index('id="field-current_password"')
+    assert "error-summary" not in client.get("/account/password").get_data(as_text=True)
 
 
 def test_htmx_login_navigates_to_next(client, create_user, csrf):
