@@ -6,8 +6,7 @@
     var region = document.getElementById("flash");
     if (!region) { return; }
     var p = document.createElement("p");
-    p.className = "flash flash-error";
-    p.setAttribute("role", "alert");
+    p.className = "flash flash-error";  // #flash is the live region that announces it
     p.textContent = message;
     region.replaceChildren(p);
   }
