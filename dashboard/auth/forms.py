@@ -10,6 +10,8 @@ from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
 
+from dashboard.auth.passwords import LENGTH_RULE
+
 
 class EmptyForm(FlaskForm):
     """A form with nothing but its CSRF token, for POST-only buttons."""
@@ -41,7 +43,7 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField(
         "New password",
         validators=[DataRequired(), Length(max=256)],
-        description="At least 12 characters.",
+        description=LENGTH_RULE,
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(

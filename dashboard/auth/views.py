@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -26,7 +28,8 @@ bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = (
     "E-mail or password is wrong, or the account is locked. "
-    "After 5 failed attempts an account is locked for 15 minutes."
+    f"After {service.MAX_FAILED_LOGINS} failed attempts an account is locked "
+    f"for {service.LOCKOUT // timedelta(minutes=1)} minutes."
 )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
 
+from dashboard.auth.passwords import MIN_LENGTH
+from dashboard.auth.service import LOCKOUT
+from dashboard.auth.service import MAX_FAILED_LOGINS
 from dashboard.auth.views import LOGIN_FAILED
 from dashboard.errors import CSRF_MESSAGE
 from dashboard.extensions import limiter
@@ -80,6 +84,13 @@ def test_wrong_password_gives_the_generic_message_and_counts_the_failure(
     assert failed.actor_label == user.email
     assert failed.after == {"failed_logins": 1}
     assert client.get("/").status_code == 302  # still signed out
+
+
+def test_the_failure_message_states_the_lockout_rule_in_force(client, create_user, post):
+    user = create_user("support")
+    page = login(post, user.email, "not the password").get_data(as_text=True)
+    minutes = LOCKOUT // timedelta(minutes=1)
+    assert f"After {MAX_FAILED_LOGINS} failed attempts an account is locked for {minutes} minutes." in page
 
 
 def test_unknown_email_gives_the_same_generic_message(client, post, audit_rows):
@@ -245,6 +256,12 @@ def test_password_change_refuses_a_short_password(client, login_as, post):
     )
     assert response.status_code == 422
     assert "Use at least 12 characters." in response.get_data(as_text=True)
+
+
+def test_the_password_page_states_the_length_rule_in_force(client, login_as):
+    login_as("viewer")
+    page = client.get("/account/password").get_data(as_text=True)
+    assert f'<p class="help" id="help-new_password">At least {MIN_LENGTH} characters.</p>' in page
 
 
 def test_password_change_refuses_two_different_new_passwords(client, login_as, post):

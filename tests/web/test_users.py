@@ -7,6 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from dashboard.auth.access import ROLE_INCLUDES
+from dashboard.auth.passwords import MIN_LENGTH
 from dashboard.extensions import db
 from dashboard.users.models import User
 from tests.conftest import TEST_PASSWORD
@@ -81,6 +83,14 @@ def test_htmx_create_answers_an_empty_form_the_new_list_and_the_flash(app, clien
     assert "new.person@staff.example can now log in as support." in rest
     # The message was shown here; it does not come again on the next page.
     assert "can now log in" not in client.get("/admin/users/").get_data(as_text=True)
+
+
+def test_the_forms_offer_every_role_and_state_the_password_rule(client, admin, create_user):
+    user = create_user("finance")
+    for url in ("/admin/users/", f"/admin/users/{user.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert re.findall(r'<option[^>]* value="(\w+)"', page) == list(ROLE_INCLUDES)
+        assert f"At least {MIN_LENGTH} characters." in page
 
 
 def test_creating_a_duplicate_email_is_refused(app, client, admin, post, create_user):
