@@ -50,6 +50,15 @@ def hx_redirect(location: str, status: int = 200) -> Response:
     return response
 
 
+def navigate(location: str) -> Response:
+    """Send the browser to ``location``: a redirect, or for htmx a whole-page navigation."""
+    if is_htmx():
+        return hx_redirect(location)
+    response = redirect(location)
+    response.vary.add("HX-Request")
+    return response
+
+
 def render_form(template: str, block: str | None, form: Form, /, **context: Any) -> Response:
     """Render a page with ``form`` (for htmx its ``block``): 422 when the form has errors."""
     return render_page(template, block, status=422 if form.errors else 200, **context)
@@ -74,12 +83,8 @@ def form_done(
     :param oob: partial templates rendered with ``oob=True``; each marks its root element
         ``hx-swap-oob`` and keeps the id it has on the page
     """
-    if not is_htmx():
-        response = redirect(location)
-        response.vary.add("HX-Request")
-        return response
-    if block is None:
-        return hx_redirect(location)
+    if block is None or not is_htmx():
+        return navigate(location)
     body = render_block(template, block, **context)
     body += "".join(render_template(partial, oob=True, **context) for partial in oob)
     response = make_response(body + render_flash_oob())

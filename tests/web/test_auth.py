@@ -404,6 +404,14 @@ def test_must_change_password_forces_the_password_page(client, login_as, post):
     assert client.get("/").status_code == 200
 
 
+def test_must_change_password_sends_htmx_requests_to_the_password_page_whole(client, login_as):
+    login_as("viewer", must_change_password=True)
+    response = client.get("/payments/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/account/password"
+    assert "Location" not in response.headers and response.get_data() == b""
+
+
 def test_login_with_a_temporary_password_goes_to_the_password_page(client, create_user, post):
     user = create_user("viewer", must_change_password=True)
     response = login(post, user.email, next_path="/audit/")
