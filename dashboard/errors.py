@@ -6,6 +6,7 @@ from flask import Flask
 from flask import make_response
 from flask import render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
@@ -39,11 +40,18 @@ def render_error(code: int, message: str | None = None):
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Install the handlers for HTTP errors, CSRF failures and crashes."""
+    """Install the handlers for HTTP errors, CSRF failures, concurrent updates and crashes."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(StaleDataError)
+    def concurrent_update(error: StaleDataError):
+        # A version column saw another writer commit first: the user's view of the row was old.
+        app.logger.warning("concurrent update refused: %s", error)
+        db.session.rollback()
+        return render_error(409)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -1,15 +1,18 @@
-"""Render a whole page, or for htmx one named block of the same template."""
+"""Render a whole page, or for htmx one named block of the same template; answer forms one way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Response
 from flask import get_flashed_messages
 from flask import make_response
+from flask import redirect
 from flask import render_template
 from flask import request
 from jinja2_fragments.flask import render_block
+from wtforms import Form
 
 
 def is_htmx() -> bool:
@@ -43,5 +46,47 @@ def hx_redirect(location: str, status: int = 200) -> Response:
     """Tell htmx to navigate the whole page to ``location``."""
     response = make_response("", status)
     response.headers["HX-Redirect"] = location
+    response.vary.add("HX-Request")
+    return response
+
+
+def navigate(location: str) -> Response:
+    """Send the browser to ``location``: a redirect, or for htmx a whole-page navigation."""
+    if is_htmx():
+        return hx_redirect(location)
+    response = redirect(location)
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_form(template: str, block: str | None, form: Form, /, **context: Any) -> Response:
+    """Render a page with ``form`` (for htmx its ``block``): 422 when the form has errors."""
+    return render_page(template, block, status=422 if form.errors else 200, **context)
+
+
+def form_done(
+    location: str,
+    template: str | None = None,
+    block: str | None = None,
+    /,
+    *,
+    oob: Iterable[str] = (),
+    **context: Any,
+) -> Response:
+    """Answer a form that worked, never with a bare redirect into the form (DESIGN §9).
+
+    A plain browser is redirected to ``location`` (post/redirect/get). htmx navigates to
+    ``location``, where the flash is shown; or, given ``block``, gets that block afresh with
+    the ``oob`` partials and the flash out of band.
+
+    :param location: the page that shows the result
+    :param oob: partial templates rendered with ``oob=True``; each marks its root element
+        ``hx-swap-oob`` and keeps the id it has on the page
+    """
+    if block is None or not is_htmx():
+        return navigate(location)
+    body = render_block(template, block, **context)
+    body += "".join(render_template(partial, oob=True, **context) for partial in oob)
+    response = make_response(body + render_flash_oob())
     response.vary.add("HX-Request")
     return response

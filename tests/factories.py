@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.notifications.models import Notification
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
@@ -49,3 +51,18 @@ def make_cancel(session: Session, payment: Payment, **fields: Any) -> Cancel:
     session.add(cancel)
     session.flush()
     return cancel
+
+
+def make_notification(session: Session, **fields: Any) -> Notification:
+    """Add and flush a notification (Antom PAYMENT_RESULT, an empty JSON body, received now)."""
+    values = {
+        "provider": "antom",
+        "kind": "PAYMENT_RESULT",
+        "headers": {"Content-Type": "application/json"},
+        "body": b"{}",
+        "received_at": clock.now(),
+    }
+    notification = Notification(**{**values, **fields})
+    session.add(notification)
+    session.flush()
+    return notification

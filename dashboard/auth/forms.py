@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import HiddenField
 from wtforms import PasswordField
-from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
+
+from dashboard.auth.passwords import LENGTH_RULE
 
 
 class EmptyForm(FlaskForm):
@@ -28,7 +30,8 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
     )
-    next = StringField(render_kw={"hidden": True})
+    #: Where to go after signing in (checked again on the way out: local paths only).
+    next = HiddenField()
 
 
 class PasswordChangeForm(FlaskForm):
@@ -40,7 +43,7 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField(
         "New password",
         validators=[DataRequired(), Length(max=256)],
-        description="At least 12 characters.",
+        description=LENGTH_RULE,
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(

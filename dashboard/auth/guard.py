@@ -28,6 +28,7 @@ from dashboard.extensions import db
 from dashboard.extensions import login_manager
 from dashboard.htmx import hx_redirect
 from dashboard.htmx import is_htmx
+from dashboard.htmx import navigate
 from dashboard.users.models import User
 
 _SEEN_KEY = "seen"
@@ -97,7 +98,7 @@ def enforce_access():
         abort(403)
     if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ENDPOINTS:
         flash("Choose a new password before you continue.", "info")
-        return redirect(url_for("auth.password"))
+        return navigate(url_for("auth.password"))
     if not _passive(endpoint):
         mark_seen()
     return None

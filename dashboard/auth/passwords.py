@@ -8,6 +8,8 @@ from argon2.exceptions import VerificationError
 from flask import current_app
 
 MIN_LENGTH = 12
+#: The length rule as staff read it beside a new password field.
+LENGTH_RULE = f"At least {MIN_LENGTH} characters."
 
 
 def _hasher() -> PasswordHasher:

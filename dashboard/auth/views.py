@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -19,13 +21,15 @@ from dashboard.auth.forms import PasswordChangeForm
 from dashboard.auth.guard import mark_seen
 from dashboard.auth.guard import safe_next
 from dashboard.extensions import limiter
-from dashboard.htmx import render_page
+from dashboard.htmx import form_done
+from dashboard.htmx import render_form
 
 bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = (
     "E-mail or password is wrong, or the account is locked. "
-    "After 5 failed attempts an account is locked for 15 minutes."
+    f"After {service.MAX_FAILED_LOGINS} failed attempts an account is locked "
+    f"for {service.LOCKOUT // timedelta(minutes=1)} minutes."
 )
 
 
@@ -45,11 +49,10 @@ def login():
             login_user(result.user)
             mark_seen()
             if result.user.must_change_password:
-                return redirect(url_for("auth.password"))
-            return redirect(safe_next(form.next.data) or url_for("home.index"))
+                return form_done(url_for("auth.password"))
+            return form_done(safe_next(form.next.data) or url_for("home.index"))
         form.password.errors.append(LOGIN_FAILED)
-    status = 422 if form.errors else 200
-    return render_page("auth/login.html", "login_form", form=form, status=status)
+    return render_form("auth/login.html", "login_form", form, form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -78,6 +81,5 @@ def password():
             login_user(user)  # the token rotated: keep this session, end the others
             mark_seen()
             flash("Your password is changed. Other sessions were signed out.", "success")
-            return redirect(url_for("home.index"))
-    status = 422 if form.errors else 200
-    return render_page("auth/password.html", "password_form", form=form, status=status)
+            return form_done(url_for("home.index"))
+    return render_form("auth/password.html", "password_form", form, form=form)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import abort
+from flask import current_app
 
 from dashboard.auth.access import public
-from dashboard.htmx import render_page
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -18,13 +17,17 @@ OUTCOMES = {
     "cancel": ("Payment cancelled", "You cancelled the payment. No money was taken."),
     "authorized": ("Wallet linked", "Thank you. The shop may now debit your wallet as agreed."),
 }
+#: What a link that is none of the above says (mistyped or made up).
+UNKNOWN = ("Page not found", "This is not a page the shop sends customers to. Check the link.")
 
 
 @bp.get("/<outcome>")
 @public
 def result(outcome: str):
-    """Tell the customer how it went, in plain words (no staff data, no ids)."""
-    if outcome not in OUTCOMES:
-        abort(404)
-    title, message = OUTCOMES[outcome]
-    return render_page("checkout/result.html", title=title, message=message)
+    """Tell the customer how it went, in plain words (no staff data, no ids, no session)."""
+    title, message = OUTCOMES.get(outcome, UNKNOWN)
+    status = 200 if outcome in OUTCOMES else 404
+    # Rendered without the app's context processors: Flask-Login's would load a signed-in staff
+    # member from the cookie (and may rewrite it) for a page that is none of their business.
+    page = current_app.jinja_env.get_template("checkout/result.html")
+    return page.render(title=title, message=message), status

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Regexp
 
+from dashboard.auth.passwords import LENGTH_RULE
 from dashboard.users.models import Role
 
 #: Something@something.tld; deliverability is the admin's business.
@@ -32,7 +33,7 @@ class UserCreateForm(FlaskForm):
     password = PasswordField(
         "Temporary password",
         validators=[DataRequired(), Length(max=256)],
-        description="At least 12 characters. The user must change it at first login.",
+        description=f"{LENGTH_RULE} The user must change it at first login.",
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -49,6 +50,6 @@ class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         "New temporary password",
         validators=[DataRequired(), Length(max=256)],
-        description="At least 12 characters. Their open sessions end.",
+        description=f"{LENGTH_RULE} Their open sessions end.",
         render_kw={"autocomplete": "new-password"},
     )

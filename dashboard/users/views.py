@@ -12,6 +12,8 @@ from sqlalchemy import select
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
 from dashboard.extensions import db
+from dashboard.htmx import form_done
+from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.users import service
 from dashboard.users.forms import ResetPasswordForm
@@ -22,28 +24,23 @@ from dashboard.users.models import User
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
 
-def _index(create_form: UserCreateForm | None = None, status: int = 200):
+def _listing(create_form: UserCreateForm) -> dict:
+    """Return what the list page shows: every account, active first, and the form to add one."""
     users = db.session.scalars(select(User).order_by(User.active.desc(), User.email)).all()
-    return render_page(
-        "users/index.html",
-        "create_user",
-        users=users,
-        create_form=create_form or UserCreateForm(),
-        status=status,
-    )
+    return {"users": users, "create_form": create_form}
 
 
 @bp.get("/")
 @roles("admin")
 def index():
     """List staff accounts with the form to add one."""
-    return _index()
+    return render_page("users/index.html", "create_user", **_listing(UserCreateForm()))
 
 
 @bp.post("/")
 @roles("admin")
 def create():
-    """Create a staff account."""
+    """Create a staff account; the list shows it at once and the form starts empty again."""
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
@@ -52,8 +49,14 @@ def create():
             getattr(form, broken.field or "email").errors.append(broken.message)
         else:
             flash(f"{user.email} can now log in as {user.role}.", "success")
-            return redirect(url_for("users.index"))
-    return _index(form, status=422)
+            return form_done(
+                url_for("users.index"),
+                "users/index.html",
+                "create_user",
+                oob=["users/_table.html"],
+                **_listing(UserCreateForm(formdata=None)),
+            )
+    return render_form("users/index.html", "create_user", form, **_listing(form))
 
 
 @bp.get("/<int:user_id>")

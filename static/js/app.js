@@ -6,8 +6,7 @@
     var region = document.getElementById("flash");
     if (!region) { return; }
     var p = document.createElement("p");
-    p.className = "flash flash-error";
-    p.setAttribute("role", "alert");
+    p.className = "flash flash-error";  // #flash is the live region that announces it
     p.textContent = message;
     region.replaceChildren(p);
   }
@@ -154,12 +153,16 @@
     flash("The server could not be reached. Check the connection and try again.");
   });
 
-  // After a swap that replaced a form with errors, move focus to the first invalid field.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var invalid = event.detail.target.querySelector && event.detail.target.querySelector("[aria-invalid='true']");
-    if (!invalid && event.detail.elt && event.detail.elt.querySelector) {
-      invalid = event.detail.elt.querySelector("[aria-invalid='true']");
-    }
-    if (invalid) { invalid.focus(); }
+  // A form answered with errors (DESIGN §9) brings its error summary: focus it, so it is read first.
+  // After settling, because htmx focuses an [autofocus] field of the new content while it settles.
+  function focusErrorSummary(root) {
+    var summary = root && root.querySelector && root.querySelector(".error-summary");
+    if (summary) { summary.focus(); }
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    focusErrorSummary(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    focusErrorSummary(document.getElementById("main"));
   });
 })();

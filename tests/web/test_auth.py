@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
 
+from dashboard.auth.passwords import MIN_LENGTH
+from dashboard.auth.service import LOCKOUT
+from dashboard.auth.service import MAX_FAILED_LOGINS
 from dashboard.auth.views import LOGIN_FAILED
 from dashboard.errors import CSRF_MESSAGE
 from dashboard.extensions import limiter
@@ -79,6 +84,13 @@ def test_wrong_password_gives_the_generic_message_and_counts_the_failure(
     assert failed.actor_label == user.email
     assert failed.after == {"failed_logins": 1}
     assert client.get("/").status_code == 302  # still signed out
+
+
+def test_the_failure_message_states_the_lockout_rule_in_force(client, create_user, post):
+    user = create_user("support")
+    page = login(post, user.email, "not the password").get_data(as_text=True)
+    minutes = LOCKOUT // timedelta(minutes=1)
+    assert f"After {MAX_FAILED_LOGINS} failed attempts an account is locked for {minutes} minutes." in page
 
 
 def test_unknown_email_gives_the_same_generic_message(client, post, audit_rows):
@@ -246,6 +258,12 @@ def test_password_change_refuses_a_short_password(client, login_as, post):
     assert "Use at least 12 characters." in response.get_data(as_text=True)
 
 
+def test_the_password_page_states_the_length_rule_in_force(client, login_as):
+    login_as("viewer")
+    page = client.get("/account/password").get_data(as_text=True)
+    assert f'<p class="help" id="help-new_password">At least {MIN_LENGTH} characters.</p>' in page
+
+
 def test_password_change_refuses_two_different_new_passwords(client, login_as, post):
     login_as("viewer")
     response = post(
@@ -272,6 +290,77 @@ def test_password_change_htmx_error_returns_only_the_form(client, login_as, csrf
     assert body.lstrip().startswith('<form id="password-form"')
     assert "<html" not in body
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_htmx_password_change_navigates_to_the_overview_which_shows_the_flash(client, login_as, csrf):
+    login_as("viewer")
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/"
+    assert "Location" not in response.headers
+    assert response.get_data() == b""  # nothing for htmx to swap into the form
+    assert "HX-Request" in response.headers["Vary"]
+    page = client.get("/").get_data(as_text=True)
+    assert "Your password is changed. Other sessions were signed out." in page
+    assert page.count('<header class="topbar">') == 1
+
+
+def test_a_refused_form_leads_with_a_summary_linking_each_field(client, login_as, csrf):
+    login_as("viewer")
+    response = client.post(
+        "/account/password",
+        data={"current_password": "", "new_password": NEW_PASSWORD, "confirm_password": "something else"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    summary = re.search(
+        r'<div id="password-errors" class="error-summary" tabindex="-1"[^>]*>(.*?)</div>', body, re.S
+    )
+    assert summary, "no error summary"
+    assert "This form has 2 problems:" in summary.group(1)
+    assert re.findall(r'<a href="#([\w-]+)">', summary.group(1)) == ["current_password", "confirm_password"]
+    assert body.index("password-errors") < body.index('id="field-current_password"')
+    assert "error-summary" not in client.get("/account/password").get_data(as_text=True)
+
+
+def test_htmx_login_navigates_to_next(client, create_user, csrf):
+    user = create_user("viewer")
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": TEST_PASSWORD, "next": "/audit/"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/audit/"
+    assert client.get("/audit/").status_code == 200
+
+
+def test_htmx_login_failure_answers_the_form_block(client, create_user, csrf):
+    user = create_user("viewer")
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": "not the password"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<form id="login-form"')
+    assert "<html" not in body
+    assert LOGIN_FAILED in body
+
+
+def test_the_login_form_carries_next_in_a_hidden_field(client):
+    page = client.get("/login?next=/audit/").get_data(as_text=True)
+    assert '<input id="next" name="next" type="hidden" value="/audit/">' in page
 
 
 def test_password_change_keeps_this_session_and_ends_the_others(client, app, login_as, post, audit_rows):
@@ -313,6 +402,14 @@ def test_must_change_password_forces_the_password_page(client, login_as, post):
     )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_must_change_password_sends_htmx_requests_to_the_password_page_whole(client, login_as):
+    login_as("viewer", must_change_password=True)
+    response = client.get("/payments/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/account/password"
+    assert "Location" not in response.headers and response.get_data() == b""
 
 
 def test_login_with_a_temporary_password_goes_to_the_password_page(client, create_user, post):

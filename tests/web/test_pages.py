@@ -12,11 +12,14 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from dashboard.agreements.forms import AgreementFilterForm
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.queries import AgreementDetail
 from dashboard.audit.forms import AuditFilterForm
+from dashboard.auth.access import build_access_table
+from dashboard.auth.access import public
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
 from dashboard.events.queries import Timeline
@@ -30,6 +33,7 @@ from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentDetail
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
+from tests.factories import make_payment
 
 ROOT = Path(__file__).resolve().parents[2]
 NOON = datetime(2026, 1, 5, 4, 0, tzinfo=UTC)
@@ -156,12 +160,55 @@ def test_a_crash_rolls_back_and_renders_the_error_page(app, client, monkeypatch)
     assert htmx.headers["HX-Retarget"] == "#flash"
 
 
+@pytest.fixture
+def racing_app(make_app):
+    """An app with one more page: it saves a payment that a colleague changed after it was read."""
+    application = make_app()
+
+    @public
+    def cancel_as_read(payment_id: int):
+        payment = db.session.get(Payment, payment_id)
+        db.session.expunge(payment)
+        db.session.rollback()  # the read is over, as between showing a page and posting its form
+        with Session(db.engine) as colleague:
+            colleague.get(Payment, payment_id).status = "failed"
+            colleague.commit()
+        db.session.add(User(email="half@staff.example", name="Half", role="viewer", password_hash="x"))
+        db.session.add(payment)
+        payment.status = "cancelled"
+        db.session.flush()  # UPDATE … WHERE version = the version read: no row matches
+        return "saved"
+
+    application.add_url_rule("/race/<int:payment_id>", view_func=cancel_as_read)
+    application.extensions["access_table"] = build_access_table(application)
+    return application
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_concurrent_update_answers_409_and_stores_nothing(racing_app, htmx):
+    with racing_app.app_context():
+        payment_id = make_payment(db.session).id
+        db.session.commit()
+
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = racing_app.test_client().get(f"/race/{payment_id}", headers=headers)
+
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert "Somebody changed this at the same time. Reload to see the latest state." in body
+    assert ("<html" in body) is not htmx
+    assert response.headers.get("HX-Retarget") == ("#flash" if htmx else None)
+    with racing_app.app_context():
+        assert db.session.get(Payment, payment_id).status == "failed"  # the colleague's change stands
+        assert db.session.scalar(select(User).where(User.email == "half@staff.example")) is None
+
+
 # --- fragments ---------------------------------------------------------------------------------
 
 
 def declared_fragments() -> set[tuple[str, str]]:
-    """Find every render_page("template", "block", …) call in the package."""
-    pattern = re.compile(r'render_page\(\s*"([^"]+)",\s*"([^"]+)"')
+    """Find every render_page/render_form("template", "block", …) call in the package."""
+    pattern = re.compile(r'render_(?:page|form)\(\s*"([^"]+)",\s*"([^"]+)"')
     found = set()
     for source in (ROOT / "dashboard").rglob("*.py"):
         found.update(pattern.findall(source.read_text()))

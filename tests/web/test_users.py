@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from dashboard.auth.access import ROLE_INCLUDES
+from dashboard.auth.passwords import MIN_LENGTH
 from dashboard.extensions import db
 from dashboard.users.models import User
 from tests.conftest import TEST_PASSWORD
@@ -40,8 +44,9 @@ def test_admin_sees_the_user_list_and_the_form(client, admin):
 
 def test_admin_creates_a_user_who_must_change_the_password(app, client, admin, post, audit_rows):
     response = post("/admin/users/", NEW_USER)
-    assert response.status_code == 302
+    assert response.status_code == 302  # post/redirect/get without JavaScript
     assert response.headers["Location"] == "/admin/users/"
+    assert "HX-Request" in response.headers["Vary"]
     user = find_user(app, "new.person@staff.example")
     assert user is not None and user.role == "support" and user.must_change_password
     [created] = audit_rows("user.created")[-1:]
@@ -53,9 +58,39 @@ def test_admin_creates_a_user_who_must_change_the_password(app, client, admin, p
         "role": "support",
         "active": True,
     }
-    assert "new.person@staff.example can now log in as support." in client.get("/admin/users/").get_data(
-        as_text=True
+    page = client.get("/admin/users/").get_data(as_text=True)
+    assert "new.person@staff.example can now log in as support." in page
+    assert f'<tr id="user-{user.id}">' in page
+
+
+def test_htmx_create_answers_an_empty_form_the_new_list_and_the_flash(app, client, admin, csrf):
+    response = client.post(
+        "/admin/users/", data=NEW_USER, headers={"HX-Request": "true", "X-CSRFToken": csrf(client)}
     )
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    assert "HX-Request" in response.headers["Vary"]
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and '<nav aria-label="Main">' not in body
+    form, rest = body.lstrip().split("</form>", 1)
+    assert form.startswith('<form id="create-user-form"')
+    assert "New Person" not in form and "new.person@staff.example" not in form  # the form starts empty
+    user = find_user(app, "new.person@staff.example")
+    table = re.search(r'<table class="table" id="users-table" hx-swap-oob="true">(.*?)</table>', rest, re.S)
+    assert table, "the list does not come out of band"
+    assert f'<tr id="user-{user.id}">' in table.group(1) and f'<tr id="user-{admin.id}">' in table.group(1)
+    assert re.search(r'<div id="flash"[^>]* hx-swap-oob="true"', rest)
+    assert "new.person@staff.example can now log in as support." in rest
+    # The message was shown here; it does not come again on the next page.
+    assert "can now log in" not in client.get("/admin/users/").get_data(as_text=True)
+
+
+def test_the_forms_offer_every_role_and_state_the_password_rule(client, admin, create_user):
+    user = create_user("finance")
+    for url in ("/admin/users/", f"/admin/users/{user.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert re.findall(r'<option[^>]* value="(\w+)"', page) == list(ROLE_INCLUDES)
+        assert f"At least {MIN_LENGTH} characters." in page
 
 
 def test_creating_a_duplicate_email_is_refused(app, client, admin, post, create_user):
