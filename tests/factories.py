@@ -60,6 +60,7 @@ def make_notification(session: Session, **fields: Any) -> Notification:
         "kind": "PAYMENT_RESULT",
         "headers": {"Content-Type": "application/json"},
         "body": b"{}",
+        "verdict": "valid",
         "received_at": clock.now(),
     }
     notification = Notification(**{**values, **fields})
