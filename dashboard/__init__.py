@@ -61,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dashboard.auth.guard import init_guard
     from dashboard.cli import register_cli
     from dashboard.errors import register_error_handlers
+    from dashboard.sandbox.cli import sandbox_command
     from dashboard.security import init_security
     from dashboard.templating import init_templating
 
@@ -73,6 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_templating(app)
     register_error_handlers(app)
     register_cli(app)
+    # Registered whatever SANDBOX says: it starts an app of its own with the simulators.
+    app.cli.add_command(sandbox_command)
     return app
 
 

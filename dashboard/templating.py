@@ -13,6 +13,7 @@ from flask_login import current_user
 from dashboard.auth.access import role_allows
 from dashboard.money import Money
 from dashboard.money import exponent
+from dashboard.providers.registry import label as provider_label
 
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
 NAVIGATION: list[tuple[str, str]] = [
@@ -23,6 +24,21 @@ NAVIGATION: list[tuple[str, str]] = [
     ("audit.index", "Audit log"),
     ("users.index", "Users"),
 ]
+
+
+#: How each status of every machine reads at a glance (a badge's tint). The words carry the
+#: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
+STATUS_TONES: dict[str, str] = {
+    **dict.fromkeys(("succeeded", "settled", "active"), "ok"),
+    **dict.fromkeys(("pending", "processing", "submitted", "awaiting_approval", "disputed"), "warn"),
+    **dict.fromkeys(("failed", "charged_back", "rejected"), "err"),
+    **dict.fromkeys(("cancelled", "expired", "revoked", "cancelled_by_customer"), "muted"),
+}
+
+
+def status_tone(status: str) -> str:
+    """Return the badge tone of ``status`` (``ok``, ``warn``, ``err`` or ``muted``)."""
+    return STATUS_TONES.get(status, "muted")
 
 
 def format_money(value: Money | int | None, currency: str | None = None, locale: str = "en_HK") -> str:
@@ -66,5 +82,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["status_tone"] = status_tone
+    app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["navigation"] = navigation

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from dashboard.events.kinds import Timeline
+from dashboard.events.kinds import TimelineRef
 from dashboard.events.service import record_event
 from dashboard.machine import Machine
 
@@ -27,7 +27,7 @@ class Stateful(Protocol):
     result_message: str | None
 
     @property
-    def timeline(self) -> Timeline: ...
+    def timeline(self) -> TimelineRef: ...
 
 
 def move(

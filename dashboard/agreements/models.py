@@ -21,7 +21,7 @@ from dashboard.db import BigIntPK
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
 from dashboard.events.kinds import ObjectType
-from dashboard.events.kinds import Timeline
+from dashboard.events.kinds import TimelineRef
 
 
 class Agreement(Base):
@@ -92,9 +92,9 @@ class Agreement(Base):
         self.access_token_expires_at = expires_at
 
     @property
-    def timeline(self) -> Timeline:
+    def timeline(self) -> TimelineRef:
         """The agreement's timeline."""
-        return Timeline(ObjectType.AGREEMENT, self.id)
+        return TimelineRef(ObjectType.AGREEMENT, self.id)
 
     def __repr__(self) -> str:
         return f"<Agreement {self.id} {self.wallet} {self.customer_ref} {self.status}>"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.agreements.models import Agreement
+from dashboard.events.kinds import ObjectType
 from dashboard.events.queries import Timeline
 from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
@@ -76,6 +77,6 @@ def agreement_detail(session: Session, agreement_id: int) -> AgreementDetail | N
     return AgreementDetail(
         agreement=agreement,
         payments=list(payments),
-        timeline=object_timeline(session, "agreement", agreement_id),
+        timeline=object_timeline(session, ObjectType.AGREEMENT, agreement_id),
         revoked_by=staff_names(session, [agreement.revoked_by_id]).get(agreement.revoked_by_id),
     )

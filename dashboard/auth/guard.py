@@ -24,6 +24,7 @@ from dashboard.auth.access import PUBLIC
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import role_allows
 from dashboard.db import write_transaction
+from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.extensions import login_manager
 from dashboard.htmx import hx_redirect
@@ -91,7 +92,7 @@ def enforce_access():
             audit.record(
                 db.session,
                 "access.denied",
-                object_type="endpoint",
+                object_type=ObjectType.ENDPOINT,
                 object_id=endpoint,
                 after={"method": request.method, "path": request.path},
             )

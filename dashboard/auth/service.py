@@ -14,6 +14,7 @@ from dashboard.auth.passwords import hash_password
 from dashboard.auth.passwords import password_problem
 from dashboard.auth.passwords import verify_password
 from dashboard.db import write_transaction
+from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.users.models import User
 
@@ -70,7 +71,7 @@ def authenticate(email: str, password: str) -> LoginResult:
             audit.record(
                 db.session,
                 "auth.login_refused",
-                object_type="user",
+                object_type=ObjectType.USER,
                 object_id=user.id,
                 after={"reason": "locked"},
                 actor_id=user.id,
@@ -81,7 +82,7 @@ def authenticate(email: str, password: str) -> LoginResult:
             audit.record(
                 db.session,
                 "auth.login_refused",
-                object_type="user",
+                object_type=ObjectType.USER,
                 object_id=user.id,
                 after={"reason": "disabled"},
                 actor_id=user.id,
@@ -93,7 +94,7 @@ def authenticate(email: str, password: str) -> LoginResult:
             audit.record(
                 db.session,
                 "auth.login_failed",
-                object_type="user",
+                object_type=ObjectType.USER,
                 object_id=user.id,
                 after={"failed_logins": user.failed_logins},
                 actor_id=user.id,
@@ -105,7 +106,7 @@ def authenticate(email: str, password: str) -> LoginResult:
                 audit.record(
                     db.session,
                     "auth.locked",
-                    object_type="user",
+                    object_type=ObjectType.USER,
                     object_id=user.id,
                     after={"locked_until": user.locked_until.isoformat()},
                     actor_id=user.id,
@@ -120,7 +121,7 @@ def authenticate(email: str, password: str) -> LoginResult:
         audit.record(
             db.session,
             "auth.login",
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.id,
             actor_id=user.id,
             actor_label=user.email,
@@ -136,7 +137,7 @@ def logout(user: User) -> None:
         audit.record(
             db.session,
             "auth.logout",
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.id,
             actor_id=user.id,
             actor_label=user.email,
@@ -151,7 +152,9 @@ def change_own_password(user: User, current: str, new: str) -> User:
     with write_transaction(db.session):
         user = db.session.get(User, user.id)
         if not verify_password(user.password_hash, current):
-            audit.record(db.session, "auth.password_change_failed", object_type="user", object_id=user.id)
+            audit.record(
+                db.session, "auth.password_change_failed", object_type=ObjectType.USER, object_id=user.id
+            )
             db.session.commit()
             raise PasswordRejected("current_password", "That is not your current password.")
         problem = password_problem(new)
@@ -162,5 +165,5 @@ def change_own_password(user: User, current: str, new: str) -> User:
         user.password_hash = hash_password(new)
         user.must_change_password = False
         user.rotate_session_token()
-        audit.record(db.session, "auth.password_changed", object_type="user", object_id=user.id)
+        audit.record(db.session, "auth.password_changed", object_type=ObjectType.USER, object_id=user.id)
     return user

@@ -41,7 +41,7 @@ class EventKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Timeline:
+class TimelineRef:
     """Where a row's events go: its own timeline, or its owner's (a refund's go on its payment's)."""
 
     object_type: ObjectType

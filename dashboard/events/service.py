@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.db import write_transaction
 from dashboard.events.kinds import EventKind
-from dashboard.events.kinds import Timeline
+from dashboard.events.kinds import TimelineRef
 from dashboard.events.models import Event
 from dashboard.extensions import db
 from dashboard.providers.base import Call
@@ -68,7 +68,7 @@ def record_event(
     return event
 
 
-def record_provider_call(session: Session, timeline: Timeline, call: Call) -> Event | None:
+def record_provider_call(session: Session, timeline: TimelineRef, call: Call) -> Event | None:
     """Append a provider call (its redacted record and what it meant: S, F or U) to a timeline.
 
     A call that never left (no record, e.g. refused before sending) appends nothing.

@@ -25,7 +25,7 @@ from dashboard.db import UTCDateTime
 from dashboard.db import one_of
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
-from dashboard.events.kinds import Timeline
+from dashboard.events.kinds import TimelineRef
 from dashboard.money import Money
 from dashboard.payments.states import CancelStatus
 from dashboard.payments.states import PaymentStatus
@@ -111,9 +111,9 @@ class Payment(Base):
         return Money(self.refunded_minor or 0, self.currency)
 
     @property
-    def timeline(self) -> Timeline:
+    def timeline(self) -> TimelineRef:
         """The payment's own timeline (its refunds and cancels write there too)."""
-        return Timeline(ObjectType.PAYMENT, self.id)
+        return TimelineRef(ObjectType.PAYMENT, self.id)
 
     def __repr__(self) -> str:
         amount = f"{self.amount_minor} {self.currency}"
@@ -176,9 +176,9 @@ class Refund(Base):
         return Money(self.amount_minor, self.currency)
 
     @property
-    def timeline(self) -> Timeline:
+    def timeline(self) -> TimelineRef:
         """Its payment's timeline: a payment page shows one timeline (DESIGN §6)."""
-        return Timeline(
+        return TimelineRef(
             ObjectType.PAYMENT, self.payment_id, {"refund_id": self.id}, EventKind.REFUND_STATUS_CHANGED
         )
 
@@ -220,9 +220,9 @@ class Cancel(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
     @property
-    def timeline(self) -> Timeline:
+    def timeline(self) -> TimelineRef:
         """Its payment's timeline."""
-        return Timeline(
+        return TimelineRef(
             ObjectType.PAYMENT, self.payment_id, {"cancel_id": self.id}, EventKind.CANCEL_STATUS_CHANGED
         )
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard.agreements.models import Agreement
+from dashboard.events.kinds import ObjectType
 from dashboard.events.queries import Timeline
 from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
@@ -21,6 +22,7 @@ from dashboard.money import Money
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.payments.rails import rail_for
 from dashboard.payments.states import PAYMENT_REFUNDABLE
 from dashboard.payments.states import refundable_minor
 
@@ -84,6 +86,10 @@ class PaymentDetail:
     refundable: Money
     #: Staff names by user id, for who requested, approved or rejected a refund or cancel.
     names: dict[int, str]
+    #: Why the payment's provider cannot cancel it at all (None: it has a cancel).
+    cancel_refusal: str | None
+    #: Whether the page shows what the provider offers to do next with the payment.
+    shows_next_actions: bool
 
 
 def payment_detail(session: Session, payment_id: int) -> PaymentDetail | None:
@@ -97,11 +103,14 @@ def payment_detail(session: Session, payment_id: int) -> PaymentDetail | None:
     if payment.status in PAYMENT_REFUNDABLE:
         left = refundable_minor(payment.amount_minor, [(r.status, r.amount_minor) for r in refunds])
     staff = [user for r in refunds for user in (r.requested_by_id, r.approved_by_id, r.rejected_by_id)]
+    rail = rail_for(payment.provider)
     return PaymentDetail(
         payment=payment,
         refunds=refunds,
         cancels=cancels,
-        timeline=object_timeline(session, "payment", payment_id),
+        timeline=object_timeline(session, ObjectType.PAYMENT, payment_id),
         refundable=Money(left, payment.currency),
         names=staff_names(session, [*staff, *(c.requested_by_id for c in cancels)]),
+        cancel_refusal=rail.cancel_refusal,
+        shows_next_actions=rail.shows_next_actions,
     )

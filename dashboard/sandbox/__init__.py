@@ -19,19 +19,18 @@ def init_sandbox(app: Flask) -> Sandbox:
     Raises :class:`dashboard.config.ConfigError` (naming the variable) on a mismatch.
     """
     from dashboard.extensions import csrf
-    from dashboard.sandbox.views import antom_api
+    from dashboard.sandbox.views import antom
     from dashboard.sandbox.views import pages
-    from dashboard.sandbox.views import worldpay_api
+    from dashboard.sandbox.views import worldpay
 
     sandbox = build_sandbox(app.config)
     app.extensions["sandbox"] = sandbox
     # The provider settings take their sandbox defaults from here (they never import the sandbox).
     app.extensions[SANDBOX_OFFERS] = sandbox.offers
-    app.register_blueprint(pages)
-    app.register_blueprint(antom_api)
-    csrf.exempt(antom_api)
-    app.register_blueprint(worldpay_api)
-    csrf.exempt(worldpay_api)
+    app.register_blueprint(pages.bp)
+    for api in (antom.bp, worldpay.bp):
+        app.register_blueprint(api)
+        csrf.exempt(api)
     return sandbox
 
 

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 
 from dashboard.sandbox import sender
+from dashboard.serving import serve_until_stopped
 
 
 @click.command("sandbox")
@@ -19,7 +20,6 @@ def sandbox_command(host: str, port: int, threads: int) -> None:
     ANTOM_BASE_URL=http://HOST:PORT/sandbox/antom.
     """
     from dashboard import create_app
-    from dashboard.cli import serve_until_stopped
 
     base = f"http://{host}:{port}"
     overrides = {"SANDBOX": True, "SANDBOX_BASE_URL": base + "/sandbox"}

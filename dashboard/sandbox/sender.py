@@ -29,12 +29,14 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
 from dashboard import clock
 from dashboard.sandbox.core import Sandbox
+from dashboard.sandbox.core import get_sandbox
 from dashboard.sandbox.store import Delivery
 from dashboard.sandbox.store import DeliveryAttempt
 from dashboard.sandbox.store import FaultSwitch
@@ -264,3 +266,9 @@ def stop_sender(sandbox: Sandbox) -> None:
     if sandbox.sender is not None:
         sandbox.sender.join(timeout=5)
         sandbox.sender = None
+
+
+def ensure_started() -> None:
+    """Start the current app's notification sender with its first simulator request (not in tests)."""
+    if current_app.config.get("SANDBOX_SENDER", not current_app.testing):
+        start_sender(get_sandbox())

@@ -10,6 +10,7 @@ from dashboard.auth.passwords import hash_password
 from dashboard.auth.passwords import password_problem
 from dashboard.auth.service import normalise_email
 from dashboard.db import write_transaction
+from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.users.models import Role
 from dashboard.users.models import User
@@ -64,7 +65,9 @@ def create_user(
         )
         db.session.add(user)
         db.session.flush()
-        audit.record(db.session, "user.created", object_type="user", object_id=user.id, after=_snapshot(user))
+        audit.record(
+            db.session, "user.created", object_type=ObjectType.USER, object_id=user.id, after=_snapshot(user)
+        )
     return user
 
 
@@ -84,7 +87,7 @@ def change_role(user_id: int, role: str) -> User:
         audit.record(
             db.session,
             "user.role_changed",
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.id,
             before=before,
             after=_snapshot(user),
@@ -110,7 +113,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         audit.record(
             db.session,
             "user.enabled" if active else "user.disabled",
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.id,
             before=before,
             after=_snapshot(user),
@@ -130,5 +133,5 @@ def reset_password(user_id: int, password: str) -> User:
         user.failed_logins = 0
         user.locked_until = None
         user.rotate_session_token()
-        audit.record(db.session, "user.password_reset", object_type="user", object_id=user.id)
+        audit.record(db.session, "user.password_reset", object_type=ObjectType.USER, object_id=user.id)
     return user

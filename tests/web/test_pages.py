@@ -250,6 +250,8 @@ FRAGMENT_CONTEXT = {
             timeline=Timeline([], truncated=False),
             refundable=Money(1000, "HKD"),
             names={},
+            cancel_refusal="no cancel",
+            shows_next_actions=True,
         ),
         "latest_event_id": 3,
     },

@@ -1,0 +1,38 @@
+"""Filters the pages share: status tones for every machine's statuses, provider labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.agreements.states import AgreementStatus
+from dashboard.machine import MACHINES
+from dashboard.payments.states import PaymentStatus
+from dashboard.providers.registry import label
+from dashboard.templating import STATUS_TONES
+from dashboard.templating import status_tone
+
+
+def test_every_status_of_every_machine_has_a_tone():
+    statuses = {status.value for machine in MACHINES.values() for status in machine.statuses}
+    assert {"payment", "refund", "cancel", "agreement"} <= set(MACHINES)
+    assert sorted(statuses - set(STATUS_TONES)) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "tone"),
+    [
+        (PaymentStatus.SUCCEEDED, "ok"),
+        (PaymentStatus.PROCESSING, "warn"),
+        (PaymentStatus.CHARGED_BACK, "err"),
+        (PaymentStatus.EXPIRED, "muted"),
+        (PaymentStatus.CANCELLED, "muted"),
+        (AgreementStatus.REVOKED, "muted"),
+        (AgreementStatus.ACTIVE, "ok"),
+    ],
+)
+def test_final_statuses_without_money_read_muted_and_the_rest_by_how_they_went(status, tone):
+    assert status_tone(status) == tone
+
+
+def test_providers_read_by_their_labels():
+    assert (label("antom"), label("worldpay"), label("elsewhere")) == ("Antom", "Worldpay", "elsewhere")
