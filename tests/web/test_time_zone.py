@@ -8,11 +8,14 @@ from datetime import datetime
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from dashboard import clock
 from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.notifications.models import Notification
+from dashboard.reports.models import DailyTotal
+from dashboard.reports.models import move_in_rollup
 from dashboard.users import service as users
 from tests.conftest import TEST_PASSWORD
 from tests.factories import make_agreement
@@ -94,3 +97,12 @@ def test_headings_name_the_display_zone(pages):
     assert "(times in GMT/BST)" in pages["payments"]
     assert "Times are in GMT/BST." in pages["payment"]
     assert "Last sign-in (GMT/BST)" in pages["users"]
+
+
+def test_rollups_count_days_in_the_display_zone(london):
+    with london.test_request_context():
+        payment = make_payment(db.session, created_at=WINTER_NIGHT)
+        move_in_rollup(db.session, payment, None, "pending")
+        days = db.session.scalars(select(DailyTotal.day)).all()
+        db.session.rollback()
+    assert [str(day) for day in days] == ["2026-01-05"]  # the 6th in Hong Kong
