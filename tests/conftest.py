@@ -33,6 +33,9 @@ from dashboard import jobs
 from dashboard.extensions import db
 from dashboard.users.models import User
 
+#: Fixtures shared by several test folders, available to every test.
+pytest_plugins = ["tests.fixtures.sandbox"]
+
 #: Cheap argon2 parameters: the real ones cost ~50 ms per hash.
 TEST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 TEST_PASSWORD = "correct horse battery"
