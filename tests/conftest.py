@@ -193,6 +193,29 @@ def live_db(app: Flask) -> Iterator[None]:
 
 
 @pytest.fixture
+def make_app(tmp_path: Path, live_db: None) -> Iterator[Callable[..., Flask]]:
+    """Return a factory for extra apps (own settings, e.g. ``SANDBOX=True``) on committing databases."""
+    built: list[Flask] = []
+
+    def build(**extra: object) -> Flask:
+        folder = tmp_path / f"app{len(built)}"
+        folder.mkdir()
+        application = create_app(test_settings(folder, **extra))
+        with application.app_context():
+            db.create_all()
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        if "sandbox" in application.extensions:
+            application.extensions["sandbox"].engine.dispose()
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask, db_session: None) -> FlaskClient:
     """A test client on the rolled-back tier."""
     return app.test_client()
