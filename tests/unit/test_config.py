@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.config import SETTINGS
 from dashboard.config import ConfigError
 from dashboard.config import load_settings
 from dashboard.config import require_production_settings
+from tests.conftest import environ_without_app_settings
 
 KEY = "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc="
 
@@ -130,9 +130,8 @@ def test_production_refuses_the_sandbox(tmp_path):
 
 def flask_command(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
     """Run ``flask --app dashboard <args>`` in a new process with ``settings``, none from the shell."""
-    env = {key: value for key, value in os.environ.items() if key not in {s.name for s in SETTINGS}}
-    env.update(INSTANCE_PATH=str(tmp_path / "instance"), DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
-    env.update(settings)
+    local = {"INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    env = environ_without_app_settings(**{**local, **settings})
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "dashboard", *args],
         cwd=tmp_path,
