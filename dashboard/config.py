@@ -18,15 +18,16 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+import click
 from cryptography.fernet import Fernet
-from flask.cli import NoAppException
 
 
-class ConfigError(NoAppException):
+class ConfigError(click.ClickException):
     """A setting is missing or malformed.
 
-    It subclasses Flask's ``NoAppException`` so that ``flask --app dashboard …`` prints
-    the one-line message instead of a traceback.
+    Every ``flask --app dashboard …`` command prints its one-line message and exits with status 1.
+    It is not Flask's ``NoAppException``: ``FlaskGroup.get_command`` swallows that one while it looks
+    up a command the app provides (``db``, ``demo``, ``serve`` …) and then reports "No such command".
     """
 
 

@@ -1,7 +1,8 @@
 """Shared read side of list pages: keyset cursors, index-friendly id search, filters from the URL, day ranges.
 
-Lists are newest first on ``(created_at, id)`` and page with a cursor in the URL, never with OFFSET
-and never with a COUNT (DESIGN §7): the next page is "rows older than the last one shown".
+Lists are newest first on a time and a unique key (or on the key alone) and page with a cursor in the
+URL, never with OFFSET and never with a COUNT (DESIGN §7): the next page is "rows older than the last
+one shown".
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from zoneinfo import ZoneInfo
 from flask_wtf import FlaskForm
 from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
@@ -29,51 +32,107 @@ from sqlalchemy.sql.elements import ColumnElement
 from wtforms.fields.choices import SelectChoice
 
 PAGE_SIZE = 50
+#: The usual order of a list: newest ``created_at`` first, ties broken by ``id``.
+NEWEST_CREATED = ("created_at", "id")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _LAST_CODE_POINT = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)
+#: Largest key a cursor may name (BIGINT).
+_MAX_KEY = 2**63 - 1
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page ends: the ``created_at`` and ``id`` of its last row (``<microseconds>.<id>`` in URLs)."""
+    """Where a page ends: the key of its last row and, when the URL carries it, that row's time.
 
-    created_at: datetime
-    id: int
+    In URLs a timed cursor reads ``<microseconds>.<key>`` and an untimed one ``<key>`` (the number the
+    audit log and the inbox show on every row); a list ordered by time reads an untimed cursor's time
+    from its row (see :func:`keyset`).
+    """
+
+    time: datetime | None
+    key: int
 
     def __str__(self) -> str:
-        return f"{(self.created_at - _EPOCH) // _MICROSECOND}.{self.id}"
+        if self.time is None:
+            return str(self.key)
+        return f"{(self.time - _EPOCH) // _MICROSECOND}.{self.key}"
 
     @classmethod
-    def parse(cls, text: str | None) -> Cursor | None:
-        """Read a cursor from the URL; None for anything malformed (the list starts at the top)."""
-        micros, _, row_id = (text or "").partition(".")
-        digits = (micros + row_id).isascii() and micros.isdigit() and row_id.isdigit()
-        if not digits or len(micros) > 17 or len(row_id) > 19:
+    def parse(cls, text: str | None, *, timed: bool = True) -> Cursor | None:
+        """Read a cursor from the URL (the bare key when not ``timed``); None for anything malformed.
+
+        A malformed cursor starts the list at the top.
+        """
+        if not timed:
+            return cls(None, int(text)) if _is_key(text or "") else None
+        micros, _, key = (text or "").partition(".")
+        if not (_is_digits(micros) and len(micros) <= 17 and _is_key(key)):
             return None
-        return cls(_EPOCH + int(micros) * _MICROSECOND, int(row_id))
+        return cls(_EPOCH + int(micros) * _MICROSECOND, int(key))
 
 
-def keyset(statement: Select, model: Any, before: Cursor | None, size: int = PAGE_SIZE) -> Select:
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _is_key(text: str) -> bool:
+    return _is_digits(text) and len(text) <= 19 and int(text) <= _MAX_KEY
+
+
+def keyset(
+    statement: Select,
+    model: Any,
+    before: Cursor | None,
+    size: int = PAGE_SIZE,
+    *,
+    order: tuple[str, ...] = NEWEST_CREATED,
+) -> Select:
     """Limit ``statement`` to the page older than ``before``, plus one row that tells whether more follow.
 
-    ``model`` needs ``created_at`` and ``id`` columns with an index that ends in them.
+    Rows come newest first by ``model``'s ``order`` columns (a time then a unique key, or a unique key
+    alone), which need an index that ends in them. An untimed cursor on a list ordered by time is placed
+    at its row's time, read by key in the same statement.
     """
-    if before is not None:
-        statement = statement.where(tuple_(model.created_at, model.id) < (before.created_at, before.id))
-    return statement.order_by(model.created_at.desc(), model.id.desc()).limit(size + 1)
+    *time_columns, key = (getattr(model, name) for name in order)
+    if not time_columns:
+        if before is not None:
+            statement = statement.where(key < before.key)
+        return statement.order_by(key.desc()).limit(size + 1)
+    (at,) = time_columns
+    if before is not None and before.time is not None:
+        statement = statement.where(tuple_(at, key) < (before.time, before.key))
+    elif before is not None:
+        anchor = select(at).where(key == before.key).scalar_subquery()
+        # The first condition bounds the index range; the second breaks ties on the same instant.
+        statement = statement.where(at <= anchor, or_(at < anchor, key < before.key))
+    return statement.order_by(at.desc(), key.desc()).limit(size + 1)
 
 
 def newest_first(
-    session: Session, statement: Select, model: Any, before: Cursor | None, size: int = PAGE_SIZE
+    session: Session,
+    statement: Select,
+    model: Any,
+    before: Cursor | None,
+    size: int = PAGE_SIZE,
+    *,
+    order: tuple[str, ...] = NEWEST_CREATED,
+    timed: bool = True,
 ) -> tuple[list[T], Cursor | None]:
-    """Return up to ``size`` rows of ``statement`` older than ``before`` and the cursor of the next page."""
-    rows = list(session.scalars(keyset(statement, model, before, size)))
-    next_cursor = Cursor(rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
-    return rows[:size], next_cursor
+    """Return up to ``size`` rows of ``statement`` older than ``before`` and the cursor of the next page.
+
+    The next cursor carries the last row's time when ``timed`` and ``order`` starts with a time.
+    """
+    rows = list(session.scalars(keyset(statement, model, before, size, order=order)))
+    if len(rows) <= size:
+        return rows, None
+    last = rows[size - 1]
+    *time_names, key = order
+    last_time = getattr(last, time_names[0]) if timed and time_names else None
+    return rows[:size], Cursor(last_time, getattr(last, key))
 
 
 def _strings_after(prefix: str) -> str | None:

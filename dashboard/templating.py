@@ -1,4 +1,4 @@
-"""Jinja filters and globals: money, Hong Kong time, navigation by role."""
+"""Jinja filters and globals: money, times in the display time zone, navigation by role."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Flask
 from flask import current_app
 from flask_login import current_user
 
+from dashboard import clock
 from dashboard.auth.access import role_allows
 from dashboard.money import Money
 from dashboard.money import exponent
@@ -57,11 +58,19 @@ def format_money(value: Money | int | None, currency: str | None = None, locale:
     )
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """Show a UTC time in the display time zone (Asia/Hong_Kong unless configured)."""
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S", with_zone: bool = False) -> str:
+    """Show a UTC time in the display time zone, followed by the zone's abbreviation when ``with_zone``."""
     if value is None:
         return "—"
-    return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime(fmt)
+    shown = value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    return shown.strftime(f"{fmt} %Z" if with_zone else fmt)
+
+
+def zone_label(zone: str) -> str:
+    """Name ``zone`` for headings by its abbreviations this year: ``HKT``, or ``GMT/BST`` if clocks change."""
+    year = clock.now().year
+    names = (datetime(year, month, 1, tzinfo=ZoneInfo(zone)).tzname() for month in (1, 7))
+    return "/".join(dict.fromkeys(names))
 
 
 def can_open(endpoint: str) -> bool:
@@ -85,4 +94,5 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["status_tone"] = status_tone
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.globals["can_open"] = can_open
+    app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation

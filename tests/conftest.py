@@ -30,8 +30,12 @@ from werkzeug.serving import make_server
 from dashboard import clock
 from dashboard import create_app
 from dashboard import jobs
+from dashboard.config import SETTINGS
 from dashboard.extensions import db
 from dashboard.users.models import User
+
+#: Fixtures shared by several test folders, available to every test.
+pytest_plugins = ["tests.fixtures.sandbox"]
 
 #: Cheap argon2 parameters: the real ones cost ~50 ms per hash.
 TEST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
@@ -93,9 +97,20 @@ def database_url(tmp_dir: Path, name: str = "test.db") -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / name}"
 
 
+#: Every environment variable the app reads. Of these a test takes only ``DATABASE_URL`` and
+#: ``REDIS_URL`` from the shell: the database and Redis to test on (README).
+APP_VARIABLES = ("INSTANCE_PATH", *(setting.name for setting in SETTINGS))
+
+
 def test_settings(tmp_dir: Path, **extra: object) -> dict:
-    """Return the settings every test app uses."""
+    """Return the settings every test app uses.
+
+    Each variable the app would read from the environment is given here (None means its default), so
+    no setting the developer's shell exports reaches a test app, ``FLASK_DEBUG`` included.
+    """
     return {
+        **dict.fromkeys(APP_VARIABLES),
+        "DEBUG": False,
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "INSTANCE_PATH": str(tmp_dir / "instance"),
@@ -110,6 +125,17 @@ def test_settings(tmp_dir: Path, **extra: object) -> dict:
 
 
 test_settings.__test__ = False  # a helper, not a test, when other modules import it
+
+
+def environ_without_app_settings(**settings: str) -> dict[str, str]:
+    """Return a subprocess environment: the shell's minus app and Flask variables, plus ``settings``."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in APP_VARIABLES and not name.startswith("FLASK_")
+    }
+    # Nor a .env or .flaskenv file found above the command's folder.
+    return {**environ, "FLASK_SKIP_DOTENV": "1", **settings}
 
 
 @pytest.fixture(scope="session")
@@ -187,6 +213,29 @@ def live_db(app: Flask) -> Iterator[None]:
     with app.app_context():
         db.session.remove()
         empty_all_tables()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, live_db: None) -> Iterator[Callable[..., Flask]]:
+    """Return a factory for extra apps (own settings, e.g. ``SANDBOX=True``) on committing databases."""
+    built: list[Flask] = []
+
+    def build(**extra: object) -> Flask:
+        folder = tmp_path / f"app{len(built)}"
+        folder.mkdir()
+        application = create_app(test_settings(folder, **extra))
+        with application.app_context():
+            db.create_all()
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        if "sandbox" in application.extensions:
+            application.extensions["sandbox"].engine.dispose()
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,1 +1,1 @@
-"""Antom Auto Debit agreements: models and the state machine (views and services come later)."""
+"""Antom Auto Debit agreements: model, states, service, token and revoke jobs, list and detail pages."""

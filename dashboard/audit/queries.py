@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.audit.models import AuditLog
+from dashboard.listing import Cursor
+from dashboard.listing import newest_first
 from dashboard.listing import within_days
-
-PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,10 @@ class AuditFilter:
 
 
 def audit_page(
-    session: Session, filters: AuditFilter, zone: str, before_seq: int | None = None
-) -> tuple[list[AuditLog], int | None]:
-    """Return up to one page of entries older than ``before_seq`` and the cursor for the next."""
-    query = select(AuditLog).order_by(AuditLog.seq.desc()).limit(PAGE_SIZE + 1)
-    if before_seq is not None:
-        query = query.where(AuditLog.seq < before_seq)
+    session: Session, filters: AuditFilter, zone: str, before: Cursor | None = None
+) -> tuple[list[AuditLog], Cursor | None]:
+    """Return up to one page of entries older than ``before`` (by chain position) and the next cursor."""
+    query = select(AuditLog)
     if filters.action:
         query = query.where(AuditLog.action.startswith(filters.action, autoescape=True))
     if filters.actor:
@@ -42,6 +40,4 @@ def audit_page(
     if filters.object_id:
         query = query.where(AuditLog.object_id == filters.object_id)
     query = query.where(*within_days(AuditLog.created_at, filters.day_from, filters.day_to, zone))
-    rows = list(session.scalars(query))
-    next_cursor = rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None
-    return rows[:PAGE_SIZE], next_cursor
+    return newest_first(session, query, AuditLog, before, order=("seq",))

@@ -12,6 +12,7 @@ from dashboard.audit.queries import audit_page
 from dashboard.auth.access import roles
 from dashboard.extensions import db
 from dashboard.htmx import render_page
+from dashboard.listing import Cursor
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
 
@@ -24,7 +25,7 @@ def index():
     """List audit entries matching the filters, one keyset page at a time."""
     form = AuditFilterForm(request.args)
     filters = read_filters(form, AuditFilter)
-    before = request.args.get("before", type=int)
+    before = Cursor.parse(request.args.get("before"), timed=False)
     entries, next_cursor = audit_page(db.session, filters, current_app.config["DISPLAY_TIMEZONE"], before)
     return render_page(
         "audit/index.html",

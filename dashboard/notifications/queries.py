@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import union
 from sqlalchemy.orm import Session
@@ -18,6 +17,8 @@ from sqlalchemy.orm import defer
 
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
+from dashboard.listing import Cursor
+from dashboard.listing import newest_first
 from dashboard.listing import starts_with
 from dashboard.listing import within_days
 from dashboard.notifications.models import Notification
@@ -25,7 +26,6 @@ from dashboard.providers.base import SECRET_FIELDS
 from dashboard.providers.base import mask
 from dashboard.providers.base import mask_secret_fields
 
-PAGE_SIZE = 50
 #: A search prefix that more references start with than this is too broad to sort: exact matches only.
 PREFIX_LIMIT = 500
 #: What a notification may be linked to; the object index leads with the type, so search names them.
@@ -57,33 +57,21 @@ class InboxPage:
     """One page of the inbox."""
 
     rows: list[Notification]
-    #: The id to pass as ``before`` for the next (older) page; None on the last page.
-    next_cursor: int | None
+    #: Where the next (older) page starts (the last row's id); None on the last page.
+    next_cursor: Cursor | None
     #: The search was too short a prefix of too many references: only exact matches are listed.
     prefix_too_broad: bool = False
 
 
 def notification_page(
-    session: Session, filters: NotificationFilter, zone: str, before_id: int | None = None
+    session: Session, filters: NotificationFilter, zone: str, before: Cursor | None = None
 ) -> InboxPage:
-    """Return up to one page of notifications received before row ``before_id``, with the next cursor.
+    """Return up to one page of notifications received before ``before``'s row, with the next cursor.
 
     Newest first by (received_at, id), on ``ix_notifications_received_at_id``; the cursor is the
     last row's id, whose ``received_at`` is read in the same statement.
     """
-    query = (
-        select(Notification)
-        .options(defer(Notification.body), defer(Notification.headers))
-        .order_by(Notification.received_at.desc(), Notification.id.desc())
-        .limit(PAGE_SIZE + 1)
-    )
-    if before_id is not None:
-        anchor = select(Notification.received_at).where(Notification.id == before_id).scalar_subquery()
-        # The first condition bounds the index range; the second breaks ties on the same instant.
-        query = query.where(
-            Notification.received_at <= anchor,
-            or_(Notification.received_at < anchor, Notification.id < before_id),
-        )
+    query = select(Notification).options(defer(Notification.body), defer(Notification.headers))
     for name in ("provider", "kind", "verdict", "outcome"):
         value = getattr(filters, name)
         if value:
@@ -93,9 +81,10 @@ def notification_page(
     too_broad = bool(q) and _prefix_too_broad(session, q)
     if q:
         query = query.where(Notification.id.in_(_ids_matching(q, prefix=not too_broad)))
-    rows = list(session.scalars(query))
-    next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
-    return InboxPage(rows[:PAGE_SIZE], next_cursor, too_broad)
+    rows, next_cursor = newest_first(
+        session, query, Notification, before, order=("received_at", "id"), timed=False
+    )
+    return InboxPage(rows, next_cursor, too_broad)
 
 
 def _prefix_too_broad(session: Session, q: str) -> bool:

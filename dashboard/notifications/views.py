@@ -15,6 +15,7 @@ from dashboard.auth.forms import EmptyForm
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.htmx import render_page
+from dashboard.listing import Cursor
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
 from dashboard.notifications import service
@@ -55,7 +56,7 @@ def outcome_label(outcome: str) -> str:
 def index():
     """List notifications matching the filters or the search, newest first, one keyset page at a time."""
     form = NotificationFilterForm(request.args)
-    before = request.args.get("before", type=int)
+    before = Cursor.parse(request.args.get("before"), timed=False)
     page = notification_page(
         db.session, read_filters(form, NotificationFilter), current_app.config["DISPLAY_TIMEZONE"], before
     )

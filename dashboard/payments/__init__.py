@@ -1,1 +1,1 @@
-"""Payments, refunds and cancels: models and state machines (views and services come later)."""
+"""Payments, refunds and cancels: models, states, service, inquiry jobs, list and detail pages."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import BigInteger
 from sqlalchemy import Date
 from sqlalchemy import Integer
@@ -18,12 +20,9 @@ from dashboard import clock
 from dashboard.db import Base
 from dashboard.db import BigIntPK
 
-#: Reports count days as the merchant does: in Hong Kong.
-HONG_KONG = ZoneInfo("Asia/Hong_Kong")
-
 
 class DailyTotal(Base):
-    """How many payments, and how much, of one provider, status and currency, created on one HK day."""
+    """How many payments, and how much, of one provider, status and currency, created on one local day."""
 
     __tablename__ = "daily_totals"
     __table_args__ = (
@@ -33,7 +32,7 @@ class DailyTotal(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    #: The Hong Kong date the payments were created.
+    #: The date the payments were created, in the display time zone (``DISPLAY_TIMEZONE``).
     day: Mapped[date] = mapped_column(Date)
     provider: Mapped[str] = mapped_column(String(16))
     #: A payment status value.
@@ -48,9 +47,9 @@ class DailyTotal(Base):
         return f"<DailyTotal {self.day} {self.provider} {self.status} {self.currency} {self.count}>"
 
 
-def hk_day(moment) -> date:
-    """Return the Hong Kong date of an aware datetime."""
-    return moment.astimezone(HONG_KONG).date()
+def local_day(moment: datetime) -> date:
+    """Return the date of an aware datetime in the display time zone, where the merchant's days begin."""
+    return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
 def _upsert(session: Session, day: date, provider: str, status: str, currency: str, count: int, amount: int):
@@ -78,7 +77,8 @@ def _upsert(session: Session, day: date, provider: str, status: str, currency: s
 def move_in_rollup(session: Session, payment, old_status: str | None, new_status: str | None) -> None:
     """Move ``payment`` from its ``old_status`` bucket to its ``new_status`` bucket.
 
-    Call it in the transaction that changes the status (``old_status=None`` for a new payment).
+    Call it in the transaction that changes the status (``old_status=None`` for a new payment), inside
+    an app context: the bucket's day is the payment's creation date in ``DISPLAY_TIMEZONE``.
     One atomic ``INSERT … ON CONFLICT DO UPDATE`` per bucket (SQLite and PostgreSQL), so two
     writers never lose a count and no row has to be read or locked first.
 
@@ -86,7 +86,7 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
     """
     if old_status == new_status:
         return
-    day = hk_day(payment.created_at or clock.now())
+    day = local_day(payment.created_at or clock.now())
     if old_status is not None:
         _upsert(session, day, payment.provider, str(old_status), payment.currency, -1, -payment.amount_minor)
     if new_status is not None:

@@ -1,42 +1,15 @@
-"""Fixtures for the inbox tests: extra SANDBOX=1 apps with their own settings, Antom payments."""
+"""Fixtures for the inbox tests: an active agreement and Antom payments charged to it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 
-from dashboard import create_app
-from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
 from tests.agreements.test_agreement_service import authorised
-from tests.conftest import test_settings
-
-
-@pytest.fixture
-def make_sandbox_app(tmp_path, live_db: None) -> Iterator[Callable[..., Flask]]:
-    """Return a factory for SANDBOX=1 apps with extra settings (not served; committing database)."""
-    built: list[Flask] = []
-
-    def build(**extra: object) -> Flask:
-        folder = tmp_path / f"app{len(built)}"
-        folder.mkdir()
-        application = create_app(test_settings(folder, SANDBOX=True, **extra))
-        with application.app_context():
-            db.create_all()
-        built.append(application)
-        return application
-
-    yield build
-    for application in built:
-        application.extensions["sandbox"].engine.dispose()
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 @pytest.fixture

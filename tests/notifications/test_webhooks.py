@@ -194,8 +194,8 @@ def test_webhooks_need_no_csrf_token_while_other_posts_do(sandboxed):
     assert accepted_too.status_code == 200
 
 
-def test_the_notify_path_behind_a_proxy_is_the_public_one(make_sandbox_app):
-    app = make_sandbox_app(PUBLIC_BASE_URL="https://shop.example/bo", TRUSTED_PROXY_COUNT=1)
+def test_the_notify_path_behind_a_proxy_is_the_public_one(make_app):
+    app = make_app(SANDBOX=True, PUBLIC_BASE_URL="https://shop.example/bo", TRUSTED_PROXY_COUNT=1)
     body = json.dumps(payment_result("PAY-PROXY-1", "2026010519401080010018880000007")).encode()
     proxy = {
         "X-Forwarded-For": "203.0.113.9",
@@ -275,8 +275,8 @@ def test_a_worldpay_event_signed_for_another_body_is_refused(sandboxed):
     assert [row.verdict for row in notifications()] == ["invalid"]
 
 
-def test_during_a_key_rotation_either_configured_secret_verifies(make_sandbox_app):
-    app = make_sandbox_app(WORLDPAY_WEBHOOK_SECRETS="1:old-secret,2:new-secret")
+def test_during_a_key_rotation_either_configured_secret_verifies(make_app):
+    app = make_app(SANDBOX=True, WORLDPAY_WEBHOOK_SECRETS="1:old-secret,2:new-secret")
     old, new = {"1": "old-secret"}, {"2": "new-secret"}
 
     def answer(event_id: str, signature_for) -> int:

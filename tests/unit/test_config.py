@@ -13,6 +13,7 @@ import pytest
 from dashboard.config import ConfigError
 from dashboard.config import load_settings
 from dashboard.config import require_production_settings
+from tests.conftest import environ_without_app_settings
 
 KEY = "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc="
 
@@ -127,15 +128,12 @@ def test_production_refuses_the_sandbox(tmp_path):
         require_production_settings(settings)
 
 
-def test_flask_cli_prints_one_clear_line_for_a_config_error(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "SECRET_KEY", "DATA_ENCRYPTION_KEYS", "PUBLIC_BASE_URL", "REDIS_URL"}
-    }
-    env.update(DATABASE_URL="mysql://x", INSTANCE_PATH=str(tmp_path / "instance"))
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "dashboard", "routes"],
+def flask_command(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
+    """Run ``flask --app dashboard <args>`` in a new process with ``settings``, none from the shell."""
+    local = {"INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    env = environ_without_app_settings(**{**local, **settings})
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "dashboard", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -143,6 +141,28 @@ def test_flask_cli_prints_one_clear_line_for_a_config_error(tmp_path):
         timeout=60,
         check=False,
     )
+
+
+def test_flask_cli_prints_one_clear_line_for_a_config_error(tmp_path):
+    result = flask_command(tmp_path, "routes", DATABASE_URL="mysql://x")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("audit-verify",)], ids=" ".join)
+def test_every_command_stops_with_the_one_line_naming_a_bad_setting(tmp_path, command):
+    result = flask_command(tmp_path, *command, DISPLAY_TIMEZONE="Mars/Base")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: DISPLAY_TIMEZONE is not an IANA time zone such as Asia/Hong_Kong"
+    ]
+    assert result.stdout == ""
+
+
+def test_serve_refuses_the_sandbox_in_one_line(tmp_path):
+    result = flask_command(tmp_path, "serve", "--port", "0", SANDBOX="1")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: SANDBOX is on; `serve` is for a real install (use `demo` for the sandbox)"
+    ]

@@ -36,6 +36,21 @@ def test_a_malformed_cursor_starts_the_list_at_the_top(text):
     assert Cursor.parse(text) is None
 
 
+def test_an_untimed_cursor_is_the_bare_number_of_the_last_row():
+    assert str(Cursor(None, 57)) == "57"
+    assert Cursor.parse("57", timed=False) == Cursor(None, 57)
+
+
+@pytest.mark.parametrize("text", [None, "", "-1", "+1", " 1", "1.2", "٣", "abc", str(2**63)])
+def test_a_malformed_untimed_cursor_starts_the_list_at_the_top(text):
+    assert Cursor.parse(text, timed=False) is None
+
+
+def test_a_cursor_never_names_a_key_beyond_a_bigint():
+    assert Cursor.parse(f"1.{2**63 - 1}") == Cursor(datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC), 2**63 - 1)
+    assert Cursor.parse(f"1.{2**63}") is None
+
+
 @pytest.mark.parametrize(
     ("prefix", "bound"),
     [

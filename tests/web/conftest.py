@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -14,11 +13,9 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from dashboard import clock
-from dashboard import create_app
 from dashboard.audit.models import AuditLog
 from dashboard.extensions import db
 from dashboard.users.models import User
-from tests.conftest import test_settings
 
 COOKIE = "back_office_session"
 
@@ -87,23 +84,3 @@ def reload_user(app: Flask) -> Callable[[int], User]:
             return db.session.get(User, user_id)
 
     return load
-
-
-@pytest.fixture
-def make_app(tmp_path, live_db: None) -> Iterator[Callable[..., Flask]]:
-    """Return a factory for extra apps (own settings), on committing databases emptied afterwards."""
-    built: list[Flask] = []
-
-    def build(**extra: object) -> Flask:
-        folder = tmp_path / f"app{len(built)}"
-        folder.mkdir()
-        application = create_app(test_settings(folder, **extra))
-        with application.app_context():
-            db.create_all()
-        built.append(application)
-        return application
-
-    yield build
-    for application in built:
-        with application.app_context():
-            db.engine.dispose()

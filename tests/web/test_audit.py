@@ -13,9 +13,9 @@ from sqlalchemy import update
 
 from dashboard.audit import service as audit
 from dashboard.audit.models import AuditLog
-from dashboard.audit.queries import PAGE_SIZE
 from dashboard.db import write_transaction
 from dashboard.extensions import db
+from dashboard.listing import PAGE_SIZE
 
 
 def record(app, action: str, count: int = 1, **fields) -> None:
@@ -125,6 +125,14 @@ def test_older_entries_link_pages_by_keyset(app, client, login_as):
     assert len(second_seqs) == 5
     assert max(second_seqs) < min(first_seqs)
     assert "Older entries" not in second.get_data(as_text=True)
+
+
+def test_a_malformed_page_cursor_starts_at_the_top(app, client, login_as):
+    login_as("viewer")
+    record(app, "test.top")
+    newest = shown_seqs(client.get("/audit/"))
+    assert newest and shown_seqs(client.get("/audit/?before=not-a-number")) == newest
+    assert shown_seqs(client.get("/audit/?before=-1")) == newest
 
 
 def test_htmx_filter_returns_only_the_results_block(app, client, login_as):

@@ -21,6 +21,7 @@ from dashboard.agreements.models import Agreement
 from dashboard.audit.models import AuditLog
 from dashboard.events.models import Event
 from dashboard.extensions import db
+from dashboard.listing import PAGE_SIZE
 from dashboard.money import Money
 from dashboard.notifications import queries
 from dashboard.notifications import service
@@ -168,7 +169,7 @@ def test_every_role_reads_the_inbox_and_a_notification(client, login_as, stored,
 
 def test_the_list_and_search_never_page_with_offset_or_counts(app, client, login_as, stored):
     login_as("viewer")
-    for minute in range(queries.PAGE_SIZE + 5):
+    for minute in range(PAGE_SIZE + 5):
         stored(
             reference=f"2026{minute:04d}",
             verdict="valid",
@@ -201,7 +202,7 @@ def test_older_notifications_are_reached_by_keyset_pages_without_gaps_or_repeats
     # Several rows share a received_at: the id breaks the tie.
     made = [
         stored(verdict="valid", outcome="applied", received_at=NOON_HKT + timedelta(seconds=index // 3))
-        for index in range(queries.PAGE_SIZE + 7)
+        for index in range(PAGE_SIZE + 7)
     ]
 
     first = client.get("/notifications/?verdict=valid")
@@ -209,9 +210,16 @@ def test_older_notifications_are_reached_by_keyset_pages_without_gaps_or_repeats
     assert link and "verdict=valid" in link and f"before={shown_ids(first)[-1]}" in link
     second = client.get(link)
 
-    assert len(shown_ids(first)) == queries.PAGE_SIZE
+    assert len(shown_ids(first)) == PAGE_SIZE
     assert shown_ids(first) + shown_ids(second) == sorted(made, reverse=True)
     assert older_link(second) is None
+
+
+def test_a_malformed_page_cursor_starts_at_the_top(client, login_as, stored):
+    login_as("viewer")
+    top = stored(verdict="valid", outcome="applied")
+    assert shown_ids(client.get("/notifications/?before=-5")) == [top]
+    assert shown_ids(client.get("/notifications/?before=5.5")) == [top]
 
 
 def test_htmx_filtering_returns_only_the_results_block(client, login_as, stored):

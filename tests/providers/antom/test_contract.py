@@ -20,13 +20,9 @@ from dashboard.providers.antom import RefundStatus
 from dashboard.providers.antom import signatures
 from dashboard.providers.base import CallOutcome
 from tests.sandbox import helpers
-from tests.sandbox.conftest import antom  # noqa: F401 - fixtures shared with tests/sandbox
-from tests.sandbox.conftest import run_due  # noqa: F401
-from tests.sandbox.conftest import sandbox  # noqa: F401
-from tests.sandbox.conftest import sandbox_server  # noqa: F401
 
 
-def test_every_operation_end_to_end(sandbox, antom, run_due):  # noqa: F811
+def test_every_operation_end_to_end(sandbox, antom, run_due):
     consulted = helpers.consult(antom, sandbox.url)
     assert consulted.outcome is CallOutcome.SUCCEEDED and consulted.normal_url
 
@@ -69,7 +65,7 @@ def test_every_operation_end_to_end(sandbox, antom, run_due):  # noqa: F811
         assert antom.verify_notification(notice.headers, notice.body, path="/webhooks/antom")
 
 
-def _sdk_style_post(sandbox, reference, body: bytes, tamper: bool = False) -> requests.Response:  # noqa: F811
+def _sdk_style_post(sandbox, reference, body: bytes, tamper: bool = False) -> requests.Response:
     settings = sandbox.sandbox.antom
     uri = "/sandbox/antom/ams/sandbox/api/v1/payments/inquiryPayment"
     request_time = "2026-01-05T10:00:00+08:00"
@@ -89,7 +85,7 @@ def _sdk_style_post(sandbox, reference, body: bytes, tamper: bool = False) -> re
     )
 
 
-def test_sdk_style_indented_body_verifies_and_the_answer_is_signed(sandbox, reference):  # noqa: F811
+def test_sdk_style_indented_body_verifies_and_the_answer_is_signed(sandbox, reference):
     body = json.dumps({"paymentRequestId": "nope"}, indent=3).encode()
 
     answer = _sdk_style_post(sandbox, reference, body)
@@ -108,7 +104,7 @@ def test_sdk_style_indented_body_verifies_and_the_answer_is_signed(sandbox, refe
     assert not reference.verify(public, content.replace(b"ORDER", b"ORDEr"), answer.headers["Signature"])
 
 
-def test_a_flipped_byte_in_the_request_fails_the_signature(sandbox, reference):  # noqa: F811
+def test_a_flipped_byte_in_the_request_fails_the_signature(sandbox, reference):
     body = json.dumps({"paymentRequestId": "nope"}, indent=3).encode()
 
     answer = _sdk_style_post(sandbox, reference, body, tamper=True)

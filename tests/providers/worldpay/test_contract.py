@@ -17,13 +17,9 @@ from dashboard.providers.worldpay import WorldpayDuplicateReference
 from dashboard.providers.worldpay import WorldpayNotFound
 from dashboard.providers.worldpay import WorldpayRejected
 from tests.sandbox import worldpay_helpers as wh
-from tests.sandbox.conftest import run_due  # noqa: F401 - fixtures shared with tests/sandbox
-from tests.sandbox.conftest import sandbox  # noqa: F401
-from tests.sandbox.conftest import sandbox_server  # noqa: F401
-from tests.sandbox.conftest import worldpay  # noqa: F401
 
 
-def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):  # noqa: F811
+def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):
     created = wh.create(worldpay, sandbox.url, minor=20000)
     assert created.outcome is CallOutcome.UNKNOWN and created.last_event == "pending"
     assert created.command_id.startswith("cmd") and created.record.status == 201
@@ -61,7 +57,7 @@ def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):  
     ]
 
 
-def test_wrong_credentials_give_401_unauthorized(sandbox):  # noqa: F811
+def test_wrong_credentials_give_401_unauthorized(sandbox):
     settings = sandbox.app.extensions["sandbox"].worldpay
     client = WorldpayClient(settings.base_url, settings.username, "wrong", settings.entity)
     with pytest.raises(WorldpayAuthError) as refused:
@@ -71,7 +67,7 @@ def test_wrong_credentials_give_401_unauthorized(sandbox):  # noqa: F811
     assert wh.raw(sandbox.app, "GET", "/apmPayments/x", auth=None).json()["errorName"] == "unauthorized"
 
 
-def test_api_version_header_is_required_and_checked(sandbox):  # noqa: F811
+def test_api_version_header_is_required_and_checked(sandbox):
     body = wh.create_body(sandbox.url)
     missing = wh.raw(sandbox.app, "POST", "/apmPayments", body, version=False)
     assert (missing.status_code, missing.json()["errorName"]) == (400, "headerIsMissing")
@@ -102,7 +98,7 @@ def test_api_version_header_is_required_and_checked(sandbox):  # noqa: F811
         ({"instruction__resultUrls": {"success": "x"}}, "$.instruction.resultUrls.pending", "fieldIsMissing"),
     ],
 )
-def test_schema_errors_name_the_field(sandbox, changes, path, child):  # noqa: F811
+def test_schema_errors_name_the_field(sandbox, changes, path, child):
     answer = wh.raw(sandbox.app, "POST", "/apmPayments", wh.create_body(sandbox.url, **changes))
     assert answer.status_code == 400
     body = answer.json()
@@ -114,7 +110,7 @@ def test_schema_errors_name_the_field(sandbox, changes, path, child):  # noqa: F
         assert child in [issue["errorName"] for issue in body["validationErrors"]]
 
 
-def test_the_cap_uses_the_configured_rates(sandbox):  # noqa: F811
+def test_the_cap_uses_the_configured_rates(sandbox):
     # EUR 5,882.35 at 8.5 HKD/EUR is just under HKD 50,000.
     answer = wh.raw(
         sandbox.app,
@@ -125,7 +121,7 @@ def test_the_cap_uses_the_configured_rates(sandbox):  # noqa: F811
     assert answer.status_code == 201
 
 
-def test_duplicate_reference_and_other_error_bodies(sandbox, worldpay):  # noqa: F811
+def test_duplicate_reference_and_other_error_bodies(sandbox, worldpay):
     first = wh.create(worldpay, sandbox.url, reference="DUP-REF-1")
     with pytest.raises(WorldpayDuplicateReference) as duplicate:
         wh.create(worldpay, sandbox.url, reference="DUP-REF-1")
@@ -151,7 +147,7 @@ def test_duplicate_reference_and_other_error_bodies(sandbox, worldpay):  # noqa:
     assert entity.json()["errorName"] == "entityIsNotConfigured"
 
 
-def test_internal_error_and_timeout_faults_leave_the_outcome_unknown(sandbox, worldpay):  # noqa: F811
+def test_internal_error_and_timeout_faults_leave_the_outcome_unknown(sandbox, worldpay):
     from dashboard.sandbox.core import add_switch
     from dashboard.sandbox.store import transaction
 
@@ -171,6 +167,6 @@ def test_internal_error_and_timeout_faults_leave_the_outcome_unknown(sandbox, wo
         impatient.query_payment("anything")
 
 
-def _credentials(sandbox):  # noqa: F811
+def _credentials(sandbox):
     settings = sandbox.app.extensions["sandbox"].worldpay
     return settings.username, settings.password
