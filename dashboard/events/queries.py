@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.events.kinds import EventKind
 from dashboard.events.models import Event
 from dashboard.events.service import timeline
 from dashboard.templating import format_money
@@ -22,16 +23,16 @@ TIMELINE_LIMIT = 500
 
 #: Headings for the kinds the services record; other kinds get their own name, humanised.
 KIND_TITLES = {
-    "created": "Created",
-    "status_changed": "Status changed",
-    "provider_call": "Provider call",
-    "notification": "Notification",
-    "refund_requested": "Refund requested",
-    "refund_status_changed": "Refund status changed",
-    "cancel_requested": "Cancel requested",
-    "cancel_status_changed": "Cancel status changed",
-    "revoke_requested": "Revoke requested",
-    "job_failed": "Job failed",
+    EventKind.CREATED: "Created",
+    EventKind.STATUS_CHANGED: "Status changed",
+    EventKind.PROVIDER_CALL: "Provider call",
+    EventKind.NOTIFICATION: "Notification",
+    EventKind.REFUND_REQUESTED: "Refund requested",
+    EventKind.REFUND_STATUS_CHANGED: "Refund status changed",
+    EventKind.CANCEL_REQUESTED: "Cancel requested",
+    EventKind.CANCEL_STATUS_CHANGED: "Cancel status changed",
+    EventKind.REVOKE_REQUESTED: "Revoke requested",
+    EventKind.JOB_FAILED: "Job failed",
 }
 
 #: A provider call's outcome (the providers' S/F/U result status) in words.
@@ -147,16 +148,16 @@ def _provider_call(summary: dict[str, Any]) -> str:
 
 
 _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "created": _created,
-    "status_changed": _status_changed,
-    "provider_call": _provider_call,
-    "notification": _notification,
-    "refund_requested": _child("refund"),
-    "refund_status_changed": _child("refund"),
-    "cancel_requested": _child("cancel"),
-    "cancel_status_changed": _child("cancel"),
-    "revoke_requested": _revoke,
-    "job_failed": _job_failed,
+    EventKind.CREATED: _created,
+    EventKind.STATUS_CHANGED: _status_changed,
+    EventKind.PROVIDER_CALL: _provider_call,
+    EventKind.NOTIFICATION: _notification,
+    EventKind.REFUND_REQUESTED: _child("refund"),
+    EventKind.REFUND_STATUS_CHANGED: _child("refund"),
+    EventKind.CANCEL_REQUESTED: _child("cancel"),
+    EventKind.CANCEL_STATUS_CHANGED: _child("cancel"),
+    EventKind.REVOKE_REQUESTED: _revoke,
+    EventKind.JOB_FAILED: _job_failed,
 }
 
 
@@ -180,7 +181,7 @@ def describe(event: Event, actor: str | None = None) -> TimelineEntry:
     text, call = "", None
     if describer is not None:
         try:
-            call = _call_record(summary) if event.kind == "provider_call" else None
+            call = _call_record(summary) if event.kind == EventKind.PROVIDER_CALL else None
             text = describer(summary)
         except (KeyError, TypeError, ValueError):
             summary, text, call = dict(raw), "", None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -127,6 +128,14 @@ class ActiveFaults:
 
     def __contains__(self, name: str) -> bool:
         return name in self.names
+
+
+def hold_answer(sandbox: Sandbox, faults: ActiveFaults) -> None:
+    """Wait as the latency and timeout faults say before answering a call."""
+    if faults.latency_ms:
+        time.sleep(faults.latency_ms / 1000)
+    if "timeout" in faults:
+        time.sleep(sandbox.timeout_seconds)
 
 
 def parse_fault_header(value: str | None) -> ActiveFaults:

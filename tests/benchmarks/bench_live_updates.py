@@ -80,10 +80,10 @@ def writer_main(changes: int, min_gap: float, max_gap: float, seed: int, viewers
     from dashboard import create_app
     from dashboard.db import locked
     from dashboard.db import write_transaction
+    from dashboard.events.kinds import ObjectType
     from dashboard.events.models import Event
     from dashboard.extensions import db
-    from dashboard.money import Money
-    from dashboard.payments import service as payments
+    from dashboard.payments import changes
     from dashboard.payments.models import Payment
     from dashboard.payments.states import PaymentEvent
     from dashboard.users import service as users
@@ -99,14 +99,13 @@ def writer_main(changes: int, min_gap: float, max_gap: float, seed: int, viewers
         count = -(-changes // len(STEPS))
         with write_transaction(db.session) as session:
             ids = [
-                payments.payment_from_provider(
+                changes.new_payment(
                     session,
+                    None,
                     provider="antom",
                     request_id=f"BENCH-LIVE-{seed}-{number:05d}",
-                    provider_payment_id=None,
-                    amount=Money(12850 + number, "HKD"),
-                    created_at=None,
-                    notification_id=None,
+                    amount_minor=12850 + number,
+                    currency="HKD",
                 ).id
                 for number in range(count)
             ]
@@ -123,10 +122,10 @@ def writer_main(changes: int, min_gap: float, max_gap: float, seed: int, viewers
             done[payment_id] = done.get(payment_id, 0) + 1
             with write_transaction(db.session) as session:
                 payment = locked(session, Payment, payment_id)
-                payments.change_payment(session, payment, step)
+                changes.change_payment(session, payment, step)
                 event_id = session.scalar(
                     select(func.max(Event.id)).where(
-                        Event.object_type == payments.PAYMENT, Event.object_id == str(payment_id)
+                        Event.object_type == ObjectType.PAYMENT, Event.object_id == str(payment_id)
                     )
                 )
             committed = time.time()

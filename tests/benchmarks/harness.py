@@ -24,22 +24,14 @@ from dataclasses import field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dashboard.config import SETTINGS
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
 #: Settings the app reads from the environment; a stray one in the caller's shell must not leak in.
-APP_SETTING_NAMES = (
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "PUBLIC_BASE_URL",
-    "TRUSTED_PROXY_COUNT",
-    "SESSION_COOKIE_SECURE",
-    "DATA_ENCRYPTION_KEYS",
-    "SANDBOX",
-    "INSTANCE_PATH",
-)
+APP_SETTING_NAMES = ("INSTANCE_PATH", *(setting.name for setting in SETTINGS))
 
 
 class BenchmarkError(RuntimeError):

@@ -116,3 +116,19 @@ def test_write_transaction_first_commits_work_already_pending(app, live_db):
         emails = set(db.session.scalars(select(User.email)))
         assert emails == {"earlier@staff.example"}
         db.session.remove()
+
+
+def test_free_text_columns_keep_at_most_their_length_and_store_empty_text_as_null(app_ctx):
+    from dashboard.payments.models import Payment
+    from dashboard.payments.models import Refund
+
+    payment = Payment(
+        provider="antom", request_id="PAY-CLIP", amount_minor=100, currency="HKD", result_message="x" * 300
+    )
+    payment.result_code = ""
+    refund = Refund(
+        request_id="RF-CLIP", amount_minor=1, currency="HKD", status="submitted", reason="r" * 999
+    )
+
+    assert (len(payment.result_message), payment.result_code, len(refund.reason)) == (256, None, 256)
+    assert payment.currency == "HKD"  # identifiers and codes are not cut: they must fit or fail

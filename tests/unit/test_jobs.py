@@ -130,3 +130,15 @@ def test_healthz_reports_the_worker_heartbeat(app, client, run_jobs, fake_clock)
     assert client.get("/healthz").get_json()["worker"] == "stale"
     jobs.beat(app.extensions["huey"])
     assert client.get("/healthz").get_json()["worker"] == "ok"
+
+
+def test_a_job_queued_by_a_name_nobody_declared_is_refused_before_anything_is_queued(app, app_ctx):
+    with pytest.raises(LookupError, match=r"no job is called 'payments\.nothing'"):
+        jobs.enqueue_after_commit(db.session, "payments.nothing", 1)
+    db.session.commit()
+    assert pending(app) == 0
+
+
+def test_two_jobs_cannot_share_a_name():
+    with pytest.raises(ValueError, match=r"two jobs are called tests\.remember"):
+        jobs.task("tests.remember", jobs.RetryPolicy(retries=0, delay=0))(lambda: None)

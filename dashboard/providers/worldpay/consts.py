@@ -14,7 +14,6 @@ PROVIDER = "worldpay"
 
 API_VERSION = "2024-07-01"
 TRY_BASE_URL = "https://try.access.worldpay.com"
-LIVE_BASE_URL = "https://access.worldpay.com"
 
 API_VERSION_HEADER = "WP-Api-Version"
 CORRELATION_HEADER = "WP-CorrelationId"
@@ -171,14 +170,6 @@ OPERATING_SYSTEMS = frozenset({"android", "osx", "windows", "ios", "linux", "oth
 ALIPAY_HK_CURRENCIES = frozenset({"EUR", "HKD", "GBP", "SGD"})
 ALIPAY_HK_MAX_HKD = Money(5_000_000, "HKD")
 
-# Try simulator (seed page "AlipayHK", Simulation; §1.11): page outcome → resulting payment status,
-# and the magic minor-unit amounts.
-SIMULATOR_OUTCOMES = {
-    "Authorised": EventName.AUTHORIZED,
-    "Authorised and Captured": EventName.SENT_FOR_SETTLEMENT,
-    "Refused": EventName.REFUSED,
-    "Error": EventName.ERROR,
-    "Shopper Cancelled": EventName.CANCELLED,
-}
+# Try simulator (seed page "AlipayHK", Simulation; §1.11): the magic minor-unit amounts.
 MAGIC_SALE_ERROR_AMOUNT = 500
 MAGIC_REVERSAL_ERROR_AMOUNT = 700

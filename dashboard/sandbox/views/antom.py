@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from flask import Blueprint
 from flask import Response
@@ -25,6 +24,7 @@ from dashboard.sandbox import sender
 from dashboard.sandbox.core import FAULT_HEADER
 from dashboard.sandbox.core import ActiveFaults
 from dashboard.sandbox.core import get_sandbox
+from dashboard.sandbox.core import hold_answer
 from dashboard.sandbox.core import take_faults
 from dashboard.sandbox.store import Delivery
 from dashboard.sandbox.store import transaction
@@ -55,11 +55,7 @@ def _signed(uri: str, body: bytes, status: int = 200, corrupt: bool = False) -> 
 
 
 def _answer(uri: str, operation: Operation | None, payload: dict, faults: ActiveFaults) -> Response:
-    sandbox = get_sandbox()
-    if faults.latency_ms:
-        time.sleep(faults.latency_ms / 1000)
-    if "timeout" in faults:
-        time.sleep(sandbox.timeout_seconds)
+    hold_answer(get_sandbox(), faults)
     if "http_500" in faults:
         return Response("Internal Server Error", status=500, content_type="text/plain")
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from flask import Blueprint
 from flask import Response
@@ -19,6 +18,7 @@ from dashboard.sandbox import worldpay
 from dashboard.sandbox.core import FAULT_HEADER
 from dashboard.sandbox.core import ActiveFaults
 from dashboard.sandbox.core import get_sandbox
+from dashboard.sandbox.core import hold_answer
 from dashboard.sandbox.core import take_faults
 from dashboard.sandbox.store import Delivery
 from dashboard.sandbox.store import transaction
@@ -35,11 +35,7 @@ def _wp_json(payload: dict, status: int) -> Response:
 
 
 def _wp_answer(payload: dict, status: int, faults: ActiveFaults) -> Response:
-    sandbox = get_sandbox()
-    if faults.latency_ms:
-        time.sleep(faults.latency_ms / 1000)
-    if "timeout" in faults:
-        time.sleep(sandbox.timeout_seconds)
+    hold_answer(get_sandbox(), faults)
     if "http_500" in faults:
         return _wp_json(worldpay.Reject(500, wp_consts.ErrorName.INTERNAL_ERROR_OCCURRED).body, 500)
     response = _wp_json(payload, status)

@@ -1,0 +1,49 @@
+"""The provider registry: every entry is reachable by its code, has its webhook, and reads what
+it is sent without trusting it."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.providers.base import Provider
+from dashboard.providers.base import Subject
+from dashboard.providers.registry import CODES
+from dashboard.providers.registry import REGISTRY
+from dashboard.providers.registry import provider
+
+GARBAGE = [b"", b"not json", b"[]", b'{"eventDetails": 7, "notifyType": 8}', b"\xff\xfe"]
+
+
+def test_every_provider_is_found_by_its_code_and_an_unknown_one_is_refused():
+    assert CODES == ("antom", "worldpay")
+    assert all(isinstance(provider(code), Provider) and provider(code).code == code for code in CODES)
+    with pytest.raises(LookupError, match="unknown provider 'hkach'"):
+        provider("hkach")
+
+
+def test_every_provider_has_its_webhook_at_its_configured_path(app):
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    for entry in REGISTRY.values():
+        rule = rules[f"webhooks.{entry.code}"]
+        assert rule.rule == entry.webhook_path(app.config) and rule.methods >= {"POST"}
+
+
+@pytest.mark.parametrize("code", CODES)
+@pytest.mark.parametrize("body", GARBAGE)
+def test_identifying_a_body_never_raises_whatever_it_holds(code, body):
+    identity = provider(code).identify(body)
+    assert identity.kind and identity.key is None
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "subject"),
+    [
+        ("antom", "PAYMENT_RESULT", Subject.PAYMENT),
+        ("antom", "REFUND_RESULT", Subject.REFUND),
+        ("antom", "AUTHCODE_CREATED", Subject.AUTHORIZATION),
+        ("antom", "TOKEN_CANCELED", Subject.AGREEMENT),
+        ("worldpay", "sentForRefund", Subject.PAYMENT),
+    ],
+)
+def test_each_kind_of_notification_names_what_staff_may_ask_about(code, kind, subject):
+    assert provider(code).subject_of(kind) is subject
