@@ -48,14 +48,16 @@ def move(
     :param result: the provider's result code and message, kept when a code is given
     :param facts: ``facts(new_status)`` stores what came with the event, even when the status
         stays (a note); it runs only once the event is known to be allowed
-    :param on_move: ``on_move(old, new)``, the domain's side effect of a real move; it runs before
-        anything of the move is written, so raising leaves the row as it was
+    :param on_move: ``on_move(old, new)``, the domain's side effect of a real move; it runs first,
+        so raising leaves the row as it was
     :param summary: what the timeline entry says besides the status change
     :raises IgnoredEvent: duplicate or late; nothing changed
     :raises InvalidTransition: the event contradicts the status; nothing changed
     """
     old = machine.statuses(row.status)
     new = machine.next(old, event)
+    if new is not old and on_move is not None:
+        on_move(old, new)
     code, message = result
     if code is not None:
         row.result_code, row.result_message = code, message
@@ -63,8 +65,6 @@ def move(
         facts(new)
     if new is old:
         return False
-    if on_move is not None:
-        on_move(old, new)
     row.status = new.value
     timeline = row.timeline
     record_event(

@@ -49,10 +49,10 @@ PENDING_LIFETIME = timedelta(hours=24)
 #: Seconds between retries of applyToken or revoke whose answer was unknown.
 RETRY_DELAY = 30
 
-# Jobs, by the names agreements/tasks.py declares them under.
-APPLY_TOKEN = "agreements.apply_token"  # noqa: S105 - a job name, not a secret
-REFRESH_TOKEN = "agreements.refresh_token"  # noqa: S105 - a job name, not a secret
-SEND_REVOKE = "agreements.send_revoke"
+# Jobs, by the names agreements/tasks.py declares them under (their names since they were first queued).
+APPLY_TOKEN = "dashboard.agreements.tasks.apply_token_task"  # noqa: S105 - a job name, not a secret
+REFRESH_TOKEN = "dashboard.agreements.tasks.refresh_token_task"  # noqa: S105 - a job name, not a secret
+SEND_REVOKE = "dashboard.agreements.tasks.revoke_task"
 
 
 class AgreementRefused(ValueError):

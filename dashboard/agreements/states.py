@@ -121,14 +121,6 @@ CHARGEABLE = frozenset({A.ACTIVE})
 AGREEMENT_FINAL = frozenset({A.EXPIRED, A.REVOKED, A.CANCELLED_BY_CUSTOMER, A.FAILED})
 
 
-def next_status(current: AgreementStatus | str, event: AgreementEvent | str) -> AgreementStatus:
-    """Return an agreement's status after ``event``.
-
-    :raises IgnoredEvent: duplicate or late; keep the status, record the event
-    :raises InvalidTransition: the event contradicts the status
-    """
-    return AGREEMENT_MACHINE.next(current, event)
-
 
 def token_canceled_event(status: AgreementStatus | str, revoke_requested: bool) -> AgreementEvent:
     """Return what a TOKEN_CANCELED notification means for an agreement (DESIGN §8).
@@ -148,6 +140,5 @@ __all__ = [
     "CHARGEABLE",
     "AgreementEvent",
     "AgreementStatus",
-    "next_status",
     "token_canceled_event",
 ]

@@ -38,7 +38,7 @@ LOOK_BACK = 50
 #: Most events one poll returns; a page that fell further behind reloads its regions anyway.
 MAX_POLL_EVENTS = 200
 #: How much of a failed job's error its timeline entry keeps.
-MAX_ERROR_TEXT = 500
+MAX_JOB_ERROR_TEXT = 500
 
 
 def record_event(
@@ -92,7 +92,7 @@ def failure_on_timeline(model: type, job: str):
             if row is None:
                 return
             timeline = row.timeline
-            summary = {**timeline.extra, "job": job, "error": repr(exc)[:MAX_ERROR_TEXT]}
+            summary = {**timeline.extra, "job": job, "error": repr(exc)[:MAX_JOB_ERROR_TEXT]}
             record_event(session, timeline.object_type, timeline.object_id, EventKind.JOB_FAILED, summary)
 
     return hook

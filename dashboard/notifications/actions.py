@@ -23,7 +23,7 @@ from dashboard.payments.changes import find_payment
 from dashboard.payments.changes import find_refund
 from dashboard.payments.models import Refund
 from dashboard.providers.base import Subject
-from dashboard.providers.registry import provider
+from dashboard.providers.registry import NOTIFYING
 
 #: The outcomes a notification may be reprocessed from.
 REPROCESSABLE = frozenset({InboxOutcome.FAILED, InboxOutcome.UNMATCHED, InboxOutcome.PENDING})
@@ -104,7 +104,7 @@ def ask_provider(notification_id: int) -> str:
 
 def _subject(row: Notification) -> tuple[Subject, int] | None:
     """Return what a notification is about and that object's id, or None."""
-    named = provider(row.provider).subject_of(row.kind)
+    named = NOTIFYING[row.provider].webhook.subject_of(row.kind)
     if row.object_type == ObjectType.PAYMENT and row.object_id:
         refund_id = _refund_of(row.id, int(row.object_id))
         return (Subject.REFUND, refund_id) if refund_id is not None else (Subject.PAYMENT, int(row.object_id))

@@ -13,7 +13,7 @@ from wtforms.validators import Optional
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Verdict
 from dashboard.providers.base import UNPARSEABLE
-from dashboard.providers.registry import REGISTRY
+from dashboard.providers.registry import NOTIFYING
 
 #: How each outcome reads in the inbox ("applied" is what staff call processed).
 OUTCOME_LABELS = {
@@ -27,13 +27,13 @@ OUTCOME_LABELS = {
 }
 
 ANY = SelectChoice("", "Any")
-PROVIDER_CHOICES = [ANY, *(SelectChoice(entry.code, entry.label) for entry in REGISTRY.values())]
+PROVIDER_CHOICES = [ANY, *(SelectChoice(entry.code, entry.label) for entry in NOTIFYING.values())]
 KIND_CHOICES = [
     ANY,
     *(
         SelectChoice(kind, f"{kind} ({entry.label})")
-        for entry in REGISTRY.values()
-        for kind in entry.notification_kinds
+        for entry in NOTIFYING.values()
+        for kind in entry.webhook.notification_kinds
     ),
     SelectChoice(UNPARSEABLE, "unparseable body"),
 ]

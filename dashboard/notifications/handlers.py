@@ -31,7 +31,7 @@ from dashboard.providers.news import AuthorizationChange
 from dashboard.providers.news import AuthorizationNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
-from dashboard.providers.registry import provider
+from dashboard.providers.registry import NOTIFYING
 
 #: How much of an error a notification's row keeps for staff.
 MAX_ERROR_TEXT = 2000
@@ -70,7 +70,7 @@ def apply(notification_id: int) -> str | None:
         row.attempts += 1
         try:
             with session.begin_nested():
-                news = provider(row.provider).read_notification(row.body)
+                news = NOTIFYING[row.provider].webhook.read_notification(row.body)
                 applied = HANDLERS[type(news)](session, row, news)
         except (InvalidTransition, MalformedMessage) as exc:
             row.outcome = InboxOutcome.FAILED.value

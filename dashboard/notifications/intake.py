@@ -30,10 +30,10 @@ from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
 from dashboard.providers.base import NotificationIdentity
-from dashboard.providers.base import Provider
+from dashboard.providers.entry import Provider
 
 #: The job that applies a stored notification (declared in notifications/tasks.py).
-APPLY_NOTIFICATION = "notifications.apply"
+APPLY_NOTIFICATION = "dashboard.notifications.tasks.apply_notification_task"
 
 
 @dataclass(frozen=True)
@@ -62,17 +62,18 @@ class _Redelivery(Exception):
 
 
 def receive(provider: Provider, headers: Mapping[str, str], body: bytes) -> Intake:
-    """Verify, store and (if verified and new) queue one notification; return what happened."""
+    """Verify, store and (if verified and new) queue a notification of ``provider``; return what happened."""
     # One plain copy: Werkzeug's request headers walk the whole WSGI environ on every lookup.
     headers = {name.lower(): value for name, value in headers.items()}
-    verdict = provider.verify(headers, body)
-    identity = provider.identify(body)
+    webhook = provider.webhook
+    verdict = webhook.verify(headers, body)
+    identity = webhook.identify(body)
     key = dedup_key(identity)
     fields = {
         "provider": provider.code,
         "kind": identity.kind,
         "reference": identity.reference,
-        "headers": provider.kept(headers),
+        "headers": webhook.kept(headers),
         "body": body,
     }
     if verdict is not Verdict.VALID:

@@ -25,11 +25,8 @@ from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
-from dashboard.providers.base import Signature
-from dashboard.providers.registry import CODES
-
-#: What the signature check said: valid (the only verdict that may be applied), invalid, missing.
-Verdict = Signature
+from dashboard.providers.entry import Verdict
+from dashboard.providers.registry import NOTIFYING
 
 
 class InboxOutcome(enum.StrEnum):
@@ -75,7 +72,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        one_of("provider", CODES),
+        one_of("provider", tuple(NOTIFYING)),
         one_of("verdict", [verdict.value for verdict in Verdict]),
         one_of("outcome", [outcome.value for outcome in InboxOutcome]),
         # Unique only among verified primary rows: a forged or duplicate POST can never take
@@ -106,7 +103,7 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    #: A provider code of the registry (``antom``, ``worldpay``).
+    #: The code of a provider that notifies (``antom``, ``worldpay``).
     provider: Mapped[str] = mapped_column(String(16))
     #: Antom ``notifyType`` / ``authorizationNotifyType``; Worldpay ``eventDetails.type``.
     kind: Mapped[str] = mapped_column(String(64), info=CLIPPED)

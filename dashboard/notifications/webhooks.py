@@ -1,4 +1,4 @@
-"""Provider webhooks, one per registry entry (``POST /webhooks/antom`` …; public, CSRF-exempt)."""
+"""Provider webhooks, one per provider that notifies (``POST /webhooks/antom`` …; public, CSRF-exempt)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from flask import request
 from dashboard.auth.access import public
 from dashboard.extensions import csrf
 from dashboard.notifications.intake import receive as receive_notification
-from dashboard.providers.base import Provider
-from dashboard.providers.registry import REGISTRY
+from dashboard.providers.entry import Provider
+from dashboard.providers.registry import NOTIFYING
 
 #: Largest body accepted; real notifications are a few kilobytes.
 MAX_BODY_BYTES = 64 * 1024
@@ -42,7 +42,7 @@ def _endpoint(entry: Provider) -> Callable[[], Response]:
     @public
     def receive() -> Response:
         intake = receive_notification(entry, request.headers, _raw_body())
-        answer = entry.acknowledgement if intake.accepted else entry.refusal
+        answer = entry.webhook.acknowledgement if intake.accepted else entry.webhook.refusal
         return Response(answer.body, answer.status, content_type=answer.content_type)
 
     receive.__doc__ = f"Store, verify and acknowledge a notification from {entry.label}."
@@ -53,6 +53,6 @@ def _endpoint(entry: Provider) -> Callable[[], Response]:
 def _mount(state) -> None:
     # The paths are settings: they are the public notify URLs' paths below PUBLIC_BASE_URL. Each
     # provider's endpoint is named after it (webhooks.antom, webhooks.worldpay).
-    for entry in REGISTRY.values():
-        path = entry.webhook_path(state.app.config)
+    for entry in NOTIFYING.values():
+        path = entry.webhook.path(state.app.config)
         state.add_url_rule(path, entry.code, _endpoint(entry), methods=["POST"])

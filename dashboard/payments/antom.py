@@ -25,6 +25,7 @@ from dashboard.payments.changes import AUTO_DEBIT_EXPIRY
 from dashboard.payments.changes import INQUIRY_BACKOFF
 from dashboard.payments.changes import SEND_CANCEL
 from dashboard.payments.changes import SEND_REFUND
+from dashboard.payments.changes import CancelRefused
 from dashboard.payments.changes import PaymentRefused
 from dashboard.payments.changes import apply_cancel_news
 from dashboard.payments.changes import apply_payment_news
@@ -38,6 +39,7 @@ from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.rail import PaymentRail
+from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import OPEN_REFUND
 from dashboard.payments.states import PaymentEvent
@@ -105,8 +107,12 @@ def _pay_request(payment: Payment, agreement: Agreement, reference_order_id: str
 
 
 def send_pay(payment_id: int, request: PayRequest) -> None:
-    """Send (or re-send with the same request id) ``pay`` and commit what it answered."""
-    provider_step(Payment, payment_id, lambda payment: partial(ANTOM.client().pay, request), _pay_answered)
+    """Send (or re-send with the same request id) ``pay`` of an open payment and commit the answer."""
+
+    def prepare(payment: Payment) -> Callable[[], object] | None:
+        return partial(ANTOM.client().pay, request) if payment.status in OPEN_PAYMENT else None
+
+    provider_step(Payment, payment_id, prepare, _pay_answered)
 
 
 def _pay_answered(session: Session, payment: Payment, call: Call) -> None:
@@ -133,10 +139,18 @@ def inquire(payment_id: int, attempt: int = 0) -> str:
     not expired, and failed once it has (nothing was charged, antom.md §5.3).
     """
 
-    def prepare(payment: Payment) -> Callable[[], object]:
+    def prepare(payment: Payment) -> Callable[[], object] | None:
+        if payment.status not in OPEN_PAYMENT:
+            return None
         return partial(ANTOM.client().inquiry_payment, payment_request_id=payment.request_id)
 
-    after = provider_step(Payment, payment_id, prepare, partial(_inquiry_answered, attempt))
+    after = provider_step(
+        Payment,
+        payment_id,
+        prepare,
+        partial(_inquiry_answered, attempt),
+        unsent=lambda payment: _AfterInquiry(payment.status if payment else "missing"),
+    )
     if after.resend is not None:
         send_pay(payment_id, after.resend)
     elif after.cancel_id is not None:
@@ -166,10 +180,13 @@ def _inquiry_answered(attempt: int, session: Session, payment: Payment, call: Ca
         return _AfterInquiry(payment.status, resend)
     cancelled_before = session.scalar(select(Cancel.id).where(Cancel.payment_id == payment.id).limit(1))
     if expired and payment.agreement_id is not None and cancelled_before is None:
-        cancel = open_cancel(
-            session, payment, new_request_id("expiry-cancel-"), "still unknown at its expiry", None
-        )
-        return _AfterInquiry(payment.status, cancel_id=cancel.id)
+        reason = "still unknown at its expiry"
+        try:
+            cancel = open_cancel(session, payment, new_request_id("expiry-cancel-"), reason, None)
+        except CancelRefused:
+            pass  # e.g. a refund Antom told us of meanwhile: the inquiries go on
+        else:
+            return _AfterInquiry(payment.status, cancel_id=cancel.id)
     schedule_inquiry(session, payment, attempt + 1)
     return _AfterInquiry(payment.status)
 
@@ -177,7 +194,9 @@ def _inquiry_answered(attempt: int, session: Session, payment: Payment, call: Ca
 def send_cancel(cancel_id: int) -> None:
     """Send (or re-send: Antom cancels are keyed by the payment) a cancel and commit the answer."""
 
-    def prepare(cancel: Cancel) -> Callable[[], object]:
+    def prepare(cancel: Cancel) -> Callable[[], object] | None:
+        if cancel.status not in OPEN_CANCEL:
+            return None
         return partial(ANTOM.client().cancel, payment_request_id=cancel.payment.request_id)
 
     provider_step(Cancel, cancel_id, prepare, _cancel_answered)
@@ -208,10 +227,18 @@ def refund_call(refund: Refund) -> Callable[[], object]:
 def inquire_refund(refund_id: int, attempt: int = 0) -> str:
     """Ask Antom where an open refund stands, apply it and return the status."""
 
-    def prepare(refund: Refund) -> Callable[[], object]:
+    def prepare(refund: Refund) -> Callable[[], object] | None:
+        if refund.status not in OPEN_REFUND:
+            return None
         return partial(ANTOM.client().inquiry_refund, refund_request_id=refund.request_id)
 
-    return provider_step(Refund, refund_id, prepare, partial(_refund_inquiry_answered, attempt))
+    return provider_step(
+        Refund,
+        refund_id,
+        prepare,
+        partial(_refund_inquiry_answered, attempt),
+        unsent=lambda refund: refund.status if refund else "missing",
+    )
 
 
 def _refund_inquiry_answered(attempt: int, session: Session, refund: Refund, call: Call) -> str:

@@ -1,9 +1,9 @@
-"""Status changes of payments, refunds and cancels, in the caller's transaction (DESIGN §4, §5).
+"""Changes to payments, refunds and cancels in the caller's transaction (DESIGN §4, §5, §6).
 
-These are the primitives that provider answers, notifications and jobs apply: each moves one
-row through its machine (:func:`dashboard.transitions.move`), keeps the daily rollups and the
-refunded sum in step, and writes the change on the payment's timeline (a payment page shows one
-timeline, DESIGN §6). Refunds and cancels are recorded on their payment's timeline.
+The primitives every flow, notification and job uses: find the row news is about, add a
+payment, refund or cancel, move one through its machine (:func:`dashboard.transitions.move`)
+with the daily rollups and the refunded sum in step, and queue the inquiries that follow. Every
+change is written on the payment's timeline (a payment page shows one timeline).
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from dashboard.payments.states import PAYMENT_REFUNDABLE
 from dashboard.payments.states import REFUND_MACHINE
 from dashboard.payments.states import CancelEvent
 from dashboard.payments.states import CancelStatus
+from dashboard.payments.states import NotRefundable
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import PaymentStatus
 from dashboard.payments.states import RefundEvent
 from dashboard.payments.states import RefundStatus
+from dashboard.payments.states import check_refund
 from dashboard.provider_step import settle
 from dashboard.providers.news import CancelNews
 from dashboard.providers.news import PaymentNews
@@ -49,11 +51,11 @@ INQUIRY_BACKOFF = (5, 10, 20, 40, 80, 160, 300, 600)
 #: Auto Debit payments expire one minute after pay (antom.md §5.2 ``paymentExpiryTime``).
 AUTO_DEBIT_EXPIRY = timedelta(minutes=1)
 
-# Jobs, by the names payments/tasks.py declares them under.
-INQUIRE_PAYMENT = "payments.inquire_payment"
-INQUIRE_REFUND = "payments.inquire_refund"
-SEND_REFUND = "payments.send_refund"
-SEND_CANCEL = "payments.send_cancel"
+# Jobs, by the names payments/tasks.py declares them under (their names since they were first queued).
+INQUIRE_PAYMENT = "dashboard.payments.tasks.inquire_payment_task"
+INQUIRE_REFUND = "dashboard.payments.tasks.inquire_refund_task"
+SEND_REFUND = "dashboard.payments.tasks.send_refund_task"
+SEND_CANCEL = "dashboard.payments.tasks.send_cancel_task"
 
 
 class PaymentRefused(ValueError):
@@ -329,6 +331,60 @@ def refund_from_provider(
             "source": "provider",
         },
         notification_id=notification_id,
+    )
+    return refund
+
+
+def check_new_refund(session: Session, payment: Payment, amount: Money, request_id: str) -> None:
+    """Check a new refund of ``payment`` (locked by the caller) against the refund rules.
+
+    :raises DuplicateRefund: ``request_id`` was used (a double click)
+    :raises RefundRefused: another currency, a payment that holds no money, or more than the balance
+    """
+    if amount.currency != payment.currency:
+        raise NotRefundable(f"the payment is in {payment.currency}, not {amount.currency}")
+    refunds = session.execute(
+        select(Refund.status, Refund.amount_minor).where(Refund.payment_id == payment.id)
+    )
+    used = session.scalars(select(Refund.request_id).where(Refund.request_id == request_id))
+    check_refund(payment.status, payment.amount_minor, list(refunds), amount.minor, request_id, used)
+
+
+def open_refund(
+    session: Session,
+    payment: Payment,
+    amount: Money,
+    reason: str | None,
+    request_id: str,
+    actor_id: int | None,
+) -> Refund:
+    """Add a refund of ``payment`` that passed :func:`check_new_refund`, ready to send; record, audit."""
+    refund = Refund(
+        payment_id=payment.id,
+        request_id=request_id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        reason=reason,
+        status=RefundStatus.SUBMITTED.value,
+        requested_by_id=actor_id,
+    )
+    session.add(refund)
+    session.flush()
+    summary = {**refund.timeline.extra, "amount_minor": amount.minor, "currency": amount.currency}
+    record_event(
+        session,
+        ObjectType.PAYMENT,
+        payment.id,
+        EventKind.REFUND_REQUESTED,
+        {**summary, "reason": refund.reason},
+        actor_id=actor_id,
+    )
+    audit.record(
+        session,
+        "payment.refund_requested",
+        object_type=ObjectType.PAYMENT,
+        object_id=payment.id,
+        after=summary,
     )
     return refund
 

@@ -43,3 +43,7 @@ class PaymentRail:
     inquires_by_provider_id: bool = False
     #: True when the payment page shows what the provider offers to do next.
     shows_next_actions: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.send_cancel is None) == (self.cancel_refusal is None):
+            raise ValueError(f"{self.provider}: a rail sends cancels or says why it cannot (one, not both)")

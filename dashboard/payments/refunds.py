@@ -6,20 +6,18 @@ two concurrent requests can never together refund more than was paid (DESIGN §5
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.audit import service as audit
 from dashboard.db import locked
 from dashboard.db import write_transaction
-from dashboard.events.kinds import EventKind
-from dashboard.events.kinds import ObjectType
-from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.payments.changes import apply_refund_news
+from dashboard.payments.changes import check_new_refund
+from dashboard.payments.changes import open_refund
 from dashboard.payments.changes import schedule_refund_inquiry
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
@@ -28,7 +26,6 @@ from dashboard.payments.rails import rail_for
 from dashboard.payments.states import OPEN_REFUND
 from dashboard.payments.states import NotRefundable
 from dashboard.payments.states import RefundStatus
-from dashboard.payments.states import check_refund
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
 from dashboard.providers.base import Call
@@ -59,53 +56,29 @@ def refund_payment(
     rail.before_refund(payment_id)
     with write_transaction(db.session) as session:
         payment = locked(session, Payment, payment_id)
-        if amount.currency != payment.currency:
-            raise NotRefundable(f"the payment is in {payment.currency}, not {amount.currency}")
-        rows = session.execute(
-            select(Refund.status, Refund.amount_minor).where(Refund.payment_id == payment.id)
-        )
-        used = session.scalars(select(Refund.request_id).where(Refund.request_id == request_id))
-        check_refund(payment.status, payment.amount_minor, list(rows), amount.minor, request_id, used)
+        check_new_refund(session, payment, amount, request_id)
         refusal = rail.refund_refusal(payment, amount.minor)
         if refusal is not None:
             raise NotRefundable(refusal)
-        refund = Refund(
-            payment_id=payment.id,
-            request_id=request_id,
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            reason=reason,
-            status=RefundStatus.SUBMITTED.value,
-            requested_by_id=actor_id,
-        )
-        session.add(refund)
-        session.flush()
-        summary = {**refund.timeline.extra, "amount_minor": amount.minor, "currency": amount.currency}
-        record_event(
-            session,
-            ObjectType.PAYMENT,
-            payment.id,
-            EventKind.REFUND_REQUESTED,
-            {**summary, "reason": refund.reason},
-            actor_id=actor_id,
-        )
-        audit.record(
-            session,
-            "payment.refund_requested",
-            object_type=ObjectType.PAYMENT,
-            object_id=payment.id,
-            after=summary,
-        )
+        refund = open_refund(session, payment, amount, reason, request_id, actor_id)
         refund_id = refund.id
     send_refund(refund_id)
     return db.session.get(Refund, refund_id)
 
 
 def send_refund(refund_id: int) -> None:
-    """Send a submitted refund to its provider and commit what it answered."""
-    rail = rail_for(db.session.get(Refund, refund_id).payment.provider)
+    """Send a submitted refund to its provider and commit what it answered; any other is left alone."""
+    refund = db.session.get(Refund, refund_id)
+    rail = rail_for(refund.payment.provider) if refund is not None else None
     db.session.rollback()
-    provider_step(Refund, refund_id, rail.refund_call, partial(_refund_answered, rail))
+    if rail is None:
+        return
+
+    def prepare(refund: Refund) -> Callable[[], object] | None:
+        # Sent once per request id: never again once the provider has answered it.
+        return rail.refund_call(refund) if refund.status == RefundStatus.SUBMITTED else None
+
+    provider_step(Refund, refund_id, prepare, partial(_refund_answered, rail))
 
 
 def _refund_answered(rail: PaymentRail, session: Session, refund: Refund, call: Call) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dashboard.extensions import db
 from dashboard.payments.antom import charge_agreement
 from dashboard.payments.cancels import cancel_payment
-from dashboard.payments.cancels import cancel_refusal
 from dashboard.payments.cancels import send_cancel
 from dashboard.payments.changes import CancelRefused
 from dashboard.payments.changes import PaymentRefused
@@ -45,7 +44,6 @@ __all__ = [
     "CancelRefused",
     "PaymentRefused",
     "cancel_payment",
-    "cancel_refusal",
     "charge_agreement",
     "create_alipayhk_payment",
     "inquire_payment",

@@ -166,14 +166,6 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, Mapping[PaymentEvent, PaymentStatus 
 PAYMENT_MACHINE = Machine("payment", PaymentStatus, PaymentEvent, PAYMENT_TRANSITIONS)
 
 
-def next_status(current: PaymentStatus | str, event: PaymentEvent | str) -> PaymentStatus:
-    """Return a payment's status after ``event``.
-
-    :raises IgnoredEvent: duplicate or late; keep the status, record the event
-    :raises InvalidTransition: the event contradicts the status
-    """
-    return PAYMENT_MACHINE.next(current, event)
-
 
 # --- refunds ---------------------------------------------------------------------------------------
 
@@ -241,10 +233,6 @@ OPEN_REFUND = frozenset({R.SUBMITTED, R.PROCESSING})
 #: Refund statuses whose amount is (or may become) refunded: they count against the balance.
 REFUND_HOLDS_BALANCE = frozenset({R.AWAITING_APPROVAL, R.SUBMITTED, R.PROCESSING, R.SUCCEEDED})
 
-
-def next_refund_status(current: RefundStatus | str, event: RefundEvent | str) -> RefundStatus:
-    """Return a refund's status after ``event`` (errors as :func:`next_status`)."""
-    return REFUND_MACHINE.next(current, event)
 
 
 class RefundRefused(ValueError):
@@ -344,7 +332,3 @@ CANCEL_MACHINE = Machine("cancel", CancelStatus, CancelEvent, CANCEL_TRANSITIONS
 #: Cancel statuses Antom has not given a final answer for yet.
 OPEN_CANCEL = frozenset({C.SUBMITTED, C.PROCESSING})
 
-
-def next_cancel_status(current: CancelStatus | str, event: CancelEvent | str) -> CancelStatus:
-    """Return a cancel's status after ``event`` (errors as :func:`next_status`)."""
-    return CANCEL_MACHINE.next(current, event)

@@ -25,7 +25,6 @@ from dashboard.payments.rails import ASKED_BY_PROVIDER_ID
 from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import OPEN_REFUND
-from dashboard.payments.states import RefundStatus
 
 #: Open work untouched for this long is picked up again by the sweeper.
 STUCK_AFTER = timedelta(minutes=10)
@@ -50,11 +49,7 @@ def inquire_refund_task(refund_id: int, attempt: int = 0) -> str:
 @task(SEND_REFUND, RETRY_PAYMENT_CALL, on_failure=failure_on_timeline(Refund, "send refund"))
 def send_refund_task(refund_id: int) -> None:
     """Send a submitted refund again with its own request id (the provider never received it)."""
-    refund = db.session.get(Refund, refund_id)
-    submitted = refund is not None and refund.status == RefundStatus.SUBMITTED
-    db.session.rollback()
-    if submitted:
-        service.send_refund(refund_id)
+    service.send_refund(refund_id)
 
 
 @task(SEND_CANCEL, RETRY_PAYMENT_CALL, on_failure=failure_on_timeline(Cancel, "send cancel"))

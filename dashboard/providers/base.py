@@ -22,11 +22,7 @@ from typing import Any
 from typing import Generic
 from typing import TypeVar
 
-from flask import Flask
-from flask import current_app
-
 R = TypeVar("R", bound="ProviderResult")
-C = TypeVar("C")
 
 #: Our request ids are at most this long: Antom's paymentRequestId/refundRequestId limit, which is
 #: also Worldpay's transactionReference limit.
@@ -328,86 +324,3 @@ class Call(Generic[R]):
     def never_received(self) -> bool:
         """Return True when the provider answered that it never got what was asked about."""
         return self.result is not None and self.result.never_received
-
-
-# -- the registry's entries -------------------------------------------------------------------
-
-
-class Signature(enum.StrEnum):
-    """What checking a notification's signature found."""
-
-    #: It verified with a configured key.
-    VALID = "valid"
-    #: A signature was there but did not verify.
-    INVALID = "invalid"
-    #: No signature header (or no usable one).
-    MISSING = "missing"
-
-
-@dataclass(frozen=True)
-class WebhookAnswer:
-    """What a provider's notification endpoint answers: the status and body that provider expects."""
-
-    status: int
-    body: bytes = b""
-    content_type: str | None = None
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """Return header ``name`` from a plain mapping, ignoring case."""
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
-
-
-def app_cached(app: Flask, key: str, make: Callable[[], Any]) -> Any:
-    """Return ``app.extensions[key]``, made once per app (clients and settings built from config)."""
-    if key not in app.extensions:
-        app.extensions[key] = make()
-    return app.extensions[key]
-
-
-@dataclass(frozen=True, eq=False)
-class Provider(Generic[C]):
-    """One provider as the rest of the back office sees it (DESIGN §9 "The provider registry")."""
-
-    #: Stored on payments and notifications, and in URLs: ``antom``.
-    code: str
-    #: What staff read: ``Antom``.
-    label: str
-    #: Build the client from an app's settings (DESIGN §8 "Sandbox" applies there).
-    build_client: Callable[[Flask], C]
-    #: Check a notification's signature over its raw bytes.
-    check_signature: Callable[[Flask, Mapping[str, str], bytes], Signature]
-    #: Read what a notification says it is, before and without trusting it; never raises.
-    identify: Callable[[bytes], NotificationIdentity]
-    #: What a notification of a kind is about (what its reference names).
-    subject_of: Callable[[str], Subject]
-    #: Read a verified notification into the domain's news; raises :class:`MalformedMessage`.
-    read_notification: Callable[[bytes], Any]
-    #: Every kind a notification of this provider may have, for the inbox's filter.
-    notification_kinds: tuple[str, ...]
-    #: Headers kept with each notification (signature inputs and what helps staff trace it).
-    kept_headers: tuple[str, ...]
-    #: The setting naming the notification endpoint's path below ``PUBLIC_BASE_URL``, and its default.
-    webhook_path_setting: str
-    default_webhook_path: str
-    #: What the endpoint answers a notification it stored and verified, and one it refused.
-    acknowledgement: WebhookAnswer
-    refusal: WebhookAnswer
-
-    def client(self, app: Flask | None = None) -> C:
-        """Return the app's client for this provider, built once."""
-        app = app or current_app._get_current_object()
-        return app_cached(app, f"{self.code}_client", lambda: self.build_client(app))
-
-    def verify(self, headers: Mapping[str, str], body: bytes) -> Signature:
-        """Check a notification's signature with the current app's settings."""
-        return self.check_signature(current_app._get_current_object(), headers, body)
-
-    def webhook_path(self, config: Mapping[str, Any]) -> str:
-        """Return the path notifications are posted to."""
-        return config.get(self.webhook_path_setting) or self.default_webhook_path
-
-    def kept(self, headers: Mapping[str, str]) -> dict[str, str]:
-        """Return the headers worth keeping with a notification, under their documented names."""
-        return {name: value for name in self.kept_headers if (value := header(headers, name)) is not None}

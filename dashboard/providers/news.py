@@ -105,8 +105,12 @@ class CancelNews:
 
     @classmethod
     def answered(cls, outcome: CallOutcome, code: str | None, message: str | None, **facts) -> CancelNews:
-        """Return what the answer to a cancel call means: S cancelled, F refused, U unknown."""
-        return cls(CANCEL_ANSWER[outcome], _kept(outcome, code), _kept(outcome, message), **facts)
+        """Return what the answer to a cancel call means: S cancelled, F refused, U unknown.
+
+        A success keeps its code: it becomes the cancelled payment's result, in place of the
+        code of the pay that was still unknown.
+        """
+        return cls(CANCEL_ANSWER[outcome], code, _kept(outcome, message), **facts)
 
 
 class AuthorizationChange(enum.StrEnum):

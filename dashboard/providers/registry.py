@@ -1,4 +1,4 @@
-"""Every provider the back office talks to, by code: adding one is one entry here."""
+"""Every provider the back office talks to, by code: adding one is an entry here and its package."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from dashboard.providers.antom.provider import ANTOM
-from dashboard.providers.base import Provider
+from dashboard.providers.entry import Provider
 from dashboard.providers.worldpay.provider import WORLDPAY
 
 #: Provider code → its entry, in the order pages list them.
 REGISTRY: Mapping[str, Provider] = MappingProxyType({entry.code: entry for entry in (ANTOM, WORLDPAY)})
-#: Every provider code (the values a payment's or a notification's ``provider`` column may hold).
+#: Every provider code.
 CODES: tuple[str, ...] = tuple(REGISTRY)
+#: The providers that send notifications (the values a notification's ``provider`` column may hold).
+NOTIFYING: Mapping[str, Provider] = MappingProxyType(
+    {code: entry for code, entry in REGISTRY.items() if entry.webhook is not None}
+)
 
 
 def provider(code: str) -> Provider:

@@ -19,6 +19,7 @@ from dashboard.reports.models import DailyTotal
 from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import transaction
 from tests.agreements.test_agreement_service import authorised
+from tests.factories import make_refund
 from tests.sandbox import worldpay_helpers as wh
 
 
@@ -206,3 +207,38 @@ def test_an_alipayhk_refund_uses_fresh_actions_and_finishes_by_webhook(sandboxed
         )
     ]
     assert operations == ["create_payment", "query_payment", "partial_reverse"]
+
+
+def test_a_cancel_keeps_antom_s_success_code_on_the_cancel_and_its_payment(sandboxed, agreement):
+    unknown = service.charge_agreement(agreement.id, Money(10002, "HKD"), "June plan")  # U: in process
+    assert fresh(Payment, unknown.id).result_code == "PAYMENT_IN_PROCESS"
+
+    cancel = service.cancel_payment(unknown.id, "cx-kept", None)
+
+    assert (cancel.status, cancel.result_code) == ("succeeded", "SUCCESS")
+    payment = fresh(Payment, unknown.id)
+    assert (payment.status, payment.result_code, payment.result_message) == ("cancelled", "SUCCESS", None)
+
+
+def test_a_refund_sent_when_worldpay_offers_no_reversal_fails_instead_of_waiting_forever(
+    sandboxed, fake_clock
+):
+    payment = service.create_alipayhk_payment(Money(12345, "HKD"), "Order 44")
+    wh.choose(payment.redirect_url, "authorise")
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()
+    refund = service.refund_payment(payment.id, Money(1000, "HKD"), None, service.new_refund_request_id())
+    # A second refund checked against the actions offered then, sent after they were taken away.
+    paid = fresh(Payment, payment.id)
+    later = make_refund(db.session, paid, amount_minor=500, status="submitted")
+    paid.actions = {}
+    db.session.commit()
+    later_id = later.id
+
+    service.send_refund(later_id)
+
+    later = fresh(Refund, later_id)
+    assert (later.status, later.result_code) == ("failed", "REVERSAL_NOT_OFFERED")
+    assert fresh(Refund, refund.id).status in ("processing", "succeeded")
+    sent = db.session.scalars(select(Event.summary).where(Event.kind == "provider_call")).all()
+    assert [call["operation"] for call in sent if call.get("refund_id") == later_id] == []  # nothing went out

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.providers.base import Provider
 from dashboard.providers.base import Subject
+from dashboard.providers.entry import Provider
 from dashboard.providers.registry import CODES
-from dashboard.providers.registry import REGISTRY
+from dashboard.providers.registry import NOTIFYING
 from dashboard.providers.registry import provider
 
 GARBAGE = [b"", b"not json", b"[]", b'{"eventDetails": 7, "notifyType": 8}', b"\xff\xfe"]
@@ -21,17 +21,20 @@ def test_every_provider_is_found_by_its_code_and_an_unknown_one_is_refused():
         provider("hkach")
 
 
-def test_every_provider_has_its_webhook_at_its_configured_path(app):
-    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
-    for entry in REGISTRY.values():
+def test_every_provider_that_notifies_has_its_webhook_at_its_configured_path_and_no_other_has_one(app):
+    rules = {
+        rule.endpoint: rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("webhooks.")
+    }
+    assert set(rules) == {f"webhooks.{code}" for code in NOTIFYING} == {"webhooks.antom", "webhooks.worldpay"}
+    for entry in NOTIFYING.values():
         rule = rules[f"webhooks.{entry.code}"]
-        assert rule.rule == entry.webhook_path(app.config) and rule.methods >= {"POST"}
+        assert rule.rule == entry.webhook.path(app.config) and rule.methods >= {"POST"}
 
 
 @pytest.mark.parametrize("code", CODES)
 @pytest.mark.parametrize("body", GARBAGE)
 def test_identifying_a_body_never_raises_whatever_it_holds(code, body):
-    identity = provider(code).identify(body)
+    identity = provider(code).webhook.identify(body)
     assert identity.kind and identity.key is None
 
 
@@ -46,4 +49,4 @@ def test_identifying_a_body_never_raises_whatever_it_holds(code, body):
     ],
 )
 def test_each_kind_of_notification_names_what_staff_may_ask_about(code, kind, subject):
-    assert provider(code).subject_of(kind) is subject
+    assert provider(code).webhook.subject_of(kind) is subject

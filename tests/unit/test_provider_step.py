@@ -100,3 +100,24 @@ def test_nothing_to_send_sends_nothing_and_records_nothing(committed):
     assert (answer, decided) == ("succeeded", [])
     assert provider_calls(payment_id) == []
     assert provider_step(Payment, 999_999, lambda p: None, None, unsent=lambda p: p) is None
+
+
+def test_a_decision_that_breaks_undoes_itself_but_keeps_the_call_s_record(committed):
+    payment_id, _ = committed
+
+    def decide(session, payment, call):
+        payment.result_code = "HALF-DONE"
+        raise RuntimeError("the decision broke")
+
+    with pytest.raises(RuntimeError, match="the decision broke"):
+        provider_step(
+            Payment,
+            payment_id,
+            lambda payment: lambda: ProviderResult(CallOutcome.FAILED, RECORD, "REFUSED"),
+            decide,
+        )
+
+    db.session.rollback()
+    assert db.session.get(Payment, payment_id).result_code is None
+    [call] = provider_calls(payment_id)  # the provider did answer: that stays on the timeline
+    assert call["outcome"] == "F"

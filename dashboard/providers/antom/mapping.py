@@ -35,6 +35,7 @@ from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.base import ProviderResult
 from dashboard.providers.base import Subject
 from dashboard.providers.base import json_object
+from dashboard.providers.news import PAYMENT_ANSWER
 from dashboard.providers.news import REFUND_ANSWER
 from dashboard.providers.news import AuthorizationChange
 from dashboard.providers.news import AuthorizationNews
@@ -95,9 +96,9 @@ def payment_status_event(payment_status: str) -> PaymentEvent:
 
 def payment_result_event(notify_type: str, result_status: str) -> PaymentEvent:
     """Map a notifyPayment without ``paymentStatus``: PAYMENT_PENDING, or PAYMENT_RESULT with S/F/U."""
-    if notify_type == NotifyType.PAYMENT_PENDING:
+    if notify_type == NotifyType.PAYMENT_PENDING or result_status not in set(CallOutcome):
         return PaymentEvent.PROCESSING
-    return {"S": PaymentEvent.SUCCEEDED, "F": PaymentEvent.FAILED}.get(result_status, PaymentEvent.PROCESSING)
+    return PAYMENT_ANSWER[CallOutcome(result_status)]
 
 
 # -- amounts and times ------------------------------------------------------------------------

@@ -19,10 +19,11 @@ from dashboard.providers.antom.mapping import notification_news
 from dashboard.providers.antom.mapping import notification_subject
 from dashboard.providers.antom.settings import DEFAULT_NOTIFY_PATH
 from dashboard.providers.antom.settings import from_app
-from dashboard.providers.base import Provider
-from dashboard.providers.base import Signature
-from dashboard.providers.base import WebhookAnswer
-from dashboard.providers.base import header
+from dashboard.providers.entry import Provider
+from dashboard.providers.entry import Verdict
+from dashboard.providers.entry import Webhook
+from dashboard.providers.entry import WebhookAnswer
+from dashboard.providers.entry import header
 
 #: Antom retries anything but its exact SUCCESS answer (notification "Acknowledgement"), so a bad
 #: signature gets a failure: the real sender tries again, a forger learns nothing.
@@ -38,28 +39,30 @@ REFUSAL_BODY = json.dumps(
 ).encode()
 
 
-def check_signature(app: Flask, headers: Mapping[str, str], body: bytes) -> Signature:
+def check_signature(app: Flask, headers: Mapping[str, str], body: bytes) -> Verdict:
     """Check RSA-SHA256 over ``POST <notify path>\\n<client-id>.<Request-Time>.<body>``."""
     if not header(headers, HEADER_SIGNATURE):
-        return Signature.MISSING
+        return Verdict.MISSING
     # The path signed is the one Antom POSTed to: the public notify URL's (PUBLIC_BASE_URL +
     # ANTOM_NOTIFY_PATH), which differs from request.path behind a proxy that strips a prefix.
     valid = ANTOM.client(app).verify_notification(headers, body)
-    return Signature.VALID if valid else Signature.INVALID
+    return Verdict.VALID if valid else Verdict.INVALID
 
 
 ANTOM: Provider[AntomClient] = Provider(
     code=PROVIDER,
     label="Antom",
     build_client=from_app,
-    check_signature=check_signature,
-    identify=identify_notification,
-    subject_of=notification_subject,
-    read_notification=notification_news,
-    notification_kinds=tuple(kind.value for kind in NotifyType),
-    kept_headers=("Content-Type", HEADER_CLIENT_ID, HEADER_REQUEST_TIME, HEADER_SIGNATURE, "User-Agent"),
-    webhook_path_setting="ANTOM_NOTIFY_PATH",
-    default_webhook_path=DEFAULT_NOTIFY_PATH,
-    acknowledgement=WebhookAnswer(200, NOTIFICATION_ACK, "application/json"),
-    refusal=WebhookAnswer(401, REFUSAL_BODY, "application/json"),
+    webhook=Webhook(
+        check_signature=check_signature,
+        identify=identify_notification,
+        subject_of=notification_subject,
+        read_notification=notification_news,
+        notification_kinds=tuple(kind.value for kind in NotifyType),
+        kept_headers=("Content-Type", HEADER_CLIENT_ID, HEADER_REQUEST_TIME, HEADER_SIGNATURE, "User-Agent"),
+        path_setting="ANTOM_NOTIFY_PATH",
+        default_path=DEFAULT_NOTIFY_PATH,
+        acknowledgement=WebhookAnswer(200, NOTIFICATION_ACK, "application/json"),
+        refusal=WebhookAnswer(401, REFUSAL_BODY, "application/json"),
+    ),
 )

@@ -25,6 +25,7 @@ from dashboard.money import Money
 from dashboard.providers.base import CallRecord
 from dashboard.providers.base import CallTimer
 from dashboard.providers.base import ProviderConfigError
+from dashboard.providers.base import ProviderRejected
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.http import DEFAULT_CONNECT_TIMEOUT
 from dashboard.providers.http import DEFAULT_READ_TIMEOUT
@@ -121,11 +122,14 @@ class WorldpayClient:
         partially (§1.8). Reversals have no idempotency key: ``reference`` (unique per refund)
         is what the refund's events echo, and a reversal that timed out must never be sent again.
 
-        :raises ValueError: the actions offer no reversal for this refund now
+        :raises ProviderRejected: the actions offer no reversal for this refund now (nothing is sent)
         """
         action = refund_action(actions, whole_payment)
         if action is None:
-            raise ValueError("Worldpay offers no reversal for this payment now")
+            # Our code, not Worldpay's: the payment's actions offered no reversal, so nothing was sent.
+            raise ProviderRejected(
+                "Worldpay offers no reversal for this payment now", code="REVERSAL_NOT_OFFERED"
+            )
         if action == consts.ACTION_REVERSE:
             return self.reverse(actions[action], amount=amount, reference=reference)
         return self.partial_reverse(actions[action], amount=amount, reference=reference)

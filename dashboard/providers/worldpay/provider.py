@@ -6,12 +6,13 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from dashboard.providers.base import Provider
-from dashboard.providers.base import Signature
-from dashboard.providers.base import WebhookAnswer
-from dashboard.providers.base import app_cached
-from dashboard.providers.base import header
 from dashboard.providers.base import sandbox_offer
+from dashboard.providers.entry import Provider
+from dashboard.providers.entry import Verdict
+from dashboard.providers.entry import Webhook
+from dashboard.providers.entry import WebhookAnswer
+from dashboard.providers.entry import app_cached
+from dashboard.providers.entry import header
 from dashboard.providers.worldpay.client import WorldpayClient
 from dashboard.providers.worldpay.consts import CORRELATION_HEADER
 from dashboard.providers.worldpay.consts import PROVIDER
@@ -35,27 +36,29 @@ def webhook_secrets(app: Flask) -> Mapping[str, str]:
     )
 
 
-def check_signature(app: Flask, headers: Mapping[str, str], body: bytes) -> Signature:
+def check_signature(app: Flask, headers: Mapping[str, str], body: bytes) -> Verdict:
     """Check the ``Event-Signature`` HMACs against every configured keyId (§1.10.4)."""
     signed = header(headers, SIGNATURE_HEADER)
     if not signed:
-        return Signature.MISSING
-    return Signature.VALID if verify_event(body, signed, webhook_secrets(app)) else Signature.INVALID
+        return Verdict.MISSING
+    return Verdict.VALID if verify_event(body, signed, webhook_secrets(app)) else Verdict.INVALID
 
 
 WORLDPAY: Provider[WorldpayClient] = Provider(
     code=PROVIDER,
     label="Worldpay",
     build_client=from_app,
-    check_signature=check_signature,
-    identify=identify_event,
-    subject_of=event_subject,
-    read_notification=event_news,
-    notification_kinds=tuple(sorted((name.value for name in EventName), key=str.lower)),
-    kept_headers=("Content-Type", SIGNATURE_HEADER, CORRELATION_HEADER, "User-Agent"),
-    webhook_path_setting="WORLDPAY_WEBHOOK_PATH",
-    default_webhook_path=DEFAULT_WEBHOOK_PATH,
-    # Worldpay wants any 2xx; a bad signature gets 400 so it is visibly refused.
-    acknowledgement=WebhookAnswer(200),
-    refusal=WebhookAnswer(400),
+    webhook=Webhook(
+        check_signature=check_signature,
+        identify=identify_event,
+        subject_of=event_subject,
+        read_notification=event_news,
+        notification_kinds=tuple(sorted((name.value for name in EventName), key=str.lower)),
+        kept_headers=("Content-Type", SIGNATURE_HEADER, CORRELATION_HEADER, "User-Agent"),
+        path_setting="WORLDPAY_WEBHOOK_PATH",
+        default_path=DEFAULT_WEBHOOK_PATH,
+        # Worldpay wants any 2xx; a bad signature gets 400 so it is visibly refused.
+        acknowledgement=WebhookAnswer(200),
+        refusal=WebhookAnswer(400),
+    ),
 )

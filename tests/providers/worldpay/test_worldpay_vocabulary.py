@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.payments.states import PAYMENT_MACHINE
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import PaymentStatus
-from dashboard.payments.states import next_status
 from dashboard.providers.worldpay.consts import EventName
 from dashboard.providers.worldpay.mapping import payment_event
 from dashboard.providers.worldpay.mapping import refund_event
@@ -41,4 +41,4 @@ def test_worldpay_refund_events(name, event):
 
 @pytest.mark.parametrize("name", ["cancelled", "cancelledByCustomer"])
 def test_both_shopper_cancel_names_cancel_a_pending_alipayhk_payment(name):
-    assert next_status("pending", payment_event(name)) == PaymentStatus.CANCELLED
+    assert PAYMENT_MACHINE.next("pending", payment_event(name)) == PaymentStatus.CANCELLED

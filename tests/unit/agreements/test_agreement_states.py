@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
+from dashboard.agreements.states import AGREEMENT_MACHINE
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
-from dashboard.agreements.states import next_status
 from dashboard.agreements.states import token_canceled_event
 from dashboard.machine import IgnoredEvent
 from dashboard.machine import InvalidTransition
@@ -50,17 +50,17 @@ def test_every_status_and_event_pair(status, event):
     expected = EXPECTED[status].get(event)
     if expected is None:
         with pytest.raises(InvalidTransition):
-            next_status(status, event)
+            AGREEMENT_MACHINE.next(status, event)
     elif expected == "late":
         with pytest.raises(IgnoredEvent):
-            next_status(status, event)
+            AGREEMENT_MACHINE.next(status, event)
     else:
-        assert next_status(status, event) == AgreementStatus(expected)
+        assert AGREEMENT_MACHINE.next(status, event) == AgreementStatus(expected)
 
 
 def test_a_refresh_of_an_expired_agreement_is_a_contradiction():
     with pytest.raises(InvalidTransition):
-        next_status("expired", "token_refreshed")
+        AGREEMENT_MACHINE.next("expired", "token_refreshed")
 
 
 @pytest.mark.parametrize(
@@ -78,4 +78,4 @@ def test_token_canceled_confirms_our_revoke_or_means_the_customer_cancelled(stat
 
 def test_token_canceled_after_our_revoke_is_a_late_confirmation():
     with pytest.raises(IgnoredEvent):
-        next_status("revoked", token_canceled_event("revoked", revoke_requested=True))
+        AGREEMENT_MACHINE.next("revoked", token_canceled_event("revoked", revoke_requested=True))

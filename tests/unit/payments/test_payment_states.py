@@ -12,7 +12,6 @@ from dashboard.payments.states import PAYMENT_MACHINE
 from dashboard.payments.states import REFUND_MACHINE
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import PaymentStatus
-from dashboard.payments.states import next_status
 
 # Expected outcomes written out independently of the table in the code: a status name means
 # "moves there", "late" means IgnoredEvent; a pair not listed must raise InvalidTransition.
@@ -94,13 +93,13 @@ def test_every_status_and_event_pair(status, event):
     expected = EXPECTED[status].get(event)
     if expected is None:
         with pytest.raises(InvalidTransition) as caught:
-            next_status(status, event)
+            PAYMENT_MACHINE.next(status, event)
         assert (caught.value.status, caught.value.event) == (status, event)
     elif expected == "late":
         with pytest.raises(IgnoredEvent):
-            next_status(status, event)
+            PAYMENT_MACHINE.next(status, event)
     else:
-        assert next_status(status, event) == PaymentStatus(expected)
+        assert PAYMENT_MACHINE.next(status, event) == PaymentStatus(expected)
 
 
 def test_invalid_and_ignored_are_distinct_errors():
@@ -110,19 +109,19 @@ def test_invalid_and_ignored_are_distinct_errors():
 
 def test_a_success_after_a_failure_is_a_contradiction_not_a_silent_change():
     with pytest.raises(InvalidTransition):
-        next_status("failed", "succeeded")
+        PAYMENT_MACHINE.next("failed", "succeeded")
 
 
 def test_a_late_processing_never_moves_a_paid_payment_back():
     with pytest.raises(IgnoredEvent):
-        next_status("succeeded", "processing")
+        PAYMENT_MACHINE.next("succeeded", "processing")
 
 
 def test_statuses_and_events_are_checked_by_name():
     with pytest.raises(ValueError):
-        next_status("paid", "succeeded")
+        PAYMENT_MACHINE.next("paid", "succeeded")
     with pytest.raises(ValueError):
-        next_status("pending", "paid")
+        PAYMENT_MACHINE.next("pending", "paid")
 
 
 def test_allowed_lists_the_moving_events():

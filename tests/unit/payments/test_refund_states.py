@@ -8,6 +8,8 @@ import pytest
 
 from dashboard.machine import IgnoredEvent
 from dashboard.machine import InvalidTransition
+from dashboard.payments.states import CANCEL_MACHINE
+from dashboard.payments.states import REFUND_MACHINE
 from dashboard.payments.states import CancelEvent
 from dashboard.payments.states import CancelStatus
 from dashboard.payments.states import DuplicateRefund
@@ -16,8 +18,6 @@ from dashboard.payments.states import RefundEvent
 from dashboard.payments.states import RefundExceedsBalance
 from dashboard.payments.states import RefundStatus
 from dashboard.payments.states import check_refund
-from dashboard.payments.states import next_cancel_status
-from dashboard.payments.states import next_refund_status
 from dashboard.payments.states import refundable_minor
 
 REFUND_EXPECTED = {
@@ -63,22 +63,22 @@ def test_the_expected_tables_name_every_status():
 
 @pytest.mark.parametrize(("status", "event"), REFUND_PAIRS, ids=[f"{s}-{e}" for s, e in REFUND_PAIRS])
 def test_every_refund_status_and_event_pair(status, event):
-    _check(next_refund_status, REFUND_EXPECTED, status, event, RefundStatus)
+    _check(REFUND_MACHINE.next, REFUND_EXPECTED, status, event, RefundStatus)
 
 
 @pytest.mark.parametrize(("status", "event"), CANCEL_PAIRS, ids=[f"{s}-{e}" for s, e in CANCEL_PAIRS])
 def test_every_cancel_status_and_event_pair(status, event):
-    _check(next_cancel_status, CANCEL_EXPECTED, status, event, CancelStatus)
+    _check(CANCEL_MACHINE.next, CANCEL_EXPECTED, status, event, CancelStatus)
 
 
 def test_a_refund_awaiting_approval_cannot_succeed_before_it_is_sent():
     with pytest.raises(InvalidTransition):
-        next_refund_status("awaiting_approval", "succeeded")
+        REFUND_MACHINE.next("awaiting_approval", "succeeded")
 
 
 def test_a_failure_after_a_successful_refund_is_a_contradiction():
     with pytest.raises(InvalidTransition):
-        next_refund_status("succeeded", "failed")
+        REFUND_MACHINE.next("succeeded", "failed")
 
 
 # --- refundable balance ------------------------------------------------------------------------
