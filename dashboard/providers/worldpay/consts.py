@@ -110,8 +110,6 @@ WEBHOOK_PAYMENT_EVENTS = frozenset(
     }
 )
 
-#: Webhook event types that concern a reversal rather than the sale (§1.8, §1.10.2).
-REFUND_EVENTS = frozenset({EventName.SENT_FOR_REFUND, EventName.REFUNDED, EventName.REFUND_FAILED})
 
 
 class ErrorName(enum.StrEnum):

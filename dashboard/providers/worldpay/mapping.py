@@ -44,7 +44,7 @@ W = EventName
 PE = PaymentEvent
 
 #: Every ``lastEvent`` / webhook event type → payment event (worldpay_hkach.md §1.7, §1.10.3).
-PAYMENT_EVENTS: Mapping[EventName, PaymentEvent] = MappingProxyType(
+PAYMENT_MEANINGS: Mapping[EventName, PaymentEvent] = MappingProxyType(
     {
         W.PENDING: PE.PROCESSING,
         W.SENT_FOR_AUTHORIZATION: PE.PROCESSING,
@@ -66,7 +66,7 @@ PAYMENT_EVENTS: Mapping[EventName, PaymentEvent] = MappingProxyType(
         W.CANCEL_FAILED: PE.NOTE,
         W.EXPIRED: PE.EXPIRED,
         W.REQUEST_EXPIRED: PE.EXPIRED,
-        # Refund activity lives on refunds (REFUND_EVENTS below); the payment only records it.
+        # Refund activity lives on refunds (REFUND_MEANINGS below); the payment only records it.
         W.SENT_FOR_REFUND: PE.NOTE,
         W.REFUNDED: PE.NOTE,
         W.REFUND_FAILED: PE.NOTE,
@@ -91,7 +91,7 @@ PAYMENT_EVENTS: Mapping[EventName, PaymentEvent] = MappingProxyType(
 )
 
 #: Events about a reversal (matched to a refund by ``eventDetails.reference``) → refund event.
-REFUND_EVENTS: Mapping[EventName, RefundEvent] = MappingProxyType(
+REFUND_MEANINGS: Mapping[EventName, RefundEvent] = MappingProxyType(
     {
         W.SENT_FOR_REFUND: RefundEvent.PROCESSING,
         W.REFUNDED: RefundEvent.SUCCEEDED,
@@ -104,7 +104,7 @@ REFUND_EVENTS: Mapping[EventName, RefundEvent] = MappingProxyType(
 def payment_event(event_name: str) -> PaymentEvent:
     """Map a ``lastEvent`` / event type; an undocumented name is recorded as a NOTE."""
     try:
-        return PAYMENT_EVENTS[EventName(event_name)]
+        return PAYMENT_MEANINGS[EventName(event_name)]
     except ValueError:
         return PE.NOTE
 
@@ -112,7 +112,7 @@ def payment_event(event_name: str) -> PaymentEvent:
 def refund_event(event_name: str) -> RefundEvent | None:
     """Return the refund event an event type carries, or None if it is not about a reversal."""
     try:
-        return REFUND_EVENTS.get(EventName(event_name))
+        return REFUND_MEANINGS.get(EventName(event_name))
     except ValueError:
         return None
 
@@ -532,7 +532,7 @@ class WorldpayEvent:
     @property
     def concerns_refund(self) -> bool:
         """Return True when the event reports on a reversal rather than the sale."""
-        return self.event_type in consts.REFUND_EVENTS
+        return refund_event(self.event_type) is not None
 
     @property
     def outcome(self) -> CallOutcome:
