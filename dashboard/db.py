@@ -14,13 +14,19 @@ from sqlalchemy import CheckConstraint
 from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
+from sqlalchemy import String
 from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import declared_attr
+from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.types import TypeDecorator
+
+from dashboard import clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -147,3 +153,19 @@ def locked(session: Session, model: type, object_id: int):
         select(model).where(model.id == object_id).with_for_update().execution_options(populate_existing=True)
     )
     return session.scalars(statement).one_or_none()
+
+
+class ProviderTracked:
+    """Columns of every row a provider answers about: its last result, its times, an optimistic lock."""
+
+    #: The provider's latest result code and message (why it failed, why it is still unknown).
+    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
+    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    #: Optimistic lock: a concurrent update of the same row raises StaleDataError.
+    version: Mapped[int] = mapped_column(Integer)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}

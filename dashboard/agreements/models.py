@@ -6,25 +6,24 @@ from datetime import datetime
 
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
-from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from dashboard import clock
 from dashboard.agreements.states import AgreementStatus
 from dashboard.crypto import EncryptedText
 from dashboard.crypto import lookup_hash
 from dashboard.db import CLIPPED
 from dashboard.db import Base
 from dashboard.db import BigIntPK
+from dashboard.db import ProviderTracked
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
 from dashboard.events.kinds import ObjectType
 from dashboard.events.kinds import TimelineRef
 
 
-class Agreement(Base):
+class Agreement(ProviderTracked, Base):
     """One customer's Auto Debit authorisation with one wallet.
 
     Tokens are stored encrypted (``DATA_ENCRYPTION_KEYS``); ``access_token_hash`` finds the
@@ -65,9 +64,6 @@ class Agreement(Base):
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: An :class:`AgreementStatus` value.
     status: Mapped[str] = mapped_column(String(24), default=AgreementStatus.PENDING.value)
-    #: Last provider result code and message (why it failed, why a refresh failed).
-    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
-    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: When staff asked to revoke; a TOKEN_CANCELED arriving after this confirms our revoke.
     revoke_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -77,12 +73,6 @@ class Agreement(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
-    #: Optimistic lock: a concurrent update of the same row raises StaleDataError.
-    version: Mapped[int] = mapped_column(Integer)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
     def set_access_token(self, token: str | None, expires_at: datetime | None = None) -> None:
         """Store a new access token (encrypted), its lookup hash, last 4 and expiry."""

@@ -10,17 +10,16 @@ from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
-from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from dashboard import clock
 from dashboard.db import CLIPPED
 from dashboard.db import Base
 from dashboard.db import BigIntPK
+from dashboard.db import ProviderTracked
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
 from dashboard.events.kinds import EventKind
@@ -37,7 +36,7 @@ from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
 PROVIDERS = (ANTOM, WORLDPAY)
 
 
-class Payment(Base):
+class Payment(ProviderTracked, Base):
     """One payment we started with a provider (or learnt about from an Antom notification)."""
 
     __tablename__ = "payments"
@@ -76,9 +75,6 @@ class Payment(Base):
     payment_method: Mapped[str | None] = mapped_column(String(32))
     #: A :class:`PaymentStatus` value.
     status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING.value)
-    #: Latest provider result: Antom ``resultCode``/``paymentResultCode``, Worldpay ``lastEvent`` or error.
-    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
-    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: Sum of succeeded refunds in minor units (0 ≤ refunded ≤ amount, checked by the database).
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     #: What the customer bought (Antom ``order.orderDescription``, Worldpay narrative).
@@ -89,16 +85,10 @@ class Payment(Base):
     actions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: When the provider stops trying (Auto Debit ``paymentExpiryTime``: 1 minute after pay).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     #: When it was paid (Antom ``paymentTime``; Worldpay ``authorized``).
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
-    #: Optimistic lock: a concurrent update of the same row raises StaleDataError.
-    version: Mapped[int] = mapped_column(Integer)
 
     agreement = relationship("Agreement")
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
     @property
     def amount(self) -> Money:
@@ -120,7 +110,7 @@ class Payment(Base):
         return f"<Payment {self.id} {self.provider} {self.request_id} {amount} {self.status}>"
 
 
-class Refund(Base):
+class Refund(ProviderTracked, Base):
     """A refund of (part of) a payment: Antom ``refund`` or Worldpay (partial) reversal."""
 
     __tablename__ = "refunds"
@@ -157,18 +147,10 @@ class Refund(Base):
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: When a manager approved or rejected it.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
-    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: When the provider reported it refunded.
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
-    #: Optimistic lock (two managers deciding at once).
-    version: Mapped[int] = mapped_column(Integer)
 
     payment = relationship("Payment")
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
     @property
     def amount(self) -> Money:
@@ -187,7 +169,7 @@ class Refund(Base):
         return f"<Refund {self.id} of payment {self.payment_id} {amount} {self.status}>"
 
 
-class Cancel(Base):
+class Cancel(ProviderTracked, Base):
     """An Antom ``cancel`` of a whole payment (only in the cancel window, only before any refund)."""
 
     __tablename__ = "cancels"
@@ -206,18 +188,10 @@ class Cancel(Base):
     #: A :class:`CancelStatus` value.
     status: Mapped[str] = mapped_column(String(16), default=CancelStatus.SUBMITTED.value)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    result_code: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
-    result_message: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     #: Antom ``cancelTime``.
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
-    #: Optimistic lock.
-    version: Mapped[int] = mapped_column(Integer)
 
     payment = relationship("Payment")
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
     @property
     def timeline(self) -> TimelineRef:

@@ -41,6 +41,8 @@ def test_customer_declines_in_the_browser(sandbox, antom, page):
     page.goto(consulted.normal_url)
     page.get_by_role("button", name="Decline").click()
 
-    assert page.get_by_role("heading", name="You declined").is_visible()
+    declined = page.get_by_role("heading", name="You declined")
+    declined.wait_for()  # the answer page loads after the click; a busy machine may take a while
+    assert declined.is_visible()
     page.goto(consulted.normal_url)
     assert page.get_by_text("already used").is_visible()
