@@ -106,8 +106,13 @@ def _subject(row: Notification) -> tuple[Subject, int] | None:
     """Return what a notification is about and that object's id, or None."""
     named = NOTIFYING[row.provider].webhook.subject_of(row.kind)
     if row.object_type == ObjectType.PAYMENT and row.object_id:
-        refund_id = _refund_of(row.id, int(row.object_id))
-        return (Subject.REFUND, refund_id) if refund_id is not None else (Subject.PAYMENT, int(row.object_id))
+        payment_id = int(row.object_id)
+        refund_id = _refund_of(row.id, payment_id)
+        if refund_id is None and named is Subject.REFUND and row.reference:
+            # A refund's news that changed nothing (a confirmation) still names the refund.
+            found = find_refund(db.session, row.reference, row.reference, lock=False)
+            refund_id = found.id if found is not None and found.payment_id == payment_id else None
+        return (Subject.REFUND, refund_id) if refund_id is not None else (Subject.PAYMENT, payment_id)
     if row.object_type == ObjectType.AGREEMENT and row.object_id:
         return (named if named is Subject.AUTHORIZATION else Subject.AGREEMENT), int(row.object_id)
     reference = row.reference

@@ -11,10 +11,13 @@ from dashboard.notifications import service
 from dashboard.notifications.models import Notification
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
 from tests.agreements.test_agreement_service import authorised
 
 
-def stored(kind: str, reference: str | None, outcome: str = "failed", provider: str = "antom") -> int:
+def stored(
+    kind: str, reference: str | None, outcome: str = "failed", provider: str = "antom", **linked: str
+) -> int:
     with write_transaction(db.session) as session:
         row = Notification(
             provider=provider,
@@ -24,6 +27,7 @@ def stored(kind: str, reference: str | None, outcome: str = "failed", provider: 
             body=b"{}",
             verdict="valid",
             outcome=outcome,
+            **linked,
         )
         session.add(row)
         session.flush()
@@ -57,3 +61,22 @@ def test_an_applied_or_late_notification_is_not_reprocessed(sandboxed):
         notification_id = stored("PAYMENT_RESULT", "pay-1", outcome=outcome)
         with pytest.raises(service.ReprocessRefused, match=f"it was {outcome} already"):
             service.reprocess(notification_id)
+
+
+def test_a_refund_notification_that_only_confirmed_its_refund_is_asked_about_the_refund(sandboxed):
+    agreement = authorised(sandboxed)
+    payment = payments.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    refund = payments.refund_payment(payment.id, Money(1001, "HKD"), None, payments.new_refund_request_id())
+    sandboxed.settle()  # Antom finishes the refund; its notification is applied
+    refund = db.session.get(Refund, refund.id)
+    assert refund.status == "succeeded" and refund.provider_refund_id
+    # A redelivered result applied as a confirmation: linked to the payment, it changed nothing.
+    notification_id = stored(
+        "REFUND_RESULT",
+        refund.provider_refund_id,
+        outcome="applied",
+        object_type="payment",
+        object_id=str(payment.id),
+    )
+
+    assert service.ask_provider(notification_id) == f"Refund {refund.id}: succeeded."
