@@ -114,6 +114,47 @@ def test_an_unverified_antom_notification_is_stored_flagged_refused_and_never_ap
     assert notifications()[0].outcome == "rejected"
 
 
+def _reshaped(headers: dict[str, str], layout: str) -> dict[str, str]:
+    """Return the headers with the same signature value laid out as ``layout``."""
+    value = headers["Signature"].split("signature=", 1)[1]
+    return {**headers, "Signature": layout.format(value=value)}
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "signature={value},keyVersion=1,algorithm=RSA256",
+        "algorithm=RSA256,signature={value}",
+        "signature={value}",
+        "keyVersion=1, signature={value}, algorithm=RSA256",
+    ],
+)
+def test_a_signature_header_in_another_order_or_without_key_version_is_accepted(sandboxed, layout):
+    app = sandboxed.app
+    body = json.dumps(payment_result("PAY-LAYOUT-1", "2026010519401080010018880000011")).encode()
+    headers = _reshaped(antom_headers(app, body), layout)
+
+    response = app.test_client().post(ANTOM_PATH, data=body, headers=headers)
+
+    assert (response.status_code, response.get_data()) == (200, ANTOM_ACK)
+    [row] = notifications()
+    assert (row.verdict, row.headers["Signature"]) == ("valid", headers["Signature"])
+    assert sandboxed.run_jobs() == 1
+    assert notifications()[0].outcome == "applied"
+
+
+def test_a_signature_header_naming_another_algorithm_is_refused(sandboxed):
+    app = sandboxed.app
+    body = json.dumps(payment_result("PAY-LAYOUT-2", "2026010519401080010018880000012")).encode()
+    headers = _reshaped(antom_headers(app, body), "signature={value},algorithm=RSA512,keyVersion=1")
+
+    response = app.test_client().post(ANTOM_PATH, data=body, headers=headers)
+
+    assert refused_by_antom_rules(response)
+    [row] = notifications()
+    assert (row.verdict, row.outcome) == ("invalid", "rejected")
+
+
 @pytest.mark.parametrize(
     ("content_type", "status"),
     [

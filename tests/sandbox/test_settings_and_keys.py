@@ -138,6 +138,23 @@ def test_unknown_client_id_and_key_version(sandbox):
     assert other_version.revoke("anything").result_code == "KEY_NOT_FOUND"
 
 
+def test_a_request_without_key_version_uses_the_latest_key(sandbox):
+    settings = sandbox.sandbox.antom
+    from dashboard.providers.antom import signatures
+
+    key = signatures.load_private_key(settings.private_key)
+    path, body = "/ams/api/v1/authorizations/revoke", b'{"accessToken":"nothing-like-it"}'
+    value = signatures.sign(key, "POST", f"/sandbox/antom{path}", settings.client_id, "1767578400123", body)
+    headers = {"Client-Id": settings.client_id, "Request-Time": "1767578400123"}
+
+    without = _raw_post(sandbox, path, body, {**headers, "Signature": f"signature={value},algorithm=RSA256"})
+    other = _raw_post(sandbox, path, body, {**headers, "Signature": f"keyVersion=7,signature={value}"})
+
+    # Verified and processed: the token is unknown, which is the revoke's own answer.
+    assert json.loads(without.content)["result"]["resultCode"] == "INVALID_ACCESS_TOKEN"
+    assert json.loads(other.content)["result"]["resultCode"] == "KEY_NOT_FOUND"
+
+
 def _raw_post(sandbox, path: str, body: bytes, headers: dict[str, str]):
     return requests.post(f"{sandbox.url}/sandbox/antom{path}", data=body, headers=headers, timeout=5)
 

@@ -32,7 +32,8 @@ from dashboard.providers.base import ProviderConfigError
 KeySource = str | bytes | os.PathLike[str]
 
 _BASE64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
-_HEADER_PARAMS = re.compile(r"^\s*algorithm\s*=\s*([^,\s]+)\s*,\s*keyVersion\s*=\s*([^,\s]+)\s*,\s*$")
+#: The parts of a ``Signature`` header, by their lower-cased names.
+_ALGORITHM, _KEY_VERSION, _SIGNATURE = "algorithm", "keyversion", "signature"
 
 
 def sign_content(method: str, uri: str, client_id: str, request_time: str, body: bytes) -> bytes:
@@ -54,16 +55,37 @@ def build_signature_header(signature: str, key_version: int | str = DEFAULT_KEY_
     return f"algorithm={SIGNATURE_ALGORITHM},keyVersion={key_version},signature={signature}"
 
 
-def parse_signature_header(value: str) -> tuple[str, str, str]:
-    """Split a ``Signature`` header into (algorithm, keyVersion, base64 signature); raise ValueError."""
-    # The SDKs split on the literal "signature=": the URL-encoded value never contains it, and
-    # Antom's docs show the header both with and without spaces after the commas.
-    params, marker, encoded = value.partition("signature=")
-    match = _HEADER_PARAMS.match(params)
-    if not marker or match is None or not encoded.strip():
-        raise ValueError("malformed Signature header")
+def parse_signature_header(value: str) -> tuple[str, str | None, str]:
+    """Split a ``Signature`` header into (algorithm, keyVersion or None, base64 signature); raise ValueError.
+
+    Read the way Antom's SDKs read it (``webhook_tool.check_signature`` and the response parser in
+    global-open-sdk-python, ``WebhookTool.checkSignature`` in the Java and Go SDKs): they take the
+    value after ``signature=`` and read neither the algorithm nor the key version. So the parts may
+    come in any order, with or without spaces after the commas, and ``keyVersion`` may be missing
+    (Antom then means the client id's latest key; ``api_fund``). A missing ``algorithm`` is read as
+    RSA256, the only one Antom documents; a named other algorithm is returned as named, for the
+    caller to refuse. Parts of other names are ignored, as the SDKs ignore them; a part named twice
+    is refused (which one would count?).
+    """
+    parts: dict[str, str] = {}
+    # The URL-encoded base64 value holds no comma ('+', '/' and '=' are encoded, and a sender that
+    # left them bare still sends none), so the commas split the header cleanly.
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        name, equals, content = part.partition("=")
+        name = name.strip().lower()
+        if not equals or not name:
+            raise ValueError("malformed Signature header")
+        if name in parts:
+            raise ValueError(f"Signature header names {name} twice")
+        parts[name] = content.strip()
+    encoded = parts.get(_SIGNATURE)
+    if not encoded:
+        raise ValueError("Signature header without a signature")
+    algorithm = parts.get(_ALGORITHM) or SIGNATURE_ALGORITHM
     # unquote, not unquote_plus: a '+' left unencoded by a sender stays a base64 '+'.
-    return match.group(1), match.group(2), unquote(encoded.strip())
+    return algorithm, parts.get(_KEY_VERSION) or None, unquote(encoded)
 
 
 def verify(

@@ -128,6 +128,46 @@ def test_header_with_spaces_after_commas_parses():
     )
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "signature={value},algorithm=RSA256,keyVersion=1",
+        "keyVersion=1,signature={value},algorithm=RSA256",
+        "algorithm=RSA256,signature={value}",
+        "signature={value}, algorithm=RSA256",
+        "signature={value}",
+        "Algorithm=RSA256, KeyVersion=1, Signature={value}",
+    ],
+)
+def test_the_parts_may_come_in_any_order_and_without_key_version(merchant_key, layout):
+    # Antom's SDKs take the value after "signature=" and read neither the algorithm nor the key
+    # version, so a sender may order the parts as it likes and leave keyVersion out.
+    value = signatures.sign(merchant_key, "POST", URI, CLIENT_ID, REQUEST_TIME, BODY)
+    header = layout.format(value=value)
+
+    assert signatures.verify(merchant_key.public_key(), "POST", URI, CLIENT_ID, REQUEST_TIME, BODY, header)
+    algorithm, key_version, _ = signatures.parse_signature_header(header)
+    assert algorithm == "RSA256"
+    assert key_version == ("1" if "eyVersion" in layout else None)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "signature={value},algorithm=RSA512",
+        "algorithm=SHA1withRSA,signature={value}",
+        "algorithm=RSA256,signature={value},signature={value}",
+        "algorithm=RSA256,keyVersion,signature={value}",
+    ],
+)
+def test_another_algorithm_or_an_ambiguous_header_is_still_refused(merchant_key, layout):
+    value = signatures.sign(merchant_key, "POST", URI, CLIENT_ID, REQUEST_TIME, BODY)
+
+    assert not signatures.verify(
+        merchant_key.public_key(), "POST", URI, CLIENT_ID, REQUEST_TIME, BODY, layout.format(value=value)
+    )
+
+
 def test_base64_specials_are_url_encoded(merchant_key):
     # The content varies by request time until a signature holds both '+' and '/'; '=' padding is
     # always there because a 2048-bit signature is 256 bytes.
