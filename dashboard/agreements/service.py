@@ -319,9 +319,22 @@ def send_revoke(agreement_id: int) -> str:
 
 
 def _revoked(session: Session, agreement: Agreement, call: Call) -> str:
+    actor = agreement.revoked_by_id
     if call.outcome is CallOutcome.SUCCEEDED:
-        actor = agreement.revoked_by_id
         settle(lambda: change_agreement(session, agreement, AgreementEvent.REVOKED, actor_id=actor))
+    elif call.token_invalid:
+        # The token is dead at the provider already (expired, revoked, unbound in the wallet): the
+        # agreement can never be charged again, so the revoke is done; its code says why.
+        settle(
+            lambda: change_agreement(
+                session,
+                agreement,
+                AgreementEvent.REVOKED,
+                result_code=call.code,
+                result_message=call.message,
+                actor_id=actor,
+            )
+        )
     elif call.outcome is CallOutcome.FAILED:
         _keep_refusal(session, agreement, call, EventKind.REVOKE_FAILED)
     else:

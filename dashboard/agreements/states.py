@@ -30,7 +30,8 @@ class AgreementStatus(enum.StrEnum):
     ACTIVE = "active"
     #: The authorisation window or the token (and its refresh token) ran out; final.
     EXPIRED = "expired"
-    #: We revoked it (staff action, confirmed by revoke S or TOKEN_CANCELED); final.
+    #: We revoked it (staff action, confirmed by revoke S or TOKEN_CANCELED, or ended by a revoke
+    #: answering that the token was expired, revoked or unknown already); final.
     REVOKED = "revoked"
     #: The customer unbound it in the wallet (TOKEN_CANCELED we did not ask for); final.
     CANCELLED_BY_CUSTOMER = "cancelled_by_customer"
@@ -51,7 +52,8 @@ class AgreementEvent(enum.StrEnum):
     FAILED = "failed"
     #: The authorisation window or the tokens ran out.
     EXPIRED = "expired"
-    #: Our revoke succeeded, or TOKEN_CANCELED arrived while we were revoking.
+    #: Our revoke succeeded or found the token dead already, or TOKEN_CANCELED arrived while we
+    #: were revoking.
     REVOKED = "revoked"
     #: TOKEN_CANCELED that we did not ask for: the customer unbound it.
     CANCELLED_BY_CUSTOMER = "cancelled_by_customer"
@@ -119,7 +121,6 @@ AGREEMENT_MACHINE = Machine("agreement", AgreementStatus, AgreementEvent, AGREEM
 CHARGEABLE = frozenset({A.ACTIVE})
 #: Statuses after which nothing changes.
 AGREEMENT_FINAL = frozenset({A.EXPIRED, A.REVOKED, A.CANCELLED_BY_CUSTOMER, A.FAILED})
-
 
 
 def token_canceled_event(status: AgreementStatus | str, revoke_requested: bool) -> AgreementEvent:

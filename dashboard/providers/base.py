@@ -208,6 +208,11 @@ class ProviderResult:
         """Return True when the provider says it has no record of what was asked about."""
         return False
 
+    @property
+    def token_invalid(self) -> bool:
+        """Return True when the provider says the customer's token is expired, revoked or unknown to it."""
+        return False
+
 
 class Subject(enum.StrEnum):
     """What a notification is about, for staff who ask the provider about it."""
@@ -324,3 +329,8 @@ class Call(Generic[R]):
     def never_received(self) -> bool:
         """Return True when the provider answered that it never got what was asked about."""
         return self.result is not None and self.result.never_received
+
+    @property
+    def token_invalid(self) -> bool:
+        """Return True when the provider answered that the token it was given no longer works there."""
+        return self.result is not None and self.result.token_invalid

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from dashboard.agreements import service
 from dashboard.agreements.models import Agreement
 from dashboard.events.models import Event
 from dashboard.extensions import db
+from dashboard.money import Money
 from dashboard.notifications.models import Notification
+from dashboard.payments import service as payments
+from dashboard.payments.changes import PaymentRefused
+from dashboard.providers.antom import AntomClient
 from dashboard.sandbox import antom
 from dashboard.sandbox.core import take_faults
 from dashboard.sandbox.store import Token
@@ -81,3 +87,44 @@ def test_a_customer_unbinding_in_the_wallet_marks_the_agreement_cancelled_by_cus
     agreement = db.session.get(Agreement, agreement.id)
     assert agreement.status == "cancelled_by_customer" and agreement.cancelled_at is not None
     assert kinds(agreement.id)[-2:] == ["status_changed", "notification"]
+
+
+def test_a_revoke_answered_invalid_access_token_ends_the_agreement_as_revoked(sandboxed):
+    agreement = authorised(sandboxed)
+    sandbox = sandboxed.sandbox
+    with transaction(sandbox.engine) as session:  # the token died at Antom; its notice is not here yet
+        antom.unbind(sandbox, session, session.scalar(select(Token.id)), take_faults(session, "unbind"))
+
+    revoked = service.revoke(agreement.id, "customer asked")
+
+    assert (revoked.status, revoked.revoke_reason) == ("revoked", "customer asked")
+    assert revoked.revoked_at is not None and revoked.result_code == "INVALID_ACCESS_TOKEN"
+    changed = db.session.scalars(
+        select(Event)
+        .where(Event.object_type == "agreement", Event.object_id == str(agreement.id))
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).one()
+    assert changed.kind == "status_changed" and changed.summary["status"] == ["active", "revoked"]
+    assert changed.summary["result_code"] == "INVALID_ACCESS_TOKEN" and changed.summary["result_message"]
+    with pytest.raises(PaymentRefused):
+        payments.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    sandboxed.settle()  # the wallet's TOKEN_CANCELED comes after and only confirms it
+    assert db.session.get(Agreement, agreement.id).status == "revoked"
+
+
+def test_a_revoke_refused_for_another_reason_leaves_the_agreement_active(sandboxed, monkeypatch):
+    agreement = authorised(sandboxed)
+    settings = sandboxed.sandbox.antom
+    stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # Signed with a key Antom does not hold: it answers F INVALID_SIGNATURE, the token stays valid.
+    monkeypatch.setitem(
+        sandboxed.app.extensions,
+        "antom_client",
+        AntomClient(settings.base_url, settings.client_id, stranger_key, settings.public_key),
+    )
+
+    refused = service.revoke(agreement.id, "customer asked")
+
+    assert (refused.status, refused.result_code) == ("active", "INVALID_SIGNATURE")
+    assert kinds(agreement.id)[-2:] == ["provider_call", "revoke_failed"]

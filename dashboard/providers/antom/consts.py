@@ -197,7 +197,10 @@ PAY_RESULT_CODES = _table(
 #: refund asked about: nothing was charged or refunded, and it may be sent again (antom.md §5.3).
 ORDER_NOT_EXIST = "ORDER_NOT_EXIST"
 _ORDER_NOT_EXIST = (ORDER_NOT_EXIST, "F", "The order does not exist.")
-_INVALID_ACCESS_TOKEN = ("INVALID_ACCESS_TOKEN", "F", "The access token is expired, revoked, or unknown.")
+#: revoke (and pay, refund) answer F with this code when the access token is expired, revoked or
+#: unknown at Antom (authrevocation): nothing can be charged with it any more.
+INVALID_ACCESS_TOKEN = "INVALID_ACCESS_TOKEN"  # noqa: S105 - a result code, not a secret
+_INVALID_ACCESS_TOKEN = (INVALID_ACCESS_TOKEN, "F", "The access token is expired, revoked, or unknown.")
 _PAYMENT_IN_PROCESS = ("PAYMENT_IN_PROCESS", "U", "The payment is being processed.")
 
 #: revoke: the visible part of the authrevocation table.

@@ -20,6 +20,7 @@ from dashboard.money import Money
 from dashboard.money import UnknownCurrency
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import RefundEvent
+from dashboard.providers.antom.consts import INVALID_ACCESS_TOKEN
 from dashboard.providers.antom.consts import MAX_REQUEST_ID_LENGTH
 from dashboard.providers.antom.consts import ORDER_NOT_EXIST
 from dashboard.providers.antom.consts import PRODUCT_CODE_AGREEMENT_PAYMENT
@@ -417,6 +418,11 @@ def apply_token_result(data: Mapping[str, Any], **envelope: Any) -> ApplyTokenRe
 @dataclass(frozen=True, kw_only=True)
 class RevokeResult(ProviderResult):
     """revoke's answer: only the result matters."""
+
+    @property
+    def token_invalid(self) -> bool:
+        """Return True when Antom no longer knows the token (expired, revoked or unbound already)."""
+        return self.outcome is CallOutcome.FAILED and self.result_code == INVALID_ACCESS_TOKEN
 
 
 def revoke_body(access_token: str) -> dict[str, Any]:
