@@ -99,6 +99,15 @@ def _non_negative_float(raw: Any) -> float:
     return value
 
 
+def _currency(raw: Any) -> str:
+    from dashboard.money import EXPONENTS
+
+    code = str(raw).strip().upper()
+    if code not in EXPONENTS:
+        raise ValueError("must be an ISO 4217 currency code such as HKD")
+    return code
+
+
 def _redis_url(raw: Any) -> str:
     text = str(raw)
     if urlsplit(text).scheme not in {"redis", "rediss", "unix"}:
@@ -146,6 +155,9 @@ SETTINGS: list[Setting] = [
     Setting("ANTOM_PUBLIC_KEY", str),
     Setting("ANTOM_KEY_VERSION", _positive_int, 1),
     Setting("ANTOM_NOTIFY_PATH", _url_path, "/webhooks/antom"),
+    # The settlement currency of the merchant's Antom contract (pay's settlementStrategy), whatever
+    # the currency a customer pays in.
+    Setting("ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),
     # Worldpay client; with SANDBOX=1 unset values default to the simulator's
     # (providers/worldpay/settings.py). Secrets read keyId:secret[,keyId:secret...].
     Setting("WORLDPAY_BASE_URL", _http_url),
@@ -159,6 +171,8 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_BASE_URL", _http_url),
     Setting("SANDBOX_TIME_SCALE", _non_negative_float, 1 / 3600),
     Setting("SANDBOX_SEED", str, "sandbox"),
+    # The settlement currency of the Antom simulator's contract with the merchant.
+    Setting("SANDBOX_ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),
     # HKD per unit of the other AlipayHK currencies, for the HKD 50,000 cap of the Worldpay simulator.
     Setting("SANDBOX_WORLDPAY_HKD_RATES", str, "EUR:8.5,GBP:9.9,SGD:5.8"),
 ]

@@ -101,7 +101,7 @@ def _pay_request(payment: Payment, agreement: Agreement, reference_order_id: str
         access_token=agreement.access_token,
         reference_order_id=reference_order_id,
         order_description=payment.order_description or reference_order_id,
-        settlement_currency=payment.currency,
+        # settlementStrategy is left to the client: the contract's currency, not the payment's.
         expiry_time=payment.expires_at,
     )
 

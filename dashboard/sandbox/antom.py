@@ -38,11 +38,13 @@ reused with another body), ORDER_IS_CANCELED / ORDER_IS_CLOSED (pay again with t
 cancelled / expired payment), INVALID_ACCESS_TOKEN (unknown, expired, revoked or unbound token;
 revoke of a dead token), INVALID_CONTRACT (paymentMethodType is not the token's wallet),
 PARAM_ILLEGAL (missing or malformed fields, paymentExpiryTime more than 1 minute ahead, refund
-currency not the payment's), ORDER_NOT_EXIST, ORDER_STATUS_INVALID (refund or cancel of a payment
-that did not succeed), PAYMENT_IN_PROCESS (refund of a payment still processing),
-REFUND_AMOUNT_EXCEED, REFUND_WINDOW_EXCEED (``SANDBOX_ANTOM_REFUND_DAYS``, default 365),
-CANCEL_WINDOW_EXCEED (after 00:15 GMT+8 on the day after the payment), PROCESS_FAIL (cancel after
-any refund), CLIENT_INVALID, INVALID_SIGNATURE, KEY_NOT_FOUND, NO_INTERFACE_DEF.
+currency not the payment's), SETTLE_CONTRACT_NOT_MATCH (a settlementCurrency other than the
+contract's, ``SANDBOX_ANTOM_SETTLEMENT_CURRENCY``, default HKD), ORDER_NOT_EXIST,
+ORDER_STATUS_INVALID (refund or cancel of a payment that did not succeed), PAYMENT_IN_PROCESS
+(refund of a payment still processing), REFUND_AMOUNT_EXCEED, REFUND_WINDOW_EXCEED
+(``SANDBOX_ANTOM_REFUND_DAYS``, default 365), CANCEL_WINDOW_EXCEED (after 00:15 GMT+8 on the day
+after the payment), PROCESS_FAIL (cancel after any refund), CLIENT_INVALID, INVALID_SIGNATURE,
+KEY_NOT_FOUND, NO_INTERFACE_DEF.
 applyToken codes are not documented (antom.md §2.3); the simulator answers INVALID_CODE,
 USED_CODE, EXPIRED_CODE, INVALID_REFRESH_TOKEN and EXPIRED_REFRESH_TOKEN — names to check.
 
@@ -78,6 +80,7 @@ from dashboard.money import Money
 from dashboard.providers.antom import mapping
 from dashboard.providers.antom import signatures
 from dashboard.providers.antom.consts import CONTENT_TYPE
+from dashboard.providers.antom.consts import DEFAULT_SETTLEMENT_CURRENCY
 from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
 from dashboard.providers.antom.consts import HEADER_SIGNATURE
 from dashboard.providers.antom.consts import PRODUCT_CODE_AGREEMENT_PAYMENT
@@ -511,6 +514,7 @@ def pay(sandbox: Sandbox, session: Session, body: dict, now: datetime, faults: A
         raise Reject("PARAM_ILLEGAL")
     method_type = _text(method, "paymentMethodType")
     access = _text(method, "paymentMethodId", 128)
+    _check_settlement(sandbox, body)
     expires_at = now + PAYMENT_EXPIRY
     if body.get("paymentExpiryTime") is not None:
         try:
@@ -559,6 +563,26 @@ def pay(sandbox: Sandbox, session: Session, body: dict, now: datetime, faults: A
     if kind == "UNKNOWN":
         return {"result": result(Operation.PAY, "UNKNOWN_EXCEPTION", "U")}
     return _pay_answer(payment)
+
+
+def _check_settlement(sandbox: Sandbox, body: dict) -> None:
+    """Refuse a settlementCurrency other than the contract's (SANDBOX_ANTOM_SETTLEMENT_CURRENCY).
+
+    settlementStrategy may be left out: Antom then settles in the contract's one currency.
+    """
+    strategy = body.get("settlementStrategy")
+    if strategy is None:
+        return
+    if not isinstance(strategy, dict):
+        raise Reject("PARAM_ILLEGAL")
+    currency = _text(strategy, "settlementCurrency", 3)
+    if currency != contract_currency(sandbox):
+        raise Reject("SETTLE_CONTRACT_NOT_MATCH")
+
+
+def contract_currency(sandbox: Sandbox) -> str:
+    """Return the settlement currency of the simulated merchant contract."""
+    return sandbox.options.get("SANDBOX_ANTOM_SETTLEMENT_CURRENCY") or DEFAULT_SETTLEMENT_CURRENCY
 
 
 def _finish_payment(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -59,6 +61,35 @@ def test_an_auto_debit_that_succeeds_at_once_is_succeeded_and_counted(sandboxed,
     # notifyPayment confirms the answer: stored, applied to the timeline, and nothing moves.
     [notice] = db.session.scalars(select(Notification).where(Notification.kind == "PAYMENT_RESULT")).all()
     assert notice.outcome == "applied" and notice.object_id == str(payment.id)
+
+
+def _sent_settlement_currency(payment_id: int) -> str:
+    call = db.session.scalars(
+        select(Event.summary).where(
+            Event.object_type == "payment", Event.object_id == str(payment_id), Event.kind == "provider_call"
+        )
+    ).first()
+    return json.loads(call["request_body"])["settlementStrategy"]["settlementCurrency"]
+
+
+def test_a_charge_in_another_currency_settles_in_the_contracts_hkd(sandboxed, agreement):
+    payment = service.charge_agreement(agreement.id, Money(2001, "USD"), "June plan")
+
+    assert (payment.status, payment.currency) == ("succeeded", "USD")
+    assert _sent_settlement_currency(payment.id) == "HKD"
+
+
+def test_a_settlement_currency_outside_the_contract_fails_the_charge(sandboxed, agreement, monkeypatch):
+    # The merchant set ANTOM_SETTLEMENT_CURRENCY to USD; the contract (the simulator's) settles in HKD.
+    monkeypatch.setitem(sandboxed.app.config, "ANTOM_SETTLEMENT_CURRENCY", "USD")
+    monkeypatch.delitem(sandboxed.app.extensions, "antom_client", raising=False)
+
+    payment = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    sandboxed.settle()
+
+    assert (payment.status, payment.result_code) == ("failed", "SETTLE_CONTRACT_NOT_MATCH")
+    assert _sent_settlement_currency(payment.id) == "USD"
+    assert totals() == {"failed": 1}
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from urllib.parse import parse_qs
@@ -16,6 +17,7 @@ from dashboard.providers.antom import ConsultRequest
 from dashboard.providers.antom import Env
 from dashboard.providers.antom import PayRequest
 from dashboard.providers.antom import PayResult
+from dashboard.providers.antom import signatures
 from dashboard.providers.antom.mapping import ApplyTokenResult
 
 WALLET = "ALIPAY_HK"
@@ -73,7 +75,26 @@ def pay(antom: AntomClient, access_token: str, minor: int, request_id: str | Non
             access_token=access_token,
             reference_order_id="ORD-1",
             order_description="Monthly plan",
-            settlement_currency="HKD",
+            settlement_currency=kw.pop("settlement_currency", "HKD"),
             **kw,
         )
     )
+
+
+def raw_call(sandbox, api: str, body: dict) -> dict:
+    """POST ``body`` to the simulator's ``api`` (``payments/pay`` …), signed; return the answer."""
+    settings = sandbox.sandbox.antom
+    uri = f"/sandbox/antom/ams/sandbox/api/v1/{api}"
+    raw = json.dumps(body).encode()
+    request_time = "1767578400123"
+    key = signatures.load_private_key(settings.private_key)
+    value = signatures.sign(key, "POST", uri, settings.client_id, request_time, raw)
+    headers = {
+        "Content-Type": "application/json; charset=UTF-8",
+        "Client-Id": settings.client_id,
+        "Request-Time": request_time,
+        "Signature": signatures.build_signature_header(value),
+    }
+    answer = requests.post(sandbox.url + uri, data=raw, headers=headers, timeout=5)
+    answer.raise_for_status()
+    return answer.json()

@@ -127,6 +127,40 @@ def test_pay_with_another_wallet_than_the_tokens_is_invalid_contract(sandbox, an
     assert helpers.pay(antom, access_token, 10001, wallet="GCASH").result_code == "INVALID_CONTRACT"
 
 
+@pytest.mark.parametrize(("contract", "accepted"), [("HKD", "HKD"), ("USD", "USD")])
+def test_pay_must_name_the_contracts_settlement_currency(
+    sandbox, antom, access_token, run_due, monkeypatch, contract, accepted
+):
+    monkeypatch.setitem(sandbox.app.config, "SANDBOX_ANTOM_SETTLEMENT_CURRENCY", contract)
+    other = "USD" if contract == "HKD" else "HKD"
+
+    matching = helpers.pay(antom, access_token, 10001, settlement_currency=accepted)
+    mismatched = helpers.pay(antom, access_token, 10001, "pay-mismatch-1", settlement_currency=other)
+    run_due()
+
+    assert matching.outcome is CallOutcome.SUCCEEDED
+    assert (mismatched.outcome, mismatched.result_code) == (CallOutcome.FAILED, "SETTLE_CONTRACT_NOT_MATCH")
+    assert mismatched.payment_id is None
+    # Refused before a payment existed: nothing to inquire about, no notifyPayment.
+    asked = antom.inquiry_payment(payment_request_id="pay-mismatch-1")
+    assert asked.result_code == "ORDER_NOT_EXIST"
+    assert sandbox.receiver.kinds() == ["PAYMENT_RESULT"]
+
+
+def test_pay_without_settlement_strategy_settles_in_the_contracts_currency(sandbox, antom, access_token):
+    body = {
+        "productCode": "AGREEMENT_PAYMENT",
+        "paymentRequestId": "pay-no-strategy-1",
+        "paymentAmount": {"currency": "USD", "value": "2001"},
+        "order": {"referenceOrderId": "ORD-1", "orderDescription": "Monthly plan"},
+        "paymentMethod": {"paymentMethodType": helpers.WALLET, "paymentMethodId": access_token},
+    }
+
+    answer = helpers.raw_call(sandbox, "payments/pay", body)
+
+    assert answer["result"]["resultStatus"] == "S"
+
+
 def test_pay_with_expiry_beyond_one_minute_is_param_illegal(sandbox, antom, access_token, fake_clock):
     late = fake_clock.now() + timedelta(minutes=2)
     assert helpers.pay(antom, access_token, 10001, expiry_time=late).result_code == "PARAM_ILLEGAL"

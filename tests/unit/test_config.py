@@ -33,6 +33,7 @@ def test_defaults_for_a_local_run(tmp_path):
     assert settings["SESSION_COOKIE_SECURE"] is False
     assert settings["SESSION_IDLE_MINUTES"] == 30
     assert settings["SANDBOX"] is False
+    assert settings["ANTOM_SETTLEMENT_CURRENCY"] == settings["SANDBOX_ANTOM_SETTLEMENT_CURRENCY"] == "HKD"
 
 
 def test_overrides_win_over_the_environment(tmp_path):
@@ -57,6 +58,8 @@ def test_overrides_win_over_the_environment(tmp_path):
         ("REDIS_URL", "http://cache"),
         ("SESSION_IDLE_MINUTES", "0"),
         ("SANDBOX", "perhaps"),
+        ("ANTOM_SETTLEMENT_CURRENCY", "HK$"),
+        ("SANDBOX_ANTOM_SETTLEMENT_CURRENCY", "XXX"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(tmp_path, name, value):

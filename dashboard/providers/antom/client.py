@@ -36,6 +36,7 @@ from dashboard.providers.antom import mapping
 from dashboard.providers.antom import signatures
 from dashboard.providers.antom.consts import CONTENT_TYPE
 from dashboard.providers.antom.consts import DEFAULT_KEY_VERSION
+from dashboard.providers.antom.consts import DEFAULT_SETTLEMENT_CURRENCY
 from dashboard.providers.antom.consts import DEFAULT_TIMEOUTS
 from dashboard.providers.antom.consts import HEADER_CLIENT_ID
 from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
@@ -84,6 +85,7 @@ class AntomClient:
         antom_public_key: signatures.KeySource | rsa.RSAPublicKey,
         key_version: int = DEFAULT_KEY_VERSION,
         notify_url: str | None = None,
+        settlement_currency: str = DEFAULT_SETTLEMENT_CURRENCY,
         session: requests.Session | None = None,
         clock: Callable[[], datetime] | None = None,
         connect_timeout: float = DEFAULT_TIMEOUTS[0],
@@ -98,6 +100,8 @@ class AntomClient:
         self.client_id = client_id
         self.key_version = key_version
         self.notify_url = notify_url
+        #: The contract's settlement currency: pay's settlementStrategy unless a request names one.
+        self.settlement_currency = settlement_currency
         self._private_key = signatures.load_private_key(private_key)
         self._public_key = signatures.load_public_key(antom_public_key)
         self._timeout = (connect_timeout, read_timeout)
@@ -139,7 +143,7 @@ class AntomClient:
         """Debit the buyer with an Auto Debit token (productCode AGREEMENT_PAYMENT)."""
         return self._call(
             Operation.PAY,
-            mapping.pay_body(request, self.notify_url),
+            mapping.pay_body(request, self.notify_url, self.settlement_currency),
             request.payment_request_id,
             mapping.pay_result,
         )

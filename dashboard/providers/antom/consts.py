@@ -34,6 +34,10 @@ HEADER_RESPONSE_TIME = "Response-Time"
 HEADER_SIGNATURE = "Signature"
 CONTENT_TYPE = "application/json; charset=UTF-8"
 
+#: pay's settlementStrategy.settlementCurrency is the currency the merchant's contract settles in
+#: (not the payment's); a Hong Kong merchant's contract settles in HKD unless configured otherwise.
+DEFAULT_SETTLEMENT_CURRENCY = "HKD"
+
 SIGNATURE_ALGORITHM = "RSA256"
 DEFAULT_KEY_VERSION = 1
 

@@ -448,8 +448,9 @@ class PayRequest:
     access_token: str = field(repr=False)
     reference_order_id: str
     order_description: str
-    # pay (Auto Debit) marks settlementStrategy REQUIRED.
-    settlement_currency: str
+    # The contract's settlement currency, not the payment's (pay, settlementStrategy); None lets
+    # the client send the one it is configured with.
+    settlement_currency: str | None = None
     env: Env | None = None
     reference_merchant_id: str | None = None
     # Must be within one minute of sending; the contract default is one minute.
@@ -484,8 +485,8 @@ class PayResult(ProviderResult):
         )
 
 
-def pay_body(request: PayRequest, notify_url: str | None) -> dict[str, Any]:
-    """Return pay's request body."""
+def pay_body(request: PayRequest, notify_url: str | None, settlement_currency: str) -> dict[str, Any]:
+    """Return pay's request body; ``settlement_currency`` is the contract's, unless the request names one."""
     amount = to_amount(request.amount)
     return _compact(
         {
@@ -505,7 +506,8 @@ def pay_body(request: PayRequest, notify_url: str | None) -> dict[str, Any]:
                 "paymentMethodId": request.access_token,
             },
             "paymentExpiryTime": None if request.expiry_time is None else format_time(request.expiry_time),
-            "settlementStrategy": {"settlementCurrency": request.settlement_currency},
+            # Sent always: older pay pages mark settlementStrategy REQUIRED (antom.md §5.1).
+            "settlementStrategy": {"settlementCurrency": request.settlement_currency or settlement_currency},
             "env": None if request.env is None else _env(request.env),
             "paymentNotifyUrl": request.notify_url or notify_url,
         }

@@ -2,7 +2,8 @@
 
 Settings (DESIGN §8 "Sandbox"): ``ANTOM_BASE_URL``, ``ANTOM_CLIENT_ID``, ``ANTOM_PRIVATE_KEY``
 (PEM text or path), ``ANTOM_PUBLIC_KEY`` (PEM text or path), ``ANTOM_KEY_VERSION`` and
-``ANTOM_NOTIFY_PATH`` (default ``/webhooks/antom``). With the sandbox on, unset values default
+``ANTOM_NOTIFY_PATH`` (default ``/webhooks/antom``) and ``ANTOM_SETTLEMENT_CURRENCY`` (the
+contract's settlement currency, default HKD). With the sandbox on, unset values default
 to the simulator's: base URL ``SANDBOX_BASE_URL + /antom`` (``SANDBOX_BASE_URL`` defaults to
 ``PUBLIC_BASE_URL + /sandbox``), a ``SANDBOX_`` client id, and the keys the sandbox offers
 (:class:`AntomSandbox`, supplied by ``init_sandbox``). A set value that does not match the
@@ -22,6 +23,7 @@ from flask import current_app
 from dashboard.config import ConfigError
 from dashboard.config import sandbox_provider_url
 from dashboard.providers.antom.client import AntomClient
+from dashboard.providers.antom.consts import DEFAULT_SETTLEMENT_CURRENCY
 from dashboard.providers.antom.consts import PROVIDER
 from dashboard.providers.antom.consts import SANDBOX_CLIENT_PREFIX
 from dashboard.providers.antom.signatures import load_private_key
@@ -53,6 +55,7 @@ class AntomSettings:
     public_key: str
     key_version: int
     notify_url: str
+    settlement_currency: str = DEFAULT_SETTLEMENT_CURRENCY
 
 
 def notify_url(config: Mapping[str, Any]) -> str:
@@ -78,6 +81,7 @@ def resolve(config: Mapping[str, Any], sandbox: AntomSandbox | None = None) -> A
         public_key=config["ANTOM_PUBLIC_KEY"],
         key_version=int(config.get("ANTOM_KEY_VERSION") or 1),
         notify_url=notify_url(config),
+        settlement_currency=config.get("ANTOM_SETTLEMENT_CURRENCY") or DEFAULT_SETTLEMENT_CURRENCY,
     )
 
 
@@ -118,6 +122,7 @@ def _resolve_sandbox(config: Mapping[str, Any], sandbox: AntomSandbox) -> AntomS
         public_key=public_key or sandbox.antom_public_key,
         key_version=int(config.get("ANTOM_KEY_VERSION") or 1),
         notify_url=notify_url(config),
+        settlement_currency=config.get("ANTOM_SETTLEMENT_CURRENCY") or DEFAULT_SETTLEMENT_CURRENCY,
     )
 
 
@@ -135,5 +140,6 @@ def from_app(app: Flask | None = None, **client_options: Any) -> AntomClient:
         antom_public_key=settings.public_key,
         key_version=settings.key_version,
         notify_url=settings.notify_url,
+        settlement_currency=settings.settlement_currency,
         **client_options,
     )

@@ -141,6 +141,27 @@ def test_pay_body_is_the_documented_agreement_payment(antom_client, mocked, anto
     }
 
 
+def test_pay_settles_in_the_contracts_currency_not_the_payments(
+    wire, merchant_key, antom_key, antom_client, mocked, antom_reply, payload
+):
+    antom_reply(PAY, payload("pay_success"))
+    antom_reply(PAY, payload("pay_success"))
+    usd = {"amount": Money(2000, "USD"), "settlement_currency": None}
+    contracted_in_usd = AntomClient(
+        wire.base_url, wire.client_id, merchant_key, antom_key.public_key(), settlement_currency="USD"
+    )
+
+    antom_client.pay(pay_request(**usd))
+    contracted_in_usd.pay(pay_request(amount=Money(12850, "HKD"), settlement_currency=None))
+
+    bodies = [json.loads(call.request.body) for call in mocked.calls]
+    assert bodies[0]["paymentAmount"] == {"currency": "USD", "value": "2000"}
+    assert [body["settlementStrategy"] for body in bodies] == [
+        {"settlementCurrency": "HKD"},
+        {"settlementCurrency": "USD"},
+    ]
+
+
 def test_non_ascii_text_is_signed_as_the_utf8_bytes_sent(
     wire, antom_client, mocked, antom_reply, payload, merchant_key, reference
 ):
