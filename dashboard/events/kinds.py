@@ -33,6 +33,8 @@ class EventKind(enum.StrEnum):
     REFUND_STATUS_CHANGED = "refund_status_changed"
     CANCEL_REQUESTED = "cancel_requested"
     CANCEL_STATUS_CHANGED = "cancel_status_changed"
+    #: A cancel still unknown after the last retry: staff ask the provider's support.
+    CANCEL_AWAITS_SUPPORT = "cancel_awaits_support"
     AUTH_CODE_RECEIVED = "auth_code_received"
     TOKEN_REFRESHED = "token_refreshed"  # noqa: S105 - an event name, not a secret
     TOKEN_REFRESH_FAILED = "token_refresh_failed"  # noqa: S105 - an event name, not a secret

@@ -31,6 +31,7 @@ KIND_TITLES = {
     EventKind.REFUND_STATUS_CHANGED: "Refund status changed",
     EventKind.CANCEL_REQUESTED: "Cancel requested",
     EventKind.CANCEL_STATUS_CHANGED: "Cancel status changed",
+    EventKind.CANCEL_AWAITS_SUPPORT: "Cancel left unknown",
     EventKind.REVOKE_REQUESTED: "Revoke requested",
     EventKind.JOB_FAILED: "Job failed",
 }
@@ -125,6 +126,10 @@ def _child(name: str) -> Callable[[dict[str, Any]], str]:
     return describe
 
 
+def _awaits_support(summary: dict[str, Any]) -> str:
+    return _joined(_child("cancel")(summary), str(summary.pop("guidance", "") or ""))
+
+
 def _revoke(summary: dict[str, Any]) -> str:
     return str(summary.pop("reason", "") or "")
 
@@ -156,6 +161,7 @@ _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.REFUND_STATUS_CHANGED: _child("refund"),
     EventKind.CANCEL_REQUESTED: _child("cancel"),
     EventKind.CANCEL_STATUS_CHANGED: _child("cancel"),
+    EventKind.CANCEL_AWAITS_SUPPORT: _awaits_support,
     EventKind.REVOKE_REQUESTED: _revoke,
     EventKind.JOB_FAILED: _job_failed,
 }

@@ -18,6 +18,9 @@ from dashboard.agreements.models import Agreement
 from dashboard.agreements.states import CHARGEABLE
 from dashboard.db import locked
 from dashboard.db import write_transaction
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
 from dashboard.money import Money
@@ -191,11 +194,22 @@ def _inquiry_answered(attempt: int, session: Session, payment: Payment, call: Ca
     return _AfterInquiry(payment.status)
 
 
+#: What a cancel still unknown after the last retry tells staff (Antom's cancel docs: contact support).
+CANCEL_GUIDANCE = (
+    "Antom answered unknown {answers} times, so the cancel is not sent again. Ask Antom support "
+    "whether the payment was cancelled before cancelling or refunding it again."
+)
+
+
 def send_cancel(cancel_id: int) -> None:
-    """Send (or re-send: Antom cancels are keyed by the payment) a cancel and commit the answer."""
+    """Send (or re-send: Antom cancels are keyed by the payment) a cancel and commit the answer.
+
+    Nothing is sent for a cancel that is final, or still unknown after the last retry Antom allows
+    (:data:`~dashboard.payments.states.MAX_UNKNOWN_CANCEL_ANSWERS`): that one waits for staff.
+    """
 
     def prepare(cancel: Cancel) -> Callable[[], object] | None:
-        if cancel.status not in OPEN_CANCEL:
+        if cancel.status not in OPEN_CANCEL or cancel.awaits_support:
             return None
         return partial(ANTOM.client().cancel, payment_request_id=cancel.payment.request_id)
 
@@ -209,8 +223,26 @@ def _cancel_answered(session: Session, cancel: Cancel, call: Call) -> None:
         if cancel.payment.status in OPEN_PAYMENT:
             # Refused because it was settled meanwhile (e.g. closed at expiry): find out how.
             schedule_inquiry(session, cancel.payment)
-    elif call.outcome is CallOutcome.UNKNOWN:
-        enqueue_after_commit(session, SEND_CANCEL, cancel.id, delay=INQUIRY_BACKOFF[0])
+    elif call.outcome is CallOutcome.UNKNOWN and cancel.status in OPEN_CANCEL:
+        cancel.unknown_answers += 1
+        if cancel.awaits_support:
+            _leave_for_support(session, cancel)
+        else:
+            delay = INQUIRY_BACKOFF[min(cancel.unknown_answers, len(INQUIRY_BACKOFF)) - 1]
+            enqueue_after_commit(session, SEND_CANCEL, cancel.id, delay=delay)
+
+
+def _leave_for_support(session: Session, cancel: Cancel) -> None:
+    """Stop retrying a cancel still unknown after the last retry, and say what staff should do."""
+    guidance = CANCEL_GUIDANCE.format(answers=cancel.unknown_answers)
+    cancel.result_message = guidance
+    record_event(
+        session,
+        ObjectType.PAYMENT,
+        cancel.payment_id,
+        EventKind.CANCEL_AWAITS_SUPPORT,
+        {**cancel.timeline.extra, "result_code": cancel.result_code, "guidance": guidance},
+    )
 
 
 def refund_call(refund: Refund) -> Callable[[], object]:

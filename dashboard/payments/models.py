@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
+from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
@@ -26,6 +27,8 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.kinds import TimelineRef
 from dashboard.money import Money
+from dashboard.payments.states import MAX_UNKNOWN_CANCEL_ANSWERS
+from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import CancelStatus
 from dashboard.payments.states import PaymentStatus
 from dashboard.payments.states import RefundStatus
@@ -190,8 +193,16 @@ class Cancel(ProviderTracked, Base):
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: Antom ``cancelTime``.
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How many answers to this cancel were unknown (U, timeout); at
+    #: :data:`~dashboard.payments.states.MAX_UNKNOWN_CANCEL_ANSWERS` it is not sent again.
+    unknown_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     payment = relationship("Payment")
+
+    @property
+    def awaits_support(self) -> bool:
+        """Return True when it is still unknown after the last retry the provider allows."""
+        return self.status in OPEN_CANCEL and self.unknown_answers >= MAX_UNKNOWN_CANCEL_ANSWERS
 
     @property
     def timeline(self) -> TimelineRef:

@@ -166,7 +166,6 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, Mapping[PaymentEvent, PaymentStatus 
 PAYMENT_MACHINE = Machine("payment", PaymentStatus, PaymentEvent, PAYMENT_TRANSITIONS)
 
 
-
 # --- refunds ---------------------------------------------------------------------------------------
 
 
@@ -232,7 +231,6 @@ REFUND_MACHINE = Machine("refund", RefundStatus, RefundEvent, REFUND_TRANSITIONS
 OPEN_REFUND = frozenset({R.SUBMITTED, R.PROCESSING})
 #: Refund statuses whose amount is (or may become) refunded: they count against the balance.
 REFUND_HOLDS_BALANCE = frozenset({R.AWAITING_APPROVAL, R.SUBMITTED, R.PROCESSING, R.SUCCEEDED})
-
 
 
 class RefundRefused(ValueError):
@@ -331,4 +329,7 @@ CANCEL_MACHINE = Machine("cancel", CancelStatus, CancelEvent, CANCEL_TRANSITIONS
 
 #: Cancel statuses Antom has not given a final answer for yet.
 OPEN_CANCEL = frozenset({C.SUBMITTED, C.PROCESSING})
-
+#: Unknown answers one cancel may get before it is sent no more: Antom's cancel docs say to retry
+#: an unknown answer with the same ids, and to contact its support after 3 still-unknown answers.
+#: The cancel then stays ``processing`` (unknown), saying so, for staff to settle with support.
+MAX_UNKNOWN_CANCEL_ANSWERS = 3

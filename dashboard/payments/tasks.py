@@ -22,6 +22,7 @@ from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.rails import ASKED_BY_PROVIDER_ID
+from dashboard.payments.states import MAX_UNKNOWN_CANCEL_ANSWERS
 from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import OPEN_REFUND
@@ -78,7 +79,14 @@ def sweep_open_payments() -> None:
         select(Refund.id).where(Refund.status.in_(OPEN_REFUND), Refund.updated_at < cutoff).limit(SWEEP_BATCH)
     ).all()
     open_cancels = session.scalars(
-        select(Cancel.id).where(Cancel.status.in_(OPEN_CANCEL), Cancel.updated_at < cutoff).limit(SWEEP_BATCH)
+        select(Cancel.id)
+        .where(
+            Cancel.status.in_(OPEN_CANCEL),
+            Cancel.updated_at < cutoff,
+            # One still unknown after the last retry waits for staff and the provider's support.
+            Cancel.unknown_answers < MAX_UNKNOWN_CANCEL_ANSWERS,
+        )
+        .limit(SWEEP_BATCH)
     ).all()
     session.rollback()
     for payment_id in open_payments:

@@ -45,6 +45,7 @@ FAULTS: Mapping[str, str] = {
     "http_500": "process the call, then answer HTTP 500 without a result",
     "http_503": "answer HTTP 503 without processing the call",
     "malformed_json": "process the call, then answer a correctly signed body that is not JSON",
+    "unknown_exception": "answer Antom's result U UNKNOWN_EXCEPTION without processing the call",
     "bad_signature": "process the call, then answer with a response signature that does not verify",
     "duplicate_notification": "send every notification the call causes twice",
     "notify_before_response": "deliver the call's notifications before answering it",

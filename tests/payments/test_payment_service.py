@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from dashboard.agreements.models import Agreement
@@ -13,14 +15,19 @@ from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.notifications.models import Notification
 from dashboard.payments import service
+from dashboard.payments.changes import SEND_CANCEL
+from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.states import DuplicateRefund
 from dashboard.payments.states import RefundExceedsBalance
+from dashboard.payments.tasks import sweep_open_payments
 from dashboard.reports.models import DailyTotal
 from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import transaction
+from dashboard.users import service as users
 from tests.agreements.test_agreement_service import authorised
+from tests.conftest import TEST_PASSWORD
 from tests.factories import make_refund
 from tests.sandbox import worldpay_helpers as wh
 
@@ -238,6 +245,89 @@ def test_an_alipayhk_refund_uses_fresh_actions_and_finishes_by_webhook(sandboxed
         )
     ]
     assert operations == ["create_payment", "query_payment", "partial_reverse"]
+
+
+def _queued(app) -> list[str]:
+    return [task.name for task in app.extensions["huey"].pending()]
+
+
+def test_a_cancel_still_unknown_after_three_answers_is_left_for_antom_support(
+    sandboxed, agreement, fake_clock
+):
+    paid = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "unknown_exception", "cancel")  # Antom keeps answering U
+
+    cancel = service.cancel_payment(paid.id, "cx-unknown", "duplicate order")
+    assert (cancel.status, cancel.unknown_answers) == ("processing", 1)
+    for _ in range(3):
+        fake_clock.advance(minutes=1)
+        sandboxed.run_jobs(scheduled=True)
+
+    cancel = fresh(Cancel, cancel.id)
+    assert (cancel.status, cancel.unknown_answers, cancel.result_code) == (
+        "processing",
+        3,
+        "UNKNOWN_EXCEPTION",
+    )
+    assert "Antom support" in cancel.result_message
+    assert fresh(Payment, paid.id).status == "succeeded"
+    calls = [kind for kind in timeline(paid.id) if kind == "provider_call"]
+    assert len(calls) == 4  # the pay, then the cancel three times
+    assert timeline(paid.id)[-1] == "cancel_awaits_support"
+    # Neither the queue nor the sweeper sends it again.
+    assert SEND_CANCEL not in _queued(sandboxed.app)
+    fake_clock.advance(minutes=15)
+    sweep_open_payments()
+    assert SEND_CANCEL not in _queued(sandboxed.app)
+    service.send_cancel(cancel.id)
+    assert len([kind for kind in timeline(paid.id) if kind == "provider_call"]) == 4
+
+
+def test_a_cancel_unknown_twice_is_retried_and_succeeds_the_third_time(sandboxed, agreement, fake_clock):
+    paid = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "unknown_exception", "cancel", remaining=2)
+
+    cancel = service.cancel_payment(paid.id, "cx-retried", None)
+    for _ in range(2):
+        fake_clock.advance(minutes=1)
+        sandboxed.run_jobs(scheduled=True)
+
+    cancel = fresh(Cancel, cancel.id)
+    assert (cancel.status, cancel.unknown_answers) == ("succeeded", 2)
+    assert fresh(Payment, paid.id).status == "cancelled"
+    assert "cancel_awaits_support" not in timeline(paid.id)
+
+
+_CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def staff_browser(sandboxed, role: str = "support") -> requests.Session:
+    """Return a browser session signed in to the served sandboxed app as a new staff member of ``role``."""
+    user = users.create_user(f"{role}@staff.example", "Desk", role, TEST_PASSWORD, must_change_password=False)
+    db.session.commit()
+    browser = requests.Session()
+    token = _CSRF_INPUT.search(browser.get(f"{sandboxed.url}/login", timeout=5).text).group(1)
+    form = {"csrf_token": token, "email": user.email, "password": TEST_PASSWORD}
+    assert browser.post(f"{sandboxed.url}/login", data=form, timeout=5).url == f"{sandboxed.url}/"
+    return browser
+
+
+def test_the_payment_page_shows_a_cancel_left_for_support(sandboxed, agreement):
+    paid = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "unknown_exception", "cancel", remaining=3)
+    cancel = service.cancel_payment(paid.id, "cx-page", None)
+    sandboxed.run_jobs(scheduled=True)
+    sandboxed.run_jobs(scheduled=True)
+
+    with staff_browser(sandboxed) as browser:
+        page = browser.get(f"{sandboxed.url}/payments/{paid.id}", timeout=5).text
+
+    assert f'id="cancel-{cancel.id}-support"' in page
+    assert "Ask Antom support whether the payment was cancelled" in page
+    assert "Cancel left unknown" in page
 
 
 def test_a_cancel_keeps_antom_s_success_code_on_the_cancel_and_its_payment(sandboxed, agreement):

@@ -72,6 +72,17 @@ def test_503_is_unknown_and_nothing_happened(sandbox, antom, access_token):
     assert antom.inquiry_payment(payment_request_id="pay-503").result_code == "ORDER_NOT_EXIST"
 
 
+def test_unknown_exception_is_antoms_signed_u_answer_and_nothing_happened(sandbox, antom, access_token):
+    paid = helpers.pay(antom, access_token, 10001)
+    switch(sandbox, "unknown_exception", "cancel", remaining=1)
+
+    unknown = antom.cancel(payment_id=paid.payment_id)
+    cancelled = antom.cancel(payment_id=paid.payment_id)
+
+    assert (unknown.outcome, unknown.result_code) == (CallOutcome.UNKNOWN, "UNKNOWN_EXCEPTION")
+    assert cancelled.outcome is CallOutcome.SUCCEEDED
+
+
 def test_bad_response_signature_is_unverified(sandbox, access_token):
     with pytest.raises(ProviderUnverified) as raised:
         helpers.pay(faulty(sandbox, "bad_signature"), access_token, 10001)

@@ -115,6 +115,8 @@ def api(api: str):
             refused = "PARAM_ILLEGAL"
     if refused is not None:
         return _answer(uri, operation, {"result": antom.result(operation, refused, "F")}, faults)
+    if "unknown_exception" in faults:
+        return _answer(uri, operation, {"result": antom.result(operation, "UNKNOWN_EXCEPTION", "U")}, faults)
     now = clock.now()
     with transaction(sandbox.engine) as session:
         antom.tick(sandbox, session, now)
