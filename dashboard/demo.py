@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -77,13 +78,18 @@ class Demo:
     # --- the customer's and the shopper's side -------------------------------------------------
 
     def approve(self, agreement: Agreement, code_expired: bool = False) -> None:
-        """Approve a consult on the stand-in page (optionally too late for its auth code)."""
+        """Approve a consult on the stand-in page (optionally too late for its auth code), then come
+        back to the landing page the wallet redirects to, as the customer's browser does."""
         link = urlsplit(agreement.auth_url).path.rsplit("/", 1)[-1]
         with transaction(self.sandbox.engine) as session:
-            antom_sim.approve(self.sandbox, session, link, clock.now(), take_faults(session, "authorize"))
+            back = antom_sim.approve(
+                self.sandbox, session, link, clock.now(), take_faults(session, "authorize")
+            )
             if code_expired:
                 auth = session.scalars(select(Authorization).where(Authorization.link_token == link)).one()
                 auth.auth_code_expires_at = clock.now() - timedelta(seconds=1)
+        query = dict(parse_qsl(urlsplit(back).query))
+        agreements.customer_returned(query.get("authCode"), query.get("authState"))
 
     def unbind(self, agreement: Agreement) -> None:
         """The customer unbinds the merchant in the wallet app."""

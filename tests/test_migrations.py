@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -13,6 +16,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade
 from flask_migrate import upgrade
 from sqlalchemy import inspect
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from dashboard import create_app
@@ -57,4 +61,28 @@ def test_migrations_match_the_models_and_run_down_and_up(tmp_path: Path, migrati
 
         upgrade()
         assert _schema_differences() == []
+        db.engine.dispose()
+
+
+def test_agreements_made_before_the_auth_state_digest_get_it_on_upgrade(
+    tmp_path: Path, migration_database: str
+) -> None:
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
+    with app.app_context():
+        upgrade(revision="b6c1d8e3f5a7")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO agreements (wallet, customer_ref, auth_state, status, version, created_at, "
+                    "updated_at) VALUES ('ALIPAY_HK', 'cust-old', 'as-0123456789abcdef0123456789abcdef', "
+                    "'pending', 1, :now, :now)"
+                ),
+                {"now": datetime(2026, 11, 30, tzinfo=UTC)},
+            )
+
+        upgrade()
+
+        with db.engine.connect() as connection:
+            digest = connection.scalar(text("SELECT auth_state_hash FROM agreements"))
+        assert digest == hashlib.sha256(b"as-0123456789abcdef0123456789abcdef").hexdigest()
         db.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import ForeignKey
@@ -9,6 +10,7 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import validates
 
 from dashboard.agreements.states import AgreementStatus
 from dashboard.crypto import EncryptedText
@@ -21,6 +23,15 @@ from dashboard.db import UTCDateTime
 from dashboard.db import one_of
 from dashboard.events.kinds import ObjectType
 from dashboard.events.kinds import TimelineRef
+
+
+def auth_state_digest(auth_state: str) -> str:
+    """Return the lookup digest of an ``authState``: SHA-256, hex.
+
+    A state is 128 random bits, so an unkeyed digest reveals nothing; what a lookup's timing could
+    tell about the digest does not help anyone make up a state that has it.
+    """
+    return hashlib.sha256(auth_state.encode()).hexdigest()
 
 
 class Agreement(ProviderTracked, Base):
@@ -39,6 +50,7 @@ class Agreement(ProviderTracked, Base):
         Index("ix_agreements_created_at_id", "created_at", "id"),
         Index("ix_agreements_status_created_at_id", "status", "created_at", "id"),
         Index("ix_agreements_customer_ref", "customer_ref"),
+        Index("ix_agreements_auth_state_hash", "auth_state_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -46,8 +58,11 @@ class Agreement(ProviderTracked, Base):
     wallet: Mapped[str] = mapped_column(String(32))
     #: The merchant's own reference for the customer (shown in lists, searchable).
     customer_ref: Mapped[str] = mapped_column(String(64))
-    #: The ``authState`` we sent with consult; AUTHCODE_CREATED is matched on it.
+    #: The ``authState`` we sent with consult; AUTHCODE_CREATED and the customer's return carry it.
     auth_state: Mapped[str] = mapped_column(String(64), unique=True)
+    #: SHA-256 (hex) of ``auth_state``, set with it: what finds the agreement from a state someone
+    #: presents, so the database never compares the state itself (see :func:`auth_state_digest`).
+    auth_state_hash: Mapped[str] = mapped_column(String(64))
     #: Where the customer is sent to authorise (consult's ``normalUrl``/``schemeUrl``).
     auth_url: Mapped[str | None] = mapped_column(String(2048))
     #: The single-use authCode from AUTHCODE_CREATED, until applyToken exchanges it (encrypted).
@@ -73,6 +88,11 @@ class Agreement(ProviderTracked, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("auth_state")
+    def _hash_auth_state(self, key: str, value: str) -> str:
+        self.auth_state_hash = auth_state_digest(value)
+        return value
 
     def set_access_token(self, token: str | None, expires_at: datetime | None = None) -> None:
         """Store a new access token (encrypted), its lookup hash, last 4 and expiry."""

@@ -1,4 +1,7 @@
-"""Auto Debit agreements: consult, activate with applyToken, refresh, revoke (DESIGN §5, §8).
+"""Auto Debit agreements: consult, the customer's authCode, activate with applyToken, refresh, revoke.
+
+DESIGN §5, §8. The authCode arrives on the customer's return from the wallet and, when Antom has a
+notification address, in AUTHCODE_CREATED; the first one activates the agreement.
 
 Every Antom call is one :func:`dashboard.provider_step.provider_step`: commit first, call with
 no transaction open, commit the answer with its call record on the agreement's timeline.
@@ -6,6 +9,7 @@ no transaction open, commit the answer with its call record on the agreement's t
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import datetime
 from datetime import timedelta
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.models import auth_state_digest
 from dashboard.agreements.states import AGREEMENT_MACHINE
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
@@ -110,9 +115,17 @@ def _keep_refusal(session: Session, agreement: Agreement, call: Call, kind: Even
 
 
 def find_by_auth_state(session: Session, auth_state: str, *, lock: bool = True) -> Agreement | None:
-    """Return the agreement our consult's ``authState`` names, locked unless ``lock`` is False."""
-    statement = select(Agreement).where(Agreement.auth_state == auth_state)
-    return session.scalars(statement.with_for_update() if lock else statement).one_or_none()
+    """Return the agreement our consult's ``authState`` names, locked unless ``lock`` is False.
+
+    Found by the state's digest and then compared in constant time, so neither the database nor
+    Python compares a presented state with ours character by character (the customer's return is
+    a public page).
+    """
+    statement = select(Agreement).where(Agreement.auth_state_hash == auth_state_digest(auth_state))
+    agreement = session.scalars(statement.with_for_update() if lock else statement).one_or_none()
+    if agreement is None or not hmac.compare_digest(agreement.auth_state.encode(), auth_state.encode()):
+        return None
+    return agreement
 
 
 def find_by_access_token(session: Session, access_token: str) -> Agreement | None:
@@ -185,23 +198,71 @@ def _consulted(session: Session, agreement: Agreement, call: Call) -> None:
 # --- authorisation code and tokens -----------------------------------------------------------------
 
 
-def receive_auth_code(session: Session, agreement: Agreement, auth_code: str, notification_id: int) -> bool:
+#: How an authCode reached us (the timeline says which came first).
+VIA_NOTIFICATION = "notification"
+VIA_RETURN = "customer_return"
+
+
+def receive_auth_code(
+    session: Session, agreement: Agreement, auth_code: str, notification_id: int | None = None
+) -> bool:
     """Keep a fresh authCode (encrypted) and queue applyToken after the commit; return whether it was new.
 
-    :raises IgnoredEvent: the agreement is past the point of needing one
+    The code comes twice: on the customer's return to us and, when a notification address is
+    configured at Antom, in AUTHCODE_CREATED (``notification_id``). Whichever comes second changes
+    nothing: the agreement is active already, or holds the code waiting for applyToken (one
+    consult gets one code, and the first to arrive is the one exchanged).
+
+    :raises IgnoredEvent: the agreement is over (expired, failed, revoked …)
     """
+    if agreement.status == AgreementStatus.ACTIVE:
+        return False  # activated with the code the other way brought
     AGREEMENT_MACHINE.next(agreement.status, AgreementEvent.AUTH_CODE_RECEIVED)
+    if agreement.auth_code is not None:
+        return False
     agreement.auth_code = auth_code
     record_event(
         session,
         ObjectType.AGREEMENT,
         agreement.id,
         EventKind.AUTH_CODE_RECEIVED,
-        {},
+        {"via": VIA_RETURN if notification_id is None else VIA_NOTIFICATION},
         notification_id=notification_id,
     )
     enqueue_after_commit(session, APPLY_TOKEN, agreement.id)
     return True
+
+
+#: Antom's longest authCode and authState (consult, notifyAuthorization).
+MAX_AUTH_CODE, MAX_AUTH_STATE = 128, 256
+
+
+def customer_returned(auth_code: str | None, auth_state: str | None) -> bool:
+    """Take the authCode the customer's return from the wallet carries; return whether it was used.
+
+    The wallet sends the customer back to our ``authRedirectUrl`` with ``authCode`` and
+    ``authState``. A state that names a pending agreement waiting for its code (compared in
+    constant time) has the code kept and applyToken queued, exactly as AUTHCODE_CREATED would;
+    it is used once. Anything else — no such state, a code received already, an agreement
+    activated or over — changes nothing, and the caller must not tell the two cases apart.
+    """
+    if not auth_code or not auth_state or len(auth_code) > MAX_AUTH_CODE or len(auth_state) > MAX_AUTH_STATE:
+        return False
+    with write_transaction(db.session) as session:
+        agreement = find_by_auth_state(session, auth_state)
+        if agreement is None or agreement.status != AgreementStatus.PENDING:
+            return False
+        if not receive_auth_code(session, agreement, auth_code):
+            return False
+        audit.record(
+            session,
+            "agreement.authorised_by_customer",
+            object_type=ObjectType.AGREEMENT,
+            object_id=agreement.id,
+            after={"via": VIA_RETURN},
+            actor_label="customer",
+        )
+        return True
 
 
 def _take_tokens(agreement: Agreement, result: ApplyTokenResult) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import current_app
+from flask import request
 
+from dashboard.agreements import service as agreements
 from dashboard.auth.access import public
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -17,6 +19,8 @@ OUTCOMES = {
     "cancel": ("Payment cancelled", "You cancelled the payment. No money was taken."),
     "authorized": ("Wallet linked", "Thank you. The shop may now debit your wallet as agreed."),
 }
+#: The outcome the consult's ``authRedirectUrl`` names.
+AUTHORIZED = "authorized"
 #: What a link that is none of the above says (mistyped or made up).
 UNKNOWN = ("Page not found", "This is not a page the shop sends customers to. Check the link.")
 
@@ -24,7 +28,14 @@ UNKNOWN = ("Page not found", "This is not a page the shop sends customers to. Ch
 @bp.get("/<outcome>")
 @public
 def result(outcome: str):
-    """Tell the customer how it went, in plain words (no staff data, no ids, no session)."""
+    """Tell the customer how it went, in plain words (no staff data, no ids, no session).
+
+    The wallet's return to ``authorized`` carries ``authCode`` and ``authState``: the agreement they
+    name is activated from them (whether or not Antom also notifies us). The page reads the same
+    either way, so it tells nobody whether a state they tried names an agreement.
+    """
+    if outcome == AUTHORIZED:
+        agreements.customer_returned(request.args.get("authCode"), request.args.get("authState"))
     title, message = OUTCOMES.get(outcome, UNKNOWN)
     status = 200 if outcome in OUTCOMES else 404
     # Rendered without the app's context processors: Flask-Login's would load a signed-in staff

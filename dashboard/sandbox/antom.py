@@ -244,6 +244,8 @@ def _notify(
     payload: dict[str, Any],
     faults: ActiveFaults,
 ) -> list[Delivery]:
+    if "no_notification" in faults:
+        return []  # no notification address at Antom for this kind
     copies = 2 if "duplicate_notification" in faults else 1
     return sender.enqueue(
         session, sandbox, PROVIDER, kind, url or sandbox.default_notify_url, payload, copies
@@ -306,7 +308,11 @@ def consult(sandbox: Sandbox, session: Session, body: dict, now: datetime, fault
 
 
 def approve(sandbox: Sandbox, session: Session, link: str, now: datetime, faults: ActiveFaults) -> str:
-    """The customer approves: issue an auth code, notify AUTHCODE_CREATED, return the redirect URL."""
+    """The customer approves: issue an auth code, notify AUTHCODE_CREATED, return the redirect URL.
+
+    The redirect carries ``authCode`` and ``authState`` whether or not the notification is sent
+    (the ``no_notification`` fault: no notification address configured at Antom).
+    """
     auth = find_consult(session, link)
     if auth is None or auth.status != "consulted":
         raise Reject("USED_LINK")

@@ -48,6 +48,10 @@ FAULTS: Mapping[str, str] = {
     "unknown_exception": "answer Antom's result U UNKNOWN_EXCEPTION without processing the call",
     "bad_signature": "process the call, then answer with a response signature that does not verify",
     "duplicate_notification": "send every notification the call causes twice",
+    "no_notification": (
+        "send none of the notifications the call causes, as when no notification address is "
+        "configured at Antom (e.g. on operation authorize: no AUTHCODE_CREATED, only the redirect)"
+    ),
     "notify_before_response": "deliver the call's notifications before answering it",
     "reorder_notifications": "deliver waiting notifications newest first (global switch)",
 }

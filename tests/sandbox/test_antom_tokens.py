@@ -8,6 +8,8 @@ import requests
 
 from dashboard.providers.antom import ApplyTokenRequest
 from dashboard.providers.base import CallOutcome
+from dashboard.sandbox.core import add_switch
+from dashboard.sandbox.store import transaction
 from tests.sandbox import helpers
 
 
@@ -30,6 +32,19 @@ def test_approve_redirects_with_auth_code_and_notifies_authcode_created(sandbox,
     assert notice.json["authCode"] == code
     assert notice.json["authState"] == state
     assert antom.verify_notification(notice.headers, notice.body, path="/webhooks/antom")
+
+
+def test_with_no_notification_on_authorize_only_the_redirect_carries_the_code(sandbox, antom, run_due):
+    with transaction(sandbox.sandbox.engine) as session:
+        add_switch(session, "no_notification", "authorize")
+
+    code, state = helpers.authorize(antom, sandbox.url)
+
+    assert code and state
+    assert run_due() == 0 and sandbox.receiver.received == []
+    # The code works all the same: the redirect is all the merchant needs.
+    exchanged = antom.apply_token(ApplyTokenRequest.for_auth_code(helpers.WALLET, code))
+    assert exchanged.outcome is CallOutcome.SUCCEEDED
 
 
 def test_the_link_works_once_and_decline_sends_nothing(sandbox, antom, run_due):
