@@ -4,7 +4,9 @@ History is written on an offset clock (DESIGN §8 "One clock"), one simulated da
 the sandbox simulators over HTTP: the services call them, their notifications come back through
 the real webhooks, and the seeding drives the sender and the jobs itself so every day is settled
 before the next begins. The customer's and the shopper's choices are made in-process on the
-simulators' own state, as their stand-in pages would.
+simulators' own state, as their stand-in pages would. Every other day a customer disputes one of
+the day's Auto Debits (the Antom simulator raises the dispute and runs its course), so the history
+has disputed, charged-back and given-back payments.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ SHOPPER_CHOICES = (
     ("expire", 1),
     ("pending", 1),
 )
+#: How the demo's disputes end (``dashboard.sandbox.antom.DISPUTE_COURSES``), weighted.
+DISPUTE_COURSES = (("won", 3), ("lost", 3), ("withdrawn", 2), ("unanswered", 1), ("open", 1))
 #: Amount endings the Antom simulator answers specially (see ``dashboard.sandbox.antom``): in process
 #: then paid (02) or failed (03), never resolved (04), an unknown answer that succeeded (05).
 SPECIAL_ENDINGS = (2, 2, 3, 4, 5, 12, 11)
@@ -96,6 +100,19 @@ class Demo:
         with transaction(self.sandbox.engine) as session:
             token_id = session.scalar(select(Token.id).where(Token.access_token == agreement.access_token))
             antom_sim.unbind(self.sandbox, session, token_id, take_faults(session, "unbind"))
+
+    def dispute(self, payment: Payment) -> None:
+        """The customer disputes a paid Auto Debit payment in the wallet; the simulator runs its course."""
+        courses, weights = zip(*DISPUTE_COURSES, strict=True)
+        with transaction(self.sandbox.engine) as session:
+            antom_sim.raise_dispute(
+                self.sandbox,
+                session,
+                payment.provider_payment_id,
+                self.rng.choices(courses, weights)[0],
+                clock.now(),
+                take_faults(session, "dispute"),
+            )
 
     def shop(self, payment: Payment, choice: str) -> None:
         """Pick an outcome on the AlipayHK shopper page."""
@@ -195,7 +212,7 @@ class Demo:
             for back in range(days, 0, -1):
                 hours = timedelta(hours=self.rng.randint(1, 10))
                 clock.use(clock.OffsetClock(shift - timedelta(days=back) + hours))
-                self._one_day(active, final=back == 1)
+                self._one_day(active, final=back == 1, disputes=1 if back % 2 == 0 else 0)
                 report(f"  seeded {days - back + 1}/{days} days")
         finally:
             clock.use(previous)
@@ -203,7 +220,7 @@ class Demo:
         agreements.expire_due(clock.now())
         db.session.rollback()
 
-    def _one_day(self, active: list[int], final: bool) -> None:
+    def _one_day(self, active: list[int], final: bool, disputes: int = 0) -> None:
         outcomes = ["active", "active", "active", "pending"] + (["failed"] if self.rng.random() < 0.2 else [])
         for outcome in outcomes:
             agreement = self.new_agreement(outcome)
@@ -213,6 +230,9 @@ class Demo:
             payment = self.charge(self.rng.choice(active)) if active else None
             if payment is not None and self.rng.random() < 0.12:
                 self.refund(payment.id)
+            elif payment is not None and payment.status == "succeeded" and disputes:
+                self.dispute(payment)
+                disputes -= 1
         for _ in range(self.rng.randint(4, 8)):
             payment = self.sale()
             if self.rng.random() < 0.25:

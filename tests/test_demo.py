@@ -26,6 +26,7 @@ def test_history_covers_the_outcomes_and_is_written_once(sandboxed):
     assert {"succeeded", "failed"} <= statuses(Payment.status)
     assert db.session.scalar(select(func.count(Refund.id))) > 0
     assert statuses(Notification.verdict) == {"valid"}
+    assert "DISPUTE_CREATED" in statuses(Notification.kind)  # a customer disputed a payment
     assert "pending" not in statuses(Notification.outcome)
     oldest = db.session.scalar(select(func.min(Payment.created_at)))
     assert (clock.now() - oldest).days >= 2

@@ -39,6 +39,8 @@ class EventKind(enum.StrEnum):
     TOKEN_REFRESHED = "token_refreshed"  # noqa: S105 - an event name, not a secret
     TOKEN_REFRESH_FAILED = "token_refresh_failed"  # noqa: S105 - an event name, not a secret
     REVOKE_REQUESTED = "revoke_requested"
+    #: A dispute about a payment (chargeback, retrieval request) opened, moved on or ended.
+    DISPUTE = "dispute"
     REVOKE_FAILED = "revoke_failed"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.models import Event
 from dashboard.events.service import timeline
 from dashboard.templating import format_money
+from dashboard.templating import local_time
 from dashboard.users.models import User
 
 #: Most events a detail page shows (oldest first); it says so when there are more.
@@ -33,6 +35,7 @@ KIND_TITLES = {
     EventKind.CANCEL_STATUS_CHANGED: "Cancel status changed",
     EventKind.CANCEL_AWAITS_SUPPORT: "Cancel left unknown",
     EventKind.REVOKE_REQUESTED: "Revoke requested",
+    EventKind.DISPUTE: "Dispute",
     EventKind.JOB_FAILED: "Job failed",
 }
 
@@ -130,6 +133,18 @@ def _awaits_support(summary: dict[str, Any]) -> str:
     return _joined(_child("cancel")(summary), str(summary.pop("guidance", "") or ""))
 
 
+def _dispute(summary: dict[str, Any]) -> str:
+    dispute_id = summary.pop("dispute_id", None)
+    defend_by = summary.pop("defend_by", None)
+    return _joined(
+        f"dispute {dispute_id}" if dispute_id else "",
+        str(summary.pop("stage", "") or ""),
+        _amount(summary),
+        str(summary.pop("reason", "") or ""),
+        f"defend by {local_time(datetime.fromisoformat(defend_by), with_zone=True)}" if defend_by else "",
+    )
+
+
 def _revoke(summary: dict[str, Any]) -> str:
     return str(summary.pop("reason", "") or "")
 
@@ -163,6 +178,7 @@ _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.CANCEL_STATUS_CHANGED: _child("cancel"),
     EventKind.CANCEL_AWAITS_SUPPORT: _awaits_support,
     EventKind.REVOKE_REQUESTED: _revoke,
+    EventKind.DISPUTE: _dispute,
     EventKind.JOB_FAILED: _job_failed,
 }
 

@@ -29,6 +29,7 @@ from dashboard.payments import changes as payments
 from dashboard.providers.base import MalformedMessage
 from dashboard.providers.news import AuthorizationChange
 from dashboard.providers.news import AuthorizationNews
+from dashboard.providers.news import DisputeNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import NOTIFYING
@@ -149,6 +150,21 @@ def _refund_news(session: Session, row: Notification, news: RefundNews) -> Appli
     )
 
 
+def _dispute_news(session: Session, row: Notification, news: DisputeNews) -> Applied:
+    # A dispute is about a payment we hold; one we never saw cannot be placed (its amount in
+    # dispute need not be the payment's).
+    payment = payments.find_payment(session, row.provider, news.request_id, news.provider_payment_id)
+    if payment is None:
+        return UNMATCHED
+    return _moved(
+        session,
+        row,
+        ObjectType.PAYMENT,
+        payment.id,
+        lambda: payments.apply_dispute_news(session, payment, news, notification_id=row.id),
+    )
+
+
 def _authorization_news(session: Session, row: Notification, news: AuthorizationNews) -> Applied:
     if news.change is AuthorizationChange.CODE_ISSUED:
         agreement = agreements.find_by_auth_state(session, news.auth_state) if news.auth_state else None
@@ -181,4 +197,5 @@ HANDLERS: dict[type, Callable[[Session, Notification, object], Applied]] = {
     PaymentNews: _payment_news,
     RefundNews: _refund_news,
     AuthorizationNews: _authorization_news,
+    DisputeNews: _dispute_news,
 }

@@ -8,6 +8,7 @@ change is written on the payment's timeline (a payment page shows one timeline).
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
@@ -41,6 +42,7 @@ from dashboard.payments.states import RefundStatus
 from dashboard.payments.states import check_refund
 from dashboard.provider_step import settle
 from dashboard.providers.news import CancelNews
+from dashboard.providers.news import DisputeNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.reports.models import move_in_rollup
@@ -237,6 +239,35 @@ def apply_payment_news(
         result_code=news.code,
         result_message=news.message,
         paid_at=news.paid_at,
+        notification_id=notification_id,
+    )
+
+
+def apply_dispute_news(
+    session: Session, payment: Payment, news: DisputeNews, *, notification_id: int | None = None
+) -> bool:
+    """Write a dispute's step on ``payment``'s timeline and move it by the news' event. Errors as above.
+
+    The step is on the timeline even when the status stays (a defence due, a late step).
+    """
+    facts = {
+        "dispute_id": news.dispute_id,
+        "stage": news.stage,
+        "amount_minor": news.amount.minor if news.amount else None,
+        "currency": news.amount.currency if news.amount else None,
+        "reason": news.message,
+        "defend_by": news.defend_by.astimezone(UTC).isoformat() if news.defend_by else None,
+    }
+    summary = {key: value for key, value in facts.items() if value is not None}
+    record_event(
+        session, ObjectType.PAYMENT, payment.id, EventKind.DISPUTE, summary, notification_id=notification_id
+    )
+    return change_payment(
+        session,
+        payment,
+        news.event,
+        result_code=news.code,
+        result_message=news.message,
         notification_id=notification_id,
     )
 

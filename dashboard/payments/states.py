@@ -7,7 +7,8 @@ every status or event name a provider documents maps to an event (possibly
 ever rejected for its name.
 
 **Disputes.** A payment can be ``disputed`` (a dispute or chargeback enquiry is open: Worldpay
-``dispute*`` events) and ``charged_back`` (the funds were taken back: Worldpay ``chargedBack``).
+``dispute*`` events, Antom notifyDispute) and ``charged_back`` (the funds were taken back: Worldpay
+``chargedBack``, an Antom dispute judged against the merchant or accepted).
 A dispute closed in the merchant's favour moves the payment to ``settled``: the funds are the
 merchant's again, and a dispute is only ever raised on captured money. These are the only moves
 that may leave and re-enter a status (a new dispute can open on a settled payment); everything

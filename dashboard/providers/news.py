@@ -136,5 +136,32 @@ class AuthorizationNews:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class DisputeNews:
+    """A dispute about a payment (a chargeback or a retrieval request) opened, moved on or ended.
+
+    ``event`` is what it means for the payment: :attr:`PaymentEvent.DISPUTE_OPENED` (opened, or
+    still open), :attr:`PaymentEvent.CHARGED_BACK` (the merchant lost the funds) or
+    :attr:`PaymentEvent.DISPUTE_RESOLVED` (the funds are the merchant's again).
+    """
+
+    event: PaymentEvent
+    #: The provider's id of the dispute.
+    dispute_id: str
+    #: Where the dispute stands, in words staff read on the timeline ("opened", "judged: …").
+    stage: str
+    #: What the provider calls this step, kept as the payment's result code.
+    code: str | None = None
+    #: Why the customer disputes the payment, when the provider says.
+    message: str | None = None
+    #: The payment, by our id and by the provider's.
+    request_id: str | None = None
+    provider_payment_id: str | None = None
+    #: The amount in dispute (or, once judged, the amount judged).
+    amount: Money | None = None
+    #: Until when the merchant may defend it.
+    defend_by: datetime | None = None
+
+
 #: Whatever a notification can say.
-News = PaymentNews | RefundNews | AuthorizationNews
+News = PaymentNews | RefundNews | AuthorizationNews | DisputeNews

@@ -48,6 +48,14 @@ KEY_NOT_FOUND, NO_INTERFACE_DEF.
 applyToken codes are not documented (antom.md §2.3); the simulator answers INVALID_CODE,
 USED_CODE, EXPIRED_CODE, INVALID_REFRESH_TOKEN and EXPIRED_REFRESH_TOKEN — names to check.
 
+Disputes, on demand (:func:`raise_dispute`, a button on /sandbox): a paid payment gets
+DISPUTE_CREATED (defence due in 7 days), then the course chosen (:data:`DISPUTE_COURSES`): won
+(DEFENSE_SUPPLIED, then DISPUTE_JUDGED ACCEPT_BY_CUSTOMER), lost (DEFENSE_SUPPLIED, then
+DISPUTE_JUDGED ACCEPT_BY_MERCHANT), withdrawn (DISPUTE_CANCELLED), unanswered (DEFENSE_DUE_ALERT,
+then DISPUTE_ACCEPTED with disputeAcceptReason TIMEOUT) or open (DEFENSE_DUE_ALERT only). They go
+to the notification address (``ANTOM_NOTIFY_PATH``), shaped as ams/notify_dispute shows them: no
+notifyType and no result.
+
 Choices where the documents are silent (antom.md §6, [U]): an auth code lives 10 minutes, an
 access token 30 days, a refresh token 365 days; a refresh token works once and the old access
 token keeps working until it expires; revoke and the customer's unbinding both send
@@ -67,6 +75,7 @@ from datetime import time
 from datetime import timedelta
 from datetime import timezone
 from typing import Any
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
@@ -85,6 +94,8 @@ from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
 from dashboard.providers.antom.consts import HEADER_SIGNATURE
 from dashboard.providers.antom.consts import PRODUCT_CODE_AGREEMENT_PAYMENT
 from dashboard.providers.antom.consts import RESULT_CODES
+from dashboard.providers.antom.consts import DisputeJudgedResult
+from dashboard.providers.antom.consts import DisputeNotificationType
 from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.antom.consts import Operation
 from dashboard.sandbox import sender
@@ -92,6 +103,7 @@ from dashboard.sandbox.core import ActiveFaults
 from dashboard.sandbox.core import Sandbox
 from dashboard.sandbox.store import Authorization
 from dashboard.sandbox.store import Delivery
+from dashboard.sandbox.store import Dispute
 from dashboard.sandbox.store import Payment
 from dashboard.sandbox.store import Refund
 from dashboard.sandbox.store import Token
@@ -813,11 +825,162 @@ def inquiry_refund(
     }
 
 
+# -- disputes -------------------------------------------------------------------------------------
+
+DAY = 86400
+#: A raised dispute's defence deadline (documented per card scheme and wallet; our choice).
+DEFENSE_WINDOW = timedelta(days=7)
+#: What the customer says, for every simulated dispute.
+DISPUTE_REASON = "The customer says the service paid for was not provided."
+
+
+class Step(NamedTuple):
+    """One later notification of a dispute's course: when (documented seconds after it was raised),
+    its disputeNotificationType, and what it carries."""
+
+    after: int
+    kind: DisputeNotificationType
+    judged: DisputeJudgedResult | None = None
+    accept_reason: str | None = None
+
+
+#: How a dispute raised on demand goes on after DISPUTE_CREATED (delays compressed as any other).
+DISPUTE_COURSES: dict[str, tuple[Step, ...]] = {
+    # The merchant defends and wins: the customer is held liable, the funds come back.
+    "won": (
+        Step(2 * DAY, DisputeNotificationType.DEFENSE_SUPPLIED),
+        Step(5 * DAY, DisputeNotificationType.DISPUTE_JUDGED, DisputeJudgedResult.ACCEPT_BY_CUSTOMER),
+    ),
+    # The merchant defends and loses: the funds are taken back.
+    "lost": (
+        Step(2 * DAY, DisputeNotificationType.DEFENSE_SUPPLIED),
+        Step(5 * DAY, DisputeNotificationType.DISPUTE_JUDGED, DisputeJudgedResult.ACCEPT_BY_MERCHANT),
+    ),
+    # The customer withdraws it.
+    "withdrawn": (Step(1 * DAY, DisputeNotificationType.DISPUTE_CANCELLED),),
+    # Nobody defends it: a warning a day before the deadline, then it is accepted on timeout.
+    "unanswered": (
+        Step(6 * DAY, DisputeNotificationType.DEFENSE_DUE_ALERT),
+        Step(7 * DAY, DisputeNotificationType.DISPUTE_ACCEPTED, accept_reason="TIMEOUT"),
+    ),
+    # It stays open (after the warning), for staff to look at.
+    "open": (Step(6 * DAY, DisputeNotificationType.DEFENSE_DUE_ALERT),),
+}
+
+
+def raise_dispute(
+    sandbox: Sandbox, session: Session, payment_id: str, course: str, now: datetime, faults: ActiveFaults
+) -> Dispute:
+    """The customer disputes a paid payment: DISPUTE_CREATED now, the rest of ``course`` later.
+
+    :raises Reject: no such payment (ORDER_NOT_EXIST), not paid (ORDER_STATUS_INVALID), a dispute
+        of it still open (PROCESS_FAIL), or an unknown course (PARAM_ILLEGAL)
+    """
+    if course not in DISPUTE_COURSES:
+        raise Reject("PARAM_ILLEGAL")
+    payment = session.scalar(select(Payment).where(Payment.payment_id == payment_id))
+    if payment is None:
+        raise Reject("ORDER_NOT_EXIST")
+    if payment.status != "SUCCESS":
+        raise Reject("ORDER_STATUS_INVALID")
+    open_one = session.scalar(
+        select(Dispute.id).where(Dispute.payment_id == payment_id, Dispute.status == "OPEN").limit(1)
+    )
+    if open_one is not None:
+        raise Reject("PROCESS_FAIL")
+    dispute = Dispute(
+        dispute_id=new_id(now),
+        payment_id=payment_id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        reason=DISPUTE_REASON,
+        course=course,
+        steps_sent=0,
+        status="OPEN",
+        defense_due_at=now + DEFENSE_WINDOW,
+        next_step_at=now + sandbox.delay(DISPUTE_COURSES[course][0].after),
+        created_at=now,
+    )
+    session.add(dispute)
+    session.flush()
+    opened = Step(0, DisputeNotificationType.DISPUTE_CREATED)
+    _notify_dispute(sandbox, session, dispute, payment, opened, now, faults)
+    return dispute
+
+
+def _notify_dispute(
+    sandbox: Sandbox,
+    session: Session,
+    dispute: Dispute,
+    payment: Payment,
+    step: Step,
+    now: datetime,
+    faults: ActiveFaults,
+) -> None:
+    """Send one notifyDispute as ams/notify_dispute shows it: no notifyType and no result."""
+    amount = {"currency": dispute.currency, "value": str(dispute.amount_minor)}
+    kind = step.kind
+    body: dict[str, Any] = {
+        "paymentRequestId": payment.payment_request_id,
+        "disputeId": dispute.dispute_id,
+        "paymentId": payment.payment_id,
+        "disputeTime": at(dispute.created_at),
+        "disputeAmount": amount,
+        "disputeNotificationType": str(kind),
+        "disputeReasonMsg": dispute.reason,
+        "disputeSource": payment.payment_method_type,
+    }
+    if kind in (DisputeNotificationType.DISPUTE_CREATED, DisputeNotificationType.DEFENSE_DUE_ALERT):
+        body["defenseDueTime"] = at(dispute.defense_due_at)
+        body["defendable"] = True
+    if step.judged is not None:
+        body.update(
+            disputeJudgedTime=at(now), disputeJudgedAmount=amount, disputeJudgedResult=str(step.judged)
+        )
+    if step.accept_reason is not None:
+        body.update(disputeAcceptReason=step.accept_reason, disputeAcceptTime=at(now))
+    if "no_notification" in faults:
+        return
+    copies = 2 if "duplicate_notification" in faults else 1
+    sender.enqueue(
+        session,
+        sandbox,
+        PROVIDER,
+        str(kind),
+        sandbox.default_notify_url,
+        body,
+        copies,
+        queue=f"antom-dispute:{dispute.dispute_id}",
+    )
+
+
+#: The dispute's status once a step of this kind was sent (other kinds leave it open).
+_DISPUTE_ENDS = {
+    DisputeNotificationType.DISPUTE_JUDGED: "JUDGED",
+    DisputeNotificationType.DISPUTE_CANCELLED: "CANCELLED",
+    DisputeNotificationType.DISPUTE_ACCEPTED: "ACCEPTED",
+}
+
+
+def _advance_disputes(sandbox: Sandbox, session: Session, now: datetime, faults: ActiveFaults) -> None:
+    due = session.scalars(select(Dispute).where(Dispute.next_step_at <= now).order_by(Dispute.id)).all()
+    for dispute in due:
+        course = DISPUTE_COURSES[dispute.course]
+        step = course[dispute.steps_sent]
+        payment = session.scalar(select(Payment).where(Payment.payment_id == dispute.payment_id))
+        _notify_dispute(sandbox, session, dispute, payment, step, now, faults)
+        dispute.steps_sent += 1
+        dispute.status = _DISPUTE_ENDS.get(step.kind, dispute.status)
+        later = course[dispute.steps_sent :]
+        dispute.next_step_at = dispute.created_at + sandbox.delay(later[0].after) if later else None
+
+
 # -- time passing ---------------------------------------------------------------------------------
 
 
 def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
-    """Resolve in-process payments and refunds that are due, and expire unpaid payments."""
+    """Resolve in-process payments and refunds that are due, expire unpaid payments, and send the
+    due steps of raised disputes."""
     quiet = ActiveFaults()
     for payment in session.scalars(select(Payment).where(Payment.status == "PROCESSING")).all():
         if payment.pending_code and payment.resolve_at and payment.resolve_at <= now:
@@ -827,6 +990,7 @@ def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
     for row in session.scalars(select(Refund).where(Refund.status == "PROCESSING")).all():
         if row.pending_code and row.resolve_at and row.resolve_at <= now:
             _finish_refund(sandbox, session, row, row.pending_code, now, quiet)
+    _advance_disputes(sandbox, session, now, quiet)
 
 
 HANDLERS: dict[Operation, Callable[..., dict]] = {

@@ -125,6 +125,29 @@ class Refund(SandboxBase):
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Dispute(SandboxBase):
+    """A dispute raised on demand about a paid Auto Debit payment, and the course it will take."""
+
+    __tablename__ = "antom_disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("antom_payments.payment_id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(256))
+    #: how it ends (``dashboard.sandbox.antom.DISPUTE_COURSES``): won, lost, withdrawn, unanswered, open
+    course: Mapped[str] = mapped_column(String(16))
+    #: how many of the course's steps were notified after DISPUTE_CREATED
+    steps_sent: Mapped[int] = mapped_column(Integer, default=0)
+    #: when the next step is due (compressed delay); None once the course is run
+    next_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: OPEN → JUDGED | CANCELLED | ACCEPTED (the last step's notification type, shortened)
+    status: Mapped[str] = mapped_column(String(16), default="OPEN")
+    defense_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WorldpayPayment(SandboxBase):
     """An AlipayHK APM payment as the Worldpay simulator sees it."""
 

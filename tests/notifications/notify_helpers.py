@@ -123,6 +123,35 @@ def token_canceled(access_token: str, reason: str = "User unbound the merchant i
     }
 
 
+def dispute_notice(
+    kind: str,
+    request_id: str,
+    payment_id: str,
+    *,
+    dispute_id: str = "2026010525013101157301040001",
+    minor: int = 10001,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Return a notifyDispute body shaped as the notification-of-dispute example in Antom's dispute
+    guide (cashierpay/dispute) and the fields of ams/notify_dispute: no notifyType, no result."""
+    body: dict[str, Any] = {
+        "disputeAmount": {"currency": "HKD", "value": str(minor)},
+        "disputeId": dispute_id,
+        "disputeNotificationType": kind,
+        "disputeTime": "2026-01-06T09:41:32+08:00",
+        "disputeReasonMsg": "The customer says the service was not provided.",
+        "disputeSource": "ALIPAY_HK",
+        "paymentId": payment_id,
+        "paymentRequestId": request_id,
+    }
+    if kind in ("DISPUTE_CREATED", "DEFENSE_DUE_ALERT"):
+        body["defenseDueTime"] = "2026-01-13T09:41:32+08:00"
+    if kind == "DISPUTE_JUDGED":
+        body["disputeJudgedTime"] = "2026-01-10T12:00:00+08:00"
+        body["disputeJudgedAmount"] = {"currency": "HKD", "value": str(minor)}
+    return {**body, **extra}
+
+
 def worldpay_event(
     transaction_reference: str,
     event_type: str,

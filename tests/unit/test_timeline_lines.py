@@ -68,6 +68,24 @@ def event(kind: str, summary, **fields) -> Event:
             "Cancel status changed",
             "cancel #4 · submitted → failed",
         ),
+        (
+            "cancel_awaits_support",
+            {"cancel_id": 4, "result_code": "UNKNOWN_EXCEPTION", "guidance": "Ask support."},
+            "Cancel left unknown",
+            "cancel #4 · UNKNOWN_EXCEPTION · Ask support.",
+        ),
+        (
+            "dispute",
+            {
+                "dispute_id": "D1",
+                "stage": "opened",
+                "amount_minor": 500,
+                "currency": "HKD",
+                "reason": "unwanted",
+            },
+            "Dispute",
+            "dispute D1 · opened · HK$5.00 · unwanted",
+        ),
         ("revoke_requested", {"reason": "customer asked"}, "Revoke requested", "customer asked"),
         (
             "job_failed",
@@ -80,6 +98,12 @@ def event(kind: str, summary, **fields) -> Event:
 def test_each_recorded_kind_reads_as_one_line_with_nothing_left_over(kind, summary, title, text):
     line = describe(event(kind, summary))
     assert (line.title, line.text, line.fields) == (title, text, [])
+
+
+def test_a_disputes_defence_deadline_reads_in_the_display_zone(app_ctx):
+    summary = {"dispute_id": "D1", "stage": "opened", "defend_by": "2026-01-13T01:41:32+00:00"}
+    line = describe(event("dispute", summary))
+    assert (line.text, line.fields) == ("dispute D1 · opened · defend by 2026-01-13 09:41:32 HKT", [])
 
 
 def test_a_provider_call_shows_its_outcome_and_keeps_the_bodies_for_the_details():

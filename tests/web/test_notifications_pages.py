@@ -253,6 +253,25 @@ def test_filters_by_provider_kind_verdict_and_outcome(client, login_as, stored):
     )
 
 
+def test_the_kind_filter_offers_antoms_dispute_notifications(client, login_as, stored):
+    login_as("viewer")
+    created = stored(kind="DISPUTE_CREATED")
+    stored(kind="DISPUTE_JUDGED")
+
+    page = client.get("/notifications/").get_data(as_text=True)
+    for kind in (
+        "DISPUTE_CREATED",
+        "DISPUTE_JUDGED",
+        "DISPUTE_CANCELLED",
+        "DEFENSE_SUPPLIED",
+        "DEFENSE_DUE_ALERT",
+        "DISPUTE_ACCEPTED",
+        "RDR_RESOLVED",
+    ):
+        assert f'<option value="{kind}">{kind} (Antom)</option>' in page
+    assert shown_ids(client.get("/notifications/?kind=DISPUTE_CREATED")) == [created]
+
+
 def test_filters_by_hong_kong_day(client, login_as, stored):
     login_as("viewer")
     # 2026-01-05 23:30 HKT is 15:30 UTC the same day; 2026-01-06 00:30 HKT is 16:30 UTC on the 5th.

@@ -1,6 +1,8 @@
 """Antom (Alipay) Auto Debit: a signed, verifying client with typed requests and results."""
 
 from dashboard.providers.antom.client import AntomClient
+from dashboard.providers.antom.consts import DisputeJudgedResult
+from dashboard.providers.antom.consts import DisputeNotificationType
 from dashboard.providers.antom.consts import GrantType
 from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.antom.consts import Operation
@@ -15,6 +17,7 @@ from dashboard.providers.antom.mapping import AuthorizationNotification
 from dashboard.providers.antom.mapping import CancelResult
 from dashboard.providers.antom.mapping import ConsultRequest
 from dashboard.providers.antom.mapping import ConsultResult
+from dashboard.providers.antom.mapping import DisputeNotification
 from dashboard.providers.antom.mapping import Env
 from dashboard.providers.antom.mapping import InquiryPaymentResult
 from dashboard.providers.antom.mapping import InquiryRefundResult
@@ -40,6 +43,9 @@ __all__ = [
     "CancelResult",
     "ConsultRequest",
     "ConsultResult",
+    "DisputeJudgedResult",
+    "DisputeNotification",
+    "DisputeNotificationType",
     "Env",
     "GrantType",
     "InquiryPaymentResult",

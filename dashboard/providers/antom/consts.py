@@ -126,6 +126,39 @@ class NotifyType(enum.StrEnum):
     TOKEN_CANCELED = "TOKEN_CANCELED"  # noqa: S105 - a notification type, not a secret
 
 
+class DisputeNotificationType(enum.StrEnum):
+    """notifyDispute ``disputeNotificationType`` (ams/notify_dispute; SDK DisputeNotificationType)."""
+
+    #: A dispute (chargeback, retrieval request) was opened; the disputed funds are frozen.
+    DISPUTE_CREATED = "DISPUTE_CREATED"
+    #: The dispute was judged; ``disputeJudgedResult`` says for whom.
+    DISPUTE_JUDGED = "DISPUTE_JUDGED"
+    #: The customer cancelled the dispute.
+    DISPUTE_CANCELLED = "DISPUTE_CANCELLED"
+    #: The merchant's defence documents were submitted.
+    DEFENSE_SUPPLIED = "DEFENSE_SUPPLIED"
+    #: The defence is due within 24 hours of ``defenseDueTime``.
+    DEFENSE_DUE_ALERT = "DEFENSE_DUE_ALERT"
+    #: The dispute was accepted (by the merchant, by a missed defence deadline, or by Antom's staff;
+    #: ``disputeAcceptReason``).
+    DISPUTE_ACCEPTED = "DISPUTE_ACCEPTED"
+    #: The dispute was settled by Visa's Rapid Dispute Resolution.
+    RDR_RESOLVED = "RDR_RESOLVED"
+
+
+class DisputeJudgedResult(enum.StrEnum):
+    """notifyDispute ``disputeJudgedResult``."""
+
+    #: The customer is liable: the frozen funds are released to the merchant.
+    ACCEPT_BY_CUSTOMER = "ACCEPT_BY_CUSTOMER"
+    #: The merchant is liable: the funds are deducted from the settlement and returned to the customer.
+    ACCEPT_BY_MERCHANT = "ACCEPT_BY_MERCHANT"
+    #: Compliance retrieval documents were uploaded and validated.
+    VALIDATE_SUCCESS = "VALIDATE_SUCCESS"
+    #: Compliance retrieval documents were uploaded and failed validation.
+    VALIDATE_FAIL = "VALIDATE_FAIL"
+
+
 class ResultCode(NamedTuple):
     """What a documented ``result.resultCode`` means and the ``resultStatus`` it comes with."""
 

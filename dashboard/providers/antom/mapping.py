@@ -25,6 +25,8 @@ from dashboard.providers.antom.consts import MAX_REQUEST_ID_LENGTH
 from dashboard.providers.antom.consts import ORDER_NOT_EXIST
 from dashboard.providers.antom.consts import PRODUCT_CODE_AGREEMENT_PAYMENT
 from dashboard.providers.antom.consts import SCOPE_AGREEMENT_PAY
+from dashboard.providers.antom.consts import DisputeJudgedResult
+from dashboard.providers.antom.consts import DisputeNotificationType
 from dashboard.providers.antom.consts import GrantType
 from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.antom.consts import PaymentStatus
@@ -41,6 +43,7 @@ from dashboard.providers.news import REFUND_ANSWER
 from dashboard.providers.news import AuthorizationChange
 from dashboard.providers.news import AuthorizationNews
 from dashboard.providers.news import CancelNews
+from dashboard.providers.news import DisputeNews
 from dashboard.providers.news import News
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
@@ -49,7 +52,7 @@ from dashboard.providers.news import RefundNews
 _AMOUNT_VALUE = re.compile(r"[0-9]{1,16}", re.ASCII)
 
 
-_E = TypeVar("_E", PaymentStatus, RefundStatus, NotifyType)
+_E = TypeVar("_E", PaymentStatus, RefundStatus, NotifyType, DisputeNotificationType, DisputeJudgedResult)
 
 
 class MappingError(MalformedMessage):
@@ -83,6 +86,48 @@ AUTHORIZATION_CHANGES: Mapping[NotifyType, AuthorizationChange] = MappingProxyTy
         NotifyType.AUTHCODE_CREATED: AuthorizationChange.CODE_ISSUED,
         NotifyType.TOKEN_CREATED: AuthorizationChange.TOKEN_ISSUED,
         NotifyType.TOKEN_CANCELED: AuthorizationChange.TOKEN_CANCELLED,
+    }
+)
+
+
+D = DisputeNotificationType
+J = DisputeJudgedResult
+
+#: notifyDispute types → what they mean for the payment (DISPUTE_JUDGED: see JUDGED_EVENTS), and
+#: how staff read them. A defence supplied or due leaves the dispute open. DISPUTE_ACCEPTED means
+#: the merchant bears it (accepted, or the defence deadline passed: ``disputeAcceptReason``).
+#: RDR_RESOLVED: Visa's Rapid Dispute Resolution settles a claim by refunding the cardholder from
+#: the merchant's funds before it becomes a chargeback, so the funds are gone as with a lost
+#: chargeback (the notify_dispute page says only "the dispute is of the RDR type"; our reading).
+DISPUTE_EVENTS: Mapping[DisputeNotificationType, tuple[PaymentEvent, str]] = MappingProxyType(
+    {
+        D.DISPUTE_CREATED: (PaymentEvent.DISPUTE_OPENED, "opened"),
+        D.DEFENSE_SUPPLIED: (PaymentEvent.DISPUTE_OPENED, "defence supplied"),
+        D.DEFENSE_DUE_ALERT: (PaymentEvent.DISPUTE_OPENED, "defence due within 24 hours"),
+        D.DISPUTE_CANCELLED: (PaymentEvent.DISPUTE_RESOLVED, "cancelled by the customer"),
+        D.DISPUTE_ACCEPTED: (PaymentEvent.CHARGED_BACK, "accepted: the merchant bears it"),
+        D.RDR_RESOLVED: (PaymentEvent.CHARGED_BACK, "rapid dispute resolution: customer refunded"),
+    }
+)
+
+#: disputeJudgedResult → what the judgement means for the payment, and how staff read it. A
+#: compliance retrieval whose documents failed validation says nothing documented about the funds:
+#: the payment stays disputed for staff to follow up.
+JUDGED_EVENTS: Mapping[DisputeJudgedResult, tuple[PaymentEvent, str]] = MappingProxyType(
+    {
+        J.ACCEPT_BY_CUSTOMER: (PaymentEvent.DISPUTE_RESOLVED, "judged: the customer is liable"),
+        J.ACCEPT_BY_MERCHANT: (PaymentEvent.CHARGED_BACK, "judged: the merchant is liable"),
+        J.VALIDATE_SUCCESS: (PaymentEvent.DISPUTE_RESOLVED, "judged: documents validated"),
+        J.VALIDATE_FAIL: (PaymentEvent.DISPUTE_OPENED, "judged: documents failed validation"),
+    }
+)
+
+#: disputeAcceptReason (SDK DisputeAcceptReasonType) in words.
+ACCEPT_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "MERCHANT_ACCEPTED": "accepted by the merchant",
+        "TIMEOUT": "the defence was not supplied in time",
+        "MANUAL_PROCESSING_ACCEPTED": "accepted by Antom's staff",
     }
 )
 
@@ -840,7 +885,104 @@ class AuthorizationNotification:
         )
 
 
-Notification = PaymentNotification | RefundNotification | AuthorizationNotification
+@dataclass(frozen=True)
+class DisputeNotification:
+    """A notifyDispute body: no ``notifyType`` and no ``result``; ``disputeNotificationType`` says what it is.
+
+    Fields as ams/notify_dispute and the SDKs' AlipayDisputeNotify name them.
+    """
+
+    notification_type: DisputeNotificationType
+    dispute_id: str
+    payment_request_id: str | None
+    payment_id: str | None
+    dispute_time: datetime | None = None
+    amount: Money | None = None
+    reason_message: str | None = None
+    reason_code: str | None = None
+    source: str | None = None
+    judged_time: datetime | None = None
+    judged_amount: Money | None = None
+    judged_result: DisputeJudgedResult | None = None
+    defense_due_time: datetime | None = None
+    accept_reason: str | None = None
+    accept_time: datetime | None = None
+    dispute_type: str | None = None
+    defendable: bool | None = None
+    arn: str | None = None
+
+    @property
+    def news(self) -> DisputeNews:
+        """Return what the dispute means for its payment.
+
+        :raises MappingError: a DISPUTE_JUDGED without a judged result (nobody can tell who won)
+        """
+        code: str = self.notification_type.value
+        if self.notification_type is DisputeNotificationType.DISPUTE_JUDGED:
+            if self.judged_result is None:
+                raise MappingError("DISPUTE_JUDGED without disputeJudgedResult")
+            event, stage = JUDGED_EVENTS[self.judged_result]
+            code = self.judged_result.value
+        else:
+            event, stage = DISPUTE_EVENTS[self.notification_type]
+        if self.accept_reason:
+            stage = f"{stage} ({ACCEPT_REASONS.get(self.accept_reason, self.accept_reason)})"
+        return DisputeNews(
+            event,
+            self.dispute_id,
+            stage,
+            code=code,
+            message=self.reason_message,
+            request_id=self.payment_request_id,
+            provider_payment_id=self.payment_id,
+            amount=self.judged_amount or self.amount,
+            defend_by=self.defense_due_time,
+        )
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool | None:
+    """Read a Boolean the docs send as a string ("true") and their examples as a JSON Boolean."""
+    value = data.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise MappingError(f"{key} is not a Boolean")
+
+
+def _dispute_notification(data: Mapping[str, Any]) -> DisputeNotification:
+    dispute_id = _str(data, "disputeId")
+    if not dispute_id:
+        raise MappingError("the dispute notification has no disputeId")
+    payment_request_id, payment_id = _str(data, "paymentRequestId"), _str(data, "paymentId")
+    if not payment_request_id and not payment_id:
+        raise MappingError("the dispute notification names no payment")
+    kind = _enum(DisputeNotificationType, data, "disputeNotificationType")
+    if kind is None:
+        raise MappingError("disputeNotificationType is empty")
+    return DisputeNotification(
+        notification_type=kind,
+        dispute_id=dispute_id,
+        payment_request_id=payment_request_id,
+        payment_id=payment_id,
+        dispute_time=_time(data, "disputeTime"),
+        amount=_money(data, "disputeAmount"),
+        reason_message=_str(data, "disputeReasonMsg"),
+        reason_code=_str(data, "disputeReasonCode"),
+        source=_str(data, "disputeSource"),
+        judged_time=_time(data, "disputeJudgedTime"),
+        judged_amount=_money(data, "disputeJudgedAmount"),
+        judged_result=_enum(DisputeJudgedResult, data, "disputeJudgedResult"),
+        defense_due_time=_time(data, "defenseDueTime"),
+        accept_reason=_str(data, "disputeAcceptReason"),
+        accept_time=_time(data, "disputeAcceptTime"),
+        dispute_type=_str(data, "disputeType"),
+        defendable=_flag(data, "defendable"),
+        arn=_str(data, "arn"),
+    )
+
+
+Notification = PaymentNotification | RefundNotification | AuthorizationNotification | DisputeNotification
 
 _PAYMENT_TYPES = frozenset({NotifyType.PAYMENT_RESULT, NotifyType.PAYMENT_PENDING})
 _AUTHORIZATION_TYPES = frozenset(
@@ -850,9 +992,19 @@ _AUTHORIZATION_TYPES = frozenset(
 
 def identify_notification(body: bytes | str) -> NotificationIdentity:
     """Return an Antom body's kind, reference and dedup key: notify type + paymentId/refundId +
-    status; AUTHCODE_CREATED by its authCode, TOKEN_* by the accessToken (both secrets)."""
+    status; AUTHCODE_CREATED by its authCode, TOKEN_* by the accessToken (both secrets); a dispute's
+    by its type + disputeId (+ judged result), naming its payment."""
     # Unverified input: nothing here may raise, whatever the body holds.
     data = json_object(body)
+    dispute_kind = _loose(data, "disputeNotificationType")
+    if dispute_kind:
+        # notifyDispute: one per step of one dispute; a judgement also by its result.
+        dispute_id = _loose(data, "disputeId")
+        judged = _loose(data, "disputeJudgedResult")
+        key = ":".join(part for part in (dispute_kind, dispute_id, judged) if part) if dispute_id else None
+        return NotificationIdentity(
+            dispute_kind, _loose(data, "paymentId") or _loose(data, "paymentRequestId"), key
+        )
     auth_kind = _loose(data, "authorizationNotifyType")
     if auth_kind:
         secret = _loose(data, "authCode") if auth_kind == NotifyType.AUTHCODE_CREATED else None
@@ -890,13 +1042,16 @@ def notification_subject(kind: str) -> Subject:
 
 
 def parse_notification(body: bytes | str) -> Notification:
-    """Parse a verified notification body, dispatching on its (authorization)NotifyType."""
+    """Parse a verified notification body, dispatching on its (authorization)NotifyType or
+    disputeNotificationType."""
     try:
         data = json.loads(body)
     except ValueError:
         raise MappingError("the notification is not JSON") from None
     if not isinstance(data, Mapping):
         raise MappingError("the notification is not a JSON object")
+    if "disputeNotificationType" in data:
+        return _dispute_notification(data)
     if "authorizationNotifyType" in data:
         kind = _enum(NotifyType, data, "authorizationNotifyType")
         if kind not in _AUTHORIZATION_TYPES:

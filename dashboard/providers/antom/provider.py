@@ -13,6 +13,7 @@ from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
 from dashboard.providers.antom.consts import HEADER_SIGNATURE
 from dashboard.providers.antom.consts import NOTIFICATION_ACK
 from dashboard.providers.antom.consts import PROVIDER
+from dashboard.providers.antom.consts import DisputeNotificationType
 from dashboard.providers.antom.consts import NotifyType
 from dashboard.providers.antom.mapping import identify_notification
 from dashboard.providers.antom.mapping import notification_news
@@ -58,7 +59,7 @@ ANTOM: Provider[AntomClient] = Provider(
         identify=identify_notification,
         subject_of=notification_subject,
         read_notification=notification_news,
-        notification_kinds=tuple(kind.value for kind in NotifyType),
+        notification_kinds=tuple(kind.value for kind in (*NotifyType, *DisputeNotificationType)),
         kept_headers=("Content-Type", HEADER_CLIENT_ID, HEADER_REQUEST_TIME, HEADER_SIGNATURE, "User-Agent"),
         path_setting="ANTOM_NOTIFY_PATH",
         default_path=DEFAULT_NOTIFY_PATH,

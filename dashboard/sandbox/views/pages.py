@@ -30,6 +30,7 @@ from dashboard.sandbox.core import take_faults
 from dashboard.sandbox.store import Authorization
 from dashboard.sandbox.store import Delivery
 from dashboard.sandbox.store import DeliveryAttempt
+from dashboard.sandbox.store import Dispute
 from dashboard.sandbox.store import FaultSwitch
 from dashboard.sandbox.store import Payment
 from dashboard.sandbox.store import Refund
@@ -156,6 +157,7 @@ def index():
             "tokens": session.scalars(select(Token).order_by(Token.id.desc()).limit(50)).all(),
             "payments": session.scalars(select(Payment).order_by(Payment.id.desc()).limit(50)).all(),
             "refunds": session.scalars(select(Refund).order_by(Refund.id.desc()).limit(50)).all(),
+            "disputes": session.scalars(select(Dispute).order_by(Dispute.id.desc()).limit(50)).all(),
             "deliveries": session.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(50)).all(),
             "attempts": session.scalars(
                 select(DeliveryAttempt).order_by(DeliveryAttempt.id.desc()).limit(100)
@@ -177,9 +179,11 @@ def index():
             *[str(op) for op in Operation],
             "authorize",
             "unbind",
+            "dispute",
             *worldpay.OPERATIONS,
         ],
         now=clock.now(),
+        dispute_courses=list(antom.DISPUTE_COURSES),
         **data,
     )
 
@@ -228,6 +232,27 @@ def unbind(token_id: int):
         flash("That token is no longer active.", "error")
     else:
         flash("The customer unbound the merchant; TOKEN_CANCELED is on its way.", "success")
+    return redirect(url_for("sandbox.index"))
+
+
+@bp.post("/antom/payments/<int:row_id>/dispute")
+@public
+def dispute(row_id: int):
+    """The customer disputes a paid Auto Debit payment: DISPUTE_CREATED now, the chosen course later."""
+    sandbox = get_sandbox()
+    course = request.form.get("course", "")
+    try:
+        with transaction(sandbox.engine) as session:
+            payment = session.get(Payment, row_id)
+            if payment is None:
+                abort(404)
+            antom.raise_dispute(
+                sandbox, session, payment.payment_id, course, clock.now(), take_faults(session, "dispute")
+            )
+    except antom.Reject:
+        flash("Only a paid payment without an open dispute can be disputed, along a known course.", "error")
+    else:
+        flash(f"The customer disputes the payment ({course}); DISPUTE_CREATED is on its way.", "success")
     return redirect(url_for("sandbox.index"))
 
 

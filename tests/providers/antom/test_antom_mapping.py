@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -10,9 +11,13 @@ from datetime import timezone
 import pytest
 
 from dashboard.money import Money
+from dashboard.payments.states import PaymentEvent
 from dashboard.providers.antom import ApplyTokenRequest
 from dashboard.providers.antom import AuthorizationNotification
 from dashboard.providers.antom import ConsultRequest
+from dashboard.providers.antom import DisputeJudgedResult
+from dashboard.providers.antom import DisputeNotification
+from dashboard.providers.antom import DisputeNotificationType
 from dashboard.providers.antom import Env
 from dashboard.providers.antom import GrantType
 from dashboard.providers.antom import MappingError
@@ -26,6 +31,8 @@ from dashboard.providers.antom import describe
 from dashboard.providers.antom import parse_notification
 from dashboard.providers.antom.mapping import format_time
 from dashboard.providers.antom.mapping import from_amount
+from dashboard.providers.antom.mapping import identify_notification
+from dashboard.providers.antom.mapping import notification_news
 from dashboard.providers.antom.mapping import parse_result
 from dashboard.providers.antom.mapping import parse_time
 from dashboard.providers.antom.mapping import to_amount
@@ -255,6 +262,107 @@ def test_token_canceled_notification(payload):
     assert notification.access_token == "28100103_20260105_ACCESSTOKEN0123456789"
     assert notification.reason == "User unbound the merchant in the wallet app"
     assert notification.access_token not in repr(notification)
+
+
+def test_dispute_created_notification_as_antom_documents_it(payload):
+    # The notification-of-dispute example on Antom's dispute page: no notifyType, no result.
+    notification = parse_notification(payload("notify_dispute_created"))
+
+    assert isinstance(notification, DisputeNotification)
+    assert notification.notification_type is DisputeNotificationType.DISPUTE_CREATED
+    assert notification.dispute_id == "2022092125013101157301040001"
+    assert notification.payment_id == "202209231540108001001888XXXXXX0001"
+    assert notification.amount == Money(1000, "EUR")
+    assert notification.defense_due_time == datetime.fromisoformat("2023-09-20T23:41:32-07:00")
+    assert (notification.reason_code, notification.source) == ("4853", "Mastercard")
+    news = notification.news
+    assert (news.event, news.code, news.stage) == (PaymentEvent.DISPUTE_OPENED, "DISPUTE_CREATED", "opened")
+    assert news.request_id == "requestId_123450001" and news.defend_by == notification.defense_due_time
+
+
+def test_dispute_judged_notification(payload):
+    notification = parse_notification(payload("notify_dispute_judged"))
+
+    assert notification.judged_result is DisputeJudgedResult.ACCEPT_BY_MERCHANT
+    assert notification.judged_amount == Money(1000, "EUR")
+    assert notification.defendable is False
+    assert (notification.news.event, notification.news.code) == (
+        PaymentEvent.CHARGED_BACK,
+        "ACCEPT_BY_MERCHANT",
+    )
+    assert notification.news.message == "Goods or services not provided"
+
+
+@pytest.mark.parametrize(
+    ("fields", "event"),
+    [
+        ({"disputeNotificationType": "DISPUTE_CREATED"}, PaymentEvent.DISPUTE_OPENED),
+        ({"disputeNotificationType": "DEFENSE_SUPPLIED"}, PaymentEvent.DISPUTE_OPENED),
+        ({"disputeNotificationType": "DEFENSE_DUE_ALERT"}, PaymentEvent.DISPUTE_OPENED),
+        ({"disputeNotificationType": "DISPUTE_CANCELLED"}, PaymentEvent.DISPUTE_RESOLVED),
+        (
+            {"disputeNotificationType": "DISPUTE_ACCEPTED", "disputeAcceptReason": "TIMEOUT"},
+            PaymentEvent.CHARGED_BACK,
+        ),
+        ({"disputeNotificationType": "RDR_RESOLVED"}, PaymentEvent.CHARGED_BACK),
+        (
+            {"disputeNotificationType": "DISPUTE_JUDGED", "disputeJudgedResult": "ACCEPT_BY_CUSTOMER"},
+            PaymentEvent.DISPUTE_RESOLVED,
+        ),
+        (
+            {"disputeNotificationType": "DISPUTE_JUDGED", "disputeJudgedResult": "ACCEPT_BY_MERCHANT"},
+            PaymentEvent.CHARGED_BACK,
+        ),
+        (
+            {"disputeNotificationType": "DISPUTE_JUDGED", "disputeJudgedResult": "VALIDATE_SUCCESS"},
+            PaymentEvent.DISPUTE_RESOLVED,
+        ),
+        (
+            {"disputeNotificationType": "DISPUTE_JUDGED", "disputeJudgedResult": "VALIDATE_FAIL"},
+            PaymentEvent.DISPUTE_OPENED,
+        ),
+    ],
+)
+def test_every_dispute_notification_type_means_something_for_the_payment(fields, event):
+    body = json.dumps({"disputeId": "D1", "paymentId": "P1", "paymentRequestId": "R1", **fields})
+
+    news = notification_news(body)
+
+    assert news.event is event and news.dispute_id == "D1" and news.stage
+    assert {kind.value for kind in DisputeNotificationType} >= {fields["disputeNotificationType"]}
+
+
+def test_every_documented_dispute_type_is_covered():
+    from dashboard.providers.antom.mapping import DISPUTE_EVENTS
+    from dashboard.providers.antom.mapping import JUDGED_EVENTS
+
+    assert set(DISPUTE_EVENTS) == set(DisputeNotificationType) - {DisputeNotificationType.DISPUTE_JUDGED}
+    assert set(JUDGED_EVENTS) == set(DisputeJudgedResult)
+
+
+def test_dispute_notifications_are_identified_by_type_dispute_and_result(payload):
+    created = identify_notification(payload("notify_dispute_created"))
+    judged = identify_notification(payload("notify_dispute_judged"))
+
+    assert (created.kind, created.reference) == ("DISPUTE_CREATED", "202209231540108001001888XXXXXX0001")
+    assert created.key == "DISPUTE_CREATED:2022092125013101157301040001"
+    assert judged.key == "DISPUTE_JUDGED:2022092125013101157301040001:ACCEPT_BY_MERCHANT"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"disputeNotificationType": "DISPUTE_JUDGED", "disputeId": "D1", "paymentId": "P1"}',
+        b'{"disputeNotificationType": "DISPUTE_SOMETHING", "disputeId": "D1", "paymentId": "P1"}',
+        b'{"disputeNotificationType": "DISPUTE_CREATED", "paymentId": "P1"}',
+        b'{"disputeNotificationType": "DISPUTE_CREATED", "disputeId": "D1"}',
+        b'{"disputeNotificationType": "DISPUTE_CREATED", "disputeId": "D1", "paymentId": "P1", '
+        b'"defendable": 1}',
+    ],
+)
+def test_malformed_dispute_notifications_raise_mapping_errors(body):
+    with pytest.raises(MappingError):
+        notification_news(body)
 
 
 @pytest.mark.parametrize(
