@@ -176,3 +176,22 @@ def test_a_state_is_found_by_its_digest_and_only_whole(sandboxed):
     assert service.find_by_auth_state(db.session, agreement.auth_state).id == agreement.id
     assert service.find_by_auth_state(db.session, agreement.auth_state[:-1]) is None
     assert service.find_by_auth_state(db.session, agreement.auth_state + "0") is None
+
+
+@pytest.mark.browser
+@pytest.mark.live
+def test_in_a_browser_the_customer_approves_lands_on_our_page_and_the_agreement_activates(sandboxed, page):
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "no_notification", "authorize")
+    agreement = service.start_consult("ALIPAY_HK", "cust-browser")
+
+    page.goto(agreement.auth_url)
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url("**/checkout/authorized?**")
+    heading = page.get_by_role("heading", name="Wallet linked")
+    heading.wait_for()
+    sandboxed.settle()
+
+    assert heading.is_visible()
+    assert fresh(agreement.id).status == "active"
+    assert deliveries(sandboxed) == 0
