@@ -20,7 +20,9 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("agreements", schema=None) as batch_op:
         batch_op.add_column(sa.Column("auth_state_hash", sa.String(length=64), nullable=True))
-    agreements = sa.table("agreements", sa.column("id"), sa.column("auth_state"), sa.column("auth_state_hash"))
+    agreements = sa.table(
+        "agreements", sa.column("id"), sa.column("auth_state"), sa.column("auth_state_hash")
+    )
     connection = op.get_bind()
     for row_id, auth_state in connection.execute(sa.select(agreements.c.id, agreements.c.auth_state)).all():
         digest = hashlib.sha256(auth_state.encode()).hexdigest()
