@@ -99,6 +99,16 @@ def _non_negative_float(raw: Any) -> float:
     return value
 
 
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = str(raw).strip().lower()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
 def _redis_url(raw: Any) -> str:
     text = str(raw)
     if urlsplit(text).scheme not in {"redis", "rediss", "unix"}:
@@ -161,6 +171,8 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_SEED", str, "sandbox"),
     # HKD per unit of the other AlipayHK currencies, for the HKD 50,000 cap of the Worldpay simulator.
     Setting("SANDBOX_WORLDPAY_HKD_RATES", str, "EUR:8.5,GBP:9.9,SGD:5.8"),
+    # How the Worldpay simulator writes its Event-Signature HMACs (the documentation does not say).
+    Setting("SANDBOX_WORLDPAY_SIGNATURE_ENCODING", _one_of("hex", "base64"), "hex"),
 ]
 
 

@@ -25,6 +25,7 @@ from dashboard.money import Money
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.consts import ErrorName
 from dashboard.providers.worldpay.consts import EventName
+from dashboard.providers.worldpay.consts import SignatureEncoding
 from dashboard.providers.worldpay.mapping import build_event
 from dashboard.providers.worldpay.signatures import sign_event
 from dashboard.sandbox import sender
@@ -337,9 +338,12 @@ def _event(
 
 
 def event_headers(sandbox: Sandbox, url: str, body: bytes) -> dict[str, str]:
-    """Sign an event with every configured secret (several during a rotation, §1.10.4)."""
+    """Sign an event with every configured secret (several during a rotation, §1.10.4), writing the
+    HMACs as ``SANDBOX_WORLDPAY_SIGNATURE_ENCODING`` says (hex or base64)."""
+    encoding = sandbox.options.get("SANDBOX_WORLDPAY_SIGNATURE_ENCODING") or SignatureEncoding.HEX
     signatures = [
-        sign_event(body, key_id, secret) for key_id, secret in sandbox.worldpay.webhook_secrets.items()
+        sign_event(body, key_id, secret, encoding)
+        for key_id, secret in sandbox.worldpay.webhook_secrets.items()
     ]
     headers = {"Content-Type": consts.EVENTS_CONTENT_TYPE}
     if signatures:

@@ -40,6 +40,14 @@ ACTION_PARTIAL_REVERSE = "partialReverse"
 SIGNATURE_HASH = "SHA256"
 
 
+class SignatureEncoding(enum.StrEnum):
+    """How the HMAC bytes of an ``Event-Signature`` are written. The event signature page does not
+    say (§1.10.4; the Account Payouts page says hex), so both are accepted."""
+
+    HEX = "hex"
+    BASE64 = "base64"
+
+
 class EventName(enum.StrEnum):
     """Every ``lastEvent`` value (§1.7) and webhook payment event type (§1.10.3)."""
 
@@ -109,7 +117,6 @@ WEBHOOK_PAYMENT_EVENTS = frozenset(
         EventName.REQUEST_EXPIRED,
     }
 )
-
 
 
 class ErrorName(enum.StrEnum):
