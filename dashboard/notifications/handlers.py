@@ -26,6 +26,8 @@ from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
 from dashboard.payments import changes as payments
+from dashboard.payments.models import Payment
+from dashboard.payments.rails import rail_for
 from dashboard.providers.base import MalformedMessage
 from dashboard.providers.news import AuthorizationChange
 from dashboard.providers.news import AuthorizationNews
@@ -113,6 +115,14 @@ def _moved(
     return _noted(session, row, object_type, object_id, InboxOutcome.APPLIED)
 
 
+def _after(session: Session, payment: Payment, applied: Applied) -> Applied:
+    """Let the payment's rail follow up news that was applied (e.g. ask what it offers now)."""
+    follow_up = rail_for(payment.provider).after_news
+    if follow_up is not None and applied.outcome is InboxOutcome.APPLIED:
+        follow_up(session, payment)
+    return applied
+
+
 def _payment_news(session: Session, row: Notification, news: PaymentNews) -> Applied:
     payment = payments.find_payment(session, row.provider, news.request_id, news.provider_payment_id)
     if payment is None:
@@ -121,13 +131,14 @@ def _payment_news(session: Session, row: Notification, news: PaymentNews) -> App
         if not news.provider_payment_id or news.amount is None:
             return UNMATCHED
         payment = payments.payment_from_provider(session, row.provider, news, row.id)
-    return _moved(
+    applied = _moved(
         session,
         row,
         ObjectType.PAYMENT,
         payment.id,
         lambda: payments.apply_payment_news(session, payment, news, notification_id=row.id),
     )
+    return _after(session, payment, applied)
 
 
 def _refund_news(session: Session, row: Notification, news: RefundNews) -> Applied:
@@ -140,13 +151,14 @@ def _refund_news(session: Session, row: Notification, news: RefundNews) -> Appli
         if payment is None or news.amount is None or not news.request_id:
             return UNMATCHED
         refund = payments.refund_from_provider(session, payment, news.request_id, news.amount, row.id)
-    return _moved(
+    applied = _moved(
         session,
         row,
         ObjectType.PAYMENT,
         refund.payment_id,
         lambda: payments.apply_refund_news(session, refund, news, notification_id=row.id),
     )
+    return _after(session, refund.payment, applied)
 
 
 def _authorization_news(session: Session, row: Notification, news: AuthorizationNews) -> Applied:

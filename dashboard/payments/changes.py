@@ -56,6 +56,7 @@ INQUIRE_PAYMENT = "dashboard.payments.tasks.inquire_payment_task"
 INQUIRE_REFUND = "dashboard.payments.tasks.inquire_refund_task"
 SEND_REFUND = "dashboard.payments.tasks.send_refund_task"
 SEND_CANCEL = "dashboard.payments.tasks.send_cancel_task"
+REFRESH_PAYMENT = "dashboard.payments.tasks.refresh_payment_task"
 
 
 class PaymentRefused(ValueError):

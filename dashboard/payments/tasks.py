@@ -16,6 +16,7 @@ from dashboard.jobs import task
 from dashboard.payments import service
 from dashboard.payments.changes import INQUIRE_PAYMENT
 from dashboard.payments.changes import INQUIRE_REFUND
+from dashboard.payments.changes import REFRESH_PAYMENT
 from dashboard.payments.changes import SEND_CANCEL
 from dashboard.payments.changes import SEND_REFUND
 from dashboard.payments.models import Cancel
@@ -50,6 +51,12 @@ def inquire_refund_task(refund_id: int, attempt: int = 0) -> str:
 def send_refund_task(refund_id: int) -> None:
     """Send a submitted refund again with its own request id (the provider never received it)."""
     service.send_refund(refund_id)
+
+
+@task(REFRESH_PAYMENT, RETRY_PAYMENT_CALL, on_failure=failure_on_timeline(Payment, "refresh payment"))
+def refresh_payment_task(payment_id: int) -> None:
+    """Ask the provider what it offers to do with a payment now (after a notification about it)."""
+    service.refresh_payment(payment_id)
 
 
 @task(SEND_CANCEL, RETRY_PAYMENT_CALL, on_failure=failure_on_timeline(Cancel, "send cancel"))

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from dashboard import clock
 from dashboard.db import write_transaction
 from dashboard.extensions import db
+from dashboard.jobs import enqueue_after_commit
 from dashboard.money import Money
+from dashboard.payments.changes import REFRESH_PAYMENT
 from dashboard.payments.changes import PaymentRefused
 from dashboard.payments.changes import apply_payment_news
 from dashboard.payments.changes import new_payment
@@ -25,7 +27,10 @@ from dashboard.payments.changes import schedule_inquiry
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.rail import PaymentRail
+from dashboard.payments.rail import Refundable
+from dashboard.payments.rail import balance_by_status
 from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.payments.states import PAYMENT_REFUNDABLE
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
 from dashboard.providers.base import Call
@@ -35,6 +40,7 @@ from dashboard.providers.worldpay.consts import METHOD_ALIPAY_HK
 from dashboard.providers.worldpay.mapping import CreatePaymentRequest
 from dashboard.providers.worldpay.mapping import ResultUrls
 from dashboard.providers.worldpay.mapping import refund_action
+from dashboard.providers.worldpay.mapping import why_no_reversal
 from dashboard.providers.worldpay.provider import WORLDPAY
 
 
@@ -116,24 +122,52 @@ def _queried(attempt: int, session: Session, payment: Payment, call: Call) -> st
 
 
 def refresh_next_actions(payment_id: int) -> None:
-    """Query a sale for the actions Worldpay offers now (they decide which refunds are possible)."""
-    provider_step(Payment, payment_id, _query_call, _actions_kept)
+    """Query a sale before a refund: the actions Worldpay offers now decide which refunds are possible."""
+    provider_step(Payment, payment_id, _query_call, _refreshed)
 
 
-def _actions_kept(session: Session, payment: Payment, call: Call) -> None:
-    if call.news is not None:
-        payment.actions = dict(call.news.next_actions)
+def _refreshed(session: Session, payment: Payment, call: Call) -> None:
+    news = call.news
+    if news is None:
+        return
+    # A fresh answer is news like any other (the status may have moved on without its event)...
+    settle(lambda: apply_payment_news(session, payment, news))
+    # ...and what it says last is kept as seen, so a refusal can say why no reversal is offered.
+    payment.result_code, payment.result_message = news.code, news.message
+
+
+def refresh_after_news(session: Session, payment: Payment) -> None:
+    """Queue a fresh look at the actions of a sale that holds money once an event about it was
+    applied: events carry no actions, and the payment page's refundable figure reads them."""
+    if payment.status in PAYMENT_REFUNDABLE:
+        enqueue_after_commit(session, REFRESH_PAYMENT, payment.id)
 
 
 def _whole_payment(payment: Payment, amount_minor: int) -> bool:
     return amount_minor == payment.amount_minor and payment.refunded_minor == 0
 
 
+def _no_reversal(payment: Payment) -> str:
+    """Say why Worldpay offers no reversal of ``payment`` now, and when to try again."""
+    return f"Worldpay offers no reversal for this payment now: {why_no_reversal(payment.result_code)}"
+
+
 def refund_refusal(payment: Payment, amount_minor: int) -> str | None:
     """Return why Worldpay cannot refund ``amount_minor`` now (no such reversal offered), or None."""
     if refund_action(payment.actions or {}, _whole_payment(payment, amount_minor)) is None:
-        return "Worldpay offers no reversal for this payment now"
+        return _no_reversal(payment)
     return None
+
+
+def refundable(payment: Payment, refunds: list[Refund]) -> Refundable:
+    """Return what may be refunded now: the balance, but only while the actions last seen offer a
+    reversal of it (an authorised sale holds money yet offers none)."""
+    held = balance_by_status(payment, refunds)
+    if held.minor == 0:
+        return held
+    if refund_action(payment.actions or {}, held.minor == payment.amount_minor) is None:
+        return Refundable(0, _no_reversal(payment))
+    return held
 
 
 def refund_call(refund: Refund) -> Callable[[], object]:
@@ -156,6 +190,8 @@ RAIL = PaymentRail(
     cancel_refusal="Worldpay has no cancel for AlipayHK payments: refund them instead",
     before_refund=refresh_next_actions,
     refund_refusal=refund_refusal,
+    refundable=refundable,
+    after_news=refresh_after_news,
     inquires_by_provider_id=True,
     shows_next_actions=True,
 )

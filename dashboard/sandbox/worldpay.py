@@ -49,14 +49,19 @@ REFUND_AFTER_SECONDS = 60
 #: Operation names for fault switches (the client's operation names, plus the shopper page).
 OPERATIONS = ("create_payment", "query_payment", "reverse", "partial_reverse", "shopper")
 #: Shopper page choice → (resulting lastEvent, which resultUrls entry the shopper returns to).
+#: Seed 000's outcomes: "Authorised" stays ``authorized``; "Authorised and captured" goes on to
+#: ``sentForSettlement``.
 SHOPPER_CHOICES: dict[str, tuple[str | None, str]] = {
     "authorise": (EventName.AUTHORIZED, "success"),
+    "capture": (EventName.AUTHORIZED, "success"),
     "refuse": (EventName.REFUSED, "failure"),
     "error": (EventName.ERROR, "failure"),
     "cancel": (EventName.CANCELLED, "cancel"),
     "pending": (None, "pending"),
     "expire": (EventName.REQUEST_EXPIRED, "failure"),
 }
+#: The choices after which the sale is captured (sent for settlement) a few seconds later.
+CAPTURING = frozenset({"capture"})
 #: States whose payment can be reversed (refunded) while a balance remains (§1.7.1).
 REVERSIBLE = frozenset(
     {
@@ -498,7 +503,7 @@ def choose(
     if event_type is not None:
         payment.last_event = event_type
         _event(sandbox, session, payment, event_type, now, faults)
-        if event_type == EventName.AUTHORIZED:
+        if choice in CAPTURING:
             payment.settle_at = now + sandbox.delay(SETTLE_AFTER_SECONDS)
     urls = json.loads(payment.result_urls)
     return urls.get(target) or urls["failure"]

@@ -7,13 +7,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 import pytest
+import requests
+from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.states import NotRefundable
+from dashboard.users import service as users
+from tests.conftest import TEST_PASSWORD
 from tests.notifications.notify_helpers import notifications
 from tests.notifications.notify_helpers import post_worldpay_over_http
 from tests.notifications.notify_helpers import spec_event
@@ -31,6 +38,25 @@ def sale(minor: int = 12345) -> Payment:
     payment = payments.create_alipayhk_payment(Money(minor, "HKD"), "Order 51")
     assert payment.status == "processing"
     return payment
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def payment_page(sandboxed, payment_id: int) -> str:
+    """Sign a viewer in to the served app, as a browser would, and return the payment's page."""
+    email = f"viewer-{payment_id}@staff.example"
+    users.create_user(email, "Vera Viewer", "viewer", TEST_PASSWORD, must_change_password=False)
+    with requests.Session() as browser:
+        token = _CSRF.search(browser.get(f"{sandboxed.url}/login", timeout=5).text).group(1)
+        form = {"csrf_token": token, "email": email, "password": TEST_PASSWORD}
+        assert browser.post(f"{sandboxed.url}/login", data=form, timeout=5).url == f"{sandboxed.url}/"
+        return browser.get(f"{sandboxed.url}/payments/{payment_id}", timeout=5).text
+
+
+def refunds_of(payment_id: int) -> list[Refund]:
+    db.session.rollback()
+    return list(db.session.scalars(select(Refund).where(Refund.payment_id == payment_id)))
 
 
 # --- Event-Signature: hex or base64 ----------------------------------------------------------------
@@ -66,3 +92,37 @@ def test_the_simulator_signs_in_the_encoding_its_switch_names(sandboxed, monkeyp
     written = base64.b64encode(digest).decode() if encoding == "base64" else digest.hex()
     assert row.headers["Event-Signature"] == f"{key_id}/SHA256/{written}"
     assert fresh(Payment, refused.id).status == "failed"
+
+
+# --- "Authorised" stays authorised: refundable only when the actions offer a reversal --------------
+
+
+def test_an_authorised_sale_holds_money_but_is_not_refundable_until_captured(sandboxed):
+    authorised = sale()
+    wh.choose(authorised.redirect_url, "authorise")
+    sandboxed.settle()
+    assert fresh(Payment, authorised.id).status == "succeeded"
+
+    with pytest.raises(NotRefundable, match="authorised but not captured") as refused:
+        payments.refund_payment(authorised.id, Money(1000, "HKD"), None, payments.new_refund_request_id())
+
+    assert "try again once it is captured" in str(refused.value)
+    assert refunds_of(authorised.id) == []
+    page = payment_page(sandboxed, authorised.id)
+    assert '<dd id="payment-refundable">HK$0.00</dd>' in page
+    note = re.search(r'<p class="help" id="refund-note">([^<]*)</p>', page).group(1)
+    assert note == str(refused.value)
+    assert '<dd id="payment-actions">none</dd>' in page
+
+
+def test_a_captured_sale_is_refundable_as_its_actions_offer(sandboxed):
+    captured = sale()
+    wh.choose(captured.redirect_url, "capture")
+    sandboxed.settle()
+
+    page = payment_page(sandboxed, captured.id)
+
+    assert '<dd id="payment-refundable">HK$123.45</dd>' in page
+    assert 'id="refund-note"' not in page
+    refund = payments.refund_payment(captured.id, Money(1000, "HKD"), None, payments.new_refund_request_id())
+    assert refund.status == "processing"

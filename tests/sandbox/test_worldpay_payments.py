@@ -19,7 +19,8 @@ from tests.sandbox import worldpay_helpers as wh
 @pytest.mark.parametrize(
     ("choice", "events", "target"),
     [
-        ("authorise", ["authorized", "sentForSettlement"], "success"),
+        ("capture", ["authorized", "sentForSettlement"], "success"),
+        ("authorise", ["authorized"], "success"),
         ("refuse", ["refused"], "failure"),
         ("error", ["error"], "failure"),
         ("cancel", ["cancelled"], "cancel"),
@@ -44,9 +45,12 @@ def test_each_shopper_outcome_redirects_and_sends_its_events(
     assert sandbox.receiver.event_types() == events
     final = worldpay.query_payment(created.payment_id)
     assert final.last_event == (events[-1] if events else "pending")
-    if choice == "authorise":
+    if choice == "capture":
         assert set(final.actions) == {"reverse", "partialReverse"}
+    if choice in ("capture", "authorise"):
         assert final.outcome is CallOutcome.SUCCEEDED
+    if choice == "authorise":
+        assert final.actions == {}  # authorised, not captured: AlipayHK has no cancel
 
 
 def test_the_shopper_page_is_single_use_but_leave_pending_keeps_it_open(sandbox, worldpay):
@@ -74,7 +78,7 @@ def test_magic_500_is_an_error_in_the_sale_answer(sandbox, worldpay, run_due):
 
 def _settled(sandbox, worldpay, run_due, fake_clock, minor=12850, currency="HKD"):
     created = wh.create(worldpay, sandbox.url, minor=minor, currency=currency)
-    wh.choose(created.redirect_url, "authorise")
+    wh.choose(created.redirect_url, "capture")
     fake_clock.advance(seconds=1)
     run_due()
     return worldpay.query_payment(created.payment_id)
@@ -175,7 +179,7 @@ def test_rotation_signs_with_every_secret(sandbox, worldpay, run_due, monkeypatc
 def test_events_are_retried_with_back_off_and_stay_in_order(sandbox, worldpay, run_due, fake_clock):
     sandbox.receiver.fail_next(2)
     created = wh.create(worldpay, sandbox.url)
-    wh.choose(created.redirect_url, "authorise")
+    wh.choose(created.redirect_url, "capture")
     fake_clock.advance(seconds=0.01)  # past the compressed settle delay (5 ms)
     run_due()  # authorized fails; sentForSettlement waits behind it
     assert sandbox.receiver.event_types() == ["authorized"]

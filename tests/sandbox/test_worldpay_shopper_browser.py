@@ -12,7 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.mark.parametrize(
     ("button", "last_event", "target"),
     [
-        ("Authorise", "sentForSettlement", "success"),
+        ("Authorised and captured", "sentForSettlement", "success"),
+        ("Authorised", "authorized", "success"),
         ("Refuse", "refused", "failure"),
         ("Error", "error", "failure"),
         ("Cancel", "cancelled", "cancel"),

@@ -125,6 +125,32 @@ def refund_action(actions: Mapping[str, str], whole_payment: bool) -> str | None
     return consts.ACTION_PARTIAL_REVERSE if consts.ACTION_PARTIAL_REVERSE in actions else None
 
 
+#: Why a payment whose last event is this offers no reversal, and when to try again (§1.6, §1.7.1).
+_NO_REVERSAL_BECAUSE: Mapping[EventName, str] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            (W.PENDING, W.SENT_FOR_AUTHORIZATION, W.AUTHORIZED),
+            "the sale is authorised but not captured (sent for settlement), and AlipayHK has no "
+            "cancel; try again once it is captured",
+        ),
+        W.SENT_FOR_REFUND: (
+            "a refund of it is in process at Worldpay; try again once that refund has finished"
+        ),
+        W.REFUNDED: "nothing is left that Worldpay would refund",
+        W.SETTLEMENT_FAILED: "its settlement failed, so no money is held to refund",
+    }
+)
+
+
+def why_no_reversal(last_event: str | None) -> str:
+    """Say why a payment with ``last_event`` offers no reversal now, and when one may be offered."""
+    try:
+        reason = _NO_REVERSAL_BECAUSE.get(EventName(last_event or ""))
+    except ValueError:
+        reason = None
+    return reason or f"its last event is {last_event or 'unknown'}; try again later"
+
+
 # -- money --------------------------------------------------------------------------------
 
 

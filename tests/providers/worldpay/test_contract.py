@@ -27,7 +27,7 @@ def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):
 
     queried = worldpay.query_payment(created.self_href)
     assert queried.last_event == "pending" and queried.actions == {}
-    assert wh.choose(created.redirect_url, "authorise").status_code == 303
+    assert wh.choose(created.redirect_url, "capture").status_code == 303
     fake_clock.advance(seconds=1)
     run_due()
     settled = worldpay.query_payment(created.payment_id)

@@ -19,6 +19,7 @@ from dashboard.providers.worldpay.mapping import money_from_value
 from dashboard.providers.worldpay.mapping import money_to_value
 from dashboard.providers.worldpay.mapping import payment_outcome
 from dashboard.providers.worldpay.mapping import reversal_outcome
+from dashboard.providers.worldpay.mapping import why_no_reversal
 
 from .samples import documented_request
 from .samples import payload
@@ -146,3 +147,19 @@ def test_payment_outcome(event: str, outcome: CallOutcome) -> None:
 )
 def test_reversal_outcome(event: str, outcome: CallOutcome) -> None:
     assert reversal_outcome(event) is outcome
+
+
+@pytest.mark.parametrize(
+    ("last_event", "says"),
+    [
+        ("authorized", "authorised but not captured"),
+        ("pending", "authorised but not captured"),
+        ("sentForRefund", "try again once that refund has finished"),
+        ("refunded", "nothing is left"),
+        ("chargedBack", "its last event is chargedBack"),
+        ("notAnEvent", "its last event is notAnEvent"),
+        (None, "its last event is unknown"),
+    ],
+)
+def test_why_no_reversal_is_offered_names_the_cause_and_when_to_retry(last_event, says):
+    assert says in why_no_reversal(last_event)
