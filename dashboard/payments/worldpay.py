@@ -12,7 +12,9 @@ from collections.abc import Callable
 from functools import partial
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import object_session
 
 from dashboard import clock
 from dashboard.db import write_transaction
@@ -30,6 +32,7 @@ from dashboard.payments.rail import PaymentRail
 from dashboard.payments.rail import Refundable
 from dashboard.payments.rail import balance_by_status
 from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.payments.states import OPEN_REFUND
 from dashboard.payments.states import PAYMENT_REFUNDABLE
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
@@ -42,6 +45,7 @@ from dashboard.providers.worldpay.mapping import ResultUrls
 from dashboard.providers.worldpay.mapping import refund_action
 from dashboard.providers.worldpay.mapping import why_no_reversal
 from dashboard.providers.worldpay.provider import WORLDPAY
+from dashboard.templating import format_money
 
 
 def shopper_result_urls() -> ResultUrls:
@@ -147,26 +151,37 @@ def _whole_payment(payment: Payment, amount_minor: int) -> bool:
     return amount_minor == payment.amount_minor and payment.refunded_minor == 0
 
 
-def _no_reversal(payment: Payment) -> str:
+def _no_reversal(payment: Payment, refunds: list[Refund]) -> str:
     """Say why Worldpay offers no reversal of ``payment`` now, and when to try again."""
+    in_flight = [refund for refund in refunds if refund.status in OPEN_REFUND]
+    if in_flight:
+        # Worldpay offers no reversal while one is in process (§1.8): name ours.
+        oldest = min(in_flight, key=lambda refund: refund.id)
+        return (
+            f"Worldpay offers no reversal while refund {oldest.request_id} of "
+            f"{format_money(oldest.amount)} is in flight; try again once it has finished "
+            "(its status shows on this payment's page)"
+        )
     return f"Worldpay offers no reversal for this payment now: {why_no_reversal(payment.result_code)}"
 
 
 def refund_refusal(payment: Payment, amount_minor: int) -> str | None:
     """Return why Worldpay cannot refund ``amount_minor`` now (no such reversal offered), or None."""
     if refund_action(payment.actions or {}, _whole_payment(payment, amount_minor)) is None:
-        return _no_reversal(payment)
+        session = object_session(payment)
+        refunds = session.scalars(select(Refund).where(Refund.payment_id == payment.id)).all()
+        return _no_reversal(payment, list(refunds))
     return None
 
 
 def refundable(payment: Payment, refunds: list[Refund]) -> Refundable:
     """Return what may be refunded now: the balance, but only while the actions last seen offer a
-    reversal of it (an authorised sale holds money yet offers none)."""
+    reversal of it (an authorised sale holds money yet offers none, nor one with a refund in flight)."""
     held = balance_by_status(payment, refunds)
     if held.minor == 0:
         return held
     if refund_action(payment.actions or {}, held.minor == payment.amount_minor) is None:
-        return Refundable(0, _no_reversal(payment))
+        return Refundable(0, _no_reversal(payment, refunds))
     return held
 
 

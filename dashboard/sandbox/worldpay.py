@@ -283,7 +283,7 @@ def resource(sandbox: Sandbox, payment: WorldpayPayment, session: Session) -> di
     """Return the query answer of a payment (§1.6)."""
     href = f"{sandbox.worldpay.base_url}{consts.PAYMENT_PATH.format(payment_id=payment.payment_id)}"
     actions: dict[str, Any] = {}
-    if payment.last_event in REVERSIBLE and balance(session, payment) > 0:
+    if reversible(session, payment):
         actions = {
             consts.ACTION_REVERSE: {"href": href + "/reversals", "method": "POST"},
             consts.ACTION_PARTIAL_REVERSE: {"href": href + "/partialReversals", "method": "POST"},
@@ -294,6 +294,29 @@ def resource(sandbox: Sandbox, payment: WorldpayPayment, session: Session) -> di
         "_links": {"self": {"href": href}},
         "_actions": actions,
     }
+
+
+def in_flight(session: Session, payment: WorldpayPayment) -> bool:
+    """Return whether a reversal of ``payment`` is still ``sentForRefund`` (not finished)."""
+    return (
+        session.scalar(
+            select(WorldpayReversal.id)
+            .where(
+                WorldpayReversal.payment_id == payment.payment_id,
+                WorldpayReversal.status == EventName.SENT_FOR_REFUND,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def reversible(session: Session, payment: WorldpayPayment) -> bool:
+    """Return whether ``_actions`` offer a reversal now: a captured sale with a balance left and no
+    reversal in flight (the spec's answers show no actions while one is, §1.6, §1.8)."""
+    return (
+        payment.last_event in REVERSIBLE and balance(session, payment) > 0 and not in_flight(session, payment)
+    )
 
 
 def balance(session: Session, payment: WorldpayPayment) -> int:
@@ -429,8 +452,9 @@ def reverse(
     """A full or partial reversal: only when ``_actions`` offers it, never above the balance."""
     payment = find(session, payment_id)
     remaining = balance(session, payment)
-    if payment.last_event not in REVERSIBLE or remaining <= 0:
-        # AlipayHK has no cancel: nothing is offered before sentForSettlement (§1.4.2, §1.7.1).
+    if not reversible(session, payment):
+        # AlipayHK has no cancel: nothing is offered before sentForSettlement (§1.4.2, §1.7.1),
+        # nor while another reversal is in flight.
         raise Reject(400, ErrorName.ORDER_NOT_READY)
     reference, amount = None, None
     if body is not None or partial:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import re
 
 import pytest
@@ -52,6 +53,11 @@ def payment_page(sandboxed, payment_id: int) -> str:
         form = {"csrf_token": token, "email": email, "password": TEST_PASSWORD}
         assert browser.post(f"{sandboxed.url}/login", data=form, timeout=5).url == f"{sandboxed.url}/"
         return browser.get(f"{sandboxed.url}/payments/{payment_id}", timeout=5).text
+
+
+def refund_note(page: str) -> str:
+    """Return what the payment page says under Refundable when nothing can be refunded now."""
+    return html.unescape(re.search(r'<p class="help" id="refund-note">([^<]*)</p>', page).group(1))
 
 
 def refunds_of(payment_id: int) -> list[Refund]:
@@ -110,8 +116,7 @@ def test_an_authorised_sale_holds_money_but_is_not_refundable_until_captured(san
     assert refunds_of(authorised.id) == []
     page = payment_page(sandboxed, authorised.id)
     assert '<dd id="payment-refundable">HK$0.00</dd>' in page
-    note = re.search(r'<p class="help" id="refund-note">([^<]*)</p>', page).group(1)
-    assert note == str(refused.value)
+    assert refund_note(page) == str(refused.value)
     assert '<dd id="payment-actions">none</dd>' in page
 
 
@@ -126,3 +131,38 @@ def test_a_captured_sale_is_refundable_as_its_actions_offer(sandboxed):
     assert 'id="refund-note"' not in page
     refund = payments.refund_payment(captured.id, Money(1000, "HKD"), None, payments.new_refund_request_id())
     assert refund.status == "processing"
+
+
+# --- no reversal offered while a refund is in flight -------------------------------------------------
+
+
+def test_a_refund_while_another_is_in_flight_is_refused_saying_when_to_retry(
+    sandboxed, monkeypatch, fake_clock
+):
+    # A reversal takes 60 documented seconds: 0.06 s of the fake clock, which only the test moves.
+    monkeypatch.setattr(sandboxed.sandbox, "time_scale", 0.001)
+    captured = sale()
+    wh.choose(captured.redirect_url, "capture")
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()
+    first = payments.refund_payment(captured.id, Money(1000, "HKD"), None, payments.new_refund_request_id())
+    assert first.status == "processing"
+    sandboxed.settle()  # sentForRefund arrives; the query after it sees no actions
+
+    with pytest.raises(NotRefundable) as refused:
+        payments.refund_payment(captured.id, Money(500, "HKD"), None, payments.new_refund_request_id())
+
+    assert str(refused.value) == (
+        f"Worldpay offers no reversal while refund {first.request_id} of HK$10.00 is in flight; "
+        "try again once it has finished (its status shows on this payment's page)"
+    )
+    assert [refund.id for refund in refunds_of(captured.id)] == [first.id]
+    page = payment_page(sandboxed, captured.id)
+    assert '<dd id="payment-refundable">HK$0.00</dd>' in page
+    assert refund_note(page) == str(refused.value)
+
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()  # the first refund finishes; the query after it sees the actions again
+    assert fresh(Refund, first.id).status == "succeeded"
+    second = payments.refund_payment(captured.id, Money(500, "HKD"), None, payments.new_refund_request_id())
+    assert second.status == "processing"

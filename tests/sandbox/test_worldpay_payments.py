@@ -218,3 +218,19 @@ def test_sandbox_page_lists_worldpay_objects(sandbox, worldpay):
     assert page.status_code == 200
     assert "Worldpay payments and reversals" in page.text and "SHOWN-ON-PAGE-1" in page.text
     assert created.last_event == "pending"
+
+
+def test_no_reversal_is_offered_while_one_is_in_flight(sandbox, worldpay, run_due, fake_clock):
+    paid = _settled(sandbox, worldpay, run_due, fake_clock)
+    worldpay.partial_reverse(paid.actions["partialReverse"], amount=Money(1000, "HKD"), reference="FLY-1")
+
+    during = worldpay.query_payment(paid.payment_id)
+    assert (during.last_event, during.actions) == ("sentForRefund", {})
+    with pytest.raises(WorldpayRejected) as refused:
+        worldpay.partial_reverse(paid.payment_id, amount=Money(500, "HKD"), reference="FLY-2")
+    assert (refused.value.status, refused.value.error_name) == (400, "orderNotReady")
+
+    fake_clock.advance(seconds=1)
+    run_due()
+    after = worldpay.query_payment(paid.payment_id)
+    assert after.last_event == "refunded" and set(after.actions) == {"reverse", "partialReverse"}
