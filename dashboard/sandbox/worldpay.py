@@ -3,8 +3,10 @@
 Behaviour follows worldpay_hkach.md PART 1 (§ numbers below) and seed 000 (which wins): the
 shopper's Cancel gives ``cancelled``; amount 500 makes the sale an ``error`` in the create
 answer; a reversal of a 700 sale (or a reversal of 700) is accepted as ``sentForRefund`` and then
-fails by a ``refundFailed`` event. Events are signed with every configured webhook secret and
-queued per payment (``worldpay:<transactionReference>``) so they arrive in order.
+fails by a ``refundFailed`` event; a captured sale settles (``settled``) when its T+1 batch runs,
+except a sale of 900, whose settlement fails (``settlementFailed``). Events are signed with every
+configured webhook secret and queued per payment (``worldpay:<transactionReference>``) so they
+arrive in order.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ WORLDPAY_SCHEDULE: tuple[int, ...] = _RAMP + (7200,) * ((7 * 24 * 3600 - sum(_RA
 SETTLE_AFTER_SECONDS = 5
 #: Documented seconds until a reversal's ``refunded`` / ``refundFailed`` event.
 REFUND_AFTER_SECONDS = 60
+#: Seconds from ``sentForSettlement`` to the settlement batch (T+1, §1.7.1): ``settled``, or
+#: ``settlementFailed`` for the magic amount 900.
+SETTLED_AFTER_SECONDS = 24 * 3600
 
 #: Operation names for fault switches (the client's operation names, plus the shopper page).
 OPERATIONS = ("create_payment", "query_payment", "reverse", "partial_reverse", "shopper")
@@ -534,7 +539,8 @@ def choose(
 
 
 def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
-    """Move authorised payments to ``sentForSettlement`` and settle due reversals, with events."""
+    """Move captured payments to ``sentForSettlement``, run due settlement batches (``settled`` or
+    ``settlementFailed``) and settle due reversals, with events."""
     due = session.scalars(
         select(WorldpayPayment).where(
             WorldpayPayment.settle_at.is_not(None), WorldpayPayment.settle_at <= now
@@ -544,7 +550,21 @@ def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
         payment.settle_at = None
         if payment.last_event == EventName.AUTHORIZED:
             payment.last_event = EventName.SENT_FOR_SETTLEMENT
+            payment.settlement_due_at = now + sandbox.delay(SETTLED_AFTER_SECONDS)
             _event(sandbox, session, payment, EventName.SENT_FOR_SETTLEMENT, now, ActiveFaults())
+    batch = session.scalars(
+        select(WorldpayPayment).where(
+            WorldpayPayment.settlement_due_at.is_not(None), WorldpayPayment.settlement_due_at <= now
+        )
+    ).all()
+    for payment in batch:
+        failed = payment.amount_minor == consts.MAGIC_SETTLEMENT_FAILED_AMOUNT
+        payment.settlement = EventName.SETTLEMENT_FAILED if failed else EventName.SETTLED
+        payment.settlement_due_at = None
+        # A refund made before the batch keeps its own lastEvent; the settlement is told either way.
+        if payment.last_event == EventName.SENT_FOR_SETTLEMENT:
+            payment.last_event = payment.settlement
+        _event(sandbox, session, payment, payment.settlement, now, ActiveFaults())
     reversals = session.scalars(
         select(WorldpayReversal)
         .where(WorldpayReversal.resolve_at.is_not(None), WorldpayReversal.resolve_at <= now)

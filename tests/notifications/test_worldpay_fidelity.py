@@ -166,3 +166,50 @@ def test_a_refund_while_another_is_in_flight_is_refused_saying_when_to_retry(
     assert fresh(Refund, first.id).status == "succeeded"
     second = payments.refund_payment(captured.id, Money(500, "HKD"), None, payments.new_refund_request_id())
     assert second.status == "processing"
+
+
+# --- settled and settlementFailed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("minor", "last", "status", "code"),
+    [(12345, "settled", "settled", "settled"), (900, "settlementFailed", "failed", "settlementFailed")],
+)
+def test_a_captured_sale_settles_a_compressed_day_later(
+    sandboxed, monkeypatch, fake_clock, minor, last, status, code
+):
+    # One documented day is 86.4 s of the fake clock at this scale.
+    monkeypatch.setattr(sandboxed.sandbox, "time_scale", 0.001)
+    captured = sale(minor)
+    wh.choose(captured.redirect_url, "capture")
+    fake_clock.advance(seconds=1)
+    sandboxed.settle()
+    assert fresh(Payment, captured.id).status == "succeeded"
+
+    fake_clock.advance(seconds=90)
+    sandboxed.settle()
+
+    payment = fresh(Payment, captured.id)
+    assert (payment.status, payment.result_code) == (status, code)
+    kinds = [row.kind for row in notifications()]
+    assert kinds == ["authorized", "sentForSettlement", last]
+    assert {row.outcome for row in notifications()} == {"applied"}
+    page = requests.get(f"{sandboxed.url}/sandbox/", timeout=5).text
+    assert f'<td class="wp-settlement">{last}</td>' in page
+
+
+@pytest.mark.parametrize(
+    ("sample", "status"), [("event_settled", "settled"), ("event_settlement_failed", "failed")]
+)
+def test_settlement_events_as_the_spec_shows_them_move_the_sale(sandboxed, sample, status):
+    paying = sale()
+    sandboxed.app.extensions["huey"].flush()
+    for body in (
+        spec_event("event_authorized", paying.request_id, minor=12345),
+        spec_event(sample, paying.request_id, minor=12345),
+    ):
+        assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
+        sandboxed.run_jobs()
+
+    assert [row.outcome for row in notifications()] == ["applied", "applied"]
+    assert fresh(Payment, paying.id).status == status

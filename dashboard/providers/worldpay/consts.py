@@ -178,3 +178,6 @@ ALIPAY_HK_MAX_HKD = Money(5_000_000, "HKD")
 # Try simulator (seed page "AlipayHK", Simulation; §1.11): the magic minor-unit amounts.
 MAGIC_SALE_ERROR_AMOUNT = 500
 MAGIC_REVERSAL_ERROR_AMOUNT = 700
+#: The APM testing page's 900 ("captureFailed", which the 2024-07-01 enum spells settlementFailed);
+#: documented for PayPal only, applied to AlipayHK by the same project assumption as 500 and 700.
+MAGIC_SETTLEMENT_FAILED_AMOUNT = 900
