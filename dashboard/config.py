@@ -171,6 +171,8 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_SEED", str, "sandbox"),
     # HKD per unit of the other AlipayHK currencies, for the HKD 50,000 cap of the Worldpay simulator.
     Setting("SANDBOX_WORLDPAY_HKD_RATES", str, "EUR:8.5,GBP:9.9,SGD:5.8"),
+    # The Worldpay simulator's events: the Events spec's shapes, or the richer ones it first sent.
+    Setting("SANDBOX_WORLDPAY_EVENT_SHAPE", _one_of("spec", "rich"), "spec"),
     # How the Worldpay simulator writes its Event-Signature HMACs (the documentation does not say).
     Setting("SANDBOX_WORLDPAY_SIGNATURE_ENCODING", _one_of("hex", "base64"), "hex"),
 ]

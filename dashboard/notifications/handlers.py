@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -148,9 +149,19 @@ def _refund_news(session: Session, row: Notification, news: RefundNews) -> Appli
         payment = payments.find_payment(
             session, row.provider, news.payment_request_id, news.provider_payment_id
         )
-        if payment is None or news.amount is None or not news.request_id:
+        if payment is None or news.amount is None:
             return UNMATCHED
-        refund = payments.refund_from_provider(session, payment, news.request_id, news.amount, row.id)
+        if news.request_id:
+            refund = payments.refund_from_provider(session, payment, news.request_id, news.amount, row.id)
+        elif news.provider_refund_id is None:
+            # News that names no refund (Worldpay's refunded): the oldest in flight for its amount.
+            refund, candidates = payments.find_refund_in_flight(session, payment, news.amount)
+            if refund is None:
+                return UNMATCHED
+            how = f"the oldest of {candidates} in flight" if candidates > 1 else "the only one in flight"
+            news = replace(news, message=f"matched by payment and amount ({how})")
+        else:
+            return UNMATCHED
     applied = _moved(
         session,
         row,

@@ -28,6 +28,7 @@ from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.states import CANCEL_MACHINE
 from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.payments.states import OPEN_REFUND
 from dashboard.payments.states import PAYMENT_MACHINE
 from dashboard.payments.states import PAYMENT_REFUNDABLE
 from dashboard.payments.states import REFUND_MACHINE
@@ -111,6 +112,29 @@ def find_refund(
         if found is not None:
             return found
     return None
+
+
+def find_refund_in_flight(session: Session, payment: Payment, amount: Money) -> tuple[Refund | None, int]:
+    """Return the oldest refund of ``payment`` for ``amount`` still in flight (locked), and how many
+    such refunds there are: for news that names the payment and the amount but no refund.
+
+    Several in flight for the same amount cannot be told apart: the oldest is taken, as the provider
+    queues a payment's reversals and their news in order. Whichever it is, the money refunded is the
+    same; the count is kept with the news so staff can see the match was a choice.
+    """
+    if amount.currency != payment.currency:
+        return None, 0
+    candidates = session.scalars(
+        select(Refund)
+        .where(
+            Refund.payment_id == payment.id,
+            Refund.amount_minor == amount.minor,
+            Refund.status.in_(OPEN_REFUND),
+        )
+        .order_by(Refund.id)
+        .with_for_update()
+    ).all()
+    return (candidates[0] if candidates else None), len(candidates)
 
 
 def change_payment(

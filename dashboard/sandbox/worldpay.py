@@ -1,12 +1,15 @@
 """The Worldpay simulator: AlipayHK APM payments, the shopper page's outcomes, reversals, events.
 
-Behaviour follows worldpay_hkach.md PART 1 (§ numbers below) and seed 000 (which wins): the
-shopper's Cancel gives ``cancelled``; amount 500 makes the sale an ``error`` in the create
-answer; a reversal of a 700 sale (or a reversal of 700) is accepted as ``sentForRefund`` and then
-fails by a ``refundFailed`` event; a captured sale settles (``settled``) when its T+1 batch runs,
-except a sale of 900, whose settlement fails (``settlementFailed``). Events are signed with every
-configured webhook secret and queued per payment (``worldpay:<transactionReference>``) so they
-arrive in order.
+Behaviour follows worldpay_hkach.md PART 1 (§ numbers below), seed 000 and the Events spec. The
+shopper's Cancel gives ``cancelledByCustomer`` (seed 000's ``cancelled`` with the richer event
+shapes). Events have the spec's shapes (no ``reference`` on ``refunded``, no
+``downstreamReference`` on ``cancelledByCustomer`` or ``requestExpired``) unless
+``SANDBOX_WORLDPAY_EVENT_SHAPE=rich`` keeps the shapes the simulator first sent. Amount 500 makes
+the sale an ``error`` in the create answer; a reversal of a 700 sale (or a reversal of 700) is
+accepted as ``sentForRefund`` and then fails by a ``refundFailed`` event; a captured sale settles
+(``settled``) when its T+1 batch runs, except a sale of 900, whose settlement fails
+(``settlementFailed``). Events are signed with every configured webhook secret and queued per
+payment (``worldpay:<transactionReference>``) so they arrive in order.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ SHOPPER_CHOICES: dict[str, tuple[str | None, str]] = {
     "capture": (EventName.AUTHORIZED, "success"),
     "refuse": (EventName.REFUSED, "failure"),
     "error": (EventName.ERROR, "failure"),
-    "cancel": (EventName.CANCELLED, "cancel"),
+    # The Events spec's name; with SANDBOX_WORLDPAY_EVENT_SHAPE=rich, seed 000's "cancelled".
+    "cancel": (EventName.CANCELLED_BY_CUSTOMER, "cancel"),
     "pending": (None, "pending"),
     "expire": (EventName.REQUEST_EXPIRED, "failure"),
 }
@@ -335,6 +339,19 @@ def balance(session: Session, payment: WorldpayPayment) -> int:
     return payment.amount_minor - sum(taken)
 
 
+#: Events whose schema in the Events spec has no ``downstreamReference`` (and names the method).
+_WITHOUT_DOWNSTREAM_REFERENCE = frozenset({EventName.CANCELLED_BY_CUSTOMER, EventName.REQUEST_EXPIRED})
+#: Events whose schema carries the reversal's ``reference``: not ``refunded`` (WP-EVT-OAS).
+_WITH_REFERENCE = frozenset({EventName.SENT_FOR_REFUND, EventName.REFUND_FAILED})
+
+
+def rich_events(sandbox: Sandbox) -> bool:
+    """Return whether events keep the richer shapes the simulator first sent (``reference`` on
+    ``refunded``, a ``downstreamReference`` on every event, the seed's ``cancelled`` for the
+    shopper's cancel) instead of the Events spec's (``SANDBOX_WORLDPAY_EVENT_SHAPE``)."""
+    return sandbox.options.get("SANDBOX_WORLDPAY_EVENT_SHAPE") == "rich"
+
+
 def _event(
     sandbox: Sandbox,
     session: Session,
@@ -346,16 +363,24 @@ def _event(
     amount_minor: int | None = None,
     reference: str | None = None,
 ) -> list[Delivery]:
+    if rich_events(sandbox):
+        downstream_reference = payment.downstream_reference
+        method = consts.METHOD_ALIPAY_HK if event_type == EventName.REQUEST_EXPIRED else None
+    else:
+        spec_less = event_type in _WITHOUT_DOWNSTREAM_REFERENCE
+        downstream_reference = None if spec_less else payment.downstream_reference
+        method = consts.METHOD_ALIPAY_HK if spec_less else None
+        reference = reference if event_type in _WITH_REFERENCE else None
     payload = build_event(
         event_id=str(uuid.uuid4()),
         timestamp=now,
         event_type=event_type,
         transaction_reference=payment.transaction_reference,
-        downstream_reference=payment.downstream_reference,
+        downstream_reference=downstream_reference,
         payment_date=payment.created_at.date(),
         amount=Money(payment.amount_minor if amount_minor is None else amount_minor, payment.currency),
         reference=reference,
-        payment_method=consts.METHOD_ALIPAY_HK if event_type == EventName.REQUEST_EXPIRED else None,
+        payment_method=method,
     )
     copies = 2 if "duplicate_notification" in faults else 1
     return sender.enqueue(
@@ -529,6 +554,8 @@ def choose(
     if payment is None or choice not in SHOPPER_CHOICES or payment.last_event != EventName.PENDING:
         raise Reject(410, ErrorName.ORDER_NOT_READY)
     event_type, target = SHOPPER_CHOICES[choice]
+    if event_type == EventName.CANCELLED_BY_CUSTOMER and rich_events(sandbox):
+        event_type = EventName.CANCELLED
     if event_type is not None:
         payment.last_event = event_type
         _event(sandbox, session, payment, event_type, now, faults)

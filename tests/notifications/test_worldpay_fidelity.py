@@ -22,6 +22,7 @@ from dashboard.payments.models import Refund
 from dashboard.payments.states import NotRefundable
 from dashboard.users import service as users
 from tests.conftest import TEST_PASSWORD
+from tests.factories import make_refund
 from tests.notifications.notify_helpers import notifications
 from tests.notifications.notify_helpers import post_worldpay_over_http
 from tests.notifications.notify_helpers import spec_event
@@ -212,4 +213,117 @@ def test_settlement_events_as_the_spec_shows_them_move_the_sale(sandboxed, sampl
         sandboxed.run_jobs()
 
     assert [row.outcome for row in notifications()] == ["applied", "applied"]
+    assert fresh(Payment, paying.id).status == status
+
+
+# --- refunded without a reference ------------------------------------------------------------------
+
+
+def captured_sale(sandboxed, minor: int = 12345) -> Payment:
+    paying = sale(minor)
+    wh.choose(paying.redirect_url, "capture")
+    sandboxed.settle()
+    return paying
+
+
+@pytest.mark.parametrize("shape", ["spec", "rich"])
+@pytest.mark.parametrize(("minor", "final"), [(12345, "succeeded"), (700, "failed")])
+def test_a_refund_ends_by_the_simulators_events_in_either_shape(sandboxed, monkeypatch, shape, minor, final):
+    monkeypatch.setitem(sandboxed.app.config, "SANDBOX_WORLDPAY_EVENT_SHAPE", shape)
+    paid = captured_sale(sandboxed, minor)
+    # Magic 700: a reversal of a 700 sale fails by a refundFailed event.
+    amount = Money(700 if minor == 700 else 2000, "HKD")
+    refund = payments.refund_payment(paid.id, amount, "late", payments.new_refund_request_id())
+    assert refund.status == "processing"
+
+    sandboxed.settle()
+
+    refund = fresh(Refund, refund.id)
+    assert refund.status == final
+    assert fresh(Payment, paid.id).refunded_minor == (amount.minor if final == "succeeded" else 0)
+    last = [row for row in notifications() if row.kind in ("refunded", "refundFailed")][-1]
+    assert (last.kind, last.outcome) == ("refunded" if final == "succeeded" else "refundFailed", "applied")
+    body = last.body.decode()
+    assert ('"reference"' in body) == (shape == "rich" or final == "failed")
+
+
+def test_a_refunded_event_without_reference_finishes_the_refund_of_its_amount(sandboxed):
+    paid = captured_sale(sandboxed)
+    other = payments.refund_payment(paid.id, Money(1000, "HKD"), None, payments.new_refund_request_id())
+    sandboxed.settle()  # sentForRefund, then refunded: the other refund is done
+    assert fresh(Refund, other.id).status == "succeeded"
+    # A refund whose events we now post ourselves, as Worldpay shows them: no reference on refunded.
+    refund = payments.refund_payment(paid.id, Money(2345, "HKD"), None, payments.new_refund_request_id())
+    sandboxed.app.extensions["huey"].flush()
+    before = len(notifications())
+    for body in (
+        spec_event("event_sent_for_refund", paid.request_id, minor=2345, reference=refund.request_id),
+        spec_event("event_refunded", paid.request_id, minor=2345),
+    ):
+        assert "reference" not in body["eventDetails"] or body["eventDetails"]["type"] == "sentForRefund"
+        assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
+        sandboxed.run_jobs()
+
+    rows = notifications()[before:]
+    assert [(row.kind, row.outcome) for row in rows] == [
+        ("sentForRefund", "applied"),
+        ("refunded", "applied"),
+    ]
+    refund = fresh(Refund, refund.id)
+    assert (refund.status, refund.result_code) == ("succeeded", "refunded")
+    assert refund.result_message == "matched by payment and amount (the only one in flight)"
+    assert rows[-1].object_id == str(paid.id)
+    assert fresh(Payment, paid.id).refunded_minor == 1000 + 2345
+
+
+def test_with_two_refunds_of_one_amount_in_flight_refunded_finishes_the_oldest(sandboxed):
+    paid = captured_sale(sandboxed)
+    first = payments.refund_payment(paid.id, Money(1000, "HKD"), None, payments.new_refund_request_id())
+    sandboxed.app.extensions["huey"].flush()
+    # A second one of the same amount in flight: the simulator offers no reversal meanwhile, but
+    # whether Worldpay allows it is not documented (worldpay_hkach.md §1.7.1).
+    second = make_refund(db.session, fresh(Payment, paid.id), amount_minor=1000, status="processing")
+    db.session.commit()
+    before = len(notifications())
+
+    body = spec_event("event_refunded", paid.request_id, minor=1000)
+    assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
+    sandboxed.run_jobs()
+
+    [row] = notifications()[before:]
+    assert row.outcome == "applied"
+    first, second = fresh(Refund, first.id), fresh(Refund, second.id)
+    assert first.status == "succeeded" and second.status != "succeeded"
+    assert first.result_message == "matched by payment and amount (the oldest of 2 in flight)"
+
+
+def test_a_refunded_event_matching_no_refund_in_flight_is_unmatched(sandboxed):
+    paid = captured_sale(sandboxed)
+    refund = payments.refund_payment(paid.id, Money(1000, "HKD"), None, payments.new_refund_request_id())
+    sandboxed.app.extensions["huey"].flush()
+    before = len(notifications())
+
+    body = spec_event("event_refunded", paid.request_id, minor=999)
+    assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
+    sandboxed.run_jobs()
+
+    [row] = notifications()[before:]
+    assert (row.outcome, row.object_id) == ("unmatched", None)
+    assert fresh(Refund, refund.id).status == "processing"
+
+
+@pytest.mark.parametrize(
+    ("sample", "status"), [("event_cancelled_by_customer", "cancelled"), ("event_request_expired", "expired")]
+)
+def test_the_shoppers_cancel_and_the_expiry_as_the_spec_shows_them_close_the_sale(sandboxed, sample, status):
+    paying = sale()
+    sandboxed.app.extensions["huey"].flush()
+    body = spec_event(sample, paying.request_id, minor=12345)
+    assert "downstreamReference" not in body["eventDetails"]
+
+    assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
+    sandboxed.run_jobs()
+
+    [row] = notifications()
+    assert row.outcome == "applied"
     assert fresh(Payment, paying.id).status == status

@@ -23,7 +23,7 @@ from tests.sandbox import worldpay_helpers as wh
         ("authorise", ["authorized"], "success"),
         ("refuse", ["refused"], "failure"),
         ("error", ["error"], "failure"),
-        ("cancel", ["cancelled"], "cancel"),
+        ("cancel", ["cancelledByCustomer"], "cancel"),
         ("expire", ["requestExpired"], "failure"),
         ("pending", [], "pending"),
     ],
@@ -104,9 +104,10 @@ def test_partial_then_full_reversal_refund_the_balance(sandbox, worldpay, run_du
 
     events = [parse_event(r.body) for r in sandbox.receiver.events()]
     refunds = [(e.event_type, e.reference, e.amount) for e in events if e.concerns_refund]
+    # As in the Events spec, refunded carries no reference (only sentForRefund and refundFailed do).
     assert refunds == [
         ("sentForRefund", "RFND-1", Money(5000, "HKD")),
-        ("refunded", "RFND-1", Money(5000, "HKD")),
+        ("refunded", None, Money(5000, "HKD")),
         ("sentForRefund", None, Money(7850, "HKD")),
         ("refunded", None, Money(7850, "HKD")),
     ]
@@ -234,3 +235,43 @@ def test_no_reversal_is_offered_while_one_is_in_flight(sandbox, worldpay, run_du
     run_due()
     after = worldpay.query_payment(paid.payment_id)
     assert after.last_event == "refunded" and set(after.actions) == {"reverse", "partialReverse"}
+
+
+def _details(sandbox) -> dict[str, dict]:
+    """The received events' eventDetails by type (the last of each)."""
+    return {
+        received.json["eventDetails"]["type"]: received.json["eventDetails"]
+        for received in sandbox.receiver.events()
+    }
+
+
+@pytest.mark.parametrize("shape", ["spec", "rich"])
+def test_event_shapes_follow_the_spec_unless_switched_to_the_richer_ones(
+    sandbox, worldpay, run_due, fake_clock, monkeypatch, shape
+):
+    if shape == "rich":
+        monkeypatch.setitem(sandbox.app.config, "SANDBOX_WORLDPAY_EVENT_SHAPE", "rich")
+    cancelled, expired = wh.create(worldpay, sandbox.url), wh.create(worldpay, sandbox.url)
+    wh.choose(cancelled.redirect_url, "cancel")
+    wh.choose(expired.redirect_url, "expire")
+    paid = _settled(sandbox, worldpay, run_due, fake_clock)
+    worldpay.partial_reverse(paid.actions["partialReverse"], amount=Money(5000, "HKD"), reference="SHAPE-1")
+    fake_clock.advance(seconds=1)
+    run_due()
+
+    details = _details(sandbox)
+    cancel = "cancelledByCustomer" if shape == "spec" else "cancelled"
+    assert worldpay.query_payment(cancelled.payment_id).last_event == cancel
+    assert set(details) >= {cancel, "requestExpired", "sentForRefund", "refunded"}
+    assert details["sentForRefund"]["reference"] == "SHAPE-1"
+    if shape == "spec":
+        # The Events spec's schemas: refunded has no reference; the shopper's cancel and the
+        # expiry have no downstreamReference and name the payment method.
+        assert "reference" not in details["refunded"]
+        for kind in ("cancelledByCustomer", "requestExpired"):
+            assert "downstreamReference" not in details[kind]
+            assert details[kind]["paymentInstrument"] == {"method": "alipay_hk"}
+    else:
+        assert details["refunded"]["reference"] == "SHAPE-1"
+        assert details["cancelled"]["downstreamReference"] and "paymentInstrument" not in details["cancelled"]
+        assert details["requestExpired"]["downstreamReference"]

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
         ("Authorised", "authorized", "success"),
         ("Refuse", "refused", "failure"),
         ("Error", "error", "failure"),
-        ("Cancel", "cancelled", "cancel"),
+        ("Cancel", "cancelledByCustomer", "cancel"),
         ("Leave pending", "pending", "pending"),
         ("Expire", "requestExpired", "failure"),
     ],

@@ -569,10 +569,14 @@ class WorldpayEvent:
 
     @property
     def news(self) -> PaymentNews | RefundNews:
-        """Return the event's news: a refund's when it reports on a reversal we can name, else the sale's."""
+        """Return the event's news: a refund's when it reports on a reversal, else the sale's.
+
+        A reversal event names its refund by our ``reference``, except ``refunded``, which has none
+        in the Events spec: its news names only the sale and the amount refunded.
+        """
         code = self.refusal_code or self.event_type
         refund = refund_event(self.event_type)
-        if refund is not None and self.reference:
+        if refund is not None:
             return RefundNews(
                 refund,
                 code,
@@ -627,22 +631,24 @@ def build_event(
     timestamp: datetime,
     event_type: str,
     transaction_reference: str,
-    downstream_reference: str,
+    downstream_reference: str | None,
     payment_date: date,
     amount: Money,
     reference: str | None = None,
     payment_method: str | None = None,
 ) -> dict[str, Any]:
     """Return a payment webhook body as Worldpay sends it (§1.10.2); the simulator's emitter."""
-    details: dict[str, Any] = {
-        "classification": "payment",
-        "downstreamReference": downstream_reference,
-        "transactionReference": transaction_reference,
-        "type": event_type,
-        "date": payment_date.isoformat(),
-        "amount": money_to_event_amount(amount),
-        "_links": {"payment": {"href": ""}},
-    }
+    details: dict[str, Any] = _without_none(
+        {
+            "classification": "payment",
+            "downstreamReference": downstream_reference,
+            "transactionReference": transaction_reference,
+            "type": event_type,
+            "date": payment_date.isoformat(),
+            "amount": money_to_event_amount(amount),
+            "_links": {"payment": {"href": ""}},
+        }
+    )
     if reference is not None:
         details["reference"] = reference
     if payment_method is not None:
