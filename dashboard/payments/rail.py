@@ -68,8 +68,6 @@ class PaymentRail:
     #: What to do once a notification about the payment (or one of its refunds) was applied, in
     #: that transaction (e.g. queue a fresh look at what the provider now offers); None: nothing.
     after_news: Callable[[Session, Payment], None] | None = None
-    #: True when an unknown payment can only be asked about by the provider's id (not ours).
-    inquires_by_provider_id: bool = False
     #: True when the payment page shows what the provider offers to do next.
     shows_next_actions: bool = False
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_
 from sqlalchemy import select
 
 from dashboard import clock
@@ -22,7 +21,6 @@ from dashboard.payments.changes import SEND_REFUND
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
-from dashboard.payments.rails import ASKED_BY_PROVIDER_ID
 from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import OPEN_REFUND
@@ -76,8 +74,6 @@ def sweep_open_payments() -> None:
             Payment.status.in_(OPEN_PAYMENT),
             Payment.updated_at < cutoff,
             Payment.created_at > clock.now() - SWEEP_HORIZON,
-            # A sale whose create never answered has no id to ask by: its notification decides.
-            or_(Payment.provider.not_in(ASKED_BY_PROVIDER_ID), Payment.provider_payment_id.is_not(None)),
         )
         .limit(SWEEP_BATCH)
     ).all()

@@ -1,6 +1,7 @@
 """AlipayHK sales through Worldpay: start a sale, follow it, refund it (worldpay_hkach.md part 1).
 
-A sale answers with the shopper's page and settles by events matched on our reference.
+A sale answers with the shopper's page and settles by events matched on our reference; one whose
+create never answered is found by that reference (Payment Queries) and then queried.
 Refunds use the reversals the payment's freshly queried actions offer; Worldpay has no
 idempotency key for them, so a reversal that timed out is never sent again (DESIGN §8
 "Worldpay refunds"). There is no cancel.
@@ -37,6 +38,7 @@ from dashboard.payments.states import PAYMENT_REFUNDABLE
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
 from dashboard.providers.base import Call
+from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import new_request_id
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.worldpay.consts import METHOD_ALIPAY_HK
@@ -97,23 +99,57 @@ def create_alipayhk_payment(
 
 
 def _created(session: Session, payment: Payment, call: Call) -> None:
-    # No answer at all: the webhook (matched on our reference) or the sweeper settles it.
     news = call.news or PaymentNews.answered(call.outcome, call.code, call.message)
     settle(lambda: apply_payment_news(session, payment, news))
+    if call.result is None and call.outcome is CallOutcome.UNKNOWN:
+        # No answer at all (a timeout, a 5xx): the webhook may be lost too, so ask, by our reference.
+        schedule_inquiry(session, payment)
+
+
+def _lookup_call(payment: Payment) -> Callable[[], object] | None:
+    # Only a sale whose create never answered lacks Worldpay's paymentId: find it by our reference.
+    if payment.provider_payment_id:
+        return None
+    return partial(WORLDPAY.client().lookup_payment, payment.request_id)
 
 
 def _query_call(payment: Payment) -> Callable[[], object] | None:
-    # The create call never answered: only the webhook can tell (no lookup by our reference).
     if not payment.provider_payment_id:
         return None
     return partial(WORLDPAY.client().query_payment, payment.provider_payment_id)
 
 
 def inquire(payment_id: int, attempt: int = 0) -> str:
-    """Query an open sale, apply its last event and return the status; ask again while it stays open."""
+    """Query an open sale, apply its last event and return the status; ask again while it stays open.
+
+    A sale whose create never answered is first looked up by our reference (Payment Queries), then
+    queried by the paymentId found; while it is not found, it is asked about again later.
+    """
+    found = provider_step(
+        Payment,
+        payment_id,
+        _lookup_call,
+        partial(_looked_up, attempt),
+        unsent=lambda payment: payment is not None and payment.provider_payment_id is not None,
+    )
+    if not found:
+        payment = db.session.get(Payment, payment_id)
+        status = payment.status if payment is not None else "missing"
+        db.session.rollback()
+        return status
     return provider_step(
         Payment, payment_id, _query_call, partial(_queried, attempt), unsent=lambda payment: payment.status
     )
+
+
+def _looked_up(attempt: int, session: Session, payment: Payment, call: Call) -> bool:
+    payment.updated_at = clock.now()  # the sweeper's "untouched since" mark
+    if call.news is not None:
+        settle(lambda: apply_payment_news(session, payment, call.news))  # keeps the paymentId found
+        return True
+    if payment.status in OPEN_PAYMENT:
+        schedule_inquiry(session, payment, attempt + 1)
+    return False
 
 
 def _queried(attempt: int, session: Session, payment: Payment, call: Call) -> str:
@@ -207,6 +243,5 @@ RAIL = PaymentRail(
     refund_refusal=refund_refusal,
     refundable=refundable,
     after_news=refresh_after_news,
-    inquires_by_provider_id=True,
     shows_next_actions=True,
 )

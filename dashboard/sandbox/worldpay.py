@@ -18,9 +18,11 @@ import json
 import secrets
 import uuid
 from collections.abc import Mapping
+from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from sqlalchemy import select
@@ -55,7 +57,7 @@ REFUND_AFTER_SECONDS = 60
 SETTLED_AFTER_SECONDS = 24 * 3600
 
 #: Operation names for fault switches (the client's operation names, plus the shopper page).
-OPERATIONS = ("create_payment", "query_payment", "reverse", "partial_reverse", "shopper")
+OPERATIONS = ("create_payment", "query_payment", "reverse", "partial_reverse", "lookup_payment", "shopper")
 #: Shopper page choice → (resulting lastEvent, which resultUrls entry the shopper returns to).
 #: Seed 000's outcomes: "Authorised" stays ``authorized``; "Authorised and captured" goes on to
 #: ``sentForSettlement``.
@@ -539,6 +541,55 @@ def reverse(
     answer["_actions"] = {}  # ApmPaymentResourceNoActions (§1.8)
     answer["commandId"] = reversal.command_id
     return answer
+
+
+# -- Payment Queries ----------------------------------------------------------------------------
+
+
+def _queries_time(moment: datetime) -> str:
+    """Return a Payment Queries timestamp: ISO 8601 UTC with milliseconds and a Z."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def _summary(payment: WorldpayPayment) -> dict[str, Any]:
+    """Return a payment as a Payment Queries search lists it (summary fields only)."""
+    return {
+        "timestamp": _queries_time(payment.created_at),
+        "paymentId": payment.payment_id,
+        "transactionReference": payment.transaction_reference,
+        "entity": payment.entity,
+        # The API shows card instruments only so far; how it will show an APM's is a guess.
+        "paymentInstrument": {"method": consts.METHOD_ALIPAY_HK},
+        "value": {"currency": payment.currency, "amount": payment.amount_minor},
+        "_links": {"self": {"href": consts.PAYMENT_QUERY_PATH.format(payment_id=payment.payment_id)}},
+    }
+
+
+def lookup(session: Session, transaction_reference: str | None) -> dict:
+    """``GET /paymentQueries/payments?transactionReference=``: the payment with our reference, if any.
+
+    Only the search by ``transactionReference`` is simulated (not the date-range search).
+    """
+    if not transaction_reference:
+        raise Reject(
+            400,
+            ErrorName.BODY_DOES_NOT_MATCH_SCHEMA,
+            [
+                _issue(
+                    ErrorName.FIELD_IS_MISSING,
+                    "Only transactionReference queries are simulated",
+                    "$.transactionReference",
+                )
+            ],
+        )
+    payment = session.scalar(
+        select(WorldpayPayment).where(WorldpayPayment.transaction_reference == transaction_reference)
+    )
+    href = f"{consts.PAYMENT_QUERIES_PATH}?{urlencode({'transactionReference': transaction_reference})}"
+    return {
+        "_links": {"self": {"href": href}},
+        "_embedded": {"payments": [] if payment is None else [_summary(payment)]},
+    }
 
 
 def find_shopper(session: Session, token: str) -> WorldpayPayment | None:

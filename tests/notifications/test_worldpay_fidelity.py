@@ -13,13 +13,24 @@ import re
 import pytest
 import requests
 from sqlalchemy import select
+from sqlalchemy import update
 
+from dashboard import clock
+from dashboard.events.models import Event
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.payments import service as payments
+from dashboard.payments.changes import INQUIRE_PAYMENT
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.states import NotRefundable
+from dashboard.payments.tasks import sweep_open_payments
+from dashboard.sandbox import worldpay as simulator
+from dashboard.sandbox.core import ActiveFaults
+from dashboard.sandbox.core import add_switch
+from dashboard.sandbox.store import Delivery
+from dashboard.sandbox.store import WorldpayPayment
+from dashboard.sandbox.store import transaction
 from dashboard.users import service as users
 from tests.conftest import TEST_PASSWORD
 from tests.factories import make_refund
@@ -327,3 +338,64 @@ def test_the_shoppers_cancel_and_the_expiry_as_the_spec_shows_them_close_the_sal
     [row] = notifications()
     assert row.outcome == "applied"
     assert fresh(Payment, paying.id).status == status
+
+
+# --- a sale whose create never answered, and whose events are lost ---------------------------------
+
+
+def lose_every_event(sandboxed) -> None:
+    """Worldpay gave up on its events (a week of failed retries): none will ever arrive."""
+    with transaction(sandboxed.sandbox.engine) as session:
+        session.execute(update(Delivery).values(status="gave_up", next_try_at=None))
+
+
+def operations(payment_id: int) -> list[str]:
+    db.session.rollback()
+    summaries = db.session.scalars(
+        select(Event.summary)
+        .where(
+            Event.object_type == "payment", Event.object_id == str(payment_id), Event.kind == "provider_call"
+        )
+        .order_by(Event.id)
+    )
+    return [summary["operation"] for summary in summaries]
+
+
+def test_a_sale_whose_create_never_answered_is_found_by_its_reference_when_its_events_are_lost(sandboxed):
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "http_500", "create_payment", remaining=1)  # made, then answered 500
+    unknown = payments.create_alipayhk_payment(Money(12345, "HKD"), "Order 52")
+    assert (unknown.status, unknown.provider_payment_id, unknown.redirect_url) == ("processing", None, None)
+    # The shopper pays all the same (say the storefront retried the page) and every event is lost.
+    with transaction(sandboxed.sandbox.engine) as session:
+        token = session.scalars(
+            select(WorldpayPayment.shopper_token).where(
+                WorldpayPayment.transaction_reference == unknown.request_id
+            )
+        ).one()
+        simulator.choose(sandboxed.sandbox, session, token, "authorise", clock.now(), ActiveFaults())
+    lose_every_event(sandboxed)
+
+    sandboxed.run_jobs(scheduled=True)  # the inquiry the unanswered create queued
+
+    found = fresh(Payment, unknown.id)
+    assert found.status == "succeeded" and found.provider_payment_id
+    assert operations(unknown.id) == ["create_payment", "lookup_payment", "query_payment"]
+    assert notifications() == []
+
+
+def test_a_sale_not_found_yet_is_asked_about_again_and_swept_like_any_open_sale(sandboxed, fake_clock):
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "http_503", "create_payment", remaining=1)  # refused before anything was made
+    unknown = payments.create_alipayhk_payment(Money(12345, "HKD"), "Order 53")
+    assert unknown.provider_payment_id is None
+
+    sandboxed.run_jobs(scheduled=True)
+    assert fresh(Payment, unknown.id).status == "processing"
+    assert operations(unknown.id)[:3] == ["create_payment", "lookup_payment", "lookup_payment"]
+
+    huey = sandboxed.app.extensions["huey"]
+    huey.flush()
+    fake_clock.advance(minutes=11)
+    sweep_open_payments()
+    assert [(task.name, task.args) for task in huey.pending()] == [(INQUIRE_PAYMENT, (unknown.id, 0))]

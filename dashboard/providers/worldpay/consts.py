@@ -29,6 +29,15 @@ PAYMENT_PATH = "/apmPayments/{payment_id}"
 REVERSALS_PATH = "/apmPayments/{payment_id}/reversals"
 PARTIAL_REVERSALS_PATH = "/apmPayments/{payment_id}/partialReversals"
 
+# Payment Queries API (developer.worldpay.com/products/payment-queries, v1): find a payment by our
+# transactionReference, and read one payment's value and event history. Its pages say it covers
+# card payments and that "APM payments ... will be added in the near future": that APM sales are
+# found there, under their APM paymentId, is an assumption the simulator shares (uncertain).
+PAYMENT_QUERIES_PATH = "/paymentQueries/payments"
+PAYMENT_QUERY_PATH = "/paymentQueries/payments/{payment_id}"
+#: The ``Accept`` value the Payment Queries API requires, and the content type of its answers.
+PAYMENT_QUERIES_CONTENT_TYPE = "application/vnd.worldpay.payment-queries-v1.hal+json"
+
 METHOD_ALIPAY_HK = "alipay_hk"
 INSTRUMENT_DIRECT = "direct"
 

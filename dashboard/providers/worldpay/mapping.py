@@ -423,6 +423,24 @@ class ReversalResult(ApmResource):
         return RefundNews.answered(self.outcome, self.result_code, self.result_message)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PaymentLookup(ProviderResult):
+    """The answer to a Payment Queries search by ``transactionReference``: the payment's id, if found."""
+
+    transaction_reference: str
+    payment_id: str | None = None
+    amount: Money | None = None
+
+    @property
+    def news(self) -> PaymentNews | None:
+        """Return the sale's id as news (its status unchanged), or None when it was not found."""
+        if self.payment_id is None:
+            return None
+        return PaymentNews(
+            PE.NOTE, provider_payment_id=self.payment_id, request_id=self.transaction_reference
+        )
+
+
 def _hrefs(section: Any) -> dict[str, str]:
     if not isinstance(section, Mapping):
         return {}
@@ -478,6 +496,35 @@ def parse_reversal(
         reference=reference,
         amount=amount,
         **fields,
+    )
+
+
+def parse_lookup(body: Any, record: CallRecord, *, transaction_reference: str) -> PaymentLookup:
+    """Read a Payment Queries search answer (``_embedded.payments[]``) for our reference."""
+    if not isinstance(body, Mapping):
+        raise MalformedPayload("answer is not a JSON object")
+    embedded = body.get("_embedded")
+    found = embedded.get("payments") if isinstance(embedded, Mapping) else None
+    if not isinstance(found, list):
+        raise MalformedPayload("answer has no _embedded.payments list")
+    for entry in found:
+        if not isinstance(entry, Mapping) or entry.get("transactionReference") != transaction_reference:
+            continue
+        payment_id = entry.get("paymentId")
+        if not isinstance(payment_id, str) or not payment_id:
+            raise MalformedPayload("a payment found has no paymentId")
+        value = entry.get("value")
+        return PaymentLookup(
+            outcome=CallOutcome.SUCCEEDED,
+            record=record,
+            transaction_reference=transaction_reference,
+            payment_id=payment_id,
+            amount=None if value is None else money_from_value(value),
+            raw=body,
+        )
+    # Not (yet) known to Payment Queries: it may lag, so nothing is concluded from it.
+    return PaymentLookup(
+        outcome=CallOutcome.UNKNOWN, record=record, transaction_reference=transaction_reference, raw=body
     )
 
 

@@ -170,3 +170,33 @@ def test_internal_error_and_timeout_faults_leave_the_outcome_unknown(sandbox, wo
 def _credentials(sandbox):
     settings = sandbox.app.extensions["sandbox"].worldpay
     return settings.username, settings.password
+
+
+def test_a_payment_is_found_by_its_transaction_reference(sandbox, worldpay):
+    created = wh.create(worldpay, sandbox.url, reference="FIND-ME/1?#")
+
+    found = worldpay.lookup_payment("FIND-ME/1?#")
+    missing = worldpay.lookup_payment("NEVER-SENT-1")
+
+    assert (found.payment_id, found.amount, found.outcome) == (
+        created.payment_id,
+        Money(12850, "HKD"),
+        CallOutcome.SUCCEEDED,
+    )
+    assert found.record.status == 200 and found.record.path == "/sandbox/worldpay/paymentQueries/payments"
+    assert (missing.payment_id, missing.outcome, missing.news) == (None, CallOutcome.UNKNOWN, None)
+    assert found.news.provider_payment_id == created.payment_id and found.news.request_id == "FIND-ME/1?#"
+
+
+def test_payment_queries_require_their_media_type_and_basic_auth(sandbox):
+    path = "/paymentQueries/payments?transactionReference=X"
+    media = {"Accept": "application/vnd.worldpay.payment-queries-v1.hal+json"}
+    answered = wh.raw(sandbox.app, "GET", path, version=False, headers=media)
+    assert answered.status_code == 200 and answered.json()["_embedded"]["payments"] == []
+    assert answered.headers["Content-Type"] == media["Accept"]
+    wrong = wh.raw(sandbox.app, "GET", path, version=False)  # Accept: application/json
+    assert (wrong.status_code, wrong.json()["errorName"]) == (400, "headerHasInvalidValue")
+    anonymous = wh.raw(sandbox.app, "GET", path, version=False, headers=media, auth=None)
+    assert (anonymous.status_code, anonymous.json()["errorName"]) == (401, "unauthorized")
+    no_reference = wh.raw(sandbox.app, "GET", "/paymentQueries/payments", version=False, headers=media)
+    assert no_reference.status_code == 400
