@@ -28,9 +28,9 @@ from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.states import CANCEL_MACHINE
 from dashboard.payments.states import OPEN_PAYMENT
-from dashboard.payments.states import OPEN_REFUND
 from dashboard.payments.states import PAYMENT_MACHINE
 from dashboard.payments.states import PAYMENT_REFUNDABLE
+from dashboard.payments.states import REFUND_IN_FLIGHT
 from dashboard.payments.states import REFUND_MACHINE
 from dashboard.payments.states import CancelEvent
 from dashboard.payments.states import CancelStatus
@@ -129,7 +129,7 @@ def find_refund_in_flight(session: Session, payment: Payment, amount: Money) -> 
         .where(
             Refund.payment_id == payment.id,
             Refund.amount_minor == amount.minor,
-            Refund.status.in_(OPEN_REFUND),
+            Refund.status.in_(REFUND_IN_FLIGHT),
         )
         .order_by(Refund.id)
         .with_for_update()

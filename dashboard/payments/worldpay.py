@@ -10,6 +10,7 @@ idempotency key for them, so a reversal that timed out is never sent again (DESI
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 
 from flask import current_app
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import object_session
 
 from dashboard import clock
+from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
@@ -25,6 +27,7 @@ from dashboard.money import Money
 from dashboard.payments.changes import REFRESH_PAYMENT
 from dashboard.payments.changes import PaymentRefused
 from dashboard.payments.changes import apply_payment_news
+from dashboard.payments.changes import apply_refund_news
 from dashboard.payments.changes import new_payment
 from dashboard.payments.changes import schedule_inquiry
 from dashboard.payments.models import Payment
@@ -35,12 +38,17 @@ from dashboard.payments.rail import balance_by_status
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import OPEN_REFUND
 from dashboard.payments.states import PAYMENT_REFUNDABLE
+from dashboard.payments.states import REFUND_IN_FLIGHT
+from dashboard.payments.states import RefundEvent
+from dashboard.payments.states import RefundStatus
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
 from dashboard.providers.base import Call
 from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import new_request_id
 from dashboard.providers.news import PaymentNews
+from dashboard.providers.news import RefundNews
+from dashboard.providers.news import RefundsOnRecord
 from dashboard.providers.worldpay.consts import METHOD_ALIPAY_HK
 from dashboard.providers.worldpay.mapping import CreatePaymentRequest
 from dashboard.providers.worldpay.mapping import ResultUrls
@@ -233,11 +241,96 @@ def refund_call(refund: Refund) -> Callable[[], object]:
     )
 
 
+#: Our codes for what a refund's resolution found (kept as the refund's result).
+RESOLVED_FROM_RECORDS = "RESOLVED_FROM_RECORDS"
+NO_FINAL_EVENT = "NO_FINAL_EVENT"
+
+
+def resolution_period() -> timedelta:
+    """Return how long after a refund is sent its fate is read from Worldpay's records, when no
+    ``refunded`` or refund failure came (``WORLDPAY_REFUND_RESOLUTION_DAYS``)."""
+    return timedelta(days=current_app.config["WORLDPAY_REFUND_RESOLUTION_DAYS"])
+
+
+def _records_call(refund: Refund) -> Callable[[], object] | None:
+    # An unresolved refund is read again whenever asked (staff); the others once the period is over.
+    if refund.status not in REFUND_IN_FLIGHT or not refund.payment.provider_payment_id:
+        return None
+    if refund.status != RefundStatus.UNRESOLVED and clock.now() < refund.created_at + resolution_period():
+        return None
+    return partial(WORLDPAY.client().retrieve_payment, refund.payment.provider_payment_id)
+
+
+def inquire_refund(refund_id: int, attempt: int = 0) -> str:
+    """Settle a refund that no ``refunded`` or refund-failure event finished within the period.
+
+    Worldpay sends ``refunded`` "only in certain use cases", and a reversal has no inquiry of its
+    own; so once the period is over the payment's records (Payment Queries) are read. Its balance
+    down by the refund (Worldpay holds the refund as taken, with everything we count as refunded)
+    and no failure recorded: succeeded. A failure recorded: failed. Anything else — records that
+    do not show it, or cannot be read — leaves it ``unresolved`` for staff, with why. Before the
+    period nothing is asked (the sweeper passes by every few minutes; that costs no call).
+    """
+    return provider_step(
+        Refund,
+        refund_id,
+        _records_call,
+        _resolved,
+        unsent=lambda refund: refund.status if refund else "missing",
+    )
+
+
+def _resolved(session: Session, refund: Refund, call: Call) -> str:
+    refund.updated_at = clock.now()  # the sweeper's "untouched since" mark
+    if call.outcome is CallOutcome.UNKNOWN:
+        return refund.status  # no answer (a timeout, a 5xx): asked again on a later sweep
+    payment = locked(session, Payment, refund.payment_id)
+    news = _resolution(payment, refund, call)
+    settle(lambda: apply_refund_news(session, refund, news))
+    return refund.status
+
+
+def _resolution(payment: Payment, refund: Refund, call: Call) -> RefundNews:
+    """Decide a refund's fate from what Worldpay's records say of it (see :func:`inquire_refund`)."""
+    days = f"{current_app.config['WORLDPAY_REFUND_RESOLUTION_DAYS']:g} days"
+    records: RefundsOnRecord | None = call.news
+    if records is None:
+        why = call.message or call.code or "no answer"
+        return RefundNews(
+            RefundEvent.UNRESOLVED,
+            NO_FINAL_EVENT,
+            f"No refund event in {days}, and Worldpay's records could not be read ({why}): "
+            "check it with Worldpay",
+        )
+    if refund.request_id in records.failed:
+        return RefundNews(
+            RefundEvent.FAILED,
+            records.failed[refund.request_id],
+            "Worldpay's records show this refund failed",
+        )
+    # What Worldpay would hold as left to refund had it taken this refund and those we count refunded.
+    expected = Money(payment.amount_minor - payment.refunded_minor - refund.amount_minor, payment.currency)
+    if refund.request_id in records.taken and records.balance.minor <= expected.minor:
+        return RefundNews(
+            RefundEvent.SUCCEEDED,
+            RESOLVED_FROM_RECORDS,
+            f"No refunded event in {days}; Worldpay's records show it taken (balance "
+            f"{format_money(records.balance)}) and no failure",
+        )
+    return RefundNews(
+        RefundEvent.UNRESOLVED,
+        NO_FINAL_EVENT,
+        f"No refund event in {days}, and Worldpay's records do not show it taken (balance "
+        f"{format_money(records.balance)}, {format_money(expected)} if it were): check it with Worldpay",
+    )
+
+
 #: AlipayHK through Worldpay, as refunds, cancels and inquiries see it.
 RAIL = PaymentRail(
     provider=WORLDPAY.code,
     inquire=inquire,
     refund_call=refund_call,
+    inquire_refund=inquire_refund,
     cancel_refusal="Worldpay has no cancel for AlipayHK payments: refund them instead",
     before_refund=refresh_next_actions,
     refund_refusal=refund_refusal,

@@ -172,6 +172,8 @@ class WorldpayReversal(SandboxBase):
     #: sentForRefund → refunded | refundFailed
     status: Mapped[str] = mapped_column(String(16))
     resolve_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when it became ``refunded`` or ``refundFailed``
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -233,6 +235,7 @@ _ADDED_COLUMNS = (
     ("deliveries", "queue", "VARCHAR(128)"),
     ("worldpay_payments", "settlement_due_at", "DATETIME"),
     ("worldpay_payments", "settlement", "VARCHAR(32)"),
+    ("worldpay_reversals", "resolved_at", "DATETIME"),
 )
 
 

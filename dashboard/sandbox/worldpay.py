@@ -32,6 +32,7 @@ from dashboard.money import Money
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.consts import ErrorName
 from dashboard.providers.worldpay.consts import EventName
+from dashboard.providers.worldpay.consts import QueryEventName
 from dashboard.providers.worldpay.consts import SignatureEncoding
 from dashboard.providers.worldpay.mapping import build_event
 from dashboard.providers.worldpay.signatures import sign_event
@@ -57,7 +58,15 @@ REFUND_AFTER_SECONDS = 60
 SETTLED_AFTER_SECONDS = 24 * 3600
 
 #: Operation names for fault switches (the client's operation names, plus the shopper page).
-OPERATIONS = ("create_payment", "query_payment", "reverse", "partial_reverse", "lookup_payment", "shopper")
+OPERATIONS = (
+    "create_payment",
+    "query_payment",
+    "reverse",
+    "partial_reverse",
+    "lookup_payment",
+    "retrieve_payment",
+    "shopper",
+)
 #: Shopper page choice → (resulting lastEvent, which resultUrls entry the shopper returns to).
 #: Seed 000's outcomes: "Authorised" stays ``authorized``; "Authorised and captured" goes on to
 #: ``sentForSettlement``.
@@ -592,6 +601,66 @@ def lookup(session: Session, transaction_reference: str | None) -> dict:
     }
 
 
+#: lastEvent → how the sale ended in a Payment Queries history (None: no outcome yet).
+_SALE_OUTCOMES = {
+    EventName.PENDING: None,
+    EventName.REFUSED: QueryEventName.SALE_REFUSED,
+    **dict.fromkeys(
+        (EventName.ERROR, EventName.CANCELLED, EventName.CANCELLED_BY_CUSTOMER, EventName.REQUEST_EXPIRED),
+        QueryEventName.SALE_FAILED,
+    ),
+}
+
+
+def history(sandbox: Sandbox, session: Session, payment_id: str) -> dict:
+    """``GET /paymentQueries/payments/{paymentId}``: the payment's value and event history, whose
+    refunds a dashboard reads when no ``refunded`` event came (each reversal is ``refundRequested``
+    with our reference, then ``refundRequestSubmitted`` or ``refundRequestSubmissionFailed``)."""
+    payment = find(session, payment_id)
+    events: list[dict[str, Any]] = [
+        {"eventName": QueryEventName.SALE_REQUESTED, "timestamp": _queries_time(payment.created_at)}
+    ]
+    outcome = _SALE_OUTCOMES.get(payment.last_event, QueryEventName.SALE_SUCCEEDED)
+    if outcome is not None:
+        events.append({"eventName": outcome, "timestamp": _queries_time(payment.created_at)})
+    reversals = session.scalars(
+        select(WorldpayReversal)
+        .where(WorldpayReversal.payment_id == payment.payment_id)
+        .order_by(WorldpayReversal.id)
+    ).all()
+    for reversal in reversals:
+        requested: dict[str, Any] = {
+            "eventName": QueryEventName.REFUND_REQUESTED,
+            "timestamp": _queries_time(reversal.created_at),
+            "type": "partialRefund" if reversal.kind == consts.ACTION_PARTIAL_REVERSE else "fullRefund",
+            "value": {"currency": reversal.currency, "amount": reversal.amount_minor},
+            "commandId": reversal.command_id,
+        }
+        if reversal.reference:
+            requested["refundReference"] = reversal.reference
+        events.append(requested)
+        if reversal.resolved_at is not None:
+            failed = reversal.status == EventName.REFUND_FAILED
+            ended = (
+                QueryEventName.REFUND_REQUEST_SUBMISSION_FAILED
+                if failed
+                else QueryEventName.REFUND_REQUEST_SUBMITTED
+            )
+            events.append(
+                {
+                    "eventName": ended,
+                    "timestamp": _queries_time(reversal.resolved_at),
+                    "commandId": reversal.command_id,
+                }
+            )
+    return {
+        **_summary(payment),
+        "narrative": {"line1": payment.narrative},
+        "lastEvent": events[-1]["eventName"],
+        "events": events,
+    }
+
+
 def find_shopper(session: Session, token: str) -> WorldpayPayment | None:
     """Return the payment of a shopper page token."""
     return session.scalar(select(WorldpayPayment).where(WorldpayPayment.shopper_token == token))
@@ -653,7 +722,12 @@ def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
         magic = consts.MAGIC_REVERSAL_ERROR_AMOUNT in (payment.amount_minor, reversal.amount_minor)
         reversal.status = EventName.REFUND_FAILED if magic else EventName.REFUNDED
         reversal.resolve_at = None
+        reversal.resolved_at = now
         payment.last_event = reversal.status
+        if reversal.status == EventName.REFUNDED and not sandbox.options.get(
+            "SANDBOX_WORLDPAY_REFUNDED_EVENTS", True
+        ):
+            continue  # refunded is sent "only in certain use cases": this merchant is not one
         _event(
             sandbox,
             session,

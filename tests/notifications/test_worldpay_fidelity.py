@@ -399,3 +399,91 @@ def test_a_sale_not_found_yet_is_asked_about_again_and_swept_like_any_open_sale(
     fake_clock.advance(minutes=11)
     sweep_open_payments()
     assert [(task.name, task.args) for task in huey.pending()] == [(INQUIRE_PAYMENT, (unknown.id, 0))]
+
+
+# --- refunds for which no refunded event ever comes -----------------------------------------------
+
+
+def refund_status_badges(page: str) -> list[str]:
+    rows = re.findall(r'<tr id="refund-\d+">(.*?)</tr>', page, re.S)
+    return [re.search(r'<span class="badge badge-\w+">([^<]+)</span>', row).group(1) for row in rows]
+
+
+def sweep_and_run(sandboxed) -> None:
+    """Run the sweeper, then every job it queued (as the periodic task and the workers would)."""
+    sweep_open_payments()
+    sandboxed.run_jobs()
+
+
+def test_a_refund_without_a_refunded_event_succeeds_from_worldpays_records_after_the_period(
+    sandboxed, monkeypatch, fake_clock
+):
+    monkeypatch.setitem(sandboxed.app.config, "SANDBOX_WORLDPAY_REFUNDED_EVENTS", False)
+    paid = captured_sale(sandboxed)
+    refund = payments.refund_payment(paid.id, Money(2345, "HKD"), None, payments.new_refund_request_id())
+    sandboxed.settle(scheduled=True)
+    assert [row.kind for row in notifications()][-1] == "sentForRefund"  # and no refunded ever
+    calls = len(operations(paid.id))
+
+    fake_clock.advance(days=7)  # within the period: nothing is asked
+    sweep_and_run(sandboxed)
+    assert fresh(Refund, refund.id).status == "processing" and len(operations(paid.id)) == calls
+
+    fake_clock.advance(days=1, minutes=1)  # 8 days after it was sent
+    sweep_and_run(sandboxed)
+
+    refund = fresh(Refund, refund.id)
+    assert (refund.status, refund.result_code) == ("succeeded", "RESOLVED_FROM_RECORDS")
+    assert refund.result_message == (
+        "No refunded event in 8 days; Worldpay's records show it taken (balance HK$100.00) and no failure"
+    )
+    assert operations(paid.id)[calls:] == ["retrieve_payment"]
+    assert fresh(Payment, paid.id).refunded_minor == 2345
+
+
+def test_a_refund_whose_failure_event_was_lost_fails_from_worldpays_records(sandboxed, fake_clock):
+    paid = captured_sale(sandboxed, 700)
+    refund = payments.refund_payment(paid.id, Money(700, "HKD"), None, payments.new_refund_request_id())
+    lose_every_event(sandboxed)  # sentForRefund and refundFailed never arrive
+
+    fake_clock.advance(days=8, minutes=1)
+    sweep_and_run(sandboxed)
+
+    refund = fresh(Refund, refund.id)
+    assert (refund.status, refund.result_code) == ("failed", "refundRequestSubmissionFailed")
+    assert fresh(Payment, paid.id).refunded_minor == 0
+
+
+def test_a_refund_worldpays_records_do_not_show_is_left_unresolved_for_staff(sandboxed, fake_clock):
+    paid = captured_sale(sandboxed)
+    with transaction(sandboxed.sandbox.engine) as session:
+        add_switch(session, "http_503", "partial_reverse", remaining=1)  # never reached Worldpay
+    refund = payments.refund_payment(paid.id, Money(2345, "HKD"), None, payments.new_refund_request_id())
+    assert refund.status == "processing"  # a 503 says nothing: it is never sent again
+
+    fake_clock.advance(days=8, minutes=1)
+    sweep_and_run(sandboxed)
+
+    refund = fresh(Refund, refund.id)
+    assert (refund.status, refund.result_code) == ("unresolved", "NO_FINAL_EVENT")
+    assert refund.result_message == (
+        "No refund event in 8 days, and Worldpay's records do not show it taken "
+        "(balance HK$123.45, HK$100.00 if it were): check it with Worldpay"
+    )
+    page = payment_page(sandboxed, paid.id)
+    assert refund_status_badges(page) == ["unresolved"]
+    assert refund.result_message in html.unescape(page)
+    assert '<dd id="payment-refundable">HK$100.00</dd>' in page  # it still holds its amount
+
+    # The sweeper leaves it to staff; asking again reads the records again and says so.
+    calls = len(operations(paid.id))
+    sweep_and_run(sandboxed)
+    assert len(operations(paid.id)) == calls
+    assert payments.inquire_refund(refund.id) == "unresolved"
+    assert operations(paid.id)[calls:] == ["retrieve_payment"]
+
+    # A late refunded still finishes it.
+    body = spec_event("event_refunded", paid.request_id, minor=2345)
+    assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
+    sandboxed.run_jobs()
+    assert fresh(Refund, refund.id).status == "succeeded"

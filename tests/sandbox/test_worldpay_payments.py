@@ -275,3 +275,21 @@ def test_event_shapes_follow_the_spec_unless_switched_to_the_richer_ones(
         assert details["refunded"]["reference"] == "SHAPE-1"
         assert details["cancelled"]["downstreamReference"] and "paymentInstrument" not in details["cancelled"]
         assert details["requestExpired"]["downstreamReference"]
+
+
+@pytest.mark.parametrize("sent", [True, False])
+def test_refunded_events_are_sent_unless_switched_off_and_the_history_tells_either_way(
+    sandbox, worldpay, run_due, fake_clock, monkeypatch, sent
+):
+    monkeypatch.setitem(sandbox.app.config, "SANDBOX_WORLDPAY_REFUNDED_EVENTS", sent)
+    paid = _settled(sandbox, worldpay, run_due, fake_clock, minor=20000)
+    worldpay.partial_reverse(paid.actions["partialReverse"], amount=Money(5000, "HKD"), reference="HIST-1")
+    fake_clock.advance(seconds=1)
+    run_due()
+
+    assert ("refunded" in sandbox.receiver.event_types()) is sent
+    assert worldpay.query_payment(paid.payment_id).last_event == "refunded"
+    history = worldpay.retrieve_payment(paid.payment_id)
+    assert history.amount == Money(20000, "HKD")
+    assert history.news.balance == Money(15000, "HKD")
+    assert history.news.taken == {"HIST-1"} and history.news.failed == {}

@@ -34,12 +34,14 @@ from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.errors import rejection
 from dashboard.providers.worldpay.mapping import CreatePaymentRequest
 from dashboard.providers.worldpay.mapping import MalformedPayload
+from dashboard.providers.worldpay.mapping import PaymentHistory
 from dashboard.providers.worldpay.mapping import PaymentLookup
 from dashboard.providers.worldpay.mapping import PaymentResult
 from dashboard.providers.worldpay.mapping import ReversalResult
 from dashboard.providers.worldpay.mapping import build_payment_body
 from dashboard.providers.worldpay.mapping import build_reversal_body
 from dashboard.providers.worldpay.mapping import parse_api_error
+from dashboard.providers.worldpay.mapping import parse_history
 from dashboard.providers.worldpay.mapping import parse_lookup
 from dashboard.providers.worldpay.mapping import parse_payment
 from dashboard.providers.worldpay.mapping import parse_reversal
@@ -101,6 +103,14 @@ class WorldpayClient:
             "lookup_payment", "GET", url, accept=consts.PAYMENT_QUERIES_CONTENT_TYPE, versioned=False
         )
         return self._parsed(parse_lookup, payload, record, transaction_reference=transaction_reference)
+
+    def retrieve_payment(self, payment_id: str) -> PaymentHistory:
+        """Read one payment's value and event history (Payment Queries), e.g. its refunds' fates."""
+        url = self.base_url + consts.PAYMENT_QUERY_PATH.format(payment_id=quote(payment_id, safe=""))
+        payload, record = self._exchange(
+            "retrieve_payment", "GET", url, accept=consts.PAYMENT_QUERIES_CONTENT_TYPE, versioned=False
+        )
+        return self._parsed(parse_history, payload, record)
 
     def reverse(
         self, target: str, *, amount: Money | None = None, reference: str | None = None

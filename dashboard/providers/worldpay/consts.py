@@ -128,6 +128,25 @@ WEBHOOK_PAYMENT_EVENTS = frozenset(
 )
 
 
+class QueryEventName(enum.StrEnum):
+    """Event names of a payment's history in the Payment Queries API (``events[].eventName``)."""
+
+    SALE_REQUESTED = "saleRequested"
+    SALE_SUCCEEDED = "saleSucceeded"
+    SALE_REFUSED = "saleRefused"
+    SALE_FAILED = "saleFailed"
+    REFUND_REQUESTED = "refundRequested"
+    REFUND_REQUEST_SUBMITTED = "refundRequestSubmitted"
+    REFUND_REQUEST_SUBMISSION_FAILED = "refundRequestSubmissionFailed"
+    REFUND_REQUEST_SUBMISSION_TIMED_OUT = "refundRequestSubmissionTimedOut"
+
+
+#: History events that end a refund command without the refund being made.
+QUERY_REFUND_FAILURES = frozenset(
+    {QueryEventName.REFUND_REQUEST_SUBMISSION_FAILED, QueryEventName.REFUND_REQUEST_SUBMISSION_TIMED_OUT}
+)
+
+
 class ErrorName(enum.StrEnum):
     """``errorName`` values: the APM spec's examples, then Access-wide ones (§1.9)."""
 

@@ -32,6 +32,7 @@ from dashboard.providers.base import Subject
 from dashboard.providers.base import json_object
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
+from dashboard.providers.news import RefundsOnRecord
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.consts import EventName
 
@@ -496,6 +497,69 @@ def parse_reversal(
         reference=reference,
         amount=amount,
         **fields,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentHistory(ProviderResult):
+    """One payment as Payment Queries retrieves it: its value and the refunds in its history."""
+
+    payment_id: str
+    amount: Money
+    #: What its history says of its refunds.
+    refunds: RefundsOnRecord
+
+    @property
+    def news(self) -> RefundsOnRecord:
+        """Return what the payment's records say of its refunds."""
+        return self.refunds
+
+
+def _history_refunds(amount: Money, events: list[Any]) -> RefundsOnRecord:
+    """Read the refunds of a payment's history: each ``refundRequested`` (with our ``refundReference``
+    and its value) is taken unless its command later failed or timed out."""
+    requested: list[tuple[str | None, str | None, Money]] = []
+    ended: dict[str, str] = {}
+    for entry in events:
+        if not isinstance(entry, Mapping):
+            continue
+        name, command = entry.get("eventName"), _optional_str(entry.get("commandId"))
+        if name == consts.QueryEventName.REFUND_REQUESTED:
+            requested.append(
+                (command, _optional_str(entry.get("refundReference")), money_from_value(entry.get("value")))
+            )
+        elif name in consts.QUERY_REFUND_FAILURES and command is not None:
+            ended[command] = name
+    taken = [(reference, value) for command, reference, value in requested if command not in ended]
+    failed = {
+        reference: ended[command]
+        for command, reference, _ in requested
+        if reference is not None and command in ended
+    }
+    balance = amount.minor - sum(value.minor for _, value in taken if value.currency == amount.currency)
+    return RefundsOnRecord(
+        balance=Money(balance, amount.currency),
+        taken=frozenset(reference for reference, _ in taken if reference is not None),
+        failed=failed,
+    )
+
+
+def parse_history(body: Any, record: CallRecord) -> PaymentHistory:
+    """Read a Payment Queries ``GET /paymentQueries/payments/{paymentId}`` answer."""
+    if not isinstance(body, Mapping):
+        raise MalformedPayload("answer is not a JSON object")
+    payment_id = body.get("paymentId")
+    if not isinstance(payment_id, str) or not payment_id:
+        raise MalformedPayload("answer has no paymentId")
+    amount = money_from_value(body.get("value"))
+    events = body.get("events")
+    return PaymentHistory(
+        outcome=CallOutcome.SUCCEEDED,
+        record=record,
+        payment_id=payment_id,
+        amount=amount,
+        refunds=_history_refunds(amount, events if isinstance(events, list) else []),
+        raw=body,
     )
 
 

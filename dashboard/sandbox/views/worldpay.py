@@ -176,6 +176,18 @@ def wp_lookup():
     )
 
 
+@bp.get("/paymentQueries/payments/<payment_id>")
+@public
+def wp_history(payment_id: str):
+    """Payment Queries: one payment's value and event history."""
+    sandbox = get_sandbox()
+    return _wp_run(
+        "retrieve_payment",
+        lambda session, now, faults: (200, worldpay.history(sandbox, session, payment_id)),
+        queries=True,
+    )
+
+
 @bp.post("/apmPayments/<payment_id>/<any(settlements, partialSettlements, cancellations):action>")
 @public
 def wp_not_for_alipay(payment_id: str, action: str):

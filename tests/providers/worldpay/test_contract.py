@@ -200,3 +200,34 @@ def test_payment_queries_require_their_media_type_and_basic_auth(sandbox):
     assert (anonymous.status_code, anonymous.json()["errorName"]) == (401, "unauthorized")
     no_reference = wh.raw(sandbox.app, "GET", "/paymentQueries/payments", version=False, headers=media)
     assert no_reference.status_code == 400
+
+
+def test_a_payments_history_shows_each_refund_taken_or_failed(sandbox, worldpay, run_due, fake_clock):
+    created = wh.create(worldpay, sandbox.url, minor=700)
+    wh.choose(created.redirect_url, "capture")
+    fake_clock.advance(seconds=1)
+    run_due()
+    failing = worldpay.query_payment(created.payment_id)
+    worldpay.reverse(failing.actions["reverse"], amount=Money(700, "HKD"), reference="HIST-FAIL-1")
+
+    during = worldpay.retrieve_payment(created.payment_id)
+    fake_clock.advance(seconds=1)
+    run_due()
+    after = worldpay.retrieve_payment(created.payment_id)
+
+    assert during.record.status == 200 and during.record.path.startswith("/sandbox/worldpay/paymentQueries/")
+    assert (during.news.balance, during.news.taken, during.news.failed) == (
+        Money(0, "HKD"),
+        {"HIST-FAIL-1"},
+        {},
+    )
+    assert (after.news.balance, after.news.taken) == (Money(700, "HKD"), frozenset())
+    assert after.news.failed == {"HIST-FAIL-1": "refundRequestSubmissionFailed"}
+    assert [event["eventName"] for event in after.raw["events"]] == [
+        "saleRequested",
+        "saleSucceeded",
+        "refundRequested",
+        "refundRequestSubmissionFailed",
+    ]
+    with pytest.raises(WorldpayNotFound):
+        worldpay.retrieve_payment("no-such-payment")
