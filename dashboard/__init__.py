@@ -29,6 +29,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not (config or {}).get("TESTING"):
         load_dotenv(Path.cwd() / ".env", override=False)
     settings = load_settings(config)
+    from dashboard.providers.registry import check_settings
+
+    check_settings(settings)
 
     app = Flask(
         __name__,

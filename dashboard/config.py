@@ -108,6 +108,23 @@ def _currency(raw: Any) -> str:
     return code
 
 
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        text = str(raw).strip().lower()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _positive_float(raw: Any) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
 def _redis_url(raw: Any) -> str:
     text = str(raw)
     if urlsplit(text).scheme not in {"redis", "rediss", "unix"}:
@@ -166,6 +183,10 @@ SETTINGS: list[Setting] = [
     Setting("WORLDPAY_ENTITY", str),
     Setting("WORLDPAY_WEBHOOK_SECRETS", str),
     Setting("WORLDPAY_WEBHOOK_PATH", _url_path, "/webhooks/worldpay"),
+    # Days after a Worldpay refund was sent before its fate is read from Worldpay's records when no
+    # refunded (or refundFailed) event came: refunded is sent "only in certain use cases", and an
+    # unacknowledged event is retried for up to a week, hence 8.
+    Setting("WORLDPAY_REFUND_RESOLUTION_DAYS", _positive_float, 8.0),
     # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
     # delay (1 s per documented hour by default), and the seed of their outcome mix.
     Setting("SANDBOX_BASE_URL", _http_url),
@@ -175,6 +196,12 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),
     # HKD per unit of the other AlipayHK currencies, for the HKD 50,000 cap of the Worldpay simulator.
     Setting("SANDBOX_WORLDPAY_HKD_RATES", str, "EUR:8.5,GBP:9.9,SGD:5.8"),
+    # The Worldpay simulator's events: the Events spec's shapes, or the richer ones it first sent.
+    Setting("SANDBOX_WORLDPAY_EVENT_SHAPE", _one_of("spec", "rich"), "spec"),
+    # Whether the Worldpay simulator sends refunded at all (the Events spec: "only in certain use cases").
+    Setting("SANDBOX_WORLDPAY_REFUNDED_EVENTS", _bool, True),
+    # How the Worldpay simulator writes its Event-Signature HMACs (the documentation does not say).
+    Setting("SANDBOX_WORLDPAY_SIGNATURE_ENCODING", _one_of("hex", "base64"), "hex"),
 ]
 
 

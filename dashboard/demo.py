@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 WALLETS = ("ALIPAY_HK", "ALIPAY_HK", "ALIPAY_HK", "ALIPAY_CN", "GCASH", "KAKAOPAY")
 #: Shopper outcomes on the AlipayHK page, weighted like a real checkout.
 SHOPPER_CHOICES = (
-    ("authorise", 14),
+    ("capture", 13),
+    ("authorise", 1),
     ("refuse", 2),
     ("error", 1),
     ("cancel", 2),

@@ -32,7 +32,7 @@ NAVIGATION: list[tuple[str, str]] = [
 STATUS_TONES: dict[str, str] = {
     **dict.fromkeys(("succeeded", "settled", "active"), "ok"),
     **dict.fromkeys(("pending", "processing", "submitted", "awaiting_approval", "disputed"), "warn"),
-    **dict.fromkeys(("failed", "charged_back", "rejected"), "err"),
+    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved"), "err"),
     **dict.fromkeys(("cancelled", "expired", "revoked", "cancelled_by_customer"), "muted"),
 }
 

@@ -106,10 +106,12 @@ def test_settings(tmp_dir: Path, **extra: object) -> dict:
     """Return the settings every test app uses.
 
     Each variable the app would read from the environment is given here (None means its default), so
-    no setting the developer's shell exports reaches a test app, ``FLASK_DEBUG`` included.
+    no setting the developer's shell exports reaches a test app, ``FLASK_DEBUG`` included. An app
+    without the sandbox gets a Worldpay webhook secret, as a real install must have one.
     """
     return {
         **dict.fromkeys(APP_VARIABLES),
+        "WORLDPAY_WEBHOOK_SECRETS": None if extra.get("SANDBOX") else "1:test-webhook-secret",
         "DEBUG": False,
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",

@@ -30,6 +30,15 @@ def test_history_covers_the_outcomes_and_is_written_once(sandboxed):
     assert "pending" not in statuses(Notification.outcome)
     oldest = db.session.scalar(select(func.min(Payment.created_at)))
     assert (clock.now() - oldest).days >= 2
+    # With the simulator's spec-shaped events (no reference on refunded), every AlipayHK refund
+    # ends: succeeded, or failed when magic 700 makes its reversal fail.
+    worldpay_refunds = db.session.scalars(
+        select(Refund.status).join(Payment).where(Payment.provider == "worldpay")
+    ).all()
+    assert worldpay_refunds and set(worldpay_refunds) <= {"succeeded", "failed"}
+    refunded = db.session.scalars(select(Notification).where(Notification.kind == "refunded")).all()
+    assert refunded and all(b'"reference"' not in row.body for row in refunded)
+    assert {row.outcome for row in refunded} == {"applied"}
     count = db.session.scalar(select(func.count(Payment.id)))
 
     demo.seed_history(days=3, report=lambda _: None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,8 @@ from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
 from dashboard.payments import changes as payments
+from dashboard.payments.models import Payment
+from dashboard.payments.rails import rail_for
 from dashboard.providers.base import MalformedMessage
 from dashboard.providers.news import AuthorizationChange
 from dashboard.providers.news import AuthorizationNews
@@ -114,6 +117,14 @@ def _moved(
     return _noted(session, row, object_type, object_id, InboxOutcome.APPLIED)
 
 
+def _after(session: Session, payment: Payment, applied: Applied) -> Applied:
+    """Let the payment's rail follow up news that was applied (e.g. ask what it offers now)."""
+    follow_up = rail_for(payment.provider).after_news
+    if follow_up is not None and applied.outcome is InboxOutcome.APPLIED:
+        follow_up(session, payment)
+    return applied
+
+
 def _payment_news(session: Session, row: Notification, news: PaymentNews) -> Applied:
     payment = payments.find_payment(session, row.provider, news.request_id, news.provider_payment_id)
     if payment is None:
@@ -122,13 +133,14 @@ def _payment_news(session: Session, row: Notification, news: PaymentNews) -> App
         if not news.provider_payment_id or news.amount is None:
             return UNMATCHED
         payment = payments.payment_from_provider(session, row.provider, news, row.id)
-    return _moved(
+    applied = _moved(
         session,
         row,
         ObjectType.PAYMENT,
         payment.id,
         lambda: payments.apply_payment_news(session, payment, news, notification_id=row.id),
     )
+    return _after(session, payment, applied)
 
 
 def _refund_news(session: Session, row: Notification, news: RefundNews) -> Applied:
@@ -138,16 +150,27 @@ def _refund_news(session: Session, row: Notification, news: RefundNews) -> Appli
         payment = payments.find_payment(
             session, row.provider, news.payment_request_id, news.provider_payment_id
         )
-        if payment is None or news.amount is None or not news.request_id:
+        if payment is None or news.amount is None:
             return UNMATCHED
-        refund = payments.refund_from_provider(session, payment, news.request_id, news.amount, row.id)
-    return _moved(
+        if news.request_id:
+            refund = payments.refund_from_provider(session, payment, news.request_id, news.amount, row.id)
+        elif news.provider_refund_id is None:
+            # News that names no refund (Worldpay's refunded): the oldest in flight for its amount.
+            refund, candidates = payments.find_refund_in_flight(session, payment, news.amount)
+            if refund is None:
+                return UNMATCHED
+            how = f"the oldest of {candidates} in flight" if candidates > 1 else "the only one in flight"
+            news = replace(news, message=f"matched by payment and amount ({how})")
+        else:
+            return UNMATCHED
+    applied = _moved(
         session,
         row,
         ObjectType.PAYMENT,
         refund.payment_id,
         lambda: payments.apply_refund_news(session, refund, news, notification_id=row.id),
     )
+    return _after(session, refund.payment, applied)
 
 
 def _dispute_news(session: Session, row: Notification, news: DisputeNews) -> Applied:

@@ -31,6 +31,7 @@ from dashboard.payments.states import CANCEL_MACHINE
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import PAYMENT_MACHINE
 from dashboard.payments.states import PAYMENT_REFUNDABLE
+from dashboard.payments.states import REFUND_IN_FLIGHT
 from dashboard.payments.states import REFUND_MACHINE
 from dashboard.payments.states import CancelEvent
 from dashboard.payments.states import CancelStatus
@@ -58,6 +59,7 @@ INQUIRE_PAYMENT = "dashboard.payments.tasks.inquire_payment_task"
 INQUIRE_REFUND = "dashboard.payments.tasks.inquire_refund_task"
 SEND_REFUND = "dashboard.payments.tasks.send_refund_task"
 SEND_CANCEL = "dashboard.payments.tasks.send_cancel_task"
+REFRESH_PAYMENT = "dashboard.payments.tasks.refresh_payment_task"
 
 
 class PaymentRefused(ValueError):
@@ -112,6 +114,29 @@ def find_refund(
         if found is not None:
             return found
     return None
+
+
+def find_refund_in_flight(session: Session, payment: Payment, amount: Money) -> tuple[Refund | None, int]:
+    """Return the oldest refund of ``payment`` for ``amount`` still in flight (locked), and how many
+    such refunds there are: for news that names the payment and the amount but no refund.
+
+    Several in flight for the same amount cannot be told apart: the oldest is taken, as the provider
+    queues a payment's reversals and their news in order. Whichever it is, the money refunded is the
+    same; the count is kept with the news so staff can see the match was a choice.
+    """
+    if amount.currency != payment.currency:
+        return None, 0
+    candidates = session.scalars(
+        select(Refund)
+        .where(
+            Refund.payment_id == payment.id,
+            Refund.amount_minor == amount.minor,
+            Refund.status.in_(REFUND_IN_FLIGHT),
+        )
+        .order_by(Refund.id)
+        .with_for_update()
+    ).all()
+    return (candidates[0] if candidates else None), len(candidates)
 
 
 def change_payment(

@@ -23,8 +23,6 @@ from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.rails import rail_for
-from dashboard.payments.states import PAYMENT_REFUNDABLE
-from dashboard.payments.states import refundable_minor
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,8 @@ class PaymentDetail:
     refunds: list[Refund]
     cancels: list[Cancel]
     timeline: Timeline
-    #: What is left to refund: nothing unless the payment holds money; refunds in flight count.
+    #: What is left to refund now: nothing unless the payment holds money and its provider can
+    #: refund it now; refunds in flight count.
     refundable: Money
     #: Staff names by user id, for who requested, approved or rejected a refund or cancel.
     names: dict[int, str]
@@ -90,6 +89,8 @@ class PaymentDetail:
     cancel_refusal: str | None
     #: Whether the page shows what the provider offers to do next with the payment.
     shows_next_actions: bool
+    #: Why nothing can be refunded now although the payment holds money (None: it can, or holds none).
+    refund_note: str | None = None
 
 
 def payment_detail(session: Session, payment_id: int) -> PaymentDetail | None:
@@ -99,17 +100,16 @@ def payment_detail(session: Session, payment_id: int) -> PaymentDetail | None:
         return None
     refunds = list(session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.id)))
     cancels = list(session.scalars(select(Cancel).where(Cancel.payment_id == payment_id).order_by(Cancel.id)))
-    left = 0
-    if payment.status in PAYMENT_REFUNDABLE:
-        left = refundable_minor(payment.amount_minor, [(r.status, r.amount_minor) for r in refunds])
     staff = [user for r in refunds for user in (r.requested_by_id, r.approved_by_id, r.rejected_by_id)]
     rail = rail_for(payment.provider)
+    refundable = rail.refundable(payment, refunds)
     return PaymentDetail(
         payment=payment,
         refunds=refunds,
         cancels=cancels,
         timeline=object_timeline(session, ObjectType.PAYMENT, payment_id),
-        refundable=Money(left, payment.currency),
+        refundable=Money(refundable.minor, payment.currency),
+        refund_note=refundable.why_not,
         names=staff_names(session, [*staff, *(c.requested_by_id for c in cancels)]),
         cancel_refusal=rail.cancel_refusal,
         shows_next_actions=rail.shows_next_actions,

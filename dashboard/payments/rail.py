@@ -6,8 +6,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.payments.states import PAYMENT_REFUNDABLE
+from dashboard.payments.states import PaymentStatus
+from dashboard.payments.states import refundable_minor
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What staff may refund of a payment now, and why it is nothing when money is held."""
+
+    minor: int
+    #: Why nothing can be refunded now although the payment holds money, and when to try again.
+    why_not: str | None = None
+
+
+def balance_by_status(payment: Payment, refunds: list[Refund]) -> Refundable:
+    """Return the balance left to refund when the status says the payment holds money, else nothing.
+
+    Refunds awaiting approval, in flight or succeeded count against it.
+    """
+    if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE:
+        return Refundable(0)
+    return Refundable(refundable_minor(payment.amount_minor, [(r.status, r.amount_minor) for r in refunds]))
 
 
 def _nothing_to_refresh(payment_id: int) -> None:
@@ -39,8 +63,11 @@ class PaymentRail:
     before_refund: Callable[[int], None] = _nothing_to_refresh
     #: Why this provider cannot refund ``amount_minor`` of the payment now, or None.
     refund_refusal: Callable[[Payment, int], str | None] = _no_extra_rule
-    #: True when an unknown payment can only be asked about by the provider's id (not ours).
-    inquires_by_provider_id: bool = False
+    #: What staff may refund now, given the payment's refunds (the payment page's figure).
+    refundable: Callable[[Payment, list[Refund]], Refundable] = balance_by_status
+    #: What to do once a notification about the payment (or one of its refunds) was applied, in
+    #: that transaction (e.g. queue a fresh look at what the provider now offers); None: nothing.
+    after_news: Callable[[Session, Payment], None] | None = None
     #: True when the payment page shows what the provider offers to do next.
     shows_next_actions: bool = False
 

@@ -18,7 +18,3 @@ RAILS: Mapping[str, PaymentRail] = MappingProxyType(
 def rail_for(provider: str) -> PaymentRail:
     """Return the rail of the payments of ``provider``."""
     return RAILS[provider]
-
-
-#: Providers whose open payments can only be asked about once they gave their own id.
-ASKED_BY_PROVIDER_ID = tuple(rail.provider for rail in RAILS.values() if rail.inquires_by_provider_id)

@@ -23,7 +23,7 @@ from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.rail import PaymentRail
 from dashboard.payments.rails import rail_for
-from dashboard.payments.states import OPEN_REFUND
+from dashboard.payments.states import REFUND_IN_FLIGHT
 from dashboard.payments.states import NotRefundable
 from dashboard.payments.states import RefundStatus
 from dashboard.provider_step import provider_step
@@ -89,9 +89,9 @@ def _refund_answered(rail: PaymentRail, session: Session, refund: Refund, call: 
 
 
 def inquire_refund(refund_id: int, attempt: int = 0) -> str:
-    """Ask the provider where an open refund stands, apply it and return the status.
+    """Ask the provider where an open or unresolved refund stands, apply it and return the status.
 
-    A provider without refund inquiries (Worldpay) leaves the refund to its notification.
+    A provider without refund inquiries leaves the refund to its notification.
     """
     refund = db.session.get(Refund, refund_id)
     if refund is None:
@@ -99,6 +99,6 @@ def inquire_refund(refund_id: int, attempt: int = 0) -> str:
         return "missing"
     status, rail = refund.status, rail_for(refund.payment.provider)
     db.session.rollback()
-    if status not in OPEN_REFUND or rail.inquire_refund is None:
+    if status not in REFUND_IN_FLIGHT or rail.inquire_refund is None:
         return status
     return rail.inquire_refund(refund_id, attempt)

@@ -40,6 +40,15 @@ def inquire_payment(payment_id: int, attempt: int = 0) -> str:
     return rail.inquire(payment_id, attempt)
 
 
+def refresh_payment(payment_id: int) -> None:
+    """Bring what the provider says of a payment up to date (e.g. the refunds it offers now)."""
+    payment = db.session.get(Payment, payment_id)
+    rail = rail_for(payment.provider) if payment is not None else None
+    db.session.rollback()
+    if rail is not None:
+        rail.before_refund(payment_id)
+
+
 __all__ = [
     "CancelRefused",
     "PaymentRefused",
@@ -49,6 +58,7 @@ __all__ = [
     "inquire_payment",
     "inquire_refund",
     "new_refund_request_id",
+    "refresh_payment",
     "refund_payment",
     "send_cancel",
     "send_refund",

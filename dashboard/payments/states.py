@@ -185,6 +185,10 @@ class RefundStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     #: The provider refused or failed it; final.
     FAILED = "failed"
+    #: No final word came from the provider in time and its records do not settle it: staff
+    #: check it with the provider. Its amount still counts against the balance; a late answer
+    #: (a notification, or staff asking again) still finishes it.
+    UNRESOLVED = "unresolved"
 
 
 class RefundEvent(enum.StrEnum):
@@ -200,6 +204,8 @@ class RefundEvent(enum.StrEnum):
     SUCCEEDED = "succeeded"
     #: The provider refused it or it failed.
     FAILED = "failed"
+    #: Its final word did not come in time and the provider's records do not settle it.
+    UNRESOLVED = "unresolved"
 
 
 R = RefundStatus
@@ -214,25 +220,35 @@ REFUND_TRANSITIONS: Mapping[RefundStatus, Mapping[RefundEvent, RefundStatus | La
             RE.PROCESSING: R.PROCESSING,
             RE.SUCCEEDED: R.SUCCEEDED,
             RE.FAILED: R.FAILED,
+            RE.UNRESOLVED: R.UNRESOLVED,
         },
         R.PROCESSING: {
             RE.APPROVED: LATE,
             RE.PROCESSING: LATE,
             RE.SUCCEEDED: R.SUCCEEDED,
             RE.FAILED: R.FAILED,
+            RE.UNRESOLVED: R.UNRESOLVED,
         },
-        R.SUCCEEDED: {RE.APPROVED: LATE, RE.PROCESSING: LATE, RE.SUCCEEDED: LATE},
-        R.FAILED: {RE.APPROVED: LATE, RE.PROCESSING: LATE, RE.FAILED: LATE},
+        R.UNRESOLVED: {
+            RE.APPROVED: LATE,
+            RE.PROCESSING: LATE,
+            RE.UNRESOLVED: LATE,
+            RE.SUCCEEDED: R.SUCCEEDED,
+            RE.FAILED: R.FAILED,
+        },
+        R.SUCCEEDED: {RE.APPROVED: LATE, RE.PROCESSING: LATE, RE.SUCCEEDED: LATE, RE.UNRESOLVED: LATE},
+        R.FAILED: {RE.APPROVED: LATE, RE.PROCESSING: LATE, RE.FAILED: LATE, RE.UNRESOLVED: LATE},
     }
 )
 
 REFUND_MACHINE = Machine("refund", RefundStatus, RefundEvent, REFUND_TRANSITIONS)
 
-#: Refund statuses the provider has not given a final answer for yet.
+#: Refund statuses the provider has not given a final answer for yet (asked about until it does).
 OPEN_REFUND = frozenset({R.SUBMITTED, R.PROCESSING})
+#: Refund statuses whose money may still move at the provider: sent, with no final word yet.
+REFUND_IN_FLIGHT = OPEN_REFUND | {R.UNRESOLVED}
 #: Refund statuses whose amount is (or may become) refunded: they count against the balance.
-REFUND_HOLDS_BALANCE = frozenset({R.AWAITING_APPROVAL, R.SUBMITTED, R.PROCESSING, R.SUCCEEDED})
-
+REFUND_HOLDS_BALANCE = frozenset({R.AWAITING_APPROVAL, R.SUBMITTED, R.PROCESSING, R.UNRESOLVED, R.SUCCEEDED})
 
 class RefundRefused(ValueError):
     """A refund request fails a rule before anything is stored or sent."""

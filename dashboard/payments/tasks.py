@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_
 from sqlalchemy import select
 
 from dashboard import clock
@@ -16,12 +15,12 @@ from dashboard.jobs import task
 from dashboard.payments import service
 from dashboard.payments.changes import INQUIRE_PAYMENT
 from dashboard.payments.changes import INQUIRE_REFUND
+from dashboard.payments.changes import REFRESH_PAYMENT
 from dashboard.payments.changes import SEND_CANCEL
 from dashboard.payments.changes import SEND_REFUND
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
-from dashboard.payments.rails import ASKED_BY_PROVIDER_ID
 from dashboard.payments.states import MAX_UNKNOWN_CANCEL_ANSWERS
 from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import OPEN_PAYMENT
@@ -53,6 +52,12 @@ def send_refund_task(refund_id: int) -> None:
     service.send_refund(refund_id)
 
 
+@task(REFRESH_PAYMENT, RETRY_PAYMENT_CALL, on_failure=failure_on_timeline(Payment, "refresh payment"))
+def refresh_payment_task(payment_id: int) -> None:
+    """Ask the provider what it offers to do with a payment now (after a notification about it)."""
+    service.refresh_payment(payment_id)
+
+
 @task(SEND_CANCEL, RETRY_PAYMENT_CALL, on_failure=failure_on_timeline(Cancel, "send cancel"))
 def send_cancel_task(cancel_id: int) -> None:
     """Send an unresolved cancel again (Antom cancels are keyed by the payment, so this is safe)."""
@@ -70,8 +75,6 @@ def sweep_open_payments() -> None:
             Payment.status.in_(OPEN_PAYMENT),
             Payment.updated_at < cutoff,
             Payment.created_at > clock.now() - SWEEP_HORIZON,
-            # A sale whose create never answered has no id to ask by: its notification decides.
-            or_(Payment.provider.not_in(ASKED_BY_PROVIDER_ID), Payment.provider_payment_id.is_not(None)),
         )
         .limit(SWEEP_BATCH)
     ).all()

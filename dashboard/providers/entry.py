@@ -104,6 +104,8 @@ class Provider(Generic[C]):
     build_client: Callable[[Flask], C]
     #: How it sends notifications; None for a provider that is only polled.
     webhook: Webhook | None = None
+    #: Check the provider's settings at start-up; raises ``ConfigError`` naming the variable.
+    check_settings: Callable[[Mapping[str, Any]], None] | None = None
 
     def client(self, app: Flask | None = None) -> C:
         """Return the app's client for this provider, built once."""

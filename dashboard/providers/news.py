@@ -95,6 +95,18 @@ class RefundNews:
 
 
 @dataclass(frozen=True)
+class RefundsOnRecord:
+    """What a provider's records say of a payment's refunds, read when no refund news came."""
+
+    #: What the provider holds as left to refund: the payment less every refund not failed.
+    balance: Money
+    #: Our refund ids the provider holds as taken (asked for, and not failed).
+    taken: frozenset[str]
+    #: Our refund ids the provider records as failed, each with the provider's word for it.
+    failed: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CancelNews:
     """What the answer to a cancel says about it."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from dashboard.providers.antom.provider import ANTOM
 from dashboard.providers.entry import Provider
@@ -17,6 +18,16 @@ CODES: tuple[str, ...] = tuple(REGISTRY)
 NOTIFYING: Mapping[str, Provider] = MappingProxyType(
     {code: entry for code, entry in REGISTRY.items() if entry.webhook is not None}
 )
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Check every provider's settings at start-up.
+
+    :raises ConfigError: a provider's settings would leave it unusable (the message names the variable)
+    """
+    for entry in REGISTRY.values():
+        if entry.check_settings is not None:
+            entry.check_settings(config)
 
 
 def provider(code: str) -> Provider:

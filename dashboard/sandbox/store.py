@@ -166,11 +166,16 @@ class WorldpayPayment(SandboxBase):
     #: the shopper page's token (/sandbox/worldpay/shopper/<token>)
     shopper_token: Mapped[str] = mapped_column(String(64), unique=True)
     downstream_reference: Mapped[str] = mapped_column(String(16))
-    #: pending → authorized → sentForSettlement; pending → refused | error | cancelled |
-    #: requestExpired; sentForSettlement → sentForRefund → refunded | refundFailed
+    #: pending → authorized → sentForSettlement → settled | settlementFailed; pending → refused |
+    #: error | cancelled | cancelledByCustomer | requestExpired; sentForSettlement or settled →
+    #: sentForRefund → refunded | refundFailed
     last_event: Mapped[str] = mapped_column(String(32))
     #: when an ``authorized`` payment moves on to ``sentForSettlement``
     settle_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when a captured payment's settlement batch runs (``settled`` or ``settlementFailed``)
+    settlement_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: what that batch gave: ``settled`` or ``settlementFailed``; None until it ran
+    settlement: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -190,6 +195,8 @@ class WorldpayReversal(SandboxBase):
     #: sentForRefund → refunded | refundFailed
     status: Mapped[str] = mapped_column(String(16))
     resolve_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when it became ``refunded`` or ``refundFailed``
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -246,6 +253,15 @@ class FaultSwitch(SandboxBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+#: Columns added since the first sandbox.db files: (table, column, SQL type).
+_ADDED_COLUMNS = (
+    ("deliveries", "queue", "VARCHAR(128)"),
+    ("worldpay_payments", "settlement_due_at", "DATETIME"),
+    ("worldpay_payments", "settlement", "VARCHAR(32)"),
+    ("worldpay_reversals", "resolved_at", "DATETIME"),
+)
+
+
 def build_engine(path: Path) -> Engine:
     """Return the engine of ``path`` (WAL, busy timeout, explicit BEGIN) with every table created."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -253,10 +269,11 @@ def build_engine(path: Path) -> Engine:
     configure_sqlite(engine)
     SandboxBase.metadata.create_all(engine)
     with engine.begin() as connection:
-        # sandbox.db files made before per-payment ordering lack the column.
-        columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(deliveries)")}
-        if "queue" not in columns:
-            connection.exec_driver_sql("ALTER TABLE deliveries ADD COLUMN queue VARCHAR(128)")
+        # sandbox.db files made by earlier versions lack the newer columns.
+        for table, column, kind in _ADDED_COLUMNS:
+            columns = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     return engine
 
 

@@ -1,10 +1,15 @@
 """The Worldpay simulator: AlipayHK APM payments, the shopper page's outcomes, reversals, events.
 
-Behaviour follows worldpay_hkach.md PART 1 (§ numbers below) and seed 000 (which wins): the
-shopper's Cancel gives ``cancelled``; amount 500 makes the sale an ``error`` in the create
-answer; a reversal of a 700 sale (or a reversal of 700) is accepted as ``sentForRefund`` and then
-fails by a ``refundFailed`` event. Events are signed with every configured webhook secret and
-queued per payment (``worldpay:<transactionReference>``) so they arrive in order.
+Behaviour follows worldpay_hkach.md PART 1 (§ numbers below), seed 000 and the Events spec. The
+shopper's Cancel gives ``cancelledByCustomer`` (seed 000's ``cancelled`` with the richer event
+shapes). Events have the spec's shapes (no ``reference`` on ``refunded``, no
+``downstreamReference`` on ``cancelledByCustomer`` or ``requestExpired``) unless
+``SANDBOX_WORLDPAY_EVENT_SHAPE=rich`` keeps the shapes the simulator first sent. Amount 500 makes
+the sale an ``error`` in the create answer; a reversal of a 700 sale (or a reversal of 700) is
+accepted as ``sentForRefund`` and then fails by a ``refundFailed`` event; a captured sale settles
+(``settled``) when its T+1 batch runs, except a sale of 900, whose settlement fails
+(``settlementFailed``). Events are signed with every configured webhook secret and queued per
+payment (``worldpay:<transactionReference>``) so they arrive in order.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import json
 import secrets
 import uuid
 from collections.abc import Mapping
+from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from sqlalchemy import select
@@ -25,6 +32,8 @@ from dashboard.money import Money
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.consts import ErrorName
 from dashboard.providers.worldpay.consts import EventName
+from dashboard.providers.worldpay.consts import QueryEventName
+from dashboard.providers.worldpay.consts import SignatureEncoding
 from dashboard.providers.worldpay.mapping import build_event
 from dashboard.providers.worldpay.signatures import sign_event
 from dashboard.sandbox import sender
@@ -44,18 +53,35 @@ WORLDPAY_SCHEDULE: tuple[int, ...] = _RAMP + (7200,) * ((7 * 24 * 3600 - sum(_RA
 SETTLE_AFTER_SECONDS = 5
 #: Documented seconds until a reversal's ``refunded`` / ``refundFailed`` event.
 REFUND_AFTER_SECONDS = 60
+#: Seconds from ``sentForSettlement`` to the settlement batch (T+1, §1.7.1): ``settled``, or
+#: ``settlementFailed`` for the magic amount 900.
+SETTLED_AFTER_SECONDS = 24 * 3600
 
 #: Operation names for fault switches (the client's operation names, plus the shopper page).
-OPERATIONS = ("create_payment", "query_payment", "reverse", "partial_reverse", "shopper")
+OPERATIONS = (
+    "create_payment",
+    "query_payment",
+    "reverse",
+    "partial_reverse",
+    "lookup_payment",
+    "retrieve_payment",
+    "shopper",
+)
 #: Shopper page choice → (resulting lastEvent, which resultUrls entry the shopper returns to).
+#: Seed 000's outcomes: "Authorised" stays ``authorized``; "Authorised and captured" goes on to
+#: ``sentForSettlement``.
 SHOPPER_CHOICES: dict[str, tuple[str | None, str]] = {
     "authorise": (EventName.AUTHORIZED, "success"),
+    "capture": (EventName.AUTHORIZED, "success"),
     "refuse": (EventName.REFUSED, "failure"),
     "error": (EventName.ERROR, "failure"),
-    "cancel": (EventName.CANCELLED, "cancel"),
+    # The Events spec's name; with SANDBOX_WORLDPAY_EVENT_SHAPE=rich, seed 000's "cancelled".
+    "cancel": (EventName.CANCELLED_BY_CUSTOMER, "cancel"),
     "pending": (None, "pending"),
     "expire": (EventName.REQUEST_EXPIRED, "failure"),
 }
+#: The choices after which the sale is captured (sent for settlement) a few seconds later.
+CAPTURING = frozenset({"capture"})
 #: States whose payment can be reversed (refunded) while a balance remains (§1.7.1).
 REVERSIBLE = frozenset(
     {
@@ -277,7 +303,7 @@ def resource(sandbox: Sandbox, payment: WorldpayPayment, session: Session) -> di
     """Return the query answer of a payment (§1.6)."""
     href = f"{sandbox.worldpay.base_url}{consts.PAYMENT_PATH.format(payment_id=payment.payment_id)}"
     actions: dict[str, Any] = {}
-    if payment.last_event in REVERSIBLE and balance(session, payment) > 0:
+    if reversible(session, payment):
         actions = {
             consts.ACTION_REVERSE: {"href": href + "/reversals", "method": "POST"},
             consts.ACTION_PARTIAL_REVERSE: {"href": href + "/partialReversals", "method": "POST"},
@@ -288,6 +314,29 @@ def resource(sandbox: Sandbox, payment: WorldpayPayment, session: Session) -> di
         "_links": {"self": {"href": href}},
         "_actions": actions,
     }
+
+
+def in_flight(session: Session, payment: WorldpayPayment) -> bool:
+    """Return whether a reversal of ``payment`` is still ``sentForRefund`` (not finished)."""
+    return (
+        session.scalar(
+            select(WorldpayReversal.id)
+            .where(
+                WorldpayReversal.payment_id == payment.payment_id,
+                WorldpayReversal.status == EventName.SENT_FOR_REFUND,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def reversible(session: Session, payment: WorldpayPayment) -> bool:
+    """Return whether ``_actions`` offer a reversal now: a captured sale with a balance left and no
+    reversal in flight (the spec's answers show no actions while one is, §1.6, §1.8)."""
+    return (
+        payment.last_event in REVERSIBLE and balance(session, payment) > 0 and not in_flight(session, payment)
+    )
 
 
 def balance(session: Session, payment: WorldpayPayment) -> int:
@@ -301,6 +350,19 @@ def balance(session: Session, payment: WorldpayPayment) -> int:
     return payment.amount_minor - sum(taken)
 
 
+#: Events whose schema in the Events spec has no ``downstreamReference`` (and names the method).
+_WITHOUT_DOWNSTREAM_REFERENCE = frozenset({EventName.CANCELLED_BY_CUSTOMER, EventName.REQUEST_EXPIRED})
+#: Events whose schema carries the reversal's ``reference``: not ``refunded`` (WP-EVT-OAS).
+_WITH_REFERENCE = frozenset({EventName.SENT_FOR_REFUND, EventName.REFUND_FAILED})
+
+
+def rich_events(sandbox: Sandbox) -> bool:
+    """Return whether events keep the richer shapes the simulator first sent (``reference`` on
+    ``refunded``, a ``downstreamReference`` on every event, the seed's ``cancelled`` for the
+    shopper's cancel) instead of the Events spec's (``SANDBOX_WORLDPAY_EVENT_SHAPE``)."""
+    return sandbox.options.get("SANDBOX_WORLDPAY_EVENT_SHAPE") == "rich"
+
+
 def _event(
     sandbox: Sandbox,
     session: Session,
@@ -312,16 +374,24 @@ def _event(
     amount_minor: int | None = None,
     reference: str | None = None,
 ) -> list[Delivery]:
+    if rich_events(sandbox):
+        downstream_reference = payment.downstream_reference
+        method = consts.METHOD_ALIPAY_HK if event_type == EventName.REQUEST_EXPIRED else None
+    else:
+        spec_less = event_type in _WITHOUT_DOWNSTREAM_REFERENCE
+        downstream_reference = None if spec_less else payment.downstream_reference
+        method = consts.METHOD_ALIPAY_HK if spec_less else None
+        reference = reference if event_type in _WITH_REFERENCE else None
     payload = build_event(
         event_id=str(uuid.uuid4()),
         timestamp=now,
         event_type=event_type,
         transaction_reference=payment.transaction_reference,
-        downstream_reference=payment.downstream_reference,
+        downstream_reference=downstream_reference,
         payment_date=payment.created_at.date(),
         amount=Money(payment.amount_minor if amount_minor is None else amount_minor, payment.currency),
         reference=reference,
-        payment_method=consts.METHOD_ALIPAY_HK if event_type == EventName.REQUEST_EXPIRED else None,
+        payment_method=method,
     )
     copies = 2 if "duplicate_notification" in faults else 1
     return sender.enqueue(
@@ -337,9 +407,12 @@ def _event(
 
 
 def event_headers(sandbox: Sandbox, url: str, body: bytes) -> dict[str, str]:
-    """Sign an event with every configured secret (several during a rotation, §1.10.4)."""
+    """Sign an event with every configured secret (several during a rotation, §1.10.4), writing the
+    HMACs as ``SANDBOX_WORLDPAY_SIGNATURE_ENCODING`` says (hex or base64)."""
+    encoding = sandbox.options.get("SANDBOX_WORLDPAY_SIGNATURE_ENCODING") or SignatureEncoding.HEX
     signatures = [
-        sign_event(body, key_id, secret) for key_id, secret in sandbox.worldpay.webhook_secrets.items()
+        sign_event(body, key_id, secret, encoding)
+        for key_id, secret in sandbox.worldpay.webhook_secrets.items()
     ]
     headers = {"Content-Type": consts.EVENTS_CONTENT_TYPE}
     if signatures:
@@ -420,8 +493,9 @@ def reverse(
     """A full or partial reversal: only when ``_actions`` offers it, never above the balance."""
     payment = find(session, payment_id)
     remaining = balance(session, payment)
-    if payment.last_event not in REVERSIBLE or remaining <= 0:
-        # AlipayHK has no cancel: nothing is offered before sentForSettlement (§1.4.2, §1.7.1).
+    if not reversible(session, payment):
+        # AlipayHK has no cancel: nothing is offered before sentForSettlement (§1.4.2, §1.7.1),
+        # nor while another reversal is in flight.
         raise Reject(400, ErrorName.ORDER_NOT_READY)
     reference, amount = None, None
     if body is not None or partial:
@@ -478,6 +552,115 @@ def reverse(
     return answer
 
 
+# -- Payment Queries ----------------------------------------------------------------------------
+
+
+def _queries_time(moment: datetime) -> str:
+    """Return a Payment Queries timestamp: ISO 8601 UTC with milliseconds and a Z."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def _summary(payment: WorldpayPayment) -> dict[str, Any]:
+    """Return a payment as a Payment Queries search lists it (summary fields only)."""
+    return {
+        "timestamp": _queries_time(payment.created_at),
+        "paymentId": payment.payment_id,
+        "transactionReference": payment.transaction_reference,
+        "entity": payment.entity,
+        # The API shows card instruments only so far; how it will show an APM's is a guess.
+        "paymentInstrument": {"method": consts.METHOD_ALIPAY_HK},
+        "value": {"currency": payment.currency, "amount": payment.amount_minor},
+        "_links": {"self": {"href": consts.PAYMENT_QUERY_PATH.format(payment_id=payment.payment_id)}},
+    }
+
+
+def lookup(session: Session, transaction_reference: str | None) -> dict:
+    """``GET /paymentQueries/payments?transactionReference=``: the payment with our reference, if any.
+
+    Only the search by ``transactionReference`` is simulated (not the date-range search).
+    """
+    if not transaction_reference:
+        raise Reject(
+            400,
+            ErrorName.BODY_DOES_NOT_MATCH_SCHEMA,
+            [
+                _issue(
+                    ErrorName.FIELD_IS_MISSING,
+                    "Only transactionReference queries are simulated",
+                    "$.transactionReference",
+                )
+            ],
+        )
+    payment = session.scalar(
+        select(WorldpayPayment).where(WorldpayPayment.transaction_reference == transaction_reference)
+    )
+    href = f"{consts.PAYMENT_QUERIES_PATH}?{urlencode({'transactionReference': transaction_reference})}"
+    return {
+        "_links": {"self": {"href": href}},
+        "_embedded": {"payments": [] if payment is None else [_summary(payment)]},
+    }
+
+
+#: lastEvent → how the sale ended in a Payment Queries history (None: no outcome yet).
+_SALE_OUTCOMES = {
+    EventName.PENDING: None,
+    EventName.REFUSED: QueryEventName.SALE_REFUSED,
+    **dict.fromkeys(
+        (EventName.ERROR, EventName.CANCELLED, EventName.CANCELLED_BY_CUSTOMER, EventName.REQUEST_EXPIRED),
+        QueryEventName.SALE_FAILED,
+    ),
+}
+
+
+def history(sandbox: Sandbox, session: Session, payment_id: str) -> dict:
+    """``GET /paymentQueries/payments/{paymentId}``: the payment's value and event history, whose
+    refunds a dashboard reads when no ``refunded`` event came (each reversal is ``refundRequested``
+    with our reference, then ``refundRequestSubmitted`` or ``refundRequestSubmissionFailed``)."""
+    payment = find(session, payment_id)
+    events: list[dict[str, Any]] = [
+        {"eventName": QueryEventName.SALE_REQUESTED, "timestamp": _queries_time(payment.created_at)}
+    ]
+    outcome = _SALE_OUTCOMES.get(payment.last_event, QueryEventName.SALE_SUCCEEDED)
+    if outcome is not None:
+        events.append({"eventName": outcome, "timestamp": _queries_time(payment.created_at)})
+    reversals = session.scalars(
+        select(WorldpayReversal)
+        .where(WorldpayReversal.payment_id == payment.payment_id)
+        .order_by(WorldpayReversal.id)
+    ).all()
+    for reversal in reversals:
+        requested: dict[str, Any] = {
+            "eventName": QueryEventName.REFUND_REQUESTED,
+            "timestamp": _queries_time(reversal.created_at),
+            "type": "partialRefund" if reversal.kind == consts.ACTION_PARTIAL_REVERSE else "fullRefund",
+            "value": {"currency": reversal.currency, "amount": reversal.amount_minor},
+            "commandId": reversal.command_id,
+        }
+        if reversal.reference:
+            requested["refundReference"] = reversal.reference
+        events.append(requested)
+        if reversal.resolved_at is not None:
+            failed = reversal.status == EventName.REFUND_FAILED
+            ended = (
+                QueryEventName.REFUND_REQUEST_SUBMISSION_FAILED
+                if failed
+                else QueryEventName.REFUND_REQUEST_SUBMITTED
+            )
+            events.append(
+                {
+                    "eventName": ended,
+                    "timestamp": _queries_time(reversal.resolved_at),
+                    "commandId": reversal.command_id,
+                }
+            )
+    return {
+        **_summary(payment),
+        "narrative": {"line1": payment.narrative},
+        "lastEvent": events[-1]["eventName"],
+        "events": events,
+    }
+
+
 def find_shopper(session: Session, token: str) -> WorldpayPayment | None:
     """Return the payment of a shopper page token."""
     return session.scalar(select(WorldpayPayment).where(WorldpayPayment.shopper_token == token))
@@ -491,17 +674,20 @@ def choose(
     if payment is None or choice not in SHOPPER_CHOICES or payment.last_event != EventName.PENDING:
         raise Reject(410, ErrorName.ORDER_NOT_READY)
     event_type, target = SHOPPER_CHOICES[choice]
+    if event_type == EventName.CANCELLED_BY_CUSTOMER and rich_events(sandbox):
+        event_type = EventName.CANCELLED
     if event_type is not None:
         payment.last_event = event_type
         _event(sandbox, session, payment, event_type, now, faults)
-        if event_type == EventName.AUTHORIZED:
+        if choice in CAPTURING:
             payment.settle_at = now + sandbox.delay(SETTLE_AFTER_SECONDS)
     urls = json.loads(payment.result_urls)
     return urls.get(target) or urls["failure"]
 
 
 def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
-    """Move authorised payments to ``sentForSettlement`` and settle due reversals, with events."""
+    """Move captured payments to ``sentForSettlement``, run due settlement batches (``settled`` or
+    ``settlementFailed``) and settle due reversals, with events."""
     due = session.scalars(
         select(WorldpayPayment).where(
             WorldpayPayment.settle_at.is_not(None), WorldpayPayment.settle_at <= now
@@ -511,7 +697,21 @@ def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
         payment.settle_at = None
         if payment.last_event == EventName.AUTHORIZED:
             payment.last_event = EventName.SENT_FOR_SETTLEMENT
+            payment.settlement_due_at = now + sandbox.delay(SETTLED_AFTER_SECONDS)
             _event(sandbox, session, payment, EventName.SENT_FOR_SETTLEMENT, now, ActiveFaults())
+    batch = session.scalars(
+        select(WorldpayPayment).where(
+            WorldpayPayment.settlement_due_at.is_not(None), WorldpayPayment.settlement_due_at <= now
+        )
+    ).all()
+    for payment in batch:
+        failed = payment.amount_minor == consts.MAGIC_SETTLEMENT_FAILED_AMOUNT
+        payment.settlement = EventName.SETTLEMENT_FAILED if failed else EventName.SETTLED
+        payment.settlement_due_at = None
+        # A refund made before the batch keeps its own lastEvent; the settlement is told either way.
+        if payment.last_event == EventName.SENT_FOR_SETTLEMENT:
+            payment.last_event = payment.settlement
+        _event(sandbox, session, payment, payment.settlement, now, ActiveFaults())
     reversals = session.scalars(
         select(WorldpayReversal)
         .where(WorldpayReversal.resolve_at.is_not(None), WorldpayReversal.resolve_at <= now)
@@ -522,7 +722,12 @@ def tick(sandbox: Sandbox, session: Session, now: datetime) -> None:
         magic = consts.MAGIC_REVERSAL_ERROR_AMOUNT in (payment.amount_minor, reversal.amount_minor)
         reversal.status = EventName.REFUND_FAILED if magic else EventName.REFUNDED
         reversal.resolve_at = None
+        reversal.resolved_at = now
         payment.last_event = reversal.status
+        if reversal.status == EventName.REFUNDED and not sandbox.options.get(
+            "SANDBOX_WORLDPAY_REFUNDED_EVENTS", True
+        ):
+            continue  # refunded is sent "only in certain use cases": this merchant is not one
         _event(
             sandbox,
             session,

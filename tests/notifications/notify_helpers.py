@@ -7,6 +7,7 @@ raw body with the configured secret, computed here with hashlib rather than the 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import requests
 from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
@@ -26,6 +28,7 @@ from dashboard.providers.antom.signatures import build_signature_header
 from dashboard.providers.antom.signatures import sign
 from dashboard.reports.models import DailyTotal
 from dashboard.sandbox.keys import ensure_keys
+from tests.providers.worldpay.samples import payload
 
 ANTOM_PATH = "/webhooks/antom"
 WORLDPAY_PATH = "/webhooks/worldpay"
@@ -69,12 +72,14 @@ def worldpay_secrets(app: Flask) -> dict[str, str]:
     return dict(app.extensions["sandbox"].worldpay.webhook_secrets)
 
 
-def event_signature(body: bytes, secrets: Mapping[str, str]) -> str:
-    """Return an ``Event-Signature`` value with one signature per keyId (§1.10.4)."""
-    return ",".join(
-        f"{key_id}/SHA256/{hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}"
-        for key_id, secret in secrets.items()
-    )
+def event_signature(body: bytes, secrets: Mapping[str, str], encoding: str = "hex") -> str:
+    """Return an ``Event-Signature`` value with one signature per keyId (§1.10.4), in hex or base64."""
+
+    def written(secret: str) -> str:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        return base64.b64encode(digest).decode() if encoding == "base64" else digest.hex()
+
+    return ",".join(f"{key_id}/SHA256/{written(secret)}" for key_id, secret in secrets.items())
 
 
 def post_worldpay(app: Flask, body: Mapping[str, Any] | bytes, signature: str | None = None):
@@ -84,6 +89,39 @@ def post_worldpay(app: Flask, body: Mapping[str, Any] | bytes, signature: str | 
         signature = event_signature(raw, worldpay_secrets(app))
     headers = {"Content-Type": "application/vnd.worldpay.events-v1.hal+json", "Event-Signature": signature}
     return app.test_client().post(WORLDPAY_PATH, data=raw, headers=headers)
+
+
+def post_worldpay_over_http(
+    app: Flask, url: str, body: Mapping[str, Any] | bytes, *, encoding: str = "hex"
+) -> requests.Response:
+    """POST a Worldpay event over HTTP to the served app's real webhook, signed as Worldpay signs."""
+    raw = as_bytes(body)
+    headers = {
+        "Content-Type": "application/vnd.worldpay.events-v1.hal+json",
+        "Event-Signature": event_signature(raw, worldpay_secrets(app), encoding),
+    }
+    return requests.post(url + WORLDPAY_PATH, data=raw, headers=headers, timeout=10)
+
+
+def spec_event(
+    sample: str,
+    transaction_reference: str,
+    *,
+    minor: int | None = None,
+    reference: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """Return a stored sample event (tests/payloads/worldpay, shaped as the Events spec's schema)
+    about our sale: its eventId, transactionReference, and optionally amount and reference, changed."""
+    body = payload(sample)
+    details = body["eventDetails"]
+    body["eventId"] = event_id or str(uuid.uuid4())
+    details["transactionReference"] = transaction_reference
+    if minor is not None:
+        details["amount"]["value"] = minor
+    if reference is not None:
+        details["reference"] = reference
+    return body
 
 
 def payment_result(

@@ -19,10 +19,11 @@ from tests.sandbox import worldpay_helpers as wh
 @pytest.mark.parametrize(
     ("choice", "events", "target"),
     [
-        ("authorise", ["authorized", "sentForSettlement"], "success"),
+        ("capture", ["authorized", "sentForSettlement"], "success"),
+        ("authorise", ["authorized"], "success"),
         ("refuse", ["refused"], "failure"),
         ("error", ["error"], "failure"),
-        ("cancel", ["cancelled"], "cancel"),
+        ("cancel", ["cancelledByCustomer"], "cancel"),
         ("expire", ["requestExpired"], "failure"),
         ("pending", [], "pending"),
     ],
@@ -44,9 +45,12 @@ def test_each_shopper_outcome_redirects_and_sends_its_events(
     assert sandbox.receiver.event_types() == events
     final = worldpay.query_payment(created.payment_id)
     assert final.last_event == (events[-1] if events else "pending")
-    if choice == "authorise":
+    if choice == "capture":
         assert set(final.actions) == {"reverse", "partialReverse"}
+    if choice in ("capture", "authorise"):
         assert final.outcome is CallOutcome.SUCCEEDED
+    if choice == "authorise":
+        assert final.actions == {}  # authorised, not captured: AlipayHK has no cancel
 
 
 def test_the_shopper_page_is_single_use_but_leave_pending_keeps_it_open(sandbox, worldpay):
@@ -74,7 +78,7 @@ def test_magic_500_is_an_error_in_the_sale_answer(sandbox, worldpay, run_due):
 
 def _settled(sandbox, worldpay, run_due, fake_clock, minor=12850, currency="HKD"):
     created = wh.create(worldpay, sandbox.url, minor=minor, currency=currency)
-    wh.choose(created.redirect_url, "authorise")
+    wh.choose(created.redirect_url, "capture")
     fake_clock.advance(seconds=1)
     run_due()
     return worldpay.query_payment(created.payment_id)
@@ -100,9 +104,10 @@ def test_partial_then_full_reversal_refund_the_balance(sandbox, worldpay, run_du
 
     events = [parse_event(r.body) for r in sandbox.receiver.events()]
     refunds = [(e.event_type, e.reference, e.amount) for e in events if e.concerns_refund]
+    # As in the Events spec, refunded carries no reference (only sentForRefund and refundFailed do).
     assert refunds == [
         ("sentForRefund", "RFND-1", Money(5000, "HKD")),
-        ("refunded", "RFND-1", Money(5000, "HKD")),
+        ("refunded", None, Money(5000, "HKD")),
         ("sentForRefund", None, Money(7850, "HKD")),
         ("refunded", None, Money(7850, "HKD")),
     ]
@@ -175,7 +180,7 @@ def test_rotation_signs_with_every_secret(sandbox, worldpay, run_due, monkeypatc
 def test_events_are_retried_with_back_off_and_stay_in_order(sandbox, worldpay, run_due, fake_clock):
     sandbox.receiver.fail_next(2)
     created = wh.create(worldpay, sandbox.url)
-    wh.choose(created.redirect_url, "authorise")
+    wh.choose(created.redirect_url, "capture")
     fake_clock.advance(seconds=0.01)  # past the compressed settle delay (5 ms)
     run_due()  # authorized fails; sentForSettlement waits behind it
     assert sandbox.receiver.event_types() == ["authorized"]
@@ -214,3 +219,77 @@ def test_sandbox_page_lists_worldpay_objects(sandbox, worldpay):
     assert page.status_code == 200
     assert "Worldpay payments and reversals" in page.text and "SHOWN-ON-PAGE-1" in page.text
     assert created.last_event == "pending"
+
+
+def test_no_reversal_is_offered_while_one_is_in_flight(sandbox, worldpay, run_due, fake_clock):
+    paid = _settled(sandbox, worldpay, run_due, fake_clock)
+    worldpay.partial_reverse(paid.actions["partialReverse"], amount=Money(1000, "HKD"), reference="FLY-1")
+
+    during = worldpay.query_payment(paid.payment_id)
+    assert (during.last_event, during.actions) == ("sentForRefund", {})
+    with pytest.raises(WorldpayRejected) as refused:
+        worldpay.partial_reverse(paid.payment_id, amount=Money(500, "HKD"), reference="FLY-2")
+    assert (refused.value.status, refused.value.error_name) == (400, "orderNotReady")
+
+    fake_clock.advance(seconds=1)
+    run_due()
+    after = worldpay.query_payment(paid.payment_id)
+    assert after.last_event == "refunded" and set(after.actions) == {"reverse", "partialReverse"}
+
+
+def _details(sandbox) -> dict[str, dict]:
+    """The received events' eventDetails by type (the last of each)."""
+    return {
+        received.json["eventDetails"]["type"]: received.json["eventDetails"]
+        for received in sandbox.receiver.events()
+    }
+
+
+@pytest.mark.parametrize("shape", ["spec", "rich"])
+def test_event_shapes_follow_the_spec_unless_switched_to_the_richer_ones(
+    sandbox, worldpay, run_due, fake_clock, monkeypatch, shape
+):
+    if shape == "rich":
+        monkeypatch.setitem(sandbox.app.config, "SANDBOX_WORLDPAY_EVENT_SHAPE", "rich")
+    cancelled, expired = wh.create(worldpay, sandbox.url), wh.create(worldpay, sandbox.url)
+    wh.choose(cancelled.redirect_url, "cancel")
+    wh.choose(expired.redirect_url, "expire")
+    paid = _settled(sandbox, worldpay, run_due, fake_clock)
+    worldpay.partial_reverse(paid.actions["partialReverse"], amount=Money(5000, "HKD"), reference="SHAPE-1")
+    fake_clock.advance(seconds=1)
+    run_due()
+
+    details = _details(sandbox)
+    cancel = "cancelledByCustomer" if shape == "spec" else "cancelled"
+    assert worldpay.query_payment(cancelled.payment_id).last_event == cancel
+    assert set(details) >= {cancel, "requestExpired", "sentForRefund", "refunded"}
+    assert details["sentForRefund"]["reference"] == "SHAPE-1"
+    if shape == "spec":
+        # The Events spec's schemas: refunded has no reference; the shopper's cancel and the
+        # expiry have no downstreamReference and name the payment method.
+        assert "reference" not in details["refunded"]
+        for kind in ("cancelledByCustomer", "requestExpired"):
+            assert "downstreamReference" not in details[kind]
+            assert details[kind]["paymentInstrument"] == {"method": "alipay_hk"}
+    else:
+        assert details["refunded"]["reference"] == "SHAPE-1"
+        assert details["cancelled"]["downstreamReference"] and "paymentInstrument" not in details["cancelled"]
+        assert details["requestExpired"]["downstreamReference"]
+
+
+@pytest.mark.parametrize("sent", [True, False])
+def test_refunded_events_are_sent_unless_switched_off_and_the_history_tells_either_way(
+    sandbox, worldpay, run_due, fake_clock, monkeypatch, sent
+):
+    monkeypatch.setitem(sandbox.app.config, "SANDBOX_WORLDPAY_REFUNDED_EVENTS", sent)
+    paid = _settled(sandbox, worldpay, run_due, fake_clock, minor=20000)
+    worldpay.partial_reverse(paid.actions["partialReverse"], amount=Money(5000, "HKD"), reference="HIST-1")
+    fake_clock.advance(seconds=1)
+    run_due()
+
+    assert ("refunded" in sandbox.receiver.event_types()) is sent
+    assert worldpay.query_payment(paid.payment_id).last_event == "refunded"
+    history = worldpay.retrieve_payment(paid.payment_id)
+    assert history.amount == Money(20000, "HKD")
+    assert history.news.balance == Money(15000, "HKD")
+    assert history.news.taken == {"HIST-1"} and history.news.failed == {}

@@ -12,10 +12,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.mark.parametrize(
     ("button", "last_event", "target"),
     [
-        ("Authorise", "sentForSettlement", "success"),
+        ("Authorised and captured", "sentForSettlement", "success"),
+        ("Authorised", "authorized", "success"),
         ("Refuse", "refused", "failure"),
         ("Error", "error", "failure"),
-        ("Cancel", "cancelled", "cancel"),
+        ("Cancel", "cancelledByCustomer", "cancel"),
         ("Leave pending", "pending", "pending"),
         ("Expire", "requestExpired", "failure"),
     ],

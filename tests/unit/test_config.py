@@ -169,3 +169,26 @@ def test_serve_refuses_the_sandbox_in_one_line(tmp_path):
     assert result.stderr.splitlines() == [
         "Error: SANDBOX is on; `serve` is for a real install (use `demo` for the sandbox)"
     ]
+
+
+def test_outside_the_sandbox_the_app_refuses_to_start_without_worldpay_webhook_secrets(tmp_path):
+    result = flask_command(tmp_path, "routes")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: WORLDPAY_WEBHOOK_SECRETS is not set: every Worldpay event would be refused (400) and "
+        "retried for a week; set keyId:secret[,keyId:secret] (or SANDBOX=1)"
+    ]
+    malformed = flask_command(tmp_path, "routes", WORLDPAY_WEBHOOK_SECRETS="no-key-id")
+    assert malformed.returncode == 1
+    assert malformed.stderr.startswith("Error: WORLDPAY_WEBHOOK_SECRETS: ")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"WORLDPAY_WEBHOOK_SECRETS": "1:from-worldpay"}, {"SANDBOX": "1"}],
+    ids=["secrets", "sandbox"],
+)
+def test_the_app_starts_with_worldpay_webhook_secrets_or_in_the_sandbox(tmp_path, settings):
+    result = flask_command(tmp_path, "routes", **settings)
+    assert result.returncode == 0, result.stderr
+    assert "/webhooks/worldpay" in result.stdout

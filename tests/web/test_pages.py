@@ -252,6 +252,7 @@ FRAGMENT_CONTEXT = {
             names={},
             cancel_refusal="no cancel",
             shows_next_actions=True,
+            refund_note="no reversal offered now",
         ),
         "latest_event_id": 3,
     },

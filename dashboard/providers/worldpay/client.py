@@ -34,11 +34,15 @@ from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.errors import rejection
 from dashboard.providers.worldpay.mapping import CreatePaymentRequest
 from dashboard.providers.worldpay.mapping import MalformedPayload
+from dashboard.providers.worldpay.mapping import PaymentHistory
+from dashboard.providers.worldpay.mapping import PaymentLookup
 from dashboard.providers.worldpay.mapping import PaymentResult
 from dashboard.providers.worldpay.mapping import ReversalResult
 from dashboard.providers.worldpay.mapping import build_payment_body
 from dashboard.providers.worldpay.mapping import build_reversal_body
 from dashboard.providers.worldpay.mapping import parse_api_error
+from dashboard.providers.worldpay.mapping import parse_history
+from dashboard.providers.worldpay.mapping import parse_lookup
 from dashboard.providers.worldpay.mapping import parse_payment
 from dashboard.providers.worldpay.mapping import parse_reversal
 from dashboard.providers.worldpay.mapping import refund_action
@@ -87,6 +91,26 @@ class WorldpayClient:
         url = self._target(payment, consts.PAYMENT_PATH)
         payload, record = self._exchange("query_payment", "GET", url)
         return self._parsed(parse_payment, payload, record)
+
+    def lookup_payment(self, transaction_reference: str) -> PaymentLookup:
+        """Find a payment by our ``transactionReference`` (Payment Queries), e.g. after a create
+        whose answer never came; not found yet is an answer too (the API may lag by a minute)."""
+        url = (
+            f"{self.base_url}{consts.PAYMENT_QUERIES_PATH}"
+            f"?transactionReference={quote(transaction_reference, safe='')}"
+        )
+        payload, record = self._exchange(
+            "lookup_payment", "GET", url, accept=consts.PAYMENT_QUERIES_CONTENT_TYPE, versioned=False
+        )
+        return self._parsed(parse_lookup, payload, record, transaction_reference=transaction_reference)
+
+    def retrieve_payment(self, payment_id: str) -> PaymentHistory:
+        """Read one payment's value and event history (Payment Queries), e.g. its refunds' fates."""
+        url = self.base_url + consts.PAYMENT_QUERY_PATH.format(payment_id=quote(payment_id, safe=""))
+        payload, record = self._exchange(
+            "retrieve_payment", "GET", url, accept=consts.PAYMENT_QUERIES_CONTENT_TYPE, versioned=False
+        )
+        return self._parsed(parse_history, payload, record)
 
     def reverse(
         self, target: str, *, amount: Money | None = None, reference: str | None = None
@@ -146,15 +170,21 @@ class WorldpayClient:
         return self.base_url + path_template.format(payment_id=quote(target, safe=""))
 
     def _exchange(
-        self, operation: str, method: str, url: str, body: dict[str, Any] | None = None
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None = None,
+        *,
+        accept: str = consts.JSON_CONTENT_TYPE,
+        versioned: bool = True,
     ) -> tuple[Any, CallRecord]:
+        """Send one request; ``versioned`` adds ``WP-Api-Version`` (the APM API's, not Payment Queries')."""
         correlation_id = str(uuid.uuid4())
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
-        headers = {
-            "Accept": consts.JSON_CONTENT_TYPE,
-            consts.API_VERSION_HEADER: consts.API_VERSION,
-            consts.CORRELATION_HEADER: correlation_id,
-        }
+        headers = {"Accept": accept, consts.CORRELATION_HEADER: correlation_id}
+        if versioned:
+            headers[consts.API_VERSION_HEADER] = consts.API_VERSION
         if data is not None:
             headers["Content-Type"] = consts.JSON_CONTENT_TYPE
         timer = CallTimer(

@@ -29,6 +29,15 @@ PAYMENT_PATH = "/apmPayments/{payment_id}"
 REVERSALS_PATH = "/apmPayments/{payment_id}/reversals"
 PARTIAL_REVERSALS_PATH = "/apmPayments/{payment_id}/partialReversals"
 
+# Payment Queries API (developer.worldpay.com/products/payment-queries, v1): find a payment by our
+# transactionReference, and read one payment's value and event history. Its pages say it covers
+# card payments and that "APM payments ... will be added in the near future": that APM sales are
+# found there, under their APM paymentId, is an assumption the simulator shares (uncertain).
+PAYMENT_QUERIES_PATH = "/paymentQueries/payments"
+PAYMENT_QUERY_PATH = "/paymentQueries/payments/{payment_id}"
+#: The ``Accept`` value the Payment Queries API requires, and the content type of its answers.
+PAYMENT_QUERIES_CONTENT_TYPE = "application/vnd.worldpay.payment-queries-v1.hal+json"
+
 METHOD_ALIPAY_HK = "alipay_hk"
 INSTRUMENT_DIRECT = "direct"
 
@@ -38,6 +47,14 @@ ACTION_PARTIAL_REVERSE = "partialReverse"
 
 #: HMAC hash function named in the ``Event-Signature`` header (§1.10.4).
 SIGNATURE_HASH = "SHA256"
+
+
+class SignatureEncoding(enum.StrEnum):
+    """How the HMAC bytes of an ``Event-Signature`` are written. The event signature page does not
+    say (§1.10.4; the Account Payouts page says hex), so both are accepted."""
+
+    HEX = "hex"
+    BASE64 = "base64"
 
 
 class EventName(enum.StrEnum):
@@ -111,6 +128,24 @@ WEBHOOK_PAYMENT_EVENTS = frozenset(
 )
 
 
+class QueryEventName(enum.StrEnum):
+    """Event names of a payment's history in the Payment Queries API (``events[].eventName``)."""
+
+    SALE_REQUESTED = "saleRequested"
+    SALE_SUCCEEDED = "saleSucceeded"
+    SALE_REFUSED = "saleRefused"
+    SALE_FAILED = "saleFailed"
+    REFUND_REQUESTED = "refundRequested"
+    REFUND_REQUEST_SUBMITTED = "refundRequestSubmitted"
+    REFUND_REQUEST_SUBMISSION_FAILED = "refundRequestSubmissionFailed"
+    REFUND_REQUEST_SUBMISSION_TIMED_OUT = "refundRequestSubmissionTimedOut"
+
+
+#: History events that end a refund command without the refund being made.
+QUERY_REFUND_FAILURES = frozenset(
+    {QueryEventName.REFUND_REQUEST_SUBMISSION_FAILED, QueryEventName.REFUND_REQUEST_SUBMISSION_TIMED_OUT}
+)
+
 
 class ErrorName(enum.StrEnum):
     """``errorName`` values: the APM spec's examples, then Access-wide ones (§1.9)."""
@@ -171,3 +206,6 @@ ALIPAY_HK_MAX_HKD = Money(5_000_000, "HKD")
 # Try simulator (seed page "AlipayHK", Simulation; §1.11): the magic minor-unit amounts.
 MAGIC_SALE_ERROR_AMOUNT = 500
 MAGIC_REVERSAL_ERROR_AMOUNT = 700
+#: The APM testing page's 900 ("captureFailed", which the 2024-07-01 enum spells settlementFailed);
+#: documented for PayPal only, applied to AlipayHK by the same project assumption as 500 and 700.
+MAGIC_SETTLEMENT_FAILED_AMOUNT = 900

@@ -32,6 +32,7 @@ from dashboard.providers.base import Subject
 from dashboard.providers.base import json_object
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
+from dashboard.providers.news import RefundsOnRecord
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.consts import EventName
 
@@ -123,6 +124,32 @@ def refund_action(actions: Mapping[str, str], whole_payment: bool) -> str | None
     if whole_payment and consts.ACTION_REVERSE in actions:
         return consts.ACTION_REVERSE
     return consts.ACTION_PARTIAL_REVERSE if consts.ACTION_PARTIAL_REVERSE in actions else None
+
+
+#: Why a payment whose last event is this offers no reversal, and when to try again (§1.6, §1.7.1).
+_NO_REVERSAL_BECAUSE: Mapping[EventName, str] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            (W.PENDING, W.SENT_FOR_AUTHORIZATION, W.AUTHORIZED),
+            "the sale is authorised but not captured (sent for settlement), and AlipayHK has no "
+            "cancel; try again once it is captured",
+        ),
+        W.SENT_FOR_REFUND: (
+            "a refund of it is in process at Worldpay; try again once that refund has finished"
+        ),
+        W.REFUNDED: "nothing is left that Worldpay would refund",
+        W.SETTLEMENT_FAILED: "its settlement failed, so no money is held to refund",
+    }
+)
+
+
+def why_no_reversal(last_event: str | None) -> str:
+    """Say why a payment with ``last_event`` offers no reversal now, and when one may be offered."""
+    try:
+        reason = _NO_REVERSAL_BECAUSE.get(EventName(last_event or ""))
+    except ValueError:
+        reason = None
+    return reason or f"its last event is {last_event or 'unknown'}; try again later"
 
 
 # -- money --------------------------------------------------------------------------------
@@ -397,6 +424,24 @@ class ReversalResult(ApmResource):
         return RefundNews.answered(self.outcome, self.result_code, self.result_message)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PaymentLookup(ProviderResult):
+    """The answer to a Payment Queries search by ``transactionReference``: the payment's id, if found."""
+
+    transaction_reference: str
+    payment_id: str | None = None
+    amount: Money | None = None
+
+    @property
+    def news(self) -> PaymentNews | None:
+        """Return the sale's id as news (its status unchanged), or None when it was not found."""
+        if self.payment_id is None:
+            return None
+        return PaymentNews(
+            PE.NOTE, provider_payment_id=self.payment_id, request_id=self.transaction_reference
+        )
+
+
 def _hrefs(section: Any) -> dict[str, str]:
     if not isinstance(section, Mapping):
         return {}
@@ -452,6 +497,98 @@ def parse_reversal(
         reference=reference,
         amount=amount,
         **fields,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentHistory(ProviderResult):
+    """One payment as Payment Queries retrieves it: its value and the refunds in its history."""
+
+    payment_id: str
+    amount: Money
+    #: What its history says of its refunds.
+    refunds: RefundsOnRecord
+
+    @property
+    def news(self) -> RefundsOnRecord:
+        """Return what the payment's records say of its refunds."""
+        return self.refunds
+
+
+def _history_refunds(amount: Money, events: list[Any]) -> RefundsOnRecord:
+    """Read the refunds of a payment's history: each ``refundRequested`` (with our ``refundReference``
+    and its value) is taken unless its command later failed or timed out."""
+    requested: list[tuple[str | None, str | None, Money]] = []
+    ended: dict[str, str] = {}
+    for entry in events:
+        if not isinstance(entry, Mapping):
+            continue
+        name, command = entry.get("eventName"), _optional_str(entry.get("commandId"))
+        if name == consts.QueryEventName.REFUND_REQUESTED:
+            requested.append(
+                (command, _optional_str(entry.get("refundReference")), money_from_value(entry.get("value")))
+            )
+        elif name in consts.QUERY_REFUND_FAILURES and command is not None:
+            ended[command] = name
+    taken = [(reference, value) for command, reference, value in requested if command not in ended]
+    failed = {
+        reference: ended[command]
+        for command, reference, _ in requested
+        if reference is not None and command in ended
+    }
+    balance = amount.minor - sum(value.minor for _, value in taken if value.currency == amount.currency)
+    return RefundsOnRecord(
+        balance=Money(balance, amount.currency),
+        taken=frozenset(reference for reference, _ in taken if reference is not None),
+        failed=failed,
+    )
+
+
+def parse_history(body: Any, record: CallRecord) -> PaymentHistory:
+    """Read a Payment Queries ``GET /paymentQueries/payments/{paymentId}`` answer."""
+    if not isinstance(body, Mapping):
+        raise MalformedPayload("answer is not a JSON object")
+    payment_id = body.get("paymentId")
+    if not isinstance(payment_id, str) or not payment_id:
+        raise MalformedPayload("answer has no paymentId")
+    amount = money_from_value(body.get("value"))
+    events = body.get("events")
+    return PaymentHistory(
+        outcome=CallOutcome.SUCCEEDED,
+        record=record,
+        payment_id=payment_id,
+        amount=amount,
+        refunds=_history_refunds(amount, events if isinstance(events, list) else []),
+        raw=body,
+    )
+
+
+def parse_lookup(body: Any, record: CallRecord, *, transaction_reference: str) -> PaymentLookup:
+    """Read a Payment Queries search answer (``_embedded.payments[]``) for our reference."""
+    if not isinstance(body, Mapping):
+        raise MalformedPayload("answer is not a JSON object")
+    embedded = body.get("_embedded")
+    found = embedded.get("payments") if isinstance(embedded, Mapping) else None
+    if not isinstance(found, list):
+        raise MalformedPayload("answer has no _embedded.payments list")
+    for entry in found:
+        if not isinstance(entry, Mapping) or entry.get("transactionReference") != transaction_reference:
+            continue
+        payment_id = entry.get("paymentId")
+        if not isinstance(payment_id, str) or not payment_id:
+            raise MalformedPayload("a payment found has no paymentId")
+        value = entry.get("value")
+        return PaymentLookup(
+            outcome=CallOutcome.SUCCEEDED,
+            record=record,
+            transaction_reference=transaction_reference,
+            payment_id=payment_id,
+            amount=None if value is None else money_from_value(value),
+            raw=body,
+        )
+    # Not (yet) known to Payment Queries: it may lag, so nothing is concluded from it.
+    return PaymentLookup(
+        outcome=CallOutcome.UNKNOWN, record=record, transaction_reference=transaction_reference, raw=body
     )
 
 
@@ -543,10 +680,14 @@ class WorldpayEvent:
 
     @property
     def news(self) -> PaymentNews | RefundNews:
-        """Return the event's news: a refund's when it reports on a reversal we can name, else the sale's."""
+        """Return the event's news: a refund's when it reports on a reversal, else the sale's.
+
+        A reversal event names its refund by our ``reference``, except ``refunded``, which has none
+        in the Events spec: its news names only the sale and the amount refunded.
+        """
         code = self.refusal_code or self.event_type
         refund = refund_event(self.event_type)
-        if refund is not None and self.reference:
+        if refund is not None:
             return RefundNews(
                 refund,
                 code,
@@ -601,22 +742,24 @@ def build_event(
     timestamp: datetime,
     event_type: str,
     transaction_reference: str,
-    downstream_reference: str,
+    downstream_reference: str | None,
     payment_date: date,
     amount: Money,
     reference: str | None = None,
     payment_method: str | None = None,
 ) -> dict[str, Any]:
     """Return a payment webhook body as Worldpay sends it (§1.10.2); the simulator's emitter."""
-    details: dict[str, Any] = {
-        "classification": "payment",
-        "downstreamReference": downstream_reference,
-        "transactionReference": transaction_reference,
-        "type": event_type,
-        "date": payment_date.isoformat(),
-        "amount": money_to_event_amount(amount),
-        "_links": {"payment": {"href": ""}},
-    }
+    details: dict[str, Any] = _without_none(
+        {
+            "classification": "payment",
+            "downstreamReference": downstream_reference,
+            "transactionReference": transaction_reference,
+            "type": event_type,
+            "date": payment_date.isoformat(),
+            "amount": money_to_event_amount(amount),
+            "_links": {"payment": {"href": ""}},
+        }
+    )
     if reference is not None:
         details["reference"] = reference
     if payment_method is not None:

@@ -22,6 +22,7 @@ from dashboard.providers.worldpay.mapping import event_news
 from dashboard.providers.worldpay.mapping import event_subject
 from dashboard.providers.worldpay.mapping import identify_event
 from dashboard.providers.worldpay.settings import DEFAULT_WEBHOOK_PATH
+from dashboard.providers.worldpay.settings import check_startup
 from dashboard.providers.worldpay.settings import from_app
 from dashboard.providers.worldpay.settings import resolve
 from dashboard.providers.worldpay.signatures import verify_event
@@ -61,4 +62,5 @@ WORLDPAY: Provider[WorldpayClient] = Provider(
         acknowledgement=WebhookAnswer(200),
         refusal=WebhookAnswer(400),
     ),
+    check_settings=check_startup,
 )

@@ -2,7 +2,8 @@
 
 Settings: ``WORLDPAY_BASE_URL``, ``WORLDPAY_USERNAME``, ``WORLDPAY_PASSWORD``,
 ``WORLDPAY_ENTITY``, ``WORLDPAY_WEBHOOK_SECRETS`` (``keyId:secret[,keyId:secret...]``; several
-during a key rotation) and ``WORLDPAY_WEBHOOK_PATH`` (default ``/webhooks/worldpay``). With the
+during a key rotation; required outside the sandbox, checked at start-up by
+:func:`check_startup`) and ``WORLDPAY_WEBHOOK_PATH`` (default ``/webhooks/worldpay``). With the
 sandbox on, unset values default to the simulator's: base URL ``SANDBOX_BASE_URL + /worldpay``,
 entity ``default``, and the username, password and webhook secret the sandbox offers
 (:class:`WorldpaySandbox`, supplied by ``init_sandbox``). A username or password that differs
@@ -68,6 +69,21 @@ def _secrets(config: Mapping[str, Any]) -> dict[str, str]:
         return parse_secrets(config.get("WORLDPAY_WEBHOOK_SECRETS") or "")
     except ProviderConfigError as exc:
         raise ConfigError(f"WORLDPAY_WEBHOOK_SECRETS: {exc}") from None
+
+
+def check_startup(config: Mapping[str, Any]) -> None:
+    """Refuse to start without ``WORLDPAY_WEBHOOK_SECRETS`` outside the sandbox.
+
+    Without a secret no ``Event-Signature`` verifies: every event would be answered 400, kept as
+    refused, and retried by Worldpay for a week (§1.10.1), while payments and refunds wait.
+    """
+    if config.get("SANDBOX"):
+        return  # the simulator's generated secret is used
+    if not _secrets(config):
+        raise ConfigError(
+            "WORLDPAY_WEBHOOK_SECRETS is not set: every Worldpay event would be refused (400) and "
+            "retried for a week; set keyId:secret[,keyId:secret] (or SANDBOX=1)"
+        )
 
 
 def _check_entity(entity: str) -> str:

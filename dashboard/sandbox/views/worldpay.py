@@ -29,22 +29,23 @@ bp = Blueprint("sandbox_worldpay_api", __name__, url_prefix="/sandbox/worldpay")
 bp.before_request(sender.ensure_started)
 
 
-def _wp_json(payload: dict, status: int) -> Response:
+def _wp_json(payload: dict, status: int, content_type: str = wp_consts.JSON_CONTENT_TYPE) -> Response:
     body = json.dumps(payload, separators=(",", ":"))
-    return Response(body, status=status, content_type=wp_consts.JSON_CONTENT_TYPE)
+    return Response(body, status=status, content_type=content_type)
 
 
-def _wp_answer(payload: dict, status: int, faults: ActiveFaults) -> Response:
+def _wp_answer(payload: dict, status: int, faults: ActiveFaults, content_type: str) -> Response:
     hold_answer(get_sandbox(), faults)
     if "http_500" in faults:
-        return _wp_json(worldpay.Reject(500, wp_consts.ErrorName.INTERNAL_ERROR_OCCURRED).body, 500)
-    response = _wp_json(payload, status)
+        error = worldpay.Reject(500, wp_consts.ErrorName.INTERNAL_ERROR_OCCURRED).body
+        return _wp_json(error, 500, content_type)
+    response = _wp_json(payload, status, content_type)
     if "malformed_json" in faults:
         response.set_data(response.get_data()[: max(1, len(response.get_data()) // 2)])
     return response
 
 
-def _wp_check_request(version_optional: bool) -> None:
+def _wp_check_request(version_optional: bool, queries: bool = False) -> None:
     settings = get_sandbox().worldpay
     auth = request.authorization
     if (
@@ -57,6 +58,14 @@ def _wp_check_request(version_optional: bool) -> None:
         )
     ):
         raise worldpay.Reject(401, wp_consts.ErrorName.UNAUTHORIZED)
+    if queries:
+        # Payment Queries is versioned by its Accept media type, which it requires.
+        accept = request.headers.get("Accept")
+        if accept is None:
+            raise worldpay.Reject(400, wp_consts.ErrorName.HEADER_IS_MISSING)
+        if accept != wp_consts.PAYMENT_QUERIES_CONTENT_TYPE:
+            raise worldpay.Reject(400, wp_consts.ErrorName.HEADER_HAS_INVALID_VALUE)
+        return
     version = request.headers.get(wp_consts.API_VERSION_HEADER)
     if version is None and not version_optional:
         raise worldpay.Reject(400, wp_consts.ErrorName.HEADER_IS_MISSING)
@@ -78,16 +87,21 @@ def _wp_body(required: bool) -> object | None:
         raise worldpay.Reject(400, wp_consts.ErrorName.BODY_IS_NOT_JSON) from None
 
 
-def _wp_run(operation: str, work, version_optional: bool = False) -> Response:
-    """Authenticate, apply faults, run ``work(session, now, faults)`` and answer (status, payload)."""
+def _wp_run(operation: str, work, version_optional: bool = False, queries: bool = False) -> Response:
+    """Authenticate, apply faults, run ``work(session, now, faults)`` and answer (status, payload).
+
+    :param queries: a Payment Queries call (its own media type instead of ``WP-Api-Version``)
+    """
     sandbox = get_sandbox()
+    content_type = wp_consts.PAYMENT_QUERIES_CONTENT_TYPE if queries else wp_consts.JSON_CONTENT_TYPE
     with transaction(sandbox.engine) as session:
         faults = take_faults(session, operation, request.headers.get(FAULT_HEADER))
     if "http_503" in faults:
-        return _wp_json({"errorName": "serviceUnavailable", "message": "Service unavailable"}, 503)
+        unavailable = {"errorName": "serviceUnavailable", "message": "Service unavailable"}
+        return _wp_json(unavailable, 503, content_type)
     new: list[int] = []
     try:
-        _wp_check_request(version_optional)
+        _wp_check_request(version_optional, queries)
         now = clock.now()
         with transaction(sandbox.engine) as session:
             worldpay.tick(sandbox, session, now)
@@ -96,10 +110,10 @@ def _wp_run(operation: str, work, version_optional: bool = False) -> Response:
                 status, payload = work(session, now, faults)
             new = session.scalars(select(Delivery.id).where(Delivery.id >= first_new)).all()
     except worldpay.Reject as reject:
-        return _wp_answer(reject.body, reject.status, faults)
+        return _wp_answer(reject.body, reject.status, faults, content_type)
     if "notify_before_response" in faults:
         sender.deliver_now(sandbox, new)
-    return _wp_answer(payload, status, faults)
+    return _wp_answer(payload, status, faults, content_type)
 
 
 @bp.post("/apmPayments")
@@ -148,6 +162,30 @@ def wp_partial_reverse(payment_id: str):
         return 202, worldpay.reverse(sandbox, session, payment_id, body, now, faults, partial=True)
 
     return _wp_run("partial_reverse", work)
+
+
+@bp.get("/paymentQueries/payments")
+@public
+def wp_lookup():
+    """Payment Queries: find a payment by our transactionReference."""
+    reference = request.args.get("transactionReference")
+    return _wp_run(
+        "lookup_payment",
+        lambda session, now, faults: (200, worldpay.lookup(session, reference)),
+        queries=True,
+    )
+
+
+@bp.get("/paymentQueries/payments/<payment_id>")
+@public
+def wp_history(payment_id: str):
+    """Payment Queries: one payment's value and event history."""
+    sandbox = get_sandbox()
+    return _wp_run(
+        "retrieve_payment",
+        lambda session, now, faults: (200, worldpay.history(sandbox, session, payment_id)),
+        queries=True,
+    )
 
 
 @bp.post("/apmPayments/<payment_id>/<any(settlements, partialSettlements, cancellations):action>")

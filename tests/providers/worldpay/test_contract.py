@@ -27,7 +27,7 @@ def test_every_client_call_end_to_end(sandbox, worldpay, run_due, fake_clock):
 
     queried = worldpay.query_payment(created.self_href)
     assert queried.last_event == "pending" and queried.actions == {}
-    assert wh.choose(created.redirect_url, "authorise").status_code == 303
+    assert wh.choose(created.redirect_url, "capture").status_code == 303
     fake_clock.advance(seconds=1)
     run_due()
     settled = worldpay.query_payment(created.payment_id)
@@ -170,3 +170,64 @@ def test_internal_error_and_timeout_faults_leave_the_outcome_unknown(sandbox, wo
 def _credentials(sandbox):
     settings = sandbox.app.extensions["sandbox"].worldpay
     return settings.username, settings.password
+
+
+def test_a_payment_is_found_by_its_transaction_reference(sandbox, worldpay):
+    created = wh.create(worldpay, sandbox.url, reference="FIND-ME/1?#")
+
+    found = worldpay.lookup_payment("FIND-ME/1?#")
+    missing = worldpay.lookup_payment("NEVER-SENT-1")
+
+    assert (found.payment_id, found.amount, found.outcome) == (
+        created.payment_id,
+        Money(12850, "HKD"),
+        CallOutcome.SUCCEEDED,
+    )
+    assert found.record.status == 200 and found.record.path == "/sandbox/worldpay/paymentQueries/payments"
+    assert (missing.payment_id, missing.outcome, missing.news) == (None, CallOutcome.UNKNOWN, None)
+    assert found.news.provider_payment_id == created.payment_id and found.news.request_id == "FIND-ME/1?#"
+
+
+def test_payment_queries_require_their_media_type_and_basic_auth(sandbox):
+    path = "/paymentQueries/payments?transactionReference=X"
+    media = {"Accept": "application/vnd.worldpay.payment-queries-v1.hal+json"}
+    answered = wh.raw(sandbox.app, "GET", path, version=False, headers=media)
+    assert answered.status_code == 200 and answered.json()["_embedded"]["payments"] == []
+    assert answered.headers["Content-Type"] == media["Accept"]
+    wrong = wh.raw(sandbox.app, "GET", path, version=False)  # Accept: application/json
+    assert (wrong.status_code, wrong.json()["errorName"]) == (400, "headerHasInvalidValue")
+    anonymous = wh.raw(sandbox.app, "GET", path, version=False, headers=media, auth=None)
+    assert (anonymous.status_code, anonymous.json()["errorName"]) == (401, "unauthorized")
+    no_reference = wh.raw(sandbox.app, "GET", "/paymentQueries/payments", version=False, headers=media)
+    assert no_reference.status_code == 400
+
+
+def test_a_payments_history_shows_each_refund_taken_or_failed(sandbox, worldpay, run_due, fake_clock):
+    created = wh.create(worldpay, sandbox.url, minor=700)
+    wh.choose(created.redirect_url, "capture")
+    fake_clock.advance(seconds=1)
+    run_due()
+    failing = worldpay.query_payment(created.payment_id)
+    worldpay.reverse(failing.actions["reverse"], amount=Money(700, "HKD"), reference="HIST-FAIL-1")
+
+    during = worldpay.retrieve_payment(created.payment_id)
+    fake_clock.advance(seconds=1)
+    run_due()
+    after = worldpay.retrieve_payment(created.payment_id)
+
+    assert during.record.status == 200 and during.record.path.startswith("/sandbox/worldpay/paymentQueries/")
+    assert (during.news.balance, during.news.taken, during.news.failed) == (
+        Money(0, "HKD"),
+        {"HIST-FAIL-1"},
+        {},
+    )
+    assert (after.news.balance, after.news.taken) == (Money(700, "HKD"), frozenset())
+    assert after.news.failed == {"HIST-FAIL-1": "refundRequestSubmissionFailed"}
+    assert [event["eventName"] for event in after.raw["events"]] == [
+        "saleRequested",
+        "saleSucceeded",
+        "refundRequested",
+        "refundRequestSubmissionFailed",
+    ]
+    with pytest.raises(WorldpayNotFound):
+        worldpay.retrieve_payment("no-such-payment")

@@ -10,7 +10,9 @@ from datetime import datetime
 import pytest
 
 from dashboard.money import Money
+from dashboard.payments.states import RefundEvent
 from dashboard.providers.base import CallOutcome
+from dashboard.providers.news import RefundNews
 from dashboard.providers.worldpay import MalformedPayload
 from dashboard.providers.worldpay import parse_event
 from dashboard.providers.worldpay.consts import WEBHOOK_PAYMENT_EVENTS
@@ -128,3 +130,20 @@ def broken(change) -> bytes:
 def test_malformed_event_is_refused(body: bytes) -> None:
     with pytest.raises(MalformedPayload):
         parse_event(body)
+
+
+def test_refunded_as_the_spec_shows_it_names_the_sale_and_amount_but_no_refund() -> None:
+    event = parse_event(payload_bytes("event_refunded"))
+
+    assert event.reference is None and event.concerns_refund
+    news = event.news
+    assert isinstance(news, RefundNews)
+    assert (news.event, news.request_id, news.provider_refund_id) == (RefundEvent.SUCCEEDED, None, None)
+    assert (news.payment_request_id, news.amount) == ("DASH-ORD-000123", Money(5000, "HKD"))
+
+
+def test_request_expired_as_the_spec_shows_it_has_no_downstream_reference() -> None:
+    event = parse_event(payload_bytes("event_request_expired"))
+
+    assert event.downstream_reference is None and event.payment_method == "alipay_hk"
+    assert event.outcome is CallOutcome.FAILED

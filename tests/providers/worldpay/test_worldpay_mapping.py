@@ -17,8 +17,10 @@ from dashboard.providers.worldpay.mapping import build_reversal_body
 from dashboard.providers.worldpay.mapping import money_from_event_amount
 from dashboard.providers.worldpay.mapping import money_from_value
 from dashboard.providers.worldpay.mapping import money_to_value
+from dashboard.providers.worldpay.mapping import parse_history
 from dashboard.providers.worldpay.mapping import payment_outcome
 from dashboard.providers.worldpay.mapping import reversal_outcome
+from dashboard.providers.worldpay.mapping import why_no_reversal
 
 from .samples import documented_request
 from .samples import payload
@@ -146,3 +148,36 @@ def test_payment_outcome(event: str, outcome: CallOutcome) -> None:
 )
 def test_reversal_outcome(event: str, outcome: CallOutcome) -> None:
     assert reversal_outcome(event) is outcome
+
+
+@pytest.mark.parametrize(
+    ("last_event", "says"),
+    [
+        ("authorized", "authorised but not captured"),
+        ("pending", "authorised but not captured"),
+        ("sentForRefund", "try again once that refund has finished"),
+        ("refunded", "nothing is left"),
+        ("chargedBack", "its last event is chargedBack"),
+        ("notAnEvent", "its last event is notAnEvent"),
+        (None, "its last event is unknown"),
+    ],
+)
+def test_why_no_reversal_is_offered_names_the_cause_and_when_to_retry(last_event, says):
+    assert says in why_no_reversal(last_event)
+
+
+def test_a_payment_history_reads_each_refund_taken_or_failed() -> None:
+    history = parse_history(payload("payment_queries_history"), record=None)  # type: ignore[arg-type]
+
+    assert history.amount == Money(12850, "HKD")
+    refunds = history.news
+    assert refunds.balance == Money(7850, "HKD")  # the failed 7.00 is not taken
+    assert refunds.taken == {"RFND-000123-1"}
+    assert refunds.failed == {"RFND-000123-2": "refundRequestSubmissionFailed"}
+
+
+def test_a_history_without_a_value_is_malformed() -> None:
+    body = payload("payment_queries_history")
+    del body["value"]
+    with pytest.raises(MalformedPayload):
+        parse_history(body, record=None)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
@@ -21,6 +22,11 @@ OLD, NEW = "old-shared-secret", "new-shared-secret"
 def independent(secret: str, body: bytes = BODY) -> str:
     """Return the hex HMAC-SHA256 of ``body``, computed without the code under test."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def independent_base64(secret: str, body: bytes = BODY, alphabet=base64.b64encode) -> str:
+    """Return the same HMAC written in base64, computed without the code under test."""
+    return alphabet(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def test_parse_secrets() -> None:
@@ -44,6 +50,37 @@ def test_single_signature_verifies() -> None:
 
 def test_upper_case_hex_and_spaces_verify() -> None:
     assert verify_event(BODY, f" 1/sha256/{independent(OLD).upper()} ", {"1": OLD})
+
+
+def test_sign_event_writes_base64_when_asked() -> None:
+    assert sign_event(BODY, "1", OLD, "base64") == f"1/SHA256/{independent_base64(OLD)}"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        independent_base64(OLD),
+        independent_base64(OLD).rstrip("="),
+        independent_base64(OLD, alphabet=base64.urlsafe_b64encode),
+        independent_base64(OLD, alphabet=base64.urlsafe_b64encode).rstrip("="),
+    ],
+    ids=["standard", "unpadded", "url-safe", "url-safe-unpadded"],
+)
+def test_a_base64_signature_verifies_as_well_as_hex(written: str) -> None:
+    assert verify_event(BODY, f"1/SHA256/{written}", {"1": OLD})
+    assert not verify_event(BODY, f"1/SHA256/{written}", {"1": NEW})
+
+
+def test_a_base64_signature_holding_a_slash_verifies() -> None:
+    # The header's own separator is "/": find a secret whose base64 HMAC contains one.
+    secret = next(f"secret-{n}" for n in range(1000) if "/" in independent_base64(f"secret-{n}"))
+    assert verify_event(BODY, f"7/SHA256/{independent_base64(secret)}", {"7": secret})
+
+
+def test_rotation_header_mixing_hex_and_base64_verifies_with_either_key() -> None:
+    header = f"2/SHA256/{independent_base64(NEW)},1/SHA256/{independent(OLD)}"
+    assert verify_event(BODY, header, {"2": NEW})
+    assert verify_event(BODY, header, {"1": OLD})
 
 
 def test_rotation_header_verifies_with_either_key_in_any_order() -> None:
@@ -84,6 +121,10 @@ def test_tampered_body_is_refused() -> None:
         "1/SHA256/ünïcødé",
         "1/SHA256/",
         b"1/SHA256/abc",
+        f"1/SHA256/{independent(OLD)[:-2]}",
+        f"1/SHA256/{independent_base64(OLD)[:-4]}",
+        f"1/SHA256/{independent_base64(OLD)}==",
+        "1/SHA256/" + "!" * 43,
     ],
 )
 def test_malformed_header_is_refused_without_raising(header: object) -> None:

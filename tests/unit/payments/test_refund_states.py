@@ -28,10 +28,25 @@ REFUND_EXPECTED = {
         "processing": "processing",
         "succeeded": "succeeded",
         "failed": "failed",
+        "unresolved": "unresolved",
     },
-    "processing": {"approved": "late", "processing": "late", "succeeded": "succeeded", "failed": "failed"},
-    "succeeded": {"approved": "late", "processing": "late", "succeeded": "late"},
-    "failed": {"approved": "late", "processing": "late", "failed": "late"},
+    "processing": {
+        "approved": "late",
+        "processing": "late",
+        "succeeded": "succeeded",
+        "failed": "failed",
+        "unresolved": "unresolved",
+    },
+    # Left to staff; the provider's late word still finishes it.
+    "unresolved": {
+        "approved": "late",
+        "processing": "late",
+        "unresolved": "late",
+        "succeeded": "succeeded",
+        "failed": "failed",
+    },
+    "succeeded": {"approved": "late", "processing": "late", "succeeded": "late", "unresolved": "late"},
+    "failed": {"approved": "late", "processing": "late", "failed": "late", "unresolved": "late"},
 }
 CANCEL_EXPECTED = {
     "submitted": {"processing": "processing", "succeeded": "succeeded", "failed": "failed"},
