@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from decimal import InvalidOperation
 
+from babel.numbers import format_currency
+
 #: ISO 4217 minor-unit exponents for the currencies this back office may meet.
 #: An unknown code raises; it never defaults to 2.
 EXPONENTS: dict[str, int] = {
@@ -121,3 +123,19 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.decimal:.{exponent(self.currency)}f} {self.currency}"
+
+
+def format_money(value: Money | int | None, currency: str | None = None, locale: str = "en_HK") -> str:
+    """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``.
+
+    Takes a :class:`Money`, or minor units plus ``currency``: ``{{ p.amount_minor|money(p.currency) }}``.
+    """
+    if value is None:
+        return "—"
+    if not isinstance(value, Money):
+        value = Money(value, currency)
+    places = exponent(value.currency)
+    pattern = "¤#,##0" + ("." + "0" * places if places else "")
+    return format_currency(
+        value.decimal, value.currency, format=pattern, locale=locale, currency_digits=False
+    )

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency
 from flask import Flask
 from flask import current_app
 from flask_login import current_user
 
 from dashboard import clock
 from dashboard.auth.access import role_allows
-from dashboard.money import Money
-from dashboard.money import exponent
+from dashboard.money import format_money
 from dashboard.providers.registry import label as provider_label
 
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
@@ -40,22 +38,6 @@ STATUS_TONES: dict[str, str] = {
 def status_tone(status: str) -> str:
     """Return the badge tone of ``status`` (``ok``, ``warn``, ``err`` or ``muted``)."""
     return STATUS_TONES.get(status, "muted")
-
-
-def format_money(value: Money | int | None, currency: str | None = None, locale: str = "en_HK") -> str:
-    """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``.
-
-    Takes a :class:`Money`, or minor units plus ``currency``: ``{{ p.amount_minor|money(p.currency) }}``.
-    """
-    if value is None:
-        return "—"
-    if not isinstance(value, Money):
-        value = Money(value, currency)
-    places = exponent(value.currency)
-    pattern = "¤#,##0" + ("." + "0" * places if places else "")
-    return format_currency(
-        value.decimal, value.currency, format=pattern, locale=locale, currency_digits=False
-    )
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S", with_zone: bool = False) -> str:

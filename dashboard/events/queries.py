@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dashboard.events.kinds import EventKind
 from dashboard.events.models import Event
 from dashboard.events.service import timeline
-from dashboard.templating import format_money
+from dashboard.money import format_money
 from dashboard.templating import local_time
 from dashboard.users.models import User
 

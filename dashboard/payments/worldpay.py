@@ -24,6 +24,7 @@ from dashboard.db import write_transaction
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
 from dashboard.money import Money
+from dashboard.money import format_money
 from dashboard.payments.changes import REFRESH_PAYMENT
 from dashboard.payments.changes import PaymentRefused
 from dashboard.payments.changes import apply_payment_news
@@ -55,7 +56,6 @@ from dashboard.providers.worldpay.mapping import ResultUrls
 from dashboard.providers.worldpay.mapping import refund_action
 from dashboard.providers.worldpay.mapping import why_no_reversal
 from dashboard.providers.worldpay.provider import WORLDPAY
-from dashboard.templating import format_money
 
 
 def shopper_result_urls() -> ResultUrls:

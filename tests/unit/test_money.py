@@ -9,7 +9,7 @@ import pytest
 from dashboard.money import InvalidAmount
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
-from dashboard.templating import format_money
+from dashboard.money import format_money
 
 
 @pytest.mark.parametrize(
