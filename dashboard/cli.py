@@ -179,8 +179,10 @@ def demo(host: str, port: int) -> None:
 def serve(host: str, port: int, threads: int) -> None:
     """Run a single-machine install: migrate, start the job workers, serve HTTP."""
     from dashboard.config import require_production_settings
+    from dashboard.providers.registry import check_settings
 
     app = current_app._get_current_object()
     require_production_settings(app.config)
+    check_settings(app.config)
     _migrate(app)
     _serve_with_jobs(app, host, port, threads=threads)

@@ -205,6 +205,13 @@ SETTINGS: list[Setting] = [
 ]
 
 
+def is_local_run(settings: Mapping[str, Any]) -> bool:
+    """Return whether the settings describe a run on this machine (tests, the sandbox, a loopback URL),
+    where secrets may be generated and no real provider will post to us."""
+    loopback = is_loopback_url(settings["PUBLIC_BASE_URL"])
+    return bool(settings.get("TESTING") or settings["SANDBOX"] or loopback)
+
+
 def is_loopback_url(url: str) -> bool:
     """Return whether ``url`` points at this machine (127.0.0.0/8, ::1, localhost)."""
     host = urlsplit(url).hostname or ""
@@ -273,7 +280,7 @@ def load_settings(
     overrides.pop("INSTANCE_PATH", None)
     settings.update(overrides)
 
-    local = settings.get("TESTING") or settings["SANDBOX"] or is_loopback_url(settings["PUBLIC_BASE_URL"])
+    local = is_local_run(settings)
     for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS"):
         if settings[name] is None and not local:
             raise ConfigError(f"{name} is not set; a deployment at {settings['PUBLIC_BASE_URL']} needs it")

@@ -171,16 +171,45 @@ def test_serve_refuses_the_sandbox_in_one_line(tmp_path):
     ]
 
 
-def test_outside_the_sandbox_the_app_refuses_to_start_without_worldpay_webhook_secrets(tmp_path):
-    result = flask_command(tmp_path, "routes")
+#: What a deployment sets before anything else (README "Running on PostgreSQL and Redis").
+DEPLOYMENT = {
+    "PUBLIC_BASE_URL": "https://backoffice.example.hk",
+    "SECRET_KEY": "a-deployment-secret",
+    "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",
+}
+MISSING_WEBHOOK_SECRETS = (
+    "Error: WORLDPAY_WEBHOOK_SECRETS is not set: every Worldpay event would be refused (400) and "
+    "retried for a week; set keyId:secret[,keyId:secret] (or SANDBOX=1)"
+)
+
+
+def test_a_deployment_refuses_to_start_without_worldpay_webhook_secrets(tmp_path):
+    result = flask_command(tmp_path, "routes", **DEPLOYMENT)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "Error: WORLDPAY_WEBHOOK_SECRETS is not set: every Worldpay event would be refused (400) and "
-        "retried for a week; set keyId:secret[,keyId:secret] (or SANDBOX=1)"
-    ]
-    malformed = flask_command(tmp_path, "routes", WORLDPAY_WEBHOOK_SECRETS="no-key-id")
+    assert result.stderr.splitlines() == [MISSING_WEBHOOK_SECRETS]
+    malformed = flask_command(tmp_path, "routes", **DEPLOYMENT, WORLDPAY_WEBHOOK_SECRETS="no-key-id")
     assert malformed.returncode == 1
     assert malformed.stderr.startswith("Error: WORLDPAY_WEBHOOK_SECRETS: ")
+
+
+def test_serve_refuses_to_start_without_worldpay_webhook_secrets_even_on_this_machine(tmp_path):
+    result = flask_command(
+        tmp_path,
+        "serve",
+        "--port",
+        "0",
+        SECRET_KEY="x",
+        DATA_ENCRYPTION_KEYS=DEPLOYMENT["DATA_ENCRYPTION_KEYS"],
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [MISSING_WEBHOOK_SECRETS]
+
+
+def test_a_fresh_machine_runs_every_command_with_no_setting_at_all(tmp_path):
+    """The README's commands (demo, db upgrade, create-user) start with nothing configured."""
+    result = flask_command(tmp_path, "routes")
+    assert result.returncode == 0, result.stderr
+    assert "demo" in flask_command(tmp_path, "--help").stdout
 
 
 @pytest.mark.parametrize(
@@ -189,6 +218,6 @@ def test_outside_the_sandbox_the_app_refuses_to_start_without_worldpay_webhook_s
     ids=["secrets", "sandbox"],
 )
 def test_the_app_starts_with_worldpay_webhook_secrets_or_in_the_sandbox(tmp_path, settings):
-    result = flask_command(tmp_path, "routes", **settings)
+    result = flask_command(tmp_path, "routes", **DEPLOYMENT, **settings)
     assert result.returncode == 0, result.stderr
     assert "/webhooks/worldpay" in result.stdout
