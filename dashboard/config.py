@@ -108,6 +108,33 @@ def _currency(raw: Any) -> str:
     return code
 
 
+def _labels(raw: Any) -> tuple[str, ...]:
+    labels = tuple(label.strip() for label in str(raw).split(",") if label.strip())
+    if not labels:
+        raise ValueError("must list at least one, comma-separated")
+    return labels
+
+
+def _thresholds(raw: Any) -> dict[str, int]:
+    from dashboard.money import InvalidAmount
+    from dashboard.money import Money
+    from dashboard.money import UnknownCurrency
+
+    thresholds: dict[str, int] = {}
+    for part in (part.strip() for part in str(raw).split(",")):
+        currency, colon, amount = part.partition(":")
+        if not part:
+            continue
+        if not colon:
+            raise ValueError("must read CUR:amount[,CUR:amount…], e.g. HKD:5000.00,USD:700.00")
+        try:
+            money = Money.parse(amount, currency.strip().upper())
+        except (InvalidAmount, UnknownCurrency) as exc:
+            raise ValueError(f"has {part!r}: {exc}") from None
+        thresholds[money.currency] = money.minor
+    return thresholds
+
+
 def _one_of(*choices: str) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         text = str(raw).strip().lower()
@@ -165,6 +192,18 @@ SETTINGS: list[Setting] = [
     Setting("DATA_ENCRYPTION_KEYS", _fernet_keys),
     Setting("SANDBOX", _bool, False),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
+    # Why staff refund (the refund form's list); "Other" asks for a note.
+    Setting(
+        "REFUND_REASONS",
+        _labels,
+        _labels("Duplicate payment,Customer request,Product not delivered,Goodwill,Other"),
+    ),
+    # Refunds at or above these amounts wait for a second manager; a currency not listed always does.
+    Setting(
+        "REFUND_APPROVAL_THRESHOLDS",
+        _thresholds,
+        _thresholds("HKD:5000.00,USD:700.00,EUR:600.00,GBP:500.00,SGD:900.00"),
+    ),
     # Antom client; with SANDBOX=1 unset values default to the simulator's (providers/antom/settings.py).
     Setting("ANTOM_BASE_URL", _http_url),
     Setting("ANTOM_CLIENT_ID", str),
@@ -172,6 +211,8 @@ SETTINGS: list[Setting] = [
     Setting("ANTOM_PUBLIC_KEY", str),
     Setting("ANTOM_KEY_VERSION", _positive_int, 1),
     Setting("ANTOM_NOTIFY_PATH", _url_path, "/webhooks/antom"),
+    # How long after a payment the merchant's Antom contract accepts refunds (REFUND_WINDOW_EXCEED).
+    Setting("ANTOM_REFUND_WINDOW_DAYS", _positive_int, 365),
     # The settlement currency of the merchant's Antom contract (pay's settlementStrategy), whatever
     # the currency a customer pays in.
     Setting("ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from datetime import timezone
 from functools import partial
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -284,6 +289,23 @@ def _refund_inquiry_answered(attempt: int, session: Session, refund: Refund, cal
     return refund.status
 
 
+#: Antom accepts an Auto Debit cancel until 00:15 GMT+8 on the day after the payment (antom.md §5.4,
+#: Auto Debit product page "Cancel").
+CANCEL_CUTOFF = time(0, 15)
+GMT8 = timezone(timedelta(hours=8))
+
+
+def cancel_window_ends(payment: Payment) -> datetime:
+    """Return when Antom stops accepting a cancel of ``payment``: 00:15 GMT+8 the next day."""
+    next_day = payment.created_at.astimezone(GMT8).date() + timedelta(days=1)
+    return datetime.combine(next_day, CANCEL_CUTOFF, tzinfo=GMT8)
+
+
+def refund_window() -> timedelta:
+    """Return how long after a payment Antom accepts refunds: contractual (``ANTOM_REFUND_WINDOW_DAYS``)."""
+    return timedelta(days=current_app.config["ANTOM_REFUND_WINDOW_DAYS"])
+
+
 #: Antom Auto Debit, as refunds, cancels and inquiries see it.
 RAIL = PaymentRail(
     provider=ANTOM.code,
@@ -291,4 +313,6 @@ RAIL = PaymentRail(
     refund_call=refund_call,
     inquire_refund=inquire_refund,
     send_cancel=send_cancel,
+    cancel_window_ends=cancel_window_ends,
+    refund_window=refund_window,
 )

@@ -28,6 +28,7 @@ from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.states import CANCEL_MACHINE
+from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import PAYMENT_MACHINE
 from dashboard.payments.states import PAYMENT_REFUNDABLE
@@ -68,6 +69,10 @@ class PaymentRefused(ValueError):
 
 class CancelRefused(PaymentRefused):
     """The payment cannot be cancelled (provider, status, refunds, window)."""
+
+
+class DuplicateCancel(CancelRefused):
+    """The cancel request id was used already (a double click or a retried form)."""
 
 
 def find_payment(
@@ -413,28 +418,33 @@ def open_refund(
     reason: str | None,
     request_id: str,
     actor_id: int | None,
+    *,
+    note: str | None = None,
+    awaiting_approval: bool = False,
 ) -> Refund:
-    """Add a refund of ``payment`` that passed :func:`check_new_refund`, ready to send; record, audit."""
+    """Add a refund of ``payment`` that passed :func:`check_new_refund`; record and audit it.
+
+    :param awaiting_approval: it waits for a second person (``awaiting_approval``) instead of
+        being ready to send (``submitted``)
+    """
+    status = RefundStatus.AWAITING_APPROVAL if awaiting_approval else RefundStatus.SUBMITTED
     refund = Refund(
         payment_id=payment.id,
         request_id=request_id,
         amount_minor=amount.minor,
         currency=amount.currency,
         reason=reason,
-        status=RefundStatus.SUBMITTED.value,
+        note=note,
+        status=status.value,
         requested_by_id=actor_id,
     )
     session.add(refund)
     session.flush()
     summary = {**refund.timeline.extra, "amount_minor": amount.minor, "currency": amount.currency}
-    record_event(
-        session,
-        ObjectType.PAYMENT,
-        payment.id,
-        EventKind.REFUND_REQUESTED,
-        {**summary, "reason": refund.reason},
-        actor_id=actor_id,
-    )
+    if awaiting_approval:
+        summary["awaiting_approval"] = True
+    told = {**summary, "reason": refund.reason, **({"note": refund.note} if refund.note else {})}
+    record_event(session, ObjectType.PAYMENT, payment.id, EventKind.REFUND_REQUESTED, told, actor_id=actor_id)
     audit.record(
         session,
         "payment.refund_requested",
@@ -445,19 +455,44 @@ def open_refund(
     return refund
 
 
+def cancel_rule_broken(session: Session, payment: Payment) -> str | None:
+    """Return which of the cancel rules every provider's cancel shares ``payment`` breaks, or None.
+
+    Only a payment that is open or paid, has no refund (antom.md §5.4: cancel is for the whole
+    payment, before any refund) and no other cancel in flight can be cancelled.
+    """
+    if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE | OPEN_PAYMENT:
+        return f"a {payment.status} payment cannot be cancelled"
+    if session.scalar(select(Refund.id).where(Refund.payment_id == payment.id).limit(1)) is not None:
+        # antom.md §5.4: a cancel is for the whole payment, before any refund.
+        return "a payment with refunds cannot be cancelled; refund the rest instead"
+    in_flight = select(Cancel.id).where(Cancel.payment_id == payment.id, Cancel.status.in_(OPEN_CANCEL))
+    if session.scalar(in_flight.limit(1)) is not None:
+        return "a cancel of it is in flight already"
+    return None
+
+
+def check_cancel_request_id(session: Session, request_id: str) -> None:
+    """Refuse a cancel request id that was used already (before any rule: a resubmission is no new cancel).
+
+    :raises DuplicateCancel: it was
+    """
+    if session.scalar(select(Cancel.id).where(Cancel.request_id == request_id)) is not None:
+        raise DuplicateCancel(f"cancel request {request_id} exists already")
+
+
 def open_cancel(
     session: Session, payment: Payment, request_id: str, reason: str | None, actor_id: int | None
 ) -> Cancel:
     """Add a cancel of ``payment`` (locked by the caller) once it passes the cancel rules.
 
-    :raises CancelRefused: a final payment, one with refunds, or a request id used already
+    :raises DuplicateCancel: ``request_id`` was used already
+    :raises CancelRefused: a final payment, one with refunds or a cancel in flight
     """
-    if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE | OPEN_PAYMENT:
-        raise CancelRefused(f"a {payment.status} payment cannot be cancelled")
-    if session.scalar(select(Refund.id).where(Refund.payment_id == payment.id).limit(1)) is not None:
-        raise CancelRefused("a payment with refunds cannot be cancelled (antom.md §5.4)")
-    if session.scalar(select(Cancel.id).where(Cancel.request_id == request_id)) is not None:
-        raise CancelRefused(f"cancel request {request_id} exists already")
+    check_cancel_request_id(session, request_id)
+    broken = cancel_rule_broken(session, payment)
+    if broken is not None:
+        raise CancelRefused(broken)
     cancel = Cancel(
         payment_id=payment.id,
         request_id=request_id,

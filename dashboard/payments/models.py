@@ -138,6 +138,8 @@ class Refund(ProviderTracked, Base):
     currency: Mapped[str] = mapped_column(String(3))
     #: Why staff refunded (shown to approvers; Antom ``refundReason``).
     reason: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
+    #: What staff added to the reason (required for "Other"); shown to approvers.
+    note: Mapped[str | None] = mapped_column(String(1000), info=CLIPPED)
     #: A :class:`RefundStatus` value.
     status: Mapped[str] = mapped_column(String(24))
     #: Antom ``refundId``; Worldpay has none (its events carry our ``reference``).
@@ -150,6 +152,8 @@ class Refund(ProviderTracked, Base):
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: When a manager approved or rejected it.
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the approving or rejecting manager wrote.
+    decision_comment: Mapped[str | None] = mapped_column(String(1000), info=CLIPPED)
     #: When the provider reported it refunded.
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -59,10 +61,16 @@ class PaymentRail:
     send_cancel: Callable[[int], None] | None = None
     #: Why the provider's payments cannot be cancelled (shown to staff), when ``send_cancel`` is None.
     cancel_refusal: str | None = None
+    #: When the provider stops accepting a cancel of the payment (None: no such window).
+    cancel_window_ends: Callable[[Payment], datetime] | None = None
+    #: How long after a payment the provider accepts refunds of it (None: the provider says).
+    refund_window: Callable[[], timedelta | None] = lambda: None
     #: Bring the payment's facts up to date before a refund is checked (e.g. the refunds offered now).
     before_refund: Callable[[int], None] = _nothing_to_refresh
     #: Why this provider cannot refund ``amount_minor`` of the payment now, or None.
     refund_refusal: Callable[[Payment, int], str | None] = _no_extra_rule
+    #: Whether the provider takes less than the whole refundable amount of the payment now.
+    partial_refunds: Callable[[Payment], bool] = lambda payment: True
     #: What staff may refund now, given the payment's refunds (the payment page's figure).
     refundable: Callable[[Payment, list[Refund]], Refundable] = balance_by_status
     #: What to do once a notification about the payment (or one of its refunds) was applied, in

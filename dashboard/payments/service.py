@@ -18,6 +18,7 @@ from dashboard.payments.models import Payment
 from dashboard.payments.rails import rail_for
 from dashboard.payments.refunds import inquire_refund
 from dashboard.payments.refunds import new_refund_request_id
+from dashboard.payments.refunds import refresh_payment
 from dashboard.payments.refunds import refund_payment
 from dashboard.payments.refunds import send_refund
 from dashboard.payments.states import OPEN_PAYMENT
@@ -38,15 +39,6 @@ def inquire_payment(payment_id: int, attempt: int = 0) -> str:
     if status not in OPEN_PAYMENT:
         return status
     return rail.inquire(payment_id, attempt)
-
-
-def refresh_payment(payment_id: int) -> None:
-    """Bring what the provider says of a payment up to date (e.g. the refunds it offers now)."""
-    payment = db.session.get(Payment, payment_id)
-    rail = rail_for(payment.provider) if payment is not None else None
-    db.session.rollback()
-    if rail is not None:
-        rail.before_refund(payment_id)
 
 
 __all__ = [

@@ -250,6 +250,7 @@ REFUND_IN_FLIGHT = OPEN_REFUND | {R.UNRESOLVED}
 #: Refund statuses whose amount is (or may become) refunded: they count against the balance.
 REFUND_HOLDS_BALANCE = frozenset({R.AWAITING_APPROVAL, R.SUBMITTED, R.PROCESSING, R.UNRESOLVED, R.SUCCEEDED})
 
+
 class RefundRefused(ValueError):
     """A refund request fails a rule before anything is stored or sent."""
 

@@ -218,6 +218,11 @@ def refund_refusal(payment: Payment, amount_minor: int) -> str | None:
     return None
 
 
+def partial_refunds(payment: Payment) -> bool:
+    """Return True while the sale's actions (as last seen) offer a partial reversal."""
+    return refund_action(payment.actions or {}, whole_payment=False) is not None
+
+
 def refundable(payment: Payment, refunds: list[Refund]) -> Refundable:
     """Return what may be refunded now: the balance, but only while the actions last seen offer a
     reversal of it (an authorised sale holds money yet offers none, nor one with a refund in flight)."""
@@ -334,6 +339,7 @@ RAIL = PaymentRail(
     cancel_refusal="Worldpay has no cancel for AlipayHK payments: refund them instead",
     before_refund=refresh_next_actions,
     refund_refusal=refund_refusal,
+    partial_refunds=partial_refunds,
     refundable=refundable,
     after_news=refresh_after_news,
     shows_next_actions=True,
