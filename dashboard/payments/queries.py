@@ -19,10 +19,12 @@ from dashboard.listing import Cursor
 from dashboard.listing import newest_first
 from dashboard.listing import starts_with
 from dashboard.money import Money
+from dashboard.payments.cancels import why_no_cancel
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.rails import rail_for
+from dashboard.payments.refunds import refund_eligibility
 
 
 @dataclass(frozen=True)
@@ -80,16 +82,19 @@ class PaymentDetail:
     refunds: list[Refund]
     cancels: list[Cancel]
     timeline: Timeline
-    #: What is left to refund now: nothing unless the payment holds money and its provider can
-    #: refund it now; refunds in flight count.
+    #: What may be refunded now: nothing unless the payment holds money, its provider can refund
+    #: it now and its refund window is open; refunds in flight or awaiting approval count.
     refundable: Money
     #: Staff names by user id, for who requested, approved or rejected a refund or cancel.
     names: dict[int, str]
-    #: Why the payment's provider cannot cancel it at all (None: it has a cancel).
+    #: Why the payment cannot be cancelled now (its provider has no cancel, its window, the rules);
+    #: None: it can.
     cancel_refusal: str | None
+    #: Whether the payment's provider has a cancel at all (the page then lists the cancels).
+    offers_cancel: bool
     #: Whether the page shows what the provider offers to do next with the payment.
     shows_next_actions: bool
-    #: Why nothing can be refunded now although the payment holds money (None: it can, or holds none).
+    #: Why nothing can be refunded now (None: something can).
     refund_note: str | None = None
 
 
@@ -102,15 +107,16 @@ def payment_detail(session: Session, payment_id: int) -> PaymentDetail | None:
     cancels = list(session.scalars(select(Cancel).where(Cancel.payment_id == payment_id).order_by(Cancel.id)))
     staff = [user for r in refunds for user in (r.requested_by_id, r.approved_by_id, r.rejected_by_id)]
     rail = rail_for(payment.provider)
-    refundable = rail.refundable(payment, refunds)
+    eligibility = refund_eligibility(session, payment)
     return PaymentDetail(
         payment=payment,
         refunds=refunds,
         cancels=cancels,
         timeline=object_timeline(session, ObjectType.PAYMENT, payment_id),
-        refundable=Money(refundable.minor, payment.currency),
-        refund_note=refundable.why_not,
+        refundable=eligibility.refundable,
+        refund_note=eligibility.why_not,
         names=staff_names(session, [*staff, *(c.requested_by_id for c in cancels)]),
-        cancel_refusal=rail.cancel_refusal,
+        cancel_refusal=why_no_cancel(session, payment),
+        offers_cancel=rail.send_cancel is not None,
         shows_next_actions=rail.shows_next_actions,
     )

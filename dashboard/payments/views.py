@@ -1,22 +1,52 @@
-"""The payments list and one payment's page (read-only; both update live)."""
+"""The payments list, one payment's page (both update live), and its refund and cancel forms."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
+from flask import flash
 from flask import request
+from flask import url_for
+from flask_login import current_user
+from sqlalchemy import select
 
 from dashboard.auth.access import roles
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
+from dashboard.htmx import form_done
+from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
+from dashboard.money import format_money
+from dashboard.payments.cancels import cancel_payment
+from dashboard.payments.cancels import cancel_result
+from dashboard.payments.cancels import cancel_window_ends
+from dashboard.payments.cancels import new_cancel_request_id
+from dashboard.payments.cancels import why_no_cancel
+from dashboard.payments.changes import CancelRefused
+from dashboard.payments.changes import DuplicateCancel
+from dashboard.payments.forms import CancelForm
 from dashboard.payments.forms import PaymentFilterForm
+from dashboard.payments.forms import RefundForm
+from dashboard.payments.models import Cancel
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
 from dashboard.payments.queries import PaymentFilter
 from dashboard.payments.queries import payment_detail
 from dashboard.payments.queries import payment_page
+from dashboard.payments.refunds import RefundEligibility
+from dashboard.payments.refunds import approval_threshold
+from dashboard.payments.refunds import needs_approval
+from dashboard.payments.refunds import new_refund_request_id
+from dashboard.payments.refunds import refund_eligibility
+from dashboard.payments.refunds import refund_payment
+from dashboard.payments.refunds import refund_preview
+from dashboard.payments.refunds import refund_result
+from dashboard.payments.states import DuplicateRefund
+from dashboard.payments.states import RefundRefused
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -49,3 +79,165 @@ def detail(payment_id: int):
     cursor = latest_event_id(db.session)
     shown = payment_detail(db.session, payment_id) or abort(404)
     return render_page("payments/detail.html", "detail", detail=shown, latest_event_id=cursor)
+
+
+def _refund_page(
+    payment: Payment, eligibility: RefundEligibility, form: RefundForm, *, confirming: bool = False
+):
+    """Answer with the refund page (for htmx its form block): 422 while the form has errors."""
+    return render_form(
+        "payments/refund.html",
+        "refund_form",
+        form,
+        payment=payment,
+        eligibility=eligibility,
+        form=form,
+        confirming=confirming,
+        threshold=approval_threshold(payment.currency),
+        waits=confirming and needs_approval(form.amount.money),
+    )
+
+
+def _refund_form(payment: Payment) -> RefundForm:
+    form = RefundForm()
+    form.set_up(payment.currency, current_app.config["REFUND_REASONS"])
+    return form
+
+
+@bp.get("/<int:payment_id>/refund")
+@roles("support")
+def refund_form(payment_id: int):
+    """Show the refund preview (asking the provider what it offers now) and the form, with its request id."""
+    payment, eligibility = refund_preview(payment_id) or abort(404)
+    form = _refund_form(payment)
+    form.request_id.data = new_refund_request_id()
+    if eligibility.refundable.minor:
+        form.amount.show(eligibility.refundable)
+    return _refund_page(payment, eligibility, form)
+
+
+@bp.post("/<int:payment_id>/refund")
+@roles("support")
+def refund(payment_id: int):
+    """Check the form, show exactly what will happen, and once confirmed refund or ask for approval."""
+    payment = db.get_or_404(Payment, payment_id)
+    form = _refund_form(payment)
+    earlier = _earlier_submit(Refund, payment_id, form.request_id.data)
+    if earlier is not None:
+        return _refund_done(earlier)
+    eligibility = refund_eligibility(db.session, payment)
+    if form.wants_change or not (form.validate_on_submit() and _refund_fits(form, eligibility)):
+        return _refund_page(payment, eligibility, form)
+    if not form.is_confirmed:
+        return _refund_page(payment, eligibility, form, confirming=True)
+    try:
+        refund = refund_payment(
+            payment_id,
+            form.amount.money,
+            form.reason.data,
+            form.request_id.data,
+            note=form.note.data or None,
+            actor_id=current_user.id,
+        )
+    except DuplicateRefund:
+        # A double click that overtook the check above: the first submit asked for the refund.
+        return _refund_done(_earlier_submit(Refund, payment_id, form.request_id.data))
+    except RefundRefused as refused:
+        eligibility = refund_eligibility(db.session, db.get_or_404(Payment, payment_id))
+        form.amount.errors.append(f"{str(refused).capitalize()}.")
+        return _refund_page(payment, eligibility, form)
+    flash(*refund_result(refund))
+    return form_done(url_for("payments.detail", payment_id=payment_id))
+
+
+def _refund_done(refund: Refund):
+    flash("This form was sent already; nothing was sent again.", "info")
+    flash(*refund_result(refund))
+    return form_done(url_for("payments.detail", payment_id=refund.payment_id))
+
+
+def _refund_fits(form: RefundForm, eligibility: RefundEligibility) -> bool:
+    """Check the amount against the preview, and a refund in flight against an explicit yes."""
+    amount, refundable = form.amount.money, eligibility.refundable
+    if not refundable.minor:
+        form.amount.errors.append(f"Nothing can be refunded now: {eligibility.why_not}.")
+    elif amount.minor > refundable.minor:
+        form.amount.errors.append(f"At most {format_money(refundable)} can be refunded now.")
+    elif not eligibility.partial and amount.minor != refundable.minor:
+        form.amount.errors.append(f"Only the whole {format_money(refundable)} can be refunded now.")
+    if eligibility.open_refunds and not form.also_in_flight.data:
+        waiting = format_money(eligibility.in_flight)
+        form.also_in_flight.errors.append(
+            f"Refunds of {waiting} are in flight or awaiting approval: tick this if this one is needed too."
+        )
+    return not form.errors
+
+
+def _earlier_submit(model: type[Refund] | type[Cancel], payment_id: int, request_id: str | None):
+    """Return what an earlier submit of this same form asked for, or None; 409 for another payment's id."""
+    if not request_id:
+        return None
+    found = db.session.scalar(select(model).where(model.request_id == request_id))
+    if found is not None and found.payment_id != payment_id:
+        abort(409, "This form belongs to another payment: open it again from the payment.")
+    return found
+
+
+def _cancel_page(payment: Payment, form: CancelForm, refusal: str | None, *, confirming: bool = False):
+    """Answer with the cancel page (for htmx its form block): 422 while the form has errors."""
+    return render_form(
+        "payments/cancel.html",
+        "cancel_form",
+        form,
+        payment=payment,
+        form=form,
+        refusal=refusal,
+        confirming=confirming,
+        window_ends=cancel_window_ends(payment),
+    )
+
+
+@bp.get("/<int:payment_id>/cancel")
+@roles("support")
+def cancel_form(payment_id: int):
+    """Show whether the payment can be cancelled and, if so, the form with its request id."""
+    payment = db.get_or_404(Payment, payment_id)
+    form = CancelForm()
+    form.request_id.data = new_cancel_request_id()
+    return _cancel_page(payment, form, why_no_cancel(db.session, payment))
+
+
+@bp.post("/<int:payment_id>/cancel")
+@roles("support")
+def cancel(payment_id: int):
+    """Check the form, show what the cancel does, and once confirmed send it."""
+    payment = db.get_or_404(Payment, payment_id)
+    form = CancelForm()
+    earlier = _earlier_submit(Cancel, payment_id, form.request_id.data)
+    if earlier is not None:
+        return _cancel_done(earlier, again=True)
+    refusal = why_no_cancel(db.session, payment)
+    valid = form.validate_on_submit()
+    if refusal is not None:
+        form.reason.errors.append(f"It cannot be cancelled: {refusal}.")
+    if form.wants_change or not valid or form.errors:
+        return _cancel_page(payment, form, refusal)
+    if not form.is_confirmed:
+        return _cancel_page(payment, form, refusal, confirming=True)
+    try:
+        cancelled = cancel_payment(
+            payment_id, form.request_id.data, form.reason.data, actor_id=current_user.id
+        )
+    except DuplicateCancel:
+        return _cancel_done(_earlier_submit(Cancel, payment_id, form.request_id.data), again=True)
+    except CancelRefused as refused:
+        form.reason.errors.append(f"It cannot be cancelled: {refused}.")
+        return _cancel_page(payment, form, str(refused))
+    return _cancel_done(cancelled)
+
+
+def _cancel_done(cancel: Cancel, *, again: bool = False):
+    if again:
+        flash("This form was sent already; nothing was sent again.", "info")
+    flash(*cancel_result(cancel))
+    return form_done(url_for("payments.detail", payment_id=cancel.payment_id))

@@ -153,16 +153,17 @@
     flash("The server could not be reached. Check the connection and try again.");
   });
 
-  // A form answered with errors (DESIGN §9) brings its error summary: focus it, so it is read first.
-  // After settling, because htmx focuses an [autofocus] field of the new content while it settles.
-  function focusErrorSummary(root) {
-    var summary = root && root.querySelector && root.querySelector(".error-summary");
-    if (summary) { summary.focus(); }
+  // A form answered with errors (DESIGN §9) brings its error summary, a money-moving form its
+  // confirmation step: focus it, so it is read first. After settling, because htmx focuses an
+  // [autofocus] field of the new content while it settles.
+  function focusArrival(root) {
+    var arrived = root && root.querySelector && root.querySelector(".error-summary, .confirm-step");
+    if (arrived) { arrived.focus(); }
   }
   document.addEventListener("htmx:afterSettle", function (event) {
-    focusErrorSummary(event.target);
+    focusArrival(event.target);
   });
   document.addEventListener("DOMContentLoaded", function () {
-    focusErrorSummary(document.getElementById("main"));
+    focusArrival(document.getElementById("main"));
   });
 })();

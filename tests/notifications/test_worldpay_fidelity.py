@@ -68,8 +68,8 @@ def payment_page(sandboxed, payment_id: int) -> str:
 
 
 def refund_note(page: str) -> str:
-    """Return what the payment page says under Refundable when nothing can be refunded now."""
-    return html.unescape(re.search(r'<p class="help" id="refund-note">([^<]*)</p>', page).group(1))
+    """Return why the payment page says nothing can be refunded now."""
+    return html.unescape(re.search(r'<span id="refund-note">([^<]*)</span>', page).group(1))
 
 
 def refunds_of(payment_id: int) -> list[Refund]:

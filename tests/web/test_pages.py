@@ -28,9 +28,12 @@ from dashboard.listing import Cursor
 from dashboard.money import Money
 from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.queries import InboxPage
+from dashboard.payments.forms import CancelForm
 from dashboard.payments.forms import PaymentFilterForm
+from dashboard.payments.forms import RefundForm
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentDetail
+from dashboard.payments.refunds import RefundEligibility
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
 from tests.factories import make_payment
@@ -251,10 +254,35 @@ FRAGMENT_CONTEXT = {
             refundable=Money(1000, "HKD"),
             names={},
             cancel_refusal="no cancel",
+            offers_cancel=False,
             shows_next_actions=True,
             refund_note="no reversal offered now",
         ),
         "latest_event_id": 3,
+    },
+    ("payments/refund.html", "refund_form"): lambda: {
+        "payment": Payment(id=7, provider="antom", request_id="pay-7", amount_minor=1000, currency="HKD"),
+        "eligibility": RefundEligibility(
+            paid=Money(1000, "HKD"),
+            refunded=Money(0, "HKD"),
+            in_flight=Money(0, "HKD"),
+            refundable=Money(1000, "HKD"),
+            why_not=None,
+            window_ends=NOON,
+            partial=True,
+            open_refunds=(),
+        ),
+        "form": RefundForm(),
+        "confirming": False,
+        "threshold": Money(500000, "HKD"),
+        "waits": False,
+    },
+    ("payments/cancel.html", "cancel_form"): lambda: {
+        "payment": Payment(id=7, provider="antom", request_id="pay-7", amount_minor=1000, currency="HKD"),
+        "form": CancelForm(),
+        "refusal": None,
+        "confirming": False,
+        "window_ends": NOON,
     },
     ("agreements/index.html", "results"): lambda: {
         "form": AgreementFilterForm(),
