@@ -470,8 +470,8 @@ CANCEL = {
     # antom.md §5.4: "if still U after 3 retries contact support"; matches CANCEL_GUIDANCE.
     "UNKNOWN_EXCEPTION": row(
         "Antom did not say whether the cancel went through.",
-        "The back office sends the cancel again (it is safe). If it is still unknown after the last "
-        "retry, ask Antom Technical Support whether the payment was cancelled before cancelling or "
+        "Wait: the back office sends the cancel again a few times (that is safe). Once it has stopped "
+        "retrying, ask Antom Technical Support whether the payment was cancelled before cancelling or "
         "refunding again.",
     ),
 }
