@@ -13,6 +13,7 @@ from dashboard import clock
 from dashboard.auth.access import role_allows
 from dashboard.money import format_money
 from dashboard.providers.methods import method_label
+from dashboard.providers.registry import guidance as code_guidance
 from dashboard.providers.registry import label as provider_label
 
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
@@ -78,5 +79,6 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
     app.jinja_env.globals["can_open"] = can_open
+    app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation

@@ -18,6 +18,7 @@ from dashboard.listing import Cursor
 from dashboard.listing import newest_first
 from dashboard.listing import starts_with
 from dashboard.payments.models import Payment
+from dashboard.providers.antom.provider import ANTOM
 
 #: How many of an agreement's payments its page lists (newest first).
 RECENT_PAYMENTS = 20
@@ -61,6 +62,8 @@ class AgreementDetail:
     timeline: Timeline
     #: Who revoked it, by name.
     revoked_by: str | None
+    #: The code of the provider that holds the authorisation (whose guidance explains its codes).
+    provider: str = ANTOM.code
 
 
 def agreement_detail(session: Session, agreement_id: int) -> AgreementDetail | None:
@@ -77,6 +80,6 @@ def agreement_detail(session: Session, agreement_id: int) -> AgreementDetail | N
     return AgreementDetail(
         agreement=agreement,
         payments=list(payments),
-        timeline=object_timeline(session, ObjectType.AGREEMENT, agreement_id),
+        timeline=object_timeline(session, ObjectType.AGREEMENT, agreement_id, ANTOM.code),
         revoked_by=staff_names(session, [agreement.revoked_by_id]).get(agreement.revoked_by_id),
     )

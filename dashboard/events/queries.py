@@ -14,9 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.events.service import timeline
 from dashboard.money import format_money
+from dashboard.providers.guidance import About
+from dashboard.providers.guidance import Guidance
+from dashboard.providers.registry import guidance
 from dashboard.templating import local_time
 from dashboard.users.models import User
 
@@ -56,6 +60,15 @@ class ProviderCall:
 
 
 @dataclass(frozen=True)
+class CodeNote:
+    """A provider result code a timeline line carries, and what it means to staff."""
+
+    code: str
+    #: What it means and what to do next; None when there is no guidance for it yet.
+    guidance: Guidance | None
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     """One event as a page shows it."""
 
@@ -70,6 +83,8 @@ class TimelineEntry:
     actor: str | None = None
     #: The notification that caused it, linked as ``/notifications/<id>``.
     notification_id: int | None = None
+    #: The provider result code the event recorded, with its guidance.
+    code_note: CodeNote | None = None
 
 
 def _text(value: Any) -> str:
@@ -194,8 +209,28 @@ def _call_record(summary: dict[str, Any]) -> ProviderCall:
     )
 
 
-def describe(event: Event, actor: str | None = None) -> TimelineEntry:
-    """Turn an event into a timeline line; an unknown kind or an odd summary shows as key/value pairs."""
+def _kept_on(object_type: str, summary: dict[str, Any]) -> About:
+    """Say what an event's result code is kept on: a refund or cancel named in it, else its object."""
+    if summary.get("refund_id") is not None:
+        return About.REFUND
+    if summary.get("cancel_id") is not None:
+        return About.CANCEL
+    return About.AGREEMENT if object_type == ObjectType.AGREEMENT else About.PAYMENT
+
+
+def _code_note(event: Event, summary: dict[str, Any], provider: str | None) -> CodeNote | None:
+    code = summary.get("result_code")
+    if not isinstance(code, str) or not code:
+        return None
+    return CodeNote(code, guidance(provider, code, _kept_on(event.object_type, summary)))
+
+
+def describe(event: Event, actor: str | None = None, provider: str | None = None) -> TimelineEntry:
+    """Turn an event into a timeline line; an unknown kind or an odd summary shows as key/value pairs.
+
+    :param provider: the code of the provider behind the object, whose guidance explains a result
+        code the event recorded
+    """
     title = KIND_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
     raw = event.summary if isinstance(event.summary, dict) else {"summary": event.summary}
     summary = dict(raw)
@@ -211,7 +246,9 @@ def describe(event: Event, actor: str | None = None) -> TimelineEntry:
     notification_id = event.notification_id or raw.get("notification_id")
     if not isinstance(notification_id, int):
         notification_id = None
-    return TimelineEntry(event, title, text, fields, call, actor, notification_id)
+    return TimelineEntry(
+        event, title, text, fields, call, actor, notification_id, _code_note(event, raw, provider)
+    )
 
 
 def staff_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
@@ -231,11 +268,16 @@ class Timeline:
     truncated: bool
 
 
-def object_timeline(session: Session, object_type: str, object_id: int) -> Timeline:
-    """Return an object's timeline (oldest first, at most :data:`TIMELINE_LIMIT` lines)."""
+def object_timeline(
+    session: Session, object_type: str, object_id: int, provider: str | None = None
+) -> Timeline:
+    """Return an object's timeline (oldest first, at most :data:`TIMELINE_LIMIT` lines).
+
+    :param provider: the code of the object's provider, whose guidance explains result codes
+    """
     events = timeline(session, object_type, object_id, limit=TIMELINE_LIMIT + 1)
     names = staff_names(session, (event.actor_id for event in events))
     return Timeline(
-        [describe(event, names.get(event.actor_id)) for event in events[:TIMELINE_LIMIT]],
+        [describe(event, names.get(event.actor_id), provider) for event in events[:TIMELINE_LIMIT]],
         truncated=len(events) > TIMELINE_LIMIT,
     )

@@ -112,7 +112,7 @@ def payment_detail(session: Session, payment_id: int) -> PaymentDetail | None:
         payment=payment,
         refunds=refunds,
         cancels=cancels,
-        timeline=object_timeline(session, ObjectType.PAYMENT, payment_id),
+        timeline=object_timeline(session, ObjectType.PAYMENT, payment_id, payment.provider),
         refundable=eligibility.refundable,
         refund_note=eligibility.why_not,
         names=staff_names(session, [*staff, *(c.requested_by_id for c in cancels)]),

@@ -51,6 +51,8 @@ from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.providers.news import RefundsOnRecord
 from dashboard.providers.worldpay.consts import METHOD_ALIPAY_HK
+from dashboard.providers.worldpay.consts import NO_FINAL_EVENT
+from dashboard.providers.worldpay.consts import RESOLVED_FROM_RECORDS
 from dashboard.providers.worldpay.mapping import CreatePaymentRequest
 from dashboard.providers.worldpay.mapping import ResultUrls
 from dashboard.providers.worldpay.mapping import refund_action
@@ -244,11 +246,6 @@ def refund_call(refund: Refund) -> Callable[[], object]:
         reference=refund.request_id,
         whole_payment=_whole_payment(payment, refund.amount_minor),
     )
-
-
-#: Our codes for what a refund's resolution found (kept as the refund's result).
-RESOLVED_FROM_RECORDS = "RESOLVED_FROM_RECORDS"
-NO_FINAL_EVENT = "NO_FINAL_EVENT"
 
 
 def resolution_period() -> timedelta:

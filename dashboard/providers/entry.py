@@ -19,6 +19,9 @@ from flask import current_app
 
 from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.base import Subject
+from dashboard.providers.guidance import About
+from dashboard.providers.guidance import Guidance
+from dashboard.providers.guidance import no_guidance
 
 C = TypeVar("C")
 
@@ -106,6 +109,9 @@ class Provider(Generic[C]):
     webhook: Webhook | None = None
     #: Check the provider's settings at start-up; raises ``ConfigError`` naming the variable.
     check_settings: Callable[[Mapping[str, Any]], None] | None = None
+    #: What a result code it gives means to staff and what they do next, given what the code is
+    #: kept on (its package's ``guidance.py``); None for a code it has no guidance for yet.
+    guidance: Callable[[str, About | None], Guidance | None] = no_guidance
 
     def client(self, app: Flask | None = None) -> C:
         """Return the app's client for this provider, built once."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from dashboard.providers.antom.provider import ANTOM
 from dashboard.providers.entry import Provider
+from dashboard.providers.guidance import About
+from dashboard.providers.guidance import Guidance
 from dashboard.providers.worldpay.provider import WORLDPAY
 
 #: Provider code → its entry, in the order pages list them.
@@ -45,3 +47,22 @@ def label(code: str) -> str:
     """Return what staff read for provider ``code`` (the code itself if unknown)."""
     entry = REGISTRY.get(code)
     return entry.label if entry is not None else code
+
+
+def guidance(
+    provider_code: str | None, code: str | None, about: About | str | None = None
+) -> Guidance | None:
+    """Return what result ``code`` of provider ``provider_code`` means to staff and what they do next.
+
+    :param about: what the code is kept on (a payment, refund, cancel or agreement), which can
+        change its meaning; unknown or None uses the provider's general rows
+    :returns: None for no code, an unknown provider, or a code without guidance yet (never raises)
+    """
+    entry = REGISTRY.get(provider_code or "")
+    if entry is None or not code:
+        return None
+    try:
+        kept_on = About(about) if about else None
+    except ValueError:
+        kept_on = None
+    return entry.guidance(code, kept_on)

@@ -6,6 +6,7 @@ import pytest
 
 from dashboard.events.models import Event
 from dashboard.events.queries import describe
+from dashboard.providers.registry import guidance
 
 CALL = {
     "provider": "antom",
@@ -24,7 +25,9 @@ CALL = {
 
 
 def event(kind: str, summary, **fields) -> Event:
-    return Event(id=7, object_type="payment", object_id="1", kind=kind, summary=summary, **fields)
+    return Event(
+        **{"id": 7, "object_type": "payment", "object_id": "1", "kind": kind, "summary": summary, **fields}
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,3 +158,34 @@ def test_the_notification_and_the_actor_are_kept_for_the_by_column():
     assert line.notification_id == 9
     assert describe(event("created", {"status": "pending"}), actor="Ann").actor == "Ann"
     assert describe(event("notification", {"notification_id": 11})).notification_id == 11
+
+
+@pytest.mark.parametrize(
+    ("object_type", "summary", "provider", "about"),
+    [
+        ("payment", {"status": ["pending", "failed"], "result_code": "refundFailed"}, "worldpay", "payment"),
+        ("payment", {"refund_id": 3, "result_code": "refundFailed"}, "worldpay", "refund"),
+        ("payment", {"cancel_id": 4, "result_code": "PROCESS_FAIL"}, "antom", "cancel"),
+        (
+            "agreement",
+            {"status": ["active", "revoked"], "result_code": "INVALID_ACCESS_TOKEN"},
+            "antom",
+            "agreement",
+        ),
+    ],
+)
+def test_a_line_with_a_result_code_explains_it_as_kept_on_its_payment_refund_cancel_or_agreement(
+    object_type, summary, provider, about
+):
+    line = describe(event("status_changed", summary, object_type=object_type), provider=provider)
+    code = summary["result_code"]
+    assert line.code_note.code == code
+    assert line.code_note.guidance == guidance(provider, code, about)
+    if about != "payment":  # the row for what it is kept on, not the payment's
+        assert line.code_note.guidance != guidance(provider, code, "payment")
+
+
+def test_a_line_without_a_code_has_no_note_and_one_of_an_unknown_provider_has_no_guidance():
+    assert describe(event("created", {"status": "pending"}), provider="antom").code_note is None
+    line = describe(event("status_changed", {"status": ["a", "b"], "result_code": "SUCCESS"}))
+    assert (line.code_note.code, line.code_note.guidance) == ("SUCCESS", None)

@@ -243,6 +243,17 @@ _PAYMENT_IN_PROCESS = ("PAYMENT_IN_PROCESS", "U", "The payment is being processe
 #: revoke: the visible part of the authrevocation table.
 REVOKE_RESULT_CODES = _table(_INVALID_ACCESS_TOKEN)
 
+#: applyToken: its code table could not be read (antom.md §2.3), which expects codes for a bad, used
+#: or expired auth code or refresh token under these Alipay+-family names (uncertain: names to check
+#: against Antom; the simulator answers them).
+APPLY_TOKEN_RESULT_CODES = _table(
+    ("INVALID_CODE", "F", "The auth code is invalid."),
+    ("USED_CODE", "F", "The auth code has already been used."),
+    ("EXPIRED_CODE", "F", "The auth code is expired."),
+    ("INVALID_REFRESH_TOKEN", "F", "The refresh token is invalid, used or revoked."),
+    ("EXPIRED_REFRESH_TOKEN", "F", "The refresh token is expired."),
+)
+
 #: cancel: the visible part of the paymentc table (ORDER_STATUS_INVALID is truncated there).
 CANCEL_RESULT_CODES = _table(
     ("CANCEL_WINDOW_EXCEED", "F", "The payment is outside the cancel window; refund it instead."),
@@ -274,7 +285,7 @@ INQUIRY_RESULT_CODES = _table(_ORDER_NOT_EXIST)
 
 _SPECIFIC: Mapping[Operation, Mapping[str, ResultCode]] = {
     Operation.CONSULT: {},
-    Operation.APPLY_TOKEN: {},
+    Operation.APPLY_TOKEN: APPLY_TOKEN_RESULT_CODES,
     Operation.REVOKE: REVOKE_RESULT_CODES,
     Operation.PAY: PAY_RESULT_CODES,
     Operation.INQUIRY_PAYMENT: INQUIRY_RESULT_CODES,

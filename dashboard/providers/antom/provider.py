@@ -15,6 +15,7 @@ from dashboard.providers.antom.consts import NOTIFICATION_ACK
 from dashboard.providers.antom.consts import PROVIDER
 from dashboard.providers.antom.consts import DisputeNotificationType
 from dashboard.providers.antom.consts import NotifyType
+from dashboard.providers.antom.guidance import GUIDANCE
 from dashboard.providers.antom.mapping import identify_notification
 from dashboard.providers.antom.mapping import notification_news
 from dashboard.providers.antom.mapping import notification_subject
@@ -66,4 +67,5 @@ ANTOM: Provider[AntomClient] = Provider(
         acknowledgement=WebhookAnswer(200, NOTIFICATION_ACK, "application/json"),
         refusal=WebhookAnswer(401, REFUSAL_BODY, "application/json"),
     ),
+    guidance=GUIDANCE,
 )

@@ -152,7 +152,7 @@ class WorldpayClient:
         if action is None:
             # Our code, not Worldpay's: the payment's actions offered no reversal, so nothing was sent.
             raise ProviderRejected(
-                "Worldpay offers no reversal for this payment now", code="REVERSAL_NOT_OFFERED"
+                "Worldpay offers no reversal for this payment now", code=consts.REVERSAL_NOT_OFFERED
             )
         if action == consts.ACTION_REVERSE:
             return self.reverse(actions[action], amount=amount, reference=reference)

@@ -181,6 +181,14 @@ class ErrorName(enum.StrEnum):
     SERVICE_UNAVAILABLE = "serviceUnavailable"
 
 
+# Our own result codes, kept on refunds where Worldpay gives none (their guidance is in guidance.py).
+#: A refund's reversal was never sent: the payment's freshly queried ``_actions`` offered none.
+REVERSAL_NOT_OFFERED = "REVERSAL_NOT_OFFERED"
+#: No refund event came in time, and Worldpay's records show the refund taken and not failed.
+RESOLVED_FROM_RECORDS = "RESOLVED_FROM_RECORDS"
+#: No refund event came in time, and Worldpay's records could not settle the refund's fate.
+NO_FINAL_EVENT = "NO_FINAL_EVENT"
+
 # Field constraints of the create request (§1.4.1) and of reversals (§1.8).
 TRANSACTION_REFERENCE_PATTERN = re.compile(r"^[a-zA-Z0-9\-_/!@#$%()*=.:;?\[\]{}~+]*$")
 TRANSACTION_REFERENCE_MAX_LENGTH = 64

@@ -18,6 +18,7 @@ from dashboard.providers.worldpay.consts import CORRELATION_HEADER
 from dashboard.providers.worldpay.consts import PROVIDER
 from dashboard.providers.worldpay.consts import SIGNATURE_HEADER
 from dashboard.providers.worldpay.consts import EventName
+from dashboard.providers.worldpay.guidance import GUIDANCE
 from dashboard.providers.worldpay.mapping import event_news
 from dashboard.providers.worldpay.mapping import event_subject
 from dashboard.providers.worldpay.mapping import identify_event
@@ -63,4 +64,5 @@ WORLDPAY: Provider[WorldpayClient] = Provider(
         refusal=WebhookAnswer(400),
     ),
     check_settings=check_startup,
+    guidance=GUIDANCE,
 )
