@@ -20,7 +20,9 @@ from dashboard.payments.rails import rail_for
 from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import CancelStatus
 from dashboard.providers.base import new_request_id
+from dashboard.providers.guidance import About
 from dashboard.providers.registry import label as provider_label
+from dashboard.providers.registry import refusal_words
 
 
 def new_cancel_request_id() -> str:
@@ -77,8 +79,8 @@ def cancel_result(cancel: Cancel) -> tuple[str, str]:
     if status is CancelStatus.SUCCEEDED:
         return f"{provider} cancelled the payment; any money taken goes back to the customer.", "success"
     if status is CancelStatus.FAILED:
-        said = " ".join(part for part in (cancel.result_code, cancel.result_message) if part)
-        return f"{provider} refused the cancel: {said or 'no reason given'}.", "error"
+        said = refusal_words(cancel.payment.provider, cancel.result_code, cancel.result_message, About.CANCEL)
+        return f"{provider} refused the cancel: {said}", "error"
     return f"The cancel is with {provider}; this page shows its result when it arrives.", "info"
 
 

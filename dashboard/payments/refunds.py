@@ -43,8 +43,10 @@ from dashboard.provider_step import settle
 from dashboard.providers.base import Call
 from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import new_request_id
+from dashboard.providers.guidance import About
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import label as provider_label
+from dashboard.providers.registry import refusal_words
 
 
 def new_refund_request_id() -> str:
@@ -318,8 +320,8 @@ def refund_result(refund: Refund) -> tuple[str, str]:
     if status is RefundStatus.AWAITING_APPROVAL:
         return f"The refund of {amount} waits for a second manager's approval; this page shows it.", "info"
     if status is RefundStatus.FAILED:
-        said = " ".join(part for part in (refund.result_code, refund.result_message) if part)
-        return f"{provider} refused the refund of {amount}: {said or 'no reason given'}.", "error"
+        said = refusal_words(refund.payment.provider, refund.result_code, refund.result_message, About.REFUND)
+        return f"{provider} refused the refund of {amount}: {said}", "error"
     if status is RefundStatus.REJECTED:
         return f"The refund of {amount} was rejected; nothing was sent.", "info"
     return f"The refund of {amount} is with {provider}; this page shows its result when it arrives.", "info"

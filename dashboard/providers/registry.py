@@ -66,3 +66,10 @@ def guidance(
     except ValueError:
         kept_on = None
     return entry.guidance(code, kept_on)
+
+
+def refusal_words(provider_code: str, code: str | None, message: str | None, about: About) -> str:
+    """Return a provider's refusal as staff read it: its code and message, then the next step if known."""
+    said = " ".join(part for part in (code, message) if part) or "no reason given"
+    known = guidance(provider_code, code, about)
+    return f"{said}. {known.next_step}" if known is not None and known.act else f"{said}."
