@@ -1,4 +1,5 @@
-"""Form pieces every domain shares: an amount typed in major units, and the money-moving form.
+"""Form pieces every domain shares: an amount typed in major units, the confirmation step, and the
+money-moving form.
 
 A form that moves money has a confirmation step and carries its request id from its first render
 (DESIGN §9 "The htmx form contract"): the first submit shows what will happen, the second does
@@ -9,13 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import abort
 from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 from wtforms import Field
 from wtforms import HiddenField
 from wtforms import StringField
 from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
+from dashboard.extensions import db
 from dashboard.money import InvalidAmount
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
@@ -61,11 +66,9 @@ def request_id_present(form: Any, field: Field) -> None:
         raise ValidationError("This form lost its request id: open it again.")
 
 
-class MoneyMovingForm(FlaskForm):
-    """A form that moves money: its request id, and whether the user confirmed what it will do."""
+class ConfirmedForm(FlaskForm):
+    """A form with a confirmation step: the first valid submit shows what will happen, "yes" does it."""
 
-    #: Made once when the form is first shown; every resubmission carries the same one.
-    request_id = HiddenField(validators=[request_id_present, Length(max=64)])
     #: Sent by the confirmation step's buttons only (never as a hidden input): ``yes`` does it,
     #: ``change`` goes back to editing; absent on the first submit, which shows the confirmation.
     confirmed = HiddenField()
@@ -79,3 +82,32 @@ class MoneyMovingForm(FlaskForm):
     def wants_change(self) -> bool:
         """Return True when the user went back from the confirmation step to change the form."""
         return self.confirmed.data == "change"
+
+
+class MoneyMovingForm(ConfirmedForm):
+    """A form that moves money: its request id, and whether the user confirmed what it will do."""
+
+    #: Made once when the form is first shown; every resubmission carries the same one.
+    request_id = HiddenField(validators=[request_id_present, Length(max=64)])
+
+
+def earlier_submit(
+    request_key: InstrumentedAttribute, request_id: str | None, owner: InstrumentedAttribute, owner_id: int
+) -> Any:
+    """Return the row an earlier submit of this same form made, or None.
+
+    Looked up before anything else, so a resubmission answers with what the first submit did and
+    sends nothing again. A request id that made a row of another object answers 409: that form was
+    opened from the other object's page.
+
+    :param request_key: the column holding the form's request id (``Refund.request_id``)
+    :param owner: the column naming the object the form acts on (``Refund.payment_id``)
+    :param owner_id: that object's id, from the URL
+    """
+    if not request_id:
+        return None
+    found = db.session.scalars(select(request_key.class_).where(request_key == request_id).limit(1)).first()
+    if found is not None and getattr(found, owner.key) != owner_id:
+        noun = owner.key.removesuffix("_id")
+        abort(409, f"This form belongs to another {noun}: open it again from the {noun}.")
+    return found

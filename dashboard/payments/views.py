@@ -9,11 +9,11 @@ from flask import flash
 from flask import request
 from flask import url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from dashboard.auth.access import roles
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
+from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
@@ -122,7 +122,7 @@ def refund(payment_id: int):
     """Check the form, show exactly what will happen, and once confirmed refund or ask for approval."""
     payment = db.get_or_404(Payment, payment_id)
     form = _refund_form(payment)
-    earlier = _earlier_submit(Refund, payment_id, form.request_id.data)
+    earlier = earlier_submit(Refund.request_id, form.request_id.data, Refund.payment_id, payment_id)
     if earlier is not None:
         return _refund_done(earlier)
     eligibility = refund_eligibility(db.session, payment)
@@ -141,7 +141,9 @@ def refund(payment_id: int):
         )
     except DuplicateRefund:
         # A double click that overtook the check above: the first submit asked for the refund.
-        return _refund_done(_earlier_submit(Refund, payment_id, form.request_id.data))
+        return _refund_done(
+            earlier_submit(Refund.request_id, form.request_id.data, Refund.payment_id, payment_id)
+        )
     except RefundRefused as refused:
         eligibility = refund_eligibility(db.session, db.get_or_404(Payment, payment_id))
         form.amount.errors.append(f"{str(refused).capitalize()}.")
@@ -171,16 +173,6 @@ def _refund_fits(form: RefundForm, eligibility: RefundEligibility) -> bool:
             f"Refunds of {waiting} are in flight or awaiting approval: tick this if this one is needed too."
         )
     return not form.errors
-
-
-def _earlier_submit(model: type[Refund] | type[Cancel], payment_id: int, request_id: str | None):
-    """Return what an earlier submit of this same form asked for, or None; 409 for another payment's id."""
-    if not request_id:
-        return None
-    found = db.session.scalar(select(model).where(model.request_id == request_id))
-    if found is not None and found.payment_id != payment_id:
-        abort(409, "This form belongs to another payment: open it again from the payment.")
-    return found
 
 
 def _cancel_page(payment: Payment, form: CancelForm, refusal: str | None, *, confirming: bool = False):
@@ -213,7 +205,7 @@ def cancel(payment_id: int):
     """Check the form, show what the cancel does, and once confirmed send it."""
     payment = db.get_or_404(Payment, payment_id)
     form = CancelForm()
-    earlier = _earlier_submit(Cancel, payment_id, form.request_id.data)
+    earlier = earlier_submit(Cancel.request_id, form.request_id.data, Cancel.payment_id, payment_id)
     if earlier is not None:
         return _cancel_done(earlier, again=True)
     refusal = why_no_cancel(db.session, payment)
@@ -229,7 +221,9 @@ def cancel(payment_id: int):
             payment_id, form.request_id.data, form.reason.data, actor_id=current_user.id
         )
     except DuplicateCancel:
-        return _cancel_done(_earlier_submit(Cancel, payment_id, form.request_id.data), again=True)
+        return _cancel_done(
+            earlier_submit(Cancel.request_id, form.request_id.data, Cancel.payment_id, payment_id), again=True
+        )
     except CancelRefused as refused:
         form.reason.errors.append(f"It cannot be cancelled: {refused}.")
         return _cancel_page(payment, form, str(refused))
