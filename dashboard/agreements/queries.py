@@ -10,7 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import why_not_chargeable
+from dashboard.agreements.states import why_not_revocable
+from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
+from dashboard.events.models import Event
 from dashboard.events.queries import Timeline
 from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
@@ -52,6 +56,21 @@ def agreement_page(
     return newest_first(session, agreements_matching(filters), Agreement, before)
 
 
+def revoke_refused(session: Session, agreement_id: int) -> bool:
+    """Return True when Antom refused the latest revoke asked for ``agreement_id`` (one indexed read)."""
+    latest = session.scalar(
+        select(Event.kind)
+        .where(
+            Event.object_type == ObjectType.AGREEMENT,
+            Event.object_id == str(agreement_id),
+            Event.kind.in_((EventKind.REVOKE_REQUESTED, EventKind.REVOKE_FAILED)),
+        )
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    return latest == EventKind.REVOKE_FAILED
+
+
 @dataclass(frozen=True)
 class AgreementDetail:
     """An agreement with its recent payments and timeline, as its page shows them."""
@@ -60,8 +79,14 @@ class AgreementDetail:
     #: The newest :data:`RECENT_PAYMENTS` payments charged to it.
     payments: list[Payment]
     timeline: Timeline
-    #: Who revoked it, by name.
+    #: Who asked to revoke it (the latest request), by name.
     revoked_by: str | None
+    #: Why it cannot be revoked now (None: it can).
+    revoke_refusal: str | None = None
+    #: Why it cannot be charged now (None: it can).
+    charge_refusal: str | None = None
+    #: Whether Antom refused the latest revoke asked for it (the agreement's result says why).
+    revoke_refused: bool = False
     #: The code of the provider that holds the authorisation (whose guidance explains its codes).
     provider: str = ANTOM.code
 
@@ -82,4 +107,7 @@ def agreement_detail(session: Session, agreement_id: int) -> AgreementDetail | N
         payments=list(payments),
         timeline=object_timeline(session, ObjectType.AGREEMENT, agreement_id, ANTOM.code),
         revoked_by=staff_names(session, [agreement.revoked_by_id]).get(agreement.revoked_by_id),
+        revoke_refusal=why_not_revocable(agreement.status),
+        charge_refusal=why_not_chargeable(agreement.status, agreement.revoke_requested_at is not None),
+        revoke_refused=agreement.revoke_requested_at is not None and revoke_refused(session, agreement_id),
     )

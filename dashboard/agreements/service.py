@@ -27,6 +27,7 @@ from dashboard.agreements.states import AGREEMENT_MACHINE
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
 from dashboard.agreements.states import token_canceled_event
+from dashboard.agreements.states import why_not_revocable
 from dashboard.audit import service as audit
 from dashboard.crypto import lookup_hashes
 from dashboard.db import locked
@@ -36,6 +37,7 @@ from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
+from dashboard.listing import readable
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
 from dashboard.providers.antom.mapping import ApplyTokenRequest
@@ -45,6 +47,8 @@ from dashboard.providers.antom.mapping import Env
 from dashboard.providers.antom.provider import ANTOM
 from dashboard.providers.base import Call
 from dashboard.providers.base import CallOutcome
+from dashboard.providers.guidance import About
+from dashboard.providers.registry import refusal_words
 from dashboard.transitions import move
 
 #: Tokens are renewed this long before they expire.
@@ -339,33 +343,59 @@ def _refreshed(session: Session, agreement: Agreement, call: Call) -> str:
 def revoke(agreement_id: int, reason: str | None, *, actor_id: int | None = None) -> Agreement:
     """Revoke an active agreement's token at Antom; return the agreement after the answer.
 
-    :raises AgreementRefused: the agreement is not active
+    Each request is kept (who, when, why), written on the timeline and audited; an agreement whose
+    revoke is unanswered or was refused may be asked again, and the revoke is sent again.
+
+    :param reason: why staff revoke it (shown on the agreement's page)
+    :param actor_id: the staff member asking
+    :raises AgreementRefused: no such agreement, or it is not active (the message says why)
     """
     with write_transaction(db.session) as session:
         agreement = locked(session, Agreement, agreement_id)
-        if agreement is None or agreement.status != AgreementStatus.ACTIVE:
-            raise AgreementRefused("only an active agreement can be revoked")
-        if agreement.revoke_requested_at is None:
-            agreement.revoke_requested_at = clock.now()
-            agreement.revoked_by_id = actor_id
-            agreement.revoke_reason = reason
-            record_event(
-                session,
-                ObjectType.AGREEMENT,
-                agreement_id,
-                EventKind.REVOKE_REQUESTED,
-                {"reason": agreement.revoke_reason},
-                actor_id=actor_id,
-            )
-            audit.record(
-                session,
-                "agreement.revoke_requested",
-                object_type=ObjectType.AGREEMENT,
-                object_id=agreement_id,
-                after={"reason": agreement.revoke_reason},
-            )
+        if agreement is None:
+            raise AgreementRefused(f"agreement {agreement_id} does not exist")
+        refusal = why_not_revocable(agreement.status)
+        if refusal is not None:
+            raise AgreementRefused(refusal)
+        agreement.revoke_requested_at = clock.now()
+        agreement.revoked_by_id = actor_id
+        agreement.revoke_reason = reason
+        record_event(
+            session,
+            ObjectType.AGREEMENT,
+            agreement_id,
+            EventKind.REVOKE_REQUESTED,
+            {"reason": agreement.revoke_reason},
+            actor_id=actor_id,
+        )
+        audit.record(
+            session,
+            "agreement.revoke_requested",
+            object_type=ObjectType.AGREEMENT,
+            object_id=agreement_id,
+            after={"reason": agreement.revoke_reason},
+        )
     send_revoke(agreement_id)
     return db.session.get(Agreement, agreement_id)
+
+
+def revoke_result(agreement: Agreement, refused: bool) -> tuple[str, str]:
+    """Say what became of a revoke just asked for, and how it reads: ``success``, ``info`` or ``error``.
+
+    :param refused: whether Antom refused it (:func:`dashboard.agreements.queries.revoke_refused`)
+    """
+    if agreement.status == AgreementStatus.REVOKED:
+        return "The agreement is revoked: it can no longer be charged.", "success"
+    if agreement.status != AgreementStatus.ACTIVE:
+        return f"The agreement is {readable(agreement.status)}: it can no longer be charged.", "info"
+    if refused:
+        said = refusal_words(ANTOM.code, agreement.result_code, agreement.result_message, About.AGREEMENT)
+        return f"Antom refused the revoke, so the agreement is still active: {said}", "error"
+    return (
+        "The revoke is with Antom and is sent again until it answers; this page shows the result. "
+        "The agreement is not charged meanwhile.",
+        "info",
+    )
 
 
 def send_revoke(agreement_id: int) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from dashboard.machine import LATE
 from dashboard.machine import Late
@@ -117,10 +118,38 @@ AGREEMENT_TRANSITIONS: _Table = freeze_table(
 
 AGREEMENT_MACHINE = Machine("agreement", AgreementStatus, AgreementEvent, AGREEMENT_TRANSITIONS)
 
-#: Statuses in which an agreement can be charged.
-CHARGEABLE = frozenset({A.ACTIVE})
 #: Statuses after which nothing changes.
 AGREEMENT_FINAL = frozenset({A.EXPIRED, A.REVOKED, A.CANCELLED_BY_CUSTOMER, A.FAILED})
+
+#: Why an agreement that is not active can be neither revoked nor charged, as staff read it (an
+#: active one holds a valid token: it can be charged and revoked).
+NOT_ACTIVE_BECAUSE: Mapping[AgreementStatus, str] = MappingProxyType(
+    {
+        A.PENDING: "the customer has not authorised it yet",
+        A.EXPIRED: "it has expired",
+        A.REVOKED: "it was revoked",
+        A.CANCELLED_BY_CUSTOMER: "the customer cancelled it in their wallet",
+        A.FAILED: "its authorisation failed, so it never became active",
+    }
+)
+
+
+def why_not_revocable(status: AgreementStatus | str) -> str | None:
+    """Return why an agreement in ``status`` cannot be revoked, or None when it can (it is active).
+
+    An active agreement whose revoke is unanswered or was refused can be revoked again.
+    """
+    return NOT_ACTIVE_BECAUSE.get(AgreementStatus(status))
+
+
+def why_not_chargeable(status: AgreementStatus | str, revoke_requested: bool) -> str | None:
+    """Return why an agreement in ``status`` cannot be charged, or None when it can.
+
+    :param revoke_requested: staff asked to revoke it; it is not charged while that stands
+    """
+    if (reason := NOT_ACTIVE_BECAUSE.get(AgreementStatus(status))) is not None:
+        return reason
+    return "staff asked to revoke it" if revoke_requested else None
 
 
 def token_canceled_event(status: AgreementStatus | str, revoke_requested: bool) -> AgreementEvent:
@@ -138,8 +167,10 @@ __all__ = [
     "AGREEMENT_FINAL",
     "AGREEMENT_MACHINE",
     "AGREEMENT_TRANSITIONS",
-    "CHARGEABLE",
+    "NOT_ACTIVE_BECAUSE",
     "AgreementEvent",
     "AgreementStatus",
     "token_canceled_event",
+    "why_not_chargeable",
+    "why_not_revocable",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
-from dashboard.agreements.states import CHARGEABLE
+from dashboard.agreements.states import why_not_chargeable
 from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import EventKind
@@ -74,14 +74,18 @@ def charge_agreement(
 ) -> Payment:
     """Debit an active agreement with Antom ``pay``; return the payment as it stands after the answer.
 
-    :raises PaymentRefused: no such agreement, or not an active one with a token
+    :raises PaymentRefused: no such agreement, or one that cannot be charged (the message says why:
+        not active, or staff asked to revoke it)
     """
     with write_transaction(db.session) as session:
         agreement = locked(session, Agreement, agreement_id)
         if agreement is None:
             raise PaymentRefused(f"agreement {agreement_id} does not exist")
-        if agreement.status not in CHARGEABLE or not agreement.access_token:
-            raise PaymentRefused(f"agreement {agreement_id} is {agreement.status}, not active")
+        refusal = why_not_chargeable(agreement.status, agreement.revoke_requested_at is not None)
+        if refusal is None and not agreement.access_token:
+            refusal = "it holds no access token"
+        if refusal is not None:
+            raise PaymentRefused(refusal)
         request_id = new_request_id("pay-")
         payment = new_payment(
             session,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import func
 from sqlalchemy import select
 
 from dashboard.agreements import service
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import NOT_ACTIVE_BECAUSE
+from dashboard.audit.models import AuditLog
 from dashboard.events.models import Event
 from dashboard.extensions import db
 from dashboard.money import Money
@@ -19,6 +22,7 @@ from dashboard.sandbox import antom
 from dashboard.sandbox.core import take_faults
 from dashboard.sandbox.store import Token
 from dashboard.sandbox.store import transaction
+from tests.factories import make_agreement
 from tests.sandbox import helpers
 
 
@@ -113,18 +117,61 @@ def test_a_revoke_answered_invalid_access_token_ends_the_agreement_as_revoked(sa
     assert db.session.get(Agreement, agreement.id).status == "revoked"
 
 
-def test_a_revoke_refused_for_another_reason_leaves_the_agreement_active(sandboxed, monkeypatch):
-    agreement = authorised(sandboxed)
+def sign_with_a_stranger_key(sandboxed, monkeypatch) -> None:
+    """Sign every later Antom call with a key Antom does not hold: it answers F INVALID_SIGNATURE."""
     settings = sandboxed.sandbox.antom
     stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    # Signed with a key Antom does not hold: it answers F INVALID_SIGNATURE, the token stays valid.
     monkeypatch.setitem(
         sandboxed.app.extensions,
         "antom_client",
         AntomClient(settings.base_url, settings.client_id, stranger_key, settings.public_key),
     )
 
+
+def test_a_revoke_refused_for_another_reason_leaves_the_agreement_active(sandboxed, monkeypatch):
+    agreement = authorised(sandboxed)
+    sign_with_a_stranger_key(sandboxed, monkeypatch)  # the token stays valid
+
     refused = service.revoke(agreement.id, "customer asked")
 
     assert (refused.status, refused.result_code) == ("active", "INVALID_SIGNATURE")
     assert kinds(agreement.id)[-2:] == ["provider_call", "revoke_failed"]
+
+
+def test_a_refused_revoke_may_be_asked_again_and_every_request_is_kept(sandboxed, monkeypatch):
+    agreement = authorised(sandboxed)
+    sign_with_a_stranger_key(sandboxed, monkeypatch)
+    service.revoke(agreement.id, "customer asked by phone")
+    monkeypatch.undo()
+
+    revoked = service.revoke(agreement.id, "customer asked again by e-mail")
+
+    assert (revoked.status, revoked.revoke_reason) == ("revoked", "customer asked again by e-mail")
+    assert kinds(agreement.id).count("revoke_requested") == 2
+    audited = db.session.scalars(
+        select(AuditLog.after).where(AuditLog.action == "agreement.revoke_requested")
+    )
+    assert [after["reason"] for after in audited] == [
+        "customer asked by phone",
+        "customer asked again by e-mail",
+    ]
+
+
+@pytest.mark.parametrize("status", ["pending", "expired", "revoked", "cancelled_by_customer", "failed"])
+def test_revoke_is_refused_where_it_is_not_possible_and_nothing_is_stored(app_ctx, status):
+    agreement = make_agreement(db.session, status=status)
+    db.session.commit()
+
+    with pytest.raises(service.AgreementRefused) as refused:
+        service.revoke(agreement.id, "customer asked", actor_id=None)
+
+    assert str(refused.value) == NOT_ACTIVE_BECAUSE[status]
+    db.session.rollback()
+    assert db.session.get(Agreement, agreement.id).revoke_requested_at is None
+    assert kinds(agreement.id) == []
+    assert db.session.scalar(select(func.count(AuditLog.seq))) == 0
+
+
+def test_revoke_of_an_agreement_that_does_not_exist_is_refused(app_ctx):
+    with pytest.raises(service.AgreementRefused, match="does not exist"):
+        service.revoke(987654, "customer asked")

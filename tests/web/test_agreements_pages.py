@@ -15,6 +15,7 @@ from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
 from tests.factories import make_agreement
 from tests.factories import make_payment
+from tests.web.test_code_guidance_pages import text_of
 
 ACTIVATED = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)  # 14:30 in Hong Kong
 TOKEN = "2828010100000000000000SECRETTOKENabcd"
@@ -131,7 +132,9 @@ def test_htmx_gets_only_the_results_block_with_its_live_bar(app, client, login_a
     assert "<html" not in body
 
 
-def test_an_agreement_page_shows_wallet_token_expiry_and_revoke(client, login_as, revoked):
+def test_an_agreement_page_shows_wallet_token_expiry_and_our_revoke_apart_from_the_wallet(
+    client, login_as, revoked
+):
     login_as("viewer")
     page = client.get(f"/agreements/{revoked['id']}").get_data(as_text=True)
     assert '<span class="badge badge-muted" id="agreement-status">revoked</span>' in page
@@ -139,8 +142,12 @@ def test_an_agreement_page_shows_wallet_token_expiry_and_revoke(client, login_as
     token = re.search(r'<dd id="agreement-token">(.*?)</dd>', page, re.S).group(1)
     assert token.endswith("abcd</code>") and "SECRETTOKEN" not in page
     assert "2027-03-02 14:30:00" in page and "2028-03-01 14:30:00" in page  # token and refresh expiry
-    assert "2026-03-03 14:31:00" in page and "Customer asked by phone" in page
-    assert f"<dt>Revoked by</dt><dd>{revoked['clerk']}</dd>" in page
+    assert text_of(page, "revoke-asked") == "2026-03-03 14:30:00"
+    assert text_of(page, "revoke-by") == revoked["clerk"]
+    assert text_of(page, "revoke-reason") == "Customer asked by phone"
+    assert text_of(page, "revoke-result") == "revoked on 2026-03-03 14:31:00: it can no longer be charged"
+    assert text_of(page, "agreement-unbinding") == "The customer has not cancelled it in their wallet."
+    assert text_of(page, "no-revoke") == "it was revoked"
 
 
 def test_an_agreement_page_links_its_newest_payments_and_shows_its_timeline(client, login_as, revoked):

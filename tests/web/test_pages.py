@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from dashboard.agreements.forms import AgreementFilterForm
+from dashboard.agreements.forms import RevokeForm
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.queries import AgreementDetail
 from dashboard.audit.forms import AuditFilterForm
@@ -314,6 +315,14 @@ FRAGMENT_CONTEXT = {
             revoked_by=None,
         ),
         "latest_event_id": 3,
+    },
+    ("agreements/revoke.html", "revoke_form"): lambda: {
+        "agreement": Agreement(id=5, wallet="ALIPAY_HK", customer_ref="cust-5", status="active"),
+        "form": RevokeForm(),
+        "refusal": None,
+        "confirming": False,
+        "asked_before": False,
+        "refused_before": False,
     },
 }
 

@@ -10,6 +10,8 @@ from dashboard.agreements.states import AGREEMENT_MACHINE
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
 from dashboard.agreements.states import token_canceled_event
+from dashboard.agreements.states import why_not_chargeable
+from dashboard.agreements.states import why_not_revocable
 from dashboard.machine import IgnoredEvent
 from dashboard.machine import InvalidTransition
 
@@ -79,3 +81,15 @@ def test_token_canceled_confirms_our_revoke_or_means_the_customer_cancelled(stat
 def test_token_canceled_after_our_revoke_is_a_late_confirmation():
     with pytest.raises(IgnoredEvent):
         AGREEMENT_MACHINE.next("revoked", token_canceled_event("revoked", revoke_requested=True))
+
+
+@pytest.mark.parametrize("status", list(AgreementStatus))
+def test_only_an_active_agreement_may_be_revoked_or_charged_and_every_other_says_why(status):
+    why = why_not_revocable(status)
+    assert (why is None) is (status is AgreementStatus.ACTIVE)
+    assert why_not_chargeable(status, revoke_requested=False) == why
+
+
+def test_an_active_agreement_staff_asked_to_revoke_is_not_charged_but_may_be_revoked_again():
+    assert why_not_chargeable("active", revoke_requested=True) == "staff asked to revoke it"
+    assert why_not_revocable("active") is None
