@@ -18,6 +18,7 @@ from wtforms import Field
 from wtforms import HiddenField
 from wtforms import StringField
 from wtforms.validators import Length
+from wtforms.validators import StopValidation
 from wtforms.validators import ValidationError
 
 from dashboard.extensions import db
@@ -31,12 +32,15 @@ class MoneyField(StringField):
     """An amount typed in major units (``120.50``) of the currency the form sets on it.
 
     The form sets ``field.currency`` before validating; ``field.money`` is the parsed
-    :class:`Money` once it validated. More decimals than the currency allows, zero and negative
-    amounts are refused beside the field; nothing is ever rounded.
+    :class:`Money` once it validated. More decimals than the currency allows, zero, negative and
+    absurdly large amounts are refused beside the field; nothing is ever rounded. Without a
+    currency (a form whose currency field was refused says so there) the amount is left unread.
     """
 
     currency: str | None = None
     money: Money | None = None
+    #: Whole digits an amount may have: every currency's minor units of it fit a BIGINT.
+    MAX_WHOLE_DIGITS = 13
 
     def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any):
         kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
@@ -46,12 +50,16 @@ class MoneyField(StringField):
         self.money = None
         if not self.data:
             return
+        if self.currency is None:
+            raise StopValidation()
         try:
-            amount = Money.parse(self.data, self.currency or "")
+            amount = Money.parse(self.data, self.currency)
         except (InvalidAmount, UnknownCurrency) as exc:
             raise ValidationError(str(exc)) from None
         if amount.minor <= 0:
             raise ValidationError("Enter an amount above zero.")
+        if amount.decimal >= 10**self.MAX_WHOLE_DIGITS:
+            raise ValidationError(f"Enter less than {10**self.MAX_WHOLE_DIGITS:,}.")
         self.money = amount
 
     def show(self, amount: Money) -> None:

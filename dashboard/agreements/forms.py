@@ -1,4 +1,4 @@
-"""Filters for the agreements list; the revoke form."""
+"""Filters for the agreements list; the revoke and charge forms."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ from flask_wtf import FlaskForm
 from wtforms import SearchField
 from wtforms import SelectField
 from wtforms import StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
+from wtforms.validators import Regexp
+from wtforms.validators import ValidationError
 
 from dashboard.agreements.states import AgreementStatus
 from dashboard.forms import ConfirmedForm
+from dashboard.forms import MoneyField
+from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
 from dashboard.listing import strip_text
+from dashboard.money import EXPONENTS
 
 
 class AgreementFilterForm(FlaskForm):
@@ -40,3 +46,43 @@ class RevokeForm(ConfirmedForm):
         filters=[strip_text],
         description="For example: the customer asked by phone to stop automatic payments.",
     )
+
+
+class ChargeForm(MoneyMovingForm):
+    """What to charge an active agreement: an amount in a currency, what it is for, the merchant's reference.
+
+    The view offers the contract's settlement currency first.
+    """
+
+    amount = MoneyField("Amount", validators=[DataRequired("Enter the amount to charge.")])
+    currency = SelectField(
+        "Currency",
+        choices=[SelectChoice(code, code) for code in sorted(EXPONENTS)],
+        validate_choice=False,
+        description="The customer's wallet is debited in this currency.",
+    )
+    description = StringField(
+        "Order description",
+        validators=[DataRequired("Say what the customer is charged for."), Length(max=256)],
+        filters=[strip_text],
+        description="Shown to the customer in their wallet, e.g. Monthly plan, June 2026.",
+    )
+    merchant_reference = StringField(
+        "Merchant reference",
+        validators=[
+            Optional(),
+            Length(max=64),
+            Regexp(r"^[\x21-\x7e]+$", message="Letters, digits and punctuation only, no spaces."),
+        ],
+        filters=[strip_text],
+        description="Your order number for this charge, if any; without one, the payment id is sent.",
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        """Read the amount in the chosen currency (left unread when the currency is unknown)."""
+        self.amount.currency = self.currency.data if self.currency.data in EXPONENTS else None
+        return super().validate(extra_validators)
+
+    def validate_currency(self, field: SelectField) -> None:
+        if field.data not in EXPONENTS:
+            raise ValidationError("Choose a currency from the list.")

@@ -13,6 +13,8 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import validates
 
 from dashboard.agreements.states import AgreementStatus
+from dashboard.agreements.states import why_not_chargeable
+from dashboard.agreements.states import why_not_revocable
 from dashboard.crypto import EncryptedText
 from dashboard.crypto import lookup_hash
 from dashboard.db import CLIPPED
@@ -100,6 +102,19 @@ class Agreement(ProviderTracked, Base):
         self.access_token_hash = lookup_hash(token) if token else None
         self.access_token_last4 = token[-4:] if token else None
         self.access_token_expires_at = expires_at
+
+    @property
+    def revoke_refusal(self) -> str | None:
+        """Why it cannot be revoked now, as staff read it; None when it can (it is active)."""
+        return why_not_revocable(self.status)
+
+    @property
+    def charge_refusal(self) -> str | None:
+        """Why it cannot be charged now, as staff read it; None when it can."""
+        refusal = why_not_chargeable(self.status, self.revoke_requested_at is not None)
+        if refusal is None and self.access_token_hash is None:
+            return "it holds no access token"
+        return refusal
 
     @property
     def timeline(self) -> TimelineRef:

@@ -10,8 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.agreements.models import Agreement
-from dashboard.agreements.states import why_not_chargeable
-from dashboard.agreements.states import why_not_revocable
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
@@ -81,10 +79,6 @@ class AgreementDetail:
     timeline: Timeline
     #: Who asked to revoke it (the latest request), by name.
     revoked_by: str | None
-    #: Why it cannot be revoked now (None: it can).
-    revoke_refusal: str | None = None
-    #: Why it cannot be charged now (None: it can).
-    charge_refusal: str | None = None
     #: Whether Antom refused the latest revoke asked for it (the agreement's result says why).
     revoke_refused: bool = False
     #: The code of the provider that holds the authorisation (whose guidance explains its codes).
@@ -107,7 +101,5 @@ def agreement_detail(session: Session, agreement_id: int) -> AgreementDetail | N
         payments=list(payments),
         timeline=object_timeline(session, ObjectType.AGREEMENT, agreement_id, ANTOM.code),
         revoked_by=staff_names(session, [agreement.revoked_by_id]).get(agreement.revoked_by_id),
-        revoke_refusal=why_not_revocable(agreement.status),
-        charge_refusal=why_not_chargeable(agreement.status, agreement.revoke_requested_at is not None),
         revoke_refused=agreement.revoke_requested_at is not None and revoke_refused(session, agreement_id),
     )

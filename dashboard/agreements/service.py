@@ -27,7 +27,6 @@ from dashboard.agreements.states import AGREEMENT_MACHINE
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
 from dashboard.agreements.states import token_canceled_event
-from dashboard.agreements.states import why_not_revocable
 from dashboard.audit import service as audit
 from dashboard.crypto import lookup_hashes
 from dashboard.db import locked
@@ -354,9 +353,8 @@ def revoke(agreement_id: int, reason: str | None, *, actor_id: int | None = None
         agreement = locked(session, Agreement, agreement_id)
         if agreement is None:
             raise AgreementRefused(f"agreement {agreement_id} does not exist")
-        refusal = why_not_revocable(agreement.status)
-        if refusal is not None:
-            raise AgreementRefused(refusal)
+        if agreement.revoke_refusal is not None:
+            raise AgreementRefused(agreement.revoke_refusal)
         agreement.revoke_requested_at = clock.now()
         agreement.revoked_by_id = actor_id
         agreement.revoke_reason = reason

@@ -1,9 +1,10 @@
-"""The agreements list, one agreement's page (both update live), and its revoke form."""
+"""The agreements list, one agreement's page (both update live), and its revoke and charge forms."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import request
 from flask import url_for
@@ -11,6 +12,7 @@ from flask_login import current_user
 
 from dashboard.agreements import service
 from dashboard.agreements.forms import AgreementFilterForm
+from dashboard.agreements.forms import ChargeForm
 from dashboard.agreements.forms import RevokeForm
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.queries import AgreementFilter
@@ -18,16 +20,18 @@ from dashboard.agreements.queries import agreement_detail
 from dashboard.agreements.queries import agreement_page
 from dashboard.agreements.queries import revoke_refused
 from dashboard.agreements.service import AgreementRefused
-from dashboard.agreements.states import why_not_revocable
 from dashboard.auth.access import roles
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
+from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
+from dashboard.payments import service as payments
+from dashboard.payments.models import Payment
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
@@ -83,7 +87,7 @@ def _revoke_page(agreement: Agreement, form: RevokeForm, refusal: str | None, *,
 def revoke_form(agreement_id: int):
     """Show whether the agreement can be revoked and, if so, the form asking why."""
     agreement = db.get_or_404(Agreement, agreement_id)
-    return _revoke_page(agreement, RevokeForm(), why_not_revocable(agreement.status))
+    return _revoke_page(agreement, RevokeForm(), agreement.revoke_refusal)
 
 
 @bp.post("/<int:agreement_id>/revoke")
@@ -92,7 +96,7 @@ def revoke(agreement_id: int):
     """Check the reason, show exactly what the revoke does, and once confirmed send it."""
     agreement = db.get_or_404(Agreement, agreement_id)
     form = RevokeForm()
-    refusal = why_not_revocable(agreement.status)
+    refusal = agreement.revoke_refusal
     valid = form.validate_on_submit()
     if refusal is not None:
         form.reason.errors.append(f"It cannot be revoked: {refusal}.")
@@ -107,3 +111,69 @@ def revoke(agreement_id: int):
         return _revoke_page(db.get_or_404(Agreement, agreement_id), form, str(refused))
     flash(*service.revoke_result(revoked, revoke_refused(db.session, agreement_id)))
     return form_done(url_for("agreements.detail", agreement_id=agreement_id))
+
+
+def _charge_page(agreement: Agreement, form: ChargeForm, refusal: str | None, *, confirming: bool = False):
+    """Answer with the charge page (for htmx its form block): 422 while the form has errors."""
+    return render_form(
+        "agreements/charge.html",
+        "charge_form",
+        form,
+        agreement=agreement,
+        form=form,
+        refusal=refusal,
+        confirming=confirming,
+    )
+
+
+@bp.get("/<int:agreement_id>/charge")
+@roles("support")
+def charge_form(agreement_id: int):
+    """Show whether the agreement can be charged and, if so, the form with its request id."""
+    agreement = db.get_or_404(Agreement, agreement_id)
+    form = ChargeForm()
+    form.request_id.data = payments.new_charge_request_id()
+    form.currency.data = current_app.config["ANTOM_SETTLEMENT_CURRENCY"]
+    return _charge_page(agreement, form, agreement.charge_refusal)
+
+
+@bp.post("/<int:agreement_id>/charge")
+@roles("support")
+def charge(agreement_id: int):
+    """Check the charge, show exactly what will be taken, and once confirmed debit the customer's wallet."""
+    agreement = db.get_or_404(Agreement, agreement_id)
+    form = ChargeForm()
+    earlier = earlier_submit(Payment.request_id, form.request_id.data, Payment.agreement_id, agreement_id)
+    if earlier is not None:
+        return _charge_done(earlier, again=True)
+    refusal = agreement.charge_refusal
+    valid = form.validate_on_submit()
+    if refusal is not None:
+        form.amount.errors.append(f"It cannot be charged: {refusal}.")
+    if form.wants_change or not valid or form.errors:
+        return _charge_page(agreement, form, refusal)
+    if not form.is_confirmed:
+        return _charge_page(agreement, form, refusal, confirming=True)
+    try:
+        payment = payments.charge_agreement(
+            agreement_id,
+            form.amount.money,
+            form.description.data,
+            request_id=form.request_id.data,
+            merchant_reference=form.merchant_reference.data or None,
+            actor_id=current_user.id,
+        )
+    except payments.DuplicateCharge as duplicate:
+        # A double click that overtook the check above: the first submit made the payment.
+        return _charge_done(db.session.get(Payment, duplicate.payment_id), again=True)
+    except payments.PaymentRefused as refused:
+        form.amount.errors.append(f"It cannot be charged: {refused}.")
+        return _charge_page(db.get_or_404(Agreement, agreement_id), form, str(refused))
+    return _charge_done(payment)
+
+
+def _charge_done(payment: Payment, *, again: bool = False):
+    if again:
+        flash("This form was sent already; nothing was charged again.", "info")
+    flash(*payments.charge_result(payment))
+    return form_done(url_for("payments.detail", payment_id=payment.id))

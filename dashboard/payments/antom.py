@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
-from dashboard.agreements.states import why_not_chargeable
+from dashboard.audit import service as audit
 from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import EventKind
@@ -28,7 +28,9 @@ from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
+from dashboard.listing import readable
 from dashboard.money import Money
+from dashboard.money import format_money
 from dashboard.payments.changes import AUTO_DEBIT_EXPIRY
 from dashboard.payments.changes import INQUIRY_BACKOFF
 from dashboard.payments.changes import SEND_CANCEL
@@ -51,6 +53,7 @@ from dashboard.payments.states import OPEN_CANCEL
 from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import OPEN_REFUND
 from dashboard.payments.states import PaymentEvent
+from dashboard.payments.states import PaymentStatus
 from dashboard.payments.states import RefundStatus
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
@@ -60,8 +63,24 @@ from dashboard.providers.antom.provider import ANTOM
 from dashboard.providers.base import Call
 from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import new_request_id
+from dashboard.providers.guidance import About
+from dashboard.providers.methods import method_label
 from dashboard.providers.news import CancelNews
 from dashboard.providers.news import PaymentNews
+from dashboard.providers.registry import refusal_words
+
+
+def new_charge_request_id() -> str:
+    """Return a charge's request id; a form makes one when it is shown, so a resubmission reuses it."""
+    return new_request_id("pay-")
+
+
+class DuplicateCharge(PaymentRefused):
+    """The charge's request id made a payment already (a double click, a retry, the back button)."""
+
+    def __init__(self, request_id: str, payment_id: int):
+        super().__init__(f"charge {request_id} was asked for already")
+        self.payment_id = payment_id
 
 
 def charge_agreement(
@@ -69,50 +88,92 @@ def charge_agreement(
     amount: Money,
     order_description: str,
     *,
+    request_id: str | None = None,
+    merchant_reference: str | None = None,
     actor_id: int | None = None,
-    reference_order_id: str | None = None,
 ) -> Payment:
     """Debit an active agreement with Antom ``pay``; return the payment as it stands after the answer.
 
+    :param request_id: the charge's ``pay`` request id, made once per form
+        (:func:`new_charge_request_id`) so a resubmission is the same charge; a fresh one when None
+    :param merchant_reference: the merchant's order reference sent with it (else our request id)
+    :param actor_id: the staff member charging (audited); None for the demo and jobs
+    :raises DuplicateCharge: ``request_id`` made a payment already: nothing is sent again
     :raises PaymentRefused: no such agreement, or one that cannot be charged (the message says why:
         not active, or staff asked to revoke it)
     """
     with write_transaction(db.session) as session:
+        # Locked first, so two submits of one form take turns and the second finds the first's payment.
         agreement = locked(session, Agreement, agreement_id)
+        if request_id is not None:
+            earlier = session.scalar(
+                select(Payment.id).where(Payment.request_id == request_id, Payment.provider == ANTOM.code)
+            )
+            if earlier is not None:
+                raise DuplicateCharge(request_id, earlier)
         if agreement is None:
             raise PaymentRefused(f"agreement {agreement_id} does not exist")
-        refusal = why_not_chargeable(agreement.status, agreement.revoke_requested_at is not None)
-        if refusal is None and not agreement.access_token:
-            refusal = "it holds no access token"
-        if refusal is not None:
-            raise PaymentRefused(refusal)
-        request_id = new_request_id("pay-")
+        if agreement.charge_refusal is not None:
+            raise PaymentRefused(agreement.charge_refusal)
         payment = new_payment(
             session,
             actor_id,
             provider=ANTOM.code,
-            request_id=request_id,
+            request_id=request_id or new_charge_request_id(),
             agreement_id=agreement.id,
             amount_minor=amount.minor,
             currency=amount.currency,
             payment_method=agreement.wallet,
             order_description=order_description,
+            merchant_reference=merchant_reference,
             expires_at=clock.now() + AUTO_DEBIT_EXPIRY,
         )
+        if actor_id is not None:
+            audit.record(
+                session,
+                "payment.charge_requested",
+                object_type=ObjectType.PAYMENT,
+                object_id=payment.id,
+                after={
+                    "agreement_id": agreement.id,
+                    "request_id": payment.request_id,
+                    "amount_minor": amount.minor,
+                    "currency": amount.currency,
+                    "order_description": payment.order_description,
+                    "merchant_reference": payment.merchant_reference,
+                },
+            )
         payment_id = payment.id
-        request = _pay_request(payment, agreement, reference_order_id or request_id)
+        request = _pay_request(payment, agreement)
     send_pay(payment_id, request)
     return db.session.get(Payment, payment_id)
 
 
-def _pay_request(payment: Payment, agreement: Agreement, reference_order_id: str) -> PayRequest:
+def charge_result(payment: Payment) -> tuple[str, str]:
+    """Say what became of a charge just asked for, and how it reads: ``success``, ``info`` or ``error``."""
+    amount = format_money(payment.amount)
+    wallet = method_label(payment.payment_method)
+    status = PaymentStatus(payment.status)
+    if status in (PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED):
+        return f"Charged {amount} to the customer's {wallet} wallet.", "success"
+    if status is PaymentStatus.FAILED:
+        said = refusal_words(payment.provider, payment.result_code, payment.result_message, About.PAYMENT)
+        return f"{ANTOM.label} refused the charge of {amount}; nothing was taken: {said}", "error"
+    if status in OPEN_PAYMENT:
+        waiting = f"The charge of {amount} is processing at {ANTOM.label}"
+        return f"{waiting}; this page shows its result when it arrives.", "info"
+    return f"The charge of {amount} is {readable(payment.status)}.", "info"
+
+
+def _pay_request(payment: Payment, agreement: Agreement) -> PayRequest:
+    reference = payment.merchant_reference or payment.request_id
     return PayRequest(
         payment_request_id=payment.request_id,
         amount=payment.amount,
         payment_method_type=agreement.wallet,
         access_token=agreement.access_token,
-        reference_order_id=reference_order_id,
-        order_description=payment.order_description or reference_order_id,
+        reference_order_id=reference,
+        order_description=payment.order_description or reference,
         # settlementStrategy is left to the client: the contract's currency, not the payment's.
         expiry_time=payment.expires_at,
     )
@@ -187,7 +248,7 @@ def _inquiry_answered(attempt: int, session: Session, payment: Payment, call: Ca
                 )
             )
         elif payment.agreement.access_token:
-            resend = _pay_request(payment, payment.agreement, payment.request_id)
+            resend = _pay_request(payment, payment.agreement)
     if resend is not None or payment.status not in OPEN_PAYMENT:
         return _AfterInquiry(payment.status, resend)
     cancelled_before = session.scalar(select(Cancel.id).where(Cancel.payment_id == payment.id).limit(1))

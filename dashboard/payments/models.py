@@ -82,6 +82,9 @@ class Payment(ProviderTracked, Base):
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     #: What the customer bought (Antom ``order.orderDescription``, Worldpay narrative).
     order_description: Mapped[str | None] = mapped_column(String(256), info=CLIPPED)
+    #: The merchant's own reference for the order, as staff typed it (Antom's order reference;
+    #: our request id is sent there when it is empty).
+    merchant_reference: Mapped[str | None] = mapped_column(String(64), info=CLIPPED)
     #: Where to send the shopper (Worldpay ``_links.redirect``), when there is one.
     redirect_url: Mapped[str | None] = mapped_column(String(2048))
     #: Worldpay ``_actions`` as last seen (drives the Refund button; re-queried before use).

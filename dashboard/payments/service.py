@@ -9,7 +9,10 @@ notifications apply are in ``payments/changes.py``.
 from __future__ import annotations
 
 from dashboard.extensions import db
+from dashboard.payments.antom import DuplicateCharge
 from dashboard.payments.antom import charge_agreement
+from dashboard.payments.antom import charge_result
+from dashboard.payments.antom import new_charge_request_id
 from dashboard.payments.cancels import cancel_payment
 from dashboard.payments.cancels import send_cancel
 from dashboard.payments.changes import CancelRefused
@@ -43,12 +46,15 @@ def inquire_payment(payment_id: int, attempt: int = 0) -> str:
 
 __all__ = [
     "CancelRefused",
+    "DuplicateCharge",
     "PaymentRefused",
     "cancel_payment",
     "charge_agreement",
+    "charge_result",
     "create_alipayhk_payment",
     "inquire_payment",
     "inquire_refund",
+    "new_charge_request_id",
     "new_refund_request_id",
     "refresh_payment",
     "refund_payment",

@@ -7,9 +7,12 @@ import re
 
 import pytest
 import requests
+from sqlalchemy import func
 from sqlalchemy import select
 
+from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import NOT_ACTIVE_BECAUSE
 from dashboard.events.models import Event
 from dashboard.extensions import db
 from dashboard.money import Money
@@ -28,6 +31,7 @@ from dashboard.sandbox.store import transaction
 from dashboard.users import service as users
 from tests.agreements.test_agreement_service import authorised
 from tests.conftest import TEST_PASSWORD
+from tests.factories import make_agreement
 from tests.factories import make_refund
 from tests.sandbox import worldpay_helpers as wh
 
@@ -71,12 +75,64 @@ def test_an_auto_debit_that_succeeds_at_once_is_succeeded_and_counted(sandboxed,
 
 
 def _sent_settlement_currency(payment_id: int) -> str:
+    return _sent_pay(payment_id)["settlementStrategy"]["settlementCurrency"]
+
+
+def _sent_pay(payment_id: int) -> dict:
+    """Return the body of the pay request sent for ``payment_id`` (as its timeline keeps it)."""
     call = db.session.scalars(
         select(Event.summary).where(
             Event.object_type == "payment", Event.object_id == str(payment_id), Event.kind == "provider_call"
         )
     ).first()
-    return json.loads(call["request_body"])["settlementStrategy"]["settlementCurrency"]
+    return json.loads(call["request_body"])
+
+
+def test_one_request_id_charges_once_and_a_second_ask_names_the_first_payment(sandboxed, agreement):
+    first = service.charge_agreement(
+        agreement.id, Money(10001, "HKD"), "June plan", request_id="pay-form-7", merchant_reference="ORD-7"
+    )
+
+    with pytest.raises(service.DuplicateCharge) as again:
+        service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan", request_id="pay-form-7")
+
+    assert again.value.payment_id == first.id
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
+    assert timeline(first.id).count("provider_call") == 1
+    sent = _sent_pay(first.id)
+    assert sent["paymentRequestId"] == "pay-form-7" and sent["order"]["referenceOrderId"] == "ORD-7"
+
+
+def test_without_a_merchant_reference_the_order_is_referenced_by_our_request_id(sandboxed, agreement):
+    payment = service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+
+    assert payment.merchant_reference is None
+    assert _sent_pay(payment.id)["order"]["referenceOrderId"] == payment.request_id
+
+
+@pytest.mark.parametrize("status", ["pending", "expired", "revoked", "cancelled_by_customer", "failed"])
+def test_a_charge_of_an_agreement_that_is_not_active_is_refused_and_nothing_is_stored(app_ctx, status):
+    agreement = make_agreement(db.session, status=status)
+    db.session.commit()
+
+    with pytest.raises(service.PaymentRefused) as refused:
+        service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan", request_id="pay-refused")
+
+    assert str(refused.value) == NOT_ACTIVE_BECAUSE[status]
+    assert db.session.scalar(select(func.count(Payment.id))) == 0
+    assert db.session.scalar(select(func.count(Event.id))) == 0
+
+
+def test_an_agreement_staff_asked_to_revoke_is_not_charged(app_ctx):
+    agreement = make_agreement(db.session, status="active", revoke_requested_at=clock.now())
+    agreement.set_access_token("token-still-valid-abcd")
+    db.session.commit()
+
+    with pytest.raises(service.PaymentRefused, match="staff asked to revoke it"):
+        service.charge_agreement(agreement.id, Money(10001, "HKD"), "June plan")
+
+    assert db.session.scalar(select(func.count(Payment.id))) == 0
 
 
 def test_a_charge_in_another_currency_settles_in_the_contracts_hkd(sandboxed, agreement):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from dashboard.agreements.forms import AgreementFilterForm
+from dashboard.agreements.forms import ChargeForm
 from dashboard.agreements.forms import RevokeForm
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.queries import AgreementDetail
@@ -323,6 +324,12 @@ FRAGMENT_CONTEXT = {
         "confirming": False,
         "asked_before": False,
         "refused_before": False,
+    },
+    ("agreements/charge.html", "charge_form"): lambda: {
+        "agreement": Agreement(id=5, wallet="ALIPAY_HK", customer_ref="cust-5", status="active"),
+        "form": ChargeForm(),
+        "refusal": None,
+        "confirming": False,
     },
 }
 
