@@ -18,6 +18,8 @@ from datetime import time
 from datetime import timedelta
 from typing import Any
 from typing import TypeVar
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
@@ -29,6 +31,7 @@ from sqlalchemy import tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 PAGE_SIZE = 50
@@ -192,13 +195,36 @@ def choices(
     return [SelectChoice("", anything), *(SelectChoice(str(v), label(str(v))) for v in values)]
 
 
+def valid_filters(form: FlaskForm, filters: type[T]) -> T | None:
+    """Build the ``filters`` dataclass from a GET form, or return None when the form is invalid.
+
+    A list given None shows no rows beside the form's errors: never the unfiltered list.
+    """
+    if not form.validate():
+        return None
+    return filters(**{name: form[name].data or None for name in filters.__dataclass_fields__})
+
+
 def read_filters(form: FlaskForm, filters: type[T]) -> T:
     """Build the ``filters`` dataclass from a GET form; an invalid form filters nothing (its errors show)."""
-    if not form.validate():
-        return filters()
-    return filters(**{name: form[name].data or None for name in filters.__dataclass_fields__})
+    return valid_filters(form, filters) or filters()
 
 
 def filter_args(args: Mapping[str, str]) -> dict[str, str]:
     """Return the query arguments a list's links keep: every non-empty one except the page cursor."""
     return {key: value for key, value in args.items() if key != "before" and value}
+
+
+def url_args(url: str | None) -> MultiDict:
+    """Return the query arguments of ``url`` (e.g. htmx's ``HX-Current-URL``); none for no URL."""
+    return MultiDict(parse_qsl(urlsplit(url or "").query, keep_blank_values=True))
+
+
+def fields_with_new_messages(form: FlaskForm, shown: FlaskForm) -> list[str]:
+    """Return the ids of ``form``'s fields whose error messages differ from those ``shown`` has.
+
+    Both forms must be validated. A list's htmx answer re-renders only these fields beside the
+    results, so a message appears or goes away beside its field while the fields the user did not
+    touch (and may be typing in) stay as they are.
+    """
+    return [field.id for field in form if field.errors != shown[field.name].errors]

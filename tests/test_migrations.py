@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -15,11 +16,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade
 from flask_migrate import upgrade
+from sqlalchemy import column
 from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy import table
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from dashboard import create_app
+from dashboard.db import UTCDateTime
 from dashboard.extensions import db
 from tests.conftest import test_settings
 
@@ -85,4 +90,61 @@ def test_agreements_made_before_the_auth_state_digest_get_it_on_upgrade(
         with db.engine.connect() as connection:
             digest = connection.scalar(text("SELECT auth_state_hash FROM agreements"))
         assert digest == hashlib.sha256(b"as-0123456789abcdef0123456789abcdef").hexdigest()
+        db.engine.dispose()
+
+
+def test_agreements_made_before_their_run_out_time_was_kept_get_the_later_token_expiry_on_upgrade(
+    tmp_path: Path, migration_database: str
+) -> None:
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
+    day = datetime(2026, 11, 30, tzinfo=UTC)
+    agreements = table(
+        "agreements",
+        column("wallet"),
+        column("customer_ref"),
+        column("auth_state"),
+        column("auth_state_hash"),
+        column("status"),
+        column("version"),
+        column("created_at", UTCDateTime()),
+        column("updated_at", UTCDateTime()),
+        column("access_token_expires_at", UTCDateTime()),
+        column("refresh_token_expires_at", UTCDateTime()),
+        column("expires_at", UTCDateTime()),
+    )
+    tokens = {
+        "access-only": (day + timedelta(days=30), None),
+        "renewable": (day + timedelta(days=30), day + timedelta(days=365)),
+        "refresh-first": (day + timedelta(days=30), day + timedelta(days=10)),
+        "no-token": (None, None),
+    }
+    with app.app_context():
+        upgrade(revision="e2b4c6d8f0a1")
+        with db.engine.begin() as connection:
+            for ref, (access, refresh) in tokens.items():
+                connection.execute(
+                    agreements.insert().values(
+                        wallet="ALIPAY_HK",
+                        customer_ref=ref,
+                        auth_state=f"as-{ref}",
+                        auth_state_hash=hashlib.sha256(f"as-{ref}".encode()).hexdigest(),
+                        status="active" if access else "pending",
+                        version=1,
+                        created_at=day,
+                        updated_at=day,
+                        access_token_expires_at=access,
+                        refresh_token_expires_at=refresh,
+                    )
+                )
+
+        upgrade()
+
+        with db.engine.connect() as connection:
+            kept = dict(connection.execute(select(agreements.c.customer_ref, agreements.c.expires_at)).all())
+        assert kept == {
+            "access-only": day + timedelta(days=30),
+            "renewable": day + timedelta(days=365),
+            "refresh-first": day + timedelta(days=30),
+            "no-token": None,
+        }
         db.engine.dispose()

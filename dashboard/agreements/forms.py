@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import IntegerField
 from wtforms import SearchField
 from wtforms import SelectField
 from wtforms import StringField
@@ -13,6 +14,7 @@ from wtforms.validators import Optional
 from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
+from dashboard.agreements.queries import MAX_EXPIRING_DAYS
 from dashboard.agreements.states import AgreementStatus
 from dashboard.forms import ConfirmedForm
 from dashboard.forms import MoneyField
@@ -20,10 +22,15 @@ from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
+from dashboard.providers.methods import AUTO_DEBIT_WALLETS
+from dashboard.providers.methods import method_label
 
 
 class AgreementFilterForm(FlaskForm):
-    """Search by customer reference or authState and filter by status (GET, no CSRF)."""
+    """Search by customer reference or authState; filter by wallet, status and how soon it runs out.
+
+    GET, no CSRF: every filter lives in the URL, so a list can be shared and the back button restores it.
+    """
 
     class Meta:
         csrf = False
@@ -34,7 +41,24 @@ class AgreementFilterForm(FlaskForm):
         filters=[strip_text],
         description="Customer ref (whole, or how it starts) or an exact authState.",
     )
+    wallet = SelectField(
+        "Wallet", choices=choices(AUTO_DEBIT_WALLETS, "Any wallet", method_label), default=""
+    )
     status = SelectField("Status", choices=choices(AgreementStatus, "Any status"), default="")
+    expiring = IntegerField(
+        "Expiring within (days)",
+        validators=[Optional()],
+        render_kw={"min": 1, "max": MAX_EXPIRING_DAYS, "inputmode": "numeric"},
+        description="Active agreements whose last token runs out by then.",
+    )
+
+    def validate_expiring(self, field: IntegerField) -> None:
+        if field.data is None:
+            return  # empty, or not a whole number (which its own message says)
+        if not 1 <= field.data <= MAX_EXPIRING_DAYS:
+            raise ValidationError(f"Enter a number of days from 1 to {MAX_EXPIRING_DAYS}.")
+        if self.status.data not in ("", AgreementStatus.ACTIVE):
+            raise ValidationError("Only active agreements run out: choose any status or active.")
 
 
 class RevokeForm(ConfirmedForm):

@@ -51,6 +51,11 @@ class Agreement(ProviderTracked, Base):
         Index("ix_agreements_access_token_hash", "access_token_hash", unique=True),
         Index("ix_agreements_created_at_id", "created_at", "id"),
         Index("ix_agreements_status_created_at_id", "status", "created_at", "id"),
+        # The list filtered by wallet, alone or with a status.
+        Index("ix_agreements_wallet_created_at_id", "wallet", "created_at", "id"),
+        Index("ix_agreements_wallet_status_created_at_id", "wallet", "status", "created_at", "id"),
+        # Active agreements that run out within some days.
+        Index("ix_agreements_status_expires_at", "status", "expires_at"),
         Index("ix_agreements_customer_ref", "customer_ref"),
         Index("ix_agreements_auth_state_hash", "auth_state_hash", unique=True),
     )
@@ -79,6 +84,9 @@ class Agreement(ProviderTracked, Base):
     #: Encrypted ``refreshToken`` (optional: not every wallet issues one).
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When it runs out unless the customer authorises again: the later of its tokens' expiries (a
+    #: refresh token renews the access token until it expires itself). Follows the two expiries.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: An :class:`AgreementStatus` value.
     status: Mapped[str] = mapped_column(String(24), default=AgreementStatus.PENDING.value)
     #: When staff asked to revoke; a TOKEN_CANCELED arriving after this confirms our revoke.
@@ -94,6 +102,17 @@ class Agreement(ProviderTracked, Base):
     @validates("auth_state")
     def _hash_auth_state(self, key: str, value: str) -> str:
         self.auth_state_hash = auth_state_digest(value)
+        return value
+
+    @validates("access_token_expires_at", "refresh_token_expires_at")
+    def _follow_expiry(self, key: str, value: datetime | None) -> datetime | None:
+        expiries = {
+            "access_token_expires_at": self.access_token_expires_at,
+            "refresh_token_expires_at": self.refresh_token_expires_at,
+            key: value,
+        }
+        known = [expiry for expiry in expiries.values() if expiry is not None]
+        self.expires_at = max(known) if known else None
         return value
 
     def set_access_token(self, token: str | None, expires_at: datetime | None = None) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Select
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.states import AgreementStatus
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
@@ -26,20 +29,42 @@ from dashboard.providers.antom.provider import ANTOM
 RECENT_PAYMENTS = 20
 
 
+#: The furthest "expiring within" reaches, in days (a year: further out is not "expiring").
+MAX_EXPIRING_DAYS = 366
+
+
 @dataclass(frozen=True)
 class AgreementFilter:
-    """What the agreements list filters on; empty fields do not filter."""
+    """What the agreements list filters on; empty fields do not filter.
 
+    Every field comes from the URL through a validated ``AgreementFilterForm``.
+    """
+
+    wallet: str | None = None
     status: str | None = None
+    #: Active agreements that run out (:attr:`Agreement.expires_at`) within this many days from now.
+    expiring: int | None = None
     #: A customer reference (exact or its start) or an ``authState`` (exact).
     q: str | None = None
 
 
 def agreements_matching(filters: AgreementFilter) -> Select:
-    """Return the select of agreements matching ``filters`` (unordered; pages add the keyset)."""
+    """Return the select of agreements matching ``filters`` (unordered; pages add the keyset).
+
+    Each filter is answered by an index (see the model): wallet with or without status, status,
+    and the active agreements running out before a time. One already past it, not yet expired by
+    the sweeper, counts as expiring.
+    """
     statement = select(Agreement)
+    if filters.wallet:
+        statement = statement.where(Agreement.wallet == filters.wallet)
     if filters.status:
         statement = statement.where(Agreement.status == filters.status)
+    if filters.expiring:
+        statement = statement.where(
+            Agreement.status == AgreementStatus.ACTIVE.value,
+            Agreement.expires_at < clock.now() + timedelta(days=filters.expiring),
+        )
     if filters.q:
         statement = statement.where(
             or_(starts_with(Agreement.customer_ref, filters.q), Agreement.auth_state == filters.q)

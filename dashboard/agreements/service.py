@@ -452,11 +452,7 @@ def expire_due(now: datetime) -> list[int]:
                 or_(
                     (Agreement.status == AgreementStatus.PENDING.value)
                     & (Agreement.created_at < now - PENDING_LIFETIME),
-                    (Agreement.status == AgreementStatus.ACTIVE.value)
-                    & (Agreement.access_token_expires_at < now)
-                    & or_(
-                        Agreement.refresh_token_expires_at.is_(None), Agreement.refresh_token_expires_at < now
-                    ),
+                    (Agreement.status == AgreementStatus.ACTIVE.value) & (Agreement.expires_at < now),
                 )
             )
             .limit(200)

@@ -25,11 +25,14 @@ from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
+from dashboard.htmx import is_htmx
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
+from dashboard.listing import fields_with_new_messages
 from dashboard.listing import filter_args
-from dashboard.listing import read_filters
+from dashboard.listing import url_args
+from dashboard.listing import valid_filters
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
 
@@ -39,12 +42,23 @@ bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 @bp.get("/")
 @roles("viewer")
 def index():
-    """List agreements matching the filters and search, newest first, one keyset page at a time."""
+    """List agreements matching the filters and search, newest first, one keyset page at a time.
+
+    Invalid filters are explained beside their fields and list nothing, never every agreement.
+    """
     form = AgreementFilterForm(request.args)
     # The cursor is read before the rows, so every change after it reaches the page live.
     cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
-    agreements, next_cursor = agreement_page(db.session, read_filters(form, AgreementFilter), before)
+    filters = valid_filters(form, AgreementFilter)
+    agreements, next_cursor = agreement_page(db.session, filters, before) if filters else ([], None)
+    refreshed = []
+    if is_htmx():
+        # The page shows the messages of the filters in its address; re-render the fields whose
+        # messages these filters change.
+        shown = AgreementFilterForm(url_args(request.headers.get("HX-Current-URL")))
+        shown.validate()
+        refreshed = fields_with_new_messages(form, shown)
     return render_page(
         "agreements/index.html",
         "results",
@@ -54,6 +68,7 @@ def index():
         deeper=before is not None,
         query_args=filter_args(request.args),
         latest_event_id=cursor,
+        refreshed_fields=refreshed,
     )
 
 

@@ -21,7 +21,24 @@ METHOD_LABELS: Mapping[str, str] = MappingProxyType(
         "GRABPAY_MY": "GrabPay",
         "BPI": "BPI",
         "KPLUS": "K PLUS",
+        "PAYPAY": "PayPay",
     }
+)
+
+#: The wallets an Antom Auto Debit agreement binds (``customerBelongsTo``), in the order staff pick them.
+AUTO_DEBIT_WALLETS: tuple[str, ...] = (
+    "ALIPAY_HK",
+    "ALIPAY_CN",
+    "GCASH",
+    "KAKAOPAY",
+    "TNG",
+    "TRUEMONEY",
+    "DANA",
+    "BOOST",
+    "GRABPAY_MY",
+    "PAYPAY",
+    "BPI",
+    "KPLUS",
 )
 
 

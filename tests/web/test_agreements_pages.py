@@ -21,8 +21,12 @@ ACTIVATED = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)  # 14:30 in Hong Kong
 TOKEN = "2828010100000000000000SECRETTOKENabcd"
 
 
+def shown_of(page: str) -> list[str]:
+    return re.findall(r'<tr id="agreement-\d+">.*?">([^<]+)</a>', page, re.S)
+
+
 def shown(response) -> list[str]:
-    return re.findall(r'<tr id="agreement-\d+">.*?">([^<]+)</a>', response.get_data(as_text=True), re.S)
+    return shown_of(response.get_data(as_text=True))
 
 
 def add_agreements(app, *specs: dict) -> list[int]:
@@ -95,7 +99,7 @@ def test_the_list_shows_the_token_masked_never_whole(client, login_as, revoked):
     row = re.search(r'<tr id="agreement-\d+">(.*?)</tr>', page, re.S).group(1)
     assert '<span aria-hidden="true">••••</span><span class="visually-hidden">ending </span>abcd' in row
     assert '<span class="badge badge-muted">revoked</span>' in row
-    assert "2027-03-02 14:30" in row  # token expiry in Hong Kong time
+    assert "2028-03-01 14:30" in row  # when it runs out (its refresh token's expiry), in Hong Kong time
     assert "SECRETTOKEN" not in page
 
 
@@ -173,3 +177,110 @@ def test_the_agreement_page_is_one_live_region(client, login_as, revoked):
 def test_an_unknown_agreement_is_not_found(client, login_as):
     login_as("viewer")
     assert client.get("/agreements/987654").status_code == 404
+
+
+# --- filters in the URL ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mixed(app, fake_clock) -> None:
+    """Agreements of two wallets and several statuses; some run out within a week of the fake now."""
+    now = fake_clock.now()
+    soon, later = now + timedelta(days=3), now + timedelta(days=40)
+    add_agreements(
+        app,
+        {"customer_ref": "HK-SOON", "status": "active", "access_token_expires_at": soon},
+        {"customer_ref": "HK-LATER", "status": "active", "access_token_expires_at": later},
+        {"customer_ref": "HK-PENDING"},
+        {"customer_ref": "PH-SOON", "wallet": "GCASH", "status": "active", "access_token_expires_at": soon},
+        {
+            "customer_ref": "PH-REVOKED",
+            "wallet": "GCASH",
+            "status": "revoked",
+            "access_token_expires_at": soon,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("wallet=GCASH", ["PH-REVOKED", "PH-SOON"]),
+        ("status=active", ["HK-LATER", "HK-SOON", "PH-SOON"]),
+        ("expiring=7", ["HK-SOON", "PH-SOON"]),
+        ("expiring=60", ["HK-LATER", "HK-SOON", "PH-SOON"]),
+        ("wallet=ALIPAY_HK&expiring=7", ["HK-SOON"]),
+        ("wallet=GCASH&status=active", ["PH-SOON"]),
+        ("wallet=GCASH&status=active&expiring=7&q=PH", ["PH-SOON"]),
+        ("wallet=KAKAOPAY", []),
+    ],
+)
+def test_each_filter_and_their_combinations_narrow_the_list(client, login_as, mixed, query, expected):
+    login_as("viewer")
+    response = client.get(f"/agreements/?{query}")
+    assert response.status_code == 200
+    assert sorted(shown(response)) == expected
+
+
+def test_the_url_keeps_the_filters_in_the_form_the_pager_and_the_live_bar(app, client, login_as, fake_clock):
+    now = fake_clock.now()
+    add_agreements(
+        app,
+        *(
+            {"wallet": "GCASH", "status": "active", "access_token_expires_at": now + timedelta(days=2)}
+            for _ in range(PAGE_SIZE + 1)
+        ),
+    )
+    login_as("viewer")
+    page = client.get("/agreements/?wallet=GCASH&expiring=14").get_data(as_text=True)
+    assert '<option selected value="GCASH">GCash</option>' in page
+    assert re.search(r'<input[^>]*id="expiring"[^>]*value="14"', page)
+    older = re.search(r'<a href="([^"]+)"[^>]*>Older agreements', page).group(1).replace("&amp;", "&")
+    assert "wallet=GCASH" in older and "expiring=14" in older and "before=" in older
+    bar = re.search(r'<button type="button" id="live-bar"[^>]*hx-get="([^"]+)"', page).group(1)
+    assert "wallet=GCASH" in bar.replace("&amp;", "&") and "expiring=14" in bar
+    assert len(shown(client.get(older))) == 1
+    # The form asks for the list with the URL in the address bar, so the back button restores it.
+    form = re.search(r'<form id="agreement-filters"[^>]*>', page).group(0)
+    assert 'method="get"' in form and 'hx-push-url="true"' in form
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("wallet=NOPE", "wallet", "Not a valid choice."),
+        ("status=paid", "status", "Not a valid choice."),
+        ("expiring=0", "expiring", "Enter a number of days from 1 to 366."),
+        ("expiring=9999", "expiring", "Enter a number of days from 1 to 366."),
+        ("expiring=soon", "expiring", "Not a valid integer value."),
+        (
+            "expiring=7&status=revoked",
+            "expiring",
+            "Only active agreements run out: choose any status or active.",
+        ),
+        ("wallet=GCASH&expiring=-3", "expiring", "Enter a number of days from 1 to 366."),
+    ],
+)
+def test_an_invalid_filter_is_explained_and_never_shows_the_unfiltered_list(
+    client, login_as, mixed, query, field, message
+):
+    login_as("viewer")
+    page = client.get(f"/agreements/?{query}").get_data(as_text=True)
+    assert shown_of(page) == []
+    assert "Nothing listed: fix the filters above." in page
+    assert text_of(page, f"error-{field}") == message
+    summary = text_of(page, "agreement-filters-errors")
+    assert summary.startswith("The filters have a problem, so nothing is listed:") and message in summary
+
+
+def test_htmx_gets_no_rows_for_an_invalid_filter_and_the_field_s_message_beside_it(client, login_as, mixed):
+    login_as("viewer")
+    headers = {"HX-Request": "true", "HX-Current-URL": "http://localhost/agreements/?wallet=GCASH"}
+    body = client.get("/agreements/?wallet=GCASH&expiring=0", headers=headers).get_data(as_text=True)
+    assert shown_of(body) == [] and 'id="agreement-filters-errors"' in body
+    assert re.findall(r'<div id="field-(\w+)"', body) == ["expiring"]  # only the field whose message changed
+    fixed = {**headers, "HX-Current-URL": "http://localhost/agreements/?wallet=GCASH&expiring=0"}
+    body = client.get("/agreements/?wallet=GCASH&expiring=7", headers=fixed).get_data(as_text=True)
+    assert shown_of(body) == ["PH-SOON"]
+    assert re.findall(r'<div id="field-(\w+)"', body) == ["expiring"]  # its message goes away
+    assert 'id="error-expiring"' not in body

@@ -84,3 +84,81 @@ def test_an_agreement_comes_with_its_newest_payments_timeline_and_revoker(app_ct
     assert [entry.text for entry in detail.timeline.entries] == ["asked"]
     assert detail.revoked_by == clerk.name
     assert agreement_detail(db.session, agreement.id + 1000) is None
+
+
+# --- wallet, status and "expiring within" --------------------------------------------------------
+
+NOW = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)  # the fake clock's start
+
+
+def with_tokens(ref: str, days: int | None, refresh_days: int | None = None, **fields) -> None:
+    """Add an agreement whose access token (and refresh token) expire ``days`` (``refresh_days``) from now."""
+    agreement = make_agreement(db.session, customer_ref=ref, created_at=START, **fields)
+    if days is not None:
+        agreement.access_token_expires_at = NOW + timedelta(days=days)
+    if refresh_days is not None:
+        agreement.refresh_token_expires_at = NOW + timedelta(days=refresh_days)
+    db.session.flush()
+
+
+def test_an_agreement_runs_out_with_the_later_of_its_tokens():
+    agreement = Agreement(access_token_expires_at=NOW)
+    assert agreement.expires_at == NOW
+    agreement.refresh_token_expires_at = NOW + timedelta(days=365)
+    assert agreement.expires_at == NOW + timedelta(days=365)
+    agreement.access_token_expires_at = NOW + timedelta(days=30)  # a refresh
+    assert agreement.expires_at == NOW + timedelta(days=365)
+    assert Agreement().expires_at is None
+
+
+def test_filter_by_wallet_alone_and_with_a_status(app_ctx):
+    make_agreement(
+        db.session, customer_ref="HK-ACTIVE", wallet="ALIPAY_HK", status="active", created_at=START
+    )
+    make_agreement(db.session, customer_ref="HK-PENDING", wallet="ALIPAY_HK", created_at=START)
+    make_agreement(db.session, customer_ref="PH-ACTIVE", wallet="GCASH", status="active", created_at=START)
+    assert sorted(found(wallet="ALIPAY_HK")) == ["HK-ACTIVE", "HK-PENDING"]
+    assert found(wallet="ALIPAY_HK", status="active") == ["HK-ACTIVE"]
+    assert found(wallet="GCASH", status="pending") == []
+    assert found(wallet="KAKAOPAY") == []
+
+
+def test_expiring_within_days_keeps_active_agreements_that_run_out_by_then(app_ctx, fake_clock):
+    with_tokens("SOON", 3, status="active")
+    with_tokens("LATER", 20, status="active")
+    with_tokens("RENEWED", 3, refresh_days=200, status="active")  # its refresh token renews it
+    with_tokens("PAST", -1, status="active")  # not swept yet: it is running out
+    with_tokens("REVOKED", 3, status="revoked")
+    with_tokens("PENDING", None)
+    with_tokens("GCASH-SOON", 2, status="active", wallet="GCASH")
+
+    assert sorted(found(expiring=7)) == ["GCASH-SOON", "PAST", "SOON"]
+    assert sorted(found(expiring=30)) == ["GCASH-SOON", "LATER", "PAST", "SOON"]
+    assert found(expiring=7, wallet="GCASH") == ["GCASH-SOON"]
+    assert sorted(found(expiring=7, status="active", q="S")) == ["SOON"]
+    fake_clock.advance(days=18)
+    assert "LATER" in found(expiring=3)
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"wallet": "GCASH"}, "ix_agreements_wallet_created_at_id"),
+        ({"wallet": "GCASH", "status": "active"}, "ix_agreements_wallet_status_created_at_id"),
+        ({"status": "active"}, "ix_agreements_status_created_at_id"),
+        ({"expiring": 7}, "ix_agreements_status_expires_at"),
+    ],
+)
+def test_each_filter_is_answered_from_its_index(app_ctx, filters, index):
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+
+    def plan(before: Cursor | None) -> list[str]:
+        statement = keyset(agreements_matching(AgreementFilter(**filters)), Agreement, before)
+        compiled = statement.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
+        return [row[3] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+
+    first, deeper = plan(None), plan(Cursor(START, 3))
+    assert any(index in line for line in first), first
+    # Deeper pages may walk the status index in page order instead; never the table.
+    assert not [line for line in first + deeper if line.startswith("SCAN")], (first, deeper)
