@@ -49,7 +49,7 @@ class AgreementFilterForm(FlaskForm):
         "Expiring within (days)",
         validators=[Optional()],
         render_kw={"min": 1, "max": MAX_EXPIRING_DAYS, "inputmode": "numeric"},
-        description="Active agreements whose last token runs out by then.",
+        description="Active ones that run out by then.",
     )
 
     def validate_expiring(self, field: IntegerField) -> None:
