@@ -33,6 +33,7 @@ from tests.agreements.test_agreement_service import authorised
 from tests.conftest import TEST_PASSWORD
 from tests.factories import make_agreement
 from tests.factories import make_refund
+from tests.notifications.test_apply import _at_once
 from tests.sandbox import worldpay_helpers as wh
 
 
@@ -102,6 +103,24 @@ def test_one_request_id_charges_once_and_a_second_ask_names_the_first_payment(sa
     assert timeline(first.id).count("provider_call") == 1
     sent = _sent_pay(first.id)
     assert sent["paymentRequestId"] == "pay-form-7" and sent["order"]["referenceOrderId"] == "ORD-7"
+
+
+def test_two_submits_of_one_charge_at_once_make_one_payment(sandboxed, agreement):
+    def submit():
+        try:
+            return service.charge_agreement(
+                agreement.id, Money(10001, "HKD"), "June plan", request_id="pay-form-twice"
+            ).id
+        except service.DuplicateCharge as duplicate:
+            return ("duplicate", duplicate.payment_id)
+
+    results, errors = _at_once(sandboxed.app, submit)
+
+    assert errors == []
+    db.session.rollback()
+    [made] = db.session.scalars(select(Payment.id).where(Payment.request_id == "pay-form-twice")).all()
+    assert sorted(results, key=str) == sorted([made, ("duplicate", made)], key=str)
+    assert timeline(made).count("provider_call") == 1
 
 
 def test_without_a_merchant_reference_the_order_is_referenced_by_our_request_id(sandboxed, agreement):
