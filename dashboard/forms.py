@@ -61,11 +61,9 @@ def request_id_present(form: Any, field: Field) -> None:
         raise ValidationError("This form lost its request id: open it again.")
 
 
-class MoneyMovingForm(FlaskForm):
-    """A form that moves money: its request id, and whether the user confirmed what it will do."""
+class ConfirmedForm(FlaskForm):
+    """A form with a confirmation step: the first submit shows what will happen, ``yes`` does it."""
 
-    #: Made once when the form is first shown; every resubmission carries the same one.
-    request_id = HiddenField(validators=[request_id_present, Length(max=64)])
     #: Sent by the confirmation step's buttons only (never as a hidden input): ``yes`` does it,
     #: ``change`` goes back to editing; absent on the first submit, which shows the confirmation.
     confirmed = HiddenField()
@@ -79,3 +77,10 @@ class MoneyMovingForm(FlaskForm):
     def wants_change(self) -> bool:
         """Return True when the user went back from the confirmation step to change the form."""
         return self.confirmed.data == "change"
+
+
+class MoneyMovingForm(ConfirmedForm):
+    """A form that moves money: confirmed first, and carrying its request id from its first render."""
+
+    #: Made once when the form is first shown; every resubmission carries the same one.
+    request_id = HiddenField(validators=[request_id_present, Length(max=64)])

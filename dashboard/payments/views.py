@@ -45,6 +45,7 @@ from dashboard.payments.refunds import refund_eligibility
 from dashboard.payments.refunds import refund_payment
 from dashboard.payments.refunds import refund_preview
 from dashboard.payments.refunds import refund_result
+from dashboard.payments.refunds import refund_summary
 from dashboard.payments.states import DuplicateRefund
 from dashboard.payments.states import RefundRefused
 
@@ -95,6 +96,7 @@ def _refund_page(
         confirming=confirming,
         threshold=approval_threshold(payment.currency),
         waits=confirming and needs_approval(form.amount.money),
+        summary=confirming and refund_summary(payment, form.amount.money),
     )
 
 
