@@ -47,6 +47,7 @@ from dashboard.payments.refunds import refund_preview
 from dashboard.payments.refunds import refund_result
 from dashboard.payments.refunds import refund_summary
 from dashboard.payments.states import DuplicateRefund
+from dashboard.payments.states import RefundExceedsBalance
 from dashboard.payments.states import RefundRefused
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -145,8 +146,12 @@ def refund(payment_id: int):
         # A double click that overtook the check above: the first submit asked for the refund.
         return _refund_done(_earlier_submit(Refund, payment_id, form.request_id.data))
     except RefundRefused as refused:
+        # Another refund took the balance between the check above and the locked one.
         eligibility = refund_eligibility(db.session, db.get_or_404(Payment, payment_id))
-        form.amount.errors.append(f"{str(refused).capitalize()}.")
+        if isinstance(refused, RefundExceedsBalance):
+            form.amount.errors.append(f"At most {format_money(eligibility.refundable)} can be refunded now.")
+        else:
+            form.amount.errors.append(f"{str(refused).capitalize()}.")
         return _refund_page(payment, eligibility, form)
     flash(*refund_result(refund))
     return form_done(url_for("payments.detail", payment_id=payment_id))
