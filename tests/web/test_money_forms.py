@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import func
 from sqlalchemy import select
 
+from dashboard.audit.models import AuditLog
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.payments import service
@@ -245,6 +246,9 @@ def test_a_refused_refund_shows_the_provider_code_and_the_next_step(sandboxed, d
     assert (refund.status, refund.result_code) == ("failed", "MERCHANT_BALANCE_NOT_ENOUGH")
     page = text(support.get(f"/payments/{paid.id}"))
     assert "Antom refused the refund of HK$10.11: MERCHANT_BALANCE_NOT_ENOUGH" in page
+    [audited] = db.session.scalars(select(AuditLog).where(AuditLog.action == "payment.refund_failed")).all()
+    assert (audited.actor_id, audited.object_id) == (support.user.id, str(paid.id))
+    assert audited.after["result_code"] == "MERCHANT_BALANCE_NOT_ENOUGH"
 
 
 def test_a_payment_that_cannot_be_refunded_says_why_instead_of_a_form(sandboxed, desk):
