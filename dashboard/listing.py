@@ -18,6 +18,8 @@ from datetime import time
 from datetime import timedelta
 from typing import Any
 from typing import TypeVar
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
@@ -29,6 +31,7 @@ from sqlalchemy import tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 PAGE_SIZE = 50
@@ -202,3 +205,19 @@ def read_filters(form: FlaskForm, filters: type[T]) -> T:
 def filter_args(args: Mapping[str, str]) -> dict[str, str]:
     """Return the query arguments a list's links keep: every non-empty one except the page cursor."""
     return {key: value for key, value in args.items() if key != "before" and value}
+
+
+def url_args(url: str | None) -> MultiDict:
+    """Return the query arguments of ``url`` (e.g. htmx's ``HX-Current-URL``); none for no URL."""
+    return MultiDict(parse_qsl(urlsplit(url or "").query, keep_blank_values=True))
+
+
+def fields_with_new_messages(form: FlaskForm, shown: FlaskForm) -> list[str]:
+    """Return the ids of ``form``'s fields whose error messages differ from those ``shown`` has.
+
+    Both forms must be validated. A list's htmx answer re-renders only these fields beside the
+    results, so a message appears or goes away beside its field while the fields the user did not
+    touch (and may be typing in) stay as they are.
+    """
+    return [field.id for field in form if field.errors != shown[field.name].errors]
+

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import request
 
 from dashboard.auth.access import roles
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
+from dashboard.htmx import is_htmx
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
+from dashboard.listing import fields_with_new_messages
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
+from dashboard.listing import url_args
 from dashboard.payments.forms import PaymentFilterForm
 from dashboard.payments.queries import PaymentFilter
 from dashboard.payments.queries import payment_detail
@@ -24,12 +28,23 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 @bp.get("/")
 @roles("viewer")
 def index():
-    """List payments matching the filters and search, newest first, one keyset page at a time."""
+    """List payments matching the filters and search, newest first, one keyset page at a time.
+
+    An invalid filter is explained beside its field and above the rows, and the list is not filtered.
+    """
     form = PaymentFilterForm(request.args)
+    zone = current_app.config["DISPLAY_TIMEZONE"]
     # The cursor is read before the rows, so every change after it reaches the page live.
     cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
-    payments, next_cursor = payment_page(db.session, read_filters(form, PaymentFilter), before)
+    payments, next_cursor = payment_page(db.session, read_filters(form, PaymentFilter), zone, before)
+    refreshed = []
+    if is_htmx():
+        # The page shows the messages of the filters in its address; re-render the fields whose
+        # messages these filters change.
+        shown = PaymentFilterForm(url_args(request.headers.get("HX-Current-URL")))
+        shown.validate()
+        refreshed = fields_with_new_messages(form, shown)
     return render_page(
         "payments/index.html",
         "results",
@@ -39,6 +54,7 @@ def index():
         deeper=before is not None,
         query_args=filter_args(request.args),
         latest_event_id=cursor,
+        refreshed_fields=refreshed,
     )
 
 
