@@ -1,4 +1,4 @@
-"""Filters for the payments list."""
+"""Filters for the payments list (and its CSV export, which takes the same URL)."""
 
 from __future__ import annotations
 

@@ -223,7 +223,7 @@ def test_the_search_still_finds_any_id_within_the_new_filters(app, client, login
     assert shown(client.get("/payments/?q=CUST-HK-42&currency=JPY")) == []
 
 
-def test_the_pager_and_the_live_bar_keep_every_filter(app, client, login_as):
+def test_the_pager_the_live_bar_and_the_export_link_keep_every_filter(app, client, login_as):
     login_as("viewer")
     add_payments(
         app,
@@ -243,6 +243,8 @@ def test_the_pager_and_the_live_bar_keep_every_filter(app, client, login_as):
     older = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older payments', page).group(1)
     assert older.startswith("/payments/?before=") and older.endswith(kept)
     assert f'hx-get="/payments/?{kept}"' in page  # the live bar's fresh first page
+    export = re.search(r'<a id="export-csv" href="([^"]+)" download>Export CSV</a>', page).group(1)
+    assert export == f"/payments/export.csv?{kept}"
 
 
 def test_a_filter_with_too_many_decimals_is_explained_beside_it_and_above_an_unfiltered_list(
@@ -265,6 +267,7 @@ def test_a_filter_with_too_many_decimals_is_explained_beside_it_and_above_an_unf
         "PAY-ANY",
         "PAY-JPY",
     }
+    assert 'id="export-csv"' not in page  # nothing to export until the filters are right
 
 
 def test_htmx_brings_a_new_message_beside_its_field_and_takes_it_away_once_fixed(app, client, login_as):
@@ -286,7 +289,7 @@ def test_htmx_brings_a_new_message_beside_its_field_and_takes_it_away_once_fixed
     _, _, fields = fixed.partition("</section>")
     assert re.findall(r'<div id="field-(\w+)"', fields) == ["amount_min"]
     assert "has-error" not in fields and "error-amount_min" not in fields
-    assert "payment-filters-errors" not in fixed
+    assert "payment-filters-errors" not in fixed and 'id="export-csv"' in fixed
 
 
 def test_the_filters_say_which_fields_an_htmx_answer_may_bring(client, login_as):

@@ -15,10 +15,12 @@ from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
+from dashboard.listing import in_chunks
 from dashboard.listing import keyset
 from dashboard.money import Money
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentFilter
+from dashboard.payments.queries import export_rows
 from dashboard.payments.queries import payment_detail
 from dashboard.payments.queries import payment_page
 from dashboard.payments.queries import payments_matching
@@ -244,6 +246,17 @@ def test_every_filter_combines_with_the_search_and_the_pages(app_ctx):
     }
 
 
+def test_an_export_reads_every_row_once_in_chunks_newest_first(app_ctx):
+    made = [make_payment(db.session, created_at=START + timedelta(minutes=n // 2)).id for n in range(11)]
+    db.session.commit()  # each chunk ends its read transaction
+    chunks = list(in_chunks(db.session, export_rows(PaymentFilter(), ZONE), Payment, 4))
+    assert [len(chunk) for chunk in chunks] == [4, 4, 3]
+    newest_first = sorted(
+        made, key=lambda i: (START + timedelta(minutes=made.index(i) // 2), i), reverse=True
+    )
+    assert [row.id for chunk in chunks for row in chunk] == newest_first
+
+
 def _plan(statement) -> list[str]:
     compiled = statement.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
     return [row[3] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
@@ -300,6 +313,15 @@ def test_a_wallet_page_reads_both_spellings_in_page_order_and_merges_one_page_of
         " (payment_method=? AND created_at<?)",
         "USE TEMP B-TREE FOR ORDER BY",
     ]
+
+
+def test_the_export_reads_its_chunks_from_the_same_indexes(app_ctx):
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    statement = export_rows(PaymentFilter(currency="JPY", q="ORD-"), ZONE)
+    plan = _plan(keyset(statement, Payment, Cursor(START, 10)))
+    assert not [line for line in plan if line.startswith("SCAN") or "TEMP B-TREE" in line], plan
+    assert any(line.startswith("SEARCH customer USING INTEGER PRIMARY KEY") for line in plan), plan
 
 
 def test_a_payment_comes_with_its_refunds_cancels_timeline_and_refundable_balance(app_ctx, create_user):
