@@ -112,6 +112,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from dashboard.agreements.views import bp as agreements_bp
+    from dashboard.approvals.views import bp as approvals_bp
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
     from dashboard.checkout.views import bp as checkout_bp
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         payments_bp,
         agreements_bp,
+        approvals_bp,
         notifications_bp,
         events_bp,
         webhooks_bp,

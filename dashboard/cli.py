@@ -18,6 +18,7 @@ from dashboard.serving import serve_until_stopped
 DEMO_USERS = [
     ("admin@demo.example", "Ada Admin", "admin"),
     ("manager@demo.example", "Mei Manager", "manager"),
+    ("manager2@demo.example", "Max Manager", "manager"),  # approves what Mei asks for (four eyes)
     ("support@demo.example", "Sam Support", "support"),
     ("finance@demo.example", "Fai Finance", "finance"),
     ("viewer@demo.example", "Vic Viewer", "viewer"),
@@ -143,6 +144,15 @@ def seed_demo_users() -> list[tuple[str, str, str]]:
     return credentials
 
 
+def _user_id(email: str) -> int:
+    from sqlalchemy import select
+
+    from dashboard.extensions import db
+    from dashboard.users.models import User
+
+    return db.session.scalar(select(User.id).where(User.email == email))
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
@@ -166,7 +176,9 @@ def demo(host: str, port: int) -> None:
 
         click.echo("writing demo history through the sandbox providers…")
         with app.app_context():
-            Demo(app).seed_history(report=click.echo)
+            demo = Demo(app)
+            demo.seed_history(report=click.echo)
+            demo.ask_for_approval(_user_id("support@demo.example"))
         return start_trickle(app).set
 
     _serve_with_jobs(app, host, port, threads=16, prepare=seed_then_trickle)

@@ -34,7 +34,10 @@ from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.refunds import approval_threshold
 from dashboard.payments.states import RefundRefused
+from dashboard.payments.states import RefundStatus
 from dashboard.sandbox import antom as antom_sim
 from dashboard.sandbox import sender
 from dashboard.sandbox import worldpay as worldpay_sim
@@ -163,7 +166,13 @@ class Demo:
 
     def sale(self) -> Payment:
         """Start an AlipayHK sale and let the shopper choose."""
-        minor = 500 if self.rng.random() < 0.03 else self.rng.randint(20, 3000) * 100
+        draw = self.rng.random()
+        if draw < 0.03:
+            minor = 500
+        elif draw < 0.07:  # a large order: refunding most of it needs a manager's approval
+            minor = self.rng.randint(5200, 12000) * 100
+        else:
+            minor = self.rng.randint(20, 3000) * 100
         payment = payments.create_alipayhk_payment(
             Money(minor, "HKD"), f"Order {self.rng.randint(10000, 99999)}"
         )
@@ -187,16 +196,50 @@ class Demo:
             if payment.provider == "worldpay" and self.rng.random() < 0.2
             else self.rng.randint(1, left // 100) * 100 + 1
         )
+        # Below the approval threshold: these refunds are sent; one waits for approval on purpose.
+        threshold = approval_threshold(payment.currency)
+        below_approval = left if threshold is None else threshold.minor - 1
         try:
             payments.refund_payment(
                 payment_id,
-                Money(min(minor, left), payment.currency),
+                Money(min(minor, left, below_approval), payment.currency),
                 "Customer request",
                 payments.new_refund_request_id(),
             )
         except RefundRefused:
             return
         self.settle()
+
+    def ask_for_approval(self, requested_by_id: int) -> None:
+        """Leave one large refund waiting for a manager, asked for by ``requested_by_id`` (once)."""
+        if db.session.scalar(
+            select(Refund.id).where(Refund.status == RefundStatus.AWAITING_APPROVAL).limit(1)
+        ):
+            return
+        threshold = approval_threshold("HKD")
+        if threshold is None:
+            threshold = Money(520000, "HKD")  # every HKD refund waits: any large one will do
+        payment = db.session.scalar(
+            select(Payment)
+            .where(
+                Payment.status.in_(("succeeded", "settled")),
+                Payment.currency == "HKD",
+                Payment.refunded_minor == 0,
+                Payment.amount_minor >= threshold.minor,
+            )
+            .order_by(Payment.id.desc())
+            .limit(1)
+        )
+        if payment is None:
+            return
+        payments.refund_payment(
+            payment.id,
+            threshold,
+            "Product not delivered",
+            payments.new_refund_request_id(),
+            note="Courier lost the parcel; the customer sent the tracking record.",
+            actor_id=requested_by_id,
+        )
 
     # --- history ---------------------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ def request_id_present(form: Any, field: Field) -> None:
 
 
 class ConfirmedForm(FlaskForm):
-    """A form with a confirmation step: the first valid submit shows what will happen, "yes" does it."""
+    """A form with a confirmation step: the first submit shows what will happen, ``yes`` does it."""
 
     #: Sent by the confirmation step's buttons only (never as a hidden input): ``yes`` does it,
     #: ``change`` goes back to editing; absent on the first submit, which shows the confirmation.
@@ -93,7 +93,7 @@ class ConfirmedForm(FlaskForm):
 
 
 class MoneyMovingForm(ConfirmedForm):
-    """A form that moves money: its request id, and whether the user confirmed what it will do."""
+    """A form that moves money: confirmed first, and carrying its request id from its first render."""
 
     #: Made once when the form is first shown; every resubmission carries the same one.
     request_id = HiddenField(validators=[request_id_present, Length(max=64)])

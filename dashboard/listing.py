@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
@@ -23,6 +25,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
+from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import or_
@@ -138,6 +141,37 @@ def newest_first(
     return rows[:size], Cursor(last_time, getattr(last, key))
 
 
+def in_chunks(
+    session: Session,
+    statement: Select,
+    model: Any,
+    size: int,
+    *,
+    order: tuple[str, ...] = NEWEST_CREATED,
+) -> Iterator[Sequence[Row]]:
+    """Yield every row of ``statement`` newest first, ``size`` rows at a time, one keyset query per chunk.
+
+    For exports of any length in constant memory: ``statement`` selects columns (rows, not ORM objects
+    the session would keep) including ``model``'s ``order`` columns under their own names. Each chunk's
+    read transaction ends before the chunk is handed out, so a long export holds no snapshot between
+    chunks (SQLite can checkpoint its WAL meanwhile). The order columns never change, so every row that
+    existed when the export began comes exactly once; each chunk shows rows as they are when it is read.
+    The session must hold no pending changes (they would be rolled back).
+    """
+    *time_names, key_name = order
+    before: Cursor | None = None
+    while True:
+        rows = session.execute(keyset(statement, model, before, size, order=order)).all()
+        session.rollback()
+        chunk, more = rows[:size], len(rows) > size
+        if chunk:
+            yield chunk
+        if not more:
+            return
+        last = chunk[-1]
+        before = Cursor(getattr(last, time_names[0]) if time_names else None, getattr(last, key_name))
+
+
 def _strings_after(prefix: str) -> str | None:
     """Return the smallest string above every string that starts with ``prefix`` (None: no bound)."""
     while prefix:
@@ -228,3 +262,13 @@ def fields_with_new_messages(form: FlaskForm, shown: FlaskForm) -> list[str]:
     touch (and may be typing in) stay as they are.
     """
     return [field.id for field in form if field.errors != shown[field.name].errors]
+
+
+#: What a spreadsheet reads as the start of a formula (or, for tab and carriage return, as a hidden
+#: lead-in to one): a cell starting with one of them is prefixed with an apostrophe (OWASP "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Return ``value`` so that a spreadsheet shows it as text, never evaluates it as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask import current_app
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from dashboard import clock
+from dashboard.approvals.service import waiting_count
 from dashboard.auth.access import role_allows
+from dashboard.extensions import db
 from dashboard.money import format_money
 from dashboard.providers.methods import method_label
 from dashboard.providers.registry import guidance as code_guidance
@@ -21,6 +25,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("home.index", "Overview"),
     ("payments.index", "Payments"),
     ("agreements.index", "Agreements"),
+    ("approvals.index", "Approvals"),
     ("notifications.index", "Notifications"),
     ("audit.index", "Audit log"),
     ("users.index", "Users"),
@@ -65,9 +70,29 @@ def can_open(endpoint: str) -> bool:
     return allowed is not None and role_allows(current_user.role, allowed)
 
 
-def navigation() -> list[tuple[str, str]]:
-    """Return the navigation entries this user may open."""
-    return [(endpoint, label) for endpoint, label in NAVIGATION if can_open(endpoint)]
+#: Entries that show how many things wait there (one indexed count per page view).
+NAVIGATION_COUNTS: dict[str, Callable[[Session], int]] = {"approvals.index": waiting_count}
+
+
+def navigation() -> list[tuple[str, str, int | None]]:
+    """Return the navigation entries this user may open, each with how many things wait there."""
+    return [
+        (endpoint, label, NAVIGATION_COUNTS[endpoint](db.session) if endpoint in NAVIGATION_COUNTS else None)
+        for endpoint, label in NAVIGATION
+        if can_open(endpoint)
+    ]
+
+
+def time_ago(value: datetime) -> str:
+    """Say how long ago ``value`` was, roughly: ``just now``, ``12 min``, ``3 h 5 min``, ``4 days``."""
+    minutes = max(int((clock.now() - value).total_seconds()) // 60, 0)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min ago"
+    return f"{minutes // (24 * 60)} days ago"
 
 
 def init_templating(app: Flask) -> None:
@@ -75,6 +100,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["ago"] = time_ago
     app.jinja_env.filters["status_tone"] = status_tone
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label

@@ -357,6 +357,13 @@ def page(browser) -> Iterator[object]:
     context.close()
 
 
+def skip_unless_postgresql(app: Flask, matter: str) -> None:
+    """Skip a concurrency test on SQLite, which serialises writers: ``matter`` says what PostgreSQL shows."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip(f"{matter} are a PostgreSQL matter; SQLite serialises writers")
+
+
 # --- the app with its sandbox providers, served for real ---------------------------------------
 
 

@@ -305,8 +305,8 @@ def apply_dispute_news(
 def apply_refund_news(
     session: Session, refund: Refund, news: RefundNews, *, notification_id: int | None = None
 ) -> bool:
-    """Move ``refund`` by what a provider told about it. Errors as above."""
-    return change_refund(
+    """Move ``refund`` by what a provider told about it; audit a refusal. Errors as above."""
+    moved = change_refund(
         session,
         refund,
         news.event,
@@ -316,11 +316,14 @@ def apply_refund_news(
         refunded_at=news.refunded_at,
         notification_id=notification_id,
     )
+    if moved and refund.status == RefundStatus.FAILED:
+        _audit_refusal(session, "payment.refund_failed", refund.payment_id, refund.timeline.extra, news)
+    return moved
 
 
 def apply_cancel_news(session: Session, cancel: Cancel, news: CancelNews) -> bool:
-    """Move ``cancel`` by what the provider answered. Errors as above."""
-    return change_cancel(
+    """Move ``cancel`` by what the provider answered; audit a refusal. Errors as above."""
+    moved = change_cancel(
         session,
         cancel,
         news.event,
@@ -328,6 +331,17 @@ def apply_cancel_news(session: Session, cancel: Cancel, news: CancelNews) -> boo
         result_message=news.message,
         cancelled_at=news.cancelled_at,
     )
+    if moved and cancel.status == CancelStatus.FAILED:
+        _audit_refusal(session, "payment.cancel_failed", cancel.payment_id, cancel.timeline.extra, news)
+    return moved
+
+
+def _audit_refusal(
+    session: Session, action: str, payment_id: int, names: dict, news: RefundNews | CancelNews
+) -> None:
+    """Audit that the provider refused what staff (or the back office) asked for."""
+    after = {**names, "result_code": news.code, "result_message": news.message}
+    audit.record(session, action, object_type=ObjectType.PAYMENT, object_id=payment_id, after=after)
 
 
 def new_payment(

@@ -13,6 +13,7 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -58,6 +59,21 @@ class Payment(ProviderTracked, Base):
         Index("ix_payments_provider_created_at_id", "provider", "created_at", "id"),
         # The list filtered by provider and status together.
         Index("ix_payments_provider_status_created_at_id", "provider", "status", "created_at", "id"),
+        # The list filtered by wallet / method, or by currency (with or without an amount range, walked
+        # newest first); by a single amount in a currency, already in page order; by money refunded
+        # (only refunded payments are in that index, and the query states its condition literally).
+        Index("ix_payments_payment_method_created_at_id", "payment_method", "created_at", "id"),
+        Index("ix_payments_currency_created_at_id", "currency", "created_at", "id"),
+        Index(
+            "ix_payments_currency_amount_minor_created_at_id", "currency", "amount_minor", "created_at", "id"
+        ),
+        Index(
+            "ix_payments_refunded_created_at_id",
+            "created_at",
+            "id",
+            sqlite_where=text("refunded_minor > 0"),
+            postgresql_where=text("refunded_minor > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import clock
+from dashboard.approvals.kinds import ApprovalRefused
 from dashboard.audit import service as audit
 from dashboard.db import locked
 from dashboard.db import write_transaction
@@ -44,6 +45,7 @@ from dashboard.providers.base import Call
 from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import new_request_id
 from dashboard.providers.guidance import About
+from dashboard.providers.methods import method_label
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import label as provider_label
 from dashboard.providers.registry import refusal_words
@@ -202,10 +204,6 @@ def _provider_refusal(rail: PaymentRail, payment: Payment, amount: Money) -> str
     return rail.refund_refusal(payment, amount.minor)
 
 
-class ApprovalRefused(ValueError):
-    """A decision on a refund that waits for approval is not possible (decided, own request, stale)."""
-
-
 def approve_refund(refund_id: int, *, actor_id: int, comment: str | None = None) -> Refund:
     """Approve a refund that waits (never one's own) and send it; return it after the provider's answer.
 
@@ -309,6 +307,14 @@ def _refund_answered(rail: PaymentRail, session: Session, refund: Refund, call: 
     settle(lambda: apply_refund_news(session, refund, news))
     if call.outcome is CallOutcome.UNKNOWN and rail.inquire_refund is not None:
         schedule_refund_inquiry(session, refund)
+
+
+def refund_summary(payment: Payment, amount: Money) -> str:
+    """Say in one sentence what refunding ``amount`` of ``payment`` does (the confirmation and the queue)."""
+    return (
+        f"Refund {format_money(amount)} of {format_money(payment.amount)} to the customer's "
+        f"{method_label(payment.payment_method)} wallet via {provider_label(payment.provider)}."
+    )
 
 
 def refund_result(refund: Refund) -> tuple[str, str]:

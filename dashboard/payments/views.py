@@ -1,26 +1,33 @@
-"""The payments list, one payment's page (both update live), and its refund and cancel forms."""
+"""The payments list and its CSV export, one payment's page (both live), its refund and cancel forms."""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import Response
 from flask import abort
 from flask import current_app
 from flask import flash
 from flask import request
+from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
 
 from dashboard.auth.access import roles
+from dashboard.errors import render_error
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
+from dashboard.htmx import is_htmx
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
+from dashboard.listing import fields_with_new_messages
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
+from dashboard.listing import url_args
 from dashboard.money import format_money
+from dashboard.payments import export
 from dashboard.payments.cancels import cancel_payment
 from dashboard.payments.cancels import cancel_result
 from dashboard.payments.cancels import cancel_window_ends
@@ -45,7 +52,9 @@ from dashboard.payments.refunds import refund_eligibility
 from dashboard.payments.refunds import refund_payment
 from dashboard.payments.refunds import refund_preview
 from dashboard.payments.refunds import refund_result
+from dashboard.payments.refunds import refund_summary
 from dashboard.payments.states import DuplicateRefund
+from dashboard.payments.states import RefundExceedsBalance
 from dashboard.payments.states import RefundRefused
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -54,12 +63,23 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 @bp.get("/")
 @roles("viewer")
 def index():
-    """List payments matching the filters and search, newest first, one keyset page at a time."""
+    """List payments matching the filters and search, newest first, one keyset page at a time.
+
+    An invalid filter is explained beside its field and above the rows, and the list is not filtered.
+    """
     form = PaymentFilterForm(request.args)
+    zone = current_app.config["DISPLAY_TIMEZONE"]
     # The cursor is read before the rows, so every change after it reaches the page live.
     cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
-    payments, next_cursor = payment_page(db.session, read_filters(form, PaymentFilter), before)
+    payments, next_cursor = payment_page(db.session, read_filters(form, PaymentFilter), zone, before)
+    refreshed = []
+    if is_htmx():
+        # The page shows the messages of the filters in its address; re-render the fields whose
+        # messages these filters change.
+        shown = PaymentFilterForm(url_args(request.headers.get("HX-Current-URL")))
+        shown.validate()
+        refreshed = fields_with_new_messages(form, shown)
     return render_page(
         "payments/index.html",
         "results",
@@ -69,7 +89,30 @@ def index():
         deeper=before is not None,
         query_args=filter_args(request.args),
         latest_event_id=cursor,
+        refreshed_fields=refreshed,
     )
+
+
+@bp.get("/export.csv")
+@roles("viewer")
+def export_csv():
+    """Download every payment matching the list's filters as CSV, streamed; the export is audited.
+
+    Invalid filters export nothing (422 with what is wrong), never every payment.
+    """
+    form = PaymentFilterForm(request.args)
+    if not form.validate():
+        problems = "; ".join(
+            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()
+        )
+        return render_error(422, f"Nothing was exported, because the filters have a problem ({problems}).")
+    zone = current_app.config["DISPLAY_TIMEZONE"]
+    export.record_export(db.session, filter_args(request.args))
+    rows = export.csv_text(db.session, read_filters(form, PaymentFilter), zone)
+    response = Response(stream_with_context(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(zone)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/<int:payment_id>")
@@ -95,6 +138,7 @@ def _refund_page(
         confirming=confirming,
         threshold=approval_threshold(payment.currency),
         waits=confirming and needs_approval(form.amount.money),
+        summary=confirming and refund_summary(payment, form.amount.money),
     )
 
 
@@ -145,8 +189,12 @@ def refund(payment_id: int):
             earlier_submit(Refund.request_id, form.request_id.data, Refund.payment_id, payment_id)
         )
     except RefundRefused as refused:
+        # Another refund took the balance between the check above and the locked one.
         eligibility = refund_eligibility(db.session, db.get_or_404(Payment, payment_id))
-        form.amount.errors.append(f"{str(refused).capitalize()}.")
+        if isinstance(refused, RefundExceedsBalance):
+            form.amount.errors.append(f"At most {format_money(eligibility.refundable)} can be refunded now.")
+        else:
+            form.amount.errors.append(f"{str(refused).capitalize()}.")
         return _refund_page(payment, eligibility, form)
     flash(*refund_result(refund))
     return form_done(url_for("payments.detail", payment_id=payment_id))

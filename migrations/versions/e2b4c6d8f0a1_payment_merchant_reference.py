@@ -1,7 +1,7 @@
 """Payments keep the merchant's own order reference staff gave when charging an agreement
 
 Revision ID: e2b4c6d8f0a1
-Revises: d5f7a9b1c3e5
+Revises: c9f4b2e7a1d3
 Create Date: 2026-11-29 16:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e2b4c6d8f0a1"
-down_revision = "d5f7a9b1c3e5"
+down_revision = "c9f4b2e7a1d3"
 branch_labels = None
 depends_on = None
 

@@ -7,19 +7,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_in
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 NEW_PASSWORD = "a much better passphrase"
-
-
-def sign_in(page, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def test_an_admin_adds_a_user_who_shows_in_the_list_at_once(live_server, create_user, page, tmp_path: Path):

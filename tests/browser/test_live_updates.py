@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.payments.models import Payment
-from tests.conftest import TEST_PASSWORD
+from tests.browser.conftest import sign_in
 from tests.factories import make_payment
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -29,15 +29,6 @@ CALL = {
     "request_body": {"paymentRequestId": "PAY-LIVE-1"},
     "response_body": {"result": {"resultStatus": "U"}},
 }
-
-
-def sign_in(page, live_server: str, create_user) -> None:
-    user = create_user("viewer")
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def commit(app, change) -> int:
@@ -63,7 +54,7 @@ def test_a_payment_page_shows_a_status_change_without_reloading(app, live_server
         return payment.id
 
     payment_id = commit(app, create)
-    sign_in(page, live_server, create_user)
+    sign_in(page, live_server, create_user("viewer").email)
     page.goto(f"{live_server}/payments/{payment_id}")
     expect(page.locator("#payment-status")).to_have_text("processing")
     expect(page.locator("#live-status")).to_contain_text("synced")
@@ -83,7 +74,7 @@ def test_a_list_offers_new_payments_in_a_bar_instead_of_inserting_rows(app, live
     shown_id = commit(
         app, lambda session: make_payment(session, request_id="PAY-SHOWN", status="processing").id
     )
-    sign_in(page, live_server, create_user)
+    sign_in(page, live_server, create_user("viewer").email)
     page.goto(f"{live_server}/payments/")
     expect(page.locator(f"#payment-{shown_id}")).to_be_visible()
     expect(page.locator("#live-status")).to_contain_text("synced")

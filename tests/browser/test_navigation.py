@@ -14,7 +14,7 @@ EXPECTED_NAVIGATION = {
     "viewer": ["Overview", "Payments", "Agreements", "Notifications", "Audit log"],
     "support": ["Overview", "Payments", "Agreements", "Notifications"],
     "finance": ["Overview", "Payments", "Agreements", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Notifications"],
+    "manager": ["Overview", "Payments", "Agreements", "Approvals", "Notifications"],
     "admin": ["Overview", "Payments", "Agreements", "Notifications", "Audit log", "Users"],
 }
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from dashboard.extensions import db
 from dashboard.notifications.models import Notification
-from tests.conftest import TEST_PASSWORD
+from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -75,14 +75,6 @@ def inbox(app, live_server) -> dict[str, int]:
             body={"authorizationNotifyType": "TOKEN_CANCELED", "accessToken": TOKEN},
         ),
     }
-
-
-def sign_in(page, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")
 
 
 def test_filter_the_inbox_and_open_a_notification(live_server, inbox, create_user, page, tmp_path: Path):

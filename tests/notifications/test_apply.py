@@ -7,6 +7,7 @@ import json
 import threading
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy import text
 
@@ -26,6 +27,7 @@ from dashboard.providers.antom.provider import ANTOM
 from dashboard.sandbox import antom as antom_simulator
 from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import transaction
+from tests.conftest import skip_unless_postgresql
 from tests.notifications.notify_helpers import ANTOM_ACK
 from tests.notifications.notify_helpers import ANTOM_PATH
 from tests.notifications.notify_helpers import antom_headers
@@ -412,11 +414,6 @@ def test_a_failure_after_a_success_is_failed_with_the_error_and_changes_nothing(
 # --- two workers at once (PostgreSQL: SQLite serialises writers with BEGIN IMMEDIATE) -------------------
 
 
-def _needs_postgresql() -> None:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("concurrent workers are a PostgreSQL matter; SQLite serialises writers")
-
-
 def _at_once(app, work, count: int = 2) -> tuple[list, list[BaseException]]:
     """Run ``work()`` in ``count`` threads, each in its own app context, released together."""
     barrier = threading.Barrier(count)
@@ -442,7 +439,7 @@ def _at_once(app, work, count: int = 2) -> tuple[list, list[BaseException]]:
 
 @pytest.mark.postgres
 def test_two_workers_applying_the_same_notification_apply_it_once(sandboxed, charge):
-    _needs_postgresql()
+    skip_unless_postgresql(current_app, "concurrent workers")
     payment = charge(10002)
     post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10002))
     sandboxed.app.extensions["huey"].flush()
@@ -462,7 +459,7 @@ def test_two_workers_applying_the_same_notification_apply_it_once(sandboxed, cha
 
 @pytest.mark.postgres
 def test_two_deliveries_of_the_same_body_at_once_store_one_primary_and_one_duplicate(sandboxed, charge):
-    _needs_postgresql()
+    skip_unless_postgresql(current_app, "concurrent workers")
     payment = charge(10002)
     body = json.dumps(payment_result(payment.request_id, payment.provider_payment_id, minor=10002)).encode()
     headers = antom_headers(sandboxed.app, body)
@@ -551,7 +548,7 @@ def _race_with_an_inquiry(app, notification_id: int, change: str, inquire, monke
 def test_a_payment_notification_and_an_inquiry_at_once_both_finish_cleanly(sandboxed, charge, monkeypatch):
     """The worker applying the notification holds the payment, so the inquiry waits for it and then
     finds nothing to do, instead of changing it underneath (which crashed the apply: retry, error)."""
-    _needs_postgresql()
+    skip_unless_postgresql(current_app, "concurrent workers")
     payment = charge(10005)  # answered U; Antom has it paid
     post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10005))
     sandboxed.app.extensions["huey"].flush()
@@ -574,7 +571,7 @@ def test_a_payment_notification_and_an_inquiry_at_once_both_finish_cleanly(sandb
 
 @pytest.mark.postgres
 def test_a_refund_notification_and_an_inquiry_at_once_both_finish_cleanly(sandboxed, charge, monkeypatch):
-    _needs_postgresql()
+    skip_unless_postgresql(current_app, "concurrent workers")
     payment = charge(10001)
     refund = payments.refund_payment(payment.id, Money(2002, "HKD"), None, payments.new_refund_request_id())
     sandboxed.app.extensions["huey"].flush()

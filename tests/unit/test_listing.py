@@ -17,6 +17,7 @@ from dashboard.listing import _strings_after
 from dashboard.listing import choices
 from dashboard.listing import filter_args
 from dashboard.listing import read_filters
+from dashboard.listing import spreadsheet_safe
 from dashboard.listing import start_of_day
 from dashboard.listing import strip_text
 from dashboard.listing import within_days
@@ -104,3 +105,13 @@ def test_a_day_range_runs_from_the_start_of_the_first_day_to_the_start_of_the_da
     assert lower.right.value == datetime(2026, 1, 4, 16, 0, tzinfo=UTC)
     assert upper.right.value == datetime(2026, 1, 6, 16, 0, tzinfo=UTC)
     assert within_days(column, None, None, "Asia/Hong_Kong") == []
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"], ids=repr)
+def test_a_cell_that_starts_like_a_formula_is_shown_as_text(lead):
+    assert spreadsheet_safe(f"{lead}1+1") == f"'{lead}1+1"
+
+
+@pytest.mark.parametrize("value", ["", "PAY-1", "a=b", "1234.50", "'quoted", " =spaced"])
+def test_other_cells_are_left_as_they_are(value):
+    assert spreadsheet_safe(value) == value

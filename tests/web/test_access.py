@@ -39,7 +39,9 @@ def routes(app: Flask) -> list[tuple[Rule, str, str]]:
 
 def call(app: Flask, client, method: str, url: str, headers: dict | None = None):
     if method == "GET":
-        return client.get(url, headers=headers)
+        # Read the whole body, as a server would: a streamed download (the payments CSV) keeps its
+        # request's context open until its body is read or closed.
+        return client.get(url, headers=headers, buffered=True)
     return client.post(url, data={"csrf_token": csrf_token_for(app, client)}, headers=headers)
 
 

@@ -16,6 +16,7 @@ from dashboard.audit.models import AuditLog
 from dashboard.db import write_transaction
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
+from tests.conftest import skip_unless_postgresql
 
 
 def record(app, action: str, count: int = 1, **fields) -> None:
@@ -246,15 +247,9 @@ def _append_concurrently(app, threads: int = 8, each: int = 10) -> list[BaseExce
     return errors
 
 
-def _needs_postgresql(app) -> None:
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("row locks on the chain head are a PostgreSQL matter; SQLite serialises writers")
-
-
 @pytest.mark.postgres
 def test_concurrent_appends_keep_the_chain_gapless_and_intact(app, live_db):
-    _needs_postgresql(app)
+    skip_unless_postgresql(app, "row locks on the chain head")
     record(app, "test.genesis")
     assert _append_concurrently(app) == []
     with app.app_context():
@@ -267,7 +262,7 @@ def test_concurrent_appends_keep_the_chain_gapless_and_intact(app, live_db):
 
 @pytest.mark.postgres
 def test_concurrent_first_appends_on_an_empty_log_keep_the_chain_intact(app, live_db):
-    _needs_postgresql(app)
+    skip_unless_postgresql(app, "row locks on the chain head")
     errors = _append_concurrently(app)
     assert errors == []
     with app.app_context():

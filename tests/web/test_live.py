@@ -14,6 +14,7 @@ from dashboard.events.service import LOOK_BACK
 from dashboard.events.service import record_event
 from dashboard.events.views import MAX_TOPICS
 from dashboard.extensions import db
+from tests.conftest import skip_unless_postgresql
 from tests.web.conftest import sign_in
 
 ROLES = ["viewer", "support", "finance", "manager", "admin"]
@@ -170,12 +171,6 @@ def test_a_live_refresh_is_not_activity_but_opening_a_page_is(client, login_as, 
 # --- concurrent writers (PostgreSQL: ids from a sequence may commit out of order) ---------------
 
 
-def _needs_postgresql(app: Flask) -> None:
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("out-of-order commits are a PostgreSQL matter; SQLite serialises writers")
-
-
 @pytest.fixture
 def poller(app: Flask, live_db: None, create_user) -> Poller:
     browser = app.test_client()
@@ -192,7 +187,7 @@ def _all_event_ids(app: Flask) -> list[int]:
 
 @pytest.mark.postgres
 def test_a_poller_never_skips_an_event_from_two_writers_in_overlapping_transactions(app, poller):
-    _needs_postgresql(app)
+    skip_unless_postgresql(app, "out-of-order commits")
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -225,7 +220,7 @@ def test_a_poller_never_skips_an_event_from_two_writers_in_overlapping_transacti
 
 @pytest.mark.postgres
 def test_the_look_back_catches_an_event_that_commits_after_a_higher_id(app, poller):
-    _needs_postgresql(app)
+    skip_unless_postgresql(app, "out-of-order commits")
     inserted, release, done = threading.Event(), threading.Event(), threading.Event()
 
     def slow_writer() -> None:
@@ -256,7 +251,7 @@ def test_the_look_back_catches_an_event_that_commits_after_a_higher_id(app, poll
 
 @pytest.mark.postgres
 def test_appends_wait_for_each_other_so_ids_commit_in_order(app, poller):
-    _needs_postgresql(app)
+    skip_unless_postgresql(app, "out-of-order commits")
     first_recorded, release = threading.Event(), threading.Event()
 
     def first_writer() -> None:

@@ -19,6 +19,8 @@ from dashboard.agreements.forms import ChargeForm
 from dashboard.agreements.forms import RevokeForm
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.queries import AgreementDetail
+from dashboard.approvals.forms import DecisionForm
+from dashboard.approvals.kinds import Waiting
 from dashboard.audit.forms import AuditFilterForm
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import public
@@ -286,6 +288,24 @@ FRAGMENT_CONTEXT = {
         "confirming": False,
         "window_ends": NOON,
     },
+    ("approvals/index.html", "approval"): lambda: {
+        "item": Waiting(
+            kind="refund",
+            id=3,
+            summary="Refund HK$6,000.00 of HK$8,000.00 to the customer's AlipayHK wallet via Antom.",
+            subject="payment pay-7",
+            subject_endpoint="payments.detail",
+            subject_args={"payment_id": 7},
+            amount=Money(600000, "HKD"),
+            requested_by_id=2,
+            requested_at=NOON,
+            reason="Goodwill",
+            note=None,
+        ),
+        "form": DecisionForm(prefix="refund-3"),
+        "confirming": False,
+        "names": {2: "Sam Support"},
+    },
     ("agreements/index.html", "results"): lambda: {
         "form": AgreementFilterForm(),
         "agreements": [],
@@ -353,7 +373,7 @@ NAVIGATION = {
     "viewer": ["Overview", "Payments", "Agreements", "Notifications", "Audit log"],
     "support": ["Overview", "Payments", "Agreements", "Notifications"],
     "finance": ["Overview", "Payments", "Agreements", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Notifications"],
+    "manager": ["Overview", "Payments", "Agreements", "Approvals", "Notifications"],
     "admin": ["Overview", "Payments", "Agreements", "Notifications", "Audit log", "Users"],
 }
 

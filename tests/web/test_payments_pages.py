@@ -186,6 +186,135 @@ def test_an_unknown_filter_value_is_pointed_out_and_filters_nothing(app, client,
     assert "PAY-ANY" in page
 
 
+def test_wallet_currency_amount_days_and_refunds_narrow_the_list_from_the_url(app, client, login_as):
+    login_as("viewer")
+    fits = {"payment_method": "GCASH", "amount_minor": 123450, "refunded_minor": 100, "created_at": PAID}
+    add_payments(
+        app,
+        {**fits, "request_id": "PAY-FIT"},
+        {**fits, "request_id": "PAY-NO-REFUND", "refunded_minor": 0},
+        {**fits, "request_id": "PAY-JPY", "currency": "JPY", "amount_minor": 1234, "refunded_minor": 0},
+        {**fits, "request_id": "PAY-CHEAP", "amount_minor": 100},
+        {**fits, "request_id": "PAY-AHK", "payment_method": "ALIPAY_HK"},
+        {**fits, "request_id": "PAY-YESTERDAY", "created_at": PAID - timedelta(days=1)},
+    )
+    url = (
+        "/payments/?method=gcash&currency=HKD&amount_min=1,000&amount_max=1234.50"
+        "&day_from=2026-03-02&day_to=2026-03-02&has_refunds=y"
+    )
+    assert shown(client.get(url)) == ["PAY-FIT"]
+    assert shown(client.get(url.replace("day_from=2026-03-02&day_to=2026-03-02", "day_to=2026-03-01"))) == [
+        "PAY-YESTERDAY"
+    ]
+    assert shown(client.get("/payments/?currency=JPY")) == ["PAY-JPY"]
+    assert shown(client.get("/payments/?method=ALIPAY_HK")) == ["PAY-AHK"]
+    assert set(shown(client.get("/payments/?currency=HKD&amount_min=1234.5&amount_max=1234.5"))) == {
+        "PAY-FIT",
+        "PAY-NO-REFUND",
+        "PAY-AHK",
+        "PAY-YESTERDAY",
+    }
+
+
+def test_the_search_still_finds_any_id_within_the_new_filters(app, client, login_as, paid):
+    login_as("viewer")
+    assert shown(client.get("/payments/?q=RF-HK-1&currency=HKD&has_refunds=y")) == ["PAY-HK-1"]
+    assert shown(client.get("/payments/?q=CUST-HK-42&status=succeeded&day_from=2026-03-02")) == ["PAY-HK-1"]
+    assert shown(client.get("/payments/?q=CUST-HK-42&currency=JPY")) == []
+
+
+def test_the_pager_the_live_bar_and_the_export_link_keep_every_filter(app, client, login_as):
+    login_as("viewer")
+    add_payments(
+        app,
+        *(
+            {
+                "request_id": f"PAY-L-{n:03d}",
+                "payment_method": "GCASH",
+                "created_at": PAID + timedelta(seconds=n),
+            }
+            for n in range(PAGE_SIZE + 1)
+        ),
+    )
+    page = client.get("/payments/?method=GCASH&currency=HKD&amount_min=10&day_from=2026-03-02").get_data(
+        as_text=True
+    )
+    kept = "method=GCASH&amp;currency=HKD&amp;amount_min=10&amp;day_from=2026-03-02"
+    older = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older payments', page).group(1)
+    assert older.startswith("/payments/?before=") and older.endswith(kept)
+    assert f'hx-get="/payments/?{kept}"' in page  # the live bar's fresh first page
+    export = re.search(r'<a id="export-csv" href="([^"]+)" download>Export CSV</a>', page).group(1)
+    assert export == f"/payments/export.csv?{kept}"
+
+
+def test_a_filter_with_too_many_decimals_is_explained_beside_it_and_above_an_unfiltered_list(
+    app, client, login_as
+):
+    login_as("viewer")
+    add_payments(
+        app, {"request_id": "PAY-ANY", "amount_minor": 500}, {"request_id": "PAY-JPY", "currency": "JPY"}
+    )
+    page = client.get("/payments/?currency=HKD&amount_min=12.345&status=failed").get_data(as_text=True)
+    field = re.search(r'<div id="field-amount_min" class="field has-error">.*?</div>', page, re.S).group(0)
+    assert '<p class="error" id="error-amount_min">HKD amounts have at most 2 decimals.</p>' in field
+    assert 'value="12.345"' in field and 'aria-invalid="true"' in field
+    summary = re.search(r'<div id="payment-filters-errors" class="error-summary".*?</div>', page, re.S).group(
+        0
+    )
+    assert "The filters have a problem, so this list is not filtered:" in summary
+    assert '<a href="#amount_min">Amount from: HKD amounts have at most 2 decimals.</a>' in summary
+    assert set(shown(client.get("/payments/?currency=HKD&amount_min=12.345&status=failed"))) == {
+        "PAY-ANY",
+        "PAY-JPY",
+    }
+    assert 'id="export-csv"' not in page  # nothing to export until the filters are right
+
+
+def test_htmx_brings_a_new_message_beside_its_field_and_takes_it_away_once_fixed(app, client, login_as):
+    login_as("viewer")
+    add_payments(app, {"request_id": "PAY-HX", "amount_minor": 1250})
+    bad = "/payments/?currency=JPY&amount_min=12.5"
+    before = {"HX-Request": "true", "HX-Current-URL": "http://localhost/payments/?currency=JPY"}
+    answer = client.get(bad, headers=before).get_data(as_text=True)
+    results, _, fields = answer.partition("</section>")
+    assert results.lstrip().startswith('<section id="results"') and "payment-filters-errors" in results
+    assert re.findall(r'<div id="field-(\w+)"', fields) == ["amount_min"]
+    assert "JPY amounts have no decimals." in fields
+
+    again = {"HX-Request": "true", "HX-Current-URL": f"http://localhost{bad}"}
+    unchanged = client.get(bad + "&status=failed", headers=again).get_data(as_text=True)
+    assert 'id="field-' not in unchanged  # the message stands; the fields are left alone
+
+    fixed = client.get("/payments/?currency=JPY&amount_min=12", headers=again).get_data(as_text=True)
+    _, _, fields = fixed.partition("</section>")
+    assert re.findall(r'<div id="field-(\w+)"', fields) == ["amount_min"]
+    assert "has-error" not in fields and "error-amount_min" not in fields
+    assert "payment-filters-errors" not in fixed and 'id="export-csv"' in fixed
+
+
+def test_the_filters_say_which_fields_an_htmx_answer_may_bring(client, login_as):
+    login_as("viewer")
+    page = client.get("/payments/").get_data(as_text=True)
+    oob = re.search(r'<div hx-select-oob="([^"]+)">\s*<form id="payment-filters"', page).group(1)
+    assert oob.split(",") == [
+        f"#field-{name}"
+        for name in (
+            "q",
+            "provider",
+            "status",
+            "method",
+            "currency",
+            "amount_min",
+            "amount_max",
+            "day_from",
+            "day_to",
+            "has_refunds",
+        )
+    ]
+    assert 'id="day_from" name="day_from" type="date"' in page
+    assert "Days in HKT, both included." in page
+
+
 def test_older_payments_page_by_keyset_and_link_back_to_the_newest(app, client, login_as):
     login_as("viewer")
     add_payments(

@@ -25,6 +25,7 @@ NOT_PAGES = {
     "static": "files served as they are, not rendered",
     "home.healthz": "JSON for load balancers",
     "events.live": "JSON for the live poller",
+    "payments.export_csv": "a CSV download of the payments list",
 }
 #: Blueprints left out whole, and why.
 NOT_PAGE_BLUEPRINTS = {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
@@ -13,10 +15,12 @@ from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
+from dashboard.listing import in_chunks
 from dashboard.listing import keyset
 from dashboard.money import Money
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentFilter
+from dashboard.payments.queries import export_rows
 from dashboard.payments.queries import payment_detail
 from dashboard.payments.queries import payment_page
 from dashboard.payments.queries import payments_matching
@@ -26,20 +30,21 @@ from tests.factories import make_payment
 from tests.factories import make_refund
 
 START = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
+ZONE = "Asia/Hong_Kong"
 
 
 def walk(filters: PaymentFilter) -> list[list[int]]:
     """Return the ids on every page, following the cursors to the end."""
     pages, before = [], None
     while True:
-        rows, before = payment_page(db.session, filters, before)
+        rows, before = payment_page(db.session, filters, ZONE, before)
         pages.append([row.id for row in rows])
         if before is None:
             return pages
 
 
 def found(q: str) -> list[str]:
-    rows, _ = payment_page(db.session, PaymentFilter(q=q))
+    rows, _ = payment_page(db.session, PaymentFilter(q=q), ZONE)
     return [row.request_id for row in rows]
 
 
@@ -58,11 +63,11 @@ def test_pages_list_every_payment_once_newest_first_even_with_equal_times(app_ct
 def test_a_later_page_does_not_shift_when_newer_payments_arrive(app_ctx):
     for n in range(PAGE_SIZE + 10):
         make_payment(db.session, created_at=START + timedelta(seconds=n))
-    _, cursor = payment_page(db.session, PaymentFilter())
-    second_before, _ = payment_page(db.session, PaymentFilter(), cursor)
+    _, cursor = payment_page(db.session, PaymentFilter(), ZONE)
+    second_before, _ = payment_page(db.session, PaymentFilter(), ZONE, cursor)
     for n in range(5):
         make_payment(db.session, created_at=START + timedelta(hours=1, seconds=n))
-    second_after, _ = payment_page(db.session, PaymentFilter(), Cursor.parse(str(cursor)))
+    second_after, _ = payment_page(db.session, PaymentFilter(), ZONE, Cursor.parse(str(cursor)))
     assert [p.id for p in second_after] == [p.id for p in second_before]
     assert len(second_after) == 10
 
@@ -124,10 +129,132 @@ def test_search_treats_percent_and_underscore_as_plain_characters(ids):
 
 
 def test_search_combines_with_the_filters(ids):
-    rows, _ = payment_page(db.session, PaymentFilter(provider="worldpay", q="PAY-2026"))
+    rows, _ = payment_page(db.session, PaymentFilter(provider="worldpay", q="PAY-2026"), ZONE)
     assert rows == []
-    rows, _ = payment_page(db.session, PaymentFilter(provider="worldpay", q="ORDER"))
+    rows, _ = payment_page(db.session, PaymentFilter(provider="worldpay", q="ORDER"), ZONE)
     assert sorted(row.request_id for row in rows) == ["ORDERX1Z", "ORDER_1%"]
+
+
+# --- the filters beside the search ----------------------------------------------------------------
+
+
+def ids_of(filters: PaymentFilter) -> set[str]:
+    return {row.request_id for page in walk_rows(filters) for row in page}
+
+
+def walk_rows(filters: PaymentFilter) -> list[list[Payment]]:
+    pages, before = [], None
+    while True:
+        rows, before = payment_page(db.session, filters, ZONE, before)
+        pages.append(rows)
+        if before is None:
+            return pages
+
+
+def test_a_wallet_code_matches_as_either_provider_stores_it_whole_and_in_any_case(app_ctx):
+    make_payment(db.session, request_id="ANTOM-AHK", payment_method="ALIPAY_HK")
+    make_payment(db.session, request_id="WP-AHK", provider="worldpay", payment_method="alipay_hk")
+    make_payment(db.session, request_id="ANTOM-GCASH", payment_method="GCASH")
+    make_payment(db.session, request_id="ANTOM-ACN", payment_method="ALIPAY_CN")
+    assert ids_of(PaymentFilter(method="alipay_hk")) == {"ANTOM-AHK", "WP-AHK"}
+    assert ids_of(PaymentFilter(method="Alipay_HK", provider="antom")) == {"ANTOM-AHK"}
+    assert ids_of(PaymentFilter(method="gcash")) == {"ANTOM-GCASH"}
+    assert ids_of(PaymentFilter(method="ALIPAY")) == set()  # whole codes only
+
+
+@pytest.mark.parametrize(
+    ("currency", "low", "high", "expected"),
+    [
+        ("HKD", "12.50", "12.50", {"HKD-1250"}),  # one amount, exactly
+        ("HKD", "12.5", None, {"HKD-1250", "HKD-1251"}),
+        ("HKD", None, "12.50", {"HKD-1249", "HKD-1250"}),
+        ("HKD", "12.49", "12.50", {"HKD-1249", "HKD-1250"}),  # both ends included
+        ("JPY", "1250", None, {"JPY-1250"}),  # no minor units: 1250 yen is 1250, not 125000
+        ("KWD", "1.25", "1.25", {"KWD-1250"}),  # three decimals: 1.250 dinars is 1250 fils
+        ("KWD", "1.249", "1.249", set()),
+    ],
+)
+def test_an_amount_range_is_in_major_units_of_its_currency(app_ctx, currency, low, high, expected):
+    for code, minor in [("HKD", 1249), ("HKD", 1250), ("HKD", 1251), ("JPY", 1250), ("KWD", 1250)]:
+        make_payment(db.session, request_id=f"{code}-{minor}", currency=code, amount_minor=minor)
+    filters = PaymentFilter(
+        currency=currency,
+        amount_min=None if low is None else Decimal(low),
+        amount_max=None if high is None else Decimal(high),
+    )
+    assert ids_of(filters) == expected
+
+
+def test_a_currency_alone_keeps_its_payments_and_an_amount_never_goes_without_one(app_ctx):
+    make_payment(db.session, request_id="IN-HKD", currency="HKD")
+    make_payment(db.session, request_id="IN-JPY", currency="JPY", amount_minor=1200)
+    assert ids_of(PaymentFilter(currency="JPY")) == {"IN-JPY"}
+    with pytest.raises(ValueError, match="needs its currency"):
+        payment_page(db.session, PaymentFilter(amount_min=Decimal(1)), ZONE)
+
+
+def test_created_days_are_hong_kong_days(app_ctx):
+    # Hong Kong's 2 March runs from 1 March 16:00 to 2 March 16:00 UTC.
+    for name, at in [
+        ("LATE-1ST-HK", datetime(2026, 3, 1, 15, 59, 59, 999999, tzinfo=UTC)),
+        ("EARLY-2ND-HK", datetime(2026, 3, 1, 16, 0, tzinfo=UTC)),
+        ("LATE-2ND-HK", datetime(2026, 3, 2, 15, 59, 59, tzinfo=UTC)),
+        ("EARLY-3RD-HK", datetime(2026, 3, 2, 16, 0, tzinfo=UTC)),
+    ]:
+        make_payment(db.session, request_id=name, created_at=at)
+    second = date(2026, 3, 2)
+    assert ids_of(PaymentFilter(day_from=second, day_to=second)) == {"EARLY-2ND-HK", "LATE-2ND-HK"}
+    assert ids_of(PaymentFilter(day_from=second)) == {"EARLY-2ND-HK", "LATE-2ND-HK", "EARLY-3RD-HK"}
+    assert ids_of(PaymentFilter(day_to=date(2026, 3, 1))) == {"LATE-1ST-HK"}
+
+
+def test_has_refunds_keeps_payments_with_money_refunded(app_ctx):
+    refunded = make_payment(db.session, request_id="REFUNDED", status="succeeded", refunded_minor=500)
+    make_refund(db.session, refunded, amount_minor=500, status="succeeded")
+    in_flight = make_payment(db.session, request_id="REFUND-IN-FLIGHT", status="succeeded")
+    make_refund(db.session, in_flight, amount_minor=500, status="processing")
+    make_payment(db.session, request_id="NEVER-REFUNDED", status="succeeded")
+    assert ids_of(PaymentFilter(has_refunds=True)) == {"REFUNDED"}
+
+
+def test_every_filter_combines_with_the_search_and_the_pages(app_ctx):
+    for n in range(PAGE_SIZE + 2):
+        make_payment(
+            db.session,
+            request_id=f"ORD-{n:03d}",
+            payment_method="GCASH",
+            currency="HKD",
+            amount_minor=10000 + n,
+            refunded_minor=100,
+            created_at=START + timedelta(seconds=n),
+        )
+    make_payment(
+        db.session, request_id="ORD-OTHER", payment_method="GCASH", currency="JPY", amount_minor=10001
+    )
+    filters = PaymentFilter(
+        q="ORD-",
+        method="GCASH",
+        currency="HKD",
+        amount_min=Decimal("100.01"),
+        day_from=date(2026, 3, 2),
+        has_refunds=True,
+    )
+    pages = walk_rows(filters)
+    assert [len(page) for page in pages] == [PAGE_SIZE, 1]
+    assert {row.request_id for page in pages for row in page} == {
+        f"ORD-{n:03d}" for n in range(1, PAGE_SIZE + 2)
+    }
+
+
+def test_an_export_reads_every_row_once_in_chunks_newest_first(app_ctx):
+    made = [make_payment(db.session, created_at=START + timedelta(minutes=n // 2)).id for n in range(11)]
+    db.session.commit()  # each chunk ends its read transaction
+    chunks = list(in_chunks(db.session, export_rows(PaymentFilter(), ZONE), Payment, 4))
+    assert [len(chunk) for chunk in chunks] == [4, 4, 3]
+    newest_first = sorted(
+        made, key=lambda i: (START + timedelta(minutes=made.index(i) // 2), i), reverse=True
+    )
+    assert [row.id for chunk in chunks for row in chunk] == newest_first
 
 
 def _plan(statement) -> list[str]:
@@ -147,21 +274,54 @@ def _plan(statement) -> list[str]:
 def test_search_is_answered_from_indexes_without_scanning_a_table(app_ctx, filters):
     if db.session.get_bind().dialect.name != "sqlite":
         pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
-    plan = _plan(keyset(payments_matching(filters), Payment, Cursor(START, 10)))
+    plan = _plan(keyset(payments_matching(filters, ZONE), Payment, Cursor(START, 10)))
     assert not [line for line in plan if line.startswith("SCAN")], plan
     searched = {line.split()[1] for line in plan if line.startswith("SEARCH")}
     assert {"payments", "refunds", "agreements"} <= searched
 
 
 @pytest.mark.parametrize(
-    "filters", [PaymentFilter(), PaymentFilter(status="failed")], ids=["everything", "by-status"]
+    ("filters", "index"),
+    [
+        (PaymentFilter(), "ix_payments_created_at_id"),
+        (PaymentFilter(status="failed"), "ix_payments_status_created_at_id"),
+        (PaymentFilter(currency="JPY"), "ix_payments_currency_created_at_id"),
+        (
+            PaymentFilter(currency="HKD", amount_min=Decimal(12), amount_max=Decimal(12)),
+            "ix_payments_currency_amount_minor_created_at_id",
+        ),
+        (PaymentFilter(has_refunds=True), "ix_payments_refunded_created_at_id"),
+        (PaymentFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)), "ix_payments_created_at_id"),
+    ],
+    ids=["everything", "by-status", "by-currency", "one-amount", "refunded", "created-days"],
 )
-def test_a_deep_page_seeks_on_an_index_instead_of_skipping_rows(app_ctx, filters):
+def test_a_deep_page_seeks_on_an_index_in_page_order_instead_of_skipping_rows(app_ctx, filters, index):
     if db.session.get_bind().dialect.name != "sqlite":
         pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
-    plan = _plan(keyset(payments_matching(filters), Payment, Cursor(START, 10)))
-    assert len(plan) == 1 and plan[0].startswith("SEARCH payments USING INDEX"), plan
+    plan = _plan(keyset(payments_matching(filters, ZONE), Payment, Cursor(START, 10)))
+    assert len(plan) == 1 and plan[0].startswith(f"SEARCH payments USING INDEX {index} "), plan
     assert "created_at<?" in plan[0], plan
+
+
+def test_a_wallet_page_reads_both_spellings_in_page_order_and_merges_one_page_of_each(app_ctx):
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    plan = _plan(keyset(payments_matching(PaymentFilter(method="GCASH"), ZONE), Payment, Cursor(START, 10)))
+    # The sorter holds at most a page per spelling: SQLite stops reading a spelling once it is full.
+    assert plan == [
+        "SEARCH payments USING INDEX ix_payments_payment_method_created_at_id"
+        " (payment_method=? AND created_at<?)",
+        "USE TEMP B-TREE FOR ORDER BY",
+    ]
+
+
+def test_the_export_reads_its_chunks_from_the_same_indexes(app_ctx):
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    statement = export_rows(PaymentFilter(currency="JPY", q="ORD-"), ZONE)
+    plan = _plan(keyset(statement, Payment, Cursor(START, 10)))
+    assert not [line for line in plan if line.startswith("SCAN") or "TEMP B-TREE" in line], plan
+    assert any(line.startswith("SEARCH customer USING INTEGER PRIMARY KEY") for line in plan), plan
 
 
 def test_a_payment_comes_with_its_refunds_cancels_timeline_and_refundable_balance(app_ctx, create_user):

@@ -1,0 +1,40 @@
+"""The one approvals queue: every kind of request that waits for a second person, oldest first."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from dashboard.approvals.kinds import ApprovalKind
+from dashboard.approvals.kinds import ApprovalRefused
+from dashboard.approvals.kinds import Waiting
+from dashboard.payments.approvals import REFUND_APPROVALS
+
+#: Every kind of request the queue holds, by code (payroll batches join here).
+KINDS: dict[str, ApprovalKind] = {kind.code: kind for kind in (REFUND_APPROVALS,)}
+
+
+def waiting(session: Session) -> list[Waiting]:
+    """Return every request waiting for a second person, oldest first."""
+    return sorted(
+        (item for kind in KINDS.values() for item in kind.waiting(session)),
+        key=lambda item: (item.requested_at, item.kind, item.id),
+    )
+
+
+def waiting_count(session: Session) -> int:
+    """Return how many requests wait for a second person."""
+    return sum(kind.count(session) for kind in KINDS.values())
+
+
+def decide(
+    kind_code: str, request_id: int, *, approve: bool, actor_id: int, comment: str | None
+) -> tuple[str, str]:
+    """Approve or reject one waiting request as ``actor_id``; return what happened and its flash category.
+
+    :raises ApprovalRefused: an unknown kind, or the kind refused the decision
+    """
+    kind = KINDS.get(kind_code)
+    if kind is None:
+        raise ApprovalRefused(f"there are no {kind_code} approvals")
+    decision = kind.approve if approve else kind.reject
+    return decision(request_id, actor_id, comment)

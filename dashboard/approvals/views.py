@@ -1,0 +1,73 @@
+"""The approvals queue for managers: approve or reject what others asked for, with a comment."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import url_for
+from flask_login import current_user
+
+from dashboard.approvals.forms import DecisionForm
+from dashboard.approvals.kinds import ApprovalRefused
+from dashboard.approvals.kinds import Waiting
+from dashboard.approvals.service import decide
+from dashboard.approvals.service import waiting
+from dashboard.auth.access import roles
+from dashboard.events.queries import staff_names
+from dashboard.extensions import db
+from dashboard.htmx import form_done
+from dashboard.htmx import render_form
+from dashboard.htmx import render_page
+
+bp = Blueprint("approvals", __name__, url_prefix="/approvals")
+
+
+@bp.get("/")
+@roles("manager")
+def index():
+    """List every request waiting for a second person, oldest first, each with its decision form."""
+    items = waiting(db.session)
+    return render_page(
+        "approvals/index.html",
+        items=items,
+        forms={item.key: DecisionForm(formdata=None, prefix=item.key) for item in items},
+        names=staff_names(db.session, [item.requested_by_id for item in items]),
+    )
+
+
+@bp.post("/<kind>/<int:request_id>")
+@roles("manager")
+def decision(kind: str, request_id: int):
+    """Check a decision, show what it will do, and once confirmed approve (sending it) or reject."""
+    item = next((i for i in waiting(db.session) if i.kind == kind and i.id == request_id), None)
+    if item is None:
+        flash("That request is not waiting any more: another manager decided on it.", "error")
+        return form_done(url_for("approvals.index"))
+    form = DecisionForm(prefix=item.key)
+    if form.wants_change or not form.validate_on_submit():
+        return _decision_form(item, form)
+    if not form.is_confirmed:
+        return _decision_form(item, form, confirming=True)
+    try:
+        flash(
+            *decide(
+                kind, request_id, approve=form.approves, actor_id=current_user.id, comment=form.comment.data
+            )
+        )
+    except ApprovalRefused as refused:
+        form.comment.errors.append(f"It cannot be {form.decision.data}d: {refused}.")
+        return _decision_form(item, form)
+    return form_done(url_for("approvals.index"))
+
+
+def _decision_form(item: Waiting, form: DecisionForm, *, confirming: bool = False):
+    """Answer with the queue page (for htmx the request's own block): 422 while the form has errors."""
+    return render_form(
+        "approvals/index.html",
+        "approval",
+        form,
+        item=item,
+        form=form,
+        confirming=confirming,
+        names=staff_names(db.session, [item.requested_by_id]),
+    )

@@ -1,0 +1,71 @@
+"""Refunds at or above the approval threshold, as the approvals queue lists and decides them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.approvals.kinds import ApprovalKind
+from dashboard.approvals.kinds import Waiting
+from dashboard.money import format_money
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.refunds import approve_refund
+from dashboard.payments.refunds import refund_result
+from dashboard.payments.refunds import refund_summary
+from dashboard.payments.refunds import reject_refund
+from dashboard.payments.states import RefundStatus
+
+WAITING = RefundStatus.AWAITING_APPROVAL.value
+
+
+def waiting_refunds(session: Session) -> list[Waiting]:
+    """Return the refunds waiting for approval, oldest first."""
+    rows = session.execute(
+        select(Refund, Payment)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(Refund.status == WAITING)
+        .order_by(Refund.created_at, Refund.id)
+    )
+    return [
+        Waiting(
+            kind=REFUND_APPROVALS.code,
+            id=refund.id,
+            summary=refund_summary(payment, refund.amount),
+            subject=f"payment {payment.request_id}",
+            subject_endpoint="payments.detail",
+            subject_args={"payment_id": payment.id},
+            amount=refund.amount,
+            requested_by_id=refund.requested_by_id,
+            requested_at=refund.created_at,
+            reason=refund.reason,
+            note=refund.note,
+        )
+        for refund, payment in rows
+    ]
+
+
+def count_waiting_refunds(session: Session) -> int:
+    """Return how many refunds wait for approval (ix_refunds_status_created_at_id answers it)."""
+    return session.scalar(select(func.count()).select_from(Refund).where(Refund.status == WAITING))
+
+
+def approve(refund_id: int, actor_id: int, comment: str | None) -> tuple[str, str]:
+    """Approve a waiting refund and send it; say what the provider answered."""
+    return refund_result(approve_refund(refund_id, actor_id=actor_id, comment=comment))
+
+
+def reject(refund_id: int, actor_id: int, comment: str | None) -> tuple[str, str]:
+    """Reject a waiting refund; nothing is sent."""
+    refund = reject_refund(refund_id, actor_id=actor_id, comment=comment)
+    return f"Rejected the refund of {format_money(refund.amount)}; nothing was sent.", "success"
+
+
+REFUND_APPROVALS = ApprovalKind(
+    code="refund",
+    waiting=waiting_refunds,
+    count=count_waiting_refunds,
+    approve=approve,
+    reject=reject,
+)
