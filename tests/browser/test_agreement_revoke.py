@@ -12,6 +12,7 @@ from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import transaction
 from dashboard.users import service as users
 from tests.agreements.test_agreement_service import authorised
+from tests.browser.conftest import sign_in
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -30,11 +31,7 @@ def test_support_revokes_an_agreement_and_sees_it_revoked_without_reloading(sand
     with transaction(sandboxed.sandbox.engine) as session:
         add_switch(session, "unknown_exception", "revoke", remaining=1)
 
-    page.goto(f"{sandboxed.url}/login")
-    page.get_by_label("E-mail").fill(clerk.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{sandboxed.url}/")
+    sign_in(page, sandboxed.url, clerk.email)
     page.goto(f"{sandboxed.url}/agreements/{agreement.id}")
     expect(page.locator("#agreement-status")).to_have_text("active")
 

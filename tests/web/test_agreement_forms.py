@@ -23,9 +23,8 @@ from tests.agreements.test_agreement_service import authorised
 from tests.agreements.test_agreement_service import sign_with_a_stranger_key
 from tests.factories import make_agreement
 from tests.factories import make_payment
-from tests.payments.test_payment_service import _CSRF_INPUT
-from tests.payments.test_payment_service import staff_browser
 from tests.web.test_code_guidance_pages import text_of
+from tests.web.test_money_forms import Desk
 
 ACTIVATED = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)  # 14:30 in Hong Kong
 HTMX = {"HX-Request": "true"}
@@ -216,22 +215,19 @@ def test_the_customer_s_unbinding_shows_on_its_own_side_with_its_time_and_reason
 
 
 def revoke_over_http(sandboxed, agreement_id: int, reason: str, role: str = "support"):
-    """Open the revoke form as staff of ``role``, send the reason, confirm; return the final answer."""
-    browser = staff_browser(sandboxed, role)
-    url = f"{sandboxed.url}/agreements/{agreement_id}/revoke"
-    token = _CSRF_INPUT.search(browser.get(url, timeout=5).text).group(1)
-    first = browser.post(url, data={"csrf_token": token, "reason": reason}, headers=HTMX, timeout=5)
+    """Open the revoke form as staff of ``role``, send the reason, confirm; return the desk and the answer."""
+    desk = Desk(sandboxed, role, "Desk")
+    url = f"/agreements/{agreement_id}/revoke"
+    assert desk.get(url).status_code == 200
+    first = desk.post(url, {"reason": reason}, headers=HTMX)
     assert first.status_code == 200 and 'id="revoke-confirm"' in first.text
-    done = browser.post(
-        url, data={"csrf_token": token, "reason": reason, "confirmed": "yes"}, headers=HTMX, timeout=10
-    )
-    return browser, done
+    return desk, desk.post(url, {"reason": reason, "confirmed": "yes"}, headers=HTMX)
 
 
 def test_a_confirmed_revoke_ends_the_agreement_and_the_page_says_who_when_and_why(sandboxed):
     agreement = authorised(sandboxed)
 
-    browser, done = revoke_over_http(sandboxed, agreement.id, "Customer asked by phone")
+    desk, done = revoke_over_http(sandboxed, agreement.id, "Customer asked by phone")
 
     assert done.status_code == 200 and done.headers["HX-Redirect"] == f"/agreements/{agreement.id}"
     db.session.rollback()
@@ -239,7 +235,7 @@ def test_a_confirmed_revoke_ends_the_agreement_and_the_page_says_who_when_and_wh
     assert (revoked.status, revoked.revoke_reason) == ("revoked", "Customer asked by phone")
     [audit] = db.session.scalars(select(AuditLog).where(AuditLog.action == "agreement.revoke_requested"))
     assert audit.actor_id == revoked.revoked_by_id and audit.object_id == str(agreement.id)
-    page = browser.get(f"{sandboxed.url}/agreements/{agreement.id}", timeout=5).text
+    page = desk.get(f"/agreements/{agreement.id}").text
     assert "The agreement is revoked: it can no longer be charged." in page  # the flash
     assert (
         text_of(page, "revoke-by") == "Desk" and text_of(page, "revoke-reason") == "Customer asked by phone"
@@ -252,10 +248,10 @@ def test_a_revoke_antom_refuses_says_so_and_leaves_the_agreement_active(sandboxe
     agreement = authorised(sandboxed)
     sign_with_a_stranger_key(sandboxed, monkeypatch)
 
-    browser, done = revoke_over_http(sandboxed, agreement.id, "Customer asked by phone", role="manager")
+    desk, done = revoke_over_http(sandboxed, agreement.id, "Customer asked by phone", role="manager")
 
     assert done.headers["HX-Redirect"] == f"/agreements/{agreement.id}"
-    page = browser.get(f"{sandboxed.url}/agreements/{agreement.id}", timeout=5).text
+    page = desk.get(f"/agreements/{agreement.id}").text
     assert "Antom refused the revoke, so the agreement is still active: INVALID_SIGNATURE" in page
     assert text_of(page, "agreement-status") == "active"
     assert text_of(page, "revoke-result") == (
@@ -409,22 +405,20 @@ def test_a_charge_form_of_another_agreement_is_refused(app, client, login_as, po
 
 
 def charge_over_http(sandboxed, agreement_id: int, amount: str, **extra: str):
-    """Open the charge form as support, send it and confirm; return the browser, the data and the answer."""
-    browser = staff_browser(sandboxed)
-    url = f"{sandboxed.url}/agreements/{agreement_id}/charge"
-    form = browser.get(url, timeout=5).text
+    """Open the charge form as support, send it and confirm; return the desk, the data and the answer."""
+    desk = Desk(sandboxed, "support", "Desk")
+    url = f"/agreements/{agreement_id}/charge"
     data = {
-        "csrf_token": _CSRF_INPUT.search(form).group(1),
-        "request_id": re.search(r'name="request_id" type="hidden" value="([^"]+)"', form).group(1),
+        "request_id": desk.request_id(url),
         "amount": amount,
         "currency": "HKD",
         "description": "Monthly plan, June",
         **extra,
     }
-    first = browser.post(url, data=data, headers=HTMX, timeout=5)
+    first = desk.post(url, data, headers=HTMX)
     assert first.status_code == 200 and 'id="charge-confirm"' in first.text
     data["confirmed"] = "yes"
-    return browser, data, browser.post(url, data=data, headers=HTMX, timeout=10)
+    return desk, data, desk.post(url, data, headers=HTMX)
 
 
 def pay_calls(payment_id: int) -> int:
@@ -440,9 +434,7 @@ def pay_calls(payment_id: int) -> int:
 def test_a_confirmed_charge_debits_the_wallet_once_however_often_the_form_is_sent(sandboxed):
     agreement = authorised(sandboxed)
 
-    browser, data, done = charge_over_http(
-        sandboxed, agreement.id, "100.01", merchant_reference="ORD-2026-06-7"
-    )
+    desk, data, done = charge_over_http(sandboxed, agreement.id, "100.01", merchant_reference="ORD-2026-06-7")
 
     db.session.rollback()
     [payment] = db.session.scalars(select(Payment).where(Payment.agreement_id == agreement.id)).all()
@@ -451,27 +443,25 @@ def test_a_confirmed_charge_debits_the_wallet_once_however_often_the_form_is_sen
     assert (payment.amount_minor, payment.merchant_reference) == (10001, "ORD-2026-06-7")
     [audit] = db.session.scalars(select(AuditLog).where(AuditLog.action == "payment.charge_requested"))
     assert audit.object_id == str(payment.id) and audit.after["merchant_reference"] == "ORD-2026-06-7"
-    page = browser.get(f"{sandboxed.url}/payments/{payment.id}", timeout=5).text
+    page = desk.get(f"/payments/{payment.id}").text
     assert "Charged HK$100.01 to the customer&#39;s AlipayHK wallet." in page
     assert text_of(page, "payment-merchant-reference") == "ORD-2026-06-7"
 
-    again = browser.post(
-        f"{sandboxed.url}/agreements/{agreement.id}/charge", data=data, headers=HTMX, timeout=5
-    )
+    again = desk.post(f"/agreements/{agreement.id}/charge", data, headers=HTMX)
 
     assert again.headers["HX-Redirect"] == f"/payments/{payment.id}"
     assert db.session.scalar(select(func.count(Payment.id))) == 1
     assert pay_calls(payment.id) == 1
-    page = browser.get(f"{sandboxed.url}/payments/{payment.id}", timeout=5).text
+    page = desk.get(f"/payments/{payment.id}").text
     assert "This form was sent already; nothing was charged again." in page
 
 
 def test_a_refused_charge_says_antom_s_code_and_what_staff_do_next(sandboxed):
     agreement = authorised(sandboxed)
 
-    browser, _, done = charge_over_http(sandboxed, agreement.id, "100.11")  # F: balance not enough
+    desk, _, done = charge_over_http(sandboxed, agreement.id, "100.11")  # F: balance not enough
 
-    page = browser.get(sandboxed.url + done.headers["HX-Redirect"], timeout=5).text
+    page = desk.get(done.headers["HX-Redirect"]).text
     expected = guidance("antom", "USER_BALANCE_NOT_ENOUGH", "payment")
     flash = text_of(page, "flash")
     assert flash.startswith(
@@ -484,9 +474,9 @@ def test_a_refused_charge_says_antom_s_code_and_what_staff_do_next(sandboxed):
 def test_a_charge_antom_has_not_decided_says_so_and_its_page_follows_it(sandboxed):
     agreement = authorised(sandboxed)
 
-    browser, _, done = charge_over_http(sandboxed, agreement.id, "100.02")  # U: in process
+    desk, _, done = charge_over_http(sandboxed, agreement.id, "100.02")  # U: in process
 
-    page = browser.get(sandboxed.url + done.headers["HX-Redirect"], timeout=5).text
+    page = desk.get(done.headers["HX-Redirect"]).text
     assert (
         "The charge of HK$100.02 is processing at Antom; this page shows its result when it arrives." in page
     )
