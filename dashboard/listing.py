@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from flask import request
 from flask_wtf import FlaskForm
 from sqlalchemy import Row
 from sqlalchemy import Select
@@ -36,6 +37,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
+
+from dashboard.htmx import is_htmx
 
 PAGE_SIZE = 50
 #: The usual order of a list: newest ``created_at`` first, ties broken by ``id``.
@@ -239,11 +242,6 @@ def valid_filters(form: FlaskForm, filters: type[T]) -> T | None:
     return filters(**{name: form[name].data or None for name in filters.__dataclass_fields__})
 
 
-def read_filters(form: FlaskForm, filters: type[T]) -> T:
-    """Build the ``filters`` dataclass from a GET form; an invalid form filters nothing (its errors show)."""
-    return valid_filters(form, filters) or filters()
-
-
 def filter_args(args: Mapping[str, str]) -> dict[str, str]:
     """Return the query arguments a list's links keep: every non-empty one except the page cursor."""
     return {key: value for key, value in args.items() if key != "before" and value}
@@ -252,6 +250,19 @@ def filter_args(args: Mapping[str, str]) -> dict[str, str]:
 def url_args(url: str | None) -> MultiDict:
     """Return the query arguments of ``url`` (e.g. htmx's ``HX-Current-URL``); none for no URL."""
     return MultiDict(parse_qsl(urlsplit(url or "").query, keep_blank_values=True))
+
+
+def fields_to_refresh(form: FlaskForm) -> list[str]:
+    """Return, for an htmx request, the ids of the validated filter ``form``'s fields whose messages
+    differ from those on the page (the form of its address, ``HX-Current-URL``); none otherwise.
+
+    A list's htmx answer re-renders these fields beside the results, out of band.
+    """
+    if not is_htmx():
+        return []
+    shown = type(form)(url_args(request.headers.get("HX-Current-URL")))
+    shown.validate()
+    return fields_with_new_messages(form, shown)
 
 
 def fields_with_new_messages(form: FlaskForm, shown: FlaskForm) -> list[str]:

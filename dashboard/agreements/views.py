@@ -25,13 +25,11 @@ from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
-from dashboard.htmx import is_htmx
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
-from dashboard.listing import fields_with_new_messages
+from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
-from dashboard.listing import url_args
 from dashboard.listing import valid_filters
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
@@ -52,13 +50,6 @@ def index():
     before = Cursor.parse(request.args.get("before"))
     filters = valid_filters(form, AgreementFilter)
     agreements, next_cursor = agreement_page(db.session, filters, before) if filters else ([], None)
-    refreshed = []
-    if is_htmx():
-        # The page shows the messages of the filters in its address; re-render the fields whose
-        # messages these filters change.
-        shown = AgreementFilterForm(url_args(request.headers.get("HX-Current-URL")))
-        shown.validate()
-        refreshed = fields_with_new_messages(form, shown)
     return render_page(
         "agreements/index.html",
         "results",
@@ -68,7 +59,7 @@ def index():
         deeper=before is not None,
         query_args=filter_args(request.args),
         latest_event_id=cursor,
-        refreshed_fields=refreshed,
+        refreshed_fields=fields_to_refresh(form),
     )
 
 

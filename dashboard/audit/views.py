@@ -14,7 +14,7 @@ from dashboard.extensions import db
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
 from dashboard.listing import filter_args
-from dashboard.listing import read_filters
+from dashboard.listing import valid_filters
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -22,11 +22,12 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 @bp.get("/")
 @roles("viewer", "admin", inherit=False)
 def index():
-    """List audit entries matching the filters, one keyset page at a time."""
+    """List audit entries matching the filters, one keyset page at a time (none for invalid filters)."""
     form = AuditFilterForm(request.args)
-    filters = read_filters(form, AuditFilter)
+    filters = valid_filters(form, AuditFilter)
     before = Cursor.parse(request.args.get("before"), timed=False)
-    entries, next_cursor = audit_page(db.session, filters, current_app.config["DISPLAY_TIMEZONE"], before)
+    zone = current_app.config["DISPLAY_TIMEZONE"]
+    entries, next_cursor = audit_page(db.session, filters, zone, before) if filters else ([], None)
     return render_page(
         "audit/index.html",
         "results",

@@ -17,10 +17,11 @@ from dashboard.extensions import db
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
 from dashboard.listing import filter_args
-from dashboard.listing import read_filters
+from dashboard.listing import valid_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
 from dashboard.notifications.forms import NotificationFilterForm
+from dashboard.notifications.queries import InboxPage
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
@@ -57,9 +58,9 @@ def index():
     """List notifications matching the filters or the search, newest first, one keyset page at a time."""
     form = NotificationFilterForm(request.args)
     before = Cursor.parse(request.args.get("before"), timed=False)
-    page = notification_page(
-        db.session, read_filters(form, NotificationFilter), current_app.config["DISPLAY_TIMEZONE"], before
-    )
+    filters = valid_filters(form, NotificationFilter)
+    zone = current_app.config["DISPLAY_TIMEZONE"]
+    page = notification_page(db.session, filters, zone, before) if filters else InboxPage([], None)
     return render_page(
         "notifications/index.html",
         "results",

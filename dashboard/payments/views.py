@@ -18,14 +18,12 @@ from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
-from dashboard.htmx import is_htmx
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
-from dashboard.listing import fields_with_new_messages
+from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
-from dashboard.listing import read_filters
-from dashboard.listing import url_args
+from dashboard.listing import valid_filters
 from dashboard.money import format_money
 from dashboard.payments import export
 from dashboard.payments.cancels import cancel_payment
@@ -65,21 +63,15 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 def index():
     """List payments matching the filters and search, newest first, one keyset page at a time.
 
-    An invalid filter is explained beside its field and above the rows, and the list is not filtered.
+    Invalid filters are explained beside their fields and list nothing, never every payment.
     """
     form = PaymentFilterForm(request.args)
     zone = current_app.config["DISPLAY_TIMEZONE"]
     # The cursor is read before the rows, so every change after it reaches the page live.
     cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
-    payments, next_cursor = payment_page(db.session, read_filters(form, PaymentFilter), zone, before)
-    refreshed = []
-    if is_htmx():
-        # The page shows the messages of the filters in its address; re-render the fields whose
-        # messages these filters change.
-        shown = PaymentFilterForm(url_args(request.headers.get("HX-Current-URL")))
-        shown.validate()
-        refreshed = fields_with_new_messages(form, shown)
+    filters = valid_filters(form, PaymentFilter)
+    payments, next_cursor = payment_page(db.session, filters, zone, before) if filters else ([], None)
     return render_page(
         "payments/index.html",
         "results",
@@ -89,7 +81,7 @@ def index():
         deeper=before is not None,
         query_args=filter_args(request.args),
         latest_event_id=cursor,
-        refreshed_fields=refreshed,
+        refreshed_fields=fields_to_refresh(form),
     )
 
 
@@ -101,14 +93,15 @@ def export_csv():
     Invalid filters export nothing (422 with what is wrong), never every payment.
     """
     form = PaymentFilterForm(request.args)
-    if not form.validate():
+    filters = valid_filters(form, PaymentFilter)
+    if filters is None:
         problems = "; ".join(
             f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()
         )
         return render_error(422, f"Nothing was exported, because the filters have a problem ({problems}).")
     zone = current_app.config["DISPLAY_TIMEZONE"]
     export.record_export(db.session, filter_args(request.args))
-    rows = export.csv_text(db.session, read_filters(form, PaymentFilter), zone)
+    rows = export.csv_text(db.session, filters, zone)
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(zone)}"'
     response.headers["Cache-Control"] = "no-store"

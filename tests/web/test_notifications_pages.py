@@ -286,12 +286,14 @@ def test_filters_by_hong_kong_day(client, login_as, stored):
     assert shown_ids(client.get("/notifications/?day_from=2026-01-07")) == [on_the_seventh]
 
 
-def test_an_invalid_filter_is_explained_and_lists_everything(client, login_as, stored):
+def test_an_invalid_filter_is_explained_and_lists_nothing(client, login_as, stored):
     login_as("viewer")
     notification_id = stored()
     response = client.get("/notifications/?outcome=exploded")
-    assert notification_id in shown_ids(response)
+    assert notification_id not in shown_ids(response)
     assert 'id="error-outcome"' in response.get_data(as_text=True)
+    assert "The filters have a problem, so nothing is listed:" in response.get_data(as_text=True)
+    assert notification_id in shown_ids(client.get("/notifications/"))
 
 
 # --- search ------------------------------------------------------------------------------------
