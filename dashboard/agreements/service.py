@@ -358,6 +358,8 @@ def revoke(agreement_id: int, reason: str | None, *, actor_id: int | None = None
         agreement.revoke_requested_at = clock.now()
         agreement.revoked_by_id = actor_id
         agreement.revoke_reason = reason
+        # A new request starts without an answer; the sweeper re-sends only a revoke with none.
+        agreement.result_code = agreement.result_message = None
         record_event(
             session,
             ObjectType.AGREEMENT,

@@ -45,7 +45,8 @@ def revoke_task(agreement_id: int) -> str:
 
 @sweeper
 def sweep_agreements() -> None:
-    """Expire what ran out, renew tokens that expire soon, and finish authCodes left unexchanged."""
+    """Expire what ran out, renew tokens that expire soon, finish authCodes left unexchanged and send
+    again revokes Antom never answered."""
     now = clock.now()
     service.expire_due(now)
     session = db.session
@@ -73,6 +74,8 @@ def sweep_agreements() -> None:
         .where(
             Agreement.status == AgreementStatus.ACTIVE.value,
             Agreement.revoke_requested_at < now - STUCK_AFTER,
+            # Unanswered only: a refused revoke keeps Antom's code and waits for staff to ask again.
+            Agreement.result_code.is_(None),
         )
         .limit(SWEEP_BATCH)
     ).all()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from dashboard.agreements import service
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.states import NOT_ACTIVE_BECAUSE
+from dashboard.agreements.tasks import sweep_agreements
 from dashboard.audit.models import AuditLog
 from dashboard.events.models import Event
 from dashboard.extensions import db
@@ -128,13 +129,21 @@ def sign_with_a_stranger_key(sandboxed, monkeypatch) -> None:
     )
 
 
-def test_a_revoke_refused_for_another_reason_leaves_the_agreement_active(sandboxed, monkeypatch):
+def test_a_revoke_refused_for_another_reason_leaves_the_agreement_active_and_is_not_resent(
+    sandboxed, monkeypatch, fake_clock
+):
     agreement = authorised(sandboxed)
     sign_with_a_stranger_key(sandboxed, monkeypatch)  # the token stays valid
 
     refused = service.revoke(agreement.id, "customer asked")
 
     assert (refused.status, refused.result_code) == ("active", "INVALID_SIGNATURE")
+    assert kinds(agreement.id)[-2:] == ["provider_call", "revoke_failed"]
+    # The sweeper leaves a refused revoke to staff: it is not sent again on its own.
+    monkeypatch.undo()
+    fake_clock.advance(minutes=30)
+    sweep_agreements()
+    sandboxed.run_jobs(scheduled=True)
     assert kinds(agreement.id)[-2:] == ["provider_call", "revoke_failed"]
 
 
