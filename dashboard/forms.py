@@ -8,9 +8,11 @@ it, and a resubmission — a double click, a retry, the back button — is the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -90,6 +92,29 @@ class ConfirmedForm(FlaskForm):
     def wants_change(self) -> bool:
         """Return True when the user went back from the confirmation step to change the form."""
         return self.confirmed.data == "change"
+
+
+def confirm_first(
+    form: ConfirmedForm,
+    show: Callable[[bool], ResponseReturnValue],
+    act: Callable[[], ResponseReturnValue],
+    check: Callable[[], object] = lambda: None,
+) -> ResponseReturnValue:
+    """Walk a POSTed form through its confirmation step (DESIGN §9) and return the answer.
+
+    The fields again on "change", on invalid input, or when ``check`` (run on valid input: the rules
+    of the object acted on) adds errors to them; the confirmation on a first valid submit; ``act``
+    once the user confirmed.
+
+    :param show: answer with the form's page; its argument says whether to show the confirmation
+    """
+    if form.validate_on_submit():
+        check()
+    if form.wants_change or form.errors:
+        return show(False)
+    if not form.is_confirmed:
+        return show(True)
+    return act()
 
 
 class MoneyMovingForm(ConfirmedForm):

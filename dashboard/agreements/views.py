@@ -23,6 +23,7 @@ from dashboard.agreements.service import AgreementRefused
 from dashboard.auth.access import roles
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
+from dashboard.forms import confirm_first
 from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
@@ -103,13 +104,21 @@ def revoke(agreement_id: int):
     agreement = db.get_or_404(Agreement, agreement_id)
     form = RevokeForm()
     refusal = agreement.revoke_refusal
-    valid = form.validate_on_submit()
-    if refusal is not None:
-        form.reason.errors.append(f"It cannot be revoked: {refusal}.")
-    if form.wants_change or not valid or form.errors:
-        return _revoke_page(agreement, form, refusal)
-    if not form.is_confirmed:
-        return _revoke_page(agreement, form, refusal, confirming=True)
+
+    def revocable() -> None:
+        if refusal is not None:
+            form.reason.errors.append(f"It cannot be revoked: {refusal}.")
+
+    return confirm_first(
+        form,
+        lambda confirming: _revoke_page(agreement, form, refusal, confirming=confirming),
+        lambda: _send_revoke(agreement_id, form),
+        revocable,
+    )
+
+
+def _send_revoke(agreement_id: int, form: RevokeForm):
+    """Revoke as the confirmed form says; answer with what became of it."""
     try:
         revoked = service.revoke(agreement_id, form.reason.data, actor_id=current_user.id)
     except AgreementRefused as refused:
@@ -153,13 +162,21 @@ def charge(agreement_id: int):
     if earlier is not None:
         return _charge_done(earlier, again=True)
     refusal = agreement.charge_refusal
-    valid = form.validate_on_submit()
-    if refusal is not None:
-        form.amount.errors.append(f"It cannot be charged: {refusal}.")
-    if form.wants_change or not valid or form.errors:
-        return _charge_page(agreement, form, refusal)
-    if not form.is_confirmed:
-        return _charge_page(agreement, form, refusal, confirming=True)
+
+    def chargeable() -> None:
+        if refusal is not None:
+            form.amount.errors.append(f"It cannot be charged: {refusal}.")
+
+    return confirm_first(
+        form,
+        lambda confirming: _charge_page(agreement, form, refusal, confirming=confirming),
+        lambda: _send_charge(agreement_id, form),
+        chargeable,
+    )
+
+
+def _send_charge(agreement_id: int, form: ChargeForm):
+    """Debit the agreement as the confirmed form says; answer with what became of the payment."""
     try:
         payment = payments.charge_agreement(
             agreement_id,

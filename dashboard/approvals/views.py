@@ -15,6 +15,7 @@ from dashboard.approvals.service import waiting
 from dashboard.auth.access import roles
 from dashboard.events.queries import staff_names
 from dashboard.extensions import db
+from dashboard.forms import confirm_first
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
@@ -44,14 +45,19 @@ def decision(kind: str, request_id: int):
         flash("That request is not waiting any more: another manager decided on it.", "error")
         return form_done(url_for("approvals.index"))
     form = DecisionForm(prefix=item.key)
-    if form.wants_change or not form.validate_on_submit():
-        return _decision_form(item, form)
-    if not form.is_confirmed:
-        return _decision_form(item, form, confirming=True)
+    return confirm_first(
+        form,
+        lambda confirming: _decision_form(item, form, confirming=confirming),
+        lambda: _decide(item, form),
+    )
+
+
+def _decide(item: Waiting, form: DecisionForm):
+    """Approve or reject as the confirmed form says; answer with what happened."""
     try:
         flash(
             *decide(
-                kind, request_id, approve=form.approves, actor_id=current_user.id, comment=form.comment.data
+                item.kind, item.id, approve=form.approves, actor_id=current_user.id, comment=form.comment.data
             )
         )
     except ApprovalRefused as refused:

@@ -16,6 +16,7 @@ from dashboard.auth.access import roles
 from dashboard.errors import render_error
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
+from dashboard.forms import confirm_first
 from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
@@ -163,13 +164,19 @@ def refund(payment_id: int):
     if earlier is not None:
         return _refund_done(earlier)
     eligibility = refund_eligibility(db.session, payment)
-    if form.wants_change or not (form.validate_on_submit() and _refund_fits(form, eligibility)):
-        return _refund_page(payment, eligibility, form)
-    if not form.is_confirmed:
-        return _refund_page(payment, eligibility, form, confirming=True)
+    return confirm_first(
+        form,
+        lambda confirming: _refund_page(payment, eligibility, form, confirming=confirming),
+        lambda: _send_refund(payment, form),
+        lambda: _refund_fits(form, eligibility),
+    )
+
+
+def _send_refund(payment: Payment, form: RefundForm):
+    """Refund as the confirmed form says (or ask for approval); answer with what became of it."""
     try:
         refund = refund_payment(
-            payment_id,
+            payment.id,
             form.amount.money,
             form.reason.data,
             form.request_id.data,
@@ -179,18 +186,18 @@ def refund(payment_id: int):
     except DuplicateRefund:
         # A double click that overtook the check above: the first submit asked for the refund.
         return _refund_done(
-            earlier_submit(Refund.request_id, form.request_id.data, Refund.payment_id, payment_id)
+            earlier_submit(Refund.request_id, form.request_id.data, Refund.payment_id, payment.id)
         )
     except RefundRefused as refused:
         # Another refund took the balance between the check above and the locked one.
-        eligibility = refund_eligibility(db.session, db.get_or_404(Payment, payment_id))
+        eligibility = refund_eligibility(db.session, db.get_or_404(Payment, payment.id))
         if isinstance(refused, RefundExceedsBalance):
             form.amount.errors.append(f"At most {format_money(eligibility.refundable)} can be refunded now.")
         else:
             form.amount.errors.append(f"{str(refused).capitalize()}.")
         return _refund_page(payment, eligibility, form)
     flash(*refund_result(refund))
-    return form_done(url_for("payments.detail", payment_id=payment_id))
+    return form_done(url_for("payments.detail", payment_id=payment.id))
 
 
 def _refund_done(refund: Refund):
@@ -250,20 +257,28 @@ def cancel(payment_id: int):
     if earlier is not None:
         return _cancel_done(earlier, again=True)
     refusal = why_no_cancel(db.session, payment)
-    valid = form.validate_on_submit()
-    if refusal is not None:
-        form.reason.errors.append(f"It cannot be cancelled: {refusal}.")
-    if form.wants_change or not valid or form.errors:
-        return _cancel_page(payment, form, refusal)
-    if not form.is_confirmed:
-        return _cancel_page(payment, form, refusal, confirming=True)
+
+    def cancellable() -> None:
+        if refusal is not None:
+            form.reason.errors.append(f"It cannot be cancelled: {refusal}.")
+
+    return confirm_first(
+        form,
+        lambda confirming: _cancel_page(payment, form, refusal, confirming=confirming),
+        lambda: _send_cancel(payment, form),
+        cancellable,
+    )
+
+
+def _send_cancel(payment: Payment, form: CancelForm):
+    """Cancel as the confirmed form says; answer with what became of it."""
     try:
         cancelled = cancel_payment(
-            payment_id, form.request_id.data, form.reason.data, actor_id=current_user.id
+            payment.id, form.request_id.data, form.reason.data, actor_id=current_user.id
         )
     except DuplicateCancel:
         return _cancel_done(
-            earlier_submit(Cancel.request_id, form.request_id.data, Cancel.payment_id, payment_id), again=True
+            earlier_submit(Cancel.request_id, form.request_id.data, Cancel.payment_id, payment.id), again=True
         )
     except CancelRefused as refused:
         form.reason.errors.append(f"It cannot be cancelled: {refused}.")
