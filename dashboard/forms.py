@@ -117,6 +117,20 @@ def confirm_first(
     return act()
 
 
+def refusal_beside(field: Field, refusal: str | None, cannot: str) -> Callable[[], None]:
+    """Return a ``check`` for :func:`confirm_first` that puts why the object refuses the action beside
+    ``field`` ("It cannot be cancelled: …"); nothing when ``refusal`` is None.
+
+    :param cannot: the start of the message, e.g. ``"It cannot be cancelled"``
+    """
+
+    def check() -> None:
+        if refusal is not None:
+            field.errors.append(f"{cannot}: {refusal}.")
+
+    return check
+
+
 class MoneyMovingForm(ConfirmedForm):
     """A form that moves money: confirmed first, and carrying its request id from its first render."""
 

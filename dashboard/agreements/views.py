@@ -25,6 +25,7 @@ from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
 from dashboard.forms import earlier_submit
+from dashboard.forms import refusal_beside
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
@@ -104,16 +105,11 @@ def revoke(agreement_id: int):
     agreement = db.get_or_404(Agreement, agreement_id)
     form = RevokeForm()
     refusal = agreement.revoke_refusal
-
-    def revocable() -> None:
-        if refusal is not None:
-            form.reason.errors.append(f"It cannot be revoked: {refusal}.")
-
     return confirm_first(
         form,
         lambda confirming: _revoke_page(agreement, form, refusal, confirming=confirming),
         lambda: _send_revoke(agreement_id, form),
-        revocable,
+        refusal_beside(form.reason, refusal, "It cannot be revoked"),
     )
 
 
@@ -162,16 +158,11 @@ def charge(agreement_id: int):
     if earlier is not None:
         return _charge_done(earlier, again=True)
     refusal = agreement.charge_refusal
-
-    def chargeable() -> None:
-        if refusal is not None:
-            form.amount.errors.append(f"It cannot be charged: {refusal}.")
-
     return confirm_first(
         form,
         lambda confirming: _charge_page(agreement, form, refusal, confirming=confirming),
         lambda: _send_charge(agreement_id, form),
-        chargeable,
+        refusal_beside(form.amount, refusal, "It cannot be charged"),
     )
 
 

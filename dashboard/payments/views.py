@@ -18,6 +18,7 @@ from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
 from dashboard.forms import earlier_submit
+from dashboard.forms import refusal_beside
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
@@ -257,16 +258,11 @@ def cancel(payment_id: int):
     if earlier is not None:
         return _cancel_done(earlier, again=True)
     refusal = why_no_cancel(db.session, payment)
-
-    def cancellable() -> None:
-        if refusal is not None:
-            form.reason.errors.append(f"It cannot be cancelled: {refusal}.")
-
     return confirm_first(
         form,
         lambda confirming: _cancel_page(payment, form, refusal, confirming=confirming),
         lambda: _send_cancel(payment, form),
-        cancellable,
+        refusal_beside(form.reason, refusal, "It cannot be cancelled"),
     )
 
 
