@@ -8,6 +8,9 @@ from wtforms import StringField
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from dashboard.audit.models import AuditLog
+from dashboard.listing import longest
+
 
 class AuditFilterForm(FlaskForm):
     """Filter by action prefix, actor, object and day range (GET, no CSRF)."""
@@ -15,9 +18,11 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = StringField("Action starts with", validators=[Optional(), Length(max=64)])
-    actor = StringField("Actor e-mail", validators=[Optional(), Length(max=254)])
-    object_type = StringField("Object type", validators=[Optional(), Length(max=32)])
-    object_id = StringField("Object id", validators=[Optional(), Length(max=64)])
+    action = StringField("Action starts with", validators=[Optional(), Length(max=longest(AuditLog.action))])
+    actor = StringField("Actor e-mail", validators=[Optional(), Length(max=longest(AuditLog.actor_label))])
+    object_type = StringField(
+        "Object type", validators=[Optional(), Length(max=longest(AuditLog.object_type))]
+    )
+    object_id = StringField("Object id", validators=[Optional(), Length(max=longest(AuditLog.object_id))])
     day_from = DateField("From (HK date)", validators=[Optional()])
     day_to = DateField("To (HK date)", validators=[Optional()])

@@ -10,8 +10,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from dashboard.listing import longest
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Verdict
+from dashboard.notifications.queries import NOTIFICATION_IDS
 from dashboard.providers.base import UNPARSEABLE
 from dashboard.providers.registry import NOTIFYING
 
@@ -49,7 +51,7 @@ class NotificationFilterForm(FlaskForm):
 
     q = SearchField(
         "Search by id",
-        validators=[Optional(), Length(max=255)],
+        validators=[Optional(), Length(max=longest(*(kind.column for kind in NOTIFICATION_IDS)))],
         description="Reference, event id, dedup key, payment or agreement id, or #notification.",
     )
     provider = SelectField("Provider", choices=PROVIDER_CHOICES, validators=[Optional()])
