@@ -12,6 +12,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -19,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import event
 
 from dashboard.agreements.queries import AgreementFilter
@@ -32,6 +34,7 @@ from dashboard.notifications.queries import notification_page
 from dashboard.payments import export
 from dashboard.payments.queries import PaymentFilter
 from dashboard.payments.queries import payment_page
+from tests.conftest import empty_all_tables
 from tests.factories import make_agreement
 from tests.factories import make_notification
 from tests.factories import make_payment
@@ -45,7 +48,7 @@ START = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
 class Plan:
     """How the database answers one statement."""
 
-    statement: str
+    statement: str = field(repr=False)
     #: Each step in a word or two: SQLite's plan lines, PostgreSQL's node types with their index.
     steps: list[str]
 
@@ -117,8 +120,65 @@ def page_plan(read: Callable[[], Any]) -> Plan:
     return plans_of(read)[-1]
 
 
+#: Enough rows in realistic mixes for PostgreSQL's statistics to plan as it does at a million (on a few
+#: rows it would walk any index at all); SQLite plans without statistics and needs none.
+_POSTGRESQL_ROWS = """
+INSERT INTO agreements (wallet, customer_ref, auth_state, auth_state_hash, status,
+                        created_at, updated_at, version, expires_at)
+SELECT (ARRAY['ALIPAY_HK', 'GCASH', 'DANA'])[1 + mod(i, 3)], 'BULK-CUST-' || i, 'bulk-state-' || i,
+       md5(i::text), CASE WHEN mod(i, 50) = 0 THEN 'revoked' WHEN mod(i, 7) = 0 THEN 'expired' ELSE 'active' END,
+       TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute', TIMESTAMPTZ '2026-03-01', 1,
+       now() + (30 + mod(i, 700)) * INTERVAL '1 day'
+FROM generate_series(1, 5000) AS i;
+INSERT INTO payments (provider, request_id, provider_payment_id, agreement_id, amount_minor, currency,
+                      payment_method, status, refunded_minor, created_at, updated_at, version)
+SELECT (ARRAY['antom', 'antom', 'worldpay'])[1 + mod(i, 3)], 'BULK-' || i, 'BULK-PP-' || i, NULL,
+       100 + mod(i, 5000), (ARRAY['HKD', 'HKD', 'HKD', 'USD', 'JPY'])[1 + mod(i, 5)],
+       (ARRAY['ALIPAY_HK', 'GCASH', 'card'])[1 + mod(i, 3)],
+       (ARRAY['succeeded', 'succeeded', 'succeeded', 'succeeded', 'settled', 'settled', 'failed', 'pending',
+              'processing', 'cancelled'])[1 + mod(i, 10)],
+       CASE WHEN mod(i, 50) = 0 THEN 50 ELSE 0 END, TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
+       TIMESTAMPTZ '2026-03-01', 1
+FROM generate_series(1, 30000) AS i;
+INSERT INTO refunds (payment_id, request_id, provider_refund_id, amount_minor, currency, status,
+                     created_at, updated_at, version)
+SELECT id, 'BULK-RF-' || id, 'BULK-PRF-' || id, 50, currency, 'succeeded', created_at, updated_at, 1
+FROM payments WHERE refunded_minor > 0;
+INSERT INTO notifications (provider, kind, dedup_key, reference, headers, body, verdict, received_at, outcome,
+                           attempts, object_type, object_id)
+SELECT CASE WHEN mod(i, 20) = 0 THEN 'worldpay' ELSE 'antom' END,
+       CASE WHEN mod(i, 50) = 0 THEN 'REFUND_RESULT' ELSE 'PAYMENT_RESULT' END,
+       'BULK-KEY-' || i, 'BULK-REF-' || i, '{}', '', CASE WHEN mod(i, 100) = 0 THEN 'invalid' ELSE 'valid' END,
+       TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
+       CASE WHEN mod(i, 40) = 0 THEN 'failed' ELSE 'applied' END, 1, 'payment', i::text
+FROM generate_series(1, 30000) AS i;
+INSERT INTO audit_log (seq, created_at, actor_label, action, object_type, object_id,
+                       canonical, prev_hash, hash)
+SELECT 1000000 + i, TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
+       CASE WHEN mod(i, 500) = 0 THEN 'auditor@example.com' ELSE 'staff' || mod(i, 20) || '@example.com' END,
+       CASE WHEN mod(i, 500) = 0 THEN 'agreement.revoke_requested' ELSE 'auth.login' END,
+       CASE WHEN mod(i, 50) = 0 THEN 'agreement' ELSE 'user' END, (mod(i, 5000))::text, '', '', ''
+FROM generate_series(1, 20000) AS i;
+ANALYZE agreements, payments, refunds, notifications, audit_log;
+"""
+
+
+@pytest.fixture(scope="module")
+def many_rows(app: Flask) -> Iterator[None]:
+    """On PostgreSQL, store (and analyse) thousands of rows of every listed thing for this module's tests."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            yield
+            return
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(_POSTGRESQL_ROWS)
+    yield
+    with app.app_context():
+        empty_all_tables()
+
+
 @pytest.fixture
-def rows(app_ctx):
+def rows(many_rows, app_ctx):
     """A few of every listed thing, so a search finds something and the page query runs."""
     agreement = make_agreement(
         db.session, customer_ref="CUST-HK-1001", auth_state="state-9f0c", created_at=START
@@ -135,14 +195,21 @@ def rows(app_ctx):
 
 
 def assert_in_page_order(plan: Plan, index: str) -> None:
+    """The page is read from the filter's own index: no other index's range is walked, no table scanned.
+
+    (PostgreSQL may still sort what the index found when it expects only a few rows.)
+    """
     assert plan.uses(index), plan
     assert not plan.scans_a_table, plan
-    assert not plan.sorts, plan
+    others = [step for step in plan.steps if "_at_id" in step and index not in step]
+    assert not others, plan
+    if plan.steps[0].startswith("SEARCH"):
+        assert not plan.sorts, plan
 
 
 def assert_by_primary_key(plan: Plan, table: str) -> None:
     """The page is read among the ids the search found: by primary key, never by walking a time index."""
-    assert plan.uses("INTEGER PRIMARY KEY") or plan.uses(f"{table}_pkey"), plan
+    assert plan.uses("INTEGER PRIMARY KEY") or plan.uses(f"pk_{table}"), plan
     assert not plan.scans_a_table, plan
     assert not plan.uses("created_at") and not plan.uses("received_at"), plan
 
@@ -216,8 +283,8 @@ def test_the_export_of_a_search_reads_its_chunks_by_primary_key(rows):
     [
         (AgreementFilter(), "ix_agreements_created_at_id"),
         (AgreementFilter(wallet="GCASH"), "ix_agreements_wallet_created_at_id"),
-        (AgreementFilter(wallet="GCASH", status="active"), "ix_agreements_wallet_status_created_at_id"),
-        (AgreementFilter(status="active"), "ix_agreements_status_created_at_id"),
+        (AgreementFilter(wallet="GCASH", status="revoked"), "ix_agreements_wallet_status_created_at_id"),
+        (AgreementFilter(status="revoked"), "ix_agreements_status_created_at_id"),
     ],
     ids=["everything", "wallet", "wallet-status", "status"],
 )
@@ -247,7 +314,7 @@ def test_an_agreements_search_reads_the_page_by_primary_key(rows, q):
         (NotificationFilter(), "ix_notifications_received_at_id"),
         (NotificationFilter(kind="REFUND_RESULT"), "ix_notifications_kind_received_at_id"),
         (NotificationFilter(provider="worldpay"), "ix_notifications_provider_received_at_id"),
-        (NotificationFilter(verdict="valid"), "ix_notifications_verdict_received_at_id"),
+        (NotificationFilter(verdict="invalid"), "ix_notifications_verdict_received_at_id"),
         (NotificationFilter(outcome="failed"), "ix_notifications_outcome_received_at_id"),
         (
             NotificationFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)),
@@ -274,14 +341,14 @@ def test_an_inbox_search_reads_the_page_by_primary_key(rows, q):
     ("filters", "index"),
     [
         (AuditFilter(), "seq"),
-        (AuditFilter(actor="ops@example.com"), "ix_audit_log_actor_label_seq"),
-        (AuditFilter(object_type="payment"), "ix_audit_log_object_type_seq"),
+        (AuditFilter(actor="auditor@example.com"), "ix_audit_log_actor_label_seq"),
+        (AuditFilter(object_type="agreement"), "ix_audit_log_object_type_seq"),
         (AuditFilter(object_id="42"), "ix_audit_log_object_id_seq"),
-        (AuditFilter(object_type="payment", object_id="42"), "ix_audit_log_object_id_seq"),
-        (AuditFilter(action="auth.login"), "ix_audit_log_action_seq"),
+        (AuditFilter(object_type="agreement", object_id="42"), "ix_audit_log_object_id_seq"),
+        (AuditFilter(action="agreement."), "ix_audit_log_action_seq"),
     ],
     ids=["everything", "actor", "object-type", "object-id", "object", "action"],
 )
 def test_each_audit_filter_reads_its_index(rows, filters, index):
-    plan = page_plan(lambda: audit_page(db.session, filters, ZONE, Cursor(None, 10)))
+    plan = page_plan(lambda: audit_page(db.session, filters, ZONE, Cursor(None, 1_010_000)))
     assert plan.uses(index) and not plan.scans_a_table, plan
