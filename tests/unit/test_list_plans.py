@@ -126,7 +126,8 @@ _POSTGRESQL_ROWS = """
 INSERT INTO agreements (wallet, customer_ref, auth_state, auth_state_hash, status,
                         created_at, updated_at, version, expires_at)
 SELECT (ARRAY['ALIPAY_HK', 'GCASH', 'DANA'])[1 + mod(i, 3)], 'BULK-CUST-' || i, 'bulk-state-' || i,
-       md5(i::text), CASE WHEN mod(i, 50) = 0 THEN 'revoked' WHEN mod(i, 7) = 0 THEN 'expired' ELSE 'active' END,
+       md5(i::text),
+       CASE WHEN mod(i, 50) = 0 THEN 'revoked' WHEN mod(i, 7) = 0 THEN 'expired' ELSE 'active' END,
        TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute', TIMESTAMPTZ '2026-03-01', 1,
        now() + (30 + mod(i, 700)) * INTERVAL '1 day'
 FROM generate_series(1, 5000) AS i;
@@ -148,7 +149,8 @@ INSERT INTO notifications (provider, kind, dedup_key, reference, headers, body, 
                            attempts, object_type, object_id)
 SELECT CASE WHEN mod(i, 20) = 0 THEN 'worldpay' ELSE 'antom' END,
        CASE WHEN mod(i, 50) = 0 THEN 'REFUND_RESULT' ELSE 'PAYMENT_RESULT' END,
-       'BULK-KEY-' || i, 'BULK-REF-' || i, '{}', '', CASE WHEN mod(i, 100) = 0 THEN 'invalid' ELSE 'valid' END,
+       'BULK-KEY-' || i, 'BULK-REF-' || i, '{}', '',
+       CASE WHEN mod(i, 100) = 0 THEN 'invalid' ELSE 'valid' END,
        TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
        CASE WHEN mod(i, 40) = 0 THEN 'failed' ELSE 'applied' END, 1, 'payment', i::text
 FROM generate_series(1, 30000) AS i;
