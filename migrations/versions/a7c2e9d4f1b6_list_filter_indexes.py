@@ -24,7 +24,6 @@ def upgrade():
         )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index("ix_audit_log_actor_label_seq", ["actor_label", "seq"], unique=False)
-        batch_op.drop_index("ix_audit_log_object_seq")
         batch_op.create_index("ix_audit_log_object_type_seq", ["object_type", "seq"], unique=False)
         batch_op.create_index("ix_audit_log_object_id_seq", ["object_id", "seq"], unique=False)
 
@@ -33,7 +32,6 @@ def downgrade():
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_object_id_seq")
         batch_op.drop_index("ix_audit_log_object_type_seq")
-        batch_op.create_index("ix_audit_log_object_seq", ["object_type", "object_id", "seq"], unique=False)
         batch_op.drop_index("ix_audit_log_actor_label_seq")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_provider_received_at_id")
