@@ -240,12 +240,12 @@ def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
     """Return the ids of the listed rows whose ids of any of ``kinds`` equal or start with ``q``.
 
     One index lookup per kind, as one UNION ALL that stops after :data:`SEARCH_CAP` + 1 ids. When a
-    prefix names more, only exact matches are read (at most as many again). A list then applies its other
-    filters, its order and its limit to these few ids, so its page is a primary-key lookup of a few
-    rows whatever the size of the table.
+    prefix names more, only exact matches are read (at most as many again). A list then applies its
+    other filters, its order and its limit to these few ids, so its page is a primary-key lookup of a
+    few rows whatever the size of the table.
     """
 
-    def read(prefix: bool) -> list[int]:
+    def lookup(prefix: bool) -> list[int]:
         branches = [
             kind.listed(
                 starts_with(kind.column, q) if prefix and kind.by_prefix else kind.column == kind.read(q)
@@ -254,10 +254,10 @@ def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
         ]
         return list(session.scalars(union_all(*branches).limit(SEARCH_CAP + 1)))
 
-    ids = read(prefix=True)
+    ids = lookup(prefix=True)
     if len(ids) <= SEARCH_CAP:
         return Found(sorted(set(ids)))
-    return Found(sorted(set(read(prefix=False)))[:SEARCH_CAP], prefix_too_broad=True)
+    return Found(sorted(set(lookup(prefix=False)))[:SEARCH_CAP], prefix_too_broad=True)
 
 
 def among_found(
