@@ -38,7 +38,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
+from wtforms import Field
+from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+from wtforms.validators import Optional
 
 from dashboard.htmx import is_htmx
 
@@ -297,9 +301,22 @@ def searched_page(
     return Page(rows, next_cursor, found is not None and found.prefix_too_broad)
 
 
-def longest(*columns: InstrumentedAttribute) -> int:
-    """Return the length of the longest of these string columns: what a search of them must allow."""
-    return max(column.type.length for column in columns)
+def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, Field], None]]:
+    """Return the validators of a list's search or id field that looks in these string ``columns``.
+
+    Optional; as long as the longest column (a whole Worldpay payment id is about 180 characters);
+    no control characters, which no id has and PostgreSQL refuses in text (NUL).
+    """
+    return [
+        Optional(),
+        Length(max=max(column.type.length for column in columns)),
+        _without_control_characters,
+    ]
+
+
+def _without_control_characters(form: FlaskForm, field: Field) -> None:
+    if field.data and any(ord(char) < 0x20 or ord(char) == 0x7F for char in field.data):
+        raise ValidationError("Remove the tabs, line breaks or other control characters.")
 
 
 def start_of_day(day: date, zone: str) -> datetime:

@@ -21,7 +21,7 @@ from dashboard.forms import ConfirmedForm
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
-from dashboard.listing import longest
+from dashboard.listing import id_validators
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.providers.methods import AUTO_DEBIT_WALLETS
@@ -39,7 +39,7 @@ class AgreementFilterForm(FlaskForm):
 
     q = SearchField(
         "Search by customer ref",
-        validators=[Optional(), Length(max=longest(*(kind.column for kind in AGREEMENT_IDS)))],
+        validators=id_validators(*(kind.column for kind in AGREEMENT_IDS)),
         filters=[strip_text],
         description="Customer ref (whole, or how it starts) or an exact authState.",
     )

@@ -24,7 +24,7 @@ from wtforms.validators import Regexp
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
-from dashboard.listing import longest
+from dashboard.listing import id_validators
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.payments.models import PROVIDERS
@@ -83,7 +83,7 @@ class PaymentFilterForm(FlaskForm):
 
     q = SearchField(
         "Search by id",
-        validators=[Optional(), Length(max=longest(*(kind.column for kind in PAYMENT_IDS)))],
+        validators=id_validators(*(kind.column for kind in PAYMENT_IDS)),
         filters=[strip_text],
         description="Our id, provider id, refund id or customer ref: whole, or how it starts.",
     )

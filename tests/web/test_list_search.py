@@ -188,3 +188,21 @@ def test_the_inbox_finds_a_long_dedup_key_whole(app, client, login_as):
         make_notification(db.session, dedup_key="PAYMENT_RESULT:other:S")
         db.session.commit()
     assert notifications_shown(client.get("/notifications/", query_string={"q": key})) == [wanted]
+
+
+@pytest.mark.parametrize(
+    ("url", "rows"),
+    [
+        ("/payments/?q=PAY-WP%001", r'<tr id="payment-'),
+        ("/agreements/?q=CUST%0A1", r'<tr id="agreement-'),
+        ("/notifications/?q=REF%091", r'<tr id="notification-'),
+        ("/audit/?object_id=1%00", r'<tr id="audit-'),
+    ],
+)
+def test_a_search_with_control_characters_is_refused_and_lists_nothing(client, login_as, payments, url, rows):
+    login_as("admin")
+    response = client.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code < 500
+    assert "Remove the tabs, line breaks or other control characters." in page
+    assert not re.search(rows, page)
