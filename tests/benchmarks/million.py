@@ -568,7 +568,10 @@ class Generator:
         return number
 
     def copy_of(self, original, at, provider, kind, key, reference, raw, verdict) -> None:
-        """Store a redelivery of ``original`` or a copy with a bad (or no) signature."""
+        """Store a redelivery of ``original`` or a copy with a bad (or no) signature (none after today,
+        none beyond the inbox's size)."""
+        if at >= self.end or self.notifications >= self.notifications_target:
+            return
         headers = self.antom_headers(at) if provider == "antom" else self.worldpay_headers()
         if verdict == "missing":
             headers = _json(
@@ -892,34 +895,46 @@ class Generator:
             if left <= 0:
                 break
             amount = left if self.rng.random() < 0.6 or left < 2 else self.rng.randrange(1, left)
-            asked = min(
-                self.end - timedelta(minutes=5), paid + timedelta(hours=self.rng.randrange(1, 24 * 30))
-            )
-            recent = asked > self.end - timedelta(hours=6)
+            asked = paid + timedelta(hours=self.rng.randrange(1, 24 * 30))
+            if asked >= self.end:
+                break
+            recent = asked > self.end - timedelta(days=3)
+            # Above the approval threshold, a refund of the last days may still wait for a manager.
+            big = amount > 100_000
             draw = self.rng.random()
-            if recent and draw < 0.3:
+            if big and recent and draw < 0.7:
                 status = "awaiting_approval"
-            elif recent and draw < 0.4:
-                status = "processing"
             else:
                 status = "succeeded" if draw < 0.94 else "failed" if draw < 0.98 else "rejected"
+            waits = big and status != "awaiting_approval"
+            decided = asked + timedelta(minutes=self.rng.randrange(5, 240)) if waits else None
+            done = (decided or asked) + timedelta(seconds=self.rng.randrange(2, 600))
+            if decided and decided >= self.end:
+                status, decided = "awaiting_approval", None
+            elif done >= self.end and status != "awaiting_approval":
+                # Asked in the last minutes: the provider has not answered yet.
+                status = "processing"
             if status == "succeeded":
                 refunded, left = refunded + amount, left - amount
-            self.schedule(asked, lambda a=amount, t=asked, s=status: self.refund(payment, a, t, s))
+            self.schedule(
+                asked,
+                lambda a=amount, t=asked, s=status, d=decided, f=done: self.refund(payment, a, t, s, d, f),
+            )
         return refunded
 
-    def refund(self, payment: dict, amount: int, asked: datetime, status: str) -> None:
+    def refund(
+        self,
+        payment: dict,
+        amount: int,
+        asked: datetime,
+        status: str,
+        decided: datetime | None,
+        done: datetime,
+    ) -> None:
         number = self.new_id("refunds")
         antom = payment["provider"] == "antom"
         support, manager = self.staff.ids["support"], self.staff.ids["manager"]
-        big = amount > 100_000
         sent = status not in ("awaiting_approval", "rejected")
-        decided = (
-            asked + timedelta(minutes=self.rng.randrange(5, 240))
-            if big and status != "awaiting_approval"
-            else None
-        )
-        done = (decided or asked) + timedelta(seconds=self.rng.randrange(2, 600))
         request_id = "rf-" + self.hex()
         provider_id = self.antom_id(done) if antom and sent else None
         code = {"succeeded": "SUCCESS", "failed": "REFUND_AMOUNT_EXCEED" if antom else "REFUND_FAILED"}.get(
@@ -938,14 +953,14 @@ class Generator:
                 status,
                 provider_id,
                 support,
-                manager if big and status != "rejected" and decided else None,
+                manager if decided and status != "rejected" else None,
                 manager if status == "rejected" else None,
                 decided,
                 done if status == "succeeded" else None,
                 code,
                 "Success." if code == "SUCCESS" else ("Refund failed." if code else None),
                 asked,
-                done if sent else asked,
+                done if sent and status != "processing" else asked,
                 1,
             ),
         )
