@@ -141,6 +141,7 @@ def day_bounds(column, args: Mapping[str, str]) -> list:
 
 
 def payment_conditions(args: Mapping[str, str]) -> list:
+    """Return the payments list's filters and id search as Core conditions."""
     from sqlalchemy import literal_column
     from sqlalchemy import select
 
@@ -191,6 +192,7 @@ def payment_conditions(args: Mapping[str, str]) -> list:
 
 
 def agreement_conditions(args: Mapping[str, str]) -> list:
+    """Return the agreements list's filters and search as Core conditions."""
     from sqlalchemy import select
 
     from dashboard.models import Agreement
@@ -214,6 +216,7 @@ def agreement_conditions(args: Mapping[str, str]) -> list:
 
 
 def notification_conditions(args: Mapping[str, str]) -> list:
+    """Return the inbox's filters and id search as Core conditions."""
     from sqlalchemy import select
 
     from dashboard.models import Notification
@@ -238,6 +241,7 @@ def notification_conditions(args: Mapping[str, str]) -> list:
 
 
 def audit_conditions(args: Mapping[str, str]) -> list:
+    """Return the audit log's filters as Core conditions."""
     from dashboard.models import AuditLog
 
     audit = AuditLog.__table__.c
@@ -250,22 +254,13 @@ def audit_conditions(args: Mapping[str, str]) -> list:
 
 
 def approval_conditions(args: Mapping[str, str]) -> list:
+    """Return the approvals queue's condition: refunds waiting for a manager."""
     from dashboard.models import Refund
 
     return [Refund.__table__.c.status == "awaiting_approval"]
 
 
-@dataclass
-class Samples:
-    """Real ids read from the database, one of each kind a list searches."""
-
-    values: dict[str, str]
-
-    def __getitem__(self, name: str) -> str:
-        return self.values[name]
-
-
-def read_samples(connection) -> Samples:
+def read_samples(connection) -> dict[str, str]:
     """Pick ids from about a third of the way down each table (not the newest, not the oldest)."""
     from sqlalchemy import func
     from sqlalchemy import select
@@ -329,29 +324,27 @@ def read_samples(connection) -> Samples:
         .order_by(audit.c.id)
         .limit(1)
     ).one()
-    return Samples(
-        {
-            "antom_request_id": antom.request_id,
-            "antom_payment_id": antom.provider_payment_id,
-            "worldpay_request_id": worldpay.request_id,
-            "worldpay_payment_id": worldpay.provider_payment_id,
-            "refund_request_id": refund.request_id,
-            "refund_id": refund.provider_refund_id,
-            "customer_ref": agreement.customer_ref,
-            "auth_state": agreement.auth_state,
-            "inbox_payment_reference": paid.reference,
-            "inbox_payment_key": paid.dedup_key,
-            "inbox_event_id": event.dedup_key,
-            "inbox_transaction_reference": event.reference,
-            "inbox_refund_reference": refunded.reference,
-            "inbox_auth_state": authorised.reference,
-            "inbox_object_id": paid.object_id,
-            "inbox_id": str(paid.id),
-            "audit_object_id": entry.object_id,
-            "audit_actor": entry.actor_label,
-            "day": (datetime.now(HONG_KONG).date() - timedelta(days=100)).isoformat(),
-        }
-    )
+    return {
+        "antom_request_id": antom.request_id,
+        "antom_payment_id": antom.provider_payment_id,
+        "worldpay_request_id": worldpay.request_id,
+        "worldpay_payment_id": worldpay.provider_payment_id,
+        "refund_request_id": refund.request_id,
+        "refund_id": refund.provider_refund_id,
+        "customer_ref": agreement.customer_ref,
+        "auth_state": agreement.auth_state,
+        "inbox_payment_reference": paid.reference,
+        "inbox_payment_key": paid.dedup_key,
+        "inbox_event_id": event.dedup_key,
+        "inbox_transaction_reference": event.reference,
+        "inbox_refund_reference": refunded.reference,
+        "inbox_auth_state": authorised.reference,
+        "inbox_object_id": paid.object_id,
+        "inbox_id": str(paid.id),
+        "audit_object_id": entry.object_id,
+        "audit_actor": entry.actor_label,
+        "day": (datetime.now(HONG_KONG).date() - timedelta(days=100)).isoformat(),
+    }
 
 
 def with_search(filters: list[Case], q: str) -> list[Case]:
@@ -368,7 +361,7 @@ def id_searches(kinds: Mapping[str, str]) -> list[Case]:
     return cases
 
 
-def list_specs(samples: Samples) -> list[ListSpec]:
+def list_specs(samples: dict[str, str]) -> list[ListSpec]:
     """Return every list with its cases on this data."""
     from dashboard.models import Agreement
     from dashboard.models import AuditLog
@@ -523,6 +516,7 @@ def micros(moment: datetime) -> int:
 
 
 def order_columns(spec: ListSpec) -> list:
+    """Return the list's ORDER BY columns."""
     columns = [spec.table.c[name] for name in spec.order]
     return [column.asc() if spec.ascending else column.desc() for column in columns]
 
