@@ -9,6 +9,7 @@ from sqlalchemy import Select
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import load_only
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
@@ -28,6 +29,17 @@ from dashboard.providers.antom.provider import ANTOM
 #: How many of an agreement's payments its page lists (newest first).
 RECENT_PAYMENTS = 20
 
+
+#: What the agreements list shows of each agreement (and its keyset order).
+LISTED_COLUMNS = (
+    Agreement.id,
+    Agreement.created_at,
+    Agreement.customer_ref,
+    Agreement.wallet,
+    Agreement.status,
+    Agreement.access_token_last4,
+    Agreement.expires_at,
+)
 
 #: The furthest "expiring within" reaches, in days (a year: further out is not "expiring").
 MAX_EXPIRING_DAYS = 366
@@ -75,8 +87,12 @@ def agreements_matching(filters: AgreementFilter) -> Select:
 def agreement_page(
     session: Session, filters: AgreementFilter, before: Cursor | None = None
 ) -> tuple[list[Agreement], Cursor | None]:
-    """Return one page of agreements matching ``filters``, newest first, and the next page's cursor."""
-    return newest_first(session, agreements_matching(filters), Agreement, before)
+    """Return one page of agreements matching ``filters``, newest first, and the next page's cursor.
+
+    Only the columns the list shows are read: its tokens stay encrypted (the list shows the last 4).
+    """
+    listed = agreements_matching(filters).options(load_only(*LISTED_COLUMNS, raiseload=True))
+    return newest_first(session, listed, Agreement, before)
 
 
 def revoke_refused(session: Session, agreement_id: int) -> bool:
