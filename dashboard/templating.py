@@ -13,7 +13,10 @@ from flask import current_app
 from flask import g
 from flask import url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy.orm import Session
+from wtforms import Field
 
 from dashboard import clock
 from dashboard.approvals.service import waiting_count
@@ -81,6 +84,34 @@ def id_url(endpoint: str, argument: str, value: int) -> str:
     return f"{start}{int(value)}"
 
 
+#: How many rendered filter fields the app keeps (the cache is emptied when it holds more).
+FILTER_FIELDS_KEPT = 2048
+
+
+def filter_field(form: FlaskForm, field: Field) -> Markup:
+    """Render a list filter's ``field`` as the ``render_field`` macro does, keeping the markup.
+
+    A list renders its filters on every request, yet few different inputs and messages occur; the
+    markup depends only on the form, the field, what was typed, what it reads as and its messages.
+    """
+    key = (
+        type(form),
+        field.name,
+        tuple(field.raw_data or ()),
+        repr(field.data),
+        tuple(field.errors),
+        str(field.description),
+    )
+    kept = current_app.extensions.setdefault("filter_fields", {})
+    html = kept.get(key)
+    if html is None:
+        if len(kept) >= FILTER_FIELDS_KEPT:
+            kept.clear()
+        macros = current_app.jinja_env.get_template("_macros/forms.html").module
+        html = kept[key] = macros.render_field(field)
+    return html
+
+
 def zone_label(zone: str) -> str:
     """Name ``zone`` for headings by its abbreviations this year: ``HKT``, or ``GMT/BST`` if clocks change."""
     year = clock.now().year
@@ -133,6 +164,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["method_label"] = method_label
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["id_url"] = id_url
+    app.jinja_env.globals["filter_field"] = filter_field
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation
