@@ -9,78 +9,25 @@ it, and a resubmission — a double click, a retry, the back button — is the s
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from flask import abort
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 from wtforms import Field
 from wtforms import HiddenField
-from wtforms import SelectField
 from wtforms import StringField
-from wtforms.fields.choices import Choice
 from wtforms.validators import Length
 from wtforms.validators import StopValidation
 from wtforms.validators import ValidationError
-from wtforms.widgets import Select
-from wtforms.widgets import html_params
 
 from dashboard.extensions import db
 from dashboard.money import InvalidAmount
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
 from dashboard.money import exponent
-
-
-@lru_cache(maxsize=256)
-def _rendered_options(choices: tuple[tuple[str, str], ...]) -> tuple[tuple[str, Markup, Markup], ...]:
-    """Return each choice's value with its ``<option>`` as rendered unchosen and chosen."""
-    return tuple(
-        (
-            value,
-            Select.render_option(Choice(value, label, False, {})),
-            Select.render_option(Choice(value, label, True, {})),
-        )
-        for value, label in choices
-    )
-
-
-class StaticOptionsSelect(Select):
-    """Render a select of fixed choices from options rendered once, marking only the chosen one.
-
-    The markup is WTForms' own; a list's filters otherwise rebuild dozens of options on every request.
-    """
-
-    def __call__(self, field: SelectField, **kwargs: Any) -> Markup:
-        kwargs.setdefault("id", field.id)
-        for flag in self.validation_attrs:
-            if flag not in kwargs and getattr(field.flags, flag, False):
-                kwargs[flag] = getattr(field.flags, flag)
-        options = _rendered_options(tuple((choice.value, choice.label) for choice in field.choices))
-        chosen = "".join(
-            selected if field.coerce(value) == field.data else plain for value, plain, selected in options
-        )
-        # As WTForms' own Select: html_params escapes every value, and the options are Markup.
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{chosen}</select>")  # noqa: S704
-
-
-class StaticSelectField(SelectField):
-    """A select whose choices are fixed when the form class is defined (a list's filters).
-
-    :param choices: ``SelectChoice`` values without ``render_kw`` or ``optgroup``
-    """
-
-    widget = StaticOptionsSelect()
-
-    def __init__(self, label: str, choices: Sequence, **kwargs: Any) -> None:
-        if any(choice.render_kw or choice.optgroup for choice in choices):
-            raise ValueError("a static select takes plain choices")
-        super().__init__(label, choices=choices, **kwargs)
 
 
 class MoneyField(StringField):

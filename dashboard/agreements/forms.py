@@ -19,7 +19,6 @@ from dashboard.agreements.states import AgreementStatus
 from dashboard.forms import ConfirmedForm
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
-from dashboard.forms import StaticSelectField
 from dashboard.listing import choices
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
@@ -42,10 +41,10 @@ class AgreementFilterForm(FlaskForm):
         filters=[strip_text],
         description="Customer ref (whole, or how it starts) or an exact authState.",
     )
-    wallet = StaticSelectField(
+    wallet = SelectField(
         "Wallet", choices=choices(AUTO_DEBIT_WALLETS, "Any wallet", method_label), default=""
     )
-    status = StaticSelectField("Status", choices=choices(AgreementStatus, "Any status"), default="")
+    status = SelectField("Status", choices=choices(AgreementStatus, "Any status"), default="")
     expiring = IntegerField(
         "Expiring within (days)",
         validators=[Optional()],

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms import SearchField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
-from dashboard.forms import StaticSelectField
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Verdict
 from dashboard.providers.base import UNPARSEABLE
@@ -52,9 +52,9 @@ class NotificationFilterForm(FlaskForm):
         validators=[Optional(), Length(max=255)],
         description="Reference, event id, dedup key, payment or agreement id, or #notification.",
     )
-    provider = StaticSelectField("Provider", choices=PROVIDER_CHOICES, validators=[Optional()])
-    kind = StaticSelectField("Kind", choices=KIND_CHOICES, validators=[Optional()])
-    verdict = StaticSelectField("Verdict", choices=VERDICT_CHOICES, validators=[Optional()])
-    outcome = StaticSelectField("Outcome", choices=OUTCOME_CHOICES, validators=[Optional()])
+    provider = SelectField("Provider", choices=PROVIDER_CHOICES, validators=[Optional()])
+    kind = SelectField("Kind", choices=KIND_CHOICES, validators=[Optional()])
+    verdict = SelectField("Verdict", choices=VERDICT_CHOICES, validators=[Optional()])
+    outcome = SelectField("Outcome", choices=OUTCOME_CHOICES, validators=[Optional()])
     day_from = DateField("From (HK date)", validators=[Optional()])
     day_to = DateField("To (HK date)", validators=[Optional()])

@@ -23,7 +23,6 @@ from wtforms.validators import Regexp
 
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
-from dashboard.forms import StaticSelectField
 from dashboard.listing import choices
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
@@ -86,10 +85,8 @@ class PaymentFilterForm(FlaskForm):
         filters=[strip_text],
         description="Our id, provider id, refund id or customer ref: whole, or how it starts.",
     )
-    provider = StaticSelectField(
-        "Provider", choices=choices(PROVIDERS, "Any provider", str.capitalize), default=""
-    )
-    status = StaticSelectField("Status", choices=choices(PaymentStatus, "Any status"), default="")
+    provider = SelectField("Provider", choices=choices(PROVIDERS, "Any provider", str.capitalize), default="")
+    status = SelectField("Status", choices=choices(PaymentStatus, "Any status"), default="")
     method = StringField(
         "Wallet / method",
         validators=[
@@ -100,9 +97,7 @@ class PaymentFilterForm(FlaskForm):
         filters=[strip_text],
         description="A whole code, any case: GCASH.",
     )
-    currency = StaticSelectField(
-        "Currency", choices=choices(sorted(EXPONENTS), "Any currency", str), default=""
-    )
+    currency = SelectField("Currency", choices=choices(sorted(EXPONENTS), "Any currency", str), default="")
     amount_min = AmountField("Amount from")
     amount_max = AmountField(
         "Amount to",
@@ -110,7 +105,7 @@ class PaymentFilterForm(FlaskForm):
     )
     day_from = DateField("Created from", validators=[Optional()])
     day_to = DateField("Created to", validators=[Optional()])
-    has_refunds = StaticSelectField(
+    has_refunds = SelectField(
         "Refunds",
         choices=[SelectChoice("", "Any"), SelectChoice("y", "Has refunds")],
         coerce=_yes_or_any,

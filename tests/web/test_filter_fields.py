@@ -44,3 +44,13 @@ def test_a_changed_message_is_shown_not_the_kept_markup(app):
         assert "JPY amounts have no decimals." in refused
         form.amount_min.errors = []
         assert "JPY amounts have no decimals." not in filter_field(form, form.amount_min)
+
+
+def test_the_chosen_option_stays_chosen_whichever_was_kept_first(app):
+    for currency in ("", "HKD", "JPY", "HKD"):
+        with app.test_request_context(f"/?currency={currency}"):
+            form = PaymentFilterForm(request.args)
+            form.validate()
+            html = filter_field(form, form.currency)
+        assert html.count(" selected") == 1
+        assert f'<option selected value="{currency}">' in html
