@@ -31,16 +31,24 @@ from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy import tuple_
+from sqlalchemy import union_all
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
+from wtforms import Field
+from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+from wtforms.validators import Optional
 
 from dashboard.htmx import is_htmx
 
 PAGE_SIZE = 50
+#: Most rows a search lists: a prefix of more ids than this lists exact matches only.
+SEARCH_CAP = 500
 #: The usual order of a list: newest ``created_at`` first, ties broken by ``id``.
 NEWEST_CREATED = ("created_at", "id")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -196,6 +204,119 @@ def starts_with(column: InstrumentedAttribute, prefix: str) -> ColumnElement[boo
     """
     upper = _strings_after(prefix)
     return column >= prefix if upper is None else and_(column >= prefix, column < upper)
+
+
+@dataclass(frozen=True)
+class IdKind:
+    """One kind of id a list's search finds: where it is stored, and how that leads to the listed rows."""
+
+    #: The indexed column holding this kind of id.
+    column: InstrumentedAttribute
+    #: Select the listed rows' ids (one column) from the rows where a condition on ``column`` holds.
+    listed: Callable[[ColumnElement[bool]], Select]
+    #: Whether the search also finds an id by how it starts.
+    by_prefix: bool = True
+    #: The id the search text names (for a number column, the number it spells).
+    read: Callable[[str], Any] = str
+
+
+@dataclass(frozen=True)
+class Found:
+    """The ids of the listed rows a search names."""
+
+    ids: list[int]
+    #: More than :data:`SEARCH_CAP` ids start with the search: only exact matches are listed.
+    prefix_too_broad: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """One keyset page of a list."""
+
+    rows: list[Any]
+    #: Where the next (older) page starts; None on the last page.
+    next_cursor: Cursor | None
+    #: The search was a prefix of too many ids: only exact matches are listed.
+    prefix_too_broad: bool = False
+
+
+def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
+    """Return the ids of the listed rows whose ids of any of ``kinds`` equal or start with ``q``.
+
+    One index lookup per kind, as one UNION ALL that stops after :data:`SEARCH_CAP` + 1 ids. When a
+    prefix names more, only exact matches are read (at most as many again). A list then applies its
+    other filters, its order and its limit to these few ids, so its page is a primary-key lookup of a
+    few rows whatever the size of the table.
+    """
+
+    def lookup(prefix: bool) -> list[int]:
+        branches = [
+            kind.listed(
+                starts_with(kind.column, q) if prefix and kind.by_prefix else kind.column == kind.read(q)
+            )
+            for kind in kinds
+        ]
+        return list(session.scalars(union_all(*branches).limit(SEARCH_CAP + 1)))
+
+    ids = lookup(prefix=True)
+    if len(ids) <= SEARCH_CAP:
+        return Found(sorted(set(ids)))
+    return Found(sorted(set(lookup(prefix=False)))[:SEARCH_CAP], prefix_too_broad=True)
+
+
+def among_found(
+    model: Any, found: Found | None, conditions: Sequence[ColumnElement[bool]]
+) -> list[ColumnElement[bool]]:
+    """Return ``conditions`` on ``model``, kept to the ``found`` ids when there was a search.
+
+    With a search the other conditions become one term no index answers, so the database reads the
+    few found rows by primary key and never walks a filter's index testing each row against the ids
+    (SQLite without statistics would).
+    """
+    if found is None:
+        return list(conditions)
+    kept = [model.id.in_(found.ids)]
+    return [*kept, and_(*conditions).is_(true())] if conditions else kept
+
+
+def searched_page(
+    session: Session,
+    statement: Select,
+    model: Any,
+    before: Cursor | None,
+    found: Found | None,
+    *,
+    order: tuple[str, ...] = NEWEST_CREATED,
+    timed: bool = True,
+) -> Page:
+    """Return one page of ``statement`` (see :func:`newest_first`), which a search keeps to the ``found``
+    ids (see :func:`among_found`).
+
+    With a search the page is read by primary key among those few ids, never by walking a time
+    index; a search that found nothing reads nothing.
+    """
+    if found is not None and not found.ids:
+        return Page([], None, found.prefix_too_broad)
+    rows, next_cursor = newest_first(session, statement, model, before, order=order, timed=timed)
+    return Page(rows, next_cursor, found is not None and found.prefix_too_broad)
+
+
+def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, Field], None]]:
+    """Return the validators of a list's search or id field that looks in these string ``columns``.
+
+    Optional; as long as the longest column (a whole Worldpay payment id is about 180 characters);
+    no control characters, which no id has and PostgreSQL refuses in text (NUL).
+    """
+    return [
+        Optional(),
+        Length(max=max(column.type.length for column in columns)),
+        _without_control_characters,
+    ]
+
+
+def _without_control_characters(form: FlaskForm, field: Field) -> None:
+    if field.data and any(ord(char) < 0x20 or ord(char) == 0x7F for char in field.data):
+        raise ValidationError("Remove the tabs, line breaks or other control characters.")
 
 
 def start_of_day(day: date, zone: str) -> datetime:

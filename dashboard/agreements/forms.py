@@ -14,12 +14,14 @@ from wtforms.validators import Optional
 from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
+from dashboard.agreements.queries import AGREEMENT_IDS
 from dashboard.agreements.queries import MAX_EXPIRING_DAYS
 from dashboard.agreements.states import AgreementStatus
 from dashboard.forms import ConfirmedForm
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
+from dashboard.listing import id_validators
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.providers.methods import AUTO_DEBIT_WALLETS
@@ -37,7 +39,7 @@ class AgreementFilterForm(FlaskForm):
 
     q = SearchField(
         "Search by customer ref",
-        validators=[Optional(), Length(max=64)],
+        validators=id_validators(*(kind.column for kind in AGREEMENT_IDS)),
         filters=[strip_text],
         description="Customer ref (whole, or how it starts) or an exact authState.",
     )

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Select
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import load_only
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
@@ -21,8 +21,12 @@ from dashboard.events.queries import Timeline
 from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
 from dashboard.listing import Cursor
-from dashboard.listing import newest_first
-from dashboard.listing import starts_with
+from dashboard.listing import Found
+from dashboard.listing import IdKind
+from dashboard.listing import Page
+from dashboard.listing import among_found
+from dashboard.listing import find_ids
+from dashboard.listing import searched_page
 from dashboard.payments.models import Payment
 from dashboard.providers.antom.provider import ANTOM
 
@@ -60,39 +64,47 @@ class AgreementFilter:
     q: str | None = None
 
 
-def agreements_matching(filters: AgreementFilter) -> Select:
+def _agreements_where(condition: ColumnElement[bool]) -> Select:
+    return select(Agreement.id).where(condition)
+
+
+#: What an agreements search finds: a customer reference whole or by its start, an exact authState.
+AGREEMENT_IDS = (
+    IdKind(Agreement.customer_ref, _agreements_where),
+    IdKind(Agreement.auth_state, _agreements_where, by_prefix=False),
+)
+
+
+def agreements_matching(filters: AgreementFilter, found: Found | None = None) -> Select:
     """Return the select of agreements matching ``filters`` (unordered; pages add the keyset).
 
     Each filter is answered by an index (see the model): wallet with or without status, status,
     and the active agreements running out before a time. One already past it, not yet expired by
-    the sweeper, counts as expiring.
+    the sweeper, counts as expiring. A search is answered by the ids ``found`` for it, which it needs.
     """
-    statement = select(Agreement)
+    conditions = []
     if filters.wallet:
-        statement = statement.where(Agreement.wallet == filters.wallet)
+        conditions.append(Agreement.wallet == filters.wallet)
     if filters.status:
-        statement = statement.where(Agreement.status == filters.status)
+        conditions.append(Agreement.status == filters.status)
     if filters.expiring:
-        statement = statement.where(
+        conditions += [
             Agreement.status == AgreementStatus.ACTIVE.value,
             Agreement.expires_at < clock.now() + timedelta(days=filters.expiring),
-        )
-    if filters.q:
-        statement = statement.where(
-            or_(starts_with(Agreement.customer_ref, filters.q), Agreement.auth_state == filters.q)
-        )
-    return statement
+        ]
+    if filters.q and found is None:
+        raise ValueError("a search needs the ids it names found first")
+    return select(Agreement).where(*among_found(Agreement, found, conditions))
 
 
-def agreement_page(
-    session: Session, filters: AgreementFilter, before: Cursor | None = None
-) -> tuple[list[Agreement], Cursor | None]:
-    """Return one page of agreements matching ``filters``, newest first, and the next page's cursor.
+def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | None = None) -> Page:
+    """Return one page of agreements matching ``filters``, newest first, with the next page's cursor.
 
     Only the columns the list shows are read: its tokens stay encrypted (the list shows the last 4).
     """
-    listed = agreements_matching(filters).options(load_only(*LISTED_COLUMNS, raiseload=True))
-    return newest_first(session, listed, Agreement, before)
+    found = find_ids(session, filters.q, AGREEMENT_IDS) if filters.q else None
+    listed = agreements_matching(filters, found).options(load_only(*LISTED_COLUMNS, raiseload=True))
+    return searched_page(session, listed, Agreement, before, found)
 
 
 def revoke_refused(session: Session, agreement_id: int) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms import StringField
-from wtforms.validators import Length
 from wtforms.validators import Optional
+
+from dashboard.audit.models import AuditLog
+from dashboard.listing import id_validators
 
 
 class AuditFilterForm(FlaskForm):
@@ -15,9 +17,9 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = StringField("Action starts with", validators=[Optional(), Length(max=64)])
-    actor = StringField("Actor e-mail", validators=[Optional(), Length(max=254)])
-    object_type = StringField("Object type", validators=[Optional(), Length(max=32)])
-    object_id = StringField("Object id", validators=[Optional(), Length(max=64)])
+    action = StringField("Action starts with", validators=id_validators(AuditLog.action))
+    actor = StringField("Actor e-mail", validators=id_validators(AuditLog.actor_label))
+    object_type = StringField("Object type", validators=id_validators(AuditLog.object_type))
+    object_id = StringField("Object id", validators=id_validators(AuditLog.object_id))
     day_from = DateField("From (HK date)", validators=[Optional()])
     day_to = DateField("To (HK date)", validators=[Optional()])

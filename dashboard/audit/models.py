@@ -28,6 +28,10 @@ class AuditLog(Base):
         Index("ix_audit_log_action_seq", "action", "seq"),
         Index("ix_audit_log_actor_seq", "actor_id", "seq"),
         Index("ix_audit_log_object_seq", "object_type", "object_id", "seq"),
+        # The audit page's filters, newest first: who, what kind of object, which object.
+        Index("ix_audit_log_actor_label_seq", "actor_label", "seq"),
+        Index("ix_audit_log_object_type_seq", "object_type", "seq"),
+        Index("ix_audit_log_object_id_seq", "object_id", "seq"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

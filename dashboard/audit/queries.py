@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from dashboard.audit.models import AuditLog
 from dashboard.listing import Cursor
 from dashboard.listing import newest_first
+from dashboard.listing import starts_with
 from dashboard.listing import within_days
 
 
@@ -32,7 +33,7 @@ def audit_page(
     """Return up to one page of entries older than ``before`` (by chain position) and the next cursor."""
     query = select(AuditLog)
     if filters.action:
-        query = query.where(AuditLog.action.startswith(filters.action, autoescape=True))
+        query = query.where(starts_with(AuditLog.action, filters.action))
     if filters.actor:
         query = query.where(AuditLog.actor_label == filters.actor.strip().lower())
     if filters.object_type:

@@ -7,11 +7,12 @@ from wtforms import DateField
 from wtforms import SearchField
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from dashboard.listing import id_validators
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Verdict
+from dashboard.notifications.queries import NOTIFICATION_IDS
 from dashboard.providers.base import UNPARSEABLE
 from dashboard.providers.registry import NOTIFYING
 
@@ -49,7 +50,7 @@ class NotificationFilterForm(FlaskForm):
 
     q = SearchField(
         "Search by id",
-        validators=[Optional(), Length(max=255)],
+        validators=id_validators(*(kind.column for kind in NOTIFICATION_IDS)),
         description="Reference, event id, dedup key, payment or agreement id, or #notification.",
     )
     provider = SelectField("Provider", choices=PROVIDER_CHOICES, validators=[Optional()])

@@ -89,9 +89,11 @@ class Notification(Base):
         Index("ix_notifications_reference", "reference"),
         Index("ix_notifications_received_at_id", "received_at", "id"),
         Index("ix_notifications_object", "object_type", "object_id", "id"),
-        # The inbox filtered by outcome or verdict, newest first; the duplicates of one row.
+        # The inbox filtered by outcome, verdict, kind or provider, newest first; the duplicates of one row.
         Index("ix_notifications_outcome_received_at_id", "outcome", "received_at", "id"),
         Index("ix_notifications_verdict_received_at_id", "verdict", "received_at", "id"),
+        Index("ix_notifications_kind_received_at_id", "kind", "received_at", "id"),
+        Index("ix_notifications_provider_received_at_id", "provider", "received_at", "id"),
         Index("ix_notifications_duplicate_of_id", "duplicate_of_id"),
         # The sweeper's query: not processed, received more than 30 s ago.
         Index(

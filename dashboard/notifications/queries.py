@@ -12,23 +12,24 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy import union
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import defer
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.listing import Cursor
-from dashboard.listing import newest_first
-from dashboard.listing import starts_with
+from dashboard.listing import IdKind
+from dashboard.listing import Page
+from dashboard.listing import among_found
+from dashboard.listing import find_ids
+from dashboard.listing import searched_page
 from dashboard.listing import within_days
 from dashboard.notifications.models import Notification
 from dashboard.providers.base import SECRET_FIELDS
 from dashboard.providers.base import mask
 from dashboard.providers.base import mask_secret_fields
 
-#: A search prefix that more references start with than this is too broad to sort: exact matches only.
-PREFIX_LIMIT = 500
 #: How many of a notification's duplicates its page lists (the oldest).
 DUPLICATES_SHOWN = 20
 #: What a notification may be linked to; the object index leads with the type, so search names them.
@@ -55,67 +56,66 @@ class NotificationFilter:
     q: str | None = None
 
 
-@dataclass(frozen=True)
-class InboxPage:
-    """One page of the inbox."""
-
-    rows: list[Notification]
-    #: Where the next (older) page starts (the last row's id); None on the last page.
-    next_cursor: Cursor | None
-    #: The search was too short a prefix of too many references: only exact matches are listed.
-    prefix_too_broad: bool = False
-
-
 def notification_page(
     session: Session, filters: NotificationFilter, zone: str, before: Cursor | None = None
-) -> InboxPage:
+) -> Page:
     """Return up to one page of notifications received before ``before``'s row, with the next cursor.
 
-    Newest first by (received_at, id), on ``ix_notifications_received_at_id``; the cursor is the
-    last row's id, whose ``received_at`` is read in the same statement.
+    Newest first by (received_at, id), each filter on its own index that ends in them; a search is
+    answered by the ids it names. The cursor is the last row's id, whose ``received_at`` is read in
+    the same statement.
     """
-    query = select(Notification).options(defer(Notification.body), defer(Notification.headers))
-    for name in ("provider", "kind", "verdict", "outcome"):
-        value = getattr(filters, name)
-        if value:
-            query = query.where(getattr(Notification, name) == value)
-    query = query.where(*within_days(Notification.received_at, filters.day_from, filters.day_to, zone))
-    q = (filters.q or "").strip()
-    too_broad = bool(q) and _prefix_too_broad(session, q)
-    if q:
-        query = query.where(Notification.id.in_(_ids_matching(q, prefix=not too_broad)))
-    rows, next_cursor = newest_first(
-        session, query, Notification, before, order=("received_at", "id"), timed=False
-    )
-    return InboxPage(rows, next_cursor, too_broad)
-
-
-def _prefix_too_broad(session: Session, q: str) -> bool:
-    """Return True when more than ``PREFIX_LIMIT`` references start with ``q`` (reads at most one more)."""
-    probe = select(Notification.id).where(starts_with(Notification.reference, q)).limit(PREFIX_LIMIT + 1)
-    return len(session.scalars(probe).all()) > PREFIX_LIMIT
-
-
-def _ids_matching(q: str, *, prefix: bool) -> Select:
-    """Return the ids of notifications ``q`` names, each branch one index lookup (never ``%q%``).
-
-    ``q`` is a reference (paymentId, transactionReference, refundId, authState; with ``prefix`` also
-    its beginning), a whole dedup key (Worldpay eventId, Antom ``PAYMENT_RESULT:<paymentId>:S``), a
-    linked object's id, or a notification id (``123`` or ``#123``).
-    """
-    # starts_with is an index range, never LIKE: see dashboard.listing.
-    reference = starts_with(Notification.reference, q) if prefix else Notification.reference == q
-    branches = [
-        select(Notification.id).where(reference),
-        select(Notification.id).where(Notification.dedup_key == q),
-        select(Notification.id).where(
-            Notification.object_type.in_(LINKED_TYPES), Notification.object_id == q
-        ),
+    conditions = [
+        getattr(Notification, name) == getattr(filters, name)
+        for name in ("provider", "kind", "verdict", "outcome")
+        if getattr(filters, name)
     ]
+    conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)
+    q = (filters.q or "").strip()
+    found = find_ids(session, q, _id_kinds(q)) if q else None
+    query = (
+        select(Notification)
+        .options(defer(Notification.body), defer(Notification.headers))
+        .where(*among_found(Notification, found, conditions))
+    )
+    return searched_page(
+        session, query, Notification, before, found, order=("received_at", "id"), timed=False
+    )
+
+
+def _notifications_where(condition: ColumnElement[bool]) -> Select:
+    return select(Notification.id).where(condition)
+
+
+def _linked_where(condition: ColumnElement[bool]) -> Select:
+    # The object index leads with the type.
+    return select(Notification.id).where(Notification.object_type.in_(LINKED_TYPES), condition)
+
+
+#: The ids a search finds in the inbox (besides a notification's own number), each one index lookup,
+#: never ``%q%``: a reference (paymentId, transactionReference, refundId, authState) whole or by its
+#: start; a whole dedup key (Worldpay eventId, Antom ``PAYMENT_RESULT:<paymentId>:S``); the id of a
+#: linked payment or agreement.
+NOTIFICATION_IDS = (
+    IdKind(Notification.reference, _notifications_where),
+    IdKind(Notification.dedup_key, _notifications_where, by_prefix=False),
+    IdKind(Notification.object_id, _linked_where, by_prefix=False),
+)
+
+
+def _id_kinds(q: str) -> tuple[IdKind, ...]:
+    """Return what ``q`` may name: :data:`NOTIFICATION_IDS`, and a notification (``123`` or ``#123``)."""
     number = q.removeprefix("#")
     if number.isascii() and number.isdigit() and int(number) <= _MAX_ID:
-        branches.append(select(Notification.id).where(Notification.id == int(number)))
-    return union(*branches)
+        return (
+            *NOTIFICATION_IDS,
+            IdKind(Notification.id, _notifications_where, by_prefix=False, read=_number),
+        )
+    return NOTIFICATION_IDS
+
+
+def _number(q: str) -> int:
+    return int(q.removeprefix("#"))
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
+from dashboard.listing import Page
 from dashboard.listing import filter_args
 from dashboard.listing import valid_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
 from dashboard.notifications.forms import NotificationFilterForm
-from dashboard.notifications.queries import InboxPage
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
@@ -61,7 +61,7 @@ def index():
     before = Cursor.parse(request.args.get("before"), timed=False)
     filters = valid_filters(form, NotificationFilter)
     zone = current_app.config["DISPLAY_TIMEZONE"]
-    page = notification_page(db.session, filters, zone, before) if filters else InboxPage([], None)
+    page = notification_page(db.session, filters, zone, before) if filters else Page([], None)
     return render_page(
         "notifications/index.html",
         "results",

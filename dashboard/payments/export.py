@@ -30,6 +30,7 @@ from dashboard.payments.models import PROVIDERS
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentFilter
 from dashboard.payments.queries import export_rows
+from dashboard.payments.queries import found_payments
 from dashboard.payments.states import PaymentStatus
 from dashboard.providers.registry import label as provider_label
 
@@ -160,7 +161,8 @@ def csv_text(
     writer.writerow(header(zone))
     yield BOM + buffer.getvalue()
     cells = _Cells(zone)
-    for rows in in_chunks(session, export_rows(filters, zone), Payment, chunk_size or CHUNK_SIZE):
+    statement = export_rows(filters, zone, found_payments(session, filters))
+    for rows in in_chunks(session, statement, Payment, chunk_size or CHUNK_SIZE):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(cells.row(row) for row in rows)

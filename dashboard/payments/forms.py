@@ -24,9 +24,11 @@ from wtforms.validators import Regexp
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
+from dashboard.listing import id_validators
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.payments.models import PROVIDERS
+from dashboard.payments.queries import PAYMENT_IDS
 from dashboard.payments.states import PaymentStatus
 from dashboard.templating import zone_label
 
@@ -81,7 +83,7 @@ class PaymentFilterForm(FlaskForm):
 
     q = SearchField(
         "Search by id",
-        validators=[Optional(), Length(max=128)],
+        validators=id_validators(*(kind.column for kind in PAYMENT_IDS)),
         filters=[strip_text],
         description="Our id, provider id, refund id or customer ref: whole, or how it starts.",
     )

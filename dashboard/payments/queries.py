@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from sqlalchemy import Select
 from sqlalchemy import literal_column
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
@@ -20,8 +19,12 @@ from dashboard.events.queries import Timeline
 from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
 from dashboard.listing import Cursor
-from dashboard.listing import newest_first
-from dashboard.listing import starts_with
+from dashboard.listing import Found
+from dashboard.listing import IdKind
+from dashboard.listing import Page
+from dashboard.listing import among_found
+from dashboard.listing import find_ids
+from dashboard.listing import searched_page
 from dashboard.listing import within_days
 from dashboard.money import Money
 from dashboard.payments.cancels import why_no_cancel
@@ -41,7 +44,7 @@ class PaymentFilter:
 
     provider: str | None = None
     status: str | None = None
-    #: An id to find, exactly or by its start (see :func:`matches_id`).
+    #: An id to find, exactly or by its start (see :data:`PAYMENT_IDS`).
     q: str | None = None
     #: A wallet or payment method code, whole, in any case (see :func:`payment_conditions`).
     method: str | None = None
@@ -57,30 +60,44 @@ class PaymentFilter:
     has_refunds: bool | None = None
 
 
-def matches_id(q: str) -> ColumnElement[bool]:
-    """Match payments by any of their ids, each exactly or by prefix, on indexed columns only.
+def _payments_where(condition: ColumnElement[bool]) -> Select:
+    return select(Payment.id).where(condition)
 
-    Our request id, the provider's payment id, one of its refunds' request or provider ids, or the
-    customer reference of its agreement.
-    """
-    refunds = select(Refund.payment_id).where(
-        or_(starts_with(Refund.request_id, q), starts_with(Refund.provider_refund_id, q))
-    )
-    agreements = select(Agreement.id).where(starts_with(Agreement.customer_ref, q))
-    return or_(
-        starts_with(Payment.request_id, q),
-        starts_with(Payment.provider_payment_id, q),
-        Payment.id.in_(refunds),
-        Payment.agreement_id.in_(agreements),
-    )
+
+def _refunded_payments_where(condition: ColumnElement[bool]) -> Select:
+    return select(Refund.payment_id).where(condition)
+
+
+def _customer_payments_where(condition: ColumnElement[bool]) -> Select:
+    return select(Payment.id).where(Payment.agreement_id.in_(select(Agreement.id).where(condition)))
+
+
+#: What a payments search finds, each exactly or by its start: our request id, the provider's payment
+#: id, one of its refunds' request or provider ids, or the customer reference of its agreement.
+PAYMENT_IDS = (
+    IdKind(Payment.request_id, _payments_where),
+    IdKind(Payment.provider_payment_id, _payments_where),
+    IdKind(Refund.request_id, _refunded_payments_where),
+    IdKind(Refund.provider_refund_id, _refunded_payments_where),
+    IdKind(Agreement.customer_ref, _customer_payments_where),
+)
+
+
+def found_payments(session: Session, filters: PaymentFilter) -> Found | None:
+    """Return the ids of the payments ``filters``' search names (None: no search)."""
+    return find_ids(session, filters.q, PAYMENT_IDS) if filters.q else None
 
 
 def _minor(amount: Decimal, currency: str) -> int:
     return Money.parse(str(amount), currency).minor
 
 
-def payment_conditions(filters: PaymentFilter, zone: str) -> list[ColumnElement[bool]]:
+def payment_conditions(
+    filters: PaymentFilter, zone: str, found: Found | None = None
+) -> list[ColumnElement[bool]]:
     """Return the conditions of ``filters`` on payments, each answerable from an index (see the models).
+
+    A search is answered by the ids ``found`` for it (:func:`found_payments`), which it needs.
 
     A wallet code matches as each provider stores it (Antom's wallets in capitals, Worldpay's method in
     small letters): the two spellings are two index look-ups, never a case-folding scan. An amount range
@@ -112,31 +129,31 @@ def payment_conditions(filters: PaymentFilter, zone: str) -> list[ColumnElement[
     if filters.has_refunds:
         # Written out, not bound: a partial index is used only when the query states its condition.
         conditions.append(Payment.refunded_minor > literal_column("0"))
-    if filters.q:
-        conditions.append(matches_id(filters.q))
-    return conditions
+    if filters.q and found is None:
+        raise ValueError("a search needs the ids it names found first")
+    return among_found(Payment, found, conditions)
 
 
-def payments_matching(filters: PaymentFilter, zone: str) -> Select:
+def payments_matching(filters: PaymentFilter, zone: str, found: Found | None = None) -> Select:
     """Return the select of payments matching ``filters`` (unordered; pages add the keyset)."""
-    return select(Payment).where(*payment_conditions(filters, zone))
+    return select(Payment).where(*payment_conditions(filters, zone, found))
 
 
-def payment_page(
-    session: Session, filters: PaymentFilter, zone: str, before: Cursor | None = None
-) -> tuple[list[Payment], Cursor | None]:
-    """Return one page of payments matching ``filters``, newest first, and the next page's cursor.
+def payment_page(session: Session, filters: PaymentFilter, zone: str, before: Cursor | None = None) -> Page:
+    """Return one page of payments matching ``filters``, newest first, with the next page's cursor.
 
     :param zone: the display time zone, whose days the created-day filters name
     """
-    return newest_first(session, payments_matching(filters, zone), Payment, before)
+    found = found_payments(session, filters)
+    return searched_page(session, payments_matching(filters, zone, found), Payment, before, found)
 
 
-def export_rows(filters: PaymentFilter, zone: str) -> Select:
+def export_rows(filters: PaymentFilter, zone: str, found: Found | None = None) -> Select:
     """Return the columns the CSV export writes, for payments matching ``filters`` (unordered).
 
     Plain columns, not ORM objects, so reading a million rows keeps nothing in the session. The
     agreement is joined under an alias: the id search's own look-up of customer refs stays apart.
+    A search needs the ids ``found`` for it (:func:`found_payments`).
     """
     customer = aliased(Agreement, name="customer")
     return (
@@ -158,7 +175,7 @@ def export_rows(filters: PaymentFilter, zone: str) -> Select:
             Payment.order_description,
         )
         .outerjoin(customer, customer.id == Payment.agreement_id)
-        .where(*payment_conditions(filters, zone))
+        .where(*payment_conditions(filters, zone, found))
     )
 
 

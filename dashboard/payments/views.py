@@ -23,6 +23,7 @@ from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
+from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import valid_filters
@@ -73,13 +74,12 @@ def index():
     cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
     filters = valid_filters(form, PaymentFilter)
-    payments, next_cursor = payment_page(db.session, filters, zone, before) if filters else ([], None)
+    page = payment_page(db.session, filters, zone, before) if filters else Page([], None)
     return render_page(
         "payments/index.html",
         "results",
         form=form,
-        payments=payments,
-        next_cursor=next_cursor,
+        page=page,
         deeper=before is not None,
         query_args=filter_args(request.args),
         latest_event_id=cursor,

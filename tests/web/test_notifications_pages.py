@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy import select
 
 from dashboard import clock
+from dashboard import listing
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.audit.models import AuditLog
@@ -23,7 +24,6 @@ from dashboard.events.models import Event
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
 from dashboard.money import Money
-from dashboard.notifications import queries
 from dashboard.notifications import service
 from dashboard.notifications.models import Notification
 from dashboard.notifications.queries import DUPLICATES_SHOWN
@@ -378,7 +378,7 @@ def test_search_combines_with_the_filters(client, login_as, searchable):
 def test_a_prefix_of_too_many_references_lists_exact_matches_and_says_so(
     client, login_as, stored, monkeypatch
 ):
-    monkeypatch.setattr(queries, "PREFIX_LIMIT", 2)
+    monkeypatch.setattr(listing, "SEARCH_CAP", 2)
     login_as("viewer")
     exact = stored(reference="2026", verdict="valid", outcome="applied")
     for suffix in range(3):

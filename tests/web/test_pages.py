@@ -29,9 +29,9 @@ from dashboard.auth.forms import PasswordChangeForm
 from dashboard.events.queries import Timeline
 from dashboard.extensions import db
 from dashboard.listing import Cursor
+from dashboard.listing import Page
 from dashboard.money import Money
 from dashboard.notifications.forms import NotificationFilterForm
-from dashboard.notifications.queries import InboxPage
 from dashboard.payments.forms import CancelForm
 from dashboard.payments.forms import PaymentFilterForm
 from dashboard.payments.forms import RefundForm
@@ -234,8 +234,7 @@ FRAGMENT_CONTEXT = {
     },
     ("payments/index.html", "results"): lambda: {
         "form": PaymentFilterForm(),
-        "payments": [],
-        "next_cursor": Cursor(NOON, 7),
+        "page": Page([], Cursor(NOON, 7), prefix_too_broad=True),
         "deeper": True,
         "query_args": {"status": "failed"},
         "latest_event_id": 3,
@@ -308,15 +307,14 @@ FRAGMENT_CONTEXT = {
     },
     ("agreements/index.html", "results"): lambda: {
         "form": AgreementFilterForm(),
-        "agreements": [],
-        "next_cursor": None,
+        "page": Page([], None),
         "deeper": False,
         "query_args": {},
         "latest_event_id": 3,
     },
     ("notifications/index.html", "results"): lambda: {
         "form": NotificationFilterForm(),
-        "page": InboxPage([], 7, prefix_too_broad=True),
+        "page": Page([], Cursor(None, 7), prefix_too_broad=True),
         "deeper": True,
         "query_args": {"provider": "antom"},
     },

@@ -1,0 +1,356 @@
+"""Every list reads its page from an index in page order, and a search by id from the ids it names.
+
+The plans are those of the statements each list really runs, read on SQLite (``EXPLAIN QUERY PLAN``)
+and on PostgreSQL (``EXPLAIN``, with sequential scans discouraged: on a tiny test table PostgreSQL
+would rightly prefer reading the whole table, which says nothing about a million rows).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from dashboard.agreements.queries import AgreementFilter
+from dashboard.agreements.queries import agreement_page
+from dashboard.audit.queries import AuditFilter
+from dashboard.audit.queries import audit_page
+from dashboard.extensions import db
+from dashboard.listing import Cursor
+from dashboard.notifications.queries import NotificationFilter
+from dashboard.notifications.queries import notification_page
+from dashboard.payments import export
+from dashboard.payments.queries import PaymentFilter
+from dashboard.payments.queries import payment_page
+from tests.conftest import empty_all_tables
+from tests.factories import make_agreement
+from tests.factories import make_notification
+from tests.factories import make_payment
+from tests.factories import make_refund
+
+ZONE = "Asia/Hong_Kong"
+START = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the database answers one statement."""
+
+    statement: str = field(repr=False)
+    #: Each step in a word or two: SQLite's plan lines, PostgreSQL's node types with their index.
+    steps: list[str]
+
+    @property
+    def scans_a_table(self) -> bool:
+        return any(
+            step.startswith(("SCAN ", "Seq Scan")) and "CONSTANT ROW" not in step for step in self.steps
+        )
+
+    @property
+    def sorts(self) -> bool:
+        return any("TEMP B-TREE FOR ORDER BY" in step or step.startswith("Sort") for step in self.steps)
+
+    def uses(self, index: str) -> bool:
+        return any(index in step for step in self.steps)
+
+    def looks_up(self, table: str, column: str) -> bool:
+        """Whether a step reads ``table`` through an index on ``column`` (not a scan that filters it)."""
+        return any(
+            table in step and column in step and not step.startswith(("SCAN ", "Seq Scan"))
+            for step in self.steps
+        )
+
+
+def _steps_of(node: dict[str, Any]) -> Iterator[str]:
+    parts = (node["Node Type"], node.get("Index Name"), node.get("Relation Name"), node.get("Index Cond"))
+    yield " ".join(filter(None, parts))
+    for child in node.get("Plans", ()):
+        yield from _steps_of(child)
+
+
+def _explain(statement: str, parameters: Any) -> Plan:
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return Plan(statement, [row[3] for row in rows])
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    (document,) = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters).one()
+    if isinstance(document, str):
+        document = json.loads(document)
+    return Plan(statement, list(_steps_of(document[0]["Plan"])))
+
+
+@contextmanager
+def _recorded() -> Iterator[list[tuple[str, Any]]]:
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append((statement, parameters))
+
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def plans_of(read: Callable[[], Any]) -> list[Plan]:
+    """Run ``read`` and return the plan of every SELECT it sent, in order."""
+    with _recorded() as statements:
+        read()
+    selects = [(s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "("))]
+    return [_explain(statement, parameters) for statement, parameters in selects]
+
+
+def page_plan(read: Callable[[], Any]) -> Plan:
+    """Return the plan of the last statement ``read`` sends: the page itself."""
+    return plans_of(read)[-1]
+
+
+#: Enough rows in realistic mixes for PostgreSQL's statistics to plan as it does at a million (on a few
+#: rows it would walk any index at all); SQLite plans without statistics and needs none.
+_POSTGRESQL_ROWS = """
+INSERT INTO agreements (wallet, customer_ref, auth_state, auth_state_hash, status,
+                        created_at, updated_at, version, expires_at)
+SELECT (ARRAY['ALIPAY_HK', 'GCASH', 'DANA'])[1 + mod(i, 3)], 'BULK-CUST-' || i, 'bulk-state-' || i,
+       md5(i::text),
+       CASE WHEN mod(i, 50) = 0 THEN 'revoked' WHEN mod(i, 7) = 0 THEN 'expired' ELSE 'active' END,
+       TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute', TIMESTAMPTZ '2026-03-01', 1,
+       now() + (30 + mod(i, 700)) * INTERVAL '1 day'
+FROM generate_series(1, 5000) AS i;
+INSERT INTO payments (provider, request_id, provider_payment_id, agreement_id, amount_minor, currency,
+                      payment_method, status, refunded_minor, created_at, updated_at, version)
+SELECT (ARRAY['antom', 'antom', 'worldpay'])[1 + mod(i, 3)], 'BULK-' || i, 'BULK-PP-' || i, NULL,
+       100 + mod(i, 5000), (ARRAY['HKD', 'HKD', 'HKD', 'USD', 'JPY'])[1 + mod(i, 5)],
+       (ARRAY['ALIPAY_HK', 'GCASH', 'card'])[1 + mod(i, 3)],
+       (ARRAY['succeeded', 'succeeded', 'succeeded', 'succeeded', 'settled', 'settled', 'failed', 'pending',
+              'processing', 'cancelled'])[1 + mod(i, 10)],
+       CASE WHEN mod(i, 50) = 0 THEN 50 ELSE 0 END, TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
+       TIMESTAMPTZ '2026-03-01', 1
+FROM generate_series(1, 30000) AS i;
+INSERT INTO refunds (payment_id, request_id, provider_refund_id, amount_minor, currency, status,
+                     created_at, updated_at, version)
+SELECT id, 'BULK-RF-' || id, 'BULK-PRF-' || id, 50, currency, 'succeeded', created_at, updated_at, 1
+FROM payments WHERE refunded_minor > 0;
+INSERT INTO notifications (provider, kind, dedup_key, reference, headers, body, verdict, received_at, outcome,
+                           attempts, object_type, object_id)
+SELECT CASE WHEN mod(i, 20) = 0 THEN 'worldpay' ELSE 'antom' END,
+       CASE WHEN mod(i, 50) = 0 THEN 'REFUND_RESULT' ELSE 'PAYMENT_RESULT' END,
+       'BULK-KEY-' || i, 'BULK-REF-' || i, '{}', '',
+       CASE WHEN mod(i, 100) = 0 THEN 'invalid' ELSE 'valid' END,
+       TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
+       CASE WHEN mod(i, 40) = 0 THEN 'failed' ELSE 'applied' END, 1, 'payment', i::text
+FROM generate_series(1, 30000) AS i;
+INSERT INTO audit_log (seq, created_at, actor_label, action, object_type, object_id,
+                       canonical, prev_hash, hash)
+SELECT 1000000 + i, TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
+       CASE WHEN mod(i, 500) = 0 THEN 'auditor@example.com' ELSE 'staff' || mod(i, 20) || '@example.com' END,
+       CASE WHEN mod(i, 500) = 0 THEN 'agreement.revoke_requested' ELSE 'auth.login' END,
+       CASE WHEN mod(i, 50) = 0 THEN 'agreement' ELSE 'user' END, (mod(i, 5000))::text, '', '', ''
+FROM generate_series(1, 20000) AS i;
+ANALYZE agreements, payments, refunds, notifications, audit_log;
+"""
+
+
+@pytest.fixture(scope="module")
+def many_rows(app: Flask) -> Iterator[None]:
+    """On PostgreSQL, store (and analyse) thousands of rows of every listed thing for this module's tests."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            yield
+            return
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(_POSTGRESQL_ROWS)
+    yield
+    with app.app_context():
+        empty_all_tables()
+
+
+@pytest.fixture
+def rows(many_rows, app_ctx):
+    """A few of every listed thing, so a search finds something and the page query runs."""
+    agreement = make_agreement(
+        db.session, customer_ref="CUST-HK-1001", auth_state="state-9f0c", created_at=START
+    )
+    payment = make_payment(
+        db.session,
+        request_id="PAY-2026-0001",
+        provider_payment_id="WP" + "x" * 178,
+        agreement_id=agreement.id,
+    )
+    make_refund(db.session, payment, request_id="RF-77-A", provider_refund_id="PRF-77")
+    make_payment(db.session, request_id="PAY-2026-0002", status="failed")
+    make_notification(db.session, reference="2026REF", dedup_key="EVT-1", kind="REFUND_RESULT")
+
+
+def assert_in_page_order(plan: Plan, index: str) -> None:
+    """The page is read from the filter's own index: no other index's range is walked, no table scanned.
+
+    (PostgreSQL may still sort what the index found when it expects only a few rows.)
+    """
+    assert plan.uses(index), plan
+    assert not plan.scans_a_table, plan
+    others = [step for step in plan.steps if "_at_id" in step and index not in step]
+    assert not others, plan
+    if plan.steps[0].startswith("SEARCH"):
+        assert not plan.sorts, plan
+
+
+def assert_by_primary_key(plan: Plan, table: str) -> None:
+    """The page is read among the ids the search found: by primary key, never by walking a time index."""
+    assert plan.uses("INTEGER PRIMARY KEY") or plan.uses(f"pk_{table}"), plan
+    assert not plan.scans_a_table, plan
+    assert not plan.uses("created_at") and not plan.uses("received_at"), plan
+
+
+DEEP = Cursor(START, 10)
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (PaymentFilter(), "ix_payments_created_at_id"),
+        (PaymentFilter(status="failed"), "ix_payments_status_created_at_id"),
+        (PaymentFilter(provider="worldpay"), "ix_payments_provider_created_at_id"),
+        (PaymentFilter(provider="worldpay", status="failed"), "ix_payments_provider_status_created_at_id"),
+        (PaymentFilter(currency="JPY"), "ix_payments_currency_created_at_id"),
+        (
+            PaymentFilter(currency="HKD", amount_min=Decimal(12), amount_max=Decimal(12)),
+            "ix_payments_currency_amount_minor_created_at_id",
+        ),
+        (PaymentFilter(has_refunds=True), "ix_payments_refunded_created_at_id"),
+        (PaymentFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)), "ix_payments_created_at_id"),
+    ],
+    ids=["everything", "status", "provider", "provider-status", "currency", "one-amount", "refunded", "days"],
+)
+def test_each_payments_filter_reads_its_index_in_page_order(rows, filters, index):
+    assert_in_page_order(page_plan(lambda: payment_page(db.session, filters, ZONE, DEEP)), index)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        PaymentFilter(q="PAY-2026-0001"),
+        PaymentFilter(q="PAY-2026"),
+        PaymentFilter(q="RF-77-A"),
+        PaymentFilter(q="PRF"),
+        PaymentFilter(q="CUST-HK"),
+        PaymentFilter(q="RF-77-A", status="succeeded"),
+        PaymentFilter(q="PAY-2026", provider="antom", currency="HKD"),
+    ],
+    ids=["exact", "prefix", "refund", "provider-refund", "customer", "with-status", "with-filters"],
+)
+def test_a_payments_search_looks_up_each_kind_of_id_then_reads_the_page_by_primary_key(rows, filters):
+    lookup, page = plans_of(lambda: payment_page(db.session, filters, ZONE, DEEP))
+    assert not lookup.scans_a_table, lookup
+    for table, column in (
+        ("payments", "request_id"),
+        ("payments", "provider_payment_id"),
+        ("refunds", "request_id"),
+        ("refunds", "provider_refund_id"),
+        ("agreements", "customer_ref"),
+    ):
+        assert lookup.looks_up(table, column), (table, column, lookup)
+    assert_by_primary_key(page, "payments")
+
+
+def test_a_search_that_finds_nothing_reads_no_page(rows):
+    plans = plans_of(
+        lambda: payment_page(db.session, PaymentFilter(q="NOTHING-LIKE-THIS", status="failed"), ZONE)
+    )
+    assert len(plans) == 1 and not plans[0].scans_a_table, plans
+
+
+def test_the_export_of_a_search_reads_its_chunks_by_primary_key(rows):
+    plans = plans_of(lambda: list(export.csv_text(db.session, PaymentFilter(currency="HKD", q="PAY-"), ZONE)))
+    assert not plans[0].scans_a_table, plans[0]
+    assert_by_primary_key(plans[1], "payments")
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (AgreementFilter(), "ix_agreements_created_at_id"),
+        (AgreementFilter(wallet="GCASH"), "ix_agreements_wallet_created_at_id"),
+        (AgreementFilter(wallet="GCASH", status="revoked"), "ix_agreements_wallet_status_created_at_id"),
+        (AgreementFilter(status="revoked"), "ix_agreements_status_created_at_id"),
+    ],
+    ids=["everything", "wallet", "wallet-status", "status"],
+)
+def test_each_agreements_filter_reads_its_index_in_page_order(rows, filters, index):
+    assert_in_page_order(page_plan(lambda: agreement_page(db.session, filters, DEEP)), index)
+
+
+def test_the_expiring_agreements_are_read_from_their_expiry_index(rows):
+    # The few active agreements running out soon, sorted; deeper pages may walk the status index instead.
+    plan = page_plan(lambda: agreement_page(db.session, AgreementFilter(expiring=7)))
+    assert plan.uses("ix_agreements_status_expires_at") and not plan.scans_a_table, plan
+
+
+@pytest.mark.parametrize("q", ["CUST-HK-1001", "CUST", "state-9f0c"])
+def test_an_agreements_search_reads_the_page_by_primary_key(rows, q):
+    lookup, page = plans_of(lambda: agreement_page(db.session, AgreementFilter(q=q, status="active"), DEEP))
+    assert lookup.looks_up("agreements", "customer_ref") and lookup.looks_up("agreements", "auth_state"), (
+        lookup
+    )
+    assert not lookup.scans_a_table, lookup
+    assert_by_primary_key(page, "agreements")
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (NotificationFilter(), "ix_notifications_received_at_id"),
+        (NotificationFilter(kind="REFUND_RESULT"), "ix_notifications_kind_received_at_id"),
+        (NotificationFilter(provider="worldpay"), "ix_notifications_provider_received_at_id"),
+        (NotificationFilter(verdict="invalid"), "ix_notifications_verdict_received_at_id"),
+        (NotificationFilter(outcome="failed"), "ix_notifications_outcome_received_at_id"),
+        (
+            NotificationFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)),
+            "ix_notifications_received_at_id",
+        ),
+    ],
+    ids=["everything", "kind", "provider", "verdict", "outcome", "days"],
+)
+def test_each_inbox_filter_reads_its_index_in_page_order(rows, filters, index):
+    before = Cursor(None, 10)
+    assert_in_page_order(page_plan(lambda: notification_page(db.session, filters, ZONE, before)), index)
+
+
+@pytest.mark.parametrize("q", ["2026REF", "2026", "EVT-1", "#1"])
+def test_an_inbox_search_reads_the_page_by_primary_key(rows, q):
+    lookup, page = plans_of(
+        lambda: notification_page(db.session, NotificationFilter(q=q, provider="antom"), ZONE)
+    )
+    assert lookup.looks_up("notifications", "reference") and not lookup.scans_a_table, lookup
+    assert_by_primary_key(page, "notifications")
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (AuditFilter(), "seq"),
+        (AuditFilter(actor="auditor@example.com"), "ix_audit_log_actor_label_seq"),
+        (AuditFilter(object_type="agreement"), "ix_audit_log_object_type_seq"),
+        (AuditFilter(object_id="42"), "ix_audit_log_object_id_seq"),
+        (AuditFilter(object_type="agreement", object_id="42"), "ix_audit_log_object_"),
+        (AuditFilter(action="agreement."), "ix_audit_log_action_seq"),
+    ],
+    ids=["everything", "actor", "object-type", "object-id", "object", "action"],
+)
+def test_each_audit_filter_reads_its_index(rows, filters, index):
+    plan = page_plan(lambda: audit_page(db.session, filters, ZONE, Cursor(None, 1_010_000)))
+    assert plan.uses(index) and not plan.scans_a_table, plan
