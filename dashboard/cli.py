@@ -164,16 +164,18 @@ def demo(host: str, port: int) -> None:
     instance_path.mkdir(parents=True, exist_ok=True)
     app = create_app({**_demo_settings(instance_path), "PUBLIC_BASE_URL": f"http://{host}:{port}"})
     _migrate(app)
-    with app.app_context():
-        credentials = seed_demo_users()
-    click.echo("demo users (e-mail / password):")
-    for email, role, password in credentials:
-        click.echo(f"  {role:<8} {email:<24} {password}")
 
     def seed_then_trickle() -> Callable[[], None]:
         from dashboard.demo import Demo
         from dashboard.demo import start_trickle
 
+        # Made once the first page answers: a new demo's accounts cost five full-strength password
+        # hashes (about a second); a demo that has them keeps them.
+        with app.app_context():
+            credentials = seed_demo_users()
+        click.echo("demo users (e-mail / password):")
+        for email, role, password in credentials:
+            click.echo(f"  {role:<8} {email:<24} {password}")
         click.echo("writing demo history through the sandbox providers…")
         with app.app_context():
             demo = Demo(app)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from decimal import InvalidOperation
+from functools import lru_cache
 
-from babel.numbers import format_currency
+from babel.numbers import get_currency_symbol
+from babel.numbers import get_decimal_symbol
+from babel.numbers import get_group_symbol
+from babel.numbers import parse_pattern
 
 #: ISO 4217 minor-unit exponents for the currencies this back office may meet.
 #: An unknown code raises; it never defaults to 2.
@@ -125,6 +130,49 @@ class Money:
         return f"{self.decimal:.{exponent(self.currency)}f} {self.currency}"
 
 
+@dataclass(frozen=True, slots=True)
+class MoneyLayout:
+    """How one currency's amounts read in one locale: ``¤#,##0`` plus the currency's own decimals."""
+
+    places: int
+    #: Text before and after the digits, for positive and for negative amounts.
+    prefixes: tuple[str, str]
+    suffixes: tuple[str, str]
+    group: str
+    decimal: str
+
+    def format(self, minor: int) -> str:
+        """Format ``minor`` units as Babel's ``format_currency`` does with this layout's pattern."""
+        negative = minor < 0
+        whole, fraction = divmod(-minor if negative else minor, 10**self.places)
+        digits = f"{whole:,}"
+        if self.group != ",":
+            digits = digits.replace(",", self.group)
+        if self.places:
+            digits = f"{digits}{self.decimal}{fraction:0{self.places}d}"
+        return f"{self.prefixes[negative]}{digits}{self.suffixes[negative]}"
+
+
+def _affix(text: str, symbol: str) -> str:
+    # As Babel renders a pattern's prefix or suffix: the symbol in, quotes around literal text out.
+    return re.sub(r"'([^']*)'", lambda m: m.group(1) or "'", text.replace("¤", symbol))
+
+
+@lru_cache(maxsize=512)
+def money_layout(currency: str, locale: str) -> MoneyLayout:
+    """Return how ``currency`` reads in ``locale``, parsed from CLDR once per pair (not once per amount)."""
+    places = exponent(currency)
+    pattern = parse_pattern("¤#,##0" + ("." + "0" * places if places else ""))
+    symbol = get_currency_symbol(currency, locale)
+    return MoneyLayout(
+        places=places,
+        prefixes=tuple(_affix(text, symbol) for text in pattern.prefix),
+        suffixes=tuple(_affix(text, symbol) for text in pattern.suffix),
+        group=get_group_symbol(locale),
+        decimal=get_decimal_symbol(locale),
+    )
+
+
 def format_money(value: Money | int | None, currency: str | None = None, locale: str = "en_HK") -> str:
     """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``.
 
@@ -132,10 +180,8 @@ def format_money(value: Money | int | None, currency: str | None = None, locale:
     """
     if value is None:
         return "—"
-    if not isinstance(value, Money):
-        value = Money(value, currency)
-    places = exponent(value.currency)
-    pattern = "¤#,##0" + ("." + "0" * places if places else "")
-    return format_currency(
-        value.decimal, value.currency, format=pattern, locale=locale, currency_digits=False
-    )
+    if isinstance(value, Money):
+        return money_layout(value.currency, locale).format(value.minor)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("format_money takes Money or an int of minor units")
+    return money_layout(currency, locale).format(value)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from datetime import tzinfo
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask import current_app
+from flask import g
+from flask import url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy.orm import Session
+from wtforms import Field
 
 from dashboard import clock
 from dashboard.approvals.service import waiting_count
@@ -47,12 +54,62 @@ def status_tone(status: str) -> str:
     return STATUS_TONES.get(status, "muted")
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S", with_zone: bool = False) -> str:
-    """Show a UTC time in the display time zone, followed by the zone's abbreviation when ``with_zone``."""
+def local_time(
+    value: datetime | None,
+    fmt: str = "%Y-%m-%d %H:%M:%S",
+    with_zone: bool = False,
+    zone: tzinfo | None = None,
+) -> str:
+    """Show a UTC time in ``zone`` (default: the display time zone), followed by its abbreviation when
+    ``with_zone``.
+    """
     if value is None:
         return "—"
-    shown = value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    shown = value.astimezone(zone or ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
     return shown.strftime(f"{fmt} %Z" if with_zone else fmt)
+
+
+def id_url(endpoint: str, argument: str, value: int) -> str:
+    """Return ``url_for(endpoint, **{argument: value})`` for a route that ends in the integer ``value``.
+
+    Lists link every row: the URL up to the id is built once per request, not once per row.
+    """
+    starts = g.setdefault("id_url_starts", {})
+    start = starts.get((endpoint, argument))
+    if start is None:
+        url = url_for(endpoint, **{argument: 0})
+        if not url.endswith("/0"):
+            raise ValueError(f"{endpoint} does not end in its {argument}")
+        start = starts[endpoint, argument] = url[:-1]
+    return f"{start}{int(value)}"
+
+
+#: How many rendered filter fields the app keeps (the cache is emptied when it holds more).
+FILTER_FIELDS_KEPT = 2048
+
+
+def filter_field(form: FlaskForm, field: Field) -> Markup:
+    """Render a list filter's ``field`` as the ``render_field`` macro does, keeping the markup.
+
+    A list renders its filters on every request, yet few different inputs and messages occur; the
+    markup depends only on the form, the field, what was typed, what it reads as and its messages.
+    """
+    key = (
+        type(form),
+        field.name,
+        tuple(field.raw_data or ()),
+        repr(field.data),
+        tuple(field.errors),
+        str(field.description),
+    )
+    kept = current_app.extensions.setdefault("filter_fields", {})
+    html = kept.get(key)
+    if html is None:
+        if len(kept) >= FILTER_FIELDS_KEPT:
+            kept.clear()
+        macros = current_app.jinja_env.get_template("_macros/forms.html").module
+        html = kept[key] = macros.render_field(field)
+    return html
 
 
 def zone_label(zone: str) -> str:
@@ -99,12 +156,15 @@ def init_templating(app: Flask) -> None:
     """Register filters and globals (globals, so blocks rendered alone see them)."""
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["localtime"] = local_time
+    # One zone for every time the app's pages show, not a lookup per row.
+    app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
     app.jinja_env.filters["status_tone"] = status_tone
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
     app.jinja_env.globals["can_open"] = can_open
+    app.jinja_env.globals["id_url"] = id_url
+    app.jinja_env.globals["filter_field"] = filter_field
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation

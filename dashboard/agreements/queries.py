@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import load_only
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
@@ -32,6 +33,17 @@ from dashboard.providers.antom.provider import ANTOM
 #: How many of an agreement's payments its page lists (newest first).
 RECENT_PAYMENTS = 20
 
+
+#: What the agreements list shows of each agreement (and its keyset order).
+LISTED_COLUMNS = (
+    Agreement.id,
+    Agreement.created_at,
+    Agreement.customer_ref,
+    Agreement.wallet,
+    Agreement.status,
+    Agreement.access_token_last4,
+    Agreement.expires_at,
+)
 
 #: The furthest "expiring within" reaches, in days (a year: further out is not "expiring").
 MAX_EXPIRING_DAYS = 366
@@ -86,9 +98,13 @@ def agreements_matching(filters: AgreementFilter, found: Found | None = None) ->
 
 
 def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | None = None) -> Page:
-    """Return one page of agreements matching ``filters``, newest first, with the next page's cursor."""
+    """Return one page of agreements matching ``filters``, newest first, with the next page's cursor.
+
+    Only the columns the list shows are read: its tokens stay encrypted (the list shows the last 4).
+    """
     found = find_ids(session, filters.q, AGREEMENT_IDS) if filters.q else None
-    return searched_page(session, agreements_matching(filters, found), Agreement, before, found)
+    listed = agreements_matching(filters, found).options(load_only(*LISTED_COLUMNS, raiseload=True))
+    return searched_page(session, listed, Agreement, before, found)
 
 
 def revoke_refused(session: Session, agreement_id: int) -> bool:

@@ -53,8 +53,10 @@ class ApprovalKind:
 
     #: Short code in URLs (``refund``).
     code: str
-    #: The requests waiting, oldest first.
-    waiting: Callable[[Session], list[Waiting]]
+    #: The requests waiting longest, oldest first, at most as many as asked for.
+    waiting: Callable[[Session, int], list[Waiting]]
+    #: One request by id, if it still waits.
+    one: Callable[[Session, int], Waiting | None]
     #: How many wait (one indexed count; the navigation shows it on every page).
     count: Callable[[Session], int]
     #: Approve request ``id`` as ``actor_id`` with a comment; return (message, flash category).

@@ -13,12 +13,23 @@ from dashboard.payments.approvals import REFUND_APPROVALS
 KINDS: dict[str, ApprovalKind] = {kind.code: kind for kind in (REFUND_APPROVALS,)}
 
 
-def waiting(session: Session) -> list[Waiting]:
-    """Return every request waiting for a second person, oldest first."""
+#: How many requests the queue shows at once, those waiting longest (deciding one brings the next):
+#: each comes with its own decision form.
+QUEUE_SHOWN = 20
+
+
+def waiting(session: Session, limit: int = QUEUE_SHOWN) -> list[Waiting]:
+    """Return the ``limit`` requests waiting longest for a second person, oldest first."""
     return sorted(
-        (item for kind in KINDS.values() for item in kind.waiting(session)),
+        (item for kind in KINDS.values() for item in kind.waiting(session, limit)),
         key=lambda item: (item.requested_at, item.kind, item.id),
-    )
+    )[:limit]
+
+
+def waiting_one(session: Session, kind_code: str, request_id: int) -> Waiting | None:
+    """Return request ``request_id`` of kind ``kind_code`` if it still waits for a second person."""
+    kind = KINDS.get(kind_code)
+    return kind.one(session, request_id) if kind else None
 
 
 def waiting_count(session: Session) -> int:

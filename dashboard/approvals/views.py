@@ -10,8 +10,11 @@ from flask_login import current_user
 from dashboard.approvals.forms import DecisionForm
 from dashboard.approvals.kinds import ApprovalRefused
 from dashboard.approvals.kinds import Waiting
+from dashboard.approvals.service import QUEUE_SHOWN
 from dashboard.approvals.service import decide
 from dashboard.approvals.service import waiting
+from dashboard.approvals.service import waiting_count
+from dashboard.approvals.service import waiting_one
 from dashboard.auth.access import roles
 from dashboard.events.queries import staff_names
 from dashboard.extensions import db
@@ -26,11 +29,12 @@ bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 @bp.get("/")
 @roles("manager")
 def index():
-    """List every request waiting for a second person, oldest first, each with its decision form."""
+    """List the requests waiting longest for a second person, oldest first, each with its decision form."""
     items = waiting(db.session)
     return render_page(
         "approvals/index.html",
         items=items,
+        total=waiting_count(db.session) if len(items) == QUEUE_SHOWN else len(items),
         forms={item.key: DecisionForm(formdata=None, prefix=item.key) for item in items},
         names=staff_names(db.session, [item.requested_by_id for item in items]),
     )
@@ -40,7 +44,7 @@ def index():
 @roles("manager")
 def decision(kind: str, request_id: int):
     """Check a decision, show what it will do, and once confirmed approve (sending it) or reject."""
-    item = next((i for i in waiting(db.session) if i.kind == kind and i.id == request_id), None)
+    item = waiting_one(db.session, kind, request_id)
     if item is None:
         flash("That request is not waiting any more: another manager decided on it.", "error")
         return form_done(url_for("approvals.index"))

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import defer
@@ -29,6 +30,8 @@ from dashboard.providers.base import SECRET_FIELDS
 from dashboard.providers.base import mask
 from dashboard.providers.base import mask_secret_fields
 
+#: How many of a notification's duplicates its page lists (the oldest).
+DUPLICATES_SHOWN = 20
 #: What a notification may be linked to; the object index leads with the type, so search names them.
 LINKED_TYPES = (ObjectType.PAYMENT, ObjectType.AGREEMENT)
 #: Largest id the search tries as a notification id (BIGINT).
@@ -120,7 +123,7 @@ class NotificationDetail:
     """One notification with what staff need to judge it (secrets redacted)."""
 
     notification: Notification
-    #: Redeliveries stored as duplicates of this one, oldest first.
+    #: Redeliveries stored as duplicates of this one, the first :data:`DUPLICATES_SHOWN`, oldest first.
     duplicates: list[Notification]
     #: The timeline events this notification caused, oldest first.
     events: list[Event]
@@ -128,6 +131,8 @@ class NotificationDetail:
     headers: dict[str, str]
     #: The body pretty-printed when it is JSON, with secret fields masked.
     body: str
+    #: How many more duplicates there are than are listed (anyone may post copies of a body).
+    more_duplicates: int = 0
 
 
 def notification_detail(session: Session, notification_id: int) -> NotificationDetail | None:
@@ -140,10 +145,20 @@ def notification_detail(session: Session, notification_id: int) -> NotificationD
         .options(defer(Notification.body), defer(Notification.headers))
         .where(Notification.duplicate_of_id == row.id)
         .order_by(Notification.id)
+        .limit(DUPLICATES_SHOWN + 1)
     ).all()
+    more = 0
+    if len(duplicates) > DUPLICATES_SHOWN:
+        every = select(func.count()).where(Notification.duplicate_of_id == row.id)
+        more = session.scalar(every) - DUPLICATES_SHOWN
     events = session.scalars(select(Event).where(Event.notification_id == row.id).order_by(Event.id)).all()
     return NotificationDetail(
-        row, list(duplicates), list(events), shown_headers(row.headers), shown_body(row.body)
+        row,
+        list(duplicates[:DUPLICATES_SHOWN]),
+        list(events),
+        shown_headers(row.headers),
+        shown_body(row.body),
+        more_duplicates=more,
     )
 
 

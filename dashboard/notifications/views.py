@@ -25,6 +25,7 @@ from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
+from dashboard.templating import id_url
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -42,7 +43,7 @@ def object_href(object_type: str | None, object_id: str | int | None) -> str | N
     if page is None or not str(object_id).isascii() or not str(object_id).isdigit():
         return None
     endpoint, argument = page
-    return url_for(endpoint, **{argument: int(object_id)})
+    return id_url(endpoint, argument, int(object_id))
 
 
 @bp.app_template_filter()

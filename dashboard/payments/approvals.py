@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,30 +21,38 @@ from dashboard.payments.states import RefundStatus
 WAITING = RefundStatus.AWAITING_APPROVAL.value
 
 
-def waiting_refunds(session: Session) -> list[Waiting]:
-    """Return the refunds waiting for approval, oldest first."""
-    rows = session.execute(
-        select(Refund, Payment)
-        .join(Payment, Payment.id == Refund.payment_id)
-        .where(Refund.status == WAITING)
-        .order_by(Refund.created_at, Refund.id)
+def _as_waiting(refund: Refund, payment: Payment) -> Waiting:
+    return Waiting(
+        kind=REFUND_APPROVALS.code,
+        id=refund.id,
+        summary=refund_summary(payment, refund.amount),
+        subject=f"payment {payment.request_id}",
+        subject_endpoint="payments.detail",
+        subject_args={"payment_id": payment.id},
+        amount=refund.amount,
+        requested_by_id=refund.requested_by_id,
+        requested_at=refund.created_at,
+        reason=refund.reason,
+        note=refund.note,
     )
-    return [
-        Waiting(
-            kind=REFUND_APPROVALS.code,
-            id=refund.id,
-            summary=refund_summary(payment, refund.amount),
-            subject=f"payment {payment.request_id}",
-            subject_endpoint="payments.detail",
-            subject_args={"payment_id": payment.id},
-            amount=refund.amount,
-            requested_by_id=refund.requested_by_id,
-            requested_at=refund.created_at,
-            reason=refund.reason,
-            note=refund.note,
-        )
-        for refund, payment in rows
-    ]
+
+
+def _waiting_refunds() -> Select:
+    return (
+        select(Refund, Payment).join(Payment, Payment.id == Refund.payment_id).where(Refund.status == WAITING)
+    )
+
+
+def waiting_refunds(session: Session, limit: int) -> list[Waiting]:
+    """Return the ``limit`` refunds waiting longest for approval, oldest first."""
+    rows = session.execute(_waiting_refunds().order_by(Refund.created_at, Refund.id).limit(limit))
+    return [_as_waiting(refund, payment) for refund, payment in rows]
+
+
+def waiting_refund(session: Session, refund_id: int) -> Waiting | None:
+    """Return refund ``refund_id`` if it still waits for approval."""
+    row = session.execute(_waiting_refunds().where(Refund.id == refund_id)).first()
+    return _as_waiting(*row) if row else None
 
 
 def count_waiting_refunds(session: Session) -> int:
@@ -65,6 +74,7 @@ def reject(refund_id: int, actor_id: int, comment: str | None) -> tuple[str, str
 REFUND_APPROVALS = ApprovalKind(
     code="refund",
     waiting=waiting_refunds,
+    one=waiting_refund,
     count=count_waiting_refunds,
     approve=approve,
     reject=reject,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
 
 from dashboard.money import InvalidAmount
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
+from dashboard.money import exponent
 from dashboard.money import format_money
 
 
@@ -123,3 +125,22 @@ def test_money_filter_uses_each_currency_own_decimals(money, shown):
 
 def test_money_filter_shows_a_dash_for_no_amount():
     assert format_money(None) == "—"
+
+
+@pytest.mark.parametrize("locale", ["en_HK", "zh_Hant_HK", "de_DE"])
+@pytest.mark.parametrize("currency", ["HKD", "USD", "CNY", "JPY", "KRW", "KWD", "CLF", "EUR"])
+@pytest.mark.parametrize("minor", [0, 1, -1, 99, 100_000, -1_234_567, 123_456_789_012])
+def test_money_reads_as_babel_formats_it(locale, currency, minor):
+    money = Money(minor, currency)
+    places = exponent(currency)
+    pattern = "¤#,##0" + ("." + "0" * places if places else "")
+    babel = format_currency(money.decimal, currency, format=pattern, locale=locale, currency_digits=False)
+    assert format_money(money, locale=locale) == babel
+    assert format_money(minor, currency, locale=locale) == babel
+
+
+def test_money_filter_refuses_a_float_or_an_unknown_currency():
+    with pytest.raises(TypeError):
+        format_money(12.5, "HKD")
+    with pytest.raises(UnknownCurrency):
+        format_money(100, "XXX")

@@ -1,14 +1,16 @@
-"""Filters the pages share: status tones for every machine's statuses, provider labels."""
+"""Filters the pages share: status tones for every machine's statuses, provider labels, row links."""
 
 from __future__ import annotations
 
 import pytest
+from flask import url_for
 
 from dashboard.agreements.states import AgreementStatus
 from dashboard.machine import MACHINES
 from dashboard.payments.states import PaymentStatus
 from dashboard.providers.registry import label
 from dashboard.templating import STATUS_TONES
+from dashboard.templating import id_url
 from dashboard.templating import status_tone
 
 
@@ -36,3 +38,18 @@ def test_final_statuses_without_money_read_muted_and_the_rest_by_how_they_went(s
 
 def test_providers_read_by_their_labels():
     assert (label("antom"), label("worldpay"), label("elsewhere")) == ("Antom", "Worldpay", "elsewhere")
+
+
+@pytest.mark.parametrize("script_root", ["", "/office"])
+def test_row_links_are_the_urls_flask_builds(app, script_root):
+    with app.test_request_context("/payments/", base_url=f"http://localhost{script_root}/"):
+        for payment_id in (1, 42, 2**63 - 1):
+            assert id_url("payments.detail", "payment_id", payment_id) == url_for(
+                "payments.detail", payment_id=payment_id
+            )
+        assert id_url("notifications.detail", "notification_id", 7) == f"{script_root}/notifications/7"
+
+
+def test_row_links_refuse_a_route_that_does_not_end_in_its_id(app):
+    with app.test_request_context("/"), pytest.raises(ValueError, match="does not end"):
+        id_url("payments.refund", "payment_id", 1)

@@ -8,7 +8,9 @@ from datetime import datetime
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
+from dashboard.crypto import encrypt
 from dashboard.events.service import latest_event_id
 from dashboard.events.service import record_event
 from dashboard.extensions import db
@@ -101,6 +103,23 @@ def test_the_list_shows_the_token_masked_never_whole(client, login_as, revoked):
     assert '<span class="badge badge-muted">revoked</span>' in row
     assert "2028-03-01 14:30" in row  # when it runs out (its refresh token's expiry), in Hong Kong time
     assert "SECRETTOKEN" not in page
+
+
+def test_the_list_shows_tokens_that_no_listed_key_can_decrypt(app, client, login_as, revoked):
+    """The list reads only the stored last 4: an agreement whose tokens were encrypted with a key
+    since retired from DATA_ENCRYPTION_KEYS still lists (its own page is where decryption matters)."""
+    retired = encrypt("old-token-wxyz", ["Yf0mZrG2D2bCV2t0i8oZ8ZEl6yS2oG4nQ1y3mLk9pXs="])
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE agreements SET access_token = :token, auth_code = :token, refresh_token = :token"),
+            {"token": retired},
+        )
+        db.session.commit()
+    login_as("viewer")
+    response = client.get("/agreements/")
+    assert response.status_code == 200
+    assert shown(response) == ["CUST-HK-9"]
+    assert '<span class="visually-hidden">ending </span>abcd' in response.get_data(as_text=True)
 
 
 def test_filter_by_status_and_search_by_customer_ref_or_auth_state(app, client, login_as):

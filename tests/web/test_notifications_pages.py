@@ -26,6 +26,7 @@ from dashboard.listing import PAGE_SIZE
 from dashboard.money import Money
 from dashboard.notifications import service
 from dashboard.notifications.models import Notification
+from dashboard.notifications.queries import DUPLICATES_SHOWN
 from dashboard.payments import service as payments
 from dashboard.users import service as users
 from tests.agreements.test_agreement_service import authorised
@@ -489,6 +490,21 @@ def test_detail_links_a_duplicate_and_its_original_both_ways(client, login_as, s
     assert re.findall(r'href="/notifications/(\d+)"', duplicates) == [str(first), str(second)]
     duplicate_page = client.get(f"/notifications/{first}").get_data(as_text=True)
     assert f'>duplicate</span> of <a href="/notifications/{original}">#{original}</a>' in duplicate_page
+
+
+def test_detail_lists_the_first_duplicates_and_counts_the_rest(client, login_as, stored):
+    login_as("viewer")
+    original = stored(verdict="valid", outcome="applied")
+    copies = [
+        stored(verdict="valid", outcome="duplicate", duplicate_of_id=original)
+        for _ in range(DUPLICATES_SHOWN + 3)
+    ]
+
+    page = client.get(f"/notifications/{original}").get_data(as_text=True)
+    duplicates = re.search(r'<dd id="duplicates">(.*?)</dd>', page, re.S).group(1)
+    listed = re.findall(r'href="/notifications/(\d+)"', duplicates)
+    assert listed == [str(copy) for copy in copies[:DUPLICATES_SHOWN]]
+    assert duplicates.endswith(", and 3 more")
 
 
 def test_detail_of_an_unknown_notification_is_404(client, login_as):
