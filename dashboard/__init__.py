@@ -14,6 +14,8 @@ from dashboard.config import is_local_run
 from dashboard.config import load_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: Database connections older than this are replaced when next taken from the pool.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def _resource_dir(name: str) -> Path:
@@ -44,7 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No ping per checkout (a round trip on every request): connections are renewed after
+        # half an hour, and one found dead is dropped with the whole pool on its first error.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_recycle": POOL_RECYCLE_SECONDS},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="back_office_session",
@@ -67,8 +71,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dashboard.auth.guard import init_guard
     from dashboard.cli import register_cli
     from dashboard.errors import register_error_handlers
+    from dashboard.notifications.webhooks import webhook_paths
     from dashboard.sandbox.cli import sandbox_command
     from dashboard.security import init_security
+    from dashboard.sessions import init_sessions
     from dashboard.templating import init_templating
 
     if app.config["SANDBOX"]:
@@ -76,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         init_sandbox(app)
     init_guard(app)
+    init_sessions(app, sessionless=webhook_paths(app.config))
     init_security(app)
     init_templating(app)
     register_error_handlers(app)

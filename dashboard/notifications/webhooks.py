@@ -1,25 +1,49 @@
-"""Provider webhooks, one per provider that notifies (``POST /webhooks/antom`` …; public, CSRF-exempt)."""
+"""Provider webhooks, one per provider that notifies (``POST /webhooks/antom`` …; public, CSRF-exempt).
+
+Providers are machines: a webhook opens no session and sets no cookie, and verified traffic passes
+no rate limit (DESIGN §8: it must never be limited away). A POST whose signature fails is limited
+per client address before it is stored, so a forged flood cannot fill the inbox.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import request
+from flask_limiter.util import get_remote_address
+from limits import parse
 
 from dashboard.auth.access import public
 from dashboard.extensions import csrf
-from dashboard.notifications.intake import receive as receive_notification
+from dashboard.extensions import limiter
+from dashboard.notifications.intake import check
+from dashboard.notifications.intake import store
 from dashboard.providers.entry import Provider
 from dashboard.providers.registry import NOTIFYING
 
 #: Largest body accepted; real notifications are a few kilobytes.
 MAX_BODY_BYTES = 64 * 1024
+#: POSTs with a bad or missing signature stored per client address; more are refused with 429.
+UNVERIFIED_LIMIT = parse("60 per minute")
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
+
+
+@limiter.request_filter
+def _is_webhook() -> bool:
+    """Keep the limiter's per-request work off webhooks (unverified POSTs are limited below)."""
+    return request.blueprint == bp.name
+
+
+def webhook_paths(config: Mapping[str, Any]) -> frozenset[str]:
+    """Return the paths providers POST notifications to."""
+    return frozenset(entry.webhook.path(config) for entry in NOTIFYING.values())
 
 
 def _raw_body() -> bytes:
@@ -36,12 +60,21 @@ def _raw_body() -> bytes:
     return body
 
 
+def _limit_unverified() -> None:
+    """Refuse with 429 when this address sent too many unverified POSTs lately."""
+    if limiter.enabled and not limiter.limiter.hit(UNVERIFIED_LIMIT, bp.name, get_remote_address()):
+        abort(429)
+
+
 def _endpoint(entry: Provider) -> Callable[[], Response]:
     """Return the view that stores, verifies and acknowledges ``entry``'s notifications."""
 
     @public
     def receive() -> Response:
-        intake = receive_notification(entry, request.headers, _raw_body())
+        checked = check(entry, request.headers, _raw_body())
+        if not checked.verified:
+            _limit_unverified()
+        intake = store(checked)
         answer = entry.webhook.acknowledgement if intake.accepted else entry.webhook.refusal
         return Response(answer.body, answer.status, content_type=answer.content_type)
 

@@ -17,7 +17,6 @@ from dashboard.agreements.models import Agreement
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.notifications import service
-from dashboard.notifications.intake import APPLY_NOTIFICATION
 from dashboard.payments import changes
 from dashboard.payments import service as payments
 from dashboard.payments import worldpay as worldpay_flow
@@ -41,6 +40,7 @@ from tests.notifications.notify_helpers import status_changes
 from tests.notifications.notify_helpers import timeline
 from tests.notifications.notify_helpers import token_canceled
 from tests.notifications.notify_helpers import totals
+from tests.notifications.notify_helpers import waiting
 from tests.notifications.notify_helpers import worldpay_event
 from tests.sandbox import worldpay_helpers as wh
 
@@ -94,8 +94,8 @@ def test_a_redelivered_worldpay_event_is_a_duplicate_by_event_id(sandboxed, sale
     assert post_worldpay(sandboxed.app, body).status_code == 200
     # A redelivery may differ in its bytes (spacing) but carries the same eventId.
     assert post_worldpay(sandboxed.app, json.dumps(body, indent=2).encode()).status_code == 200
-    # One apply is queued: the copy is stored as a duplicate, never applied.
-    assert [task.name for task in sandboxed.app.extensions["huey"].pending()] == [APPLY_NOTIFICATION]
+    # One waits to be applied: the copy is stored as a duplicate, never applied.
+    assert len(waiting()) == 1
     sandboxed.run_jobs()
 
     original, copy = notifications()
@@ -473,7 +473,7 @@ def test_two_deliveries_of_the_same_body_at_once_store_one_primary_and_one_dupli
     primary = [row for row in rows if row.duplicate_of_id is None]
     assert len(rows) == 2 and len(primary) == 1
     assert [row.duplicate_of_id for row in rows if row is not primary[0]] == [primary[0].id]
-    assert app.extensions["huey"].pending_count() == 1
+    assert waiting() == [primary[0].id]
     sandboxed.run_jobs()
     assert fresh(Payment, payment.id).status == "succeeded"
     assert len(status_changes("payment", payment.id)) == 2
