@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from dashboard import clock
+from dashboard import jobs
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.extensions import db
@@ -455,6 +456,27 @@ def test_two_workers_applying_the_same_notification_apply_it_once(sandboxed, cha
     assert status_changes("payment", payment.id) == [["pending", "processing"], ["processing", "succeeded"]]
     assert notes("payment", payment.id) == [(row.id, "applied")]
     assert totals() == {"succeeded": 1}
+
+
+@pytest.mark.postgres
+def test_two_appliers_draining_the_inbox_at_once_apply_every_notification_once(sandboxed, charge):
+    skip_unless_postgresql(current_app, "concurrent workers")
+    charged = [charge(10002) for _ in range(6)]
+    for payment in charged:
+        notice = payment_result(payment.request_id, payment.provider_payment_id, minor=10002)
+        post_antom(sandboxed.app, notice)
+    db.session.rollback()
+
+    results, errors = _at_once(sandboxed.app, lambda: jobs.drain_once(sandboxed.app))
+
+    assert errors == []
+    assert sum(results) == len(charged)
+    rows = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    assert [(row.outcome, row.attempts) for row in rows] == [("applied", 1)] * len(charged)
+    for payment, row in zip(charged, rows, strict=True):
+        assert notes("payment", payment.id) == [(row.id, "applied")]
+    assert totals() == {"succeeded": len(charged)}
+    assert waiting() == [] and sandboxed.run_jobs() == 0
 
 
 @pytest.mark.postgres
