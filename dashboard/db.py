@@ -20,6 +20,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -168,6 +169,21 @@ def write_transaction(session: Session | scoped_session) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """Run Core statements in a write transaction of their own and commit it (no ORM session).
+
+    The same rules as :func:`write_transaction`: BEGIN IMMEDIATE and one writer at a time per
+    process on SQLite.
+    """
+    with (
+        writers_lock(engine),
+        engine.connect().execution_options(**{IMMEDIATE: True}) as connection,
+        connection.begin(),
+    ):
+        yield connection
 
 
 def locked(session: Session, model: type, object_id: int):

@@ -21,14 +21,14 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.crypto import lookup_hash
 from dashboard.db import clipped
-from dashboard.db import write_transaction
+from dashboard.db import write_connection
 from dashboard.extensions import db
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
@@ -123,18 +123,18 @@ def _store(checked: Checked) -> Intake:
             "outcome": InboxOutcome.REJECTED.value,
             "processed_at": clock.now(),
         }
-        with write_transaction(db.session) as session:
-            return Intake(_insert(session, row), checked.verdict)
+        with write_connection(db.engine) as connection:
+            return Intake(_insert(connection, row), checked.verdict)
     # The insert is its transaction's only statement, so a redelivery (the key is taken) is stored
     # in a second transaction instead of paying a SAVEPOINT on every notification.
     row = {**checked.fields, "dedup_key": checked.dedup_key, "verdict": Verdict.VALID.value}
     try:
-        with write_transaction(db.session) as session:
-            return Intake(_insert(session, row), checked.verdict)
+        with write_connection(db.engine) as connection:
+            return Intake(_insert(connection, row), checked.verdict)
     except IntegrityError:
         pass
-    with write_transaction(db.session) as session:
-        original = _original(session, row)
+    with write_connection(db.engine) as connection:
+        original = _original(connection, row)
         duplicate = {
             **row,
             "duplicate_of_id": original.id,
@@ -143,15 +143,15 @@ def _store(checked: Checked) -> Intake:
             "object_type": original.object_type,
             "object_id": original.object_id,
         }
-        return Intake(_insert(session, duplicate), checked.verdict, original.id)
+        return Intake(_insert(connection, duplicate), checked.verdict, original.id)
 
 
-def _insert(session: Session, row: dict[str, Any]) -> int:
-    return session.execute(_INSERT, row).scalar_one()
+def _insert(connection: Connection, row: dict[str, Any]) -> int:
+    return connection.execute(_INSERT, row).scalar_one()
 
 
-def _original(session: Session, row: dict[str, Any]):
-    return session.execute(
+def _original(connection: Connection, row: dict[str, Any]):
+    return connection.execute(
         select(_TABLE.c.id, _TABLE.c.object_type, _TABLE.c.object_id).where(
             _TABLE.c.provider == row["provider"],
             _TABLE.c.dedup_key == row["dedup_key"],

@@ -6,9 +6,13 @@ import io
 import json
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 
 from dashboard.extensions import db
+from dashboard.extensions import limiter
+from dashboard.notifications.models import Notification
+from dashboard.notifications.webhooks import UNVERIFIED_LIMIT
 from dashboard.payments.models import Payment
 from tests.notifications.notify_helpers import ANTOM_ACK
 from tests.notifications.notify_helpers import ANTOM_PATH
@@ -48,7 +52,7 @@ def refused_by_antom_rules(response) -> bool:
 # --- Antom ---------------------------------------------------------------------------------------------
 
 
-def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_queued(sandboxed):
+def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_waits_to_be_applied(sandboxed):
     app = sandboxed.app
     headers = antom_headers(app, RAW_BODY)
 
@@ -69,6 +73,46 @@ def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_queued(sandb
     assert sandboxed.run_jobs() == 1
     [row] = notifications()
     assert row.outcome == "applied" and row.object_type == "payment"
+
+
+def test_webhook_answers_set_no_cookie(sandboxed):
+    app = sandboxed.app
+    client = app.test_client()
+
+    signed = client.post(ANTOM_PATH, data=RAW_BODY, headers=antom_headers(app, RAW_BODY))
+    unsigned = client.post(ANTOM_PATH, data=RAW_BODY, content_type="application/json")
+
+    assert signed.status_code == 200 and refused_by_antom_rules(unsigned)
+    assert "Set-Cookie" not in signed.headers and "Set-Cookie" not in unsigned.headers
+    assert client.get_cookie("back_office_session") is None
+
+
+def test_a_flood_of_unsigned_posts_is_limited_but_signed_notifications_never_are(make_app):
+    previous = limiter.enabled
+    app = make_app(SANDBOX=True, RATELIMIT_ENABLED=True)
+    limiter.reset()
+    try:
+        client = app.test_client()
+        flood = [
+            client.post(ANTOM_PATH, data=RAW_BODY, content_type="application/json")
+            for _ in range(UNVERIFIED_LIMIT.amount + 1)
+        ]
+        signed = [
+            client.post(ANTOM_PATH, data=body, headers=antom_headers(app, body))
+            for body in (RAW_BODY, RAW_BODY.replace(b"0000001", b"0000009"))
+        ]
+        with app.app_context():
+            stored = db.session.execute(
+                select(Notification.verdict, func.count()).group_by(Notification.verdict)
+            ).all()
+    finally:
+        limiter.reset()
+        limiter.enabled = previous
+
+    assert all(refused_by_antom_rules(response) for response in flood)
+    assert [response.status_code for response in flood].count(429) == 1 and flood[-1].status_code == 429
+    assert [response.status_code for response in signed] == [200, 200]
+    assert dict(stored) == {"missing": UNVERIFIED_LIMIT.amount, "valid": 2}
 
 
 @pytest.mark.parametrize(
