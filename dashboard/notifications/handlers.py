@@ -103,6 +103,11 @@ def apply_next() -> int | None:
 
     :raises ApplyCrashed: as :func:`apply` would propagate; the notification is left untried
     """
+    # An idle poll only reads: the write lock (all of SQLite) is taken when there is work.
+    found = db.session.scalar(select(Notification.id).where(*WAITING).limit(1))
+    db.session.rollback()
+    if found is None:
+        return None
     with write_transaction(db.session) as session:
         row = session.scalars(
             select(Notification)
