@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 
 from dashboard.extensions import db
 from dashboard.extensions import limiter
@@ -85,6 +86,29 @@ def test_webhook_answers_set_no_cookie(sandboxed):
     assert signed.status_code == 200 and refused_by_antom_rules(unsigned)
     assert "Set-Cookie" not in signed.headers and "Set-Cookie" not in unsigned.headers
     assert client.get_cookie("back_office_session") is None
+
+
+@pytest.mark.postgres
+def test_a_notification_arriving_after_the_database_dropped_our_connections_is_stored(sandboxed):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("connections the server drops are a PostgreSQL matter")
+    app = sandboxed.app
+    first = RAW_BODY.replace(b"0000001", b"0000008")
+    assert post_antom(app, first).status_code == 200  # the pool now holds a connection
+    db.session.rollback()
+    with db.engine.connect() as admin:
+        # A restart, a failover or an idle timeout: the server ends every other session.
+        admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+
+    response = post_antom(app, RAW_BODY)
+
+    assert response.status_code == 200 and response.get_data() == ANTOM_ACK
+    assert [row.body for row in notifications()] == [first, RAW_BODY]
 
 
 def test_a_flood_of_unsigned_posts_is_limited_but_signed_notifications_never_are(make_app):
