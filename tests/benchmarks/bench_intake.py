@@ -476,7 +476,7 @@ def exactly_once(url: str) -> str:
         SELECT
           (SELECT count(*) FROM notifications WHERE verdict = 'valid' AND duplicate_of_id IS NULL),
           (SELECT count(*) FROM notifications WHERE verdict = 'valid' AND outcome = 'pending'),
-          (SELECT count(*) FROM notifications WHERE verdict = 'valid' AND attempts <> 1),
+          (SELECT count(*) FROM notifications WHERE verdict = 'valid' AND attempts > 1),
           (SELECT count(*) FROM (SELECT notification_id FROM events WHERE kind = 'notification'
                                  GROUP BY notification_id HAVING count(*) > 1) AS twice),
           (SELECT count(DISTINCT notification_id) FROM events WHERE kind = 'notification')
@@ -596,11 +596,11 @@ def soak(options, kind: str, tmp: Path, port: int, keys) -> None:
         applied = wait_until_applied(database.url, workers.pids, timeout=300)
         samples.append(
             [
-                f"{time.perf_counter() - started:.0f} (drained)",
+                f"{time.perf_counter() - started:.0f} (end)",
                 " ".join(f"{rss_mib(pid):.0f}" for pid in server.worker_pids()),
                 " ".join(f"{rss_mib(pid):.0f}" for pid in workers.pids),
-                total,
-                0,
+                sum(count for key, count in _outcomes(database.url).items() if key.startswith("valid/")),
+                _outcomes(database.url).get("valid/pending", 0),
             ]
         )
         rows = _count(
@@ -624,7 +624,7 @@ def soak(options, kind: str, tmp: Path, port: int, keys) -> None:
         f"p95 {load.ms(0.95):.1f} ms, p99 {load.ms(0.99):.1f} ms, errors {sum(load.errors.values())}"
     )
     print(f"  stored once: {stored} rows, {distinct} distinct dedup keys, of {total} sent")
-    print(f"  applied once: {applied.check}")
+    print(f"  applied once: {applied.check}; while sending and after: {applied.rate:.0f}/s")
     print(f"load average after: {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
 
 
