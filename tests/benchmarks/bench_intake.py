@@ -624,7 +624,7 @@ def soak(options, kind: str, tmp: Path, port: int, keys) -> None:
         f"p95 {load.ms(0.95):.1f} ms, p99 {load.ms(0.99):.1f} ms, errors {sum(load.errors.values())}"
     )
     print(f"  stored once: {stored} rows, {distinct} distinct dedup keys, of {total} sent")
-    print(f"  applied once: {applied.check}; while sending and after: {applied.rate:.0f}/s")
+    print(f"  applied once: {applied.check}; {applied.rate:.0f}/s after sending ended")
     print(f"load average after: {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
 
 
