@@ -14,6 +14,8 @@ from dashboard.config import is_local_run
 from dashboard.config import load_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: Database connections older than this are replaced when next taken from the pool.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def _resource_dir(name: str) -> Path:
@@ -44,7 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No ping per checkout (a round trip on every request): connections are renewed after
+        # half an hour, and one found dead is dropped with the whole pool on its first error.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_recycle": POOL_RECYCLE_SECONDS},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="back_office_session",
@@ -57,16 +61,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config["SESSION_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
-    if settings["TRUSTED_PROXY_COUNT"]:
-        count = settings["TRUSTED_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count)
-
     _init_extensions(app)
     _register_blueprints(app)
 
     from dashboard.auth.guard import init_guard
     from dashboard.cli import register_cli
     from dashboard.errors import register_error_handlers
+    from dashboard.notifications.webhooks import init_webhooks
     from dashboard.sandbox.cli import sandbox_command
     from dashboard.security import init_security
     from dashboard.templating import init_templating
@@ -80,6 +81,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_templating(app)
     register_error_handlers(app)
     register_cli(app)
+    init_webhooks(app)
+    if settings["TRUSTED_PROXY_COUNT"]:
+        # Outermost, so the webhooks see the client's address too.
+        count = settings["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count)
     # Registered whatever SANDBOX says: it starts an app of its own with the simulators.
     app.cli.add_command(sandbox_command)
     return app
@@ -119,7 +125,6 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.events.views import bp as events_bp
     from dashboard.home.views import bp as home_bp
     from dashboard.notifications.views import bp as notifications_bp
-    from dashboard.notifications.webhooks import bp as webhooks_bp
     from dashboard.payments.views import bp as payments_bp
     from dashboard.users.views import bp as users_bp
 
@@ -133,7 +138,6 @@ def _register_blueprints(app: Flask) -> None:
         approvals_bp,
         notifications_bp,
         events_bp,
-        webhooks_bp,
         checkout_bp,
     ):
         app.register_blueprint(blueprint)

@@ -72,13 +72,15 @@ def audit_verify() -> None:
 @click.command("worker")
 @click.option("--workers", default=4, show_default=True, help="Worker threads.")
 def worker(workers: int) -> None:
-    """Run the job consumer in the foreground (Ctrl-C stops it)."""
+    """Run the job consumer and as many drainers in the foreground (Ctrl-C stops them)."""
     huey = jobs.get_huey()
-    consumer = huey.create_consumer(
-        workers=workers, worker_type="thread", periodic=True, max_delay=jobs.MAX_IDLE_DELAY
-    )
+    started = jobs.Workers(huey, workers, check_worker_health=True)
     jobs.beat(huey)
-    consumer.run()
+    started.drainers.start()
+    try:
+        started.consumer.run()
+    finally:
+        started.drainers.stop()
 
 
 def _serve_with_jobs(

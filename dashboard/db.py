@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import nullcontext
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -17,6 +20,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -52,9 +56,14 @@ class Base(DeclarativeBase):
 CLIPPED = {"clip": True}
 
 
+def clipped(value: Any, length: int) -> Any:
+    """Return ``value`` as a :data:`CLIPPED` column of ``length`` stores it (for Core inserts)."""
+    return value[:length] or None if isinstance(value, str) else value
+
+
 def _clipper(length: int):
     def clip(target: Any, value: Any, old: Any, initiator: Any) -> Any:
-        return value[:length] or None if isinstance(value, str) else value
+        return clipped(value, length)
 
     return clip
 
@@ -97,9 +106,15 @@ def one_of(column: str, values: Iterable[str], name: str | None = None) -> Check
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 IMMEDIATE = "sqlite_begin_immediate"
 
+#: One write transaction at a time per SQLite engine in this process. Threads queue on this lock
+#: and go in as soon as the writer before them commits; waiting in SQLite's busy handler instead
+#: means sleeping in growing steps while the lock is often free. Other processes still meet the
+#: busy timeout.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
 
 def configure_sqlite(engine: Engine) -> None:
-    """Apply WAL, foreign keys, a busy timeout and explicit BEGIN to a SQLite engine.
+    """Apply WAL, foreign keys, a busy timeout, explicit BEGIN and the writers' lock to a SQLite engine.
 
     pysqlite's own transaction handling emits BEGIN lazily and breaks SAVEPOINT; the
     documented recipe turns it off and emits BEGIN ourselves, which also lets write
@@ -124,27 +139,51 @@ def configure_sqlite(engine: Engine) -> None:
         else:
             connection.exec_driver_sql("BEGIN")
 
+    _SQLITE_WRITERS[engine] = threading.RLock()
+
+
+def writers_lock(engine: Engine) -> threading.RLock | nullcontext:
+    """Return the lock a write transaction on ``engine`` holds in this process (none on PostgreSQL)."""
+    return _SQLITE_WRITERS.get(engine) or nullcontext()
+
 
 @contextmanager
 def write_transaction(session: Session | scoped_session) -> Iterator[Session]:
     """Run a read-check-write block in its own transaction and commit it.
 
     On SQLite the transaction starts with BEGIN IMMEDIATE (the write lock is taken
-    before the first read); on PostgreSQL callers add ``with_for_update()`` to the rows
-    they check. A transaction already open on the session is committed first, so the
-    caller must not hold uncommitted changes it wants to keep separate.
+    before the first read), one thread of the process at a time; on PostgreSQL callers
+    add ``with_for_update()`` to the rows they check. A transaction already open on the
+    session is committed first, so the caller must not hold uncommitted changes it wants
+    to keep separate.
     """
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
         session.commit()
-    session.connection(execution_options={IMMEDIATE: True})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    with writers_lock(session.get_bind()):
+        session.connection(execution_options={IMMEDIATE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """Run Core statements in a write transaction of their own and commit it (no ORM session).
+
+    The same rules as :func:`write_transaction`: BEGIN IMMEDIATE and one writer at a time per
+    process on SQLite.
+    """
+    with (
+        writers_lock(engine),
+        engine.connect().execution_options(**{IMMEDIATE: True}) as connection,
+        connection.begin(),
+    ):
+        yield connection
 
 
 def locked(session: Session, model: type, object_id: int):

@@ -4,11 +4,17 @@ Domains declare tasks with :func:`task` (in ``<domain>/tasks.py``, under a name)
 sweeps with :func:`sweeper`; services queue work by that name with :func:`enqueue_after_commit`,
 which releases it only once the surrounding database transaction has committed (DESIGN §3, §8
 "Jobs"). Queueing by name keeps services from importing the tasks that call them.
+
+Work whose rows are their own queue (stored notifications waiting to be applied) is taken by
+:func:`drainer` functions instead: the workers call them in a loop, so storing such a row is the
+only write it costs.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,11 +70,14 @@ class TaskSpec:
     #: Called as ``on_failure(exc, *args)`` when a run raises, before Huey retries it.
     on_failure: Callable[..., None] | None = None
 
-    def enqueue(self, *args: Any, delay: float | None = None) -> None:
-        """Queue this job now or in ``delay`` seconds (in a transaction: :func:`enqueue_after_commit`)."""
+    def enqueue(self, *args: Any, delay: float | None = None, retries: int | None = None) -> None:
+        """Queue this job now or in ``delay`` seconds (in a transaction: :func:`enqueue_after_commit`).
+
+        :param retries: fewer retries than the job's policy (a first try already failed elsewhere)
+        """
         bound = current_app.extensions["huey_tasks"][self.name]
-        if delay:
-            bound.schedule(args=args, delay=delay)
+        if delay or retries is not None:
+            bound.schedule(args=args, delay=delay or 0, retries=retries)
         else:
             bound(*args)
 
@@ -78,6 +87,9 @@ class TaskSpec:
 
 _TASKS: dict[str, TaskSpec] = {}
 _SWEEPERS: list[Callable[[], None]] = []
+_DRAINERS: list[Callable[[], bool]] = []
+#: The app each Huey instance was built for: drainers run in its context.
+_APPS: weakref.WeakKeyDictionary[Huey, Flask] = weakref.WeakKeyDictionary()
 
 
 def task(
@@ -113,6 +125,17 @@ def sweeper(func: Callable[[], None]) -> Callable[[], None]:
     """Register ``func`` to run on every sweep (work left half-done by a crash)."""
     if func not in _SWEEPERS:
         _SWEEPERS.append(func)
+    return func
+
+
+def drainer(func: Callable[[], bool]) -> Callable[[], bool]:
+    """Register ``func``: it takes one waiting piece of work and does it, or returns False when none waits.
+
+    Workers run it in a loop, :data:`MAX_IDLE_DELAY` apart while it finds nothing; it must be safe
+    to run in several threads and processes at once.
+    """
+    if func not in _DRAINERS:
+        _DRAINERS.append(func)
     return func
 
 
@@ -167,6 +190,7 @@ def init_jobs(app: Flask) -> Huey:
 
     app.extensions["huey"] = huey
     app.extensions["huey_tasks"] = bound
+    _APPS[huey] = app
     return huey
 
 
@@ -228,34 +252,94 @@ def _drop_pending(session: Session, previous_transaction) -> None:
         session.info.pop(_PENDING_KEY, None)
 
 
+def drain_once(app: Flask) -> int:
+    """Let every drainer take what waits, in ``app``'s context; return how many pieces were done."""
+    done = 0
+    for func in list(_DRAINERS):
+        with app.app_context():
+            while func():
+                done += 1
+    return done
+
+
 def run_pending(huey: Huey, limit: int = 1000, *, scheduled_until: datetime | None = None) -> int:
-    """Run queued jobs in this thread until the queue is empty; return how many ran.
+    """Run queued jobs and drain waiting work in this thread until none is left; return how many ran.
 
     Tests use it; scheduled (delayed) jobs whose time has come are moved to the queue
     first — with ``scheduled_until`` (naive UTC, Huey's own convention), those due by then.
     """
+    app = _APPS[huey]
     ran = 0
     while ran < limit:
+        ran += drain_once(app)
         now = scheduled_until or huey._get_timestamp()
         for scheduled in huey.read_schedule(now):
             huey.enqueue(scheduled)
         message = huey.dequeue()
         if message is None:
             return ran
-        huey.execute(message, now)
-        ran += 1
+        if huey.ready_to_run(message, now):
+            ran += 1
+        huey.execute(message, now)  # one queued for later goes to the schedule
     raise RuntimeError(f"more than {limit} jobs ran; is a job re-queueing itself?")
 
 
-def start_consumer(huey: Huey, workers: int = 2):
-    """Start worker threads and the scheduler from the main thread; return the consumer."""
-    consumer = huey.create_consumer(
-        workers=workers,
-        worker_type="thread",
-        periodic=True,
-        max_delay=MAX_IDLE_DELAY,
-        check_worker_health=False,
-    )
-    consumer.start()
+class Drainers:
+    """Threads that run every drainer in a loop until stopped."""
+
+    def __init__(self, app: Flask, threads: int):
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(app,), name=f"drainer-{number}", daemon=True)
+            for number in range(threads)
+        ]
+
+    def _run(self, app: Flask) -> None:
+        while not self._stop.is_set():
+            try:
+                done = drain_once(app)
+            except Exception:
+                log.exception("a drainer failed")
+                done = 0
+            if not done:
+                self._stop.wait(MAX_IDLE_DELAY)
+
+    def start(self) -> Drainers:
+        """Start the threads; return self."""
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the threads to stop and wait for the piece of work each is doing."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+class Workers:
+    """Huey's consumer and the drainers, started and stopped together."""
+
+    def __init__(self, huey: Huey, workers: int, *, check_worker_health: bool = False):
+        self.consumer = huey.create_consumer(
+            workers=workers,
+            worker_type="thread",
+            periodic=True,
+            max_delay=MAX_IDLE_DELAY,
+            check_worker_health=check_worker_health,
+        )
+        self.drainers = Drainers(_APPS[huey], workers)
+
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the drainers and the consumer."""
+        self.drainers.stop()
+        self.consumer.stop(graceful=graceful)
+
+
+def start_consumer(huey: Huey, workers: int = 2) -> Workers:
+    """Start worker threads, drainers and the scheduler from the main thread; return them."""
+    started = Workers(huey, workers)
+    started.consumer.start()
+    started.drainers.start()
     beat(huey)
-    return consumer
+    return started

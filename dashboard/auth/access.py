@@ -18,7 +18,7 @@ from dashboard.users.models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Marker for endpoints anyone may call (login, webhooks, sandbox, healthz, static).
+#: Marker for endpoints anyone may call (login, sandbox, healthz, static).
 PUBLIC = "public"
 
 #: Each role and the roles whose rights it includes (DESIGN §8).

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import clock
@@ -71,21 +72,77 @@ def apply(notification_id: int) -> str | None:
             return None
         if row.processed_at is not None or row.outcome == InboxOutcome.FAILED:
             return row.outcome
-        row.attempts += 1
+        return _apply_locked(session, row)
+
+
+#: Stored verified originals never tried: what :func:`apply_next` claims, oldest first.
+WAITING = (
+    Notification.processed_at.is_(None),
+    Notification.outcome == InboxOutcome.PENDING.value,
+    Notification.verdict == Verdict.VALID.value,
+    Notification.duplicate_of_id.is_(None),
+    Notification.attempts == 0,
+)
+
+
+class ApplyCrashed(Exception):
+    """Applying the claimed notification ``notification_id`` raised (the cause); nothing was kept."""
+
+    def __init__(self, notification_id: int):
+        super().__init__(f"applying notification {notification_id} raised")
+        self.notification_id = notification_id
+
+
+def apply_next() -> int | None:
+    """Claim the oldest verified notification nothing has tried yet, apply it; return its id (None: none).
+
+    The claim is a row lock taken in the apply's own transaction (SKIP LOCKED on PostgreSQL, so
+    appliers running side by side take different rows; SQLite has one writer at a time), so a
+    notification is applied once however many appliers race, and a crash before the commit
+    leaves it waiting for the next one.
+
+    :raises ApplyCrashed: as :func:`apply` would propagate; the notification is left untried
+    """
+    # An idle poll only reads: the write lock (all of SQLite) is taken when there is work.
+    found = db.session.scalar(select(Notification.id).where(*WAITING).limit(1))
+    db.session.rollback()
+    if found is None:
+        return None
+    with write_transaction(db.session) as session:
+        row = session.scalars(
+            select(Notification)
+            .where(*WAITING)
+            # In the order of the index of unprocessed rows: no applied row is read to find one.
+            .order_by(Notification.received_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
         try:
-            with session.begin_nested():
-                news = NOTIFYING[row.provider].webhook.read_notification(row.body)
-                applied = HANDLERS[type(news)](session, row, news)
-        except (InvalidTransition, MalformedMessage) as exc:
-            row.outcome = InboxOutcome.FAILED.value
-            row.processing_error = describe_error(exc)
-            return row.outcome
-        row.outcome = applied.outcome.value
-        row.processed_at = clock.now()
-        row.processing_error = None
-        if applied.object_type is not None:
-            row.object_type, row.object_id = applied.object_type, str(applied.object_id)
+            _apply_locked(session, row)
+        except Exception as exc:
+            raise ApplyCrashed(row.id) from exc
+        return row.id
+
+
+def _apply_locked(session: Session, row: Notification) -> str:
+    """Apply ``row`` (locked, verified, unprocessed) in ``session``'s transaction; return its outcome."""
+    row.attempts += 1
+    try:
+        with session.begin_nested():
+            news = NOTIFYING[row.provider].webhook.read_notification(row.body)
+            applied = HANDLERS[type(news)](session, row, news)
+    except (InvalidTransition, MalformedMessage) as exc:
+        row.outcome = InboxOutcome.FAILED.value
+        row.processing_error = describe_error(exc)
         return row.outcome
+    row.outcome = applied.outcome.value
+    row.processed_at = clock.now()
+    row.processing_error = None
+    if applied.object_type is not None:
+        row.object_type, row.object_id = applied.object_type, str(applied.object_id)
+    return row.outcome
 
 
 def _noted(

@@ -2,13 +2,15 @@
 
 Intake (inside the webhook request) parses nothing it trusts: it checks the signature over the
 raw bytes (pure computation, no state), then stores the bytes, the relevant headers and the
-verdict in one transaction of their own, and only then acknowledges. Doing the check before
-the insert rather than after it costs nothing in safety — a process dying mid-check has stored
-nothing and acknowledged nothing, so the provider sends again — and keeps intake to one commit.
+verdict with one ``INSERT … RETURNING`` in a transaction of its own, and only then acknowledges.
+Doing the check before the insert rather than after it costs nothing in safety — a process dying
+mid-check has stored nothing and acknowledged nothing, so the provider sends again — and keeps
+intake to one statement and one commit. Nothing is queued: the appliers pick up stored rows
+(``notifications/tasks.py``), so a notification costs one durable write.
 
 The dedup key is unique only among verified primary rows (a partial unique index), so a forged
 POST can never take the key first; a verified redelivery hits the index and is stored as a
-duplicate linked to the original. Applying runs in a job (``notifications/handlers.py``).
+duplicate linked to the original.
 """
 
 from __future__ import annotations
@@ -17,23 +19,42 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.crypto import lookup_hash
-from dashboard.db import write_transaction
+from dashboard.db import clipped
+from dashboard.db import write_connection
 from dashboard.extensions import db
-from dashboard.jobs import enqueue_after_commit
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
 from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.entry import Provider
 
-#: The job that applies a stored notification (declared in notifications/tasks.py).
+#: The job that applies a stored notification again (declared in notifications/tasks.py).
 APPLY_NOTIFICATION = "dashboard.notifications.tasks.apply_notification_task"
+
+_TABLE = Notification.__table__
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A POST whose signature was checked, as it will be stored."""
+
+    verdict: Verdict
+    fields: dict[str, Any]
+    dedup_key: str | None
+
+    @property
+    def verified(self) -> bool:
+        """Return True when the signature holds (the provider really sent it)."""
+        return self.verdict is Verdict.VALID
 
 
 @dataclass(frozen=True)
@@ -57,70 +78,84 @@ def dedup_key(identity: NotificationIdentity) -> str | None:
     return identity.key
 
 
-class _Redelivery(Exception):
-    """The dedup key belongs to a verified original: leave the failed insert's transaction."""
-
-
-def receive(provider: Provider, headers: Mapping[str, str], body: bytes) -> Intake:
-    """Verify, store and (if verified and new) queue a notification of ``provider``; return what happened."""
+def check(provider: Provider, headers: Mapping[str, str], body: bytes) -> Checked:
+    """Verify a POST of ``provider`` and read what it says it is; store nothing."""
     # One plain copy: Werkzeug's request headers walk the whole WSGI environ on every lookup.
     headers = {name.lower(): value for name, value in headers.items()}
     webhook = provider.webhook
-    verdict = webhook.verify(headers, body)
     identity = webhook.identify(body)
-    key = dedup_key(identity)
     fields = {
         "provider": provider.code,
-        "kind": identity.kind,
-        "reference": identity.reference,
+        "kind": clipped(identity.kind, _TABLE.c.kind.type.length),
+        "reference": clipped(identity.reference, _TABLE.c.reference.type.length),
         "headers": webhook.kept(headers),
         "body": body,
+        "received_at": clock.now(),
     }
-    if verdict is not Verdict.VALID:
-        with write_transaction(db.session) as session:
-            row = Notification(
-                **fields, verdict=verdict.value, outcome=InboxOutcome.REJECTED.value, processed_at=clock.now()
-            )
-            session.add(row)
-            session.flush()
-            return Intake(row.id, verdict)
+    return Checked(webhook.verify(headers, body), fields, dedup_key(identity))
+
+
+def store(checked: Checked) -> Intake:
+    """Store a checked POST; a verified new one waits for the appliers. Return what happened.
+
+    A connection found dead (the database restarted) is replaced and the insert made once more:
+    nothing was acknowledged yet, and if the first insert did commit, the second is stored as its
+    duplicate.
+    """
+    try:
+        return _store(checked)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return _store(checked)
+
+
+def receive(provider: Provider, headers: Mapping[str, str], body: bytes) -> Intake:
+    """Verify and store a notification of ``provider``; return what happened."""
+    return store(check(provider, headers, body))
+
+
+def _store(checked: Checked) -> Intake:
+    if not checked.verified:
+        row = {
+            **checked.fields,
+            "verdict": checked.verdict.value,
+            "outcome": InboxOutcome.REJECTED.value,
+            "processed_at": clock.now(),
+        }
+        with write_connection(db.engine) as connection:
+            return Intake(_insert(connection, row), checked.verdict)
     # The insert is its transaction's only statement, so a redelivery (the key is taken) is stored
     # in a second transaction instead of paying a SAVEPOINT on every notification.
+    row = {**checked.fields, "dedup_key": checked.dedup_key, "verdict": Verdict.VALID.value}
     try:
-        with write_transaction(db.session) as session:
-            row = Notification(**fields, dedup_key=key, verdict=verdict.value)
-            session.add(row)
-            try:
-                session.flush()
-            except IntegrityError as exc:
-                raise _Redelivery from exc
-            enqueue_after_commit(session, APPLY_NOTIFICATION, row.id)
-            return Intake(row.id, verdict)
-    except _Redelivery:
-        with write_transaction(db.session) as session:
-            row = _store_duplicate(session, fields, key)
-            return Intake(row.id, verdict, row.duplicate_of_id)
+        with write_connection(db.engine) as connection:
+            return Intake(_insert(connection, row), checked.verdict)
+    except IntegrityError:
+        pass
+    with write_connection(db.engine) as connection:
+        original = _original(connection, row)
+        duplicate = {
+            **row,
+            "duplicate_of_id": original.id,
+            "outcome": InboxOutcome.DUPLICATE.value,
+            "processed_at": clock.now(),
+            "object_type": original.object_type,
+            "object_id": original.object_id,
+        }
+        return Intake(_insert(connection, duplicate), checked.verdict, original.id)
 
 
-def _store_duplicate(session: Session, fields: dict[str, Any], key: str) -> Notification:
-    original = session.scalars(
-        select(Notification).where(
-            Notification.provider == fields["provider"],
-            Notification.dedup_key == key,
-            Notification.verdict == Verdict.VALID.value,
-            Notification.duplicate_of_id.is_(None),
+def _insert(connection: Connection, row: dict[str, Any]) -> int:
+    return connection.execute(_INSERT, row).scalar_one()
+
+
+def _original(connection: Connection, row: dict[str, Any]):
+    return connection.execute(
+        select(_TABLE.c.id, _TABLE.c.object_type, _TABLE.c.object_id).where(
+            _TABLE.c.provider == row["provider"],
+            _TABLE.c.dedup_key == row["dedup_key"],
+            _TABLE.c.verdict == Verdict.VALID.value,
+            _TABLE.c.duplicate_of_id.is_(None),
         )
     ).one()
-    row = Notification(
-        **fields,
-        dedup_key=key,
-        verdict=Verdict.VALID.value,
-        duplicate_of_id=original.id,
-        outcome=InboxOutcome.DUPLICATE.value,
-        processed_at=clock.now(),
-        object_type=original.object_type,
-        object_id=original.object_id,
-    )
-    session.add(row)
-    session.flush()
-    return row

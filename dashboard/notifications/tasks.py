@@ -1,4 +1,4 @@
-"""Notification jobs: apply one notification; the inbox sweeper (the inbox is also an outbox)."""
+"""Notification jobs: the appliers of stored notifications, apply one again, the inbox sweeper."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.extensions import db
 from dashboard.jobs import RETRY_NOTIFICATION
+from dashboard.jobs import drainer
 from dashboard.jobs import sweeper
 from dashboard.jobs import task
+from dashboard.notifications.handlers import ApplyCrashed
 from dashboard.notifications.handlers import apply
+from dashboard.notifications.handlers import apply_next
 from dashboard.notifications.handlers import describe_error
 from dashboard.notifications.intake import APPLY_NOTIFICATION
 from dashboard.notifications.models import InboxOutcome
@@ -41,6 +44,23 @@ def _record_crash(exc: Exception, notification_id: int) -> None:
 def apply_notification_task(notification_id: int) -> str | None:
     """Apply a stored notification (safe to run twice: a processed one is left alone)."""
     return apply(notification_id)
+
+
+@drainer
+def apply_next_notification() -> bool:
+    """Apply the oldest stored notification nothing has tried yet; return False when none waits.
+
+    One that crashes is shown as crashed and handed to :func:`apply_notification_task`, whose
+    retries continue from this first try.
+    """
+    try:
+        return apply_next() is not None
+    except ApplyCrashed as crash:
+        _record_crash(crash.__cause__, crash.notification_id)
+        apply_notification_task.enqueue(
+            crash.notification_id, delay=RETRY_NOTIFICATION.delay, retries=RETRY_NOTIFICATION.retries - 1
+        )
+        return True
 
 
 def unprocessed(now) -> list[int]:

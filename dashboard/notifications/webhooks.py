@@ -1,58 +1,100 @@
-"""Provider webhooks, one per provider that notifies (``POST /webhooks/antom`` …; public, CSRF-exempt)."""
+"""Provider webhooks, one per provider that notifies (``POST /webhooks/antom`` …; public, no CSRF).
+
+Providers are machines, and at provider scale every millisecond of a webhook counts: their POSTs
+are answered in front of Flask's request handling, by a WSGI layer that does only intake's work —
+no staff session or cookie, no access check, no rate limiter on verified traffic (DESIGN §8: it
+must never be limited away). A POST whose signature fails is limited per client address before it
+is stored, so a forged flood cannot fill the inbox. Anything else on those paths goes to Flask.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
 
-from flask import Blueprint
-from flask import Response
-from flask import abort
-from flask import request
+from flask import Flask
+from limits import parse
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response
 
-from dashboard.auth.access import public
-from dashboard.extensions import csrf
-from dashboard.notifications.intake import receive as receive_notification
+from dashboard.extensions import limiter
+from dashboard.notifications.intake import check
+from dashboard.notifications.intake import store
 from dashboard.providers.entry import Provider
 from dashboard.providers.registry import NOTIFYING
+from dashboard.security import add_security_headers
 
 #: Largest body accepted; real notifications are a few kilobytes.
 MAX_BODY_BYTES = 64 * 1024
+#: POSTs with a bad or missing signature stored per client address; more are refused with 429.
+UNVERIFIED_LIMIT = parse("60 per minute")
+_LIMIT_SCOPE = "webhooks.unverified"
 
-bp = Blueprint("webhooks", __name__)
-csrf.exempt(bp)
+
+def webhook_routes(config: Mapping[str, Any]) -> dict[str, Provider]:
+    """Return each path providers POST notifications to, and the provider it belongs to.
+
+    The paths are settings: they are the public notify URLs' paths below PUBLIC_BASE_URL.
+    """
+    return {entry.webhook.path(config): entry for entry in NOTIFYING.values()}
 
 
-def _raw_body() -> bytes:
+def _raw_body(request: Request) -> bytes:
     """Return the body exactly as received, after the type and size checks (415 / 413)."""
     mimetype = request.mimetype
     if mimetype != "application/json" and not mimetype.endswith("+json"):
-        abort(415)
+        raise UnsupportedMediaType()
     # One byte over the limit is read on purpose: without a Content-Length (chunked transfer)
     # Werkzeug stops quietly at max_content_length, so a longer body would come back cut short.
     request.max_content_length = MAX_BODY_BYTES + 1
     body = request.get_data(cache=False)
     if len(body) > MAX_BODY_BYTES:
-        abort(413)
+        raise RequestEntityTooLarge()
     return body
 
 
-def _endpoint(entry: Provider) -> Callable[[], Response]:
-    """Return the view that stores, verifies and acknowledges ``entry``'s notifications."""
-
-    @public
-    def receive() -> Response:
-        intake = receive_notification(entry, request.headers, _raw_body())
-        answer = entry.webhook.acknowledgement if intake.accepted else entry.webhook.refusal
-        return Response(answer.body, answer.status, content_type=answer.content_type)
-
-    receive.__doc__ = f"Store, verify and acknowledge a notification from {entry.label}."
-    return receive
+def _limit_unverified(request: Request) -> None:
+    """Refuse with 429 when this address sent too many unverified POSTs lately."""
+    if limiter.enabled and not limiter.limiter.hit(UNVERIFIED_LIMIT, _LIMIT_SCOPE, request.remote_addr or ""):
+        raise TooManyRequests()
 
 
-@bp.record_once
-def _mount(state) -> None:
-    # The paths are settings: they are the public notify URLs' paths below PUBLIC_BASE_URL. Each
-    # provider's endpoint is named after it (webhooks.antom, webhooks.worldpay).
-    for entry in NOTIFYING.values():
-        path = entry.webhook.path(state.app.config)
-        state.add_url_rule(path, entry.code, _endpoint(entry), methods=["POST"])
+def receive(entry: Provider, request: Request) -> Response:
+    """Store, verify and acknowledge a notification from ``entry``."""
+    checked = check(entry, request.headers, _raw_body(request))
+    if not checked.verified:
+        _limit_unverified(request)
+    intake = store(checked)
+    answer = entry.webhook.acknowledgement if intake.accepted else entry.webhook.refusal
+    return Response(answer.body, answer.status, content_type=answer.content_type)
+
+
+class Webhooks:
+    """WSGI middleware: answers POSTs to the webhook paths itself, in an app context; passes the rest on."""
+
+    def __init__(self, app: Flask, routes: Mapping[str, Provider], wsgi_app):
+        self.app = app
+        self.routes = dict(routes)
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
+        entry = self.routes.get(environ.get("PATH_INFO", ""))
+        if entry is None or environ.get("REQUEST_METHOD") != "POST":
+            return self.wsgi_app(environ, start_response)
+        request = Request(environ)
+        with self.app.app_context():
+            try:
+                response = receive(entry, request)
+            except HTTPException as refused:
+                response = refused.get_response(environ)
+        return add_security_headers(response)(environ, start_response)
+
+
+def init_webhooks(app: Flask) -> None:
+    """Put the webhooks in front of ``app``'s request handling."""
+    app.wsgi_app = Webhooks(app, webhook_routes(app.config), app.wsgi_app)

@@ -248,6 +248,15 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total / ticks
 
 
+def rss_mib(pid: int) -> float:
+    """Return the resident memory of process ``pid`` in MiB (0 when it is gone)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 # --- a raw HTTP/1.1 client (cheap: the load generator shares the two cores) ---------------------
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from dashboard.events.models import Event
 from dashboard.extensions import db
+from dashboard.notifications.handlers import WAITING
 from dashboard.notifications.models import Notification
 from dashboard.providers.antom.settings import DEFAULT_SANDBOX_CLIENT_ID
 from dashboard.providers.antom.signatures import build_signature_header
@@ -221,6 +222,16 @@ def notifications() -> list[Notification]:
     """Every stored notification, oldest first, read afresh."""
     db.session.rollback()
     return list(db.session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def waiting() -> list[int]:
+    """The stored notifications the appliers will take, in the order they take them."""
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(Notification.id).where(*WAITING).order_by(Notification.received_at, Notification.id)
+        )
+    )
 
 
 def timeline(object_type: str, object_id: int | str) -> list[Event]:

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from dashboard import clock
+from dashboard import jobs
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.notifications import service
-from dashboard.notifications.intake import APPLY_NOTIFICATION
 from dashboard.payments import changes
 from dashboard.payments import service as payments
 from dashboard.payments import worldpay as worldpay_flow
@@ -41,6 +41,7 @@ from tests.notifications.notify_helpers import status_changes
 from tests.notifications.notify_helpers import timeline
 from tests.notifications.notify_helpers import token_canceled
 from tests.notifications.notify_helpers import totals
+from tests.notifications.notify_helpers import waiting
 from tests.notifications.notify_helpers import worldpay_event
 from tests.sandbox import worldpay_helpers as wh
 
@@ -94,8 +95,8 @@ def test_a_redelivered_worldpay_event_is_a_duplicate_by_event_id(sandboxed, sale
     assert post_worldpay(sandboxed.app, body).status_code == 200
     # A redelivery may differ in its bytes (spacing) but carries the same eventId.
     assert post_worldpay(sandboxed.app, json.dumps(body, indent=2).encode()).status_code == 200
-    # One apply is queued: the copy is stored as a duplicate, never applied.
-    assert [task.name for task in sandboxed.app.extensions["huey"].pending()] == [APPLY_NOTIFICATION]
+    # One waits to be applied: the copy is stored as a duplicate, never applied.
+    assert len(waiting()) == 1
     sandboxed.run_jobs()
 
     original, copy = notifications()
@@ -458,6 +459,27 @@ def test_two_workers_applying_the_same_notification_apply_it_once(sandboxed, cha
 
 
 @pytest.mark.postgres
+def test_two_appliers_draining_the_inbox_at_once_apply_every_notification_once(sandboxed, charge):
+    skip_unless_postgresql(current_app, "concurrent workers")
+    charged = [charge(10002) for _ in range(6)]
+    for payment in charged:
+        notice = payment_result(payment.request_id, payment.provider_payment_id, minor=10002)
+        post_antom(sandboxed.app, notice)
+    db.session.rollback()
+
+    results, errors = _at_once(sandboxed.app, lambda: jobs.drain_once(sandboxed.app))
+
+    assert errors == []
+    assert sum(results) == len(charged)
+    rows = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    assert [(row.outcome, row.attempts) for row in rows] == [("applied", 1)] * len(charged)
+    for payment, row in zip(charged, rows, strict=True):
+        assert notes("payment", payment.id) == [(row.id, "applied")]
+    assert totals() == {"succeeded": len(charged)}
+    assert waiting() == [] and sandboxed.run_jobs() == 0
+
+
+@pytest.mark.postgres
 def test_two_deliveries_of_the_same_body_at_once_store_one_primary_and_one_duplicate(sandboxed, charge):
     skip_unless_postgresql(current_app, "concurrent workers")
     payment = charge(10002)
@@ -473,7 +495,7 @@ def test_two_deliveries_of_the_same_body_at_once_store_one_primary_and_one_dupli
     primary = [row for row in rows if row.duplicate_of_id is None]
     assert len(rows) == 2 and len(primary) == 1
     assert [row.duplicate_of_id for row in rows if row is not primary[0]] == [primary[0].id]
-    assert app.extensions["huey"].pending_count() == 1
+    assert waiting() == [primary[0].id]
     sandboxed.run_jobs()
     assert fresh(Payment, payment.id).status == "succeeded"
     assert len(status_changes("payment", payment.id)) == 2

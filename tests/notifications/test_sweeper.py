@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy import text
 
 from dashboard import jobs
 from dashboard.agreements import service as agreements
@@ -19,6 +21,7 @@ from dashboard.notifications import service
 from dashboard.notifications.tasks import apply_notification_task
 from dashboard.payments.models import Payment
 from dashboard.payments.tasks import inquire_payment_task
+from tests.conftest import skip_unless_postgresql
 from tests.notifications.notify_helpers import kinds
 from tests.notifications.notify_helpers import notes
 from tests.notifications.notify_helpers import notifications
@@ -26,6 +29,7 @@ from tests.notifications.notify_helpers import payment_result
 from tests.notifications.notify_helpers import post_antom
 from tests.notifications.notify_helpers import status_changes
 from tests.notifications.notify_helpers import totals
+from tests.notifications.notify_helpers import waiting
 from tests.sandbox import helpers
 
 
@@ -129,6 +133,53 @@ def test_a_crash_that_outlives_the_retries_is_left_for_the_sweeper(
     assert fresh(Payment, payment.id).status == "succeeded"
     [row] = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
     assert (row.outcome, row.attempts) == ("applied", 5)
+
+
+# --- a crash between storing and applying -----------------------------------------------------------
+
+
+def test_notifications_stored_while_no_worker_ran_are_applied_once_when_one_starts(sandboxed, charge):
+    first, second = charge(10002), charge(10002)
+    for payment in (first, second):
+        notice = payment_result(payment.request_id, payment.provider_payment_id, minor=10002)
+        post_antom(sandboxed.app, notice)
+    stored = [row.id for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    # Acknowledged and stored; no job was queued that a crash could lose: the rows are the queue.
+    assert waiting() == stored and queued(sandboxed.app) == []
+
+    assert sandboxed.run_jobs() == 2  # a worker starts after the crash
+
+    rows = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    assert [(row.id, row.outcome, row.attempts) for row in rows] == [
+        (stored[0], "applied", 1),
+        (stored[1], "applied", 1),
+    ]
+    assert [notes("payment", payment.id) for payment in (first, second)] == [
+        [(stored[0], "applied")],
+        [(stored[1], "applied")],
+    ]
+    assert totals() == {"succeeded": 2}
+    assert sandboxed.run_jobs() == 0
+
+
+@pytest.mark.postgres
+def test_a_worker_dying_in_the_middle_of_an_apply_leaves_the_notification_to_the_next(sandboxed, charge):
+    skip_unless_postgresql(current_app, "concurrent workers")
+    payment = charge(10002)
+    post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10002))
+    notification_id = payment_notice()
+    dying = db.engine.connect()
+    try:
+        # A worker has claimed the row (its transaction holds the lock) and is still applying it.
+        dying.execute(text("SELECT id FROM notifications WHERE id = :id FOR UPDATE"), {"id": notification_id})
+        assert sandboxed.run_jobs() == 0  # the other worker does not wait for it, nor take it
+    finally:
+        dying.close()  # it dies: its transaction is gone, nothing of it was kept
+
+    assert sandboxed.run_jobs() == 1
+    [row] = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
+    assert (row.outcome, row.attempts) == ("applied", 1)
+    assert notes("payment", payment.id) == [(row.id, "applied")]
 
 
 # --- the sweepers --------------------------------------------------------------------------------------

@@ -6,10 +6,14 @@ import io
 import json
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 
 from dashboard.extensions import db
-from dashboard.notifications.tasks import apply_notification_task
+from dashboard.extensions import limiter
+from dashboard.notifications.models import Notification
+from dashboard.notifications.webhooks import UNVERIFIED_LIMIT
 from dashboard.payments.models import Payment
 from tests.notifications.notify_helpers import ANTOM_ACK
 from tests.notifications.notify_helpers import ANTOM_PATH
@@ -20,6 +24,7 @@ from tests.notifications.notify_helpers import notifications
 from tests.notifications.notify_helpers import payment_result
 from tests.notifications.notify_helpers import post_antom
 from tests.notifications.notify_helpers import post_worldpay
+from tests.notifications.notify_helpers import waiting
 from tests.notifications.notify_helpers import worldpay_event
 from tests.notifications.notify_helpers import worldpay_secrets
 
@@ -48,7 +53,7 @@ def refused_by_antom_rules(response) -> bool:
 # --- Antom ---------------------------------------------------------------------------------------------
 
 
-def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_queued(sandboxed):
+def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_waits_to_be_applied(sandboxed):
     app = sandboxed.app
     headers = antom_headers(app, RAW_BODY)
 
@@ -64,11 +69,74 @@ def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_queued(sandb
     assert row.reference == "2026010519401080010018880000001"
     assert (row.verdict, row.outcome, row.processed_at) == ("valid", "pending", None)
     assert row.dedup_key is not None and row.duplicate_of_id is None
-    assert queued(app) == [(apply_notification_task.name, (row.id,))]
+    assert waiting() == [row.id] and queued(app) == []  # one write: the row is the queue
 
     assert sandboxed.run_jobs() == 1
     [row] = notifications()
     assert row.outcome == "applied" and row.object_type == "payment"
+
+
+def test_webhook_answers_set_no_cookie(sandboxed):
+    app = sandboxed.app
+    client = app.test_client()
+
+    signed = client.post(ANTOM_PATH, data=RAW_BODY, headers=antom_headers(app, RAW_BODY))
+    unsigned = client.post(ANTOM_PATH, data=RAW_BODY, content_type="application/json")
+
+    assert signed.status_code == 200 and refused_by_antom_rules(unsigned)
+    assert "Set-Cookie" not in signed.headers and "Set-Cookie" not in unsigned.headers
+    assert client.get_cookie("back_office_session") is None
+
+
+@pytest.mark.postgres
+def test_a_notification_arriving_after_the_database_dropped_our_connections_is_stored(sandboxed):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("connections the server drops are a PostgreSQL matter")
+    app = sandboxed.app
+    first = RAW_BODY.replace(b"0000001", b"0000008")
+    assert post_antom(app, first).status_code == 200  # the pool now holds a connection
+    db.session.rollback()
+    with db.engine.connect() as admin:
+        # A restart, a failover or an idle timeout: the server ends every other session.
+        admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+
+    response = post_antom(app, RAW_BODY)
+
+    assert response.status_code == 200 and response.get_data() == ANTOM_ACK
+    assert [row.body for row in notifications()] == [first, RAW_BODY]
+
+
+def test_a_flood_of_unsigned_posts_is_limited_but_signed_notifications_never_are(make_app):
+    previous = limiter.enabled
+    app = make_app(SANDBOX=True, RATELIMIT_ENABLED=True)
+    limiter.reset()
+    try:
+        client = app.test_client()
+        flood = [
+            client.post(ANTOM_PATH, data=RAW_BODY, content_type="application/json")
+            for _ in range(UNVERIFIED_LIMIT.amount + 1)
+        ]
+        signed = [
+            client.post(ANTOM_PATH, data=body, headers=antom_headers(app, body))
+            for body in (RAW_BODY, RAW_BODY.replace(b"0000001", b"0000009"))
+        ]
+        with app.app_context():
+            stored = db.session.execute(
+                select(Notification.verdict, func.count()).group_by(Notification.verdict)
+            ).all()
+    finally:
+        limiter.reset()
+        limiter.enabled = previous
+
+    assert all(refused_by_antom_rules(response) for response in flood)
+    assert [response.status_code for response in flood].count(429) == 1 and flood[-1].status_code == 429
+    assert [response.status_code for response in signed] == [200, 200]
+    assert dict(stored) == {"missing": UNVERIFIED_LIMIT.amount, "valid": 2}
 
 
 @pytest.mark.parametrize(
@@ -280,7 +348,7 @@ def test_a_worldpay_event_with_a_valid_signature_is_acknowledged_and_stored(sand
         "ev-valid-1",
     )
     assert (row.verdict, row.outcome) == ("valid", "pending")
-    assert queued(app) == [(apply_notification_task.name, (row.id,))]
+    assert waiting() == [row.id] and queued(app) == []  # one write: the row is the queue
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,6 @@ NOT_PAGES = {
 #: Blueprints left out whole, and why.
 NOT_PAGE_BLUEPRINTS = {
     "sandbox": "the provider simulators' own pages, mounted only with SANDBOX=1",
-    "webhooks": "provider callbacks, POST only",
 }
 
 
