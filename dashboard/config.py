@@ -228,6 +228,16 @@ SETTINGS: list[Setting] = [
     # refunded (or refundFailed) event came: refunded is sent "only in certain use cases", and an
     # unacknowledged event is retried for up to a week, hence 8.
     Setting("WORLDPAY_REFUND_RESOLUTION_DAYS", _positive_float, 8.0),
+    # HK ACH (Fileactive) bulk payments, read only when enabled; with SANDBOX=1 unset values
+    # default to the simulator's (providers/hkach/settings.py). Key paths name PEM files.
+    Setting("HKACH_ENABLED", _bool, False),
+    Setting("HKACH_BASE_URL", _http_url),
+    Setting("HKACH_CUSTOMER_CODE", str),
+    Setting("HKACH_API_KEY", str),
+    Setting("HKACH_PRIVATE_KEY_PATH", str),
+    Setting("HKACH_BANK_PUBLIC_KEY_PATH", str),
+    Setting("HKACH_DEBTOR_NAME", str),
+    Setting("HKACH_DEBTOR_ACCOUNT", str),
     # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
     # delay (1 s per documented hour by default), and the seed of their outcome mix.
     Setting("SANDBOX_BASE_URL", _http_url),
