@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ FAULTS: Mapping[str, str] = {
     "timeout": "process the call, then answer only after SANDBOX_TIMEOUT_SECONDS (past the client's timeout)",
     "http_500": "process the call, then answer HTTP 500 without a result",
     "http_503": "answer HTTP 503 without processing the call",
+    "http_429": "answer HTTP 429 (too many requests) without processing the call",
     "malformed_json": "process the call, then answer a correctly signed body that is not JSON",
     "unknown_exception": "answer Antom's result U UNKNOWN_EXCEPTION without processing the call",
     "bad_signature": "process the call, then answer with a response signature that does not verify",
@@ -91,6 +94,8 @@ class Sandbox:
     sender: threading.Thread | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Recent calls per rate-limited operation (the HK ACH simulator's limits).
+    rate_windows: dict[str, deque[datetime]] = field(default_factory=dict)
 
     def delay(self, documented_seconds: float) -> timedelta:
         """Return a documented delay compressed by ``SANDBOX_TIME_SCALE`` (timestamps stay real)."""
