@@ -18,9 +18,26 @@ from joserfc import jwe
 from joserfc import jws
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jwe import JWERegistry
 from joserfc.jwk import RSAKey
+from joserfc.jws import JWSRegistry
 
 from dashboard.providers.hkach import consts
+
+#: A batch of 1,000 transfers is about half a megabyte once signed, past the library's
+#: default limits (64 KB of ciphertext, 128 KB of payload); this bounds what we accept instead.
+MAX_SEALED_BYTES = 4 * 1024 * 1024
+
+
+def _registries() -> tuple[JWSRegistry, JWERegistry]:
+    signatures = JWSRegistry(algorithms=[consts.SIGNING_ALGORITHM])
+    signatures.max_payload_length = MAX_SEALED_BYTES
+    encryption = JWERegistry(algorithms=[consts.KEY_ALGORITHM, consts.CONTENT_ENCRYPTION])
+    encryption.max_ciphertext_length = MAX_SEALED_BYTES
+    return signatures, encryption
+
+
+SIGNATURES, ENCRYPTION = _registries()
 
 
 class CryptoFailure(ValueError):
@@ -82,9 +99,9 @@ def verify_assertion(token: str, key: RSAKey, audience: str, now: datetime) -> M
 def seal(payload: Mapping[str, Any], signing_key: RSAKey, bank_key: RSAKey) -> str:
     """Return ``payload`` signed (JWS RS256) with our key, then encrypted (JWE) to the bank's key."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    signed = jws.serialize_compact({"alg": consts.SIGNING_ALGORITHM}, body, signing_key)
+    signed = jws.serialize_compact({"alg": consts.SIGNING_ALGORITHM}, body, signing_key, registry=SIGNATURES)
     header = {"alg": consts.KEY_ALGORITHM, "enc": consts.CONTENT_ENCRYPTION, "cty": "JWT"}
-    return jwe.encrypt_compact(header, signed, bank_key)
+    return jwe.encrypt_compact(header, signed, bank_key, registry=ENCRYPTION)
 
 
 def unseal(token: str, bank_key: RSAKey, customer_keys: Collection[RSAKey]) -> Any:
@@ -93,14 +110,12 @@ def unseal(token: str, bank_key: RSAKey, customer_keys: Collection[RSAKey]) -> A
     :raises CryptoFailure: it does not decrypt, verify, or hold JSON
     """
     try:
-        signed = jwe.decrypt_compact(
-            token, bank_key, algorithms=[consts.KEY_ALGORITHM, consts.CONTENT_ENCRYPTION]
-        )
+        signed = jwe.decrypt_compact(token, bank_key, registry=ENCRYPTION)
     except (JoseError, ValueError) as exc:
         raise CryptoFailure(f"payload does not decrypt: {exc}") from None
     for key in customer_keys:
         try:
-            verified = jws.deserialize_compact(signed.plaintext, key, algorithms=[consts.SIGNING_ALGORITHM])
+            verified = jws.deserialize_compact(signed.plaintext, key, registry=SIGNATURES)
         except (JoseError, ValueError):
             continue
         try:

@@ -224,6 +224,15 @@ class BatchStatus(ProviderResult):
         return self.group_status in PROCESSING
 
     @property
+    def event_code(self) -> str | None:
+        """Return the bank's EC code the report names (``EC004_108``), if any."""
+        for text in self.additional_information:
+            code, _, _ = text.partition("-")
+            if code.startswith(("EC004_", "EC000_")):
+                return code
+        return None
+
+    @property
     def rejected_items(self) -> tuple[ItemStatus, ...]:
         """Return the transfers the bank rejected."""
         return tuple(item for item in self.items if item.status is PaymentStatus.REJECTED)
