@@ -257,6 +257,8 @@ SETTINGS: list[Setting] = [
     # outcome) instead of the published one, the bank's rate limits (10 tokens an hour, 30 submits
     # and 90 status calls a minute), and holidays beyond the fixed-date ones (ISO dates, commas).
     Setting("SANDBOX_HKACH_SEED_MODE", _bool, False),
+    # Whether the HK ACH simulator refuses a batch failing validation with 400 instead of 201 RJCT.
+    Setting("SANDBOX_HKACH_REJECT_WITH_400", _bool, False),
     Setting("SANDBOX_HKACH_RATE_LIMITS", _bool, True),
     Setting("SANDBOX_HKACH_HOLIDAYS", str, ""),
 ]

@@ -427,7 +427,11 @@ def _batch_reason(sandbox: Sandbox, checked: Checked, now: datetime) -> tuple[st
 
 
 def record_batch(sandbox: Sandbox, session: Session, message_id: str, payload: Any, now: datetime) -> str:
-    """Keep a submitted batch under ``message_id`` and return its first status: RCVD, or RJCT."""
+    """Keep a submitted batch under ``message_id`` and return its first status: RCVD, or RJCT.
+
+    With ``SANDBOX_HKACH_REJECT_WITH_400`` a batch failing validation is refused with 400 and its
+    EC004 code instead, and not kept.
+    """
     if session.scalar(select(HkachBatch.id).where(HkachBatch.message_id == message_id)):
         raise Refusal(400, "EC004_102", "DuplicatePayment")
     accepted_at = now + sandbox.delay(SECONDS_TO_ACCEPT)
@@ -443,11 +447,11 @@ def record_batch(sandbox: Sandbox, session: Session, message_id: str, payload: A
         checked = validate(session, read_payload(sandbox, payload), now)
     except Invalid as invalid:
         reason, name = EVENT_CODES[invalid.code]
+        if sandbox.options.get("SANDBOX_HKACH_REJECT_WITH_400"):
+            raise Refusal(400, invalid.code, f"{name}: {invalid.detail}") from None
         batch.refused = True
         batch.group_reason = reason
-        batch.group_information = json.dumps(
-            [f"{invalid.code}-{name}", invalid.detail][: 2 if invalid.detail else 1]
-        )
+        batch.group_information = json.dumps([f"{invalid.code}-{name}", *filter(None, [invalid.detail])])
         batch.accepted_at = batch.pending_at = batch.final_at = now
         session.add(batch)
         return "RJCT"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from dashboard.money import Money
 from dashboard.providers.base import CallOutcome
+from dashboard.providers.hkach import HkachRejected
 from dashboard.providers.hkach import InvalidBatch
 from dashboard.providers.hkach import PaymentStatus
 from dashboard.providers.hkach import new_message_id
@@ -230,3 +231,15 @@ def test_a_message_id_that_is_not_a_lower_case_uuid_is_refused_before_sending(hk
     with pytest.raises(ValueError, match="lower-case UUID"):
         hkach.submit(batch(), new_message_id().upper())
     assert replace(transfer(), bank_code="024").member_id == "024002"
+
+
+def test_with_the_400_switch_a_batch_failing_validation_is_refused_and_not_kept(
+    sandbox, hkach, fake_clock, monkeypatch
+):
+    monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_REJECT_WITH_400", True)
+    hkach.submit(batch(), new_message_id())
+    message_id = new_message_id()
+    with pytest.raises(HkachRejected) as refused:
+        hkach.submit(batch(), message_id)
+    assert (refused.value.status, refused.value.code) == (400, "EC004_204")
+    assert hkach.status(message_id).never_received and batches_received(sandbox) == 1
