@@ -38,6 +38,8 @@ from dashboard.sandbox.core import Sandbox
 from dashboard.sandbox.store import HkachBatch
 from dashboard.sandbox.store import HkachToken
 
+#: Operation names of the fault switches (``/sandbox``, ``X-Sandbox-Fault`` applies to any).
+OPERATIONS = ("hkach_auth", "hkach_submit", "hkach_status")
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 TOKEN_SECONDS = 3600
 #: Documented-looking seconds between the states (compressed by the time scale).

@@ -64,7 +64,7 @@ def _run(operation: str, work: Callable[..., tuple[int, dict[str, Any], dict[str
     """Apply faults and rate limits, run ``work(session, now)`` in one transaction, answer it."""
     sandbox = get_sandbox()
     with transaction(sandbox.engine) as session:
-        faults = take_faults(session, f"hkach_{operation}", request.headers.get(FAULT_HEADER))
+        faults = take_faults(session, operation, request.headers.get(FAULT_HEADER))
     if "http_503" in faults:
         return _json(
             503, {"status": {"severity": "Transient", "code": "EC000_001", "text": "Unavailable"}}, {}
@@ -73,7 +73,7 @@ def _run(operation: str, work: Callable[..., tuple[int, dict[str, Any], dict[str
     try:
         if "http_429" in faults:
             raise hkach.Refusal(429, "EC000_429", "Too many requests", {"Retry-After": "1"})
-        hkach.check_rate(sandbox, operation, now)
+        hkach.check_rate(sandbox, operation.removeprefix("hkach_"), now)
         with transaction(sandbox.engine) as session:
             status, payload, headers = work(session, now)
     except hkach.Refusal as refusal:
@@ -93,7 +93,7 @@ def hkach_auth():
         api_key = request.headers.get(consts.API_KEY_HEADER)
         return 200, hkach.grant_token(sandbox, session, request.form, api_key, now), {}
 
-    return _run("auth", work)
+    return _run("hkach_auth", work)
 
 
 def _check_access(session, now, scope: str) -> None:
@@ -128,7 +128,7 @@ def hkach_submit():
             return 202, {"transaction_status": status, "paymentId": message_id}, {"Location": location}
         return 201, {"transaction_status": status}, {"Location": location}
 
-    return _run("submit", work)
+    return _run("hkach_submit", work)
 
 
 @bp.get(consts.SUBMIT_PATH + "/<message_id>")
@@ -141,4 +141,4 @@ def hkach_status(message_id: str):
         report = hkach.status_report(hkach.find(session, message_id), now)
         return SEED_STATUS[report["group_status"]] if _seed_mode() else 200, report, {}
 
-    return _run("status", work)
+    return _run("hkach_status", work)

@@ -8,6 +8,7 @@ from datetime import date
 from datetime import datetime
 
 import pytest
+import requests
 
 from dashboard.money import Money
 from dashboard.providers.base import CallOutcome
@@ -151,3 +152,14 @@ def test_seed_mode_answers_202_then_the_report_with_200_or_400(sandbox, hkach, f
     assert (settled.record.status, settled.group_status) == (200, S.SETTLED)
     assert (rejected.record.status, rejected.group_status) == (400, S.REJECTED)
     assert rejected.items[0].reason_code == "AC03" and rejected.outcome is CallOutcome.FAILED
+
+
+def test_the_sandbox_page_shows_each_batch_as_it_stands_and_offers_its_fault_switches(
+    sandbox, hkach, fake_clock
+):
+    message_id = submitted(hkach, batch(transfer(1), transfer(2, account_number="9000")))
+    page = requests.get(f"{sandbox.url}/sandbox/", timeout=5).text
+    assert message_id in page and "<td>RCVD</td>" in page and 'value="hkach_submit"' in page
+    fake_clock.advance(seconds=1)
+    page = requests.get(f"{sandbox.url}/sandbox/", timeout=5).text
+    assert "<td>PART</td>" in page
