@@ -255,7 +255,7 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_WORLDPAY_SIGNATURE_ENCODING", _one_of("hex", "base64"), "hex"),
     # The HK ACH simulator: the seed's reading of the API (202 on submit, status 202/200/400 by
     # outcome) instead of the published one, the bank's rate limits (10 tokens an hour, 30 submits
-    # and 90 status calls a minute), and holidays beyond the fixed-date ones (ISO dates, commas).
+    # and 90 status calls a minute, 2 a second), and holidays beyond the fixed-date ones (ISO dates, commas).
     Setting("SANDBOX_HKACH_SEED_MODE", _bool, False),
     # Whether the HK ACH simulator refuses a batch failing validation with 400 instead of 201 RJCT.
     Setting("SANDBOX_HKACH_REJECT_WITH_400", _bool, False),

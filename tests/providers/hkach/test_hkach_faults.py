@@ -80,6 +80,7 @@ def test_the_bank_allows_ten_tokens_an_hour(sandbox, fake_clock, monkeypatch):
     monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
     for _ in range(10):
         from_app(sandbox.app).access_token()
+        fake_clock.advance(seconds=1)
     with pytest.raises(HkachRateLimited) as limited:
         from_app(sandbox.app).access_token()
     assert 3500 <= limited.value.retry_after <= 3600
@@ -92,6 +93,20 @@ def test_the_bank_allows_thirty_submits_a_minute(sandbox, hkach, fake_clock, mon
     monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
     for number in range(30):
         hkach.submit(batch(batch_id=f"B{number}"), new_message_id())
+        fake_clock.advance(seconds=0.5)
     with pytest.raises(HkachRateLimited):
         hkach.submit(batch(batch_id="B30"), new_message_id())
     assert batches_received(sandbox) == 30
+
+
+def test_the_bank_allows_two_calls_a_second(sandbox, hkach, fake_clock, monkeypatch):
+    hkach.access_token()
+    monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_RATE_LIMITS", True)
+    monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
+    hkach.status(new_message_id())
+    hkach.status(new_message_id())
+    with pytest.raises(HkachRateLimited) as limited:
+        hkach.status(new_message_id())
+    assert limited.value.retry_after == 1.0
+    fake_clock.advance(seconds=1)
+    assert hkach.status(new_message_id()).never_received
