@@ -254,10 +254,10 @@ SETTINGS: list[Setting] = [
     # How the Worldpay simulator writes its Event-Signature HMACs (the documentation does not say).
     Setting("SANDBOX_WORLDPAY_SIGNATURE_ENCODING", _one_of("hex", "base64"), "hex"),
     # The HK ACH simulator: the seed's reading of the API (202 on submit, status 202/200/400 by
-    # outcome) instead of the published one, the bank's rate limits (10 tokens an hour, 30 submits
-    # and 90 status calls a minute, 2 a second), and holidays beyond the fixed-date ones (ISO dates, commas).
+    # outcome) instead of the published one; a batch failing validation refused with 400 instead
+    # of kept as 201 RJCT; the bank's rate limits (10 tokens an hour, 30 submits and 90 status
+    # calls a minute, 2 a second); holidays beyond the fixed-date ones (ISO dates, commas).
     Setting("SANDBOX_HKACH_SEED_MODE", _bool, False),
-    # Whether the HK ACH simulator refuses a batch failing validation with 400 instead of 201 RJCT.
     Setting("SANDBOX_HKACH_REJECT_WITH_400", _bool, False),
     Setting("SANDBOX_HKACH_RATE_LIMITS", _bool, True),
     Setting("SANDBOX_HKACH_HOLIDAYS", str, ""),
