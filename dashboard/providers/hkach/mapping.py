@@ -16,6 +16,7 @@ from typing import Any
 
 from dashboard.money import Money
 from dashboard.providers.base import CallOutcome
+from dashboard.providers.base import CallRecord
 from dashboard.providers.base import MalformedMessage
 from dashboard.providers.base import ProviderResult
 from dashboard.providers.hkach import consts
@@ -256,7 +257,7 @@ def _texts(value: Any) -> tuple[str, ...]:
     return tuple(str(text) for text in value) if isinstance(value, list) else ()
 
 
-def parse_status(payload: Any, message_id: str, record: Any) -> BatchStatus:
+def parse_status(payload: Any, message_id: str, record: CallRecord) -> BatchStatus:
     """Read a pain.002 status report.
 
     :raises MalformedMessage: no readable ``group_status`` or an unknown item status
@@ -294,7 +295,7 @@ def parse_status(payload: Any, message_id: str, record: Any) -> BatchStatus:
     )
 
 
-def not_found(message_id: str, record: Any) -> BatchStatus:
+def not_found(message_id: str, record: CallRecord | None) -> BatchStatus:
     """Return the status of a batch the bank never received."""
     return BatchStatus(
         outcome=CallOutcome.UNKNOWN,
