@@ -228,6 +228,16 @@ SETTINGS: list[Setting] = [
     # refunded (or refundFailed) event came: refunded is sent "only in certain use cases", and an
     # unacknowledged event is retried for up to a week, hence 8.
     Setting("WORLDPAY_REFUND_RESOLUTION_DAYS", _positive_float, 8.0),
+    # HK ACH (Fileactive) bulk payments, read only when enabled; with SANDBOX=1 unset values
+    # default to the simulator's (providers/hkach/settings.py). Key paths name PEM files.
+    Setting("HKACH_ENABLED", _bool, False),
+    Setting("HKACH_BASE_URL", _http_url),
+    Setting("HKACH_CUSTOMER_CODE", str),
+    Setting("HKACH_API_KEY", str),
+    Setting("HKACH_PRIVATE_KEY_PATH", str),
+    Setting("HKACH_BANK_PUBLIC_KEY_PATH", str),
+    Setting("HKACH_DEBTOR_NAME", str),
+    Setting("HKACH_DEBTOR_ACCOUNT", str),
     # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
     # delay (1 s per documented hour by default), and the seed of their outcome mix.
     Setting("SANDBOX_BASE_URL", _http_url),
@@ -243,6 +253,14 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_WORLDPAY_REFUNDED_EVENTS", _bool, True),
     # How the Worldpay simulator writes its Event-Signature HMACs (the documentation does not say).
     Setting("SANDBOX_WORLDPAY_SIGNATURE_ENCODING", _one_of("hex", "base64"), "hex"),
+    # The HK ACH simulator: the seed's reading of the API (202 on submit, status 202/200/400 by
+    # outcome) instead of the published one; a batch failing validation refused with 400 instead
+    # of kept as 201 RJCT; the bank's rate limits (10 tokens an hour, 30 submits and 90 status
+    # calls a minute, 2 a second); holidays beyond the fixed-date ones (ISO dates, commas).
+    Setting("SANDBOX_HKACH_SEED_MODE", _bool, False),
+    Setting("SANDBOX_HKACH_REJECT_WITH_400", _bool, False),
+    Setting("SANDBOX_HKACH_RATE_LIMITS", _bool, True),
+    Setting("SANDBOX_HKACH_HOLIDAYS", str, ""),
 ]
 
 

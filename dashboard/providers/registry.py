@@ -10,10 +10,11 @@ from dashboard.providers.antom.provider import ANTOM
 from dashboard.providers.entry import Provider
 from dashboard.providers.guidance import About
 from dashboard.providers.guidance import Guidance
+from dashboard.providers.hkach.provider import HKACH
 from dashboard.providers.worldpay.provider import WORLDPAY
 
 #: Provider code → its entry, in the order pages list them.
-REGISTRY: Mapping[str, Provider] = MappingProxyType({entry.code: entry for entry in (ANTOM, WORLDPAY)})
+REGISTRY: Mapping[str, Provider] = MappingProxyType({entry.code: entry for entry in (ANTOM, WORLDPAY, HKACH)})
 #: Every provider code.
 CODES: tuple[str, ...] = tuple(REGISTRY)
 #: The providers that send notifications (the values a notification's ``provider`` column may hold).

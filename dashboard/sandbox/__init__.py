@@ -20,6 +20,7 @@ def init_sandbox(app: Flask) -> Sandbox:
     """
     from dashboard.extensions import csrf
     from dashboard.sandbox.views import antom
+    from dashboard.sandbox.views import hkach
     from dashboard.sandbox.views import pages
     from dashboard.sandbox.views import worldpay
 
@@ -28,7 +29,7 @@ def init_sandbox(app: Flask) -> Sandbox:
     # The provider settings take their sandbox defaults from here (they never import the sandbox).
     app.extensions[SANDBOX_OFFERS] = sandbox.offers
     app.register_blueprint(pages.bp)
-    for api in (antom.bp, worldpay.bp):
+    for api in (antom.bp, worldpay.bp, hkach.bp):
         app.register_blueprint(api)
         csrf.exempt(api)
     return sandbox

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,19 @@ from dashboard.providers.antom.settings import AntomSandbox
 from dashboard.providers.antom.settings import AntomSettings
 from dashboard.providers.antom.settings import notify_url
 from dashboard.providers.antom.settings import resolve
+from dashboard.providers.hkach.consts import PROVIDER as HKACH
+from dashboard.providers.hkach.settings import HkachSandbox
+from dashboard.providers.hkach.settings import HkachSettings
+from dashboard.providers.hkach.settings import resolve as resolve_hkach
 from dashboard.providers.http import build_session
 from dashboard.providers.worldpay.consts import PROVIDER as WORLDPAY
 from dashboard.providers.worldpay.settings import WorldpaySandbox
 from dashboard.providers.worldpay.settings import WorldpaySettings
 from dashboard.providers.worldpay.settings import resolve as resolve_worldpay
+from dashboard.sandbox.keys import HkachKeys
 from dashboard.sandbox.keys import SandboxKeys
 from dashboard.sandbox.keys import ensure_keys
+from dashboard.sandbox.keys import hkach_keys
 from dashboard.sandbox.keys import worldpay_credentials
 from dashboard.sandbox.store import FaultSwitch
 from dashboard.sandbox.store import build_engine
@@ -44,6 +52,7 @@ FAULTS: Mapping[str, str] = {
     "timeout": "process the call, then answer only after SANDBOX_TIMEOUT_SECONDS (past the client's timeout)",
     "http_500": "process the call, then answer HTTP 500 without a result",
     "http_503": "answer HTTP 503 without processing the call",
+    "http_429": "answer HTTP 429 (too many requests) without processing the call",
     "malformed_json": "process the call, then answer a correctly signed body that is not JSON",
     "unknown_exception": "answer Antom's result U UNKNOWN_EXCEPTION without processing the call",
     "bad_signature": "process the call, then answer with a response signature that does not verify",
@@ -68,6 +77,8 @@ class Sandbox:
     keys: SandboxKeys
     antom: AntomSettings
     worldpay: WorldpaySettings
+    hkach: HkachSettings
+    hkach_keys: HkachKeys
     #: public URL of the simulators, e.g. http://127.0.0.1:5000/sandbox
     base_url: str
     #: where notifications go unless a request named its own notify URL
@@ -83,6 +94,8 @@ class Sandbox:
     sender: threading.Thread | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Recent calls per rate-limited operation (the HK ACH simulator's limits).
+    rate_windows: dict[str, deque[datetime]] = field(default_factory=dict)
 
     def delay(self, documented_seconds: float) -> timedelta:
         """Return a documented delay compressed by ``SANDBOX_TIME_SCALE`` (timestamps stay real)."""
@@ -97,9 +110,16 @@ def build_sandbox(config: Mapping[str, Any]) -> Sandbox:
     """Create (or open) the sandbox state of an instance folder and check the client settings."""
     instance = Path(config["INSTANCE_PATH"])
     keys = ensure_keys(instance)
+    hkach = hkach_keys(instance)
     offers = {
         ANTOM: AntomSandbox(keys.merchant.private_pem, keys.antom.public_pem),
         WORLDPAY: WorldpaySandbox(**worldpay_credentials(instance)),
+        HKACH: HkachSandbox(
+            customer_code=hkach.customer_code,
+            api_key=hkach.api_key,
+            private_key_path=str(hkach.customer_key_path),
+            bank_public_key_path=str(hkach.bank_public_key_path),
+        ),
     }
     antom = resolve(config, offers[ANTOM])  # raises ConfigError on a mismatch
     worldpay = resolve_worldpay(config, offers[WORLDPAY])  # likewise
@@ -108,6 +128,8 @@ def build_sandbox(config: Mapping[str, Any]) -> Sandbox:
         keys=keys,
         antom=antom,
         worldpay=worldpay,
+        hkach=resolve_hkach(config, offers[HKACH]),
+        hkach_keys=hkach,
         base_url=sandbox_base_url(config),
         default_notify_url=notify_url(config),
         public_base_url=config["PUBLIC_BASE_URL"],

@@ -1,9 +1,12 @@
 """The sandbox's own keys and secrets under ``<INSTANCE_PATH>/sandbox/``, created once and atomically.
 
-Three files: ``antom_private_key.pem`` (the simulator signs responses and notifications as
-"Antom"), ``merchant_private_key.pem`` (the dashboard's client signs requests with it in
-sandbox mode, so the client needs no configuration) and ``worldpay_credentials.json`` (the
-Worldpay username, password and webhook secret). Each is written to a private temporary file
+``antom_private_key.pem`` (the simulator signs responses and notifications as "Antom"),
+``merchant_private_key.pem`` (the dashboard's client signs requests with it in sandbox mode, so
+the client needs no configuration), ``worldpay_credentials.json`` (the Worldpay username,
+password and webhook secret) and the HK ACH files: ``hkach_customer_private_key.pem`` (the
+client signs its assertion and payloads with it), ``hkach_bank_private_key.pem`` with its public
+half ``hkach_bank_public_key.pem`` (payloads are encrypted to it) and ``hkach_credentials.json``
+(customer code and API key). Each is written to a private temporary file
 opened with ``O_EXCL`` and then hard-linked to its final name; ``link`` fails when the name
 exists, so two processes starting at once end up reading the same single copy.
 """
@@ -26,6 +29,10 @@ from dashboard.providers.antom.signatures import load_private_key
 ANTOM_KEY_FILE = "antom_private_key.pem"
 MERCHANT_KEY_FILE = "merchant_private_key.pem"
 WORLDPAY_CREDENTIALS_FILE = "worldpay_credentials.json"
+HKACH_CUSTOMER_KEY_FILE = "hkach_customer_private_key.pem"
+HKACH_BANK_KEY_FILE = "hkach_bank_private_key.pem"
+HKACH_BANK_PUBLIC_KEY_FILE = "hkach_bank_public_key.pem"
+HKACH_CREDENTIALS_FILE = "hkach_credentials.json"
 
 
 @dataclass(frozen=True)
@@ -111,3 +118,37 @@ def worldpay_credentials(instance_path: str | Path) -> dict[str, str]:
     """Return (creating once, atomically) the Worldpay simulator's credentials and webhook secret."""
     path = Path(instance_path) / "sandbox" / WORLDPAY_CREDENTIALS_FILE
     return json.loads(ensure_file(path, _new_worldpay_credentials))
+
+
+@dataclass(frozen=True)
+class HkachKeys:
+    """The HK ACH simulator's files: the bank's key pair, the customer's, and the credentials."""
+
+    bank: KeyPair
+    customer: KeyPair
+    customer_key_path: Path
+    bank_public_key_path: Path
+    customer_code: str
+    api_key: str
+
+
+def _new_hkach_credentials() -> bytes:
+    data = {"customer_code": "SANDBOX" + secrets.token_hex(3).upper(), "api_key": secrets.token_urlsafe(24)}
+    return json.dumps(data, indent=2).encode()
+
+
+def hkach_keys(instance_path: str | Path) -> HkachKeys:
+    """Return (creating each once, atomically) the HK ACH simulator's keys and credentials."""
+    folder = Path(instance_path) / "sandbox"
+    bank = ensure_key(folder / HKACH_BANK_KEY_FILE)
+    bank_public_path = folder / HKACH_BANK_PUBLIC_KEY_FILE
+    ensure_file(bank_public_path, lambda: bank.public_pem.encode())
+    credentials = json.loads(ensure_file(folder / HKACH_CREDENTIALS_FILE, _new_hkach_credentials))
+    return HkachKeys(
+        bank=bank,
+        customer=ensure_key(folder / HKACH_CUSTOMER_KEY_FILE),
+        customer_key_path=folder / HKACH_CUSTOMER_KEY_FILE,
+        bank_public_key_path=bank_public_path,
+        customer_code=credentials["customer_code"],
+        api_key=credentials["api_key"],
+    )

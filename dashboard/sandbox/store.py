@@ -200,6 +200,45 @@ class WorldpayReversal(SandboxBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class HkachToken(SandboxBase):
+    """A bearer token the HK ACH simulator granted, with its scopes."""
+
+    __tablename__ = "hkach_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    access_token: Mapped[str] = mapped_column(String(64), unique=True)
+    #: space-separated, as asked for
+    scopes: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HkachBatch(SandboxBase):
+    """A submitted HK ACH batch, its course, and what each item will come to.
+
+    Its status is read from the clock: RCVD until ``accepted_at``, ACTC until ``pending_at``,
+    PDNG until ``final_at``, then the outcome. A batch refused by validation is RJCT at once.
+    """
+
+    __tablename__ = "hkach_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    #: payment_information_identification; None when validation found none
+    batch_id: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    pending_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    final_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the batch's own outcome when the whole of it fails: ISO reason and texts (JSON list)
+    group_reason: Mapped[str | None] = mapped_column(String(4))
+    group_information: Mapped[str] = mapped_column(Text, default="[]")
+    #: True when validation refused it at submission (RJCT from the start)
+    refused: Mapped[bool] = mapped_column(default=False)
+    #: JSON list of {instruction_id, end_to_end_id, reason, information}
+    items: Mapped[str] = mapped_column(Text, default="[]")
+
+
 class Delivery(SandboxBase):
     """One notification to deliver, retried on the provider's schedule until acknowledged."""
 

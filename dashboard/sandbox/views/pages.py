@@ -21,6 +21,7 @@ from dashboard.auth.access import public
 from dashboard.htmx import render_page
 from dashboard.providers.antom.consts import Operation
 from dashboard.sandbox import antom
+from dashboard.sandbox import hkach
 from dashboard.sandbox import sender
 from dashboard.sandbox import worldpay
 from dashboard.sandbox.core import FAULTS
@@ -32,6 +33,7 @@ from dashboard.sandbox.store import Delivery
 from dashboard.sandbox.store import DeliveryAttempt
 from dashboard.sandbox.store import Dispute
 from dashboard.sandbox.store import FaultSwitch
+from dashboard.sandbox.store import HkachBatch
 from dashboard.sandbox.store import Payment
 from dashboard.sandbox.store import Refund
 from dashboard.sandbox.store import Token
@@ -149,6 +151,7 @@ def authorize_answer(link: str):
 def index():
     """Simulator objects, the delivery log and the fault switches."""
     sandbox = get_sandbox()
+    now = clock.now()
     with transaction(sandbox.engine) as session:
         data = {
             "authorizations": session.scalars(
@@ -169,6 +172,10 @@ def index():
             "wp_reversals": session.scalars(
                 select(WorldpayReversal).order_by(WorldpayReversal.id.desc()).limit(50)
             ).all(),
+            "hk_batches": [
+                (batch, hkach.status_report(batch, now))
+                for batch in session.scalars(select(HkachBatch).order_by(HkachBatch.id.desc()).limit(50))
+            ],
         }
     return render_page(
         "sandbox/index.html",
@@ -181,8 +188,9 @@ def index():
             "unbind",
             "dispute",
             *worldpay.OPERATIONS,
+            *hkach.OPERATIONS,
         ],
-        now=clock.now(),
+        now=now,
         dispute_courses=list(antom.DISPUTE_COURSES),
         **data,
     )
