@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from datetime import tzinfo
+from functools import cache
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,25 @@ STATUS_TONES: dict[str, str] = {
 def status_tone(status: str) -> str:
     """Return the badge tone of ``status`` (``ok``, ``warn``, ``err`` or ``muted``)."""
     return STATUS_TONES.get(status, "muted")
+
+
+@cache
+def _badge(status: str) -> Markup:
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        status_tone(status), status.replace("_", " ")
+    )
+
+
+def status_badge(status: str, id: str | None = None) -> Markup:
+    """Show ``status`` as words in a pill tinted by its tone; the words carry the meaning.
+
+    Lists show one per row, so each status's markup is built once and kept.
+    """
+    if id is None:
+        return _badge(status)
+    return Markup('<span class="badge badge-{}" id="{}">{}</span>').format(
+        status_tone(status), id, status.replace("_", " ")
+    )
 
 
 def local_time(
@@ -159,9 +179,9 @@ def init_templating(app: Flask) -> None:
     # One zone for every time the app's pages show, not a lookup per row.
     app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
-    app.jinja_env.filters["status_tone"] = status_tone
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
+    app.jinja_env.globals["status_badge"] = status_badge
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.globals["filter_field"] = filter_field
