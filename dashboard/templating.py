@@ -56,19 +56,18 @@ def status_tone(status: str) -> str:
 
 
 @cache
-def _badge(status: str) -> Markup:
-    return Markup('<span class="badge badge-{}">{}</span>').format(
-        status_tone(status), status.replace("_", " ")
-    )
+def badge(tone: str, words: str) -> Markup:
+    """Show ``words`` in a pill tinted ``tone``; the words carry the meaning, the tint only helps.
+
+    Lists show badges on every row, so each one's markup is built once and kept.
+    """
+    return Markup('<span class="badge badge-{}">{}</span>').format(tone, words)
 
 
 def status_badge(status: str, id: str | None = None) -> Markup:
-    """Show ``status`` as words in a pill tinted by its tone; the words carry the meaning.
-
-    Lists show one per row, so each status's markup is built once and kept.
-    """
+    """Show ``status`` as a :func:`badge` of its tone (with an ``id`` when given)."""
     if id is None:
-        return _badge(status)
+        return badge(status_tone(status), status.replace("_", " "))
     return Markup('<span class="badge badge-{}" id="{}">{}</span>').format(
         status_tone(status), id, status.replace("_", " ")
     )
