@@ -140,10 +140,12 @@ def zone_label(zone: str) -> str:
 
 def can_open(endpoint: str) -> bool:
     """Return True when the current user's role may open ``endpoint``."""
-    if not current_user.is_authenticated:
-        return False
+    return current_user.is_authenticated and _role_may_open(current_user.role, endpoint)
+
+
+def _role_may_open(role: str, endpoint: str) -> bool:
     allowed = current_app.extensions["access_table"].get(endpoint)
-    return allowed is not None and role_allows(current_user.role, allowed)
+    return allowed is not None and role_allows(role, allowed)
 
 
 #: Entries that show how many things wait there (one indexed count per page view).
@@ -152,10 +154,13 @@ NAVIGATION_COUNTS: dict[str, Callable[[Session], int]] = {"approvals.index": wai
 
 def navigation() -> list[tuple[str, str, int | None]]:
     """Return the navigation entries this user may open, each with how many things wait there."""
+    if not current_user.is_authenticated:
+        return []
+    role = current_user.role
     return [
         (endpoint, label, NAVIGATION_COUNTS[endpoint](db.session) if endpoint in NAVIGATION_COUNTS else None)
         for endpoint, label in NAVIGATION
-        if can_open(endpoint)
+        if _role_may_open(role, endpoint)
     ]
 
 
