@@ -103,15 +103,16 @@ def id_url(endpoint: str, argument: str, value: int) -> str:
     return f"{start}{int(value)}"
 
 
-#: How many rendered filter fields the app keeps (the cache is emptied when it holds more).
-FILTER_FIELDS_KEPT = 2048
+#: How many rendered fields the app keeps (the cache is emptied when it holds more).
+FIELDS_KEPT = 2048
 
 
-def filter_field(form: FlaskForm, field: Field) -> Markup:
-    """Render a list filter's ``field`` as the ``render_field`` macro does, keeping the markup.
+def kept_field(form: FlaskForm, field: Field) -> Markup:
+    """Render ``field`` as the ``render_field`` macro does, keeping the markup.
 
-    A list renders its filters on every request, yet few different inputs and messages occur; the
-    markup depends only on the form, the field, what was typed, what it reads as and its messages.
+    Lists render their filters, and the approvals queue a comment field per request, on every page
+    view, yet few different inputs and messages occur; the markup depends only on the form, the
+    field, what was typed, what it reads as and its messages.
     """
     key = (
         type(form),
@@ -121,10 +122,10 @@ def filter_field(form: FlaskForm, field: Field) -> Markup:
         tuple(field.errors),
         str(field.description),
     )
-    kept = current_app.extensions.setdefault("filter_fields", {})
+    kept = current_app.extensions.setdefault("kept_fields", {})
     html = kept.get(key)
     if html is None:
-        if len(kept) >= FILTER_FIELDS_KEPT:
+        if len(kept) >= FIELDS_KEPT:
             kept.clear()
         macros = current_app.jinja_env.get_template("_macros/forms.html").module
         html = kept[key] = macros.render_field(field)
@@ -188,7 +189,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["status_badge"] = status_badge
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["id_url"] = id_url
-    app.jinja_env.globals["filter_field"] = filter_field
+    app.jinja_env.globals["kept_field"] = kept_field
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation
