@@ -138,12 +138,14 @@ def newest_first(
     *,
     order: tuple[str, ...] = NEWEST_CREATED,
     timed: bool = True,
-) -> tuple[list[T], Cursor | None]:
+) -> tuple[Sequence[Row], Cursor | None]:
     """Return up to ``size`` rows of ``statement`` older than ``before`` and the cursor of the next page.
 
-    The next cursor carries the last row's time when ``timed`` and ``order`` starts with a time.
+    ``statement`` selects the columns the list shows, including ``order``'s under their own names:
+    plain rows, which cost far less to read than ORM objects the session would track. The next cursor
+    carries the last row's time when ``timed`` and ``order`` starts with a time.
     """
-    rows = list(session.scalars(keyset(statement, model, before, size, order=order)))
+    rows = session.execute(keyset(statement, model, before, size, order=order)).all()
     if len(rows) <= size:
         return rows, None
     last = rows[size - 1]

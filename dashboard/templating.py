@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from datetime import tzinfo
+from functools import cache
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -54,6 +55,24 @@ def status_tone(status: str) -> str:
     return STATUS_TONES.get(status, "muted")
 
 
+@cache
+def badge(tone: str, words: str) -> Markup:
+    """Show ``words`` in a pill tinted ``tone``; the words carry the meaning, the tint only helps.
+
+    Lists show badges on every row, so each one's markup is built once and kept.
+    """
+    return Markup('<span class="badge badge-{}">{}</span>').format(tone, words)
+
+
+def status_badge(status: str, id: str | None = None) -> Markup:
+    """Show ``status`` as a :func:`badge` of its tone (with an ``id`` when given)."""
+    if id is None:
+        return badge(status_tone(status), status.replace("_", " "))
+    return Markup('<span class="badge badge-{}" id="{}">{}</span>').format(
+        status_tone(status), id, status.replace("_", " ")
+    )
+
+
 def local_time(
     value: datetime | None,
     fmt: str = "%Y-%m-%d %H:%M:%S",
@@ -84,15 +103,16 @@ def id_url(endpoint: str, argument: str, value: int) -> str:
     return f"{start}{int(value)}"
 
 
-#: How many rendered filter fields the app keeps (the cache is emptied when it holds more).
-FILTER_FIELDS_KEPT = 2048
+#: How many rendered fields the app keeps (the cache is emptied when it holds more).
+FIELDS_KEPT = 2048
 
 
-def filter_field(form: FlaskForm, field: Field) -> Markup:
-    """Render a list filter's ``field`` as the ``render_field`` macro does, keeping the markup.
+def kept_field(form: FlaskForm, field: Field) -> Markup:
+    """Render ``field`` as the ``render_field`` macro does, keeping the markup.
 
-    A list renders its filters on every request, yet few different inputs and messages occur; the
-    markup depends only on the form, the field, what was typed, what it reads as and its messages.
+    Lists render their filters, and the approvals queue a comment field per request, on every page
+    view, yet few different inputs and messages occur; the markup depends only on the form, the
+    field, what was typed, what it reads as and its messages.
     """
     key = (
         type(form),
@@ -102,10 +122,10 @@ def filter_field(form: FlaskForm, field: Field) -> Markup:
         tuple(field.errors),
         str(field.description),
     )
-    kept = current_app.extensions.setdefault("filter_fields", {})
+    kept = current_app.extensions.setdefault("kept_fields", {})
     html = kept.get(key)
     if html is None:
-        if len(kept) >= FILTER_FIELDS_KEPT:
+        if len(kept) >= FIELDS_KEPT:
             kept.clear()
         macros = current_app.jinja_env.get_template("_macros/forms.html").module
         html = kept[key] = macros.render_field(field)
@@ -121,10 +141,12 @@ def zone_label(zone: str) -> str:
 
 def can_open(endpoint: str) -> bool:
     """Return True when the current user's role may open ``endpoint``."""
-    if not current_user.is_authenticated:
-        return False
+    return current_user.is_authenticated and _role_may_open(current_user.role, endpoint)
+
+
+def _role_may_open(role: str, endpoint: str) -> bool:
     allowed = current_app.extensions["access_table"].get(endpoint)
-    return allowed is not None and role_allows(current_user.role, allowed)
+    return allowed is not None and role_allows(role, allowed)
 
 
 #: Entries that show how many things wait there (one indexed count per page view).
@@ -133,10 +155,13 @@ NAVIGATION_COUNTS: dict[str, Callable[[Session], int]] = {"approvals.index": wai
 
 def navigation() -> list[tuple[str, str, int | None]]:
     """Return the navigation entries this user may open, each with how many things wait there."""
+    if not current_user.is_authenticated:
+        return []
+    role = current_user.role
     return [
         (endpoint, label, NAVIGATION_COUNTS[endpoint](db.session) if endpoint in NAVIGATION_COUNTS else None)
         for endpoint, label in NAVIGATION
-        if can_open(endpoint)
+        if _role_may_open(role, endpoint)
     ]
 
 
@@ -159,12 +184,12 @@ def init_templating(app: Flask) -> None:
     # One zone for every time the app's pages show, not a lookup per row.
     app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
-    app.jinja_env.filters["status_tone"] = status_tone
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
+    app.jinja_env.globals["status_badge"] = status_badge
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["id_url"] = id_url
-    app.jinja_env.globals["filter_field"] = filter_field
+    app.jinja_env.globals["kept_field"] = kept_field
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation

@@ -8,7 +8,6 @@ from datetime import timedelta
 from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import load_only
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
@@ -94,7 +93,7 @@ def agreements_matching(filters: AgreementFilter, found: Found | None = None) ->
         ]
     if filters.q and found is None:
         raise ValueError("a search needs the ids it names found first")
-    return select(Agreement).where(*among_found(Agreement, found, conditions))
+    return select(*LISTED_COLUMNS).where(*among_found(Agreement, found, conditions))
 
 
 def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | None = None) -> Page:
@@ -103,8 +102,7 @@ def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | 
     Only the columns the list shows are read: its tokens stay encrypted (the list shows the last 4).
     """
     found = find_ids(session, filters.q, AGREEMENT_IDS) if filters.q else None
-    listed = agreements_matching(filters, found).options(load_only(*LISTED_COLUMNS, raiseload=True))
-    return searched_page(session, listed, Agreement, before, found)
+    return searched_page(session, agreements_matching(filters, found), Agreement, before, found)
 
 
 def revoke_refused(session: Session, agreement_id: int) -> bool:

@@ -56,6 +56,23 @@ class NotificationFilter:
     q: str | None = None
 
 
+#: What the inbox shows of each notification.
+LISTED_COLUMNS = (
+    Notification.id,
+    Notification.received_at,
+    Notification.provider,
+    Notification.kind,
+    Notification.reference,
+    Notification.object_type,
+    Notification.object_id,
+    Notification.verdict,
+    Notification.outcome,
+    Notification.duplicate_of_id,
+    Notification.processing_error,
+    Notification.attempts,
+)
+
+
 def notification_page(
     session: Session, filters: NotificationFilter, zone: str, before: Cursor | None = None
 ) -> Page:
@@ -73,11 +90,7 @@ def notification_page(
     conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)
     q = (filters.q or "").strip()
     found = find_ids(session, q, _id_kinds(q)) if q else None
-    query = (
-        select(Notification)
-        .options(defer(Notification.body), defer(Notification.headers))
-        .where(*among_found(Notification, found, conditions))
-    )
+    query = select(*LISTED_COLUMNS).where(*among_found(Notification, found, conditions))
     return searched_page(
         session, query, Notification, before, found, order=("received_at", "id"), timed=False
     )

@@ -9,6 +9,8 @@ from flask import flash
 from flask import redirect
 from flask import request
 from flask import url_for
+from markupsafe import Markup
+from markupsafe import escape
 
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
@@ -25,6 +27,7 @@ from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
+from dashboard.templating import badge
 from dashboard.templating import id_url
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -34,6 +37,48 @@ OBJECT_PAGES = {
     ObjectType.PAYMENT: ("payments.detail", "payment_id"),
     ObjectType.AGREEMENT: ("agreements.detail", "agreement_id"),
 }
+
+
+#: A badge's tint for each outcome and verdict (the words carry the meaning).
+OUTCOME_TONES = {
+    "applied": "ok",
+    "pending": "info",
+    "duplicate": "muted",
+    "late": "muted",
+    "unmatched": "warn",
+    "failed": "err",
+    "rejected": "err",
+}
+VERDICT_TONES = {"valid": "ok", "unchecked": "muted", "invalid": "err", "missing": "err"}
+
+
+@bp.app_template_global()
+def outcome_badge(outcome: str) -> Markup:
+    """Show an outcome as the inbox says it, in a :func:`badge`."""
+    return badge(OUTCOME_TONES.get(outcome, "muted"), outcome_label(outcome))
+
+
+@bp.app_template_global()
+def verdict_badge(verdict: str) -> Markup:
+    """Show a signature verdict in a :func:`badge`."""
+    return badge(VERDICT_TONES.get(verdict, "muted"), verdict)
+
+
+@bp.app_template_global()
+def notification_link(notification_id: int) -> Markup:
+    """Link ``#<id>`` to the notification's page."""
+    href = id_url("notifications.detail", "notification_id", notification_id)
+    return Markup('<a href="{}">#{}</a>').format(href, notification_id)
+
+
+@bp.app_template_global()
+def object_link(object_type: str | None, object_id: str | None) -> Markup:
+    """Show a payment or agreement as a link to its page; anything else as text."""
+    if not object_type:
+        return Markup('<span class="muted">—</span>')
+    href = object_href(object_type, object_id)
+    text = f"{object_type} {object_id}"
+    return Markup('<a href="{}">{}</a>').format(href, text) if href else escape(text)
 
 
 @bp.app_template_global()
@@ -46,7 +91,6 @@ def object_href(object_type: str | None, object_id: str | int | None) -> str | N
     return id_url(endpoint, argument, int(object_id))
 
 
-@bp.app_template_filter()
 def outcome_label(outcome: str) -> str:
     """Say an outcome the way the inbox does ("applied" reads "processed")."""
     return OUTCOME_LABELS.get(outcome, outcome)

@@ -134,9 +134,23 @@ def payment_conditions(
     return among_found(Payment, found, conditions)
 
 
+#: What the payments list shows of each payment.
+LISTED_COLUMNS = (
+    Payment.id,
+    Payment.created_at,
+    Payment.provider,
+    Payment.request_id,
+    Payment.provider_payment_id,
+    Payment.amount_minor,
+    Payment.currency,
+    Payment.status,
+    Payment.refunded_minor,
+)
+
+
 def payments_matching(filters: PaymentFilter, zone: str, found: Found | None = None) -> Select:
-    """Return the select of payments matching ``filters`` (unordered; pages add the keyset)."""
-    return select(Payment).where(*payment_conditions(filters, zone, found))
+    """Return the listed columns of payments matching ``filters`` (unordered; pages add the keyset)."""
+    return select(*LISTED_COLUMNS).where(*payment_conditions(filters, zone, found))
 
 
 def payment_page(session: Session, filters: PaymentFilter, zone: str, before: Cursor | None = None) -> Page:

@@ -11,6 +11,7 @@ from dashboard.payments.states import PaymentStatus
 from dashboard.providers.registry import label
 from dashboard.templating import STATUS_TONES
 from dashboard.templating import id_url
+from dashboard.templating import status_badge
 from dashboard.templating import status_tone
 
 
@@ -34,6 +35,14 @@ def test_every_status_of_every_machine_has_a_tone():
 )
 def test_final_statuses_without_money_read_muted_and_the_rest_by_how_they_went(status, tone):
     assert status_tone(status) == tone
+
+
+def test_a_badge_reads_its_status_in_words_tinted_by_its_tone():
+    assert status_badge(PaymentStatus.CHARGED_BACK) == '<span class="badge badge-err">charged back</span>'
+    assert status_badge("awaiting_approval", id="refund-status") == (
+        '<span class="badge badge-warn" id="refund-status">awaiting approval</span>'
+    )
+    assert status_badge("<b>") == '<span class="badge badge-muted">&lt;b&gt;</span>'
 
 
 def test_providers_read_by_their_labels():

@@ -10,7 +10,7 @@ from dashboard.agreements.forms import AgreementFilterForm
 from dashboard.audit.forms import AuditFilterForm
 from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.payments.forms import PaymentFilterForm
-from dashboard.templating import filter_field
+from dashboard.templating import kept_field
 
 MACRO = '{% from "_macros/forms.html" import render_field %}{{ render_field(field) }}'
 
@@ -33,17 +33,17 @@ def test_filter_fields_read_as_the_macro_renders_them(app, form_class, query):
             form = form_class(request.args)
             form.validate()
             for field in form:
-                assert filter_field(form, field) == render_template_string(MACRO, field=field)
+                assert kept_field(form, field) == render_template_string(MACRO, field=field)
 
 
 def test_a_changed_message_is_shown_not_the_kept_markup(app):
     with app.test_request_context("/?currency=JPY&amount_min=1.5"):
         form = PaymentFilterForm(request.args)
         form.validate()
-        refused = filter_field(form, form.amount_min)
+        refused = kept_field(form, form.amount_min)
         assert "JPY amounts have no decimals." in refused
         form.amount_min.errors = []
-        assert "JPY amounts have no decimals." not in filter_field(form, form.amount_min)
+        assert "JPY amounts have no decimals." not in kept_field(form, form.amount_min)
 
 
 def test_the_chosen_option_stays_chosen_whichever_was_kept_first(app):
@@ -51,6 +51,6 @@ def test_the_chosen_option_stays_chosen_whichever_was_kept_first(app):
         with app.test_request_context(f"/?currency={currency}"):
             form = PaymentFilterForm(request.args)
             form.validate()
-            html = filter_field(form, form.currency)
+            html = kept_field(form, form.currency)
         assert html.count(" selected") == 1
         assert f'<option selected value="{currency}">' in html
