@@ -238,6 +238,8 @@ SETTINGS: list[Setting] = [
     Setting("HKACH_BANK_PUBLIC_KEY_PATH", str),
     Setting("HKACH_DEBTOR_NAME", str),
     Setting("HKACH_DEBTOR_ACCOUNT", str),
+    # Most seconds one HK ACH call waits out the bank's 429s (Retry-After) before it gives up.
+    Setting("HKACH_MAX_RATE_LIMIT_WAIT", _non_negative_float, 5.0),
     # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
     # delay (1 s per documented hour by default), and the seed of their outcome mix.
     Setting("SANDBOX_BASE_URL", _http_url),
