@@ -238,6 +238,8 @@ SETTINGS: list[Setting] = [
     Setting("HKACH_BANK_PUBLIC_KEY_PATH", str),
     Setting("HKACH_DEBTOR_NAME", str),
     Setting("HKACH_DEBTOR_ACCOUNT", str),
+    # Most seconds one HK ACH call waits out the bank's 429s (Retry-After) before it gives up.
+    Setting("HKACH_MAX_RATE_LIMIT_WAIT", _non_negative_float, 5.0),
     # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
     # delay (1 s per documented hour by default), and the seed of their outcome mix.
     Setting("SANDBOX_BASE_URL", _http_url),
@@ -256,7 +258,7 @@ SETTINGS: list[Setting] = [
     # The HK ACH simulator: the seed's reading of the API (202 on submit, status 202/200/400 by
     # outcome) instead of the published one; a batch failing validation refused with 400 instead
     # of kept as 201 RJCT; the bank's rate limits (10 tokens an hour, 30 submits and 90 status
-    # calls a minute, 2 a second); holidays beyond the fixed-date ones (ISO dates, commas).
+    # calls a minute, 2 a second); closure days beyond Hong Kong's public holidays (ISO dates, commas).
     Setting("SANDBOX_HKACH_SEED_MODE", _bool, False),
     Setting("SANDBOX_HKACH_REJECT_WITH_400", _bool, False),
     Setting("SANDBOX_HKACH_RATE_LIMITS", _bool, True),

@@ -5,8 +5,9 @@ compressed by ``SANDBOX_TIME_SCALE``): RCVD → ACTC → PDNG → ACSC / PART / 
 no earlier than the value date. The deterministic outcomes (README, sandbox section): an account
 ending ``000`` → AC03, ``404`` → AC04, ``406`` → AC06; a payee name containing ``MISMATCH`` →
 BE01; an unknown bank code → RC08; an item of 13.13 → the whole batch RJCT NARR
-"(AM04) Insufficient funds"; a past, Sunday or holiday value date → DT01; a same-day value date
-submitted after 17:55 HKT → TM01.
+"(AM04) Insufficient funds"; a past or Sunday value date, a Hong Kong public holiday (the
+``holidays`` package: lunar, Easter and substitute days) or an extra closure day of
+``SANDBOX_HKACH_HOLIDAYS`` → DT01; a same-day value date submitted after 17:55 HKT → TM01.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from decimal import InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -129,8 +131,6 @@ BANK_CODES = frozenset(
         "395",
     ]
 )
-#: Fixed-date HK general holidays; the lunar ones come from ``SANDBOX_HKACH_HOLIDAYS``.
-FIXED_HOLIDAYS = frozenset({(1, 1), (5, 1), (7, 1), (10, 1), (12, 25), (12, 26)})
 #: The bank's validation codes (§6): EC004 code → (ISO reason, name).
 EVENT_CODES: Mapping[str, tuple[str, str]] = {
     "EC004_101": ("TD03", "InvalidPayment"),
@@ -413,22 +413,28 @@ def _item_reason(member: str, account: str, name: str) -> str | None:
     return "BE01" if "MISMATCH" in name.upper() else None
 
 
-def holidays(sandbox: Sandbox) -> frozenset[date]:
-    """Return the extra holidays of ``SANDBOX_HKACH_HOLIDAYS`` (comma-separated ISO dates)."""
+def closure_days(sandbox: Sandbox) -> frozenset[date]:
+    """Return the extra closure days of ``SANDBOX_HKACH_HOLIDAYS`` (comma-separated ISO dates)."""
     text = sandbox.options.get("SANDBOX_HKACH_HOLIDAYS") or ""
     return frozenset(date.fromisoformat(part.strip()) for part in text.split(",") if part.strip())
+
+
+def is_business_day(sandbox: Sandbox, day: date) -> bool:
+    """Return whether HK ACH settles on ``day``: Monday to Saturday, not a Hong Kong holiday.
+
+    Banks close on the general holidays (Cap. 149, the package's ``optional`` category), which
+    include the statutory ones (``public``); both are asked so that neither list is relied on alone.
+    """
+    if day.weekday() == 6 or day in closure_days(sandbox):
+        return False
+    return day not in holidays.HK(years=day.year, categories=(holidays.OPTIONAL, holidays.PUBLIC))
 
 
 def _batch_reason(sandbox: Sandbox, checked: Checked, now: datetime) -> tuple[str, str] | None:
     """Return the ISO reason and text that reject the whole batch, if any."""
     local = now.astimezone(HONG_KONG)
     day = checked.value_date
-    if (
-        day < local.date()
-        or day.weekday() == 6
-        or (day.month, day.day) in FIXED_HOLIDAYS
-        or day in holidays(sandbox)
-    ):
+    if day < local.date() or not is_business_day(sandbox, day):
         return "DT01", "Invalid value date"
     if day == local.date() and local.time() > CUT_OFF:
         return "TM01", "Received after the 17:55 HKT cut-off for same-day value"

@@ -1,14 +1,19 @@
 """HTTP client of the HK ACH (Fileactive) Payment API: token, submit, status (hkach_contract.md).
 
-It never touches the database and never retries a submit by itself: a submit whose answer was
-lost has an unknown outcome, and :meth:`HkachClient.resubmit_if_never_received` is the only
-way to send the same batch again.
+It never touches the database and never retries a submit whose outcome is unknown: a submit
+whose answer was lost (timeout, 5xx) is sent again only by
+:meth:`HkachClient.resubmit_if_never_received`. A 429 is different: the bank throttles before
+processing, so every call, a submit included, is repeated after the ``Retry-After`` wait, as long
+as the waits add up to at most ``max_rate_limit_wait`` seconds (a page never hangs on the bank's
+limits). A repeated submit goes under the same ``x-Message-Id``, so even a 429 that followed
+processing cannot pay twice: the bank answers EC004_102, read as "already received".
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import datetime
@@ -58,6 +63,8 @@ HKACH_SECRET_FIELDS = SECRET_FIELDS | {
 }
 #: Seconds to wait after a 429 that names no ``Retry-After``.
 DEFAULT_RETRY_AFTER = 30.0
+#: Most seconds one call spends waiting out 429s before it gives up (``HKACH_MAX_RATE_LIMIT_WAIT``).
+DEFAULT_MAX_RATE_LIMIT_WAIT = 5.0
 
 
 class HkachClient:
@@ -77,6 +84,8 @@ class HkachClient:
         clock: Callable[[], datetime] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         split = urlsplit(base_url)
         if split.scheme not in ("https", "http") or not split.netloc:
@@ -96,6 +105,8 @@ class HkachClient:
         self._session = session or build_session(connect_timeout=connect_timeout, read_timeout=read_timeout)
         self._timeout = (connect_timeout, read_timeout)
         self._clock = clock or default_clock.now
+        self._max_rate_limit_wait = max_rate_limit_wait
+        self._sleep = sleep
         self._token_lock = threading.Lock()
         self._token: tuple[str, datetime] | None = None
 
@@ -240,7 +251,28 @@ class HkachClient:
         *,
         accept_report: bool = False,
     ) -> tuple[requests.Response, CallRecord]:
-        """Send one request; a 4xx raises a typed refusal unless it carries a status report."""
+        """Send one request, waiting out 429s within the budget; a 4xx raises a typed refusal unless
+        it carries a status report."""
+        waited = 0.0
+        while True:
+            try:
+                return self._send_once(operation, method, path, headers, data, recorded_body, accept_report)
+            except HkachRateLimited as limited:
+                if waited + limited.retry_after > self._max_rate_limit_wait:
+                    raise
+                self._sleep(limited.retry_after)
+                waited += limited.retry_after
+
+    def _send_once(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        data: bytes | None,
+        recorded_body: bytes | None,
+        accept_report: bool,
+    ) -> tuple[requests.Response, CallRecord]:
         timer = CallTimer(
             consts.PROVIDER,
             operation,

@@ -4,7 +4,8 @@ Settings, read only while ``HKACH_ENABLED`` is on: ``HKACH_BASE_URL``, ``HKACH_C
 (the bank's customer code, sent in capitals), ``HKACH_API_KEY``, ``HKACH_PRIVATE_KEY_PATH`` (our
 PEM key, whose public half the bank registered), ``HKACH_BANK_PUBLIC_KEY_PATH`` (the bank's PEM
 key payloads are encrypted to), ``HKACH_DEBTOR_NAME`` and ``HKACH_DEBTOR_ACCOUNT`` (the account
-batches are paid from). Anything missing or unreadable stops start-up with a one-line
+batches are paid from); ``HKACH_MAX_RATE_LIMIT_WAIT``, the most seconds one call waits out the
+bank's 429s. Anything missing or unreadable stops start-up with a one-line
 :class:`ConfigError` naming it. With the sandbox on, unset values default to the simulator's
 (:class:`HkachSandbox`, supplied by ``init_sandbox``); a customer code or API key that differs
 from the sandbox's, or a base URL that is neither the app itself nor loopback, stops start-up.
@@ -61,6 +62,7 @@ class HkachSettings:
     bank_public_key_pem: str
     debtor_name: str
     debtor_account: str
+    max_rate_limit_wait: float
 
 
 def _read_key(name: str, path: str) -> str:
@@ -102,6 +104,7 @@ def resolve(config: Mapping[str, Any], sandbox: HkachSandbox | None = None) -> H
         bank_public_key_pem=_read_key("HKACH_BANK_PUBLIC_KEY_PATH", config["HKACH_BANK_PUBLIC_KEY_PATH"]),
         debtor_name=config["HKACH_DEBTOR_NAME"],
         debtor_account=_check_debtor_account(config["HKACH_DEBTOR_ACCOUNT"]),
+        max_rate_limit_wait=config["HKACH_MAX_RATE_LIMIT_WAIT"],
     )
 
 
@@ -124,6 +127,7 @@ def _resolve_sandbox(config: Mapping[str, Any], sandbox: HkachSandbox) -> HkachS
         bank_public_key_pem=_read_key("HKACH_BANK_PUBLIC_KEY_PATH", sandbox.bank_public_key_path),
         debtor_name=config.get("HKACH_DEBTOR_NAME") or SANDBOX_DEBTOR_NAME,
         debtor_account=_check_debtor_account(config.get("HKACH_DEBTOR_ACCOUNT") or SANDBOX_DEBTOR_ACCOUNT),
+        max_rate_limit_wait=config["HKACH_MAX_RATE_LIMIT_WAIT"],
     )
 
 
@@ -134,6 +138,7 @@ def from_app(app: Flask | None = None, **client_options: Any) -> HkachClient:
     """
     app = app or current_app
     settings = resolve(app.config, sandbox_offer(app.extensions, consts.PROVIDER))
+    client_options.setdefault("max_rate_limit_wait", settings.max_rate_limit_wait)
     return HkachClient(
         base_url=settings.base_url,
         customer_code=settings.customer_code,

@@ -66,13 +66,37 @@ def test_a_submit_refused_unprocessed_is_sent_again_under_the_same_id(sandbox, h
     assert batches_received(sandbox) == 1
 
 
-def test_a_429_fault_is_typed_with_its_wait(sandbox, hkach):
-    hkach.access_token()
+def test_a_429_beyond_the_wait_budget_is_typed_with_its_wait(sandbox):
+    client = from_app(sandbox.app, max_rate_limit_wait=0.5)
+    client.access_token()
     switch(sandbox, "http_429", "hkach_status")
     with pytest.raises(HkachRateLimited) as limited:
-        hkach.status(new_message_id())
+        client.status(new_message_id())
     assert limited.value.retry_after == 1.0 and limited.value.record.status == 429
-    assert hkach.status(new_message_id()).never_received
+    assert client.status(new_message_id()).never_received
+
+
+@pytest.mark.parametrize("operation", ["hkach_auth", "hkach_submit", "hkach_status"])
+def test_a_429_is_waited_out_and_the_call_repeated(sandbox, fake_clock, operation):
+    waits: list[float] = []
+    client = from_app(sandbox.app, sleep=waits.append)
+    paid, message_id = batch(), new_message_id()
+    switch(sandbox, "http_429", operation)
+    sent = client.submit(paid, message_id)
+    assert sent.transaction_status == "RCVD" and sent.message_id == message_id
+    fake_clock.advance(seconds=1)
+    assert client.status(message_id).group_status is PaymentStatus.SETTLED
+    assert waits == [1.0] and batches_received(sandbox) == 1
+
+
+def test_the_429_wait_budget_is_a_setting(sandbox, monkeypatch):
+    monkeypatch.setitem(sandbox.app.config, "HKACH_MAX_RATE_LIMIT_WAIT", 0.0)
+    waits: list[float] = []
+    client = from_app(sandbox.app, sleep=waits.append)
+    switch(sandbox, "http_429", "hkach_auth")
+    with pytest.raises(HkachRateLimited):
+        client.access_token()
+    assert waits == []
 
 
 def test_the_bank_allows_ten_tokens_an_hour(sandbox, fake_clock, monkeypatch):
@@ -99,14 +123,27 @@ def test_the_bank_allows_thirty_submits_a_minute(sandbox, hkach, fake_clock, mon
     assert batches_received(sandbox) == 30
 
 
-def test_the_bank_allows_two_calls_a_second(sandbox, hkach, fake_clock, monkeypatch):
-    hkach.access_token()
+def test_the_bank_allows_two_calls_a_second(sandbox, fake_clock, monkeypatch):
+    client = from_app(sandbox.app, max_rate_limit_wait=0)
+    client.access_token()
     monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_RATE_LIMITS", True)
     monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
-    hkach.status(new_message_id())
-    hkach.status(new_message_id())
+    client.status(new_message_id())
+    client.status(new_message_id())
     with pytest.raises(HkachRateLimited) as limited:
-        hkach.status(new_message_id())
+        client.status(new_message_id())
     assert limited.value.retry_after == 1.0
     fake_clock.advance(seconds=1)
-    assert hkach.status(new_message_id()).never_received
+    assert client.status(new_message_id()).never_received
+
+
+def test_polling_faster_than_the_bank_allows_waits_its_turn(sandbox, fake_clock, monkeypatch):
+    waits: list[float] = []
+    client = from_app(
+        sandbox.app, sleep=lambda seconds: (waits.append(seconds), fake_clock.advance(seconds=seconds))
+    )
+    client.access_token()
+    monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_RATE_LIMITS", True)
+    monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
+    assert all(client.status(new_message_id()).never_received for _ in range(5))
+    assert waits == [1.0, 1.0]

@@ -119,11 +119,30 @@ def test_batch_triggers_reject_the_whole_batch(sandbox, hkach, fake_clock, momen
     assert {item.status for item in status.items} == {S.REJECTED}
 
 
-def test_a_configured_holiday_is_no_value_date(sandbox, hkach, fake_clock, monkeypatch):
-    monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_HOLIDAYS", "2026-02-17, 2026-02-18")
-    message_id = submitted(hkach, batch(value_date=date(2026, 2, 18)))
-    fake_clock.advance(days=60)
-    assert hkach.status(message_id).reason_code == "DT01"
+@pytest.mark.parametrize(
+    ("value_date", "reason"),
+    [
+        (date(2026, 2, 18), "DT01"),  # the second day of Chinese New Year (lunar)
+        (date(2026, 4, 3), "DT01"),  # Good Friday
+        (date(2026, 4, 4), "DT01"),  # the day following Good Friday, a Saturday
+        (date(2026, 4, 7), "DT01"),  # Ching Ming falls on Easter Sunday: the substitute day
+        (date(2026, 5, 25), "DT01"),  # Buddha's Birthday falls on a Sunday: the substitute day
+        (date(2026, 2, 20), None),  # the Friday after the New Year holidays settles
+    ],
+)
+def test_hong_kong_public_holidays_are_no_value_date(sandbox, hkach, fake_clock, value_date, reason):
+    message_id = submitted(hkach, batch(value_date=value_date))
+    fake_clock.advance(days=150)
+    assert hkach.status(message_id).reason_code == reason
+
+
+def test_an_extra_closure_day_is_no_value_date(sandbox, hkach, fake_clock, monkeypatch):
+    monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_HOLIDAYS", "2026-03-16, 2026-03-17")
+    closed = submitted(hkach, batch(value_date=date(2026, 3, 17), batch_id="CLOSED"))
+    open_day = submitted(hkach, batch(value_date=date(2026, 3, 18), batch_id="OPEN"))
+    fake_clock.advance(days=90)
+    assert hkach.status(closed).reason_code == "DT01"
+    assert hkach.status(open_day).group_status is S.SETTLED
 
 
 def test_a_value_date_ahead_settles_only_then_on_the_compressed_clock(sandbox, hkach, fake_clock):

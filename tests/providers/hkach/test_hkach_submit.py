@@ -21,6 +21,7 @@ from dashboard.providers.hkach import HkachRejected
 from dashboard.providers.hkach import InvalidBatch
 from dashboard.providers.hkach import PaymentStatus
 from dashboard.providers.hkach import new_message_id
+from dashboard.providers.hkach.mapping import build_payload
 from dashboard.providers.hkach.settings import from_app
 from dashboard.sandbox.store import HkachBatch
 from tests.sandbox.hkach_helpers import RecordingSession
@@ -155,8 +156,6 @@ def test_a_batch_id_used_before_is_rejected_with_du02(sandbox, hkach, fake_clock
 
 def plain(hkach, **changes):
     """The contract JSON of the default batch, as the client would build it, with changes."""
-    from dashboard.providers.hkach.mapping import build_payload
-
     payload = build_payload(
         batch(),
         debtor_name=hkach.debtor_name,
@@ -243,3 +242,22 @@ def test_with_the_400_switch_a_batch_failing_validation_is_refused_and_not_kept(
         hkach.submit(batch(), message_id)
     assert (refused.value.status, refused.value.code) == (400, "EC004_204")
     assert hkach.status(message_id).never_received and batches_received(sandbox) == 1
+
+
+def test_the_bank_itself_rejects_1001_items_with_tc01(sandbox, hkach, fake_clock):
+    too_big = batch(*(transfer(n, instruction_id=f"I{n}", end_to_end_id=f"E{n}") for n in range(1, 1002)))
+    payload = build_payload(
+        too_big,
+        debtor_name=hkach.debtor_name,
+        debtor_account=hkach.debtor_account,
+        created_at=fake_clock.now(),
+    )
+    settings, message_id = sandbox.sandbox.hkach, new_message_id()
+    answer = raw_submit(settings.base_url, hkach.access_token(), settings.api_key, message_id, payload)
+    assert answer.status_code == 201 and answer.json()["transaction_status"] == "RJCT"
+    status = hkach.status(message_id)
+    assert (status.group_status, status.reason_code, status.event_code) == (
+        PaymentStatus.REJECTED,
+        "TC01",
+        "EC004_202",
+    )
