@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import psycopg
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
@@ -92,24 +93,23 @@ def test_webhook_answers_set_no_cookie(sandboxed):
 def test_a_notification_arriving_after_the_database_dropped_our_connections_is_stored(sandboxed):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("connections the server drops are a PostgreSQL matter")
-    app = sandboxed.app
+    webhook_app = sandboxed.app
     first = RAW_BODY.replace(b"0000001", b"0000008")
-    assert post_antom(app, first).status_code == 200  # the pool now holds a connection
-    db.session.rollback()
-    with db.engine.connect() as admin:
-        # A restart, a failover or an idle timeout: the server ends every other session.
-        admin.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
+    assert post_antom(webhook_app, first).status_code == 200
+    db.session.remove()
+    db.engine.dispose()
+    with db.engine.connect() as pooled:  # the pool's only connection from now on
+        pid = pooled.scalar(text("SELECT pg_backend_pid()"))
+    # A restart, a failover or an idle timeout: the server ends the pooled session (from a
+    # connection of its own, so no other test's connection is touched).
+    with psycopg.connect(db.engine.url.set(drivername="postgresql").render_as_string(False)) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
     try:
-        response = post_antom(app, RAW_BODY)
+        response = post_antom(webhook_app, RAW_BODY)
         stored = [row.body for row in notifications()]
     finally:
-        # The other pooled connections are dead too; the next test must not meet them.
+        db.session.remove()
         db.engine.dispose()
 
     assert response.status_code == 200 and response.get_data() == ANTOM_ACK
