@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -87,7 +90,44 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
     if old_status == new_status:
         return
     day = local_day(payment.created_at or clock.now())
-    if old_status is not None:
-        _upsert(session, day, payment.provider, str(old_status), payment.currency, -1, -payment.amount_minor)
-    if new_status is not None:
-        _upsert(session, day, payment.provider, str(new_status), payment.currency, 1, payment.amount_minor)
+    gathered = session.info.get(_GATHERED_KEY)
+    for status, sign in ((old_status, -1), (new_status, 1)):
+        if status is None:
+            continue
+        bucket = (day, payment.provider, str(status), payment.currency)
+        if gathered is None:
+            _upsert(session, *bucket, sign, sign * payment.amount_minor)
+        else:
+            gathered[bucket, "count"] += sign
+            gathered[bucket, "amount"] += sign * payment.amount_minor
+
+
+_GATHERED_KEY = "rollup_moves"
+
+
+@contextmanager
+def gathered_rollup_moves(session: Session) -> Iterator[None]:
+    """Gather the rollup moves made in the block and write each bucket once, when it ends.
+
+    A block that raises drops its moves. One nested in another hands its moves to the outer
+    block, so a batch of changes, each in its own savepoint, writes every bucket once at its
+    end: the rows are locked only from there to the commit, and in one order (no two
+    writers wait on each other in a cycle).
+    """
+    outer = session.info.get(_GATHERED_KEY)
+    moves: Counter = Counter()
+    session.info[_GATHERED_KEY] = moves
+    try:
+        yield
+    finally:
+        if outer is None:
+            session.info.pop(_GATHERED_KEY, None)
+        else:
+            session.info[_GATHERED_KEY] = outer
+    if outer is not None:
+        outer.update(moves)
+        return
+    for bucket in sorted({bucket for bucket, _ in moves}):
+        count, amount = moves[bucket, "count"], moves[bucket, "amount"]
+        if count or amount:
+            _upsert(session, *bucket, count, amount)
