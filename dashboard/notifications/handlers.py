@@ -20,6 +20,7 @@ from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
+from dashboard.events.service import gathered_events
 from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.machine import IgnoredEvent
@@ -163,7 +164,11 @@ def apply_batch(limit: int) -> Batch:
         return Batch([], [])
     done: list[int] = []
     crashed: list[tuple[int, Exception]] = []
-    with write_transaction(db.session) as session, gathered_rollup_moves(session):
+    with (
+        write_transaction(db.session) as session,
+        gathered_rollup_moves(session),
+        gathered_events(session),
+    ):
         for row in _claim(session, limit):
             try:
                 _apply_locked(session, row)
@@ -179,7 +184,7 @@ def apply_batch(limit: int) -> Batch:
 def _apply_locked(session: Session, row: Notification) -> str:
     """Apply ``row`` (locked, verified, unprocessed) in ``session``'s transaction; return its outcome."""
     try:
-        with session.begin_nested(), gathered_rollup_moves(session):
+        with session.begin_nested(), gathered_rollup_moves(session), gathered_events(session):
             news = NOTIFYING[row.provider].webhook.read_notification(row.body)
             applied = HANDLERS[type(news)](session, row, news)
     except (InvalidTransition, MalformedMessage) as exc:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,6 +21,8 @@ from sqlalchemy.orm import mapped_column
 from dashboard import clock
 from dashboard.db import Base
 from dashboard.db import BigIntPK
+from dashboard.db import deferred
+from dashboard.db import written_at_end
 
 
 class DailyTotal(Base):
@@ -90,44 +91,35 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
     if old_status == new_status:
         return
     day = local_day(payment.created_at or clock.now())
-    gathered = session.info.get(_GATHERED_KEY)
+    moves = deferred(session, _ROLLUP_MOVES)
     for status, sign in ((old_status, -1), (new_status, 1)):
         if status is None:
             continue
         bucket = (day, payment.provider, str(status), payment.currency)
-        if gathered is None:
+        if moves is None:
             _upsert(session, *bucket, sign, sign * payment.amount_minor)
         else:
-            gathered[bucket, "count"] += sign
-            gathered[bucket, "amount"] += sign * payment.amount_minor
+            moves.append((bucket, sign, sign * payment.amount_minor))
 
 
-_GATHERED_KEY = "rollup_moves"
+_ROLLUP_MOVES = "rollup_moves"
 
 
-@contextmanager
-def gathered_rollup_moves(session: Session) -> Iterator[None]:
-    """Gather the rollup moves made in the block and write each bucket once, when it ends.
+def _write_moves(session: Session, moves: list) -> None:
+    counts: Counter = Counter()
+    amounts: Counter = Counter()
+    for bucket, count, amount in moves:
+        counts[bucket] += count
+        amounts[bucket] += amount
+    # In one order, so two writers never wait on each other's buckets in a cycle.
+    for bucket in sorted(counts):
+        if counts[bucket] or amounts[bucket]:
+            _upsert(session, *bucket, counts[bucket], amounts[bucket])
 
-    A block that raises drops its moves. One nested in another hands its moves to the outer
-    block, so a batch of changes, each in its own savepoint, writes every bucket once at its
-    end: the rows are locked only from there to the commit, and in one order (no two
-    writers wait on each other in a cycle).
+
+def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:
+    """Gather the rollup moves made in the block and write each bucket once, at its end.
+
+    The buckets are then locked only from there to the commit (see :func:`written_at_end`).
     """
-    outer = session.info.get(_GATHERED_KEY)
-    moves: Counter = Counter()
-    session.info[_GATHERED_KEY] = moves
-    try:
-        yield
-    finally:
-        if outer is None:
-            session.info.pop(_GATHERED_KEY, None)
-        else:
-            session.info[_GATHERED_KEY] = outer
-    if outer is not None:
-        outer.update(moves)
-        return
-    for bucket in sorted({bucket for bucket, _ in moves}):
-        count, amount = moves[bucket, "count"], moves[bucket, "amount"]
-        if count or amount:
-            _upsert(session, *bucket, count, amount)
+    return written_at_end(session, _ROLLUP_MOVES, _write_moves)
