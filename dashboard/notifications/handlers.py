@@ -142,13 +142,13 @@ def apply_next() -> int | None:
 
 @dataclass(frozen=True)
 class Batch:
-    """What one batch did: the ids it applied or failed, and those whose apply crashed, with why."""
+    """What one batch did: how many it applied or failed, and the ids of those whose apply crashed."""
 
-    done: list[int]
-    crashed: list[tuple[int, Exception]]
+    done: int
+    crashed: list[int]
 
     def __len__(self) -> int:
-        return len(self.done) + len(self.crashed)
+        return self.done + len(self.crashed)
 
 
 def apply_batch(limit: int) -> Batch:
@@ -161,9 +161,9 @@ def apply_batch(limit: int) -> Batch:
     the batch itself (the commit, the connection) rolls it all back and leaves every one waiting.
     """
     if not _any_waiting():
-        return Batch([], [])
-    done: list[int] = []
-    crashed: list[tuple[int, Exception]] = []
+        return Batch(0, [])
+    done = 0
+    crashed: list[int] = []
     with (
         write_transaction(db.session) as session,
         gathered_rollup_moves(session),
@@ -173,26 +173,25 @@ def apply_batch(limit: int) -> Batch:
             try:
                 _apply_locked(session, row)
             except Exception as exc:
-                row.attempts += 1
+                # Its savepoint is undone; the attempt counted before it stays.
                 row.processing_error = describe_error(exc)
-                crashed.append((row.id, exc))
+                crashed.append(row.id)
             else:
-                done.append(row.id)
+                done += 1
     return Batch(done, crashed)
 
 
 def _apply_locked(session: Session, row: Notification) -> str:
     """Apply ``row`` (locked, verified, unprocessed) in ``session``'s transaction; return its outcome."""
+    row.attempts += 1
     try:
         with session.begin_nested(), gathered_rollup_moves(session), gathered_events(session):
             news = NOTIFYING[row.provider].webhook.read_notification(row.body)
             applied = HANDLERS[type(news)](session, row, news)
     except (InvalidTransition, MalformedMessage) as exc:
-        row.attempts += 1
         row.outcome = InboxOutcome.FAILED.value
         row.processing_error = describe_error(exc)
         return row.outcome
-    row.attempts += 1
     row.outcome = applied.outcome.value
     row.processed_at = clock.now()
     row.processing_error = None

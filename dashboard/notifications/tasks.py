@@ -66,7 +66,7 @@ def apply_next_notifications() -> int:
         log.exception("a batch of notifications could not be applied; applying them one at a time")
         db.session.rollback()
         return _apply_one()
-    for notification_id, _ in batch.crashed:
+    for notification_id in batch.crashed:
         _retry_later(notification_id)
     return len(batch)
 
