@@ -91,15 +91,16 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
     if old_status == new_status:
         return
     day = local_day(payment.created_at or clock.now())
-    moves = deferred(session, _ROLLUP_MOVES)
-    for status, sign in ((old_status, -1), (new_status, 1)):
-        if status is None:
-            continue
-        bucket = (day, payment.provider, str(status), payment.currency)
-        if moves is None:
-            _upsert(session, *bucket, sign, sign * payment.amount_minor)
-        else:
-            moves.append((bucket, sign, sign * payment.amount_minor))
+    moves = [
+        ((day, payment.provider, str(status), payment.currency), sign, sign * payment.amount_minor)
+        for status, sign in ((old_status, -1), (new_status, 1))
+        if status is not None
+    ]
+    gathering = deferred(session, _ROLLUP_MOVES)
+    if gathering is None:
+        _write_moves(session, moves)
+    else:
+        gathering.extend(moves)
 
 
 _ROLLUP_MOVES = "rollup_moves"
