@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -184,6 +185,35 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
         connection.begin(),
     ):
         yield connection
+
+
+@contextmanager
+def written_at_end(session: Session, key: str, write: Callable[[Session, list], None]) -> Iterator[None]:
+    """Gather what the block puts in :func:`deferred` ``(session, key)``; ``write`` it all once at the end.
+
+    A block that raises drops what it gathered; one nested in another hands it to the outer
+    block. A batch whose items each run in a savepoint of their own thus writes once, at its
+    end, only what the items that did not fail gathered.
+    """
+    outer = session.info.get(key)
+    gathered: list = []
+    session.info[key] = gathered
+    try:
+        yield
+    finally:
+        if outer is None:
+            session.info.pop(key, None)
+        else:
+            session.info[key] = outer
+    if outer is not None:
+        outer.extend(gathered)
+    elif gathered:
+        write(session, gathered)
+
+
+def deferred(session: Session, key: str) -> list | None:
+    """Return the list a :func:`written_at_end` block around us gathers ``key`` into (None: write now)."""
+    return session.info.get(key)
 
 
 def locked(session: Session, model: type, object_id: int):

@@ -87,7 +87,7 @@ class TaskSpec:
 
 _TASKS: dict[str, TaskSpec] = {}
 _SWEEPERS: list[Callable[[], None]] = []
-_DRAINERS: list[Callable[[], bool]] = []
+_DRAINERS: list[Callable[[], int]] = []
 #: The app each Huey instance was built for: drainers run in its context.
 _APPS: weakref.WeakKeyDictionary[Huey, Flask] = weakref.WeakKeyDictionary()
 
@@ -128,8 +128,8 @@ def sweeper(func: Callable[[], None]) -> Callable[[], None]:
     return func
 
 
-def drainer(func: Callable[[], bool]) -> Callable[[], bool]:
-    """Register ``func``: it takes one waiting piece of work and does it, or returns False when none waits.
+def drainer(func: Callable[[], int]) -> Callable[[], int]:
+    """Register ``func``: it takes waiting pieces of work, does them and returns how many (0: none waits).
 
     Workers run it in a loop, :data:`MAX_IDLE_DELAY` apart while it finds nothing; it must be safe
     to run in several threads and processes at once.
@@ -257,8 +257,8 @@ def drain_once(app: Flask) -> int:
     done = 0
     for func in list(_DRAINERS):
         with app.app_context():
-            while func():
-                done += 1
+            while taken := func():
+                done += taken
     return done
 
 

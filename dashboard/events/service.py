@@ -15,6 +15,7 @@ that bypassed the lock is caught too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,10 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from dashboard import clock
+from dashboard.db import deferred
 from dashboard.db import write_transaction
+from dashboard.db import written_at_end
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import TimelineRef
 from dashboard.events.models import Event
@@ -50,33 +54,53 @@ def record_event(
     *,
     notification_id: int | None = None,
     actor_id: int | None = None,
-) -> Event:
-    """Append an event for ``object_type:object_id`` in the current transaction and return it."""
+) -> None:
+    """Append an event for ``object_type:object_id`` in the current transaction."""
+    values = {
+        "created_at": clock.now(),
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "kind": kind,
+        "summary": summary,
+        "notification_id": notification_id,
+        "actor_id": actor_id,
+    }
+    appends = deferred(session, _APPENDS)
+    if appends is None:
+        _append(session, [values])
+    else:
+        appends.append(values)
+
+
+_APPENDS = "timeline_appends"
+
+
+def _append(session: Session, events: list[dict[str, Any]]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Re-taking a lock this transaction holds already returns at once.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
-    event = Event(
-        object_type=object_type,
-        object_id=str(object_id),
-        kind=kind,
-        summary=summary,
-        notification_id=notification_id,
-        actor_id=actor_id,
-    )
-    session.add(event)
+    session.add_all(Event(**values) for values in events)
     session.flush()
-    return event
 
 
-def record_provider_call(session: Session, timeline: TimelineRef, call: Call) -> Event | None:
+def gathered_events(session: Session) -> AbstractContextManager[None]:
+    """Gather the events recorded in the block and append them, in order, at its end.
+
+    The append lock (PostgreSQL) is then held only from there to the commit, so appliers of
+    batches work side by side instead of one after the other (see :func:`written_at_end`).
+    """
+    return written_at_end(session, _APPENDS, _append)
+
+
+def record_provider_call(session: Session, timeline: TimelineRef, call: Call) -> None:
     """Append a provider call (its redacted record and what it meant: S, F or U) to a timeline.
 
     A call that never left (no record, e.g. refused before sending) appends nothing.
     """
     if call.record is None:
-        return None
+        return
     summary = {**call.record.as_dict(), "outcome": call.outcome.value, **timeline.extra}
-    return record_event(session, timeline.object_type, timeline.object_id, EventKind.PROVIDER_CALL, summary)
+    record_event(session, timeline.object_type, timeline.object_id, EventKind.PROVIDER_CALL, summary)
 
 
 def failure_on_timeline(model: type, job: str):

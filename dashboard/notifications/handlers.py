@@ -20,6 +20,7 @@ from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
+from dashboard.events.service import gathered_events
 from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.machine import IgnoredEvent
@@ -37,6 +38,7 @@ from dashboard.providers.news import DisputeNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import NOTIFYING
+from dashboard.reports.models import gathered_rollup_moves
 
 #: How much of an error a notification's row keeps for staff.
 MAX_ERROR_TEXT = 2000
@@ -93,6 +95,27 @@ class ApplyCrashed(Exception):
         self.notification_id = notification_id
 
 
+def _any_waiting() -> bool:
+    """Say whether a notification waits; an idle poll only reads (the write lock is all of SQLite)."""
+    found = db.session.scalar(select(Notification.id).where(*WAITING).limit(1))
+    db.session.rollback()
+    return found is not None
+
+
+def _claim(session: Session, limit: int) -> list[Notification]:
+    """Lock up to ``limit`` waiting notifications, oldest first, skipping those another applier holds."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(*WAITING)
+            # In the order of the index of unprocessed rows: no applied row is read to find one.
+            .order_by(Notification.received_at, Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
 def apply_next() -> int | None:
     """Claim the oldest verified notification nothing has tried yet, apply it; return its id (None: none).
 
@@ -103,22 +126,13 @@ def apply_next() -> int | None:
 
     :raises ApplyCrashed: as :func:`apply` would propagate; the notification is left untried
     """
-    # An idle poll only reads: the write lock (all of SQLite) is taken when there is work.
-    found = db.session.scalar(select(Notification.id).where(*WAITING).limit(1))
-    db.session.rollback()
-    if found is None:
+    if not _any_waiting():
         return None
     with write_transaction(db.session) as session:
-        row = session.scalars(
-            select(Notification)
-            .where(*WAITING)
-            # In the order of the index of unprocessed rows: no applied row is read to find one.
-            .order_by(Notification.received_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if row is None:
+        claimed = _claim(session, 1)
+        if not claimed:
             return None
+        [row] = claimed
         try:
             _apply_locked(session, row)
         except Exception as exc:
@@ -126,11 +140,52 @@ def apply_next() -> int | None:
         return row.id
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What one batch did: how many it applied or failed, and the ids of those whose apply crashed."""
+
+    done: int
+    crashed: list[int]
+
+    def __len__(self) -> int:
+        return self.done + len(self.crashed)
+
+
+def apply_batch(limit: int) -> Batch:
+    """Claim up to ``limit`` notifications nothing has tried yet and apply them in one transaction.
+
+    They are claimed and applied oldest first, as :func:`apply_next` would one by one, so each
+    object sees its news in the same order. Each is applied in a savepoint of its own: one that
+    crashes is rolled back alone and recorded as crashed (one attempt, its error), the others
+    are kept. The rollup buckets the batch moved are written once each, at its end. A crash of
+    the batch itself (the commit, the connection) rolls it all back and leaves every one waiting.
+    """
+    if not _any_waiting():
+        return Batch(0, [])
+    done = 0
+    crashed: list[int] = []
+    with (
+        write_transaction(db.session) as session,
+        gathered_rollup_moves(session),
+        gathered_events(session),
+    ):
+        for row in _claim(session, limit):
+            try:
+                _apply_locked(session, row)
+            except Exception as exc:
+                # Its savepoint is undone; the attempt counted before it stays.
+                row.processing_error = describe_error(exc)
+                crashed.append(row.id)
+            else:
+                done += 1
+    return Batch(done, crashed)
+
+
 def _apply_locked(session: Session, row: Notification) -> str:
     """Apply ``row`` (locked, verified, unprocessed) in ``session``'s transaction; return its outcome."""
     row.attempts += 1
     try:
-        with session.begin_nested():
+        with session.begin_nested(), gathered_rollup_moves(session), gathered_events(session):
             news = NOTIFYING[row.provider].webhook.read_notification(row.body)
             applied = HANDLERS[type(news)](session, row, news)
     except (InvalidTransition, MalformedMessage) as exc:

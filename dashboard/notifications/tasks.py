@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from dashboard.jobs import sweeper
 from dashboard.jobs import task
 from dashboard.notifications.handlers import ApplyCrashed
 from dashboard.notifications.handlers import apply
+from dashboard.notifications.handlers import apply_batch
 from dashboard.notifications.handlers import apply_next
 from dashboard.notifications.handlers import describe_error
 from dashboard.notifications.intake import APPLY_NOTIFICATION
@@ -28,6 +30,10 @@ SWEEP_AFTER = timedelta(seconds=30)
 #: A notification whose apply job crashed this many times waits for staff (Reprocess).
 MAX_ATTEMPTS = 10
 SWEEP_BATCH = 500
+#: How many waiting notifications an applier claims per transaction.
+APPLY_BATCH = 50
+
+log = logging.getLogger(__name__)
 
 
 def _record_crash(exc: Exception, notification_id: int) -> None:
@@ -47,20 +53,37 @@ def apply_notification_task(notification_id: int) -> str | None:
 
 
 @drainer
-def apply_next_notification() -> bool:
-    """Apply the oldest stored notification nothing has tried yet; return False when none waits.
+def apply_next_notifications() -> int:
+    """Apply the oldest notifications nothing has tried yet, a batch at a time; return how many (0: none).
 
     One that crashes is shown as crashed and handed to :func:`apply_notification_task`, whose
-    retries continue from this first try.
+    retries continue from this first try. A batch that cannot commit at all is taken again one
+    notification at a time, so one that breaks the batch is found and set aside.
     """
     try:
-        return apply_next() is not None
+        batch = apply_batch(APPLY_BATCH)
+    except Exception:
+        log.exception("a batch of notifications could not be applied; applying them one at a time")
+        db.session.rollback()
+        return _apply_one()
+    for notification_id in batch.crashed:
+        _retry_later(notification_id)
+    return len(batch)
+
+
+def _apply_one() -> int:
+    try:
+        return int(apply_next() is not None)
     except ApplyCrashed as crash:
         _record_crash(crash.__cause__, crash.notification_id)
-        apply_notification_task.enqueue(
-            crash.notification_id, delay=RETRY_NOTIFICATION.delay, retries=RETRY_NOTIFICATION.retries - 1
-        )
-        return True
+        _retry_later(crash.notification_id)
+        return 1
+
+
+def _retry_later(notification_id: int) -> None:
+    apply_notification_task.enqueue(
+        notification_id, delay=RETRY_NOTIFICATION.delay, retries=RETRY_NOTIFICATION.retries - 1
+    )
 
 
 def unprocessed(now) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from contextlib import AbstractContextManager
 from datetime import date
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +21,8 @@ from sqlalchemy.orm import mapped_column
 from dashboard import clock
 from dashboard.db import Base
 from dashboard.db import BigIntPK
+from dashboard.db import deferred
+from dashboard.db import written_at_end
 
 
 class DailyTotal(Base):
@@ -87,7 +91,36 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
     if old_status == new_status:
         return
     day = local_day(payment.created_at or clock.now())
-    if old_status is not None:
-        _upsert(session, day, payment.provider, str(old_status), payment.currency, -1, -payment.amount_minor)
-    if new_status is not None:
-        _upsert(session, day, payment.provider, str(new_status), payment.currency, 1, payment.amount_minor)
+    moves = [
+        ((day, payment.provider, str(status), payment.currency), sign, sign * payment.amount_minor)
+        for status, sign in ((old_status, -1), (new_status, 1))
+        if status is not None
+    ]
+    gathering = deferred(session, _ROLLUP_MOVES)
+    if gathering is None:
+        _write_moves(session, moves)
+    else:
+        gathering.extend(moves)
+
+
+_ROLLUP_MOVES = "rollup_moves"
+
+
+def _write_moves(session: Session, moves: list) -> None:
+    counts: Counter = Counter()
+    amounts: Counter = Counter()
+    for bucket, count, amount in moves:
+        counts[bucket] += count
+        amounts[bucket] += amount
+    # In one order, so two writers never wait on each other's buckets in a cycle.
+    for bucket in sorted(counts):
+        if counts[bucket] or amounts[bucket]:
+            _upsert(session, *bucket, counts[bucket], amounts[bucket])
+
+
+def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:
+    """Gather the rollup moves made in the block and write each bucket once, at its end.
+
+    The buckets are then locked only from there to the commit (see :func:`written_at_end`).
+    """
+    return written_at_end(session, _ROLLUP_MOVES, _write_moves)

@@ -23,9 +23,11 @@ ROLES = ["viewer", "support", "finance", "manager", "admin"]
 def record(app: Flask, *events: tuple[str, int, str]) -> list[int]:
     """Commit events given as (object_type, object_id, kind) and return their ids."""
     with app.app_context():
-        ids = [record_event(db.session, kind=kind, object_type=t, object_id=i).id for t, i, kind in events]
+        for object_type, object_id, kind in events:
+            record_event(db.session, object_type, object_id, kind)
         db.session.commit()
-    return ids
+        newest = db.session.scalars(select(Event.id).order_by(Event.id.desc()).limit(len(events)))
+        return sorted(newest)
 
 
 def poll(client, after: int, *topics: str):
