@@ -88,7 +88,7 @@ def local_time(
     return shown.strftime(f"{fmt} %Z" if with_zone else fmt)
 
 
-def id_url(endpoint: str, argument: str, value: int) -> str:
+def id_url(value: int, endpoint: str, argument: str) -> str:
     """Return ``url_for(endpoint, **{argument: value})`` for a route that ends in the integer ``value``.
 
     Lists link every row: the URL up to the id is built once per request, not once per row.
@@ -186,9 +186,10 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["ago"] = time_ago
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
-    app.jinja_env.globals["status_badge"] = status_badge
+    # Rows call these: a filter is a plain call, a global goes through the template context's call.
+    app.jinja_env.filters["status_badge"] = status_badge
+    app.jinja_env.filters["id_url"] = id_url
     app.jinja_env.globals["can_open"] = can_open
-    app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.globals["kept_field"] = kept_field
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])

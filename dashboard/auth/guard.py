@@ -33,6 +33,9 @@ from dashboard.htmx import navigate
 from dashboard.users.models import User
 
 _SEEN_KEY = "seen"
+#: How stale the recorded activity may be before a request records it again. Most requests then
+#: leave the session as it is and send no cookie; the idle timeout holds to within this.
+_SEEN_PRECISION_SECONDS = 60
 #: Endpoints that a user who must replace a temporary password may still use.
 _PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
 
@@ -62,8 +65,10 @@ def unauthorized():
 
 
 def mark_seen() -> None:
-    """Record activity for the idle timeout."""
-    session[_SEEN_KEY] = clock.now().timestamp()
+    """Record activity for the idle timeout, unless it was recorded within the last minute."""
+    now = clock.now().timestamp()
+    if now - session.get(_SEEN_KEY, 0) > _SEEN_PRECISION_SECONDS:
+        session[_SEEN_KEY] = now
 
 
 def _idle_expired() -> bool:

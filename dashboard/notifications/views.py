@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from flask import Blueprint
 from flask import abort
 from flask import current_app
@@ -52,28 +54,36 @@ OUTCOME_TONES = {
 VERDICT_TONES = {"valid": "ok", "unchecked": "muted", "invalid": "err", "missing": "err"}
 
 
-@bp.app_template_global()
+@bp.app_template_filter()
 def outcome_badge(outcome: str) -> Markup:
     """Show an outcome as the inbox says it, in a :func:`badge`."""
     return badge(OUTCOME_TONES.get(outcome, "muted"), outcome_label(outcome))
 
 
-@bp.app_template_global()
+@bp.app_template_filter()
 def verdict_badge(verdict: str) -> Markup:
     """Show a signature verdict in a :func:`badge`."""
     return badge(VERDICT_TONES.get(verdict, "muted"), verdict)
 
 
-@bp.app_template_global()
+@bp.app_template_filter()
 def notification_link(notification_id: int) -> Markup:
     """Link ``#<id>`` to the notification's page."""
-    href = id_url("notifications.detail", "notification_id", notification_id)
+    href = id_url(notification_id, "notifications.detail", "notification_id")
     return Markup('<a href="{}">#{}</a>').format(href, notification_id)
 
 
-@bp.app_template_global()
-def object_link(object_type: str | None, object_id: str | None) -> Markup:
-    """Show a payment or agreement as a link to its page; anything else as text."""
+class AboutAnObject(Protocol):
+    """A notification, or an event, row: what it is about."""
+
+    object_type: str | None
+    object_id: str | None
+
+
+@bp.app_template_filter()
+def object_link(record: AboutAnObject) -> Markup:
+    """Show the payment or agreement ``record`` is about as a link to its page; anything else as text."""
+    object_type, object_id = record.object_type, record.object_id
     if not object_type:
         return Markup('<span class="muted">—</span>')
     href = object_href(object_type, object_id)
@@ -88,7 +98,7 @@ def object_href(object_type: str | None, object_id: str | int | None) -> str | N
     if page is None or not str(object_id).isascii() or not str(object_id).isdigit():
         return None
     endpoint, argument = page
-    return id_url(endpoint, argument, int(object_id))
+    return id_url(int(object_id), endpoint, argument)
 
 
 def outcome_label(outcome: str) -> str:

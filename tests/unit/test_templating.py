@@ -53,12 +53,12 @@ def test_providers_read_by_their_labels():
 def test_row_links_are_the_urls_flask_builds(app, script_root):
     with app.test_request_context("/payments/", base_url=f"http://localhost{script_root}/"):
         for payment_id in (1, 42, 2**63 - 1):
-            assert id_url("payments.detail", "payment_id", payment_id) == url_for(
+            assert id_url(payment_id, "payments.detail", "payment_id") == url_for(
                 "payments.detail", payment_id=payment_id
             )
-        assert id_url("notifications.detail", "notification_id", 7) == f"{script_root}/notifications/7"
+        assert id_url(7, "notifications.detail", "notification_id") == f"{script_root}/notifications/7"
 
 
 def test_row_links_refuse_a_route_that_does_not_end_in_its_id(app):
     with app.test_request_context("/"), pytest.raises(ValueError, match="does not end"):
-        id_url("payments.refund", "payment_id", 1)
+        id_url(1, "payments.refund", "payment_id")

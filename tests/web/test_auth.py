@@ -221,6 +221,21 @@ def test_idle_session_is_signed_out_after_thirty_minutes(client, fake_clock, log
     assert client.get("/").status_code == 302
 
 
+def test_a_request_within_a_minute_sends_no_cookie_and_one_after_renews_it(
+    client, create_user, fake_clock, post
+):
+    login(post, create_user("viewer").email)
+    signed_in = client.get_cookie(COOKIE).value
+    fake_clock.advance(seconds=59)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    fake_clock.advance(seconds=2)
+    response = client.get("/")
+    assert COOKIE in response.headers["Set-Cookie"]
+    assert client.get_cookie(COOKIE).value != signed_in
+
+
 def test_anonymous_page_request_redirects_to_login_with_next(client):
     response = client.get("/audit/?action=auth")
     assert response.status_code == 302
