@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.audit.models import AuditLog
 from dashboard.listing import Cursor
+from dashboard.listing import in_page_order_when_many
 from dashboard.listing import newest_first
 from dashboard.listing import starts_with
 from dashboard.listing import within_days
@@ -49,7 +50,9 @@ def audit_page(
     """Return up to one page of entries older than ``before`` (by chain position) and the next cursor."""
     query = select(*LISTED_COLUMNS)
     if filters.action:
-        query = query.where(starts_with(AuditLog.action, filters.action))
+        query = query.where(
+            in_page_order_when_many(session, AuditLog, starts_with(AuditLog.action, filters.action))
+        )
     if filters.actor:
         query = query.where(AuditLog.actor_label == filters.actor.strip().lower())
     if filters.object_type:

@@ -22,12 +22,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy import insert
 
 from dashboard.agreements.queries import AgreementFilter
 from dashboard.agreements.queries import agreement_page
+from dashboard.audit.models import AuditLog
 from dashboard.audit.queries import AuditFilter
 from dashboard.audit.queries import audit_page
 from dashboard.extensions import db
+from dashboard.listing import FEW_ENOUGH_TO_SORT
 from dashboard.listing import Cursor
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_page
@@ -354,3 +357,31 @@ def test_an_inbox_search_reads_the_page_by_primary_key(rows, q):
 def test_each_audit_filter_reads_its_index(rows, filters, index):
     plan = page_plan(lambda: audit_page(db.session, filters, ZONE, Cursor(None, 1_010_000)))
     assert plan.uses(index) and not plan.scans_a_table, plan
+
+
+def test_an_action_start_that_many_entries_share_is_read_in_chain_order_not_sorted(rows):
+    # Past FEW_ENOUGH_TO_SORT matches the action index would hand every match to a sort (SQLite has
+    # no statistics to see it); the chain's own order finds a page of them sooner.
+    db.session.execute(
+        insert(AuditLog),
+        [
+            {
+                "seq": 2_000_000 + i,
+                "created_at": START,
+                "actor_label": "staff@example.com",
+                "action": "auth.login_failed",
+                "object_type": "user",
+                "object_id": str(i),
+                "canonical": "",
+                "prev_hash": "",
+                "hash": "",
+            }
+            for i in range(FEW_ENOUGH_TO_SORT + 1)
+        ],
+    )
+    latest = Cursor(None, 3_000_000)
+    many = page_plan(lambda: audit_page(db.session, AuditFilter(action="auth.login_f"), ZONE, latest))
+    few = page_plan(lambda: audit_page(db.session, AuditFilter(action="agreement."), ZONE, latest))
+
+    assert not many.sorts and not many.uses("ix_audit_log_action_seq") and not many.scans_a_table, many
+    assert few.uses("ix_audit_log_action_seq"), few
