@@ -161,7 +161,7 @@ def csv_text(
     writer.writerow(header(zone))
     yield BOM + buffer.getvalue()
     cells = _Cells(zone)
-    statement = export_rows(filters, zone, found_payments(session, filters))
+    statement = export_rows(session, filters, zone, found_payments(session, filters))
     for rows in in_chunks(session, statement, Payment, chunk_size or CHUNK_SIZE):
         buffer.seek(0)
         buffer.truncate()

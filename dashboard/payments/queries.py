@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select
+from sqlalchemy import and_
 from sqlalchemy import literal_column
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from dashboard.listing import IdKind
 from dashboard.listing import Page
 from dashboard.listing import among_found
 from dashboard.listing import find_ids
+from dashboard.listing import in_page_order_when_many
 from dashboard.listing import searched_page
 from dashboard.listing import within_days
 from dashboard.money import Money
@@ -93,7 +95,7 @@ def _minor(amount: Decimal, currency: str) -> int:
 
 
 def payment_conditions(
-    filters: PaymentFilter, zone: str, found: Found | None = None
+    session: Session, filters: PaymentFilter, zone: str, found: Found | None = None
 ) -> list[ColumnElement[bool]]:
     """Return the conditions of ``filters`` on payments, each answerable from an index (see the models).
 
@@ -120,11 +122,14 @@ def payment_conditions(
         raise ValueError("an amount range needs its currency")
     if low is not None and low == high:
         conditions.append(Payment.amount_minor == _minor(low, filters.currency))
-    else:
+    elif low is not None or high is not None:
+        bounds = []
         if low is not None:
-            conditions.append(Payment.amount_minor >= _minor(low, filters.currency))
+            bounds.append(Payment.amount_minor >= _minor(low, filters.currency))
         if high is not None:
-            conditions.append(Payment.amount_minor <= _minor(high, filters.currency))
+            bounds.append(Payment.amount_minor <= _minor(high, filters.currency))
+        in_currency = and_(Payment.currency == filters.currency, *bounds)
+        conditions.append(in_page_order_when_many(session, Payment, in_currency))
     conditions += within_days(Payment.created_at, filters.day_from, filters.day_to, zone)
     if filters.has_refunds:
         # Written out, not bound: a partial index is used only when the query states its condition.
@@ -148,9 +153,11 @@ LISTED_COLUMNS = (
 )
 
 
-def payments_matching(filters: PaymentFilter, zone: str, found: Found | None = None) -> Select:
+def payments_matching(
+    session: Session, filters: PaymentFilter, zone: str, found: Found | None = None
+) -> Select:
     """Return the listed columns of payments matching ``filters`` (unordered; pages add the keyset)."""
-    return select(*LISTED_COLUMNS).where(*payment_conditions(filters, zone, found))
+    return select(*LISTED_COLUMNS).where(*payment_conditions(session, filters, zone, found))
 
 
 def payment_page(session: Session, filters: PaymentFilter, zone: str, before: Cursor | None = None) -> Page:
@@ -159,10 +166,10 @@ def payment_page(session: Session, filters: PaymentFilter, zone: str, before: Cu
     :param zone: the display time zone, whose days the created-day filters name
     """
     found = found_payments(session, filters)
-    return searched_page(session, payments_matching(filters, zone, found), Payment, before, found)
+    return searched_page(session, payments_matching(session, filters, zone, found), Payment, before, found)
 
 
-def export_rows(filters: PaymentFilter, zone: str, found: Found | None = None) -> Select:
+def export_rows(session: Session, filters: PaymentFilter, zone: str, found: Found | None = None) -> Select:
     """Return the columns the CSV export writes, for payments matching ``filters`` (unordered).
 
     Plain columns, not ORM objects, so reading a million rows keeps nothing in the session. The
@@ -189,7 +196,7 @@ def export_rows(filters: PaymentFilter, zone: str, found: Found | None = None) -
             Payment.order_description,
         )
         .outerjoin(customer, customer.id == Payment.agreement_id)
-        .where(*payment_conditions(filters, zone, found))
+        .where(*payment_conditions(session, filters, zone, found))
     )
 
 

@@ -23,6 +23,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy import insert
+from sqlalchemy import text
 
 from dashboard.agreements.queries import AgreementFilter
 from dashboard.agreements.queries import agreement_page
@@ -35,6 +36,7 @@ from dashboard.listing import Cursor
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_page
 from dashboard.payments import export
+from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentFilter
 from dashboard.payments.queries import payment_page
 from tests.conftest import empty_all_tables
@@ -385,3 +387,32 @@ def test_an_action_start_that_many_entries_share_is_read_in_chain_order_not_sort
 
     assert not many.sorts and not many.uses("ix_audit_log_action_seq") and not many.scans_a_table, many
     assert few.uses("ix_audit_log_action_seq"), few
+
+
+def test_an_amount_range_that_many_payments_share_is_read_in_page_order_not_sorted(rows):
+    db.session.execute(
+        insert(Payment),
+        [
+            {
+                "provider": "antom",
+                "request_id": f"RANGE-{i}",
+                "amount_minor": 100_000 + i,
+                "currency": "HKD",
+                "status": "succeeded",
+                "refunded_minor": 0,
+                "created_at": START,
+                "updated_at": START,
+                "version": 1,
+            }
+            for i in range(FEW_ENOUGH_TO_SORT + 1)
+        ],
+    )
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE payments"))  # PostgreSQL plans from statistics
+    wide = PaymentFilter(currency="HKD", amount_min=Decimal(1000), amount_max=Decimal(2000))
+    narrow = PaymentFilter(currency="HKD", amount_min=Decimal(1000), amount_max=Decimal(1001))
+    many = page_plan(lambda: payment_page(db.session, wide, ZONE))
+    few = page_plan(lambda: payment_page(db.session, narrow, ZONE))
+
+    assert not many.sorts and not many.scans_a_table, many
+    assert few.uses("ix_payments_currency_amount_minor_created_at_id"), few

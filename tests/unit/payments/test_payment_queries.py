@@ -251,7 +251,7 @@ def test_every_filter_combines_with_the_search_and_the_pages(app_ctx):
 def test_an_export_reads_every_row_once_in_chunks_newest_first(app_ctx):
     made = [make_payment(db.session, created_at=START + timedelta(minutes=n // 2)).id for n in range(11)]
     db.session.commit()  # each chunk ends its read transaction
-    chunks = list(in_chunks(db.session, export_rows(PaymentFilter(), ZONE), Payment, 4))
+    chunks = list(in_chunks(db.session, export_rows(db.session, PaymentFilter(), ZONE), Payment, 4))
     assert [len(chunk) for chunk in chunks] == [4, 4, 3]
     newest_first = sorted(
         made, key=lambda i: (START + timedelta(minutes=made.index(i) // 2), i), reverse=True
@@ -267,7 +267,9 @@ def _plan(statement) -> list[str]:
 def test_a_wallet_page_reads_both_spellings_in_page_order_and_merges_one_page_of_each(app_ctx):
     if db.session.get_bind().dialect.name != "sqlite":
         pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
-    plan = _plan(keyset(payments_matching(PaymentFilter(method="GCASH"), ZONE), Payment, Cursor(START, 10)))
+    plan = _plan(
+        keyset(payments_matching(db.session, PaymentFilter(method="GCASH"), ZONE), Payment, Cursor(START, 10))
+    )
     # The sorter holds at most a page per spelling: SQLite stops reading a spelling once it is full.
     assert plan == [
         "SEARCH payments USING INDEX ix_payments_payment_method_created_at_id"
