@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
 from requests.adapters import HTTPAdapter
+
+from dashboard.providers.base import ProviderConfigError
 
 #: Seconds to wait for the TCP connection.
 DEFAULT_CONNECT_TIMEOUT = 3.05
@@ -39,3 +43,10 @@ def build_session(
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
     return session
+
+
+def require_http_url(base_url: str, label: str) -> None:
+    """Raise ProviderConfigError unless ``base_url`` is an http(s) URL with a host (``label`` names it)."""
+    split = urlsplit(base_url)
+    if split.scheme not in ("https", "http") or not split.netloc:
+        raise ProviderConfigError(f"{label} base URL {base_url!r} is not an http(s) URL")

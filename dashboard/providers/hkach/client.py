@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 import requests
 
@@ -52,6 +51,7 @@ from dashboard.providers.hkach.mapping import parse_status
 from dashboard.providers.http import DEFAULT_CONNECT_TIMEOUT
 from dashboard.providers.http import DEFAULT_READ_TIMEOUT
 from dashboard.providers.http import build_session
+from dashboard.providers.http import require_http_url
 
 #: Masked to their last 4 characters on call records: tokens, account numbers, identity numbers.
 HKACH_SECRET_FIELDS = SECRET_FIELDS | {
@@ -87,9 +87,7 @@ class HkachClient:
         max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        split = urlsplit(base_url)
-        if split.scheme not in ("https", "http") or not split.netloc:
-            raise ProviderConfigError(f"HK ACH base URL {base_url!r} is not an http(s) URL")
+        require_http_url(base_url, "HK ACH")
         if not customer_code or not api_key:
             raise ProviderConfigError("HK ACH needs a customer code and an API key")
         try:

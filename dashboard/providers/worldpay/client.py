@@ -30,6 +30,7 @@ from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.http import DEFAULT_CONNECT_TIMEOUT
 from dashboard.providers.http import DEFAULT_READ_TIMEOUT
 from dashboard.providers.http import build_session
+from dashboard.providers.http import require_http_url
 from dashboard.providers.worldpay import consts
 from dashboard.providers.worldpay.errors import rejection
 from dashboard.providers.worldpay.mapping import CreatePaymentRequest
@@ -65,9 +66,7 @@ class WorldpayClient:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ):
-        split = urlsplit(base_url)
-        if split.scheme not in ("https", "http") or not split.netloc:
-            raise ProviderConfigError(f"Worldpay base URL {base_url!r} is not an http(s) URL")
+        require_http_url(base_url, "Worldpay")
         if not username or not password:
             raise ProviderConfigError("Worldpay needs a username and a password")
         low, high = consts.ENTITY_LENGTH
