@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from harness import free_port
 from harness import machine_facts
 from harness import print_facts
 from harness import print_table
+from harness import remove_temp_folder
 
 VIEWER_EMAIL = "export-viewer@bench.example"
 VIEWER_PASSWORD = "bench viewer password 2026"
@@ -285,10 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
     finally:
-        if options.keep:
-            print(f"temp folder kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_temp_folder(tmp, options.keep)
     print()
     print_table(
         [

@@ -34,7 +34,6 @@ import argparse
 import itertools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -74,6 +73,7 @@ from harness import percentile
 from harness import print_facts
 from harness import print_table
 from harness import raw_post
+from harness import remove_temp_folder
 from harness import rss_mib
 
 HERE = Path(__file__).resolve().parent
@@ -705,10 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
     finally:
-        if options.keep:
-            print(f"temp folder kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_temp_folder(tmp, options.keep)
     _print_results(runs, len(requests))
     print(f"load average after: {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
     return 0

@@ -27,7 +27,6 @@ import argparse
 import json
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from harness import machine_facts
 from harness import percentile
 from harness import print_facts
 from harness import print_table
+from harness import remove_temp_folder
 
 #: Page n signs in as viewer-n@bench.example (a second login of one account ends its first session).
 VIEWER_EMAIL = "viewer-{}@bench.example"
@@ -432,10 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
     finally:
-        if options.keep:
-            print(f"temp folder kept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_temp_folder(tmp, options.keep)
     print()
     print_table(
         [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shutil
 import signal
 import socket
 import sqlite3
@@ -396,3 +397,11 @@ def print_facts(facts: Iterable[tuple[str, str]]) -> None:
     """Print the machine facts, one per line."""
     for name, value in facts:
         print(f"  {name + ':':22} {value}")
+
+
+def remove_temp_folder(tmp: Path, keep: bool) -> None:
+    """Delete a run's temp folder, or say where it is when ``keep`` (gunicorn logs and databases)."""
+    if keep:
+        print(f"temp folder kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
