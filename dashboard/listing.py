@@ -7,6 +7,7 @@ one shown".
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import asc
+from sqlalchemy import desc
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
@@ -107,26 +110,31 @@ def keyset(
     size: int = PAGE_SIZE,
     *,
     order: tuple[str, ...] = NEWEST_CREATED,
+    soonest: bool = False,
 ) -> Select:
-    """Limit ``statement`` to the page older than ``before``, plus one row that tells whether more follow.
+    """Limit ``statement`` to the page after ``before``, plus one row that tells whether more follow.
 
     Rows come newest first by ``model``'s ``order`` columns (a time then a unique key, or a unique key
-    alone), which need an index that ends in them. An untimed cursor on a list ordered by time is placed
-    at its row's time, read by key in the same statement.
+    alone), which need an index that ends in them; ``soonest`` turns the order round (earliest time
+    first, as a list of what runs out soonest reads). An untimed cursor on a list ordered by time is
+    placed at its row's time, read by key in the same statement.
     """
     *time_columns, key = (getattr(model, name) for name in order)
+    after = operator.gt if soonest else operator.lt
+    direction = asc if soonest else desc
     if not time_columns:
         if before is not None:
-            statement = statement.where(key < before.key)
-        return statement.order_by(key.desc()).limit(size + 1)
+            statement = statement.where(after(key, before.key))
+        return statement.order_by(direction(key)).limit(size + 1)
     (at,) = time_columns
     if before is not None and before.time is not None:
-        statement = statement.where(tuple_(at, key) < (before.time, before.key))
+        statement = statement.where(after(tuple_(at, key), (before.time, before.key)))
     elif before is not None:
         anchor = select(at).where(key == before.key).scalar_subquery()
         # The first condition bounds the index range; the second breaks ties on the same instant.
-        statement = statement.where(at <= anchor, or_(at < anchor, key < before.key))
-    return statement.order_by(at.desc(), key.desc()).limit(size + 1)
+        reached = operator.ge if soonest else operator.le
+        statement = statement.where(reached(at, anchor), or_(after(at, anchor), after(key, before.key)))
+    return statement.order_by(direction(at), direction(key)).limit(size + 1)
 
 
 def newest_first(
@@ -138,14 +146,15 @@ def newest_first(
     *,
     order: tuple[str, ...] = NEWEST_CREATED,
     timed: bool = True,
+    soonest: bool = False,
 ) -> tuple[Sequence[Row], Cursor | None]:
-    """Return up to ``size`` rows of ``statement`` older than ``before`` and the cursor of the next page.
+    """Return up to ``size`` rows of ``statement`` after ``before`` and the cursor of the next page.
 
     ``statement`` selects the columns the list shows, including ``order``'s under their own names:
     plain rows, which cost far less to read than ORM objects the session would track. The next cursor
     carries the last row's time when ``timed`` and ``order`` starts with a time.
     """
-    rows = session.execute(keyset(statement, model, before, size, order=order)).all()
+    rows = session.execute(keyset(statement, model, before, size, order=order, soonest=soonest)).all()
     if len(rows) <= size:
         return rows, None
     last = rows[size - 1]
@@ -314,6 +323,7 @@ def searched_page(
     *,
     order: tuple[str, ...] = NEWEST_CREATED,
     timed: bool = True,
+    soonest: bool = False,
 ) -> Page:
     """Return one page of ``statement`` (see :func:`newest_first`), which a search keeps to the ``found``
     ids (see :func:`among_found`).
@@ -323,7 +333,9 @@ def searched_page(
     """
     if found is not None and not found.ids:
         return Page([], None, found.prefix_too_broad)
-    rows, next_cursor = newest_first(session, statement, model, before, order=order, timed=timed)
+    rows, next_cursor = newest_first(
+        session, statement, model, before, order=order, timed=timed, soonest=soonest
+    )
     return Page(rows, next_cursor, found is not None and found.prefix_too_broad)
 
 

@@ -96,13 +96,23 @@ def agreements_matching(filters: AgreementFilter, found: Found | None = None) ->
     return select(*LISTED_COLUMNS).where(*among_found(Agreement, found, conditions))
 
 
-def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | None = None) -> Page:
-    """Return one page of agreements matching ``filters``, newest first, with the next page's cursor.
+#: The order of the expiring agreements: what runs out soonest first (ix_agreements_status_expires_at).
+SOONEST_EXPIRY = ("expires_at", "id")
 
-    Only the columns the list shows are read: its tokens stay encrypted (the list shows the last 4).
+
+def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | None = None) -> Page:
+    """Return one page of agreements matching ``filters`` with the next page's cursor.
+
+    Newest first; the expiring ones soonest to run out first, which is what staff act on and what
+    their expiry index reads in order (newest first would pass most active agreements: the
+    soonest to run out are the oldest). Only the columns the list shows are read: its tokens stay
+    encrypted (the list shows the last 4).
     """
     found = find_ids(session, filters.q, AGREEMENT_IDS) if filters.q else None
-    return searched_page(session, agreements_matching(filters, found), Agreement, before, found)
+    statement = agreements_matching(filters, found)
+    if filters.expiring:
+        return searched_page(session, statement, Agreement, before, found, order=SOONEST_EXPIRY, soonest=True)
+    return searched_page(session, statement, Agreement, before, found)
 
 
 def revoke_refused(session: Session, agreement_id: int) -> bool:

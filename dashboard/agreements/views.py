@@ -43,7 +43,9 @@ bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 @bp.get("/")
 @roles("viewer")
 def index():
-    """List agreements matching the filters and search, newest first, one keyset page at a time.
+    """List agreements matching the filters and search, one keyset page at a time.
+
+    Newest first; the expiring ones soonest to run out first.
 
     Invalid filters are explained beside their fields and list nothing, never every agreement.
     """
@@ -59,6 +61,7 @@ def index():
         form=form,
         page=page,
         deeper=before is not None,
+        soonest=bool(filters and filters.expiring),
         query_args=filter_args(request.args),
         latest_event_id=cursor,
         refreshed_fields=fields_to_refresh(form),

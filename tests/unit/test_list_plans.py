@@ -16,6 +16,7 @@ from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy import insert
 from sqlalchemy import text
 
+from dashboard import clock
 from dashboard.agreements.queries import AgreementFilter
 from dashboard.agreements.queries import agreement_page
 from dashboard.audit.models import AuditLog
@@ -299,10 +301,13 @@ def test_each_agreements_filter_reads_its_index_in_page_order(rows, filters, ind
     assert_in_page_order(page_plan(lambda: agreement_page(db.session, filters, DEEP)), index)
 
 
-def test_the_expiring_agreements_are_read_from_their_expiry_index(rows):
-    # The few active agreements running out soon, sorted; deeper pages may walk the status index instead.
-    plan = page_plan(lambda: agreement_page(db.session, AgreementFilter(expiring=7)))
-    assert plan.uses("ix_agreements_status_expires_at") and not plan.scans_a_table, plan
+@pytest.mark.parametrize("days", [7, 366])
+@pytest.mark.parametrize("deep", [False, True])
+def test_the_expiring_agreements_are_read_soonest_first_from_their_expiry_index(rows, days, deep):
+    # However many run out within the days asked, a page walks the expiry index in its own order.
+    after = Cursor(clock.now() + timedelta(days=3), 10) if deep else None
+    plan = page_plan(lambda: agreement_page(db.session, AgreementFilter(expiring=days), after))
+    assert_in_page_order(plan, "ix_agreements_status_expires_at")
 
 
 @pytest.mark.parametrize("q", ["CUST-HK-1001", "CUST", "state-9f0c"])

@@ -241,6 +241,34 @@ def test_each_filter_and_their_combinations_narrow_the_list(client, login_as, mi
     assert sorted(shown(response)) == expected
 
 
+def test_expiring_agreements_are_listed_soonest_to_run_out_first_across_pages(
+    app, client, login_as, fake_clock
+):
+    now = fake_clock.now()
+    # Created oldest first with the latest expiry, so newest first would list them backwards.
+    add_agreements(
+        app,
+        *(
+            {
+                "customer_ref": f"RUNS-OUT-{days:02d}",
+                "wallet": "GCASH",
+                "status": "active",
+                "access_token_expires_at": now + timedelta(days=days, hours=1),
+            }
+            for days in range(PAGE_SIZE + 5, 0, -1)
+        ),
+    )
+    login_as("viewer")
+    first = client.get("/agreements/?expiring=90")
+    page = first.get_data(as_text=True)
+    assert shown(first) == [f"RUNS-OUT-{days:02d}" for days in range(1, PAGE_SIZE + 1)]
+    assert "soonest to run out first" in page
+    later = re.search(r'<a href="([^"]+)"[^>]*>Later to run out', page).group(1).replace("&amp;", "&")
+    assert shown(client.get(later)) == [
+        f"RUNS-OUT-{days:02d}" for days in range(PAGE_SIZE + 1, PAGE_SIZE + 6)
+    ]
+
+
 def test_the_url_keeps_the_filters_in_the_form_the_pager_and_the_live_bar(app, client, login_as, fake_clock):
     now = fake_clock.now()
     add_agreements(
@@ -254,7 +282,7 @@ def test_the_url_keeps_the_filters_in_the_form_the_pager_and_the_live_bar(app, c
     page = client.get("/agreements/?wallet=GCASH&expiring=14").get_data(as_text=True)
     assert '<option selected value="GCASH">GCash</option>' in page
     assert re.search(r'<input[^>]*id="expiring"[^>]*value="14"', page)
-    older = re.search(r'<a href="([^"]+)"[^>]*>Older agreements', page).group(1).replace("&amp;", "&")
+    older = re.search(r'<a href="([^"]+)"[^>]*>Later to run out', page).group(1).replace("&amp;", "&")
     assert "wallet=GCASH" in older and "expiring=14" in older and "before=" in older
     bar = re.search(r'<button type="button" id="live-bar"[^>]*hx-get="([^"]+)"', page).group(1)
     assert "wallet=GCASH" in bar.replace("&amp;", "&") and "expiring=14" in bar
