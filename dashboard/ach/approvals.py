@@ -21,9 +21,9 @@ from dashboard.ach.service import warnings_to_acknowledge
 from dashboard.ach.states import BatchStatus
 from dashboard.approvals.kinds import ApprovalKind
 from dashboard.approvals.kinds import Waiting
-from dashboard.events.queries import staff_names
 from dashboard.money import Money
 from dashboard.money import format_money
+from dashboard.users.models import User
 
 WAITING = BatchStatus.AWAITING_APPROVAL.value
 #: Most kinds of acknowledged warning the queue names for one batch (the batch page lists them all).
@@ -42,9 +42,7 @@ def _details(session: Session, batch: AchBatch) -> tuple[tuple[str, str], ...]:
         lines.append(("Same file as an earlier batch", batch.duplicate_reason))
     warnings = warnings_to_acknowledge(batch)
     if warnings and batch.warnings_acknowledged_at is not None:
-        who = staff_names(session, [batch.warnings_acknowledged_by_id]).get(
-            batch.warnings_acknowledged_by_id, "—"
-        )
+        who = session.scalar(select(User.name).where(User.id == batch.warnings_acknowledged_by_id)) or "—"
         zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
         when = batch.warnings_acknowledged_at.astimezone(zone)
         lines.append(("Warnings acknowledged", f"{warnings} warning(s), by {who} at {when:%Y-%m-%d %H:%M}"))

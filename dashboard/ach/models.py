@@ -223,6 +223,8 @@ class AchItem(Base):
     account_number: Mapped[str] = mapped_column(String(64))
     #: Minor units of the batch's currency; None when the amount in the file is not valid.
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    #: The currency as the row gave it (upper case; the batch's own when valid).
+    currency: Mapped[str] = mapped_column(String(8))
     #: The payee's reference (≤ 20 when valid; the end-to-end id the bank carries).
     reference: Mapped[str] = mapped_column(String(64))
     #: Our id of the transfer (≤ 20): the batch reference and the row number (``PAY00000042-17``), which

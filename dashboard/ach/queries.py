@@ -133,6 +133,7 @@ ITEM_COLUMNS = (
     AchItem.branch_code,
     AchItem.account_number,
     AchItem.amount_minor,
+    AchItem.currency,
     AchItem.reference,
     AchItem.instruction_id,
     AchItem.problems,

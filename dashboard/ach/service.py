@@ -110,6 +110,7 @@ def _item_values(batch_id: int, reference: str, row: PayrollRow) -> dict[str, An
         "branch_code": clipped(row.branch_code, 16) or "",
         "account_number": clipped(row.account_number, 64) or "",
         "amount_minor": row.amount_minor,
+        "currency": clipped(row.currency, 8) or "",
         "reference": clipped(row.reference, 64) or "",
         "instruction_id": instruction_id(reference, row.row),
         "problems": [problem_dict(problem) for problem in row.problems],
