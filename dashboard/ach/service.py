@@ -211,17 +211,18 @@ def upload(
         raise BatchRefused(date_errors[0].message)
     account = _check_debtor_account(debtor_account)
     config = current_app.config
-    reader = read_payroll(
-        stream,
-        encoding=encoding,
-        max_decoded_bytes=config["ACH_MAX_FILE_BYTES"],
-        max_item_minor=config["ACH_MAX_ITEM_AMOUNT"],
-    )
     reason = (duplicate_reason or "").strip() or None
     try:
+        reader = read_payroll(
+            stream,
+            encoding=encoding,
+            max_decoded_bytes=config["ACH_MAX_FILE_BYTES"],
+            max_item_minor=config["ACH_MAX_ITEM_AMOUNT"],
+        )
         with write_transaction(db.session) as session:
             if batch_id is None:
-                batch = AchBatch(status=BatchStatus.DRAFT.value, file_name=file_name, sha256="", encoding="")
+                # What the file says is known once it was read to the end, below.
+                batch = AchBatch(status=BatchStatus.DRAFT.value, sha256="", encoding="", size_bytes=0)
                 _describe(batch, file_name, value_date, account, uploader_id, reason)
                 session.add(batch)
                 session.flush()
