@@ -135,6 +135,7 @@ def read_payroll(
     size = 0
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_ok = True
+    nul = False
     stream.seek(0)
     head = b""
     while chunk := stream.read(_CHUNK):
@@ -142,6 +143,7 @@ def read_payroll(
             head = chunk[:4096]
         digest.update(chunk)
         size += len(chunk)
+        nul = nul or b"\x00" in chunk
         if utf8_ok:
             try:
                 utf8.decode(chunk)
@@ -159,7 +161,7 @@ def read_payroll(
             "not_csv", f"The file is a spreadsheet workbook, not a CSV file: {_SAVE_AS} and upload that file."
         )
     facts = FileFacts(sha256=digest.hexdigest(), encoding="", size_bytes=size)
-    codec, decoded = _choose_encoding(stream, head, size, utf8_ok, encoding, facts)
+    codec, decoded = _choose_encoding(stream, head, size, utf8_ok and not nul, encoding, facts, nul)
     if decoded > max_decoded_bytes:
         raise FileRefused(
             "too_large",
@@ -170,13 +172,25 @@ def read_payroll(
 
 
 def _megabytes(size: int) -> str:
+    if size < 1 << 20:
+        return f"{size:,} bytes"
     return f"{size / (1 << 20):,.1f} MB"
 
 
 def _choose_encoding(
-    stream: typing.BinaryIO, head: bytes, size: int, utf8_ok: bool, choice: str | None, facts: FileFacts
+    stream: typing.BinaryIO,
+    head: bytes,
+    size: int,
+    utf8_ok: bool,
+    choice: str | None,
+    facts: FileFacts,
+    nul: bool,
 ) -> tuple[str, int]:
-    """Set ``facts.encoding``; return the codec to read with and the decoded size."""
+    """Set ``facts.encoding``; return the codec to read with and the decoded size.
+
+    ``utf8_ok`` is false for a file with NUL bytes: UTF-16 without a byte-order mark can be valid
+    UTF-8, and no codec that decodes a NUL character reads a CSV.
+    """
     if choice is not None:
         facts.encoding = dict(ENCODINGS)[choice]
         codec = _CODECS.get(choice, choice)
@@ -223,6 +237,10 @@ def _choose_encoding(
                     )
                 )
                 return guess.encoding, decoded
+        if nul:
+            raise FileRefused(
+                "not_csv", f"The file contains NUL characters, so it is not CSV text: {_SAVE_AS}."
+            )
         raise FileRefused(
             "undecodable",
             "The file is not text in UTF-8, UTF-16 or Big5 and its encoding could not be recognised:"
@@ -237,13 +255,19 @@ def _choose_encoding(
 
 
 def _decode_pass(stream: typing.BinaryIO, codec: str) -> int | None:
-    """Decode the whole stream; return its size as UTF-8, or ``None`` when ``codec`` cannot read it."""
+    """Decode the whole stream; return its size as UTF-8, or ``None`` when ``codec`` cannot read it.
+
+    A NUL character means the codec is wrong (UTF-16 read as Big5) or the file is not text.
+    """
     decoder = codecs.getincrementaldecoder(codec)()
     decoded = 0
     stream.seek(0)
     try:
         while chunk := stream.read(_CHUNK):
-            decoded += len(decoder.decode(chunk).encode("utf-8", "surrogatepass"))
+            text = decoder.decode(chunk)
+            if "\x00" in text:
+                return None
+            decoded += len(text.encode("utf-8", "surrogatepass"))
         decoded += len(decoder.decode(b"", final=True).encode("utf-8", "surrogatepass"))
     except UnicodeDecodeError:
         return None
@@ -338,14 +362,12 @@ class PayrollReader:
                 if not _blank(cells):
                     return cells
         except csv.Error as exc:
-            if "NUL" in str(exc):
-                raise FileRefused(
-                    "not_csv",
-                    f"Row {self._row + 1} contains a NUL character, so the file is not CSV text: {_SAVE_AS}.",
-                    row=self._row + 1,
-                ) from None
+            # Mostly a cell above the field size limit: an unclosed quote swallows the rest of the file.
             raise FileRefused(
-                "csv", f"Row {self._row + 1} cannot be read as CSV: {exc}.", row=self._row + 1
+                "csv",
+                f"Row {self._row + 1} cannot be read as CSV ({exc}): check that every quote in the file"
+                " is closed.",
+                row=self._row + 1,
             ) from None
         return None
 
