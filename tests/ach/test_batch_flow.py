@@ -24,6 +24,7 @@ from dashboard.ach.states import ItemStatus
 from dashboard.ach.states import SubmissionStatus
 from dashboard.ach.tasks import sweep_running_batches
 from dashboard.approvals.service import decide
+from dashboard.demo import Demo
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
@@ -271,3 +272,22 @@ def test_the_sweeper_sends_a_batch_whose_job_was_lost(bank, fake_clock):
 
     assert db.session.get(AchBatch, batch_id).status == BatchStatus.COMPLETED
     assert len(held_by_the_bank(bank)) == 1
+
+
+def test_the_demo_pays_its_corrected_payroll_once_and_it_ends_with_the_simulators_rejects(bank):
+    finance_id, manager_id = bank.staff
+    demo = Demo(bank.app, seed=3)
+
+    batch_id = demo.pay_payroll(finance_id, manager_id)
+    bank.run_jobs(scheduled=True)
+
+    batch = db.session.get(AchBatch, batch_id)
+    assert (batch.status, batch.item_count, batch.error_count) == (
+        BatchStatus.COMPLETED_WITH_FAILURES,
+        500,
+        0,
+    )
+    assert (batch.uploaded_by_id, batch.decided_by_id) == (finance_id, manager_id)
+    rejected = {item.row_number: item.reason_code for item in items_of(batch_id) if item.status == "rejected"}
+    assert rejected == {46: "AC03", 141: "AC04", 302: "AC06", 421: "BE01"}
+    assert demo.pay_payroll(finance_id, manager_id) is None
