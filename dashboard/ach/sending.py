@@ -227,6 +227,9 @@ def _change(
     result: tuple[str | None, str | None] = (None, None),
     summary: dict[str, Any] | None = None,
 ) -> bool:
+    code, message = result
+    if code is not None:
+        summary = {**(summary or {}), "result_code": code, "result_message": message}
     return settle(
         lambda: move(session, submission, SUBMISSION_MACHINE, event, result=result, summary=summary)
     )

@@ -28,6 +28,7 @@ from dashboard.demo import Demo
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
+from dashboard.events.queries import object_timeline
 from dashboard.extensions import db
 from dashboard.providers.hkach.settings import from_app
 from dashboard.sandbox.core import add_switch
@@ -291,3 +292,21 @@ def test_the_demo_pays_its_corrected_payroll_once_and_it_ends_with_the_simulator
     rejected = {item.row_number: item.reason_code for item in items_of(batch_id) if item.status == "rejected"}
     assert rejected == {46: "AC03", 141: "AC04", 302: "AC06", 421: "BE01"}
     assert demo.pay_payroll(finance_id, manager_id) is None
+
+
+def test_the_batch_timeline_reads_its_requests_and_progress_in_words(bank):
+    batch_id = approved(bank, [payee(1), payee(2, amount="13.13")])
+    bank.run_jobs(scheduled=True)
+
+    lines = [
+        (entry.title, entry.text)
+        for entry in object_timeline(db.session, ObjectType.ACH_BATCH, batch_id, "hkach").entries
+        if entry.title in ("Request to the bank", "Progress")
+    ]
+
+    assert lines == [
+        ("Request to the bank", "request 1 · pending → received"),
+        ("Progress", "0 of 2 final · 0 paid (HK$0.00) · 0 rejected"),
+        ("Request to the bank", "request 1 · received → rejected · AM04: Insufficient funds"),
+        ("Progress", "2 of 2 final · 0 paid (HK$0.00) · 2 rejected"),
+    ]
