@@ -25,6 +25,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import re
 import typing
 from collections.abc import Iterator
@@ -289,10 +290,6 @@ class _Borrowed(io.RawIOBase):
         return len(data)
 
 
-def _blank(cells: list[str]) -> bool:
-    return not any(cell.strip() for cell in cells)
-
-
 class PayrollReader:
     """The rows of an opened payroll, read once; ``facts`` is complete after the last row."""
 
@@ -305,11 +302,10 @@ class PayrollReader:
         self._row = 0
         header = self._header_line()
         delimiter = max(_DELIMITERS, key=lambda d: self._score(header, d))
-        cells = next(csv.reader([header], delimiter=delimiter))
-        self._columns = self._map_header(cells)
-        self._width = len(self._columns)
+        self._names = self._map_header(next(csv.reader([header], delimiter=delimiter)))
         self._records = csv.reader(self._text, delimiter=delimiter)
-        self._first = self._next_record()
+        self._records_left = self._numbered()
+        self._first = next(self._records_left, None)
         if self._first is None:
             raise FileRefused("header_only", "The file has a header row but no payee rows.")
         self._started = False
@@ -326,10 +322,11 @@ class PayrollReader:
         cells = next(csv.reader([line], delimiter=delimiter))
         return sum(canonical_column(cell) in _KNOWN for cell in cells), len(cells)
 
-    def _map_header(self, cells: list[str]) -> list[tuple[str, int]]:
+    def _map_header(self, cells: list[str]) -> list[str]:
+        """Return the canonical name of each column, or refuse the header with one message."""
         while cells and not cells[-1].strip():
             cells.pop()
-        columns: list[tuple[str, int]] = []
+        columns: list[str] = []
         unknown: list[str] = []
         repeated: list[str] = []
         seen: set[str] = set()
@@ -341,7 +338,7 @@ class PayrollReader:
                 repeated.append(name)
             else:
                 seen.add(name)
-                columns.append((name, index))
+                columns.append(name)
         missing = [name for name in REQUIRED_COLUMNS if name not in seen]
         if missing or unknown or repeated:
             parts = ["The header row does not match the payroll template."]
@@ -355,21 +352,21 @@ class PayrollReader:
             raise FileRefused("header", " ".join(parts), row=self._row)
         return columns
 
-    def _next_record(self) -> list[str] | None:
+    def _numbered(self) -> Iterator[tuple[int, list[str]]]:
+        """Yield each non-blank record with the row number a spreadsheet shows for it."""
+        row = self._row
         try:
             for cells in self._records:
-                self._row += 1
-                if not _blank(cells):
-                    return cells
+                row += 1
+                if "".join(cells).strip():
+                    yield row, cells
         except csv.Error as exc:
             # Mostly a cell above the field size limit: an unclosed quote swallows the rest of the file.
             raise FileRefused(
                 "csv",
-                f"Row {self._row + 1} cannot be read as CSV ({exc}): check that every quote in the file"
-                " is closed.",
-                row=self._row + 1,
+                f"Row {row + 1} cannot be read as CSV ({exc}): check that every quote in the file is closed.",
+                row=row + 1,
             ) from None
-        return None
 
     def __iter__(self) -> Iterator[PayrollRow]:
         if self._started:
@@ -379,27 +376,28 @@ class PayrollReader:
 
     def _rows(self) -> Iterator[PayrollRow]:
         check = self._checker.check
-        columns = self._columns
-        width = self._width
-        cells = self._first
+        names = self._names
+        width = len(names)
+        empty = dict.fromkeys(names, "")
         count = 0
-        while cells is not None:
+        for row, cells in itertools.chain([self._first], self._records_left):
             count += 1
-            size = len(cells)
-            values = {name: cells[index].strip() if index < size else "" for name, index in columns}
             extra: tuple[Problem, ...] = ()
-            if size > width and not _blank(cells[width:]):
-                extra = (
-                    Problem(
-                        "row_cells",
-                        f"This row has {size} cells but the header has {width} columns: a cell probably"
-                        " holds an unquoted comma, which shifts the cells after it.",
-                        Severity.ERROR,
-                        self._row,
-                    ),
-                )
-            yield check(self._row, values, extra)
-            cells = self._next_record()
+            if len(cells) == width:
+                values = dict(zip(names, cells, strict=True))
+            else:
+                values = {**empty, **dict(zip(names, cells, strict=False))}
+                if len(cells) > width and "".join(cells[width:]).strip():
+                    extra = (
+                        Problem(
+                            "row_cells",
+                            f"This row has {len(cells)} cells but the header has {width} columns: a cell"
+                            " probably holds an unquoted comma, which shifts the cells after it.",
+                            Severity.ERROR,
+                            row,
+                        ),
+                    )
+            yield check(row, values, extra)
         self.facts.rows = count
         self.facts.currency = self._checker.currency
         self.facts.problems.extend(self._checker.file_problems())

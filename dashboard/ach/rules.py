@@ -89,7 +89,7 @@ _ORDER = {
         ("employee_id", "payee_name", "payee_name_zh", *REQUIRED_COLUMNS[2:], "email")
     )
 }
-_FORMULA_STARTS = ("=", "+", "-", "@")
+_FORMULA_STARTS = frozenset("=+-@")
 _AMOUNT = re.compile(r"(\d+|\d{1,3}(?:,\d{3})+(?=\.))(?:\.(\d+))?")
 _AMBIGUOUS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -226,15 +226,18 @@ class RowChecker:
         self.duplicate_rows = 0
         self._seen = FirstSeen()
 
+    def _problem(self, code: str, message: str, column: str, severity: Severity = Severity.ERROR) -> None:
+        self._found.append(Problem(code, message, severity, self._at, column))
+
     def check(self, row: int, cells: Mapping[str, str], extra: tuple[Problem, ...] = ()) -> PayrollRow:
-        """Return the checked row ``row`` from its stripped ``cells`` (canonical column → text)."""
-        problems: list[Problem] = list(extra)
-        add = problems.append
+        """Return the checked row ``row`` from its ``cells`` (canonical column → text as read).
 
-        def problem(code: str, message: str, column: str, severity: Severity = Severity.ERROR) -> None:
-            add(Problem(code, message, severity, row, column))
-
-        employee_id = cells["employee_id"]
+        Cells are stripped of surrounding spaces; the optional columns may be absent.
+        """
+        self._found = problems = list(extra)
+        self._at = row
+        problem = self._problem
+        employee_id = cells["employee_id"].strip()
         if not employee_id:
             problem("employee_id_missing", "The employee id is missing.", "employee_id")
         elif len(employee_id) > MAX_EMPLOYEE_ID:
@@ -245,9 +248,9 @@ class RowChecker:
                 "employee_id",
             )
 
-        payee_name = cells["payee_name"]
+        payee_name = cells["payee_name"].strip()
         self._check_name(payee_name, problem)
-        payee_name_zh = cells.get("payee_name_zh") or None
+        payee_name_zh = cells.get("payee_name_zh", "").strip() or None
         if payee_name_zh and len(payee_name_zh) > MAX_NAME:
             problem(
                 "payee_name_zh_length",
@@ -255,7 +258,7 @@ class RowChecker:
                 f" at most {MAX_NAME} are allowed.",
                 "payee_name_zh",
             )
-        email = cells.get("email") or None
+        email = cells.get("email", "").strip() or None
         if email and len(email) > MAX_EMAIL:
             problem(
                 "email_length",
@@ -270,9 +273,9 @@ class RowChecker:
                 Severity.WARNING,
             )
 
-        bank_code = cells["bank_code"].upper()
+        bank_code = cells["bank_code"].strip().upper()
         known_bank = self._check_bank(bank_code, problem)
-        branch_code = cells["branch_code"]
+        branch_code = cells["branch_code"].strip()
         if not branch_code:
             problem(
                 "branch_code_missing",
@@ -291,10 +294,11 @@ class RowChecker:
                 ),
                 "branch_code",
             )
-        account_number = self._check_account(cells["account_number"], bank_code, known_bank, problem)
-        amount_minor = self._check_amount(cells["amount"], problem)
-        currency = cells["currency"].upper()
-        reference = cells["reference"]
+        account_number = self._check_account(cells["account_number"].strip(), bank_code, known_bank, problem)
+        amount = cells["amount"].strip()
+        amount_minor = self._check_amount(amount, problem)
+        currency = cells["currency"].strip().upper()
+        reference = given_reference = cells["reference"].strip()
         if not reference and employee_id:
             if len(employee_id) > MAX_REFERENCE:
                 problem(
@@ -312,19 +316,12 @@ class RowChecker:
                 f" {MAX_REFERENCE} (the end-to-end id).",
                 "reference",
             )
-        for column in _LABELS:
-            value = cells.get(column)
-            if value and value.startswith(_FORMULA_STARTS):
-                problem(
-                    "formula_like",
-                    f"The {_LABELS[column]} {shown(value)} starts with {value[0]} as a spreadsheet formula"
-                    " does: it is kept as typed and never evaluated; check that it is what you meant.",
-                    column,
-                    Severity.WARNING,
-                )
+        texts = (employee_id, payee_name, payee_name_zh or "", given_reference, email or "")
+        if not _FORMULA_STARTS.isdisjoint([text[:1] for text in texts]):
+            self._check_formulas(dict(zip(_LABELS, texts, strict=True)))
         self._check_currency(row, currency, problems, problem)
 
-        key = hash((bank_code, branch_code, account_number, amount_minor or cells["amount"], reference))
+        key = hash((bank_code, branch_code, account_number, amount_minor or amount, reference))
         first = self._seen.first(key, row)
         if first != row:
             self.duplicate_rows += 1
@@ -351,6 +348,17 @@ class RowChecker:
             reference=reference,
             problems=tuple(problems),
         )
+
+    def _check_formulas(self, texts: dict[str, str]) -> None:
+        for column, value in texts.items():
+            if value[:1] in _FORMULA_STARTS:
+                self._problem(
+                    "formula_like",
+                    f"The {_LABELS[column]} {shown(value)} starts with {value[0]} as a spreadsheet formula"
+                    " does: it is kept as typed and never evaluated; check that it is what you meant.",
+                    column,
+                    Severity.WARNING,
+                )
 
     @staticmethod
     def _check_name(name: str, problem) -> None:
