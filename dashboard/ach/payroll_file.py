@@ -80,6 +80,7 @@ _BOMS = (
 #: Spreadsheet workbooks uploaded instead of a CSV: zip (.xlsx, .ods) and OLE2 (.xls).
 _WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 _SAVE_AS = "in Excel, choose File › Save As › CSV UTF-8"
+_EMPTY = "The file is empty: it has no header row and no payee rows."
 _COLUMNS_HELP = (
     "The columns are employee_id, payee_name, bank_code, branch_code, account_number, amount, currency"
     " and reference, optionally payee_name_zh and email, in any order; case, spaces, hyphens and"
@@ -129,40 +130,17 @@ def read_payroll(
     :returns: an iterable of :class:`PayrollRow` (once) with ``.facts``; iterating may still raise
         :class:`FileRefused` for a row that is not CSV at all.
     """
-    labels = dict(ENCODINGS)
-    if encoding is not None and encoding not in labels:
+    if encoding is not None and encoding not in dict(ENCODINGS):
         raise ValueError(f"unknown encoding choice {encoding!r}")
-    digest = hashlib.sha256()
-    size = 0
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok = True
-    nul = False
-    stream.seek(0)
-    head = b""
-    while chunk := stream.read(_CHUNK):
-        if not head:
-            head = chunk[:4096]
-        digest.update(chunk)
-        size += len(chunk)
-        nul = nul or b"\x00" in chunk
-        if utf8_ok:
-            try:
-                utf8.decode(chunk)
-            except UnicodeDecodeError:
-                utf8_ok = False
-    if utf8_ok:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_ok = False
-    if size == 0:
-        raise FileRefused("empty", "The file is empty: it has no header row and no payee rows.")
-    if head.startswith(_WORKBOOKS):
+    raw = _scan(stream)
+    if raw.size == 0:
+        raise FileRefused("empty", _EMPTY)
+    if raw.head.startswith(_WORKBOOKS):
         raise FileRefused(
             "not_csv", f"The file is a spreadsheet workbook, not a CSV file: {_SAVE_AS} and upload that file."
         )
-    facts = FileFacts(sha256=digest.hexdigest(), encoding="", size_bytes=size)
-    codec, decoded = _choose_encoding(stream, head, size, utf8_ok and not nul, encoding, facts, nul)
+    facts = FileFacts(sha256=raw.sha256, encoding="", size_bytes=raw.size)
+    codec, decoded = _choose_encoding(stream, raw, encoding, facts)
     if decoded > max_decoded_bytes:
         raise FileRefused(
             "too_large",
@@ -172,6 +150,45 @@ def read_payroll(
     return PayrollReader(stream, codec, facts, max_item_minor=max_item_minor)
 
 
+@dataclass(frozen=True)
+class _Raw:
+    """What one pass over the raw bytes tells."""
+
+    sha256: str
+    size: int
+    #: The first bytes, for byte-order marks and workbook signatures.
+    head: bytes
+    #: Strict UTF-8 without a NUL byte (UTF-16 without a byte-order mark can be valid UTF-8).
+    utf8: bool
+    nul: bool
+
+
+def _scan(stream: typing.BinaryIO) -> _Raw:
+    digest = hashlib.sha256()
+    size = 0
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    nul = False
+    head = b""
+    stream.seek(0)
+    while chunk := stream.read(_CHUNK):
+        if not head:
+            head = chunk[:4096]
+        digest.update(chunk)
+        size += len(chunk)
+        nul = nul or b"\x00" in chunk
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        utf8 = False
+    return _Raw(digest.hexdigest(), size, head, utf8 and not nul, nul)
+
+
 def _megabytes(size: int) -> str:
     if size < 1 << 20:
         return f"{size:,} bytes"
@@ -179,19 +196,9 @@ def _megabytes(size: int) -> str:
 
 
 def _choose_encoding(
-    stream: typing.BinaryIO,
-    head: bytes,
-    size: int,
-    utf8_ok: bool,
-    choice: str | None,
-    facts: FileFacts,
-    nul: bool,
+    stream: typing.BinaryIO, raw: _Raw, choice: str | None, facts: FileFacts
 ) -> tuple[str, int]:
-    """Set ``facts.encoding``; return the codec to read with and the decoded size.
-
-    ``utf8_ok`` is false for a file with NUL bytes: UTF-16 without a byte-order mark can be valid
-    UTF-8, and no codec that decodes a NUL character reads a CSV.
-    """
+    """Set ``facts.encoding``; return the codec to read with and the decoded size."""
     if choice is not None:
         facts.encoding = dict(ENCODINGS)[choice]
         codec = _CODECS.get(choice, choice)
@@ -204,20 +211,20 @@ def _choose_encoding(
             )
         return codec, decoded
     for mark, codec, label in _BOMS:
-        if head.startswith(mark):
+        if raw.head.startswith(mark):
             facts.encoding = label
             if codec == "utf-8-sig":
-                if not utf8_ok:
+                if not raw.utf8:
                     break
-                return codec, size - len(mark)
+                return codec, raw.size - len(mark)
             decoded = _decode_pass(stream, codec)
             if decoded is None:
                 break
             return codec, decoded
     else:
-        if utf8_ok:
+        if raw.utf8:
             facts.encoding = "UTF-8"
-            return "utf-8", size
+            return "utf-8", raw.size
         for codec, label in (("big5hkscs", "Big5-HKSCS"), ("cp950", "Big5 (cp950)")):
             decoded = _decode_pass(stream, codec)
             if decoded is not None:
@@ -238,7 +245,7 @@ def _choose_encoding(
                     )
                 )
                 return guess.encoding, decoded
-        if nul:
+        if raw.nul:
             raise FileRefused(
                 "not_csv", f"The file contains NUL characters, so it is not CSV text: {_SAVE_AS}."
             )
@@ -315,7 +322,7 @@ class PayrollReader:
             self._row += 1
             if line.strip(" \t\r\n,;"):
                 return line
-        raise FileRefused("empty", "The file is empty: it has no header row and no payee rows.")
+        raise FileRefused("empty", _EMPTY)
 
     @staticmethod
     def _score(line: str, delimiter: str) -> tuple[int, int]:
