@@ -9,8 +9,8 @@ decoding pass when the file is not UTF-8 (the encoding's check and the decoded s
   (then cp950), else ``charset-normalizer``'s guess (a warning asks to check the names).
 - Size: at most ``max_decoded_bytes`` once decoded (counted as UTF-8).
 - Dialect: comma, semicolon or tab, whichever splits the header row into the most known column
-  names; quoted cells may hold the delimiter and line breaks; blank rows are skipped (a spreadsheet
-  still numbers them, so row numbers do too).
+  names (or the one Excel's first line ``sep=;`` declares); quoted cells may hold the delimiter
+  and line breaks; blank rows are skipped (a spreadsheet still numbers them, so row numbers do too).
 - Header: names in any order, case-insensitive, spaces around ignored, and space, ``-`` and ``_``
   are the same (``Employee ID``, ``employee-id`` and `` EMPLOYEE_ID `` all name ``employee_id``).
   A header with missing, unknown or repeated columns refuses the file with one message naming them.
@@ -72,6 +72,7 @@ _SAMPLE = 1 << 20
 _DELIMITERS = (",", ";", "\t")
 _KNOWN = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
 _SEPARATORS = re.compile(r"[\s_\-]+")
+_EXCEL_SEPARATOR = re.compile(r"sep=([,;\t])", re.IGNORECASE)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"),
     (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE"),
@@ -308,7 +309,14 @@ class PayrollReader:
         self._text = io.TextIOWrapper(buffered, encoding=codec, newline="")
         self._row = 0
         header = self._header_line()
-        delimiter = max(_DELIMITERS, key=lambda d: self._score(header, d))
+        declared = _EXCEL_SEPARATOR.fullmatch(header.strip("\r\n"))
+        if declared:
+            # Excel reads a first line "sep=;" as the delimiter and does not show it as a row.
+            delimiter = declared.group(1)
+            self._row -= 1
+            header = self._header_line()
+        else:
+            delimiter = max(_DELIMITERS, key=lambda d: self._score(header, d))
         self._names = self._map_header(next(csv.reader([header], delimiter=delimiter)))
         self._records = csv.reader(self._text, delimiter=delimiter)
         self._records_left = self._numbered()

@@ -197,6 +197,11 @@ def test_semicolon_and_tab_files_are_read(delimiter):
     ]
 
 
+def test_excels_separator_line_declares_the_delimiter_and_is_not_a_row():
+    rows, _ = read_all(b"sep=;\r\n" + payroll_csv([row(amount="1,234.50")], delimiter=";"))
+    assert [(r.row, r.amount_minor, r.problems) for r in rows] == [(2, 123450, ())]
+
+
 def test_quoted_cells_keep_their_commas():
     data = payroll_csv([row(payee_name="CHAN, TAI MAN", amount="1,234.50")])
     assert b'"CHAN, TAI MAN"' in data and b'"1,234.50"' in data
