@@ -197,6 +197,12 @@ def test_semicolon_and_tab_files_are_read(delimiter):
     ]
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_every_line_ending_is_read(newline):
+    rows, _ = read_all(payroll_csv([row(), row(employee_id="E2")], newline=newline))
+    assert [(r.row, r.employee_id, r.problems) for r in rows] == [(2, "EMP0001", ()), (3, "E2", ())]
+
+
 def test_excels_separator_line_declares_the_delimiter_and_is_not_a_row():
     rows, _ = read_all(b"sep=;\r\n" + payroll_csv([row(amount="1,234.50")], delimiter=";"))
     assert [(r.row, r.amount_minor, r.problems) for r in rows] == [(2, 123450, ())]
