@@ -75,7 +75,7 @@ LATE_POLL = 5
 RESEND_DELAY = 30
 #: Rows per UPDATE (well under every database's limit of bound parameters).
 UPDATE_CHUNK = 500
-UNSENT = frozenset({SubmissionStatus.PENDING, SubmissionStatus.UNKNOWN})
+UNSENT = frozenset({SubmissionStatus.PENDING, SubmissionStatus.SUBMITTED})
 
 
 def poll_delay(attempt: int) -> int:
@@ -171,7 +171,7 @@ def send_submission(submission_id: int) -> int:
         if submission.status not in UNSENT:
             return None
         payment = _payment_batch(db.session, db.session.get(AchBatch, submission.batch_id), submission)
-        message_id, answer_lost = submission.message_id, submission.status == SubmissionStatus.UNKNOWN
+        message_id, answer_lost = submission.message_id, submission.status == SubmissionStatus.SUBMITTED
         client = HKACH.client()
 
         def send() -> Any:

@@ -220,14 +220,12 @@ def _check_debtor_account(account: str) -> str:
     return digits
 
 
-def _earlier_upload(session: Session, sha256: str, batch_id: int) -> AchBatch | None:
-    """Return the oldest other batch of the same file that was not discarded."""
-    return session.scalars(
-        select(AchBatch)
-        .where(AchBatch.sha256 == sha256, AchBatch.id != batch_id, AchBatch.status != BatchStatus.DISCARDED)
-        .order_by(AchBatch.id)
-        .limit(1)
-    ).first()
+def _earlier_upload(session: Session, sha256: str, batch_id: int | None) -> AchBatch | None:
+    """Return the oldest batch of the same file that was not discarded (other than ``batch_id``)."""
+    statement = select(AchBatch).where(AchBatch.sha256 == sha256, AchBatch.status != BatchStatus.DISCARDED)
+    if batch_id is not None:
+        statement = statement.where(AchBatch.id != batch_id)
+    return session.scalars(statement.order_by(AchBatch.id).limit(1)).first()
 
 
 def upload(
@@ -266,6 +264,10 @@ def upload(
             max_item_minor=config["ACH_MAX_ITEM_AMOUNT"],
         )
         with write_transaction(db.session) as session:
+            # The reader hashed the file before reading its rows: a duplicate costs no row.
+            earlier = _earlier_upload(session, reader.facts.sha256, batch_id)
+            if earlier is not None and reason is None:
+                raise _Duplicate(earlier.reference)
             if batch_id is None:
                 # What the file says is known once it was read to the end, below.
                 batch = AchBatch(status=BatchStatus.DRAFT.value, sha256="", encoding="", size_bytes=0)
@@ -281,9 +283,6 @@ def upload(
                 _describe(batch, file_name, value_date, account, uploader_id, reason)
             tally = _store_items(session, batch, reader)
             facts = reader.facts
-            earlier = _earlier_upload(session, facts.sha256, batch.id)
-            if earlier is not None and reason is None:
-                raise _Duplicate(earlier.reference)
             batch.sha256, batch.encoding, batch.size_bytes = facts.sha256, facts.encoding, facts.size_bytes
             batch.currency = facts.currency
             batch.item_count, batch.error_count = tally.rows, tally.errors

@@ -110,30 +110,30 @@ BATCH_MACHINE = Machine("ach_batch", BatchStatus, BatchEvent, BATCH_TRANSITIONS)
 
 
 class SubmissionStatus(enum.StrEnum):
-    """Where one request to the bank stands."""
+    """Where one request to the bank stands (the words of the batch's statuses where they fit)."""
 
     #: Stored with its message id; not sent yet.
     PENDING = "pending"
     #: Sent, but the answer was lost (timeout, 5xx): resent only if the bank never got it.
-    UNKNOWN = "unknown"
+    SUBMITTED = "submitted"
     #: The bank has it and is working on it.
     RECEIVED = "received"
     #: Every item paid.
-    SETTLED = "settled"
+    COMPLETED = "completed"
     #: Some items paid, others rejected.
-    PARTIALLY_SETTLED = "partially_settled"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
     #: The bank rejected it whole (or every item).
     REJECTED = "rejected"
     #: Refused before it reached the bank (it breaks a rule the bank checks); nothing was sent.
-    REFUSED = "refused"
+    FAILED = "failed"
 
 
 FINAL_SUBMISSION = frozenset(
     {
-        SubmissionStatus.SETTLED,
-        SubmissionStatus.PARTIALLY_SETTLED,
+        SubmissionStatus.COMPLETED,
+        SubmissionStatus.COMPLETED_WITH_FAILURES,
         SubmissionStatus.REJECTED,
-        SubmissionStatus.REFUSED,
+        SubmissionStatus.FAILED,
     }
 )
 #: Sent (or perhaps sent) and not final: the poll job asks the bank about these.
@@ -156,8 +156,8 @@ class SubmissionEvent(enum.StrEnum):
 S = SubmissionStatus
 SE = SubmissionEvent
 _SUBMISSION_ENDINGS = {
-    SE.SETTLED: S.SETTLED,
-    SE.PARTIALLY_SETTLED: S.PARTIALLY_SETTLED,
+    SE.SETTLED: S.COMPLETED,
+    SE.PARTIALLY_SETTLED: S.COMPLETED_WITH_FAILURES,
     SE.REJECTED: S.REJECTED,
 }
 _SUBMISSION_ENDED = {event: LATE for event in SE}
@@ -167,21 +167,21 @@ SUBMISSION_TRANSITIONS: Mapping[SubmissionStatus, Mapping[SubmissionEvent, Submi
         {
             S.PENDING: {
                 SE.RECEIVED: S.RECEIVED,
-                SE.ANSWER_LOST: S.UNKNOWN,
-                SE.REFUSED: S.REFUSED,
+                SE.ANSWER_LOST: S.SUBMITTED,
+                SE.REFUSED: S.FAILED,
                 **_SUBMISSION_ENDINGS,
             },
-            S.UNKNOWN: {
+            S.SUBMITTED: {
                 SE.RECEIVED: S.RECEIVED,
                 SE.ANSWER_LOST: LATE,
-                SE.REFUSED: S.REFUSED,
+                SE.REFUSED: S.FAILED,
                 **_SUBMISSION_ENDINGS,
             },
             S.RECEIVED: {SE.RECEIVED: LATE, SE.ANSWER_LOST: LATE, **_SUBMISSION_ENDINGS},
-            S.SETTLED: dict(_SUBMISSION_ENDED),
-            S.PARTIALLY_SETTLED: dict(_SUBMISSION_ENDED),
+            S.COMPLETED: dict(_SUBMISSION_ENDED),
+            S.COMPLETED_WITH_FAILURES: dict(_SUBMISSION_ENDED),
             S.REJECTED: dict(_SUBMISSION_ENDED),
-            S.REFUSED: dict(_SUBMISSION_ENDED),
+            S.FAILED: dict(_SUBMISSION_ENDED),
         }
     )
 )

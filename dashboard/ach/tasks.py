@@ -40,7 +40,7 @@ def poll_batch_task(batch_id: int, attempt: int = 0) -> str:
 def sweep_running_batches() -> None:
     """Re-queue the jobs of batches whose requests were left unsent or unpolled (a crash, a lost job)."""
     cutoff = clock.now() - STUCK_AFTER
-    waiting = SubmissionStatus.PENDING, SubmissionStatus.UNKNOWN, SubmissionStatus.RECEIVED
+    waiting = SubmissionStatus.PENDING, SubmissionStatus.SUBMITTED, SubmissionStatus.RECEIVED
     rows = db.session.execute(
         select(AchSubmission.batch_id, AchSubmission.status)
         .where(AchSubmission.status.in_(waiting), AchSubmission.updated_at < cutoff)

@@ -87,7 +87,7 @@ def upgrade():
     sa.Column('created_at', dashboard.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', dashboard.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'unknown', 'received', 'settled', 'partially_settled', 'rejected', 'refused')", name=op.f('ck_ach_submissions_status_valid')),
+    sa.CheckConstraint("status IN ('pending', 'submitted', 'received', 'completed', 'completed_with_failures', 'rejected', 'failed')", name=op.f('ck_ach_submissions_status_valid')),
     sa.ForeignKeyConstraint(['batch_id'], ['ach_batches.id'], name=op.f('fk_ach_submissions_batch_id_ach_batches'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ach_submissions')),
     sa.UniqueConstraint('batch_id', 'number', name='uq_ach_submissions_batch_id_number'),

@@ -108,8 +108,8 @@ def test_a_batch_of_1200_runs_in_two_requests_to_completed_with_failures_with_th
     assert batch.paid_minor == sum(item.amount_minor for item in paid)
     submissions = submissions_of(batch_id)
     assert [(s.reference, s.item_count, s.status) for s in submissions] == [
-        (f"{batch.reference}-1", 1000, SubmissionStatus.PARTIALLY_SETTLED),
-        (f"{batch.reference}-2", 200, SubmissionStatus.PARTIALLY_SETTLED),
+        (f"{batch.reference}-1", 1000, SubmissionStatus.COMPLETED_WITH_FAILURES),
+        (f"{batch.reference}-2", 200, SubmissionStatus.COMPLETED_WITH_FAILURES),
     ]
     held = held_by_the_bank(bank)
     assert [(h.message_id, h.batch_id) for h in held] == [(s.message_id, s.reference) for s in submissions]
@@ -156,14 +156,14 @@ def test_a_request_whose_answer_was_lost_is_resent_by_the_rule_and_paid_once(ban
     bank.run_jobs()  # the first try only: its answer is lost after the bank processed it
 
     (submission,) = submissions_of(batch_id)
-    assert submission.status == SubmissionStatus.UNKNOWN
+    assert submission.status == SubmissionStatus.SUBMITTED
     assert db.session.get(AchBatch, batch_id).status == BatchStatus.SUBMITTING
     assert len(held_by_the_bank(bank)) == 1
 
     bank.run_jobs(scheduled=True)
 
     (submission,) = submissions_of(batch_id)
-    assert submission.status == SubmissionStatus.SETTLED
+    assert submission.status == SubmissionStatus.COMPLETED
     batch = db.session.get(AchBatch, batch_id)
     assert (batch.status, batch.paid_count, batch.paid_minor) == (BatchStatus.COMPLETED, 3, batch.total_minor)
     (held,) = held_by_the_bank(bank)
@@ -244,7 +244,7 @@ def test_a_request_the_bank_would_refuse_is_not_sent_and_fails_the_batch_with_it
     assert (batch.status, batch.rejected_count, batch.paid_count) == (BatchStatus.FAILED, 3, 0)
     (submission,) = submissions_of(batch_id)
     assert (submission.status, submission.result_code, submission.sent_at) == (
-        SubmissionStatus.REFUSED,
+        SubmissionStatus.FAILED,
         "AC01",
         None,
     )
@@ -254,7 +254,7 @@ def test_a_request_the_bank_would_refuse_is_not_sent_and_fails_the_batch_with_it
             Event.object_id == str(batch_id), Event.kind == EventKind.ACH_SUBMISSION_STATUS_CHANGED
         )
     ).one()
-    assert refused["status"] == ["pending", "refused"]
+    assert refused["status"] == ["pending", "failed"]
     assert refused["problems"] == [
         {"code": "AC01", "message": "transfer 2: the account number is not 1-34 digits"}
     ]

@@ -82,11 +82,11 @@ SE = SubmissionEvent
     ("status", "event", "after"),
     [
         (S.PENDING, SE.RECEIVED, S.RECEIVED),
-        (S.PENDING, SE.ANSWER_LOST, S.UNKNOWN),
-        (S.PENDING, SE.REFUSED, S.REFUSED),
-        (S.UNKNOWN, SE.RECEIVED, S.RECEIVED),
-        (S.UNKNOWN, SE.PARTIALLY_SETTLED, S.PARTIALLY_SETTLED),
-        (S.RECEIVED, SE.SETTLED, S.SETTLED),
+        (S.PENDING, SE.ANSWER_LOST, S.SUBMITTED),
+        (S.PENDING, SE.REFUSED, S.FAILED),
+        (S.SUBMITTED, SE.RECEIVED, S.RECEIVED),
+        (S.SUBMITTED, SE.PARTIALLY_SETTLED, S.COMPLETED_WITH_FAILURES),
+        (S.RECEIVED, SE.SETTLED, S.COMPLETED),
         (S.RECEIVED, SE.REJECTED, S.REJECTED),
     ],
 )
@@ -97,7 +97,7 @@ def test_a_submission_moves_as_the_bank_answers(status, event, after):
 def test_a_submission_with_the_bank_cannot_be_refused_and_an_ended_one_never_moves():
     with pytest.raises(InvalidTransition):
         SUBMISSION_MACHINE.next(S.RECEIVED, SE.REFUSED)
-    for status in (S.SETTLED, S.PARTIALLY_SETTLED, S.REJECTED, S.REFUSED):
+    for status in (S.COMPLETED, S.COMPLETED_WITH_FAILURES, S.REJECTED, S.FAILED):
         for event in SE:
             with pytest.raises(IgnoredEvent):
                 SUBMISSION_MACHINE.next(status, event)
