@@ -137,10 +137,14 @@ def test_the_uploader_may_choose_the_encoding():
     data = payroll_csv([row(payee_name_zh="陳大文")], encoding="gb18030")
     rows, facts = read_all(data, encoding="gb18030")
     assert (facts.encoding, rows[0].payee_name_zh, facts.problems) == (
-        "GB18030 (Simplified Chinese)",
+        "GB18030 (chosen)",
         "陳大文",
         [],
     )
+
+
+def test_every_encoding_label_fits_the_batchs_column():
+    assert all(len(f"{label} (chosen)") <= 32 for _, label in ENCODINGS)
 
 
 def test_a_chosen_encoding_that_cannot_read_the_file_refuses_it():
