@@ -55,14 +55,16 @@ __all__ = [
     "value_date_problems",
 ]
 
-#: The encodings the upload form offers instead of detection: (value, label).
+#: The encodings the upload form offers instead of detection: (value, label). Excel's "Unicode
+#: text" is UTF-16; Big5-HKSCS is Traditional Chinese with Hong Kong's characters; GB18030 is
+#: Simplified Chinese; Windows-1252 is Western European.
 ENCODINGS: list[tuple[str, str]] = [
     ("utf-8", "UTF-8"),
-    ("utf-16", "UTF-16 (Excel “Unicode text”)"),
-    ("big5hkscs", "Big5-HKSCS (Traditional Chinese, Hong Kong)"),
-    ("cp950", "Big5 (Windows cp950)"),
-    ("gb18030", "GB18030 (Simplified Chinese)"),
-    ("cp1252", "Western European (Windows-1252)"),
+    ("utf-16", "UTF-16"),
+    ("big5hkscs", "Big5-HKSCS"),
+    ("cp950", "Big5 (cp950)"),
+    ("gb18030", "GB18030"),
+    ("cp1252", "Windows-1252"),
 ]
 #: The codec that reads each choice: UTF-8 with or without a byte-order mark.
 _CODECS = {"utf-8": "utf-8-sig"}
@@ -95,7 +97,8 @@ class FileFacts:
 
     #: Of the raw uploaded bytes.
     sha256: str
-    #: The encoding used, as the page shows it ("UTF-8", "UTF-16 LE", "Big5-HKSCS", …).
+    #: The encoding used, as the page shows it (at most 32 characters): "UTF-8", "UTF-8 with BOM",
+    #: "UTF-16 LE", "Big5-HKSCS", "GB18030 (chosen)", "cp1250 (guessed)", …
     encoding: str
     size_bytes: int
     #: Payee rows read (blank rows not counted).
@@ -201,13 +204,14 @@ def _choose_encoding(
 ) -> tuple[str, int]:
     """Set ``facts.encoding``; return the codec to read with and the decoded size."""
     if choice is not None:
-        facts.encoding = dict(ENCODINGS)[choice]
+        label = dict(ENCODINGS)[choice]
+        facts.encoding = f"{label} (chosen)"
         codec = _CODECS.get(choice, choice)
         decoded = _decode_pass(stream, codec)
         if decoded is None:
             raise FileRefused(
                 "encoding",
-                f"The file cannot be read as {facts.encoding}: it holds bytes that are not valid in that"
+                f"The file cannot be read as {label}: it holds bytes that are not valid in that"
                 " encoding. Choose another encoding, or let the encoding be detected.",
             )
         return codec, decoded

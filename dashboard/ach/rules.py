@@ -39,6 +39,7 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -581,8 +582,12 @@ def hong_kong_holiday(day: date) -> str | None:
     Banks close on the general holidays (the package's ``optional`` category) as well as the
     statutory ones (``public``), as the HK ACH simulator does.
     """
-    found = holidays.HK(years=day.year, categories=(holidays.PUBLIC, holidays.OPTIONAL))
-    return found.get(day)
+    return _holidays(day.year).get(day)
+
+
+@cache
+def _holidays(year: int) -> holidays.HolidayBase:
+    return holidays.HK(years=year, categories=(holidays.PUBLIC, holidays.OPTIONAL))
 
 
 def _previous_working_day(day: date) -> date:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import tracemalloc
 
 import pytest
+from werkzeug.datastructures import FileStorage
 
 from dashboard.ach.payroll_file import ENCODINGS
 from dashboard.ach.payroll_file import FileRefused
@@ -137,10 +139,14 @@ def test_the_uploader_may_choose_the_encoding():
     data = payroll_csv([row(payee_name_zh="陳大文")], encoding="gb18030")
     rows, facts = read_all(data, encoding="gb18030")
     assert (facts.encoding, rows[0].payee_name_zh, facts.problems) == (
-        "GB18030 (Simplified Chinese)",
+        "GB18030 (chosen)",
         "陳大文",
         [],
     )
+
+
+def test_every_encoding_label_fits_the_batchs_column():
+    assert all(len(f"{label} (chosen)") <= 32 for _, label in ENCODINGS)
 
 
 def test_a_chosen_encoding_that_cannot_read_the_file_refuses_it():
@@ -424,6 +430,15 @@ def test_the_stream_stays_open_and_the_rows_are_read_once():
     iter(reader)
     with pytest.raises(RuntimeError, match="read once"):
         iter(reader)
+
+
+def test_an_upload_spooled_to_disk_is_read_and_left_open():
+    with tempfile.SpooledTemporaryFile(max_size=1024) as spooled:
+        spooled.write(payroll_csv([row(employee_id=f"E{n}") for n in range(100)]))
+        upload = FileStorage(stream=spooled, filename="payroll.csv")
+        reader = read_payroll(upload.stream, max_decoded_bytes=LIMIT, max_item_minor=MAX_ITEM)
+        assert [r.employee_id for r in reader][-1] == "E99"
+        assert not spooled.closed
 
 
 def test_a_25_mb_file_is_refused_at_the_20_mb_default_without_holding_it(tmp_path):
