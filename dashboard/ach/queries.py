@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import Select
 from sqlalchemy import and_
@@ -205,9 +206,8 @@ def _preview_page(session: Session, batch_id: int, after: int, size: int) -> Pag
     return Page([row for _, row in rows], next_cursor)
 
 
-@dataclass(frozen=True)
-class BankTotal:
-    """The valid items of a batch paid into one bank."""
+class BankTotal(NamedTuple):
+    """The valid items of a batch paid into one bank: ``(bank_code, bank_name, count, total_minor)``."""
 
     bank_code: str
     bank_name: str
