@@ -6,8 +6,8 @@ import pytest
 
 from dashboard.ach.models import AchBatch
 from dashboard.config import ConfigError
-from dashboard.extensions import db
 from dashboard.config import load_settings
+from dashboard.extensions import db
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import stored_counts
 from tests.ach.batch_helpers import upload
