@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -55,10 +56,10 @@ def _warning_kinds(session: Session, batch: AchBatch) -> Counter[str]:
     """Count the acknowledged warnings by kind, each named by the message of its first row."""
     first: dict[str, str] = {}
     counts: Counter[str] = Counter()
-    problems = [
-        *(batch.file_problems or ()),
-        *(p for item in iter_problem_items(session, batch.id) for p in item.problems),
-    ]
+    problems = itertools.chain(
+        batch.file_problems or (),
+        (p for item in iter_problem_items(session, batch.id) for p in item.problems),
+    )
     for problem in problems:
         if problem["severity"] == Severity.ERROR.value:
             continue
