@@ -1,0 +1,354 @@
+"""The payroll batch pages: who may open what, the upload form's contract, the preview, submit and
+discard, masking per role, the list, and the CSV downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from dashboard.ach.models import AchBatch
+from dashboard.ach.models import AchItem
+from dashboard.auth.access import roles_for
+from dashboard.extensions import db
+
+HEADER = "employee_id,payee_name,bank_code,branch_code,account_number,amount,currency,reference"
+GOOD_ROWS = (
+    "E0001,Chan Tai Man,004,123,123456789,15000.00,HKD,SALARY MAR",
+    "E0002,Lee Siu Ming,024,456,987654321,12000.50,HKD,",
+    "E0003,Wong Ka Yan,004,123,555666777,9800.00,HKD,SALARY MAR",
+)
+#: A Tuesday, no holiday, after the fake clock's Monday 2026-01-05 10:00 HKT.
+VALUE_DATE = "2026-01-06"
+DEBTOR = "12345678901"
+
+
+def payroll(*rows: str, header: str = HEADER) -> bytes:
+    return ("\r\n".join((header, *rows)) + "\r\n").encode()
+
+
+@pytest.fixture
+def upload(post, fake_clock):
+    """POST a payroll file to the upload form (or a batch's corrected-file form) as htmx."""
+
+    def send(content: bytes, url: str = "/ach/batches/new", name: str = "payroll.csv", **fields):
+        data = {
+            "file": (io.BytesIO(content), name),
+            "value_date": VALUE_DATE,
+            "debtor_account": DEBTOR,
+            "encoding": "",
+            **fields,
+        }
+        return post(url, data, content_type="multipart/form-data", headers={"HX-Request": "true"})
+
+    return send
+
+
+def stored(app) -> tuple[int, int]:
+    with app.app_context():
+        return (
+            db.session.scalar(select(func.count()).select_from(AchBatch)),
+            db.session.scalar(select(func.count()).select_from(AchItem)),
+        )
+
+
+def uploaded_id(response) -> int:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    match = re.fullmatch(r"/ach/batches/(\d+)", response.headers["HX-Redirect"])
+    assert match, response.headers
+    return int(match[1])
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- who may open what -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allowed"),
+    [
+        ("ach.index", ["viewer", "support", "finance", "manager", "admin"]),
+        ("ach.detail", ["viewer", "support", "finance", "manager", "admin"]),
+        ("ach.new", ["finance"]),
+        ("ach.create", ["finance"]),
+        ("ach.replace_form", ["finance"]),
+        ("ach.replace", ["finance"]),
+        ("ach.submit", ["finance"]),
+        ("ach.discard", ["finance"]),
+        ("ach.result_csv", ["finance", "manager"]),
+        ("ach.errors_csv", ["finance", "manager"]),
+        ("ach.template_csv", ["finance"]),
+        ("ach.demo_csv", ["finance"]),
+    ],
+)
+def test_each_payroll_route_declares_exactly_who_may_call_it(app, endpoint, allowed):
+    assert list(roles_for(app.extensions["access_table"][endpoint])) == allowed
+
+
+@pytest.mark.parametrize(("role", "status"), [("finance", 200), ("manager", 403), ("viewer", 403)])
+def test_only_finance_opens_the_upload_form(client, login_as, role, status):
+    login_as(role)
+    assert client.get("/ach/batches/new").status_code == status
+
+
+def test_the_navigation_offers_payroll_to_readers(client, login_as):
+    login_as("viewer")
+    assert 'href="/ach/batches/"' in text(client.get("/"))
+
+
+# --- the upload form -------------------------------------------------------------------------------
+
+
+def test_upload_form_defaults_to_the_next_allowed_value_date_and_the_configured_account(
+    client, login_as, fake_clock, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HKACH_DEBTOR_ACCOUNT", "400500600700")
+    login_as("finance")
+    page = text(client.get("/ach/batches/new"))
+    # Monday 10:00 in Hong Kong: today is allowed.
+    assert 'name="value_date" required type="date" value="2026-01-05"' in page or 'value="2026-01-05"' in page
+    assert 'value="400500600700"' in page
+    assert '<option selected value="">Detected automatically</option>' in page
+    assert 'href="/ach/template.csv"' in page
+    assert 'href="/ach/demo.csv"' in page
+    assert 'href="/ach/demo.csv?corrected=1"' in page
+    assert "duplicate_reason" not in page
+
+
+def test_after_the_cut_off_the_value_date_defaults_to_the_next_day(client, login_as, fake_clock):
+    fake_clock.advance(hours=8)  # 18:00 HKT, after the 17:55 cut-off
+    login_as("finance")
+    assert 'value="2026-01-06"' in text(client.get("/ach/batches/new"))
+
+
+def test_a_valid_file_becomes_a_draft_and_htmx_goes_to_its_page(app, client, login_as, upload):
+    login_as("finance")
+    response = upload(payroll(*GOOD_ROWS))
+    batch_id = uploaded_id(response)
+    with app.app_context():
+        batch = db.session.get(AchBatch, batch_id)
+        assert (batch.status, batch.item_count, batch.total_minor, batch.error_count) == ("draft", 3, 3680050, 0)
+
+
+def test_an_incomplete_form_answers_422_with_its_fields_and_an_error_summary(app, client, login_as, post):
+    login_as("finance")
+    response = post("/ach/batches/new", {"value_date": "", "debtor_account": "12-34"}, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    page = text(response)
+    assert page.lstrip().startswith('<div id="upload-area"')
+    assert 'id="upload-errors"' in page
+    assert "Choose the payroll CSV file." in page
+    assert "Enter the account number in digits only." in page
+    assert stored(app) == (0, 0)
+
+
+def test_a_file_with_a_wrong_header_is_refused_with_one_message_and_nothing_stored(
+    app, client, login_as, upload
+):
+    login_as("finance")
+    response = upload(payroll("E0001,Chan,004,123,123456789,1.00,HKD", header="staff,payee_name,bank_code,branch_code,account_number,amount,currency"))
+    assert response.status_code == 422
+    page = text(response)
+    assert page.count('class="error"') == 1
+    assert "employee_id" in page
+    assert stored(app) == (0, 0)
+
+
+def test_an_empty_file_is_refused_and_nothing_stored(app, client, login_as, upload):
+    login_as("finance")
+    response = upload(b"")
+    assert response.status_code == 422
+    assert 'id="upload-errors"' in text(response)
+    assert stored(app) == (0, 0)
+
+
+def test_the_same_file_again_needs_a_reason(app, client, login_as, upload):
+    login_as("finance")
+    first = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    again = upload(payroll(*GOOD_ROWS))
+    assert again.status_code == 422
+    page = text(again)
+    with app.app_context():
+        reference = db.session.get(AchBatch, first).reference
+    assert f"uploaded before, as batch {reference}" in page
+    assert 'name="duplicate_reason"' in page
+    assert stored(app)[0] == 1
+
+    second = uploaded_id(upload(payroll(*GOOD_ROWS), duplicate_reason="March bonus run is a second payment"))
+    with app.app_context():
+        assert db.session.get(AchBatch, second).duplicate_reason == "March bonus run is a second payment"
+    assert "March bonus run is a second payment" in text(client.get(f"/ach/batches/{second}"))
+
+
+# --- the preview -----------------------------------------------------------------------------------
+
+
+MIXED = (
+    "E0001,Chan Tai Man,004,123,123456789,15000.00,HKD,SALARY MAR",
+    "E0002,Lee Siu Ming,999,456,987654321,12000.50,HKD,",
+    "E0003,Wong Ka Yan,004,123,555666777,9800.005,HKD,",
+    "E0004,Cheung Wing Sze Cheung Wing Sze Cheung Wing Sze,024,456,111222333,100.00,HKD,",
+)
+
+
+def test_the_preview_shows_encoding_totals_banks_and_problem_rows_first(app, client, login_as, upload):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*MIXED)))
+    page = text(client.get(f"/ach/batches/{batch_id}"))
+    assert '<dd id="batch-encoding">UTF-8' in page
+    assert re.search(r'id="batch-count">4<', page)
+    assert re.search(r'id="batch-errors">2 ', page)
+    assert re.search(r'id="batch-warnings">1 ', page)
+    assert "The Hongkong and Shanghai Banking Corporation" in page or "HSBC" in page
+    rows = re.findall(r'<tr id="item-\d+">\s*<td class="num">(\d+)</td>', page)
+    assert rows[:2] == ["3", "4"] or set(rows[:2]) == {"3", "4"}
+    assert rows[-1] == "2"
+    assert 'id="submit-blocked"' in page
+
+
+def test_a_viewer_sees_masked_account_numbers_and_ids_finance_and_managers_see_them_whole(
+    app, client, login_as, upload, create_user
+):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    whole = text(client.get(f"/ach/batches/{batch_id}"))
+    assert "123456789" in whole and "E0001" in whole
+    for role in ("viewer", "support", "admin", "manager"):
+        login_as(role)
+        page = text(client.get(f"/ach/batches/{batch_id}"))
+        if role == "manager":
+            assert "123456789" in page and "E0001" in page
+        else:
+            assert "123456789" not in page and "E0001" not in page and DEBTOR not in page
+            assert "••••6789" in page and "••••0001" in page
+
+
+# --- submit and discard ----------------------------------------------------------------------------
+
+
+WARNED = (*GOOD_ROWS[:2], "E0004,Cheung Wing Sze Cheung Wing Sze Cheung Wing Sze,024,456,111222333,100.00,HKD,")
+
+
+def test_submitting_needs_the_warnings_acknowledged_then_a_confirmation(app, client, login_as, upload, post):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*WARNED)))
+    url = f"/ach/batches/{batch_id}/submit"
+    hx = {"HX-Request": "true"}
+
+    refused = post(url, {}, headers=hx)
+    assert refused.status_code == 422
+    assert text(refused).lstrip().startswith('<section id="batch-actions"')
+    assert "Tick this to confirm you read the 1 warning." in text(refused)
+
+    confirming = post(url, {"acknowledge": "y"}, headers=hx)
+    assert confirming.status_code == 200
+    assert 'id="submit-confirm"' in text(confirming)
+    with app.app_context():
+        assert db.session.get(AchBatch, batch_id).status == "draft"
+
+    done = post(url, {"acknowledge": "y", "confirmed": "yes"}, headers=hx)
+    assert done.headers["HX-Redirect"] == f"/ach/batches/{batch_id}"
+    with app.app_context():
+        batch = db.session.get(AchBatch, batch_id)
+        assert batch.status == "awaiting_approval"
+        assert batch.warnings_acknowledged_by_id is not None
+
+
+def test_a_batch_with_errors_cannot_be_submitted(app, client, login_as, upload, post):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*MIXED)))
+    response = post(f"/ach/batches/{batch_id}/submit", {"acknowledge": "y", "confirmed": "yes"}, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.get(AchBatch, batch_id).status == "draft"
+
+
+def test_discarding_asks_first_then_discards(app, client, login_as, upload, post):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    url = f"/ach/batches/{batch_id}/discard"
+    asked = post(url, {}, headers={"HX-Request": "true"})
+    assert 'id="discard-confirm"' in text(asked)
+    with app.app_context():
+        assert db.session.get(AchBatch, batch_id).status == "draft"
+    done = post(url, {"confirmed": "yes"}, headers={"HX-Request": "true"})
+    assert done.headers["HX-Redirect"] == f"/ach/batches/{batch_id}"
+    with app.app_context():
+        assert db.session.get(AchBatch, batch_id).status == "discarded"
+    assert 'id="batch-actions"' not in text(client.get(f"/ach/batches/{batch_id}"))
+
+
+def test_a_corrected_file_replaces_the_rows_of_the_same_batch(app, client, login_as, upload):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*MIXED)))
+    again = upload(payroll(*GOOD_ROWS), url=f"/ach/batches/{batch_id}/file", name="payroll-fixed.csv")
+    assert uploaded_id(again) == batch_id
+    with app.app_context():
+        batch = db.session.get(AchBatch, batch_id)
+        assert (batch.file_name, batch.item_count, batch.error_count) == ("payroll-fixed.csv", 3, 0)
+    assert stored(app) == (1, 3)
+
+
+# --- the page's regions ----------------------------------------------------------------------------
+
+
+def test_the_live_regions_re_render_their_own_block(app, client, login_as, upload):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    url = f"/ach/batches/{batch_id}"
+    summary = text(client.get(url, headers={"HX-Request": "true", "HX-Target": "batch-summary"}))
+    assert summary.lstrip().startswith('<div id="batch-summary"')
+    assert 'id="items"' not in summary
+    items = text(client.get(url + "?status=valid", headers={"HX-Request": "true", "HX-Target": "batch-items"}))
+    assert items.lstrip().startswith('<div id="batch-items"')
+    assert items.count('<tr id="item-') == 3
+
+
+# --- the list --------------------------------------------------------------------------------------
+
+
+def test_the_list_shows_batches_and_finds_them_by_employee_payee_or_account(app, client, login_as, upload):
+    login_as("finance")
+    first = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    second = uploaded_id(upload(payroll("E0777,Ho Man Kit,004,123,444555666,500.00,HKD,")))
+    page = text(client.get("/ach/batches/"))
+    assert page.index(f'id="batch-{second}"') < page.index(f'id="batch-{first}"')
+    for q in ("E0777", "Ho Man", "444555666"):
+        found = text(client.get("/ach/batches/", query_string={"q": q}))
+        assert f'id="batch-{second}"' in found and f'id="batch-{first}"' not in found, q
+    filtered = text(client.get("/ach/batches/", query_string={"status": "discarded"}))
+    assert 'id="batch-' not in filtered
+    bad = client.get("/ach/batches/", query_string={"value_from": "2026-02-01", "value_to": "2026-01-01"})
+    assert 'id="batch-' not in text(bad) and "Must not be before" in text(bad)
+
+
+# --- downloads -------------------------------------------------------------------------------------
+
+
+def test_template_and_demo_files_download_as_csv(client, login_as):
+    login_as("finance")
+    template = client.get("/ach/template.csv")
+    assert template.mimetype == "text/csv"
+    assert template.headers["Content-Disposition"] == 'attachment; filename="payroll-template.csv"'
+    lines = list(csv.reader(io.StringIO(template.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(lines) == 2
+    demo = list(csv.reader(io.StringIO(client.get("/ach/demo.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(demo) == 501
+    corrected = client.get("/ach/demo.csv?corrected=1")
+    assert corrected.headers["Content-Disposition"] == 'attachment; filename="payroll-demo-corrected.csv"'
+
+
+def test_the_error_report_is_formula_safe(app, client, login_as, upload):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll('E0001,"=HYPERLINK(""http://x"")",999,123,123456789,1.00,HKD,')))
+    response = client.get(f"/ach/batches/{batch_id}/errors.csv")
+    assert response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert "'=HYPERLINK" in body
+    assert not re.search(r"(^|,)=HYPERLINK", body, re.M)
