@@ -1,0 +1,349 @@
+"""Send an approved payroll batch to the bank and follow it until every item is final (DESIGN §3, §9).
+
+Each request (:class:`AchSubmission`) goes through :func:`dashboard.provider_step.provider_step`:
+its message id was committed when the batch was approved, the call runs with no transaction
+open, and the answer is committed with the call's record on the batch's timeline. A request
+whose answer was lost is sent again only if the bank never received it, under the same message
+id, so a batch is never paid twice. Items are updated in bulk, a statement per outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+from dashboard.ach.models import AchBatch
+from dashboard.ach.models import AchItem
+from dashboard.ach.models import AchSubmission
+from dashboard.ach.models import row_of
+from dashboard.ach.service import SUBMIT_BATCH
+from dashboard.ach.states import BATCH_MACHINE
+from dashboard.ach.states import FINAL_ITEM
+from dashboard.ach.states import FINAL_SUBMISSION
+from dashboard.ach.states import ITEM_PROGRESS
+from dashboard.ach.states import RUNNING_BATCH
+from dashboard.ach.states import SUBMISSION_MACHINE
+from dashboard.ach.states import BatchEvent
+from dashboard.ach.states import BatchStatus
+from dashboard.ach.states import ItemStatus
+from dashboard.ach.states import SubmissionEvent
+from dashboard.ach.states import SubmissionStatus
+from dashboard.ach.states import batch_ending
+from dashboard.db import clipped
+from dashboard.db import locked
+from dashboard.db import write_transaction
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import record_event
+from dashboard.extensions import db
+from dashboard.jobs import enqueue_after_commit
+from dashboard.money import Money
+from dashboard.provider_step import provider_step
+from dashboard.provider_step import settle
+from dashboard.providers.base import Call
+from dashboard.providers.base import CallOutcome
+from dashboard.providers.base import ProviderUnavailable
+from dashboard.providers.hkach import CreditTransfer
+from dashboard.providers.hkach import HkachAuthError
+from dashboard.providers.hkach import InvalidBatch
+from dashboard.providers.hkach import PaymentBatch
+from dashboard.providers.hkach.provider import HKACH
+from dashboard.providers.news import BulkPaymentNews
+from dashboard.providers.news import TransferNews
+from dashboard.transitions import move
+
+log = logging.getLogger(__name__)
+
+#: The job that asks the bank about a batch's requests (declared in ``dashboard/ach/tasks.py``).
+POLL_BATCH = "dashboard.ach.tasks.poll_batch_task"
+#: Seconds before the first status report is asked for; the wait doubles up to :data:`MAX_POLL_DELAY`.
+FIRST_POLL_DELAY = 2
+MAX_POLL_DELAY = 30
+#: The attempt number a poll re-queued by the sweeper starts at (the longest wait between polls).
+LATE_POLL = 5
+#: Seconds before a request whose answer was lost is asked about (and sent again if never received).
+RESEND_DELAY = 30
+#: Rows per UPDATE (well under every database's limit of bound parameters).
+UPDATE_CHUNK = 500
+UNSENT = frozenset({SubmissionStatus.PENDING, SubmissionStatus.UNKNOWN})
+
+
+def poll_delay(attempt: int) -> int:
+    """Return the seconds before status report number ``attempt`` (0, 1, …): 2, 4, 8, 16, 30, 30, …"""
+    return min(FIRST_POLL_DELAY * 2 ** min(attempt, 5), MAX_POLL_DELAY)
+
+
+def _submission_ids(session: Session, batch_id: int, statuses: frozenset[SubmissionStatus]) -> list[int]:
+    return list(
+        session.scalars(
+            select(AchSubmission.id)
+            .where(AchSubmission.batch_id == batch_id, AchSubmission.status.in_(statuses))
+            .order_by(AchSubmission.number)
+        )
+    )
+
+
+def submit_batch(batch_id: int) -> str:
+    """Send every request of an approved batch not yet with the bank; return the batch's status.
+
+    Once all are with the bank (or refused before it) the batch is processing and the poll job
+    is queued; a request whose answer was lost is tried again by this job, later.
+    """
+    batch = db.session.get(AchBatch, batch_id)
+    status = batch.status if batch is not None else "missing"
+    db.session.rollback()
+    if status not in RUNNING_BATCH:
+        return status
+    if status == BatchStatus.APPROVED:
+        with write_transaction(db.session) as session:
+            batch = locked(session, AchBatch, batch_id)
+            settle(lambda: move(session, batch, BATCH_MACHINE, BatchEvent.SENDING))
+    unsent = _submission_ids(db.session, batch_id, UNSENT)
+    db.session.rollback()
+    for submission_id in unsent:
+        send_submission(submission_id)
+    with write_transaction(db.session) as session:
+        batch = locked(session, AchBatch, batch_id)
+        if _submission_ids(session, batch_id, UNSENT):
+            enqueue_after_commit(session, SUBMIT_BATCH, batch_id, delay=RESEND_DELAY)
+        else:
+            settle(lambda: move(session, batch, BATCH_MACHINE, BatchEvent.SENT))
+            _follow(session, batch, 0)
+        return batch.status
+
+
+def _payment_batch(session: Session, batch: AchBatch, submission: AchSubmission) -> PaymentBatch:
+    """Return the request's transfers as the client sends them (plain values, read in row order)."""
+    items = session.execute(
+        select(
+            AchItem.instruction_id,
+            AchItem.reference,
+            AchItem.amount_minor,
+            AchItem.bank_code,
+            AchItem.branch_code,
+            AchItem.account_number,
+            AchItem.payee_name,
+        )
+        .where(
+            AchItem.batch_id == submission.batch_id,
+            AchItem.row_number.between(submission.first_row, submission.last_row),
+            AchItem.submission_id == submission.id,
+        )
+        .order_by(AchItem.row_number)
+    )
+    return PaymentBatch(
+        batch_id=submission.reference,
+        value_date=batch.value_date,
+        debtor_account=batch.debtor_account,
+        transfers=tuple(
+            CreditTransfer(
+                instruction_id=item.instruction_id,
+                end_to_end_id=item.reference,
+                amount=Money(item.amount_minor, batch.currency),
+                bank_code=item.bank_code,
+                branch_code=item.branch_code,
+                account_number=item.account_number,
+                creditor_name=item.payee_name,
+            )
+            for item in items
+        ),
+    )
+
+
+def send_submission(submission_id: int) -> None:
+    """Send one request (or, after a lost answer, send it again only if the bank never got it)."""
+    refused_because: list[dict[str, str]] = []
+
+    def prepare(submission: AchSubmission) -> Callable[[], Any] | None:
+        if submission.status not in UNSENT:
+            return None
+        payment = _payment_batch(db.session, db.session.get(AchBatch, submission.batch_id), submission)
+        message_id, answer_lost = submission.message_id, submission.status == SubmissionStatus.UNKNOWN
+        client = HKACH.client()
+
+        def send() -> Any:
+            try:
+                if answer_lost:
+                    return client.resubmit_if_never_received(payment, message_id)
+                return client.submit(payment, message_id)
+            except InvalidBatch as invalid:
+                refused_because.extend({"code": p.code, "message": p.message} for p in invalid.problems)
+                raise
+            except HkachAuthError as refused:
+                # Our credentials, not the batch: nothing was sent; asked again (and sent) later.
+                raise ProviderUnavailable(
+                    refused.message, record=refused.record, code=refused.code
+                ) from refused
+
+        return send
+
+    provider_step(AchSubmission, submission_id, prepare, partial(_sent, refused_because))
+
+
+def _sent(
+    refused_because: list[dict[str, str]], session: Session, submission: AchSubmission, call: Call
+) -> None:
+    """Apply the answer to sending a request: with the bank, lost, or refused before it."""
+    news = call.news
+    if submission.sent_at is None and call.record is not None:
+        submission.sent_at = clock.now()
+    if news is not None:  # the status report of a request the bank had after all
+        _apply_report(session, submission, news)
+    elif call.result is not None:
+        submission.group_status = call.code
+        _change(session, submission, SubmissionEvent.RECEIVED)
+    elif call.outcome is CallOutcome.UNKNOWN:
+        _change(session, submission, SubmissionEvent.ANSWER_LOST, (call.code, call.message))
+    else:
+        summary = {"problems": refused_because} if refused_because else None
+        if _change(session, submission, SubmissionEvent.REFUSED, (call.code, call.message), summary):
+            rejected = TransferNews(ItemStatus.REJECTED, call.code, call.message)
+            _update_unnamed(session, submission, rejected)
+
+
+def _change(
+    session: Session,
+    submission: AchSubmission,
+    event: SubmissionEvent,
+    result: tuple[str | None, str | None] = (None, None),
+    summary: dict[str, Any] | None = None,
+) -> bool:
+    return settle(
+        lambda: move(session, submission, SUBMISSION_MACHINE, event, result=result, summary=summary)
+    )
+
+
+def poll_batch(batch_id: int, attempt: int = 0) -> str:
+    """Ask the bank about every request of a processing batch; apply it; come back later until done."""
+    batch = db.session.get(AchBatch, batch_id)
+    status = batch.status if batch is not None else "missing"
+    received = _submission_ids(db.session, batch_id, frozenset({SubmissionStatus.RECEIVED}))
+    db.session.rollback()
+    if status != BatchStatus.PROCESSING:
+        return status
+    for submission_id in received:
+        poll_submission(submission_id)
+    with write_transaction(db.session) as session:
+        batch = locked(session, AchBatch, batch_id)
+        _follow(session, batch, attempt + 1)
+        return batch.status
+
+
+def poll_submission(submission_id: int) -> None:
+    """Ask the bank for the status report of one request with the bank, and apply it."""
+
+    def prepare(submission: AchSubmission) -> Callable[[], Any] | None:
+        if submission.status != SubmissionStatus.RECEIVED:
+            return None
+        message_id, client = submission.message_id, HKACH.client()
+        return lambda: client.status(message_id)
+
+    provider_step(AchSubmission, submission_id, prepare, _polled)
+
+
+def _polled(session: Session, submission: AchSubmission, call: Call) -> None:
+    submission.polls += 1
+    news = call.news
+    if news is not None:
+        _apply_report(session, submission, news)
+    elif call.never_received:
+        log.warning("the bank has no record of %r, which it had received", submission)
+
+
+def _apply_report(session: Session, submission: AchSubmission, news: BulkPaymentNews) -> None:
+    """Move the request and its items as a status report says."""
+    submission.group_status = news.group_status
+    _change(session, submission, news.event, (news.code, news.message))
+    by_outcome: dict[TransferNews, list[int]] = defaultdict(list)
+    for instruction_id, transfer in news.transfers.items():
+        row = row_of(instruction_id)
+        if row is not None:
+            by_outcome[transfer].append(row)
+    for transfer, rows in by_outcome.items():
+        for start in range(0, len(rows), UPDATE_CHUNK):
+            chosen = AchItem.row_number.in_(rows[start : start + UPDATE_CHUNK])
+            _update_items(session, submission, transfer, chosen)
+    if news.unnamed is not None:
+        _update_unnamed(session, submission, news.unnamed)
+
+
+def _update_unnamed(session: Session, submission: AchSubmission, transfer: TransferNews) -> None:
+    _update_items(
+        session, submission, transfer, AchItem.row_number.between(submission.first_row, submission.last_row)
+    )
+
+
+def _update_items(session: Session, submission: AchSubmission, transfer: TransferNews, chosen) -> None:
+    """Move the chosen items of a request to ``transfer``'s status, never backwards, in one statement."""
+    rank = ITEM_PROGRESS[transfer.status]
+    earlier = [status.value for status, step in ITEM_PROGRESS.items() if step < rank]
+    values: dict[str, Any] = {
+        "status": transfer.status.value,
+        "reason_code": clipped(transfer.reason_code, 16),
+        "reason_text": clipped(transfer.reason_text, 256),
+    }
+    if transfer.status in FINAL_ITEM:
+        values["final_at"] = clock.now()
+    session.execute(
+        update(AchItem)
+        .where(
+            AchItem.batch_id == submission.batch_id,
+            chosen,
+            AchItem.submission_id == submission.id,
+            AchItem.status.in_(earlier),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _follow(session: Session, batch: AchBatch, attempt: int) -> None:
+    """Bring the batch's progress up to date; end it when every request is final, else poll again."""
+    _record_progress(session, batch)
+    statuses = set(session.scalars(select(AchSubmission.status).where(AchSubmission.batch_id == batch.id)))
+    if statuses <= FINAL_SUBMISSION:
+        ending = batch_ending(batch.paid_count, batch.rejected_count)
+        settle(lambda: move(session, batch, BATCH_MACHINE, ending))
+    elif batch.status == BatchStatus.PROCESSING:
+        enqueue_after_commit(session, POLL_BATCH, batch.id, attempt, delay=poll_delay(attempt))
+
+
+def _record_progress(session: Session, batch: AchBatch) -> None:
+    """Count the batch's final items (and sum the paid ones); write a progress event when they moved."""
+    counts = {
+        status: (count, minor)
+        for status, count, minor in session.execute(
+            select(AchItem.status, func.count(), func.coalesce(func.sum(AchItem.amount_minor), 0))
+            .where(AchItem.batch_id == batch.id, AchItem.status.in_(FINAL_ITEM))
+            .group_by(AchItem.status)
+        )
+    }
+    paid_count, paid_minor = counts.get(ItemStatus.PAID.value, (0, 0))
+    rejected_count, _ = counts.get(ItemStatus.REJECTED.value, (0, 0))
+    progress = (paid_count + rejected_count, paid_count, int(paid_minor), rejected_count)
+    if progress == (batch.final_count, batch.paid_count, batch.paid_minor, batch.rejected_count):
+        return
+    batch.final_count, batch.paid_count, batch.paid_minor, batch.rejected_count = progress
+    record_event(
+        session,
+        ObjectType.ACH_BATCH,
+        batch.id,
+        EventKind.ACH_PROGRESS,
+        {
+            "final": batch.final_count,
+            "total": batch.valid_count,
+            "paid": batch.paid_count,
+            "paid_minor": batch.paid_minor,
+            "currency": batch.currency,
+            "rejected": batch.rejected_count,
+        },
+    )
