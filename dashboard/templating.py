@@ -61,7 +61,9 @@ STATUS_TONES: dict[str, str] = {
         "warn",
     ),
     **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid"), "err"),
-    **dict.fromkeys(("cancelled", "expired", "revoked", "cancelled_by_customer", "draft", "discarded"), "muted"),
+    **dict.fromkeys(
+        ("cancelled", "expired", "revoked", "cancelled_by_customer", "draft", "discarded"), "muted"
+    ),
 }
 
 

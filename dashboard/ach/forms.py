@@ -5,37 +5,42 @@ from __future__ import annotations
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.file import FileRequired
+from sqlalchemy import select
 from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import SearchField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
+from dashboard import clock
 from dashboard.ach.payroll_file import ENCODINGS
 from dashboard.ach.queries import BATCH_IDS
+from dashboard.ach.rules import HONG_KONG
+from dashboard.ach.rules import Severity
 from dashboard.ach.rules import value_date_problems
 from dashboard.ach.states import BatchStatus
+from dashboard.extensions import db
 from dashboard.forms import ConfirmedForm
 from dashboard.listing import choices
 from dashboard.listing import id_validators
 from dashboard.listing import strip_text
 from dashboard.providers.hkach.settings import SANDBOX_DEBTOR_ACCOUNT
 from dashboard.templating import zone_label
+from dashboard.users.models import Role
+from dashboard.users.models import User
 
-#: Value dates are days in Hong Kong, where the banks pay, whatever zone the pages show times in.
-HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 #: How far ahead the upload form looks for the first day a batch may be paid on (past any holidays).
 VALUE_DATE_SEARCH_DAYS = 14
 
@@ -77,15 +82,20 @@ class UploadForm(FlaskForm):
         "Pay from account",
         validators=[
             DataRequired("Enter the account the salaries are paid from."),
-            Regexp(r"^\d{1,34}$", message="Enter the account number in digits only."),
+            Regexp(
+                r"^[\d -]+$", message="Enter the account number in digits (spaces and hyphens are ignored)."
+            ),
         ],
         filters=[strip_text],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
-        description="Our account at the bank, digits only.",
+        description="Our account at the bank.",
     )
     encoding = SelectField(
         "Encoding",
-        choices=[("", "Detected automatically"), *ENCODINGS],
+        choices=[
+            SelectChoice("", "Detected automatically"),
+            *(SelectChoice(*encoding) for encoding in ENCODINGS),
+        ],
         default="",
         description="Leave it detected unless the preview shows names with wrong characters.",
     )
@@ -95,6 +105,11 @@ class UploadForm(FlaskForm):
         filters=[strip_text],
         description="Kept with the batch and in the audit log.",
     )
+
+    def validate_value_date(self, field: DateField) -> None:
+        errors = [p for p in value_date_problems(field.data, clock.now()) if p.severity is Severity.ERROR]
+        if errors:
+            raise ValidationError(errors[0].message)
 
     def fill_defaults(self, now: datetime, value_date: date | None = None, debtor_account: str | None = None):
         """Fill the value date and the account when the form is first shown."""
@@ -112,6 +127,11 @@ class DiscardForm(ConfirmedForm):
     """Discard a batch that was never sent (confirmed first)."""
 
 
+def _user_id(value: object) -> int | None:
+    """Read the uploader filter: a user id, or None for anyone."""
+    return None if value in ("", None) else int(value)  # type: ignore[arg-type]
+
+
 class BatchFilterForm(FlaskForm):
     """Search by batch reference, employee id, payee name or account number; filter by status and value date.
 
@@ -125,15 +145,25 @@ class BatchFilterForm(FlaskForm):
         "Search",
         validators=id_validators(*(kind.column for kind in BATCH_IDS)),
         filters=[strip_text],
-        description="A batch reference, employee id or account number (whole, or how it starts), or how a payee's name starts.",
+        description="A batch reference, employee id, account number or payee name: whole, or how it starts.",
     )
     status = SelectField("Status", choices=choices(BatchStatus, "Any status"), default="")
+    uploaded_by_id = SelectField("Uploaded by", coerce=_user_id, default="")
     value_from = DateField("Value date from", validators=[Optional()])
     value_to = DateField("Value date to", validators=[Optional()], description="Both days included.")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.value_to.description = f"Both days included ({zone_label(current_app.config['DISPLAY_TIMEZONE'])})."
+        self.value_to.description = (
+            f"Both days included ({zone_label(current_app.config['DISPLAY_TIMEZONE'])})."
+        )
+        uploaders = db.session.execute(
+            select(User.id, User.name).where(User.role == Role.FINANCE).order_by(User.name, User.id)
+        )
+        self.uploaded_by_id.choices = [
+            SelectChoice("", "Anyone"),
+            *(SelectChoice(str(user_id), name) for user_id, name in uploaders),
+        ]
 
     def validate_value_to(self, field: DateField) -> None:
         if field.data and self.value_from.data and field.data < self.value_from.data:

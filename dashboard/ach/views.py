@@ -23,12 +23,16 @@ from dashboard.ach.forms import DiscardForm
 from dashboard.ach.forms import SubmitForm
 from dashboard.ach.forms import UploadForm
 from dashboard.ach.forms import acknowledgement_missing
+from dashboard.ach.forms import next_value_date
 from dashboard.ach.models import AchBatch
 from dashboard.ach.queries import BatchFilter
 from dashboard.ach.queries import bank_totals
 from dashboard.ach.queries import batch_page
 from dashboard.ach.queries import items_page
 from dashboard.ach.queries import problems_of
+from dashboard.ach.queries import progress
+from dashboard.ach.service import errors_blocking
+from dashboard.ach.service import warnings_to_acknowledge
 from dashboard.ach.states import EDITABLE_BATCH
 from dashboard.ach.states import ItemStatus
 from dashboard.auth.access import roles
@@ -60,7 +64,13 @@ REGION_BLOCKS = {"batch-summary": "summary", "batch-items": "items"}
 CHECKED_ITEMS = ((ItemStatus.INVALID, "with errors"), (ItemStatus.VALID, "without errors"))
 SENT_ITEMS = tuple(
     (status, readable(status))
-    for status in (ItemStatus.RECEIVED, ItemStatus.ACCEPTED, ItemStatus.PENDING, ItemStatus.PAID, ItemStatus.REJECTED)
+    for status in (
+        ItemStatus.RECEIVED,
+        ItemStatus.ACCEPTED,
+        ItemStatus.PENDING,
+        ItemStatus.PAID,
+        ItemStatus.REJECTED,
+    )
 )
 
 
@@ -113,7 +123,9 @@ def _people(rows: Iterable[Any]) -> list[int]:
 
 def _upload_page(form: UploadForm, batch: AchBatch | None = None, duplicate_of: str | None = None):
     """Answer with the upload page (for htmx its form block): 422 while the form has errors."""
-    return render_form("ach/upload.html", "upload_form", form, form=form, batch=batch, duplicate_of=duplicate_of)
+    return render_form(
+        "ach/upload.html", "upload_form", form, form=form, batch=batch, duplicate_of=duplicate_of
+    )
 
 
 @bp.get("/batches/new")
@@ -178,8 +190,8 @@ def _receive(form: UploadForm, batch: AchBatch | None):
         return _upload_page(form, batch)
     if uploaded.duplicate_of is not None:
         form.duplicate_reason.errors.append(
-            f"This file was uploaded before, as batch {uploaded.duplicate_of}. Say why it is to be paid again,"
-            " then choose the file again."
+            f"This file was uploaded before, as batch {uploaded.duplicate_of}. Say why it is to be paid"
+            " again, then choose the file again."
         )
         return _upload_page(form, batch, uploaded.duplicate_of)
     flash("The file was read and checked: nothing is sent until it is submitted and approved.", "success")
@@ -203,6 +215,9 @@ def _detail_context(batch: AchBatch, **forms: Any) -> dict[str, Any]:
         "banks": bank_totals(db.session, batch.id),
         "problems": problems_of(db.session, batch.id, PROBLEMS_SHOWN) if editable else [],
         "problems_shown": PROBLEMS_SHOWN,
+        "errors": errors_blocking(batch),
+        "warnings": warnings_to_acknowledge(batch),
+        "progress": progress(batch),
         "items": items_page(db.session, batch.id, status=status, cursor=after),
         "item_status": status,
         "item_statuses": (("", "all"), *statuses),
@@ -217,7 +232,7 @@ def _detail_context(batch: AchBatch, **forms: Any) -> dict[str, Any]:
 @bp.get("/batches/<int:batch_id>")
 @roles("viewer")
 def detail(batch_id: int):
-    """Show one batch: while a draft its preview, then who decided and its progress, and its rows by status."""
+    """Show one batch: its preview while a draft, then who decided and its progress; its rows by status."""
     cursor = latest_event_id(db.session)
     batch = db.get_or_404(AchBatch, batch_id)
     block = REGION_BLOCKS.get(request.headers.get("HX-Target", ""), "summary")
@@ -243,17 +258,22 @@ def submit(batch_id: int):
         form,
         lambda confirming: _actions(batch, form, "submit" if confirming else None),
         lambda: _send_for_approval(batch, form),
-        lambda: acknowledgement_missing(form, batch.warning_count),
+        lambda: acknowledgement_missing(form, warnings_to_acknowledge(batch)),
     )
 
 
 def _send_for_approval(batch: AchBatch, form: SubmitForm):
     try:
-        service.submit_for_approval(batch.id, current_user.id, warnings_acknowledged=bool(form.acknowledge.data))
+        service.submit_for_approval(
+            batch.id, current_user.id, warnings_acknowledged=bool(form.acknowledge.data)
+        )
     except service.BatchRefused as refused:
         form.acknowledge.errors.append(f"It cannot be submitted: {refused}.")
         return _actions(db.get_or_404(AchBatch, batch.id), form)
-    flash("Submitted for approval: a manager who did not upload it approves it before anything is paid.", "success")
+    flash(
+        "Submitted for approval: a manager who did not upload it approves it before anything is paid.",
+        "success",
+    )
     return form_done(url_for("ach.detail", batch_id=batch.id))
 
 
@@ -280,7 +300,7 @@ def _discard(batch: AchBatch, form: DiscardForm):
     return form_done(url_for("ach.detail", batch_id=batch.id))
 
 
-def _csv(lines: Iterable[str], filename: str) -> Response:
+def _csv(lines: Iterable[str | bytes], filename: str) -> Response:
     """Stream CSV ``lines`` as a download named ``filename``."""
     response = Response(stream_with_context(lines), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -314,7 +334,7 @@ def template_csv():
 @bp.get("/demo.csv")
 @roles("finance")
 def demo_csv():
-    """Download the demo payroll of 500 employees, with a few deliberate mistakes or (``corrected=1``) without."""
+    """Download the demo payroll of 500 employees: with a few deliberate mistakes, or corrected."""
     corrected = request.args.get("corrected") == "1"
-    name = "payroll-demo-corrected.csv" if corrected else "payroll-demo.csv"
-    return _csv([samples.demo_csv(corrected=corrected)], name)
+    content = samples.demo_payroll_csv(value_date=next_value_date(clock.now()), fixed=corrected)
+    return _csv([content], "payroll-demo-corrected.csv" if corrected else "payroll-demo.csv")

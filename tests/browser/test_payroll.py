@@ -5,7 +5,6 @@ batch page follows the bank live to the end."""
 from __future__ import annotations
 
 import csv
-import io
 
 import pytest
 from playwright.sync_api import expect
@@ -84,6 +83,7 @@ def test_finance_fixes_the_demo_payroll_a_manager_approves_and_the_batch_runs_li
     with page.expect_download() as download_info:
         page.locator("#result-csv").click()
     download = download_info.value
-    rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8-sig").read())))
+    with open(download.path(), encoding="utf-8-sig") as result:
+        rows = list(csv.reader(result))
     assert len(rows) == 501
     manager.context.close()

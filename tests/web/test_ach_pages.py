@@ -133,18 +133,25 @@ def test_a_valid_file_becomes_a_draft_and_htmx_goes_to_its_page(app, client, log
     batch_id = uploaded_id(response)
     with app.app_context():
         batch = db.session.get(AchBatch, batch_id)
-        assert (batch.status, batch.item_count, batch.total_minor, batch.error_count) == ("draft", 3, 3680050, 0)
+        assert (batch.status, batch.item_count, batch.total_minor, batch.error_count) == (
+            "draft",
+            3,
+            3680050,
+            0,
+        )
 
 
 def test_an_incomplete_form_answers_422_with_its_fields_and_an_error_summary(app, client, login_as, post):
     login_as("finance")
-    response = post("/ach/batches/new", {"value_date": "", "debtor_account": "12-34"}, headers={"HX-Request": "true"})
+    response = post(
+        "/ach/batches/new", {"value_date": "", "debtor_account": "12a34"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 422
     page = text(response)
     assert page.lstrip().startswith('<div id="upload-area"')
     assert 'id="upload-errors"' in page
     assert "Choose the payroll CSV file." in page
-    assert "Enter the account number in digits only." in page
+    assert "Enter the account number in digits (spaces and hyphens are ignored)." in page
     assert stored(app) == (0, 0)
 
 
@@ -152,7 +159,12 @@ def test_a_file_with_a_wrong_header_is_refused_with_one_message_and_nothing_stor
     app, client, login_as, upload
 ):
     login_as("finance")
-    response = upload(payroll("E0001,Chan,004,123,123456789,1.00,HKD", header="staff,payee_name,bank_code,branch_code,account_number,amount,currency"))
+    response = upload(
+        payroll(
+            "E0001,Chan,004,123,123456789,1.00,HKD",
+            header="staff,payee_name,bank_code,branch_code,account_number,amount,currency",
+        )
+    )
     assert response.status_code == 422
     page = text(response)
     assert page.count('class="error"') == 1
@@ -232,7 +244,10 @@ def test_a_viewer_sees_masked_account_numbers_and_ids_finance_and_managers_see_t
 # --- submit and discard ----------------------------------------------------------------------------
 
 
-WARNED = (*GOOD_ROWS[:2], "E0004,Cheung Wing Sze Cheung Wing Sze Cheung Wing Sze,024,456,111222333,100.00,HKD,")
+WARNED = (
+    *GOOD_ROWS[:2],
+    "E0004,Cheung Wing Sze Cheung Wing Sze Cheung Wing Sze,024,456,111222333,100.00,HKD,",
+)
 
 
 def test_submitting_needs_the_warnings_acknowledged_then_a_confirmation(app, client, login_as, upload, post):
@@ -263,7 +278,11 @@ def test_submitting_needs_the_warnings_acknowledged_then_a_confirmation(app, cli
 def test_a_batch_with_errors_cannot_be_submitted(app, client, login_as, upload, post):
     login_as("finance")
     batch_id = uploaded_id(upload(payroll(*MIXED)))
-    response = post(f"/ach/batches/{batch_id}/submit", {"acknowledge": "y", "confirmed": "yes"}, headers={"HX-Request": "true"})
+    response = post(
+        f"/ach/batches/{batch_id}/submit",
+        {"acknowledge": "y", "confirmed": "yes"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422
     with app.app_context():
         assert db.session.get(AchBatch, batch_id).status == "draft"
@@ -305,7 +324,9 @@ def test_the_live_regions_re_render_their_own_block(app, client, login_as, uploa
     summary = text(client.get(url, headers={"HX-Request": "true", "HX-Target": "batch-summary"}))
     assert summary.lstrip().startswith('<div id="batch-summary"')
     assert 'id="items"' not in summary
-    items = text(client.get(url + "?status=valid", headers={"HX-Request": "true", "HX-Target": "batch-items"}))
+    items = text(
+        client.get(url + "?status=valid", headers={"HX-Request": "true", "HX-Target": "batch-items"})
+    )
     assert items.lstrip().startswith('<div id="batch-items"')
     assert items.count('<tr id="item-') == 3
 
@@ -323,9 +344,9 @@ def test_the_list_shows_batches_and_finds_them_by_employee_payee_or_account(app,
         found = text(client.get("/ach/batches/", query_string={"q": q}))
         assert f'id="batch-{second}"' in found and f'id="batch-{first}"' not in found, q
     filtered = text(client.get("/ach/batches/", query_string={"status": "discarded"}))
-    assert 'id="batch-' not in filtered
+    assert not re.search(r'id="batch-\d+"', filtered)
     bad = client.get("/ach/batches/", query_string={"value_from": "2026-02-01", "value_to": "2026-01-01"})
-    assert 'id="batch-' not in text(bad) and "Must not be before" in text(bad)
+    assert not re.search(r'id="batch-\d+"', text(bad)) and "Must not be before" in text(bad)
 
 
 # --- downloads -------------------------------------------------------------------------------------
