@@ -31,6 +31,7 @@ from dashboard.ach.queries import batch_page
 from dashboard.ach.queries import items_page
 from dashboard.ach.queries import problems_of
 from dashboard.ach.queries import progress
+from dashboard.ach.rules import ACCEPTED_AMOUNTS
 from dashboard.ach.service import errors_blocking
 from dashboard.ach.service import warnings_to_acknowledge
 from dashboard.ach.states import EDITABLE_BATCH
@@ -124,7 +125,13 @@ def _people(rows: Iterable[Any]) -> list[int]:
 def _upload_page(form: UploadForm, batch: AchBatch | None = None, duplicate_of: str | None = None):
     """Answer with the upload page (for htmx its form block): 422 while the form has errors."""
     return render_form(
-        "ach/upload.html", "upload_form", form, form=form, batch=batch, duplicate_of=duplicate_of
+        "ach/upload.html",
+        "upload_form",
+        form,
+        form=form,
+        batch=batch,
+        duplicate_of=duplicate_of,
+        accepted_amounts=ACCEPTED_AMOUNTS.removeprefix("Accepted: "),
     )
 
 
