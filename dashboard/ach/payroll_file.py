@@ -9,8 +9,8 @@ decoding pass when the file is not UTF-8 (the encoding's check and the decoded s
   (then cp950), else ``charset-normalizer``'s guess (a warning asks to check the names).
 - Size: at most ``max_decoded_bytes`` once decoded (counted as UTF-8).
 - Dialect: comma, semicolon or tab, whichever splits the header row into the most known column
-  names; quoted cells may hold the delimiter and line breaks; blank rows are skipped (a spreadsheet
-  still numbers them, so row numbers do too).
+  names (or the one Excel's first line ``sep=;`` declares); quoted cells may hold the delimiter
+  and line breaks; blank rows are skipped (a spreadsheet still numbers them, so row numbers do too).
 - Header: names in any order, case-insensitive, spaces around ignored, and space, ``-`` and ``_``
   are the same (``Employee ID``, ``employee-id`` and `` EMPLOYEE_ID `` all name ``employee_id``).
   A header with missing, unknown or repeated columns refuses the file with one message naming them.
@@ -25,6 +25,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import re
 import typing
 from collections.abc import Iterator
@@ -54,14 +55,16 @@ __all__ = [
     "value_date_problems",
 ]
 
-#: The encodings the upload form offers instead of detection: (value, label).
+#: The encodings the upload form offers instead of detection: (value, label). Excel's "Unicode
+#: text" is UTF-16; Big5-HKSCS is Traditional Chinese with Hong Kong's characters; GB18030 is
+#: Simplified Chinese; Windows-1252 is Western European.
 ENCODINGS: list[tuple[str, str]] = [
     ("utf-8", "UTF-8"),
-    ("utf-16", "UTF-16 (Excel “Unicode text”)"),
-    ("big5hkscs", "Big5-HKSCS (Traditional Chinese, Hong Kong)"),
-    ("cp950", "Big5 (Windows cp950)"),
-    ("gb18030", "GB18030 (Simplified Chinese)"),
-    ("cp1252", "Western European (Windows-1252)"),
+    ("utf-16", "UTF-16"),
+    ("big5hkscs", "Big5-HKSCS"),
+    ("cp950", "Big5 (cp950)"),
+    ("gb18030", "GB18030"),
+    ("cp1252", "Windows-1252"),
 ]
 #: The codec that reads each choice: UTF-8 with or without a byte-order mark.
 _CODECS = {"utf-8": "utf-8-sig"}
@@ -71,6 +74,7 @@ _SAMPLE = 1 << 20
 _DELIMITERS = (",", ";", "\t")
 _KNOWN = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
 _SEPARATORS = re.compile(r"[\s_\-]+")
+_EXCEL_SEPARATOR = re.compile(r"sep=([,;\t])", re.IGNORECASE)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"),
     (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE"),
@@ -79,6 +83,7 @@ _BOMS = (
 #: Spreadsheet workbooks uploaded instead of a CSV: zip (.xlsx, .ods) and OLE2 (.xls).
 _WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 _SAVE_AS = "in Excel, choose File › Save As › CSV UTF-8"
+_EMPTY = "The file is empty: it has no header row and no payee rows."
 _COLUMNS_HELP = (
     "The columns are employee_id, payee_name, bank_code, branch_code, account_number, amount, currency"
     " and reference, optionally payee_name_zh and email, in any order; case, spaces, hyphens and"
@@ -92,7 +97,8 @@ class FileFacts:
 
     #: Of the raw uploaded bytes.
     sha256: str
-    #: The encoding used, as the page shows it ("UTF-8", "UTF-16 LE", "Big5-HKSCS", …).
+    #: The encoding used, as the page shows it (at most 32 characters): "UTF-8", "UTF-8 with BOM",
+    #: "UTF-16 LE", "Big5-HKSCS", "GB18030 (chosen)", "cp1250 (guessed)", …
     encoding: str
     size_bytes: int
     #: Payee rows read (blank rows not counted).
@@ -128,40 +134,17 @@ def read_payroll(
     :returns: an iterable of :class:`PayrollRow` (once) with ``.facts``; iterating may still raise
         :class:`FileRefused` for a row that is not CSV at all.
     """
-    labels = dict(ENCODINGS)
-    if encoding is not None and encoding not in labels:
+    if encoding is not None and encoding not in dict(ENCODINGS):
         raise ValueError(f"unknown encoding choice {encoding!r}")
-    digest = hashlib.sha256()
-    size = 0
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok = True
-    nul = False
-    stream.seek(0)
-    head = b""
-    while chunk := stream.read(_CHUNK):
-        if not head:
-            head = chunk[:4096]
-        digest.update(chunk)
-        size += len(chunk)
-        nul = nul or b"\x00" in chunk
-        if utf8_ok:
-            try:
-                utf8.decode(chunk)
-            except UnicodeDecodeError:
-                utf8_ok = False
-    if utf8_ok:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_ok = False
-    if size == 0:
-        raise FileRefused("empty", "The file is empty: it has no header row and no payee rows.")
-    if head.startswith(_WORKBOOKS):
+    raw = _scan(stream)
+    if raw.size == 0:
+        raise FileRefused("empty", _EMPTY)
+    if raw.head.startswith(_WORKBOOKS):
         raise FileRefused(
             "not_csv", f"The file is a spreadsheet workbook, not a CSV file: {_SAVE_AS} and upload that file."
         )
-    facts = FileFacts(sha256=digest.hexdigest(), encoding="", size_bytes=size)
-    codec, decoded = _choose_encoding(stream, head, size, utf8_ok and not nul, encoding, facts, nul)
+    facts = FileFacts(sha256=raw.sha256, encoding="", size_bytes=raw.size)
+    codec, decoded = _choose_encoding(stream, raw, encoding, facts)
     if decoded > max_decoded_bytes:
         raise FileRefused(
             "too_large",
@@ -171,6 +154,45 @@ def read_payroll(
     return PayrollReader(stream, codec, facts, max_item_minor=max_item_minor)
 
 
+@dataclass(frozen=True)
+class _Raw:
+    """What one pass over the raw bytes tells."""
+
+    sha256: str
+    size: int
+    #: The first bytes, for byte-order marks and workbook signatures.
+    head: bytes
+    #: Strict UTF-8 without a NUL byte (UTF-16 without a byte-order mark can be valid UTF-8).
+    utf8: bool
+    nul: bool
+
+
+def _scan(stream: typing.BinaryIO) -> _Raw:
+    digest = hashlib.sha256()
+    size = 0
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    nul = False
+    head = b""
+    stream.seek(0)
+    while chunk := stream.read(_CHUNK):
+        if not head:
+            head = chunk[:4096]
+        digest.update(chunk)
+        size += len(chunk)
+        nul = nul or b"\x00" in chunk
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        utf8 = False
+    return _Raw(digest.hexdigest(), size, head, utf8 and not nul, nul)
+
+
 def _megabytes(size: int) -> str:
     if size < 1 << 20:
         return f"{size:,} bytes"
@@ -178,45 +200,36 @@ def _megabytes(size: int) -> str:
 
 
 def _choose_encoding(
-    stream: typing.BinaryIO,
-    head: bytes,
-    size: int,
-    utf8_ok: bool,
-    choice: str | None,
-    facts: FileFacts,
-    nul: bool,
+    stream: typing.BinaryIO, raw: _Raw, choice: str | None, facts: FileFacts
 ) -> tuple[str, int]:
-    """Set ``facts.encoding``; return the codec to read with and the decoded size.
-
-    ``utf8_ok`` is false for a file with NUL bytes: UTF-16 without a byte-order mark can be valid
-    UTF-8, and no codec that decodes a NUL character reads a CSV.
-    """
+    """Set ``facts.encoding``; return the codec to read with and the decoded size."""
     if choice is not None:
-        facts.encoding = dict(ENCODINGS)[choice]
+        label = dict(ENCODINGS)[choice]
+        facts.encoding = f"{label} (chosen)"
         codec = _CODECS.get(choice, choice)
         decoded = _decode_pass(stream, codec)
         if decoded is None:
             raise FileRefused(
                 "encoding",
-                f"The file cannot be read as {facts.encoding}: it holds bytes that are not valid in that"
+                f"The file cannot be read as {label}: it holds bytes that are not valid in that"
                 " encoding. Choose another encoding, or let the encoding be detected.",
             )
         return codec, decoded
     for mark, codec, label in _BOMS:
-        if head.startswith(mark):
+        if raw.head.startswith(mark):
             facts.encoding = label
             if codec == "utf-8-sig":
-                if not utf8_ok:
+                if not raw.utf8:
                     break
-                return codec, size - len(mark)
+                return codec, raw.size - len(mark)
             decoded = _decode_pass(stream, codec)
             if decoded is None:
                 break
             return codec, decoded
     else:
-        if utf8_ok:
+        if raw.utf8:
             facts.encoding = "UTF-8"
-            return "utf-8", size
+            return "utf-8", raw.size
         for codec, label in (("big5hkscs", "Big5-HKSCS"), ("cp950", "Big5 (cp950)")):
             decoded = _decode_pass(stream, codec)
             if decoded is not None:
@@ -237,7 +250,7 @@ def _choose_encoding(
                     )
                 )
                 return guess.encoding, decoded
-        if nul:
+        if raw.nul:
             raise FileRefused(
                 "not_csv", f"The file contains NUL characters, so it is not CSV text: {_SAVE_AS}."
             )
@@ -289,10 +302,6 @@ class _Borrowed(io.RawIOBase):
         return len(data)
 
 
-def _blank(cells: list[str]) -> bool:
-    return not any(cell.strip() for cell in cells)
-
-
 class PayrollReader:
     """The rows of an opened payroll, read once; ``facts`` is complete after the last row."""
 
@@ -304,12 +313,18 @@ class PayrollReader:
         self._text = io.TextIOWrapper(buffered, encoding=codec, newline="")
         self._row = 0
         header = self._header_line()
-        delimiter = max(_DELIMITERS, key=lambda d: self._score(header, d))
-        cells = next(csv.reader([header], delimiter=delimiter))
-        self._columns = self._map_header(cells)
-        self._width = len(self._columns)
+        declared = _EXCEL_SEPARATOR.fullmatch(header.strip("\r\n"))
+        if declared:
+            # Excel reads a first line "sep=;" as the delimiter and does not show it as a row.
+            delimiter = declared.group(1)
+            self._row -= 1
+            header = self._header_line()
+        else:
+            delimiter = max(_DELIMITERS, key=lambda d: self._score(header, d))
+        self._names = self._map_header(next(csv.reader([header], delimiter=delimiter)))
         self._records = csv.reader(self._text, delimiter=delimiter)
-        self._first = self._next_record()
+        self._records_left = self._numbered()
+        self._first = next(self._records_left, None)
         if self._first is None:
             raise FileRefused("header_only", "The file has a header row but no payee rows.")
         self._started = False
@@ -319,17 +334,18 @@ class PayrollReader:
             self._row += 1
             if line.strip(" \t\r\n,;"):
                 return line
-        raise FileRefused("empty", "The file is empty: it has no header row and no payee rows.")
+        raise FileRefused("empty", _EMPTY)
 
     @staticmethod
     def _score(line: str, delimiter: str) -> tuple[int, int]:
         cells = next(csv.reader([line], delimiter=delimiter))
         return sum(canonical_column(cell) in _KNOWN for cell in cells), len(cells)
 
-    def _map_header(self, cells: list[str]) -> list[tuple[str, int]]:
+    def _map_header(self, cells: list[str]) -> list[str]:
+        """Return the canonical name of each column, or refuse the header with one message."""
         while cells and not cells[-1].strip():
             cells.pop()
-        columns: list[tuple[str, int]] = []
+        columns: list[str] = []
         unknown: list[str] = []
         repeated: list[str] = []
         seen: set[str] = set()
@@ -341,7 +357,7 @@ class PayrollReader:
                 repeated.append(name)
             else:
                 seen.add(name)
-                columns.append((name, index))
+                columns.append(name)
         missing = [name for name in REQUIRED_COLUMNS if name not in seen]
         if missing or unknown or repeated:
             parts = ["The header row does not match the payroll template."]
@@ -355,21 +371,21 @@ class PayrollReader:
             raise FileRefused("header", " ".join(parts), row=self._row)
         return columns
 
-    def _next_record(self) -> list[str] | None:
+    def _numbered(self) -> Iterator[tuple[int, list[str]]]:
+        """Yield each non-blank record with the row number a spreadsheet shows for it."""
+        row = self._row
         try:
             for cells in self._records:
-                self._row += 1
-                if not _blank(cells):
-                    return cells
+                row += 1
+                if "".join(cells).strip():
+                    yield row, cells
         except csv.Error as exc:
             # Mostly a cell above the field size limit: an unclosed quote swallows the rest of the file.
             raise FileRefused(
                 "csv",
-                f"Row {self._row + 1} cannot be read as CSV ({exc}): check that every quote in the file"
-                " is closed.",
-                row=self._row + 1,
+                f"Row {row + 1} cannot be read as CSV ({exc}): check that every quote in the file is closed.",
+                row=row + 1,
             ) from None
-        return None
 
     def __iter__(self) -> Iterator[PayrollRow]:
         if self._started:
@@ -379,27 +395,28 @@ class PayrollReader:
 
     def _rows(self) -> Iterator[PayrollRow]:
         check = self._checker.check
-        columns = self._columns
-        width = self._width
-        cells = self._first
+        names = self._names
+        width = len(names)
+        empty = dict.fromkeys(names, "")
         count = 0
-        while cells is not None:
+        for row, cells in itertools.chain([self._first], self._records_left):
             count += 1
-            size = len(cells)
-            values = {name: cells[index].strip() if index < size else "" for name, index in columns}
             extra: tuple[Problem, ...] = ()
-            if size > width and not _blank(cells[width:]):
-                extra = (
-                    Problem(
-                        "row_cells",
-                        f"This row has {size} cells but the header has {width} columns: a cell probably"
-                        " holds an unquoted comma, which shifts the cells after it.",
-                        Severity.ERROR,
-                        self._row,
-                    ),
-                )
-            yield check(self._row, values, extra)
-            cells = self._next_record()
+            if len(cells) == width:
+                values = dict(zip(names, cells, strict=True))
+            else:
+                values = {**empty, **dict(zip(names, cells, strict=False))}
+                if len(cells) > width and "".join(cells[width:]).strip():
+                    extra = (
+                        Problem(
+                            "row_cells",
+                            f"This row has {len(cells)} cells but the header has {width} columns: a cell"
+                            " probably holds an unquoted comma, which shifts the cells after it.",
+                            Severity.ERROR,
+                            row,
+                        ),
+                    )
+            yield check(row, values, extra)
         self.facts.rows = count
         self.facts.currency = self._checker.currency
         self.facts.problems.extend(self._checker.file_problems())

@@ -89,7 +89,7 @@ _ORDER = {
         ("employee_id", "payee_name", "payee_name_zh", *REQUIRED_COLUMNS[2:], "email")
     )
 }
-_FORMULA_STARTS = ("=", "+", "-", "@")
+_FORMULA_STARTS = frozenset("=+-@")
 _AMOUNT = re.compile(r"(\d+|\d{1,3}(?:,\d{3})+(?=\.))(?:\.(\d+))?")
 _AMBIGUOUS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -178,8 +178,9 @@ def _lengths_text(lengths: tuple[int, ...]) -> str:
 class FirstSeen:
     """The first row of each key, kept as an 8-byte hash and a 4-byte row number per row.
 
-    An open-addressing table in two flat arrays, at most half full: 24 bytes a row at worst, where a
-    dict of ints costs about 100, so memory stays nearly flat in the number of rows. Two different
+    An open-addressing table in two flat arrays of 12 bytes a slot, kept between a quarter and half
+    full: 24 to 48 bytes a row (72 for a moment while it doubles), where a dict of ints costs about
+    130, so memory stays nearly flat in the number of rows. Two different
     keys sharing a 64-bit hash would be taken for the same: a false duplicate warning once in ~10^9
     files of 100,000 rows.
     """
@@ -207,15 +208,17 @@ class FirstSeen:
         return row
 
     def _grow(self) -> None:
-        old = zip(self._keys, self._rows, strict=True)
-        self.__init__(len(self._keys) * 2)
-        for key, row in old:
+        keys, rows = self._keys, self._rows
+        self._keys = array("q", [0]) * (2 * len(keys))
+        self._rows = array("i", [0]) * (2 * len(keys))
+        self._count = 0
+        for key, row in zip(keys, rows, strict=True):
             if key:
                 self.first(key, row)
 
 
 class RowChecker:
-    """Check rows one after another; keeps only the batch currency and 12 bytes a row for duplicates."""
+    """Check rows one after another; keeps only the batch currency and a hash a row for duplicates."""
 
     def __init__(self, *, max_item_minor: int):
         self.max_item_minor = max_item_minor
@@ -225,116 +228,44 @@ class RowChecker:
         self.mixed_rows = 0
         self.duplicate_rows = 0
         self._seen = FirstSeen()
+        #: The problems of the row being checked, and its number.
+        self._found: list[Problem] = []
+        self._at = 0
+
+    def _problem(self, code: str, message: str, column: str, severity: Severity = Severity.ERROR) -> None:
+        """Add a problem of ``column`` to the row being checked."""
+        self._found.append(Problem(code, message, severity, self._at, column))
 
     def check(self, row: int, cells: Mapping[str, str], extra: tuple[Problem, ...] = ()) -> PayrollRow:
-        """Return the checked row ``row`` from its stripped ``cells`` (canonical column → text)."""
-        problems: list[Problem] = list(extra)
-        add = problems.append
+        """Return the checked row ``row`` from its ``cells`` (canonical column → text as read).
 
-        def problem(code: str, message: str, column: str, severity: Severity = Severity.ERROR) -> None:
-            add(Problem(code, message, severity, row, column))
-
-        employee_id = cells["employee_id"]
-        if not employee_id:
-            problem("employee_id_missing", "The employee id is missing.", "employee_id")
-        elif len(employee_id) > MAX_EMPLOYEE_ID:
-            problem(
-                "employee_id_length",
-                f"The employee id {shown(employee_id)} has {len(employee_id)} characters;"
-                f" at most {MAX_EMPLOYEE_ID} are allowed.",
-                "employee_id",
-            )
-
-        payee_name = cells["payee_name"]
-        self._check_name(payee_name, problem)
-        payee_name_zh = cells.get("payee_name_zh") or None
-        if payee_name_zh and len(payee_name_zh) > MAX_NAME:
-            problem(
-                "payee_name_zh_length",
-                f"The Chinese payee name has {len(payee_name_zh)} characters;"
-                f" at most {MAX_NAME} are allowed.",
-                "payee_name_zh",
-            )
-        email = cells.get("email") or None
-        if email and len(email) > MAX_EMAIL:
-            problem(
-                "email_length",
-                f"The email has {len(email)} characters; at most {MAX_EMAIL} are allowed.",
-                "email",
-            )
-        elif email and not _EMAIL.fullmatch(email):
-            problem(
-                "email_format",
-                f"The email {shown(email)} does not look like an e-mail address (name@example.com).",
-                "email",
-                Severity.WARNING,
-            )
-
-        bank_code = cells["bank_code"].upper()
-        known_bank = self._check_bank(bank_code, problem)
-        branch_code = cells["branch_code"]
-        if not branch_code:
-            problem(
-                "branch_code_missing",
-                "The branch code is missing: write the 3-digit branch code, e.g. 123.",
-                "branch_code",
-            )
-        elif len(branch_code) != 3 or not (branch_code.isascii() and branch_code.isdigit()):
-            dropped = len(branch_code) < 3 and branch_code.isascii() and branch_code.isdigit()
-            problem(
-                "branch_code_format",
-                f"The branch code {shown(branch_code)} must be 3 digits"
-                + (
-                    ": a spreadsheet may have dropped its leading zeros, so format the column as text."
-                    if dropped
-                    else "."
-                ),
-                "branch_code",
-            )
-        account_number = self._check_account(cells["account_number"], bank_code, known_bank, problem)
-        amount_minor = self._check_amount(cells["amount"], problem)
-        currency = cells["currency"].upper()
-        reference = cells["reference"]
-        if not reference and employee_id:
-            if len(employee_id) > MAX_REFERENCE:
-                problem(
-                    "reference_missing",
-                    f"The reference is empty and the employee id {shown(employee_id)} has more than"
-                    f" {MAX_REFERENCE} characters, so it cannot stand in for it: write a reference of at most"
-                    f" {MAX_REFERENCE} characters.",
-                    "reference",
-                )
-            reference = employee_id
-        elif len(reference) > MAX_REFERENCE:
-            problem(
-                "reference_length",
-                f"The reference {shown(reference)} has {len(reference)} characters; HK ACH carries at most"
-                f" {MAX_REFERENCE} (the end-to-end id).",
-                "reference",
-            )
-        for column in _LABELS:
-            value = cells.get(column)
-            if value and value.startswith(_FORMULA_STARTS):
-                problem(
-                    "formula_like",
-                    f"The {_LABELS[column]} {shown(value)} starts with {value[0]} as a spreadsheet formula"
-                    " does: it is kept as typed and never evaluated; check that it is what you meant.",
-                    column,
-                    Severity.WARNING,
-                )
-        self._check_currency(row, currency, problems, problem)
-
-        key = hash((bank_code, branch_code, account_number, amount_minor or cells["amount"], reference))
-        first = self._seen.first(key, row)
-        if first != row:
-            self.duplicate_rows += 1
-            problem(
-                "duplicate_row",
-                f"This row has the same bank account, amount and reference as row {first}:"
-                " check that the employee is not paid twice.",
-                "account_number",
-                Severity.WARNING,
-            )
+        Cells are stripped of surrounding spaces; the optional columns may be absent.
+        """
+        self._found = problems = list(extra)
+        self._at = row
+        employee_id = cells["employee_id"].strip()
+        self._check_employee_id(employee_id)
+        payee_name = cells["payee_name"].strip()
+        self._check_name(payee_name)
+        payee_name_zh = cells.get("payee_name_zh", "").strip() or None
+        email = cells.get("email", "").strip() or None
+        self._check_optional(payee_name_zh, email)
+        bank_code = cells["bank_code"].strip().upper()
+        known_bank = self._check_bank(bank_code)
+        branch_code = cells["branch_code"].strip()
+        self._check_branch(branch_code)
+        account_number = self._check_account(cells["account_number"].strip(), bank_code, known_bank)
+        amount = cells["amount"].strip()
+        amount_minor = self._check_amount(amount)
+        currency = cells["currency"].strip().upper()
+        given_reference = cells["reference"].strip()
+        reference = self._reference(given_reference, employee_id)
+        texts = (employee_id, payee_name, payee_name_zh or "", given_reference, email or "")
+        if not _FORMULA_STARTS.isdisjoint([text[:1] for text in texts]):
+            self._check_formulas(dict(zip(_LABELS, texts, strict=True)))
+        self._check_currency(currency)
+        key = hash((bank_code, branch_code, account_number, amount_minor or amount, reference))
+        self._check_duplicate(key)
         if len(problems) > 1:
             problems.sort(key=lambda found: _ORDER.get(found.column, -1))
         return PayrollRow(
@@ -352,8 +283,100 @@ class RowChecker:
             problems=tuple(problems),
         )
 
-    @staticmethod
-    def _check_name(name: str, problem) -> None:
+    def _check_employee_id(self, employee_id: str) -> None:
+        if not employee_id:
+            self._problem("employee_id_missing", "The employee id is missing.", "employee_id")
+        elif len(employee_id) > MAX_EMPLOYEE_ID:
+            self._problem(
+                "employee_id_length",
+                f"The employee id {shown(employee_id)} has {len(employee_id)} characters;"
+                f" at most {MAX_EMPLOYEE_ID} are allowed.",
+                "employee_id",
+            )
+
+    def _check_optional(self, payee_name_zh: str | None, email: str | None) -> None:
+        problem = self._problem
+        if payee_name_zh and len(payee_name_zh) > MAX_NAME:
+            problem(
+                "payee_name_zh_length",
+                f"The Chinese payee name has {len(payee_name_zh)} characters;"
+                f" at most {MAX_NAME} are allowed.",
+                "payee_name_zh",
+            )
+        if email and len(email) > MAX_EMAIL:
+            problem(
+                "email_length",
+                f"The email has {len(email)} characters; at most {MAX_EMAIL} are allowed.",
+                "email",
+            )
+        elif email and not _EMAIL.fullmatch(email):
+            problem(
+                "email_format",
+                f"The email {shown(email)} does not look like an e-mail address (name@example.com).",
+                "email",
+                Severity.WARNING,
+            )
+
+    def _check_branch(self, branch_code: str) -> None:
+        if not branch_code:
+            self._problem(
+                "branch_code_missing",
+                "The branch code is missing: write the 3-digit branch code, e.g. 123.",
+                "branch_code",
+            )
+        elif len(branch_code) != 3 or not (branch_code.isascii() and branch_code.isdigit()):
+            self._problem(
+                "branch_code_format",
+                f"The branch code {shown(branch_code)} must be 3 digits{_zeros_hint(branch_code)}",
+                "branch_code",
+            )
+
+    def _reference(self, given: str, employee_id: str) -> str:
+        """Return the reference: as given, or the employee id when empty."""
+        if given or not employee_id:
+            if len(given) > MAX_REFERENCE:
+                self._problem(
+                    "reference_length",
+                    f"The reference {shown(given)} has {len(given)} characters; HK ACH carries at most"
+                    f" {MAX_REFERENCE} (the end-to-end id).",
+                    "reference",
+                )
+            return given
+        if len(employee_id) > MAX_REFERENCE:
+            self._problem(
+                "reference_missing",
+                f"The reference is empty and the employee id {shown(employee_id)} has more than"
+                f" {MAX_REFERENCE} characters, so it cannot stand in for it: write a reference of at most"
+                f" {MAX_REFERENCE} characters.",
+                "reference",
+            )
+        return employee_id
+
+    def _check_duplicate(self, key: int) -> None:
+        first = self._seen.first(key, self._at)
+        if first != self._at:
+            self.duplicate_rows += 1
+            self._problem(
+                "duplicate_row",
+                f"This row has the same bank account, amount and reference as row {first}:"
+                " check that the employee is not paid twice.",
+                "account_number",
+                Severity.WARNING,
+            )
+
+    def _check_formulas(self, texts: dict[str, str]) -> None:
+        for column, value in texts.items():
+            if value[:1] in _FORMULA_STARTS:
+                self._problem(
+                    "formula_like",
+                    f"The {_LABELS[column]} {shown(value)} starts with {value[0]} as a spreadsheet formula"
+                    " does: it is kept as typed and never evaluated; check that it is what you meant.",
+                    column,
+                    Severity.WARNING,
+                )
+
+    def _check_name(self, name: str) -> None:
+        problem = self._problem
         if not name:
             problem(
                 "payee_name_missing",
@@ -392,8 +415,8 @@ class RowChecker:
                 Severity.WARNING,
             )
 
-    @staticmethod
-    def _check_bank(code: str, problem) -> bool:
+    def _check_bank(self, code: str) -> bool:
+        problem = self._problem
         if not code:
             problem(
                 "bank_code_missing",
@@ -401,15 +424,9 @@ class RowChecker:
                 "bank_code",
             )
         elif len(code) != 3:
-            dropped = len(code) < 3 and code.isascii() and code.isdigit()
             problem(
                 "bank_code_format",
-                f"The bank code {shown(code)} must have 3 characters, e.g. 004 for HSBC"
-                + (
-                    ": a spreadsheet may have dropped its leading zeros, so format the column as text."
-                    if dropped
-                    else "."
-                ),
+                f"The bank code {shown(code)} must have 3 characters, e.g. 004 for HSBC{_zeros_hint(code)}",
                 "bank_code",
             )
         elif bank(code) is None:
@@ -423,8 +440,8 @@ class RowChecker:
             return True
         return False
 
-    @staticmethod
-    def _check_account(text: str, bank_code: str, known_bank: bool, problem) -> str:
+    def _check_account(self, text: str, bank_code: str, known_bank: bool) -> str:
+        problem = self._problem
         digits = text.replace(" ", "").replace("-", "")
         if not digits:
             problem("account_missing", "The account number is missing.", "account_number")
@@ -448,7 +465,8 @@ class RowChecker:
             )
         return digits
 
-    def _check_amount(self, text: str, problem) -> int | None:
+    def _check_amount(self, text: str) -> int | None:
+        problem = self._problem
         if not text:
             problem("amount_missing", f"The amount is missing. {ACCEPTED_AMOUNTS}", "amount")
             return None
@@ -496,7 +514,8 @@ class RowChecker:
             return None
         return minor
 
-    def _check_currency(self, row: int, currency: str, problems: list[Problem], problem) -> None:
+    def _check_currency(self, currency: str) -> None:
+        problem = self._problem
         if not currency:
             problem("currency_missing", "The currency is missing: write HKD or CNY.", "currency")
         elif currency not in CURRENCIES:
@@ -506,8 +525,8 @@ class RowChecker:
                 "currency",
             )
         elif self.currency is None:
-            if not any(p.severity is Severity.ERROR for p in problems):
-                self.currency, self.currency_row = currency, row
+            if not any(found.severity is Severity.ERROR for found in self._found):
+                self.currency, self.currency_row = currency, self._at
         elif currency != self.currency:
             self.mixed_rows += 1
             problem(
@@ -539,6 +558,13 @@ class RowChecker:
                 )
             )
         return found
+
+
+def _zeros_hint(code: str) -> str:
+    """End a code's message: with a hint when it looks like a number whose leading zeros were lost."""
+    if len(code) < 3 and code.isascii() and code.isdigit():
+        return ": a spreadsheet may have dropped its leading zeros, so format the column as text."
+    return "."
 
 
 def _rows(count: int, one: str, many: str) -> str:

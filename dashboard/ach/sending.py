@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
 from dashboard.ach.models import AchBatch
@@ -109,15 +110,15 @@ def submit_batch(batch_id: int) -> str:
             settle(lambda: move(session, batch, BATCH_MACHINE, BatchEvent.SENDING))
     unsent = _submission_ids(db.session, batch_id, UNSENT)
     db.session.rollback()
-    for submission_id in unsent:
-        send_submission(submission_id)
+    moved = sum(send_submission(submission_id) for submission_id in unsent)
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
         if _submission_ids(session, batch_id, UNSENT):
+            _record_progress(session, batch, moved)
             enqueue_after_commit(session, SUBMIT_BATCH, batch_id, delay=RESEND_DELAY)
         else:
             settle(lambda: move(session, batch, BATCH_MACHINE, BatchEvent.SENT))
-            _follow(session, batch, 0)
+            _follow(session, batch, 0, moved)
         return batch.status
 
 
@@ -159,8 +160,11 @@ def _payment_batch(session: Session, batch: AchBatch, submission: AchSubmission)
     )
 
 
-def send_submission(submission_id: int) -> None:
-    """Send one request (or, after a lost answer, send it again only if the bank never got it)."""
+def send_submission(submission_id: int) -> int:
+    """Send one request (or, after a lost answer, send it again only if the bank never got it).
+
+    :returns: how many of its items moved
+    """
     refused_because: list[dict[str, str]] = []
 
     def prepare(submission: AchSubmission) -> Callable[[], Any] | None:
@@ -186,28 +190,34 @@ def send_submission(submission_id: int) -> None:
 
         return send
 
-    provider_step(AchSubmission, submission_id, prepare, partial(_sent, refused_because))
+    return provider_step(
+        AchSubmission, submission_id, prepare, partial(_sent, refused_because), unsent=lambda row: 0
+    )
 
 
 def _sent(
     refused_because: list[dict[str, str]], session: Session, submission: AchSubmission, call: Call
-) -> None:
-    """Apply the answer to sending a request: with the bank, lost, or refused before it."""
+) -> int:
+    """Apply the answer to sending a request: with the bank, lost, or refused before it.
+
+    :returns: how many of its items moved
+    """
     news = call.news
     if submission.sent_at is None and call.record is not None:
         submission.sent_at = clock.now()
     if news is not None:  # the status report of a request the bank had after all
-        _apply_report(session, submission, news)
-    elif call.result is not None:
+        return _apply_report(session, submission, news)
+    if call.result is not None:
         submission.group_status = call.code
         _change(session, submission, SubmissionEvent.RECEIVED)
-    elif call.outcome is CallOutcome.UNKNOWN:
+        return _update_unnamed(session, submission, TransferNews(ItemStatus.RECEIVED))
+    if call.outcome is CallOutcome.UNKNOWN:
         _change(session, submission, SubmissionEvent.ANSWER_LOST, (call.code, call.message))
-    else:
-        summary = {"problems": refused_because} if refused_because else None
-        if _change(session, submission, SubmissionEvent.REFUSED, (call.code, call.message), summary):
-            rejected = TransferNews(ItemStatus.REJECTED, call.code, call.message)
-            _update_unnamed(session, submission, rejected)
+        return 0
+    summary = {"problems": refused_because} if refused_because else None
+    if not _change(session, submission, SubmissionEvent.REFUSED, (call.code, call.message), summary):
+        return 0
+    return _update_unnamed(session, submission, TransferNews(ItemStatus.REJECTED, call.code, call.message))
 
 
 def _change(
@@ -217,6 +227,9 @@ def _change(
     result: tuple[str | None, str | None] = (None, None),
     summary: dict[str, Any] | None = None,
 ) -> bool:
+    code, message = result
+    if code is not None:
+        summary = {**(summary or {}), "result_code": code, "result_message": message}
     return settle(
         lambda: move(session, submission, SUBMISSION_MACHINE, event, result=result, summary=summary)
     )
@@ -230,16 +243,18 @@ def poll_batch(batch_id: int, attempt: int = 0) -> str:
     db.session.rollback()
     if status != BatchStatus.PROCESSING:
         return status
-    for submission_id in received:
-        poll_submission(submission_id)
+    moved = sum(poll_submission(submission_id) for submission_id in received)
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
-        _follow(session, batch, attempt + 1)
+        _follow(session, batch, attempt + 1, moved)
         return batch.status
 
 
-def poll_submission(submission_id: int) -> None:
-    """Ask the bank for the status report of one request with the bank, and apply it."""
+def poll_submission(submission_id: int) -> int:
+    """Ask the bank for the status report of one request with the bank, and apply it.
+
+    :returns: how many of its items moved
+    """
 
     def prepare(submission: AchSubmission) -> Callable[[], Any] | None:
         if submission.status != SubmissionStatus.RECEIVED:
@@ -247,20 +262,21 @@ def poll_submission(submission_id: int) -> None:
         message_id, client = submission.message_id, HKACH.client()
         return lambda: client.status(message_id)
 
-    provider_step(AchSubmission, submission_id, prepare, _polled)
+    return provider_step(AchSubmission, submission_id, prepare, _polled, unsent=lambda row: 0)
 
 
-def _polled(session: Session, submission: AchSubmission, call: Call) -> None:
+def _polled(session: Session, submission: AchSubmission, call: Call) -> int:
     submission.polls += 1
     news = call.news
     if news is not None:
-        _apply_report(session, submission, news)
-    elif call.never_received:
+        return _apply_report(session, submission, news)
+    if call.never_received:
         log.warning("the bank has no record of %r, which it had received", submission)
+    return 0
 
 
-def _apply_report(session: Session, submission: AchSubmission, news: BulkPaymentNews) -> None:
-    """Move the request and its items as a status report says."""
+def _apply_report(session: Session, submission: AchSubmission, news: BulkPaymentNews) -> int:
+    """Move the request and its items as a status report says; return how many items moved."""
     submission.group_status = news.group_status
     _change(session, submission, news.event, (news.code, news.message))
     by_outcome: dict[TransferNews, list[int]] = defaultdict(list)
@@ -268,22 +284,28 @@ def _apply_report(session: Session, submission: AchSubmission, news: BulkPayment
         row = row_of(instruction_id)
         if row is not None:
             by_outcome[transfer].append(row)
+    moved = 0
     for transfer, rows in by_outcome.items():
         for start in range(0, len(rows), UPDATE_CHUNK):
             chosen = AchItem.row_number.in_(rows[start : start + UPDATE_CHUNK])
-            _update_items(session, submission, transfer, chosen)
+            moved += _update_items(session, submission, transfer, chosen)
     if news.unnamed is not None:
-        _update_unnamed(session, submission, news.unnamed)
+        moved += _update_unnamed(session, submission, news.unnamed)
+    return moved
 
 
-def _update_unnamed(session: Session, submission: AchSubmission, transfer: TransferNews) -> None:
-    _update_items(
+def _update_unnamed(session: Session, submission: AchSubmission, transfer: TransferNews) -> int:
+    """Move every item of a request not final yet (nor further on) to ``transfer``'s status."""
+    return _update_items(
         session, submission, transfer, AchItem.row_number.between(submission.first_row, submission.last_row)
     )
 
 
-def _update_items(session: Session, submission: AchSubmission, transfer: TransferNews, chosen) -> None:
-    """Move the chosen items of a request to ``transfer``'s status, never backwards, in one statement."""
+def _update_items(
+    session: Session, submission: AchSubmission, transfer: TransferNews, chosen: ColumnElement[bool]
+) -> int:
+    """Move the chosen items of a request to ``transfer``'s status, never backwards, in one statement;
+    return how many moved."""
     rank = ITEM_PROGRESS[transfer.status]
     earlier = [status.value for status, step in ITEM_PROGRESS.items() if step < rank]
     values: dict[str, Any] = {
@@ -293,7 +315,7 @@ def _update_items(session: Session, submission: AchSubmission, transfer: Transfe
     }
     if transfer.status in FINAL_ITEM:
         values["final_at"] = clock.now()
-    session.execute(
+    result = session.execute(
         update(AchItem)
         .where(
             AchItem.batch_id == submission.batch_id,
@@ -304,11 +326,12 @@ def _update_items(session: Session, submission: AchSubmission, transfer: Transfe
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    return result.rowcount
 
 
-def _follow(session: Session, batch: AchBatch, attempt: int) -> None:
+def _follow(session: Session, batch: AchBatch, attempt: int, moved: int) -> None:
     """Bring the batch's progress up to date; end it when every request is final, else poll again."""
-    _record_progress(session, batch)
+    _record_progress(session, batch, moved)
     statuses = set(session.scalars(select(AchSubmission.status).where(AchSubmission.batch_id == batch.id)))
     if statuses <= FINAL_SUBMISSION:
         ending = batch_ending(batch.paid_count, batch.rejected_count)
@@ -317,20 +340,26 @@ def _follow(session: Session, batch: AchBatch, attempt: int) -> None:
         enqueue_after_commit(session, POLL_BATCH, batch.id, attempt, delay=poll_delay(attempt))
 
 
-def _record_progress(session: Session, batch: AchBatch) -> None:
-    """Count the batch's final items (and sum the paid ones); write a progress event when they moved."""
+def _record_progress(session: Session, batch: AchBatch, moved: int) -> None:
+    """Count the batch's items by status (the final ones into its progress columns, the paid ones
+    summed); write a progress event when any item moved, so open pages follow."""
     counts = {
-        status: (count, minor)
+        status: (count, int(minor))
         for status, count, minor in session.execute(
             select(AchItem.status, func.count(), func.coalesce(func.sum(AchItem.amount_minor), 0))
-            .where(AchItem.batch_id == batch.id, AchItem.status.in_(FINAL_ITEM))
+            .where(AchItem.batch_id == batch.id)
             .group_by(AchItem.status)
         )
     }
     paid_count, paid_minor = counts.get(ItemStatus.PAID.value, (0, 0))
     rejected_count, _ = counts.get(ItemStatus.REJECTED.value, (0, 0))
-    progress = (paid_count + rejected_count, paid_count, int(paid_minor), rejected_count)
-    if progress == (batch.final_count, batch.paid_count, batch.paid_minor, batch.rejected_count):
+    progress = (paid_count + rejected_count, paid_count, paid_minor, rejected_count)
+    if not moved and progress == (
+        batch.final_count,
+        batch.paid_count,
+        batch.paid_minor,
+        batch.rejected_count,
+    ):
         return
     batch.final_count, batch.paid_count, batch.paid_minor, batch.rejected_count = progress
     record_event(
@@ -345,5 +374,6 @@ def _record_progress(session: Session, batch: AchBatch) -> None:
             "paid_minor": batch.paid_minor,
             "currency": batch.currency,
             "rejected": batch.rejected_count,
+            "items": {status: count for status, (count, _) in sorted(counts.items())},
         },
     )

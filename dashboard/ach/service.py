@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from datetime import timedelta
 from typing import Any
 from typing import BinaryIO
 
@@ -29,6 +30,7 @@ from dashboard.ach.models import AchSubmission
 from dashboard.ach.models import instruction_id
 from dashboard.ach.payroll_file import FileRefused
 from dashboard.ach.payroll_file import read_payroll
+from dashboard.ach.rules import HONG_KONG
 from dashboard.ach.rules import PayrollRow
 from dashboard.ach.rules import Problem
 from dashboard.ach.rules import Severity
@@ -40,7 +42,6 @@ from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
 from dashboard.approvals.kinds import ApprovalRefused
 from dashboard.audit import service as audit
-from dashboard.db import clipped
 from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import EventKind
@@ -98,26 +99,31 @@ def problem_dict(problem: Problem) -> dict[str, Any]:
 
 
 def _item_values(batch_id: int, reference: str, row: PayrollRow) -> dict[str, Any]:
-    has_error, has_warning = row.has_error, row.has_warning
+    """Return the INSERT values of one row (cells as given, cut to their columns' lengths)."""
+    problems = row.problems
+    has_error = any(problem.severity is Severity.ERROR for problem in problems)
     return {
         "batch_id": batch_id,
         "row_number": row.row,
-        "employee_id": clipped(row.employee_id, 64) or "",
-        "payee_name": clipped(row.payee_name, 200) or "",
-        "payee_name_zh": clipped(row.payee_name_zh, 200),
-        "email": clipped(row.email, 254),
-        "bank_code": clipped(row.bank_code, 16) or "",
-        "branch_code": clipped(row.branch_code, 16) or "",
-        "account_number": clipped(row.account_number, 64) or "",
+        "employee_id": row.employee_id[:64],
+        "payee_name": row.payee_name[:200],
+        "payee_name_zh": row.payee_name_zh[:200] if row.payee_name_zh else None,
+        "email": row.email[:254] if row.email else None,
+        "bank_code": row.bank_code[:16],
+        "branch_code": row.branch_code[:16],
+        "account_number": row.account_number[:64],
         "amount_minor": row.amount_minor,
-        "currency": clipped(row.currency, 8) or "",
-        "reference": clipped(row.reference, 64) or "",
+        "currency": row.currency[:8],
+        "reference": row.reference[:64],
         "instruction_id": instruction_id(reference, row.row),
-        "problems": [problem_dict(problem) for problem in row.problems],
+        "problems": [problem_dict(problem) for problem in problems],
         "has_error": has_error,
-        "has_warning": has_warning,
-        "status": (ItemStatus.INVALID if has_error else ItemStatus.VALID).value,
+        "has_warning": any(problem.severity is Severity.WARNING for problem in problems),
+        "status": _INVALID if has_error else _VALID,
     }
+
+
+_VALID, _INVALID = ItemStatus.VALID.value, ItemStatus.INVALID.value
 
 
 @dataclass
@@ -129,13 +135,13 @@ class _Tally:
     warnings: int = 0
     total_minor: int = 0
 
-    def add(self, row: PayrollRow) -> None:
+    def add(self, values: dict[str, Any]) -> None:
         self.rows += 1
-        if row.has_error:
+        if values["has_error"]:
             self.errors += 1
         else:
-            self.total_minor += row.amount_minor or 0
-        if row.has_warning:
+            self.total_minor += values["amount_minor"] or 0
+        if values["has_warning"]:
             self.warnings += 1
 
 
@@ -146,15 +152,16 @@ def _chunks(rows: Iterable[PayrollRow], size: int) -> Iterator[list[PayrollRow]]
 
 
 def _store_items(session: Session, batch: AchBatch, rows: Iterable[PayrollRow]) -> _Tally:
-    """Insert every row as an item, a chunk at a time (Core INSERTs, no ORM object per row)."""
+    """Insert every row as an item, a chunk at a time (Core INSERTs on the table: no ORM object, nor
+    the ORM's bulk bookkeeping, per row)."""
     tally = _Tally()
-    statement = insert(AchItem)
+    statement = insert(AchItem.__table__)
+    connection = session.connection()
     for chunk in _chunks(rows, INSERT_CHUNK):
-        values = []
-        for row in chunk:
-            tally.add(row)
-            values.append(_item_values(batch.id, batch.reference, row))
-        session.execute(statement, values)
+        values = [_item_values(batch.id, batch.reference, row) for row in chunk]
+        for row_values in values:
+            tally.add(row_values)
+        connection.execute(statement, values)
     return tally
 
 
@@ -165,6 +172,21 @@ def _date_problems(value_date: date) -> tuple[list[Problem], list[Problem]]:
         [problem for problem in problems if problem.severity is Severity.ERROR],
         [problem for problem in problems if problem.severity is not Severity.ERROR],
     )
+
+
+#: How far ahead :func:`first_value_date` looks (past the longest run of Hong Kong holidays).
+_VALUE_DATE_SEARCH_DAYS = 14
+
+
+def first_value_date() -> date:
+    """Return the first day, from today in Hong Kong, a batch submitted now is paid on without a
+    warning (Monday to Saturday, no holiday, before the day's cut-off)."""
+    today = clock.now().astimezone(HONG_KONG).date()
+    for ahead in range(_VALUE_DATE_SEARCH_DAYS):
+        day = today + timedelta(days=ahead)
+        if not value_date_problems(day, clock.now()):
+            return day
+    raise LookupError(f"no value date without a warning within {_VALUE_DATE_SEARCH_DAYS} days")
 
 
 def _check_debtor_account(account: str) -> str:

@@ -11,18 +11,24 @@ import json
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import update
 
+from dashboard.ach import sending
 from dashboard.ach import service
 from dashboard.ach.export import result_rows
 from dashboard.ach.models import AchBatch
+from dashboard.ach.models import AchItem
 from dashboard.ach.models import AchSubmission
 from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
 from dashboard.ach.states import SubmissionStatus
+from dashboard.ach.tasks import sweep_running_batches
 from dashboard.approvals.service import decide
+from dashboard.demo import Demo
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
+from dashboard.events.queries import object_timeline
 from dashboard.extensions import db
 from dashboard.providers.hkach.settings import from_app
 from dashboard.sandbox.core import add_switch
@@ -167,3 +173,140 @@ def test_a_request_whose_answer_was_lost_is_resent_by_the_rule_and_paid_once(ban
     ).all()
     sent = [(call["operation"], call["status"]) for call in calls if call["operation"] != "auth"]
     assert sent == [("submit", None), ("status", 200)]
+
+
+def item_statuses(batch_id: int) -> set[str]:
+    statuses = {item.status for item in items_of(batch_id)}
+    db.session.rollback()
+    return statuses
+
+
+def test_items_move_received_accepted_pending_paid_as_the_poll_waits_longer_each_time(
+    bank, monkeypatch, fake_clock
+):
+    monkeypatch.setattr(bank.sandbox, "time_scale", 1 / 60)  # each documented minute passes in a second
+    huey = bank.app.extensions["huey"]
+    batch_id = approved(bank, [payee(1), payee(2)])
+
+    bank.run_jobs()  # the submit job; the first poll waits its 2 seconds
+
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.PROCESSING
+    assert item_statuses(batch_id) == {ItemStatus.RECEIVED}
+    assert [(task.name, task.args) for task in huey.scheduled()] == [(sending.POLL_BATCH, (batch_id, 0))]
+    seen = []
+    for attempt in range(3):
+        fake_clock.advance(seconds=1.1)
+        seen.append((sending.poll_batch(batch_id, attempt), item_statuses(batch_id)))
+
+    assert seen == [
+        (BatchStatus.PROCESSING, {ItemStatus.ACCEPTED}),
+        (BatchStatus.PROCESSING, {ItemStatus.PENDING}),
+        (BatchStatus.COMPLETED, {ItemStatus.PAID}),
+    ]
+    # Each poll queued the next one (the last one found the batch done): due later each time.
+    assert [task.args for task in huey.pending()] == [(batch_id, 1), (batch_id, 2)]
+    first, second = huey.pending()
+    assert second.eta > first.eta
+    assert [sending.poll_delay(attempt) for attempt in range(7)] == [2, 4, 8, 16, 30, 30, 30]
+    progress = db.session.scalars(
+        select(Event.summary).where(Event.object_id == str(batch_id), Event.kind == EventKind.ACH_PROGRESS)
+    ).all()
+    assert [summary["items"] for summary in progress] == [
+        {"received": 2},
+        {"accepted": 2},
+        {"pending": 2},
+        {"paid": 2},
+    ]
+    assert progress[-1] | {"items": None} == {
+        "final": 2,
+        "total": 2,
+        "paid": 2,
+        "paid_minor": 100150 + 100250,
+        "currency": "HKD",
+        "rejected": 0,
+        "items": None,
+    }
+
+
+def test_a_request_the_bank_would_refuse_is_not_sent_and_fails_the_batch_with_its_problems(bank):
+    batch_id = approved(bank, [payee(1), payee(2), payee(3)])
+    db.session.execute(
+        update(AchItem)
+        .where(AchItem.batch_id == batch_id, AchItem.row_number == 3)
+        .values(account_number="12AB5")
+    )
+    db.session.commit()
+
+    bank.run_jobs(scheduled=True)
+
+    assert held_by_the_bank(bank) == []
+    batch = db.session.get(AchBatch, batch_id)
+    assert (batch.status, batch.rejected_count, batch.paid_count) == (BatchStatus.FAILED, 3, 0)
+    (submission,) = submissions_of(batch_id)
+    assert (submission.status, submission.result_code, submission.sent_at) == (
+        SubmissionStatus.REFUSED,
+        "AC01",
+        None,
+    )
+    assert {(item.status, item.reason_code) for item in items_of(batch_id)} == {(ItemStatus.REJECTED, "AC01")}
+    refused = db.session.scalars(
+        select(Event.summary).where(
+            Event.object_id == str(batch_id), Event.kind == EventKind.ACH_SUBMISSION_STATUS_CHANGED
+        )
+    ).one()
+    assert refused["status"] == ["pending", "refused"]
+    assert refused["problems"] == [
+        {"code": "AC01", "message": "transfer 2: the account number is not 1-34 digits"}
+    ]
+
+
+def test_the_sweeper_sends_a_batch_whose_job_was_lost(bank, fake_clock):
+    huey = bank.app.extensions["huey"]
+    batch_id = approved(bank, [payee(1)])
+    huey.flush()  # the submit job is lost (a crash between the commit and the queue)
+
+    sweep_running_batches()
+    assert huey.pending_count() == 0  # not stuck yet
+    fake_clock.advance(minutes=11)
+    sweep_running_batches()
+    bank.run_jobs(scheduled=True)
+
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.COMPLETED
+    assert len(held_by_the_bank(bank)) == 1
+
+
+def test_the_demo_pays_its_corrected_payroll_once_and_it_ends_with_the_simulators_rejects(bank):
+    finance_id, manager_id = bank.staff
+    demo = Demo(bank.app, seed=3)
+
+    batch_id = demo.pay_payroll(finance_id, manager_id)
+    bank.run_jobs(scheduled=True)
+
+    batch = db.session.get(AchBatch, batch_id)
+    assert (batch.status, batch.item_count, batch.error_count) == (
+        BatchStatus.COMPLETED_WITH_FAILURES,
+        500,
+        0,
+    )
+    assert (batch.uploaded_by_id, batch.decided_by_id) == (finance_id, manager_id)
+    rejected = {item.row_number: item.reason_code for item in items_of(batch_id) if item.status == "rejected"}
+    assert rejected == {46: "AC03", 141: "AC04", 302: "AC06", 421: "BE01"}
+    assert demo.pay_payroll(finance_id, manager_id) is None
+
+
+def test_the_batch_timeline_reads_its_requests_and_progress_in_words(bank):
+    batch_id = approved(bank, [payee(1), payee(2, amount="13.13")])
+    bank.run_jobs(scheduled=True)
+
+    lines = [
+        (entry.title, entry.text)
+        for entry in object_timeline(db.session, ObjectType.ACH_BATCH, batch_id, "hkach").entries
+        if entry.title in ("Request to the bank", "Progress")
+    ]
+
+    assert lines == [
+        ("Request to the bank", "request 1 · pending → received"),
+        ("Progress", "0 of 2 final · 0 paid (HK$0.00) · 0 rejected"),
+        ("Request to the bank", "request 1 · received → rejected · AM04: Insufficient funds"),
+        ("Progress", "2 of 2 final · 0 paid (HK$0.00) · 2 rejected"),
+    ]

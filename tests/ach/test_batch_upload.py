@@ -181,3 +181,11 @@ def test_a_file_of_the_right_bytes_keeps_its_sha256(finance):
     uploaded = upload(data, finance.id)
 
     assert db.session.get(AchBatch, uploaded.batch_id).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_the_first_value_date_is_today_before_the_cut_off_and_skips_sundays_and_holidays(app_ctx, fake_clock):
+    assert service.first_value_date() == date(2026, 1, 5)  # Monday 10:00 in Hong Kong
+    fake_clock.advance(hours=8)  # 18:00, past the 17:55 cut-off
+    assert service.first_value_date() == date(2026, 1, 6)
+    fake_clock.advance(days=5)  # Saturday 18:00: Sunday is no value date
+    assert service.first_value_date() == date(2026, 1, 12)
