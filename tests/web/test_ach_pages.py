@@ -10,9 +10,12 @@ import re
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
 from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
+from dashboard.ach.states import BatchStatus
+from dashboard.ach.states import ItemStatus
 from dashboard.auth.access import roles_for
 from dashboard.extensions import db
 
@@ -219,8 +222,7 @@ def test_the_preview_shows_encoding_totals_banks_and_problem_rows_first(app, cli
     assert re.search(r'id="batch-warnings">1 ', page)
     assert "The Hongkong and Shanghai Banking Corporation" in page or "HSBC" in page
     rows = re.findall(r'<tr id="item-\d+">\s*<td class="num">(\d+)</td>', page)
-    assert rows[:2] == ["3", "4"] or set(rows[:2]) == {"3", "4"}
-    assert rows[-1] == "2"
+    assert rows == ["3", "4", "5", "2"]  # errors, then warnings, then the rest
     assert 'id="submit-blocked"' in page
 
 
@@ -365,11 +367,123 @@ def test_template_and_demo_files_download_as_csv(client, login_as):
     assert corrected.headers["Content-Disposition"] == 'attachment; filename="payroll-demo-corrected.csv"'
 
 
-def test_the_error_report_is_formula_safe(app, client, login_as, upload):
+# --- a batch the bank has finished -----------------------------------------------------------------
+
+
+def finish(app, batch_id: int, rejected: dict[int, tuple[str, str]]) -> None:
+    """Write what the bank reported, as the poll job leaves it: ``rejected`` rows, the others paid."""
+    with app.app_context():
+        for item in db.session.scalars(select(AchItem).where(AchItem.batch_id == batch_id)):
+            code, text = rejected.get(item.row_number, (None, None))
+            item.status = ItemStatus.REJECTED if code else ItemStatus.PAID
+            item.reason_code, item.reason_text = code, text
+        paid = db.session.scalars(
+            select(AchItem.amount_minor).where(AchItem.batch_id == batch_id, AchItem.status == "paid")
+        ).all()
+        db.session.execute(
+            update(AchBatch)
+            .where(AchBatch.id == batch_id)
+            .values(
+                status=BatchStatus.COMPLETED_WITH_FAILURES,
+                final_count=len(paid) + len(rejected),
+                paid_count=len(paid),
+                paid_minor=sum(paid),
+                rejected_count=len(rejected),
+            )
+        )
+        db.session.commit()
+
+
+FORMULA_ROWS = (
+    "E0001,Chan Tai Man,004,123,123456789,15000.00,HKD,SALARY MAR",
+    '=E0002,"=HYPERLINK(""http://x"",""pay"")",024,456,987654000,12000.50,HKD,@SUM(1)',
+)
+
+
+def test_a_finished_batch_shows_its_progress_and_its_rejected_rows_with_meaning_and_next_step(
+    app, client, login_as, upload
+):
     login_as("finance")
-    batch_id = uploaded_id(upload(payroll('E0001,"=HYPERLINK(""http://x"")",999,123,123456789,1.00,HKD,')))
-    response = client.get(f"/ach/batches/{batch_id}/errors.csv")
-    assert response.mimetype == "text/csv"
-    body = response.get_data(as_text=True)
-    assert "'=HYPERLINK" in body
-    assert not re.search(r"(^|,)=HYPERLINK", body, re.M)
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    finish(app, batch_id, {3: ("AC03", "Invalid creditor account number")})
+    page = text(client.get(f"/ach/batches/{batch_id}"))
+    assert 'id="batch-status">completed with failures<' in page
+    assert '<progress class="progress-bar" id="batch-progress-bar" max="3" value="3">100 %</progress>' in page
+    assert 'id="batch-progress-label">3 of 3 payees final<' in page
+    assert "2 payees, HK$24,800.00" in page
+    assert 'id="result-csv"' in page and 'id="batch-actions"' not in page
+    rejected = text(client.get(f"/ach/batches/{batch_id}?status=rejected"))
+    assert rejected.count('<tr id="item-') == 1
+    assert "<code>AC03</code> Invalid creditor account number" in rejected
+    assert "What it means" in rejected and "Next step" in rejected
+
+
+def test_the_result_file_is_exact_and_formula_safe(app, client, login_as, upload):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*FORMULA_ROWS)))
+    finish(app, batch_id, {3: ("AC03", "=Invalid creditor account number")})
+    with app.app_context():
+        reference = db.session.get(AchBatch, batch_id).reference
+    response = client.get(f"/ach/batches/{batch_id}/result.csv")
+    assert response.headers["Content-Disposition"] == f'attachment; filename="payroll-{reference}-result.csv"'
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.get_data(as_text=True) == (
+        "\ufeffRow,Employee ID,Payee name,Payee name (Chinese),Bank code,Bank,Branch code,Account number,"
+        "Amount,Currency,Reference,Status,Reason code,Bank's reason,Meaning,Next step\r\n"
+        "2,E0001,Chan Tai Man,,004,The Hongkong and Shanghai Banking Corporation Ltd (HSBC),123,123456789,"
+        "15000.00,HKD,SALARY MAR,paid,,,,\r\n"
+        '3,\'=E0002,"\'=HYPERLINK(""http://x"",""pay"")",,024,Hang Seng Bank Ltd,456,987654000,12000.50,HKD,'
+        "'@SUM(1),rejected,AC03,'=Invalid creditor account number,"
+        "The payee's account number does not exist at their bank.,"
+        '"Correct the employee\'s bank details with them, then pay this employee in a new batch."\r\n'
+    )
+
+
+def test_the_error_report_is_exact_and_formula_safe(app, client, login_as, upload):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*FORMULA_ROWS)))
+    body = client.get(f"/ach/batches/{batch_id}/errors.csv").get_data(as_text=True)
+    lines = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert lines[0] == ["Row", "Column", "Severity", "Code", "Message", "Cell"]
+    assert [line[:4] + line[5:] for line in lines[1:]] == [
+        ["3", "employee_id", "warning", "formula_like", "'=E0002"],
+        ["3", "payee_name", "warning", "formula_like", '\'=HYPERLINK("http://x","pay")'],
+        ["3", "reference", "warning", "formula_like", "'@SUM(1)"],
+    ]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for line in lines for cell in line)
+
+
+@pytest.mark.parametrize("role", ["viewer", "support", "admin"])
+def test_downloads_are_refused_to_roles_that_see_masked_numbers(app, client, login_as, upload, role):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    login_as(role)
+    assert client.get(f"/ach/batches/{batch_id}/result.csv").status_code == 403
+    assert client.get(f"/ach/batches/{batch_id}/errors.csv").status_code == 403
+    assert 'id="errors-csv"' not in text(client.get(f"/ach/batches/{batch_id}"))
+
+
+def test_the_encoding_chosen_over_detection_is_used_and_shown(app, client, login_as, upload):
+    login_as("finance")
+    big5 = payroll("E0001,陳大文,004,123,123456789,15000.00,HKD,").decode().encode("big5hkscs")
+    batch_id = uploaded_id(upload(big5, encoding="big5hkscs"))
+    page = text(client.get(f"/ach/batches/{batch_id}"))
+    assert re.search(r'<dd id="batch-encoding">Big5-HKSCS[^<]*\(chosen\)', page)
+    assert "陳大文" in page
+
+
+def test_a_value_date_that_is_not_allowed_is_refused_beside_its_field(app, client, login_as, upload):
+    login_as("finance")
+    response = upload(payroll(*GOOD_ROWS), value_date="2026-01-11")  # a Sunday
+    assert response.status_code == 422
+    assert re.search(r'id="error-value_date">[^<]*is a Sunday', text(response))
+    assert stored(app) == (0, 0)
+
+
+def test_pages_answer_htmx_with_their_block(app, client, login_as, upload):
+    login_as("finance")
+    uploaded_id(upload(payroll(*GOOD_ROWS)))
+    hx = {"HX-Request": "true"}
+    assert text(client.get("/ach/batches/", headers=hx)).lstrip().startswith('<section id="results"')
+    assert text(client.get("/ach/batches/new", headers=hx)).lstrip().startswith('<div id="upload-area"')
+    assert text(client.get("/ach/batches/")).lstrip().startswith("<!doctype html>")
