@@ -43,6 +43,8 @@ from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
 from dashboard.htmx import form_done
+from dashboard.htmx import is_htmx
+from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
@@ -51,6 +53,7 @@ from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import readable
 from dashboard.listing import valid_filters
+from dashboard.templating import can_open
 from dashboard.users.models import Role
 
 bp = Blueprint("ach", __name__, url_prefix="/ach")
@@ -156,6 +159,9 @@ def create():
 def replace_form(batch_id: int):
     """Show the form that replaces a draft or rejected batch's file with a corrected one."""
     batch = db.get_or_404(AchBatch, batch_id)
+    if batch.status not in EDITABLE_BATCH:
+        flash(f"The batch is {readable(batch.status)}: its file can no longer change.", "error")
+        return navigate(url_for("ach.detail", batch_id=batch.id))
     form = UploadForm(formdata=None)
     form.fill_defaults(clock.now(), batch.value_date, batch.debtor_account)
     form.encoding.data = request.args.get("encoding", "")
@@ -205,31 +211,39 @@ def _receive(form: UploadForm, batch: AchBatch | None):
     return form_done(url_for("ach.detail", batch_id=uploaded.batch_id))
 
 
-def _detail_context(batch: AchBatch, **forms: Any) -> dict[str, Any]:
-    """Return what the batch page shows: the batch, its totals per bank, its problems, a page of its rows."""
+def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]:
+    """Return what the batch page shows, or for htmx what its ``block`` shows.
+
+    Only the whole page reads the totals per bank, only the summary the problems and only the rows'
+    region a page of rows: a live refresh reads what it re-renders.
+    """
+    whole = not is_htmx()
     editable = batch.status in EDITABLE_BATCH
     statuses = CHECKED_ITEMS if editable else SENT_ITEMS
     status = request.args.get("status")
     if status not in dict(statuses):
         status = None
     after = Cursor.parse(request.args.get("after"), timed=False)
+    shows_problems = editable and (whole or block == "summary")
+    shows_items = whole or block == "items"
     return {
         "batch": batch,
         "topic": f"{ObjectType.ACH_BATCH.value}:{batch.id}",
         "names": staff_names(
             db.session, [batch.uploaded_by_id, batch.decided_by_id, batch.warnings_acknowledged_by_id]
         ),
-        "banks": bank_totals(db.session, batch.id),
-        "problems": problems_of(db.session, batch.id, PROBLEMS_SHOWN) if editable else [],
+        "banks": bank_totals(db.session, batch.id) if whole else [],
+        "problems": problems_of(db.session, batch.id, PROBLEMS_SHOWN) if shows_problems else [],
         "problems_shown": PROBLEMS_SHOWN,
         "errors": errors_blocking(batch),
         "warnings": warnings_to_acknowledge(batch),
         "progress": progress(batch),
-        "items": items_page(db.session, batch.id, status=status, cursor=after),
+        "items": items_page(db.session, batch.id, status=status, cursor=after) if shows_items else None,
         "item_status": status,
         "item_statuses": (("", "all"), *statuses),
         "show_id": _id_display(),
         "editable": editable,
+        "acts": editable and can_open("ach.submit"),
         "submit_form": forms.get("submit_form") or SubmitForm(formdata=None),
         "discard_form": forms.get("discard_form") or DiscardForm(formdata=None),
         "confirming": forms.get("confirming"),
@@ -243,13 +257,13 @@ def detail(batch_id: int):
     cursor = latest_event_id(db.session)
     batch = db.get_or_404(AchBatch, batch_id)
     block = REGION_BLOCKS.get(request.headers.get("HX-Target", ""), "summary")
-    return render_page("ach/detail.html", block, latest_event_id=cursor, **_detail_context(batch))
+    return render_page("ach/detail.html", block, latest_event_id=cursor, **_detail_context(batch, block))
 
 
 def _actions(batch: AchBatch, form: SubmitForm | DiscardForm, confirming: str | None = None):
     """Answer with the batch page (for htmx its actions block): 422 while ``form`` has errors."""
     name = "submit_form" if isinstance(form, SubmitForm) else "discard_form"
-    context = _detail_context(batch, **{name: form, "confirming": confirming})
+    context = _detail_context(batch, "actions", **{name: form, "confirming": confirming})
     return render_form(
         "ach/detail.html", "actions", form, latest_event_id=latest_event_id(db.session), **context
     )

@@ -487,3 +487,13 @@ def test_pages_answer_htmx_with_their_block(app, client, login_as, upload):
     assert text(client.get("/ach/batches/", headers=hx)).lstrip().startswith('<section id="results"')
     assert text(client.get("/ach/batches/new", headers=hx)).lstrip().startswith('<div id="upload-area"')
     assert text(client.get("/ach/batches/")).lstrip().startswith("<!doctype html>")
+
+
+def test_a_batch_that_went_further_offers_no_corrected_file(app, client, login_as, upload):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    finish(app, batch_id, {})
+    response = client.get(f"/ach/batches/{batch_id}/file")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/ach/batches/{batch_id}"
+    assert "its file can no longer change" in text(client.get(f"/ach/batches/{batch_id}"))
