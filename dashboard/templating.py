@@ -33,6 +33,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("home.index", "Overview"),
     ("payments.index", "Payments"),
     ("agreements.index", "Agreements"),
+    ("ach.index", "Payroll"),
     ("approvals.index", "Approvals"),
     ("notifications.index", "Notifications"),
     ("audit.index", "Audit log"),
