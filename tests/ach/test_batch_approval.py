@@ -168,3 +168,24 @@ def test_the_queue_shows_totals_per_bank_and_the_acknowledged_warnings(staff):
     assert details["Bank 024"].endswith("1 payee(s), HK$1,002.50")
     assert details["Warnings acknowledged"].startswith("1 warning(s), by Finance Tester at 2026-01-05 10:00")
     assert "35" in details["Warning"]
+
+
+def test_the_approvals_page_shows_a_batch_with_its_banks_and_acknowledged_warnings(
+    app, client, login_as, create_user, fake_clock
+):
+    finance = create_user("finance")
+    rows = [payee(1), payee(2, bank_code="024", account_number="123456789"), payee(3, payee_name=LONG_NAME)]
+    with app.test_request_context():  # popped before the page is asked for: it gets its own
+        batch_id = submitted(rows, finance)
+        reference = db.session.get(AchBatch, batch_id).reference
+    login_as("manager")
+
+    page = client.get("/approvals/").get_data(as_text=True)
+
+    article = page[page.index(f'id="approval-payroll-{batch_id}"') :]
+    article = article[: article.index("</article>")]
+    assert f'href="/ach/batches/{batch_id}"' in article and f"payroll batch {reference}" in article
+    assert "Pay 3 employee(s) HK$3,007.50 by HK ACH" in article
+    assert "<dt>Bank 024</dt>" in article and "1 payee(s), HK$1,002.50" in article
+    assert "<dt>Warnings acknowledged</dt>" in article
+    assert f'id="approve-payroll-{batch_id}"' in article
