@@ -45,11 +45,7 @@ class BatchStatus(enum.StrEnum):
 
 #: Statuses in which nothing has left and the file may still be replaced.
 EDITABLE_BATCH = frozenset({BatchStatus.DRAFT, BatchStatus.REJECTED})
-#: Statuses the batch ends in.
-FINAL_BATCH = frozenset(
-    {BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_FAILURES, BatchStatus.FAILED, BatchStatus.DISCARDED}
-)
-#: Statuses of an approved batch whose jobs still have work (the sweeper re-queues them).
+#: Statuses of an approved batch whose jobs still have work to do.
 RUNNING_BATCH = frozenset({BatchStatus.APPROVED, BatchStatus.SUBMITTING, BatchStatus.PROCESSING})
 
 
@@ -136,8 +132,6 @@ FINAL_SUBMISSION = frozenset(
         SubmissionStatus.FAILED,
     }
 )
-#: Sent (or perhaps sent) and not final: the poll job asks the bank about these.
-POLLED_SUBMISSION = frozenset({SubmissionStatus.RECEIVED})
 
 
 class SubmissionEvent(enum.StrEnum):
