@@ -3,6 +3,7 @@ its submit, discard and corrected-file forms, and the CSV downloads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,7 +90,7 @@ def _shown_as_is(value: str | None) -> str:
     return value or "—"
 
 
-def _id_display():
+def _id_display() -> Callable[[str | None], str]:
     """Return how this user sees account numbers and ids: whole for finance and managers, masked otherwise."""
     return _shown_as_is if current_user.role in REVEALING_ROLES else masked
 
