@@ -418,8 +418,8 @@ def test_a_finished_batch_shows_its_progress_and_its_rejected_rows_with_meaning_
     assert "What it means" in rejected and "Next step" in rejected
 
 
-def test_the_result_file_is_exact_and_formula_safe(app, client, login_as, upload):
-    login_as("finance")
+def test_the_result_file_is_exact_and_formula_safe(app, client, login_as, upload, audit_rows):
+    clerk = login_as("finance")
     batch_id = uploaded_id(upload(payroll(*FORMULA_ROWS)))
     finish(app, batch_id, {3: ("AC03", "=Invalid creditor account number")})
     with app.app_context():
@@ -437,6 +437,8 @@ def test_the_result_file_is_exact_and_formula_safe(app, client, login_as, upload
         "The payee's account number does not exist at their bank.,"
         '"Correct the employee\'s bank details with them, then pay this employee in a new batch."\r\n'
     )
+    [entry] = audit_rows("ach.file_downloaded")
+    assert (entry.actor_id, entry.object_id, entry.after) == (clerk.id, str(batch_id), {"file": "result"})
 
 
 def test_the_error_report_is_exact_and_formula_safe(app, client, login_as, upload):
