@@ -488,7 +488,11 @@ def test_pages_answer_htmx_with_their_block(app, client, login_as, upload):
     hx = {"HX-Request": "true"}
     assert text(client.get("/ach/batches/", headers=hx)).lstrip().startswith('<section id="results"')
     assert text(client.get("/ach/batches/new", headers=hx)).lstrip().startswith('<div id="upload-area"')
-    assert text(client.get("/ach/batches/")).lstrip().startswith("<!doctype html>")
+    page = text(client.get("/ach/batches/"))
+    assert page.lstrip().startswith("<!doctype html>")
+    # New batches count into the list's live bar; the rows stay put.
+    assert '<section id="results" data-live-topic="ach_batch"' in page
+    assert 'data-live-noun="batch"' in page
 
 
 def test_a_batch_that_went_further_offers_no_corrected_file(app, client, login_as, upload):
