@@ -31,6 +31,7 @@ from dashboard import jobs
 from dashboard.ach import samples
 from dashboard.ach import service as payroll
 from dashboard.ach.models import AchBatch
+from dashboard.ach.sending import bank_client
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.states import AgreementStatus
@@ -42,7 +43,6 @@ from dashboard.payments.models import Refund
 from dashboard.payments.refunds import approval_threshold
 from dashboard.payments.states import RefundRefused
 from dashboard.payments.states import RefundStatus
-from dashboard.providers.hkach.provider import HKACH
 from dashboard.sandbox import antom as antom_sim
 from dashboard.sandbox import sender
 from dashboard.sandbox import worldpay as worldpay_sim
@@ -261,7 +261,7 @@ class Demo:
             io.BytesIO(samples.demo_payroll_csv(value_date=day, fixed=True)),
             f"payroll-{day:%Y-%m}.csv",
             value_date=day,
-            debtor_account=HKACH.client().debtor_account,
+            debtor_account=bank_client().debtor_account,
             uploader_id=finance_id,
         )
         payroll.submit_for_approval(uploaded.batch_id, finance_id, warnings_acknowledged=True)

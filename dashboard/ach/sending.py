@@ -55,11 +55,13 @@ from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.hkach import CreditTransfer
 from dashboard.providers.hkach import HkachAuthError
+from dashboard.providers.hkach import HkachClient
 from dashboard.providers.hkach import InvalidBatch
 from dashboard.providers.hkach import PaymentBatch
-from dashboard.providers.hkach.provider import HKACH
+from dashboard.providers.hkach.consts import PROVIDER as HKACH
 from dashboard.providers.news import BulkPaymentNews
 from dashboard.providers.news import TransferNews
+from dashboard.providers.registry import provider
 from dashboard.transitions import move
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,11 @@ RESEND_DELAY = 30
 #: Rows per UPDATE (well under every database's limit of bound parameters).
 UPDATE_CHUNK = 500
 UNSENT = frozenset({SubmissionStatus.PENDING, SubmissionStatus.SUBMITTED})
+
+
+def bank_client() -> HkachClient:
+    """Return the app's HK ACH client from the provider registry (built once: its token is reused)."""
+    return provider(HKACH).client()
 
 
 def poll_delay(attempt: int) -> int:
@@ -172,7 +179,7 @@ def send_submission(submission_id: int) -> int:
             return None
         payment = _payment_batch(db.session, db.session.get(AchBatch, submission.batch_id), submission)
         message_id, answer_lost = submission.message_id, submission.status == SubmissionStatus.SUBMITTED
-        client = HKACH.client()
+        client = bank_client()
 
         def send() -> Any:
             try:
@@ -259,7 +266,7 @@ def poll_submission(submission_id: int) -> int:
     def prepare(submission: AchSubmission) -> Callable[[], Any] | None:
         if submission.status != SubmissionStatus.RECEIVED:
             return None
-        message_id, client = submission.message_id, HKACH.client()
+        message_id, client = submission.message_id, bank_client()
         return lambda: client.status(message_id)
 
     return provider_step(AchSubmission, submission_id, prepare, _polled, unsent=lambda row: 0)

@@ -3,6 +3,8 @@ rule, and replacing the file of a draft or rejected batch."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 from datetime import date
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import select
 
 from dashboard.ach import service
 from dashboard.ach.models import AchBatch
+from dashboard.ach.payroll_file import read_payroll
 from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
 from dashboard.audit.models import AuditLog
@@ -175,8 +178,6 @@ def test_items_are_written_in_chunks_and_all_kept(finance):
 
 
 def test_a_file_of_the_right_bytes_keeps_its_sha256(finance):
-    import hashlib
-
     data = payroll_csv([payee(1)])
     uploaded = upload(data, finance.id)
 
@@ -189,3 +190,10 @@ def test_the_first_value_date_is_today_before_the_cut_off_and_skips_sundays_and_
     assert service.first_value_date() == date(2026, 1, 6)
     fake_clock.advance(days=5)  # Saturday 18:00: Sunday is no value date
     assert service.first_value_date() == date(2026, 1, 12)
+
+
+def test_the_reader_knows_the_files_sha256_before_its_rows_so_a_duplicate_costs_no_row():
+    data = payroll_csv([payee(1), payee(2)])
+    reader = read_payroll(io.BytesIO(data), max_decoded_bytes=10**6, max_item_minor=10**9)
+
+    assert reader.facts.sha256 == hashlib.sha256(data).hexdigest()
