@@ -117,6 +117,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from dashboard.ach.views import bp as ach_bp
     from dashboard.agreements.views import bp as agreements_bp
     from dashboard.approvals.views import bp as approvals_bp
     from dashboard.audit.views import bp as audit_bp
@@ -135,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         payments_bp,
         agreements_bp,
+        ach_bp,
         approvals_bp,
         notifications_bp,
         events_bp,

@@ -183,6 +183,7 @@ def demo(host: str, port: int) -> None:
             demo = Demo(app)
             demo.seed_history(report=click.echo)
             demo.ask_for_approval(_user_id("support@demo.example"))
+            demo.pay_payroll(_user_id("finance@demo.example"), _user_id("manager@demo.example"))
         return start_trickle(app).set
 
     _serve_with_jobs(app, host, port, threads=16, prepare=seed_then_trickle)

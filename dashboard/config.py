@@ -135,6 +135,27 @@ def _thresholds(raw: Any) -> dict[str, int]:
     return thresholds
 
 
+def _major_amount(raw: Any) -> int:
+    """Read an amount in major units of a two-decimal currency (``9999999.99``) as minor units.
+
+    A whole number given by code (the settings mapping of ``create_app``) is minor units already.
+    """
+    from dashboard.money import InvalidAmount
+    from dashboard.money import Money
+
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw <= 0:
+            raise ValueError("must be an amount above 0")
+        return raw
+    try:
+        minor = Money.parse(str(raw).strip(), "HKD").minor
+    except InvalidAmount as exc:
+        raise ValueError(f"must be an amount with at most 2 decimals ({exc})") from None
+    if minor <= 0:
+        raise ValueError("must be an amount above 0")
+    return minor
+
+
 def _one_of(*choices: str) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         text = str(raw).strip().lower()
@@ -240,6 +261,10 @@ SETTINGS: list[Setting] = [
     Setting("HKACH_DEBTOR_ACCOUNT", str),
     # Most seconds one HK ACH call waits out the bank's 429s (Retry-After) before it gives up.
     Setting("HKACH_MAX_RATE_LIMIT_WAIT", _non_negative_float, 5.0),
+    # Payroll batches: the largest payroll CSV read (bytes after decoding) and the largest amount one
+    # payee may be paid (HKD or CNY, in major units: both have 2 decimals).
+    Setting("ACH_MAX_FILE_BYTES", _positive_int, 20 * 1024 * 1024),
+    Setting("ACH_MAX_ITEM_AMOUNT", _major_amount, 999_999_999),
     # Simulators (dashboard/sandbox): their public URL, real seconds per documented second of
     # delay (1 s per documented hour by default), and the seed of their outcome mix.
     Setting("SANDBOX_BASE_URL", _http_url),

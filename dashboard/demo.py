@@ -11,6 +11,7 @@ has disputed, charged-back and given-back payments.
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 import threading
@@ -27,6 +28,10 @@ from sqlalchemy import select
 
 from dashboard import clock
 from dashboard import jobs
+from dashboard.ach import samples
+from dashboard.ach import service as payroll
+from dashboard.ach.models import AchBatch
+from dashboard.ach.sending import bank_client
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.states import AgreementStatus
@@ -240,6 +245,31 @@ class Demo:
             note="Courier lost the parcel; the customer sent the tracking record.",
             actor_id=requested_by_id,
         )
+
+    def pay_payroll(self, finance_id: int, manager_id: int) -> int | None:
+        """Pay the demo payroll (its corrected file) through HK ACH once: uploaded by ``finance_id``,
+        approved by ``manager_id``, sent by the jobs; return the batch id (None: one exists).
+
+        It ends ``completed with failures`` (the simulator's deterministic rejects) once the workers
+        have followed it, a few seconds later on the simulator's compressed clock.
+        """
+        if db.session.scalar(select(AchBatch.id).limit(1)):
+            db.session.rollback()
+            return None
+        day = payroll.first_value_date()
+        uploaded = payroll.upload(
+            io.BytesIO(samples.demo_payroll_csv(value_date=day, fixed=True)),
+            f"payroll-{day:%Y-%m}.csv",
+            value_date=day,
+            debtor_account=bank_client().debtor_account,
+            uploader_id=finance_id,
+        )
+        payroll.submit_for_approval(uploaded.batch_id, finance_id, warnings_acknowledged=True)
+        payroll.approve_batch(
+            uploaded.batch_id, actor_id=manager_id, comment="Checked against the HR export."
+        )
+        self.settle()
+        return uploaded.batch_id
 
     # --- history ---------------------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dashboard.ach.models import AchBatch
+from dashboard.ach.models import AchItem
+from dashboard.ach.models import AchSubmission
 from dashboard.agreements.models import Agreement
 from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
@@ -14,6 +17,9 @@ from dashboard.reports.models import DailyTotal
 from dashboard.users.models import User
 
 __all__ = [
+    "AchBatch",
+    "AchItem",
+    "AchSubmission",
     "Agreement",
     "AuditChainHead",
     "AuditLog",

@@ -33,6 +33,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("home.index", "Overview"),
     ("payments.index", "Payments"),
     ("agreements.index", "Agreements"),
+    ("ach.index", "Payroll"),
     ("approvals.index", "Approvals"),
     ("notifications.index", "Notifications"),
     ("audit.index", "Audit log"),
@@ -43,10 +44,28 @@ NAVIGATION: list[tuple[str, str]] = [
 #: How each status of every machine reads at a glance (a badge's tint). The words carry the
 #: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
 STATUS_TONES: dict[str, str] = {
-    **dict.fromkeys(("succeeded", "settled", "active"), "ok"),
-    **dict.fromkeys(("pending", "processing", "submitted", "awaiting_approval", "disputed"), "warn"),
-    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved"), "err"),
-    **dict.fromkeys(("cancelled", "expired", "revoked", "cancelled_by_customer"), "muted"),
+    **dict.fromkeys(("succeeded", "settled", "active", "completed", "paid", "valid"), "ok"),
+    **dict.fromkeys(
+        (
+            "pending",
+            "processing",
+            "submitted",
+            "awaiting_approval",
+            "disputed",
+            "approved",
+            "submitting",
+            "received",
+            "accepted",
+            "completed_with_failures",
+            "partially_settled",
+            "unknown",
+        ),
+        "warn",
+    ),
+    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid", "refused"), "err"),
+    **dict.fromkeys(
+        ("cancelled", "expired", "revoked", "cancelled_by_customer", "draft", "discarded"), "muted"
+    ),
 }
 
 

@@ -40,6 +40,9 @@ class Waiting:
     requested_at: datetime
     reason: str | None
     note: str | None
+    #: More for the approver to weigh, as (label, text) lines: counts and sums per bank, the
+    #: warnings the requester acknowledged …
+    details: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from dashboard.ach.approvals import PAYROLL_APPROVALS
 from dashboard.approvals.kinds import ApprovalKind
 from dashboard.approvals.kinds import ApprovalRefused
 from dashboard.approvals.kinds import Waiting
 from dashboard.payments.approvals import REFUND_APPROVALS
 
-#: Every kind of request the queue holds, by code (payroll batches join here).
-KINDS: dict[str, ApprovalKind] = {kind.code: kind for kind in (REFUND_APPROVALS,)}
+#: Every kind of request the queue holds, by code.
+KINDS: dict[str, ApprovalKind] = {kind.code: kind for kind in (REFUND_APPROVALS, PAYROLL_APPROVALS)}
 
 
 #: How many requests the queue shows at once, those waiting longest (deciding one brings the next):

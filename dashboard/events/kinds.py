@@ -15,6 +15,8 @@ class ObjectType(enum.StrEnum):
     #: A payment's refund; its events are on the payment's timeline, staff may ask about it.
     REFUND = "refund"
     AGREEMENT = "agreement"
+    #: A payroll batch (HK ACH); its submissions' events are on its timeline.
+    ACH_BATCH = "ach_batch"
     NOTIFICATION = "notification"
     USER = "user"
     #: A route somebody was refused (the audit log's access denials).
@@ -42,6 +44,12 @@ class EventKind(enum.StrEnum):
     #: A dispute about a payment (chargeback, retrieval request) opened, moved on or ended.
     DISPUTE = "dispute"
     REVOKE_FAILED = "revoke_failed"
+    #: A payroll batch's file was replaced by a corrected one (its items with it).
+    ACH_FILE_REPLACED = "ach_file_replaced"
+    #: One request of a payroll batch moved (sent, answer lost, settled, rejected, refused).
+    ACH_SUBMISSION_STATUS_CHANGED = "ach_submission_status_changed"
+    #: A payroll batch's items moved at the bank: how many are final, paid (and their sum), rejected.
+    ACH_PROGRESS = "ach_progress"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ KIND_TITLES = {
     EventKind.REVOKE_REQUESTED: "Revoke requested",
     EventKind.DISPUTE: "Dispute",
     EventKind.JOB_FAILED: "Job failed",
+    EventKind.ACH_FILE_REPLACED: "File replaced",
+    EventKind.ACH_SUBMISSION_STATUS_CHANGED: "Request to the bank",
+    EventKind.ACH_PROGRESS: "Progress",
 }
 
 #: A provider call's outcome (the providers' S/F/U result status) in words.
@@ -168,6 +171,35 @@ def _job_failed(summary: dict[str, Any]) -> str:
     return ": ".join(str(part) for part in (summary.pop("job", ""), summary.pop("error", "")) if part)
 
 
+def _payroll_file(summary: dict[str, Any]) -> str:
+    rows, errors = summary.pop("items"), summary.pop("errors")
+    return _joined(
+        str(summary.pop("file_name", "")), f"{rows} rows", f"{errors} with errors" if errors else ""
+    )
+
+
+def _bank_request(summary: dict[str, Any]) -> str:
+    number = summary.pop("submission")
+    problems = summary.pop("problems", None) or ()
+    return _joined(
+        f"request {number}",
+        _transition(summary),
+        _result(summary),
+        "; ".join(str(problem["message"]) for problem in problems),
+    )
+
+
+def _progress(summary: dict[str, Any]) -> str:
+    final, total, paid, rejected = (summary.pop(key) for key in ("final", "total", "paid", "rejected"))
+    paid_minor, currency = summary.pop("paid_minor", 0), summary.pop("currency", None)
+    summary.pop("items", None)
+    return _joined(
+        f"{final} of {total} final",
+        f"{paid} paid" + (f" ({format_money(int(paid_minor), currency)})" if currency else ""),
+        f"{rejected} rejected",
+    )
+
+
 def _provider_call(summary: dict[str, Any]) -> str:
     status = summary.pop("status", None)
     duration = summary.pop("duration_ms", None)
@@ -195,6 +227,9 @@ _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.REVOKE_REQUESTED: _revoke,
     EventKind.DISPUTE: _dispute,
     EventKind.JOB_FAILED: _job_failed,
+    EventKind.ACH_FILE_REPLACED: _payroll_file,
+    EventKind.ACH_SUBMISSION_STATUS_CHANGED: _bank_request,
+    EventKind.ACH_PROGRESS: _progress,
 }
 
 

@@ -14,6 +14,8 @@ from dataclasses import field
 from datetime import datetime
 from types import MappingProxyType
 
+from dashboard.ach.states import ItemStatus
+from dashboard.ach.states import SubmissionEvent
 from dashboard.money import Money
 from dashboard.payments.states import CancelEvent
 from dashboard.payments.states import PaymentEvent
@@ -173,6 +175,32 @@ class DisputeNews:
     amount: Money | None = None
     #: Until when the merchant may defend it.
     defend_by: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransferNews:
+    """Where one transfer of a bulk payment stands at the bank."""
+
+    status: ItemStatus
+    #: Why it was not paid: the bank's reason code and its words for it.
+    reason_code: str | None = None
+    reason_text: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkPaymentNews:
+    """What a bank's status report says of one bulk payment and of each of its transfers."""
+
+    #: What it means for the request: still received (in process) or one of its endings.
+    event: SubmissionEvent
+    #: The bank's status of the whole request and its reason, as kept for staff.
+    group_status: str | None = None
+    code: str | None = None
+    message: str | None = None
+    #: Each transfer the report names, by our instruction id.
+    transfers: Mapping[str, TransferNews] = field(default_factory=dict)
+    #: What happened to transfers the report does not name (a request rejected whole), if known.
+    unnamed: TransferNews | None = None
 
 
 #: Whatever a notification can say.

@@ -11,11 +11,11 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 EXPECTED_NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Notifications", "Audit log"],
-    "support": ["Overview", "Payments", "Agreements", "Notifications"],
-    "finance": ["Overview", "Payments", "Agreements", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Approvals", "Notifications"],
-    "admin": ["Overview", "Payments", "Agreements", "Notifications", "Audit log", "Users"],
+    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log"],
+    "support": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
+    "finance": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
+    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications"],
+    "admin": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log", "Users"],
 }
 
 

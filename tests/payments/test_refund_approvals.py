@@ -228,8 +228,8 @@ def test_an_approval_that_cannot_be_sent_any_more_fails_clearly_and_is_audited(
 
 
 def test_an_unknown_kind_of_approval_is_refused(sandboxed, people):
-    with pytest.raises(ApprovalRefused, match="no payroll approvals"):
-        decide("payroll", 1, approve=True, actor_id=people["manager"], comment=None)
+    with pytest.raises(ApprovalRefused, match="no bonus approvals"):
+        decide("bonus", 1, approve=True, actor_id=people["manager"], comment=None)
 
 
 # --- the preview, the refund window and the cancel window ---------------------------------------

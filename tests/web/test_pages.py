@@ -14,6 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from dashboard.ach.forms import BatchFilterForm
+from dashboard.ach.forms import DiscardForm
+from dashboard.ach.forms import SubmitForm
+from dashboard.ach.forms import UploadForm
+from dashboard.ach.models import AchBatch
 from dashboard.agreements.forms import AgreementFilterForm
 from dashboard.agreements.forms import ChargeForm
 from dashboard.agreements.forms import RevokeForm
@@ -343,6 +348,38 @@ FRAGMENT_CONTEXT = {
         "asked_before": False,
         "refused_before": False,
     },
+    ("ach/index.html", "results"): lambda: {
+        "form": BatchFilterForm(),
+        "page": Page([], Cursor(NOON, 7), prefix_too_broad=True),
+        "deeper": True,
+        "query_args": {"status": "draft"},
+        "latest_event_id": 3,
+        "names": {},
+        "topic": "ach_batch",
+    },
+    ("ach/upload.html", "upload_form"): lambda: {
+        "form": UploadForm(),
+        "batch": None,
+        "duplicate_of": "PAY00000001",
+        "accepted_amounts": "digits with at most 2 decimals.",
+    },
+    ("ach/detail.html", "actions"): lambda: {
+        "batch": AchBatch(
+            id=4,
+            reference="PAY00000004",
+            status="draft",
+            item_count=2,
+            total_minor=1000,
+            currency="HKD",
+            value_date=NOON.date(),
+        ),
+        "acts": True,
+        "submit_form": SubmitForm(),
+        "discard_form": DiscardForm(),
+        "confirming": "submit",
+        "errors": 0,
+        "warnings": 1,
+    },
     ("agreements/charge.html", "charge_form"): lambda: {
         "agreement": Agreement(id=5, wallet="ALIPAY_HK", customer_ref="cust-5", status="active"),
         "form": ChargeForm(),
@@ -368,11 +405,11 @@ def test_fragment_block_renders_on_its_own(app, template, block):
 # --- navigation --------------------------------------------------------------------------------
 
 NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Notifications", "Audit log"],
-    "support": ["Overview", "Payments", "Agreements", "Notifications"],
-    "finance": ["Overview", "Payments", "Agreements", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Approvals", "Notifications"],
-    "admin": ["Overview", "Payments", "Agreements", "Notifications", "Audit log", "Users"],
+    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log"],
+    "support": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
+    "finance": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
+    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications"],
+    "admin": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log", "Users"],
 }
 
 

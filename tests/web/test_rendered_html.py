@@ -11,6 +11,8 @@ from flask import Flask
 from dashboard.checkout.views import OUTCOMES
 from dashboard.extensions import db
 from dashboard.users.models import User
+from tests.ach.batch_helpers import payee
+from tests.ach.batch_helpers import upload
 from tests.factories import make_agreement
 from tests.factories import make_cancel
 from tests.factories import make_notification
@@ -26,6 +28,10 @@ NOT_PAGES = {
     "home.healthz": "JSON for load balancers",
     "events.live": "JSON for the live poller",
     "payments.export_csv": "a CSV download of the payments list",
+    "ach.result_csv": "a CSV download of a payroll batch's results",
+    "ach.errors_csv": "a CSV download of a payroll batch's problems",
+    "ach.template_csv": "the payroll template (CSV)",
+    "ach.demo_csv": "the demo payroll (CSV)",
 }
 #: Blueprints left out whole, and why.
 NOT_PAGE_BLUEPRINTS = {
@@ -79,9 +85,11 @@ def check(html: str) -> PageChecker:
 
 
 @pytest.fixture
-def rows(app: Flask, db_session: None, create_user) -> dict[str, list[object]]:
+def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, list[object]]:
     """Make one real row for every kind of path argument; return the values to fill them with."""
     user = create_user("finance")
+    with app.test_request_context():
+        batch = upload([payee(1), payee(2, bank_code="999"), payee(3, payee_name="=HYPERLINK(1)")], user.id)
     with app.app_context():
         agreement = make_agreement(db.session, status="active")
         payment = make_payment(db.session, agreement_id=agreement.id, status="succeeded")
@@ -95,6 +103,7 @@ def rows(app: Flask, db_session: None, create_user) -> dict[str, list[object]]:
             "agreement_id": [agreement.id],
             "notification_id": [notification.id],
             "outcome": list(OUTCOMES),
+            "batch_id": [batch.batch_id],
         }
 
 
@@ -168,3 +177,4 @@ def test_the_walk_covers_every_page_with_arguments(app, rows):
     assert f"/notifications/{rows['notification_id'][0]}" in urls
     assert "/checkout/success" in urls
     assert "/account/password" in urls
+    assert f"/ach/batches/{rows['batch_id'][0]}/file" in urls

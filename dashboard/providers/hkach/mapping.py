@@ -7,6 +7,7 @@ so a bad batch never spends the 30-a-minute submit budget.
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,12 +15,16 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 
+from dashboard.ach.states import ItemStatus as TransferStatus
+from dashboard.ach.states import SubmissionEvent
 from dashboard.money import Money
 from dashboard.providers.base import CallOutcome
 from dashboard.providers.base import CallRecord
 from dashboard.providers.base import MalformedMessage
 from dashboard.providers.base import ProviderResult
 from dashboard.providers.hkach import consts
+from dashboard.providers.news import BulkPaymentNews
+from dashboard.providers.news import TransferNews
 
 
 class PaymentStatus(enum.StrEnum):
@@ -64,6 +69,8 @@ class PaymentBatch:
     value_date: date
     transfers: tuple[CreditTransfer, ...]
     category_purpose: str = "SALA"
+    #: The account it is paid from, when not the client's configured ``HKACH_DEBTOR_ACCOUNT``.
+    debtor_account: str | None = None
 
     @property
     def total(self) -> Money:
@@ -102,6 +109,8 @@ def batch_problems(batch: PaymentBatch) -> list[Problem]:
         problems.append(Problem("EC004_202", f"{count} transfers, at most {consts.MAX_TRANSACTIONS}"))
     if batch.category_purpose not in consts.CATEGORY_PURPOSES:
         problems.append(Problem(consts.SCHEMA_CODE, f"category purpose {batch.category_purpose!r}"))
+    if batch.debtor_account is not None and not consts.ACCOUNT_PATTERN.fullmatch(batch.debtor_account):
+        problems.append(Problem("EC004_201", "the debit account number is not 1-34 digits"))
     if len({transfer.amount.currency for transfer in batch.transfers}) > 1:
         problems.append(Problem("EC004_203", "the transfers are in more than one currency"))
     seen: set[str] = set()
@@ -170,7 +179,7 @@ def build_payload(
                 "category_purpose": batch.category_purpose,
                 "requested_execution_date": batch.value_date.isoformat(),
                 "debtor_name": debtor_name,
-                "debtor_account_identification": debtor_account,
+                "debtor_account_identification": batch.debtor_account or debtor_account,
                 "credit_transfer_transaction_information": transactions,
             }
         ],
@@ -237,6 +246,72 @@ class BatchStatus(ProviderResult):
     def rejected_items(self) -> tuple[ItemStatus, ...]:
         """Return the transfers the bank rejected."""
         return tuple(item for item in self.items if item.status is PaymentStatus.REJECTED)
+
+    @property
+    def news(self) -> BulkPaymentNews | None:
+        """Return the report in the domain's words (None for a batch the bank never received)."""
+        return bulk_payment_news(self) if self.found else None
+
+
+#: What a group status means for the request.
+GROUP_EVENTS: Mapping[PaymentStatus, SubmissionEvent] = {
+    PaymentStatus.RECEIVED: SubmissionEvent.RECEIVED,
+    PaymentStatus.TECHNICALLY_ACCEPTED: SubmissionEvent.RECEIVED,
+    PaymentStatus.PENDING: SubmissionEvent.RECEIVED,
+    PaymentStatus.SETTLED: SubmissionEvent.SETTLED,
+    PaymentStatus.PARTIALLY_ACCEPTED: SubmissionEvent.PARTIALLY_SETTLED,
+    PaymentStatus.REJECTED: SubmissionEvent.REJECTED,
+}
+#: Where a transfer stands for each status an item may have (PART belongs to groups only).
+TRANSFER_STATUSES: Mapping[PaymentStatus, TransferStatus] = {
+    PaymentStatus.RECEIVED: TransferStatus.RECEIVED,
+    PaymentStatus.TECHNICALLY_ACCEPTED: TransferStatus.ACCEPTED,
+    PaymentStatus.PENDING: TransferStatus.PENDING,
+    PaymentStatus.PARTIALLY_ACCEPTED: TransferStatus.PENDING,
+    PaymentStatus.SETTLED: TransferStatus.PAID,
+    PaymentStatus.REJECTED: TransferStatus.REJECTED,
+}
+#: A reason code in brackets at the start of a NARR text: ``(AM04) Insufficient funds``.
+_NARRATED_REASON = re.compile(r"\(([A-Z0-9]{4})\)\s*(.*)")
+
+
+def _group_reason(status: BatchStatus) -> tuple[str | None, str | None]:
+    """Return the reason code and text of a whole-batch rejection, the narrated code unwrapped."""
+    code, text = status.reason_code, "; ".join(status.additional_information) or None
+    if code == "NARR" and text:
+        narrated = _NARRATED_REASON.match(text)
+        if narrated:
+            return narrated.group(1), narrated.group(2) or text
+    return code, text
+
+
+def bulk_payment_news(status: BatchStatus) -> BulkPaymentNews:
+    """Return what a status report says of the request and, by instruction id, of each transfer.
+
+    A transfer rejected without its own reason carries the batch's (a whole batch rejected for
+    insufficient funds lists its items as rejected with no reason of their own).
+    """
+    group_code, group_text = _group_reason(status)
+    rejected_whole = TransferNews(TransferStatus.REJECTED, group_code, group_text)
+    transfers = {}
+    for item in status.items:
+        if item.instruction_id is None:
+            continue
+        state = TRANSFER_STATUSES[item.status]
+        if state is TransferStatus.REJECTED and item.reason_code is None:
+            transfers[item.instruction_id] = rejected_whole
+        else:
+            text = "; ".join(item.additional_information) or None
+            transfers[item.instruction_id] = TransferNews(state, item.reason_code, text)
+    event = GROUP_EVENTS[status.group_status]  # type: ignore[index] - a found report has one
+    return BulkPaymentNews(
+        event=event,
+        group_status=status.group_status.value,
+        code=group_code,
+        message=group_text,
+        transfers=transfers,
+        unnamed=rejected_whole if event is SubmissionEvent.REJECTED else None,
+    )
 
 
 def outcome_of(status: PaymentStatus) -> CallOutcome:

@@ -1,0 +1,312 @@
+"""A payroll batch against the HK ACH simulator, as the app runs it: approved, sent in requests of
+at most 1,000 items by the submit job, followed by the poll job to its end; the simulator's
+deterministic rejects, a whole batch refused for insufficient funds, and a request whose answer
+was lost resent by the rule and paid once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy import update
+
+from dashboard.ach import sending
+from dashboard.ach import service
+from dashboard.ach.export import result_rows
+from dashboard.ach.models import AchBatch
+from dashboard.ach.models import AchItem
+from dashboard.ach.models import AchSubmission
+from dashboard.ach.states import BatchStatus
+from dashboard.ach.states import ItemStatus
+from dashboard.ach.states import SubmissionStatus
+from dashboard.ach.tasks import sweep_running_batches
+from dashboard.approvals.service import decide
+from dashboard.demo import Demo
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.models import Event
+from dashboard.events.queries import object_timeline
+from dashboard.extensions import db
+from dashboard.providers.hkach.settings import from_app
+from dashboard.sandbox.core import add_switch
+from dashboard.sandbox.store import HkachBatch
+from dashboard.sandbox.store import transaction
+from dashboard.users import service as users
+from tests.ach.batch_helpers import items_of
+from tests.ach.batch_helpers import payee
+from tests.ach.batch_helpers import upload
+from tests.conftest import TEST_PASSWORD
+
+
+@pytest.fixture
+def bank(sandboxed, monkeypatch):
+    """The sandboxed app without the bank's rate limits, a fresh HK ACH client, a finance user, a manager."""
+    app = sandboxed.app
+    monkeypatch.setitem(app.config, "SANDBOX_HKACH_RATE_LIMITS", False)
+    monkeypatch.delitem(app.extensions, "hkach_client", raising=False)
+    finance = users.create_user(
+        "pay@staff.example", "Fay Finance", "finance", TEST_PASSWORD, must_change_password=False
+    )
+    manager = users.create_user(
+        "boss@staff.example", "Manny Manager", "manager", TEST_PASSWORD, must_change_password=False
+    )
+    db.session.commit()
+    sandboxed.staff = (finance.id, manager.id)
+    return sandboxed
+
+
+def held_by_the_bank(sandbox) -> list[HkachBatch]:
+    with sandbox.sandbox.engine.connect() as connection:
+        return list(connection.execute(select(HkachBatch).order_by(HkachBatch.id)).all())
+
+
+def approved(bank, rows) -> int:
+    finance_id, manager_id = bank.staff
+    batch_id = upload(rows, finance_id).batch_id
+    service.submit_for_approval(batch_id, finance_id, warnings_acknowledged=True)
+    assert held_by_the_bank(bank) == []  # nothing leaves before approval
+    decide("payroll", batch_id, approve=True, actor_id=manager_id, comment=None)
+    return batch_id
+
+
+def submissions_of(batch_id: int) -> list[AchSubmission]:
+    return list(
+        db.session.scalars(
+            select(AchSubmission).where(AchSubmission.batch_id == batch_id).order_by(AchSubmission.number)
+        )
+    )
+
+
+def test_a_batch_of_1200_runs_in_two_requests_to_completed_with_failures_with_the_exact_reasons(bank):
+    rows = [payee(number) for number in range(1, 1201)]
+    rows[4] = payee(5, account_number="123456000")
+    rows[6] = payee(7, payee_name="CHAN MISMATCH")
+    rows[599] = payee(600, account_number="123456404")
+    rows[1099] = payee(1100, account_number="123456406")
+    batch_id = approved(bank, rows)
+
+    bank.run_jobs(scheduled=True)
+
+    batch = db.session.get(AchBatch, batch_id)
+    assert batch.status == BatchStatus.COMPLETED_WITH_FAILURES
+    items = items_of(batch_id)
+    rejected = {
+        item.row_number: (item.reason_code, item.reason_text) for item in items if item.status == "rejected"
+    }
+    assert rejected == {
+        6: ("AC03", "Invalid creditor account number"),
+        8: ("BE01", "Inconsistent with end customer"),
+        601: ("AC04", "Closed account number"),
+        1101: ("AC06", "Blocked account"),
+    }
+    paid = [item for item in items if item.status == ItemStatus.PAID]
+    assert len(paid) == 1196 and all(item.final_at is not None and item.reason_code is None for item in paid)
+    assert (batch.final_count, batch.paid_count, batch.rejected_count) == (1200, 1196, 4)
+    assert batch.paid_minor == sum(item.amount_minor for item in paid)
+    submissions = submissions_of(batch_id)
+    assert [(s.reference, s.item_count, s.status) for s in submissions] == [
+        (f"{batch.reference}-1", 1000, SubmissionStatus.COMPLETED_WITH_FAILURES),
+        (f"{batch.reference}-2", 200, SubmissionStatus.COMPLETED_WITH_FAILURES),
+    ]
+    held = held_by_the_bank(bank)
+    assert [(h.message_id, h.batch_id) for h in held] == [(s.message_id, s.reference) for s in submissions]
+    assert [len(json.loads(h.items)) for h in held] == [1000, 200]
+    kinds = db.session.scalars(
+        select(Event.kind).where(Event.object_type == ObjectType.ACH_BATCH, Event.object_id == str(batch_id))
+    ).all()
+    assert EventKind.ACH_PROGRESS in kinds and kinds.count(EventKind.PROVIDER_CALL) >= 4
+    result = list(csv.reader(io.StringIO("".join(result_rows(db.session, batch_id)).lstrip("\ufeff"))))
+    assert result[0][:3] == ["Row", "Employee ID", "Payee name"]
+    assert result[5][0] == "6"
+    assert result[5][11:15] == [
+        "rejected",
+        "AC03",
+        "Invalid creditor account number",
+        "The payee's account number does not exist at their bank.",
+    ]
+    assert result[1][11] == "paid" and len(result) == 1201
+
+
+def test_a_batch_rejected_whole_for_insufficient_funds_fails_with_am04_on_every_item(bank):
+    batch_id = approved(bank, [payee(1), payee(2, amount="13.13"), payee(3)])
+
+    bank.run_jobs(scheduled=True)
+
+    batch = db.session.get(AchBatch, batch_id)
+    assert batch.status == BatchStatus.FAILED
+    assert [(i.status, i.reason_code, i.reason_text) for i in items_of(batch_id)] == [
+        (ItemStatus.REJECTED, "AM04", "Insufficient funds")
+    ] * 3
+    (submission,) = submissions_of(batch_id)
+    assert (submission.status, submission.result_code) == (SubmissionStatus.REJECTED, "AM04")
+    assert (batch.final_count, batch.paid_count, batch.rejected_count, batch.paid_minor) == (3, 0, 3, 0)
+
+
+def test_a_request_whose_answer_was_lost_is_resent_by_the_rule_and_paid_once(bank, monkeypatch):
+    app = bank.app
+    monkeypatch.setattr(bank.sandbox, "timeout_seconds", 1.0)
+    monkeypatch.setitem(app.extensions, "hkach_client", from_app(app, read_timeout=0.3))
+    batch_id = approved(bank, [payee(1), payee(2), payee(3)])
+    with transaction(bank.sandbox.engine) as session:
+        add_switch(session, "timeout", operation="hkach_submit", remaining=1)
+
+    bank.run_jobs()  # the first try only: its answer is lost after the bank processed it
+
+    (submission,) = submissions_of(batch_id)
+    assert submission.status == SubmissionStatus.SUBMITTED
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.SUBMITTING
+    assert len(held_by_the_bank(bank)) == 1
+
+    bank.run_jobs(scheduled=True)
+
+    (submission,) = submissions_of(batch_id)
+    assert submission.status == SubmissionStatus.COMPLETED
+    batch = db.session.get(AchBatch, batch_id)
+    assert (batch.status, batch.paid_count, batch.paid_minor) == (BatchStatus.COMPLETED, 3, batch.total_minor)
+    (held,) = held_by_the_bank(bank)
+    assert held.message_id == submission.message_id
+    calls = db.session.scalars(
+        select(Event.summary).where(Event.object_id == str(batch_id), Event.kind == EventKind.PROVIDER_CALL)
+    ).all()
+    sent = [(call["operation"], call["status"]) for call in calls if call["operation"] != "auth"]
+    assert sent == [("submit", None), ("status", 200)]
+
+
+def item_statuses(batch_id: int) -> set[str]:
+    statuses = {item.status for item in items_of(batch_id)}
+    db.session.rollback()
+    return statuses
+
+
+def test_items_move_received_accepted_pending_paid_as_the_poll_waits_longer_each_time(
+    bank, monkeypatch, fake_clock
+):
+    monkeypatch.setattr(bank.sandbox, "time_scale", 1 / 60)  # each documented minute passes in a second
+    huey = bank.app.extensions["huey"]
+    batch_id = approved(bank, [payee(1), payee(2)])
+
+    bank.run_jobs()  # the submit job; the first poll waits its 2 seconds
+
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.PROCESSING
+    assert item_statuses(batch_id) == {ItemStatus.RECEIVED}
+    assert [(task.name, task.args) for task in huey.scheduled()] == [(sending.POLL_BATCH, (batch_id, 0))]
+    seen = []
+    for attempt in range(3):
+        fake_clock.advance(seconds=1.1)
+        seen.append((sending.poll_batch(batch_id, attempt), item_statuses(batch_id)))
+
+    assert seen == [
+        (BatchStatus.PROCESSING, {ItemStatus.ACCEPTED}),
+        (BatchStatus.PROCESSING, {ItemStatus.PENDING}),
+        (BatchStatus.COMPLETED, {ItemStatus.PAID}),
+    ]
+    # Each poll queued the next one (the last one found the batch done): due later each time.
+    assert [task.args for task in huey.pending()] == [(batch_id, 1), (batch_id, 2)]
+    first, second = huey.pending()
+    assert second.eta > first.eta
+    assert [sending.poll_delay(attempt) for attempt in range(7)] == [2, 4, 8, 16, 30, 30, 30]
+    progress = db.session.scalars(
+        select(Event.summary).where(Event.object_id == str(batch_id), Event.kind == EventKind.ACH_PROGRESS)
+    ).all()
+    assert [summary["items"] for summary in progress] == [
+        {"received": 2},
+        {"accepted": 2},
+        {"pending": 2},
+        {"paid": 2},
+    ]
+    assert progress[-1] | {"items": None} == {
+        "final": 2,
+        "total": 2,
+        "paid": 2,
+        "paid_minor": 100150 + 100250,
+        "currency": "HKD",
+        "rejected": 0,
+        "items": None,
+    }
+
+
+def test_a_request_the_bank_would_refuse_is_not_sent_and_fails_the_batch_with_its_problems(bank):
+    batch_id = approved(bank, [payee(1), payee(2), payee(3)])
+    db.session.execute(
+        update(AchItem)
+        .where(AchItem.batch_id == batch_id, AchItem.row_number == 3)
+        .values(account_number="12AB5")
+    )
+    db.session.commit()
+
+    bank.run_jobs(scheduled=True)
+
+    assert held_by_the_bank(bank) == []
+    batch = db.session.get(AchBatch, batch_id)
+    assert (batch.status, batch.rejected_count, batch.paid_count) == (BatchStatus.FAILED, 3, 0)
+    (submission,) = submissions_of(batch_id)
+    assert (submission.status, submission.result_code, submission.sent_at) == (
+        SubmissionStatus.FAILED,
+        "AC01",
+        None,
+    )
+    assert {(item.status, item.reason_code) for item in items_of(batch_id)} == {(ItemStatus.REJECTED, "AC01")}
+    refused = db.session.scalars(
+        select(Event.summary).where(
+            Event.object_id == str(batch_id), Event.kind == EventKind.ACH_SUBMISSION_STATUS_CHANGED
+        )
+    ).one()
+    assert refused["status"] == ["pending", "failed"]
+    assert refused["problems"] == [
+        {"code": "AC01", "message": "transfer 2: the account number is not 1-34 digits"}
+    ]
+
+
+def test_the_sweeper_sends_a_batch_whose_job_was_lost(bank, fake_clock):
+    huey = bank.app.extensions["huey"]
+    batch_id = approved(bank, [payee(1)])
+    huey.flush()  # the submit job is lost (a crash between the commit and the queue)
+
+    sweep_running_batches()
+    assert huey.pending_count() == 0  # not stuck yet
+    fake_clock.advance(minutes=11)
+    sweep_running_batches()
+    bank.run_jobs(scheduled=True)
+
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.COMPLETED
+    assert len(held_by_the_bank(bank)) == 1
+
+
+def test_the_demo_pays_its_corrected_payroll_once_and_it_ends_with_the_simulators_rejects(bank):
+    finance_id, manager_id = bank.staff
+    demo = Demo(bank.app, seed=3)
+
+    batch_id = demo.pay_payroll(finance_id, manager_id)
+    bank.run_jobs(scheduled=True)
+
+    batch = db.session.get(AchBatch, batch_id)
+    assert (batch.status, batch.item_count, batch.error_count) == (
+        BatchStatus.COMPLETED_WITH_FAILURES,
+        500,
+        0,
+    )
+    assert (batch.uploaded_by_id, batch.decided_by_id) == (finance_id, manager_id)
+    rejected = {item.row_number: item.reason_code for item in items_of(batch_id) if item.status == "rejected"}
+    assert rejected == {46: "AC03", 141: "AC04", 302: "AC06", 421: "BE01"}
+    assert demo.pay_payroll(finance_id, manager_id) is None
+
+
+def test_the_batch_timeline_reads_its_requests_and_progress_in_words(bank):
+    batch_id = approved(bank, [payee(1), payee(2, amount="13.13")])
+    bank.run_jobs(scheduled=True)
+
+    lines = [
+        (entry.title, entry.text)
+        for entry in object_timeline(db.session, ObjectType.ACH_BATCH, batch_id, "hkach").entries
+        if entry.title in ("Request to the bank", "Progress")
+    ]
+
+    assert lines == [
+        ("Request to the bank", "request 1 · pending → received"),
+        ("Progress", "0 of 2 final · 0 paid (HK$0.00) · 0 rejected"),
+        ("Request to the bank", "request 1 · received → rejected · AM04: Insufficient funds"),
+        ("Progress", "2 of 2 final · 0 paid (HK$0.00) · 2 rejected"),
+    ]

@@ -1,0 +1,92 @@
+"""The upload's store step for ``bench_payroll.py``: read, check and store a payroll as a draft batch.
+
+Cases to add to that script, one per database, each run in its own process on a database made
+for it (a SQLite file in a temp folder; a PostgreSQL database ``bench_payroll_store`` on the local
+server, or ``--postgres``'s through ``BENCH_POSTGRES``), removed when the process ends::
+
+    .venv/bin/python tests/benchmarks/bench_payroll.py \\
+        --case store-sqlite=bench_payroll_store:prepare_store_sqlite \\
+        --case store-postgresql=bench_payroll_store:prepare_store_postgresql
+
+Each timed run is one :func:`dashboard.ach.service.upload` of the whole file (every run a new
+batch of the same file, let through with a duplicate reason), committed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import DEFAULT_POSTGRES
+from harness import Database
+from harness import remove_temp_folder
+
+from dashboard import create_app
+from dashboard.extensions import db
+
+#: Cheap password hashing: the one user is made at set-up, outside the timed runs.
+_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+def _prepare(kind: str) -> Callable[[Path], int]:
+    from dashboard.ach import service
+    from dashboard.ach.models import AchBatch
+    from dashboard.users import service as users
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-payroll-store-"))
+    database = Database.make(
+        kind, tmp, "bench_payroll_store", os.environ.get("BENCH_POSTGRES", DEFAULT_POSTGRES)
+    )
+
+    def clean_up() -> None:
+        db.engine.dispose()
+        database.drop()
+        remove_temp_folder(tmp, keep=False)
+
+    app = create_app(
+        {
+            "DATABASE_URL": database.url,
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "SECRET_KEY": "bench",
+            "JOBS_BACKEND": "memory",
+            "ARGON2_PARAMETERS": _ARGON2,
+        }
+    )
+    context = app.test_request_context()
+    context.push()
+    atexit.register(clean_up)
+    db.create_all()
+    finance = users.create_user(
+        "finance@bench.example", "Bench", "finance", "bench password 1", must_change_password=False
+    )
+    db.session.commit()
+    finance_id, value_date = finance.id, service.first_value_date()
+
+    def store(path: Path) -> int:
+        with path.open("rb") as stream:
+            uploaded = service.upload(
+                stream,
+                path.name,
+                value_date=value_date,
+                debtor_account="012345678901",
+                uploader_id=finance_id,
+                duplicate_reason="benchmark run",
+            )
+        if uploaded.batch_id is None:
+            raise RuntimeError(f"the file was refused: {uploaded.refused}")
+        return db.session.get(AchBatch, uploaded.batch_id).item_count
+
+    return store
+
+
+def prepare_store_sqlite() -> Callable[[Path], int]:
+    """Return the store step on a SQLite file."""
+    return _prepare("sqlite")
+
+
+def prepare_store_postgresql() -> Callable[[Path], int]:
+    """Return the store step on PostgreSQL."""
+    return _prepare("postgresql")
