@@ -310,3 +310,20 @@ def test_the_batch_timeline_reads_its_requests_and_progress_in_words(bank):
         ("Request to the bank", "request 1 · received → rejected · AM04: Insufficient funds"),
         ("Progress", "2 of 2 final · 0 paid (HK$0.00) · 2 rejected"),
     ]
+
+
+def test_a_request_sent_twice_by_two_workers_is_held_once_by_the_bank(bank):
+    batch_id = approved(bank, [payee(1), payee(2)])
+    (submission,) = submissions_of(batch_id)
+    sending.send_submission(submission.id)
+    # A second worker read the request while it was still pending and sends it as well.
+    db.session.execute(
+        update(AchSubmission).where(AchSubmission.id == submission.id).values(status=SubmissionStatus.PENDING)
+    )
+    db.session.commit()
+
+    sending.send_submission(submission.id)
+
+    (submission,) = submissions_of(batch_id)
+    assert (submission.status, submission.group_status) == (SubmissionStatus.RECEIVED, "EC004_102")
+    assert len(held_by_the_bank(bank)) == 1
