@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
 from dashboard.ach.states import SubmissionStatus
 from dashboard.ach.tasks import sweep_running_batches
+from dashboard.approvals.kinds import ApprovalRefused
 from dashboard.approvals.service import decide
 from dashboard.demo import Demo
 from dashboard.events.kinds import EventKind
@@ -39,6 +42,7 @@ from tests.ach.batch_helpers import items_of
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
 from tests.conftest import TEST_PASSWORD
+from tests.conftest import skip_unless_postgresql
 
 
 @pytest.fixture
@@ -327,3 +331,31 @@ def test_a_request_sent_twice_by_two_workers_is_held_once_by_the_bank(bank):
     (submission,) = submissions_of(batch_id)
     assert (submission.status, submission.group_status) == (SubmissionStatus.RECEIVED, "EC004_102")
     assert len(held_by_the_bank(bank)) == 1
+
+
+def test_two_managers_approving_at_once_store_one_set_of_requests(bank):
+    skip_unless_postgresql(bank.app, "concurrent approvals")
+    finance_id, manager_id = bank.staff
+    other_id = users.create_user(
+        "boss2@staff.example", "Mo Manager", "manager", TEST_PASSWORD, must_change_password=False
+    ).id
+    db.session.commit()
+    batch_id = upload([payee(number) for number in range(1, 1502)], finance_id).batch_id
+    service.submit_for_approval(batch_id, finance_id, warnings_acknowledged=True)
+    start = threading.Barrier(2)
+
+    def approve(actor_id: int) -> str:
+        with bank.app.app_context():
+            start.wait()
+            try:
+                return decide("payroll", batch_id, approve=True, actor_id=actor_id, comment=None)[1]
+            except ApprovalRefused as refused:
+                return str(refused)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = sorted(pool.map(approve, (manager_id, other_id)))
+
+    assert answers == ["it is approved already", "success"]
+    assert [(s.number, s.item_count) for s in submissions_of(batch_id)] == [(1, 1000), (2, 501)]
