@@ -359,3 +359,27 @@ def test_two_managers_approving_at_once_store_one_set_of_requests(bank):
 
     assert answers == ["it is approved already", "success"]
     assert [(s.number, s.item_count) for s in submissions_of(batch_id)] == [(1, 1000), (2, 501)]
+
+
+def test_when_the_bank_throttles_a_round_stops_and_the_rest_goes_in_the_next(bank, monkeypatch, fake_clock):
+    app = bank.app
+    monkeypatch.setitem(app.config, "SANDBOX_HKACH_RATE_LIMITS", True)  # at most 2 calls a second
+    monkeypatch.setitem(app.config, "HKACH_MAX_RATE_LIMIT_WAIT", 0.0)  # the client does not wait
+    monkeypatch.setattr(bank.sandbox, "rate_windows", {})
+    batch_id = approved(bank, [payee(number) for number in range(1, 2502)])
+
+    def statuses() -> list[str]:
+        found = [submission.status for submission in submissions_of(batch_id)]
+        db.session.rollback()
+        return found
+
+    assert sending.submit_batch(batch_id) == BatchStatus.SUBMITTING
+    assert statuses() == ["received", "received", "pending"]  # the third was throttled: not sent
+    fake_clock.advance(seconds=2)
+    assert sending.submit_batch(batch_id) == BatchStatus.PROCESSING
+    fake_clock.advance(seconds=2)
+    assert sending.poll_batch(batch_id, 0) == BatchStatus.PROCESSING
+    assert statuses() == ["completed", "completed", "received"]
+    fake_clock.advance(seconds=2)
+    assert sending.poll_batch(batch_id, 1) == BatchStatus.COMPLETED
+    assert len(held_by_the_bank(bank)) == 3
