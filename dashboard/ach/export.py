@@ -19,6 +19,9 @@ from dashboard.ach.banks import bank_name
 from dashboard.ach.models import AchBatch
 from dashboard.ach.queries import iter_items
 from dashboard.ach.queries import iter_problem_items
+from dashboard.audit import service as audit
+from dashboard.db import write_transaction
+from dashboard.events.kinds import ObjectType
 from dashboard.listing import readable
 from dashboard.listing import spreadsheet_safe
 from dashboard.money import Money
@@ -46,6 +49,8 @@ RESULT_HEADER = (
     "Next step",
 )
 ERROR_HEADER = ("Row", "Column", "Severity", "Code", "Message", "Cell")
+#: The audit action of a download of a batch's result file or error report.
+DOWNLOAD_ACTION = "ach.file_downloaded"
 #: Rows written per piece of the download.
 PIECE = 1000
 
@@ -166,3 +171,19 @@ def error_rows(session: Session, batch_id: int) -> Iterator[str]:
                 ]
 
     return _lines(ERROR_HEADER, rows())
+
+
+def record_download(session: Session, batch_id: int, kind: str) -> None:
+    """Write who downloaded which file of a batch (``result`` or ``errors``) to the audit log, and commit it.
+
+    Called before the first line is sent, so a download cut short is on record too: the files hold
+    whole account numbers.
+    """
+    with write_transaction(session):
+        audit.record(
+            session,
+            DOWNLOAD_ACTION,
+            object_type=ObjectType.ACH_BATCH,
+            object_id=batch_id,
+            after={"file": kind},
+        )

@@ -100,7 +100,7 @@ class UploadForm(FlaskForm):
         description="Leave it detected unless the preview shows names with wrong characters.",
     )
     duplicate_reason = TextAreaField(
-        "Why upload the same file again?",
+        "Reason to pay the same file again",
         validators=[Optional(), Length(max=500)],
         filters=[strip_text],
         description="Kept with the batch and in the audit log.",

@@ -3,6 +3,7 @@ its submit, discard and corrected-file forms, and the CSV downloads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,7 +90,7 @@ def _shown_as_is(value: str | None) -> str:
     return value or "—"
 
 
-def _id_display():
+def _id_display() -> Callable[[str | None], str]:
     """Return how this user sees account numbers and ids: whole for finance and managers, masked otherwise."""
     return _shown_as_is if current_user.role in REVEALING_ROLES else masked
 
@@ -334,7 +335,9 @@ def _csv(lines: Iterable[str | bytes], filename: str) -> Response:
 def result_csv(batch_id: int):
     """Download every payee's final status and reason as CSV (formula-safe)."""
     batch = db.get_or_404(AchBatch, batch_id)
-    return _csv(export.result_rows(db.session, batch.id), f"payroll-{batch.reference}-result.csv")
+    name = f"payroll-{batch.reference}-result.csv"
+    export.record_download(db.session, batch_id, "result")
+    return _csv(export.result_rows(db.session, batch_id), name)
 
 
 @bp.get("/batches/<int:batch_id>/errors.csv")
@@ -342,7 +345,9 @@ def result_csv(batch_id: int):
 def errors_csv(batch_id: int):
     """Download every problem found in the file, and every payee the bank rejected, as CSV (formula-safe)."""
     batch = db.get_or_404(AchBatch, batch_id)
-    return _csv(export.error_rows(db.session, batch.id), f"payroll-{batch.reference}-errors.csv")
+    name = f"payroll-{batch.reference}-errors.csv"
+    export.record_download(db.session, batch_id, "errors")
+    return _csv(export.error_rows(db.session, batch_id), name)
 
 
 @bp.get("/template.csv")

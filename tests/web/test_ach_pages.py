@@ -418,8 +418,8 @@ def test_a_finished_batch_shows_its_progress_and_its_rejected_rows_with_meaning_
     assert "What it means" in rejected and "Next step" in rejected
 
 
-def test_the_result_file_is_exact_and_formula_safe(app, client, login_as, upload):
-    login_as("finance")
+def test_the_result_file_is_exact_and_formula_safe(app, client, login_as, upload, audit_rows):
+    clerk = login_as("finance")
     batch_id = uploaded_id(upload(payroll(*FORMULA_ROWS)))
     finish(app, batch_id, {3: ("AC03", "=Invalid creditor account number")})
     with app.app_context():
@@ -437,6 +437,8 @@ def test_the_result_file_is_exact_and_formula_safe(app, client, login_as, upload
         "The payee's account number does not exist at their bank.,"
         '"Correct the employee\'s bank details with them, then pay this employee in a new batch."\r\n'
     )
+    [entry] = audit_rows("ach.file_downloaded")
+    assert (entry.actor_id, entry.object_id, entry.after) == (clerk.id, str(batch_id), {"file": "result"})
 
 
 def test_the_error_report_is_exact_and_formula_safe(app, client, login_as, upload):
@@ -486,7 +488,11 @@ def test_pages_answer_htmx_with_their_block(app, client, login_as, upload):
     hx = {"HX-Request": "true"}
     assert text(client.get("/ach/batches/", headers=hx)).lstrip().startswith('<section id="results"')
     assert text(client.get("/ach/batches/new", headers=hx)).lstrip().startswith('<div id="upload-area"')
-    assert text(client.get("/ach/batches/")).lstrip().startswith("<!doctype html>")
+    page = text(client.get("/ach/batches/"))
+    assert page.lstrip().startswith("<!doctype html>")
+    # New batches count into the list's live bar; the rows stay put.
+    assert '<section id="results" data-live-topic="ach_batch"' in page
+    assert 'data-live-noun="batch"' in page
 
 
 def test_a_batch_that_went_further_offers_no_corrected_file(app, client, login_as, upload):
