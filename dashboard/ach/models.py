@@ -164,7 +164,7 @@ class AchSubmission(ProviderTracked, Base):
     total_minor: Mapped[int] = mapped_column(BigInteger)
     #: A :class:`SubmissionStatus` value.
     status: Mapped[str] = mapped_column(String(24), default=SubmissionStatus.PENDING.value)
-    #: The bank's last status of the whole request, as it wrote it.
+    #: The bank's last word on the whole request (its status, or the code it answered), as it wrote it.
     group_status: Mapped[str | None] = mapped_column(String(16))
     #: When it was first sent, and how many status reports were asked for since (the poll delay grows).
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

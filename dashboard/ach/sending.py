@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -56,6 +57,7 @@ from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.hkach import CreditTransfer
 from dashboard.providers.hkach import HkachAuthError
 from dashboard.providers.hkach import HkachClient
+from dashboard.providers.hkach import HkachRateLimited
 from dashboard.providers.hkach import InvalidBatch
 from dashboard.providers.hkach import PaymentBatch
 from dashboard.providers.hkach.consts import PROVIDER as HKACH
@@ -65,6 +67,8 @@ from dashboard.providers.registry import provider
 from dashboard.transitions import move
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 #: The job that asks the bank about a batch's requests (declared in ``dashboard/ach/tasks.py``).
 POLL_BATCH = "dashboard.ach.tasks.poll_batch_task"
@@ -78,6 +82,31 @@ RESEND_DELAY = 30
 #: Rows per UPDATE (well under every database's limit of bound parameters).
 UPDATE_CHUNK = 500
 UNSENT = frozenset({SubmissionStatus.PENDING, SubmissionStatus.SUBMITTED})
+
+
+class BankBusy(Exception):
+    """The bank kept refusing calls for their number (429) longer than the client waits: it
+    processed nothing; the job stops its round and comes back later."""
+
+
+def _unless_throttled(call: Callable[[], R]) -> R:
+    """Make the call; a rate limit the client could not wait out raises :class:`BankBusy`."""
+    try:
+        return call()
+    except HkachRateLimited as limited:
+        raise BankBusy(str(limited)) from limited
+
+
+def _each_until_busy(step: Callable[[int], int], submission_ids: list[int]) -> int:
+    """Run ``step`` for each request until the bank is busy; return how many items moved."""
+    moved = 0
+    for submission_id in submission_ids:
+        try:
+            moved += step(submission_id)
+        except BankBusy:
+            log.info("the bank throttles us; the remaining requests wait for the next round")
+            break
+    return moved
 
 
 def bank_client() -> HkachClient:
@@ -117,7 +146,7 @@ def submit_batch(batch_id: int) -> str:
             settle(lambda: move(session, batch, BATCH_MACHINE, BatchEvent.SENDING))
     unsent = _submission_ids(db.session, batch_id, UNSENT)
     db.session.rollback()
-    moved = sum(send_submission(submission_id) for submission_id in unsent)
+    moved = _each_until_busy(send_submission, unsent)
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
         if _submission_ids(session, batch_id, UNSENT):
@@ -184,8 +213,8 @@ def send_submission(submission_id: int) -> int:
         def send() -> Any:
             try:
                 if answer_lost:
-                    return client.resubmit_if_never_received(payment, message_id)
-                return client.submit(payment, message_id)
+                    return _unless_throttled(lambda: client.resubmit_if_never_received(payment, message_id))
+                return _unless_throttled(lambda: client.submit(payment, message_id))
             except InvalidBatch as invalid:
                 refused_because.extend({"code": p.code, "message": p.message} for p in invalid.problems)
                 raise
@@ -250,7 +279,7 @@ def poll_batch(batch_id: int, attempt: int = 0) -> str:
     db.session.rollback()
     if status != BatchStatus.PROCESSING:
         return status
-    moved = sum(poll_submission(submission_id) for submission_id in received)
+    moved = _each_until_busy(poll_submission, received)
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
         _follow(session, batch, attempt + 1, moved)
@@ -267,7 +296,7 @@ def poll_submission(submission_id: int) -> int:
         if submission.status != SubmissionStatus.RECEIVED:
             return None
         message_id, client = submission.message_id, bank_client()
-        return lambda: client.status(message_id)
+        return lambda: _unless_throttled(lambda: client.status(message_id))
 
     return provider_step(AchSubmission, submission_id, prepare, _polled, unsent=lambda row: 0)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
 from dashboard.ach.states import SubmissionStatus
 from dashboard.ach.tasks import sweep_running_batches
+from dashboard.approvals.kinds import ApprovalRefused
 from dashboard.approvals.service import decide
 from dashboard.demo import Demo
 from dashboard.events.kinds import EventKind
@@ -39,6 +42,7 @@ from tests.ach.batch_helpers import items_of
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
 from tests.conftest import TEST_PASSWORD
+from tests.conftest import skip_unless_postgresql
 
 
 @pytest.fixture
@@ -310,3 +314,72 @@ def test_the_batch_timeline_reads_its_requests_and_progress_in_words(bank):
         ("Request to the bank", "request 1 · received → rejected · AM04: Insufficient funds"),
         ("Progress", "2 of 2 final · 0 paid (HK$0.00) · 2 rejected"),
     ]
+
+
+def test_a_request_sent_twice_by_two_workers_is_held_once_by_the_bank(bank):
+    batch_id = approved(bank, [payee(1), payee(2)])
+    (submission,) = submissions_of(batch_id)
+    sending.send_submission(submission.id)
+    # A second worker read the request while it was still pending and sends it as well.
+    db.session.execute(
+        update(AchSubmission).where(AchSubmission.id == submission.id).values(status=SubmissionStatus.PENDING)
+    )
+    db.session.commit()
+
+    sending.send_submission(submission.id)
+
+    (submission,) = submissions_of(batch_id)
+    assert (submission.status, submission.group_status) == (SubmissionStatus.RECEIVED, "EC004_102")
+    assert len(held_by_the_bank(bank)) == 1
+
+
+def test_two_managers_approving_at_once_store_one_set_of_requests(bank):
+    skip_unless_postgresql(bank.app, "concurrent approvals")
+    finance_id, manager_id = bank.staff
+    other_id = users.create_user(
+        "boss2@staff.example", "Mo Manager", "manager", TEST_PASSWORD, must_change_password=False
+    ).id
+    db.session.commit()
+    batch_id = upload([payee(number) for number in range(1, 1502)], finance_id).batch_id
+    service.submit_for_approval(batch_id, finance_id, warnings_acknowledged=True)
+    start = threading.Barrier(2)
+
+    def approve(actor_id: int) -> str:
+        with bank.app.app_context():
+            start.wait()
+            try:
+                return decide("payroll", batch_id, approve=True, actor_id=actor_id, comment=None)[1]
+            except ApprovalRefused as refused:
+                return str(refused)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = sorted(pool.map(approve, (manager_id, other_id)))
+
+    assert answers == ["it is approved already", "success"]
+    assert [(s.number, s.item_count) for s in submissions_of(batch_id)] == [(1, 1000), (2, 501)]
+
+
+def test_when_the_bank_throttles_a_round_stops_and_the_rest_goes_in_the_next(bank, monkeypatch, fake_clock):
+    app = bank.app
+    monkeypatch.setitem(app.config, "SANDBOX_HKACH_RATE_LIMITS", True)  # at most 2 calls a second
+    monkeypatch.setitem(app.config, "HKACH_MAX_RATE_LIMIT_WAIT", 0.0)  # the client does not wait
+    monkeypatch.setattr(bank.sandbox, "rate_windows", {})
+    batch_id = approved(bank, [payee(number) for number in range(1, 2502)])
+
+    def statuses() -> list[str]:
+        found = [submission.status for submission in submissions_of(batch_id)]
+        db.session.rollback()
+        return found
+
+    assert sending.submit_batch(batch_id) == BatchStatus.SUBMITTING
+    assert statuses() == ["received", "received", "pending"]  # the third was throttled: not sent
+    fake_clock.advance(seconds=2)
+    assert sending.submit_batch(batch_id) == BatchStatus.PROCESSING
+    fake_clock.advance(seconds=2)
+    assert sending.poll_batch(batch_id, 0) == BatchStatus.PROCESSING
+    assert statuses() == ["completed", "completed", "received"]
+    fake_clock.advance(seconds=2)
+    assert sending.poll_batch(batch_id, 1) == BatchStatus.COMPLETED
+    assert len(held_by_the_bank(bank)) == 3

@@ -10,6 +10,21 @@ server, or ``--postgres``'s through ``BENCH_POSTGRES``), removed when the proces
 
 Each timed run is one :func:`dashboard.ach.service.upload` of the whole file (every run a new
 batch of the same file, let through with a duplicate reason), committed.
+
+Measured on 29 Nov 2026 (2 shared cores, load 1.3-2.5; medians of 3; RSS is the process's peak):
+
+=================  ==========  =============  ============  ================  ==========
+file               bare csv    read+validate  store SQLite  store PostgreSQL  RSS peak
+=================  ==========  =============  ============  ================  ==========
+10,000 valid       0.008 s     0.097 s        0.249 s       0.207 s           128 MiB
+100,000 valid      0.082 s     0.895 s        2.646 s       1.579 s           133 MiB
+100,000 10 % bad   0.080 s     0.899 s        2.489 s       1.890 s           132 MiB
+=================  ==========  =============  ============  ================  ==========
+
+Memory is flat in the file size (+5 MiB from 10,000 to 100,000 rows; the Python heap's peak
+stays under 6 MiB). PostgreSQL takes the items as one COPY (INSERTs of 1,000 rows took 3.3 s
+for the 100,000 alone); on SQLite the INSERTs themselves cost about 1.1 s of the 2.5 s, the
+reading and checking about 0.9 s.
 """
 
 from __future__ import annotations
