@@ -31,6 +31,7 @@ from dashboard import jobs
 from dashboard.ach import samples
 from dashboard.ach import service as payroll
 from dashboard.ach.models import AchBatch
+from dashboard.ach.rules import first_value_date
 from dashboard.ach.sending import bank_client
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
@@ -256,7 +257,7 @@ class Demo:
         if db.session.scalar(select(AchBatch.id).limit(1)):
             db.session.rollback()
             return None
-        day = payroll.first_value_date()
+        day = first_value_date(clock.now())
         uploaded = payroll.upload(
             io.BytesIO(samples.demo_payroll_csv(value_date=day, fixed=True)),
             f"payroll-{day:%Y-%m}.csv",

@@ -57,12 +57,10 @@ STATUS_TONES: dict[str, str] = {
             "received",
             "accepted",
             "completed_with_failures",
-            "partially_settled",
-            "unknown",
         ),
         "warn",
     ),
-    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid", "refused"), "err"),
+    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid"), "err"),
     **dict.fromkeys(
         ("cancelled", "expired", "revoked", "cancelled_by_customer", "draft", "discarded"), "muted"
     ),

@@ -438,6 +438,8 @@ def sandboxed(sandboxed_server: SandboxedApp, fake_clock: clock.FakeClock) -> It
     with sandboxed_server.sandbox.engine.begin() as connection:
         for table in reversed(SandboxBase.metadata.sorted_tables):
             connection.execute(table.delete())
+    # The simulators' rate windows live in memory and count by the clock, which tests hold still.
+    sandboxed_server.sandbox.rate_windows.clear()
     app.extensions["huey"].flush()
     with app.app_context():
         db.session.remove()

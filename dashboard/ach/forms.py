@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
-from datetime import timedelta
 
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -27,8 +26,8 @@ from wtforms.validators import ValidationError
 from dashboard import clock
 from dashboard.ach.payroll_file import ENCODINGS
 from dashboard.ach.queries import BATCH_IDS
-from dashboard.ach.rules import HONG_KONG
 from dashboard.ach.rules import Severity
+from dashboard.ach.rules import first_value_date
 from dashboard.ach.rules import value_date_problems
 from dashboard.ach.states import BatchStatus
 from dashboard.extensions import db
@@ -40,23 +39,6 @@ from dashboard.providers.hkach.settings import SANDBOX_DEBTOR_ACCOUNT
 from dashboard.templating import zone_label
 from dashboard.users.models import Role
 from dashboard.users.models import User
-
-#: How far ahead the upload form looks for the first day a batch may be paid on (past any holidays).
-VALUE_DATE_SEARCH_DAYS = 14
-
-
-def next_value_date(now: datetime) -> date:
-    """Return the first day from today (Hong Kong) a batch may be paid on without an error or a warning.
-
-    Before the same-day cut-off that is today (Monday to Saturday, not a holiday); after it, the next
-    such day.
-    """
-    start = now.astimezone(HONG_KONG).date()
-    for offset in range(VALUE_DATE_SEARCH_DAYS):
-        day = start + timedelta(days=offset)
-        if not value_date_problems(day, now):
-            return day
-    return start
 
 
 def default_debtor_account() -> str:
@@ -113,7 +95,7 @@ class UploadForm(FlaskForm):
 
     def fill_defaults(self, now: datetime, value_date: date | None = None, debtor_account: str | None = None):
         """Fill the value date and the account when the form is first shown."""
-        self.value_date.data = value_date or next_value_date(now)
+        self.value_date.data = value_date or first_value_date(now)
         self.debtor_account.data = debtor_account or default_debtor_account()
 
 

@@ -654,3 +654,20 @@ def value_date_problems(value_date: date, now: datetime) -> list[Problem]:
                 )
             )
     return found
+
+
+#: How far ahead :func:`first_value_date` looks (past the longest run of Hong Kong holidays).
+VALUE_DATE_SEARCH_DAYS = 14
+
+
+def first_value_date(now: datetime) -> date:
+    """Return the first day from today (Hong Kong) a batch submitted at ``now`` is paid on without an
+    error or a warning: today before the same-day cut-off, else the next Monday to Saturday that is
+    no holiday.
+    """
+    today = now.astimezone(HONG_KONG).date()
+    for ahead in range(VALUE_DATE_SEARCH_DAYS):
+        day = today + timedelta(days=ahead)
+        if not value_date_problems(day, now):
+            return day
+    raise LookupError(f"no value date without a warning within {VALUE_DATE_SEARCH_DAYS} days")

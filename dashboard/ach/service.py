@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from datetime import timedelta
 from typing import Any
 from typing import BinaryIO
 from typing import TypeVar
@@ -32,7 +31,6 @@ from dashboard.ach.models import AchSubmission
 from dashboard.ach.models import instruction_id
 from dashboard.ach.payroll_file import FileRefused
 from dashboard.ach.payroll_file import read_payroll
-from dashboard.ach.rules import HONG_KONG
 from dashboard.ach.rules import PayrollRow
 from dashboard.ach.rules import Problem
 from dashboard.ach.rules import Severity
@@ -214,21 +212,6 @@ def _date_problems(value_date: date) -> tuple[list[Problem], list[Problem]]:
         [problem for problem in problems if problem.severity is Severity.ERROR],
         [problem for problem in problems if problem.severity is not Severity.ERROR],
     )
-
-
-#: How far ahead :func:`first_value_date` looks (past the longest run of Hong Kong holidays).
-_VALUE_DATE_SEARCH_DAYS = 14
-
-
-def first_value_date() -> date:
-    """Return the first day, from today in Hong Kong, a batch submitted now is paid on without a
-    warning (Monday to Saturday, no holiday, before the day's cut-off)."""
-    today = clock.now().astimezone(HONG_KONG).date()
-    for ahead in range(_VALUE_DATE_SEARCH_DAYS):
-        day = today + timedelta(days=ahead)
-        if not value_date_problems(day, clock.now()):
-            return day
-    raise LookupError(f"no value date without a warning within {_VALUE_DATE_SEARCH_DAYS} days")
 
 
 def _check_debtor_account(account: str) -> str:

@@ -24,7 +24,6 @@ from dashboard.ach.forms import DiscardForm
 from dashboard.ach.forms import SubmitForm
 from dashboard.ach.forms import UploadForm
 from dashboard.ach.forms import acknowledgement_missing
-from dashboard.ach.forms import next_value_date
 from dashboard.ach.models import AchBatch
 from dashboard.ach.queries import BatchFilter
 from dashboard.ach.queries import bank_totals
@@ -33,6 +32,7 @@ from dashboard.ach.queries import items_page
 from dashboard.ach.queries import problems_of
 from dashboard.ach.queries import progress
 from dashboard.ach.rules import ACCEPTED_AMOUNTS
+from dashboard.ach.rules import first_value_date
 from dashboard.ach.service import errors_blocking
 from dashboard.ach.service import warnings_to_acknowledge
 from dashboard.ach.states import EDITABLE_BATCH
@@ -63,8 +63,6 @@ bp = Blueprint("ach", __name__, url_prefix="/ach")
 REVEALING_ROLES = frozenset({Role.FINANCE, Role.MANAGER})
 #: How many problems the preview lists above the rows (the error report has every one).
 PROBLEMS_SHOWN = 200
-#: The batch page's live regions and the block each re-renders (htmx names the region it targets).
-REGION_BLOCKS = {"batch-summary": "summary", "batch-items": "items"}
 #: The status filters of a batch's rows before it is sent, and after.
 CHECKED_ITEMS = ((ItemStatus.INVALID, "with errors"), (ItemStatus.VALID, "without errors"))
 SENT_ITEMS = tuple(
@@ -254,10 +252,23 @@ def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]
 @bp.get("/batches/<int:batch_id>")
 @roles("viewer")
 def detail(batch_id: int):
-    """Show one batch: its preview while a draft, then who decided and its progress; its rows by status."""
+    """Show one batch: its preview while a draft, then who decided and its progress; its rows by status.
+
+    For htmx (the summary's live refresh) only the summary block.
+    """
+    return _batch_page(batch_id, "summary")
+
+
+@bp.get("/batches/<int:batch_id>/items")
+@roles("viewer")
+def items(batch_id: int):
+    """Show the batch page at its rows filtered by status (for htmx only the rows' block)."""
+    return _batch_page(batch_id, "items")
+
+
+def _batch_page(batch_id: int, block: str):
     cursor = latest_event_id(db.session)
     batch = db.get_or_404(AchBatch, batch_id)
-    block = REGION_BLOCKS.get(request.headers.get("HX-Target", ""), "summary")
     return render_page("ach/detail.html", block, latest_event_id=cursor, **_detail_context(batch, block))
 
 
@@ -362,5 +373,5 @@ def template_csv():
 def demo_csv():
     """Download the demo payroll of 500 employees: with a few deliberate mistakes, or corrected."""
     corrected = request.args.get("corrected") == "1"
-    content = samples.demo_payroll_csv(value_date=next_value_date(clock.now()), fixed=corrected)
+    content = samples.demo_payroll_csv(value_date=first_value_date(clock.now()), fixed=corrected)
     return _csv([content], "payroll-demo-corrected.csv" if corrected else "payroll-demo.csv")

@@ -365,7 +365,6 @@ def test_when_the_bank_throttles_a_round_stops_and_the_rest_goes_in_the_next(ban
     app = bank.app
     monkeypatch.setitem(app.config, "SANDBOX_HKACH_RATE_LIMITS", True)  # at most 2 calls a second
     monkeypatch.setitem(app.config, "HKACH_MAX_RATE_LIMIT_WAIT", 0.0)  # the client does not wait
-    monkeypatch.setattr(bank.sandbox, "rate_windows", {})
     batch_id = approved(bank, [payee(number) for number in range(1, 2502)])
 
     def statuses() -> list[str]:

@@ -10,9 +10,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from dashboard import clock
 from dashboard.ach import service
 from dashboard.ach.models import AchBatch
 from dashboard.ach.payroll_file import read_payroll
+from dashboard.ach.rules import first_value_date
 from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
 from dashboard.audit.models import AuditLog
@@ -185,11 +187,11 @@ def test_a_file_of_the_right_bytes_keeps_its_sha256(finance):
 
 
 def test_the_first_value_date_is_today_before_the_cut_off_and_skips_sundays_and_holidays(app_ctx, fake_clock):
-    assert service.first_value_date() == date(2026, 1, 5)  # Monday 10:00 in Hong Kong
+    assert first_value_date(clock.now()) == date(2026, 1, 5)  # Monday 10:00 in Hong Kong
     fake_clock.advance(hours=8)  # 18:00, past the 17:55 cut-off
-    assert service.first_value_date() == date(2026, 1, 6)
+    assert first_value_date(clock.now()) == date(2026, 1, 6)
     fake_clock.advance(days=5)  # Saturday 18:00: Sunday is no value date
-    assert service.first_value_date() == date(2026, 1, 12)
+    assert first_value_date(clock.now()) == date(2026, 1, 12)
 
 
 def test_the_reader_knows_the_files_sha256_before_its_rows_so_a_duplicate_costs_no_row():

@@ -39,7 +39,9 @@ from harness import DEFAULT_POSTGRES
 from harness import Database
 from harness import remove_temp_folder
 
+from dashboard import clock
 from dashboard import create_app
+from dashboard.ach.rules import first_value_date
 from dashboard.extensions import db
 
 #: Cheap password hashing: the one user is made at set-up, outside the timed runs.
@@ -78,7 +80,7 @@ def _prepare(kind: str) -> Callable[[Path], int]:
         "finance@bench.example", "Bench", "finance", "bench password 1", must_change_password=False
     )
     db.session.commit()
-    finance_id, value_date = finance.id, service.first_value_date()
+    finance_id, value_date = finance.id, first_value_date(clock.now())
 
     def store(path: Path) -> int:
         with path.open("rb") as stream:

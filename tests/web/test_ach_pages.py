@@ -78,6 +78,7 @@ def text(response) -> str:
     [
         ("ach.index", ["viewer", "support", "finance", "manager", "admin"]),
         ("ach.detail", ["viewer", "support", "finance", "manager", "admin"]),
+        ("ach.items", ["viewer", "support", "finance", "manager", "admin"]),
         ("ach.new", ["finance"]),
         ("ach.create", ["finance"]),
         ("ach.replace_form", ["finance"]),
@@ -319,18 +320,22 @@ def test_a_corrected_file_replaces_the_rows_of_the_same_batch(app, client, login
 # --- the page's regions ----------------------------------------------------------------------------
 
 
-def test_the_live_regions_re_render_their_own_block(app, client, login_as, upload):
+def test_the_live_regions_re_render_their_own_block_from_their_own_url(app, client, login_as, upload):
     login_as("finance")
     batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
     url = f"/ach/batches/{batch_id}"
-    summary = text(client.get(url, headers={"HX-Request": "true", "HX-Target": "batch-summary"}))
+    page = text(client.get(url))
+    assert f'hx-get="{url}" hx-trigger="live"' in page
+    assert f'hx-get="{url}/items" hx-trigger="live"' in page
+    summary = text(client.get(url, headers={"HX-Request": "true"}))
     assert summary.lstrip().startswith('<div id="batch-summary"')
     assert 'id="items"' not in summary
-    items = text(
-        client.get(url + "?status=valid", headers={"HX-Request": "true", "HX-Target": "batch-items"})
-    )
+    items = text(client.get(url + "/items?status=valid", headers={"HX-Request": "true"}))
     assert items.lstrip().startswith('<div id="batch-items"')
     assert items.count('<tr id="item-') == 3
+    # The address bar shows the batch page at those rows, which opens whole.
+    assert f'hx-push-url="{url}?status=valid"' in items
+    assert text(client.get(url + "?status=valid")).count('<tr id="item-') == 3
 
 
 # --- the list --------------------------------------------------------------------------------------

@@ -101,7 +101,6 @@ def test_the_429_wait_budget_is_a_setting(sandbox, monkeypatch):
 
 def test_the_bank_allows_ten_tokens_an_hour(sandbox, fake_clock, monkeypatch):
     monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_RATE_LIMITS", True)
-    monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
     for _ in range(10):
         from_app(sandbox.app).access_token()
         fake_clock.advance(seconds=1)
@@ -114,7 +113,6 @@ def test_the_bank_allows_ten_tokens_an_hour(sandbox, fake_clock, monkeypatch):
 
 def test_the_bank_allows_thirty_submits_a_minute(sandbox, hkach, fake_clock, monkeypatch):
     monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_RATE_LIMITS", True)
-    monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
     for number in range(30):
         hkach.submit(batch(batch_id=f"B{number}"), new_message_id())
         fake_clock.advance(seconds=0.5)
@@ -127,7 +125,6 @@ def test_the_bank_allows_two_calls_a_second(sandbox, fake_clock, monkeypatch):
     client = from_app(sandbox.app, max_rate_limit_wait=0)
     client.access_token()
     monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_RATE_LIMITS", True)
-    monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
     client.status(new_message_id())
     client.status(new_message_id())
     with pytest.raises(HkachRateLimited) as limited:
@@ -144,6 +141,5 @@ def test_polling_faster_than_the_bank_allows_waits_its_turn(sandbox, fake_clock,
     )
     client.access_token()
     monkeypatch.setitem(sandbox.sandbox.options, "SANDBOX_HKACH_RATE_LIMITS", True)
-    monkeypatch.setattr(sandbox.sandbox, "rate_windows", {})
     assert all(client.status(new_message_id()).never_received for _ in range(5))
     assert waits == [1.0, 1.0]
