@@ -14,6 +14,7 @@ from flask import request
 from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.ach import export
@@ -345,20 +346,21 @@ def _csv(lines: Iterable[str | bytes], filename: str) -> Response:
 @roles("finance", "manager")
 def result_csv(batch_id: int):
     """Download every payee's final status and reason as CSV (formula-safe)."""
-    batch = db.get_or_404(AchBatch, batch_id)
-    name = f"payroll-{batch.reference}-result.csv"
-    export.record_download(db.session, batch_id, "result")
-    return _csv(export.result_rows(db.session, batch_id), name)
+    return _batch_download(batch_id, "result", export.result_rows)
 
 
 @bp.get("/batches/<int:batch_id>/errors.csv")
 @roles("finance", "manager")
 def errors_csv(batch_id: int):
     """Download every problem found in the file, and every payee the bank rejected, as CSV (formula-safe)."""
+    return _batch_download(batch_id, "errors", export.error_rows)
+
+
+def _batch_download(batch_id: int, kind: str, rows: Callable[[Session, int], Iterable[str]]) -> Response:
+    """Audit the download of a batch's ``kind`` file, then stream it (it holds whole account numbers)."""
     batch = db.get_or_404(AchBatch, batch_id)
-    name = f"payroll-{batch.reference}-errors.csv"
-    export.record_download(db.session, batch_id, "errors")
-    return _csv(export.error_rows(db.session, batch_id), name)
+    export.record_download(db.session, batch_id, kind)
+    return _csv(rows(db.session, batch_id), f"payroll-{batch.reference}-{kind}.csv")
 
 
 @bp.get("/template.csv")

@@ -13,17 +13,8 @@ from dashboard.ach import service
 from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
 from dashboard.extensions import db
+from tests.ach.payroll_csv import payroll_csv
 
-COLUMNS = (
-    "employee_id",
-    "payee_name",
-    "bank_code",
-    "branch_code",
-    "account_number",
-    "amount",
-    "currency",
-    "reference",
-)
 #: The fake clock's first day (Monday 5 January 2026, 10:00 in Hong Kong): a valid same-day value date.
 VALUE_DATE = date(2026, 1, 5)
 DEBTOR_ACCOUNT = "012-345-678901"
@@ -43,12 +34,6 @@ def payee(number: int, **changes: str) -> dict[str, str]:
     }
     row.update(changes)
     return row
-
-
-def payroll_csv(rows: list[dict[str, str]]) -> bytes:
-    """Return a payroll CSV (UTF-8, comma) of ``rows``."""
-    lines = [",".join(COLUMNS)] + [",".join(row[column] for column in COLUMNS) for row in rows]
-    return ("\n".join(lines) + "\n").encode()
 
 
 def upload(rows: list[dict[str, str]] | bytes, uploader_id: int, **options: Any) -> service.Uploaded:

@@ -23,9 +23,9 @@ from dashboard.events.models import Event
 from dashboard.extensions import db
 from tests.ach.batch_helpers import items_of
 from tests.ach.batch_helpers import payee
-from tests.ach.batch_helpers import payroll_csv
 from tests.ach.batch_helpers import stored_counts
 from tests.ach.batch_helpers import upload
+from tests.ach.payroll_csv import payroll_csv
 
 
 @pytest.fixture
