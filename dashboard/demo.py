@@ -258,9 +258,12 @@ class Demo:
             db.session.rollback()
             return None
         day = first_value_date(clock.now())
+        # Last month's file (its own names and references), so the file the demo offers for this
+        # month is not taken for one uploaded before.
+        last_month = day.replace(day=1) - timedelta(days=1)
         uploaded = payroll.upload(
-            io.BytesIO(samples.demo_payroll_csv(value_date=day, fixed=True)),
-            f"payroll-{day:%Y-%m}.csv",
+            io.BytesIO(samples.demo_payroll_csv(value_date=last_month, fixed=True)),
+            f"payroll-{last_month:%Y-%m}.csv",
             value_date=day,
             debtor_account=bank_client().debtor_account,
             uploader_id=finance_id,

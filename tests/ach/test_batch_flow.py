@@ -15,12 +15,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import update
 
+from dashboard import clock
+from dashboard.ach import samples
 from dashboard.ach import sending
 from dashboard.ach import service
 from dashboard.ach.export import result_rows
 from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
 from dashboard.ach.models import AchSubmission
+from dashboard.ach.rules import first_value_date
 from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
 from dashboard.ach.states import SubmissionStatus
@@ -296,6 +299,10 @@ def test_the_demo_pays_its_corrected_payroll_once_and_it_ends_with_the_simulator
     rejected = {item.row_number: item.reason_code for item in items_of(batch_id) if item.status == "rejected"}
     assert rejected == {46: "AC03", 141: "AC04", 302: "AC06", 421: "BE01"}
     assert demo.pay_payroll(finance_id, manager_id) is None
+    # The file the demo offers this month is not taken for the one it paid.
+    day = first_value_date(clock.now())
+    offered = upload(samples.demo_payroll_csv(value_date=day, fixed=True), finance_id, value_date=day)
+    assert offered.duplicate_of is None and offered.batch_id != batch_id
 
 
 def test_the_batch_timeline_reads_its_requests_and_progress_in_words(bank):
