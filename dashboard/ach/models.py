@@ -125,6 +125,14 @@ class AchBatch(ProviderTracked, Base):
         return Money(self.paid_minor, self.currency) if self.currency else None
 
     @property
+    def decision(self) -> str | None:
+        """What the manager decided, ``"Approved"`` or ``"Rejected"`` (None before a decision); a
+        discarded batch that was decided on had been rejected."""
+        if self.decided_by_id is None:
+            return None
+        return "Rejected" if self.status in (BatchStatus.REJECTED, BatchStatus.DISCARDED) else "Approved"
+
+    @property
     def valid_count(self) -> int:
         """Return how many items have no error."""
         return self.item_count - self.error_count

@@ -304,13 +304,16 @@ def upload(
 def _describe(
     batch: AchBatch, file_name: str, value_date: date, account: str, uploader_id: int, reason: str | None
 ) -> None:
-    """Set what the upload form says of a batch; a new file clears any earlier acknowledgement."""
+    """Set what the upload form says of a batch; a new file clears any earlier submission and decision
+    (the audit log and the timeline keep them)."""
     batch.file_name = file_name
     batch.value_date = value_date
     batch.debtor_account = account
     batch.uploaded_by_id = uploader_id
     batch.duplicate_reason = reason
     batch.warnings_acknowledged_by_id = batch.warnings_acknowledged_at = None
+    batch.submitted_for_approval_at = None
+    batch.decided_by_id = batch.decided_at = batch.decision_comment = None
 
 
 def _audited_state(batch: AchBatch) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from dashboard.ach import service
 from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
 from dashboard.ach.states import BatchStatus
@@ -315,6 +316,36 @@ def test_a_corrected_file_replaces_the_rows_of_the_same_batch(app, client, login
         batch = db.session.get(AchBatch, batch_id)
         assert (batch.file_name, batch.item_count, batch.error_count) == ("payroll-fixed.csv", 3, 0)
     assert stored(app) == (1, 3)
+
+
+def test_a_rejected_batch_given_a_corrected_file_names_no_decision_until_the_next(
+    app, client, login_as, upload, create_user
+):
+    clerk = login_as("finance")
+    manager = create_user("manager")
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    with app.test_request_context():
+        service.submit_for_approval(batch_id, clerk.id, warnings_acknowledged=False)
+        service.reject_batch(batch_id, actor_id=manager.id, comment="Wrong month")
+    assert "Rejected by</dt>" in text(client.get(f"/ach/batches/{batch_id}"))
+
+    upload(payroll(*GOOD_ROWS[:2]), url=f"/ach/batches/{batch_id}/file")
+
+    with app.app_context():
+        batch = db.session.get(AchBatch, batch_id)
+        assert batch.status == "draft"
+        assert (batch.decided_by_id, batch.decided_at, batch.decision_comment) == (None, None, None)
+        assert batch.submitted_for_approval_at is None
+    page = text(client.get(f"/ach/batches/{batch_id}"))
+    assert 'id="batch-approver"' not in page and "Wrong month" not in page
+    listed = text(client.get("/ach/batches/"))
+    assert "Manager Tester" not in listed[listed.index(f'id="batch-{batch_id}"') :]
+
+    with app.test_request_context():
+        service.submit_for_approval(batch_id, clerk.id, warnings_acknowledged=False)
+        service.reject_batch(batch_id, actor_id=manager.id, comment="Still wrong")
+        service.discard(batch_id, clerk.id)
+    assert "Rejected by</dt>" in text(client.get(f"/ach/batches/{batch_id}"))
 
 
 # --- the page's regions ----------------------------------------------------------------------------
