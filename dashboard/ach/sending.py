@@ -150,12 +150,23 @@ def submit_batch(batch_id: int) -> str:
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
         if _submission_ids(session, batch_id, UNSENT):
+            _tried(session, batch_id, UNSENT)
             _record_progress(session, batch, moved)
             enqueue_after_commit(session, SUBMIT_BATCH, batch_id, delay=RESEND_DELAY)
-        else:
-            settle(lambda: move(session, batch, BATCH_MACHINE, BatchEvent.SENT))
+        elif settle(lambda: move(session, batch, BATCH_MACHINE, BatchEvent.SENT)):
             _follow(session, batch, 0, moved)
         return batch.status
+
+
+def _tried(session: Session, batch_id: int, statuses: frozenset[SubmissionStatus]) -> None:
+    """Mark the batch's requests still in ``statuses`` as tried just now, so the sweeper leaves them
+    to the job that tries them (a throttled or again-unanswered call changes nothing else on them)."""
+    session.execute(
+        update(AchSubmission)
+        .where(AchSubmission.batch_id == batch_id, AchSubmission.status.in_(statuses))
+        .values(updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _payment_batch(session: Session, batch: AchBatch, submission: AchSubmission) -> PaymentBatch:
@@ -282,6 +293,7 @@ def poll_batch(batch_id: int, attempt: int = 0) -> str:
     moved = _each_until_busy(poll_submission, received)
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
+        _tried(session, batch_id, frozenset({SubmissionStatus.RECEIVED}))
         _follow(session, batch, attempt + 1, moved)
         return batch.status
 

@@ -10,8 +10,12 @@ import io
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -38,6 +42,7 @@ from dashboard.events.queries import object_timeline
 from dashboard.extensions import db
 from dashboard.providers.hkach.settings import from_app
 from dashboard.sandbox.core import add_switch
+from dashboard.sandbox.store import FaultSwitch
 from dashboard.sandbox.store import HkachBatch
 from dashboard.sandbox.store import transaction
 from dashboard.users import service as users
@@ -279,6 +284,43 @@ def test_the_sweeper_sends_a_batch_whose_job_was_lost(bank, fake_clock):
     bank.run_jobs(scheduled=True)
 
     assert db.session.get(AchBatch, batch_id).status == BatchStatus.COMPLETED
+    assert len(held_by_the_bank(bank)) == 1
+
+
+def queued_jobs(huey) -> list[str]:
+    return sorted(task.name.rpartition(".")[2] for task in [*huey.pending(), *huey.scheduled()])
+
+
+def run_each_queued_job_once(huey) -> None:
+    """Run every job queued now, however far ahead it was scheduled; what they queue waits."""
+    later = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
+    due = huey.read_schedule(later)
+    while (message := huey.dequeue()) is not None:
+        due.append(message)
+    for message in due:
+        huey.execute(message, later)
+    db.session.rollback()
+
+
+def test_a_bank_down_for_15_minutes_leaves_one_send_job_then_one_poll_job(bank, fake_clock):
+    huey = bank.app.extensions["huey"]
+    batch_id = approved(bank, [payee(1)])
+    with transaction(bank.sandbox.engine) as session:
+        add_switch(session, "http_503")
+
+    for _ in range(30):  # the send job tries every 30 s, the sweeper runs every minute
+        run_each_queued_job_once(huey)
+        fake_clock.advance(seconds=30)
+        sweep_running_batches()
+        assert queued_jobs(huey) == ["submit_batch_task"]
+    with transaction(bank.sandbox.engine) as session:
+        session.execute(delete(FaultSwitch))
+    run_each_queued_job_once(huey)
+
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.PROCESSING
+    assert queued_jobs(huey) == ["poll_batch_task"]
+    assert sending.submit_batch(batch_id) == BatchStatus.PROCESSING  # a late copy of the send job
+    assert queued_jobs(huey) == ["poll_batch_task"]
     assert len(held_by_the_bank(bank)) == 1
 
 
