@@ -12,6 +12,7 @@ from flask_wtf.file import FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField
 from wtforms import DateField
+from wtforms import HiddenField
 from wtforms import SearchField
 from wtforms import SelectField
 from wtforms import StringField
@@ -103,6 +104,8 @@ class SubmitForm(ConfirmedForm):
     """Submit a checked batch for a manager's approval, its warnings acknowledged."""
 
     acknowledge = BooleanField("I have read the warnings and these rows are to be paid as they are")
+    #: The file the page showed (its SHA-256): a file uploaded since is not submitted unseen.
+    sha256 = HiddenField()
 
 
 class DiscardForm(ConfirmedForm):

@@ -403,13 +403,17 @@ def errors_blocking(batch: AchBatch) -> int:
     return batch.error_count + file_errors
 
 
-def submit_for_approval(batch_id: int, actor_id: int, *, warnings_acknowledged: bool) -> None:
+def submit_for_approval(
+    batch_id: int, actor_id: int, *, warnings_acknowledged: bool, sha256: str | None = None
+) -> None:
     """Ask a manager to approve a draft batch that has no errors; record the warnings' acknowledgement.
 
     The value date is checked again as of now (a draft may wait past its cut-off or its day).
 
-    :raises BatchRefused: not a draft, errors, no payee, warnings not acknowledged, or a value
-        date no longer allowed
+    :param sha256: the file the user looked at (the batch page's form always gives it); a file
+        replaced since is refused
+    :raises BatchRefused: not a draft, another file, errors, no payee, warnings not acknowledged,
+        or a value date no longer allowed
     """
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
@@ -417,6 +421,11 @@ def submit_for_approval(batch_id: int, actor_id: int, *, warnings_acknowledged: 
             raise BatchRefused("There is no such batch.")
         if batch.status != BatchStatus.DRAFT:
             raise BatchRefused(f"The batch is {_words(batch.status)}: only a draft can be submitted.")
+        if sha256 is not None and sha256 != batch.sha256:
+            raise BatchRefused(
+                f"The file changed since you opened it: {batch.file_name} was uploaded since. "
+                "Reload the page and check it before submitting."
+            )
         date_errors, date_warnings = _date_problems(batch.value_date)
         if date_errors:
             raise BatchRefused(f"{date_errors[0].message} Upload the file again with another value date.")

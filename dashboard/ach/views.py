@@ -244,7 +244,7 @@ def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]
         "show_id": _id_display(),
         "editable": editable,
         "acts": editable and can_open("ach.submit"),
-        "submit_form": forms.get("submit_form") or SubmitForm(formdata=None),
+        "submit_form": forms.get("submit_form") or SubmitForm(formdata=None, sha256=batch.sha256),
         "discard_form": forms.get("discard_form") or DiscardForm(formdata=None),
         "confirming": forms.get("confirming"),
     }
@@ -299,7 +299,10 @@ def submit(batch_id: int):
 def _send_for_approval(batch: AchBatch, form: SubmitForm):
     try:
         service.submit_for_approval(
-            batch.id, current_user.id, warnings_acknowledged=bool(form.acknowledge.data)
+            batch.id,
+            current_user.id,
+            warnings_acknowledged=bool(form.acknowledge.data),
+            sha256=form.sha256.data or "",
         )
     except service.BatchRefused as refused:
         form.acknowledge.errors.append(f"It cannot be submitted: {refused}.")

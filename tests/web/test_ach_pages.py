@@ -254,29 +254,53 @@ WARNED = (
 )
 
 
+def shown_file(page: str) -> str:
+    """Return the SHA-256 of the file a batch page's submit form was shown with."""
+    return re.search(r'name="sha256" type="hidden" value="([0-9a-f]{64})"', page)[1]
+
+
 def test_submitting_needs_the_warnings_acknowledged_then_a_confirmation(app, client, login_as, upload, post):
     login_as("finance")
     batch_id = uploaded_id(upload(payroll(*WARNED)))
     url = f"/ach/batches/{batch_id}/submit"
     hx = {"HX-Request": "true"}
+    sha256 = shown_file(text(client.get(f"/ach/batches/{batch_id}")))
 
-    refused = post(url, {}, headers=hx)
+    refused = post(url, {"sha256": sha256}, headers=hx)
     assert refused.status_code == 422
     assert text(refused).lstrip().startswith('<section id="batch-actions"')
     assert "Tick this to confirm you read the 1 warning." in text(refused)
 
-    confirming = post(url, {"acknowledge": "y"}, headers=hx)
+    confirming = post(url, {"acknowledge": "y", "sha256": sha256}, headers=hx)
     assert confirming.status_code == 200
-    assert 'id="submit-confirm"' in text(confirming)
+    assert 'id="submit-confirm"' in text(confirming) and shown_file(text(confirming)) == sha256
     with app.app_context():
         assert db.session.get(AchBatch, batch_id).status == "draft"
 
-    done = post(url, {"acknowledge": "y", "confirmed": "yes"}, headers=hx)
+    done = post(url, {"acknowledge": "y", "confirmed": "yes", "sha256": sha256}, headers=hx)
     assert done.headers["HX-Redirect"] == f"/ach/batches/{batch_id}"
     with app.app_context():
         batch = db.session.get(AchBatch, batch_id)
         assert batch.status == "awaiting_approval"
         assert batch.warnings_acknowledged_by_id is not None
+
+
+def test_a_file_replaced_since_the_page_was_opened_is_not_submitted(app, client, login_as, upload, post):
+    login_as("finance")
+    batch_id = uploaded_id(upload(payroll(*GOOD_ROWS)))
+    sha256 = shown_file(text(client.get(f"/ach/batches/{batch_id}")))
+    upload(payroll(*GOOD_ROWS[:2]), url=f"/ach/batches/{batch_id}/file", name="other.csv")
+
+    refused = post(
+        f"/ach/batches/{batch_id}/submit",
+        {"confirmed": "yes", "sha256": sha256},
+        headers={"HX-Request": "true"},
+    )
+
+    assert refused.status_code == 422
+    assert "The file changed since you opened it: other.csv was uploaded since." in text(refused)
+    with app.app_context():
+        assert db.session.get(AchBatch, batch_id).status == "draft"
 
 
 def test_a_batch_with_errors_cannot_be_submitted(app, client, login_as, upload, post):
