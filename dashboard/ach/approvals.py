@@ -11,13 +11,17 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard import clock
 from dashboard.ach.models import AchBatch
 from dashboard.ach.queries import bank_totals
 from dashboard.ach.queries import iter_problem_items
 from dashboard.ach.rules import Severity
+from dashboard.ach.rules import value_date_problems
+from dashboard.ach.service import AFTER_VALUE_DATE_REFUSAL
 from dashboard.ach.service import approve_batch
 from dashboard.ach.service import batch_summary
 from dashboard.ach.service import reject_batch
+from dashboard.ach.service import value_date_refusal
 from dashboard.ach.service import warnings_to_acknowledge
 from dashboard.ach.states import BatchStatus
 from dashboard.approvals.kinds import ApprovalKind
@@ -32,13 +36,19 @@ WARNING_KINDS_SHOWN = 5
 
 
 def _details(session: Session, batch: AchBatch) -> tuple[tuple[str, str], ...]:
-    """Return what the approver weighs: payees and value date, each bank's count and sum, the warnings."""
+    """Return what the approver weighs: payees and value date (and what is wrong with it now), each
+    bank's count and sum, the warnings."""
     lines = [
         ("Payees", f"{batch.valid_count} from file {batch.file_name}, value date {batch.value_date:%Y-%m-%d}")
     ]
     for bank in bank_totals(session, batch.id):
         amount = format_money(Money(bank.total_minor, batch.currency)) if batch.currency else "—"
         lines.append((f"Bank {bank.bank_code}", f"{bank.bank_name}: {bank.count} payee(s), {amount}"))
+    refusal = value_date_refusal(batch.value_date)
+    if refusal:
+        lines.append(("Cannot be approved", f"{refusal} {AFTER_VALUE_DATE_REFUSAL}"))
+    else:
+        lines.extend(("Value date", p.message) for p in value_date_problems(batch.value_date, clock.now()))
     if batch.duplicate_reason:
         lines.append(("Same file as an earlier batch", batch.duplicate_reason))
     warnings = warnings_to_acknowledge(batch)

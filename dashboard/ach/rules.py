@@ -597,6 +597,13 @@ def _previous_working_day(day: date) -> date:
     return day
 
 
+def past_same_day_cut_off(value_date: date, now: datetime) -> bool:
+    """Return True when ``value_date`` is today in Hong Kong and its 17:55 cut-off has passed at
+    ``now`` (aware): the bank rejects such a batch (TM01)."""
+    local = now.astimezone(HONG_KONG)
+    return value_date == local.date() and local.time() >= CUT_OFF
+
+
 def value_date_problems(value_date: date, now: datetime) -> list[Problem]:
     """Return what is wrong with paying on ``value_date`` when submitting at ``now`` (aware)."""
     local = now.astimezone(HONG_KONG)
@@ -633,7 +640,7 @@ def value_date_problems(value_date: date, now: datetime) -> list[Problem]:
     if found:
         return found
     late = "the bank may reject the batch or pay it on the next working day."
-    if value_date == today and local.time() >= CUT_OFF:
+    if past_same_day_cut_off(value_date, now):
         found.append(
             problem(
                 "value_date_cut_off",

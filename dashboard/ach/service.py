@@ -34,6 +34,7 @@ from dashboard.ach.payroll_file import read_payroll
 from dashboard.ach.rules import PayrollRow
 from dashboard.ach.rules import Problem
 from dashboard.ach.rules import Severity
+from dashboard.ach.rules import past_same_day_cut_off
 from dashboard.ach.rules import value_date_problems
 from dashboard.ach.states import BATCH_MACHINE
 from dashboard.ach.states import EDITABLE_BATCH
@@ -64,6 +65,10 @@ REFERENCE_FORMAT = "PAY{:08d}"
 #: The job that sends an approved batch (declared in ``dashboard/ach/tasks.py``).
 SUBMIT_BATCH = "dashboard.ach.tasks.submit_batch_task"
 _DEBTOR_ACCOUNT_DIGITS = range(1, 35)
+
+
+#: What a manager does with a batch whose value date can no longer be approved.
+AFTER_VALUE_DATE_REFUSAL = "Reject it: finance uploads the file again with another value date."
 
 
 class BatchRefused(ValueError):
@@ -212,6 +217,20 @@ def _date_problems(value_date: date) -> tuple[list[Problem], list[Problem]]:
         [problem for problem in problems if problem.severity is Severity.ERROR],
         [problem for problem in problems if problem.severity is not Severity.ERROR],
     )
+
+
+def value_date_refusal(value_date: date) -> str | None:
+    """Return why a batch paid on ``value_date`` cannot be approved now (None: it can): an error, or
+    a same-day value date past its cut-off."""
+    date_errors, _ = _date_problems(value_date)
+    if date_errors:
+        return date_errors[0].message
+    if past_same_day_cut_off(value_date, clock.now()):
+        return (
+            "The value date is today and the 17:55 Hong Kong time cut-off has passed:"
+            " the bank would reject the batch (TM01)."
+        )
+    return None
 
 
 def _check_debtor_account(account: str) -> str:
@@ -476,20 +495,21 @@ def approve_batch(batch_id: int, *, actor_id: int, comment: str | None = None) -
     """Approve a waiting batch (never one's own upload): store its submissions, each with its
     message id, and queue the submit job once that is committed.
 
-    A value date no longer allowed leaves it waiting; the refusal is audited.
+    A value date no longer allowed (passed, or today past the cut-off) leaves it waiting; the
+    refusal is audited.
 
-    :raises ApprovalRefused: not waiting, the approver uploaded it, or its value date has passed
+    :raises ApprovalRefused: not waiting, the approver uploaded it, or its value date is no longer allowed
     """
     with write_transaction(db.session) as session:
         batch = _waiting(session, batch_id, actor_id)
-        date_errors, _ = _date_problems(batch.value_date)
-        if date_errors:
+        why = value_date_refusal(batch.value_date)
+        if why:
             audit.record(
                 session,
                 "ach.batch_approval_failed",
                 object_type=ObjectType.ACH_BATCH,
                 object_id=batch.id,
-                after={"why": date_errors[0].message, "comment": comment},
+                after={"why": why, "comment": comment},
             )
         else:
             _decide(session, batch, BatchEvent.APPROVED, actor_id, comment)
@@ -502,8 +522,8 @@ def approve_batch(batch_id: int, *, actor_id: int, comment: str | None = None) -
                 after={**_audited_state(batch), "comment": comment},
             )
             enqueue_after_commit(session, SUBMIT_BATCH, batch.id)
-    if date_errors:
-        raise ApprovalRefused(f"its value date is no longer allowed: {date_errors[0].message} Reject it")
+    if why:
+        raise ApprovalRefused(f"its value date is no longer allowed: {why} {AFTER_VALUE_DATE_REFUSAL}")
     return db.session.get(AchBatch, batch_id)
 
 

@@ -4,6 +4,7 @@ the uploader, a comment to reject, requests stored with their message ids before
 from __future__ import annotations
 
 import re
+from datetime import date
 from datetime import timedelta
 
 import pytest
@@ -33,8 +34,8 @@ def staff(app, app_ctx, create_user, fake_clock):
     return create_user("finance"), create_user("manager"), create_user("manager")
 
 
-def submitted(rows, finance, warnings_acknowledged: bool = True) -> int:
-    batch_id = upload(rows, finance.id).batch_id
+def submitted(rows, finance, warnings_acknowledged: bool = True, **options) -> int:
+    batch_id = upload(rows, finance.id, **options).batch_id
     service.submit_for_approval(batch_id, finance.id, warnings_acknowledged=warnings_acknowledged)
     return batch_id
 
@@ -150,6 +151,37 @@ def test_a_value_date_gone_by_at_approval_leaves_the_batch_waiting_and_is_audite
     assert db.session.get(AchBatch, batch_id).status == BatchStatus.AWAITING_APPROVAL
     assert actions(batch_id)[-1] == "ach.batch_approval_failed"
     assert db.session.scalars(select(AchSubmission)).all() == []
+
+
+def test_a_same_day_batch_past_the_cut_off_is_shown_and_refused_as_the_bank_would_reject_it(
+    staff, fake_clock
+):
+    finance, manager, _ = staff
+    batch_id = submitted([payee(1)], finance)  # paid today, submitted at 10:00 Hong Kong time
+    fake_clock.advance(hours=8)
+
+    (item,) = waiting(db.session)
+    assert (
+        "cut-off has passed: the bank would reject the batch (TM01)"
+        in dict(item.details)["Cannot be approved"]
+    )
+    with pytest.raises(
+        ApprovalRefused, match=r"TM01.*finance uploads the file again with another value date"
+    ):
+        decide("payroll", batch_id, approve=True, actor_id=manager.id, comment=None)
+
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.AWAITING_APPROVAL
+    assert actions(batch_id)[-1] == "ach.batch_approval_failed"
+    assert db.session.scalars(select(AchSubmission)).all() == []
+
+
+def test_the_queue_shows_a_saturday_past_its_cut_off(staff, fake_clock):
+    finance, _, _ = staff
+    submitted([payee(1)], finance, value_date=date(2026, 1, 10))
+    fake_clock.advance(days=4, hours=8)  # Friday 18:00 in Hong Kong
+
+    (item,) = waiting(db.session)
+    assert "is a Saturday, whose cut-off was 17:55 Hong Kong time" in dict(item.details)["Value date"]
 
 
 def test_the_queue_shows_totals_per_bank_and_the_acknowledged_warnings(staff):
