@@ -282,15 +282,35 @@ def _change(
     )
 
 
+def _open_submission_ids(session: Session, batch_id: int) -> list[int]:
+    """Return the batch's requests the bank has and that still carry an item that is not final: those
+    in process, and those the bank called final while leaving an item pending."""
+    not_final = select(AchItem.id).where(
+        AchItem.submission_id == AchSubmission.id, AchItem.status.not_in(FINAL_ITEM)
+    )
+    return list(
+        session.scalars(
+            select(AchSubmission.id)
+            .where(
+                AchSubmission.batch_id == batch_id,
+                AchSubmission.status.not_in(UNSENT),
+                (AchSubmission.status == SubmissionStatus.RECEIVED) | not_final.exists(),
+            )
+            .order_by(AchSubmission.number)
+        )
+    )
+
+
 def poll_batch(batch_id: int, attempt: int = 0) -> str:
-    """Ask the bank about every request of a processing batch; apply it; come back later until done."""
+    """Ask the bank about every open request of a processing batch; apply it; come back later until
+    every item is final."""
     batch = db.session.get(AchBatch, batch_id)
     status = batch.status if batch is not None else "missing"
-    received = _submission_ids(db.session, batch_id, frozenset({SubmissionStatus.RECEIVED}))
+    open_ids = _open_submission_ids(db.session, batch_id)
     db.session.rollback()
     if status != BatchStatus.PROCESSING:
         return status
-    moved = _each_until_busy(poll_submission, received)
+    moved = _each_until_busy(poll_submission, open_ids)
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
         _tried(session, batch_id, frozenset({SubmissionStatus.RECEIVED}))
@@ -305,7 +325,7 @@ def poll_submission(submission_id: int) -> int:
     """
 
     def prepare(submission: AchSubmission) -> Callable[[], Any] | None:
-        if submission.status != SubmissionStatus.RECEIVED:
+        if submission.status in UNSENT:
             return None
         message_id, client = submission.message_id, bank_client()
         return lambda: _unless_throttled(lambda: client.status(message_id))
@@ -378,10 +398,11 @@ def _update_items(
 
 
 def _follow(session: Session, batch: AchBatch, attempt: int, moved: int) -> None:
-    """Bring the batch's progress up to date; end it when every request is final, else poll again."""
+    """Bring the batch's progress up to date; end it when every request and every item is final,
+    else poll again."""
     _record_progress(session, batch, moved)
     statuses = set(session.scalars(select(AchSubmission.status).where(AchSubmission.batch_id == batch.id)))
-    if statuses <= FINAL_SUBMISSION:
+    if statuses <= FINAL_SUBMISSION and batch.final_count == batch.valid_count:
         ending = batch_ending(batch.paid_count, batch.rejected_count)
         settle(lambda: move(session, batch, BATCH_MACHINE, ending))
     elif batch.status == BatchStatus.PROCESSING:

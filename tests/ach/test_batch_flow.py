@@ -10,6 +10,7 @@ import io
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -40,7 +41,9 @@ from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.events.queries import object_timeline
 from dashboard.extensions import db
+from dashboard.providers.hkach import mapping
 from dashboard.providers.hkach.settings import from_app
+from dashboard.providers.news import TransferNews
 from dashboard.sandbox.core import add_switch
 from dashboard.sandbox.store import FaultSwitch
 from dashboard.sandbox.store import HkachBatch
@@ -322,6 +325,29 @@ def test_a_bank_down_for_15_minutes_leaves_one_send_job_then_one_poll_job(bank, 
     assert sending.submit_batch(batch_id) == BatchStatus.PROCESSING  # a late copy of the send job
     assert queued_jobs(huey) == ["poll_batch_task"]
     assert len(held_by_the_bank(bank)) == 1
+
+
+def test_a_request_final_at_the_bank_with_a_payee_still_pending_keeps_the_batch_open_until_paid(
+    bank, monkeypatch
+):
+    batch_id = approved(bank, [payee(1), payee(2)])
+    left_pending = f"{db.session.get(AchBatch, batch_id).reference}-3"
+    real_news = mapping.bulk_payment_news
+
+    def one_payee_still_pending(status):
+        news = real_news(status)
+        return replace(news, transfers={**news.transfers, left_pending: TransferNews(ItemStatus.PENDING)})
+
+    monkeypatch.setattr(mapping, "bulk_payment_news", one_payee_still_pending)
+    assert sending.submit_batch(batch_id) == BatchStatus.PROCESSING
+    assert sending.poll_batch(batch_id, 0) == BatchStatus.PROCESSING
+
+    assert [s.status for s in submissions_of(batch_id)] == [SubmissionStatus.COMPLETED]
+    assert [item.status for item in items_of(batch_id)] == [ItemStatus.PAID, ItemStatus.PENDING]
+    db.session.rollback()
+    monkeypatch.setattr(mapping, "bulk_payment_news", real_news)
+    assert sending.poll_batch(batch_id, 1) == BatchStatus.COMPLETED
+    assert [item.status for item in items_of(batch_id)] == [ItemStatus.PAID, ItemStatus.PAID]
 
 
 def test_the_demo_pays_its_corrected_payroll_once_and_it_ends_with_the_simulators_rejects(bank):
