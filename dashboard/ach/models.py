@@ -94,8 +94,10 @@ class AchBatch(ProviderTracked, Base):
     #: Problems of the whole file (mixed currencies, the value date …): ``{code, message, severity, column}``.
     file_problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    #: When finance submitted it for approval, and who acknowledged its warnings then.
+    #: When finance submitted it for approval and who (never its approver), and who acknowledged its
+    #: warnings then.
     submitted_for_approval_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     warnings_acknowledged_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -331,7 +331,7 @@ def _describe(
     batch.uploaded_by_id = uploader_id
     batch.duplicate_reason = reason
     batch.warnings_acknowledged_by_id = batch.warnings_acknowledged_at = None
-    batch.submitted_for_approval_at = None
+    batch.submitted_for_approval_at = batch.submitted_by_id = None
     batch.decided_by_id = batch.decided_at = batch.decision_comment = None
 
 
@@ -463,7 +463,7 @@ def submit_for_approval(
         now = clock.now()
         if warnings:
             batch.warnings_acknowledged_by_id, batch.warnings_acknowledged_at = actor_id, now
-        batch.submitted_for_approval_at = now
+        batch.submitted_for_approval_at, batch.submitted_by_id = now, actor_id
         move(session, batch, BATCH_MACHINE, BatchEvent.SUBMITTED_FOR_APPROVAL, actor_id=actor_id)
         audit.record(
             session,
@@ -481,7 +481,7 @@ def _waiting(session: Session, batch_id: int, actor_id: int) -> AchBatch:
         raise ApprovalRefused("there is no such batch")
     if batch.status != BatchStatus.AWAITING_APPROVAL:
         raise ApprovalRefused(f"it is {_words(batch.status)} already")
-    if actor_id in (batch.uploaded_by_id, batch.warnings_acknowledged_by_id):
+    if actor_id in (batch.uploaded_by_id, batch.submitted_by_id, batch.warnings_acknowledged_by_id):
         raise ApprovalRefused("you uploaded or submitted this batch: another manager must decide on it")
     return batch
 
@@ -492,13 +492,14 @@ def _decide(session: Session, batch: AchBatch, event: BatchEvent, actor_id: int,
 
 
 def approve_batch(batch_id: int, *, actor_id: int, comment: str | None = None) -> AchBatch:
-    """Approve a waiting batch (never one's own upload): store its submissions, each with its
+    """Approve a waiting batch (never one's own upload or submission): store its submissions, each with its
     message id, and queue the submit job once that is committed.
 
     A value date no longer allowed (passed, or today past the cut-off) leaves it waiting; the
     refusal is audited.
 
-    :raises ApprovalRefused: not waiting, the approver uploaded it, or its value date is no longer allowed
+    :raises ApprovalRefused: not waiting, the approver uploaded or submitted it, or its value date is no
+        longer allowed
     """
     with write_transaction(db.session) as session:
         batch = _waiting(session, batch_id, actor_id)
@@ -560,9 +561,9 @@ def _split_into_submissions(session: Session, batch: AchBatch) -> None:
 
 
 def reject_batch(batch_id: int, *, actor_id: int, comment: str | None = None) -> AchBatch:
-    """Reject a waiting batch (never one's own upload): nothing is sent; finance may correct it.
+    """Reject a waiting batch (never one's own upload or submission): nothing is sent; finance may correct it.
 
-    :raises ApprovalRefused: not waiting, or the manager uploaded it
+    :raises ApprovalRefused: not waiting, or the manager uploaded or submitted it
     """
     if not comment:
         raise ApprovalRefused("say why it is rejected: finance reads it")

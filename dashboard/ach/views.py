@@ -230,7 +230,13 @@ def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]
         "batch": batch,
         "topic": f"{ObjectType.ACH_BATCH.value}:{batch.id}",
         "names": staff_names(
-            db.session, [batch.uploaded_by_id, batch.decided_by_id, batch.warnings_acknowledged_by_id]
+            db.session,
+            [
+                batch.uploaded_by_id,
+                batch.submitted_by_id,
+                batch.decided_by_id,
+                batch.warnings_acknowledged_by_id,
+            ],
         ),
         "banks": bank_totals(db.session, batch.id) if whole else [],
         "problems": problems_of(db.session, batch.id, PROBLEMS_SHOWN) if shows_problems else [],

@@ -87,6 +87,19 @@ def test_the_uploader_never_decides_and_nothing_is_stored_for_sending_before_app
     assert queued(app) == []
 
 
+def test_whoever_submitted_a_batch_never_decides_on_it(staff):
+    finance, manager, other = staff
+    batch_id = upload([payee(1)], finance.id).batch_id
+    service.submit_for_approval(batch_id, manager.id, warnings_acknowledged=False)
+
+    assert db.session.get(AchBatch, batch_id).submitted_by_id == manager.id
+    for approve in (True, False):
+        with pytest.raises(ApprovalRefused, match="another manager"):
+            decide("payroll", batch_id, approve=approve, actor_id=manager.id, comment="Fine")
+    decide("payroll", batch_id, approve=True, actor_id=other.id, comment=None)
+    assert db.session.get(AchBatch, batch_id).status == BatchStatus.APPROVED
+
+
 def test_approving_stores_requests_of_at_most_1000_items_each_with_its_message_id_then_queues_sending(
     app, staff
 ):
