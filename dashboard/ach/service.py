@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -241,7 +242,13 @@ def _check_debtor_account(account: str) -> str:
 
 
 def _earlier_upload(session: Session, sha256: str, batch_id: int | None) -> AchBatch | None:
-    """Return the oldest batch of the same file that was not discarded (other than ``batch_id``)."""
+    """Return the oldest batch of the same file that was not discarded (other than ``batch_id``).
+
+    On PostgreSQL the file's advisory lock is held until the upload commits, so two uploads of one
+    file at once see each other (SQLite serialises writers).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:sha256))"), {"sha256": sha256})
     statement = select(AchBatch).where(AchBatch.sha256 == sha256, AchBatch.status != BatchStatus.DISCARDED)
     if batch_id is not None:
         statement = statement.where(AchBatch.id != batch_id)

@@ -5,6 +5,7 @@ was lost resent by the rule and paid once."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -434,6 +435,35 @@ def test_two_managers_approving_at_once_store_one_set_of_requests(bank):
 
     assert answers == ["it is approved already", "success"]
     assert [(s.number, s.item_count) for s in submissions_of(batch_id)] == [(1, 1000), (2, 501)]
+
+
+def test_the_same_file_uploaded_twice_at_once_is_stored_once(bank, monkeypatch):
+    skip_unless_postgresql(bank.app, "concurrent uploads")
+    finance_id, _ = bank.staff
+    real_check = service._earlier_upload
+    both_checked = threading.Barrier(2)
+
+    def check_then_wait_for_the_other(*args):
+        found = real_check(*args)
+        # Without the file's lock both uploads get here before either is stored.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait(timeout=1)
+        return found
+
+    monkeypatch.setattr(service, "_earlier_upload", check_then_wait_for_the_other)
+
+    def send(_: int) -> str | None:
+        with bank.app.app_context():
+            try:
+                return upload([payee(1), payee(2)], finance_id).duplicate_of
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        duplicates = list(pool.map(send, range(2)))
+
+    (stored,) = db.session.scalars(select(AchBatch)).all()
+    assert set(duplicates) == {None, stored.reference}
 
 
 def test_when_the_bank_throttles_a_round_stops_and_the_rest_goes_in_the_next(bank, monkeypatch, fake_clock):
