@@ -127,7 +127,8 @@ class BatchFilterForm(FlaskForm):
         "Search",
         validators=id_validators(*(kind.column for kind in BATCH_IDS)),
         filters=[strip_text],
-        description="A batch reference, employee id, account number or payee name: whole, or how it starts.",
+        description="A batch reference or payee name, whole or how it starts; an employee id or account"
+        " number, whole (or how it starts, for finance and managers).",
     )
     status = SelectField("Status", choices=choices(BatchStatus, "Any status"), default="")
     uploaded_by_id = SelectField("Uploaded by", coerce=_user_id, default="")

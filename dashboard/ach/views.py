@@ -106,7 +106,8 @@ def index():
     cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
     filters = valid_filters(form, BatchFilter)
-    page = batch_page(db.session, filters, before) if filters else Page([], None)
+    sees_whole = current_user.role in REVEALING_ROLES
+    page = batch_page(db.session, filters, before, ids_by_prefix=sees_whole) if filters else Page([], None)
     return render_page(
         "ach/index.html",
         "results",

@@ -36,8 +36,8 @@ def stored(rows, finance, fake_clock, **options) -> int:
     return upload(rows, finance.id, **options).batch_id
 
 
-def listed(filters: BatchFilter, cursor=None) -> list[int]:
-    return [row.id for row in batch_page(db.session, filters, cursor).rows]
+def listed(filters: BatchFilter, cursor=None, ids_by_prefix=True) -> list[int]:
+    return [row.id for row in batch_page(db.session, filters, cursor, ids_by_prefix=ids_by_prefix).rows]
 
 
 def test_the_list_is_newest_first_filtered_and_found_by_any_of_its_ids(finance, fake_clock, create_user):
@@ -59,12 +59,18 @@ def test_the_list_is_newest_first_filtered_and_found_by_any_of_its_ids(finance, 
     assert listed(BatchFilter(q="987654325")) == [second]  # an account number
     assert listed(BatchFilter(q="NOBODY")) == []
     assert listed(BatchFilter(q="E0000", status="discarded")) == [third]
+    # Those who see employee ids and account numbers masked find them only whole.
+    assert listed(BatchFilter(q="E0000"), ids_by_prefix=False) == []
+    assert listed(BatchFilter(q="9876543"), ids_by_prefix=False) == []
+    assert listed(BatchFilter(q="E00002"), ids_by_prefix=False) == [first]
+    assert listed(BatchFilter(q="987654325"), ids_by_prefix=False) == [second]
+    assert listed(BatchFilter(q="WONG"), ids_by_prefix=False) == [first]
 
 
 def test_the_list_pages_with_a_cursor(finance, fake_clock):
     ids = [stored([payee(n)], finance, fake_clock) for n in range(1, PAGE_SIZE + 3)]
 
-    page = batch_page(db.session, BatchFilter(), None)
+    page = batch_page(db.session, BatchFilter(), None, ids_by_prefix=True)
 
     assert [row.id for row in page.rows] == ids[::-1][:PAGE_SIZE]
     assert listed(BatchFilter(), page.next_cursor) == ids[::-1][PAGE_SIZE:]
