@@ -164,6 +164,11 @@ def shown(value: str) -> str:
     return f'"{text}"'
 
 
+def account_digits(text: str) -> str:
+    """Return an account number without the spaces and hyphens people write in it."""
+    return text.replace(" ", "").replace("-", "")
+
+
 def format_minor(minor: int) -> str:
     """Return ``minor`` units of a 2-decimal currency as ``9,999,999.99``."""
     whole, cents = divmod(minor, 10**DECIMALS)
@@ -445,7 +450,7 @@ class RowChecker:
 
     def _check_account(self, text: str, bank_code: str, known_bank: bool) -> str:
         problem = self._problem
-        digits = text.replace(" ", "").replace("-", "")
+        digits = account_digits(text)
         if not digits:
             problem("account_missing", "The account number is missing.", "account_number")
             return digits

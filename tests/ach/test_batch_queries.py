@@ -22,6 +22,7 @@ from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
+from tests.unit.test_list_plans import plans_of
 
 LONG_NAME = "CHAN TAI MAN WITH A NAME LONGER THAN 35"
 
@@ -65,6 +66,31 @@ def test_the_list_is_newest_first_filtered_and_found_by_any_of_its_ids(finance, 
     assert listed(BatchFilter(q="E00002"), ids_by_prefix=False) == [first]
     assert listed(BatchFilter(q="987654325"), ids_by_prefix=False) == [second]
     assert listed(BatchFilter(q="WONG"), ids_by_prefix=False) == [first]
+
+
+def test_account_numbers_are_found_as_typed_and_payee_names_in_any_case(finance, fake_clock):
+    first = stored([payee(1, payee_name="Wong Siu Ming")], finance, fake_clock)
+    second = stored([payee(2, account_number="987-654 325")], finance, fake_clock)
+
+    for q in ("987 654 325", "9876-54325", "987654325"):
+        assert listed(BatchFilter(q=q), ids_by_prefix=False) == [second], q
+    assert listed(BatchFilter(q="987-65")) == [second]
+    assert listed(BatchFilter(q="987-65"), ids_by_prefix=False) == []
+    for q in ("wong siu", "WONG SIU MING", "Wong"):
+        assert listed(BatchFilter(q=q), ids_by_prefix=False) == [first], q
+    assert listed(BatchFilter(q="-")) == []
+
+
+@pytest.mark.parametrize(
+    ("q", "index"),
+    [("wong siu", "ix_ach_items_payee_name_upper"), ("987 654-3", "ix_ach_items_account_number")],
+)
+def test_a_search_by_payee_name_or_account_reads_their_indexes(finance, fake_clock, q, index):
+    stored([payee(n) for n in range(1, 30)], finance, fake_clock)
+
+    plans = plans_of(lambda: listed(BatchFilter(q=q)))
+
+    assert plans[0].uses(index) and not plans[0].scans_a_table, plans[0]
 
 
 def test_the_list_pages_with_a_cursor(finance, fake_clock):
