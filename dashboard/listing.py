@@ -221,13 +221,13 @@ def starts_with(column: InstrumentedAttribute, prefix: str) -> ColumnElement[boo
 class IdKind:
     """One kind of id a list's search finds: where it is stored, and how that leads to the listed rows."""
 
-    #: The indexed column holding this kind of id.
-    column: InstrumentedAttribute
+    #: The indexed column (or indexed expression, such as ``upper(name)``) holding this kind of id.
+    column: InstrumentedAttribute | ColumnElement[Any]
     #: Select the listed rows' ids (one column) from the rows where a condition on ``column`` holds.
     listed: Callable[[ColumnElement[bool]], Select]
     #: Whether the search also finds an id by how it starts.
     by_prefix: bool = True
-    #: The id the search text names (for a number column, the number it spells).
+    #: The id the search text names, or the start it names (for a number column, the number it spells).
     read: Callable[[str], Any] = str
 
 
@@ -263,7 +263,9 @@ def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
     def lookup(prefix: bool) -> list[int]:
         branches = [
             kind.listed(
-                starts_with(kind.column, q) if prefix and kind.by_prefix else kind.column == kind.read(q)
+                starts_with(kind.column, kind.read(q))
+                if prefix and kind.by_prefix
+                else kind.column == kind.read(q)
             )
             for kind in kinds
         ]

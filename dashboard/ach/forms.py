@@ -26,7 +26,7 @@ from wtforms.validators import ValidationError
 
 from dashboard import clock
 from dashboard.ach.payroll_file import ENCODINGS
-from dashboard.ach.queries import BATCH_IDS
+from dashboard.ach.queries import SEARCHED_COLUMNS
 from dashboard.ach.rules import Severity
 from dashboard.ach.rules import first_value_date
 from dashboard.ach.rules import value_date_problems
@@ -128,9 +128,10 @@ class BatchFilterForm(FlaskForm):
 
     q = SearchField(
         "Search",
-        validators=id_validators(*(kind.column for kind in BATCH_IDS)),
+        validators=id_validators(*SEARCHED_COLUMNS),
         filters=[strip_text],
-        description="A batch reference, employee id, account number or payee name: whole, or how it starts.",
+        description="A batch reference or payee name (any case), whole or how it starts; an employee id"
+        " or account number, whole (or how it starts, for finance and managers).",
     )
     status = SelectField("Status", choices=choices(BatchStatus, "Any status"), default="")
     uploaded_by_id = SelectField("Uploaded by", coerce=_user_id, default="")

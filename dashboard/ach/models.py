@@ -16,6 +16,7 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -214,9 +215,9 @@ class AchItem(Base):
             "row_number",
         ),
         Index("ix_ach_items_batch_id_status_row_number", "batch_id", "status", "row_number"),
-        # The batches list's search by employee, payee name (prefix) or account number.
+        # The batches list's search by employee, payee name (prefix, in any case) or account number.
         Index("ix_ach_items_employee_id", "employee_id"),
-        Index("ix_ach_items_payee_name", "payee_name"),
+        Index("ix_ach_items_payee_name_upper", text("upper(payee_name)")),
         Index("ix_ach_items_account_number", "account_number"),
     )
 

@@ -6,7 +6,8 @@ decoding pass when the file is not UTF-8 (the encoding's check and the decoded s
 
 - Encoding: the uploader's choice (one of :data:`ENCODINGS`), else a byte-order mark (UTF-8,
   UTF-16 LE/BE: Excel's "Unicode text" is UTF-16 with tabs), else strict UTF-8, else Big5-HKSCS
-  (then cp950), else ``charset-normalizer``'s guess (a warning asks to check the names).
+  (then cp950; a guess between it and Windows-1252 when both read the file), else
+  ``charset-normalizer``'s guess (a guess always has a warning asking to check the names).
 - Size: at most ``max_decoded_bytes`` once decoded (counted as UTF-8).
 - Dialect: comma, semicolon or tab, whichever splits the header row into the most known column
   names (or the one Excel's first line ``sep=;`` declares); quoted cells may hold the delimiter
@@ -69,6 +70,8 @@ ENCODINGS: list[tuple[str, str]] = [
 #: The codec that reads each choice: UTF-8 with or without a byte-order mark.
 _CODECS = {"utf-8": "utf-8-sig"}
 _CHUNK = 1 << 16
+#: Western European Windows text, which Big5 can often read too (as the wrong characters).
+_WESTERN = "cp1252"
 #: How much of the file ``charset-normalizer`` looks at.
 _SAMPLE = 1 << 20
 _DELIMITERS = (",", ";", "\t")
@@ -233,22 +236,13 @@ def _choose_encoding(
         for codec, label in (("big5hkscs", "Big5-HKSCS"), ("cp950", "Big5 (cp950)")):
             decoded = _decode_pass(stream, codec)
             if decoded is not None:
-                facts.encoding = label
-                return codec, decoded
+                return _big5_or_western(stream, codec, label, decoded, facts)
         stream.seek(0)
         guess = charset_normalizer.from_bytes(stream.read(_SAMPLE)).best()
         if guess is not None:
             decoded = _decode_pass(stream, guess.encoding)
             if decoded is not None:
-                facts.encoding = f"{guess.encoding} (guessed)"
-                facts.problems.append(
-                    Problem(
-                        "encoding_guessed",
-                        f"The file's encoding was guessed as {guess.encoding}: check that the names in the"
-                        " preview read correctly, or choose the encoding on the form.",
-                        Severity.WARNING,
-                    )
-                )
+                _guessed(facts, guess.encoding)
                 return guess.encoding, decoded
         if raw.nul:
             raise FileRefused(
@@ -264,6 +258,41 @@ def _choose_encoding(
         "encoding",
         f"The file starts with a {named} byte-order mark but is not {named} text: {_SAVE_AS},"
         " or choose the file's encoding on the form.",
+    )
+
+
+def _big5_or_western(
+    stream: typing.BinaryIO, big5: str, label: str, decoded: int, facts: FileFacts
+) -> tuple[str, int]:
+    """Return the Big5 ``big5`` codec and its ``decoded`` size, unless the file is more likely cp1252.
+
+    Western European names in Windows-1252 (MÜLLER, FRANÇOIS) are mostly valid Big5 too, and most
+    Big5 is valid Windows-1252: when both read the whole file, ``charset-normalizer`` weighs the two
+    on the file's start, and the choice is shown as a guess.
+    """
+    western = _decode_pass(stream, _WESTERN)
+    if western is None:
+        facts.encoding = label
+        return big5, decoded
+    stream.seek(0)
+    best = charset_normalizer.from_bytes(stream.read(_SAMPLE), cp_isolation=[big5, _WESTERN]).best()
+    if best is not None and best.encoding == _WESTERN:
+        _guessed(facts, dict(ENCODINGS)[_WESTERN])
+        return _WESTERN, western
+    _guessed(facts, label)
+    return big5, decoded
+
+
+def _guessed(facts: FileFacts, name: str) -> None:
+    """Label the encoding ``name`` as guessed, with a warning to check the names."""
+    facts.encoding = f"{name} (guessed)"
+    facts.problems.append(
+        Problem(
+            "encoding_guessed",
+            f"The file's encoding was guessed as {name}: check that the names in the preview read"
+            " correctly, or choose the encoding on the form.",
+            Severity.WARNING,
+        )
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dashboard.ach.banks import bank_name
 from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
+from dashboard.ach.rules import account_digits
 from dashboard.ach.states import BatchStatus
 from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
@@ -42,7 +43,8 @@ class BatchFilter:
     value_from: date | None = None
     value_to: date | None = None
     uploaded_by_id: int | None = None
-    #: A batch reference, an employee id, a payee name (by its start) or an account number.
+    #: A batch reference, an employee id, a payee name (by its start, in any case) or an account
+    #: number (spaces and hyphens ignored).
     q: str | None = None
 
 
@@ -54,13 +56,32 @@ def _batches_of_items_where(condition: ColumnElement[bool]) -> Select:
     return select(AchItem.batch_id).where(condition)
 
 
+def _account_searched(q: str) -> str:
+    """Return the account number ``q`` names: its digits as items store them (``q`` if it has none)."""
+    return account_digits(q) or q
+
+
+def _batch_ids(ids_by_prefix: bool) -> tuple[IdKind, ...]:
+    return (
+        IdKind(AchBatch.reference, _batches_where),
+        IdKind(AchItem.employee_id, _batches_of_items_where, by_prefix=ids_by_prefix),
+        # Any case, through the upper(payee_name) index; SQLite's upper() changes only ASCII letters.
+        IdKind(func.upper(AchItem.payee_name), _batches_of_items_where, read=str.upper),
+        IdKind(
+            AchItem.account_number, _batches_of_items_where, by_prefix=ids_by_prefix, read=_account_searched
+        ),
+    )
+
+
+#: The columns a batches search looks in.
+SEARCHED_COLUMNS = (AchBatch.reference, AchItem.employee_id, AchItem.payee_name, AchItem.account_number)
+
+
 #: What a batches search finds, each exactly or by its start, through its own index.
-BATCH_IDS = (
-    IdKind(AchBatch.reference, _batches_where),
-    IdKind(AchItem.employee_id, _batches_of_items_where),
-    IdKind(AchItem.payee_name, _batches_of_items_where),
-    IdKind(AchItem.account_number, _batches_of_items_where),
-)
+BATCH_IDS = _batch_ids(ids_by_prefix=True)
+#: The same for a searcher who sees employee ids and account numbers masked: those only whole, so
+#: nobody can learn one a digit at a time from which starts find a batch.
+BATCH_IDS_MASKED = _batch_ids(ids_by_prefix=False)
 
 #: What the batches list shows of each batch.
 LISTED_COLUMNS = (
@@ -83,9 +104,14 @@ LISTED_COLUMNS = (
 )
 
 
-def found_batches(session: Session, filters: BatchFilter) -> Found | None:
-    """Return the ids of the batches ``filters``' search names (None: no search)."""
-    return find_ids(session, filters.q, BATCH_IDS) if filters.q else None
+def found_batches(session: Session, filters: BatchFilter, *, ids_by_prefix: bool) -> Found | None:
+    """Return the ids of the batches ``filters``' search names (None: no search).
+
+    Employee ids and account numbers are found by their start only when ``ids_by_prefix``.
+    """
+    if not filters.q:
+        return None
+    return find_ids(session, filters.q, BATCH_IDS if ids_by_prefix else BATCH_IDS_MASKED)
 
 
 def batch_conditions(
@@ -109,9 +135,15 @@ def batch_conditions(
     return among_found(AchBatch, found, conditions)
 
 
-def batch_page(session: Session, filters: BatchFilter, cursor: Cursor | None = None) -> Page:
-    """Return one page of batches matching ``filters``, newest first, with the next page's cursor."""
-    found = found_batches(session, filters)
+def batch_page(
+    session: Session, filters: BatchFilter, cursor: Cursor | None = None, *, ids_by_prefix: bool
+) -> Page:
+    """Return one page of batches matching ``filters``, newest first, with the next page's cursor.
+
+    Employee ids and account numbers are found by their start only when ``ids_by_prefix``: for
+    those who see them whole.
+    """
+    found = found_batches(session, filters, ids_by_prefix=ids_by_prefix)
     statement = select(*LISTED_COLUMNS).where(*batch_conditions(session, filters, found))
     return searched_page(session, statement, AchBatch, cursor, found)
 

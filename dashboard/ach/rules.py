@@ -90,6 +90,8 @@ _ORDER = {
         ("employee_id", "payee_name", "payee_name_zh", *REQUIRED_COLUMNS[2:], "email")
     )
 }
+#: Cells whose messages never repeat them: they are masked for every role but finance and manager.
+_MASKED_COLUMNS = frozenset({"employee_id", "account_number"})
 _FORMULA_STARTS = frozenset("=+-@")
 _AMOUNT = re.compile(r"(\d+|\d{1,3}(?:,\d{3})+(?=\.))(?:\.(\d+))?")
 _AMBIGUOUS = re.compile(r"\d{1,3}(?:,\d{3})+")
@@ -160,6 +162,11 @@ def shown(value: str) -> str:
     if len(text) > _SHOWN:
         text = text[: _SHOWN - 1] + "…"
     return f'"{text}"'
+
+
+def account_digits(text: str) -> str:
+    """Return an account number without the spaces and hyphens people write in it."""
+    return text.replace(" ", "").replace("-", "")
 
 
 def format_minor(minor: int) -> str:
@@ -290,8 +297,7 @@ class RowChecker:
         elif len(employee_id) > MAX_EMPLOYEE_ID:
             self._problem(
                 "employee_id_length",
-                f"The employee id {shown(employee_id)} has {len(employee_id)} characters;"
-                f" at most {MAX_EMPLOYEE_ID} are allowed.",
+                f"The employee id has {len(employee_id)} characters; at most {MAX_EMPLOYEE_ID} are allowed.",
                 "employee_id",
             )
 
@@ -346,7 +352,7 @@ class RowChecker:
         if len(employee_id) > MAX_REFERENCE:
             self._problem(
                 "reference_missing",
-                f"The reference is empty and the employee id {shown(employee_id)} has more than"
+                "The reference is empty and the employee id has more than"
                 f" {MAX_REFERENCE} characters, so it cannot stand in for it: write a reference of at most"
                 f" {MAX_REFERENCE} characters.",
                 "reference",
@@ -368,9 +374,10 @@ class RowChecker:
     def _check_formulas(self, texts: dict[str, str]) -> None:
         for column, value in texts.items():
             if value[:1] in _FORMULA_STARTS:
+                cell = "" if column in _MASKED_COLUMNS else f" {shown(value)}"
                 self._problem(
                     "formula_like",
-                    f"The {_LABELS[column]} {shown(value)} starts with {value[0]} as a spreadsheet formula"
+                    f"The {_LABELS[column]}{cell} starts with {value[0]} as a spreadsheet formula"
                     " does: it is kept as typed and never evaluated; check that it is what you meant.",
                     column,
                     Severity.WARNING,
@@ -443,14 +450,15 @@ class RowChecker:
 
     def _check_account(self, text: str, bank_code: str, known_bank: bool) -> str:
         problem = self._problem
-        digits = text.replace(" ", "").replace("-", "")
+        digits = account_digits(text)
         if not digits:
             problem("account_missing", "The account number is missing.", "account_number")
             return digits
         if not (digits.isascii() and digits.isdigit()):
             problem(
                 "account_format",
-                f"The account number {shown(text)} may contain only digits (spaces and hyphens are ignored).",
+                "The account number has characters other than digits: write digits only (spaces and"
+                " hyphens are ignored).",
                 "account_number",
             )
             return text
@@ -459,7 +467,7 @@ class RowChecker:
             whose = f"for bank {bank_code}, {bank(bank_code).name}, " if known_bank else ""  # type: ignore[union-attr]
             problem(
                 "account_length",
-                f"The account number {shown(text)} has {len(digits)} digits; {whose}account numbers have"
+                f"The account number has {len(digits)} digits; {whose}account numbers have"
                 f" {_lengths_text(lengths)} digits after the branch code. This length table is approximate:"
                 " check the number with the employee.",
                 "account_number",

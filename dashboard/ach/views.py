@@ -40,6 +40,7 @@ from dashboard.ach.states import EDITABLE_BATCH
 from dashboard.ach.states import ItemStatus
 from dashboard.auth.access import roles
 from dashboard.events.kinds import ObjectType
+from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
@@ -55,6 +56,7 @@ from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import readable
 from dashboard.listing import valid_filters
+from dashboard.providers.hkach.consts import PROVIDER as HKACH
 from dashboard.templating import can_open
 from dashboard.users.models import Role
 
@@ -106,7 +108,8 @@ def index():
     cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
     filters = valid_filters(form, BatchFilter)
-    page = batch_page(db.session, filters, before) if filters else Page([], None)
+    sees_whole = current_user.role in REVEALING_ROLES
+    page = batch_page(db.session, filters, before, ids_by_prefix=sees_whole) if filters else Page([], None)
     return render_page(
         "ach/index.html",
         "results",
@@ -214,8 +217,8 @@ def _receive(form: UploadForm, batch: AchBatch | None):
 def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]:
     """Return what the batch page shows, or for htmx what its ``block`` shows.
 
-    Only the whole page reads the totals per bank, only the summary the problems and only the rows'
-    region a page of rows: a live refresh reads what it re-renders.
+    Only the whole page reads the totals per bank, only the summary the problems and the timeline and
+    only the rows' region a page of rows: a live refresh reads what it re-renders.
     """
     whole = not is_htmx()
     editable = batch.status in EDITABLE_BATCH
@@ -224,7 +227,8 @@ def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]
     if status not in dict(statuses):
         status = None
     after = Cursor.parse(request.args.get("after"), timed=False)
-    shows_problems = editable and (whole or block == "summary")
+    shows_summary = whole or block == "summary"
+    shows_problems = editable and shows_summary
     shows_items = whole or block == "items"
     return {
         "batch": batch,
@@ -241,6 +245,9 @@ def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]
         "banks": bank_totals(db.session, batch.id) if whole else [],
         "problems": problems_of(db.session, batch.id, PROBLEMS_SHOWN) if shows_problems else [],
         "problems_shown": PROBLEMS_SHOWN,
+        "events": object_timeline(db.session, ObjectType.ACH_BATCH, batch.id, HKACH)
+        if shows_summary
+        else None,
         "errors": errors_blocking(batch),
         "warnings": warnings_to_acknowledge(batch),
         "progress": progress(batch),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import html
 import io
 import json
 import threading
@@ -55,6 +56,7 @@ from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
 from tests.conftest import TEST_PASSWORD
 from tests.conftest import skip_unless_postgresql
+from tests.payments.test_payment_service import staff_browser
 
 
 @pytest.fixture
@@ -390,6 +392,24 @@ def test_the_batch_timeline_reads_its_requests_and_progress_in_words(bank):
         ("Request to the bank", "request 1 · received → rejected · AM04: Insufficient funds"),
         ("Progress", "2 of 2 final · 0 paid (HK$0.00) · 2 rejected"),
     ]
+
+
+def test_the_batch_page_shows_each_request_to_the_bank_its_answer_and_its_call_masked(bank):
+    # Without a reference, the employee id is the transfer's end-to-end id.
+    batch_id = approved(bank, [payee(1, reference=""), payee(2, amount="13.13")])
+    bank.run_jobs(scheduled=True)
+
+    with staff_browser(bank, "viewer") as browser:
+        page = html.unescape(browser.get(f"{bank.url}/ach/batches/{batch_id}", timeout=5).text)
+
+    timeline = page[page.index('id="timeline"') :]
+    assert "request 1 · pending → received" in timeline
+    assert "request 1 · received → rejected · AM04: Insufficient funds" in timeline
+    assert "AM04 means:" in timeline
+    assert "Request and response: POST /" in timeline and '"creditor_account_identification"' in timeline
+    for whole in ("100000015", "100000025", "E00001", "12345678901"):
+        assert whole not in page, whole
+    assert '"*****0015"' in timeline and '"**0001"' in timeline
 
 
 def test_a_request_sent_twice_by_two_workers_is_held_once_by_the_bank(bank):

@@ -22,6 +22,7 @@ from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
+from tests.unit.test_list_plans import plans_of
 
 LONG_NAME = "CHAN TAI MAN WITH A NAME LONGER THAN 35"
 
@@ -36,8 +37,8 @@ def stored(rows, finance, fake_clock, **options) -> int:
     return upload(rows, finance.id, **options).batch_id
 
 
-def listed(filters: BatchFilter, cursor=None) -> list[int]:
-    return [row.id for row in batch_page(db.session, filters, cursor).rows]
+def listed(filters: BatchFilter, cursor=None, ids_by_prefix=True) -> list[int]:
+    return [row.id for row in batch_page(db.session, filters, cursor, ids_by_prefix=ids_by_prefix).rows]
 
 
 def test_the_list_is_newest_first_filtered_and_found_by_any_of_its_ids(finance, fake_clock, create_user):
@@ -59,12 +60,43 @@ def test_the_list_is_newest_first_filtered_and_found_by_any_of_its_ids(finance, 
     assert listed(BatchFilter(q="987654325")) == [second]  # an account number
     assert listed(BatchFilter(q="NOBODY")) == []
     assert listed(BatchFilter(q="E0000", status="discarded")) == [third]
+    # Those who see employee ids and account numbers masked find them only whole.
+    assert listed(BatchFilter(q="E0000"), ids_by_prefix=False) == []
+    assert listed(BatchFilter(q="9876543"), ids_by_prefix=False) == []
+    assert listed(BatchFilter(q="E00002"), ids_by_prefix=False) == [first]
+    assert listed(BatchFilter(q="987654325"), ids_by_prefix=False) == [second]
+    assert listed(BatchFilter(q="WONG"), ids_by_prefix=False) == [first]
+
+
+def test_account_numbers_are_found_as_typed_and_payee_names_in_any_case(finance, fake_clock):
+    first = stored([payee(1, payee_name="Wong Siu Ming")], finance, fake_clock)
+    second = stored([payee(2, account_number="987-654 325")], finance, fake_clock)
+
+    for q in ("987 654 325", "9876-54325", "987654325"):
+        assert listed(BatchFilter(q=q), ids_by_prefix=False) == [second], q
+    assert listed(BatchFilter(q="987-65")) == [second]
+    assert listed(BatchFilter(q="987-65"), ids_by_prefix=False) == []
+    for q in ("wong siu", "WONG SIU MING", "Wong"):
+        assert listed(BatchFilter(q=q), ids_by_prefix=False) == [first], q
+    assert listed(BatchFilter(q="-")) == []
+
+
+@pytest.mark.parametrize(
+    ("q", "index"),
+    [("wong siu", "ix_ach_items_payee_name_upper"), ("987 654-3", "ix_ach_items_account_number")],
+)
+def test_a_search_by_payee_name_or_account_reads_their_indexes(finance, fake_clock, q, index):
+    stored([payee(n) for n in range(1, 30)], finance, fake_clock)
+
+    plans = plans_of(lambda: listed(BatchFilter(q=q)))
+
+    assert plans[0].uses(index) and not plans[0].scans_a_table, plans[0]
 
 
 def test_the_list_pages_with_a_cursor(finance, fake_clock):
     ids = [stored([payee(n)], finance, fake_clock) for n in range(1, PAGE_SIZE + 3)]
 
-    page = batch_page(db.session, BatchFilter(), None)
+    page = batch_page(db.session, BatchFilter(), None, ids_by_prefix=True)
 
     assert [row.id for row in page.rows] == ids[::-1][:PAGE_SIZE]
     assert listed(BatchFilter(), page.next_cursor) == ids[::-1][PAGE_SIZE:]

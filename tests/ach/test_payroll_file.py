@@ -116,23 +116,46 @@ def test_big5_hkscs_names_are_read():
 def test_cp950_is_tried_when_big5_hkscs_cannot_read_the_file():
     data = payroll_csv([row(payee_name_zh="陳大文€")], encoding="cp950")
     rows, facts = read_all(data)
-    assert facts.encoding == "Big5 (cp950)"
+    assert facts.encoding == "Big5 (cp950) (guessed)"  # Windows-1252 reads it too
     assert rows[0].payee_name_zh == "陳大文€"
+
+
+def guessed_as(name: str) -> list[Problem]:
+    return [
+        Problem(
+            "encoding_guessed",
+            f"The file's encoding was guessed as {name}: check that the names in the preview read"
+            " correctly, or choose the encoding on the form.",
+            WARNING,
+        )
+    ]
+
+
+def test_western_european_names_that_big5_also_reads_are_read_as_windows_1252():
+    names = ["MÜLLER JÖRG", "FRANÇOIS DUPONT"]
+    cells = [row(employee_id=f"EMP{n}", payee_name=name) for n, name in enumerate(names)]
+    data = payroll_csv(cells, encoding="cp1252")
+    data.decode("big5hkscs")  # valid Big5, as the wrong characters
+    rows, facts = read_all(data)
+    assert [found.payee_name for found in rows] == names
+    assert (facts.encoding, facts.problems) == ("Windows-1252 (guessed)", guessed_as("Windows-1252"))
+
+
+def test_big5_names_that_windows_1252_also_reads_stay_big5_as_a_guess():
+    names = ["陳大文", "李小明", "黃嘉欣"]
+    cells = [row(employee_id=f"EMP{n}", payee_name_zh=name) for n, name in enumerate(names)]
+    data = payroll_csv(cells, encoding="big5hkscs")
+    data.decode("cp1252")  # valid Windows-1252, as the wrong characters
+    rows, facts = read_all(data)
+    assert [found.payee_name_zh for found in rows] == names
+    assert (facts.encoding, facts.problems) == ("Big5-HKSCS (guessed)", guessed_as("Big5-HKSCS"))
 
 
 def test_another_encoding_is_guessed_with_a_warning():
     rows, facts = read_all(payroll_csv([row(payee_name="JOSÉ CAFÉ")], encoding="cp1252"))
     assert rows[0].payee_name == "JOSÉ CAFÉ"
     assert facts.encoding.endswith(" (guessed)")
-    guessed = facts.encoding.removesuffix(" (guessed)")
-    assert facts.problems == [
-        Problem(
-            "encoding_guessed",
-            f"The file's encoding was guessed as {guessed}: check that the names in the preview read"
-            " correctly, or choose the encoding on the form.",
-            WARNING,
-        )
-    ]
+    assert facts.problems == guessed_as(facts.encoding.removesuffix(" (guessed)"))
 
 
 def test_the_uploader_may_choose_the_encoding():

@@ -245,6 +245,24 @@ def test_a_viewer_sees_masked_account_numbers_and_ids_finance_and_managers_see_t
             assert "••••6789" in page and "••••0001" in page
 
 
+def test_problems_never_repeat_an_account_number_or_an_employee_id(app, client, login_as, upload):
+    login_as("finance")
+    long_id = "EMPLOYEE-" + "7" * 27
+    bad = (
+        f"{long_id},Chan Tai Man,004,123,12345678901234,100.00,HKD,",
+        "=E0009,Lee Siu Ming,004,123,9876-54O21,100.00,HKD,",
+    )
+    batch_id = uploaded_id(upload(payroll(*bad)))
+    for role in ("viewer", "finance"):
+        login_as(role)
+        page = text(client.get(f"/ach/batches/{batch_id}"))
+        assert "The account number has 14 digits; for bank 004" in page
+        assert "The employee id has 36 characters" in page
+        assert "The employee id starts with =" in page
+        for whole in ("12345678901234", long_id, "=E0009", "9876-54O21"):
+            assert page.count(whole) == (role == "finance"), (role, whole)
+
+
 # --- submit and discard ----------------------------------------------------------------------------
 
 
@@ -405,6 +423,12 @@ def test_the_list_shows_batches_and_finds_them_by_employee_payee_or_account(app,
     for q in ("E0777", "Ho Man", "444555666"):
         found = text(client.get("/ach/batches/", query_string={"q": q}))
         assert f'id="batch-{second}"' in found and f'id="batch-{first}"' not in found, q
+    for role, finds_starts in (("viewer", False), ("support", False), ("manager", True)):
+        login_as(role)
+        for q in ("E077", "44455", "E0777", "444555666"):
+            found = text(client.get("/ach/batches/", query_string={"q": q}))
+            whole_or_allowed = finds_starts or q in ("E0777", "444555666")
+            assert (f'id="batch-{second}"' in found) == whole_or_allowed, (role, q)
     filtered = text(client.get("/ach/batches/", query_string={"status": "discarded"}))
     assert not re.search(r'id="batch-\d+"', filtered)
     bad = client.get("/ach/batches/", query_string={"value_from": "2026-02-01", "value_to": "2026-01-01"})

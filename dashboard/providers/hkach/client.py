@@ -53,9 +53,12 @@ from dashboard.providers.http import DEFAULT_READ_TIMEOUT
 from dashboard.providers.http import build_session
 from dashboard.providers.http import require_http_url
 
-#: Masked to their last 4 characters on call records: tokens, account numbers, identity numbers.
+#: Masked to their last 4 characters on call records: tokens, account numbers, identity numbers, and
+#: end-to-end ids (a payroll row without a reference sends its employee id as one).
 HKACH_SECRET_FIELDS = SECRET_FIELDS | {
     "client_assertion",
+    "end_to_end_identification",
+    "original_end_to_end_identification",
     "debtor_account_identification",
     "creditor_account_identification",
     "creditor_organisation_identification",
