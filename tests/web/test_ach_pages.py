@@ -379,7 +379,9 @@ def test_a_rejected_batch_given_a_corrected_file_names_no_decision_until_the_nex
         assert (batch.decided_by_id, batch.decided_at, batch.decision_comment) == (None, None, None)
         assert batch.submitted_for_approval_at is None
     page = text(client.get(f"/ach/batches/{batch_id}"))
-    assert 'id="batch-approver"' not in page and "Wrong month" not in page
+    # The decision is gone from the batch's facts; its timeline still tells the rejection.
+    assert 'id="batch-approver"' not in page
+    assert "Rejected by</dt>" not in page and "Approved by</dt>" not in page
     listed = text(client.get("/ach/batches/"))
     assert "Manager Tester" not in listed[listed.index(f'id="batch-{batch_id}"') :]
 
