@@ -206,13 +206,19 @@ class AchItem(Base):
         one_of("status", [status.value for status in ItemStatus]),
         # Row order (the items page, the result file, a request's transfers, the bank's news by row).
         UniqueConstraint("batch_id", "row_number", name="uq_ach_items_batch_id_row_number"),
-        # The preview: rows with errors, then rows with warnings, each in row order.
-        Index(
-            "ix_ach_items_batch_id_has_error_has_warning_row_number",
-            "batch_id",
-            "has_error",
-            "has_warning",
-            "row_number",
+        # The preview: rows with errors, then rows with warnings, each in row order. Only the few rows
+        # with problems are indexed (an upload writes nothing here for a clean row); the clean rest is
+        # read in row order through the unique constraint. Each WHERE is written as the queries' own
+        # ``is_(True)`` renders, which SQLite needs to use the index.
+        *(
+            Index(
+                f"ix_ach_items_batch_id_row_number_{flag}",
+                "batch_id",
+                "row_number",
+                sqlite_where=text(f"{flag} IS 1"),
+                postgresql_where=text(f"{flag} IS true"),
+            )
+            for flag in ("has_error", "has_warning")
         ),
         Index("ix_ach_items_batch_id_status_row_number", "batch_id", "status", "row_number"),
         # The batches list's search by employee, payee name (prefix, in any case) or account number.

@@ -17,6 +17,7 @@ from dashboard.ach.queries import BatchFilter
 from dashboard.ach.queries import bank_totals
 from dashboard.ach.queries import batch_page
 from dashboard.ach.queries import items_page
+from dashboard.ach.queries import iter_problem_items
 from dashboard.ach.queries import problems_of
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
@@ -120,6 +121,27 @@ def test_a_draft_lists_rows_with_errors_then_warnings_then_the_rest_page_by_page
     assert order == [7, 8, 3, 2, 4, 5, 6, 9]
     invalid = items_page(db.session, batch_id, status="invalid").rows
     assert [row.row_number for row in invalid] == [7, 8]
+
+
+def test_a_draft_reads_its_problem_rows_from_indexes_of_those_rows_alone_and_the_rest_in_row_order(
+    finance, fake_clock
+):
+    rows = [payee(n) for n in range(1, 5)]
+    rows[0] = payee(1, bank_code="999")
+    rows[1] = payee(2, payee_name=LONG_NAME)
+    batch_id = stored(rows, finance, fake_clock)
+
+    preview = plans_of(lambda: items_page(db.session, batch_id, size=10))[1:]
+    problems = plans_of(lambda: list(iter_problem_items(db.session, batch_id)))
+
+    errors, warnings, rest = preview
+    for plan in (errors, problems[0]):
+        assert plan.uses("ix_ach_items_batch_id_row_number_has_error"), plan
+    for plan in (warnings, problems[1]):
+        assert plan.uses("ix_ach_items_batch_id_row_number_has_warning"), plan
+    assert not rest.uses("_has_"), rest  # the unique (batch_id, row_number), named by the database
+    for plan in (*preview, *problems):
+        assert not plan.scans_a_table and not plan.sorts, plan
 
 
 def test_totals_per_bank_and_problems_count_only_what_the_preview_shows(finance, fake_clock):

@@ -8,6 +8,7 @@ import io
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy import select
 
 from dashboard import clock
@@ -177,6 +178,28 @@ def test_items_are_written_in_chunks_and_all_kept(finance):
     assert (batch.item_count, batch.error_count) == (2501, 0)
     assert batch.total_minor == sum((1000 + n) * 100 + 50 for n in range(1, 2502))
     assert stored_counts() == (1, 2501)
+
+
+def test_on_sqlite_the_items_are_written_with_a_larger_page_cache_then_the_connection_has_its_own(finance):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+    default = db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+    db.session.rollback()
+    writers = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT INTO ach_items"):
+            writers.append((cursor.connection, cursor.connection.execute("PRAGMA cache_size").fetchone()[0]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        upload([payee(1), payee(2)], finance.id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+    ((connection, cache_size),) = writers
+    assert cache_size == -service.SQLITE_UPLOAD_CACHE_KIB != default
+    assert connection.execute("PRAGMA cache_size").fetchone()[0] == default
 
 
 def test_a_file_of_the_right_bytes_keeps_its_sha256(finance):
