@@ -1,7 +1,7 @@
 """Payroll items: the preview's problem rows indexed alone (partial indexes), not every row
 
 Revision ID: b3e5d7f9a1c2
-Revises: 6a24d191b6be
+Revises: b3d5f7a9c1e2
 Create Date: 2026-11-29 21:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b3e5d7f9a1c2"
-down_revision = "6a24d191b6be"
+down_revision = "b3d5f7a9c1e2"
 branch_labels = None
 depends_on = None
 
