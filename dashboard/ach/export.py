@@ -19,6 +19,8 @@ from dashboard.ach.banks import bank_name
 from dashboard.ach.models import AchBatch
 from dashboard.ach.queries import iter_items
 from dashboard.ach.queries import iter_problem_items
+from dashboard.ach.rules import OPTIONAL_COLUMNS
+from dashboard.ach.rules import REQUIRED_COLUMNS
 from dashboard.audit import service as audit
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
@@ -126,20 +128,8 @@ def _cell(item: Any, column: str | None, currency: str | None) -> str:
     return _safe(value)
 
 
-#: The file's columns an item keeps as given.
-_ITEM_COLUMNS = frozenset(
-    {
-        "employee_id",
-        "payee_name",
-        "payee_name_zh",
-        "email",
-        "bank_code",
-        "branch_code",
-        "account_number",
-        "currency",
-        "reference",
-    }
-)
+#: The file's columns an item keeps as given (the amount is kept as minor units).
+_ITEM_COLUMNS = frozenset((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)) - {"amount"}
 
 
 def error_rows(session: Session, batch_id: int) -> Iterator[str]:
