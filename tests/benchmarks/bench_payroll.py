@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import REPO
 from harness import BenchmarkError
 from harness import machine_facts
+from harness import percentile
 from harness import print_facts
 from harness import print_table
 from harness import remove_temp_folder
@@ -165,6 +166,7 @@ def child(factory: str, path: Path, repeat: int) -> dict:
     return {
         "rows": rows,
         "seconds": statistics.median(seconds),
+        "p95": percentile(seconds, 0.95),
         "traced_peak": traced_peak,
         "rss_before": rss_before,
         "rss_peak": rss_peak,
@@ -191,7 +193,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per case and file (median shown)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed runs per case and file (median and p95 shown)"
+    )
     parser.add_argument("--case", action="append", default=[], help="NAME=module:factory, one more case")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder with the files")
     parser.add_argument("--child", nargs=2, metavar=("FACTORY", "PATH"), help=argparse.SUPPRESS)
@@ -227,6 +231,7 @@ def main() -> None:
                         name,
                         f"{numbers['rows']:,}",
                         f"{numbers['seconds']:.3f}",
+                        f"{numbers['p95']:.3f}",
                         f"{numbers['rows'] / numbers['seconds']:,.0f}",
                         f"{numbers['traced_peak'] / (1 << 20):.2f}",
                         f"{numbers['rss_before'] / 1024:.0f} → {numbers['rss_peak'] / 1024:.0f}"
@@ -235,7 +240,17 @@ def main() -> None:
                 )
         print()
         print_table(
-            ["file", "MiB", "case", "rows", "seconds", "rows/s", "traced peak MiB", "RSS MiB before → peak"],
+            [
+                "file",
+                "MiB",
+                "case",
+                "rows",
+                "median s",
+                "p95 s",
+                "rows/s",
+                "traced peak MiB",
+                "RSS MiB before → peak",
+            ],
             table,
         )
     finally:
