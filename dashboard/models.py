@@ -14,6 +14,7 @@ from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.notification_rollups import NotificationTally
 from dashboard.users.models import User
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "DailyTotal",
     "Event",
     "Notification",
+    "NotificationTally",
     "Payment",
     "Refund",
     "User",

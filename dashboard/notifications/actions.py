@@ -14,6 +14,7 @@ from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.extensions import db
 from dashboard.jobs import enqueue_after_commit
+from dashboard.notifications.handlers import record_outcome
 from dashboard.notifications.intake import APPLY_NOTIFICATION
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
@@ -59,7 +60,7 @@ def reprocess(notification_id: int) -> None:
         if refusal is not None:
             raise ReprocessRefused(refusal)
         before = {"outcome": row.outcome, "processing_error": row.processing_error}
-        row.outcome = InboxOutcome.PENDING.value
+        record_outcome(session, row, InboxOutcome.PENDING)
         row.processed_at = None
         row.processing_error = None
         audit.record(

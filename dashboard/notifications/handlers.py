@@ -39,6 +39,8 @@ from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import NOTIFYING
 from dashboard.reports.models import gathered_rollup_moves
+from dashboard.reports.notification_rollups import gathered_notification_moves
+from dashboard.reports.notification_rollups import move_notification
 
 #: How much of an error a notification's row keeps for staff.
 MAX_ERROR_TEXT = 2000
@@ -157,8 +159,9 @@ def apply_batch(limit: int) -> Batch:
     They are claimed and applied oldest first, as :func:`apply_next` would one by one, so each
     object sees its news in the same order. Each is applied in a savepoint of its own: one that
     crashes is rolled back alone and recorded as crashed (one attempt, its error), the others
-    are kept. The rollup buckets the batch moved are written once each, at its end. A crash of
-    the batch itself (the commit, the connection) rolls it all back and leaves every one waiting.
+    are kept. The rollup buckets the batch moved (payments' and notifications') are written once
+    each, at its end. A crash of the batch itself (the commit, the connection) rolls it all back
+    and leaves every one waiting.
     """
     if not _any_waiting():
         return Batch(0, [])
@@ -167,6 +170,7 @@ def apply_batch(limit: int) -> Batch:
     with (
         write_transaction(db.session) as session,
         gathered_rollup_moves(session),
+        gathered_notification_moves(session),
         gathered_events(session),
     ):
         for row in _claim(session, limit):
@@ -189,15 +193,21 @@ def _apply_locked(session: Session, row: Notification) -> str:
             news = NOTIFYING[row.provider].webhook.read_notification(row.body)
             applied = HANDLERS[type(news)](session, row, news)
     except (InvalidTransition, MalformedMessage) as exc:
-        row.outcome = InboxOutcome.FAILED.value
+        record_outcome(session, row, InboxOutcome.FAILED)
         row.processing_error = describe_error(exc)
         return row.outcome
-    row.outcome = applied.outcome.value
+    record_outcome(session, row, applied.outcome)
     row.processed_at = clock.now()
     row.processing_error = None
     if applied.object_type is not None:
         row.object_type, row.object_id = applied.object_type, str(applied.object_id)
     return row.outcome
+
+
+def record_outcome(session: Session, row: Notification, outcome: InboxOutcome) -> None:
+    """Set ``row``'s outcome and move it to that outcome's bucket of the notification health rollup."""
+    move_notification(session, row, row.outcome, outcome.value)
+    row.outcome = outcome.value
 
 
 def _noted(

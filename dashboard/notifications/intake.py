@@ -2,7 +2,8 @@
 
 Intake (inside the webhook request) parses nothing it trusts: it checks the signature over the
 raw bytes (pure computation, no state), then stores the bytes, the relevant headers and the
-verdict with one ``INSERT … RETURNING`` in a transaction of its own, and only then acknowledges.
+verdict with one ``INSERT … RETURNING`` in a transaction of its own — whose only other statement
+counts it in the notification health rollup, one upsert — and only then acknowledges.
 Doing the check before the insert rather than after it costs nothing in safety — a process dying
 mid-check has stored nothing and acknowledged nothing, so the provider sends again — and keeps
 intake to one statement and one commit. Nothing is queued: the appliers pick up stored rows
@@ -35,6 +36,7 @@ from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
 from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.entry import Provider
+from dashboard.reports.notification_rollups import count_arrival
 
 #: The job that applies a stored notification again (declared in notifications/tasks.py).
 APPLY_NOTIFICATION = "dashboard.notifications.tasks.apply_notification_task"
@@ -91,6 +93,7 @@ def check(provider: Provider, headers: Mapping[str, str], body: bytes) -> Checke
         "headers": webhook.kept(headers),
         "body": body,
         "received_at": clock.now(),
+        "event_at": webhook.event_time(identity, headers),
     }
     return Checked(webhook.verify(headers, body), fields, dedup_key(identity))
 
@@ -147,7 +150,10 @@ def _store(checked: Checked) -> Intake:
 
 
 def _insert(connection: Connection, row: dict[str, Any]) -> int:
-    return connection.execute(_INSERT, row).scalar_one()
+    """Insert ``row`` and count it in the notification health rollup, in the connection's transaction."""
+    notification_id = connection.execute(_INSERT, row).scalar_one()
+    count_arrival(connection, {"outcome": InboxOutcome.PENDING.value, **row})
+    return notification_id
 
 
 def _original(connection: Connection, row: dict[str, Any]):

@@ -122,6 +122,9 @@ class Notification(Base):
     #: A :class:`Verdict` value, decided before the row is stored.
     verdict: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    #: When the provider says the news happened (Worldpay ``eventTimestamp``; Antom the body's time of
+    #: what it reports, else its ``Request-Time``), read before trusting it; None when it does not say.
+    event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When processing finished (applied, duplicate, late, unmatched, rejected); None while pending/failed.
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last processing error, shown in the inbox.

@@ -237,12 +237,14 @@ class NotificationIdentity:
 
     ``key`` is what makes it unique (DESIGN §8 dedup keys); when ``secret`` is set (an authCode or
     accessToken), the stored key is ``key`` plus a keyed hash of it, never the secret itself.
+    ``event_at`` is when the body says what it reports happened (None when it does not say).
     """
 
     kind: str
     reference: str | None = None
     key: str | None = None
     secret: str | None = field(default=None, repr=False)
+    event_at: datetime | None = None
 
 
 def json_object(body: bytes | str) -> Mapping[str, Any]:

@@ -10,6 +10,7 @@ import enum
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from typing import Generic
 from typing import TypeVar
@@ -81,10 +82,16 @@ class Webhook:
     #: What the endpoint answers a notification it stored and verified, and one it refused.
     acknowledgement: WebhookAnswer
     refusal: WebhookAnswer
+    #: When the provider stamped a notification it sent, from its headers (None: it does not say).
+    sent_at: Callable[[Mapping[str, str]], datetime | None] = lambda headers: None
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> Verdict:
         """Check a notification's signature with the current app's settings."""
         return self.check_signature(current_app._get_current_object(), headers, body)
+
+    def event_time(self, identity: NotificationIdentity, headers: Mapping[str, str]) -> datetime | None:
+        """Return when the provider says the news happened: the body's time, else when it was sent."""
+        return identity.event_at or self.sent_at(headers)
 
     def path(self, config: Mapping[str, Any]) -> str:
         """Return the path notifications are posted to."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,6 +15,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Date
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
@@ -56,14 +59,19 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
-def _upsert(session: Session, day: date, provider: str, status: str, currency: str, count: int, amount: int):
-    dialect = session.get_bind().dialect.name
+def upsert_insert(dialect: str) -> Callable[[Table], Any]:
+    """Return the ``insert`` of ``dialect`` that has ``on_conflict_do_update`` (SQLite, PostgreSQL)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(f"no upsert for {dialect}")
+    return insert
+
+
+def _upsert(session: Session, day: date, provider: str, status: str, currency: str, count: int, amount: int):
+    insert = upsert_insert(session.get_bind().dialect.name)
     table = DailyTotal.__table__
     statement = insert(table).values(
         day=day, provider=provider, status=status, currency=currency, count=count, amount_minor=amount

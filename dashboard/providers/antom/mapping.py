@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -20,6 +21,7 @@ from dashboard.money import Money
 from dashboard.money import UnknownCurrency
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import RefundEvent
+from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
 from dashboard.providers.antom.consts import INVALID_ACCESS_TOKEN
 from dashboard.providers.antom.consts import MAX_REQUEST_ID_LENGTH
 from dashboard.providers.antom.consts import ORDER_NOT_EXIST
@@ -993,7 +995,8 @@ _AUTHORIZATION_TYPES = frozenset(
 def identify_notification(body: bytes | str) -> NotificationIdentity:
     """Return an Antom body's kind, reference and dedup key: notify type + paymentId/refundId +
     status; AUTHCODE_CREATED by its authCode, TOKEN_* by the accessToken (both secrets); a dispute's
-    by its type + disputeId (+ judged result), naming its payment."""
+    by its type + disputeId (+ judged result), naming its payment. Its event time is the time the
+    body gives for what it reports (paymentTime, refundTime, disputeTime or disputeJudgedTime)."""
     # Unverified input: nothing here may raise, whatever the body holds.
     data = json_object(body)
     dispute_kind = _loose(data, "disputeNotificationType")
@@ -1003,7 +1006,10 @@ def identify_notification(body: bytes | str) -> NotificationIdentity:
         judged = _loose(data, "disputeJudgedResult")
         key = ":".join(part for part in (dispute_kind, dispute_id, judged) if part) if dispute_id else None
         return NotificationIdentity(
-            dispute_kind, _loose(data, "paymentId") or _loose(data, "paymentRequestId"), key
+            dispute_kind,
+            _loose(data, "paymentId") or _loose(data, "paymentRequestId"),
+            key,
+            event_at=_loose_time(data, _DISPUTE_EVENT_TIMES.get(dispute_kind)),
         )
     auth_kind = _loose(data, "authorizationNotifyType")
     if auth_kind:
@@ -1019,10 +1025,47 @@ def identify_notification(body: bytes | str) -> NotificationIdentity:
     if kind == NotifyType.REFUND_RESULT:
         named = _loose(data, "refundId") or _loose(data, "refundRequestId")
         status = _loose(data, "refundStatus") or _loose(result, "resultStatus")
+        event_at = _loose_time(data, "refundTime")
     else:
         named = _loose(data, "paymentId") or _loose(data, "paymentRequestId")
         status = _loose(data, "paymentStatus") or _loose(result, "resultStatus")
-    return NotificationIdentity(kind, named, f"{kind}:{named}:{status}" if named else None)
+        event_at = _loose_time(data, "paymentTime")
+    return NotificationIdentity(kind, named, f"{kind}:{named}:{status}" if named else None, event_at=event_at)
+
+
+#: The field giving when the step a dispute notification reports happened; other steps give none.
+_DISPUTE_EVENT_TIMES: Mapping[str, str] = MappingProxyType(
+    {
+        DisputeNotificationType.DISPUTE_CREATED: "disputeTime",
+        DisputeNotificationType.DISPUTE_JUDGED: "disputeJudgedTime",
+    }
+)
+
+
+def _loose_time(data: Mapping[str, Any], key: str | None) -> datetime | None:
+    """Return a time field, or None when it is missing or unreadable (never raises)."""
+    try:
+        return _time(data, key) if key else None
+    except MappingError:
+        return None
+
+
+def request_time(headers: Mapping[str, str]) -> datetime | None:
+    """Return the ``Request-Time`` Antom signs on what it sends (epoch milliseconds or ISO-8601 with
+    an offset, antom.md §1.2), or None when it is missing or unreadable (never raises)."""
+    wanted = HEADER_REQUEST_TIME.lower()
+    text = next((value for name, value in headers.items() if name.lower() == wanted), None)
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        try:
+            return datetime.fromtimestamp(int(text) / 1000, UTC)
+        except (OverflowError, ValueError, OSError):
+            return None
+    try:
+        return parse_time(text)
+    except MappingError:
+        return None
 
 
 #: What each notify type's reference names; any other kind names a payment.

@@ -19,6 +19,7 @@ from dashboard.providers.antom.guidance import GUIDANCE
 from dashboard.providers.antom.mapping import identify_notification
 from dashboard.providers.antom.mapping import notification_news
 from dashboard.providers.antom.mapping import notification_subject
+from dashboard.providers.antom.mapping import request_time
 from dashboard.providers.antom.settings import DEFAULT_NOTIFY_PATH
 from dashboard.providers.antom.settings import from_app
 from dashboard.providers.entry import Provider
@@ -66,6 +67,9 @@ ANTOM: Provider[AntomClient] = Provider(
         default_path=DEFAULT_NOTIFY_PATH,
         acknowledgement=WebhookAnswer(200, NOTIFICATION_ACK, "application/json"),
         refusal=WebhookAnswer(401, REFUSAL_BODY, "application/json"),
+        # Notifications whose body gives no time for what they report (authorisations, a failed
+        # payment) are timed by the Request-Time Antom signs on them.
+        sent_at=request_time,
     ),
     guidance=GUIDANCE,
 )

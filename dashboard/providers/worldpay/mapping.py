@@ -768,7 +768,8 @@ def build_event(
 
 
 def identify_event(body: bytes | str) -> NotificationIdentity:
-    """Return an event's type, ``transactionReference`` and dedup key (``eventId``); never raises."""
+    """Return an event's type, ``transactionReference``, dedup key (``eventId``) and
+    ``eventTimestamp``; never raises."""
     data = json_object(body)
     details = data.get("eventDetails") if isinstance(data.get("eventDetails"), Mapping) else {}
     kind = _optional_str(details.get("type")) or UNPARSEABLE
@@ -776,7 +777,18 @@ def identify_event(body: bytes | str) -> NotificationIdentity:
         kind,
         _optional_str(details.get("transactionReference")) or None,
         _optional_str(data.get("eventId")) or None,
+        event_at=_loose_event_timestamp(data.get("eventTimestamp")),
     )
+
+
+def _loose_event_timestamp(value: Any) -> datetime | None:
+    """Return ``eventTimestamp`` as UTC, or None when it is missing or unreadable (never raises)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return _event_timestamp(value)
+    except MalformedPayload:
+        return None
 
 
 def event_subject(kind: str) -> Subject:

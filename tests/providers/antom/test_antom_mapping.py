@@ -35,6 +35,7 @@ from dashboard.providers.antom.mapping import identify_notification
 from dashboard.providers.antom.mapping import notification_news
 from dashboard.providers.antom.mapping import parse_result
 from dashboard.providers.antom.mapping import parse_time
+from dashboard.providers.antom.mapping import request_time
 from dashboard.providers.antom.mapping import to_amount
 from dashboard.providers.base import CallOutcome
 
@@ -347,6 +348,45 @@ def test_dispute_notifications_are_identified_by_type_dispute_and_result(payload
     assert (created.kind, created.reference) == ("DISPUTE_CREATED", "202209231540108001001888XXXXXX0001")
     assert created.key == "DISPUTE_CREATED:2022092125013101157301040001"
     assert judged.key == "DISPUTE_JUDGED:2022092125013101157301040001:ACCEPT_BY_MERCHANT"
+
+
+@pytest.mark.parametrize(
+    ("sample", "event_at"),
+    [
+        ("notify_payment_success", "2026-01-05T10:00:01+08:00"),  # paymentTime
+        ("notify_refund_success", "2026-01-06T09:30:05+08:00"),  # refundTime
+        ("notify_dispute_created", "2022-09-20T23:41:32-07:00"),  # disputeTime
+        ("notify_dispute_judged", "2022-10-05T10:12:00-07:00"),  # disputeJudgedTime
+        ("notify_payment_failure", None),  # a creation time only: not when it failed
+        ("notify_auth_code_created", None),
+        ("notify_token_canceled", None),
+    ],
+)
+def test_notifications_are_identified_with_the_time_of_what_they_report(payload, sample, event_at):
+    expected = None if event_at is None else datetime.fromisoformat(event_at)
+
+    assert identify_notification(payload(sample)).event_at == expected
+
+
+def test_an_unreadable_time_leaves_a_notification_without_an_event_time():
+    body = b'{"notifyType": "PAYMENT_RESULT", "paymentId": "P1", "paymentTime": "yesterday"}'
+
+    assert identify_notification(body).event_at is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "sent_at"),
+    [
+        ({"Request-Time": "2026-01-05T10:00:00+08:00"}, datetime(2026, 1, 5, 2, 0, tzinfo=UTC)),
+        ({"request-time": "1767578400123"}, datetime(2026, 1, 5, 2, 0, 0, 123000, tzinfo=UTC)),
+        ({"Request-Time": "2026-01-05T10:00:00"}, None),  # no offset
+        ({"Request-Time": "soon"}, None),
+        ({"Request-Time": "9" * 30}, None),
+        ({}, None),
+    ],
+)
+def test_the_request_time_antom_signs_is_when_it_sent_a_notification(headers, sent_at):
+    assert request_time(headers) == sent_at
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from dashboard.providers.news import RefundNews
 from dashboard.providers.worldpay import MalformedPayload
 from dashboard.providers.worldpay import parse_event
 from dashboard.providers.worldpay.consts import WEBHOOK_PAYMENT_EVENTS
+from dashboard.providers.worldpay.mapping import identify_event
 
 from .samples import payload
 from .samples import payload_bytes
@@ -147,3 +148,17 @@ def test_request_expired_as_the_spec_shows_it_has_no_downstream_reference() -> N
 
     assert event.downstream_reference is None and event.payment_method == "alipay_hk"
     assert event.outcome is CallOutcome.FAILED
+
+
+def test_an_event_is_identified_with_its_timestamp_as_its_event_time() -> None:
+    identity = identify_event(payload_bytes("event_sent_for_refund"))
+
+    assert identity.event_at == datetime(2026, 3, 14, 9, 21, 44, 512000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("timestamp", [None, 1773480104, "", "14/03/2026 09:21"])
+def test_an_event_without_a_readable_timestamp_is_identified_without_an_event_time(timestamp) -> None:
+    body = payload("event_sent_for_refund")
+    body["eventTimestamp"] = timestamp
+
+    assert identify_event(json.dumps(body)).event_at is None

@@ -1,0 +1,225 @@
+"""Notification health rollup: notifications per local day of receipt, provider, outcome and delay.
+
+Every notification is counted once, in the bucket of its current outcome: intake adds it (as
+pending, rejected or duplicate) in the transaction that stores it, and processing moves it to the
+outcome it reaches in the transaction that records that outcome. The delay from the provider's
+event time to our receipt is fixed at receipt; it is kept as a bucket of a fixed geometric scale,
+so the median and the 95th percentile come from cumulative counts in SQL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Date
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import mapped_column
+
+from dashboard.db import Base
+from dashboard.db import BigIntPK
+from dashboard.db import deferred
+from dashboard.db import written_at_end
+from dashboard.notifications.models import Notification
+from dashboard.reports.models import local_day
+from dashboard.reports.models import upsert_insert
+
+#: Bucket 0 holds delays under this many milliseconds (and those the provider's clock puts before
+#: ours); bucket ``k`` ≥ 1 holds those from ``FIRST_BOUND_MS·√2^(k-1)`` up to ``FIRST_BOUND_MS·√2^k``.
+FIRST_BOUND_MS = 100
+#: The last bucket holds every delay from about 3.4 days on.
+LAST_BUCKET = 44
+#: The bucket of a notification whose event time is unknown (the body and headers give none).
+NO_DELAY = -1
+
+
+class NotificationTally(Base):
+    """How many notifications of one provider, received on one local day, have one outcome and delay."""
+
+    __tablename__ = "notification_tallies"
+    __table_args__ = (
+        UniqueConstraint(
+            "day",
+            "provider",
+            "outcome",
+            "delay_bucket",
+            name="uq_notification_tallies_day_provider_outcome_delay_bucket",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: The date the notifications were received, in the display time zone (``DISPLAY_TIMEZONE``).
+    day: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(16))
+    #: An ``InboxOutcome`` value: what became of them so far (moves as processing goes on).
+    outcome: Mapped[str] = mapped_column(String(16))
+    #: Their delay from the provider's event time to receipt (:func:`delay_bucket`), or :data:`NO_DELAY`.
+    delay_bucket: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return (
+            f"<NotificationTally {self.day} {self.provider} {self.outcome} {self.delay_bucket} {self.count}>"
+        )
+
+
+def delay_bucket(event_at: datetime | None, received_at: datetime) -> int:
+    """Return the bucket of the delay from ``event_at`` to ``received_at`` (:data:`NO_DELAY` without one)."""
+    if event_at is None:
+        return NO_DELAY
+    milliseconds = (received_at - event_at) / timedelta(milliseconds=1)
+    if milliseconds < FIRST_BOUND_MS:
+        return 0
+    return min(LAST_BUCKET, math.floor(2 * math.log2(milliseconds / FIRST_BOUND_MS)) + 1)
+
+
+def bucket_bound(bucket: int) -> timedelta | None:
+    """Return the delay every one in ``bucket`` is under, or None for the last, open-ended bucket."""
+    if bucket >= LAST_BUCKET:
+        return None
+    return timedelta(milliseconds=FIRST_BOUND_MS * 2 ** (bucket / 2))
+
+
+#: A tally row's key: (day, provider, outcome, delay bucket).
+Bucket = tuple[date, str, str, int]
+
+
+def bucket_of(provider: str, outcome: str, received_at: datetime, event_at: datetime | None) -> Bucket:
+    """Return the tally bucket of a notification with these fields."""
+    return local_day(received_at), provider, outcome, delay_bucket(event_at, received_at)
+
+
+def _upsert_statement(dialect: str, moves: Iterable[tuple[Bucket, int]]):
+    insert_ = upsert_insert(dialect)
+    table = NotificationTally.__table__
+    rows = [
+        {"day": day, "provider": provider, "outcome": outcome, "delay_bucket": bucket, "count": count}
+        for (day, provider, outcome, bucket), count in moves
+    ]
+    statement = insert_(table).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=["day", "provider", "outcome", "delay_bucket"],
+        set_={"count": table.c.count + statement.excluded.count},
+    )
+
+
+def count_arrival(connection: Connection, row: dict[str, Any]) -> None:
+    """Count a notification intake just stored (``row`` as inserted) in its bucket.
+
+    Run it on the connection that inserted it, as that transaction's last statement: the bucket's
+    row is then locked only for the commit. One ``INSERT … ON CONFLICT DO UPDATE``, never a read.
+    """
+    bucket = bucket_of(row["provider"], row["outcome"], row["received_at"], row.get("event_at"))
+    connection.execute(_upsert_statement(connection.dialect.name, [(bucket, 1)]))
+
+
+def move_notification(session: Session, row: Notification, old_outcome: str, new_outcome: str) -> None:
+    """Move ``row`` from its ``old_outcome`` bucket to its ``new_outcome`` bucket.
+
+    Call it in the transaction that records the new outcome; inside a
+    :func:`gathered_notification_moves` block the buckets are written once, at its end.
+    """
+    if old_outcome == new_outcome:
+        return
+    moves = [
+        (bucket_of(row.provider, outcome, row.received_at, row.event_at), sign)
+        for outcome, sign in ((old_outcome, -1), (new_outcome, 1))
+    ]
+    gathering = deferred(session, _NOTIFICATION_MOVES)
+    if gathering is None:
+        _write_moves(session, moves)
+    else:
+        gathering.extend(moves)
+
+
+_NOTIFICATION_MOVES = "notification_moves"
+
+
+def _write_moves(session: Session, moves: list[tuple[Bucket, int]]) -> None:
+    counts: Counter = Counter()
+    for bucket, count in moves:
+        counts[bucket] += count
+    # One statement for all buckets, in one order, so two writers never wait on each other in a cycle.
+    changed = [(bucket, counts[bucket]) for bucket in sorted(counts) if counts[bucket]]
+    if changed:
+        session.execute(_upsert_statement(session.get_bind().dialect.name, changed))
+
+
+def gathered_notification_moves(session: Session) -> AbstractContextManager[None]:
+    """Gather the notification moves made in the block and write each bucket once, at its end."""
+    return written_at_end(session, _NOTIFICATION_MOVES, _write_moves)
+
+
+@dataclass(frozen=True)
+class TallyDifference:
+    """A bucket whose maintained count differs from the one recounted from the notifications."""
+
+    bucket: Bucket
+    maintained: int
+    recounted: int
+
+
+#: Rows read at a time when recounting.
+_RECOUNT_BATCH = 10_000
+
+
+def recount(session: Session) -> Counter:
+    """Return every bucket's count recomputed from the stored notifications.
+
+    The local day and the delay bucket are computed here, with the functions intake uses, rather
+    than in SQL: neither database computes days in a time zone and delay logarithms the same way.
+    """
+    counts: Counter = Counter()
+    columns = (Notification.provider, Notification.outcome, Notification.received_at, Notification.event_at)
+    rows = session.execute(select(*columns).execution_options(yield_per=_RECOUNT_BATCH))
+    for provider, outcome, received_at, event_at in rows:
+        counts[bucket_of(provider, outcome, received_at, event_at)] += 1
+    return counts
+
+
+def rebuild_notification_rollup(session: Session) -> list[TallyDifference]:
+    """Recount the notification rollup from the notifications; replace it when it differs.
+
+    Return the differences found (none when the maintained rollup was right). Run it in a write
+    transaction: notifications stored meanwhile would otherwise be counted twice or not at all.
+    """
+    recounted = recount(session)
+    table = NotificationTally.__table__
+    maintained: Counter = Counter(
+        {
+            (day, provider, outcome, bucket): count
+            for day, provider, outcome, bucket, count in session.execute(
+                select(table.c.day, table.c.provider, table.c.outcome, table.c.delay_bucket, table.c.count)
+            )
+            if count
+        }
+    )
+    differences = [
+        TallyDifference(bucket, maintained[bucket], recounted[bucket])
+        for bucket in sorted(set(maintained) | set(recounted))
+        if maintained[bucket] != recounted[bucket]
+    ]
+    if differences:
+        session.execute(delete(table))
+        rows = [
+            {"day": day, "provider": provider, "outcome": outcome, "delay_bucket": bucket, "count": count}
+            for (day, provider, outcome, bucket), count in sorted(recounted.items())
+        ]
+        if rows:
+            session.execute(insert(table), rows)
+    return differences
