@@ -11,7 +11,6 @@ from collections.abc import Callable
 from collections.abc import Sequence
 
 from markupsafe import Markup
-from markupsafe import escape
 
 #: Drawing units of the view box (the SVG scales to its box's width).
 _WIDTH = 640
@@ -25,17 +24,14 @@ Number = int | float
 ValueLabel = Callable[[Number], str]
 
 
-def _figure(chart_id: str, title: str, summary: str, height: int, body: str) -> Markup:
-    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
+def _figure(chart_id: str, title: str, summary: str, height: int, body: Markup) -> Markup:
     return Markup(
-        f'<figure class="chart" id="{escape(chart_id)}">'
-        f'<svg viewBox="0 0 {_WIDTH} {height}" role="img" aria-labelledby="{escape(title_id)} {escape(desc_id)}"'
-        f' class="chart-svg" preserveAspectRatio="xMinYMin meet">'
-        f'<title id="{escape(title_id)}">{escape(title)}</title>'
-        f'<desc id="{escape(desc_id)}">{escape(summary)}</desc>'
-        f"{body}</svg>"
-        f'<figcaption class="chart-caption">{escape(title)}</figcaption></figure>'
-    )
+        '<figure class="chart" id="{id}">'
+        '<svg viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title {id}-desc"'
+        ' class="chart-svg" preserveAspectRatio="xMinYMin meet">'
+        '<title id="{id}-title">{title}</title><desc id="{id}-desc">{summary}</desc>{body}</svg>'
+        '<figcaption class="chart-caption">{title}</figcaption></figure>'
+    ).format(id=chart_id, width=_WIDTH, height=height, title=title, summary=summary, body=body)
 
 
 def _summary(points: Sequence[tuple[str, Number]], value_label: ValueLabel) -> str:
@@ -60,16 +56,27 @@ def bar_chart(
         y = index * _ROW
         length = max(round(room * value / largest), 1 if value else 0)
         rows.append(
-            f'<g class="chart-row"><text x="{_LABEL_WIDTH - 8}" y="{y + 16}" class="chart-label"'
-            f' text-anchor="end">{escape(_shorten(label, 28))}</text>'
-            f'<rect x="{_LABEL_WIDTH}" y="{y + 4}" width="{length}" height="{_ROW - 8}" class="chart-bar"/>'
-            f'<text x="{_LABEL_WIDTH + length + 6}" y="{y + 16}" class="chart-value">'
-            f"{escape(value_label(value))}</text></g>"
+            Markup(
+                '<g class="chart-row"><text x="{label_x}" y="{text_y}" class="chart-label" text-anchor="end">'
+                "{label}</text>"
+                '<rect x="{bar_x}" y="{bar_y}" width="{length}" height="{thickness}" class="chart-bar"/>'
+                '<text x="{value_x}" y="{text_y}" class="chart-value">{value}</text></g>'
+            ).format(
+                label_x=_LABEL_WIDTH - 8,
+                text_y=y + 16,
+                label=_shorten(label, 28),
+                bar_x=_LABEL_WIDTH,
+                bar_y=y + 4,
+                length=length,
+                thickness=_ROW - 8,
+                value_x=_LABEL_WIDTH + length + 6,
+                value=value_label(value),
+            )
         )
     if not bars:
-        rows.append(f'<text x="0" y="16" class="chart-empty">{escape("Nothing in this range.")}</text>')
+        rows.append(Markup('<text x="0" y="16" class="chart-empty">Nothing in this range.</text>'))
     height = max(len(bars), 1) * _ROW + 4
-    return _figure(chart_id, title, _summary(bars, value_label), height, "".join(rows))
+    return _figure(chart_id, title, _summary(bars, value_label), height, Markup("").join(rows))
 
 
 def column_chart(
@@ -87,22 +94,40 @@ def column_chart(
     scale = largest or 1
     slot = (_WIDTH - _VALUE_WIDTH) / max(len(columns), 1)
     every = max(1, round(len(columns) / 8))
+    right = _WIDTH - _VALUE_WIDTH
     parts = [
-        f'<text x="{_WIDTH - _VALUE_WIDTH + 6}" y="12" class="chart-value">{escape(value_label(largest))}</text>',
-        f'<line x1="0" y1="{_COLUMN_AREA}" x2="{_WIDTH - _VALUE_WIDTH}" y2="{_COLUMN_AREA}" class="chart-axis"/>',
+        Markup('<text x="{x}" y="12" class="chart-value">{value}</text>').format(
+            x=right + 6, value=value_label(largest)
+        ),
+        Markup('<line x1="0" y1="{y}" x2="{x}" y2="{y}" class="chart-axis"/>').format(
+            x=right, y=_COLUMN_AREA
+        ),
     ]
     for index, (label, value) in enumerate(columns):
         height = round(_COLUMN_AREA * value / scale, 1)
         x = round(index * slot, 1)
         parts.append(
-            f'<rect x="{x + 1}" y="{_COLUMN_AREA - height}" width="{max(slot - 2, 1):.1f}" height="{height}"'
-            f' class="chart-bar"><title>{escape(label)}: {escape(value_label(value))}</title></rect>'
+            Markup(
+                '<rect x="{x}" y="{y}" width="{width:.1f}" height="{height}" class="chart-bar">'
+                "<title>{label}: {value}</title></rect>"
+            ).format(
+                x=x + 1,
+                y=_COLUMN_AREA - height,
+                width=max(slot - 2, 1),
+                height=height,
+                label=label,
+                value=value_label(value),
+            )
         )
         if index % every == 0:
             parts.append(
-                f'<text x="{x}" y="{_COLUMN_AREA + 16}" class="chart-tick">{escape(_shorten(label, 12))}</text>'
+                Markup('<text x="{x}" y="{y}" class="chart-tick">{label}</text>').format(
+                    x=x, y=_COLUMN_AREA + 16, label=_shorten(label, 12)
+                )
             )
-    return _figure(chart_id, title, _summary(columns, value_label), _COLUMN_AREA + _AXIS, "".join(parts))
+    return _figure(
+        chart_id, title, _summary(columns, value_label), _COLUMN_AREA + _AXIS, Markup("").join(parts)
+    )
 
 
 def _shorten(text: str, most: int) -> str:

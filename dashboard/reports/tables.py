@@ -17,10 +17,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from dashboard.listing import spreadsheet_safe
 from dashboard.money import Money
+from dashboard.money import format_money
 from dashboard.reports.ranges import ReportFilters
 
 
@@ -89,3 +92,27 @@ def csv_text(table: Table, zone: ZoneInfo) -> str:
 def table_named(tables: Iterable[Table], name: str) -> Table | None:
     """Return the table called ``name`` among ``tables``, or None."""
     return next((table for table in tables if table.name == name), None)
+
+
+def html_cell(value: Cell, zone: ZoneInfo) -> Markup:
+    """Show one cell on the page: amounts in their currency's format, times in ``zone``, links as links."""
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    if isinstance(value, Link):
+        return Markup('<a href="{}">{}</a>').format(value.url, value.text)
+    if isinstance(value, Money):
+        return escape(format_money(value))
+    if isinstance(value, datetime):
+        return escape(f"{value.astimezone(zone):%Y-%m-%d %H:%M}")
+    if isinstance(value, bool):
+        return escape("yes" if value else "no")
+    if isinstance(value, int):
+        return escape(f"{value:,}")
+    if isinstance(value, float):
+        return escape(f"{value:,.1f}")
+    return escape(str(value))
+
+
+def is_number(value: Cell) -> bool:
+    """Return True for a cell aligned as a number (counts, amounts)."""
+    return isinstance(value, int | float | Decimal | Money) and not isinstance(value, bool)
