@@ -1,0 +1,332 @@
+"""Notification health: what each provider sent, what became of it, and how late it came.
+
+Counts and delays come from the notification rollup (:mod:`dashboard.reports.notification_rollups`);
+a range of two days or less is charted per hour by counting the inbox's rows over its index of
+receipt times, which such a range keeps small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+
+from flask import url_for
+from markupsafe import Markup
+from sqlalchemy import BigInteger
+from sqlalchemy import case
+from sqlalchemy import cast
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.notifications.models import InboxOutcome
+from dashboard.notifications.models import Notification
+from dashboard.providers.registry import NOTIFYING
+from dashboard.providers.registry import label as provider_label
+from dashboard.reports.charts import column_chart
+from dashboard.reports.notification_rollups import NotificationTally
+from dashboard.reports.notification_rollups import bucket_bound
+from dashboard.reports.ranges import ReportFilters
+from dashboard.reports.tables import Cell
+from dashboard.reports.tables import Link
+from dashboard.reports.tables import Section
+from dashboard.reports.tables import Table
+
+#: The outcomes the section counts besides what was received, and their column headings.
+COUNTED = (
+    (InboxOutcome.REJECTED, "Signature failures"),
+    (InboxOutcome.DUPLICATE, "Duplicates"),
+    (InboxOutcome.LATE, "Late"),
+    (InboxOutcome.FAILED, "Failed"),
+    (InboxOutcome.UNMATCHED, "Unmatched"),
+    (InboxOutcome.PENDING, "Waiting"),
+)
+#: Delays are those of first deliveries that verified: a redelivery's says how the provider
+#: retries, and a forged body's time is anybody's guess.
+UNTIMED = (InboxOutcome.REJECTED.value, InboxOutcome.DUPLICATE.value)
+
+
+@dataclass(frozen=True)
+class Delay:
+    """How late one provider's news came: delay buckets of the median and the 95th percentile."""
+
+    #: How many notifications the delays are of (verified first deliveries with an event time).
+    timed: int = 0
+    median: int | None = None
+    p95: int | None = None
+
+
+@dataclass(frozen=True)
+class ProviderHealth:
+    """One provider's notifications received in the range."""
+
+    provider: str
+    #: How many have each outcome now (an ``InboxOutcome`` value → count).
+    outcomes: dict[str, int]
+    delay: Delay
+    #: How many arrived in each period of :attr:`NotificationHealth.periods`.
+    received_per_period: list[int]
+
+    @property
+    def label(self) -> str:
+        return provider_label(self.provider)
+
+    @property
+    def received(self) -> int:
+        """Return how many arrived, whatever became of them."""
+        return sum(self.outcomes.values())
+
+
+@dataclass(frozen=True)
+class NotificationHealth:
+    """The section's figures: each provider's health over the range."""
+
+    filters: ReportFilters
+    providers: list[ProviderHealth]
+    #: The days of the range, or for a short one the start of each of its hours (UTC).
+    periods: list[date] | list[datetime]
+
+    @property
+    def charts(self) -> list[Markup]:
+        """Draw what each provider sent per day (per hour for a short range)."""
+        every = "hour" if self.filters.range.hourly else "day"
+        labels = [_period_label(period, self.filters) for period in self.periods]
+        return [
+            column_chart(
+                f"{health.label} notifications received per {every}",
+                list(zip(labels, health.received_per_period, strict=True)),
+                chart_id=f"notifications-received-{health.provider}",
+            )
+            for health in self.providers
+        ]
+
+
+def _period_label(period: date | datetime, filters: ReportFilters) -> str:
+    if isinstance(period, datetime):
+        return f"{period.astimezone(filters.range.zone):%d %b %H:%M}"
+    return f"{period:%d %b}"
+
+
+def shown_providers(filters: ReportFilters) -> list[str]:
+    """Return the providers that notify, or the one the filters name (none if it never notifies)."""
+    if filters.provider is None:
+        return list(NOTIFYING)
+    return [filters.provider] if filters.provider in NOTIFYING else []
+
+
+def notification_health(session: Session, filters: ReportFilters) -> NotificationHealth:
+    """Compute each provider's notification health over the filters' days (three reads of the rollup,
+    or of the inbox's receipt times for a range charted per hour)."""
+    providers = shown_providers(filters)
+    if not providers:
+        return NotificationHealth(filters, [], _periods(filters))
+    outcomes = _outcome_counts(session, filters, providers)
+    delays = _delays(session, filters, providers)
+    periods, received = _received_per_period(session, filters, providers)
+    return NotificationHealth(
+        filters,
+        [
+            ProviderHealth(
+                provider,
+                outcomes.get(provider, {}),
+                delays.get(provider, Delay()),
+                [received.get((provider, period), 0) for period in periods],
+            )
+            for provider in providers
+        ],
+        periods,
+    )
+
+
+_TALLY = NotificationTally.__table__
+
+
+def _in_range(filters: ReportFilters, providers: list[str]) -> tuple:
+    return (
+        _TALLY.c.day.between(filters.range.first_day, filters.range.last_day),
+        _TALLY.c.provider.in_(providers),
+    )
+
+
+def _outcome_counts(
+    session: Session, filters: ReportFilters, providers: list[str]
+) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    rows = session.execute(
+        select(_TALLY.c.provider, _TALLY.c.outcome, func.sum(_TALLY.c.count))
+        .where(*_in_range(filters, providers))
+        .group_by(_TALLY.c.provider, _TALLY.c.outcome)
+    )
+    for provider, outcome, count in rows:
+        if count:
+            counts.setdefault(provider, {})[outcome] = int(count)
+    return counts
+
+
+def _delays(session: Session, filters: ReportFilters, providers: list[str]) -> dict[str, Delay]:
+    """Return each provider's median and 95th percentile delay bucket: the first bucket whose
+    running count reaches half (95 %) of all, read from cumulative counts in SQL."""
+    per_bucket = (
+        select(_TALLY.c.provider, _TALLY.c.delay_bucket, func.sum(_TALLY.c.count).label("n"))
+        .where(*_in_range(filters, providers), _TALLY.c.outcome.not_in(UNTIMED), _TALLY.c.delay_bucket >= 0)
+        .group_by(_TALLY.c.provider, _TALLY.c.delay_bucket)
+        .having(func.sum(_TALLY.c.count) > 0)
+        .subquery()
+    )
+    running = select(
+        per_bucket.c.provider,
+        per_bucket.c.delay_bucket,
+        func.sum(per_bucket.c.n)
+        .over(partition_by=per_bucket.c.provider, order_by=per_bucket.c.delay_bucket)
+        .label("running"),
+        func.sum(per_bucket.c.n).over(partition_by=per_bucket.c.provider).label("total"),
+    ).subquery()
+    rows = session.execute(
+        select(
+            running.c.provider,
+            func.max(running.c.total),
+            func.min(case((running.c.running * 2 >= running.c.total, running.c.delay_bucket))),
+            func.min(case((running.c.running * 100 >= running.c.total * 95, running.c.delay_bucket))),
+        ).group_by(running.c.provider)
+    )
+    return {provider: Delay(int(total), median, p95) for provider, total, median, p95 in rows}
+
+
+def _periods(filters: ReportFilters) -> list[date] | list[datetime]:
+    days = filters.range
+    if not days.hourly:
+        return days.local_days()
+    hours = int((days.end_utc - days.start_utc) / timedelta(hours=1))
+    return [days.start_utc + timedelta(hours=hour) for hour in range(hours)]
+
+
+def _received_per_period(
+    session: Session, filters: ReportFilters, providers: list[str]
+) -> tuple[list, dict[tuple[str, date | datetime], int]]:
+    periods = _periods(filters)
+    if not filters.range.hourly:
+        rows = session.execute(
+            select(_TALLY.c.provider, _TALLY.c.day, func.sum(_TALLY.c.count))
+            .where(*_in_range(filters, providers))
+            .group_by(_TALLY.c.provider, _TALLY.c.day)
+        )
+        return periods, {(provider, day): int(count) for provider, day, count in rows}
+    # Hours since the range began, counted over the receipt times' index; a local hour is a whole
+    # hour from the range's start in UTC, whatever the zone's offset.
+    start = filters.range.start_utc
+    slot = ((_whole_seconds(session, Notification.received_at) - int(start.timestamp())) // 3600).label(
+        "slot"
+    )
+    rows = session.execute(
+        select(Notification.provider, slot, func.count())
+        .where(
+            Notification.received_at >= start,
+            Notification.received_at < filters.range.end_utc,
+            Notification.provider.in_(providers),
+        )
+        .group_by(Notification.provider, slot)
+    )
+    return periods, {(provider, periods[int(index)]): int(count) for provider, index, count in rows}
+
+
+def _whole_seconds(session: Session, column):
+    """Return SQL for the whole seconds from 1970 to a time column's values (an integer)."""
+    if session.get_bind().dialect.name == "sqlite":
+        # Stored as UTC text; %s drops the fraction of a second.
+        return cast(func.strftime("%s", column), BigInteger)
+    return cast(func.floor(func.extract("epoch", column)), BigInteger)
+
+
+# --- tables --------------------------------------------------------------------------------------------
+
+
+def delay_text(bucket: int | None) -> str | None:
+    """Say a delay bucket as the delay it is under (``under 4.5 s``), or None for no delay."""
+    if bucket is None:
+        return None
+    bound = bucket_bound(bucket)
+    if bound is None:
+        return f"over {_duration(bucket_bound(bucket - 1))}"
+    return f"under {_duration(bound)}"
+
+
+def _duration(delay: timedelta) -> str:
+    seconds = delay.total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _inbox(count: int, provider: str, filters: ReportFilters, outcome: str | None = None) -> Cell:
+    """Return ``count`` linked to the inbox filtered to the notifications it counts."""
+    if not count:
+        return 0
+    args = {
+        "provider": provider,
+        "day_from": filters.range.first_day.isoformat(),
+        "day_to": filters.range.last_day.isoformat(),
+    }
+    if outcome is not None:
+        args["outcome"] = outcome
+    return Link(str(count), url_for("notifications.index", **args))
+
+
+def notification_tables(figures: NotificationHealth) -> list[Table]:
+    """Return the section's tables: each provider's counts and delays, and what arrived per period."""
+    filters = figures.filters
+    health = Table(
+        "providers",
+        "Notifications per provider: what became of them, and their delay from the provider's event time",
+        (
+            "Provider",
+            "Received",
+            *(heading for _, heading in COUNTED),
+            "Delay median",
+            "Delay 95th percentile",
+            "Delays known",
+        ),
+        [
+            (
+                provider.label,
+                _inbox(provider.received, provider.provider, filters),
+                *(
+                    _inbox(provider.outcomes.get(outcome.value, 0), provider.provider, filters, outcome.value)
+                    for outcome, _ in COUNTED
+                ),
+                delay_text(provider.delay.median),
+                delay_text(provider.delay.p95),
+                provider.delay.timed,
+            )
+            for provider in figures.providers
+        ],
+    )
+    every = "Hour" if filters.range.hourly else "Day"
+    received = Table(
+        "received",
+        f"Notifications received per {every.lower()}",
+        (every, *(provider.label for provider in figures.providers)),
+        [
+            (period, *(provider.received_per_period[index] for provider in figures.providers))
+            for index, period in enumerate(figures.periods)
+        ],
+    )
+    return [health, received]
+
+
+SECTION = Section(
+    "notifications",
+    "Notification health",
+    # Intake records no event (it stays one write); applied notifications are recorded on the
+    # timelines of the payments and agreements they concern.
+    ("payment", "agreement"),
+    notification_health,
+    notification_tables,
+)
