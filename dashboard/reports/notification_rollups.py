@@ -104,18 +104,27 @@ def bucket_of(provider: str, outcome: str, received_at: datetime, event_at: date
     return local_day(received_at), provider, outcome, delay_bucket(event_at, received_at)
 
 
-def _upsert_statement(dialect: str, moves: Iterable[tuple[Bucket, int]]):
-    insert_ = upsert_insert(dialect)
-    table = NotificationTally.__table__
-    rows = [
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str):
+    """Return the statement adding a row's ``count`` to its bucket, built once per dialect (so
+    compiled once: executing it costs only the database's work)."""
+    if dialect not in _UPSERTS:
+        table = NotificationTally.__table__
+        statement = upsert_insert(dialect)(table)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=["day", "provider", "outcome", "delay_bucket"],
+            set_={"count": table.c.count + statement.excluded.count},
+        )
+    return _UPSERTS[dialect]
+
+
+def _rows(moves: Iterable[tuple[Bucket, int]]) -> list[dict[str, Any]]:
+    return [
         {"day": day, "provider": provider, "outcome": outcome, "delay_bucket": bucket, "count": count}
         for (day, provider, outcome, bucket), count in moves
     ]
-    statement = insert_(table).values(rows)
-    return statement.on_conflict_do_update(
-        index_elements=["day", "provider", "outcome", "delay_bucket"],
-        set_={"count": table.c.count + statement.excluded.count},
-    )
 
 
 def count_arrival(connection: Connection, row: dict[str, Any]) -> None:
@@ -125,7 +134,7 @@ def count_arrival(connection: Connection, row: dict[str, Any]) -> None:
     row is then locked only for the commit. One ``INSERT … ON CONFLICT DO UPDATE``, never a read.
     """
     bucket = bucket_of(row["provider"], row["outcome"], row["received_at"], row.get("event_at"))
-    connection.execute(_upsert_statement(connection.dialect.name, [(bucket, 1)]))
+    connection.execute(_upsert(connection.dialect.name), _rows([(bucket, 1)])[0])
 
 
 def move_notification(session: Session, row: Notification, old_outcome: str, new_outcome: str) -> None:
@@ -154,10 +163,10 @@ def _write_moves(session: Session, moves: list[tuple[Bucket, int]]) -> None:
     counts: Counter = Counter()
     for bucket, count in moves:
         counts[bucket] += count
-    # One statement for all buckets, in one order, so two writers never wait on each other in a cycle.
+    # In one order, so two writers never wait on each other's buckets in a cycle.
     changed = [(bucket, counts[bucket]) for bucket in sorted(counts) if counts[bucket]]
     if changed:
-        session.execute(_upsert_statement(session.get_bind().dialect.name, changed))
+        session.execute(_upsert(session.get_bind().dialect.name), _rows(changed))
 
 
 def gathered_notification_moves(session: Session) -> AbstractContextManager[None]:
@@ -216,10 +225,6 @@ def rebuild_notification_rollup(session: Session) -> list[TallyDifference]:
     ]
     if differences:
         session.execute(delete(table))
-        rows = [
-            {"day": day, "provider": provider, "outcome": outcome, "delay_bucket": bucket, "count": count}
-            for (day, provider, outcome, bucket), count in sorted(recounted.items())
-        ]
-        if rows:
-            session.execute(insert(table), rows)
+        if recounted:
+            session.execute(insert(table), _rows(sorted(recounted.items())))
     return differences
