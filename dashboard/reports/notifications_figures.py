@@ -110,18 +110,14 @@ def _period_label(period: date | datetime, filters: ReportFilters) -> str:
 
 
 def shown_providers(filters: ReportFilters) -> list[str]:
-    """Return the providers that notify, or the one the filters name (none if it never notifies)."""
-    if filters.provider is None:
-        return list(NOTIFYING)
-    return [filters.provider] if filters.provider in NOTIFYING else []
+    """Return the providers that notify, or of them the one the filters name."""
+    return [code for code in NOTIFYING if filters.provider in (None, code)]
 
 
 def notification_health(session: Session, filters: ReportFilters) -> NotificationHealth:
     """Compute each provider's notification health over the filters' days (three reads of the rollup,
     or of the inbox's receipt times for a range charted per hour)."""
     providers = shown_providers(filters)
-    if not providers:
-        return NotificationHealth(filters, [], _periods(filters))
     outcomes = _outcome_counts(session, filters, providers)
     delays = _delays(session, filters, providers)
     periods, received = _received_per_period(session, filters, providers)
