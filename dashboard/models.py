@@ -13,7 +13,9 @@ from dashboard.notifications.models import Notification
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.reports.models import DailyFailure
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.models import FinishTime
 from dashboard.users.models import User
 
 __all__ = [
@@ -24,8 +26,10 @@ __all__ = [
     "AuditChainHead",
     "AuditLog",
     "Cancel",
+    "DailyFailure",
     "DailyTotal",
     "Event",
+    "FinishTime",
     "Notification",
     "Payment",
     "Refund",

@@ -161,21 +161,39 @@ def change_payment(
     :raises InvalidTransition: the event contradicts the status; nothing changed
     """
 
+    old_status, old_code = payment.status, payment.result_code
+
     def facts(new: PaymentStatus) -> None:
         if new is PaymentStatus.SUCCEEDED and payment.paid_at is None:
             payment.paid_at = paid_at or clock.now()
+        if PaymentStatus(old_status) in OPEN_PAYMENT and new not in OPEN_PAYMENT:
+            payment.finished_at = clock.now()
 
-    return move(
+    moved = move(
         session,
         payment,
         PAYMENT_MACHINE,
         event,
         result=(result_code, result_message),
         facts=facts,
-        on_move=lambda old, new: move_in_rollup(session, payment, old.value, new.value),
         summary={"result_code": result_code, "result_message": result_message},
         notification_id=notification_id,
         actor_id=actor_id,
+    )
+    # After the move: a failed payment is counted under the result code it now holds, which the
+    # move may have changed even when the status stayed (a note with a code).
+    move_in_rollup(
+        session, payment, old_status, payment.status, old_code=old_code, new_code=payment.result_code
+    )
+    return moved
+
+
+def keep_result(session: Session, payment: Payment, code: str | None, message: str | None) -> None:
+    """Keep ``code`` and ``message`` as ``payment``'s latest result, its failure rollup in step."""
+    old_code = payment.result_code
+    payment.result_code, payment.result_message = code, message
+    move_in_rollup(
+        session, payment, payment.status, payment.status, old_code=old_code, new_code=payment.result_code
     )
 
 

@@ -1,11 +1,17 @@
-"""Daily rollups kept in step with every payment status change (DESIGN §7 report targets)."""
+"""Rollups kept in step with every payment status change (DESIGN §7 report targets).
+
+Each rollup counts payments by their creation day in the display time zone, so its figures match
+the payments list for the same created days. Every change writes one atomic upsert per bucket.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,6 +19,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Date
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
@@ -23,15 +30,30 @@ from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.db import deferred
 from dashboard.db import written_at_end
+from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.payments.states import PaymentStatus
+
+#: The key columns' stand-in for "none" (a payment without a method or a result code): unique keys
+#: treat NULLs as distinct, so a NULL key would never meet its bucket.
+NONE = ""
 
 
 class DailyTotal(Base):
-    """How many payments, and how much, of one provider, status and currency, created on one local day."""
+    """How many payments, and how much, of one provider, status, currency and wallet created on a local day.
+
+    The wallet (payment method) is part of this key rather than a rollup of its own: it never
+    changes after creation, so a status change still moves one bucket out and one in.
+    """
 
     __tablename__ = "daily_totals"
     __table_args__ = (
         UniqueConstraint(
-            "day", "provider", "status", "currency", name="uq_daily_totals_day_provider_status_currency"
+            "day",
+            "provider",
+            "status",
+            "currency",
+            "payment_method",
+            name="uq_daily_totals_day_provider_status_currency_payment_method",
         ),
     )
 
@@ -42,6 +64,8 @@ class DailyTotal(Base):
     #: A payment status value.
     status: Mapped[str] = mapped_column(String(16))
     currency: Mapped[str] = mapped_column(String(3))
+    #: The payment method as the provider names it (ALIPAY_HK, alipay_hk); ``""`` when unknown.
+    payment_method: Mapped[str] = mapped_column(String(32), default=NONE, server_default=NONE)
     #: Number of payments in this bucket now (moves with each status change).
     count: Mapped[int] = mapped_column(Integer, default=0)
     #: Their total amount in minor units of ``currency``.
@@ -51,12 +75,115 @@ class DailyTotal(Base):
         return f"<DailyTotal {self.day} {self.provider} {self.status} {self.currency} {self.count}>"
 
 
+class DailyFailure(Base):
+    """How many payments, and how much, created on one local day are failed now with one result code."""
+
+    __tablename__ = "daily_failures"
+    __table_args__ = (
+        UniqueConstraint(
+            "day",
+            "provider",
+            "currency",
+            "result_code",
+            name="uq_daily_failures_day_provider_currency_result_code",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: The date the payments were created, in the display time zone.
+    day: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    #: The result code the failed payments hold (as stored on them); ``""`` when none was given.
+    result_code: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Their total amount in minor units of ``currency``.
+    amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self) -> str:
+        return f"<DailyFailure {self.day} {self.provider} {self.currency} {self.result_code!r} {self.count}>"
+
+
+#: Upper bounds (seconds, included) of the time-to-final buckets: the 1-2-5 series, a fixed geometric
+#: scale; the last one catches everything longer.
+FINISH_BOUNDS = (
+    *(mantissa * 10**power for power in range(6) for mantissa in (1, 2, 5)),
+    10**6,
+    10**9,
+)
+
+
+class FinishTime(Base):
+    """How many payments created on one local day took up to ``up_to_seconds`` to reach a final status.
+
+    A histogram on :data:`FINISH_BOUNDS`: a bucket holds the payments that took more than the
+    bound below it and at most its own (whole seconds, from the second of creation to the second
+    the back office recorded the final status).
+    """
+
+    __tablename__ = "finish_times"
+    __table_args__ = (
+        UniqueConstraint(
+            "day",
+            "provider",
+            "currency",
+            "up_to_seconds",
+            name="uq_finish_times_day_provider_currency_up_to_seconds",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: The date the payments were created, in the display time zone.
+    day: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    #: The bucket's upper bound, one of :data:`FINISH_BOUNDS`.
+    up_to_seconds: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<FinishTime {self.day} {self.provider} {self.currency} ≤{self.up_to_seconds}s {self.count}>"
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A rollup table: the columns that name a bucket and those a move adds to."""
+
+    table: Table
+    key: tuple[str, ...]
+    sums: tuple[str, ...]
+
+
+DAILY_TOTALS = Rollup(
+    DailyTotal.__table__,
+    ("day", "provider", "status", "currency", "payment_method"),
+    ("count", "amount_minor"),
+)
+DAILY_FAILURES = Rollup(
+    DailyFailure.__table__, ("day", "provider", "currency", "result_code"), ("count", "amount_minor")
+)
+FINISH_TIMES = Rollup(FinishTime.__table__, ("day", "provider", "currency", "up_to_seconds"), ("count",))
+
+#: Where epoch seconds count from.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """Return the whole seconds from 1970 to ``moment`` (rounded down), as the databases compute them."""
+    return (moment - EPOCH) // timedelta(seconds=1)
+
+
+def finish_bucket(seconds: int) -> int:
+    """Return the upper bound of the :data:`FINISH_BOUNDS` bucket that holds ``seconds``."""
+    return next((bound for bound in FINISH_BOUNDS if seconds <= bound), FINISH_BOUNDS[-1])
+
+
 def local_day(moment: datetime) -> date:
     """Return the date of an aware datetime in the display time zone, where the merchant's days begin."""
     return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
-def _upsert(session: Session, day: date, provider: str, status: str, currency: str, count: int, amount: int):
+def _insert_for(session: Session):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -64,38 +191,64 @@ def _upsert(session: Session, day: date, provider: str, status: str, currency: s
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(f"no upsert for {dialect}")
-    table = DailyTotal.__table__
-    statement = insert(table).values(
-        day=day, provider=provider, status=status, currency=currency, count=count, amount_minor=amount
+    return insert
+
+
+def _upsert(session: Session, rollup: Rollup, key: tuple, sums: tuple) -> None:
+    table = rollup.table
+    statement = _insert_for(session)(table).values(
+        dict(zip(rollup.key, key, strict=True)) | dict(zip(rollup.sums, sums, strict=True))
     )
     statement = statement.on_conflict_do_update(
-        index_elements=["day", "provider", "status", "currency"],
-        set_={
-            "count": table.c.count + statement.excluded.count,
-            "amount_minor": table.c.amount_minor + statement.excluded.amount_minor,
-        },
+        index_elements=list(rollup.key),
+        set_={name: table.c[name] + statement.excluded[name] for name in rollup.sums},
     )
     session.execute(statement)
 
 
-def move_in_rollup(session: Session, payment, old_status: str | None, new_status: str | None) -> None:
-    """Move ``payment`` from its ``old_status`` bucket to its ``new_status`` bucket.
+def move_in_rollup(
+    session: Session,
+    payment,
+    old_status: str | None,
+    new_status: str | None,
+    *,
+    old_code: str | None = None,
+    new_code: str | None = None,
+) -> None:
+    """Move ``payment`` from the buckets of its old standing to those of its new one.
 
-    Call it in the transaction that changes the status (``old_status=None`` for a new payment), inside
-    an app context: the bucket's day is the payment's creation date in ``DISPLAY_TIMEZONE``.
-    One atomic ``INSERT … ON CONFLICT DO UPDATE`` per bucket (SQLite and PostgreSQL), so two
-    writers never lose a count and no row has to be read or locked first.
+    Call it in the transaction that changes the status (``old_status=None`` for a new payment) or,
+    for a failed payment, its result code, inside an app context: the buckets' day is the payment's
+    creation date in ``DISPLAY_TIMEZONE``. One atomic ``INSERT … ON CONFLICT DO UPDATE`` per bucket
+    (SQLite and PostgreSQL), so two writers never lose a count and no row has to be read or locked
+    first. A payment entering a final status with its ``finished_at`` set joins its time-to-final bucket.
 
-    :param payment: anything with ``created_at``, ``provider``, ``currency`` and ``amount_minor``
+    :param payment: anything with ``created_at``, ``provider``, ``currency``, ``amount_minor``,
+        ``payment_method`` and ``finished_at``
+    :param old_code: the result code the payment held before the change (counts only if failed)
+    :param new_code: the result code it holds after
     """
-    if old_status == new_status:
+    if old_status == new_status and (new_status != PaymentStatus.FAILED or old_code == new_code):
         return
-    day = local_day(payment.created_at or clock.now())
-    moves = [
-        ((day, payment.provider, str(status), payment.currency), sign, sign * payment.amount_minor)
-        for status, sign in ((old_status, -1), (new_status, 1))
-        if status is not None
-    ]
+    created = payment.created_at or clock.now()
+    day = local_day(created)
+    provider, currency, amount = payment.provider, payment.currency, payment.amount_minor
+    method = payment.payment_method or NONE
+    moves = []
+    for status, code, sign in ((old_status, old_code, -1), (new_status, new_code, 1)):
+        if status is None:
+            continue
+        if old_status != new_status:
+            moves.append(
+                (DAILY_TOTALS, (day, provider, str(status), currency, method), (sign, sign * amount))
+            )
+        if status == PaymentStatus.FAILED:
+            moves.append((DAILY_FAILURES, (day, provider, currency, code or NONE), (sign, sign * amount)))
+    finished = payment.finished_at
+    entering_final = new_status is not None and PaymentStatus(new_status) not in OPEN_PAYMENT
+    if finished is not None and entering_final and (old_status is None or old_status in OPEN_PAYMENT):
+        bucket = finish_bucket(epoch_seconds(finished) - epoch_seconds(created))
+        moves.append((FINISH_TIMES, (day, provider, currency, bucket), (1,)))
     gathering = deferred(session, _ROLLUP_MOVES)
     if gathering is None:
         _write_moves(session, moves)
@@ -107,15 +260,19 @@ _ROLLUP_MOVES = "rollup_moves"
 
 
 def _write_moves(session: Session, moves: list) -> None:
-    counts: Counter = Counter()
-    amounts: Counter = Counter()
-    for bucket, count, amount in moves:
-        counts[bucket] += count
-        amounts[bucket] += amount
+    totals: dict[tuple, list[int]] = {}
+    rollups: dict[str, Rollup] = {}
+    for rollup, key, sums in moves:
+        name = rollup.table.name
+        rollups[name] = rollup
+        kept = totals.setdefault((name, key), [0] * len(sums))
+        for index, value in enumerate(sums):
+            kept[index] += value
     # In one order, so two writers never wait on each other's buckets in a cycle.
-    for bucket in sorted(counts):
-        if counts[bucket] or amounts[bucket]:
-            _upsert(session, *bucket, counts[bucket], amounts[bucket])
+    for name, key in sorted(totals):
+        sums = totals[name, key]
+        if any(sums):
+            _upsert(session, rollups[name], key, tuple(sums))
 
 
 def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:
