@@ -240,8 +240,32 @@ DEEP = Cursor(START, 10)
         ),
         (PaymentFilter(has_refunds=True), "ix_payments_refunded_created_at_id"),
         (PaymentFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)), "ix_payments_created_at_id"),
+        (PaymentFilter(code="USER_BALANCE_NOT_ENOUGH"), "ix_payments_result_code_created_at_id"),
+        # The errors report's click-through: a code with its status, provider, currency and days.
+        (
+            PaymentFilter(
+                code="USER_BALANCE_NOT_ENOUGH",
+                status="failed",
+                provider="antom",
+                currency="HKD",
+                day_from=date(2026, 2, 1),
+                day_to=date(2026, 3, 2),
+            ),
+            "ix_payments_result_code_created_at_id",
+        ),
     ],
-    ids=["everything", "status", "provider", "provider-status", "currency", "one-amount", "refunded", "days"],
+    ids=[
+        "everything",
+        "status",
+        "provider",
+        "provider-status",
+        "currency",
+        "one-amount",
+        "refunded",
+        "days",
+        "code",
+        "code-click-through",
+    ],
 )
 def test_each_payments_filter_reads_its_index_in_page_order(rows, filters, index):
     assert_in_page_order(page_plan(lambda: payment_page(db.session, filters, ZONE, DEEP)), index)
