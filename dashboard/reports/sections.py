@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dashboard.reports import errors_figures
+from dashboard.reports import payments_figures
 from dashboard.reports.tables import Section
 
 #: Every section, in page order (each figures module defines its ``SECTION``).
-SECTIONS: list[Section] = []
+SECTIONS: list[Section] = [payments_figures.SECTION, errors_figures.SECTION]
 
 
 def section_named(name: str) -> Section | None:

@@ -1,0 +1,444 @@
+"""The report's Payments section: activity per day (or hour), success rates, time to a final status,
+and the payments still open after ten minutes.
+
+Every figure is a SQL aggregate over the rollups (:mod:`dashboard.reports.models`), except the hours
+of a short range, read from the payments of at most two days through their creation index, and the
+stuck payments, read oldest first through their status index with a limit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+
+from flask import url_for
+from markupsafe import Markup
+from sqlalchemy import Select
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard import clock
+from dashboard.money import Money
+from dashboard.money import format_money
+from dashboard.payments.models import Payment
+from dashboard.payments.states import OPEN_PAYMENT
+from dashboard.payments.states import PaymentStatus
+from dashboard.providers.methods import method_label
+from dashboard.providers.registry import label as provider_label
+from dashboard.reports.charts import bar_chart
+from dashboard.reports.charts import column_chart
+from dashboard.reports.local_time import HOUR
+from dashboard.reports.local_time import hour_of_number
+from dashboard.reports.local_time import local_hour_number
+from dashboard.reports.local_time import offsets
+from dashboard.reports.models import FINISH_BOUNDS
+from dashboard.reports.models import DailyTotal
+from dashboard.reports.models import FinishTime
+from dashboard.reports.models import epoch_seconds
+from dashboard.reports.ranges import ReportFilters
+from dashboard.reports.tables import Link
+from dashboard.reports.tables import Section
+from dashboard.reports.tables import Table
+
+#: Statuses of a payment the customer paid (whatever happened to the money since): they make the
+#: volume, and the successes of the success rate.
+PAID = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED, PaymentStatus.DISPUTED, PaymentStatus.CHARGED_BACK}
+)
+#: Statuses with the provider's final answer: paid, failed, cancelled or expired (the rate's base).
+FINISHED = frozenset(PaymentStatus) - OPEN_PAYMENT
+#: A payment still open this long after its creation is listed as stuck.
+STUCK_AFTER = timedelta(minutes=10)
+#: How many stuck payments the section lists (oldest first); it counts them all.
+STUCK_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Payments of one provider in one currency created in one period (a day, or an hour)."""
+
+    period: str
+    provider: str
+    currency: str
+    count: int
+    #: What was paid of them, in minor units of ``currency``.
+    paid_minor: int
+
+
+@dataclass(frozen=True)
+class Rate:
+    """How many finished payments of a provider or a wallet were paid."""
+
+    label: str
+    paid: int
+    finished: int
+
+    @property
+    def percent(self) -> float | None:
+        """The share paid, in percent (None when none finished)."""
+        return 100 * self.paid / self.finished if self.finished else None
+
+
+@dataclass(frozen=True)
+class TimeToFinal:
+    """How long the payments of a provider (or all) took from creation to a final status.
+
+    Quantiles are upper bounds of the :data:`~dashboard.reports.models.FINISH_BOUNDS` bucket in
+    which the cumulative count reaches the share: "half took at most ``median_up_to`` seconds".
+    """
+
+    label: str
+    finished: int
+    median_up_to: int | None
+    p95_up_to: int | None
+
+
+@dataclass(frozen=True)
+class StuckPayment:
+    """A payment still pending or processing after :data:`STUCK_AFTER`."""
+
+    id: int
+    request_id: str
+    provider: str
+    amount: Money
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentFigures:
+    """The Payments section's figures for one set of filters."""
+
+    filters: ReportFilters
+    #: The periods charted, oldest first: days, or hours for a range of two days or less.
+    periods: list[str]
+    hourly: bool
+    #: Every (period, provider, currency) with payments created, in period order.
+    activity: list[Activity]
+    provider_rates: list[Rate]
+    wallet_rates: list[Rate]
+    #: One per provider, then all providers together (when several).
+    times_to_final: list[TimeToFinal]
+    stuck: list[StuckPayment]
+    #: How many payments are stuck in all (``stuck`` lists the oldest).
+    stuck_total: int
+
+    def counts_by_provider(self) -> dict[str, list[int]]:
+        """Return payments created per period for each provider (counts add up across currencies)."""
+        return self._per_period(lambda row: row.provider, lambda row: row.count)
+
+    def paid_by_currency(self) -> dict[str, list[int]]:
+        """Return the minor units paid per period in each currency (never added across currencies)."""
+        return self._per_period(lambda row: row.currency, lambda row: row.paid_minor)
+
+    def _per_period(self, group, value) -> dict[str, list[int]]:
+        place = {period: index for index, period in enumerate(self.periods)}
+        series: dict[str, list[int]] = defaultdict(lambda: [0] * len(self.periods))
+        for row in self.activity:
+            series[group(row)][place[row.period]] += value(row)
+        return dict(sorted(series.items()))
+
+    def activity_charts(self) -> list[Markup]:
+        """Draw payments created per period for each provider, and paid per period in each currency."""
+        every = "hour" if self.hourly else "day"
+        charts = [
+            column_chart(
+                f"Payments created per {every}, {provider_label(provider)}",
+                list(zip(self.periods, counts, strict=True)),
+                chart_id=f"payments-count-{provider}",
+            )
+            for provider, counts in self.counts_by_provider().items()
+        ]
+        return charts + [
+            column_chart(
+                f"Paid per {every} in {currency}",
+                list(zip(self.periods, amounts, strict=True)),
+                chart_id=f"payments-paid-{currency}",
+                value_label=lambda minor, currency=currency: format_money(minor, currency),
+            )
+            for currency, amounts in self.paid_by_currency().items()
+        ]
+
+    def rate_charts(self) -> list[Markup]:
+        """Draw the success rates by provider and by wallet."""
+        return [
+            bar_chart(
+                f"Success rate by {name}: paid of finished payments",
+                [(rate.label, round(rate.percent, 1)) for rate in rates if rate.percent is not None],
+                chart_id=f"payments-rate-{name}",
+                value_label=lambda value: f"{value:.1f} %",
+            )
+            for name, rates in (("provider", self.provider_rates), ("wallet", self.wallet_rates))
+        ]
+
+
+def rollup_conditions(model, filters: ReportFilters) -> list:
+    """Return the conditions keeping a rollup's rows to the filters' days, provider and currency."""
+    conditions = [model.day >= filters.range.first_day, model.day <= filters.range.last_day]
+    if filters.provider:
+        conditions.append(model.provider == filters.provider)
+    if filters.currency:
+        conditions.append(model.currency == filters.currency)
+    return conditions
+
+
+def _paid_minor(status_column, amount_minor):
+    return func.sum(case((status_column.in_([status.value for status in PAID]), amount_minor), else_=0))
+
+
+def _daily_activity(session: Session, filters: ReportFilters) -> list[Activity]:
+    keys = (DailyTotal.day, DailyTotal.provider, DailyTotal.currency)
+    statement = (
+        select(*keys, func.sum(DailyTotal.count), _paid_minor(DailyTotal.status, DailyTotal.amount_minor))
+        .where(*rollup_conditions(DailyTotal, filters))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return [
+        Activity(day.isoformat(), provider, currency, int(count), int(paid))
+        for day, provider, currency, count, paid in session.execute(statement)
+        if count
+    ]
+
+
+def _hour_label(number: int, filters: ReportFilters) -> str:
+    return f"{hour_of_number(number, filters.range.zone):%d %b %H:00}"
+
+
+def _hours(filters: ReportFilters) -> list[int]:
+    """Return the local hour numbers of the range, oldest first (a repeated autumn hour once)."""
+    report = filters.range
+    numbers: list[int] = []
+    moment = report.start_utc
+    while moment < report.end_utc:
+        offset = int(moment.astimezone(report.zone).utcoffset().total_seconds())
+        number = (epoch_seconds(moment) + offset) // HOUR
+        if not numbers or numbers[-1] != number:
+            numbers.append(number)
+        moment += timedelta(hours=1)
+    return numbers
+
+
+def _hourly_activity(session: Session, filters: ReportFilters) -> list[Activity]:
+    report = filters.range
+    hour = local_hour_number(Payment.created_at, offsets(report.zone, report.start_utc, report.end_utc))
+    keys = (hour, Payment.provider, Payment.currency)
+    conditions = [Payment.created_at >= report.start_utc, Payment.created_at < report.end_utc]
+    if filters.provider:
+        conditions.append(Payment.provider == filters.provider)
+    if filters.currency:
+        conditions.append(Payment.currency == filters.currency)
+    statement = (
+        select(*keys, func.count(), _paid_minor(Payment.status, Payment.amount_minor))
+        .where(*conditions)
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return [
+        Activity(_hour_label(number, filters), provider, currency, int(count), int(paid))
+        for number, provider, currency, count, paid in session.execute(statement)
+    ]
+
+
+def _rates(session: Session, filters: ReportFilters, group, label) -> list[Rate]:
+    """Return the success rate of each value of ``group`` (a rollup column expression)."""
+    status = DailyTotal.status
+    statement = (
+        select(
+            group,
+            func.sum(case((status.in_([s.value for s in PAID]), DailyTotal.count), else_=0)),
+            func.sum(case((status.in_([s.value for s in FINISHED]), DailyTotal.count), else_=0)),
+        )
+        .where(*rollup_conditions(DailyTotal, filters))
+        .group_by(group)
+        .order_by(group)
+    )
+    return [
+        Rate(label(value), int(paid), int(finished)) for value, paid, finished in session.execute(statement)
+    ]
+
+
+def _quantiles(filters: ReportFilters, *, per_provider: bool) -> Select:
+    """Return (provider, if ``per_provider``), finished, median bound and p95 bound: the first bucket
+    whose cumulative count reaches half, and 95 %, of the total."""
+    group = [FinishTime.provider] if per_provider else []
+    window = {"partition_by": group} if per_provider else {}
+    bucket_count = func.sum(FinishTime.count)
+    buckets = (
+        select(
+            *group,
+            FinishTime.up_to_seconds.label("up_to"),
+            func.sum(bucket_count).over(order_by=FinishTime.up_to_seconds, **window).label("reached"),
+            func.sum(bucket_count).over(**window).label("total"),
+        )
+        .where(*rollup_conditions(FinishTime, filters))
+        .group_by(*group, FinishTime.up_to_seconds)
+        .subquery()
+    )
+    regrouped = [buckets.c.provider] if per_provider else []
+    reached, total, up_to = buckets.c.reached, buckets.c.total, buckets.c.up_to
+    return (
+        select(
+            *regrouped,
+            func.max(total),
+            func.min(case((2 * reached >= total, up_to))),
+            func.min(case((100 * reached >= 95 * total, up_to))),
+        )
+        .group_by(*regrouped)
+        .order_by(*regrouped)
+    )
+
+
+def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFinal]:
+    rows = session.execute(_quantiles(filters, per_provider=True)).all()
+    times = [TimeToFinal(provider_label(provider), int(n), median, p95) for provider, n, median, p95 in rows]
+    if len(rows) > 1:
+        n, median, p95 = session.execute(_quantiles(filters, per_provider=False)).one()
+        times.append(TimeToFinal("All providers", int(n), median, p95))
+    return times
+
+
+def _stuck(session: Session, filters: ReportFilters) -> tuple[list[StuckPayment], int]:
+    conditions = [
+        Payment.status.in_([status.value for status in OPEN_PAYMENT]),
+        Payment.created_at < clock.now() - STUCK_AFTER,
+    ]
+    if filters.provider:
+        conditions.append(Payment.provider == filters.provider)
+    if filters.currency:
+        conditions.append(Payment.currency == filters.currency)
+    total = session.scalar(select(func.count()).select_from(Payment).where(*conditions))
+    if not total:
+        return [], 0
+    statement = (
+        select(
+            Payment.id,
+            Payment.request_id,
+            Payment.provider,
+            Payment.amount_minor,
+            Payment.currency,
+            Payment.status,
+            Payment.created_at,
+        )
+        .where(*conditions)
+        .order_by(Payment.created_at, Payment.id)
+        .limit(STUCK_SHOWN)
+    )
+    shown = [
+        StuckPayment(id, request_id, provider, Money(minor, currency), status, created)
+        for id, request_id, provider, minor, currency, status, created in session.execute(statement)
+    ]
+    return shown, total
+
+
+def payment_figures(session: Session, filters: ReportFilters) -> PaymentFigures:
+    """Compute the Payments section for ``filters`` (SQL aggregates; see the module's note)."""
+    report = filters.range
+    if report.hourly:
+        periods = [_hour_label(number, filters) for number in _hours(filters)]
+        activity = _hourly_activity(session, filters)
+    else:
+        periods = [day.isoformat() for day in report.local_days()]
+        activity = _daily_activity(session, filters)
+    stuck, stuck_total = _stuck(session, filters)
+    return PaymentFigures(
+        filters=filters,
+        periods=periods,
+        hourly=report.hourly,
+        activity=activity,
+        provider_rates=_rates(session, filters, DailyTotal.provider, provider_label),
+        wallet_rates=_rates(
+            session,
+            filters,
+            func.upper(DailyTotal.payment_method),
+            lambda wallet: method_label(wallet) if wallet else "Wallet not known",
+        ),
+        times_to_final=_times_to_final(session, filters),
+        stuck=stuck,
+        stuck_total=stuck_total,
+    )
+
+
+def seconds_bound(seconds: int | None) -> str | None:
+    """Say a time-to-final bound: ``≤ 20 s``, ``≤ 5 min``; the last bucket has no upper bound."""
+    if seconds is None:
+        return None
+    if seconds == FINISH_BOUNDS[-1]:
+        return f"> {FINISH_BOUNDS[-2]:,} s"
+    return f"≤ {seconds:,} s"
+
+
+def _percent(rate: Rate) -> str | None:
+    return None if rate.percent is None else f"{rate.percent:.1f} %"
+
+
+def payment_tables(figures: PaymentFigures) -> list[Table]:
+    """Build the section's tables from its figures."""
+    every = "Hour" if figures.hourly else "Day"
+    return [
+        Table(
+            "activity",
+            f"Payments created per {every.lower()}, by provider and currency (paid: succeeded, settled, "
+            "disputed or charged back)",
+            (every, "Provider", "Currency", "Payments", "Paid"),
+            [
+                (
+                    row.period,
+                    provider_label(row.provider),
+                    row.currency,
+                    row.count,
+                    Money(row.paid_minor, row.currency),
+                )
+                for row in figures.activity
+            ],
+        ),
+        *(
+            Table(
+                f"rate-{name}",
+                f"Success rate by {name}: paid of finished payments "
+                "(finished: paid, failed, cancelled or expired)",
+                (name.capitalize(), "Paid", "Finished", "Success rate"),
+                [(rate.label, rate.paid, rate.finished, _percent(rate)) for rate in rates],
+            )
+            for name, rates in (("provider", figures.provider_rates), ("wallet", figures.wallet_rates))
+        ),
+        Table(
+            "time-to-final",
+            "Time from creation to a final status: half (median) and 95 % of the finished payments "
+            "took at most the time shown (the upper bound of a 1-2-5 scale of seconds)",
+            ("Provider", "Finished", "Median", "95th percentile"),
+            [
+                (time.label, time.finished, seconds_bound(time.median_up_to), seconds_bound(time.p95_up_to))
+                for time in figures.times_to_final
+            ],
+        ),
+        Table(
+            "stuck",
+            f"Payments still pending or processing {STUCK_AFTER.seconds // 60} minutes after creation, "
+            f"whenever created: {figures.stuck_total:,} (the oldest {STUCK_SHOWN} listed)",
+            ("Created", "Payment", "Provider", "Amount", "Status"),
+            [
+                (
+                    payment.created_at,
+                    Link(payment.request_id, url_for("payments.detail", payment_id=payment.id)),
+                    provider_label(payment.provider),
+                    payment.amount,
+                    payment.status,
+                )
+                for payment in figures.stuck
+            ],
+        ),
+    ]
+
+
+SECTION = Section(
+    name="payments",
+    title="Payments",
+    topics=("payment",),
+    figures=payment_figures,
+    tables=payment_tables,
+)
