@@ -15,7 +15,7 @@ of the paid payments (some partial, a few waiting for approval), a few cancels, 
 the services write (created, status changed, refund steps), 0.965 N notifications in the inbox as the
 providers send them (payment results mostly; authorisation codes, token cancellations and refund
 results 1-5 % each; redeliveries, bad signatures, late and unmatched ones), N/5 audit entries on an
-intact hash chain, the daily rollups the reports read, and one staff account per role
+intact hash chain, the rollups the reports read (filled by the app's rebuild), one staff account per role
 (:data:`STAFF`). Rows are written in time order with explicit ids, by ``executemany`` on SQLite and
 ``COPY`` on PostgreSQL, then the database is analysed (``VACUUM ANALYZE`` on PostgreSQL).
 
@@ -63,7 +63,6 @@ STAFF = tuple(
 BATCH = 20_000
 YEAR = timedelta(days=365)
 GMT8 = timezone(timedelta(hours=8))
-HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 
 #: Auto Debit wallets and their share of agreements.
 WALLETS = {"ALIPAY_HK": 60, "ALIPAY_CN": 12, "GCASH": 8, "KAKAOPAY": 6, "TNG": 5, "TRUEMONEY": 4, "DANA": 5}
@@ -159,7 +158,6 @@ TABLES = (
     "notifications",
     "events",
     "audit_log",
-    "daily_totals",
 )
 
 
@@ -275,6 +273,7 @@ PAYMENT_COLUMNS = (
     "merchant_reference",
     "expires_at",
     "paid_at",
+    "finished_at",
     "result_code",
     "result_message",
     "created_at",
@@ -388,7 +387,6 @@ AUDIT_COLUMNS = (
     "prev_hash",
     "hash",
 )
-DAILY_COLUMNS = ("id", "day", "provider", "status", "currency", "count", "amount_minor")
 
 
 def _json(value: object) -> str:
@@ -433,8 +431,6 @@ class Generator:
         self.next_id: Counter[str] = Counter()
         self.later: list[Later] = []
         self.order = 0
-        self.daily: Counter[tuple] = Counter()
-        self.daily_amount: Counter[tuple] = Counter()
         self.notifications = 0
         self.agreement_times: list[datetime] = []
         self.agreement_wallets: list[str] = []
@@ -861,6 +857,7 @@ class Generator:
                     f"ORD-{number:08d}" if antom and self.rng.random() < 0.5 else None,
                     created + timedelta(minutes=1) if antom else None,
                     answered if paid else None,
+                    None if status in ("pending", "processing") else answered,
                     code,
                     payment["result_message"],
                     created,
@@ -868,9 +865,6 @@ class Generator:
                     1,
                 ),
             )
-            day = (created.astimezone(HONG_KONG).date(), payment["provider"], status, currency)
-            self.daily[day] += 1
-            self.daily_amount[day] += amount
             self.event(
                 created,
                 "payment",
@@ -1064,10 +1058,6 @@ class Generator:
             self.notification(at, "worldpay", "authorized", event_id, reference, body, None, "unmatched")
         self.run_due(self.end + YEAR)
 
-    def write_daily_totals(self) -> None:
-        for number, (key, count) in enumerate(sorted(self.daily.items()), start=1):
-            self.sink.add("daily_totals", DAILY_COLUMNS, (number, *key, count, self.daily_amount[key]))
-
     def write_audit(self, head: tuple[int, int, str]) -> tuple[int, str]:
         """Append the audit entries to the chain after ``head`` (last id, seq, hash); return the new head."""
         last_id, seq, previous = head
@@ -1201,6 +1191,30 @@ def staff_accounts(database_url: str, before: datetime) -> tuple[Staff, tuple[in
     )
 
 
+def fill_rollups(database_url: str) -> float:
+    """Fill every report rollup from the rows as ``flask rollups rebuild`` does; return how long it took."""
+    from sqlalchemy import text
+
+    from dashboard import create_app
+    from dashboard.db import write_transaction
+    from dashboard.extensions import db
+    from dashboard.reports.rebuild import REBUILDERS
+    from dashboard.reports.rebuild import rebuild_rollups
+
+    app = create_app(app_settings(database_url, instance_folder(database_url)))
+    with app.app_context():
+        began = time.perf_counter()
+        with write_transaction(db.session) as session:
+            rebuild_rollups(session, ZoneInfo(app.config["DISPLAY_TIMEZONE"]), replace=True)
+        seconds = time.perf_counter() - began
+        with write_transaction(db.session) as session:
+            for name in REBUILDERS:
+                session.execute(text(f"ANALYZE {name}"))
+        db.session.remove()
+        db.engine.dispose()
+    return seconds
+
+
 def build(kind: str, target: str, payments: int = 1_000_000, seed: int = 12, progress=print) -> Built:
     """Make the database ``target`` afresh and fill it with ``payments`` payments and the rest to scale."""
     began = time.perf_counter()
@@ -1214,13 +1228,15 @@ def build(kind: str, target: str, payments: int = 1_000_000, seed: int = 12, pro
     sink.flush_all()
     generator.write_payments()
     generator.top_up_inbox()
-    generator.write_daily_totals()
     progress(f"  payments and what follows them: {time.perf_counter() - began:.0f} s")
     seq, digest = generator.write_audit(head)
     sink.flush_all()
     sink.execute("UPDATE audit_chain_head SET seq = %s, hash = %s", (seq, digest))
     progress(f"  audit log: {time.perf_counter() - began:.0f} s; analysing…")
     sink.finish()
+    progress(f"  analysed: {time.perf_counter() - began:.0f} s; filling the rollups…")
+    rebuilt = fill_rollups(url)
+    progress(f"  rollups rebuilt from the rows in {rebuilt:.1f} s: {time.perf_counter() - began:.0f} s")
     return Built(url, time.perf_counter() - began, dict(sink.counts))
 
 

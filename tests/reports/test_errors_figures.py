@@ -101,8 +101,10 @@ def test_the_currency_filter_counts_only_that_currency(history):
     assert figures.attempts == 1
 
 
-def listed_rows(client, url: str) -> int:
+def listed_rows(client, url: str, code: str) -> int:
+    """Return how many payments the list at ``url`` shows; its code filter shows the code, to clear."""
     page = client.get(url).get_data(as_text=True)
+    assert re.search(rf'<input[^>]*name="code"[^>]*value="{code}"', page), "the code filter is not shown"
     return len(re.findall(r'<tr id="payment-\d+"', page))
 
 
@@ -132,7 +134,7 @@ def test_each_code_links_to_a_payments_list_of_exactly_its_count(
         args = parse_qs(urlsplit(link.url).query)
         assert args["code"] == [link.text] and args["status"] == ["failed"]
         assert args["day_from"] == [first.isoformat()] and args["day_to"] == [last.isoformat()]
-        assert listed_rows(client, link.url) == count
+        assert listed_rows(client, link.url, link.text) == count
 
 
 def test_the_section_page_shows_each_code_with_its_guidance_and_link(app, client, login_as, fake_clock):
