@@ -15,6 +15,7 @@ from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.reports.models import DailyFailure
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.models import DailyWallet
 from dashboard.reports.models import FinishTime
 from dashboard.users.models import User
 
@@ -28,6 +29,7 @@ __all__ = [
     "Cancel",
     "DailyFailure",
     "DailyTotal",
+    "DailyWallet",
     "Event",
     "FinishTime",
     "Notification",

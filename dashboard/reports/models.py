@@ -39,21 +39,12 @@ NONE = ""
 
 
 class DailyTotal(Base):
-    """How many payments, and how much, of one provider, status, currency and wallet created on a local day.
-
-    The wallet (payment method) is part of this key rather than a rollup of its own: it never
-    changes after creation, so a status change still moves one bucket out and one in.
-    """
+    """How many payments, and how much, of one provider, status and currency, created on one local day."""
 
     __tablename__ = "daily_totals"
     __table_args__ = (
         UniqueConstraint(
-            "day",
-            "provider",
-            "status",
-            "currency",
-            "payment_method",
-            name="uq_daily_totals_day_provider_status_currency_payment_method",
+            "day", "provider", "status", "currency", name="uq_daily_totals_day_provider_status_currency"
         ),
     )
 
@@ -64,8 +55,6 @@ class DailyTotal(Base):
     #: A payment status value.
     status: Mapped[str] = mapped_column(String(16))
     currency: Mapped[str] = mapped_column(String(3))
-    #: The payment method as the provider names it (ALIPAY_HK, alipay_hk); ``""`` when unknown.
-    payment_method: Mapped[str] = mapped_column(String(32), default=NONE, server_default=NONE)
     #: Number of payments in this bucket now (moves with each status change).
     count: Mapped[int] = mapped_column(Integer, default=0)
     #: Their total amount in minor units of ``currency``.
@@ -73,6 +62,46 @@ class DailyTotal(Base):
 
     def __repr__(self) -> str:
         return f"<DailyTotal {self.day} {self.provider} {self.status} {self.currency} {self.count}>"
+
+
+#: Statuses of a payment the customer paid (whatever happened to the money since).
+PAID_STATUSES = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED, PaymentStatus.DISPUTED, PaymentStatus.CHARGED_BACK}
+)
+
+
+class DailyWallet(Base):
+    """How many payments of one provider, currency and wallet created on one local day have a final
+    status, and how many of those were paid: the success rate by wallet.
+
+    Its own rollup rather than a wallet column in :class:`DailyTotal`: counting outcomes, not
+    statuses, it has a fraction of the rows, and a payment moves in it only when it finishes or stops
+    being paid, by one upsert of one bucket.
+    """
+
+    __tablename__ = "daily_wallets"
+    __table_args__ = (
+        UniqueConstraint(
+            "day", "provider", "currency", "wallet", name="uq_daily_wallets_day_provider_currency_wallet"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: The date the payments were created, in the display time zone.
+    day: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    #: The payment method in capitals (Antom's ALIPAY_HK and Worldpay's alipay_hk are one wallet);
+    #: ``""`` when unknown.
+    wallet: Mapped[str] = mapped_column(String(32))
+    #: Payments with a final status (neither pending nor processing).
+    finished: Mapped[int] = mapped_column(Integer, default=0)
+    #: Of those, the payments paid (:data:`PAID_STATUSES`).
+    paid: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        wallet = f"{self.provider} {self.currency} {self.wallet!r}"
+        return f"<DailyWallet {self.day} {wallet} {self.paid} paid of {self.finished}>"
 
 
 class DailyFailure(Base):
@@ -155,10 +184,9 @@ class Rollup:
 
 
 DAILY_TOTALS = Rollup(
-    DailyTotal.__table__,
-    ("day", "provider", "status", "currency", "payment_method"),
-    ("count", "amount_minor"),
+    DailyTotal.__table__, ("day", "provider", "status", "currency"), ("count", "amount_minor")
 )
+DAILY_WALLETS = Rollup(DailyWallet.__table__, ("day", "provider", "currency", "wallet"), ("finished", "paid"))
 DAILY_FAILURES = Rollup(
     DailyFailure.__table__, ("day", "provider", "currency", "result_code"), ("count", "amount_minor")
 )
@@ -176,6 +204,16 @@ def epoch_seconds(moment: datetime) -> int:
 def finish_bucket(seconds: int) -> int:
     """Return the upper bound of the :data:`FINISH_BOUNDS` bucket that holds ``seconds``."""
     return next((bound for bound in FINISH_BOUNDS if seconds <= bound), FINISH_BOUNDS[-1])
+
+
+def is_finished(status: str | None) -> bool:
+    """Return whether ``status`` is a final one (neither pending nor processing; None: not created yet)."""
+    return status is not None and PaymentStatus(status) not in OPEN_PAYMENT
+
+
+def is_paid(status: str | None) -> bool:
+    """Return whether ``status`` is one of :data:`PAID_STATUSES`."""
+    return status is not None and PaymentStatus(status) in PAID_STATUSES
 
 
 def local_day(moment: datetime) -> date:
@@ -233,20 +271,23 @@ def move_in_rollup(
     created = payment.created_at or clock.now()
     day = local_day(created)
     provider, currency, amount = payment.provider, payment.currency, payment.amount_minor
-    method = payment.payment_method or NONE
     moves = []
     for status, code, sign in ((old_status, old_code, -1), (new_status, new_code, 1)):
         if status is None:
             continue
         if old_status != new_status:
-            moves.append(
-                (DAILY_TOTALS, (day, provider, str(status), currency, method), (sign, sign * amount))
-            )
+            moves.append((DAILY_TOTALS, (day, provider, str(status), currency), (sign, sign * amount)))
         if status == PaymentStatus.FAILED:
             moves.append((DAILY_FAILURES, (day, provider, currency, code or NONE), (sign, sign * amount)))
+    outcome = (
+        int(is_finished(new_status)) - int(is_finished(old_status)),
+        int(is_paid(new_status)) - int(is_paid(old_status)),
+    )
+    if any(outcome):
+        wallet = (payment.payment_method or NONE).upper()
+        moves.append((DAILY_WALLETS, (day, provider, currency, wallet), outcome))
     finished = payment.finished_at
-    entering_final = new_status is not None and PaymentStatus(new_status) not in OPEN_PAYMENT
-    if finished is not None and entering_final and (old_status is None or old_status in OPEN_PAYMENT):
+    if finished is not None and is_finished(new_status) and not is_finished(old_status):
         bucket = finish_bucket(epoch_seconds(finished) - epoch_seconds(created))
         moves.append((FINISH_TIMES, (day, provider, currency, bucket), (1,)))
     gathering = deferred(session, _ROLLUP_MOVES)

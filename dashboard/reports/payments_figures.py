@@ -19,6 +19,7 @@ from sqlalchemy import Select
 from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy.orm import Session
 
 from dashboard import clock
@@ -26,7 +27,6 @@ from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.models import Payment
 from dashboard.payments.states import OPEN_PAYMENT
-from dashboard.payments.states import PaymentStatus
 from dashboard.providers.methods import method_label
 from dashboard.providers.registry import label as provider_label
 from dashboard.reports.charts import bar_chart
@@ -36,7 +36,9 @@ from dashboard.reports.local_time import hour_of_number
 from dashboard.reports.local_time import local_hour_number
 from dashboard.reports.local_time import offsets
 from dashboard.reports.models import FINISH_BOUNDS
+from dashboard.reports.models import PAID_STATUSES
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.models import DailyWallet
 from dashboard.reports.models import FinishTime
 from dashboard.reports.models import epoch_seconds
 from dashboard.reports.ranges import ReportFilters
@@ -44,13 +46,6 @@ from dashboard.reports.tables import Link
 from dashboard.reports.tables import Section
 from dashboard.reports.tables import Table
 
-#: Statuses of a payment the customer paid (whatever happened to the money since): they make the
-#: volume, and the successes of the success rate.
-PAID = frozenset(
-    {PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED, PaymentStatus.DISPUTED, PaymentStatus.CHARGED_BACK}
-)
-#: Statuses with the provider's final answer: paid, failed, cancelled or expired (the rate's base).
-FINISHED = frozenset(PaymentStatus) - OPEN_PAYMENT
 #: A payment still open this long after its creation is listed as stuck.
 STUCK_AFTER = timedelta(minutes=10)
 #: How many stuck payments the section lists (oldest first); it counts them all.
@@ -187,7 +182,8 @@ def rollup_conditions(model, filters: ReportFilters) -> list:
 
 
 def _paid_minor(status_column, amount_minor):
-    return func.sum(case((status_column.in_([status.value for status in PAID]), amount_minor), else_=0))
+    paid = sorted(status.value for status in PAID_STATUSES)
+    return func.sum(case((status_column.in_(paid), amount_minor), else_=0))
 
 
 def _daily_activity(session: Session, filters: ReportFilters) -> list[Activity]:
@@ -245,15 +241,10 @@ def _hourly_activity(session: Session, filters: ReportFilters) -> list[Activity]
 
 
 def _rates(session: Session, filters: ReportFilters, group, label) -> list[Rate]:
-    """Return the success rate of each value of ``group`` (a rollup column expression)."""
-    status = DailyTotal.status
+    """Return the success rate of each value of ``group`` (a column of the wallets' rollup)."""
     statement = (
-        select(
-            group,
-            func.sum(case((status.in_([s.value for s in PAID]), DailyTotal.count), else_=0)),
-            func.sum(case((status.in_([s.value for s in FINISHED]), DailyTotal.count), else_=0)),
-        )
-        .where(*rollup_conditions(DailyTotal, filters))
+        select(group, func.sum(DailyWallet.paid), func.sum(DailyWallet.finished))
+        .where(*rollup_conditions(DailyWallet, filters))
         .group_by(group)
         .order_by(group)
     )
@@ -303,31 +294,42 @@ def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFina
 
 
 def _stuck(session: Session, filters: ReportFilters) -> tuple[list[StuckPayment], int]:
-    conditions = [
-        Payment.status.in_([status.value for status in OPEN_PAYMENT]),
-        Payment.created_at < clock.now() - STUCK_AFTER,
-    ]
+    """Return the oldest stuck payments and how many there are.
+
+    Each open status is read oldest first from its own (status, created_at, id) index and the pages
+    are merged: asked for both statuses in creation order at once, SQLite would walk the creation
+    index over every payment instead.
+    """
+    others = [Payment.created_at < clock.now() - STUCK_AFTER]
     if filters.provider:
-        conditions.append(Payment.provider == filters.provider)
+        others.append(Payment.provider == filters.provider)
     if filters.currency:
-        conditions.append(Payment.currency == filters.currency)
-    total = session.scalar(select(func.count()).select_from(Payment).where(*conditions))
+        others.append(Payment.currency == filters.currency)
+    statuses = sorted(status.value for status in OPEN_PAYMENT)
+    total = session.scalar(
+        select(func.count()).select_from(Payment).where(Payment.status.in_(statuses), *others)
+    )
     if not total:
         return [], 0
-    statement = (
-        select(
-            Payment.id,
-            Payment.request_id,
-            Payment.provider,
-            Payment.amount_minor,
-            Payment.currency,
-            Payment.status,
-            Payment.created_at,
-        )
-        .where(*conditions)
+    columns = (
+        Payment.id,
+        Payment.request_id,
+        Payment.provider,
+        Payment.amount_minor,
+        Payment.currency,
+        Payment.status,
+        Payment.created_at,
+    )
+    pages = [
+        select(*columns)
+        .where(Payment.status == status, *others)
         .order_by(Payment.created_at, Payment.id)
         .limit(STUCK_SHOWN)
-    )
+        .subquery()
+        for status in statuses
+    ]
+    merged = union_all(*(select(page) for page in pages)).subquery()
+    statement = select(merged).order_by(merged.c.created_at, merged.c.id).limit(STUCK_SHOWN)
     shown = [
         StuckPayment(id, request_id, provider, Money(minor, currency), status, created)
         for id, request_id, provider, minor, currency, status, created in session.execute(statement)
@@ -350,11 +352,11 @@ def payment_figures(session: Session, filters: ReportFilters) -> PaymentFigures:
         periods=periods,
         hourly=report.hourly,
         activity=activity,
-        provider_rates=_rates(session, filters, DailyTotal.provider, provider_label),
+        provider_rates=_rates(session, filters, DailyWallet.provider, provider_label),
         wallet_rates=_rates(
             session,
             filters,
-            func.upper(DailyTotal.payment_method),
+            DailyWallet.wallet,
             lambda wallet: method_label(wallet) if wallet else "Wallet not known",
         ),
         times_to_final=_times_to_final(session, filters),

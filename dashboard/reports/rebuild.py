@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.payments.models import Payment
+from dashboard.payments.states import OPEN_PAYMENT
 from dashboard.payments.states import PaymentStatus
 from dashboard.reports.local_time import day_of_number
 from dashboard.reports.local_time import local_day_number
@@ -31,9 +32,11 @@ from dashboard.reports.local_time import offsets
 from dashboard.reports.local_time import whole_epoch_seconds
 from dashboard.reports.models import DAILY_FAILURES
 from dashboard.reports.models import DAILY_TOTALS
+from dashboard.reports.models import DAILY_WALLETS
 from dashboard.reports.models import FINISH_BOUNDS
 from dashboard.reports.models import FINISH_TIMES
 from dashboard.reports.models import NONE
+from dashboard.reports.models import PAID_STATUSES
 from dashboard.reports.models import Rollup
 
 #: A rollup's buckets as rows: its key columns, then its sums.
@@ -172,9 +175,18 @@ def _daily_totals(session: Session, zone: ZoneInfo) -> Select | None:
     day = _payment_days(session, zone)
     if day is None:
         return None
-    method = func.coalesce(Payment.payment_method, NONE)
-    keys = (day, Payment.provider, Payment.status, Payment.currency, method)
+    keys = (day, Payment.provider, Payment.status, Payment.currency)
     return select(*keys, func.count(), func.sum(Payment.amount_minor)).group_by(*keys)
+
+
+def _daily_wallets(session: Session, zone: ZoneInfo) -> Select | None:
+    day = _payment_days(session, zone)
+    if day is None:
+        return None
+    keys = (day, Payment.provider, Payment.currency, func.upper(func.coalesce(Payment.payment_method, NONE)))
+    finished = Payment.status.not_in(sorted(status.value for status in OPEN_PAYMENT))
+    paid = func.sum(case((Payment.status.in_(sorted(status.value for status in PAID_STATUSES)), 1), else_=0))
+    return select(*keys, func.count(), paid).where(finished).group_by(*keys)
 
 
 def _daily_failures(session: Session, zone: ZoneInfo) -> Select | None:
@@ -202,6 +214,7 @@ def _finish_times(session: Session, zone: ZoneInfo) -> Select | None:
 
 
 register(DAILY_TOTALS, _daily_totals)
+register(DAILY_WALLETS, _daily_wallets)
 register(DAILY_FAILURES, _daily_failures)
 register(FINISH_TIMES, _finish_times)
 

@@ -1,5 +1,5 @@
-"""Report rollups: the daily totals by wallet too, failures by result code, time to a final status;
-payments keep when they finished and are listed by result code
+"""Report rollups: outcomes by wallet, failures by result code, time to a final status; payments keep
+when they finished and are listed by result code
 
 Revision ID: c4e6f8a0b2d4
 Revises: b3e5d7f9a1c2
@@ -77,15 +77,20 @@ def upgrade():
             name="uq_finish_times_day_provider_currency_up_to_seconds",
         ),
     )
-    with op.batch_alter_table("daily_totals", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("payment_method", sa.String(length=32), server_default="", nullable=False)
-        )
-        batch_op.drop_constraint(batch_op.f("uq_daily_totals_day_provider_status_currency"), type_="unique")
-        batch_op.create_unique_constraint(
-            "uq_daily_totals_day_provider_status_currency_payment_method",
-            ["day", "provider", "status", "currency", "payment_method"],
-        )
+    op.create_table(
+        "daily_wallets",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("wallet", sa.String(length=32), nullable=False),
+        sa.Column("finished", sa.Integer(), nullable=False),
+        sa.Column("paid", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_daily_wallets")),
+        sa.UniqueConstraint(
+            "day", "provider", "currency", "wallet", name="uq_daily_wallets_day_provider_currency_wallet"
+        ),
+    )
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("finished_at", dashboard.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(
@@ -107,24 +112,9 @@ def _rebuild_rollups(bind) -> None:
 
 
 def downgrade():
-    # One bucket per day, provider, status and currency again: the wallets' buckets summed.
-    op.execute(
-        "INSERT INTO daily_totals (day, provider, status, currency, payment_method, count, amount_minor) "
-        "SELECT day, provider, status, currency, '*', sum(count), sum(amount_minor) FROM daily_totals "
-        "GROUP BY day, provider, status, currency"
-    )
-    op.execute("DELETE FROM daily_totals WHERE payment_method <> '*'")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("ix_payments_result_code_created_at_id")
         batch_op.drop_column("finished_at")
-    with op.batch_alter_table("daily_totals", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            "uq_daily_totals_day_provider_status_currency_payment_method", type_="unique"
-        )
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_daily_totals_day_provider_status_currency"),
-            ["day", "provider", "status", "currency"],
-        )
-        batch_op.drop_column("payment_method")
+    op.drop_table("daily_wallets")
     op.drop_table("finish_times")
     op.drop_table("daily_failures")

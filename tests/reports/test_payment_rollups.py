@@ -13,6 +13,7 @@ from dashboard.payments import changes
 from dashboard.payments.states import PaymentEvent
 from dashboard.reports.models import DAILY_FAILURES
 from dashboard.reports.models import DAILY_TOTALS
+from dashboard.reports.models import DAILY_WALLETS
 from dashboard.reports.models import FINISH_TIMES
 from dashboard.reports.models import DailyTotal
 from dashboard.reports.models import finish_bucket
@@ -32,15 +33,38 @@ def history(app_ctx, fake_clock):
     return a_day_of_payments(fake_clock)
 
 
-def test_the_daily_totals_count_each_payment_on_its_hong_kong_creation_day_by_wallet(history):
+def test_the_daily_totals_count_each_payment_on_its_hong_kong_creation_day(history):
     assert maintained_buckets(db.session, DAILY_TOTALS) == {
-        (MAR_1, "antom", "settled", "HKD", "ALIPAY_HK"): (1, 1000),
-        (MAR_2, "antom", "failed", "HKD", "GCASH"): (2, 2100),
-        (MAR_2, "worldpay", "failed", "USD", "alipay_hk"): (1, 500),
-        (MAR_2, "antom", "pending", "HKD", ""): (1, 700),
-        (MAR_2, "antom", "expired", "JPY", "ALIPAY_HK"): (1, 300),
-        (MAR_2, "antom", "succeeded", "HKD", "ALIPAY_HK"): (1, 3000),
+        (MAR_1, "antom", "settled", "HKD"): (1, 1000),
+        (MAR_2, "antom", "failed", "HKD"): (2, 2100),
+        (MAR_2, "worldpay", "failed", "USD"): (1, 500),
+        (MAR_2, "antom", "pending", "HKD"): (1, 700),
+        (MAR_2, "antom", "expired", "JPY"): (1, 300),
+        (MAR_2, "antom", "succeeded", "HKD"): (1, 3000),
     }
+
+
+def test_the_wallets_count_finished_and_paid_payments_in_either_spelling_of_the_wallet(history):
+    # (finished, paid); the pending one is not finished, so its unknown wallet has no bucket.
+    assert maintained_buckets(db.session, DAILY_WALLETS) == {
+        (MAR_1, "antom", "HKD", "ALIPAY_HK"): (1, 1),
+        (MAR_2, "antom", "HKD", "GCASH"): (2, 0),
+        (MAR_2, "worldpay", "USD", "ALIPAY_HK"): (1, 0),
+        (MAR_2, "antom", "JPY", "ALIPAY_HK"): (1, 0),
+        (MAR_2, "antom", "HKD", "ALIPAY_HK"): (1, 1),
+    }
+
+
+def test_a_paid_payment_that_fails_to_settle_stays_finished_and_is_paid_no_more(history, fake_clock):
+    moved_at = "2026-03-03 09:00:00"
+    moved(fake_clock, history["paid"], moved_at, PaymentEvent.SETTLEMENT_FAILED, "SETTLEMENT_FAILED")
+    assert maintained_buckets(db.session, DAILY_WALLETS)[MAR_2, "antom", "HKD", "ALIPAY_HK"] == (1, 0)
+    assert maintained_buckets(db.session, DAILY_FAILURES)[MAR_2, "antom", "HKD", "SETTLEMENT_FAILED"] == (
+        1,
+        3000,
+    )
+    # It finished when it was paid: its time to a final status stays where it was.
+    assert maintained_buckets(db.session, FINISH_TIMES)[MAR_2, "antom", "HKD", 200] == (1,)
 
 
 def test_failures_are_counted_under_the_result_code_the_payment_holds(history):
@@ -140,7 +164,7 @@ def test_the_rollups_command_checks_then_rebuilds(app, history):
     assert checked.exit_code == 1, checked.output
     assert "daily_totals: 6 buckets rebuilt, 1 differ" in checked.output
     assert (
-        "day=2026-03-01 provider='antom' status='settled' currency='HKD' payment_method='ALIPAY_HK': "
+        "day=2026-03-01 provider='antom' status='settled' currency='HKD': "
         "maintained {'count': 5, 'amount_minor': 1000}, rebuilt {'count': 1, 'amount_minor': 1000}"
     ) in checked.output
     assert "replaced" not in checked.output

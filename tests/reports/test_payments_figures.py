@@ -76,13 +76,8 @@ def test_success_rates_are_paid_of_finished_by_provider_and_by_wallet_in_either_
     figures = figures_for(date(2026, 2, 28), date(2026, 3, 2))
     assert figures.provider_rates == [Rate("Antom", 2, 5), Rate("Worldpay", 0, 1)]
     # AlipayHK: Antom's settled, expired and succeeded ones and Worldpay's failed alipay_hk one.
-    assert figures.wallet_rates == [
-        Rate("Wallet not known", 0, 0),
-        Rate("AlipayHK", 2, 4),
-        Rate("GCash", 0, 2),
-    ]
+    assert figures.wallet_rates == [Rate("AlipayHK", 2, 4), Rate("GCash", 0, 2)]
     assert [rate.percent for rate in figures.provider_rates] == [40.0, 0.0]
-    assert figures.wallet_rates[0].percent is None
 
 
 def test_median_and_p95_time_to_final_are_bucket_bounds_of_the_cumulative_counts(history):

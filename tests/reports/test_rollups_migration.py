@@ -19,6 +19,7 @@ from dashboard.db import UTCDateTime
 from dashboard.extensions import db
 from dashboard.reports.models import DAILY_FAILURES
 from dashboard.reports.models import DAILY_TOTALS
+from dashboard.reports.models import DAILY_WALLETS
 from dashboard.reports.models import FINISH_TIMES
 from dashboard.reports.rebuild import maintained_buckets
 from tests.conftest import test_settings
@@ -118,9 +119,13 @@ def test_upgrade_keeps_when_payments_finished_and_fills_every_rollup(tmp_path: P
             }
             mar_1, mar_2 = date(2026, 3, 1), date(2026, 3, 2)
             assert maintained_buckets(session, DAILY_TOTALS) == {
-                (mar_1, "antom", "succeeded", "HKD", "GCASH"): (1, 100),
-                (mar_2, "antom", "failed", "HKD", "GCASH"): (2, 500),
-                (mar_2, "antom", "processing", "HKD", "GCASH"): (1, 400),
+                (mar_1, "antom", "succeeded", "HKD"): (1, 100),
+                (mar_2, "antom", "failed", "HKD"): (2, 500),
+                (mar_2, "antom", "processing", "HKD"): (1, 400),
+            }
+            assert maintained_buckets(session, DAILY_WALLETS) == {
+                (mar_1, "antom", "HKD", "GCASH"): (1, 1),
+                (mar_2, "antom", "HKD", "GCASH"): (2, 0),
             }
             assert maintained_buckets(session, DAILY_FAILURES) == {
                 (mar_2, "antom", "HKD", "USER_BALANCE_NOT_ENOUGH"): (1, 200),
