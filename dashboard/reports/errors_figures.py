@@ -61,15 +61,19 @@ class ErrorFigures:
         """Payments created in the range and failed now."""
         return sum(code.count for code in self.codes)
 
+    def _bar_label(self, failures: CodeFailures) -> str:
+        """Name a code's bar; with its provider only when another provider has the same code."""
+        label = code_label(failures.code)
+        if sum(1 for other in self.codes if other.code == failures.code) > 1:
+            return f"{label} ({provider_label(failures.provider)})"
+        return label
+
     def charts(self) -> list[Markup]:
         """Draw the section's chart (from the figures alone)."""
         return [
             bar_chart(
                 "Failed payments by result code",
-                [
-                    (f"{code_label(code.code)} ({provider_label(code.provider)})", code.count)
-                    for code in self.codes
-                ],
+                [(self._bar_label(code), code.count) for code in self.codes],
                 chart_id="errors-by-code",
             )
         ]
@@ -162,9 +166,7 @@ def error_tables(figures: ErrorFigures) -> list[Table]:
     return [
         Table(
             "by-code",
-            f"Payments created in the range and failed now, by result code: {figures.failed:,} of "
-            f"{figures.attempts:,} attempts (share of all attempts; the previous period is the "
-            f"{figures.filters.range.days} days before)",
+            f"Failed payments by result code: {figures.failed:,} of {figures.attempts:,} attempts",
             (
                 "Result code",
                 "Provider",

@@ -384,8 +384,7 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
     return [
         Table(
             "activity",
-            f"Payments created per {every.lower()}, by provider and currency (paid: succeeded, settled, "
-            "disputed or charged back)",
+            f"Payments created and paid per {every.lower()}, by provider and currency",
             (every, "Provider", "Currency", "Payments", "Paid"),
             [
                 (
@@ -401,8 +400,7 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
         *(
             Table(
                 f"rate-{name}",
-                f"Success rate by {name}: paid of finished payments "
-                "(finished: paid, failed, cancelled or expired)",
+                f"Success rate by {name}",
                 (name.capitalize(), "Paid", "Finished", "Success rate"),
                 [(rate.label, rate.paid, rate.finished, _percent(rate)) for rate in rates],
             )
@@ -410,8 +408,7 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
         ),
         Table(
             "time-to-final",
-            "Time from creation to a final status: half (median) and 95 % of the finished payments "
-            "took at most the time shown (the upper bound of a 1-2-5 scale of seconds)",
+            "Time from creation to a final status",
             ("Provider", "Finished", "Median", "95th percentile"),
             [
                 (time.label, time.finished, seconds_bound(time.median_up_to), seconds_bound(time.p95_up_to))
@@ -420,8 +417,8 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
         ),
         Table(
             "stuck",
-            f"Payments still pending or processing {STUCK_AFTER.seconds // 60} minutes after creation, "
-            f"whenever created: {figures.stuck_total:,} (the oldest {STUCK_SHOWN} listed)",
+            f"Payments open over {STUCK_AFTER.seconds // 60} minutes: {figures.stuck_total:,} "
+            f"(the oldest {STUCK_SHOWN} listed)",
             ("Created", "Payment", "Provider", "Amount", "Status"),
             [
                 (

@@ -147,6 +147,9 @@ def test_the_section_page_shows_each_code_with_its_guidance_and_link(app, client
         "/reports/errors?range=custom&day_from=2026-02-28&day_to=2026-03-02", headers={"HX-Request": "true"}
     ).get_data(as_text=True)
     assert '<title id="errors-by-code-title">Failed payments by result code</title>' in page
+    # Each bar is named by its code alone (no other provider has the same code).
+    bars = re.findall(r'class="chart-label" text-anchor="end">([^<]*)</text>', page)
+    assert bars == ["no code given", "USER_BALANCE_NOT_ENOUGH", "ERROR"]
     assert (
         '<a href="/payments/?code=USER_BALANCE_NOT_ENOUGH&amp;status=failed&amp;day_from=2026-02-28&amp;'
         'day_to=2026-03-02&amp;provider=antom">USER_BALANCE_NOT_ENOUGH</a>'

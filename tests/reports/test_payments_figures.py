@@ -123,7 +123,7 @@ def test_payments_open_ten_minutes_are_listed_stuck_with_links_to_them(history):
     table = {t.name: t for t in payment_tables(figures)}["stuck"]
     link = table.rows[0][1]
     assert link == Link(history["stuck"].request_id, f"/payments/{history['stuck'].id}")
-    assert "1 (the oldest 20 listed)" in table.caption
+    assert table.caption == "Payments open over 10 minutes: 1 (the oldest 20 listed)"
 
 
 def test_the_section_renders_charts_with_titles_and_their_tables(client, login_as, committed_history):
