@@ -110,20 +110,22 @@ def payment_conditions(
     page order. Created days are UTC bounds of the days in ``zone``.
     """
     conditions: list[ColumnElement[bool]] = []
-    if filters.code:
-        conditions.append(Payment.result_code == filters.code)
-    for column, value in ((Payment.provider, filters.provider), (Payment.status, filters.status)):
-        if value:
-            # A result code names fewer payments than a provider or a status: its index is walked in
-            # page order and these are checked on the rows it finds (SQLite, without statistics,
-            # would pick any index with as many equalities).
-            conditions.append((column == value).is_(true()) if filters.code else column == value)
+    plain: list[ColumnElement[bool]] = []
+    if filters.provider:
+        plain.append(Payment.provider == filters.provider)
+    if filters.status:
+        plain.append(Payment.status == filters.status)
     if filters.method:
-        conditions.append(
-            Payment.payment_method.in_(sorted({filters.method.upper(), filters.method.lower()}))
-        )
+        plain.append(Payment.payment_method.in_(sorted({filters.method.upper(), filters.method.lower()})))
     if filters.currency:
-        conditions.append(Payment.currency == filters.currency)
+        plain.append(Payment.currency == filters.currency)
+    if filters.code:
+        # A result code names fewer payments than a provider, status, wallet or currency: its index
+        # is walked in page order and those are checked on the rows it finds (SQLite, without
+        # statistics, would pick any index with as many equalities).
+        conditions.append(Payment.result_code == filters.code)
+        plain = [condition.is_(true()) for condition in plain]
+    conditions += plain
     low, high = filters.amount_min, filters.amount_max
     if (low is not None or high is not None) and not filters.currency:
         raise ValueError("an amount range needs its currency")
