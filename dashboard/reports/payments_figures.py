@@ -16,9 +16,13 @@ from datetime import timedelta
 from flask import url_for
 from markupsafe import Markup
 from sqlalchemy import Select
+from sqlalchemy import String
 from sqlalchemy import case
 from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import null
 from sqlalchemy import select
+from sqlalchemy import type_coerce
 from sqlalchemy import union_all
 from sqlalchemy.orm import Session
 
@@ -187,7 +191,8 @@ def _paid_minor(status_column, amount_minor):
 
 
 def _daily_activity(session: Session, filters: ReportFilters) -> list[Activity]:
-    keys = (DailyTotal.day, DailyTotal.provider, DailyTotal.currency)
+    # The day as its text: the period's label, without parsing a date per row on SQLite.
+    keys = (type_coerce(DailyTotal.day, String()), DailyTotal.provider, DailyTotal.currency)
     statement = (
         select(*keys, func.sum(DailyTotal.count), _paid_minor(DailyTotal.status, DailyTotal.amount_minor))
         .where(*rollup_conditions(DailyTotal, filters))
@@ -195,7 +200,7 @@ def _daily_activity(session: Session, filters: ReportFilters) -> list[Activity]:
         .order_by(*keys)
     )
     return [
-        Activity(day.isoformat(), provider, currency, int(count), int(paid))
+        Activity(str(day), provider, currency, int(count), int(paid))
         for day, provider, currency, count, paid in session.execute(statement)
         if count
     ]
@@ -240,55 +245,78 @@ def _hourly_activity(session: Session, filters: ReportFilters) -> list[Activity]
     ]
 
 
-def _rates(session: Session, filters: ReportFilters, group, label) -> list[Rate]:
-    """Return the success rate of each value of ``group`` (a column of the wallets' rollup)."""
-    statement = (
-        select(group, func.sum(DailyWallet.paid), func.sum(DailyWallet.finished))
+def _rates(session: Session, filters: ReportFilters) -> tuple[list[Rate], list[Rate]]:
+    """Return the success rates by provider and by wallet, from one read of the wallets' rollup."""
+    counts = (
+        select(
+            DailyWallet.provider,
+            DailyWallet.wallet,
+            func.sum(DailyWallet.paid).label("paid"),
+            func.sum(DailyWallet.finished).label("finished"),
+        )
         .where(*rollup_conditions(DailyWallet, filters))
-        .group_by(group)
-        .order_by(group)
+        .group_by(DailyWallet.provider, DailyWallet.wallet)
+        .cte("wallet_counts")
+        .prefix_with("MATERIALIZED")
     )
-    return [
-        Rate(label(value), int(paid), int(finished)) for value, paid, finished in session.execute(statement)
+    by = [
+        select(
+            literal(kind).label("kind"),
+            column.label("name"),
+            func.sum(counts.c.paid),
+            func.sum(counts.c.finished),
+        ).group_by(column)
+        for kind, column in (("provider", counts.c.provider), ("wallet", counts.c.wallet))
     ]
+    rates: dict[str, list[Rate]] = {"provider": [], "wallet": []}
+    for kind, name, paid, finished in session.execute(union_all(*by).order_by("kind", "name")):
+        label = (
+            provider_label(name) if kind == "provider" else method_label(name) if name else "Wallet not known"
+        )
+        rates[kind].append(Rate(label, int(paid), int(finished)))
+    return rates["provider"], rates["wallet"]
 
 
-def _quantiles(filters: ReportFilters, *, per_provider: bool) -> Select:
-    """Return (provider, if ``per_provider``), finished, median bound and p95 bound: the first bucket
-    whose cumulative count reaches half, and 95 %, of the total."""
-    group = [FinishTime.provider] if per_provider else []
-    window = {"partition_by": group} if per_provider else {}
-    bucket_count = func.sum(FinishTime.count)
-    buckets = (
-        select(
-            *group,
-            FinishTime.up_to_seconds.label("up_to"),
-            func.sum(bucket_count).over(order_by=FinishTime.up_to_seconds, **window).label("reached"),
-            func.sum(bucket_count).over(**window).label("total"),
-        )
-        .where(*rollup_conditions(FinishTime, filters))
-        .group_by(*group, FinishTime.up_to_seconds)
-        .subquery()
-    )
-    regrouped = [buckets.c.provider] if per_provider else []
-    reached, total, up_to = buckets.c.reached, buckets.c.total, buckets.c.up_to
-    return (
-        select(
-            *regrouped,
-            func.max(total),
-            func.min(case((2 * reached >= total, up_to))),
-            func.min(case((100 * reached >= 95 * total, up_to))),
-        )
-        .group_by(*regrouped)
-        .order_by(*regrouped)
-    )
+def _quantiles(buckets, provider) -> Select:
+    """Return per ``provider`` (a column of ``buckets``, or a NULL for all) the finished count and the
+    median and p95 bounds: the first bucket whose cumulative count reaches half, and 95 %, of the total."""
+    window = {"partition_by": provider} if provider is not None else {}
+    cumulative = select(
+        (provider if provider is not None else null()).label("provider"),
+        buckets.c.up_to,
+        func.sum(buckets.c.n).over(order_by=buckets.c.up_to, **window).label("reached"),
+        func.sum(buckets.c.n).over(**window).label("total"),
+    ).subquery()
+    reached, total, up_to = cumulative.c.reached, cumulative.c.total, cumulative.c.up_to
+    return select(
+        cumulative.c.provider,
+        func.max(total),
+        func.min(case((2 * reached >= total, up_to))),
+        func.min(case((100 * reached >= 95 * total, up_to))),
+    ).group_by(cumulative.c.provider)
 
 
 def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFinal]:
-    rows = session.execute(_quantiles(filters, per_provider=True)).all()
-    times = [TimeToFinal(provider_label(provider), int(n), median, p95) for provider, n, median, p95 in rows]
-    if len(rows) > 1:
-        n, median, p95 = session.execute(_quantiles(filters, per_provider=False)).one()
+    """Return the time-to-final quantiles of each provider, then of all (when several), from one read."""
+    counts = (
+        select(
+            FinishTime.provider,
+            FinishTime.up_to_seconds.label("up_to"),
+            func.sum(FinishTime.count).label("n"),
+        )
+        .where(*rollup_conditions(FinishTime, filters))
+        .group_by(FinishTime.provider, FinishTime.up_to_seconds)
+        .cte("finish_counts")
+        .prefix_with("MATERIALIZED")
+    )
+    every = select(counts.c.up_to, func.sum(counts.c.n).label("n")).group_by(counts.c.up_to).subquery()
+    rows = session.execute(union_all(_quantiles(counts, counts.c.provider), _quantiles(every, None))).all()
+    providers = sorted((row for row in rows if row[0] is not None), key=lambda row: row[0])
+    times = [
+        TimeToFinal(provider_label(provider), int(n), median, p95) for provider, n, median, p95 in providers
+    ]
+    if len(providers) > 1:
+        _, n, median, p95 = next(row for row in rows if row[0] is None)
         times.append(TimeToFinal("All providers", int(n), median, p95))
     return times
 
@@ -347,18 +375,14 @@ def payment_figures(session: Session, filters: ReportFilters) -> PaymentFigures:
         periods = [day.isoformat() for day in report.local_days()]
         activity = _daily_activity(session, filters)
     stuck, stuck_total = _stuck(session, filters)
+    provider_rates, wallet_rates = _rates(session, filters)
     return PaymentFigures(
         filters=filters,
         periods=periods,
         hourly=report.hourly,
         activity=activity,
-        provider_rates=_rates(session, filters, DailyWallet.provider, provider_label),
-        wallet_rates=_rates(
-            session,
-            filters,
-            DailyWallet.wallet,
-            lambda wallet: method_label(wallet) if wallet else "Wallet not known",
-        ),
+        provider_rates=provider_rates,
+        wallet_rates=wallet_rates,
         times_to_final=_times_to_final(session, filters),
         stuck=stuck,
         stuck_total=stuck_total,
@@ -381,20 +405,24 @@ def _percent(rate: Rate) -> str | None:
 def payment_tables(figures: PaymentFigures) -> list[Table]:
     """Build the section's tables from its figures."""
     every = "Hour" if figures.hourly else "Day"
+    counts, paid = figures.counts_by_provider(), figures.paid_by_currency()
     return [
         Table(
             "activity",
-            f"Payments created and paid per {every.lower()}, by provider and currency",
-            (every, "Provider", "Currency", "Payments", "Paid"),
+            f"Payments created per {every.lower()} by provider, and paid by currency",
+            (
+                every,
+                *(f"Payments, {provider_label(provider)}" for provider in counts),
+                *(f"Paid in {currency}" for currency in paid),
+            ),
             [
                 (
-                    row.period,
-                    provider_label(row.provider),
-                    row.currency,
-                    row.count,
-                    Money(row.paid_minor, row.currency),
+                    period,
+                    *(series[index] for series in counts.values()),
+                    *(Money(series[index], currency) for currency, series in paid.items()),
                 )
-                for row in figures.activity
+                for index, period in enumerate(figures.periods)
+                if figures.activity
             ],
         ),
         *(

@@ -70,6 +70,11 @@ def test_days_count_payments_on_their_hong_kong_creation_day_and_never_add_curre
     ]
     assert figures.counts_by_provider() == {"antom": [0, 1, 5], "worldpay": [0, 0, 1]}
     assert figures.paid_by_currency() == {"HKD": [0, 1000, 3000], "JPY": [0, 0, 0], "USD": [0, 0, 0]}
+    table = {t.name: t for t in payment_tables(figures)}["activity"]
+    assert table.columns == (
+        "Day", "Payments, Antom", "Payments, Worldpay", "Paid in HKD", "Paid in JPY", "Paid in USD"
+    )  # fmt: skip
+    assert table.rows[1] == ("2026-03-01", 1, 0, Money(1000, "HKD"), Money(0, "JPY"), Money(0, "USD"))
 
 
 def test_success_rates_are_paid_of_finished_by_provider_and_by_wallet_in_either_spelling(history):
