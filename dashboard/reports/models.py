@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import date
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,7 +15,9 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Date
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import case
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -56,7 +60,22 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
-def _upsert(session: Session, day: date, provider: str, status: str, currency: str, count: int, amount: int):
+def add_to_bucket(
+    session: Session,
+    table: Table,
+    bucket: Mapping[str, Any],
+    added: Mapping[str, int],
+    *,
+    at_least: Mapping[str, int] | None = None,
+) -> None:
+    """Add ``added`` to the sums of one rollup ``bucket`` (creating it), in one atomic upsert.
+
+    ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL), so two writers never lose a count
+    and no row has to be read or locked first.
+
+    :param bucket: the values of the columns of ``table``'s unique key
+    :param at_least: columns that keep the greater of their value and the one given (a longest wait)
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -64,18 +83,14 @@ def _upsert(session: Session, day: date, provider: str, status: str, currency: s
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(f"no upsert for {dialect}")
-    table = DailyTotal.__table__
-    statement = insert(table).values(
-        day=day, provider=provider, status=status, currency=currency, count=count, amount_minor=amount
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["day", "provider", "status", "currency"],
-        set_={
-            "count": table.c.count + statement.excluded.count,
-            "amount_minor": table.c.amount_minor + statement.excluded.amount_minor,
-        },
-    )
-    session.execute(statement)
+    greatest = dict(at_least or {})
+    statement = insert(table).values(**bucket, **added, **greatest)
+    changes = {name: table.c[name] + statement.excluded[name] for name in added}
+    changes |= {
+        name: case((statement.excluded[name] > table.c[name], statement.excluded[name]), else_=table.c[name])
+        for name in greatest
+    }
+    session.execute(statement.on_conflict_do_update(index_elements=list(bucket), set_=changes))
 
 
 def move_in_rollup(session: Session, payment, old_status: str | None, new_status: str | None) -> None:
@@ -83,8 +98,7 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
 
     Call it in the transaction that changes the status (``old_status=None`` for a new payment), inside
     an app context: the bucket's day is the payment's creation date in ``DISPLAY_TIMEZONE``.
-    One atomic ``INSERT … ON CONFLICT DO UPDATE`` per bucket (SQLite and PostgreSQL), so two
-    writers never lose a count and no row has to be read or locked first.
+    One atomic upsert per bucket (:func:`add_to_bucket`).
 
     :param payment: anything with ``created_at``, ``provider``, ``currency`` and ``amount_minor``
     """
@@ -115,7 +129,13 @@ def _write_moves(session: Session, moves: list) -> None:
     # In one order, so two writers never wait on each other's buckets in a cycle.
     for bucket in sorted(counts):
         if counts[bucket] or amounts[bucket]:
-            _upsert(session, *bucket, counts[bucket], amounts[bucket])
+            day, provider, status, currency = bucket
+            add_to_bucket(
+                session,
+                DailyTotal.__table__,
+                {"day": day, "provider": provider, "status": status, "currency": currency},
+                {"count": counts[bucket], "amount_minor": amounts[bucket]},
+            )
 
 
 def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:

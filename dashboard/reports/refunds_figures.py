@@ -1,0 +1,294 @@
+"""The refunds section: refunded money and rate, reasons, approval waits, rejections and failures.
+
+Every figure comes from the refund rollups (:mod:`dashboard.reports.refund_rollups`) and the daily
+payment totals, summed in SQL over the range's days; refunds count on the local day they were asked
+for, in the status they have now. Only "waiting now" reads refunds: the few awaiting approval,
+through their status index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.money import Money
+from dashboard.payments.models import Payment
+from dashboard.payments.models import Refund
+from dashboard.payments.states import PaymentStatus
+from dashboard.payments.states import RefundStatus
+from dashboard.providers.guidance import About
+from dashboard.providers.guidance import Guidance
+from dashboard.providers.registry import guidance
+from dashboard.reports.models import DailyTotal
+from dashboard.reports.refund_rollups import WAIT_BUCKETS
+from dashboard.reports.refund_rollups import RefundApprovalWait
+from dashboard.reports.refund_rollups import RefundDailyTotal
+
+#: Payment statuses whose money was paid: what a refund rate is taken of.
+PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED, PaymentStatus.DISPUTED, PaymentStatus.CHARGED_BACK)
+
+
+@dataclass(frozen=True)
+class CurrencyRefunds:
+    """The range's refunds in one currency."""
+
+    currency: str
+    #: Refunds asked for in the range, whatever became of them.
+    asked: int
+    #: Those refunded (succeeded), and their sum.
+    refunded_count: int
+    refunded: Money
+    #: What payments made in the range paid, and the refunded share of it in per cent (None: nothing paid).
+    paid: Money
+    rate: Decimal | None
+    #: Those a manager rejected, and their sum.
+    rejected_count: int
+    rejected: Money
+
+
+@dataclass(frozen=True)
+class ReasonRefunds:
+    """The range's refunds of one reason in one currency."""
+
+    #: The reason staff chose ("" when none was given: a refund made at the provider).
+    reason: str
+    currency: str
+    asked: int
+    refunded_count: int
+    refunded: Money
+
+
+@dataclass(frozen=True)
+class FailedRefunds:
+    """The range's failed refunds of one provider's code."""
+
+    provider: str
+    #: The provider's code ("" when it gave none).
+    code: str
+    count: int
+    #: What the code means on a refund and what staff do next (None: no guidance yet).
+    guidance: Guidance | None
+
+
+@dataclass(frozen=True)
+class WaitBucket:
+    """How many decisions came after a wait from ``from_seconds`` up to ``to_seconds`` (None: no end)."""
+
+    from_seconds: int
+    to_seconds: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class ApprovalWaits:
+    """How long refunds asked for in the range waited for a manager's decision."""
+
+    #: Refunds decided (approved or rejected), by wait.
+    buckets: tuple[WaitBucket, ...]
+    #: The bucket the median wait falls in (None: no decision).
+    median: WaitBucket | None
+    #: The longest wait in seconds (None: no decision).
+    longest_seconds: int | None
+    #: Refunds waiting for a decision now (whenever asked for), and since when the oldest waits.
+    waiting_now: int
+    oldest_waiting_since: datetime | None
+
+    @property
+    def decided(self) -> int:
+        """Return how many refunds were decided."""
+        return sum(bucket.count for bucket in self.buckets)
+
+
+@dataclass(frozen=True)
+class RefundFigures:
+    """Everything the refunds section shows."""
+
+    currencies: tuple[CurrencyRefunds, ...]
+    reasons: tuple[ReasonRefunds, ...]
+    failures: tuple[FailedRefunds, ...]
+    waits: ApprovalWaits
+    #: Refunded money per day asked for, per currency (each currency's days in order).
+    refunded_by_day: dict[str, tuple[tuple[date, Money], ...]]
+
+
+def _rollup_range(model, filters) -> list:
+    report = filters.range
+    conditions = [model.day >= report.first_day, model.day <= report.last_day]
+    if filters.provider:
+        conditions.append(model.provider == filters.provider)
+    if filters.currency:
+        conditions.append(model.currency == filters.currency)
+    return conditions
+
+
+def refund_figures(session: Session, filters) -> RefundFigures:
+    """Return the refunds section's figures for ``filters`` (range, provider, currency).
+
+    :param filters: a :class:`~dashboard.reports.ranges.ReportFilters`
+    """
+    buckets = session.execute(
+        select(
+            RefundDailyTotal.provider,
+            RefundDailyTotal.status,
+            RefundDailyTotal.currency,
+            RefundDailyTotal.reason,
+            RefundDailyTotal.result_code,
+            func.sum(RefundDailyTotal.count),
+            func.sum(RefundDailyTotal.amount_minor),
+        )
+        .where(*_rollup_range(RefundDailyTotal, filters))
+        .group_by(
+            RefundDailyTotal.provider,
+            RefundDailyTotal.status,
+            RefundDailyTotal.currency,
+            RefundDailyTotal.reason,
+            RefundDailyTotal.result_code,
+        )
+        .having(func.sum(RefundDailyTotal.count) != 0)
+    ).all()
+    paid = dict(
+        session.execute(
+            select(DailyTotal.currency, func.sum(DailyTotal.amount_minor))
+            .where(*_rollup_range(DailyTotal, filters), DailyTotal.status.in_(PAID))
+            .group_by(DailyTotal.currency)
+        ).all()
+    )
+    return RefundFigures(
+        currencies=_by_currency(buckets, paid),
+        reasons=_by_reason(buckets),
+        failures=_failures(buckets),
+        waits=_approval_waits(session, filters),
+        refunded_by_day=_refunded_by_day(session, filters),
+    )
+
+
+def _by_currency(buckets: list, paid: dict[str, int]) -> tuple[CurrencyRefunds, ...]:
+    """Fold the grouped buckets into one line per currency (sums of a few dozen grouped rows)."""
+    sums: dict[str, dict[str, list[int]]] = {}
+    for _provider, status, currency, _reason, _code, count, amount in buckets:
+        by_status = sums.setdefault(currency, {})
+        totals = by_status.setdefault(status, [0, 0])
+        totals[0], totals[1] = totals[0] + count, totals[1] + amount
+    lines = []
+    for currency in sorted(sums.keys() | {code for code, amount in paid.items() if amount}):
+        by_status = sums.get(currency, {})
+        refunded_count, refunded = by_status.get(RefundStatus.SUCCEEDED, (0, 0))
+        rejected_count, rejected = by_status.get(RefundStatus.REJECTED, (0, 0))
+        paid_minor = paid.get(currency) or 0
+        lines.append(
+            CurrencyRefunds(
+                currency=currency,
+                asked=sum(count for count, _ in by_status.values()),
+                refunded_count=refunded_count,
+                refunded=Money(refunded, currency),
+                paid=Money(paid_minor, currency),
+                rate=_percent(refunded, paid_minor),
+                rejected_count=rejected_count,
+                rejected=Money(rejected, currency),
+            )
+        )
+    return tuple(lines)
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    """Return ``part`` of ``whole`` in per cent to two places (None when ``whole`` is nothing)."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def _by_reason(buckets: list) -> tuple[ReasonRefunds, ...]:
+    sums: dict[tuple[str, str], list[int]] = {}
+    for _provider, status, currency, reason, _code, count, amount in buckets:
+        totals = sums.setdefault((reason, currency), [0, 0, 0])
+        totals[0] += count
+        if status == RefundStatus.SUCCEEDED:
+            totals[1], totals[2] = totals[1] + count, totals[2] + amount
+    lines = [
+        ReasonRefunds(reason, currency, asked, refunded_count, Money(refunded, currency))
+        for (reason, currency), (asked, refunded_count, refunded) in sums.items()
+    ]
+    # Most asked first; a reason's currencies together.
+    return tuple(sorted(lines, key=lambda line: (-line.asked, line.reason, line.currency)))
+
+
+def _failures(buckets: list) -> tuple[FailedRefunds, ...]:
+    counts: dict[tuple[str, str], int] = {}
+    for provider, status, _currency, _reason, code, count, _amount in buckets:
+        if status == RefundStatus.FAILED:
+            counts[(provider, code)] = counts.get((provider, code), 0) + count
+    lines = [
+        FailedRefunds(provider, code, count, guidance(provider, code, About.REFUND))
+        for (provider, code), count in counts.items()
+    ]
+    return tuple(sorted(lines, key=lambda line: (-line.count, line.provider, line.code)))
+
+
+def _approval_waits(session: Session, filters) -> ApprovalWaits:
+    decided = dict(
+        (start, (count, longest))
+        for start, count, longest in session.execute(
+            select(
+                RefundApprovalWait.from_seconds,
+                func.sum(RefundApprovalWait.count),
+                func.max(RefundApprovalWait.longest_seconds),
+            )
+            .where(*_rollup_range(RefundApprovalWait, filters))
+            .group_by(RefundApprovalWait.from_seconds)
+        )
+    )
+    ends = (*WAIT_BUCKETS[1:], None)
+    buckets = tuple(
+        WaitBucket(start, end, decided.get(start, (0, 0))[0])
+        for start, end in zip(WAIT_BUCKETS, ends, strict=True)
+    )
+    waiting = select(func.count(Refund.id), func.min(Refund.created_at)).where(
+        Refund.status == RefundStatus.AWAITING_APPROVAL
+    )
+    if filters.currency:
+        waiting = waiting.where(Refund.currency == filters.currency)
+    if filters.provider:
+        waiting = waiting.join(Payment, Payment.id == Refund.payment_id).where(
+            Payment.provider == filters.provider
+        )
+    waiting_now, oldest = session.execute(waiting).one()
+    return ApprovalWaits(
+        buckets=buckets,
+        median=median_bucket(buckets),
+        longest_seconds=max((longest for _count, longest in decided.values()), default=None),
+        waiting_now=waiting_now,
+        oldest_waiting_since=oldest,
+    )
+
+
+def median_bucket(buckets: tuple[WaitBucket, ...]) -> WaitBucket | None:
+    """Return the bucket holding the median of the counted waits (the lower median of an even count)."""
+    total = sum(bucket.count for bucket in buckets)
+    if not total:
+        return None
+    middle, seen = (total + 1) // 2, 0
+    for bucket in buckets:
+        seen += bucket.count
+        if seen >= middle:
+            return bucket
+    raise AssertionError("unreachable: the counts add up to the total")
+
+
+def _refunded_by_day(session: Session, filters) -> dict[str, tuple[tuple[date, Money], ...]]:
+    rows = session.execute(
+        select(RefundDailyTotal.currency, RefundDailyTotal.day, func.sum(RefundDailyTotal.amount_minor))
+        .where(*_rollup_range(RefundDailyTotal, filters), RefundDailyTotal.status == RefundStatus.SUCCEEDED)
+        .group_by(RefundDailyTotal.currency, RefundDailyTotal.day)
+        .having(func.sum(RefundDailyTotal.count) != 0)
+        .order_by(RefundDailyTotal.currency, RefundDailyTotal.day)
+    )
+    days: dict[str, list[tuple[date, Money]]] = {}
+    for currency, day, amount in rows:
+        days.setdefault(currency, []).append((day, Money(amount, currency)))
+    return {currency: tuple(line) for currency, line in days.items()}
