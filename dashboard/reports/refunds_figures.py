@@ -13,11 +13,13 @@ from datetime import date
 from datetime import datetime
 from decimal import Decimal
 
+from markupsafe import Markup
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.money import Money
+from dashboard.money import format_money
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.states import PaymentStatus
@@ -25,10 +27,16 @@ from dashboard.payments.states import RefundStatus
 from dashboard.providers.guidance import About
 from dashboard.providers.guidance import Guidance
 from dashboard.providers.registry import guidance
+from dashboard.providers.registry import label as provider_label
+from dashboard.reports.charts import bar_chart
+from dashboard.reports.charts import column_chart
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.refund_rollups import WAIT_BUCKETS
 from dashboard.reports.refund_rollups import RefundApprovalWait
 from dashboard.reports.refund_rollups import RefundDailyTotal
+from dashboard.reports.tables import Section
+from dashboard.reports.tables import Table
 
 #: Payment statuses whose money was paid: what a refund rate is taken of.
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED, PaymentStatus.DISPUTED, PaymentStatus.CHARGED_BACK)
@@ -113,11 +121,45 @@ class RefundFigures:
     reasons: tuple[ReasonRefunds, ...]
     failures: tuple[FailedRefunds, ...]
     waits: ApprovalWaits
-    #: Refunded money per day asked for, per currency (each currency's days in order).
+    #: Refunded money per day asked for, per currency: every day of the range, in order.
     refunded_by_day: dict[str, tuple[tuple[date, Money], ...]]
 
+    @property
+    def charts(self) -> list[Markup]:
+        """Return the charts: refunded per day (one per currency), reasons, waits, failures."""
+        charts = [
+            column_chart(
+                f"Refunded per day, {currency}",
+                [(f"{day:%d %b}", amount.minor) for day, amount in days],
+                chart_id=f"refunds-per-day-{currency.lower()}",
+                value_label=lambda minor, currency=currency: format_money(minor, currency),
+            )
+            for currency, days in self.refunded_by_day.items()
+        ]
+        asked: dict[str, int] = {}
+        for line in self.reasons:
+            asked[reason_label(line.reason)] = asked.get(reason_label(line.reason), 0) + line.asked
+        charts.append(
+            bar_chart("Refunds asked for, by reason", list(asked.items()), chart_id="refunds-reasons")
+        )
+        charts.append(
+            bar_chart(
+                "Refunds decided by a manager, by wait",
+                [(wait_label(bucket), bucket.count) for bucket in self.waits.buckets],
+                chart_id="refunds-waits",
+            )
+        )
+        charts.append(
+            bar_chart(
+                "Failed refunds, by code",
+                [(failure_label(line), line.count) for line in self.failures],
+                chart_id="refunds-failures",
+            )
+        )
+        return charts
 
-def _rollup_range(model, filters) -> list:
+
+def _rollup_range(model, filters: ReportFilters) -> list:
     report = filters.range
     conditions = [model.day >= report.first_day, model.day <= report.last_day]
     if filters.provider:
@@ -127,11 +169,8 @@ def _rollup_range(model, filters) -> list:
     return conditions
 
 
-def refund_figures(session: Session, filters) -> RefundFigures:
-    """Return the refunds section's figures for ``filters`` (range, provider, currency).
-
-    :param filters: a :class:`~dashboard.reports.ranges.ReportFilters`
-    """
+def refund_figures(session: Session, filters: ReportFilters) -> RefundFigures:
+    """Return the refunds section's figures for ``filters`` (range, provider, currency)."""
     buckets = session.execute(
         select(
             RefundDailyTotal.provider,
@@ -230,7 +269,7 @@ def _failures(buckets: list) -> tuple[FailedRefunds, ...]:
     return tuple(sorted(lines, key=lambda line: (-line.count, line.provider, line.code)))
 
 
-def _approval_waits(session: Session, filters) -> ApprovalWaits:
+def _approval_waits(session: Session, filters: ReportFilters) -> ApprovalWaits:
     decided = dict(
         (start, (count, longest))
         for start, count, longest in session.execute(
@@ -280,15 +319,152 @@ def median_bucket(buckets: tuple[WaitBucket, ...]) -> WaitBucket | None:
     raise AssertionError("unreachable: the counts add up to the total")
 
 
-def _refunded_by_day(session: Session, filters) -> dict[str, tuple[tuple[date, Money], ...]]:
+def _refunded_by_day(session: Session, filters: ReportFilters) -> dict[str, tuple[tuple[date, Money], ...]]:
     rows = session.execute(
         select(RefundDailyTotal.currency, RefundDailyTotal.day, func.sum(RefundDailyTotal.amount_minor))
         .where(*_rollup_range(RefundDailyTotal, filters), RefundDailyTotal.status == RefundStatus.SUCCEEDED)
         .group_by(RefundDailyTotal.currency, RefundDailyTotal.day)
         .having(func.sum(RefundDailyTotal.count) != 0)
-        .order_by(RefundDailyTotal.currency, RefundDailyTotal.day)
     )
-    days: dict[str, list[tuple[date, Money]]] = {}
+    amounts: dict[str, dict[date, int]] = {}
     for currency, day, amount in rows:
-        days.setdefault(currency, []).append((day, Money(amount, currency)))
-    return {currency: tuple(line) for currency, line in days.items()}
+        amounts.setdefault(currency, {})[day] = amount
+    days = filters.range.local_days()
+    return {
+        currency: tuple((day, Money(by_day.get(day, 0), currency)) for day in days)
+        for currency, by_day in sorted(amounts.items())
+    }
+
+
+# --- how the figures read --------------------------------------------------------------------------
+
+
+def duration_text(seconds: int) -> str:
+    """Say a wait the way staff read it: ``45 s``, ``12 min``, ``3 h 5 min``, ``2 days 4 h``."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    days, hours = divmod(minutes // 60, 24)
+    return f"{days} day{'' if days == 1 else 's'} {hours} h"
+
+
+def wait_label(bucket: WaitBucket) -> str:
+    """Say which waits a bucket holds: ``under 1 min``, ``15 min – 30 min``, ``7 days 0 h or more``."""
+    if bucket.to_seconds is None:
+        return f"{duration_text(bucket.from_seconds)} or more"
+    if bucket.from_seconds == 0:
+        return f"under {duration_text(bucket.to_seconds)}"
+    return f"{duration_text(bucket.from_seconds)} – {duration_text(bucket.to_seconds)}"
+
+
+def reason_label(reason: str) -> str:
+    """Name a refund reason (a refund made at the provider has none)."""
+    return reason or "None given (made at the provider)"
+
+
+def failure_label(line: FailedRefunds) -> str:
+    """Name a failure code with its provider."""
+    return f"{provider_label(line.provider)} {line.code or '(no code)'}"
+
+
+def refund_tables(figures: RefundFigures) -> list[Table]:
+    """Return the refunds section's tables, from its figures."""
+    waits = figures.waits
+    return [
+        Table(
+            "currencies",
+            "Refunds asked for in the range per currency, and the refunded share of what payments paid",
+            (
+                "Currency",
+                "Asked for",
+                "Refunded",
+                "Refunded amount",
+                "Paid",
+                "Refund rate (%)",
+                "Rejected by a manager",
+                "Rejected amount",
+            ),
+            [
+                (
+                    line.currency,
+                    line.asked,
+                    line.refunded_count,
+                    line.refunded,
+                    line.paid,
+                    line.rate,
+                    line.rejected_count,
+                    line.rejected,
+                )
+                for line in figures.currencies
+            ],
+        ),
+        Table(
+            "per-day",
+            "Refunded amount per day asked for, per currency",
+            ("Day", "Currency", "Refunded amount"),
+            [
+                (day, currency, amount)
+                for currency, days in figures.refunded_by_day.items()
+                for day, amount in days
+            ],
+        ),
+        Table(
+            "reasons",
+            "Refunds asked for in the range, by reason and currency",
+            ("Reason", "Currency", "Asked for", "Refunded", "Refunded amount"),
+            [
+                (reason_label(line.reason), line.currency, line.asked, line.refunded_count, line.refunded)
+                for line in figures.reasons
+            ],
+        ),
+        Table(
+            "approval",
+            "Approval of refunds asked for in the range: how long they waited for a manager's decision",
+            ("Figure", "Value"),
+            [
+                ("Decided (approved or rejected)", waits.decided),
+                ("Median wait", None if waits.median is None else wait_label(waits.median)),
+                (
+                    "Longest wait",
+                    None if waits.longest_seconds is None else duration_text(waits.longest_seconds),
+                ),
+                ("Waiting for a decision now (asked for any day)", waits.waiting_now),
+                ("Oldest waiting since", waits.oldest_waiting_since),
+            ],
+        ),
+        Table(
+            "waits",
+            "Refunds decided by a manager, by how long they waited",
+            ("Wait", "Decided"),
+            [(wait_label(bucket), bucket.count) for bucket in waits.buckets],
+        ),
+        Table(
+            "failures",
+            "Failed refunds by provider and code, with what the code means and what to do",
+            ("Provider", "Code", "Failed", "What it means", "Next step"),
+            [
+                (
+                    provider_label(line.provider),
+                    line.code or None,
+                    line.count,
+                    line.guidance.meaning if line.guidance else "No guidance yet for this code.",
+                    line.guidance.next_step if line.guidance else None,
+                )
+                for line in figures.failures
+            ],
+        ),
+    ]
+
+
+SECTION = Section(
+    name="refunds",
+    title="Refunds",
+    # Refund changes are written on their payment's timeline.
+    topics=("payment",),
+    figures=refund_figures,
+    tables=refund_tables,
+)

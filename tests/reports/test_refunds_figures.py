@@ -240,3 +240,32 @@ def test_rollups_rebuilt_from_the_refunds_equal_the_kept_ones(at, managers):
     differences = rebuild_refund_rollups(db.session)
     assert len(differences) == 1 and "refund_approval_waits" in differences[0]
     assert db.session.scalars(select(RefundApprovalWait.count)).all() == [1]
+
+
+def test_section_shows_charts_with_text_tables_and_guidance(app, client, login_as, fake_clock):
+    fake_clock.set(BEFORE_MIDNIGHT)
+    with app.test_request_context():
+        payment = paid_payment(10_000)
+        change_refund(db.session, ask(payment, 2_500), RefundEvent.SUCCEEDED)
+        change_refund(db.session, ask(payment, 100), RefundEvent.FAILED, result_code="REFUND_AMOUNT_EXCEED")
+        db.session.commit()
+    login_as("manager")
+
+    response = client.get(
+        "/reports/refunds?range=custom&day_from=2026-02-04&day_to=2026-02-04", headers={"HX-Request": "true"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, response.headers
+
+    assert 'data-live-topic="payment"' in html
+    assert html.count('role="img"') == 4  # refunded per day (HKD), reasons, waits, failures
+    assert "<title" in html and "Refunded per day, HKD" in html
+    assert (
+        '<th scope="row">HKD</th><td class="num">2</td><td class="num">1</td><td class="num">HK$25.00</td>'
+        in html
+    )
+    assert "25.00" in html
+    assert "REFUND_AMOUNT_EXCEED" in html
+    assert "No guidance yet for this code." not in html
+    rows = client.get("/reports/refunds/failures.csv?range=custom&day_from=2026-02-04&day_to=2026-02-04")
+    assert "REFUND_AMOUNT_EXCEED,1," in rows.get_data(as_text=True)
