@@ -294,8 +294,14 @@ def test_the_export_of_a_search_reads_its_chunks_by_primary_key(rows):
         (AgreementFilter(wallet="GCASH"), "ix_agreements_wallet_created_at_id"),
         (AgreementFilter(wallet="GCASH", status="revoked"), "ix_agreements_wallet_status_created_at_id"),
         (AgreementFilter(status="revoked"), "ix_agreements_status_created_at_id"),
+        (AgreementFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)), "ix_agreements_created_at_id"),
+        (
+            AgreementFilter(dated="revoked", day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)),
+            "ix_agreements_status_created_at_id",
+        ),
+        (AgreementFilter(dated="cancelled", day_from=date(2026, 3, 1)), "ix_agreements_status_created_at_id"),
     ],
-    ids=["everything", "wallet", "wallet-status", "status"],
+    ids=["everything", "wallet", "wallet-status", "status", "days-made", "days-revoked", "days-cancelled"],
 )
 def test_each_agreements_filter_reads_its_index_in_page_order(rows, filters, index):
     assert_in_page_order(page_plan(lambda: agreement_page(db.session, filters, DEEP)), index)
