@@ -18,9 +18,12 @@ from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import case
+from sqlalchemy import cast
+from sqlalchemy import func
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
 from dashboard.db import Base
@@ -58,6 +61,11 @@ class DailyTotal(Base):
 def local_day(moment: datetime) -> date:
     """Return the date of an aware datetime in the display time zone, where the merchant's days begin."""
     return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
+
+
+def summed(column) -> ColumnElement[int]:
+    """Return ``SUM(column)`` as a whole number on both databases (PostgreSQL sums BIGINT as NUMERIC)."""
+    return cast(func.sum(column), BigInteger)
 
 
 def add_to_bucket(

@@ -27,6 +27,7 @@ from dashboard.providers.guidance import Guidance
 from dashboard.providers.hkach.consts import PROVIDER as HKACH
 from dashboard.providers.registry import guidance
 from dashboard.reports.charts import bar_chart
+from dashboard.reports.models import summed
 from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.tables import Link
 from dashboard.reports.tables import Section
@@ -116,8 +117,8 @@ def payroll_figures(session: Session, filters: ReportFilters) -> PayrollFigures:
         select(
             AchBatch.value_date,
             AchBatch.currency,
-            func.sum(AchBatch.paid_minor),
-            func.sum(AchBatch.paid_count),
+            summed(AchBatch.paid_minor),
+            summed(AchBatch.paid_count),
         )
         .where(*in_range, AchBatch.paid_count > 0)
         .group_by(AchBatch.value_date, AchBatch.currency)

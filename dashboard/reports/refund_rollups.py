@@ -51,7 +51,7 @@ class RefundDailyTotal(Base):
             "currency",
             "reason",
             "result_code",
-            name="uq_refund_daily_totals_day_provider_status_currency_reason_result_code",
+            name="uq_refund_daily_totals_bucket",
         ),
     )
 
@@ -87,7 +87,7 @@ class RefundApprovalWait(Base):
             "provider",
             "currency",
             "from_seconds",
-            name="uq_refund_approval_waits_day_provider_currency_from_seconds",
+            name="uq_refund_approval_waits_bucket",
         ),
     )
 

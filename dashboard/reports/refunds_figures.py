@@ -9,11 +9,12 @@ through their status index.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from datetime import datetime
 from decimal import Decimal
 
 from markupsafe import Markup
+from sqlalchemy import String
+from sqlalchemy import cast
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,12 +32,16 @@ from dashboard.providers.registry import label as provider_label
 from dashboard.reports.charts import bar_chart
 from dashboard.reports.charts import column_chart
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.models import summed
 from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.refund_rollups import WAIT_BUCKETS
 from dashboard.reports.refund_rollups import RefundApprovalWait
 from dashboard.reports.refund_rollups import RefundDailyTotal
 from dashboard.reports.tables import Section
 from dashboard.reports.tables import Table
+
+#: Ranges up to this many days show refunded money per day; longer ones per calendar month.
+DAILY_UP_TO_DAYS = 62
 
 #: Payment statuses whose money was paid: what a refund rate is taken of.
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED, PaymentStatus.DISPUTED, PaymentStatus.CHARGED_BACK)
@@ -121,20 +126,21 @@ class RefundFigures:
     reasons: tuple[ReasonRefunds, ...]
     failures: tuple[FailedRefunds, ...]
     waits: ApprovalWaits
-    #: Refunded money per day asked for, per currency: every day of the range, in order.
-    refunded_by_day: dict[str, tuple[tuple[date, Money], ...]]
+    #: Refunded money per period asked for (a day ``2026-02-04``, or a month ``2026-02`` in a range of
+    #: more than :data:`DAILY_UP_TO_DAYS`), per currency: every period of the range, in order.
+    refunded_over_time: dict[str, tuple[tuple[str, Money], ...]]
 
     @property
     def charts(self) -> list[Markup]:
         """Return the charts: refunded per day (one per currency), reasons, waits, failures."""
         charts = [
             column_chart(
-                f"Refunded per day, {currency}",
-                [(f"{day:%d %b}", amount.minor) for day, amount in days],
+                f"Refunded over time, {currency}",
+                [(name, amount.minor) for name, amount in periods],
                 chart_id=f"refunds-per-day-{currency.lower()}",
                 value_label=lambda minor, currency=currency: format_money(minor, currency),
             )
-            for currency, days in self.refunded_by_day.items()
+            for currency, periods in self.refunded_over_time.items()
         ]
         asked: dict[str, int] = {}
         for line in self.reasons:
@@ -178,8 +184,8 @@ def refund_figures(session: Session, filters: ReportFilters) -> RefundFigures:
             RefundDailyTotal.currency,
             RefundDailyTotal.reason,
             RefundDailyTotal.result_code,
-            func.sum(RefundDailyTotal.count),
-            func.sum(RefundDailyTotal.amount_minor),
+            summed(RefundDailyTotal.count),
+            summed(RefundDailyTotal.amount_minor),
         )
         .where(*_rollup_range(RefundDailyTotal, filters))
         .group_by(
@@ -193,7 +199,7 @@ def refund_figures(session: Session, filters: ReportFilters) -> RefundFigures:
     ).all()
     paid = dict(
         session.execute(
-            select(DailyTotal.currency, func.sum(DailyTotal.amount_minor))
+            select(DailyTotal.currency, summed(DailyTotal.amount_minor))
             .where(*_rollup_range(DailyTotal, filters), DailyTotal.status.in_(PAID))
             .group_by(DailyTotal.currency)
         ).all()
@@ -203,7 +209,7 @@ def refund_figures(session: Session, filters: ReportFilters) -> RefundFigures:
         reasons=_by_reason(buckets),
         failures=_failures(buckets),
         waits=_approval_waits(session, filters),
-        refunded_by_day=_refunded_by_day(session, filters),
+        refunded_over_time=_refunded_over_time(session, filters),
     )
 
 
@@ -275,7 +281,7 @@ def _approval_waits(session: Session, filters: ReportFilters) -> ApprovalWaits:
         for start, count, longest in session.execute(
             select(
                 RefundApprovalWait.from_seconds,
-                func.sum(RefundApprovalWait.count),
+                summed(RefundApprovalWait.count),
                 func.max(RefundApprovalWait.longest_seconds),
             )
             .where(*_rollup_range(RefundApprovalWait, filters))
@@ -319,20 +325,24 @@ def median_bucket(buckets: tuple[WaitBucket, ...]) -> WaitBucket | None:
     raise AssertionError("unreachable: the counts add up to the total")
 
 
-def _refunded_by_day(session: Session, filters: ReportFilters) -> dict[str, tuple[tuple[date, Money], ...]]:
+def _refunded_over_time(session: Session, filters: ReportFilters) -> dict[str, tuple[tuple[str, Money], ...]]:
+    monthly = filters.range.days > DAILY_UP_TO_DAYS
+    # The day as ISO text (SQLite keeps it so; PostgreSQL writes a date so), cut to its month if monthly.
+    period = func.substr(cast(RefundDailyTotal.day, String), 1, 7 if monthly else 10)
     rows = session.execute(
-        select(RefundDailyTotal.currency, RefundDailyTotal.day, func.sum(RefundDailyTotal.amount_minor))
+        select(RefundDailyTotal.currency, period, summed(RefundDailyTotal.amount_minor))
         .where(*_rollup_range(RefundDailyTotal, filters), RefundDailyTotal.status == RefundStatus.SUCCEEDED)
-        .group_by(RefundDailyTotal.currency, RefundDailyTotal.day)
+        .group_by(RefundDailyTotal.currency, period)
         .having(func.sum(RefundDailyTotal.count) != 0)
     )
-    amounts: dict[str, dict[date, int]] = {}
-    for currency, day, amount in rows:
-        amounts.setdefault(currency, {})[day] = amount
-    days = filters.range.local_days()
+    sums: dict[str, dict[str, int]] = {}
+    for currency, name, amount in rows:
+        sums.setdefault(currency, {})[name] = amount
+    days = (day.isoformat() for day in filters.range.local_days())
+    periods = list(dict.fromkeys(day[:7] for day in days) if monthly else days)
     return {
-        currency: tuple((day, Money(by_day.get(day, 0), currency)) for day in days)
-        for currency, by_day in sorted(amounts.items())
+        currency: tuple((name, Money(by_period.get(name, 0), currency)) for name in periods)
+        for currency, by_period in sorted(sums.items())
     }
 
 
@@ -403,13 +413,13 @@ def refund_tables(figures: RefundFigures) -> list[Table]:
             ],
         ),
         Table(
-            "per-day",
-            "Refunded amount per day asked for, per currency",
-            ("Day", "Currency", "Refunded amount"),
+            "over-time",
+            "Refunded amount per day asked for (per month in a range of over two months), per currency",
+            ("Day or month", "Currency", "Refunded amount"),
             [
-                (day, currency, amount)
-                for currency, days in figures.refunded_by_day.items()
-                for day, amount in days
+                (name, currency, amount)
+                for currency, periods in figures.refunded_over_time.items()
+                for name, amount in periods
             ],
         ),
         Table(

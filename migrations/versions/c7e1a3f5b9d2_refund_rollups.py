@@ -46,7 +46,7 @@ def upgrade():
             "currency",
             "reason",
             "result_code",
-            name="uq_refund_daily_totals_day_provider_status_currency_reason_result_code",
+            name="uq_refund_daily_totals_bucket",
         ),
     )
     waits = op.create_table(
@@ -64,7 +64,7 @@ def upgrade():
             "provider",
             "currency",
             "from_seconds",
-            name="uq_refund_approval_waits_day_provider_currency_from_seconds",
+            name="uq_refund_approval_waits_bucket",
         ),
     )
     _fill(totals, waits)

@@ -100,7 +100,7 @@ def test_an_empty_range_shows_no_refunds_and_no_waits(app_ctx):
     assert shown.waits.median is None
     assert shown.waits.longest_seconds is None
     assert shown.waits.waiting_now == 0
-    assert shown.refunded_by_day == {}
+    assert shown.refunded_over_time == {}
 
 
 def test_a_single_refund_counts_as_refunded_on_the_day_it_was_asked_for(at):
@@ -123,7 +123,7 @@ def test_a_single_refund_counts_as_refunded_on_the_day_it_was_asked_for(at):
         1,
         Money(2_500, "HKD"),
     )
-    assert shown.refunded_by_day == {"HKD": ((FEB_4, Money(2_500, "HKD")),)}
+    assert shown.refunded_over_time == {"HKD": (("2026-02-04", Money(2_500, "HKD")),)}
     # Nothing on the day it succeeded, the 5th in Hong Kong.
     assert figures(FEB_5, FEB_5).currencies == ()
 
@@ -259,7 +259,7 @@ def test_section_shows_charts_with_text_tables_and_guidance(app, client, login_a
 
     assert 'data-live-topic="payment"' in html
     assert html.count('role="img"') == 4  # refunded per day (HKD), reasons, waits, failures
-    assert "<title" in html and "Refunded per day, HKD" in html
+    assert "<title" in html and "Refunded over time, HKD" in html
     assert (
         '<th scope="row">HKD</th><td class="num">2</td><td class="num">1</td><td class="num">HK$25.00</td>'
         in html
@@ -269,3 +269,19 @@ def test_section_shows_charts_with_text_tables_and_guidance(app, client, login_a
     assert "No guidance yet for this code." not in html
     rows = client.get("/reports/refunds/failures.csv?range=custom&day_from=2026-02-04&day_to=2026-02-04")
     assert "REFUND_AMOUNT_EXCEED,1," in rows.get_data(as_text=True)
+
+
+def test_refunded_money_is_shown_per_day_up_to_two_months_then_per_month(at):
+    at(BEFORE_MIDNIGHT)
+    change_refund(db.session, ask(paid_payment(10_000), 700), RefundEvent.SUCCEEDED)
+    at(BEFORE_MIDNIGHT + timedelta(days=30))  # 6 March in Hong Kong
+    change_refund(db.session, ask(paid_payment(10_000), 300), RefundEvent.SUCCEEDED)
+
+    daily = figures(FEB_4, FEB_4 + timedelta(days=61)).refunded_over_time["HKD"]
+    assert len(daily) == 62 and daily[0] == ("2026-02-04", Money(700, "HKD"))
+    assert daily[30] == ("2026-03-06", Money(300, "HKD"))
+    assert sum(amount.minor for _, amount in daily) == 1_000
+    monthly = figures(date(2026, 1, 1), date(2026, 3, 31)).refunded_over_time
+    assert monthly == {
+        "HKD": (("2026-01", Money(0, "HKD")), ("2026-02", Money(700, "HKD")), ("2026-03", Money(300, "HKD")))
+    }
