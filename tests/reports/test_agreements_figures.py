@@ -63,14 +63,9 @@ def test_counts_follow_the_hong_kong_days_of_each_time(app_ctx, now):
 def test_each_count_reads_an_index_of_agreements_never_the_table(app_ctx, now):
     make_agreements()
     plans = plans_of(lambda: agreement_figures(db.session, report_filters(FEB_4, FEB_5)))
-    # Active now may read either index that leads with the status: both hold every active one.
-    expected = (
-        "ix_agreements_status_",
-        "ix_agreements_created_at_id",
-        "ix_agreements_status_revoked_at",
-        "ix_agreements_status_cancelled_at",
-        "ix_agreements_status_expires_at",
-    )
+    # A count by status may read any index that leads with the status (PostgreSQL picks among them by
+    # their size on so few rows); none reads the table.
+    expected = ("ix_agreements_status_", "ix_agreements_created_at_id", *["ix_agreements_status_"] * 3)
     assert len(plans) == len(expected)
     for plan, index in zip(plans, expected, strict=True):
         assert plan.uses(index) and not plan.scans_a_table, plan
