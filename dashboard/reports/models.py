@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from typing import Any
@@ -101,6 +102,38 @@ def add_to_bucket(
     session.execute(statement.on_conflict_do_update(index_elements=list(bucket), set_=changes))
 
 
+@dataclass(frozen=True)
+class BucketMove:
+    """Sums to add to one bucket of a rollup (and values it keeps at least), written later or now."""
+
+    table: Table
+    #: The bucket's unique key, as ``(column, value)`` pairs in the key's column order.
+    bucket: tuple[tuple[str, Any], ...]
+    #: ``(column, amount)`` pairs added to the bucket's sums.
+    added: tuple[tuple[str, int], ...]
+    #: ``(column, value)`` pairs the bucket keeps the greater of (see :func:`add_to_bucket`).
+    at_least: tuple[tuple[str, int], ...] = ()
+
+
+def bucket_move(
+    table: Table,
+    bucket: Mapping[str, Any],
+    added: Mapping[str, int],
+    at_least: Mapping[str, int] | None = None,
+) -> BucketMove:
+    """Return a :class:`BucketMove` of ``table`` (the arguments as :func:`add_to_bucket` takes them)."""
+    return BucketMove(table, tuple(bucket.items()), tuple(added.items()), tuple((at_least or {}).items()))
+
+
+def move_buckets(session: Session, moves: list[BucketMove]) -> None:
+    """Write rollup ``moves`` now, or at the end of the :func:`gathered_rollup_moves` block around us."""
+    gathering = deferred(session, _ROLLUP_MOVES)
+    if gathering is None:
+        _write_moves(session, moves)
+    else:
+        gathering.extend(moves)
+
+
 def move_in_rollup(session: Session, payment, old_status: str | None, new_status: str | None) -> None:
     """Move ``payment`` from its ``old_status`` bucket to its ``new_status`` bucket.
 
@@ -113,37 +146,41 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
     if old_status == new_status:
         return
     day = local_day(payment.created_at or clock.now())
-    moves = [
-        ((day, payment.provider, str(status), payment.currency), sign, sign * payment.amount_minor)
-        for status, sign in ((old_status, -1), (new_status, 1))
-        if status is not None
-    ]
-    gathering = deferred(session, _ROLLUP_MOVES)
-    if gathering is None:
-        _write_moves(session, moves)
-    else:
-        gathering.extend(moves)
+    bucket = {"day": day, "provider": payment.provider, "currency": payment.currency}
+    move_buckets(
+        session,
+        [
+            bucket_move(
+                DailyTotal.__table__,
+                {**bucket, "status": str(status)},
+                {"count": sign, "amount_minor": sign * payment.amount_minor},
+            )
+            for status, sign in ((old_status, -1), (new_status, 1))
+            if status is not None
+        ],
+    )
 
 
 _ROLLUP_MOVES = "rollup_moves"
 
 
-def _write_moves(session: Session, moves: list) -> None:
-    counts: Counter = Counter()
-    amounts: Counter = Counter()
-    for bucket, count, amount in moves:
-        counts[bucket] += count
-        amounts[bucket] += amount
+def _write_moves(session: Session, moves: list[BucketMove]) -> None:
+    added: dict[tuple, Counter] = {}
+    kept: dict[tuple, dict[str, int]] = {}
+    tables: dict[str, Table] = {}
+    for move in moves:
+        key = (move.table.name, move.bucket)
+        tables[move.table.name] = move.table
+        sums = added.setdefault(key, Counter())
+        sums.update(dict(move.added))
+        greatest = kept.setdefault(key, {})
+        for name, value in move.at_least:
+            greatest[name] = max(greatest.get(name, value), value)
     # In one order, so two writers never wait on each other's buckets in a cycle.
-    for bucket in sorted(counts):
-        if counts[bucket] or amounts[bucket]:
-            day, provider, status, currency = bucket
-            add_to_bucket(
-                session,
-                DailyTotal.__table__,
-                {"day": day, "provider": provider, "status": status, "currency": currency},
-                {"count": counts[bucket], "amount_minor": amounts[bucket]},
-            )
+    for key in sorted(added, key=lambda key: (key[0], tuple(value for _, value in key[1]))):
+        name, bucket = key
+        if any(added[key].values()) or kept[key]:
+            add_to_bucket(session, tables[name], dict(bucket), dict(added[key]), at_least=kept[key])
 
 
 def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:

@@ -30,8 +30,9 @@ from dashboard.db import BigIntPK
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.states import RefundStatus
-from dashboard.reports.models import add_to_bucket
+from dashboard.reports.models import bucket_move
 from dashboard.reports.models import local_day
+from dashboard.reports.models import move_buckets
 
 #: Where each approval-wait bucket starts, in seconds: under a minute, 1-5 min, 5-15 min, 15-30 min,
 #: 30-60 min, 1-2 h, 2-4 h, 4-8 h, 8-24 h, 1-2 days, 2-7 days, a week or more.
@@ -145,8 +146,8 @@ def move_refund_in_rollup(
     """Move ``refund`` from the bucket of its standing ``before`` (None: a new refund) to its own now.
 
     Call it in the transaction that adds or changes the refund, inside an app context (the day is
-    the refund's creation date in ``DISPLAY_TIMEZONE``). The two buckets are written in one order,
-    so two writers never wait on each other's buckets in a cycle.
+    the refund's creation date in ``DISPLAY_TIMEZONE``); inside :func:`gathered_rollup_moves
+    <dashboard.reports.models.gathered_rollup_moves>` the buckets are written at the block's end.
 
     :param provider: the provider of the refunded payment
     """
@@ -154,16 +155,18 @@ def move_refund_in_rollup(
     if after == before:
         return
     day = local_day(refund.created_at or clock.now())
-    moves = [(_total_bucket(day, provider, refund.currency, refund.reason, after), 1)]
-    if before is not None:
-        moves.append((_total_bucket(day, provider, refund.currency, refund.reason, before), -1))
-    for bucket, sign in sorted(moves, key=lambda move: tuple(move[0].values())):
-        add_to_bucket(
-            session,
-            RefundDailyTotal.__table__,
-            bucket,
-            {"count": sign, "amount_minor": sign * refund.amount_minor},
-        )
+    moves = [(after, 1)] + ([(before, -1)] if before is not None else [])
+    move_buckets(
+        session,
+        [
+            bucket_move(
+                RefundDailyTotal.__table__,
+                _total_bucket(day, provider, refund.currency, refund.reason, standing),
+                {"count": sign, "amount_minor": sign * refund.amount_minor},
+            )
+            for standing, sign in moves
+        ],
+    )
 
 
 def wait_bucket(seconds: int) -> int:
@@ -178,20 +181,22 @@ def _wait_seconds(asked: datetime, decided: datetime) -> int:
 def count_approval_wait(session: Session, refund: Refund, provider: str) -> None:
     """Count the wait of ``refund`` from its request to a manager's decision (``decided_at``).
 
-    Call it once, in the transaction that records the decision.
+    Call it once, in the transaction that records the decision (written as :func:`move_refund_in_rollup`).
     """
     seconds = _wait_seconds(refund.created_at, refund.decided_at)
-    add_to_bucket(
+    bucket = {
+        "day": local_day(refund.created_at),
+        "provider": provider,
+        "currency": refund.currency,
+        "from_seconds": wait_bucket(seconds),
+    }
+    move_buckets(
         session,
-        RefundApprovalWait.__table__,
-        {
-            "day": local_day(refund.created_at),
-            "provider": provider,
-            "currency": refund.currency,
-            "from_seconds": wait_bucket(seconds),
-        },
-        {"count": 1},
-        at_least={"longest_seconds": seconds},
+        [
+            bucket_move(
+                RefundApprovalWait.__table__, bucket, {"count": 1}, at_least={"longest_seconds": seconds}
+            )
+        ],
     )
 
 

@@ -19,6 +19,7 @@ from dashboard.payments.changes import open_refund
 from dashboard.payments.refunds import reject_refund
 from dashboard.payments.states import PaymentEvent
 from dashboard.payments.states import RefundEvent
+from dashboard.reports.models import gathered_rollup_moves
 from dashboard.reports.refund_rollups import RefundApprovalWait
 from dashboard.reports.refund_rollups import kept_refund_rollups
 from dashboard.reports.refund_rollups import rebuild_refund_rollups
@@ -284,4 +285,24 @@ def test_refunded_money_is_shown_per_day_up_to_two_months_then_per_month(at):
     monthly = figures(date(2026, 1, 1), date(2026, 3, 31)).refunded_over_time
     assert monthly == {
         "HKD": (("2026-01", Money(0, "HKD")), ("2026-02", Money(700, "HKD")), ("2026-03", Money(300, "HKD")))
+    }
+
+
+def test_refund_moves_in_a_gathered_block_are_written_once_at_its_end(at, managers):
+    support, manager = managers
+    at(BEFORE_MIDNIGHT)
+    payment = paid_payment(10_000)
+    waited = ask(payment, 300, waits=True, by=support)
+    with gathered_rollup_moves(db.session):
+        change_refund(db.session, ask(payment, 100), RefundEvent.SUCCEEDED)
+        approve(waited, manager)
+        assert kept_refund_rollups(db.session)["refund_daily_totals"] == {
+            (FEB_4, "antom", "awaiting_approval", "HKD", "Customer request", ""): (1, 300)
+        }
+    assert kept_refund_rollups(db.session) == {
+        "refund_daily_totals": {
+            (FEB_4, "antom", "succeeded", "HKD", "Customer request", ""): (1, 100),
+            (FEB_4, "antom", "submitted", "HKD", "Customer request", ""): (1, 300),
+        },
+        "refund_approval_waits": {(FEB_4, "antom", "HKD", 0): (1, 0)},
     }
