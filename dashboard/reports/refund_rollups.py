@@ -161,10 +161,10 @@ def move_refund_in_rollup(
         [
             bucket_move(
                 RefundDailyTotal.__table__,
-                _total_bucket(day, provider, refund.currency, refund.reason, standing),
+                _total_bucket(day, provider, refund.currency, refund.reason, side),
                 {"count": sign, "amount_minor": sign * refund.amount_minor},
             )
-            for standing, sign in moves
+            for side, sign in moves
         ],
     )
 
