@@ -16,8 +16,9 @@ the services write (created, status changed, refund steps), 0.965 N notification
 providers send them (payment results mostly; authorisation codes, token cancellations and refund
 results 1-5 % each; redeliveries, bad signatures, late and unmatched ones), N/5 audit entries on an
 intact hash chain, the rollups the reports read (daily payment and refund totals, refund approval
-waits), and one staff account per role (:data:`STAFF`). Rows are written in time order with explicit ids, by ``executemany`` on SQLite and
-``COPY`` on PostgreSQL, then the database is analysed (``VACUUM ANALYZE`` on PostgreSQL).
+waits), and one staff account per role (:data:`STAFF`). Rows are written in time order with explicit
+ids, by ``executemany`` on SQLite and ``COPY`` on PostgreSQL, then the database is analysed
+(``VACUUM ANALYZE`` on PostgreSQL).
 
 An app that reads this data needs the same keys: :func:`app_settings` gives them.
 """
