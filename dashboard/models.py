@@ -17,6 +17,8 @@ from dashboard.reports.models import DailyFailure
 from dashboard.reports.models import DailyTotal
 from dashboard.reports.models import DailyWallet
 from dashboard.reports.models import FinishTime
+from dashboard.reports.refund_rollups import RefundApprovalWait
+from dashboard.reports.refund_rollups import RefundDailyTotal
 from dashboard.users.models import User
 
 __all__ = [
@@ -35,5 +37,7 @@ __all__ = [
     "Notification",
     "Payment",
     "Refund",
+    "RefundApprovalWait",
+    "RefundDailyTotal",
     "User",
 ]

@@ -1,17 +1,20 @@
 """Rollups kept in step with every payment status change (DESIGN §7 report targets).
 
-Each rollup counts payments by their creation day in the display time zone, so its figures match
-the payments list for the same created days. Every change writes one atomic upsert per bucket.
+Each counts payments by their creation day in the display time zone, so its figures match the
+payments list for the same created days. Every change writes one atomic upsert per bucket.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -21,9 +24,13 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import case
+from sqlalchemy import cast
+from sqlalchemy import func
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
 from dashboard.db import Base
@@ -221,7 +228,27 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
-def _insert_for(session: Session):
+def summed(column) -> ColumnElement[int]:
+    """Return ``SUM(column)`` as a whole number on both databases (PostgreSQL sums BIGINT as NUMERIC)."""
+    return cast(func.sum(column), BigInteger)
+
+
+def add_to_bucket(
+    session: Session,
+    table: Table,
+    bucket: Mapping[str, Any],
+    added: Mapping[str, int],
+    *,
+    at_least: Mapping[str, int] | None = None,
+) -> None:
+    """Add ``added`` to the sums of one rollup ``bucket`` (creating it), in one atomic upsert.
+
+    ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL), so two writers never lose a count
+    and no row has to be read or locked first.
+
+    :param bucket: the values of the columns of ``table``'s unique key
+    :param at_least: columns that keep the greater of their value and the one given (a longest wait)
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -229,19 +256,46 @@ def _insert_for(session: Session):
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(f"no upsert for {dialect}")
-    return insert
+    greatest = dict(at_least or {})
+    statement = insert(table).values(**bucket, **added, **greatest)
+    changes = {name: table.c[name] + statement.excluded[name] for name in added}
+    changes |= {
+        name: case((statement.excluded[name] > table.c[name], statement.excluded[name]), else_=table.c[name])
+        for name in greatest
+    }
+    session.execute(statement.on_conflict_do_update(index_elements=list(bucket), set_=changes))
 
 
-def _upsert(session: Session, rollup: Rollup, key: tuple, sums: tuple) -> None:
-    table = rollup.table
-    statement = _insert_for(session)(table).values(
-        dict(zip(rollup.key, key, strict=True)) | dict(zip(rollup.sums, sums, strict=True))
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=list(rollup.key),
-        set_={name: table.c[name] + statement.excluded[name] for name in rollup.sums},
-    )
-    session.execute(statement)
+@dataclass(frozen=True)
+class BucketMove:
+    """Sums to add to one bucket of a rollup (and values it keeps at least), written later or now."""
+
+    table: Table
+    #: The bucket's unique key, as ``(column, value)`` pairs in the key's column order.
+    bucket: tuple[tuple[str, Any], ...]
+    #: ``(column, amount)`` pairs added to the bucket's sums.
+    added: tuple[tuple[str, int], ...]
+    #: ``(column, value)`` pairs the bucket keeps the greater of (see :func:`add_to_bucket`).
+    at_least: tuple[tuple[str, int], ...] = ()
+
+
+def bucket_move(
+    table: Table,
+    bucket: Mapping[str, Any],
+    added: Mapping[str, int],
+    at_least: Mapping[str, int] | None = None,
+) -> BucketMove:
+    """Return a :class:`BucketMove` of ``table`` (the arguments as :func:`add_to_bucket` takes them)."""
+    return BucketMove(table, tuple(bucket.items()), tuple(added.items()), tuple((at_least or {}).items()))
+
+
+def move_buckets(session: Session, moves: list[BucketMove]) -> None:
+    """Write rollup ``moves`` now, or at the end of the :func:`gathered_rollup_moves` block around us."""
+    gathering = deferred(session, _ROLLUP_MOVES)
+    if gathering is None:
+        _write_moves(session, moves)
+    else:
+        gathering.extend(moves)
 
 
 def move_in_rollup(
@@ -257,9 +311,8 @@ def move_in_rollup(
 
     Call it in the transaction that changes the status (``old_status=None`` for a new payment) or,
     for a failed payment, its result code, inside an app context: the buckets' day is the payment's
-    creation date in ``DISPLAY_TIMEZONE``. One atomic ``INSERT … ON CONFLICT DO UPDATE`` per bucket
-    (SQLite and PostgreSQL), so two writers never lose a count and no row has to be read or locked
-    first. A payment entering a final status with its ``finished_at`` set joins its time-to-final bucket.
+    creation date in ``DISPLAY_TIMEZONE``. One atomic upsert per bucket (:func:`add_to_bucket`). A
+    payment entering a final status with its ``finished_at`` set joins its time-to-final bucket.
 
     :param payment: anything with ``created_at``, ``provider``, ``currency``, ``amount_minor``,
         ``payment_method`` and ``finished_at``
@@ -269,51 +322,55 @@ def move_in_rollup(
     if old_status == new_status and (new_status != PaymentStatus.FAILED or old_code == new_code):
         return
     created = payment.created_at or clock.now()
-    day = local_day(created)
-    provider, currency, amount = payment.provider, payment.currency, payment.amount_minor
+    bucket = {"day": local_day(created), "provider": payment.provider, "currency": payment.currency}
     moves = []
     for status, code, sign in ((old_status, old_code, -1), (new_status, new_code, 1)):
         if status is None:
             continue
+        money = {"count": sign, "amount_minor": sign * payment.amount_minor}
         if old_status != new_status:
-            moves.append((DAILY_TOTALS, (day, provider, str(status), currency), (sign, sign * amount)))
+            moves.append(bucket_move(DailyTotal.__table__, {**bucket, "status": str(status)}, money))
         if status == PaymentStatus.FAILED:
-            moves.append((DAILY_FAILURES, (day, provider, currency, code or NONE), (sign, sign * amount)))
-    outcome = (
-        int(is_finished(new_status)) - int(is_finished(old_status)),
-        int(is_paid(new_status)) - int(is_paid(old_status)),
-    )
-    if any(outcome):
+            moves.append(bucket_move(DailyFailure.__table__, {**bucket, "result_code": code or NONE}, money))
+    finished = int(is_finished(new_status)) - int(is_finished(old_status))
+    paid = int(is_paid(new_status)) - int(is_paid(old_status))
+    if finished or paid:
         wallet = (payment.payment_method or NONE).upper()
-        moves.append((DAILY_WALLETS, (day, provider, currency, wallet), outcome))
-    finished = payment.finished_at
-    if finished is not None and is_finished(new_status) and not is_finished(old_status):
-        bucket = finish_bucket(epoch_seconds(finished) - epoch_seconds(created))
-        moves.append((FINISH_TIMES, (day, provider, currency, bucket), (1,)))
-    gathering = deferred(session, _ROLLUP_MOVES)
-    if gathering is None:
-        _write_moves(session, moves)
-    else:
-        gathering.extend(moves)
+        moves.append(
+            bucket_move(
+                DailyWallet.__table__, {**bucket, "wallet": wallet}, {"finished": finished, "paid": paid}
+            )
+        )
+    if payment.finished_at is not None and finished > 0:
+        seconds = epoch_seconds(payment.finished_at) - epoch_seconds(created)
+        moves.append(
+            bucket_move(
+                FinishTime.__table__, {**bucket, "up_to_seconds": finish_bucket(seconds)}, {"count": 1}
+            )
+        )
+    move_buckets(session, moves)
 
 
 _ROLLUP_MOVES = "rollup_moves"
 
 
-def _write_moves(session: Session, moves: list) -> None:
-    totals: dict[tuple, list[int]] = {}
-    rollups: dict[str, Rollup] = {}
-    for rollup, key, sums in moves:
-        name = rollup.table.name
-        rollups[name] = rollup
-        kept = totals.setdefault((name, key), [0] * len(sums))
-        for index, value in enumerate(sums):
-            kept[index] += value
+def _write_moves(session: Session, moves: list[BucketMove]) -> None:
+    added: dict[tuple, Counter] = {}
+    kept: dict[tuple, dict[str, int]] = {}
+    tables: dict[str, Table] = {}
+    for move in moves:
+        key = (move.table.name, move.bucket)
+        tables[move.table.name] = move.table
+        sums = added.setdefault(key, Counter())
+        sums.update(dict(move.added))
+        greatest = kept.setdefault(key, {})
+        for name, value in move.at_least:
+            greatest[name] = max(greatest.get(name, value), value)
     # In one order, so two writers never wait on each other's buckets in a cycle.
-    for name, key in sorted(totals):
-        sums = totals[name, key]
-        if any(sums):
-            _upsert(session, rollups[name], key, tuple(sums))
+    for key in sorted(added, key=lambda key: (key[0], tuple(value for _, value in key[1]))):
+        name, bucket = key
+        if any(added[key].values()) or kept[key]:
+            add_to_bucket(session, tables[name], dict(bucket), dict(added[key]), at_least=kept[key])
 
 
 def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:

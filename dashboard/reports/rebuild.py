@@ -1,8 +1,8 @@
 """Every rollup recomputed from the rows it counts: compared with the maintained one, or put in its place.
 
 A rollup joins :data:`REBUILDERS` with :func:`register`, naming its table and a function that
-aggregates its buckets from the source rows in SQL. ``flask --app dashboard rollups rebuild``
-runs them all.
+recounts its buckets from the source rows (the payments' rollups aggregate in SQL: :func:`by_sql`).
+``flask --app dashboard rollups rebuild`` runs them all.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from dashboard.reports.models import FINISH_TIMES
 from dashboard.reports.models import NONE
 from dashboard.reports.models import PAID_STATUSES
 from dashboard.reports.models import Rollup
+from dashboard.reports.refund_rollups import REFUND_SHAPES
+from dashboard.reports.refund_rollups import recounted_refund_rollups
 
 #: A rollup's buckets as rows: its key columns, then its sums.
 Buckets = dict[tuple, tuple[int, ...]]
@@ -48,19 +50,39 @@ class Rebuilder:
     """How one rollup is recomputed from its source rows."""
 
     rollup: Rollup
-    #: ``rebuilt(session, zone)``: a select of the rollup's key columns then its sums, aggregated in
-    #: SQL from the source rows; a key column labelled ``day`` holds a day number
-    #: (:func:`~dashboard.reports.local_time.local_day_number`). None when there are no rows at all.
-    rebuilt: Callable[[Session, ZoneInfo], Select | None]
+    #: ``recount(session, zone)``: the rollup's buckets as the source rows make them now, days in ``zone``.
+    recount: Callable[[Session, ZoneInfo], Buckets]
 
 
 #: The rollups ``rollups rebuild`` checks and rebuilds, by table name.
 REBUILDERS: dict[str, Rebuilder] = {}
 
 
-def register(rollup: Rollup, rebuilt: Callable[[Session, ZoneInfo], Select | None]) -> None:
-    """Add ``rollup`` to :data:`REBUILDERS`, recomputed by ``rebuilt`` (see :class:`Rebuilder`)."""
-    REBUILDERS[rollup.table.name] = Rebuilder(rollup, rebuilt)
+def register(rollup: Rollup, recount: Callable[[Session, ZoneInfo], Buckets]) -> None:
+    """Add ``rollup`` to :data:`REBUILDERS`, recounted by ``recount`` (see :class:`Rebuilder`)."""
+    REBUILDERS[rollup.table.name] = Rebuilder(rollup, recount)
+
+
+def by_sql(rollup: Rollup, aggregate: Callable[[Session, ZoneInfo], Select | None]):
+    """Return a recount that runs ``aggregate``'s select: the rollup's key columns then its sums,
+    grouped in SQL; a key column ``day`` holds a day number (:func:`local_day_number`); None: no rows.
+    """
+
+    def recount(session: Session, zone: ZoneInfo) -> Buckets:
+        statement = aggregate(session, zone)
+        if statement is None:
+            return {}
+        width = len(rollup.key)
+        day_at = rollup.key.index("day") if "day" in rollup.key else None
+        buckets: Buckets = {}
+        for row in session.execute(statement):
+            key = list(row[:width])
+            if day_at is not None:
+                key[day_at] = day_of_number(key[day_at])
+            buckets[tuple(key)] = tuple(int(v or 0) for v in row[width:])
+        return buckets
+
+    return recount
 
 
 @dataclass(frozen=True)
@@ -91,21 +113,7 @@ def maintained_buckets(session: Session, rollup: Rollup) -> Buckets:
 
 def rebuilt_buckets(session: Session, rebuilder: Rebuilder, zone: ZoneInfo) -> Buckets:
     """Return the rollup's buckets as its source rows say, leaving out the empty ones."""
-    statement = rebuilder.rebuilt(session, zone)
-    if statement is None:
-        return {}
-    rollup = rebuilder.rollup
-    width = len(rollup.key)
-    day_at = rollup.key.index("day") if "day" in rollup.key else None
-    buckets: Buckets = {}
-    for row in session.execute(statement):
-        key = list(row[:width])
-        if day_at is not None:
-            key[day_at] = day_of_number(key[day_at])
-        sums = tuple(int(v or 0) for v in row[width:])
-        if any(sums):
-            buckets[tuple(key)] = sums
-    return buckets
+    return {key: sums for key, sums in rebuilder.recount(session, zone).items() if any(sums)}
 
 
 def compare(rollup: Rollup, maintained: Buckets, rebuilt: Buckets) -> list[Difference]:
@@ -138,13 +146,16 @@ def _hold_writers(session: Session, rollups: Iterable[Rollup]) -> None:
         session.connection().exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
 
 
-def rebuild_rollups(session: Session, zone: ZoneInfo, *, replace: bool) -> list[Comparison]:
-    """Recompute every registered rollup, compare it with the maintained one and, if ``replace``,
-    put the rebuilt buckets in its place, in the caller's transaction (which commits).
+def rebuild_rollups(
+    session: Session, zone: ZoneInfo, *, replace: bool, tables: Iterable[str] | None = None
+) -> list[Comparison]:
+    """Recompute every registered rollup (or those of ``tables``), compare it with the maintained one
+    and, if ``replace``, put the rebuilt buckets in its place, in the caller's transaction (which commits).
     """
-    _hold_writers(session, (rebuilder.rollup for rebuilder in REBUILDERS.values()))
+    chosen = sorted(REBUILDERS.items() if tables is None else ((name, REBUILDERS[name]) for name in tables))
+    _hold_writers(session, (rebuilder.rollup for _, rebuilder in chosen))
     comparisons = []
-    for name, rebuilder in sorted(REBUILDERS.items()):
+    for name, rebuilder in chosen:
         rollup = rebuilder.rollup
         rebuilt = rebuilt_buckets(session, rebuilder, zone)
         differences = compare(rollup, maintained_buckets(session, rollup), rebuilt)
@@ -213,10 +224,25 @@ def _finish_times(session: Session, zone: ZoneInfo) -> Select | None:
     return select(*keys, func.count()).where(Payment.finished_at.is_not(None)).group_by(*keys)
 
 
-register(DAILY_TOTALS, _daily_totals)
-register(DAILY_WALLETS, _daily_wallets)
-register(DAILY_FAILURES, _daily_failures)
-register(FINISH_TIMES, _finish_times)
+for rollup, aggregate in (
+    (DAILY_TOTALS, _daily_totals),
+    (DAILY_WALLETS, _daily_wallets),
+    (DAILY_FAILURES, _daily_failures),
+    (FINISH_TIMES, _finish_times),
+):
+    register(rollup, by_sql(rollup, aggregate))
+
+
+# --- the refunds' rollups (recounted in Python by their module) ------------------------------------
+
+
+def _refund_recount(table: str) -> Callable[[Session, ZoneInfo], Buckets]:
+    # The refund rollups read the display time zone from the app, as their moves do.
+    return lambda session, zone: recounted_refund_rollups(session)[table]
+
+
+for model, key, sums in REFUND_SHAPES.values():
+    register(Rollup(model.__table__, key, sums), _refund_recount(model.__tablename__))
 
 
 def describe(key: dict[str, object]) -> str:

@@ -2,7 +2,7 @@
 when they finished and are listed by result code
 
 Revision ID: c4e6f8a0b2d4
-Revises: b3e5d7f9a1c2
+Revises: d8f2b4a6c1e3
 Create Date: 2026-11-29 22:30:00
 
 """
@@ -18,9 +18,12 @@ from sqlalchemy.orm import Session
 import dashboard.db
 
 revision = "c4e6f8a0b2d4"
-down_revision = "b3e5d7f9a1c2"
+down_revision = "d8f2b4a6c1e3"
 branch_labels = None
 depends_on = None
+
+#: The rollups this revision adds, filled on upgrade.
+NEW_ROLLUPS = ("daily_wallets", "daily_failures", "finish_times")
 
 #: The new status of a payment's status-change event, per database (its summary says [old, new]).
 _NEW_STATUS = {
@@ -102,12 +105,12 @@ def upgrade():
 
 
 def _rebuild_rollups(bind) -> None:
-    """Fill every rollup from the payments, as ``flask rollups rebuild`` does."""
+    """Fill the new rollups from the payments, as ``flask rollups rebuild`` does."""
     from dashboard.reports.rebuild import rebuild_rollups
 
     zone = current_app.config["DISPLAY_TIMEZONE"] if has_app_context() else "Asia/Hong_Kong"
     session = Session(bind=bind)
-    rebuild_rollups(session, ZoneInfo(zone), replace=True)
+    rebuild_rollups(session, ZoneInfo(zone), replace=True, tables=NEW_ROLLUPS)
     session.flush()
 
 

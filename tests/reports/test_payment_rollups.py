@@ -110,7 +110,8 @@ def test_every_rollup_rebuilt_from_the_payments_equals_the_maintained_one(histor
     assert [c.differences for c in comparisons] == [[] for _ in comparisons]
     for comparison in comparisons:
         rollup = REBUILDERS[comparison.table].rollup
-        assert comparison.buckets == len(maintained_buckets(db.session, rollup)) > 0
+        assert comparison.buckets == len(maintained_buckets(db.session, rollup))
+        assert comparison.buckets > 0 or comparison.table.startswith("refund_")  # no refunds here
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"])
