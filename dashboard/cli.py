@@ -1,4 +1,4 @@
-"""Flask commands: create-user, worker, demo, serve, audit-verify."""
+"""Flask commands: create-user, worker, demo, serve, audit-verify, rollups rebuild."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ DEMO_PASSWORD_SUFFIX = "-demo-pass"  # noqa: S105 - demo accounts only, printed 
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
-    for command in (create_user, worker, demo, serve, audit_verify):
+    for command in (create_user, worker, demo, serve, audit_verify, rollups):
         app.cli.add_command(command)
 
 
@@ -67,6 +67,44 @@ def audit_verify() -> None:
             f"{checked} entries before it are intact"
         )
     click.echo(f"audit chain intact: {checked} entries")
+
+
+@click.group("rollups")
+def rollups() -> None:
+    """Check the report rollups against the rows they count."""
+
+
+@rollups.command("rebuild")
+@click.option("--check", is_flag=True, help="Only compare; exit with 1 when a rollup differs.")
+def rollups_rebuild(check: bool) -> None:
+    """Recompute every rollup from its source rows, print the buckets that differ, and replace the
+    rollups' content with the rebuilt buckets (unless --check)."""
+    from zoneinfo import ZoneInfo
+
+    from dashboard.db import write_transaction
+    from dashboard.extensions import db
+    from dashboard.reports.rebuild import describe
+    from dashboard.reports.rebuild import rebuild_rollups
+
+    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    with write_transaction(db.session) as session:
+        comparisons = rebuild_rollups(session, zone, replace=not check)
+        if check:
+            session.rollback()
+    differing = 0
+    for comparison in comparisons:
+        differing += len(comparison.differences)
+        click.echo(
+            f"{comparison.table}: {comparison.buckets} buckets rebuilt, {len(comparison.differences)} differ"
+        )
+        for difference in comparison.differences:
+            kept, fresh = difference.maintained, difference.rebuilt
+            click.echo(f"  {describe(difference.key)}: maintained {kept}, rebuilt {fresh}")
+    if check:
+        if differing:
+            raise click.exceptions.Exit(1)
+        return
+    click.echo("replaced the content of every rollup with the rebuilt buckets")
 
 
 @click.command("worker")

@@ -13,8 +13,13 @@ from dashboard.notifications.models import Notification
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.reports.models import DailyFailure
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.models import DailyWallet
+from dashboard.reports.models import FinishTime
 from dashboard.reports.notification_rollups import NotificationTally
+from dashboard.reports.refund_rollups import RefundApprovalWait
+from dashboard.reports.refund_rollups import RefundDailyTotal
 from dashboard.users.models import User
 
 __all__ = [
@@ -25,11 +30,16 @@ __all__ = [
     "AuditChainHead",
     "AuditLog",
     "Cancel",
+    "DailyFailure",
     "DailyTotal",
+    "DailyWallet",
     "Event",
+    "FinishTime",
     "Notification",
     "NotificationTally",
     "Payment",
     "Refund",
+    "RefundApprovalWait",
+    "RefundDailyTotal",
     "User",
 ]

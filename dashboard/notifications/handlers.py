@@ -39,7 +39,6 @@ from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import NOTIFYING
 from dashboard.reports.models import gathered_rollup_moves
-from dashboard.reports.notification_rollups import gathered_notification_moves
 from dashboard.reports.notification_rollups import move_notification
 
 #: How much of an error a notification's row keeps for staff.
@@ -170,7 +169,6 @@ def apply_batch(limit: int) -> Batch:
     with (
         write_transaction(db.session) as session,
         gathered_rollup_moves(session),
-        gathered_notification_moves(session),
         gathered_events(session),
     ):
         for row in _claim(session, limit):

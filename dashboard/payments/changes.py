@@ -48,6 +48,9 @@ from dashboard.providers.news import DisputeNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.reports.models import move_in_rollup
+from dashboard.reports.refund_rollups import count_approval_wait
+from dashboard.reports.refund_rollups import move_refund_in_rollup
+from dashboard.reports.refund_rollups import standing
 from dashboard.transitions import move
 
 #: Seconds between inquiries about an unknown payment or refund; then the sweeper takes over.
@@ -161,21 +164,39 @@ def change_payment(
     :raises InvalidTransition: the event contradicts the status; nothing changed
     """
 
+    old_status, old_code = payment.status, payment.result_code
+
     def facts(new: PaymentStatus) -> None:
         if new is PaymentStatus.SUCCEEDED and payment.paid_at is None:
             payment.paid_at = paid_at or clock.now()
+        if PaymentStatus(old_status) in OPEN_PAYMENT and new not in OPEN_PAYMENT:
+            payment.finished_at = clock.now()
 
-    return move(
+    moved = move(
         session,
         payment,
         PAYMENT_MACHINE,
         event,
         result=(result_code, result_message),
         facts=facts,
-        on_move=lambda old, new: move_in_rollup(session, payment, old.value, new.value),
         summary={"result_code": result_code, "result_message": result_message},
         notification_id=notification_id,
         actor_id=actor_id,
+    )
+    # After the move: a failed payment is counted under the result code it now holds, which the
+    # move may have changed even when the status stayed (a note with a code).
+    move_in_rollup(
+        session, payment, old_status, payment.status, old_code=old_code, new_code=payment.result_code
+    )
+    return moved
+
+
+def keep_result(session: Session, payment: Payment, code: str | None, message: str | None) -> None:
+    """Keep ``code`` and ``message`` as ``payment``'s latest result, its failure rollup in step."""
+    old_code = payment.result_code
+    payment.result_code, payment.result_message = code, message
+    move_in_rollup(
+        session, payment, payment.status, payment.status, old_code=old_code, new_code=payment.result_code
     )
 
 
@@ -191,7 +212,11 @@ def change_refund(
     notification_id: int | None = None,
     actor_id: int | None = None,
 ) -> bool:
-    """Move ``refund`` by ``event``; a success adds to the payment's refunded amount. Errors as above."""
+    """Move ``refund`` by ``event``; a success adds to the payment's refunded amount. Errors as above.
+
+    The refund rollups follow it; a decision on a refund that waited for approval counts its wait.
+    """
+    before = standing(refund)
 
     def facts(new: RefundStatus) -> None:
         if provider_refund_id and not refund.provider_refund_id:
@@ -209,7 +234,7 @@ def change_refund(
         payment.refunded_minor += refund.amount_minor
         refund.refunded_at = refunded_at or clock.now()
 
-    return move(
+    moved = move(
         session,
         refund,
         REFUND_MACHINE,
@@ -225,6 +250,13 @@ def change_refund(
         notification_id=notification_id,
         actor_id=actor_id,
     )
+    if moved:
+        provider = refund.payment.provider
+        # After the move: a failure's code is kept with its status, and its bucket is by code.
+        move_refund_in_rollup(session, refund, provider, before)
+        if before.status == RefundStatus.AWAITING_APPROVAL and refund.decided_at is not None:
+            count_approval_wait(session, refund, provider)
+    return moved
 
 
 def change_cancel(
@@ -384,7 +416,8 @@ def payment_from_provider(
 def refund_from_provider(
     session: Session, payment: Payment, request_id: str, amount: Money, notification_id: int
 ) -> Refund:
-    """Record a refund we learnt of from a provider notification (made outside the back office)."""
+    """Record a refund we learnt of from a provider notification (made outside the back office);
+    count it in the rollups."""
     refund = Refund(
         payment_id=payment.id,
         request_id=request_id,
@@ -394,6 +427,7 @@ def refund_from_provider(
     )
     session.add(refund)
     session.flush()
+    move_refund_in_rollup(session, refund, payment.provider, None)
     record_event(
         session,
         ObjectType.PAYMENT,
@@ -436,7 +470,7 @@ def open_refund(
     note: str | None = None,
     awaiting_approval: bool = False,
 ) -> Refund:
-    """Add a refund of ``payment`` that passed :func:`check_new_refund`; record and audit it.
+    """Add a refund of ``payment`` that passed :func:`check_new_refund`; count, record and audit it.
 
     :param awaiting_approval: it waits for a second person (``awaiting_approval``) instead of
         being ready to send (``submitted``)
@@ -454,6 +488,7 @@ def open_refund(
     )
     session.add(refund)
     session.flush()
+    move_refund_in_rollup(session, refund, payment.provider, None)
     summary = {**refund.timeline.extra, "amount_minor": amount.minor, "currency": amount.currency}
     if awaiting_approval:
         summary["awaiting_approval"] = True

@@ -73,7 +73,8 @@ OTHER_REASON = "other"
 
 
 class PaymentFilterForm(FlaskForm):
-    """Search by any id; filter by provider, status, wallet, currency and amount, created days, refunds.
+    """Search by any id; filter by provider, status, result code, wallet, currency and amount, created
+    days, refunds.
 
     GET, no CSRF: every filter lives in the URL, so a list can be shared and the back button restores it.
     """
@@ -89,6 +90,12 @@ class PaymentFilterForm(FlaskForm):
     )
     provider = SelectField("Provider", choices=choices(PROVIDERS, "Any provider", str.capitalize), default="")
     status = SelectField("Status", choices=choices(PaymentStatus, "Any status"), default="")
+    code = StringField(
+        "Result code",
+        validators=[Optional(), Length(max=64)],
+        filters=[strip_text],
+        description="The provider's code, whole, as the payment shows it: USER_BALANCE_NOT_ENOUGH.",
+    )
     method = StringField(
         "Wallet / method",
         validators=[

@@ -64,6 +64,8 @@ class Payment(ProviderTracked, Base):
         # (only refunded payments are in that index, and the query states its condition literally).
         Index("ix_payments_payment_method_created_at_id", "payment_method", "created_at", "id"),
         Index("ix_payments_currency_created_at_id", "currency", "created_at", "id"),
+        # The list filtered by result code (the errors report's click-through), in page order.
+        Index("ix_payments_result_code_created_at_id", "result_code", "created_at", "id"),
         Index(
             "ix_payments_currency_amount_minor_created_at_id", "currency", "amount_minor", "created_at", "id"
         ),
@@ -109,6 +111,8 @@ class Payment(ProviderTracked, Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When it was paid (Antom ``paymentTime``; Worldpay ``authorized``).
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the back office recorded its first final status (it left pending/processing); None while open.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     agreement = relationship("Agreement")
 

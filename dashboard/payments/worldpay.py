@@ -29,6 +29,7 @@ from dashboard.payments.changes import REFRESH_PAYMENT
 from dashboard.payments.changes import PaymentRefused
 from dashboard.payments.changes import apply_payment_news
 from dashboard.payments.changes import apply_refund_news
+from dashboard.payments.changes import keep_result
 from dashboard.payments.changes import new_payment
 from dashboard.payments.changes import schedule_inquiry
 from dashboard.payments.models import Payment
@@ -183,7 +184,7 @@ def _refreshed(session: Session, payment: Payment, call: Call) -> None:
     # A fresh answer is news like any other (the status may have moved on without its event)...
     settle(lambda: apply_payment_news(session, payment, news))
     # ...and what it says last is kept as seen, so a refusal can say why no reversal is offered.
-    payment.result_code, payment.result_message = news.code, news.message
+    keep_result(session, payment, news.code, news.message)
 
 
 def refresh_after_news(session: Session, payment: Payment) -> None:

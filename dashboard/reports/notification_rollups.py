@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -33,10 +32,10 @@ from sqlalchemy.orm import mapped_column
 
 from dashboard.db import Base
 from dashboard.db import BigIntPK
-from dashboard.db import deferred
-from dashboard.db import written_at_end
 from dashboard.notifications.models import Notification
+from dashboard.reports.models import bucket_move
 from dashboard.reports.models import local_day
+from dashboard.reports.models import move_buckets
 from dashboard.reports.models import upsert_insert
 
 #: Bucket 0 holds delays under this many milliseconds (and those the provider's clock puts before
@@ -114,17 +113,14 @@ def _upsert(dialect: str):
         table = NotificationTally.__table__
         statement = upsert_insert(dialect)(table)
         _UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=["day", "provider", "outcome", "delay_bucket"],
+            index_elements=list(_KEY),
             set_={"count": table.c.count + statement.excluded.count},
         )
     return _UPSERTS[dialect]
 
 
 def _rows(moves: Iterable[tuple[Bucket, int]]) -> list[dict[str, Any]]:
-    return [
-        {"day": day, "provider": provider, "outcome": outcome, "delay_bucket": bucket, "count": count}
-        for (day, provider, outcome, bucket), count in moves
-    ]
+    return [{**dict(zip(_KEY, bucket, strict=True)), "count": count} for bucket, count in moves]
 
 
 def count_arrival(connection: Connection, row: dict[str, Any]) -> None:
@@ -140,38 +136,23 @@ def count_arrival(connection: Connection, row: dict[str, Any]) -> None:
 def move_notification(session: Session, row: Notification, old_outcome: str, new_outcome: str) -> None:
     """Move ``row`` from its ``old_outcome`` bucket to its ``new_outcome`` bucket.
 
-    Call it in the transaction that records the new outcome; inside a
-    :func:`gathered_notification_moves` block the buckets are written once, at its end.
+    Call it in the transaction that records the new outcome; inside a ``gathered_rollup_moves``
+    block the buckets are written once, at its end.
     """
     if old_outcome == new_outcome:
         return
     moves = [
-        (bucket_of(row.provider, outcome, row.received_at, row.event_at), sign)
+        bucket_move(
+            NotificationTally.__table__,
+            dict(zip(_KEY, bucket_of(row.provider, outcome, row.received_at, row.event_at), strict=True)),
+            {"count": sign},
+        )
         for outcome, sign in ((old_outcome, -1), (new_outcome, 1))
     ]
-    gathering = deferred(session, _NOTIFICATION_MOVES)
-    if gathering is None:
-        _write_moves(session, moves)
-    else:
-        gathering.extend(moves)
+    move_buckets(session, moves)
 
 
-_NOTIFICATION_MOVES = "notification_moves"
-
-
-def _write_moves(session: Session, moves: list[tuple[Bucket, int]]) -> None:
-    counts: Counter = Counter()
-    for bucket, count in moves:
-        counts[bucket] += count
-    # In one order, so two writers never wait on each other's buckets in a cycle.
-    changed = [(bucket, counts[bucket]) for bucket in sorted(counts) if counts[bucket]]
-    if changed:
-        session.execute(_upsert(session.get_bind().dialect.name), _rows(changed))
-
-
-def gathered_notification_moves(session: Session) -> AbstractContextManager[None]:
-    """Gather the notification moves made in the block and write each bucket once, at its end."""
-    return written_at_end(session, _NOTIFICATION_MOVES, _write_moves)
+_KEY = ("day", "provider", "outcome", "delay_bucket")
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,7 @@ from datetime import timedelta
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import BigInteger
 from sqlalchemy import case
-from sqlalchemy import cast
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +24,8 @@ from dashboard.notifications.models import Notification
 from dashboard.providers.registry import NOTIFYING
 from dashboard.providers.registry import label as provider_label
 from dashboard.reports.charts import column_chart
+from dashboard.reports.local_time import whole_epoch_seconds
+from dashboard.reports.models import epoch_seconds
 from dashboard.reports.notification_rollups import NotificationTally
 from dashboard.reports.notification_rollups import bucket_bound
 from dashboard.reports.ranges import ReportFilters
@@ -212,9 +212,7 @@ def _received_per_period(
     # Hours since the range began, counted over the receipt times' index; a local hour is a whole
     # hour from the range's start in UTC, whatever the zone's offset.
     start = filters.range.start_utc
-    slot = ((_whole_seconds(session, Notification.received_at) - int(start.timestamp())) // 3600).label(
-        "slot"
-    )
+    slot = ((whole_epoch_seconds(Notification.received_at) - epoch_seconds(start)) // 3600).label("slot")
     rows = session.execute(
         select(Notification.provider, slot, func.count())
         .where(
@@ -225,14 +223,6 @@ def _received_per_period(
         .group_by(Notification.provider, slot)
     )
     return periods, {(provider, periods[int(index)]): int(count) for provider, index, count in rows}
-
-
-def _whole_seconds(session: Session, column):
-    """Return SQL for the whole seconds from 1970 to a time column's values (an integer)."""
-    if session.get_bind().dialect.name == "sqlite":
-        # Stored as UTC text; %s drops the fraction of a second.
-        return cast(func.strftime("%s", column), BigInteger)
-    return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
 # --- tables --------------------------------------------------------------------------------------------

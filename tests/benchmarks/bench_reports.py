@@ -49,7 +49,7 @@ PLAIN: dict[str, str] = {
     "refunds": "SELECT {day} AS day, currency, reason, status, count(*), sum(amount_minor) FROM refunds"
     " WHERE created_at >= :start AND created_at < :end GROUP BY 1, 2, 3, 4",
     "agreements": "SELECT status, count(*) FROM agreements GROUP BY 1",
-    "payroll": "SELECT b.status, i.status, i.result_code, count(*), sum(i.amount_minor) FROM ach_items i"
+    "payroll": "SELECT b.status, i.status, i.reason_code, count(*), sum(i.amount_minor) FROM ach_items i"
     " JOIN ach_batches b ON b.id = i.batch_id GROUP BY 1, 2, 3",
     "notifications": "SELECT {received_day} AS day, provider, verdict, outcome, count(*) FROM notifications"
     " WHERE received_at >= :start AND received_at < :end GROUP BY 1, 2, 3, 4",

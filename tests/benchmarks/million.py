@@ -15,7 +15,8 @@ of the paid payments (some partial, a few waiting for approval), a few cancels, 
 the services write (created, status changed, refund steps), 0.965 N notifications in the inbox as the
 providers send them (payment results mostly; authorisation codes, token cancellations and refund
 results 1-5 % each; redeliveries, bad signatures, late and unmatched ones), N/5 audit entries on an
-intact hash chain, the daily rollups the reports read, and one staff account per role
+intact hash chain, the rollups the reports read (daily payment and refund totals, refund approval
+waits; the other payment rollups by the app's rebuild), and one staff account per role
 (:data:`STAFF`). Rows are written in time order with explicit ids, by ``executemany`` on SQLite and
 ``COPY`` on PostgreSQL, then the database is analysed (``VACUUM ANALYZE`` on PostgreSQL).
 
@@ -160,6 +161,8 @@ TABLES = (
     "events",
     "audit_log",
     "daily_totals",
+    "refund_daily_totals",
+    "refund_approval_waits",
 )
 
 
@@ -275,6 +278,7 @@ PAYMENT_COLUMNS = (
     "merchant_reference",
     "expires_at",
     "paid_at",
+    "finished_at",
     "result_code",
     "result_message",
     "created_at",
@@ -389,6 +393,18 @@ AUDIT_COLUMNS = (
     "hash",
 )
 DAILY_COLUMNS = ("id", "day", "provider", "status", "currency", "count", "amount_minor")
+REFUND_DAILY_COLUMNS = (
+    "id",
+    "day",
+    "provider",
+    "status",
+    "currency",
+    "reason",
+    "result_code",
+    "count",
+    "amount_minor",
+)
+REFUND_WAIT_COLUMNS = ("id", "day", "provider", "currency", "from_seconds", "count", "longest_seconds")
 
 
 def _json(value: object) -> str:
@@ -435,6 +451,10 @@ class Generator:
         self.order = 0
         self.daily: Counter[tuple] = Counter()
         self.daily_amount: Counter[tuple] = Counter()
+        self.refund_daily: Counter[tuple] = Counter()
+        self.refund_daily_amount: Counter[tuple] = Counter()
+        self.refund_waits: Counter[tuple] = Counter()
+        self.refund_longest: Counter[tuple] = Counter()
         self.notifications = 0
         self.agreement_times: list[datetime] = []
         self.agreement_wallets: list[str] = []
@@ -861,6 +881,7 @@ class Generator:
                     f"ORD-{number:08d}" if antom and self.rng.random() < 0.5 else None,
                     created + timedelta(minutes=1) if antom else None,
                     answered if paid else None,
+                    None if status in ("pending", "processing") else answered,
                     code,
                     payment["result_message"],
                     created,
@@ -940,6 +961,7 @@ class Generator:
         code = {"succeeded": "SUCCESS", "failed": "REFUND_AMOUNT_EXCEED" if antom else "REFUND_FAILED"}.get(
             status
         )
+        reason = self.rng.choice(REFUND_REASONS)
         self.sink.add(
             "refunds",
             REFUND_COLUMNS,
@@ -949,7 +971,7 @@ class Generator:
                 request_id,
                 amount,
                 payment["currency"],
-                self.rng.choice(REFUND_REASONS),
+                reason,
                 status,
                 provider_id,
                 support,
@@ -964,6 +986,7 @@ class Generator:
                 1,
             ),
         )
+        self.count_refund(payment, amount, asked, status, code, decided, reason)
         summary = {"refund_id": number, "amount_minor": amount, "currency": payment["currency"]}
         self.event(asked, "payment", payment["id"], "refund_requested", summary, None, support)
         if status in ("succeeded", "failed"):
@@ -974,6 +997,21 @@ class Generator:
                 )
             summary = {"refund_id": number, "status": ["processing", status], "result_code": code}
             self.event(done, "payment", payment["id"], "refund_status_changed", summary, notification)
+
+    def count_refund(self, payment, amount, asked, status, code, decided, reason) -> None:
+        """Count a refund in the refund rollups as the app keeps them (its day, status and wait)."""
+        from dashboard.reports.refund_rollups import wait_bucket
+
+        day = asked.astimezone(HONG_KONG).date()
+        currency = payment["currency"]
+        bucket = (day, payment["provider"], status, currency, reason, code if status == "failed" else "")
+        self.refund_daily[bucket] += 1
+        self.refund_daily_amount[bucket] += amount
+        if decided is not None:
+            seconds = max(int((decided - asked).total_seconds()), 0)
+            wait = (day, payment["provider"], currency, wait_bucket(seconds))
+            self.refund_waits[wait] += 1
+            self.refund_longest[wait] = max(self.refund_longest[wait], seconds)
 
     def refund_notification(self, payment, number, request_id, provider_id, amount, status, at) -> int:
         if payment["provider"] == "antom":
@@ -1067,6 +1105,12 @@ class Generator:
     def write_daily_totals(self) -> None:
         for number, (key, count) in enumerate(sorted(self.daily.items()), start=1):
             self.sink.add("daily_totals", DAILY_COLUMNS, (number, *key, count, self.daily_amount[key]))
+        for number, (key, count) in enumerate(sorted(self.refund_daily.items()), start=1):
+            row = (number, *key, count, self.refund_daily_amount[key])
+            self.sink.add("refund_daily_totals", REFUND_DAILY_COLUMNS, row)
+        for number, (key, count) in enumerate(sorted(self.refund_waits.items()), start=1):
+            row = (number, *key, count, self.refund_longest[key])
+            self.sink.add("refund_approval_waits", REFUND_WAIT_COLUMNS, row)
 
     def write_audit(self, head: tuple[int, int, str]) -> tuple[int, str]:
         """Append the audit entries to the chain after ``head`` (last id, seq, hash); return the new head."""
@@ -1201,6 +1245,31 @@ def staff_accounts(database_url: str, before: datetime) -> tuple[Staff, tuple[in
     )
 
 
+def fill_rollups(database_url: str) -> float:
+    """Fill the payment rollups this script does not write, by the rebuild behind ``flask rollups
+    rebuild`` (outcomes by wallet, failures by code, time to a final status); return its seconds."""
+    from sqlalchemy import text
+
+    from dashboard import create_app
+    from dashboard.db import write_transaction
+    from dashboard.extensions import db
+    from dashboard.reports.rebuild import rebuild_rollups
+
+    tables = ("daily_wallets", "daily_failures", "finish_times")
+    app = create_app(app_settings(database_url, instance_folder(database_url)))
+    with app.app_context():
+        began = time.perf_counter()
+        with write_transaction(db.session) as session:
+            rebuild_rollups(session, ZoneInfo(app.config["DISPLAY_TIMEZONE"]), replace=True, tables=tables)
+        seconds = time.perf_counter() - began
+        with write_transaction(db.session) as session:
+            for name in tables:
+                session.execute(text(f"ANALYZE {name}"))
+        db.session.remove()
+        db.engine.dispose()
+    return seconds
+
+
 def build(kind: str, target: str, payments: int = 1_000_000, seed: int = 12, progress=print) -> Built:
     """Make the database ``target`` afresh and fill it with ``payments`` payments and the rest to scale."""
     began = time.perf_counter()
@@ -1221,6 +1290,9 @@ def build(kind: str, target: str, payments: int = 1_000_000, seed: int = 12, pro
     sink.execute("UPDATE audit_chain_head SET seq = %s, hash = %s", (seq, digest))
     progress(f"  audit log: {time.perf_counter() - began:.0f} s; analysing…")
     sink.finish()
+    progress(f"  analysed: {time.perf_counter() - began:.0f} s; filling the other rollups…")
+    rebuilt = fill_rollups(url)
+    progress(f"  rollups rebuilt from the payments in {rebuilt:.1f} s: {time.perf_counter() - began:.0f} s")
     return Built(url, time.perf_counter() - began, dict(sink.counts))
 
 

@@ -297,6 +297,7 @@ def test_the_filters_say_which_fields_an_htmx_answer_may_bring(client, login_as)
             "q",
             "provider",
             "status",
+            "code",
             "method",
             "currency",
             "amount_min",

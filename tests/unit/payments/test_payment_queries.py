@@ -164,6 +164,28 @@ def test_a_wallet_code_matches_as_either_provider_stores_it_whole_and_in_any_cas
     assert ids_of(PaymentFilter(method="ALIPAY")) == set()  # whole codes only
 
 
+def test_a_result_code_matches_the_code_a_payment_holds_whole_and_as_stored(app_ctx):
+    make_payment(db.session, request_id="NO-MONEY", status="failed", result_code="USER_BALANCE_NOT_ENOUGH")
+    make_payment(
+        db.session,
+        request_id="NO-MONEY-WP",
+        provider="worldpay",
+        status="failed",
+        result_code="USER_BALANCE_NOT_ENOUGH",
+    )
+    make_payment(
+        db.session, request_id="STILL-OPEN", status="processing", result_code="USER_BALANCE_NOT_ENOUGH"
+    )
+    make_payment(db.session, request_id="OTHER", status="failed", result_code="RISK_REJECT")
+    make_payment(db.session, request_id="NO-CODE", status="failed")
+    assert ids_of(PaymentFilter(code="USER_BALANCE_NOT_ENOUGH", status="failed", provider="antom")) == {
+        "NO-MONEY"
+    }
+    assert ids_of(PaymentFilter(code="USER_BALANCE_NOT_ENOUGH")) == {"NO-MONEY", "NO-MONEY-WP", "STILL-OPEN"}
+    assert ids_of(PaymentFilter(code="user_balance_not_enough")) == set()
+    assert ids_of(PaymentFilter(code="USER_BALANCE")) == set()
+
+
 @pytest.mark.parametrize(
     ("currency", "low", "high", "expected"),
     [
