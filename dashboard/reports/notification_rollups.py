@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -22,8 +21,6 @@ from sqlalchemy import Date
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
-from sqlalchemy import delete
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped
@@ -33,6 +30,7 @@ from sqlalchemy.orm import mapped_column
 from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.notifications.models import Notification
+from dashboard.reports.models import Rollup
 from dashboard.reports.models import bucket_move
 from dashboard.reports.models import local_day
 from dashboard.reports.models import move_buckets
@@ -153,59 +151,24 @@ def move_notification(session: Session, row: Notification, old_outcome: str, new
 
 
 _KEY = ("day", "provider", "outcome", "delay_bucket")
-
-
-@dataclass(frozen=True)
-class TallyDifference:
-    """A bucket whose maintained count differs from the one recounted from the notifications."""
-
-    bucket: Bucket
-    maintained: int
-    recounted: int
+#: The rollup as the rebuild command sees it.
+NOTIFICATION_TALLIES = Rollup(NotificationTally.__table__, _KEY, ("count",))
 
 
 #: Rows read at a time when recounting.
 _RECOUNT_BATCH = 10_000
 
 
-def recount(session: Session) -> Counter:
-    """Return every bucket's count recomputed from the stored notifications.
+def recounted_notification_tallies(session: Session) -> dict[Bucket, tuple[int]]:
+    """Return every bucket's count as the stored notifications make it now (a rebuild's truth).
 
-    The local day and the delay bucket are computed here, with the functions intake uses, rather
-    than in SQL: neither database computes days in a time zone and delay logarithms the same way.
+    The local day and the delay bucket are computed here, with the functions intake uses (the
+    display time zone read from the app, as intake does). Reads every notification once (streamed),
+    for a rebuild, never for a page.
     """
     counts: Counter = Counter()
     columns = (Notification.provider, Notification.outcome, Notification.received_at, Notification.event_at)
     rows = session.execute(select(*columns).execution_options(yield_per=_RECOUNT_BATCH))
     for provider, outcome, received_at, event_at in rows:
         counts[bucket_of(provider, outcome, received_at, event_at)] += 1
-    return counts
-
-
-def rebuild_notification_rollup(session: Session) -> list[TallyDifference]:
-    """Recount the notification rollup from the notifications; replace it when it differs.
-
-    Return the differences found (none when the maintained rollup was right). Run it in a write
-    transaction: notifications stored meanwhile would otherwise be counted twice or not at all.
-    """
-    recounted = recount(session)
-    table = NotificationTally.__table__
-    maintained: Counter = Counter(
-        {
-            (day, provider, outcome, bucket): count
-            for day, provider, outcome, bucket, count in session.execute(
-                select(table.c.day, table.c.provider, table.c.outcome, table.c.delay_bucket, table.c.count)
-            )
-            if count
-        }
-    )
-    differences = [
-        TallyDifference(bucket, maintained[bucket], recounted[bucket])
-        for bucket in sorted(set(maintained) | set(recounted))
-        if maintained[bucket] != recounted[bucket]
-    ]
-    if differences:
-        session.execute(delete(table))
-        if recounted:
-            session.execute(insert(table), _rows(sorted(recounted.items())))
-    return differences
+    return {bucket: (count,) for bucket, count in counts.items()}

@@ -38,6 +38,8 @@ from dashboard.reports.models import FINISH_TIMES
 from dashboard.reports.models import NONE
 from dashboard.reports.models import PAID_STATUSES
 from dashboard.reports.models import Rollup
+from dashboard.reports.notification_rollups import NOTIFICATION_TALLIES
+from dashboard.reports.notification_rollups import recounted_notification_tallies
 from dashboard.reports.refund_rollups import REFUND_SHAPES
 from dashboard.reports.refund_rollups import recounted_refund_rollups
 
@@ -243,6 +245,11 @@ def _refund_recount(table: str) -> Callable[[Session, ZoneInfo], Buckets]:
 
 for model, key, sums in REFUND_SHAPES.values():
     register(Rollup(model.__table__, key, sums), _refund_recount(model.__tablename__))
+
+
+# --- the notification rollup (recounted in Python by its module) ------------------------------------
+
+register(NOTIFICATION_TALLIES, lambda session, zone: recounted_notification_tallies(session))
 
 
 def describe(key: dict[str, object]) -> str:

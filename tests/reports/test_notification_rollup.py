@@ -6,6 +6,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -20,10 +21,10 @@ from dashboard.providers.worldpay.mapping import format_event_timestamp
 from dashboard.reports.notification_rollups import LAST_BUCKET
 from dashboard.reports.notification_rollups import NO_DELAY
 from dashboard.reports.notification_rollups import NotificationTally
-from dashboard.reports.notification_rollups import TallyDifference
 from dashboard.reports.notification_rollups import bucket_bound
 from dashboard.reports.notification_rollups import delay_bucket
-from dashboard.reports.notification_rollups import rebuild_notification_rollup
+from dashboard.reports.rebuild import Difference
+from dashboard.reports.rebuild import rebuild_rollups
 from tests.notifications.notify_helpers import notifications
 from tests.notifications.notify_helpers import payment_result
 from tests.notifications.notify_helpers import post_antom
@@ -31,6 +32,7 @@ from tests.notifications.notify_helpers import post_worldpay
 from tests.notifications.notify_helpers import token_canceled
 from tests.notifications.notify_helpers import worldpay_event
 
+HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 JAN_5 = date(2026, 1, 5)
 JAN_6 = date(2026, 1, 6)
 
@@ -47,10 +49,18 @@ def tallies() -> dict[tuple, int]:
     }
 
 
-def rebuilt() -> list[TallyDifference]:
+def rebuilt() -> list[Difference]:
+    """Rebuild the rollup with the rebuild command's function; return the differences it found."""
     db.session.rollback()
     with write_transaction(db.session) as session:
-        return rebuild_notification_rollup(session)
+        [comparison] = rebuild_rollups(
+            session, HONG_KONG, replace=True, tables=[NotificationTally.__tablename__]
+        )
+    return comparison.differences
+
+
+def key(day: date, provider: str, outcome: str, delay: int) -> dict[str, object]:
+    return {"day": day, "provider": provider, "outcome": outcome, "delay_bucket": delay}
 
 
 def event_at(now: datetime, **before: float) -> str:
@@ -207,8 +217,8 @@ def test_the_rebuild_reports_and_repairs_a_rollup_that_drifted(sandboxed, fake_c
         session.add(NotificationTally(day=JAN_6, provider="antom", outcome="late", delay_bucket=3, count=1))
 
     assert rebuilt() == [
-        TallyDifference((JAN_5, "worldpay", "applied", 10), 3, 1),
-        TallyDifference((JAN_6, "antom", "late", 3), 1, 0),
+        Difference(key(JAN_5, "worldpay", "applied", 10), {"count": 3}, {"count": 1}),
+        Difference(key(JAN_6, "antom", "late", 3), {"count": 1}, {"count": 0}),
     ]
     assert tallies() == right
     assert rebuilt() == []
