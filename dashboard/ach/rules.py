@@ -307,7 +307,7 @@ class RowChecker:
             or not (account_number.isascii() and account_number.isdigit())
             or not _PLAIN_AMOUNT.fullmatch(amount)
             or currency not in CURRENCIES
-            or currency != (self.currency or currency)
+            or (self.currency is not None and currency != self.currency)
         ):
             return None
         whole, _, fraction = amount.partition(".")
