@@ -27,6 +27,7 @@ import csv
 import hashlib
 import io
 import itertools
+import operator
 import re
 import typing
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from dataclasses import field
 
 import charset_normalizer
 
+from dashboard.ach.rules import CELL_ORDER
 from dashboard.ach.rules import OPTIONAL_COLUMNS
 from dashboard.ach.rules import REQUIRED_COLUMNS
 from dashboard.ach.rules import PayrollRow
@@ -409,10 +411,13 @@ class PayrollReader:
     def _checked_rows(self) -> Iterator[PayrollRow]:
         """Yield each non-blank record checked, with the row number a spreadsheet shows for it; then
         complete the facts."""
-        check = self._checker.check
-        names = self._names
-        width = len(names)
-        empty = dict.fromkeys(names, "")
+        check = self._checker.check_cells
+        width = len(self._names)
+        # The cells in the checker's order; an absent optional column reads the empty cell appended
+        # after the row's own.
+        in_order = operator.itemgetter(
+            *(self._names.index(column) if column in self._names else width for column in CELL_ORDER)
+        )
         row = self._row
         count = 0
         try:
@@ -422,10 +427,7 @@ class PayrollReader:
                     continue
                 count += 1
                 extra: tuple[Problem, ...] = ()
-                if len(cells) == width:
-                    values = dict(zip(names, cells, strict=True))
-                else:
-                    values = {**empty, **dict(zip(names, cells, strict=False))}
+                if len(cells) != width:
                     if len(cells) > width and "".join(cells[width:]).strip():
                         extra = (
                             Problem(
@@ -436,7 +438,9 @@ class PayrollReader:
                                 row,
                             ),
                         )
-                yield check(row, values, extra)
+                    cells = (cells + [""] * width)[:width]
+                cells.append("")
+                yield check(row, in_order(cells), extra)
         except csv.Error as exc:
             # Mostly a cell above the field size limit: an unclosed quote swallows the rest of the file.
             raise FileRefused(

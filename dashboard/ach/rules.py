@@ -60,6 +60,8 @@ REQUIRED_COLUMNS = (
     "reference",
 )
 OPTIONAL_COLUMNS = ("payee_name_zh", "email")
+#: The cells of a row in the order :meth:`RowChecker.check_cells` takes them.
+CELL_ORDER = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 CURRENCIES = ("HKD", "CNY")
 #: HKD and CNY both have 2 decimals (``dashboard.money.EXPONENTS``).
 DECIMALS = 2
@@ -246,6 +248,7 @@ class RowChecker:
         self.mixed_rows = 0
         self.duplicate_rows = 0
         self._seen = FirstSeen()
+        self._account_lengths = _directory_lengths()
         #: The problems of the row being checked, and its number.
         self._found: list[Problem] = []
         self._at = 0
@@ -259,13 +262,18 @@ class RowChecker:
 
         Cells are stripped of surrounding spaces; the optional columns may be absent.
         """
+        return self.check_cells(row, tuple(cells.get(column, "") for column in CELL_ORDER), extra)
+
+    def check_cells(self, row: int, cells: tuple[str, ...], extra: tuple[Problem, ...] = ()) -> PayrollRow:
+        """Return the checked row ``row`` from its ``cells`` in :data:`CELL_ORDER` (an absent column's
+        empty), with ``extra`` problems the reader found."""
         if not extra:
             clean = self._clean(row, cells)
             if clean is not None:
                 return clean
-        return self._check_each(row, cells, extra)
+        return self._check_each(row, dict(zip(CELL_ORDER, cells, strict=True)), extra)
 
-    def _clean(self, row: int, cells: Mapping[str, str]) -> PayrollRow | None:
+    def _clean(self, row: int, cells: tuple[str, ...]) -> PayrollRow | None:
         """Return the row checked when every cell has its usual clean shape, else ``None``.
 
         Most rows of a payroll are clean: a few tests of the usual shapes take them at a fraction
@@ -273,12 +281,19 @@ class RowChecker:
         nothing (never looser); a row that fails one goes through :meth:`_check_each`, which names
         its problems, so both give the same row.
         """
-        employee_id = cells["employee_id"].strip()
-        payee_name = cells["payee_name"].strip()
-        payee_name_zh = cells.get("payee_name_zh", "").strip()
-        email = cells.get("email", "").strip()
-        given_reference = cells["reference"].strip()
-        reference = given_reference or employee_id
+        (
+            employee_id,
+            payee_name,
+            bank_code,
+            branch_code,
+            account,
+            amount,
+            currency,
+            given,
+            payee_name_zh,
+            email,
+        ) = map(str.strip, cells)
+        reference = given or employee_id
         if not (
             0 < len(employee_id) <= MAX_EMPLOYEE_ID
             and 0 < len(payee_name) <= SHORT_NAME
@@ -289,16 +304,14 @@ class RowChecker:
             and len(reference) <= MAX_REFERENCE
             and (not email or (len(email) <= MAX_EMAIL and _EMAIL.fullmatch(email)))
             and _FORMULA_STARTS.isdisjoint(
-                (employee_id[:1], payee_name[:1], payee_name_zh[:1], given_reference[:1], email[:1])
+                (employee_id[:1], payee_name[:1], payee_name_zh[:1], given[:1], email[:1])
             )
         ):
             return None
-        bank_code = cells["bank_code"].strip().upper()
-        branch_code = cells["branch_code"].strip()
-        account_number = account_digits(cells["account_number"].strip())
-        amount = cells["amount"].strip()
-        currency = cells["currency"].strip().upper()
-        lengths = _directory_lengths().get(bank_code)
+        bank_code = bank_code.upper()
+        account_number = account_digits(account)
+        currency = currency.upper()
+        lengths = self._account_lengths.get(bank_code)
         if (
             lengths is None
             or len(branch_code) != 3

@@ -129,6 +129,8 @@ ITEM_COLUMNS = (
     "status",
 )
 _VALID, _INVALID = ItemStatus.VALID.value, ItemStatus.INVALID.value
+#: One encoder for every item's problems (``json.dumps`` with an option makes one a call).
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass
@@ -157,7 +159,7 @@ def _items(
         # The flags as 0 or 1: sqlite3 binds a bool through its adapters, a few times slower than an int.
         if problems:
             has_error, has_warning = int(row.has_error), int(row.has_warning)
-            problems_json = json.dumps([problem_dict(problem) for problem in problems], ensure_ascii=False)
+            problems_json = _JSON.encode([problem_dict(problem) for problem in problems])
             errors += has_error
             warnings += has_warning
             if not has_error:
