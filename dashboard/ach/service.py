@@ -129,7 +129,7 @@ ITEM_COLUMNS = (
     "status",
 )
 _VALID, _INVALID = ItemStatus.VALID.value, ItemStatus.INVALID.value
-#: One encoder for every item's problems (``json.dumps`` with an option makes one a call).
+#: One encoder for every item's problems: ``json.dumps`` given an option makes a new one each call.
 _JSON = json.JSONEncoder(ensure_ascii=False)
 
 
@@ -162,11 +162,10 @@ def _items(
             problems_json = _JSON.encode([problem_dict(problem) for problem in problems])
             errors += has_error
             warnings += has_warning
-            if not has_error:
-                total_minor += row.amount_minor or 0
         else:
             has_error = has_warning = 0
             problems_json = "[]"
+        if not has_error:
             total_minor += row.amount_minor or 0
         yield (
             batch_id,
