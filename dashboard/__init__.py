@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.home.views import bp as home_bp
     from dashboard.notifications.views import bp as notifications_bp
     from dashboard.payments.views import bp as payments_bp
+    from dashboard.reports.views import bp as reports_bp
     from dashboard.users.views import bp as users_bp
 
     for blueprint in (
@@ -139,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
         ach_bp,
         approvals_bp,
         notifications_bp,
+        reports_bp,
         events_bp,
         checkout_bp,
     ):

@@ -403,6 +403,11 @@ def valid_filters(form: FlaskForm, filters: type[T]) -> T | None:
     return filters(**{name: form[name].data or None for name in filters.__dataclass_fields__})
 
 
+def filter_problems(form: FlaskForm) -> str:
+    """Say in one line what is wrong with a filter form: ``Label: message; Label: message``."""
+    return "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
+
+
 def filter_args(args: Mapping[str, str]) -> dict[str, str]:
     """Return the query arguments a list's links keep: every non-empty one except the page cursor."""
     return {key: value for key, value in args.items() if key != "before" and value}

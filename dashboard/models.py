@@ -14,6 +14,8 @@ from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.reports.models import DailyTotal
+from dashboard.reports.refund_rollups import RefundApprovalWait
+from dashboard.reports.refund_rollups import RefundDailyTotal
 from dashboard.users.models import User
 
 __all__ = [
@@ -29,5 +31,7 @@ __all__ = [
     "Notification",
     "Payment",
     "Refund",
+    "RefundApprovalWait",
+    "RefundDailyTotal",
     "User",
 ]

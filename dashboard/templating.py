@@ -36,6 +36,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("ach.index", "Payroll"),
     ("approvals.index", "Approvals"),
     ("notifications.index", "Notifications"),
+    ("reports.index", "Reports"),
     ("audit.index", "Audit log"),
     ("users.index", "Users"),
 ]

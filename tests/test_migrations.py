@@ -27,6 +27,8 @@ from sqlalchemy.engine import make_url
 from dashboard import create_app
 from dashboard.db import UTCDateTime
 from dashboard.extensions import db
+from dashboard.reports.refund_rollups import kept_refund_rollups
+from dashboard.reports.refund_rollups import recounted_refund_rollups
 from tests.conftest import test_settings
 
 
@@ -151,4 +153,89 @@ def test_agreements_made_before_their_run_out_time_was_kept_get_the_later_token_
             "refresh-first": day + timedelta(days=30),
             "no-token": None,
         }
+        db.engine.dispose()
+
+
+def test_refunds_stored_before_the_refund_rollups_are_counted_in_them_on_upgrade(
+    tmp_path: Path, migration_database: str
+) -> None:
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
+    asked = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # 00:30 on 1 December in Hong Kong
+    rows = {
+        "payments": table(
+            "payments",
+            *(
+                column(name)
+                for name in ("id", "provider", "request_id", "amount_minor", "currency", "status")
+            ),
+            *(column(name) for name in ("refunded_minor", "version")),
+            column("created_at", UTCDateTime()),
+            column("updated_at", UTCDateTime()),
+        ),
+        "refunds": table(
+            "refunds",
+            *(column(name) for name in ("payment_id", "request_id", "amount_minor", "currency", "reason")),
+            *(column(name) for name in ("status", "result_code", "version")),
+            column("created_at", UTCDateTime()),
+            column("updated_at", UTCDateTime()),
+            column("decided_at", UTCDateTime()),
+        ),
+    }
+    with app.app_context():
+        upgrade(revision="b3e5d7f9a1c2")
+        with db.engine.begin() as connection:
+            connection.execute(
+                rows["payments"]
+                .insert()
+                .values(
+                    id=1,
+                    provider="antom",
+                    request_id="pay-1",
+                    amount_minor=10_000,
+                    currency="HKD",
+                    status="succeeded",
+                    refunded_minor=1_000,
+                    version=1,
+                    created_at=asked,
+                    updated_at=asked,
+                )
+            )
+            for number, (status, code, reason, decided) in enumerate(
+                [
+                    ("succeeded", "SUCCESS", "Customer request", asked + timedelta(minutes=20)),
+                    ("failed", "REFUND_AMOUNT_EXCEED", None, None),
+                    ("succeeded", None, "Customer request", None),
+                ]
+            ):
+                connection.execute(
+                    rows["refunds"]
+                    .insert()
+                    .values(
+                        payment_id=1,
+                        request_id=f"rf-{number}",
+                        amount_minor=1_000,
+                        currency="HKD",
+                        reason=reason,
+                        status=status,
+                        result_code=code,
+                        version=1,
+                        created_at=asked,
+                        updated_at=asked,
+                        decided_at=decided,
+                    )
+                )
+
+        upgrade()
+
+        day = datetime(2026, 12, 1).date()
+        kept = kept_refund_rollups(db.session)
+        assert kept == {
+            "refund_daily_totals": {
+                (day, "antom", "succeeded", "HKD", "Customer request", ""): (2, 2_000),
+                (day, "antom", "failed", "HKD", "", "REFUND_AMOUNT_EXCEED"): (1, 1_000),
+            },
+            "refund_approval_waits": {(day, "antom", "HKD", 900): (1, 1_200)},
+        }
+        assert kept == recounted_refund_rollups(db.session)
+        db.session.remove()
         db.engine.dispose()

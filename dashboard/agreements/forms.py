@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_wtf import FlaskForm
+from wtforms import DateField
 from wtforms import IntegerField
 from wtforms import SearchField
 from wtforms import SelectField
@@ -15,6 +17,7 @@ from wtforms.validators import Regexp
 from wtforms.validators import ValidationError
 
 from dashboard.agreements.queries import AGREEMENT_IDS
+from dashboard.agreements.queries import DATED
 from dashboard.agreements.queries import MAX_EXPIRING_DAYS
 from dashboard.agreements.states import AgreementStatus
 from dashboard.forms import ConfirmedForm
@@ -26,6 +29,7 @@ from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.providers.methods import AUTO_DEBIT_WALLETS
 from dashboard.providers.methods import method_label
+from dashboard.templating import zone_label
 
 
 class AgreementFilterForm(FlaskForm):
@@ -53,6 +57,36 @@ class AgreementFilterForm(FlaskForm):
         render_kw={"min": 1, "max": MAX_EXPIRING_DAYS, "inputmode": "numeric"},
         description="Active ones that run out by then.",
     )
+
+    dated = SelectField(
+        "Days of",
+        choices=[
+            SelectChoice("", "Made"),
+            SelectChoice("revoked", "Revoked by us"),
+            SelectChoice("cancelled", "Cancelled in the wallet"),
+        ],
+        default="",
+    )
+    day_from = DateField("From", validators=[Optional()])
+    day_to = DateField("To", validators=[Optional()])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.day_to.description = (
+            f"Days in {zone_label(current_app.config['DISPLAY_TIMEZONE'])}, both included."
+        )
+
+    def validate_day_to(self, field: DateField) -> None:
+        if field.data and self.day_from.data and field.data < self.day_from.data:
+            raise ValidationError("Must not be before “From”.")
+
+    def validate_dated(self, field: SelectField) -> None:
+        if field.data in DATED and self.status.data not in ("", DATED[field.data][1]):
+            raise ValidationError(
+                f"Only {DATED[field.data][1].replace('_', ' ')} agreements have these days."
+            )
+        if field.data in DATED and self.expiring.data is not None:
+            raise ValidationError("Only active agreements run out: list them by the days they were made.")
 
     def validate_expiring(self, field: IntegerField) -> None:
         if field.data is None:

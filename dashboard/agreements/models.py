@@ -56,6 +56,9 @@ class Agreement(ProviderTracked, Base):
         Index("ix_agreements_wallet_status_created_at_id", "wallet", "status", "created_at", "id"),
         # Active agreements that run out within some days.
         Index("ix_agreements_status_expires_at", "status", "expires_at"),
+        # How many were revoked, or cancelled in the wallet, within some days (the report's counts).
+        Index("ix_agreements_status_revoked_at", "status", "revoked_at"),
+        Index("ix_agreements_status_cancelled_at", "status", "cancelled_at"),
         Index("ix_agreements_customer_ref", "customer_ref"),
         Index("ix_agreements_auth_state_hash", "auth_state_hash", unique=True),
     )

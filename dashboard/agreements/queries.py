@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from dashboard.listing import Page
 from dashboard.listing import among_found
 from dashboard.listing import find_ids
 from dashboard.listing import searched_page
+from dashboard.listing import within_days
 from dashboard.payments.models import Payment
 from dashboard.providers.antom.provider import ANTOM
 
@@ -61,6 +64,18 @@ class AgreementFilter:
     expiring: int | None = None
     #: A customer reference (exact or its start) or an ``authState`` (exact).
     q: str | None = None
+    #: Which time ``day_from`` and ``day_to`` are of (a key of :data:`DATED`; none: when it was made).
+    dated: str | None = None
+    #: Days (both included, in the display time zone) it was made, or revoked or cancelled (``dated``).
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+#: The times other than its creation an agreement can be listed by, each with the one status that has it.
+DATED = {
+    "revoked": (Agreement.revoked_at, AgreementStatus.REVOKED),
+    "cancelled": (Agreement.cancelled_at, AgreementStatus.CANCELLED_BY_CUSTOMER),
+}
 
 
 def _agreements_where(condition: ColumnElement[bool]) -> Select:
@@ -75,11 +90,18 @@ AGREEMENT_IDS = (
 
 
 def agreements_matching(filters: AgreementFilter, found: Found | None = None) -> Select:
-    """Return the select of agreements matching ``filters`` (unordered; pages add the keyset).
+    """Return the select of agreements matching ``filters`` (unordered; pages add the keyset)."""
+    return select(*LISTED_COLUMNS).where(*agreement_conditions(filters, found))
+
+
+def agreement_conditions(filters: AgreementFilter, found: Found | None = None) -> list[ColumnElement[bool]]:
+    """Return the conditions of ``filters`` on agreements (their days in ``DISPLAY_TIMEZONE``).
 
     Each filter is answered by an index (see the model): wallet with or without status, status,
     and the active agreements running out before a time. One already past it, not yet expired by
-    the sweeper, counts as expiring. A search is answered by the ids ``found`` for it, which it needs.
+    the sweeper, counts as expiring. The days it was made walk its creation index; the days it was
+    revoked or cancelled, its status's (only revoked agreements have a revoke time, and so on). A
+    search is answered by the ids ``found`` for it, which it needs.
     """
     conditions = []
     if filters.wallet:
@@ -91,9 +113,13 @@ def agreements_matching(filters: AgreementFilter, found: Found | None = None) ->
             Agreement.status == AgreementStatus.ACTIVE.value,
             Agreement.expires_at < clock.now() + timedelta(days=filters.expiring),
         ]
+    dated, status = DATED.get(filters.dated or "", (Agreement.created_at, None))
+    if status is not None:
+        conditions.append(Agreement.status == status.value)
+    conditions += within_days(dated, filters.day_from, filters.day_to, current_app.config["DISPLAY_TIMEZONE"])
     if filters.q and found is None:
         raise ValueError("a search needs the ids it names found first")
-    return select(*LISTED_COLUMNS).where(*among_found(Agreement, found, conditions))
+    return among_found(Agreement, found, conditions)
 
 
 #: The order of the expiring agreements: what runs out soonest first (ix_agreements_status_expires_at).

@@ -19,6 +19,8 @@ class ObjectType(enum.StrEnum):
     ACH_BATCH = "ach_batch"
     NOTIFICATION = "notification"
     USER = "user"
+    #: The manager's report (its downloads are audited).
+    REPORT = "report"
     #: A route somebody was refused (the audit log's access denials).
     ENDPOINT = "endpoint"
 

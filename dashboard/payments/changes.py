@@ -48,6 +48,9 @@ from dashboard.providers.news import DisputeNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.reports.models import move_in_rollup
+from dashboard.reports.refund_rollups import count_approval_wait
+from dashboard.reports.refund_rollups import move_refund_in_rollup
+from dashboard.reports.refund_rollups import standing
 from dashboard.transitions import move
 
 #: Seconds between inquiries about an unknown payment or refund; then the sweeper takes over.
@@ -191,7 +194,11 @@ def change_refund(
     notification_id: int | None = None,
     actor_id: int | None = None,
 ) -> bool:
-    """Move ``refund`` by ``event``; a success adds to the payment's refunded amount. Errors as above."""
+    """Move ``refund`` by ``event``; a success adds to the payment's refunded amount. Errors as above.
+
+    The refund rollups follow it; a decision on a refund that waited for approval counts its wait.
+    """
+    before = standing(refund)
 
     def facts(new: RefundStatus) -> None:
         if provider_refund_id and not refund.provider_refund_id:
@@ -209,7 +216,7 @@ def change_refund(
         payment.refunded_minor += refund.amount_minor
         refund.refunded_at = refunded_at or clock.now()
 
-    return move(
+    moved = move(
         session,
         refund,
         REFUND_MACHINE,
@@ -225,6 +232,13 @@ def change_refund(
         notification_id=notification_id,
         actor_id=actor_id,
     )
+    if moved:
+        provider = refund.payment.provider
+        # After the move: a failure's code is kept with its status, and its bucket is by code.
+        move_refund_in_rollup(session, refund, provider, before)
+        if before.status == RefundStatus.AWAITING_APPROVAL and refund.decided_at is not None:
+            count_approval_wait(session, refund, provider)
+    return moved
 
 
 def change_cancel(
@@ -384,7 +398,8 @@ def payment_from_provider(
 def refund_from_provider(
     session: Session, payment: Payment, request_id: str, amount: Money, notification_id: int
 ) -> Refund:
-    """Record a refund we learnt of from a provider notification (made outside the back office)."""
+    """Record a refund we learnt of from a provider notification (made outside the back office);
+    count it in the rollups."""
     refund = Refund(
         payment_id=payment.id,
         request_id=request_id,
@@ -394,6 +409,7 @@ def refund_from_provider(
     )
     session.add(refund)
     session.flush()
+    move_refund_in_rollup(session, refund, payment.provider, None)
     record_event(
         session,
         ObjectType.PAYMENT,
@@ -436,7 +452,7 @@ def open_refund(
     note: str | None = None,
     awaiting_approval: bool = False,
 ) -> Refund:
-    """Add a refund of ``payment`` that passed :func:`check_new_refund`; record and audit it.
+    """Add a refund of ``payment`` that passed :func:`check_new_refund`; count, record and audit it.
 
     :param awaiting_approval: it waits for a second person (``awaiting_approval``) instead of
         being ready to send (``submitted``)
@@ -454,6 +470,7 @@ def open_refund(
     )
     session.add(refund)
     session.flush()
+    move_refund_in_rollup(session, refund, payment.provider, None)
     summary = {**refund.timeline.extra, "amount_minor": amount.minor, "currency": amount.currency}
     if awaiting_approval:
         summary["awaiting_approval"] = True

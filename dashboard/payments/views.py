@@ -26,6 +26,7 @@ from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
+from dashboard.listing import filter_problems
 from dashboard.listing import valid_filters
 from dashboard.money import format_money
 from dashboard.payments import export
@@ -97,9 +98,7 @@ def export_csv():
     form = PaymentFilterForm(request.args)
     filters = valid_filters(form, PaymentFilter)
     if filters is None:
-        problems = "; ".join(
-            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()
-        )
+        problems = filter_problems(form)
         return render_error(422, f"Nothing was exported, because the filters have a problem ({problems}).")
     zone = current_app.config["DISPLAY_TIMEZONE"]
     export.record_export(db.session, filter_args(request.args))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,10 +16,15 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Date
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import case
+from sqlalchemy import cast
+from sqlalchemy import func
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
 from dashboard.db import Base
@@ -56,7 +64,27 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
-def _upsert(session: Session, day: date, provider: str, status: str, currency: str, count: int, amount: int):
+def summed(column) -> ColumnElement[int]:
+    """Return ``SUM(column)`` as a whole number on both databases (PostgreSQL sums BIGINT as NUMERIC)."""
+    return cast(func.sum(column), BigInteger)
+
+
+def add_to_bucket(
+    session: Session,
+    table: Table,
+    bucket: Mapping[str, Any],
+    added: Mapping[str, int],
+    *,
+    at_least: Mapping[str, int] | None = None,
+) -> None:
+    """Add ``added`` to the sums of one rollup ``bucket`` (creating it), in one atomic upsert.
+
+    ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL), so two writers never lose a count
+    and no row has to be read or locked first.
+
+    :param bucket: the values of the columns of ``table``'s unique key
+    :param at_least: columns that keep the greater of their value and the one given (a longest wait)
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -64,38 +92,41 @@ def _upsert(session: Session, day: date, provider: str, status: str, currency: s
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported databases
         raise NotImplementedError(f"no upsert for {dialect}")
-    table = DailyTotal.__table__
-    statement = insert(table).values(
-        day=day, provider=provider, status=status, currency=currency, count=count, amount_minor=amount
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["day", "provider", "status", "currency"],
-        set_={
-            "count": table.c.count + statement.excluded.count,
-            "amount_minor": table.c.amount_minor + statement.excluded.amount_minor,
-        },
-    )
-    session.execute(statement)
+    greatest = dict(at_least or {})
+    statement = insert(table).values(**bucket, **added, **greatest)
+    changes = {name: table.c[name] + statement.excluded[name] for name in added}
+    changes |= {
+        name: case((statement.excluded[name] > table.c[name], statement.excluded[name]), else_=table.c[name])
+        for name in greatest
+    }
+    session.execute(statement.on_conflict_do_update(index_elements=list(bucket), set_=changes))
 
 
-def move_in_rollup(session: Session, payment, old_status: str | None, new_status: str | None) -> None:
-    """Move ``payment`` from its ``old_status`` bucket to its ``new_status`` bucket.
+@dataclass(frozen=True)
+class BucketMove:
+    """Sums to add to one bucket of a rollup (and values it keeps at least), written later or now."""
 
-    Call it in the transaction that changes the status (``old_status=None`` for a new payment), inside
-    an app context: the bucket's day is the payment's creation date in ``DISPLAY_TIMEZONE``.
-    One atomic ``INSERT … ON CONFLICT DO UPDATE`` per bucket (SQLite and PostgreSQL), so two
-    writers never lose a count and no row has to be read or locked first.
+    table: Table
+    #: The bucket's unique key, as ``(column, value)`` pairs in the key's column order.
+    bucket: tuple[tuple[str, Any], ...]
+    #: ``(column, amount)`` pairs added to the bucket's sums.
+    added: tuple[tuple[str, int], ...]
+    #: ``(column, value)`` pairs the bucket keeps the greater of (see :func:`add_to_bucket`).
+    at_least: tuple[tuple[str, int], ...] = ()
 
-    :param payment: anything with ``created_at``, ``provider``, ``currency`` and ``amount_minor``
-    """
-    if old_status == new_status:
-        return
-    day = local_day(payment.created_at or clock.now())
-    moves = [
-        ((day, payment.provider, str(status), payment.currency), sign, sign * payment.amount_minor)
-        for status, sign in ((old_status, -1), (new_status, 1))
-        if status is not None
-    ]
+
+def bucket_move(
+    table: Table,
+    bucket: Mapping[str, Any],
+    added: Mapping[str, int],
+    at_least: Mapping[str, int] | None = None,
+) -> BucketMove:
+    """Return a :class:`BucketMove` of ``table`` (the arguments as :func:`add_to_bucket` takes them)."""
+    return BucketMove(table, tuple(bucket.items()), tuple(added.items()), tuple((at_least or {}).items()))
+
+
+def move_buckets(session: Session, moves: list[BucketMove]) -> None:
+    """Write rollup ``moves`` now, or at the end of the :func:`gathered_rollup_moves` block around us."""
     gathering = deferred(session, _ROLLUP_MOVES)
     if gathering is None:
         _write_moves(session, moves)
@@ -103,19 +134,53 @@ def move_in_rollup(session: Session, payment, old_status: str | None, new_status
         gathering.extend(moves)
 
 
+def move_in_rollup(session: Session, payment, old_status: str | None, new_status: str | None) -> None:
+    """Move ``payment`` from its ``old_status`` bucket to its ``new_status`` bucket.
+
+    Call it in the transaction that changes the status (``old_status=None`` for a new payment), inside
+    an app context: the bucket's day is the payment's creation date in ``DISPLAY_TIMEZONE``.
+    One atomic upsert per bucket (:func:`add_to_bucket`).
+
+    :param payment: anything with ``created_at``, ``provider``, ``currency`` and ``amount_minor``
+    """
+    if old_status == new_status:
+        return
+    day = local_day(payment.created_at or clock.now())
+    bucket = {"day": day, "provider": payment.provider, "currency": payment.currency}
+    move_buckets(
+        session,
+        [
+            bucket_move(
+                DailyTotal.__table__,
+                {**bucket, "status": str(status)},
+                {"count": sign, "amount_minor": sign * payment.amount_minor},
+            )
+            for status, sign in ((old_status, -1), (new_status, 1))
+            if status is not None
+        ],
+    )
+
+
 _ROLLUP_MOVES = "rollup_moves"
 
 
-def _write_moves(session: Session, moves: list) -> None:
-    counts: Counter = Counter()
-    amounts: Counter = Counter()
-    for bucket, count, amount in moves:
-        counts[bucket] += count
-        amounts[bucket] += amount
+def _write_moves(session: Session, moves: list[BucketMove]) -> None:
+    added: dict[tuple, Counter] = {}
+    kept: dict[tuple, dict[str, int]] = {}
+    tables: dict[str, Table] = {}
+    for move in moves:
+        key = (move.table.name, move.bucket)
+        tables[move.table.name] = move.table
+        sums = added.setdefault(key, Counter())
+        sums.update(dict(move.added))
+        greatest = kept.setdefault(key, {})
+        for name, value in move.at_least:
+            greatest[name] = max(greatest.get(name, value), value)
     # In one order, so two writers never wait on each other's buckets in a cycle.
-    for bucket in sorted(counts):
-        if counts[bucket] or amounts[bucket]:
-            _upsert(session, *bucket, counts[bucket], amounts[bucket])
+    for key in sorted(added, key=lambda key: (key[0], tuple(value for _, value in key[1]))):
+        name, bucket = key
+        if any(added[key].values()) or kept[key]:
+            add_to_bucket(session, tables[name], dict(bucket), dict(added[key]), at_least=kept[key])
 
 
 def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:

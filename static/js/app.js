@@ -12,13 +12,20 @@
   }
 
   // --- Live updates (DESIGN §6): one poll of /live a second for the topics of the page's live regions.
-  // A region is an element with data-live-topic ("payment:12" for one object, "payment" for a list) and
-  // data-live-cursor (the newest event id when it was rendered). A detail region gets the htmx event
-  // "live" and re-renders itself; a list region with a [data-live-bar] button only counts new rows there.
+  // A region is an element with data-live-topic ("payment:12" for one object, "payment" for a list;
+  // several separated by spaces) and data-live-cursor (the newest event id when it was rendered). A detail
+  // region gets the htmx event "live" and re-renders itself, at most once per data-live-every ms when it
+  // says so (a report section); a list region with a [data-live-bar] button only counts new rows there.
   var POLL_MS = 1000;
   var MAX_DELAY_MS = 15000;
   var live = { cursor: null, seen: new Set(), lastSync: null, failures: 0, signedOut: false, timer: null, busy: false };
   var reopen = [];
+  var refreshed = {};  // region id → when it was last told to refresh
+  var waiting = {};  // region id → the timer of its next refresh
+
+  function topicsOf(region) {
+    return region.getAttribute("data-live-topic").split(" ");
+  }
 
   function liveRegions() {
     return Array.prototype.slice.call(document.querySelectorAll("[data-live-topic]"));
@@ -29,8 +36,9 @@
   }
 
   function concerns(region, event) {
-    var topic = region.getAttribute("data-live-topic");
-    return event.id > renderedCursor(region) && (topic === event.topic || topic === event.object_type);
+    return event.id > renderedCursor(region) && topicsOf(region).some(function (topic) {
+      return topic === event.topic || topic === event.object_type;
+    });
   }
 
   function countNew(bar, events) {
@@ -50,9 +58,27 @@
       if (bar) {
         countNew(bar, mine);  // rows never move under the reader; the bar offers the fresh list
       } else {
-        htmx.trigger(region, "live");
+        refresh(region);
       }
     });
+  }
+
+  // A region that re-renders at most every N ms: one refresh now, or one when the N ms are up. The
+  // swap replaces the element, so the timing is kept by its id.
+  function refresh(region) {
+    var every = parseInt(region.getAttribute("data-live-every"), 10) || 0;
+    var id = region.id;
+    var wait = every && id ? (refreshed[id] || 0) + every - Date.now() : 0;
+    if (wait <= 0) {
+      refreshed[id] = Date.now();
+      htmx.trigger(region, "live");
+    } else if (!waiting[id]) {
+      waiting[id] = window.setTimeout(function () {
+        delete waiting[id];
+        var current = document.getElementById(id);
+        if (current) { refresh(current); }
+      }, wait);
+    }
   }
 
   function showStatus() {
@@ -86,7 +112,7 @@
     if (live.cursor === null) {
       live.cursor = Math.min.apply(null, regions.map(renderedCursor));
     }
-    var topics = Array.from(new Set(regions.map(function (region) { return region.getAttribute("data-live-topic"); })));
+    var topics = Array.from(new Set([].concat.apply([], regions.map(topicsOf))));
     url += "?after=" + live.cursor + topics.map(function (topic) { return "&topic=" + encodeURIComponent(topic); }).join("");
     live.busy = true;
     fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual", headers: { Accept: "application/json" } })

@@ -15,9 +15,10 @@ of the paid payments (some partial, a few waiting for approval), a few cancels, 
 the services write (created, status changed, refund steps), 0.965 N notifications in the inbox as the
 providers send them (payment results mostly; authorisation codes, token cancellations and refund
 results 1-5 % each; redeliveries, bad signatures, late and unmatched ones), N/5 audit entries on an
-intact hash chain, the daily rollups the reports read, and one staff account per role
-(:data:`STAFF`). Rows are written in time order with explicit ids, by ``executemany`` on SQLite and
-``COPY`` on PostgreSQL, then the database is analysed (``VACUUM ANALYZE`` on PostgreSQL).
+intact hash chain, the rollups the reports read (daily payment and refund totals, refund approval
+waits), and one staff account per role (:data:`STAFF`). Rows are written in time order with explicit
+ids, by ``executemany`` on SQLite and ``COPY`` on PostgreSQL, then the database is analysed
+(``VACUUM ANALYZE`` on PostgreSQL).
 
 An app that reads this data needs the same keys: :func:`app_settings` gives them.
 """
@@ -160,6 +161,8 @@ TABLES = (
     "events",
     "audit_log",
     "daily_totals",
+    "refund_daily_totals",
+    "refund_approval_waits",
 )
 
 
@@ -389,6 +392,18 @@ AUDIT_COLUMNS = (
     "hash",
 )
 DAILY_COLUMNS = ("id", "day", "provider", "status", "currency", "count", "amount_minor")
+REFUND_DAILY_COLUMNS = (
+    "id",
+    "day",
+    "provider",
+    "status",
+    "currency",
+    "reason",
+    "result_code",
+    "count",
+    "amount_minor",
+)
+REFUND_WAIT_COLUMNS = ("id", "day", "provider", "currency", "from_seconds", "count", "longest_seconds")
 
 
 def _json(value: object) -> str:
@@ -435,6 +450,10 @@ class Generator:
         self.order = 0
         self.daily: Counter[tuple] = Counter()
         self.daily_amount: Counter[tuple] = Counter()
+        self.refund_daily: Counter[tuple] = Counter()
+        self.refund_daily_amount: Counter[tuple] = Counter()
+        self.refund_waits: Counter[tuple] = Counter()
+        self.refund_longest: Counter[tuple] = Counter()
         self.notifications = 0
         self.agreement_times: list[datetime] = []
         self.agreement_wallets: list[str] = []
@@ -940,6 +959,7 @@ class Generator:
         code = {"succeeded": "SUCCESS", "failed": "REFUND_AMOUNT_EXCEED" if antom else "REFUND_FAILED"}.get(
             status
         )
+        reason = self.rng.choice(REFUND_REASONS)
         self.sink.add(
             "refunds",
             REFUND_COLUMNS,
@@ -949,7 +969,7 @@ class Generator:
                 request_id,
                 amount,
                 payment["currency"],
-                self.rng.choice(REFUND_REASONS),
+                reason,
                 status,
                 provider_id,
                 support,
@@ -964,6 +984,7 @@ class Generator:
                 1,
             ),
         )
+        self.count_refund(payment, amount, asked, status, code, decided, reason)
         summary = {"refund_id": number, "amount_minor": amount, "currency": payment["currency"]}
         self.event(asked, "payment", payment["id"], "refund_requested", summary, None, support)
         if status in ("succeeded", "failed"):
@@ -974,6 +995,21 @@ class Generator:
                 )
             summary = {"refund_id": number, "status": ["processing", status], "result_code": code}
             self.event(done, "payment", payment["id"], "refund_status_changed", summary, notification)
+
+    def count_refund(self, payment, amount, asked, status, code, decided, reason) -> None:
+        """Count a refund in the refund rollups as the app keeps them (its day, status and wait)."""
+        from dashboard.reports.refund_rollups import wait_bucket
+
+        day = asked.astimezone(HONG_KONG).date()
+        currency = payment["currency"]
+        bucket = (day, payment["provider"], status, currency, reason, code if status == "failed" else "")
+        self.refund_daily[bucket] += 1
+        self.refund_daily_amount[bucket] += amount
+        if decided is not None:
+            seconds = max(int((decided - asked).total_seconds()), 0)
+            wait = (day, payment["provider"], currency, wait_bucket(seconds))
+            self.refund_waits[wait] += 1
+            self.refund_longest[wait] = max(self.refund_longest[wait], seconds)
 
     def refund_notification(self, payment, number, request_id, provider_id, amount, status, at) -> int:
         if payment["provider"] == "antom":
@@ -1067,6 +1103,12 @@ class Generator:
     def write_daily_totals(self) -> None:
         for number, (key, count) in enumerate(sorted(self.daily.items()), start=1):
             self.sink.add("daily_totals", DAILY_COLUMNS, (number, *key, count, self.daily_amount[key]))
+        for number, (key, count) in enumerate(sorted(self.refund_daily.items()), start=1):
+            row = (number, *key, count, self.refund_daily_amount[key])
+            self.sink.add("refund_daily_totals", REFUND_DAILY_COLUMNS, row)
+        for number, (key, count) in enumerate(sorted(self.refund_waits.items()), start=1):
+            row = (number, *key, count, self.refund_longest[key])
+            self.sink.add("refund_approval_waits", REFUND_WAIT_COLUMNS, row)
 
     def write_audit(self, head: tuple[int, int, str]) -> tuple[int, str]:
         """Append the audit entries to the chain after ``head`` (last id, seq, hash); return the new head."""

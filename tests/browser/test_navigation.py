@@ -11,11 +11,20 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 EXPECTED_NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log"],
+    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Reports", "Audit log"],
     "support": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
     "finance": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications"],
-    "admin": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log", "Users"],
+    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications", "Reports"],
+    "admin": [
+        "Overview",
+        "Payments",
+        "Agreements",
+        "Payroll",
+        "Notifications",
+        "Reports",
+        "Audit log",
+        "Users",
+    ],
 }
 
 

@@ -294,11 +294,33 @@ def test_the_export_of_a_search_reads_its_chunks_by_primary_key(rows):
         (AgreementFilter(wallet="GCASH"), "ix_agreements_wallet_created_at_id"),
         (AgreementFilter(wallet="GCASH", status="revoked"), "ix_agreements_wallet_status_created_at_id"),
         (AgreementFilter(status="revoked"), "ix_agreements_status_created_at_id"),
+        (AgreementFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)), "ix_agreements_created_at_id"),
     ],
-    ids=["everything", "wallet", "wallet-status", "status"],
+    ids=["everything", "wallet", "wallet-status", "status", "days-made"],
 )
 def test_each_agreements_filter_reads_its_index_in_page_order(rows, filters, index):
     assert_in_page_order(page_plan(lambda: agreement_page(db.session, filters, DEEP)), index)
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (
+            AgreementFilter(dated="revoked", day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)),
+            "ix_agreements_status_revoked_at",
+        ),
+        (AgreementFilter(dated="cancelled", day_from=date(2026, 3, 1)), "ix_agreements_status_cancelled_at"),
+    ],
+    ids=["revoked", "cancelled"],
+)
+def test_agreements_revoked_or_cancelled_on_some_days_are_read_from_their_status_indexes(
+    rows, filters, index
+):
+    # In page order from the status's creation index, or (the database's choice when it expects few)
+    # the days' range from the status's index of that time, sorted: never the table.
+    plan = page_plan(lambda: agreement_page(db.session, filters, DEEP))
+    assert plan.uses("ix_agreements_status_created_at_id") or plan.uses(index), plan
+    assert not plan.scans_a_table, plan
 
 
 @pytest.mark.parametrize("days", [7, 366])

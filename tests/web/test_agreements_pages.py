@@ -306,6 +306,14 @@ def test_the_url_keeps_the_filters_in_the_form_the_pager_and_the_live_bar(app, c
             "Only active agreements run out: choose any status or active.",
         ),
         ("wallet=GCASH&expiring=-3", "expiring", "Enter a number of days from 1 to 366."),
+        ("dated=revoked&status=active", "dated", "Only revoked agreements have these days."),
+        (
+            "dated=cancelled&expiring=7",
+            "dated",
+            "Only active agreements run out: list them by the days they were made.",
+        ),
+        ("day_from=2026-02-05&day_to=2026-02-04", "day_to", "Must not be before “From”."),
+        ("day_from=yesterday", "day_from", "Not a valid date value."),
     ],
 )
 def test_an_invalid_filter_is_explained_and_never_shows_the_unfiltered_list(
@@ -331,3 +339,36 @@ def test_htmx_gets_no_rows_for_an_invalid_filter_and_the_field_s_message_beside_
     assert shown_of(body) == ["PH-SOON"]
     assert re.findall(r'<div id="field-(\w+)"', body) == ["expiring"]  # its message goes away
     assert 'id="error-expiring"' not in body
+
+
+def test_the_days_an_agreement_was_made_revoked_or_cancelled_narrow_the_list(app, client, login_as):
+    # 15:59:59 and 16:00 UTC on 4 February: the last second of the 4th and the first of the 5th in Hong Kong.
+    last_of_4th, first_of_5th = (
+        datetime(2026, 2, 4, 15, 59, 59, tzinfo=UTC),
+        datetime(2026, 2, 4, 16, tzinfo=UTC),
+    )
+    long_ago = datetime(2025, 6, 1, tzinfo=UTC)
+    add_agreements(
+        app,
+        {"customer_ref": "MADE-4TH", "created_at": last_of_4th},
+        {"customer_ref": "MADE-5TH", "created_at": first_of_5th},
+        {
+            "customer_ref": "REVOKED-5TH",
+            "status": "revoked",
+            "created_at": long_ago,
+            "revoked_at": first_of_5th,
+        },
+        {
+            "customer_ref": "CANCELLED-4TH",
+            "status": "cancelled_by_customer",
+            "created_at": long_ago,
+            "cancelled_at": last_of_4th,
+        },
+    )
+    login_as("viewer")
+    day = "day_from=2026-02-04&day_to=2026-02-04"
+    assert shown(client.get(f"/agreements/?{day}")) == ["MADE-4TH"]
+    assert shown(client.get("/agreements/?day_from=2026-02-05")) == ["MADE-5TH"]
+    assert shown(client.get(f"/agreements/?dated=revoked&{day}")) == []
+    assert shown(client.get("/agreements/?dated=revoked&day_to=2026-02-05")) == ["REVOKED-5TH"]
+    assert shown(client.get(f"/agreements/?dated=cancelled&{day}")) == ["CANCELLED-4TH"]

@@ -6,6 +6,7 @@ import re
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -43,6 +44,13 @@ from dashboard.payments.forms import RefundForm
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentDetail
 from dashboard.payments.refunds import RefundEligibility
+from dashboard.reports.forms import ReportFilterForm
+from dashboard.reports.payroll_figures import SECTION as PAYROLL
+from dashboard.reports.payroll_figures import PayrollFigures
+from dashboard.reports.ranges import RangeKey
+from dashboard.reports.ranges import ReportFilters
+from dashboard.reports.ranges import ReportRange
+from dashboard.reports.sections import SECTIONS
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
 from tests.factories import make_payment
@@ -227,6 +235,10 @@ def declared_fragments() -> set[tuple[str, str]]:
     return found
 
 
+REPORT_FILTERS = ReportFilters(
+    ReportRange(RangeKey.TODAY, NOON.date(), NOON.date(), ZoneInfo("Asia/Hong_Kong")), currency="HKD"
+)
+
 FRAGMENT_CONTEXT = {
     ("auth/login.html", "login_form"): lambda: {"form": LoginForm()},
     ("auth/password.html", "password_form"): lambda: {"form": PasswordChangeForm()},
@@ -380,6 +392,22 @@ FRAGMENT_CONTEXT = {
         "errors": 0,
         "warnings": 1,
     },
+    ("reports/index.html", "results"): lambda: {
+        "form": ReportFilterForm(),
+        "filters": REPORT_FILTERS,
+        "sections": SECTIONS,
+    },
+    ("reports/index.html", "section"): lambda: {
+        "form": ReportFilterForm(),
+        "filters": REPORT_FILTERS,
+        "sections": SECTIONS,
+        "section": PAYROLL,
+        "shown": PAYROLL.name,
+        "figures": (payroll := PayrollFigures(NOON.date(), NOON.date(), (), (), ())),
+        "tables": PAYROLL.tables(payroll),
+        "latest_event_id": 3,
+        "live_every": 5000,
+    },
     ("agreements/charge.html", "charge_form"): lambda: {
         "agreement": Agreement(id=5, wallet="ALIPAY_HK", customer_ref="cust-5", status="active"),
         "form": ChargeForm(),
@@ -405,11 +433,20 @@ def test_fragment_block_renders_on_its_own(app, template, block):
 # --- navigation --------------------------------------------------------------------------------
 
 NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log"],
+    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Reports", "Audit log"],
     "support": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
     "finance": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications"],
-    "admin": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Audit log", "Users"],
+    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications", "Reports"],
+    "admin": [
+        "Overview",
+        "Payments",
+        "Agreements",
+        "Payroll",
+        "Notifications",
+        "Reports",
+        "Audit log",
+        "Users",
+    ],
 }
 
 

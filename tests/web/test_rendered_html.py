@@ -10,6 +10,7 @@ from flask import Flask
 
 from dashboard.checkout.views import OUTCOMES
 from dashboard.extensions import db
+from dashboard.reports.sections import SECTIONS
 from dashboard.users.models import User
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
@@ -32,6 +33,7 @@ NOT_PAGES = {
     "ach.errors_csv": "a CSV download of a payroll batch's problems",
     "ach.template_csv": "the payroll template (CSV)",
     "ach.demo_csv": "the demo payroll (CSV)",
+    "reports.table_csv": "a CSV download of a report table",
 }
 #: Blueprints left out whole, and why.
 NOT_PAGE_BLUEPRINTS = {
@@ -104,6 +106,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
             "notification_id": [notification.id],
             "outcome": list(OUTCOMES),
             "batch_id": [batch.batch_id],
+            "name": [section.name for section in SECTIONS],
         }
 
 
@@ -178,3 +181,4 @@ def test_the_walk_covers_every_page_with_arguments(app, rows):
     assert "/checkout/success" in urls
     assert "/account/password" in urls
     assert f"/ach/batches/{rows['batch_id'][0]}/file" in urls
+    assert "/reports/refunds" in urls
