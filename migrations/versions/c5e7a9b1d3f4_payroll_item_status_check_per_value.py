@@ -1,7 +1,7 @@
 """Payroll items: the status CHECK as one comparison per status, which SQLite checks without a lookup table
 
 Revision ID: c5e7a9b1d3f4
-Revises: d8f2b4a6c1e3
+Revises: c4e6f8a0b2d4
 Create Date: 2026-11-29 22:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c5e7a9b1d3f4"
-down_revision = "d8f2b4a6c1e3"
+down_revision = "c4e6f8a0b2d4"
 branch_labels = None
 depends_on = None
 
