@@ -85,12 +85,16 @@ def rollups_rebuild(check: bool) -> None:
     from dashboard.extensions import db
     from dashboard.reports.rebuild import describe
     from dashboard.reports.rebuild import rebuild_rollups
+    from dashboard.reports.rebuild import snapshot
 
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-    with write_transaction(db.session) as session:
-        comparisons = rebuild_rollups(session, zone, replace=not check)
-        if check:
-            session.rollback()
+    if check:
+        # Compared in one read-only snapshot: writers go on meanwhile.
+        comparisons = rebuild_rollups(snapshot(db.session), zone, replace=False)
+        db.session.rollback()
+    else:
+        with write_transaction(db.session) as session:
+            comparisons = rebuild_rollups(session, zone, replace=True)
     differing = 0
     for comparison in comparisons:
         differing += len(comparison.differences)

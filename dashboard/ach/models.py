@@ -203,7 +203,7 @@ class AchItem(Base):
 
     __tablename__ = "ach_items"
     __table_args__ = (
-        one_of("status", [status.value for status in ItemStatus]),
+        one_of("status", [status.value for status in ItemStatus], bulk=True),
         # Row order (the items page, the result file, a request's transfers, the bank's news by row).
         UniqueConstraint("batch_id", "row_number", name="uq_ach_items_batch_id_row_number"),
         # The preview: rows with errors, then rows with warnings, each in row order. Only the few rows

@@ -27,6 +27,7 @@ import csv
 import hashlib
 import io
 import itertools
+import operator
 import re
 import typing
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from dataclasses import field
 
 import charset_normalizer
 
+from dashboard.ach.rules import CELL_ORDER
 from dashboard.ach.rules import OPTIONAL_COLUMNS
 from dashboard.ach.rules import REQUIRED_COLUMNS
 from dashboard.ach.rules import PayrollRow
@@ -352,8 +354,8 @@ class PayrollReader:
             delimiter = max(_DELIMITERS, key=lambda d: self._score(header, d))
         self._names = self._map_header(next(csv.reader([header], delimiter=delimiter)))
         self._records = csv.reader(self._text, delimiter=delimiter)
-        self._records_left = self._numbered()
-        self._first = next(self._records_left, None)
+        self._rows_left = self._checked_rows()
+        self._first = next(self._rows_left, None)
         if self._first is None:
             raise FileRefused("header_only", "The file has a header row but no payee rows.")
         self._started = False
@@ -400,14 +402,45 @@ class PayrollReader:
             raise FileRefused("header", " ".join(parts), row=self._row)
         return columns
 
-    def _numbered(self) -> Iterator[tuple[int, list[str]]]:
-        """Yield each non-blank record with the row number a spreadsheet shows for it."""
+    def __iter__(self) -> Iterator[PayrollRow]:
+        if self._started:
+            raise RuntimeError("a payroll file is read once")
+        self._started = True
+        return itertools.chain([self._first], self._rows_left)
+
+    def _checked_rows(self) -> Iterator[PayrollRow]:
+        """Yield each non-blank record checked, with the row number a spreadsheet shows for it; then
+        complete the facts."""
+        check = self._checker.check_cells
+        width = len(self._names)
+        # The cells in the checker's order; an absent optional column reads the empty cell appended
+        # after the row's own.
+        in_order = operator.itemgetter(
+            *(self._names.index(column) if column in self._names else width for column in CELL_ORDER)
+        )
         row = self._row
+        count = 0
         try:
             for cells in self._records:
                 row += 1
-                if "".join(cells).strip():
-                    yield row, cells
+                if not "".join(cells).strip():
+                    continue
+                count += 1
+                extra: tuple[Problem, ...] = ()
+                if len(cells) != width:
+                    if len(cells) > width and "".join(cells[width:]).strip():
+                        extra = (
+                            Problem(
+                                "row_cells",
+                                f"This row has {len(cells)} cells but the header has {width} columns: a"
+                                " cell probably holds an unquoted comma, which shifts the cells after it.",
+                                Severity.ERROR,
+                                row,
+                            ),
+                        )
+                    cells = (cells + [""] * width)[:width]
+                cells.append("")
+                yield check(row, in_order(cells), extra)
         except csv.Error as exc:
             # Mostly a cell above the field size limit: an unclosed quote swallows the rest of the file.
             raise FileRefused(
@@ -415,37 +448,6 @@ class PayrollReader:
                 f"Row {row + 1} cannot be read as CSV ({exc}): check that every quote in the file is closed.",
                 row=row + 1,
             ) from None
-
-    def __iter__(self) -> Iterator[PayrollRow]:
-        if self._started:
-            raise RuntimeError("a payroll file is read once")
-        self._started = True
-        return self._rows()
-
-    def _rows(self) -> Iterator[PayrollRow]:
-        check = self._checker.check
-        names = self._names
-        width = len(names)
-        empty = dict.fromkeys(names, "")
-        count = 0
-        for row, cells in itertools.chain([self._first], self._records_left):
-            count += 1
-            extra: tuple[Problem, ...] = ()
-            if len(cells) == width:
-                values = dict(zip(names, cells, strict=True))
-            else:
-                values = {**empty, **dict(zip(names, cells, strict=False))}
-                if len(cells) > width and "".join(cells[width:]).strip():
-                    extra = (
-                        Problem(
-                            "row_cells",
-                            f"This row has {len(cells)} cells but the header has {width} columns: a cell"
-                            " probably holds an unquoted comma, which shifts the cells after it.",
-                            Severity.ERROR,
-                            row,
-                        ),
-                    )
-            yield check(row, values, extra)
         self.facts.rows = count
         self.facts.currency = self._checker.currency
         self.facts.problems.extend(self._checker.file_problems())

@@ -108,7 +108,7 @@ def problem_dict(problem: Problem) -> dict[str, Any]:
     }
 
 
-#: The item columns an upload writes, in the order of :func:`_item_row`.
+#: The item columns an upload writes, in the order of :func:`_items`.
 ITEM_COLUMNS = (
     "batch_id",
     "row_number",
@@ -128,63 +128,65 @@ ITEM_COLUMNS = (
     "has_warning",
     "status",
 )
-_AMOUNT, _HAS_ERROR, _HAS_WARNING = (
-    ITEM_COLUMNS.index(name) for name in ("amount_minor", "has_error", "has_warning")
-)
 _VALID, _INVALID = ItemStatus.VALID.value, ItemStatus.INVALID.value
-
-
-def _item_row(batch_id: int, reference: str, row: PayrollRow) -> tuple[Any, ...]:
-    """Return one row's item as the driver takes it, in :data:`ITEM_COLUMNS` order: cells as given
-    (cut to their columns' lengths), its problems as JSON text."""
-    problems = row.problems
-    # The flags as 0 or 1: sqlite3 binds a bool through its adapters, a few times slower than an int.
-    if problems:
-        has_error, has_warning = int(row.has_error), int(row.has_warning)
-        problems_json = json.dumps([problem_dict(problem) for problem in problems], ensure_ascii=False)
-    else:
-        has_error = has_warning = 0
-        problems_json = "[]"
-    return (
-        batch_id,
-        row.row,
-        row.employee_id[:64],
-        row.payee_name[:200],
-        row.payee_name_zh[:200] if row.payee_name_zh else None,
-        row.email[:254] if row.email else None,
-        row.bank_code[:16],
-        row.branch_code[:16],
-        row.account_number[:64],
-        row.amount_minor,
-        row.currency[:8],
-        row.reference[:64],
-        instruction_id(reference, row.row),
-        problems_json,
-        has_error,
-        has_warning,
-        _INVALID if has_error else _VALID,
-    )
+#: One encoder for every item's problems: ``json.dumps`` given an option makes a new one each call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass
 class _Tally:
-    """Counts and the valid total of the rows stored so far."""
+    """Counts and the valid total of the rows stored."""
 
     rows: int = 0
     errors: int = 0
     warnings: int = 0
     total_minor: int = 0
 
-    def counted(self, item: tuple[Any, ...]) -> tuple[Any, ...]:
-        """Count one item; return it."""
-        self.rows += 1
-        if item[_HAS_ERROR]:
-            self.errors += 1
+
+def _items(
+    batch_id: int, reference: str, rows: Iterable[PayrollRow], tally: _Tally
+) -> Iterator[tuple[Any, ...]]:
+    """Yield each row's item as the driver takes it, in :data:`ITEM_COLUMNS` order: cells as given
+    (cut to their columns' lengths), its problems as JSON text; count them in ``tally`` at the end.
+
+    One loop for the whole file: a function call per row for the item and another for its count
+    cost a tenth of a second per 100,000 rows.
+    """
+    count = errors = warnings = total_minor = 0
+    for row in rows:
+        count += 1
+        problems = row.problems
+        # The flags as 0 or 1: sqlite3 binds a bool through its adapters, a few times slower than an int.
+        if problems:
+            has_error, has_warning = int(row.has_error), int(row.has_warning)
+            problems_json = _JSON.encode([problem_dict(problem) for problem in problems])
+            errors += has_error
+            warnings += has_warning
         else:
-            self.total_minor += item[_AMOUNT] or 0
-        if item[_HAS_WARNING]:
-            self.warnings += 1
-        return item
+            has_error = has_warning = 0
+            problems_json = "[]"
+        if not has_error:
+            total_minor += row.amount_minor or 0
+        yield (
+            batch_id,
+            row.row,
+            row.employee_id[:64],
+            row.payee_name[:200],
+            row.payee_name_zh[:200] if row.payee_name_zh else None,
+            row.email[:254] if row.email else None,
+            row.bank_code[:16],
+            row.branch_code[:16],
+            row.account_number[:64],
+            row.amount_minor,
+            row.currency[:8],
+            row.reference[:64],
+            instruction_id(reference, row.row),
+            problems_json,
+            has_error,
+            has_warning,
+            _INVALID if has_error else _VALID,
+        )
+    tally.rows, tally.errors, tally.warnings, tally.total_minor = count, errors, warnings, total_minor
 
 
 def _chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -203,7 +205,7 @@ def _store_items(session: Session, batch: AchBatch, rows: Iterable[PayrollRow]) 
     tally = _Tally()
     connection = session.connection()
     batch_id, reference = batch.id, batch.reference  # read once, not through the ORM a row
-    items = (tally.counted(_item_row(batch_id, reference, row)) for row in rows)
+    items = _items(batch_id, reference, rows, tally)
     if connection.dialect.name == "postgresql":
         cursor = connection.connection.driver_connection.cursor()
         copying = f"COPY {AchItem.__tablename__} ({', '.join(ITEM_COLUMNS)}) FROM STDIN"

@@ -187,7 +187,9 @@ def _apply_locked(session: Session, row: Notification) -> str:
     """Apply ``row`` (locked, verified, unprocessed) in ``session``'s transaction; return its outcome."""
     row.attempts += 1
     try:
-        with session.begin_nested(), gathered_rollup_moves(session), gathered_events(session):
+        # The savepoint is released (and flushed) first: only a notification that applied hands its
+        # rollup moves and events on; one whose flush fails drops them with its changes.
+        with gathered_rollup_moves(session), gathered_events(session), session.begin_nested():
             news = NOTIFYING[row.provider].webhook.read_notification(row.body)
             applied = HANDLERS[type(news)](session, row, news)
     except (InvalidTransition, MalformedMessage) as exc:

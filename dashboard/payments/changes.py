@@ -47,6 +47,7 @@ from dashboard.providers.news import CancelNews
 from dashboard.providers.news import DisputeNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
+from dashboard.reports.models import gathered_rollup_moves
 from dashboard.reports.models import move_in_rollup
 from dashboard.reports.refund_rollups import count_approval_wait
 from dashboard.reports.refund_rollups import move_refund_in_rollup
@@ -252,10 +253,12 @@ def change_refund(
     )
     if moved:
         provider = refund.payment.provider
-        # After the move: a failure's code is kept with its status, and its bucket is by code.
-        move_refund_in_rollup(session, refund, provider, before)
-        if before.status == RefundStatus.AWAITING_APPROVAL and refund.decided_at is not None:
-            count_approval_wait(session, refund, provider)
+        # After the move: a failure's code is kept with its status, and its bucket is by code. Both
+        # rollups are written together, in table order (the order the rollups rebuild locks them in).
+        with gathered_rollup_moves(session):
+            move_refund_in_rollup(session, refund, provider, before)
+            if before.status == RefundStatus.AWAITING_APPROVAL and refund.decided_at is not None:
+                count_approval_wait(session, refund, provider)
     return moved
 
 

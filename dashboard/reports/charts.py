@@ -15,7 +15,7 @@ from markupsafe import Markup
 #: Drawing units of the view box (the SVG scales to its box's width).
 _WIDTH = 640
 _ROW = 24
-_LABEL_WIDTH = 200
+_LABEL_WIDTH = 250
 _VALUE_WIDTH = 110
 _COLUMN_AREA = 160
 _AXIS = 34
@@ -26,11 +26,10 @@ ValueLabel = Callable[[Number], str]
 
 def _figure(chart_id: str, title: str, summary: str, height: int, body: Markup) -> Markup:
     return Markup(
-        '<figure class="chart" id="{id}">'
+        '<figure class="chart" id="{id}"><figcaption class="chart-caption">{title}</figcaption>'
         '<svg viewBox="0 0 {width} {height}" role="img" aria-labelledby="{id}-title {id}-desc"'
         ' class="chart-svg" preserveAspectRatio="xMinYMin meet">'
-        '<title id="{id}-title">{title}</title><desc id="{id}-desc">{summary}</desc>{body}</svg>'
-        '<figcaption class="chart-caption">{title}</figcaption></figure>'
+        '<title id="{id}-title">{title}</title><desc id="{id}-desc">{summary}</desc>{body}</svg></figure>'
     ).format(id=chart_id, width=_WIDTH, height=height, title=title, summary=summary, body=body)
 
 
@@ -64,7 +63,7 @@ def bar_chart(
             ).format(
                 label_x=_LABEL_WIDTH - 8,
                 text_y=y + 16,
-                label=_shorten(label, 28),
+                label=_shorten(label, 34),
                 bar_x=_LABEL_WIDTH,
                 bar_y=y + 4,
                 length=length,

@@ -153,9 +153,13 @@ def rebuild_rollups(
 ) -> list[Comparison]:
     """Recompute every registered rollup (or those of ``tables``), compare it with the maintained one
     and, if ``replace``, put the rebuilt buckets in its place, in the caller's transaction (which commits).
+
+    Only a replace holds the rollups' writers; a comparison reads in the caller's transaction, which
+    must then be one snapshot (:func:`snapshot`), so that writers never wait for it.
     """
     chosen = sorted(REBUILDERS.items() if tables is None else ((name, REBUILDERS[name]) for name in tables))
-    _hold_writers(session, (rebuilder.rollup for _, rebuilder in chosen))
+    if replace:
+        _hold_writers(session, (rebuilder.rollup for _, rebuilder in chosen))
     comparisons = []
     for name, rebuilder in chosen:
         rollup = rebuilder.rollup
@@ -258,3 +262,15 @@ def describe(key: dict[str, object]) -> str:
         f"{name}={value.isoformat()}" if isinstance(value, date) else f"{name}={value!r}"
         for name, value in key.items()
     )
+
+
+def snapshot(session: Session) -> Session:
+    """Begin ``session``'s transaction as one snapshot that writes nothing, and return it.
+
+    SQLite's read transaction is one already (WAL); PostgreSQL's default reads each statement afresh.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+    return session

@@ -8,13 +8,12 @@ through their status index.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from markupsafe import Markup
-from sqlalchemy import String
-from sqlalchemy import cast
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -327,17 +326,17 @@ def median_bucket(buckets: tuple[WaitBucket, ...]) -> WaitBucket | None:
 
 def _refunded_over_time(session: Session, filters: ReportFilters) -> dict[str, tuple[tuple[str, Money], ...]]:
     monthly = filters.range.days > DAILY_UP_TO_DAYS
-    # The day as ISO text (SQLite keeps it so; PostgreSQL writes a date so), cut to its month if monthly.
-    period = func.substr(cast(RefundDailyTotal.day, String), 1, 7 if monthly else 10)
+    width = 7 if monthly else 10  # an ISO day cut to its month when monthly
     rows = session.execute(
-        select(RefundDailyTotal.currency, period, summed(RefundDailyTotal.amount_minor))
+        select(RefundDailyTotal.currency, RefundDailyTotal.day, summed(RefundDailyTotal.amount_minor))
         .where(*_rollup_range(RefundDailyTotal, filters), RefundDailyTotal.status == RefundStatus.SUCCEEDED)
-        .group_by(RefundDailyTotal.currency, period)
+        .group_by(RefundDailyTotal.currency, RefundDailyTotal.day)
         .having(func.sum(RefundDailyTotal.count) != 0)
     )
-    sums: dict[str, dict[str, int]] = {}
-    for currency, name, amount in rows:
-        sums.setdefault(currency, {})[name] = amount
+    # At most one row per currency and day: the days are added up to months here.
+    sums: dict[str, Counter] = {}
+    for currency, day, amount in rows:
+        sums.setdefault(currency, Counter())[day.isoformat()[:width]] += amount
     days = (day.isoformat() for day in filters.range.local_days())
     periods = list(dict.fromkeys(day[:7] for day in days) if monthly else days)
     return {

@@ -332,6 +332,39 @@ def test_header_columns_may_come_in_any_order_with_any_spelling():
     assert rows[0].payee_name_zh is None and rows[0].email is None
 
 
+def test_every_cell_is_read_from_its_own_column_in_any_order():
+    columns = [
+        "email",
+        "reference",
+        "payee_name_zh",
+        "currency",
+        "amount",
+        "account_number",
+        "branch_code",
+        "bank_code",
+        "payee_name",
+        "employee_id",
+    ]
+    cells = row(email="tm.chan@example.com", payee_name_zh="陳大文", branch_code="456", amount="12.30")
+    rows, _ = read_all(payroll_csv([cells], columns=columns))
+    read = rows[0]
+    assert (read.email, read.reference, read.payee_name_zh, read.currency, read.amount_minor) == (
+        "tm.chan@example.com",
+        "EMP0001 NOV26",
+        "陳大文",
+        "HKD",
+        1230,
+    )
+    assert (read.account_number, read.branch_code, read.bank_code, read.payee_name, read.employee_id) == (
+        "456789001",
+        "456",
+        "004",
+        "CHAN TAI MAN",
+        "EMP0001",
+    )
+    assert read.problems == ()
+
+
 def test_missing_and_unknown_columns_are_one_refusal():
     columns = [c for c in COLUMNS if c not in ("bank_code", "amount")] + ["Bank", "Amt"]
     data = payroll_csv([row()] * 1000, columns=columns[:-2], header=columns)

@@ -590,3 +590,54 @@ def test_a_saturday_after_a_friday_holiday_needs_thursdays_cut_off():
 
 def test_the_valid_row_fixture_is_valid():
     assert RowChecker(max_item_minor=MAX_ITEM).check(2, VALID).problems == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "kept"),
+    [
+        ({"employee_id": "E" * 35, "reference": "REF"}, {"employee_id": "E" * 35, "reference": "REF"}),
+        ({"employee_id": "E" * 20, "reference": ""}, {"reference": "E" * 20}),
+        ({"reference": " SALARY NOV26 "}, {"reference": "SALARY NOV26"}),
+        ({"payee_name": " CHAN TAI-MAN, PETER "}, {"payee_name": "CHAN TAI-MAN, PETER"}),
+        ({"payee_name_zh": "陳" * 140}, {"payee_name_zh": "陳" * 140}),
+        ({"email": "a@" + "b" * 248 + ".com"}, {"email": "a@" + "b" * 248 + ".com"}),
+        ({"bank_code": " 004 ", "branch_code": " 123 "}, {"bank_code": "004", "branch_code": "123"}),
+        ({"bank_code": "012", "account_number": "12-345-678"}, {"account_number": "12345678"}),
+        ({"bank_code": "250", "account_number": "123456789012"}, {"account_number": "123456789012"}),
+        ({"amount": " 23500 "}, {"amount_minor": 2350000}),
+        ({"amount": "0.5"}, {"amount_minor": 50}),
+        ({"currency": " cny "}, {"currency": "CNY"}),
+    ],
+)
+def test_rows_at_the_limits_are_clean_and_read_as_given(changes, kept):
+    result = checked(**changes)
+    assert result.problems == ()
+    assert {name: getattr(result, name) for name in kept} == kept
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"payee_name": "CHAN\tTAI MAN"}, "payee_name_control"),
+        ({"payee_name": "CHAN TAI MAN\x7f"}, "payee_name_control"),
+        ({"employee_id": "E" * 21, "reference": ""}, "reference_missing"),
+        ({"reference": "R" * 21}, "reference_length"),
+        ({"email": "a@" + "b" * 249 + ".com"}, "email_length"),
+        ({"branch_code": "１２３"}, "branch_code_format"),
+        ({"account_number": "４５６７８９００１"}, "account_format"),
+        ({"amount": "23500.5."}, "amount_format"),
+        ({"amount": "0.00"}, "amount_zero"),
+        ({"amount": "10000000"}, "amount_maximum"),
+        ({"currency": "HKDX"}, "currency_unsupported"),
+    ],
+)
+def test_a_row_just_past_a_limit_has_its_problem(changes, code):
+    assert [problem.code for problem in checked(**changes).problems] == [code]
+
+
+def test_a_clean_row_in_another_currency_than_the_batch_is_an_error():
+    checker = RowChecker(max_item_minor=MAX_ITEM)
+    assert checker.check(2, row(employee_id="E1", currency="CNY")).problems == ()
+    mixed = checker.check(3, row(employee_id="E2"))
+    assert [(p.code, p.row) for p in mixed.problems] == [("currency_mixed", 3)]
+    assert (checker.currency, checker.currency_row, checker.mixed_rows) == ("CNY", 2, 1)
