@@ -1,7 +1,7 @@
 """Notification health: each notification's event time, and a rollup per local day of receipt, provider, outcome and delay
 
 Revision ID: d8f1a3c5e7b9
-Revises: c4e6f8a0b2d4
+Revises: c5e7a9b1d3f4
 Create Date: 2026-11-29 23:00:00
 
 The rollup is filled from the stored notifications. Their event time was not kept before, so
@@ -18,7 +18,7 @@ from flask import current_app
 import dashboard.db
 
 revision = "d8f1a3c5e7b9"
-down_revision = "c4e6f8a0b2d4"
+down_revision = "c5e7a9b1d3f4"
 branch_labels = None
 depends_on = None
 
