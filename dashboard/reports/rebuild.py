@@ -21,6 +21,7 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import literal_column
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from dashboard.payments.models import Payment
@@ -269,8 +270,10 @@ def snapshot(session: Session) -> Session:
 
     SQLite's read transaction is one already (WAL); PostgreSQL's default reads each statement afresh.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(
-            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        )
+    bind = session.get_bind()
+    # A session joined to a transaction begun elsewhere (a test's) reads in that one.
+    begun = isinstance(bind, Connection) and bind.in_transaction()
+    if bind.dialect.name == "postgresql" and not begun:
+        read_only = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        session.connection(execution_options=read_only)
     return session
