@@ -144,7 +144,7 @@ def measure(kind: str, url: str, runs: int) -> list[tuple]:
                         f"{statistics.median(ours):.1f}",
                         f"{percentile(ours, 0.95):.1f}",
                         f"{statistics.median(theirs):.1f}" if theirs else "—",
-                        f"{statistics.median(theirs) / statistics.median(ours):.0f}×" if theirs else "—",
+                        f"{statistics.median(theirs) / statistics.median(ours):.1f}×" if theirs else "—",
                     )
                 )
                 print(" ".join(str(cell) for cell in rows[-1]), flush=True)
