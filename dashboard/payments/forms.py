@@ -28,6 +28,7 @@ from dashboard.listing import id_validators
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.payments.models import PROVIDERS
+from dashboard.payments.queries import NO_CODE
 from dashboard.payments.queries import PAYMENT_IDS
 from dashboard.payments.states import PaymentStatus
 from dashboard.templating import zone_label
@@ -94,7 +95,9 @@ class PaymentFilterForm(FlaskForm):
         "Result code",
         validators=[Optional(), Length(max=64)],
         filters=[strip_text],
-        description="The provider's code, whole, as the payment shows it: USER_BALANCE_NOT_ENOUGH.",
+        description=(
+            f"The provider's code, whole, as a payment shows it: USER_BALANCE_NOT_ENOUGH; {NO_CODE} for none."
+        ),
     )
     method = StringField(
         "Wallet / method",

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import literal_column
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy.orm import Session
@@ -77,6 +78,9 @@ def _customer_payments_where(condition: ColumnElement[bool]) -> Select:
     return select(Payment.id).where(Payment.agreement_id.in_(select(Agreement.id).where(condition)))
 
 
+#: The result-code filter's value for payments that hold no code (no provider code is a dash).
+NO_CODE = "-"
+
 #: What a payments search finds, each exactly or by its start: our request id, the provider's payment
 #: id, one of its refunds' request or provider ids, or the customer reference of its agreement.
 PAYMENT_IDS = (
@@ -123,7 +127,10 @@ def payment_conditions(
         # A result code names fewer payments than a provider, status, wallet or currency: its index
         # is walked in page order and those are checked on the rows it finds (SQLite, without
         # statistics, would pick any index with as many equalities).
-        conditions.append(Payment.result_code == filters.code)
+        if filters.code == NO_CODE:
+            conditions.append(or_(Payment.result_code.is_(None), Payment.result_code == ""))
+        else:
+            conditions.append(Payment.result_code == filters.code)
         plain = [condition.is_(true()) for condition in plain]
     conditions += plain
     low, high = filters.amount_min, filters.amount_max

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.payments.queries import NO_CODE
 from dashboard.payments.states import PaymentStatus
 from dashboard.providers.guidance import About
 from dashboard.providers.registry import guidance
@@ -128,7 +129,8 @@ def error_figures(session: Session, filters: ReportFilters) -> ErrorFigures:
 def code_payments_url(filters: ReportFilters, failures: CodeFailures) -> str:
     """Return the payments list of exactly the failures counted: the code, failed, created in the range."""
     args = filters.list_args() | {"provider": failures.provider}
-    return url_for("payments.index", code=failures.code, status=PaymentStatus.FAILED.value, **args)
+    code = failures.code or NO_CODE
+    return url_for("payments.index", code=code, status=PaymentStatus.FAILED.value, **args)
 
 
 def trend(now: int, before: int) -> str:
@@ -150,9 +152,7 @@ def error_tables(figures: ErrorFigures) -> list[Table]:
     """Build the section's table from its figures."""
     rows = [
         (
-            Link(code_label(code.code), code_payments_url(figures.filters, code))
-            if code.code
-            else code_label(code.code),
+            Link(code_label(code.code), code_payments_url(figures.filters, code)),
             provider_label(code.provider),
             code.count,
             _share(code.count, figures.attempts),
