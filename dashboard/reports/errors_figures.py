@@ -24,7 +24,6 @@ from dashboard.reports.charts import bar_chart
 from dashboard.reports.models import NONE
 from dashboard.reports.models import DailyFailure
 from dashboard.reports.models import DailyTotal
-from dashboard.reports.payments_figures import rollup_conditions
 from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.tables import Link
 from dashboard.reports.tables import Section
@@ -89,14 +88,14 @@ def _failures(session: Session, filters: ReportFilters) -> dict[tuple[str, str],
     keys = (DailyFailure.provider, DailyFailure.result_code)
     statement = (
         select(*keys, func.sum(DailyFailure.count))
-        .where(*rollup_conditions(DailyFailure, filters))
+        .where(*filters.rollup_conditions(DailyFailure))
         .group_by(*keys)
     )
     return {(provider, code): int(count) for provider, code, count in session.execute(statement) if count}
 
 
 def _attempts(session: Session, filters: ReportFilters) -> int:
-    statement = select(func.sum(DailyTotal.count)).where(*rollup_conditions(DailyTotal, filters))
+    statement = select(func.sum(DailyTotal.count)).where(*filters.rollup_conditions(DailyTotal))
     return int(session.scalar(statement) or 0)
 
 

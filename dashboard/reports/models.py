@@ -7,7 +7,6 @@ payments list for the same created days. Every change writes one atomic upsert p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -234,15 +233,35 @@ def summed(column) -> ColumnElement[int]:
     return cast(func.sum(column), BigInteger)
 
 
-def upsert_insert(dialect: str) -> Callable[[Table], Any]:
-    """Return the ``insert`` of ``dialect`` that has ``on_conflict_do_update`` (SQLite, PostgreSQL)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two supported databases
-        raise NotImplementedError(f"no upsert for {dialect}")
-    return insert
+#: Each shape of bucket upsert, built once: executed with a bucket's values as parameters, it is
+#: compiled once too (building the statement anew per bucket cost about ten times its execution).
+_UPSERTS: dict[tuple, Any] = {}
+
+
+def bucket_upsert(
+    dialect: str, table: Table, key: tuple[str, ...], added: tuple[str, ...], at_least: tuple[str, ...] = ()
+) -> Any:
+    """Return the ``INSERT … ON CONFLICT DO UPDATE`` adding to one bucket of ``table``.
+
+    Executed with the values of the ``key`` columns, the ``added`` sums and the ``at_least`` values.
+    """
+    shape = (dialect, table.name, key, added, at_least)
+    if shape not in _UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - only the two supported databases
+            raise NotImplementedError(f"no upsert for {dialect}")
+        statement = insert(table)
+        excluded = statement.excluded
+        changes = {name: table.c[name] + excluded[name] for name in added}
+        changes |= {
+            name: case((excluded[name] > table.c[name], excluded[name]), else_=table.c[name])
+            for name in at_least
+        }
+        _UPSERTS[shape] = statement.on_conflict_do_update(index_elements=list(key), set_=changes)
+    return _UPSERTS[shape]
 
 
 def add_to_bucket(
@@ -261,15 +280,10 @@ def add_to_bucket(
     :param bucket: the values of the columns of ``table``'s unique key
     :param at_least: columns that keep the greater of their value and the one given (a longest wait)
     """
-    insert = upsert_insert(session.get_bind().dialect.name)
     greatest = dict(at_least or {})
-    statement = insert(table).values(**bucket, **added, **greatest)
-    changes = {name: table.c[name] + statement.excluded[name] for name in added}
-    changes |= {
-        name: case((statement.excluded[name] > table.c[name], statement.excluded[name]), else_=table.c[name])
-        for name in greatest
-    }
-    session.execute(statement.on_conflict_do_update(index_elements=list(bucket), set_=changes))
+    dialect = session.get_bind().dialect.name
+    statement = bucket_upsert(dialect, table, tuple(bucket), tuple(added), tuple(greatest))
+    session.execute(statement, {**bucket, **added, **greatest})
 
 
 @dataclass(frozen=True)

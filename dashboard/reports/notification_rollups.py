@@ -32,9 +32,9 @@ from dashboard.db import BigIntPK
 from dashboard.notifications.models import Notification
 from dashboard.reports.models import Rollup
 from dashboard.reports.models import bucket_move
+from dashboard.reports.models import bucket_upsert
 from dashboard.reports.models import local_day
 from dashboard.reports.models import move_buckets
-from dashboard.reports.models import upsert_insert
 
 #: Bucket 0 holds delays under this many milliseconds (and those the provider's clock puts before
 #: ours); bucket ``k`` ≥ 1 holds those from ``FIRST_BOUND_MS·√2^(k-1)`` up to ``FIRST_BOUND_MS·√2^k``.
@@ -101,22 +101,6 @@ def bucket_of(provider: str, outcome: str, received_at: datetime, event_at: date
     return local_day(received_at), provider, outcome, delay_bucket(event_at, received_at)
 
 
-_UPSERTS: dict[str, Any] = {}
-
-
-def _upsert(dialect: str):
-    """Return the statement adding a row's ``count`` to its bucket, built once per dialect (so
-    compiled once: executing it costs only the database's work)."""
-    if dialect not in _UPSERTS:
-        table = NotificationTally.__table__
-        statement = upsert_insert(dialect)(table)
-        _UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=list(_KEY),
-            set_={"count": table.c.count + statement.excluded.count},
-        )
-    return _UPSERTS[dialect]
-
-
 def _rows(moves: Iterable[tuple[Bucket, int]]) -> list[dict[str, Any]]:
     return [{**dict(zip(_KEY, bucket, strict=True)), "count": count} for bucket, count in moves]
 
@@ -128,7 +112,8 @@ def count_arrival(connection: Connection, row: dict[str, Any]) -> None:
     row is then locked only for the commit. One ``INSERT … ON CONFLICT DO UPDATE``, never a read.
     """
     bucket = bucket_of(row["provider"], row["outcome"], row["received_at"], row.get("event_at"))
-    connection.execute(_upsert(connection.dialect.name), _rows([(bucket, 1)])[0])
+    upsert = bucket_upsert(connection.dialect.name, NotificationTally.__table__, _KEY, ("count",))
+    connection.execute(upsert, _rows([(bucket, 1)])[0])
 
 
 def move_notification(session: Session, row: Notification, old_outcome: str, new_outcome: str) -> None:

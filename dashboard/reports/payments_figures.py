@@ -175,16 +175,6 @@ class PaymentFigures:
         ]
 
 
-def rollup_conditions(model, filters: ReportFilters) -> list:
-    """Return the conditions keeping a rollup's rows to the filters' days, provider and currency."""
-    conditions = [model.day >= filters.range.first_day, model.day <= filters.range.last_day]
-    if filters.provider:
-        conditions.append(model.provider == filters.provider)
-    if filters.currency:
-        conditions.append(model.currency == filters.currency)
-    return conditions
-
-
 def _paid_minor(status_column, amount_minor):
     paid = sorted(status.value for status in PAID_STATUSES)
     return func.sum(case((status_column.in_(paid), amount_minor), else_=0))
@@ -195,7 +185,7 @@ def _daily_activity(session: Session, filters: ReportFilters) -> list[Activity]:
     keys = (type_coerce(DailyTotal.day, String()), DailyTotal.provider, DailyTotal.currency)
     statement = (
         select(*keys, func.sum(DailyTotal.count), _paid_minor(DailyTotal.status, DailyTotal.amount_minor))
-        .where(*rollup_conditions(DailyTotal, filters))
+        .where(*filters.rollup_conditions(DailyTotal))
         .group_by(*keys)
         .order_by(*keys)
     )
@@ -228,11 +218,11 @@ def _hourly_activity(session: Session, filters: ReportFilters) -> list[Activity]
     report = filters.range
     hour = local_hour_number(Payment.created_at, offsets(report.zone, report.start_utc, report.end_utc))
     keys = (hour, Payment.provider, Payment.currency)
-    conditions = [Payment.created_at >= report.start_utc, Payment.created_at < report.end_utc]
-    if filters.provider:
-        conditions.append(Payment.provider == filters.provider)
-    if filters.currency:
-        conditions.append(Payment.currency == filters.currency)
+    conditions = [
+        Payment.created_at >= report.start_utc,
+        Payment.created_at < report.end_utc,
+        *filters.narrowing(Payment.provider, Payment.currency),
+    ]
     statement = (
         select(*keys, func.count(), _paid_minor(Payment.status, Payment.amount_minor))
         .where(*conditions)
@@ -254,7 +244,7 @@ def _rates(session: Session, filters: ReportFilters) -> tuple[list[Rate], list[R
             func.sum(DailyWallet.paid).label("paid"),
             func.sum(DailyWallet.finished).label("finished"),
         )
-        .where(*rollup_conditions(DailyWallet, filters))
+        .where(*filters.rollup_conditions(DailyWallet))
         .group_by(DailyWallet.provider, DailyWallet.wallet)
         .cte("wallet_counts")
         .prefix_with("MATERIALIZED")
@@ -304,7 +294,7 @@ def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFina
             FinishTime.up_to_seconds.label("up_to"),
             func.sum(FinishTime.count).label("n"),
         )
-        .where(*rollup_conditions(FinishTime, filters))
+        .where(*filters.rollup_conditions(FinishTime))
         .group_by(FinishTime.provider, FinishTime.up_to_seconds)
         .cte("finish_counts")
         .prefix_with("MATERIALIZED")
@@ -328,11 +318,10 @@ def _stuck(session: Session, filters: ReportFilters) -> tuple[list[StuckPayment]
     are merged: asked for both statuses in creation order at once, SQLite would walk the creation
     index over every payment instead.
     """
-    others = [Payment.created_at < clock.now() - STUCK_AFTER]
-    if filters.provider:
-        others.append(Payment.provider == filters.provider)
-    if filters.currency:
-        others.append(Payment.currency == filters.currency)
+    others = [
+        Payment.created_at < clock.now() - STUCK_AFTER,
+        *filters.narrowing(Payment.provider, Payment.currency),
+    ]
     statuses = sorted(status.value for status in OPEN_PAYMENT)
     total = session.scalar(
         select(func.count()).select_from(Payment).where(Payment.status.in_(statuses), *others)

@@ -12,7 +12,10 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement
 
 #: The longest range a custom choice may span (the rollups answer a year in one read; longer is a
 #: question for an export).
@@ -132,6 +135,21 @@ class ReportFilters:
     range: ReportRange
     provider: str | None = None
     currency: str | None = None
+
+    def narrowing(self, provider: Any, currency: Any) -> list[ColumnElement[bool]]:
+        """Return the conditions keeping rows to the chosen provider and currency (none for all)."""
+        conditions = []
+        if self.provider:
+            conditions.append(provider == self.provider)
+        if self.currency:
+            conditions.append(currency == self.currency)
+        return conditions
+
+    def rollup_conditions(self, rollup: Any) -> list[ColumnElement[bool]]:
+        """Return the conditions keeping a daily rollup's rows (``day``, ``provider``, ``currency``)
+        to these days, provider and currency."""
+        days = [rollup.day >= self.range.first_day, rollup.day <= self.range.last_day]
+        return days + self.narrowing(rollup.provider, rollup.currency)
 
     def query_args(self) -> dict[str, str]:
         """Return the URL arguments that give these filters back (links, fragments, downloads)."""

@@ -164,16 +164,6 @@ class RefundFigures:
         return charts
 
 
-def _rollup_range(model, filters: ReportFilters) -> list:
-    report = filters.range
-    conditions = [model.day >= report.first_day, model.day <= report.last_day]
-    if filters.provider:
-        conditions.append(model.provider == filters.provider)
-    if filters.currency:
-        conditions.append(model.currency == filters.currency)
-    return conditions
-
-
 def refund_figures(session: Session, filters: ReportFilters) -> RefundFigures:
     """Return the refunds section's figures for ``filters`` (range, provider, currency)."""
     buckets = session.execute(
@@ -186,7 +176,7 @@ def refund_figures(session: Session, filters: ReportFilters) -> RefundFigures:
             summed(RefundDailyTotal.count),
             summed(RefundDailyTotal.amount_minor),
         )
-        .where(*_rollup_range(RefundDailyTotal, filters))
+        .where(*filters.rollup_conditions(RefundDailyTotal))
         .group_by(
             RefundDailyTotal.provider,
             RefundDailyTotal.status,
@@ -199,7 +189,7 @@ def refund_figures(session: Session, filters: ReportFilters) -> RefundFigures:
     paid = dict(
         session.execute(
             select(DailyTotal.currency, summed(DailyTotal.amount_minor))
-            .where(*_rollup_range(DailyTotal, filters), DailyTotal.status.in_(PAID))
+            .where(*filters.rollup_conditions(DailyTotal), DailyTotal.status.in_(PAID))
             .group_by(DailyTotal.currency)
         ).all()
     )
@@ -283,7 +273,7 @@ def _approval_waits(session: Session, filters: ReportFilters) -> ApprovalWaits:
                 summed(RefundApprovalWait.count),
                 func.max(RefundApprovalWait.longest_seconds),
             )
-            .where(*_rollup_range(RefundApprovalWait, filters))
+            .where(*filters.rollup_conditions(RefundApprovalWait))
             .group_by(RefundApprovalWait.from_seconds)
         )
     )
@@ -329,7 +319,9 @@ def _refunded_over_time(session: Session, filters: ReportFilters) -> dict[str, t
     width = 7 if monthly else 10  # an ISO day cut to its month when monthly
     rows = session.execute(
         select(RefundDailyTotal.currency, RefundDailyTotal.day, summed(RefundDailyTotal.amount_minor))
-        .where(*_rollup_range(RefundDailyTotal, filters), RefundDailyTotal.status == RefundStatus.SUCCEEDED)
+        .where(
+            *filters.rollup_conditions(RefundDailyTotal), RefundDailyTotal.status == RefundStatus.SUCCEEDED
+        )
         .group_by(RefundDailyTotal.currency, RefundDailyTotal.day)
         .having(func.sum(RefundDailyTotal.count) != 0)
     )
