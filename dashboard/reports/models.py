@@ -21,12 +21,15 @@ from flask import current_app
 from sqlalchemy import BigInteger
 from sqlalchemy import Date
 from sqlalchemy import Integer
+from sqlalchemy import Select
 from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import case
 from sqlalchemy import cast
 from sqlalchemy import func
+from sqlalchemy import null
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -399,3 +402,27 @@ def gathered_rollup_moves(session: Session) -> AbstractContextManager[None]:
     The buckets are then locked only from there to the commit (see :func:`written_at_end`).
     """
     return written_at_end(session, _ROLLUP_MOVES, _write_moves)
+
+
+def bucket_quantiles(buckets, group) -> Select:
+    """Read a histogram's median and 95th percentile in SQL, per ``group``.
+
+    :param buckets: a subquery of a histogram's ``up_to`` (its buckets' order) and ``n`` (their counts)
+    :param group: a column of ``buckets`` to read each of its values apart, or None for all together
+    :return: a select of (group or NULL, total count, median bucket, p95 bucket): the first bucket
+        whose cumulative count reaches half, and 95 %, of the total
+    """
+    window = {"partition_by": group} if group is not None else {}
+    cumulative = select(
+        (group if group is not None else null()).label("grouped_by"),
+        buckets.c.up_to,
+        func.sum(buckets.c.n).over(order_by=buckets.c.up_to, **window).label("reached"),
+        func.sum(buckets.c.n).over(**window).label("total"),
+    ).subquery()
+    reached, total, up_to = cumulative.c.reached, cumulative.c.total, cumulative.c.up_to
+    return select(
+        cumulative.c.grouped_by,
+        func.max(total),
+        func.min(case((2 * reached >= total, up_to))),
+        func.min(case((100 * reached >= 95 * total, up_to))),
+    ).group_by(cumulative.c.grouped_by)

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from dashboard.providers.registry import NOTIFYING
 from dashboard.providers.registry import label as provider_label
 from dashboard.reports.charts import column_chart
 from dashboard.reports.local_time import whole_epoch_seconds
+from dashboard.reports.models import bucket_quantiles
 from dashboard.reports.models import epoch_seconds
 from dashboard.reports.notification_rollups import NotificationTally
 from dashboard.reports.notification_rollups import bucket_bound
@@ -165,28 +165,13 @@ def _delays(session: Session, filters: ReportFilters, providers: list[str]) -> d
     """Return each provider's median and 95th percentile delay bucket: the first bucket whose
     running count reaches half (95 %) of all, read from cumulative counts in SQL."""
     per_bucket = (
-        select(_TALLY.c.provider, _TALLY.c.delay_bucket, func.sum(_TALLY.c.count).label("n"))
+        select(_TALLY.c.provider, _TALLY.c.delay_bucket.label("up_to"), func.sum(_TALLY.c.count).label("n"))
         .where(*_in_range(filters, providers), _TALLY.c.outcome.not_in(UNTIMED), _TALLY.c.delay_bucket >= 0)
         .group_by(_TALLY.c.provider, _TALLY.c.delay_bucket)
         .having(func.sum(_TALLY.c.count) > 0)
         .subquery()
     )
-    running = select(
-        per_bucket.c.provider,
-        per_bucket.c.delay_bucket,
-        func.sum(per_bucket.c.n)
-        .over(partition_by=per_bucket.c.provider, order_by=per_bucket.c.delay_bucket)
-        .label("running"),
-        func.sum(per_bucket.c.n).over(partition_by=per_bucket.c.provider).label("total"),
-    ).subquery()
-    rows = session.execute(
-        select(
-            running.c.provider,
-            func.max(running.c.total),
-            func.min(case((running.c.running * 2 >= running.c.total, running.c.delay_bucket))),
-            func.min(case((running.c.running * 100 >= running.c.total * 95, running.c.delay_bucket))),
-        ).group_by(running.c.provider)
-    )
+    rows = session.execute(bucket_quantiles(per_bucket, per_bucket.c.provider))
     return {provider: Delay(int(total), median, p95) for provider, total, median, p95 in rows}
 
 

@@ -15,12 +15,10 @@ from datetime import timedelta
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import Select
 from sqlalchemy import String
 from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import literal
-from sqlalchemy import null
 from sqlalchemy import select
 from sqlalchemy import type_coerce
 from sqlalchemy import union_all
@@ -44,6 +42,7 @@ from dashboard.reports.models import PAID_STATUSES
 from dashboard.reports.models import DailyTotal
 from dashboard.reports.models import DailyWallet
 from dashboard.reports.models import FinishTime
+from dashboard.reports.models import bucket_quantiles
 from dashboard.reports.models import epoch_seconds
 from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.tables import Link
@@ -267,25 +266,6 @@ def _rates(session: Session, filters: ReportFilters) -> tuple[list[Rate], list[R
     return rates["provider"], rates["wallet"]
 
 
-def _quantiles(buckets, provider) -> Select:
-    """Return per ``provider`` (a column of ``buckets``, or a NULL for all) the finished count and the
-    median and p95 bounds: the first bucket whose cumulative count reaches half, and 95 %, of the total."""
-    window = {"partition_by": provider} if provider is not None else {}
-    cumulative = select(
-        (provider if provider is not None else null()).label("provider"),
-        buckets.c.up_to,
-        func.sum(buckets.c.n).over(order_by=buckets.c.up_to, **window).label("reached"),
-        func.sum(buckets.c.n).over(**window).label("total"),
-    ).subquery()
-    reached, total, up_to = cumulative.c.reached, cumulative.c.total, cumulative.c.up_to
-    return select(
-        cumulative.c.provider,
-        func.max(total),
-        func.min(case((2 * reached >= total, up_to))),
-        func.min(case((100 * reached >= 95 * total, up_to))),
-    ).group_by(cumulative.c.provider)
-
-
 def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFinal]:
     """Return the time-to-final quantiles of each provider, then of all (when several), from one read."""
     counts = (
@@ -300,7 +280,9 @@ def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFina
         .prefix_with("MATERIALIZED")
     )
     every = select(counts.c.up_to, func.sum(counts.c.n).label("n")).group_by(counts.c.up_to).subquery()
-    rows = session.execute(union_all(_quantiles(counts, counts.c.provider), _quantiles(every, None))).all()
+    rows = session.execute(
+        union_all(bucket_quantiles(counts, counts.c.provider), bucket_quantiles(every, None))
+    ).all()
     providers = sorted((row for row in rows if row[0] is not None), key=lambda row: row[0])
     times = [
         TimeToFinal(provider_label(provider), int(n), median, p95) for provider, n, median, p95 in providers
