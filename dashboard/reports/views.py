@@ -11,11 +11,8 @@ from flask import current_app
 from flask import request
 
 from dashboard import clock
-from dashboard.audit import service as audit
 from dashboard.auth.access import roles
-from dashboard.db import write_transaction
 from dashboard.errors import render_error
-from dashboard.events.kinds import ObjectType
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.htmx import render_page
@@ -25,6 +22,7 @@ from dashboard.listing import filter_problems
 from dashboard.reports.forms import ReportFilterForm
 from dashboard.reports.sections import SECTIONS
 from dashboard.reports.sections import section_named
+from dashboard.reports.service import record_download
 from dashboard.reports.tables import csv_text
 from dashboard.reports.tables import html_cell
 from dashboard.reports.tables import is_number
@@ -38,8 +36,6 @@ READERS = (Role.MANAGER, Role.ADMIN, Role.VIEWER)
 
 #: A section refreshes at most this often while events arrive (ms).
 LIVE_EVERY_MS = 5000
-
-AUDIT_ACTION = "reports.exported"
 
 
 @bp.app_template_filter("report_cell")
@@ -106,13 +102,7 @@ def table_csv(name: str, table: str):
         problems = filter_problems(form)
         return render_error(422, f"Nothing was downloaded, because the filters have a problem ({problems}).")
     wanted = table_named(shown.tables(shown.figures(db.session, filters)), table) or abort(404)
-    with write_transaction(db.session):
-        audit.record(
-            db.session,
-            AUDIT_ACTION,
-            object_type=ObjectType.REPORT,
-            after={"section": name, "table": table, "filters": filter_args(request.args)},
-        )
+    record_download(db.session, name, table, filter_args(request.args))
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
     response = Response(csv_text(wanted, zone), mimetype="text/csv")
     day = clock.now().astimezone(zone)
