@@ -1,0 +1,1 @@
+"""Settlement: what providers say they settled, imported and reconciled against our own records."""
