@@ -150,7 +150,7 @@ def _store(checked: Checked) -> Intake:
 
 
 def _insert(connection: Connection, row: dict[str, Any]) -> int:
-    """Insert ``row`` and count it in the notification health rollup, in the connection's transaction."""
+    """Insert ``row`` and count it in the notification health rollup unless it waits to be applied."""
     notification_id = connection.execute(_INSERT, row).scalar_one()
     count_arrival(connection, {"outcome": InboxOutcome.PENDING.value, **row})
     return notification_id
