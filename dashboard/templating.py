@@ -177,10 +177,18 @@ def navigation() -> list[tuple[str, str, int | None]]:
         return []
     role = current_user.role
     return [
-        (endpoint, label, NAVIGATION_COUNTS[endpoint](db.session) if endpoint in NAVIGATION_COUNTS else None)
+        (endpoint, label, waiting_at(endpoint) if endpoint in NAVIGATION_COUNTS else None)
         for endpoint, label in NAVIGATION
         if _role_may_open(role, endpoint)
     ]
+
+
+def waiting_at(endpoint: str) -> int:
+    """Return how many things wait at navigation entry ``endpoint``, read once per request."""
+    counts = g.setdefault("navigation_counts", {})
+    if endpoint not in counts:
+        counts[endpoint] = NAVIGATION_COUNTS[endpoint](db.session)
+    return counts[endpoint]
 
 
 def time_ago(value: datetime) -> str:
