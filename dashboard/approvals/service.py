@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 
+from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,8 +40,14 @@ def waiting_one(session: Session, kind_code: str, request_id: int) -> Waiting | 
 
 def waiting_count(session: Session) -> int:
     """Return how many requests wait for a second person (one statement adding every kind's count)."""
+    return session.scalar(_waiting_count_statement())
+
+
+@functools.cache
+def _waiting_count_statement() -> Select:
+    # Built once: the navigation runs it on every page, and it has no parameters.
     counts = [kind.count().scalar_subquery() for kind in KINDS.values()]
-    return session.scalar(select(functools.reduce(operator.add, counts)))
+    return select(functools.reduce(operator.add, counts))
 
 
 def decide(
