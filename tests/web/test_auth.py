@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from urllib.parse import parse_qs
+from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import pytest
@@ -63,7 +64,22 @@ def test_login_accepts_the_email_in_any_case(client, create_user, post):
     assert login(post, "  " + user.email.upper()).status_code == 302
 
 
-@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example/path", "/\\evil.example", ""])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example",
+        "//evil.example/path",
+        "/\\evil.example",
+        "",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "\t//evil.example",
+        "/\r\n/evil.example",
+        "/\x00/evil.example",
+        "javascript:alert(1)",
+        "/ok/../\x7f//evil.example",
+    ],
+)
 def test_login_ignores_a_next_that_is_not_a_local_path(client, create_user, post, target):
     user = create_user("viewer")
     response = login(post, user.email, next_path=target)
@@ -461,3 +477,14 @@ def test_the_eleventh_login_attempt_in_a_minute_gets_429(limited_app, post):
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
     assert browser.get("/login").status_code == 200  # only POSTs are limited
+
+
+@pytest.mark.parametrize("encoded", ["/%09/evil.example", "/%0A/evil.example", "/%0D%0ALocation:%20//evil"])
+def test_a_next_with_a_control_character_in_the_address_leads_home(client, create_user, post, encoded):
+    page = client.get(f"/login?next={encoded}")
+    assert page.status_code == 200
+    assert "evil" not in page.get_data(as_text=True)
+    user = create_user("viewer")
+    response = login(post, user.email, next_path=unquote(encoded))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
