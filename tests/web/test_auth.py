@@ -10,12 +10,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from dashboard import clock
 from dashboard.auth.passwords import MIN_LENGTH
 from dashboard.auth.service import LOCKOUT
 from dashboard.auth.service import MAX_FAILED_LOGINS
 from dashboard.auth.views import LOGIN_FAILED
 from dashboard.errors import CSRF_MESSAGE
+from dashboard.extensions import db
 from dashboard.extensions import limiter
+from dashboard.users.models import User
 from tests.conftest import TEST_PASSWORD
 from tests.web.conftest import COOKIE
 from tests.web.conftest import sign_in
@@ -277,6 +280,52 @@ def test_password_change_refuses_a_wrong_current_password(client, login_as, post
     assert response.status_code == 422
     assert "That is not your current password." in response.get_data(as_text=True)
     assert len(audit_rows("auth.password_change_failed")) == 1
+
+
+def test_guessing_the_current_password_counts_toward_the_lockout_and_ends_the_session(
+    client, login_as, post, audit_rows, reload_user
+):
+    user = login_as("viewer")
+    wrong = {
+        "current_password": "not it at all",
+        "new_password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        assert post("/account/password", wrong).status_code == 422
+    assert not reload_user(user.id).is_locked()
+
+    last = post("/account/password", wrong)
+
+    assert last.status_code == 302
+    assert last.headers["Location"] == "/login"
+    assert reload_user(user.id).is_locked()
+    assert len(audit_rows("auth.locked")) == 1
+    # The session that guessed is over, and so is every other.
+    assert client.get("/account/password").status_code == 302
+    assert reload_user(user.id).session_token != user.session_token
+
+
+@pytest.mark.parametrize("state", ["unknown", "locked", "disabled", "wrong", "right"])
+def test_every_sign_in_does_the_same_password_hash_work(app, client, create_user, post, monkeypatch, state):
+    from dashboard.auth import service
+
+    user = create_user("viewer")
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        if state == "locked":
+            stored.locked_until = clock.now() + service.LOCKOUT
+        if state == "disabled":
+            stored.active = False
+        db.session.commit()
+    checked = []
+    real = service.verify_password
+    monkeypatch.setattr(service, "verify_password", lambda *args: checked.append(1) or real(*args))
+
+    email = "nobody@staff.example" if state == "unknown" else user.email
+    login(post, email, password="not it at all" if state == "wrong" else TEST_PASSWORD)
+
+    assert len(checked) == 1
 
 
 def test_password_change_refuses_a_short_password(client, login_as, post):
