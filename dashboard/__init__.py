@@ -123,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
     from dashboard.checkout.views import bp as checkout_bp
+    from dashboard.db import RowIdConverter
     from dashboard.events.views import bp as events_bp
     from dashboard.home.views import bp as home_bp
     from dashboard.notifications.views import bp as notifications_bp
@@ -130,6 +131,9 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.reports.views import bp as reports_bp
     from dashboard.users.views import bp as users_bp
 
+    # Every <int:…> in a URL is a row id: one past a BIGINT's range matches no route (404), where
+    # the database would refuse to compare it (500).
+    app.url_map.converters["int"] = RowIdConverter
     for blueprint in (
         home_bp,
         auth_bp,

@@ -30,6 +30,8 @@ from sqlalchemy.orm import declared_attr
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import Map
 
 from dashboard import clock
 
@@ -43,6 +45,15 @@ NAMING_CONVENTION = {
 
 #: Primary keys: 64-bit on PostgreSQL, INTEGER on SQLite (only INTEGER PRIMARY KEY is the rowid alias).
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+#: The largest id either database stores (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in a route: a row id, from 0 to :data:`MAX_ROW_ID` (anything larger matches nothing)."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = 0, max: int | None = MAX_ROW_ID):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
 
 
 class Base(DeclarativeBase):
