@@ -69,8 +69,11 @@ CLIPPED = {"clip": True}
 
 
 def clipped(value: Any, length: int) -> Any:
-    """Return ``value`` as a :data:`CLIPPED` column of ``length`` stores it (for Core inserts)."""
-    return value[:length] or None if isinstance(value, str) else value
+    """Return ``value`` as a :data:`CLIPPED` column of ``length`` stores it (for Core inserts).
+
+    NUL characters are dropped: PostgreSQL's text refuses them, and no reader needs them.
+    """
+    return value.replace("\x00", "")[:length] or None if isinstance(value, str) else value
 
 
 def _clipper(length: int):

@@ -1,4 +1,5 @@
-"""Ids, days and cursors far outside what is stored answer 404 or a message, never a server error."""
+"""Ids, days and cursors far outside what is stored, and NUL characters, answer 404 or a message,
+never a server error."""
 
 from __future__ import annotations
 
@@ -63,3 +64,14 @@ def test_a_report_or_export_of_days_at_the_ends_of_the_calendar_is_refused(clien
 def test_a_cursor_out_of_range_never_breaks_a_list(client, login_as, url):
     login_as("admin")
     assert client.get(url).status_code < 500
+
+
+def test_a_page_refuses_a_nul_in_what_it_is_sent_with_a_clear_answer(client, login_as, post):
+    login_as("admin")
+    for url in ("/payments/?q=pay%00-1", "/notifications/?q=a%00b", "/audit/?action=auth%00"):
+        answer = client.get(url)
+        assert answer.status_code == 400, url
+        assert "NUL character" in answer.get_data(as_text=True)
+    client.get("/logout")
+    signed_in = post("/login", {"email": "someone\x00@staff.example", "password": "whatever it is"})
+    assert signed_in.status_code == 400
