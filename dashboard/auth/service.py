@@ -182,7 +182,7 @@ def change_own_password(user: User, current: str, new: str) -> User:
             if locked:
                 raise AccountLocked()
             raise PasswordRejected("current_password", "That is not your current password.")
-        problem = password_problem(new)
+        problem = password_problem(new, (user.email, user.name))
         if problem:
             raise PasswordRejected("new_password", problem)
         if verify_password(user.password_hash, new):
