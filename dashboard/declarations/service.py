@@ -84,6 +84,17 @@ def declarations_of(session: Session, payment_id: int) -> list[Declaration]:
     return list(session.scalars(statement))
 
 
+def last_merchant_customs(session: Session) -> tuple[str, str] | None:
+    """Return the merchant's customs registration code and name as last declared (the form's default)."""
+    statement = (
+        select(Declaration.merchant_customs_code, Declaration.merchant_customs_name)
+        .order_by(Declaration.id.desc())
+        .limit(1)
+    )
+    last = session.execute(statement).first()
+    return None if last is None else (last[0], last[1])
+
+
 def declare_payment(
     payment_id: int,
     request_id: str,

@@ -15,6 +15,7 @@ from dashboard.declarations.models import Declaration
 from dashboard.declarations.service import CUSTOMS_AUTHORITIES
 from dashboard.declarations.service import declaration_result
 from dashboard.declarations.service import declare_payment
+from dashboard.declarations.service import last_merchant_customs
 from dashboard.declarations.service import new_declaration_request_id
 from dashboard.declarations.service import refresh_declarations
 from dashboard.declarations.service import why_not_declarable
@@ -58,6 +59,10 @@ def declare_form(payment_id: int):
     form = _form(payment)
     form.request_id.data = new_declaration_request_id()
     form.amount.show(payment.amount)
+    # The merchant's registration at customs rarely changes: offer the one declared last.
+    last = last_merchant_customs(db.session)
+    if last is not None:
+        form.merchant_customs_code.data, form.merchant_customs_name.data = last
     return _declare_page(payment, form)
 
 

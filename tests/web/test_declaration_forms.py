@@ -82,6 +82,15 @@ def test_the_form_offers_the_documented_customs_and_the_payment_amount(sandboxed
     assert 'list="customs-codes"' in page
 
 
+def test_the_form_offers_the_merchants_registration_as_last_declared(sandboxed, desk, paid):
+    finance = desk("finance")
+    form = declaration_form(finance, paid.id, merchant_customs_code="4403960XYZ", amount="1.00")
+    finance.post(f"/payments/{paid.id}/declare", {**form, "confirmed": "yes"})
+
+    page = text(finance.get(f"/payments/{paid.id}/declare"))
+    assert 'value="4403960XYZ"' in page and 'value="Harbour Goods Ltd"' in page
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
