@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.auth.views import bp as auth_bp
     from dashboard.checkout.views import bp as checkout_bp
     from dashboard.db import RowIdConverter
+    from dashboard.declarations.views import bp as declarations_bp
     from dashboard.events.views import bp as events_bp
     from dashboard.home.views import bp as home_bp
     from dashboard.notifications.views import bp as notifications_bp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         events_bp,
         checkout_bp,
+        declarations_bp,
     ):
         app.register_blueprint(blueprint)
 

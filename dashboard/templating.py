@@ -45,7 +45,7 @@ NAVIGATION: list[tuple[str, str]] = [
 #: How each status of every machine reads at a glance (a badge's tint). The words carry the
 #: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
 STATUS_TONES: dict[str, str] = {
-    **dict.fromkeys(("succeeded", "settled", "active", "completed", "paid", "valid"), "ok"),
+    **dict.fromkeys(("succeeded", "settled", "active", "completed", "paid", "valid", "declared"), "ok"),
     **dict.fromkeys(
         (
             "pending",
@@ -61,7 +61,7 @@ STATUS_TONES: dict[str, str] = {
         ),
         "warn",
     ),
-    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid"), "err"),
+    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid", "refused"), "err"),
     **dict.fromkeys(
         ("cancelled", "expired", "revoked", "cancelled_by_customer", "draft", "discarded"), "muted"
     ),
