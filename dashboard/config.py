@@ -206,6 +206,10 @@ class Setting:
 SETTINGS: list[Setting] = [
     Setting("SECRET_KEY", str),
     Setting("DATABASE_URL", _database_url),
+    # PostgreSQL only (SQLite waits at most its 10 s busy timeout): seconds to open a connection,
+    # and to run one statement (0: no limit; migrations and rebuilds lift it for themselves).
+    Setting("DATABASE_CONNECT_TIMEOUT", _positive_int, 3),
+    Setting("DATABASE_STATEMENT_TIMEOUT", _non_negative_int, 30),
     Setting("REDIS_URL", _redis_url),
     Setting("PUBLIC_BASE_URL", _http_url, "http://127.0.0.1:5000"),
     Setting("TRUSTED_PROXY_COUNT", _non_negative_int, 0),

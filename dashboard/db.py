@@ -169,6 +169,19 @@ def configure_sqlite(engine: Engine) -> None:
     _SQLITE_WRITERS[engine] = threading.RLock()
 
 
+def lift_statement_timeout(session: Session | Connection) -> None:
+    """Let the statements of the transaction begun in ``session`` run as long as they need.
+
+    For the commands that read or rewrite whole tables (migrations, rollup rebuilds, the audit
+    chain's check), never for a request: ``DATABASE_STATEMENT_TIMEOUT`` bounds those. PostgreSQL
+    only (``SET LOCAL`` ends with the transaction, so the pooled connection keeps its bound);
+    SQLite has no statement timeout.
+    """
+    connection = session if isinstance(session, Connection) else session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+
 def writers_lock(engine: Engine) -> threading.RLock | nullcontext:
     """Return the lock a write transaction on ``engine`` holds in this process (none on PostgreSQL)."""
     return _SQLITE_WRITERS.get(engine) or nullcontext()
