@@ -217,6 +217,10 @@ SETTINGS: list[Setting] = [
     Setting("DISPLAY_TIMEZONE", _timezone, "Asia/Hong_Kong"),
     Setting("DATA_ENCRYPTION_KEYS", _fernet_keys),
     Setting("SANDBOX", _bool, False),
+    # Notifications whose signature fails: how many of their bodies are kept an hour (all
+    # addresses together; the verdict and headers always are), and for how many days.
+    Setting("REJECTED_BODIES_PER_HOUR", _non_negative_int, 100),
+    Setting("REJECTED_BODY_RETENTION_DAYS", _positive_int, 30),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
     # Why staff refund (the refund form's list); "Other" asks for a note.
     Setting(
