@@ -11,8 +11,10 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import tzinfo
 from typing import Any
 from typing import BinaryIO
 from typing import Generic
@@ -129,6 +131,8 @@ class SettlementReports:
     read: Callable[[BinaryIO, ReportFile], Iterator[SettlementEntry | SettlementTotal]]
     #: Build the folder the daily job fetches from, from an app's settings.
     build_folder: Callable[[Flask], ReportFolder]
+    #: The zone of the provider's report days (a batch settles what completed on its day there).
+    day_zone: tzinfo = UTC
 
 
 @dataclass(frozen=True, eq=False)

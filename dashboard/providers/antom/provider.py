@@ -78,5 +78,6 @@ ANTOM: Provider[AntomClient] = Provider(
         classify=settlement_reports.classify,
         read=settlement_reports.read_report,
         build_folder=settlement_reports.reports_client,
+        day_zone=settlement_reports.GMT8,
     ),
 )
