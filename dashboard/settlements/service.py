@@ -184,12 +184,20 @@ def _batch_of(
 
 
 def import_report(
-    provider_code: str, stream: BinaryIO, name: str, *, source: str, actor_id: int | None = None
+    provider_code: str,
+    stream: BinaryIO,
+    name: str,
+    *,
+    source: str,
+    actor_id: int | None = None,
+    folder_day: date | None = None,
 ) -> Imported:
     """Store a report file and its rows in one transaction; reconcile the batch it completes.
 
     :param stream: the file's bytes, seekable (hashed first, then read as a stream)
     :param source: ``upload`` (staff) or ``fetched`` (the daily job)
+    :param folder_day: the day of the folder it was fetched from (the day of a file whose name and
+        rows do not say it: a quiet day's details)
     :raises ImportRefused: the name is no report of the provider's, or it sends none
     """
     entry, reports = _reports_of(provider_code)
@@ -224,7 +232,7 @@ def import_report(
             session.add(stored)
             session.flush()
             stored.rows, day, currency = _store_rows(session, stored, reports.read(stream, report))
-            stored.day = stored.day or day
+            stored.day = stored.day or day or folder_day
             batch = _batch_of(session, stored, report, currency) if report.batch_id else None
             if batch is not None and batch.details_file_id and batch.summary_file_id:
                 reconcile(session, batch, reports.day_zone)
@@ -249,12 +257,12 @@ def import_report(
         return Imported(refused=error)
 
 
-def import_download(provider_code: str, stream: BinaryIO, name: str) -> Imported:
+def import_download(provider_code: str, stream: BinaryIO, name: str, day: date) -> Imported:
     """Import a file fetched from the provider (spooled to disk first: a download cannot rewind)."""
     with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
         shutil.copyfileobj(stream, spool)
         spool.seek(0)
-        return import_report(provider_code, spool, name, source="fetched")
+        return import_report(provider_code, spool, name, source="fetched", folder_day=day)
 
 
 def fetch_day(provider_code: str, day: date) -> list[Imported]:
@@ -277,7 +285,7 @@ def fetch_day(provider_code: str, day: date) -> list[Imported]:
         if known:
             continue
         with folder.download(day, report.name) as stream:
-            imported.append(import_download(entry.code, stream, report.name))
+            imported.append(import_download(entry.code, stream, report.name, day))
     return imported
 
 
@@ -320,3 +328,14 @@ def resolve(result_id: int, note: str, *, actor_id: int) -> SettlementResult:
             after={"result": result.id, "outcome": result.outcome, "note": note, "batch_state": batch.state},
         )
     return db.session.get(SettlementResult, result_id)
+
+
+def record_download(batch_id: int) -> None:
+    """Audit a download of a batch's differences."""
+    with write_transaction(db.session) as session:
+        audit.record(
+            session,
+            "settlement.differences_downloaded",
+            object_type=ObjectType.SETTLEMENT_BATCH,
+            object_id=batch_id,
+        )

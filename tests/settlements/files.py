@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 
+from sqlalchemy import select
+
+from dashboard.extensions import db
 from dashboard.providers.antom.settlement_reports import DETAIL_COLUMNS
 from dashboard.providers.antom.settlement_reports import SUMMARY_COLUMNS
 from dashboard.providers.antom.settlement_reports import TYPE_WORDS
 from dashboard.providers.antom.settlement_reports import details_name
 from dashboard.providers.antom.settlement_reports import major
 from dashboard.providers.antom.settlement_reports import summary_name
+from dashboard.settlements import service
+from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.records import EntryKind
 
 DAY = date(2026, 1, 5)
@@ -88,3 +93,12 @@ class Batch:
             lines.append(",".join(values.get(column, "") for column in SUMMARY_COLUMNS))
         lines.append("<END>")
         return summary_name(self.currency, self.reference), io.BytesIO("\n".join(lines).encode() + b"\n")
+
+
+def settlement_with_differences() -> SettlementBatch:
+    """Import a batch with a payment nobody knows and a fee adjustment; return it, reconciled."""
+    batch = Batch().add(EntryKind.PAYMENT, "STRANGER", "=HYPERLINK(1)", 12300, 148)
+    batch.fee_adjustments.append(500)
+    for name, stream in (batch.details(), batch.summary()):
+        service.import_report("antom", stream, name, source="upload")
+    return db.session.scalar(select(SettlementBatch).where(SettlementBatch.reference == batch.reference))
