@@ -58,6 +58,7 @@ from dashboard.payments.refunds import refund_summary
 from dashboard.payments.states import DuplicateRefund
 from dashboard.payments.states import RefundExceedsBalance
 from dashboard.payments.states import RefundRefused
+from dashboard.settlements.queries import settlement_of_payment
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -115,7 +116,10 @@ def detail(payment_id: int):
     """Show one payment: amounts, ids, refunds, cancels and its timeline."""
     cursor = latest_event_id(db.session)
     shown = payment_detail(db.session, payment_id) or abort(404)
-    return render_page("payments/detail.html", "detail", detail=shown, latest_event_id=cursor)
+    settlement = settlement_of_payment(db.session, payment_id)
+    return render_page(
+        "payments/detail.html", "detail", detail=shown, settlement=settlement, latest_event_id=cursor
+    )
 
 
 def _refund_page(

@@ -282,6 +282,7 @@ FRAGMENT_CONTEXT = {
             shows_next_actions=True,
             refund_note="no reversal offered now",
         ),
+        "settlement": None,
         "latest_event_id": 3,
     },
     ("payments/refund.html", "refund_form"): lambda: {

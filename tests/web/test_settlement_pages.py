@@ -180,3 +180,22 @@ def test_a_formula_in_a_row_is_written_as_text(app, client, login_as):
     login_as("finance")
     rows = list(csv.reader(io.StringIO(text(client.get(f"/settlements/{listed}/differences.csv")))))
     assert rows[1][4] == "'=HYPERLINK(1)"
+
+
+def test_a_payment_shows_its_settlement_once_reconciled(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        payment = make_payment(db.session, status="succeeded", provider_payment_id="P-9", amount_minor=12001)
+        payment_id, request_id = payment.id, payment.request_id
+        db.session.commit()
+    assert 'id="payment-settlement"' not in text(client.get(f"/payments/{payment_id}"))
+    batch = Batch().add(EntryKind.PAYMENT, "P-9", request_id, 12001, 144)
+    with app.app_context():
+        for name, stream in (batch.details(), batch.summary()):
+            service.import_report("antom", stream, name, source="upload")
+
+    page = text(client.get(f"/payments/{payment_id}"))
+
+    assert batch.reference in page and "2026-01-05" in page
+    assert re.search(r'id="payment-settlement-fee">HK\$1\.44<', page)
+    assert re.search(r'id="payment-settlement-net">HK\$118\.57<', page)
