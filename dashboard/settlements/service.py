@@ -20,6 +20,7 @@ from typing import BinaryIO
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashboard import clock
@@ -200,6 +201,28 @@ def import_report(
         rows do not say it: a quiet day's details)
     :raises ImportRefused: the name is no report of the provider's, or it sends none
     """
+    try:
+        return _import_once(
+            provider_code, stream, name, source=source, actor_id=actor_id, folder_day=folder_day
+        )
+    except IntegrityError:
+        # The same file (or the batch's other file) imported at the same moment elsewhere won the
+        # race; a second run sees what it stored.
+        stream.seek(0)
+        return _import_once(
+            provider_code, stream, name, source=source, actor_id=actor_id, folder_day=folder_day
+        )
+
+
+def _import_once(
+    provider_code: str,
+    stream: BinaryIO,
+    name: str,
+    *,
+    source: str,
+    actor_id: int | None = None,
+    folder_day: date | None = None,
+) -> Imported:
     entry, reports = _reports_of(provider_code)
     report = reports.classify(name)
     if report is None:
