@@ -41,8 +41,7 @@ class ImportForm(FlaskForm):
     file = FileField(
         "Report file (CSV)",
         validators=[FileRequired("Choose the report file.")],
-        description="As the provider named it, e.g. settlementSummary_HKD_<batch>_000.csv: the name says"
-        " which report it is.",
+        description="Keep the name the provider gave it: the name says which report it is.",
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -54,8 +53,8 @@ class NoteForm(FlaskForm):
     """Explain a difference: what was found and what was done about it."""
 
     note = TextAreaField(
-        "Note",
+        "Note that resolves it",
         validators=[DataRequired("Say what explains the difference."), Length(max=1000)],
         filters=[strip_text],
-        description="What explains the difference and what was done (up to 1,000 characters).",
+        description="What explains it and what was done.",
     )

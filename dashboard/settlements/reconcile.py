@@ -42,8 +42,18 @@ from dashboard.settlements.records import EntryKind
 
 #: Rows read, looked up and written at a time.
 CHUNK = 2000
-#: Our payment statuses in which its money was taken (a cancelled payment may have been paid first).
-PAID = (PaymentStatus.SUCCEEDED.value, PaymentStatus.SETTLED.value, PaymentStatus.CANCELLED.value)
+#: Our payment statuses in which its money was taken: a cancelled payment may have been paid first, and
+#: a dispute or a chargeback comes after the payment settled (it settles as a row of its own).
+PAID = tuple(
+    status.value
+    for status in (
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.SETTLED,
+        PaymentStatus.CANCELLED,
+        PaymentStatus.DISPUTED,
+        PaymentStatus.CHARGED_BACK,
+    )
+)
 #: Kinds whose row names a payment (by its id or, for reversals and disputes, the original's).
 ON_PAYMENT = (EntryKind.PAYMENT, EntryKind.CANCEL, EntryKind.PAYMENT_REVERSAL, EntryKind.DISPUTE)
 ON_REFUND = (EntryKind.REFUND, EntryKind.REFUND_REVERSAL)

@@ -176,9 +176,8 @@ def note(result_id: int):
     except service.NotADifference:
         abort(409)
     flash("The note was kept.", "success")
-    return form_done(
-        url_for("settlements.detail", settlement_id=result.batch_id, _anchor=f"result-{result.id}")
-    )
+    # No #anchor: a location that differs from the page's only by one would not reload it.
+    return form_done(url_for("settlements.detail", settlement_id=result.batch_id))
 
 
 @bp.get("/<int:settlement_id>/differences.csv")

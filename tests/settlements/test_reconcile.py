@@ -65,19 +65,21 @@ def test_a_batch_that_says_what_we_know_is_balanced(app_ctx):
     )
     cancelled = paid(3000, status="cancelled", paid_at=THE_DAY_BEFORE)
     make_cancel(db.session, cancelled, status="succeeded", cancelled_at=ON_THE_DAY)
+    disputed = paid(8000, status="disputed")  # the dispute settles later, as a row of its own
     batch = Batch()
     batch.add(EntryKind.PAYMENT, payment.provider_payment_id, payment.request_id, 12001, 144)
+    batch.add(EntryKind.PAYMENT, disputed.provider_payment_id, disputed.request_id, 8000, 96)
     batch.add(EntryKind.REFUND, "R1", refund.request_id, -2000, original=refunded.provider_payment_id)
     batch.add(EntryKind.CANCEL, cancelled.provider_payment_id, cancelled.request_id, -3000, -36)
 
     reconciled = import_batch(batch)
 
     assert reconciled.state == BatchState.BALANCED and reconciled.difference_count == 0
-    assert [result.outcome for result in results(reconciled)[Outcome.MATCHED]] == [Outcome.MATCHED] * 3
-    assert (reconciled.gross_minor, reconciled.fee_minor) == (12001 - 2000 - 3000, 144 - 36)
-    assert reconciled.net_minor == reconciled.summary_net_minor == 12001 - 144 - 2000 - 3000 + 36
+    assert [result.outcome for result in results(reconciled)[Outcome.MATCHED]] == [Outcome.MATCHED] * 4
+    assert (reconciled.gross_minor, reconciled.fee_minor) == (12001 + 8000 - 2000 - 3000, 144 + 96 - 36)
+    assert reconciled.net_minor == reconciled.summary_net_minor == 12001 - 144 + 8000 - 96 - 2000 - 3000 + 36
     matched = {result.payment_id for result in results(reconciled)[Outcome.MATCHED]}
-    assert matched == {payment.id, refunded.id, cancelled.id}
+    assert matched == {payment.id, disputed.id, refunded.id, cancelled.id}
 
 
 def test_every_kind_of_difference_is_found(app_ctx):
