@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy import delete
-from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -414,5 +413,5 @@ def reconcile(session: Session, batch: SettlementBatch, zone: tzinfo) -> None:
 def _store(session: Session, results: list[dict]) -> int:
     """Insert results; return how many are differences."""
     if results:
-        session.execute(insert(SettlementResult), results)
+        session.connection().execute(SettlementResult.__table__.insert(), results)
     return sum(result["outcome"] != Outcome.MATCHED for result in results)

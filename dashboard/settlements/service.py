@@ -18,7 +18,6 @@ from itertools import islice
 from typing import BinaryIO
 
 from sqlalchemy import func
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -142,7 +141,10 @@ def _store_rows(
     summary = stored.kind == ReportKind.SETTLEMENT_SUMMARY
     model, values = (SettlementTotal, _total_values) if summary else (SettlementEntry, _entry_values)
     for chunk in _chunks(records, INSERT_CHUNK):
-        session.execute(insert(model), [values(stored.id, record) for record in chunk])
+        # Core, not the ORM's bulk path: a tenth of the cost per row (nothing here is tracked).
+        session.connection().execute(
+            model.__table__.insert(), [values(stored.id, record) for record in chunk]
+        )
         count += len(chunk)
         first = chunk[0]
         day = day or first.settled_on

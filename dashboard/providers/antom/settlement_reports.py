@@ -13,8 +13,8 @@ given back; net = transaction amount - fee.
 
 from __future__ import annotations
 
-import codecs
 import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,9 +29,8 @@ import requests
 from flask import Flask
 
 from dashboard.config import sandbox_provider_url
-from dashboard.money import InvalidAmount
+from dashboard.money import EXPONENTS
 from dashboard.money import Money
-from dashboard.money import UnknownCurrency
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.base import ProviderUnavailable
 from dashboard.providers.http import build_session
@@ -125,7 +124,8 @@ _NAMES = (
         ),
     ),
 )
-_AMOUNT = re.compile(r"-?\d+(\.\d+)?")
+#: An amount in major units: a sign, digits, and decimals after a point (the point never alone).
+_AMOUNT = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
 
 
 def transactions_name(day: date, sequence: int = 0) -> str:
@@ -191,10 +191,8 @@ class _Row:
 
     def currency(self, column: str) -> str:
         value = self.required(column)
-        try:
-            Money(0, value)
-        except UnknownCurrency:
-            raise ReportFormatError(self.line, f"{column} {value!r} is not a currency we know") from None
+        if value not in EXPONENTS:
+            raise ReportFormatError(self.line, f"{column} {value!r} is not a currency we know")
         return value
 
     def amount(self, column: str, currency: str | None, required: bool = True) -> int | None:
@@ -205,14 +203,17 @@ class _Row:
             return None
         if currency is None:
             raise ReportFormatError(self.line, f"{column} has an amount but no currency")
-        if not _AMOUNT.fullmatch(value):
+        found = _AMOUNT.fullmatch(value)
+        if found is None:
             raise ReportFormatError(self.line, f"{column} {value!r} is not an amount in major units")
-        try:
-            return Money.parse(value, currency).minor
-        except InvalidAmount:
+        sign, whole, fraction = found.groups(default="")
+        places = EXPONENTS[currency]
+        if len(fraction) > places:
             raise ReportFormatError(
                 self.line, f"{column} {value!r} has more decimals than {currency} has; it is not rounded"
-            ) from None
+            )
+        minor = int(whole) * 10**places + (int(fraction.ljust(places, "0")) if places else 0)
+        return -minor if sign else minor
 
     def time(self, column: str) -> datetime | None:
         value = self.text(column)
@@ -244,7 +245,7 @@ class _Row:
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
     """Yield (line number, fields) of a UTF-8 CSV stream (a BOM is dropped), strictly decoded."""
-    text = codecs.getreader("utf-8-sig")(stream, errors="strict")
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
     reader = csv.reader(text, strict=True)
     try:
         for fields in reader:
@@ -253,6 +254,9 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
         raise ReportFormatError(reader.line_num + 1, "the file is not UTF-8 text") from None
     except csv.Error as exc:
         raise ReportFormatError(reader.line_num, f"not CSV: {exc}") from None
+    finally:
+        if not stream.closed:
+            text.detach()  # the caller's stream stays open for the caller to close
 
 
 def _rows(stream: BinaryIO, kind: ReportKind) -> Iterator[_Row]:
@@ -402,6 +406,8 @@ class ReportsClient:
         """Return a report file's bytes as a stream (the caller closes it)."""
         response = self._get(self.folder(day) + name, stream=True)
         response.raw.decode_content = True
+        # Left open at its end, so a reader wrapped around it can let go of it (the caller closes it).
+        response.raw.auto_close = False
         return response.raw
 
 
