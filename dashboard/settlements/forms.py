@@ -12,12 +12,12 @@ from wtforms.validators import Length
 
 from dashboard.listing import choices
 from dashboard.listing import strip_text
-from dashboard.providers.registry import REGISTRY
 from dashboard.settlements.models import BatchState
+from dashboard.settlements.service import reporting_providers
 
 
 def _reporting_providers() -> list[tuple[str, str]]:
-    return [(code, entry.label) for code, entry in REGISTRY.items() if entry.settlement_reports is not None]
+    return [(entry.code, entry.label) for entry in reporting_providers()]
 
 
 class BatchFilterForm(FlaskForm):

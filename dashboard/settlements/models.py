@@ -147,10 +147,9 @@ class SettlementBatch(Base):
         one_of("provider", PROVIDERS),
         one_of("state", [state.value for state in BatchState]),
         UniqueConstraint("provider", "reference", name="uq_settlement_batches_provider_reference"),
-        # The list: newest first, all of them or by state, provider or currency.
+        # The list: newest first, all of them or by state or provider.
         Index("ix_settlement_batches_state_id", "state", "id"),
         Index("ix_settlement_batches_provider_id", "provider", "id"),
-        Index("ix_settlement_batches_currency_id", "currency", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -17,6 +17,7 @@ from dashboard.settlements.models import DIFFERENCES
 from dashboard.settlements.models import Outcome
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.models import SettlementResult
+from dashboard.settlements.records import EntryKind
 
 #: Most differences a batch's page lists (the CSV has every one).
 DIFFERENCES_SHOWN = 500
@@ -100,7 +101,7 @@ def settlement_of_payment(session: Session, payment_id: int) -> Row | None:
             SettlementResult.outcome,
         )
         .join(SettlementBatch, SettlementBatch.id == SettlementResult.batch_id)
-        .where(SettlementResult.payment_id == payment_id, SettlementResult.kind == "payment")
+        .where(SettlementResult.payment_id == payment_id, SettlementResult.kind == EntryKind.PAYMENT.value)
         .where(SettlementResult.entry_id.is_not(None))
         .order_by(SettlementResult.id.desc())
         .limit(1)

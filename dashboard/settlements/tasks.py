@@ -1,4 +1,4 @@
-"""Settlement jobs: fetch each reporting provider's reports of the last days, once they are out."""
+"""Settlement jobs: every day, fetch each reporting provider's reports of the last days."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from dashboard import clock
 from dashboard.extensions import db
 from dashboard.jobs import RetryPolicy
-from dashboard.jobs import sweeper
+from dashboard.jobs import daily
 from dashboard.jobs import task
 from dashboard.providers.base import ProviderConfigError
 from dashboard.providers.entry import Provider
@@ -51,12 +51,12 @@ def days_to_fetch(entry: Provider, now: datetime) -> list[date]:
     return [day for day in days if day not in have]
 
 
-@sweeper
+@daily(hour=2)  # 10:00 in Hong Kong and in Antom's GMT+8: the day before is out by then
 def fetch_due_reports() -> None:
     """Queue a fetch of every reporting provider's past days that have no transaction details yet.
 
-    Runs with every sweep (each minute); a day's folder that is not out yet lists nothing, and the
-    day is asked about again on the next sweep.
+    Runs once a day; a day missed (no worker, a folder not out yet) is fetched on one of the next
+    :data:`DAYS_BACK` days.
     """
     now = clock.now()
     for entry in service.reporting_providers():

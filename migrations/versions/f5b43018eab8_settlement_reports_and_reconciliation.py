@@ -93,7 +93,6 @@ def upgrade():
         sa.UniqueConstraint("provider", "reference", name="uq_settlement_batches_provider_reference"),
     )
     with op.batch_alter_table("settlement_batches", schema=None) as batch_op:
-        batch_op.create_index("ix_settlement_batches_currency_id", ["currency", "id"], unique=False)
         batch_op.create_index("ix_settlement_batches_provider_id", ["provider", "id"], unique=False)
         batch_op.create_index("ix_settlement_batches_state_id", ["state", "id"], unique=False)
 
@@ -255,7 +254,6 @@ def downgrade():
     with op.batch_alter_table("settlement_batches", schema=None) as batch_op:
         batch_op.drop_index("ix_settlement_batches_state_id")
         batch_op.drop_index("ix_settlement_batches_provider_id")
-        batch_op.drop_index("ix_settlement_batches_currency_id")
 
     op.drop_table("settlement_batches")
     op.drop_table("settlement_files")

@@ -4,6 +4,7 @@ office did through it: balanced, or every injected difference found."""
 from __future__ import annotations
 
 from datetime import date
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -85,3 +86,13 @@ def test_injected_differences_are_each_found(sandboxed, day_of_business, fake_cl
         Outcome.TOTALS_MISMATCH,  # the summary still counts the row left out
     ):
         assert found.count(outcome) == 1, (outcome, found)
+
+
+def test_the_fetch_is_queued_once_a_day_by_the_workers(app):
+    [job] = [
+        task
+        for task in app.extensions["huey"]._registry.periodic_tasks
+        if task.name == "dashboard.settlements.tasks.fetch_due_reports"
+    ]
+    assert job.validate_datetime(datetime(2026, 1, 5, 2, 0))
+    assert not job.validate_datetime(datetime(2026, 1, 5, 3, 0))
