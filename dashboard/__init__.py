@@ -18,6 +18,27 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 POOL_RECYCLE_SECONDS = 1800
 
 
+def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the database engine's options: no ping per checkout, and on PostgreSQL bounded waits.
+
+    No ping per checkout (a round trip on every request): connections are renewed after half an
+    hour, and one found dead is dropped with the whole pool on its first error. A database that
+    accepts connections and never answers costs a request at most the connect timeout (libpq's
+    ``connect_timeout`` covers the whole start-up), a query at most the statement timeout, and a
+    thread waiting for a pooled connection the same connect timeout.
+    """
+    options: dict[str, Any] = {"pool_recycle": POOL_RECYCLE_SECONDS}
+    if settings["DATABASE_URL"].startswith("postgresql"):
+        timeout = settings["DATABASE_CONNECT_TIMEOUT"]
+        statement_ms = settings["DATABASE_STATEMENT_TIMEOUT"] * 1000
+        options["pool_timeout"] = timeout
+        options["connect_args"] = {
+            "connect_timeout": timeout,
+            "options": f"-c statement_timeout={statement_ms}",
+        }
+    return options
+
+
 def _resource_dir(name: str) -> Path:
     """Return top-level ``templates``/``static``/``migrations``, or the copy bundled in a wheel."""
     source_tree = PACKAGE_DIR.parent / name
@@ -46,9 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
-        # No ping per checkout (a round trip on every request): connections are renewed after
-        # half an hour, and one found dead is dropped with the whole pool on its first error.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_recycle": POOL_RECYCLE_SECONDS},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="back_office_session",
@@ -123,6 +142,8 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
     from dashboard.checkout.views import bp as checkout_bp
+    from dashboard.db import RowIdConverter
+    from dashboard.declarations.views import bp as declarations_bp
     from dashboard.events.views import bp as events_bp
     from dashboard.home.views import bp as home_bp
     from dashboard.notifications.views import bp as notifications_bp
@@ -131,6 +152,9 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.settlements.views import bp as settlements_bp
     from dashboard.users.views import bp as users_bp
 
+    # Every <int:…> in a URL is a row id: one past a BIGINT's range matches no route (404), where
+    # the database would refuse to compare it (500).
+    app.url_map.converters["int"] = RowIdConverter
     for blueprint in (
         home_bp,
         auth_bp,
@@ -145,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         events_bp,
         checkout_bp,
+        declarations_bp,
     ):
         app.register_blueprint(blueprint)
 

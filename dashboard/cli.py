@@ -58,8 +58,10 @@ def create_user(email: str, role: str, name: str | None, password: str | None) -
 def audit_verify() -> None:
     """Recompute the audit hash chain and name the first broken row."""
     from dashboard.audit.service import verify_chain
+    from dashboard.db import lift_statement_timeout
     from dashboard.extensions import db
 
+    lift_statement_timeout(db.session)
     checked, broken = verify_chain(db.session)
     if broken:
         raise click.ClickException(
@@ -81,6 +83,7 @@ def rollups_rebuild(check: bool) -> None:
     rollups' content with the rebuilt buckets (unless --check)."""
     from zoneinfo import ZoneInfo
 
+    from dashboard.db import lift_statement_timeout
     from dashboard.db import write_transaction
     from dashboard.extensions import db
     from dashboard.reports.rebuild import describe
@@ -90,10 +93,13 @@ def rollups_rebuild(check: bool) -> None:
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
     if check:
         # Compared in one read-only snapshot: writers go on meanwhile.
-        comparisons = rebuild_rollups(snapshot(db.session), zone, replace=False)
+        session = snapshot(db.session)
+        lift_statement_timeout(session)
+        comparisons = rebuild_rollups(session, zone, replace=False)
         db.session.rollback()
     else:
         with write_transaction(db.session) as session:
+            lift_statement_timeout(session)
             comparisons = rebuild_rollups(session, zone, replace=True)
     differing = 0
     for comparison in comparisons:

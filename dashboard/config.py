@@ -7,6 +7,7 @@ or raises :class:`ConfigError` naming the first bad variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable
@@ -205,6 +206,10 @@ class Setting:
 SETTINGS: list[Setting] = [
     Setting("SECRET_KEY", str),
     Setting("DATABASE_URL", _database_url),
+    # PostgreSQL only (SQLite waits at most its 10 s busy timeout): seconds to open a connection,
+    # and to run one statement (0: no limit; migrations and rebuilds lift it for themselves).
+    Setting("DATABASE_CONNECT_TIMEOUT", _positive_int, 3),
+    Setting("DATABASE_STATEMENT_TIMEOUT", _non_negative_int, 30),
     Setting("REDIS_URL", _redis_url),
     Setting("PUBLIC_BASE_URL", _http_url, "http://127.0.0.1:5000"),
     Setting("TRUSTED_PROXY_COUNT", _non_negative_int, 0),
@@ -300,6 +305,10 @@ SETTINGS: list[Setting] = [
 ]
 
 
+#: The shortest SECRET_KEY accepted: it signs every session cookie and CSRF token.
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def is_local_run(settings: Mapping[str, Any]) -> bool:
     """Return whether the settings describe a run on this machine (tests, the sandbox, a loopback URL),
     where secrets may be generated and no real provider will post to us."""
@@ -308,9 +317,17 @@ def is_local_run(settings: Mapping[str, Any]) -> bool:
 
 
 def is_loopback_url(url: str) -> bool:
-    """Return whether ``url`` points at this machine (127.0.0.0/8, ::1, localhost)."""
+    """Return whether ``url`` points at this machine (127.0.0.0/8, ::1, localhost).
+
+    Only an address is read as one: ``127.0.0.1.evil.example`` is a name anybody may register.
+    """
     host = urlsplit(url).hostname or ""
-    return host in {"localhost", "::1"} or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def is_app_or_loopback(url: str, public_base_url: str) -> bool:
@@ -375,6 +392,21 @@ def load_settings(
     overrides.pop("INSTANCE_PATH", None)
     settings.update(overrides)
 
+    if (
+        settings["SANDBOX"]
+        and not settings.get("TESTING")
+        and not is_loopback_url(settings["PUBLIC_BASE_URL"])
+    ):
+        raise ConfigError(
+            f"SANDBOX is on at {settings['PUBLIC_BASE_URL']}; the simulators and generated secrets are for "
+            "this machine only (use a loopback PUBLIC_BASE_URL, or unset SANDBOX)"
+        )
+    secret_key = settings["SECRET_KEY"]
+    if secret_key is not None and len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is {len(secret_key)} characters; use at least {MIN_SECRET_KEY_LENGTH} random ones "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
     local = is_local_run(settings)
     for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS"):
         if settings[name] is None and not local:

@@ -30,6 +30,8 @@ from sqlalchemy.orm import declared_attr
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import Map
 
 from dashboard import clock
 
@@ -43,6 +45,15 @@ NAMING_CONVENTION = {
 
 #: Primary keys: 64-bit on PostgreSQL, INTEGER on SQLite (only INTEGER PRIMARY KEY is the rowid alias).
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+#: The largest id either database stores (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in a route: a row id, from 0 to :data:`MAX_ROW_ID` (anything larger matches nothing)."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = 0, max: int | None = MAX_ROW_ID):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
 
 
 class Base(DeclarativeBase):
@@ -58,8 +69,11 @@ CLIPPED = {"clip": True}
 
 
 def clipped(value: Any, length: int) -> Any:
-    """Return ``value`` as a :data:`CLIPPED` column of ``length`` stores it (for Core inserts)."""
-    return value[:length] or None if isinstance(value, str) else value
+    """Return ``value`` as a :data:`CLIPPED` column of ``length`` stores it (for Core inserts).
+
+    NUL characters are dropped: PostgreSQL's text refuses them, and no reader needs them.
+    """
+    return value.replace("\x00", "")[:length] or None if isinstance(value, str) else value
 
 
 def _clipper(length: int):
@@ -153,6 +167,19 @@ def configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
     _SQLITE_WRITERS[engine] = threading.RLock()
+
+
+def lift_statement_timeout(session: Session | Connection) -> None:
+    """Let the statements of the transaction begun in ``session`` run as long as they need.
+
+    For the commands that read or rewrite whole tables (migrations, rollup rebuilds, the audit
+    chain's check), never for a request: ``DATABASE_STATEMENT_TIMEOUT`` bounds those. PostgreSQL
+    only (``SET LOCAL`` ends with the transaction, so the pooled connection keeps its bound);
+    SQLite has no statement timeout.
+    """
+    connection = session if isinstance(session, Connection) else session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
 
 def writers_lock(engine: Engine) -> threading.RLock | nullcontext:

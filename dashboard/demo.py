@@ -38,6 +38,7 @@ from dashboard.ach.sending import bank_client
 from dashboard.agreements import service as agreements
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.states import AgreementStatus
+from dashboard.declarations import service as declarations
 from dashboard.extensions import db
 from dashboard.money import Money
 from dashboard.payments import service as payments
@@ -74,6 +75,8 @@ DISPUTE_COURSES = (("won", 3), ("lost", 3), ("withdrawn", 2), ("unanswered", 1),
 #: Amount endings the Antom simulator answers specially (see ``dashboard.sandbox.antom``): in process
 #: then paid (02) or failed (03), never resolved (04), an unknown answer that succeeded (05).
 SPECIAL_ENDINGS = (2, 2, 3, 4, 5, 12, 11)
+#: The demo merchant's registration code and name at China's customs.
+DEMO_MERCHANT_CUSTOMS = ("4403960HKX", "Harbour Goods Trading Ltd")
 
 
 class Demo:
@@ -251,6 +254,28 @@ class Demo:
             actor_id=requested_by_id,
         )
 
+    def declare(self) -> None:
+        """Declare the latest paid Alipay (mainland) payment to customs, and, as a colleague's slip,
+        the latest paid AlipayHK one, which Antom refuses (its guidance shows on the payment)."""
+        for method, customs in (("ALIPAY_CN", "ZONGSHU"), ("ALIPAY_HK", "SHANGHAI_CBT")):
+            payment = db.session.scalar(
+                select(Payment)
+                .where(Payment.status == "succeeded", Payment.payment_method == method)
+                .order_by(Payment.id.desc())
+                .limit(1)
+            )
+            db.session.rollback()
+            if payment is not None:
+                declarations.declare_payment(
+                    payment.id,
+                    declarations.new_declaration_request_id(),
+                    customs,
+                    DEMO_MERCHANT_CUSTOMS[0],
+                    DEMO_MERCHANT_CUSTOMS[1],
+                    payment.amount,
+                )
+        self.settle()
+
     def pay_payroll(self, finance_id: int, manager_id: int) -> int | None:
         """Pay the demo payroll (its corrected file) through HK ACH once: uploaded by ``finance_id``,
         approved by ``manager_id``, sent by the jobs; return the batch id (None: one exists).
@@ -324,6 +349,8 @@ class Demo:
         if active and self.rng.random() < 0.3:
             agreement = db.session.get(Agreement, active.pop(self.rng.randrange(len(active))))
             self.unbind(agreement)
+        if final:
+            self.declare()
         self.settle()
 
     def settle_reports(

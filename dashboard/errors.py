@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask import g
 from flask import make_response
 from flask import render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard.extensions import db
+from dashboard.extensions import login_manager
 from dashboard.htmx import is_htmx
 
 MESSAGES = {
@@ -22,6 +26,7 @@ MESSAGES = {
     413: "That upload is too large.",
     429: "Too many attempts. Wait a minute and try again.",
     500: "Something went wrong on our side. The error has been logged; try again.",
+    503: "The database is not answering. Try again in a minute; the error has been logged.",
 }
 CSRF_MESSAGE = "This form expired or was sent without its security token. Reload the page and try again."
 
@@ -60,6 +65,15 @@ def register_error_handlers(app: Flask) -> None:
         if error.code == 500:
             db.session.rollback()
         return render_error(error.code, None if error.code != 400 else (error.description or None))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        # Unreachable, silent or too slow (a timeout): the page is drawn without reading the
+        # user again, which would wait for the same database.
+        app.logger.error("database unavailable: %s", error.orig.__class__.__name__ if error.orig else error)
+        g._login_user = login_manager.anonymous_user()
+        db.session.rollback()
+        return render_error(ServiceUnavailable.code)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -9,6 +9,7 @@ it, and a resubmission — a double click, a retry, the back button — is the s
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import abort
@@ -16,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
+from wtforms import DateField
 from wtforms import Field
 from wtforms import HiddenField
 from wtforms import StringField
@@ -68,6 +70,21 @@ class MoneyField(StringField):
         """Fill the field with ``amount`` in major units (a default the user may change)."""
         self.currency = amount.currency
         self.data = f"{amount.decimal:.{exponent(amount.currency)}f}"
+
+
+#: The days a day field accepts: none of our records can fall outside them, and the far ends of the
+#: calendar (year 1, year 9999) cannot even be turned into a time in another zone.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
+class DayField(DateField):
+    """A calendar day (``YYYY-MM-DD``) from :data:`FIRST_DAY` to :data:`LAST_DAY`."""
+
+    def pre_validate(self, form: Any) -> None:
+        """Refuse a well-formed day outside the years we keep."""
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
+            raise ValidationError(f"Enter a day from {FIRST_DAY:%Y} to {LAST_DAY:%Y}.")
 
 
 def request_id_present(form: Any, field: Field) -> None:

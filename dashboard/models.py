@@ -8,6 +8,7 @@ from dashboard.ach.models import AchSubmission
 from dashboard.agreements.models import Agreement
 from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
+from dashboard.declarations.models import Declaration
 from dashboard.events.models import Event
 from dashboard.notifications.models import Notification
 from dashboard.payments.models import Cancel
@@ -38,6 +39,7 @@ __all__ = [
     "DailyFailure",
     "DailyTotal",
     "DailyWallet",
+    "Declaration",
     "Event",
     "FinishTime",
     "Notification",

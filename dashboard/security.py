@@ -1,9 +1,14 @@
-"""Security headers on every response (DESIGN §8 "Browser side")."""
+"""Security headers on every response (DESIGN §8 "Browser side"), and what no page accepts."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import abort
+from flask import request
+
+#: What a page answers to a field holding a NUL character.
+NUL_REFUSED = "A value you sent holds a NUL character (\\0), which no field accepts. Remove it and try again."
 
 #: No inline script, no eval, no third-party origins.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -35,6 +40,15 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_nul_input() -> None:
+    """Refuse (400) a query or form value holding a NUL: PostgreSQL's text cannot hold one, and no
+    search, filter, e-mail or note needs it. Files and provider notifications never come here."""
+    for values in (request.args, request.form):
+        if any("\x00" in name or "\x00" in "".join(items) for name, items in values.lists()):
+            abort(400, description=NUL_REFUSED)
+
+
 def init_security(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hook and the check of what pages are sent."""
+    app.before_request(refuse_nul_input)
     app.after_request(add_security_headers)

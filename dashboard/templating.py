@@ -47,7 +47,8 @@ NAVIGATION: list[tuple[str, str]] = [
 #: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
 STATUS_TONES: dict[str, str] = {
     **dict.fromkeys(
-        ("succeeded", "settled", "active", "completed", "paid", "valid", "balanced", "resolved"), "ok"
+        ("succeeded", "settled", "active", "completed", "paid", "valid", "declared", "balanced", "resolved"),
+        "ok",
     ),
     **dict.fromkeys(
         (
@@ -65,7 +66,9 @@ STATUS_TONES: dict[str, str] = {
         ),
         "warn",
     ),
-    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid", "differences"), "err"),
+    **dict.fromkeys(
+        ("failed", "charged_back", "rejected", "unresolved", "invalid", "refused", "differences"), "err"
+    ),
     **dict.fromkeys(
         ("cancelled", "expired", "revoked", "cancelled_by_customer", "draft", "discarded"), "muted"
     ),
@@ -181,10 +184,18 @@ def navigation() -> list[tuple[str, str, int | None]]:
         return []
     role = current_user.role
     return [
-        (endpoint, label, NAVIGATION_COUNTS[endpoint](db.session) if endpoint in NAVIGATION_COUNTS else None)
+        (endpoint, label, waiting_at(endpoint) if endpoint in NAVIGATION_COUNTS else None)
         for endpoint, label in NAVIGATION
         if _role_may_open(role, endpoint)
     ]
+
+
+def waiting_at(endpoint: str) -> int:
+    """Return how many things wait at navigation entry ``endpoint``, read once per request."""
+    counts = g.setdefault("navigation_counts", {})
+    if endpoint not in counts:
+        counts[endpoint] = NAVIGATION_COUNTS[endpoint](db.session)
+    return counts[endpoint]
 
 
 def time_ago(value: datetime) -> str:

@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from dashboard.db import lift_statement_timeout
+
 config = context.config
 # Keep the app's own loggers alive when migrations run inside it (tests, `demo`).
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -39,6 +41,7 @@ def run_migrations_online():
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
+            lift_statement_timeout(connection)
             context.run_migrations()
 
 

@@ -114,7 +114,7 @@ def test_settings(tmp_dir: Path, **extra: object) -> dict:
         "WORLDPAY_WEBHOOK_SECRETS": None if extra.get("SANDBOX") else "1:test-webhook-secret",
         "DEBUG": False,
         "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "test-secret-key-of-the-minimum-length",
         "INSTANCE_PATH": str(tmp_dir / "instance"),
         "DATABASE_URL": database_url(tmp_dir),
         "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.declarations.models import Declaration
 from dashboard.notifications.models import Notification
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
@@ -51,6 +52,24 @@ def make_cancel(session: Session, payment: Payment, **fields: Any) -> Cancel:
     session.add(cancel)
     session.flush()
     return cancel
+
+
+def make_declaration(session: Session, payment: Payment, **fields: Any) -> Declaration:
+    """Add and flush a declaration of ``payment`` (refused by the provider, HK$10.00 to ZONGSHU)."""
+    values = {
+        "request_id": f"DC-{next(_numbers):06d}",
+        "customs_code": "ZONGSHU",
+        "customs_region": "CN",
+        "merchant_customs_code": "4403960ABC",
+        "merchant_customs_name": "Harbour Goods Ltd",
+        "amount_minor": 1000,
+        "status": "refused",
+        "result_code": "PAYMENT_METHOD_NOT_SUPPORTED",
+    }
+    declaration = Declaration(payment_id=payment.id, currency=payment.currency, **{**values, **fields})
+    session.add(declaration)
+    session.flush()
+    return declaration
 
 
 def make_notification(session: Session, **fields: Any) -> Notification:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.declarations.models import Declaration
 from dashboard.demo import Demo
 from dashboard.extensions import db
 from dashboard.notifications.models import Notification
@@ -40,6 +41,8 @@ def test_history_covers_the_outcomes_and_is_written_once(sandboxed):
     refunded = db.session.scalars(select(Notification).where(Notification.kind == "refunded")).all()
     assert refunded and all(b'"reference"' not in row.body for row in refunded)
     assert {row.outcome for row in refunded} == {"applied"}
+    # One paid payment declared to customs (Antom took it) and one AlipayHK payment Antom refused.
+    assert statuses(Declaration.status) == {"submitted", "refused"}
     count = db.session.scalar(select(func.count(Payment.id)))
 
     demo.seed_history(days=3, report=lambda _: None)

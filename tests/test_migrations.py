@@ -239,3 +239,32 @@ def test_refunds_stored_before_the_refund_rollups_are_counted_in_them_on_upgrade
         assert kept == recounted_refund_rollups(db.session)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_notifications_waiting_to_be_applied_leave_the_notification_rollup_on_upgrade(
+    tmp_path: Path, migration_database: str
+) -> None:
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
+    tallies = table(
+        "notification_tallies",
+        *(column(name) for name in ("day", "provider", "outcome", "delay_bucket", "count")),
+    )
+    with app.app_context():
+        upgrade(revision="d8f1a3c5e7b9")
+        with db.engine.begin() as connection:
+            for outcome, count in (("pending", 3), ("applied", 5)):
+                connection.execute(
+                    tallies.insert().values(
+                        day=datetime(2026, 11, 30).date(),
+                        provider="antom",
+                        outcome=outcome,
+                        delay_bucket=2,
+                        count=count,
+                    )
+                )
+
+        upgrade()
+
+        with db.engine.connect() as connection:
+            kept = connection.execute(select(tallies.c.outcome, tallies.c.count)).all()
+    assert kept == [("applied", 5)]

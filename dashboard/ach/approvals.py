@@ -7,6 +7,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -113,9 +114,10 @@ def waiting_batch(session: Session, batch_id: int) -> Waiting | None:
     return _as_waiting(session, batch) if batch is not None else None
 
 
-def count_waiting_batches(session: Session) -> int:
-    """Return how many batches wait for approval (ix_ach_batches_status_submitted_for_approval_at_id)."""
-    return session.scalar(select(func.count()).select_from(AchBatch).where(AchBatch.status == WAITING))
+def count_waiting_batches() -> Select:
+    """Return the count of batches waiting for approval (ix_ach_batches_status_submitted_for_approval_at_id
+    answers it)."""
+    return select(func.count()).select_from(AchBatch).where(AchBatch.status == WAITING)
 
 
 def approve(batch_id: int, actor_id: int, comment: str | None) -> tuple[str, str]:

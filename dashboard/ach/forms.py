@@ -33,6 +33,7 @@ from dashboard.ach.rules import value_date_problems
 from dashboard.ach.states import BatchStatus
 from dashboard.extensions import db
 from dashboard.forms import ConfirmedForm
+from dashboard.forms import DayField
 from dashboard.listing import choices
 from dashboard.listing import id_validators
 from dashboard.listing import strip_text
@@ -135,8 +136,8 @@ class BatchFilterForm(FlaskForm):
     )
     status = SelectField("Status", choices=choices(BatchStatus, "Any status"), default="")
     uploaded_by_id = SelectField("Uploaded by", coerce=_user_id, default="")
-    value_from = DateField("Value date from", validators=[Optional()])
-    value_to = DateField("Value date to", validators=[Optional()], description="Both days included.")
+    value_from = DayField("Value date from", validators=[Optional()])
+    value_to = DayField("Value date to", validators=[Optional()], description="Both days included.")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

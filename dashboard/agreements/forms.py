@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms import IntegerField
 from wtforms import SearchField
 from wtforms import SelectField
@@ -21,6 +20,7 @@ from dashboard.agreements.queries import DATED
 from dashboard.agreements.queries import MAX_EXPIRING_DAYS
 from dashboard.agreements.states import AgreementStatus
 from dashboard.forms import ConfirmedForm
+from dashboard.forms import DayField
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
@@ -67,8 +67,8 @@ class AgreementFilterForm(FlaskForm):
         ],
         default="",
     )
-    day_from = DateField("From", validators=[Optional()])
-    day_to = DateField("To", validators=[Optional()])
+    day_from = DayField("From", validators=[Optional()])
+    day_to = DayField("To", validators=[Optional()])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -76,7 +76,7 @@ class AgreementFilterForm(FlaskForm):
             f"Days in {zone_label(current_app.config['DISPLAY_TIMEZONE'])}, both included."
         )
 
-    def validate_day_to(self, field: DateField) -> None:
+    def validate_day_to(self, field: DayField) -> None:
         if field.data and self.day_from.data and field.data < self.day_from.data:
             raise ValidationError("Must not be before “From”.")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from dashboard.money import Money
@@ -60,8 +61,9 @@ class ApprovalKind:
     waiting: Callable[[Session, int], list[Waiting]]
     #: One request by id, if it still waits.
     one: Callable[[Session, int], Waiting | None]
-    #: How many wait (one indexed count; the navigation shows it on every page).
-    count: Callable[[Session], int]
+    #: A statement counting how many wait (one indexed count; the navigation shows the sum of all
+    #: kinds' on every page, read in one statement).
+    count: Callable[[], Select]
     #: Approve request ``id`` as ``actor_id`` with a comment; return (message, flash category).
     #: Raises :class:`ApprovalRefused`.
     approve: Callable[[int, int, str | None], tuple[str, str]]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
+from sqlalchemy import Select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.ach.approvals import PAYROLL_APPROVALS
@@ -34,8 +39,15 @@ def waiting_one(session: Session, kind_code: str, request_id: int) -> Waiting | 
 
 
 def waiting_count(session: Session) -> int:
-    """Return how many requests wait for a second person."""
-    return sum(kind.count(session) for kind in KINDS.values())
+    """Return how many requests wait for a second person (one statement adding every kind's count)."""
+    return session.scalar(_waiting_count_statement())
+
+
+@functools.cache
+def _waiting_count_statement() -> Select:
+    # Built once: the navigation runs it on every page, and it has no parameters.
+    counts = [kind.count().scalar_subquery() for kind in KINDS.values()]
+    return select(functools.reduce(operator.add, counts))
 
 
 def decide(

@@ -13,7 +13,6 @@ from dashboard.approvals.kinds import Waiting
 from dashboard.approvals.service import QUEUE_SHOWN
 from dashboard.approvals.service import decide
 from dashboard.approvals.service import waiting
-from dashboard.approvals.service import waiting_count
 from dashboard.approvals.service import waiting_one
 from dashboard.auth.access import roles
 from dashboard.events.queries import staff_names
@@ -22,6 +21,7 @@ from dashboard.forms import confirm_first
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.templating import waiting_at
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
@@ -34,7 +34,7 @@ def index():
     return render_page(
         "approvals/index.html",
         items=items,
-        total=waiting_count(db.session) if len(items) == QUEUE_SHOWN else len(items),
+        total=waiting_at("approvals.index") if len(items) == QUEUE_SHOWN else len(items),
         forms={item.key: DecisionForm(formdata=None, prefix=item.key) for item in items},
         names=staff_names(db.session, [item.requested_by_id for item in items]),
     )

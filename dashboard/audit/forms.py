@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms import StringField
 from wtforms.validators import Optional
 
 from dashboard.audit.models import AuditLog
+from dashboard.forms import DayField
 from dashboard.listing import id_validators
 
 
@@ -21,5 +21,5 @@ class AuditFilterForm(FlaskForm):
     actor = StringField("Actor e-mail", validators=id_validators(AuditLog.actor_label))
     object_type = StringField("Object type", validators=id_validators(AuditLog.object_type))
     object_id = StringField("Object id", validators=id_validators(AuditLog.object_id))
-    day_from = DateField("From (HK date)", validators=[Optional()])
-    day_to = DateField("To (HK date)", validators=[Optional()])
+    day_from = DayField("From (HK date)", validators=[Optional()])
+    day_to = DayField("To (HK date)", validators=[Optional()])

@@ -41,8 +41,16 @@ _PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"
 
 
 def safe_next(target: str | None) -> str | None:
-    """Return ``target`` if it is a path on this site, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Return ``target`` if a browser would read it as a path on this site, else None (no open redirects).
+
+    A browser drops tabs and newlines anywhere in a URL and reads a backslash as a slash (WHATWG URL
+    standard, "basic URL parser"), so ``/<TAB>/evil.example`` reaches another host: a target holding any
+    control character or backslash is refused before it is parsed.
+    """
+    if not target or "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
         return None
     return target
 

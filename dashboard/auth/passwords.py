@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from flask import current_app
+from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
-#: The length rule as staff read it beside a new password field.
-LENGTH_RULE = f"At least {MIN_LENGTH} characters."
+#: The least zxcvbn score (0-4) a new password needs; 3 is "safely unguessable" by its authors.
+MIN_STRENGTH = 3
+#: zxcvbn's time grows with the length; what lies beyond this adds nothing to the estimate's verdict.
+_ESTIMATED_LENGTH = 100
+#: The rules as staff read them beside a new password field.
+LENGTH_RULE = f"At least {MIN_LENGTH} characters, hard to guess: a few unrelated words work well."
 
 
 def _hasher() -> PasswordHasher:
@@ -33,10 +41,18 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def password_problem(password: str) -> str | None:
-    """Return why ``password`` is not acceptable, or None."""
+def password_problem(password: str, personal: Iterable[str] = ()) -> str | None:
+    """Return why ``password`` is not acceptable, or None.
+
+    :param personal: what is known of its owner (e-mail, name): a password built from it is weak
+    """
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
     if password.strip() != password:
         return "Do not start or end the password with a space."
-    return None
+    known = [word for text in personal for word in re.split(r"[\s@._+-]+", text.lower()) if word]
+    estimate = zxcvbn(password[:_ESTIMATED_LENGTH], user_inputs=known)
+    if estimate["score"] >= MIN_STRENGTH:
+        return None
+    warning = estimate["feedback"]["warning"] or "it follows a pattern that is quick to guess"
+    return f"This password is too easy to guess: {warning.rstrip('.')}. Add a few unrelated words."

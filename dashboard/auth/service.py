@@ -34,6 +34,10 @@ class PasswordRejected(ValueError):
         self.message = message
 
 
+class AccountLocked(Exception):
+    """Too many wrong passwords: the account is locked and its sessions have ended."""
+
+
 @dataclass(frozen=True)
 class LoginResult:
     """What a login attempt came to; only ``user`` is shown to the caller's session."""
@@ -56,10 +60,10 @@ def authenticate(email: str, password: str) -> LoginResult:
     address = normalise_email(email)
     with write_transaction(db.session):
         user = db.session.scalar(select(User).where(func.lower(User.email) == address))
+        # The same hash work on every path (unknown, locked, disabled, wrong, right), so the time an
+        # answer takes tells nothing of which accounts exist or are locked or disabled.
+        password_ok = verify_password(user.password_hash if user is not None else _dummy_hash(), password)
         if user is None:
-            if "hash" not in _DUMMY_HASH:
-                _DUMMY_HASH["hash"] = hash_password("not-a-real-password")
-            verify_password(_DUMMY_HASH["hash"], password)
             audit.record(
                 db.session,
                 "auth.login_failed",
@@ -89,31 +93,8 @@ def authenticate(email: str, password: str) -> LoginResult:
                 actor_label=user.email,
             )
             return LoginResult(None)
-        if not verify_password(user.password_hash, password):
-            user.failed_logins += 1
-            audit.record(
-                db.session,
-                "auth.login_failed",
-                object_type=ObjectType.USER,
-                object_id=user.id,
-                after={"failed_logins": user.failed_logins},
-                actor_id=user.id,
-                actor_label=user.email,
-            )
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = clock.now() + LOCKOUT
-                user.failed_logins = 0
-                audit.record(
-                    db.session,
-                    "auth.locked",
-                    object_type=ObjectType.USER,
-                    object_id=user.id,
-                    after={"locked_until": user.locked_until.isoformat()},
-                    actor_id=user.id,
-                    actor_label=user.email,
-                )
-                return LoginResult(None, locked=True)
-            return LoginResult(None)
+        if not password_ok:
+            return LoginResult(None, locked=_count_failure(user, "auth.login_failed"))
         user.failed_logins = 0
         user.locked_until = None
         user.last_login_at = clock.now()
@@ -127,6 +108,43 @@ def authenticate(email: str, password: str) -> LoginResult:
             actor_label=user.email,
         )
     return LoginResult(user)
+
+
+def _dummy_hash() -> str:
+    if "hash" not in _DUMMY_HASH:
+        _DUMMY_HASH["hash"] = hash_password("not-a-real-password")
+    return _DUMMY_HASH["hash"]
+
+
+def _count_failure(user: User, action: str) -> bool:
+    """Count a wrong password of ``user`` (audited as ``action``); lock the account at the limit.
+
+    :returns: whether the account is now locked
+    """
+    user.failed_logins += 1
+    audit.record(
+        db.session,
+        action,
+        object_type=ObjectType.USER,
+        object_id=user.id,
+        after={"failed_logins": user.failed_logins},
+        actor_id=user.id,
+        actor_label=user.email,
+    )
+    if user.failed_logins < MAX_FAILED_LOGINS:
+        return False
+    user.locked_until = clock.now() + LOCKOUT
+    user.failed_logins = 0
+    audit.record(
+        db.session,
+        "auth.locked",
+        object_type=ObjectType.USER,
+        object_id=user.id,
+        after={"locked_until": user.locked_until.isoformat()},
+        actor_id=user.id,
+        actor_label=user.email,
+    )
+    return True
 
 
 def logout(user: User) -> None:
@@ -147,17 +165,24 @@ def logout(user: User) -> None:
 def change_own_password(user: User, current: str, new: str) -> User:
     """Replace ``user``'s password after checking the current one; rotates the session token.
 
+    A wrong current password counts toward the lockout like a failed sign-in (whoever holds a
+    stolen session cannot guess the password): at the limit the account locks and every session of
+    it ends.
+
     :raises PasswordRejected: with the form field it concerns
+    :raises AccountLocked: that wrong password locked the account
     """
     with write_transaction(db.session):
         user = db.session.get(User, user.id)
         if not verify_password(user.password_hash, current):
-            audit.record(
-                db.session, "auth.password_change_failed", object_type=ObjectType.USER, object_id=user.id
-            )
+            locked = _count_failure(user, "auth.password_change_failed")
+            if locked:
+                user.rotate_session_token()
             db.session.commit()
+            if locked:
+                raise AccountLocked()
             raise PasswordRejected("current_password", "That is not your current password.")
-        problem = password_problem(new)
+        problem = password_problem(new, (user.email, user.name))
         if problem:
             raise PasswordRejected("new_password", problem)
         if verify_password(user.password_hash, new):

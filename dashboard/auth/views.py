@@ -77,6 +77,14 @@ def password():
             )
         except service.PasswordRejected as rejected:
             getattr(form, rejected.field).errors.append(rejected.message)
+        except service.AccountLocked:
+            logout_user()
+            flash(
+                f"Too many wrong passwords: you are signed out and the account is locked for "
+                f"{service.LOCKOUT.seconds // 60} minutes.",
+                "error",
+            )
+            return form_done(url_for("auth.login"))
         else:
             login_user(user)  # the token rotated: keep this session, end the others
             mark_seen()

@@ -45,6 +45,10 @@ class EventKind(enum.StrEnum):
     TOKEN_REFRESHED = "token_refreshed"  # noqa: S105 - an event name, not a secret
     TOKEN_REFRESH_FAILED = "token_refresh_failed"  # noqa: S105 - an event name, not a secret
     REVOKE_REQUESTED = "revoke_requested"
+    #: Staff declared a payment to customs (a declaration was opened).
+    DECLARATION_REQUESTED = "declaration_requested"
+    #: A payment's customs declaration moved (accepted, refused, declared, rejected).
+    DECLARATION_STATUS_CHANGED = "declaration_status_changed"
     #: A dispute about a payment (chargeback, retrieval request) opened, moved on or ended.
     DISPUTE = "dispute"
     REVOKE_FAILED = "revoke_failed"

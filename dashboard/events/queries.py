@@ -38,6 +38,8 @@ KIND_TITLES = {
     EventKind.CANCEL_REQUESTED: "Cancel requested",
     EventKind.CANCEL_STATUS_CHANGED: "Cancel status changed",
     EventKind.CANCEL_AWAITS_SUPPORT: "Cancel left unknown",
+    EventKind.DECLARATION_REQUESTED: "Declared to customs",
+    EventKind.DECLARATION_STATUS_CHANGED: "Declaration status changed",
     EventKind.REVOKE_REQUESTED: "Revoke requested",
     EventKind.DISPUTE: "Dispute",
     EventKind.JOB_FAILED: "Job failed",
@@ -136,7 +138,7 @@ def _notification(summary: dict[str, Any]) -> str:
 
 
 def _child(name: str) -> Callable[[dict[str, Any]], str]:
-    """Describe a refund or cancel event recorded on its payment's timeline."""
+    """Describe a refund, cancel or declaration event recorded on its payment's timeline."""
 
     def describe(summary: dict[str, Any]) -> str:
         child_id = summary.pop(f"{name}_id", None)
@@ -149,6 +151,11 @@ def _child(name: str) -> Callable[[dict[str, Any]], str]:
 
 def _awaits_support(summary: dict[str, Any]) -> str:
     return _joined(_child("cancel")(summary), str(summary.pop("guidance", "") or ""))
+
+
+def _declaration(summary: dict[str, Any]) -> str:
+    customs = summary.pop("customs_code", None)
+    return _joined(_child("declaration")(summary), f"to {customs}" if customs else "")
 
 
 def _dispute(summary: dict[str, Any]) -> str:
@@ -224,6 +231,8 @@ _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.CANCEL_REQUESTED: _child("cancel"),
     EventKind.CANCEL_STATUS_CHANGED: _child("cancel"),
     EventKind.CANCEL_AWAITS_SUPPORT: _awaits_support,
+    EventKind.DECLARATION_REQUESTED: _declaration,
+    EventKind.DECLARATION_STATUS_CHANGED: _declaration,
     EventKind.REVOKE_REQUESTED: _revoke,
     EventKind.DISPUTE: _dispute,
     EventKind.JOB_FAILED: _job_failed,
@@ -250,6 +259,8 @@ def _kept_on(object_type: str, summary: dict[str, Any]) -> About:
         return About.REFUND
     if summary.get("cancel_id") is not None:
         return About.CANCEL
+    if summary.get("declaration_id") is not None:
+        return About.DECLARATION
     return About.AGREEMENT if object_type == ObjectType.AGREEMENT else About.PAYMENT
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms import SearchField
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from dashboard.forms import DayField
 from dashboard.listing import id_validators
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Verdict
@@ -57,5 +57,5 @@ class NotificationFilterForm(FlaskForm):
     kind = SelectField("Kind", choices=KIND_CHOICES, validators=[Optional()])
     verdict = SelectField("Verdict", choices=VERDICT_CHOICES, validators=[Optional()])
     outcome = SelectField("Outcome", choices=OUTCOME_CHOICES, validators=[Optional()])
-    day_from = DateField("From (HK date)", validators=[Optional()])
-    day_to = DateField("To (HK date)", validators=[Optional()])
+    day_from = DayField("From (HK date)", validators=[Optional()])
+    day_to = DayField("To (HK date)", validators=[Optional()])

@@ -31,6 +31,7 @@ from dashboard.notifications.models import Verdict
 from dashboard.payments import changes as payments
 from dashboard.payments.models import Payment
 from dashboard.payments.rails import rail_for
+from dashboard.payments.states import RefundRefused
 from dashboard.providers.base import MalformedMessage
 from dashboard.providers.news import AuthorizationChange
 from dashboard.providers.news import AuthorizationNews
@@ -192,7 +193,7 @@ def _apply_locked(session: Session, row: Notification) -> str:
         with gathered_rollup_moves(session), gathered_events(session), session.begin_nested():
             news = NOTIFYING[row.provider].webhook.read_notification(row.body)
             applied = HANDLERS[type(news)](session, row, news)
-    except (InvalidTransition, MalformedMessage) as exc:
+    except (InvalidTransition, MalformedMessage, RefundRefused) as exc:
         record_outcome(session, row, InboxOutcome.FAILED)
         row.processing_error = describe_error(exc)
         return row.outcome

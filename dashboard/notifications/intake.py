@@ -16,6 +16,7 @@ duplicate linked to the original.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ APPLY_NOTIFICATION = "dashboard.notifications.tasks.apply_notification_task"
 
 _TABLE = Notification.__table__
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_KEY_LENGTH = _TABLE.c.dedup_key.type.length
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,17 @@ class Intake:
 
 
 def dedup_key(identity: NotificationIdentity) -> str | None:
-    """Return the stored dedup key: the provider's key, plus a keyed hash of a secret one."""
-    if identity.secret:
-        return f"{identity.key}:{lookup_hash(identity.secret)}"
-    return identity.key
+    """Return the stored dedup key: the provider's key, plus a keyed hash of a secret one.
+
+    A key longer than the column, or holding a NUL (which PostgreSQL's text refuses), is stored as
+    its readable start and a digest of all of it: still unique, and never a database error that
+    would lose a notification the provider really sent.
+    """
+    key = f"{identity.key}:{lookup_hash(identity.secret)}" if identity.secret else identity.key
+    if key is None or (len(key) <= _KEY_LENGTH and "\x00" not in key):
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{clipped(key, _KEY_LENGTH - len(digest) - 1) or ''}#{digest}"
 
 
 def check(provider: Provider, headers: Mapping[str, str], body: bytes) -> Checked:
@@ -150,7 +159,7 @@ def _store(checked: Checked) -> Intake:
 
 
 def _insert(connection: Connection, row: dict[str, Any]) -> int:
-    """Insert ``row`` and count it in the notification health rollup, in the connection's transaction."""
+    """Insert ``row`` and count it in the notification health rollup unless it waits to be applied."""
     notification_id = connection.execute(_INSERT, row).scalar_one()
     count_arrival(connection, {"outcome": InboxOutcome.PENDING.value, **row})
     return notification_id

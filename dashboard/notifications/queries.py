@@ -29,6 +29,7 @@ from dashboard.notifications.models import Notification
 from dashboard.providers.base import SECRET_FIELDS
 from dashboard.providers.base import mask
 from dashboard.providers.base import mask_secret_fields
+from dashboard.providers.base import parse_json
 
 #: How many of a notification's duplicates its page lists (the oldest).
 DUPLICATES_SHOWN = 20
@@ -189,10 +190,12 @@ def _shorten(match: re.Match[str]) -> str:
 
 
 def shown_body(body: bytes) -> str:
-    """Return the body for display: JSON pretty-printed, secret fields masked even when it is not JSON."""
+    """Return the body for display: JSON pretty-printed, secret fields masked even when it is not JSON.
+
+    JSON nested too deep to walk (masking and indenting recurse once per level) is shown as text.
+    """
     text = body.decode("utf-8", "replace")
     try:
-        data = json.loads(text)
-    except ValueError:
+        return json.dumps(mask_secret_fields(parse_json(text)), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
         return _SECRET_IN_TEXT.sub(lambda match: match.group(1) + mask(match.group(2)), text)
-    return json.dumps(mask_secret_fields(data), indent=2, ensure_ascii=False)

@@ -55,9 +55,9 @@ def waiting_refund(session: Session, refund_id: int) -> Waiting | None:
     return _as_waiting(*row) if row else None
 
 
-def count_waiting_refunds(session: Session) -> int:
-    """Return how many refunds wait for approval (ix_refunds_status_created_at_id answers it)."""
-    return session.scalar(select(func.count()).select_from(Refund).where(Refund.status == WAITING))
+def count_waiting_refunds() -> Select:
+    """Return the count of refunds waiting for approval (ix_refunds_status_created_at_id answers it)."""
+    return select(func.count()).select_from(Refund).where(Refund.status == WAITING)
 
 
 def approve(refund_id: int, actor_id: int, comment: str | None) -> tuple[str, str]:

@@ -420,7 +420,16 @@ def refund_from_provider(
     session: Session, payment: Payment, request_id: str, amount: Money, notification_id: int
 ) -> Refund:
     """Record a refund we learnt of from a provider notification (made outside the back office);
-    count it in the rollups."""
+    count it in the rollups.
+
+    :raises NotRefundable: the news does not fit the payment (another currency, more than it holds);
+        nothing is recorded
+    """
+    if amount.currency != payment.currency or amount.minor > payment.amount_minor:
+        raise NotRefundable(
+            f"a refund of {amount} does not fit payment {payment.request_id} of "
+            f"{Money(payment.amount_minor, payment.currency)}"
+        )
     refund = Refund(
         payment_id=payment.id,
         request_id=request_id,

@@ -8,7 +8,6 @@ from decimal import Decimal
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
-from wtforms import DateField
 from wtforms import HiddenField
 from wtforms import SearchField
 from wtforms import SelectField
@@ -21,6 +20,7 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
+from dashboard.forms import DayField
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
 from dashboard.listing import choices
@@ -115,8 +115,8 @@ class PaymentFilterForm(FlaskForm):
         "Amount to",
         description="Both included, e.g. 1234.50.",
     )
-    day_from = DateField("Created from", validators=[Optional()])
-    day_to = DateField("Created to", validators=[Optional()])
+    day_from = DayField("Created from", validators=[Optional()])
+    day_to = DayField("Created to", validators=[Optional()])
     has_refunds = SelectField(
         "Refunds",
         choices=[SelectChoice("", "Any"), SelectChoice("y", "Has refunds")],
@@ -155,7 +155,7 @@ class PaymentFilterForm(FlaskForm):
         if low is not None and not self.amount_min.errors and field.data is not None and field.data < low:
             raise ValidationError("Must not be below “Amount from”.")
 
-    def validate_day_to(self, field: DateField) -> None:
+    def validate_day_to(self, field: DayField) -> None:
         if field.data and self.day_from.data and field.data < self.day_from.data:
             raise ValidationError("Must not be before “Created from”.")
 

@@ -13,6 +13,8 @@ from flask import url_for
 from flask_login import current_user
 
 from dashboard.auth.access import roles
+from dashboard.declarations.service import declarations_of
+from dashboard.declarations.service import why_not_declarable
 from dashboard.errors import render_error
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
@@ -116,9 +118,14 @@ def detail(payment_id: int):
     """Show one payment: amounts, ids, refunds, cancels and its timeline."""
     cursor = latest_event_id(db.session)
     shown = payment_detail(db.session, payment_id) or abort(404)
-    settlement = settlement_of_payment(db.session, payment_id)
     return render_page(
-        "payments/detail.html", "detail", detail=shown, settlement=settlement, latest_event_id=cursor
+        "payments/detail.html",
+        "detail",
+        detail=shown,
+        latest_event_id=cursor,
+        declarations=declarations_of(db.session, payment_id),
+        declare_refusal=why_not_declarable(shown.payment),
+        settlement=settlement_of_payment(db.session, payment_id),
     )
 
 

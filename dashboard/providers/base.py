@@ -247,10 +247,22 @@ class NotificationIdentity:
     event_at: datetime | None = None
 
 
+def parse_json(body: bytes | str) -> Any:
+    """Parse JSON from a provider or anybody posing as one.
+
+    :raises ValueError: it is not JSON, or it is nested too deep for the parser (about 1,000 levels,
+        where Python's parser runs out of stack: no provider nests more than a few)
+    """
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deep to read") from None
+
+
 def json_object(body: bytes | str) -> Mapping[str, Any]:
     """Return a body parsed as a JSON object, or an empty mapping when it is not one."""
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         return {}
     return data if isinstance(data, Mapping) else {}

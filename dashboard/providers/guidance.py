@@ -23,6 +23,7 @@ class About(enum.StrEnum):
     REFUND = "refund"
     CANCEL = "cancel"
     AGREEMENT = "agreement"
+    DECLARATION = "declaration"
 
 
 @dataclass(frozen=True)

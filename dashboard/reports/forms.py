@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from dashboard import clock
+from dashboard.forms import DayField
 from dashboard.listing import choices
 from dashboard.money import EXPONENTS
 from dashboard.payments.models import PROVIDERS
@@ -39,8 +39,8 @@ class ReportFilterForm(FlaskForm):
         choices=[SelectChoice(key.value, label) for key, label in RANGE_LABELS.items()],
         default=RangeKey.LAST_7_DAYS.value,
     )
-    day_from = DateField("First day", validators=[Optional()])
-    day_to = DateField("Last day", validators=[Optional()])
+    day_from = DayField("First day", validators=[Optional()])
+    day_to = DayField("Last day", validators=[Optional()])
     provider = SelectField(
         "Provider", choices=choices(PROVIDERS, "Every provider", provider_label), default=""
     )

@@ -1,10 +1,14 @@
 """Notification health rollup: notifications per local day of receipt, provider, outcome and delay.
 
-Every notification is counted once, in the bucket of its current outcome: intake adds it (as
-pending, rejected or duplicate) in the transaction that stores it, and processing moves it to the
-outcome it reaches in the transaction that records that outcome. The delay from the provider's
-event time to our receipt is fixed at receipt; it is kept as a bucket of a fixed geometric scale,
-so the median and the 95th percentile come from cumulative counts in SQL.
+Every notification that has left the waiting line is counted once, in the bucket of its current
+outcome: intake adds one it rejects or finds a duplicate in the transaction that stores it, and
+processing adds a waiting one to the outcome it reaches in the transaction that records that
+outcome (moving it again if it is reprocessed). Waiting notifications are never counted here: they
+are counted from the inbox's outcome index when a report asks, so storing a verified first
+delivery writes one row and nothing else, the cost that bounds intake on SQLite's one writer lock.
+The delay from the provider's event time to our receipt is fixed at receipt; it is kept as a
+bucket of a fixed geometric scale, so the median and the 95th percentile come from cumulative
+counts in SQL.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy.orm import mapped_column
 
 from dashboard.db import Base
 from dashboard.db import BigIntPK
+from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.reports.models import Rollup
 from dashboard.reports.models import bucket_move
@@ -106,18 +111,20 @@ def _rows(moves: Iterable[tuple[Bucket, int]]) -> list[dict[str, Any]]:
 
 
 def count_arrival(connection: Connection, row: dict[str, Any]) -> None:
-    """Count a notification intake just stored (``row`` as inserted) in its bucket.
+    """Count a notification intake just stored (``row`` as inserted) in its bucket, unless it waits.
 
     Run it on the connection that inserted it, as that transaction's last statement: the bucket's
     row is then locked only for the commit. One ``INSERT … ON CONFLICT DO UPDATE``, never a read.
     """
+    if row["outcome"] == WAITING:
+        return
     bucket = bucket_of(row["provider"], row["outcome"], row["received_at"], row.get("event_at"))
     upsert = bucket_upsert(connection.dialect.name, NotificationTally.__table__, _KEY, ("count",))
     connection.execute(upsert, _rows([(bucket, 1)])[0])
 
 
 def move_notification(session: Session, row: Notification, old_outcome: str, new_outcome: str) -> None:
-    """Move ``row`` from its ``old_outcome`` bucket to its ``new_outcome`` bucket.
+    """Move ``row`` from its ``old_outcome`` bucket to its ``new_outcome`` bucket (a waiting one has none).
 
     Call it in the transaction that records the new outcome; inside a ``gathered_rollup_moves``
     block the buckets are written once, at its end.
@@ -131,11 +138,14 @@ def move_notification(session: Session, row: Notification, old_outcome: str, new
             {"count": sign},
         )
         for outcome, sign in ((old_outcome, -1), (new_outcome, 1))
+        if outcome != WAITING
     ]
     move_buckets(session, moves)
 
 
 _KEY = ("day", "provider", "outcome", "delay_bucket")
+#: The outcome of a notification waiting to be applied: counted from the inbox, never in the rollup.
+WAITING = InboxOutcome.PENDING.value
 #: The rollup as the rebuild command sees it.
 NOTIFICATION_TALLIES = Rollup(NotificationTally.__table__, _KEY, ("count",))
 
@@ -153,7 +163,9 @@ def recounted_notification_tallies(session: Session) -> dict[Bucket, tuple[int]]
     """
     counts: Counter = Counter()
     columns = (Notification.provider, Notification.outcome, Notification.received_at, Notification.event_at)
-    rows = session.execute(select(*columns).execution_options(yield_per=_RECOUNT_BATCH))
+    rows = session.execute(
+        select(*columns).where(Notification.outcome != WAITING).execution_options(yield_per=_RECOUNT_BATCH)
+    )
     for provider, outcome, received_at, event_at in rows:
         counts[bucket_of(provider, outcome, received_at, event_at)] += 1
     return {bucket: (count,) for bucket, count in counts.items()}

@@ -1,12 +1,14 @@
 """Notification health: what each provider sent, what became of it, and how late it came.
 
-Counts and delays come from the notification rollup (:mod:`dashboard.reports.notification_rollups`);
-a range of two days or less is charted per hour by counting the inbox's rows over its index of
-receipt times, which such a range keeps small.
+Counts and delays come from the notification rollup (:mod:`dashboard.reports.notification_rollups`),
+and the notifications still waiting to be applied from the inbox's outcome index (the rollup never
+holds them); a range of two days or less is charted per hour by counting the inbox's rows over its
+index of receipt times, which such a range keeps small.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -23,9 +25,13 @@ from dashboard.notifications.models import Notification
 from dashboard.providers.registry import NOTIFYING
 from dashboard.providers.registry import label as provider_label
 from dashboard.reports.charts import column_chart
+from dashboard.reports.local_time import day_of_number
+from dashboard.reports.local_time import local_day_number
+from dashboard.reports.local_time import offsets
 from dashboard.reports.local_time import whole_epoch_seconds
 from dashboard.reports.models import bucket_quantiles
 from dashboard.reports.models import epoch_seconds
+from dashboard.reports.notification_rollups import WAITING
 from dashboard.reports.notification_rollups import NotificationTally
 from dashboard.reports.notification_rollups import bucket_bound
 from dashboard.reports.ranges import ReportFilters
@@ -43,8 +49,8 @@ COUNTED = (
     (InboxOutcome.UNMATCHED, "Unmatched"),
     (InboxOutcome.PENDING, "Waiting"),
 )
-#: Delays are those of first deliveries that verified: a redelivery's says how the provider
-#: retries, and a forged body's time is anybody's guess.
+#: Delays are those of first deliveries that verified, once processed: a redelivery's says how
+#: the provider retries, and a forged body's time is anybody's guess.
 UNTIMED = (InboxOutcome.REJECTED.value, InboxOutcome.DUPLICATE.value)
 
 
@@ -118,9 +124,10 @@ def notification_health(session: Session, filters: ReportFilters) -> Notificatio
     """Compute each provider's notification health over the filters' days (three reads of the rollup,
     or of the inbox's receipt times for a range charted per hour)."""
     providers = shown_providers(filters)
-    outcomes = _outcome_counts(session, filters, providers)
+    waiting = _waiting_per_day(session, filters, providers)
+    outcomes = _outcome_counts(session, filters, providers, waiting)
     delays = _delays(session, filters, providers)
-    periods, received = _received_per_period(session, filters, providers)
+    periods, received = _received_per_period(session, filters, providers, waiting)
     return NotificationHealth(
         filters,
         [
@@ -146,8 +153,30 @@ def _in_range(filters: ReportFilters, providers: list[str]) -> tuple:
     )
 
 
-def _outcome_counts(
+def _waiting_per_day(
     session: Session, filters: ReportFilters, providers: list[str]
+) -> dict[tuple[str, date], int]:
+    """Count the notifications received in the range that wait to be applied, per provider and local
+    day, over the inbox's (outcome, received_at) index: the backlog, not the range's traffic."""
+    days = filters.range
+    day = local_day_number(Notification.received_at, offsets(days.zone, days.start_utc, days.end_utc)).label(
+        "day"
+    )
+    rows = session.execute(
+        select(Notification.provider, day, func.count())
+        .where(
+            Notification.outcome == WAITING,
+            Notification.received_at >= days.start_utc,
+            Notification.received_at < days.end_utc,
+            Notification.provider.in_(providers),
+        )
+        .group_by(Notification.provider, day)
+    )
+    return {(provider, day_of_number(number)): int(count) for provider, number, count in rows}
+
+
+def _outcome_counts(
+    session: Session, filters: ReportFilters, providers: list[str], waiting: dict[tuple[str, date], int]
 ) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     rows = session.execute(
@@ -158,6 +187,9 @@ def _outcome_counts(
     for provider, outcome, count in rows:
         if count:
             counts.setdefault(provider, {})[outcome] = int(count)
+    for (provider, _), count in waiting.items():
+        per_outcome = counts.setdefault(provider, {})
+        per_outcome[WAITING] = per_outcome.get(WAITING, 0) + count
     return counts
 
 
@@ -184,7 +216,7 @@ def _periods(filters: ReportFilters) -> list[date] | list[datetime]:
 
 
 def _received_per_period(
-    session: Session, filters: ReportFilters, providers: list[str]
+    session: Session, filters: ReportFilters, providers: list[str], waiting: dict[tuple[str, date], int]
 ) -> tuple[list, dict[tuple[str, date | datetime], int]]:
     periods = _periods(filters)
     if not filters.range.hourly:
@@ -193,7 +225,9 @@ def _received_per_period(
             .where(*_in_range(filters, providers))
             .group_by(_TALLY.c.provider, _TALLY.c.day)
         )
-        return periods, {(provider, day): int(count) for provider, day, count in rows}
+        received = Counter(waiting)
+        received.update({(provider, day): int(count) for provider, day, count in rows})
+        return periods, dict(received)
     # Hours since the range began, counted over the receipt times' index; a local hour is a whole
     # hour from the range's start in UTC, whatever the zone's offset.
     start = filters.range.start_utc

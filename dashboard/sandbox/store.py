@@ -148,6 +148,35 @@ class Dispute(SandboxBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Declaration(SandboxBase):
+    """A customs declaration of a paid payment, and when customs will have answered it."""
+
+    __tablename__ = "antom_declarations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    declaration_request_id: Mapped[str] = mapped_column(String(32), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("antom_payments.payment_id"))
+    customs_payment_id: Mapped[str] = mapped_column(String(64), unique=True)
+    customs_order_id: Mapped[str] = mapped_column(String(64))
+    customs_code: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(2))
+    merchant_customs_code: Mapped[str] = mapped_column(String(20))
+    merchant_customs_name: Mapped[str] = mapped_column(String(256))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: WAITING_FOR_PROCESSING → SUCCESS | FAIL (customs' answer, at ``answer_at``)
+    status: Mapped[str] = mapped_column(String(32))
+    #: what customs will answer: SUCCESS or FAIL
+    planned: Mapped[str] = mapped_column(String(16))
+    answer_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    customs_result_code: Mapped[str | None] = mapped_column(String(64))
+    customs_result_desc: Mapped[str | None] = mapped_column(String(256))
+    customs_returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WorldpayPayment(SandboxBase):
     """An AlipayHK APM payment as the Worldpay simulator sees it."""
 

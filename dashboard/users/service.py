@@ -50,7 +50,7 @@ def create_user(
     address = normalise_email(email)
     if role not in set(Role):
         raise UserRuleBroken(f"Unknown role {role!r}.", "role")
-    problem = password_problem(password)
+    problem = password_problem(password, (address, name))
     if problem:
         raise UserRuleBroken(problem, "password")
     with write_transaction(db.session):
@@ -123,11 +123,11 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
 
 def reset_password(user_id: int, password: str) -> User:
     """Set a temporary password the user must replace; unlocks and ends their sessions."""
-    problem = password_problem(password)
-    if problem:
-        raise UserRuleBroken(problem, "password")
     with write_transaction(db.session):
         user = db.get_or_404(User, user_id)
+        problem = password_problem(password, (user.email, user.name))
+        if problem:
+            raise UserRuleBroken(problem, "password")
         user.password_hash = hash_password(password)
         user.must_change_password = True
         user.failed_logins = 0

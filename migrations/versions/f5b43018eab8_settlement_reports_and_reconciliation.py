@@ -1,7 +1,7 @@
 """Settlement: imported report files, their rows and totals, the batches they settle, what reconciling found
 
 Revision ID: f5b43018eab8
-Revises: d8f1a3c5e7b9
+Revises: e9ce66486e6f
 Create Date: 2026-11-30 00:47:05.446296
 
 """
@@ -13,7 +13,7 @@ import dashboard.db
 
 # revision identifiers, used by Alembic.
 revision = "f5b43018eab8"
-down_revision = "d8f1a3c5e7b9"
+down_revision = "e9ce66486e6f"
 branch_labels = None
 depends_on = None
 

@@ -101,7 +101,7 @@ def _prepare(kind: str) -> Callable[[Path], int]:
         {
             "DATABASE_URL": database.url,
             "INSTANCE_PATH": str(tmp / "instance"),
-            "SECRET_KEY": "bench",
+            "SECRET_KEY": "bench-payroll-secret-key-not-for-production",
             "JOBS_BACKEND": "memory",
             "ARGON2_PARAMETERS": _ARGON2,
         }

@@ -141,6 +141,8 @@ def app_settings(database_url: str, instance: Path) -> dict:
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
         "REDIS_URL": None,
         "SANDBOX": False,
+        # Making a million rows runs statements of minutes on PostgreSQL.
+        "DATABASE_STATEMENT_TIMEOUT": 0,
     }
 
 

@@ -487,3 +487,26 @@ def test_a_refund_worldpays_records_do_not_show_is_left_unresolved_for_staff(san
     assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
     sandboxed.run_jobs()
     assert fresh(Refund, refund.id).status == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("currency", "minor"),
+    [("JPY", 1000), ("HKD", 12346)],  # another currency; more than the payment holds
+    ids=["another currency", "more than the payment"],
+)
+def test_refund_news_that_does_not_fit_its_payment_is_kept_failed_and_never_applied(
+    sandboxed, currency, minor
+):
+    paid = captured_sale(sandboxed)
+    before = len(notifications())
+    body = spec_event("event_sent_for_refund", paid.request_id, minor=minor, reference="rf-made-elsewhere-1")
+    body["eventDetails"]["amount"]["currencyCode"] = currency
+
+    assert post_worldpay_over_http(sandboxed.app, sandboxed.url, body).status_code == 200
+    sandboxed.run_jobs()
+
+    [row] = notifications()[before:]
+    assert row.outcome == "failed"
+    assert "does not fit payment" in row.processing_error
+    assert fresh(Payment, paid.id).refunded_minor == 0
+    assert db.session.scalars(select(Refund).where(Refund.payment_id == paid.id)).all() == []

@@ -30,6 +30,8 @@ ANTOM_KEPT_ON = {
     Operation.CANCEL: About.CANCEL,
     Operation.REFUND: About.REFUND,
     Operation.INQUIRY_REFUND: About.REFUND,
+    Operation.DECLARE: About.DECLARATION,
+    Operation.INQUIRY_DECLARATION: About.DECLARATION,
 }
 
 

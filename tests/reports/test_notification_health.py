@@ -204,6 +204,27 @@ def test_an_empty_range_shows_each_provider_with_nothing(inbox):
     assert [row[1:] for row in received.rows] == [(0, 0)] * 3
 
 
+def test_notifications_waiting_to_be_applied_are_received_and_waiting_on_their_local_day(
+    sandboxed, fake_clock
+):
+    app = sandboxed.app
+    fake_clock.set(datetime(2026, 1, 5, 15, 59, 59, 900000, tzinfo=UTC))  # 23:59:59.9 in Hong Kong
+    post_antom(app, token_canceled("28100103_20260105_NOT_OURS_1"))
+    fake_clock.set(datetime(2026, 1, 5, 16, 0, tzinfo=UTC))  # midnight in Hong Kong
+    post_antom(app, token_canceled("28100103_20260105_NOT_OURS_2"))
+
+    def counted() -> tuple:
+        figures = figures_for(date(2026, 1, 4), JAN_6, "antom")
+        antom = providers_table(figures)["Antom"]
+        received = next(table for table in notification_tables(figures) if table.name == "received")
+        return antom["Received"], antom["Waiting"], antom["Unmatched"], received.rows
+
+    per_day = [(date(2026, 1, 4), 0), (JAN_5, 1), (JAN_6, 1)]
+    assert counted() == (2, 2, 0, per_day)
+    sandboxed.run_jobs()
+    assert counted() == (2, 0, 2, per_day)
+
+
 # --- through the page ----------------------------------------------------------------------------------
 
 

@@ -24,11 +24,11 @@ WALLET = "ALIPAY_HK"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def consult(antom: AntomClient, base_url: str, state: str | None = None):
-    """Consult for ALIPAY_HK with a redirect back to the app."""
+def consult(antom: AntomClient, base_url: str, state: str | None = None, wallet: str = WALLET):
+    """Consult for ``wallet`` (ALIPAY_HK) with a redirect back to the app."""
     return antom.consult(
         ConsultRequest(
-            customer_belongs_to=WALLET,
+            customer_belongs_to=wallet,
             auth_redirect_url=f"{base_url}/merchant/authorized?from=sandbox",
             auth_state=state or f"st-{uuid.uuid4().hex[:12]}",
             env=Env("WEB"),
@@ -47,9 +47,9 @@ def answer_consent(link: str, decision: str = "approve") -> requests.Response:
         )
 
 
-def authorize(antom: AntomClient, base_url: str) -> tuple[str, str]:
+def authorize(antom: AntomClient, base_url: str, wallet: str = WALLET) -> tuple[str, str]:
     """Consult and approve; return (authCode, authState) from the redirect."""
-    consulted = consult(antom, base_url)
+    consulted = consult(antom, base_url, wallet=wallet)
     answer = answer_consent(consulted.normal_url)
     assert answer.status_code == 303, answer.text
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
@@ -57,10 +57,10 @@ def authorize(antom: AntomClient, base_url: str) -> tuple[str, str]:
     return query["authCode"][0], consulted.auth_state
 
 
-def token(antom: AntomClient, base_url: str) -> ApplyTokenResult:
-    """Authorize and exchange the code; return the applyToken answer."""
-    code, _ = authorize(antom, base_url)
-    result = antom.apply_token(ApplyTokenRequest.for_auth_code(WALLET, code))
+def token(antom: AntomClient, base_url: str, wallet: str = WALLET) -> ApplyTokenResult:
+    """Authorize and exchange the code for ``wallet``'s customer; return the applyToken answer."""
+    code, _ = authorize(antom, base_url, wallet)
+    result = antom.apply_token(ApplyTokenRequest.for_auth_code(wallet, code))
     assert result.outcome == "S", result
     return result
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.config import MIN_SECRET_KEY_LENGTH
 from dashboard.config import ConfigError
+from dashboard.config import is_loopback_url
 from dashboard.config import load_settings
 from dashboard.config import require_production_settings
 from tests.conftest import environ_without_app_settings
@@ -131,6 +133,36 @@ def test_production_refuses_the_sandbox(tmp_path):
         require_production_settings(settings)
 
 
+def test_the_sandbox_refuses_to_start_at_an_address_other_machines_reach(tmp_path):
+    env = local_env(tmp_path, SANDBOX="1", PUBLIC_BASE_URL="https://bo.example.hk")
+    with pytest.raises(ConfigError, match=r"^SANDBOX is on at https://bo\.example\.hk"):
+        load_settings(environ=env)
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:5000", True),
+        ("http://127.8.9.10", True),
+        ("http://[::1]:8000", True),
+        ("http://localhost:5000", True),
+        ("http://127.0.0.1.evil.example", False),
+        ("http://127.example", False),
+        ("https://bo.example.hk", False),
+        ("http://10.0.0.1", False),
+    ],
+)
+def test_only_a_loopback_address_or_localhost_is_this_machine(url, loopback):
+    assert is_loopback_url(url) is loopback
+
+
+@pytest.mark.parametrize("length", [3, MIN_SECRET_KEY_LENGTH - 1])
+def test_a_short_secret_key_is_refused(tmp_path, length):
+    with pytest.raises(ConfigError, match=f"^SECRET_KEY is {length} characters; use at least"):
+        load_settings(environ=local_env(tmp_path, SECRET_KEY="k" * length))
+    assert load_settings(environ=local_env(tmp_path, SECRET_KEY="k" * MIN_SECRET_KEY_LENGTH))["SECRET_KEY"]
+
+
 def flask_command(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
     """Run ``flask --app dashboard <args>`` in a new process with ``settings``, none from the shell."""
     local = {"INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
@@ -174,7 +206,7 @@ def test_serve_refuses_the_sandbox_in_one_line(tmp_path):
 #: What a deployment sets before anything else (README "Running on PostgreSQL and Redis").
 DEPLOYMENT = {
     "PUBLIC_BASE_URL": "https://backoffice.example.hk",
-    "SECRET_KEY": "a-deployment-secret",
+    "SECRET_KEY": "a-deployment-secret-of-forty-characters!",
     "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",
 }
 MISSING_WEBHOOK_SECRETS = (
@@ -198,7 +230,7 @@ def test_serve_refuses_to_start_without_worldpay_webhook_secrets_even_on_this_ma
         "serve",
         "--port",
         "0",
-        SECRET_KEY="x",
+        SECRET_KEY=DEPLOYMENT["SECRET_KEY"],
         DATA_ENCRYPTION_KEYS=DEPLOYMENT["DATA_ENCRYPTION_KEYS"],
     )
     assert result.returncode == 1
@@ -214,10 +246,14 @@ def test_a_fresh_machine_runs_every_command_with_no_setting_at_all(tmp_path):
 
 @pytest.mark.parametrize(
     "settings",
-    [{"WORLDPAY_WEBHOOK_SECRETS": "1:from-worldpay"}, {"SANDBOX": "1"}],
+    # The sandbox only ever runs at an address of this machine.
+    [
+        {"WORLDPAY_WEBHOOK_SECRETS": "1:from-worldpay"},
+        {"SANDBOX": "1", "PUBLIC_BASE_URL": "http://127.0.0.1:5000"},
+    ],
     ids=["secrets", "sandbox"],
 )
 def test_the_app_starts_with_worldpay_webhook_secrets_or_in_the_sandbox(tmp_path, settings):
-    result = flask_command(tmp_path, "routes", **DEPLOYMENT, **settings)
+    result = flask_command(tmp_path, "routes", **{**DEPLOYMENT, **settings})
     assert result.returncode == 0, result.stderr
     assert "/healthz" in result.stdout  # the app was built; its webhooks are in front of these routes

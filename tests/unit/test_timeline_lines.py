@@ -72,6 +72,18 @@ def event(kind: str, summary, **fields) -> Event:
             "cancel #4 · submitted → failed",
         ),
         (
+            "declaration_requested",
+            {"declaration_id": 5, "customs_code": "ZONGSHU", "amount_minor": 500, "currency": "HKD"},
+            "Declared to customs",
+            "declaration #5 · HK$5.00 · to ZONGSHU",
+        ),
+        (
+            "declaration_status_changed",
+            {"declaration_id": 5, "status": ["pending", "refused"], "result_code": "CUSTOMS_NOT_SUPPORT"},
+            "Declaration status changed",
+            "declaration #5 · pending → refused · CUSTOMS_NOT_SUPPORT",
+        ),
+        (
             "cancel_awaits_support",
             {"cancel_id": 4, "result_code": "UNKNOWN_EXCEPTION", "guidance": "Ask support."},
             "Cancel left unknown",

@@ -7,6 +7,8 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from dashboard.approvals.service import QUEUE_SHOWN
 from dashboard.extensions import db
 from tests.factories import make_payment
@@ -36,6 +38,28 @@ def test_the_queue_shows_those_waiting_longest_and_says_how_many_wait(app, clien
     shown = [int(n) for n in re.findall(r'<article [^>]*id="approval-refund-(\d+)"', page)]
     assert shown == ids[:QUEUE_SHOWN]
     assert f"The {QUEUE_SHOWN} waiting longest of {QUEUE_SHOWN + 2} are shown" in page
+
+
+def test_a_page_counts_what_waits_once_in_one_statement(app, client, login_as):
+    add_waiting_refunds(app, QUEUE_SHOWN + 2)
+    login_as("manager")
+    counts: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        if "count(" in statement.lower():
+            counts.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        page = client.get("/approvals/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    # The navigation's badge and the queue's "of N" read the same count, refunds' and batches' together.
+    assert len(counts) == 1
+    assert "FROM refunds" in counts[0] and "FROM ach_batches" in counts[0]
+    assert f"of {QUEUE_SHOWN + 2} are shown" in page
 
 
 def test_a_short_queue_shows_everything_without_a_notice(app, client, login_as):

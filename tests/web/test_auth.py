@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from urllib.parse import parse_qs
+from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import pytest
 
+from dashboard import clock
 from dashboard.auth.passwords import MIN_LENGTH
 from dashboard.auth.service import LOCKOUT
 from dashboard.auth.service import MAX_FAILED_LOGINS
 from dashboard.auth.views import LOGIN_FAILED
 from dashboard.errors import CSRF_MESSAGE
+from dashboard.extensions import db
 from dashboard.extensions import limiter
+from dashboard.users.models import User
 from tests.conftest import TEST_PASSWORD
 from tests.web.conftest import COOKIE
 from tests.web.conftest import sign_in
@@ -63,7 +67,21 @@ def test_login_accepts_the_email_in_any_case(client, create_user, post):
     assert login(post, "  " + user.email.upper()).status_code == 302
 
 
-@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example/path", "/\\evil.example", ""])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example",
+        "//evil.example/path",
+        "/\\evil.example",
+        "",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "\t//evil.example",
+        "/\r\n/evil.example",
+        "javascript:alert(1)",
+        "/ok/../\x7f//evil.example",
+    ],
+)
 def test_login_ignores_a_next_that_is_not_a_local_path(client, create_user, post, target):
     user = create_user("viewer")
     response = login(post, user.email, next_path=target)
@@ -263,6 +281,72 @@ def test_password_change_refuses_a_wrong_current_password(client, login_as, post
     assert len(audit_rows("auth.password_change_failed")) == 1
 
 
+def test_guessing_the_current_password_counts_toward_the_lockout_and_ends_the_session(
+    client, login_as, post, audit_rows, reload_user
+):
+    user = login_as("viewer")
+    wrong = {
+        "current_password": "not it at all",
+        "new_password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        assert post("/account/password", wrong).status_code == 422
+    assert not reload_user(user.id).is_locked()
+
+    last = post("/account/password", wrong)
+
+    assert last.status_code == 302
+    assert last.headers["Location"] == "/login"
+    assert reload_user(user.id).is_locked()
+    assert len(audit_rows("auth.locked")) == 1
+    # The session that guessed is over, and so is every other.
+    assert client.get("/account/password").status_code == 302
+    assert reload_user(user.id).session_token != user.session_token
+
+
+@pytest.mark.parametrize("state", ["unknown", "locked", "disabled", "wrong", "right"])
+def test_every_sign_in_does_the_same_password_hash_work(app, client, create_user, post, monkeypatch, state):
+    from dashboard.auth import service
+
+    user = create_user("viewer")
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        if state == "locked":
+            stored.locked_until = clock.now() + service.LOCKOUT
+        if state == "disabled":
+            stored.active = False
+        db.session.commit()
+    checked = []
+    real = service.verify_password
+    monkeypatch.setattr(service, "verify_password", lambda *args: checked.append(1) or real(*args))
+
+    email = "nobody@staff.example" if state == "unknown" else user.email
+    login(post, email, password="not it at all" if state == "wrong" else TEST_PASSWORD)
+
+    assert len(checked) == 1
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("aaaaaaaaaaaa", "Repeats like"),
+        ("password1234", "common password"),
+        ("qwertyuiopas", "similar to a commonly used password"),
+        ("viewer2example", "too easy to guess"),  # scores 3 alone, 1 beside the user's own e-mail
+    ],
+)
+def test_password_change_refuses_a_password_that_is_easy_to_guess(client, login_as, post, password, why):
+    login_as("viewer", email="viewer2@staff.example")
+    response = post(
+        "/account/password",
+        {"current_password": TEST_PASSWORD, "new_password": password, "confirm_password": password},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "This password is too easy to guess" in page and why in page
+
+
 def test_password_change_refuses_a_short_password(client, login_as, post):
     login_as("viewer")
     response = post(
@@ -276,7 +360,7 @@ def test_password_change_refuses_a_short_password(client, login_as, post):
 def test_the_password_page_states_the_length_rule_in_force(client, login_as):
     login_as("viewer")
     page = client.get("/account/password").get_data(as_text=True)
-    assert f'<p class="help" id="help-new_password">At least {MIN_LENGTH} characters.</p>' in page
+    assert f'<p class="help" id="help-new_password">At least {MIN_LENGTH} characters, hard to guess' in page
 
 
 def test_password_change_refuses_two_different_new_passwords(client, login_as, post):
@@ -461,3 +545,14 @@ def test_the_eleventh_login_attempt_in_a_minute_gets_429(limited_app, post):
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
     assert browser.get("/login").status_code == 200  # only POSTs are limited
+
+
+@pytest.mark.parametrize("encoded", ["/%09/evil.example", "/%0A/evil.example", "/%0D%0ALocation:%20//evil"])
+def test_a_next_with_a_control_character_in_the_address_leads_home(client, create_user, post, encoded):
+    page = client.get(f"/login?next={encoded}")
+    assert page.status_code == 200
+    assert "evil" not in page.get_data(as_text=True)
+    user = create_user("viewer")
+    response = login(post, user.email, next_path=unquote(encoded))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"

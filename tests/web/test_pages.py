@@ -32,6 +32,7 @@ from dashboard.auth.access import build_access_table
 from dashboard.auth.access import public
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
+from dashboard.declarations.forms import DeclarationForm
 from dashboard.events.queries import Timeline
 from dashboard.extensions import db
 from dashboard.listing import Cursor
@@ -301,6 +302,13 @@ FRAGMENT_CONTEXT = {
         "confirming": False,
         "threshold": Money(500000, "HKD"),
         "waits": False,
+    },
+    ("declarations/declare.html", "declare_form"): lambda: {
+        "payment": Payment(id=7, provider="antom", request_id="pay-7", amount_minor=1000, currency="HKD"),
+        "form": DeclarationForm(),
+        "refusal": None,
+        "authorities": {"ZONGSHU": "General Administration of Customs"},
+        "confirming": False,
     },
     ("payments/cancel.html", "cancel_form"): lambda: {
         "payment": Payment(id=7, provider="antom", request_id="pay-7", amount_minor=1000, currency="HKD"),

@@ -16,6 +16,7 @@ from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
 from tests.factories import make_agreement
 from tests.factories import make_cancel
+from tests.factories import make_declaration
 from tests.factories import make_notification
 from tests.factories import make_payment
 from tests.factories import make_refund
@@ -99,6 +100,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
         payment = make_payment(db.session, agreement_id=agreement.id, status="succeeded")
         make_refund(db.session, payment)
         make_cancel(db.session, payment)
+        make_declaration(db.session, payment)
         notification = make_notification(db.session, object_type="payment", object_id=str(payment.id))
         db.session.commit()
         settlement = settlement_with_differences()

@@ -90,7 +90,7 @@ def test_the_forms_offer_every_role_and_state_the_password_rule(client, admin, c
     for url in ("/admin/users/", f"/admin/users/{user.id}"):
         page = client.get(url).get_data(as_text=True)
         assert re.findall(r'<option[^>]* value="(\w+)"', page) == list(ROLE_INCLUDES)
-        assert f"At least {MIN_LENGTH} characters." in page
+        assert f"At least {MIN_LENGTH} characters, hard to guess" in page
 
 
 def test_creating_a_duplicate_email_is_refused(app, client, admin, post, create_user):

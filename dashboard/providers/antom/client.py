@@ -32,6 +32,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dashboard import clock as clock_module
+from dashboard.providers.antom import declarations
 from dashboard.providers.antom import mapping
 from dashboard.providers.antom import signatures
 from dashboard.providers.antom.consts import CONTENT_TYPE
@@ -75,7 +76,8 @@ def _record(exchange: CallTimer, response: requests.Response, error: str | None 
 
 
 class AntomClient:
-    """Antom Auto Debit: consult, applyToken, revoke, pay, inquiryPayment, cancel, refund, inquiryRefund."""
+    """Antom Auto Debit: consult, applyToken, revoke, pay, inquiryPayment, cancel, refund, inquiryRefund;
+    customs declaration: declare, inquiryDeclarationRequests."""
 
     def __init__(
         self,
@@ -188,6 +190,26 @@ class AntomClient:
             mapping.refund_lookup_body(refund_request_id, refund_id),
             refund_request_id or refund_id,
             mapping.inquiry_refund_result,
+        )
+
+    def declare(self, request: declarations.DeclareRequest) -> declarations.DeclareResult:
+        """Declare a successful payment to customs; the same declarationRequestId re-sent is safe."""
+        return self._call(
+            Operation.DECLARE,
+            declarations.declare_body(request),
+            request.declaration_request_id,
+            declarations.declare_result,
+        )
+
+    def inquiry_declarations(
+        self, declaration_request_ids: list[str]
+    ) -> declarations.InquiryDeclarationsResult:
+        """Ask where up to 10 declarations stand, by our declarationRequestIds."""
+        return self._call(
+            Operation.INQUIRY_DECLARATION,
+            declarations.inquiry_body(declaration_request_ids),
+            ",".join(declaration_request_ids),
+            declarations.inquiry_result,
         )
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes, path: str | None = None) -> bool:

@@ -72,6 +72,8 @@ class Operation(enum.StrEnum):
     CANCEL = "cancel"
     REFUND = "refund"
     INQUIRY_REFUND = "inquiryRefund"
+    DECLARE = "declare"
+    INQUIRY_DECLARATION = "inquiryDeclarationRequests"
 
 
 #: Live paths as signed; sandbox clients rewrite them (see SANDBOX_PATH_PREFIX).
@@ -85,6 +87,9 @@ PATHS: Mapping[Operation, str] = MappingProxyType(
         Operation.CANCEL: "/ams/api/v1/payments/cancel",
         Operation.REFUND: "/ams/api/v1/payments/refund",
         Operation.INQUIRY_REFUND: "/ams/api/v1/payments/inquiryRefund",
+        # SDK AntomPathConstants DECLARE_PATH / INQUIRY_DECLARE_PATH (ams/declare, ams/inquirydeclare).
+        Operation.DECLARE: "/ams/api/v1/customs/declare",
+        Operation.INQUIRY_DECLARATION: "/ams/api/v1/customs/inquiryDeclarationRequests",
     }
 )
 
@@ -283,6 +288,21 @@ REFUND_RESULT_CODES = _table(
 #: inquiryPayment / inquiryRefund: the query itself fails this way for an unknown ID.
 INQUIRY_RESULT_CODES = _table(_ORDER_NOT_EXIST)
 
+#: declare: only the table's head (SUCCESS, ACCESS_DENIED, INV…) could be read (ams/declare); the
+#: refusals below follow the payment APIs' names for the same situations and are uncertain — names
+#: to check against Antom (the simulator answers them). Its ``result`` says whether the request
+#: was accepted, never what customs decided (that is inquiryDeclarationRequests' record).
+DECLARE_RESULT_CODES = _table(
+    _ORDER_NOT_EXIST,
+    ("ORDER_STATUS_INVALID", "F", "The payment did not succeed, so it cannot be declared."),
+    ("PAYMENT_METHOD_NOT_SUPPORTED", "F", "The payment method does not support customs declaration."),
+    ("DECLARE_AMOUNT_EXCEED", "F", "The declaration amount is greater than the payment amount."),
+    ("CUSTOMS_NOT_SUPPORT", "F", "The customs code is not supported."),
+    ("REPEAT_REQ_INCONSISTENT", "F", "The declarationRequestId was used with a different request."),
+)
+#: inquiryDeclarationRequests: unknown ids are listed in the answer, not refused (ams/inquirydeclare).
+INQUIRY_DECLARATION_RESULT_CODES = _table()
+
 _SPECIFIC: Mapping[Operation, Mapping[str, ResultCode]] = {
     Operation.CONSULT: {},
     Operation.APPLY_TOKEN: APPLY_TOKEN_RESULT_CODES,
@@ -292,6 +312,8 @@ _SPECIFIC: Mapping[Operation, Mapping[str, ResultCode]] = {
     Operation.CANCEL: CANCEL_RESULT_CODES,
     Operation.REFUND: REFUND_RESULT_CODES,
     Operation.INQUIRY_REFUND: INQUIRY_RESULT_CODES,
+    Operation.DECLARE: DECLARE_RESULT_CODES,
+    Operation.INQUIRY_DECLARATION: INQUIRY_DECLARATION_RESULT_CODES,
 }
 
 #: Every documented code per operation: the common codes, overridden by the operation's own table.

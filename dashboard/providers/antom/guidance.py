@@ -519,8 +519,57 @@ AGREEMENT = {
     ),
 }
 
+#: Customs declarations (declare). Its code table could not be read past its head (antom.md
+#: "Declare goods"); the refusal names are uncertain, the advice inferred from what each refuses.
+DECLARATION = {
+    "SUCCESS": row(
+        "Antom accepted the declaration and passed it to customs.",
+        "Nothing to do: the page shows customs' answer when Antom has it.",
+        act=False,
+    ),
+    "ORDER_NOT_EXIST": row(
+        "Antom does not know this payment, so it cannot be declared.",
+        "Check that the payment was made through Antom and has Antom's payment id; if it has one, "
+        "contact Antom Technical Support with this payment's ids.",
+    ),
+    "ORDER_STATUS_INVALID": row(
+        "Antom says the payment did not succeed, so there is nothing to declare.",
+        "Declare only paid payments. If this page shows the payment as paid, ask Antom for its "
+        "status before declaring again.",
+    ),
+    "PAYMENT_METHOD_NOT_SUPPORTED": row(
+        "The customer paid with a wallet whose payments cannot be declared to customs (only "
+        "Alipay payments from the Chinese mainland can).",
+        "Nothing can be declared for this payment. Tell the customer the goods are cleared without a "
+        "payment declaration, or ask them to pay with Alipay.",
+    ),
+    "DECLARE_AMOUNT_EXCEED": row(
+        "The declared amount is more than the customer paid.",
+        "Declare again with a new form and at most the payment's amount.",
+    ),
+    "CUSTOMS_NOT_SUPPORT": row(
+        "Antom does not declare to the customs code that was entered.",
+        "Declare again with a new form and a customs code from the list (for most goods: ZONGSHU, "
+        "the General Administration of Customs).",
+    ),
+    "REPEAT_REQ_INCONSISTENT": row(
+        "This declaration's id was already used for a different declaration.",
+        "Open the declaration form again (it gets a new id) and declare once more.",
+    ),
+    "PARAM_ILLEGAL": row(
+        "Antom refused a field of the declaration (the merchant's customs code or name, the amount).",
+        "Check the merchant's customs registration code and name, then declare again with a new form.",
+    ),
+}
+
 #: Antom's codes, general and by what they are kept on.
 GUIDANCE = GuidanceTable(
     GENERAL,
-    {About.PAYMENT: PAYMENT, About.REFUND: REFUND, About.CANCEL: CANCEL, About.AGREEMENT: AGREEMENT},
+    {
+        About.PAYMENT: PAYMENT,
+        About.REFUND: REFUND,
+        About.CANCEL: CANCEL,
+        About.AGREEMENT: AGREEMENT,
+        About.DECLARATION: DECLARATION,
+    },
 )

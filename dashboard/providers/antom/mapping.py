@@ -6,7 +6,6 @@ amounts in minor units as strings, ISO-8601 times with an offset, camelCase fiel
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.base import ProviderResult
 from dashboard.providers.base import Subject
 from dashboard.providers.base import json_object
+from dashboard.providers.base import parse_json
 from dashboard.providers.news import PAYMENT_ANSWER
 from dashboard.providers.news import REFUND_ANSWER
 from dashboard.providers.news import AuthorizationChange
@@ -1088,7 +1088,7 @@ def parse_notification(body: bytes | str) -> Notification:
     """Parse a verified notification body, dispatching on its (authorization)NotifyType or
     disputeNotificationType."""
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         raise MappingError("the notification is not JSON") from None
     if not isinstance(data, Mapping):

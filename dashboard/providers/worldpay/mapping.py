@@ -30,6 +30,7 @@ from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.base import ProviderResult
 from dashboard.providers.base import Subject
 from dashboard.providers.base import json_object
+from dashboard.providers.base import parse_json
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.news import RefundNews
 from dashboard.providers.news import RefundsOnRecord
@@ -799,7 +800,7 @@ def event_subject(kind: str) -> Subject:
 def parse_event(body: bytes | str) -> WorldpayEvent:
     """Parse a raw webhook body; raise MalformedPayload if it is not a documented event."""
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         raise MalformedPayload("event body is not JSON") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("eventDetails"), Mapping):

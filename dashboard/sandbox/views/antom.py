@@ -22,6 +22,7 @@ from dashboard.providers.antom.consts import HEADER_RESPONSE_TIME
 from dashboard.providers.antom.consts import HEADER_SIGNATURE
 from dashboard.providers.antom.consts import Operation
 from dashboard.sandbox import antom
+from dashboard.sandbox import antom_declarations
 from dashboard.sandbox import antom_reports
 from dashboard.sandbox import sender
 from dashboard.sandbox.core import FAULT_HEADER
@@ -36,6 +37,10 @@ from dashboard.sandbox.store import transaction
 bp = Blueprint("sandbox_antom_api", __name__, url_prefix="/sandbox/antom")
 
 bp.before_request(sender.ensure_started)
+
+#: Every simulated API by its path after /v1/, and its handler.
+API_PATHS = {**antom.API_PATHS, **antom_declarations.API_PATHS}
+HANDLERS = {**antom.HANDLERS, **antom_declarations.HANDLERS}
 
 
 def _signed(uri: str, body: bytes, status: int = 200, corrupt: bool = False) -> Response:
@@ -100,7 +105,7 @@ def api(api: str):
     sandbox = get_sandbox()
     uri = request.script_root + request.path
     raw = request.get_data(cache=False)
-    operation = antom.API_PATHS.get(api)
+    operation = API_PATHS.get(api)
     with transaction(sandbox.engine) as session:
         faults = take_faults(session, str(operation or api), request.headers.get(FAULT_HEADER))
     if "http_503" in faults:
@@ -123,10 +128,11 @@ def api(api: str):
     now = clock.now()
     with transaction(sandbox.engine) as session:
         antom.tick(sandbox, session, now)
+        antom_declarations.advance(sandbox, session, now)
         first_new = (session.scalar(select(func.max(Delivery.id))) or 0) + 1
         try:
             with session.begin_nested():
-                payload = antom.HANDLERS[operation](sandbox, session, body, now, faults)
+                payload = HANDLERS[operation](sandbox, session, body, now, faults)
         except antom.Reject as reject:
             payload = {"result": antom.result(operation, reject.code, reject.status), **reject.fields}
         new = session.scalars(select(Delivery.id).where(Delivery.id >= first_new)).all()

@@ -1,0 +1,1 @@
+"""Customs declarations of paid payments (Antom ``declare``): model, rules, page section and jobs."""
