@@ -151,7 +151,7 @@ def run_one(kind: str, rows: int, postgres: str, name: str) -> dict:
         app = create_app(
             {
                 "TESTING": True,
-                "SECRET_KEY": "bench",
+                "SECRET_KEY": "benchmark-secret-key-of-at-least-32-characters",
                 "INSTANCE_PATH": str(tmp / "instance"),
                 "DATABASE_URL": database.url,
                 "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",
