@@ -205,6 +205,11 @@ class Setting:
 #: Every variable the app reads.
 SETTINGS: list[Setting] = [
     Setting("SECRET_KEY", str),
+    # Keys the audit chain's hashes (HMAC-SHA256); kept out of the database, so rows cannot be
+    # rewritten with hashes that still add up. Where the chain's checkpoints are appended.
+    Setting("AUDIT_KEY", str),
+    Setting("AUDIT_CHECKPOINT_FILE", str),
+    Setting("AUDIT_CHECKPOINT_MINUTES", _positive_int, 60),
     Setting("DATABASE_URL", _database_url),
     # PostgreSQL only (SQLite waits at most its 10 s busy timeout): seconds to open a connection,
     # and to run one statement (0: no limit; migrations and rebuilds lift it for themselves).
@@ -217,6 +222,10 @@ SETTINGS: list[Setting] = [
     Setting("DISPLAY_TIMEZONE", _timezone, "Asia/Hong_Kong"),
     Setting("DATA_ENCRYPTION_KEYS", _fernet_keys),
     Setting("SANDBOX", _bool, False),
+    # Notifications whose signature fails: how many of their bodies are kept an hour (all
+    # addresses together; the verdict and headers always are), and for how many days.
+    Setting("REJECTED_BODIES_PER_HOUR", _non_negative_int, 100),
+    Setting("REJECTED_BODY_RETENTION_DAYS", _positive_int, 30),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
     # Why staff refund (the refund form's list); "Other" asks for a note.
     Setting(
@@ -305,8 +314,11 @@ SETTINGS: list[Setting] = [
 ]
 
 
-#: The shortest SECRET_KEY accepted: it signs every session cookie and CSRF token.
+#: The shortest SECRET_KEY (or AUDIT_KEY) accepted: they sign every session cookie and CSRF token,
+#: and every audit entry.
 MIN_SECRET_KEY_LENGTH = 32
+#: Keys made of random characters, generated into the instance folder for local runs.
+_RANDOM_KEYS = ("SECRET_KEY", "AUDIT_KEY")
 
 
 def is_local_run(settings: Mapping[str, Any]) -> bool:
@@ -401,25 +413,25 @@ def load_settings(
             f"SANDBOX is on at {settings['PUBLIC_BASE_URL']}; the simulators and generated secrets are for "
             "this machine only (use a loopback PUBLIC_BASE_URL, or unset SANDBOX)"
         )
-    secret_key = settings["SECRET_KEY"]
-    if secret_key is not None and len(secret_key) < MIN_SECRET_KEY_LENGTH:
-        raise ConfigError(
-            f"SECRET_KEY is {len(secret_key)} characters; use at least {MIN_SECRET_KEY_LENGTH} random ones "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-        )
+    for name in _RANDOM_KEYS:
+        key = settings[name]
+        if key is not None and len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"{name} is {len(key)} characters; use at least {MIN_SECRET_KEY_LENGTH} random ones "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
     local = is_local_run(settings)
-    for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS"):
+    for name in (*_RANDOM_KEYS, "DATA_ENCRYPTION_KEYS"):
         if settings[name] is None and not local:
             raise ConfigError(f"{name} is not set; a deployment at {settings['PUBLIC_BASE_URL']} needs it")
-    if settings["SECRET_KEY"] is None or settings["DATA_ENCRYPTION_KEYS"] is None:
+    if any(settings[name] is None for name in (*_RANDOM_KEYS, "DATA_ENCRYPTION_KEYS")):
         instance_path.mkdir(parents=True, exist_ok=True)
     generated = []
-    if settings["SECRET_KEY"] is None:
-        # Local runs only (loopback URL or sandbox): a per-instance key, made once.
-        settings["SECRET_KEY"] = _instance_secret(
-            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
-        )
-        generated.append("SECRET_KEY")
+    for name in _RANDOM_KEYS:
+        if settings[name] is None:
+            # Local runs only (loopback URL or sandbox): a per-instance key, made once.
+            settings[name] = _instance_secret(instance_path, name.lower(), lambda: secrets.token_urlsafe(48))
+            generated.append(name)
     if settings["DATA_ENCRYPTION_KEYS"] is None:
         key = _instance_secret(instance_path, "data_encryption_key", lambda: Fernet.generate_key().decode())
         settings["DATA_ENCRYPTION_KEYS"] = (key,)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import insert
@@ -73,6 +74,12 @@ class Intake:
     def accepted(self) -> bool:
         """Return True when the provider should be told "received" (stored and verified)."""
         return self.verdict is Verdict.VALID
+
+
+def without_body(checked: Checked) -> Checked:
+    """Return an unverified POST to be stored without its body: its size instead."""
+    body = checked.fields["body"]
+    return replace(checked, fields={**checked.fields, "body": b"", "dropped_body_bytes": len(body)})
 
 
 def dedup_key(identity: NotificationIdentity) -> str | None:

@@ -48,7 +48,9 @@ class InboxOutcome(enum.StrEnum):
     REJECTED = "rejected"
 
 
-#: The only columns processing may change; everything else is written once (append-only).
+#: The only columns processing may change; everything else is written once (append-only). The one
+#: exception is the retention of rejected bodies (``notifications/retention.py``): past its days, a
+#: rejected POST's body is emptied by a Core update, its verdict, headers and size kept.
 PROCESSING_FIELDS = frozenset(
     {
         "verdict",
@@ -65,6 +67,8 @@ PROCESSING_FIELDS = frozenset(
 #: Rows the dedup key must be unique among: verified and not already marked as a duplicate.
 _PRIMARY = "verdict = 'valid' AND duplicate_of_id IS NULL"
 _UNPROCESSED = "processed_at IS NULL"
+#: Rows whose body the retention empties in time: rejected ones that still hold theirs.
+_REJECTED_WITH_BODY = "verdict <> 'valid' AND dropped_body_bytes IS NULL"
 
 
 class Notification(Base):
@@ -95,6 +99,13 @@ class Notification(Base):
         Index("ix_notifications_kind_received_at_id", "kind", "received_at", "id"),
         Index("ix_notifications_provider_received_at_id", "provider", "received_at", "id"),
         Index("ix_notifications_duplicate_of_id", "duplicate_of_id"),
+        # The retention's query: rejected bodies still kept, oldest first.
+        Index(
+            "ix_notifications_rejected_with_body",
+            "received_at",
+            sqlite_where=text(_REJECTED_WITH_BODY),
+            postgresql_where=text(_REJECTED_WITH_BODY),
+        ),
         # The sweeper's query: not processed, received more than 30 s ago.
         Index(
             "ix_notifications_unprocessed",
@@ -117,8 +128,11 @@ class Notification(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="RESTRICT"))
     #: The relevant request headers (signature, client id, request time, content type).
     headers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: The body exactly as received; signatures are checked over these bytes.
+    #: The body exactly as received; signatures are checked over these bytes. Empty for a rejected
+    #: POST whose body was not kept (beyond the sample, or past its retention).
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    #: How many bytes the body had when it was not kept; None while it is.
+    dropped_body_bytes: Mapped[int | None] = mapped_column(Integer)
     #: A :class:`Verdict` value, decided before the row is stored.
     verdict: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from dashboard import clock
@@ -24,6 +25,7 @@ from dashboard.notifications.intake import APPLY_NOTIFICATION
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
+from dashboard.notifications.retention import purge_rejected_bodies
 
 #: Unprocessed notifications older than this are queued again by the sweeper (DESIGN §8).
 SWEEP_AFTER = timedelta(seconds=30)
@@ -103,6 +105,13 @@ def unprocessed(now) -> list[int]:
             .limit(SWEEP_BATCH)
         )
     )
+
+
+@sweeper
+def purge_old_rejected_bodies() -> None:
+    """Empty the bodies of rejected notifications past their retention, a batch per sweep."""
+    with write_transaction(db.session) as session:
+        purge_rejected_bodies(session, clock.now(), current_app.config["REJECTED_BODY_RETENTION_DAYS"])
 
 
 @sweeper

@@ -14,6 +14,7 @@ from flask import url_for
 from markupsafe import Markup
 from markupsafe import escape
 
+from dashboard import clock
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
 from dashboard.events.kinds import ObjectType
@@ -26,9 +27,12 @@ from dashboard.listing import valid_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
 from dashboard.notifications.forms import NotificationFilterForm
+from dashboard.notifications.models import InboxOutcome
+from dashboard.notifications.models import Verdict
 from dashboard.notifications.queries import NotificationFilter
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
+from dashboard.notifications.retention import recent_rejections
 from dashboard.templating import badge
 from dashboard.templating import id_url
 
@@ -122,9 +126,16 @@ def index():
         "results",
         form=form,
         page=page,
+        # Counted only where staff look at signature failures: other pages of the list count nothing.
+        rejected=recent_rejections(db.session, clock.now()) if _shows_rejected(filters) else None,
         deeper=before is not None,
         query_args=filter_args(request.args),
     )
+
+
+def _shows_rejected(filters: NotificationFilter | None) -> bool:
+    rejected = {verdict.value for verdict in Verdict if verdict != Verdict.VALID}
+    return filters is not None and (filters.verdict in rejected or filters.outcome == InboxOutcome.REJECTED)
 
 
 @bp.get("/<int:notification_id>")

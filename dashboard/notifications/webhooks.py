@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask import current_app
 from limits import parse
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -23,8 +24,10 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from dashboard.extensions import limiter
+from dashboard.notifications.intake import Checked
 from dashboard.notifications.intake import check
 from dashboard.notifications.intake import store
+from dashboard.notifications.intake import without_body
 from dashboard.providers.entry import Provider
 from dashboard.providers.registry import NOTIFYING
 from dashboard.security import add_security_headers
@@ -34,6 +37,9 @@ MAX_BODY_BYTES = 64 * 1024
 #: POSTs with a bad or missing signature stored per client address; more are refused with 429.
 UNVERIFIED_LIMIT = parse("60 per minute")
 _LIMIT_SCOPE = "webhooks.unverified"
+#: The bodies of unverified POSTs kept, counted for all addresses together (a flood from many
+#: addresses passes the per-address limit, but fills no disk).
+_SAMPLE_SCOPE = "webhooks.rejected_bodies"
 
 
 def webhook_routes(config: Mapping[str, Any]) -> dict[str, Provider]:
@@ -64,11 +70,22 @@ def _limit_unverified(request: Request) -> None:
         raise TooManyRequests()
 
 
+def _sampled(checked: Checked, config: Mapping[str, Any]) -> Checked:
+    """Return an unverified POST as stored: with its body while this hour's sample has room, else
+    without (its verdict, headers and size are kept either way)."""
+    per_hour = config["REJECTED_BODIES_PER_HOUR"]
+    kept = per_hour > 0 and (
+        not limiter.enabled or limiter.limiter.hit(parse(f"{per_hour} per hour"), _SAMPLE_SCOPE)
+    )
+    return checked if kept else without_body(checked)
+
+
 def receive(entry: Provider, request: Request) -> Response:
     """Store, verify and acknowledge a notification from ``entry``."""
     checked = check(entry, request.headers, _raw_body(request))
     if not checked.verified:
         _limit_unverified(request)
+        checked = _sampled(checked, current_app.config)
     intake = store(checked)
     answer = entry.webhook.acknowledgement if intake.accepted else entry.webhook.refusal
     return Response(answer.body, answer.status, content_type=answer.content_type)

@@ -1,7 +1,7 @@
 """Settlement: imported report files, their rows and totals, the batches they settle, what reconciling found
 
 Revision ID: f5b43018eab8
-Revises: e9ce66486e6f
+Revises: a7c9e1b3d5f8
 Create Date: 2026-11-30 00:47:05.446296
 
 """
@@ -13,7 +13,7 @@ import dashboard.db
 
 # revision identifiers, used by Alembic.
 revision = "f5b43018eab8"
-down_revision = "e9ce66486e6f"
+down_revision = "a7c9e1b3d5f8"
 branch_labels = None
 depends_on = None
 

@@ -760,3 +760,29 @@ def test_an_applied_notification_offers_no_reprocess(client, login_as, stored):
 
     assert 'id="reprocess"' not in page
     assert "Not available: it was applied already" in page
+
+
+def test_the_signature_failures_view_says_how_many_came_and_how_many_bodies_were_kept(
+    client, login_as, stored
+):
+    now = clock.now()
+    stored(verdict="invalid", outcome="rejected", received_at=now - timedelta(hours=1))
+    dropped = stored(
+        verdict="missing",
+        outcome="rejected",
+        received_at=now - timedelta(hours=2),
+        body=b"",
+        dropped_body_bytes=4321,
+    )
+    stored(verdict="invalid", outcome="rejected", received_at=now - timedelta(hours=30))  # a day before
+    stored(verdict="valid", outcome="applied", received_at=now)
+    login_as("viewer")
+
+    failures = client.get("/notifications/?outcome=rejected").get_data(as_text=True)
+    everything = client.get("/notifications/").get_data(as_text=True)
+    detail = client.get(f"/notifications/{dropped}").get_data(as_text=True)
+
+    assert "Signature failures in the last 24 hours:\n    2;\n    bodies kept of them: 1" in failures
+    assert 'id="rejected-counts"' not in everything
+    assert "Not kept: the signature failed, and its 4,321 bytes" in detail
+    assert '<pre class="raw"' not in detail
