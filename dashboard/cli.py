@@ -256,6 +256,7 @@ def demo(host: str, port: int) -> None:
         with app.app_context():
             demo = Demo(app)
             demo.seed_history(report=click.echo)
+            demo.settle_reports(report=click.echo)
             demo.ask_for_approval(_user_id("support@demo.example"))
             demo.pay_payroll(_user_id("finance@demo.example"), _user_id("manager@demo.example"))
         return start_trickle(app).set

@@ -251,6 +251,11 @@ SETTINGS: list[Setting] = [
     # The settlement currency of the merchant's Antom contract (pay's settlementStrategy), whatever
     # the currency a customer pays in.
     Setting("ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),
+    # Where Antom's settlement reports are fetched (the folder /v1/settlements/<merchant>/<date>/ served
+    # over HTTP(S)) and the merchant id Antom names that folder by; with SANDBOX=1 unset values read
+    # the simulator's (providers/antom/settlement_reports.py).
+    Setting("ANTOM_REPORTS_URL", _http_url),
+    Setting("ANTOM_MERCHANT_ID", str),
     # Worldpay client; with SANDBOX=1 unset values default to the simulator's
     # (providers/worldpay/settings.py). Secrets read keyId:secret[,keyId:secret...].
     Setting("WORLDPAY_BASE_URL", _http_url),
@@ -286,6 +291,10 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_SEED", str, "sandbox"),
     # The settlement currency of the Antom simulator's contract with the merchant.
     Setting("SANDBOX_ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),
+    # Days whose Antom settlement reports disagree with what the simulator told the merchant (a
+    # payment off by one cent, a row left out, an unknown payment, a refund reversal, a fee
+    # adjustment): ``all``, or ISO dates separated by commas (sandbox/antom_reports.py).
+    Setting("SANDBOX_ANTOM_SETTLEMENT_DIFFERENCES", str, ""),
     # HKD per unit of the other AlipayHK currencies, for the HKD 50,000 cap of the Worldpay simulator.
     Setting("SANDBOX_WORLDPAY_HKD_RATES", str, "EUR:8.5,GBP:9.9,SGD:5.8"),
     # The Worldpay simulator's events: the Events spec's shapes, or the richer ones it first sent.

@@ -6,6 +6,7 @@ from dashboard.audit import tasks as audit_tasks
 from dashboard.declarations import tasks as declarations_tasks
 from dashboard.notifications import tasks as notifications_tasks
 from dashboard.payments import tasks as payments_tasks
+from dashboard.settlements import tasks as settlements_tasks
 
 __all__ = [
     "ach_tasks",
@@ -14,4 +15,5 @@ __all__ = [
     "declarations_tasks",
     "notifications_tasks",
     "payments_tasks",
+    "settlements_tasks",
 ]
