@@ -441,6 +441,8 @@ def load_settings(
     if settings["DATABASE_URL"] is None:
         instance_path.mkdir(parents=True, exist_ok=True)
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'dashboard.db'}"
+    if settings["AUDIT_CHECKPOINT_FILE"] is None:
+        settings["AUDIT_CHECKPOINT_FILE"] = str(instance_path / "audit-checkpoints.log")
     return settings
 
 

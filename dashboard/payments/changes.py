@@ -425,7 +425,7 @@ def refund_from_provider(
     :raises NotRefundable: the news does not fit the payment (another currency, more than it holds);
         nothing is recorded
     """
-    if amount.currency != payment.currency or amount.minor > payment.amount_minor:
+    if amount.currency != payment.currency or not 0 < amount.minor <= payment.amount_minor:
         raise NotRefundable(
             f"a refund of {amount} does not fit payment {payment.request_id} of "
             f"{Money(payment.amount_minor, payment.currency)}"
