@@ -180,6 +180,14 @@ def _redis_url(raw: Any) -> str:
     return text
 
 
+def _rate_limit(raw: Any) -> str:
+    from limits import parse
+
+    text = str(raw).strip()
+    parse(text)  # raises ValueError on anything but "N per minute", "N/second" …
+    return text
+
+
 def _fernet_keys(raw: Any) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in str(raw).split(",") if key.strip())
     if not keys:
@@ -213,6 +221,10 @@ SETTINGS: list[Setting] = [
     Setting("DATA_ENCRYPTION_KEYS", _fernet_keys),
     Setting("SANDBOX", _bool, False),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
+    # The storefront API: the server secret API keys are hashed with (HMAC-SHA256; only the hash is
+    # stored) and how many calls one key may make (Flask-Limiter's notation).
+    Setting("API_KEY_SECRET", str),
+    Setting("API_RATE_LIMIT", _rate_limit, "600 per minute"),
     # Why staff refund (the refund form's list); "Other" asks for a note.
     Setting(
         "REFUND_REASONS",
@@ -367,10 +379,10 @@ def load_settings(
     settings.update(overrides)
 
     local = is_local_run(settings)
-    for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS"):
+    for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS", "API_KEY_SECRET"):
         if settings[name] is None and not local:
             raise ConfigError(f"{name} is not set; a deployment at {settings['PUBLIC_BASE_URL']} needs it")
-    if settings["SECRET_KEY"] is None or settings["DATA_ENCRYPTION_KEYS"] is None:
+    if None in (settings["SECRET_KEY"], settings["DATA_ENCRYPTION_KEYS"], settings["API_KEY_SECRET"]):
         instance_path.mkdir(parents=True, exist_ok=True)
     generated = []
     if settings["SECRET_KEY"] is None:
@@ -383,6 +395,11 @@ def load_settings(
         key = _instance_secret(instance_path, "data_encryption_key", lambda: Fernet.generate_key().decode())
         settings["DATA_ENCRYPTION_KEYS"] = (key,)
         generated.append("DATA_ENCRYPTION_KEYS")
+    if settings["API_KEY_SECRET"] is None:
+        settings["API_KEY_SECRET"] = _instance_secret(
+            instance_path, "api_key_secret", lambda: secrets.token_urlsafe(48)
+        )
+        generated.append("API_KEY_SECRET")
     #: Names whose values were generated into the instance folder (never for a deployment).
     settings["GENERATED_SECRETS"] = tuple(generated)
     if settings["DATABASE_URL"] is None:

@@ -6,6 +6,8 @@ from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
 from dashboard.ach.models import AchSubmission
 from dashboard.agreements.models import Agreement
+from dashboard.api.models import ApiKey
+from dashboard.api.models import IdempotentRequest
 from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
 from dashboard.events.models import Event
@@ -27,6 +29,7 @@ __all__ = [
     "AchItem",
     "AchSubmission",
     "Agreement",
+    "ApiKey",
     "AuditChainHead",
     "AuditLog",
     "Cancel",
@@ -35,6 +38,7 @@ __all__ = [
     "DailyWallet",
     "Event",
     "FinishTime",
+    "IdempotentRequest",
     "Notification",
     "NotificationTally",
     "Payment",

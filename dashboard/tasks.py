@@ -2,7 +2,8 @@
 
 from dashboard.ach import tasks as ach_tasks
 from dashboard.agreements import tasks as agreements_tasks
+from dashboard.api import tasks as api_tasks
 from dashboard.notifications import tasks as notifications_tasks
 from dashboard.payments import tasks as payments_tasks
 
-__all__ = ["ach_tasks", "agreements_tasks", "notifications_tasks", "payments_tasks"]
+__all__ = ["ach_tasks", "agreements_tasks", "api_tasks", "notifications_tasks", "payments_tasks"]

@@ -39,6 +39,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("reports.index", "Reports"),
     ("audit.index", "Audit log"),
     ("users.index", "Users"),
+    ("api_keys.index", "API keys"),
 ]
 
 
