@@ -7,6 +7,7 @@ from wtforms import DateField
 from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
@@ -35,7 +36,7 @@ class ApiKeyForm(FlaskForm):
     )
     scopes = SelectMultipleField(
         "Scopes",
-        choices=[(scope, SCOPE_LABELS[scope]) for scope in SCOPES],
+        choices=[SelectChoice(scope, SCOPE_LABELS[scope]) for scope in SCOPES],
         validators=[DataRequired("Choose at least one scope.")],
         option_widget=widgets.CheckboxInput(),
         widget=widgets.ListWidget(prefix_label=False),

@@ -24,6 +24,7 @@ EXPECTED_NAVIGATION = {
         "Reports",
         "Audit log",
         "Users",
+        "API keys",
     ],
 }
 
