@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
@@ -46,30 +47,56 @@ def check_documented(method: str, path: str, response) -> None:
     assert errors == [], f"{method} {path} {response.status_code}: {errors}"
 
 
-class Storefront:
-    """A storefront calling the API with one key; every answer is checked against the document."""
+class HttpAnswer:
+    """A ``requests`` answer read like a Flask test client's (status, headers, mimetype, JSON)."""
 
-    def __init__(self, client: FlaskClient, secret: str | None):
+    def __init__(self, answer: requests.Response):
+        self.status_code = answer.status_code
+        self.headers = answer.headers
+        self.mimetype = answer.headers.get("Content-Type", "").split(";")[0]
+        self._answer = answer
+
+    def get_json(self) -> Any:
+        return self._answer.json()
+
+
+class Storefront:
+    """A storefront calling the API with one key; every answer is checked against the document.
+
+    It calls through a Flask test client, or over HTTP when given the base URL of a served app.
+    """
+
+    def __init__(self, client: FlaskClient | None, secret: str | None, base_url: str | None = None):
         self.client = client
         self.secret = secret
+        self.base_url = base_url
 
     def headers(self, **extra: str) -> dict[str, str]:
         auth = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
         return {**auth, **extra}
 
-    def get(self, path: str, **params: Any):
-        response = self.client.get(PREFIX + path, query_string=params, headers=self.headers())
-        check_documented("GET", PREFIX + path, response)
+    def send(self, method: str, path: str, **kwargs: Any):
+        if self.base_url is None:
+            response = self.client.open(PREFIX + path, method=method, **kwargs)
+        else:
+            params = kwargs.pop("query_string", None)
+            response = HttpAnswer(
+                requests.request(method, self.base_url + PREFIX + path, params=params, timeout=30, **kwargs)
+            )
+        check_documented(method, PREFIX + path, response)
         return response
 
+    def get(self, path: str, **params: Any):
+        return self.send("GET", path, query_string=params, headers=self.headers())
+
     def post(self, path: str, body: Any = None, *, key: str | None = None, **headers: str):
-        response = self.client.post(
-            PREFIX + path,
+        idempotency = {"Idempotency-Key": key or str(uuid.uuid4())}
+        return self.send(
+            "POST",
+            path,
             json=body if body is not None else {},
-            headers=self.headers(**{"Idempotency-Key": key or str(uuid.uuid4()), **headers}),
+            headers=self.headers(**idempotency, **headers),
         )
-        check_documented("POST", PREFIX + path, response)
-        return response
 
 
 @pytest.fixture
