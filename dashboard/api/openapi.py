@@ -272,8 +272,9 @@ def _operation(
         "parameters": [*(parameters or []), *([_IDEMPOTENCY_KEY] if posts else [])],
         "responses": {
             "201" if created else "200": {"description": answer, "content": {JSON: {"schema": _ref(answer)}}},
-            **_problems(400, 401, 403, 404, 429),
+            **_problems(400, 401, 403, 404, 429, 500),
             **(_problems(409, 415, 422) if posts else {}),
+            **(_problems(422) if any(p["in"] == "query" for p in parameters or []) else {}),
         },
     }
     if posts:

@@ -35,8 +35,9 @@ def documented_path(path: str) -> str:
     return found[0]
 
 
-def check_documented(method: str, path: str, response) -> None:
-    """Fail unless the answer's status is documented for the operation and its body meets the schema."""
+def check_documented(method: str, path: str, response) -> str:
+    """Fail unless the answer's status is documented for the operation and its body meets the schema;
+    return the operation's id."""
     operation = document()["paths"][documented_path(path)][method.lower()]
     answer = operation["responses"].get(str(response.status_code))
     assert answer is not None, f"{method} {path} answered {response.status_code}, which is not documented"
@@ -45,6 +46,7 @@ def check_documented(method: str, path: str, response) -> None:
     schema = {**content["schema"], "components": {"schemas": SCHEMAS}}
     errors = [error.message for error in Draft202012Validator(schema).iter_errors(response.get_json())]
     assert errors == [], f"{method} {path} {response.status_code}: {errors}"
+    return operation["operationId"]
 
 
 class HttpAnswer:
@@ -70,6 +72,8 @@ class Storefront:
         self.client = client
         self.secret = secret
         self.base_url = base_url
+        #: The operations that answered with success (2xx), checked against the document.
+        self.succeeded: set[str] = set()
 
     def headers(self, **extra: str) -> dict[str, str]:
         auth = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
@@ -83,7 +87,9 @@ class Storefront:
             response = HttpAnswer(
                 requests.request(method, self.base_url + PREFIX + path, params=params, timeout=30, **kwargs)
             )
-        check_documented(method, PREFIX + path, response)
+        operation_id = check_documented(method, PREFIX + path, response)
+        if response.status_code < 300:
+            self.succeeded.add(operation_id)
         return response
 
     def get(self, path: str, **params: Any):

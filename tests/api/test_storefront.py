@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.api.openapi import document
 from dashboard.approvals.service import waiting
 from dashboard.extensions import db
 from dashboard.payments.refunds import approve_refund
@@ -13,6 +14,8 @@ from tests.api.conftest import Storefront
 from tests.conftest import TEST_PASSWORD
 from tests.sandbox import worldpay_helpers as wh
 from tests.sandbox.helpers import answer_consent
+
+OPERATION_IDS = {op["operationId"] for methods in document()["paths"].values() for op in methods.values()}
 
 
 @pytest.fixture
@@ -106,6 +109,8 @@ def test_a_storefront_charges_sells_refunds_and_follows_every_status(sandboxed, 
     )
     assert refused.status_code == 422
     assert refused.get_json()["type"] == "urn:back-office:problem:refused"
+    # Every operation answered for real, and each answer met its schema in the OpenAPI document.
+    assert shop.succeeded == OPERATION_IDS
 
 
 def test_a_provider_refusal_names_its_code_and_what_to_do(sandboxed, shop):

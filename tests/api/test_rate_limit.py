@@ -1,0 +1,30 @@
+"""Each key has its own rate (API_RATE_LIMIT): over it, 429 with Retry-After; a flood of refused
+keys from one address is cut off too."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Storefront
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_do_not(make_app, make_key):
+    app = make_app(RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute")
+    busy = Storefront(app.test_client(), make_key(("read",), on=app))
+    calm = Storefront(app.test_client(), make_key(("read",), on=app))
+
+    answers = [busy.get("/payments").status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    limited = busy.get("/payments")
+    assert limited.status_code == 429
+    assert limited.get_json()["type"] == "urn:back-office:problem:rate-limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert calm.get("/payments").status_code == 200
+
+
+def test_an_address_sending_refused_keys_is_cut_off(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    guesser = Storefront(app.test_client(), "bo_live_guess")
+
+    answers = [guesser.get("/payments").status_code for _ in range(61)]
+
+    assert answers[:60] == [401] * 60 and answers[60] == 429
