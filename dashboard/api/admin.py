@@ -23,6 +23,8 @@ from dashboard.htmx import render_page
 from dashboard.listing import start_of_day
 
 bp = Blueprint("api_keys", __name__, url_prefix="/admin/api-keys")
+#: The form field beside which each rule the service names is explained.
+_FIELDS = {"name": "name", "scopes": "scopes", "expires_at": "expires_on"}
 
 
 def _listing(form: ApiKeyForm, new_key: service.NewKey | None = None) -> dict:
@@ -57,7 +59,7 @@ def create():
         try:
             made = service.create_key(form.name.data, form.scopes.data, expires_at, actor_id=current_user.id)
         except service.KeyRuleBroken as broken:
-            getattr(form, broken.field or "name").errors.append(broken.message)
+            getattr(form, _FIELDS.get(broken.field, "name")).errors.append(broken.message)
         else:
             shown = _listing(ApiKeyForm(formdata=None), made)
             if is_htmx():
