@@ -113,7 +113,8 @@ def check_key():
             _REFUSALS.get(refused.reason, "The API key is not valid."),
             headers={"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'},
         ) from None
-    _hit(parse(current_app.config["API_RATE_LIMIT"]), "api", str(key.id))
+    # Counted by the key's hash: unique for ever, where ids restart with a fresh database.
+    _hit(parse(current_app.config["API_RATE_LIMIT"]), "api", key.secret_hash)
     g.api_key_id = key.id
     setattr(g, API_ACTOR, f"api-key:{key.prefix}")
 
