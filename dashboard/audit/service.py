@@ -94,6 +94,12 @@ def _locked_chain_head(session: Session) -> AuditChainHead:
 API_ACTOR = "api_actor"
 
 
+def someone_acts(actor_id: int | None) -> bool:
+    """Return True when a staff member (``actor_id``) or a storefront's API key asks for the action
+    being done, so it is audited; False for jobs and the demo."""
+    return actor_id is not None or (has_request_context() and API_ACTOR in g)
+
+
 def _current_actor() -> tuple[int | None, str]:
     if has_request_context() and API_ACTOR in g:
         return None, g.get(API_ACTOR)

@@ -4,9 +4,11 @@ charges, AlipayHK payments, refunds (large ones wait for a manager) and the stat
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from dashboard.api.openapi import document
 from dashboard.approvals.service import waiting
+from dashboard.audit.models import AuditLog
 from dashboard.extensions import db
 from dashboard.payments.refunds import approve_refund
 from dashboard.users import service as users
@@ -111,6 +113,15 @@ def test_a_storefront_charges_sells_refunds_and_follows_every_status(sandboxed, 
     assert refused.get_json()["type"] == "urn:back-office:problem:refused"
     # Every operation answered for real, and each answer met its schema in the OpenAPI document.
     assert shop.succeeded == OPERATION_IDS
+    db.session.rollback()
+    audited = {(row.action, row.actor_label) for row in db.session.scalars(select(AuditLog))}
+    by_key = f"api-key:{shop.secret[:12]}"
+    assert {
+        ("agreement.consulted", by_key),
+        ("payment.charge_requested", by_key),
+        ("payment.refund_requested", by_key),
+        ("agreement.revoke_requested", by_key),
+    } <= audited
 
 
 def test_a_provider_refusal_names_its_code_and_what_to_do(sandboxed, shop):
