@@ -3,6 +3,8 @@ charges, AlipayHK payments, refunds (large ones wait for a manager) and the stat
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -161,3 +163,27 @@ def test_refunds_keep_the_pages_rules(sandboxed, shop):
     assert no_note.get_json()["errors"] == [{"pointer": "/note", "detail": 'Say why: "Other" needs a note.'}]
     assert unknown_reason.get_json()["errors"][0]["pointer"] == "/reason"
     assert shop.get(f"/payments/{charge['id']}").get_json()["amount_refunded"] == 0
+
+
+def test_concurrent_sales_through_the_api_all_succeed(shop):
+    """Many storefront requests at once start their payments side by side (on PostgreSQL they
+    once deadlocked: a new payment took its rollup row before the timeline's lock)."""
+    answers, start = [], threading.Barrier(6)
+
+    def sell(worker: int) -> None:
+        start.wait()
+        for n in range(3):
+            answers.append(
+                shop.post(
+                    "/payments", {"amount": 10000 + worker * 10 + n, "currency": "HKD", "narrative": "Order"}
+                )
+            )
+
+    threads = [threading.Thread(target=sell, args=(worker,)) for worker in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(answer.status_code for answer in answers) == [201] * 18
+    assert len({answer.get_json()["id"] for answer in answers}) == 18

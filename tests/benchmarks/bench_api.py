@@ -204,7 +204,7 @@ def run_bare(options, kind: str, tmp: Path, port: int) -> Load:
     import hashlib
     import hmac
 
-    database = Database.make(kind, tmp, "bench_api_bare", options.postgres)
+    database = Database.make(kind, tmp, options.pg_database, options.postgres)
     server = None
     secret = "bo_test_bare-benchmark-key"
     try:
@@ -242,7 +242,7 @@ def run_bare(options, kind: str, tmp: Path, port: int) -> Load:
 
 def run_api(options, kind: str, tmp: Path, port: int) -> list[Load]:
     """Measure ``GET /api/v1/payments/{id}`` and ``POST /api/v1/payments`` of the real app."""
-    database = Database.make(kind, tmp, "bench_api", options.postgres)
+    database = Database.make(kind, tmp, options.pg_database, options.postgres)
     server = None
     try:
         env = app_environment(
@@ -297,6 +297,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (POSTs use at most 4)")
     parser.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    parser.add_argument(
+        "--pg-database", default="bench_api", help="database made, used in turn by both servers, and dropped"
+    )
     parser.add_argument(
         "--redis", default="redis://127.0.0.1:6379/8", help="jobs and rate limits (PostgreSQL runs)"
     )
