@@ -26,7 +26,9 @@ README = Path(__file__).resolve().parents[2] / "notes" / "README-api.md"
 
 
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), re.S)
+    """Return the code blocks of the walk-through (the section's text before its first subsection)."""
+    walk_through = README.read_text().split("\n### ")[0]
+    return re.findall(rf"```{language}\n(.*?)```", walk_through, re.S)
 
 
 def run(block: str, folder: Path, base_url: str, secret: str) -> str:
