@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.api.models import SCOPES
@@ -120,7 +121,7 @@ def revoke_key(key_id: int, *, actor_id: int | None) -> ApiKey:
     return key
 
 
-def keys(session) -> list[ApiKey]:
+def keys(session: Session) -> list[ApiKey]:
     """Return every key, newest first (the admin page lists them all: a merchant has a handful)."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())))
 
