@@ -35,7 +35,7 @@ def _nullable(kind: str, **more: Any) -> dict[str, Any]:
 
 
 _TIME = _nullable("string", format="date-time")
-_ID = {"type": "integer", "minimum": 1}
+_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _AMOUNT = {"type": "integer", "minimum": 1, "maximum": 10**15, "description": "Minor units of the currency."}
 _CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code."}
 _URL = {"type": "string", "maxLength": 2000, "pattern": "^https?://"}

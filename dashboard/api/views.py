@@ -67,6 +67,8 @@ csrf.exempt(bp)
 
 #: Calls refused for their key that one address may make before it is refused with 429 unheard.
 REFUSED_LIMIT = parse("60 per minute")
+#: The largest id any object has (BIGINT).
+MAX_ID = 2**63 - 1
 #: Most events one read of the feed returns.
 EVENTS_PER_READ = 200
 #: A failed object means the provider refused; its problem carries the object.
@@ -162,7 +164,8 @@ def crash_problem(error: Exception):
 
 
 def _found(model: type, object_id: int) -> Any:
-    found = db.session.get(model, object_id)
+    # An id past BIGINT names nothing (the database would refuse to compare with it).
+    found = db.session.get(model, object_id) if object_id <= MAX_ID else None
     if found is None:
         raise Problem("not-found", f"There is no {model.__name__.lower()} {object_id}.")
     return found
