@@ -148,6 +148,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from dashboard.ach.views import bp as ach_bp
     from dashboard.agreements.views import bp as agreements_bp
+    from dashboard.api.admin import bp as api_keys_bp
+    from dashboard.api.views import bp as api_bp
     from dashboard.approvals.views import bp as approvals_bp
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
@@ -180,6 +182,8 @@ def _register_blueprints(app: Flask) -> None:
         events_bp,
         checkout_bp,
         declarations_bp,
+        api_keys_bp,
+        api_bp,
     ):
         app.register_blueprint(blueprint)
 

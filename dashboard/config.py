@@ -181,6 +181,14 @@ def _redis_url(raw: Any) -> str:
     return text
 
 
+def _rate_limit(raw: Any) -> str:
+    from limits import parse
+
+    text = str(raw).strip()
+    parse(text)  # raises ValueError on anything but "N per minute", "N/second" …
+    return text
+
+
 def _fernet_keys(raw: Any) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in str(raw).split(",") if key.strip())
     if not keys:
@@ -227,6 +235,10 @@ SETTINGS: list[Setting] = [
     Setting("REJECTED_BODIES_PER_HOUR", _non_negative_int, 100),
     Setting("REJECTED_BODY_RETENTION_DAYS", _positive_int, 30),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
+    # The storefront API: the server secret API keys are hashed with (HMAC-SHA256; only the hash is
+    # stored) and how many calls one key may make (Flask-Limiter's notation).
+    Setting("API_KEY_SECRET", str),
+    Setting("API_RATE_LIMIT", _rate_limit, "600 per minute"),
     # Why staff refund (the refund form's list); "Other" asks for a note.
     Setting(
         "REFUND_REASONS",
@@ -318,7 +330,7 @@ SETTINGS: list[Setting] = [
 #: and every audit entry.
 MIN_SECRET_KEY_LENGTH = 32
 #: Keys made of random characters, generated into the instance folder for local runs.
-_RANDOM_KEYS = ("SECRET_KEY", "AUDIT_KEY")
+_RANDOM_KEYS = ("SECRET_KEY", "AUDIT_KEY", "API_KEY_SECRET")
 
 
 def is_local_run(settings: Mapping[str, Any]) -> bool:

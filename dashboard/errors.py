@@ -6,6 +6,7 @@ from flask import Flask
 from flask import g
 from flask import make_response
 from flask import render_template
+from flask import request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -14,6 +15,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import ServiceUnavailable
 
+from dashboard.api import PREFIX as API_PREFIX
+from dashboard.api.problems import for_status
 from dashboard.extensions import db
 from dashboard.extensions import login_manager
 from dashboard.htmx import is_htmx
@@ -81,6 +84,9 @@ def register_error_handlers(app: Flask) -> None:
             return error
         if error.code == 500:
             db.session.rollback()
+        if request.path.startswith(API_PREFIX + "/"):
+            # No API route matched (404, 405): the storefront reads problem details, not a page.
+            return for_status(error.code).response()
         return render_error(error.code, None if error.code != 400 else (error.description or None))
 
     @app.errorhandler(Exception)

@@ -6,6 +6,8 @@ from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
 from dashboard.ach.models import AchSubmission
 from dashboard.agreements.models import Agreement
+from dashboard.api.models import ApiKey
+from dashboard.api.models import IdempotentRequest
 from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
 from dashboard.declarations.models import Declaration
@@ -33,6 +35,7 @@ __all__ = [
     "AchItem",
     "AchSubmission",
     "Agreement",
+    "ApiKey",
     "AuditChainHead",
     "AuditLog",
     "Cancel",
@@ -42,6 +45,7 @@ __all__ = [
     "Declaration",
     "Event",
     "FinishTime",
+    "IdempotentRequest",
     "Notification",
     "NotificationTally",
     "Payment",
