@@ -1,7 +1,7 @@
 """The README's storefront API walk-through, run as written with curl and jq against a served
 sandbox; the test plays the customer, the shopper and the approving manager between the steps.
 
-The text lives in ``notes/README-api.md`` until it joins README.md (then point :data:`README` there).
+The walk-through is the README's "Storefront API" section.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from tests.conftest import environ_without_app_settings
 from tests.sandbox import worldpay_helpers as wh
 from tests.sandbox.helpers import answer_consent
 
-README = Path(__file__).resolve().parents[2] / "notes" / "README-api.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def blocks(language: str) -> list[str]:
     """Return the code blocks of the walk-through: the "Storefront API" section before its first
-    subsection (the same whether the text is in the note or in README.md)."""
+    subsection."""
     section = README.read_text().split("\n## Storefront API\n", 1)[1]
     walk_through = re.split(r"\n##+ ", section, maxsplit=1)[0]
     return re.findall(rf"```{language}\n(.*?)```", walk_through, re.S)
