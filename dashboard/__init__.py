@@ -98,6 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dashboard.errors import register_error_handlers
     from dashboard.notifications.webhooks import init_webhooks
     from dashboard.sandbox.cli import sandbox_command
+    from dashboard.sandbox.cli import simulate_command
     from dashboard.security import init_security
     from dashboard.templating import init_templating
 
@@ -117,6 +118,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count)
     # Registered whatever SANDBOX says: it starts an app of its own with the simulators.
     app.cli.add_command(sandbox_command)
+    app.cli.add_command(simulate_command)
     return app
 
 

@@ -34,3 +34,42 @@ def sandbox_command(host: str, port: int, threads: int) -> None:
         serve_until_stopped(app, host, port, threads, "sandbox")
     finally:
         sender.stop_sender(sandbox)
+
+
+@click.command("simulate")
+@click.option("--minutes", default=5.0, show_default=True, type=click.FloatRange(min=0.05))
+@click.option(
+    "--rate", default=20.0, show_default=True, type=click.FloatRange(min=0.1), help="Actions a minute."
+)
+@click.option(
+    "--url",
+    default=None,
+    help="The running back office to drive (default: PUBLIC_BASE_URL); it must run with SANDBOX=1.",
+)
+@click.option("--seed", default=None, type=int, help="Repeat a run's choices.")
+def simulate_command(minutes: float, rate: float, url: str | None, seed: int | None) -> None:
+    """Drive storefront traffic through the storefront API against the sandbox providers.
+
+    Makes an API key of its own (audited, expiring ten minutes after the run), then starts
+    agreements that customers approve or decline, charges them, takes AlipayHK sales with every
+    shopper outcome, refunds and revokes, printing each step and a summary.
+    """
+    import random
+    from datetime import timedelta
+
+    from dashboard import clock
+    from dashboard.api.models import SCOPES
+    from dashboard.api.service import create_key
+    from dashboard.sandbox.traffic import Traffic
+
+    if not current_app.config["SANDBOX"]:
+        raise click.ClickException("simulate drives the sandbox providers only: run it with SANDBOX=1")
+    base = (url or current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    expires = clock.now() + timedelta(minutes=minutes + 10)
+    made = create_key("traffic simulator", SCOPES, expires, actor_id=None)
+    click.echo(f"driving {base} for {minutes:g} min at {rate:g} actions a minute with key {made.key.prefix}…")
+    traffic = Traffic(base + "/api/v1", made.secret, random.Random(seed), say=click.echo)
+    done = traffic.run(minutes, rate)
+    click.echo(f"done: {sum(done.values())} actions")
+    for what, count in sorted(done.items()):
+        click.echo(f"  {count:5d}  {what}")
