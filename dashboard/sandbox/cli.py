@@ -46,11 +46,16 @@ def sandbox_command(host: str, port: int, threads: int) -> None:
     default=None,
     help="The running back office to drive (default: PUBLIC_BASE_URL); it must run with SANDBOX=1.",
 )
+@click.option(
+    "--key",
+    default=None,
+    help="A sandbox API key (bo_test_…) made at /admin/api-keys; without it, one is made here.",
+)
 @click.option("--seed", default=None, type=int, help="Repeat a run's choices.")
-def simulate_command(minutes: float, rate: float, url: str | None, seed: int | None) -> None:
+def simulate_command(minutes: float, rate: float, url: str | None, key: str | None, seed: int | None) -> None:
     """Drive storefront traffic through the storefront API against the sandbox providers.
 
-    Makes an API key of its own (audited, expiring ten minutes after the run), then starts
+    Uses the key given, or makes one of its own (audited, expiring ten minutes after the run), then starts
     agreements that customers approve or decline, charges them, takes AlipayHK sales with every
     shopper outcome, refunds and revokes, printing each step and a summary.
     """
@@ -59,16 +64,20 @@ def simulate_command(minutes: float, rate: float, url: str | None, seed: int | N
 
     from dashboard import clock
     from dashboard.api.models import SCOPES
+    from dashboard.api.service import TEST_PREFIX
     from dashboard.api.service import create_key
     from dashboard.sandbox.traffic import Traffic
 
-    if not current_app.config["SANDBOX"]:
+    if key is not None and not key.startswith(TEST_PREFIX):
+        raise click.ClickException(f"simulate drives the sandbox providers only: give a {TEST_PREFIX}… key")
+    if key is None and not current_app.config["SANDBOX"]:
         raise click.ClickException("simulate drives the sandbox providers only: run it with SANDBOX=1")
     base = (url or current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
-    expires = clock.now() + timedelta(minutes=minutes + 10)
-    made = create_key("traffic simulator", SCOPES, expires, actor_id=None)
-    click.echo(f"driving {base} for {minutes:g} min at {rate:g} actions a minute with key {made.key.prefix}…")
-    traffic = Traffic(base + "/api/v1", made.secret, random.Random(seed), say=click.echo)
+    if key is None:
+        expires = clock.now() + timedelta(minutes=minutes + 10)
+        key = create_key("traffic simulator", SCOPES, expires, actor_id=None).secret
+    click.echo(f"driving {base} for {minutes:g} min at {rate:g} actions a minute…")
+    traffic = Traffic(base + "/api/v1", key, random.Random(seed), say=click.echo)
     done = traffic.run(minutes, rate)
     click.echo(f"done: {sum(done.values())} actions")
     for what, count in sorted(done.items()):

@@ -47,6 +47,8 @@ class Traffic:
     key: str
     rng: random.Random
     say: Callable[[str], None] = print
+    #: Agreements whose customer approved, until the back office says they are active.
+    approved: list[int] = field(default_factory=list)
     active: list[int] = field(default_factory=list)
     paid: list[int] = field(default_factory=list)
     done: Counter = field(default_factory=Counter)
@@ -61,6 +63,7 @@ class Traffic:
 
     def step(self) -> None:
         """Do one action, chosen by :data:`ACTIONS` among those possible now."""
+        self._follow_approved()
         possible = {
             name: weight
             for name, weight in ACTIONS.items()
@@ -89,6 +92,15 @@ class Traffic:
         problem = answer.json() if answer.headers.get("Content-Type", "").endswith("json") else {}
         return f"{answer.status_code} {problem.get('title', '')}".strip()
 
+    def _follow_approved(self) -> None:
+        """Ask after the agreements customers approved: the token arrives a moment later."""
+        for agreement_id in list(self.approved[:3]):
+            status = self._said(self._call("GET", f"/agreements/{agreement_id}"))
+            if status != "pending":
+                self.approved.remove(agreement_id)
+            if status == "active":
+                self.active.append(agreement_id)
+
     def agreement(self) -> str:
         """Start an agreement; the customer approves (most) or declines on the wallet's page."""
         customer = f"sim-{uuid.uuid4().hex[:10]}"
@@ -101,10 +113,9 @@ class Traffic:
         decision = "approve" if self.rng.random() < 0.85 else "decline"
         if agreement.get("authorization_url"):
             _press(agreement["authorization_url"], {"decision": decision})
-        state = self._said(self._call("GET", f"/agreements/{agreement['id']}"))
-        if state == "active":
-            self.active.append(agreement["id"])
-        return f"customer chose {decision}, agreement {state}"
+        if decision == "approve":
+            self.approved.append(agreement["id"])
+        return f"customer chose {decision}"
 
     def charge(self) -> str:
         """Charge an active agreement an everyday amount."""
