@@ -147,9 +147,11 @@ class SettlementBatch(Base):
         one_of("provider", PROVIDERS),
         one_of("state", [state.value for state in BatchState]),
         UniqueConstraint("provider", "reference", name="uq_settlement_batches_provider_reference"),
-        # The list: newest first, all of them or by state or provider.
+        # The list: newest first, all of them or by state, provider or day.
         Index("ix_settlement_batches_state_id", "state", "id"),
         Index("ix_settlement_batches_provider_id", "provider", "id"),
+        # The list's day filter, and the report's settled amounts per day.
+        Index("ix_settlement_batches_day_id", "day", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

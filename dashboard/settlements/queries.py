@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Row
 from sqlalchemy import func
@@ -29,6 +30,8 @@ class BatchFilter:
 
     state: str = ""
     provider: str = ""
+    #: One settlement day (None: any).
+    day: date | None = None
 
 
 def batch_page(session: Session, filters: BatchFilter, before: Cursor | None) -> Page:
@@ -50,6 +53,8 @@ def batch_page(session: Session, filters: BatchFilter, before: Cursor | None) ->
         statement = statement.where(SettlementBatch.state == filters.state)
     if filters.provider:
         statement = statement.where(SettlementBatch.provider == filters.provider)
+    if filters.day is not None:
+        statement = statement.where(SettlementBatch.day == filters.day)
     rows, next_cursor = newest_first(session, statement, SettlementBatch, before, order=("id",), timed=False)
     return Page(list(rows), next_cursor)
 
