@@ -28,6 +28,7 @@ from dashboard.reports.tables import Link
 from dashboard.reports.tables import Section
 from dashboard.reports.tables import Table
 from dashboard.settlements.models import BatchState
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
 
 
@@ -95,6 +96,7 @@ def settlement_figures(session: Session, filters: ReportFilters) -> SettlementFi
             SettlementBatch.day >= first,
             SettlementBatch.day <= last,
             SettlementBatch.state != BatchState.WAITING.value,
+            SettlementBatch.scope == Scope.BATCH.value,
             *filters.narrowing(SettlementBatch.provider, SettlementBatch.currency),
         )
         .group_by(SettlementBatch.day, SettlementBatch.currency)

@@ -16,6 +16,7 @@ from dashboard.listing import Page
 from dashboard.listing import newest_first
 from dashboard.settlements.models import DIFFERENCES
 from dashboard.settlements.models import Outcome
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.records import EntryKind
@@ -43,6 +44,7 @@ def batch_page(session: Session, filters: BatchFilter, before: Cursor | None) ->
         SettlementBatch.currency,
         SettlementBatch.day,
         SettlementBatch.state,
+        SettlementBatch.scope,
         SettlementBatch.entry_count,
         SettlementBatch.fee_minor,
         SettlementBatch.net_minor,
@@ -107,6 +109,7 @@ def settlement_of_payment(session: Session, payment_id: int) -> Row | None:
         )
         .join(SettlementBatch, SettlementBatch.id == SettlementResult.batch_id)
         .where(SettlementResult.payment_id == payment_id, SettlementResult.kind == EntryKind.PAYMENT.value)
+        .where(SettlementBatch.scope == Scope.BATCH.value)
         .where(SettlementResult.entry_id.is_not(None))
         .order_by(SettlementResult.id.desc())
         .limit(1)

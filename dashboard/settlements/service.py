@@ -27,16 +27,19 @@ from dashboard.audit import service as audit
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.payments.models import Payment
 from dashboard.providers.entry import Provider
 from dashboard.providers.registry import REGISTRY
 from dashboard.providers.registry import provider as provider_entry
 from dashboard.settlements.models import DIFFERENCES
 from dashboard.settlements.models import BatchState
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.models import SettlementEntry
 from dashboard.settlements.models import SettlementFile
 from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.models import SettlementTotal
+from dashboard.settlements.reconcile import day_window
 from dashboard.settlements.reconcile import reconcile
 from dashboard.settlements.records import ReportFile
 from dashboard.settlements.records import ReportFormatError
@@ -106,7 +109,7 @@ def _entry_values(file_id: int, record: EntryRecord) -> dict:
         "provider_id": record.provider_id,
         "original_provider_id": record.original_provider_id,
         "request_id": record.request_id,
-        "status": record.status,
+        "status": record.status.value if record.status else None,
         "amount_minor": record.amount_minor,
         "currency": record.currency,
         "settlement_amount_minor": record.settlement_amount_minor,
@@ -186,6 +189,57 @@ def _batch_of(
     return batch
 
 
+def day_reference(day: date, currency: str) -> str:
+    """Return the reference of a day's transactions in one currency."""
+    return f"transactions-{day:%Y%m%d}-{currency}"
+
+
+def _days_of(session: Session, stored: SettlementFile, zone) -> list[SettlementBatch]:
+    """Return the day's transactions, one per currency of the file's rows or of ours made that day;
+    each now reconciled from this file (the day's latest)."""
+    currencies = set(
+        session.scalars(
+            select(SettlementEntry.currency).where(SettlementEntry.file_id == stored.id).distinct()
+        )
+    )
+    start, end = day_window(stored.day, zone)
+    currencies |= set(
+        session.scalars(
+            select(Payment.currency)
+            .where(Payment.provider == stored.provider, Payment.created_at >= start, Payment.created_at < end)
+            .distinct()
+        )
+    )
+    days = []
+    for currency in sorted(currencies):
+        reference = day_reference(stored.day, currency)
+        day = session.scalar(
+            select(SettlementBatch)
+            .where(SettlementBatch.provider == stored.provider, SettlementBatch.reference == reference)
+            .with_for_update()
+        )
+        if day is None:
+            day = SettlementBatch(
+                provider=stored.provider,
+                reference=reference,
+                scope=Scope.DAY.value,
+                currency=currency,
+                day=stored.day,
+                state=BatchState.WAITING.value,
+                gross_minor=0,
+                fee_minor=0,
+                net_minor=0,
+                entry_count=0,
+                difference_count=0,
+                open_count=0,
+            )
+            session.add(day)
+        day.details_file_id = stored.id
+        session.flush()
+        days.append(day)
+    return days
+
+
 def import_report(
     provider_code: str,
     stream: BinaryIO,
@@ -261,6 +315,10 @@ def _import_once(
             batch = _batch_of(session, stored, report, currency) if report.batch_id else None
             if batch is not None and batch.details_file_id and batch.summary_file_id:
                 reconcile(session, batch, reports.day_zone)
+            transactions = stored.kind == ReportKind.TRANSACTIONS and stored.day is not None
+            days = _days_of(session, stored, reports.day_zone) if transactions else []
+            for day in days:
+                reconcile(session, day, reports.day_zone)
             audit.record(
                 session,
                 "settlement.file_imported",
@@ -273,11 +331,14 @@ def _import_once(
                     "rows": stored.rows,
                     "source": source,
                     "batch_state": batch.state if batch else None,
+                    "days": {day.reference: day.state for day in days},
                 },
                 actor_id=actor_id,
                 actor_label=None if actor_id else "settlement import",
             )
-            return Imported(file_id=stored.id, batch_id=batch.id if batch else None)
+            # A day's transactions in one currency open as a batch does; in several, the list shows them.
+            shown = batch or (days[0] if len(days) == 1 else None)
+            return Imported(file_id=stored.id, batch_id=shown.id if shown else None)
     except ReportFormatError as error:
         return Imported(refused=error)
 

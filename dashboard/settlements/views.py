@@ -28,6 +28,7 @@ from dashboard.settlements import service
 from dashboard.settlements.forms import BatchFilterForm
 from dashboard.settlements.forms import ImportForm
 from dashboard.settlements.forms import NoteForm
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.models import SettlementFile
 from dashboard.settlements.models import SettlementResult
@@ -48,6 +49,12 @@ OUTCOME_WORDS = {
     "status_mismatch": "Settled in a state ours disagrees with",
     "fee": "Fee charged outside a transaction",
     "totals_mismatch": "Rows do not add up to the summary",
+}
+#: The same, for a day's transactions: its report lists what was made, not what settled.
+DAY_OUTCOME_WORDS = OUTCOME_WORDS | {
+    "missing_ours": "In the provider's report, unknown to us",
+    "missing_theirs": "Ours, not in the provider's report",
+    "status_mismatch": "The provider's latest status differs from ours",
 }
 
 
@@ -137,7 +144,8 @@ def _detail_context(batch: SettlementBatch, **extra) -> dict:
         "differences": shown,
         "more_differences": len(shown) == DIFFERENCES_SHOWN and batch.difference_count > DIFFERENCES_SHOWN,
         "matched": matched_count(db.session, batch.id),
-        "outcome_words": OUTCOME_WORDS,
+        "day_scope": batch.scope == Scope.DAY,
+        "outcome_words": DAY_OUTCOME_WORDS if batch.scope == Scope.DAY else OUTCOME_WORDS,
         "names": staff_names(
             db.session, [result.resolved_by_id for result in shown if result.resolved_by_id]
         ),
