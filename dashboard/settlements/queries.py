@@ -18,6 +18,7 @@ from dashboard.settlements.models import DIFFERENCES
 from dashboard.settlements.models import Outcome
 from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
+from dashboard.settlements.models import SettlementFile
 from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.records import EntryKind
 
@@ -114,3 +115,18 @@ def settlement_of_payment(session: Session, payment_id: int) -> Row | None:
         .order_by(SettlementResult.id.desc())
         .limit(1)
     ).first()
+
+
+def replaced_files(session: Session, stored: SettlementFile) -> list[SettlementFile]:
+    """Return the earlier files of the same name a corrected file replaced, newest first."""
+    return list(
+        session.scalars(
+            select(SettlementFile)
+            .where(
+                SettlementFile.provider == stored.provider,
+                SettlementFile.name == stored.name,
+                SettlementFile.id < stored.id,
+            )
+            .order_by(SettlementFile.id.desc())
+        )
+    )

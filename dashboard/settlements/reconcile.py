@@ -133,6 +133,9 @@ def _result(batch: SettlementBatch, outcome: Outcome, kind: str, **values: Any) 
         "our_minor": None,
         "fee_minor": 0,
         "net_minor": None,
+        "note": None,
+        "resolved_by_id": None,
+        "resolved_at": None,
     }
     row.update(values)
     return row
@@ -465,39 +468,99 @@ def _against_summary(session: Session, batch: SettlementBatch, seen: _Seen) -> l
     return results
 
 
-def reconcile(session: Session, batch: SettlementBatch, zone: tzinfo) -> None:
+#: What makes a difference the same one in a later run: its outcome and what it is about.
+_NOTE_KEY = ("outcome", "kind", "provider_id", "payment_id", "refund_id", "cancel_id")
+_NOTE_FIELDS = ("note", "resolved_by_id", "resolved_at")
+
+
+@dataclass
+class _Notes:
+    """The notes of an earlier run, waiting for the same difference in this one."""
+
+    waiting: dict[tuple, list[dict]]
+    kept: int = 0
+    #: Differences of this run, and those without a note.
+    differences: int = 0
+    open: int = 0
+
+    @classmethod
+    def of(cls, session: Session, batch_id: int) -> _Notes:
+        rows = session.execute(
+            select(*(getattr(SettlementResult, name) for name in _NOTE_KEY + _NOTE_FIELDS))
+            .where(SettlementResult.batch_id == batch_id, SettlementResult.note.is_not(None))
+            .order_by(SettlementResult.id)
+        ).all()
+        waiting: dict[tuple, list[dict]] = {}
+        for row in rows:
+            waiting.setdefault(tuple(row[: len(_NOTE_KEY)]), []).append(
+                dict(zip(_NOTE_FIELDS, row[len(_NOTE_KEY) :], strict=True))
+            )
+        return cls(waiting)
+
+    def carry(self, results: list[dict]) -> None:
+        """Give each difference the note of the same one in the earlier run, if it had one; count them."""
+        for result in results:
+            if result["outcome"] == Outcome.MATCHED:
+                continue
+            self.differences += 1
+            earlier = self.waiting.get(tuple(result[name] for name in _NOTE_KEY))
+            if earlier:
+                result.update(earlier.pop(0))
+                self.kept += 1
+            else:
+                self.open += 1
+
+    @property
+    def dropped(self) -> int:
+        """Notes of the earlier run whose difference is gone."""
+        return sum(len(notes) for notes in self.waiting.values())
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a run did with the notes of the one it replaced."""
+
+    notes_kept: int
+    notes_dropped: int
+
+
+def reconcile(session: Session, batch: SettlementBatch, zone: tzinfo) -> Reconciled:
     """Reconcile a batch whose details and summary are both imported (or a day whose transactions
     are), in the caller's transaction.
 
-    What an earlier run found is replaced (its notes with it): run it when a batch's file changes.
+    What an earlier run found is replaced: run it when a batch's file changes. Each note of the
+    earlier run goes to the same difference (same outcome, kind and ids) in the new one, if there is one.
     """
     rules = RULES[Scope(batch.scope)]
+    notes = _Notes.of(session, batch.id)
     session.execute(delete(SettlementResult).where(SettlementResult.batch_id == batch.id))
     seen = _Seen()
     rows = select(*_ENTRY_COLUMNS).where(SettlementEntry.file_id == batch.details_file_id)
     if batch.scope == Scope.DAY:
         rows = rows.where(SettlementEntry.currency == batch.currency)
     entries = session.execute(rows.order_by(SettlementEntry.line).execution_options(yield_per=CHUNK))
-    differences = 0
     for chunk in entries.partitions():
-        results = _match_chunk(session, batch, chunk, seen, rules)
-        differences += _store(session, results)
-    differences += _store(session, _missing_theirs(session, batch, zone, seen, rules))
+        _store(session, _match_chunk(session, batch, chunk, seen, rules), notes)
+    _store(session, _missing_theirs(session, batch, zone, seen, rules), notes)
     if rules.has_summary:
-        differences += _store(session, _against_summary(session, batch, seen))
+        _store(session, _against_summary(session, batch, seen), notes)
     batch.gross_minor, batch.fee_minor, batch.net_minor, batch.entry_count = (
         seen.gross,
         seen.fee,
         seen.net,
         seen.count,
     )
-    batch.difference_count = batch.open_count = differences
-    batch.state = (BatchState.DIFFERENCES if differences else BatchState.BALANCED).value
+    batch.difference_count, batch.open_count = notes.differences, notes.open
+    if not notes.differences:
+        batch.state = BatchState.BALANCED.value
+    else:
+        batch.state = (BatchState.DIFFERENCES if notes.open else BatchState.RESOLVED).value
     batch.reconciled_at = clock.now()
+    return Reconciled(notes.kept, notes.dropped)
 
 
-def _store(session: Session, results: list[dict]) -> int:
-    """Insert results; return how many are differences."""
+def _store(session: Session, results: list[dict], notes: _Notes) -> None:
+    """Insert results, each difference with its earlier note if it had one."""
+    notes.carry(results)
     if results:
         session.connection().execute(SettlementResult.__table__.insert(), results)
-    return sum(result["outcome"] != Outcome.MATCHED for result in results)

@@ -39,6 +39,7 @@ from dashboard.settlements.models import SettlementEntry
 from dashboard.settlements.models import SettlementFile
 from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.models import SettlementTotal
+from dashboard.settlements.reconcile import Reconciled
 from dashboard.settlements.reconcile import day_window
 from dashboard.settlements.reconcile import reconcile
 from dashboard.settlements.records import ReportFile
@@ -159,8 +160,9 @@ def _store_rows(
 
 def _batch_of(
     session: Session, stored: SettlementFile, report: ReportFile, currency: str | None
-) -> SettlementBatch:
-    """Return the batch a details or summary file belongs to (created by the first of the two)."""
+) -> tuple[SettlementBatch, int | None]:
+    """Return the batch a details or summary file belongs to (created by the first of the two), and
+    the file of the same kind it replaces (a corrected one), if any."""
     batch = session.scalar(
         select(SettlementBatch)
         .where(SettlementBatch.provider == stored.provider, SettlementBatch.reference == report.batch_id)
@@ -182,11 +184,11 @@ def _batch_of(
         session.add(batch)
     batch.day = batch.day or stored.day
     if stored.kind == ReportKind.SETTLEMENT_DETAILS:
-        batch.details_file_id = stored.id
+        replaced, batch.details_file_id = batch.details_file_id, stored.id
     else:
-        batch.summary_file_id = stored.id
+        replaced, batch.summary_file_id = batch.summary_file_id, stored.id
     session.flush()
-    return batch
+    return batch, replaced
 
 
 def day_reference(day: date, currency: str) -> str:
@@ -194,9 +196,9 @@ def day_reference(day: date, currency: str) -> str:
     return f"transactions-{day:%Y%m%d}-{currency}"
 
 
-def _days_of(session: Session, stored: SettlementFile, zone) -> list[SettlementBatch]:
-    """Return the day's transactions, one per currency of the file's rows or of ours made that day;
-    each now reconciled from this file (the day's latest)."""
+def _days_of(session: Session, stored: SettlementFile, zone) -> list[tuple[SettlementBatch, int | None]]:
+    """Return the day's transactions, one per currency of the file's rows or of ours made that day,
+    each now read from this file (the day's latest), with the file it replaces, if any."""
     currencies = set(
         session.scalars(
             select(SettlementEntry.currency).where(SettlementEntry.file_id == stored.id).distinct()
@@ -234,9 +236,9 @@ def _days_of(session: Session, stored: SettlementFile, zone) -> list[SettlementB
                 open_count=0,
             )
             session.add(day)
-        day.details_file_id = stored.id
+        replaced, day.details_file_id = day.details_file_id, stored.id
         session.flush()
-        days.append(day)
+        days.append((day, replaced))
     return days
 
 
@@ -312,13 +314,17 @@ def _import_once(
             session.flush()
             stored.rows, day, currency = _store_rows(session, stored, reports.read(stream, report))
             stored.day = stored.day or day or folder_day
-            batch = _batch_of(session, stored, report, currency) if report.batch_id else None
-            if batch is not None and batch.details_file_id and batch.summary_file_id:
-                reconcile(session, batch, reports.day_zone)
+            batch, replaced = (
+                _batch_of(session, stored, report, currency) if report.batch_id else (None, None)
+            )
+            # A batch is reconciled once both its files are in; a day's transactions at once.
+            due = [(batch, replaced)] if batch and batch.details_file_id and batch.summary_file_id else []
             transactions = stored.kind == ReportKind.TRANSACTIONS and stored.day is not None
             days = _days_of(session, stored, reports.day_zone) if transactions else []
-            for day in days:
-                reconcile(session, day, reports.day_zone)
+            for record, earlier in due + days:
+                reconciled = reconcile(session, record, reports.day_zone)
+                if earlier is not None:
+                    _record_replaced(session, record, earlier, stored, reconciled, actor_id)
             audit.record(
                 session,
                 "settlement.file_imported",
@@ -331,16 +337,44 @@ def _import_once(
                     "rows": stored.rows,
                     "source": source,
                     "batch_state": batch.state if batch else None,
-                    "days": {day.reference: day.state for day in days},
+                    "days": {day.reference: day.state for day, _ in days},
                 },
                 actor_id=actor_id,
                 actor_label=None if actor_id else "settlement import",
             )
             # A day's transactions in one currency open as a batch does; in several, the list shows them.
-            shown = batch or (days[0] if len(days) == 1 else None)
+            shown = batch or (days[0][0] if len(days) == 1 else None)
             return Imported(file_id=stored.id, batch_id=shown.id if shown else None)
     except ReportFormatError as error:
         return Imported(refused=error)
+
+
+def _record_replaced(
+    session: Session,
+    record: SettlementBatch,
+    earlier: int,
+    stored: SettlementFile,
+    reconciled: Reconciled,
+    actor_id: int | None,
+) -> None:
+    """Audit a corrected file taking an earlier one's place, and what became of the earlier notes."""
+    audit.record(
+        session,
+        "settlement.file_replaced",
+        object_type=ObjectType.SETTLEMENT_BATCH,
+        object_id=record.id,
+        before={"file_id": earlier},
+        after={
+            "file_id": stored.id,
+            "file": stored.name,
+            "sha256": stored.sha256,
+            "notes_kept": reconciled.notes_kept,
+            "notes_dropped": reconciled.notes_dropped,
+            "batch_state": record.state,
+        },
+        actor_id=actor_id,
+        actor_label=None if actor_id else "settlement import",
+    )
 
 
 def import_download(provider_code: str, stream: BinaryIO, name: str, day: date) -> Imported:

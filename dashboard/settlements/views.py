@@ -37,6 +37,7 @@ from dashboard.settlements.queries import BatchFilter
 from dashboard.settlements.queries import batch_page
 from dashboard.settlements.queries import differences
 from dashboard.settlements.queries import matched_count
+from dashboard.settlements.queries import replaced_files
 from dashboard.templating import can_open
 
 bp = Blueprint("settlements", __name__, url_prefix="/settlements")
@@ -138,6 +139,11 @@ def _note_form(result: SettlementResult) -> NoteForm:
 
 def _detail_context(batch: SettlementBatch, **extra) -> dict:
     shown = differences(db.session, batch.id)
+    files = {
+        kind: db.session.get(SettlementFile, file_id)
+        for kind, file_id in (("details", batch.details_file_id), ("summary", batch.summary_file_id))
+        if file_id
+    }
     return {
         "batch": batch,
         "provider_label": provider_label(batch.provider),
@@ -149,11 +155,9 @@ def _detail_context(batch: SettlementBatch, **extra) -> dict:
         "names": staff_names(
             db.session, [result.resolved_by_id for result in shown if result.resolved_by_id]
         ),
-        "files": {
-            kind: db.session.get(SettlementFile, file_id)
-            for kind, file_id in (("details", batch.details_file_id), ("summary", batch.summary_file_id))
-            if file_id
-        },
+        "files": files,
+        # Earlier files of the same name: a corrected file replaced them.
+        "replaced": {kind: replaced_files(db.session, file) for kind, file in files.items()},
         "may_resolve": can_open("settlements.note"),
         "note_form_for": _note_form,
         "note_forms": extra.pop("note_forms", {}),

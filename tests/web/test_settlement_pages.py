@@ -228,3 +228,15 @@ def test_a_day_s_differences_are_resolved_and_exported_as_a_batch_s(app, client,
     lines = client.get(f"/settlements/{day_id}/differences.csv").get_data(as_text=True).splitlines()
     assert lines[1].startswith("transactions-20260105-HKD,2026-01-05,amount mismatch,payment,")
     assert ",HKD,50.01,50.00,0.00,,The shop keyed one cent too little.," in lines[1]
+
+
+def test_a_batch_page_says_a_corrected_file_replaced_the_earlier_one(app, client, login_as):
+    with app.app_context():
+        batch_id = settlement_with_differences().id
+        corrected = Batch().add(EntryKind.PAYMENT, "STRANGER", "=HYPERLINK(1)", 12300, 149)
+        name, stream = corrected.details()
+        service.import_report("antom", stream, name, source="upload")
+    login_as("viewer")
+    page = text(client.get(f"/settlements/{batch_id}"))
+    assert 'id="file-details-replaced-1">A corrected file: it replaced the one imported' in page
+    assert 'id="file-summary-replaced-1"' not in page
