@@ -61,17 +61,18 @@ class SettlementFigures:
     days: tuple[SettledDay, ...]
 
     def charts(self) -> list[Markup]:
-        """Return one chart per currency: for each day, the amount paid and the net settled."""
+        """Return one chart per currency: for each day, the amount paid and the gross settled (the
+        difference's two sides)."""
         charts = []
         for currency in sorted({line.currency for line in self.days}):
             bars = []
             for line in self.days:
                 if line.currency == currency:
                     bars.append((f"{line.day:%d %b} paid", line.paid.minor))
-                    bars.append((f"{line.day:%d %b} settled net", line.net.minor))
+                    bars.append((f"{line.day:%d %b} settled", line.gross.minor))
             charts.append(
                 bar_chart(
-                    f"Paid and settled net per day, {currency}",
+                    f"Paid and settled (gross) per day, {currency}",
                     bars,
                     chart_id=f"settled-{currency.lower()}",
                     value_label=lambda minor, currency=currency: format_money(minor, currency),

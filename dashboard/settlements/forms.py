@@ -31,7 +31,7 @@ class BatchFilterForm(FlaskForm):
     state = SelectField("State", choices=choices(BatchState, "Any state"), default="")
     provider = SelectField("Provider", default="")
     day = DayField(
-        "Settlement day", validators=[Optional()], description="The day the provider settled the batch."
+        "Day", validators=[Optional()], description="A batch's settlement day, or the transactions' day."
     )
 
     def __init__(self, *args, **kwargs) -> None:
