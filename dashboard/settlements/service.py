@@ -197,8 +197,9 @@ def day_reference(day: date, currency: str) -> str:
 
 
 def _days_of(session: Session, stored: SettlementFile, zone) -> list[tuple[SettlementBatch, int | None]]:
-    """Return the day's transactions, one per currency of the file's rows or of ours made that day,
-    each now read from this file (the day's latest), with the file it replaces, if any."""
+    """Return the day's transactions, one per currency of the file's rows or of our payments made that
+    day that the provider knows of, each now read from this file (the day's latest), with the file
+    it replaces, if any."""
     currencies = set(
         session.scalars(
             select(SettlementEntry.currency).where(SettlementEntry.file_id == stored.id).distinct()
@@ -208,7 +209,12 @@ def _days_of(session: Session, stored: SettlementFile, zone) -> list[tuple[Settl
     currencies |= set(
         session.scalars(
             select(Payment.currency)
-            .where(Payment.provider == stored.provider, Payment.created_at >= start, Payment.created_at < end)
+            .where(
+                Payment.provider == stored.provider,
+                Payment.provider_payment_id.is_not(None),
+                Payment.created_at >= start,
+                Payment.created_at < end,
+            )
             .distinct()
         )
     )
