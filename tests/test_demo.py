@@ -56,7 +56,20 @@ def test_the_last_days_are_settled_balanced_except_the_one_with_differences(sand
 
     demo.settle_reports(days=3, differences_back=2, report=lambda _: None)
 
-    batches = db.session.scalars(select(SettlementBatch).order_by(SettlementBatch.day)).all()
+    def of(scope: str) -> list[SettlementBatch]:
+        return db.session.scalars(
+            select(SettlementBatch).where(SettlementBatch.scope == scope).order_by(SettlementBatch.day)
+        ).all()
+
+    batches = of("batch")
     assert [batch.day.isoformat() for batch in batches] == ["2026-01-02", "2026-01-03", "2026-01-04"]
     assert [batch.state for batch in batches] == ["balanced", "differences", "balanced"]
     assert all(batch.entry_count for batch in batches)
+    # Each day's transactions report agrees with ours, status by status (the differences are the batch's).
+    days = of("day")
+    assert [(day.day.isoformat(), day.state) for day in days] == [
+        ("2026-01-02", "balanced"),
+        ("2026-01-03", "balanced"),
+        ("2026-01-04", "balanced"),
+    ]
+    assert all(day.entry_count for day in days)

@@ -8,6 +8,7 @@ from dashboard.reports import notifications_figures
 from dashboard.reports import payments_figures
 from dashboard.reports import payroll_figures
 from dashboard.reports import refunds_figures
+from dashboard.reports import settlements_figures
 from dashboard.reports.tables import Section
 
 #: Every section, in page order (each figures module defines its ``SECTION``).
@@ -15,6 +16,7 @@ SECTIONS: list[Section] = [
     payments_figures.SECTION,
     errors_figures.SECTION,
     refunds_figures.SECTION,
+    settlements_figures.SECTION,
     agreements_figures.SECTION,
     payroll_figures.SECTION,
     notifications_figures.SECTION,

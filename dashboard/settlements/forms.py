@@ -9,7 +9,9 @@ from wtforms import SelectField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import Optional
 
+from dashboard.forms import DayField
 from dashboard.listing import choices
 from dashboard.listing import strip_text
 from dashboard.settlements.models import BatchState
@@ -21,13 +23,16 @@ def _reporting_providers() -> list[tuple[str, str]]:
 
 
 class BatchFilterForm(FlaskForm):
-    """Filter settlement batches by state and provider (GET, no CSRF: the filters live in the URL)."""
+    """Filter settlement batches by state, provider and day (GET, no CSRF: the filters live in the URL)."""
 
     class Meta:
         csrf = False
 
     state = SelectField("State", choices=choices(BatchState, "Any state"), default="")
     provider = SelectField("Provider", default="")
+    day = DayField(
+        "Day", validators=[Optional()], description="A batch's settlement day, or the transactions' day."
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

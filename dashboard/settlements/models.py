@@ -30,14 +30,23 @@ from dashboard.settlements.records import ReportKind
 class BatchState(enum.StrEnum):
     """Where reconciling a settlement batch stands."""
 
-    #: One of its two files (details, summary) is not imported yet.
+    #: One of a batch's two files (details, summary) is not imported yet.
     WAITING = "waiting"
-    #: Every row matched ours and the totals agree with the summary.
+    #: Every row matched ours (and a batch's totals agree with its summary).
     BALANCED = "balanced"
     #: Some difference has no note yet.
     DIFFERENCES = "differences"
     #: Every difference has a note from the person who resolved it.
     RESOLVED = "resolved"
+
+
+class Scope(enum.StrEnum):
+    """What a reconciled set of rows is."""
+
+    #: A provider's settlement batch: its details checked against ours and against its summary.
+    BATCH = "batch"
+    #: One day's transactions report in one currency: each transaction's latest status against ours.
+    DAY = "day"
 
 
 class Outcome(enum.StrEnum):
@@ -50,7 +59,8 @@ class Outcome(enum.StrEnum):
     MISSING_OURS = "missing_ours"
     #: We believe it settled that day; the provider's batch does not have it.
     MISSING_THEIRS = "missing_theirs"
-    #: The provider settled it in a state ours disagrees with (a reversal, a failed payment it settled).
+    #: The provider settled it in a state ours disagrees with (a reversal, a failed payment it settled),
+    #: or its transactions report gives another status than ours (a success we failed, still processing).
     STATUS_MISMATCH = "status_mismatch"
     #: A fee charged or corrected outside any transaction (a summary's fee row).
     FEE = "fee"
@@ -140,26 +150,32 @@ class SettlementTotal(Base):
 
 
 class SettlementBatch(Base):
-    """One provider settlement batch: its two files, its totals and how reconciling it went."""
+    """One provider settlement batch (its two files), or one day's transactions in one currency (the
+    day's transactions file): its totals and how reconciling it went."""
 
     __tablename__ = "settlement_batches"
     __table_args__ = (
         one_of("provider", PROVIDERS),
         one_of("state", [state.value for state in BatchState]),
+        one_of("scope", [scope.value for scope in Scope]),
         UniqueConstraint("provider", "reference", name="uq_settlement_batches_provider_reference"),
-        # The list: newest first, all of them or by state or provider.
+        # The list: newest first, all of them or by state, provider or day.
         Index("ix_settlement_batches_state_id", "state", "id"),
         Index("ix_settlement_batches_provider_id", "provider", "id"),
+        # The list's day filter, and the report's settled amounts per day.
+        Index("ix_settlement_batches_day_id", "day", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
-    #: The provider's settlement batch id.
+    #: The provider's settlement batch id; for a day, ``transactions-<YYYYMMDD>-<currency>``.
     reference: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(8), default=Scope.BATCH.value, server_default=Scope.BATCH.value)
     currency: Mapped[str] = mapped_column(String(3))
-    #: The settlement day (the provider's local day).
+    #: The settlement day, or the transactions' day (the provider's local day).
     day: Mapped[date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(12), default=BatchState.WAITING.value)
+    #: The details file (a batch) or the transactions file (a day) whose rows are reconciled.
     details_file_id: Mapped[int | None] = mapped_column(
         ForeignKey("settlement_files.id", ondelete="SET NULL")
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Row
 from sqlalchemy import func
@@ -15,7 +16,9 @@ from dashboard.listing import Page
 from dashboard.listing import newest_first
 from dashboard.settlements.models import DIFFERENCES
 from dashboard.settlements.models import Outcome
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
+from dashboard.settlements.models import SettlementFile
 from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.records import EntryKind
 
@@ -29,6 +32,8 @@ class BatchFilter:
 
     state: str = ""
     provider: str = ""
+    #: One settlement day (None: any).
+    day: date | None = None
 
 
 def batch_page(session: Session, filters: BatchFilter, before: Cursor | None) -> Page:
@@ -40,6 +45,7 @@ def batch_page(session: Session, filters: BatchFilter, before: Cursor | None) ->
         SettlementBatch.currency,
         SettlementBatch.day,
         SettlementBatch.state,
+        SettlementBatch.scope,
         SettlementBatch.entry_count,
         SettlementBatch.fee_minor,
         SettlementBatch.net_minor,
@@ -50,6 +56,8 @@ def batch_page(session: Session, filters: BatchFilter, before: Cursor | None) ->
         statement = statement.where(SettlementBatch.state == filters.state)
     if filters.provider:
         statement = statement.where(SettlementBatch.provider == filters.provider)
+    if filters.day is not None:
+        statement = statement.where(SettlementBatch.day == filters.day)
     rows, next_cursor = newest_first(session, statement, SettlementBatch, before, order=("id",), timed=False)
     return Page(list(rows), next_cursor)
 
@@ -102,7 +110,23 @@ def settlement_of_payment(session: Session, payment_id: int) -> Row | None:
         )
         .join(SettlementBatch, SettlementBatch.id == SettlementResult.batch_id)
         .where(SettlementResult.payment_id == payment_id, SettlementResult.kind == EntryKind.PAYMENT.value)
+        .where(SettlementBatch.scope == Scope.BATCH.value)
         .where(SettlementResult.entry_id.is_not(None))
         .order_by(SettlementResult.id.desc())
         .limit(1)
     ).first()
+
+
+def replaced_files(session: Session, stored: SettlementFile) -> list[SettlementFile]:
+    """Return the earlier files of the same name a corrected file replaced, newest first."""
+    return list(
+        session.scalars(
+            select(SettlementFile)
+            .where(
+                SettlementFile.provider == stored.provider,
+                SettlementFile.name == stored.name,
+                SettlementFile.id < stored.id,
+            )
+            .order_by(SettlementFile.id.desc())
+        )
+    )

@@ -1,5 +1,7 @@
 """Reconcile a settlement batch: each of its rows against our payment, refund or cancel, our records
-of its day against its rows, and its rows against its summary's total.
+of its day against its rows, and its rows against its summary's total. A day's transactions (one
+currency of the day's transactions report) are reconciled the same way, by each transaction's latest
+status instead of by what settled, and against ours made that day; they have no summary.
 
 Rows are read a chunk at a time and looked up with one query per kind of id and chunk, so memory
 stays flat in the batch's size; only the ids of what matched are kept, to find what the batch lacks.
@@ -7,6 +9,7 @@ stays flat in the batch's size; only the ids of what matched are kept, to find w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,11 +36,13 @@ from dashboard.payments.states import PaymentStatus
 from dashboard.payments.states import RefundStatus
 from dashboard.settlements.models import BatchState
 from dashboard.settlements.models import Outcome
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.models import SettlementEntry
 from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.models import SettlementTotal
 from dashboard.settlements.records import EntryKind
+from dashboard.settlements.records import TransactionState
 
 #: Rows read, looked up and written at a time.
 CHUNK = 2000
@@ -67,7 +72,31 @@ _ENTRY_COLUMNS = (
     SettlementEntry.currency,
     SettlementEntry.fee_minor,
     SettlementEntry.settlement_amount_minor,
+    SettlementEntry.status,
 )
+
+#: Where a transactions report would put each of our payment statuses.
+PAYMENT_STATES = {
+    PaymentStatus.PENDING: TransactionState.PROCESSING,
+    PaymentStatus.PROCESSING: TransactionState.PROCESSING,
+    PaymentStatus.SUCCEEDED: TransactionState.SUCCEEDED,
+    PaymentStatus.SETTLED: TransactionState.SUCCEEDED,
+    PaymentStatus.DISPUTED: TransactionState.SUCCEEDED,
+    PaymentStatus.CHARGED_BACK: TransactionState.SUCCEEDED,
+    PaymentStatus.FAILED: TransactionState.FAILED,
+    PaymentStatus.EXPIRED: TransactionState.FAILED,
+    PaymentStatus.CANCELLED: TransactionState.CANCELLED,
+}
+#: Where a transactions report would put each of our refund statuses (not sent yet: still processing).
+REFUND_STATES = {
+    RefundStatus.AWAITING_APPROVAL: TransactionState.PROCESSING,
+    RefundStatus.SUBMITTED: TransactionState.PROCESSING,
+    RefundStatus.PROCESSING: TransactionState.PROCESSING,
+    RefundStatus.UNRESOLVED: TransactionState.PROCESSING,
+    RefundStatus.SUCCEEDED: TransactionState.SUCCEEDED,
+    RefundStatus.FAILED: TransactionState.FAILED,
+    RefundStatus.REJECTED: TransactionState.FAILED,
+}
 
 
 @dataclass
@@ -104,6 +133,9 @@ def _result(batch: SettlementBatch, outcome: Outcome, kind: str, **values: Any) 
         "our_minor": None,
         "fee_minor": 0,
         "net_minor": None,
+        "note": None,
+        "resolved_by_id": None,
+        "resolved_at": None,
     }
     row.update(values)
     return row
@@ -130,7 +162,72 @@ def _by_ids(
     )
 
 
-def _match_chunk(session: Session, batch: SettlementBatch, chunk: Sequence[Row], seen: _Seen) -> list[dict]:
+@dataclass(frozen=True)
+class _Rules:
+    """How a scope judges the rows whose ours it found, and which of ours it expects to see."""
+
+    #: Whether a payment (or cancel) row's state agrees with our payment and its cancel (if any).
+    payment_agrees: Callable[[Row, Row, int | None], bool]
+    #: Whether a refund row's state agrees with our refund.
+    refund_agrees: Callable[[Row, Row], bool]
+    #: The conditions picking our payments, refunds and cancels of the day the rows must name.
+    expected: Callable[[datetime, datetime], tuple[tuple, tuple, tuple]]
+    #: Whether the rows are checked against a summary's totals.
+    has_summary: bool
+
+
+def _settled(row: Row, payment: Row, cancel_id: int | None) -> bool:
+    return payment.status in PAID if row.kind == EntryKind.PAYMENT else cancel_id is not None
+
+
+def _settled_on(start: datetime, end: datetime) -> tuple[tuple, tuple, tuple]:
+    """Ours the batch of the day settles: paid, refunded or (paid and) cancelled that day."""
+    return (
+        (Payment.status.in_(PAID), Payment.paid_at >= start, Payment.paid_at < end),
+        (
+            Refund.status == RefundStatus.SUCCEEDED.value,
+            Refund.refunded_at >= start,
+            Refund.refunded_at < end,
+        ),
+        (Payment.paid_at.is_not(None), Cancel.cancelled_at >= start, Cancel.cancelled_at < end),
+    )
+
+
+def _same_state(row: Row, payment: Row, cancel_id: int | None) -> bool:
+    if row.kind == EntryKind.PAYMENT:
+        return row.status == PAYMENT_STATES[PaymentStatus(payment.status)]
+    cancelled = row.status in (TransactionState.SUCCEEDED, TransactionState.CANCELLED)
+    return cancelled == (cancel_id is not None)
+
+
+def _made_on(start: datetime, end: datetime) -> tuple[tuple, tuple, tuple]:
+    """Ours the provider knows of that were made that day: created (payments, refunds) or cancelled."""
+    return (
+        (Payment.provider_payment_id.is_not(None), Payment.created_at >= start, Payment.created_at < end),
+        (Refund.provider_refund_id.is_not(None), Refund.created_at >= start, Refund.created_at < end),
+        (Cancel.cancelled_at >= start, Cancel.cancelled_at < end),
+    )
+
+
+RULES = {
+    Scope.BATCH: _Rules(
+        payment_agrees=_settled,
+        refund_agrees=lambda row, refund: refund.status == RefundStatus.SUCCEEDED,
+        expected=_settled_on,
+        has_summary=True,
+    ),
+    Scope.DAY: _Rules(
+        payment_agrees=_same_state,
+        refund_agrees=lambda row, refund: row.status == REFUND_STATES[RefundStatus(refund.status)],
+        expected=_made_on,
+        has_summary=False,
+    ),
+}
+
+
+def _match_chunk(
+    session: Session, batch: SettlementBatch, chunk: Sequence[Row], seen: _Seen, rules: _Rules
+) -> list[dict]:
     """Return the result of each row of ``chunk``, looking ours up with one query per kind."""
     payment_ids = {row.provider_id for row in chunk if row.kind in ON_PAYMENT}
     payment_ids |= {
@@ -189,7 +286,7 @@ def _match_chunk(session: Session, batch: SettlementBatch, chunk: Sequence[Row],
         }
         if row.kind in ON_REFUND:
             refund = refunds.get(row.provider_id) or refunds_by_request.get(row.request_id)
-            results.append(_refund_result(batch, row, refund, theirs, seen))
+            results.append(_refund_result(batch, row, refund, theirs, seen, rules))
         else:
             key = (
                 row.original_provider_id
@@ -197,7 +294,7 @@ def _match_chunk(session: Session, batch: SettlementBatch, chunk: Sequence[Row],
                 else None
             )
             payment = payments.get(key or row.provider_id) or payments_by_request.get(row.request_id)
-            results.append(_payment_result(batch, row, payment, cancelled, theirs, seen))
+            results.append(_payment_result(batch, row, payment, cancelled, theirs, seen, rules))
     return results
 
 
@@ -217,35 +314,36 @@ def _outcome(ours: int, currency: str, row: Row, good_status: bool) -> Outcome:
     return Outcome.MATCHED if good_status else Outcome.STATUS_MISMATCH
 
 
-def _payment_result(batch, row, payment, cancelled: dict[int, int], theirs: dict, seen: _Seen) -> dict:
+def _payment_result(batch, row, payment, cancelled: dict[int, int], theirs: dict, seen: _Seen, rules) -> dict:
     kind = row.kind
     if payment is None:
         return _result(batch, Outcome.MISSING_OURS, kind, **theirs)
     ours = {"payment_id": payment.id, "our_minor": payment.amount_minor}
     if kind == EntryKind.PAYMENT:
         seen.payments.add(payment.id)
-        outcome = _outcome(payment.amount_minor, payment.currency, row, payment.status in PAID)
+        outcome = _outcome(
+            payment.amount_minor, payment.currency, row, rules.payment_agrees(row, payment, None)
+        )
     elif kind == EntryKind.CANCEL:
         cancel_id = cancelled.get(payment.id)
         ours |= {"our_minor": -payment.amount_minor, "cancel_id": cancel_id}
         if cancel_id is not None:
             seen.cancels.add(cancel_id)
-        outcome = _outcome(-payment.amount_minor, payment.currency, row, cancel_id is not None)
+        agrees = rules.payment_agrees(row, payment, cancel_id)
+        outcome = _outcome(-payment.amount_minor, payment.currency, row, agrees)
     else:
         # A reversal or a dispute of a payment we believe stands.
         outcome = Outcome.STATUS_MISMATCH
     return _result(batch, outcome, kind, **(theirs | ours))
 
 
-def _refund_result(batch, row, refund, theirs: dict, seen: _Seen) -> dict:
+def _refund_result(batch, row, refund, theirs: dict, seen: _Seen, rules) -> dict:
     if refund is None:
         return _result(batch, Outcome.MISSING_OURS, row.kind, **theirs)
     ours = {"refund_id": refund.id, "payment_id": refund.payment_id, "our_minor": -refund.amount_minor}
     if row.kind == EntryKind.REFUND:
         seen.refunds.add(refund.id)
-        outcome = _outcome(
-            -refund.amount_minor, refund.currency, row, refund.status == RefundStatus.SUCCEEDED
-        )
+        outcome = _outcome(-refund.amount_minor, refund.currency, row, rules.refund_agrees(row, refund))
     else:
         # The provider gave the refund back to us (the customer never got it).
         ours["our_minor"] = None
@@ -253,19 +351,17 @@ def _refund_result(batch, row, refund, theirs: dict, seen: _Seen) -> dict:
     return _result(batch, outcome, row.kind, **(theirs | ours))
 
 
-def _missing_theirs(session: Session, batch: SettlementBatch, zone: tzinfo, seen: _Seen) -> list[dict]:
-    """Return ours that settled on the batch's day (we believe) and that no row of the batch names."""
+def _missing_theirs(
+    session: Session, batch: SettlementBatch, zone: tzinfo, seen: _Seen, rules: _Rules
+) -> list[dict]:
+    """Return ours of the batch's day (as its rules pick them) that no row of the batch names."""
     if batch.day is None:
         return []
-    start, end = day_window(batch.day, zone)
+    paid, refunded, cancelled = rules.expected(*day_window(batch.day, zone))
     results = []
     payments = session.execute(
         select(Payment.id, Payment.provider_payment_id, Payment.amount_minor).where(
-            Payment.provider == batch.provider,
-            Payment.currency == batch.currency,
-            Payment.status.in_(PAID),
-            Payment.paid_at >= start,
-            Payment.paid_at < end,
+            Payment.provider == batch.provider, Payment.currency == batch.currency, *paid
         )
     ).yield_per(CHUNK)
     for payment in payments:
@@ -283,13 +379,7 @@ def _missing_theirs(session: Session, batch: SettlementBatch, zone: tzinfo, seen
     refunds = session.execute(
         select(Refund.id, Refund.payment_id, Refund.provider_refund_id, Refund.amount_minor)
         .join(Payment, Payment.id == Refund.payment_id)
-        .where(
-            Payment.provider == batch.provider,
-            Refund.currency == batch.currency,
-            Refund.status == RefundStatus.SUCCEEDED.value,
-            Refund.refunded_at >= start,
-            Refund.refunded_at < end,
-        )
+        .where(Payment.provider == batch.provider, Refund.currency == batch.currency, *refunded)
     ).yield_per(CHUNK)
     for refund in refunds:
         if refund.id not in seen.refunds:
@@ -310,10 +400,8 @@ def _missing_theirs(session: Session, batch: SettlementBatch, zone: tzinfo, seen
         .where(
             Payment.provider == batch.provider,
             Payment.currency == batch.currency,
-            Payment.paid_at.is_not(None),
             Cancel.status == CancelStatus.SUCCEEDED.value,
-            Cancel.cancelled_at >= start,
-            Cancel.cancelled_at < end,
+            *cancelled,
         )
     ).yield_per(CHUNK)
     for cancel in cancels:
@@ -380,38 +468,99 @@ def _against_summary(session: Session, batch: SettlementBatch, seen: _Seen) -> l
     return results
 
 
-def reconcile(session: Session, batch: SettlementBatch, zone: tzinfo) -> None:
-    """Reconcile a batch whose details and summary are both imported, in the caller's transaction.
+#: What makes a difference the same one in a later run: its outcome and what it is about.
+_NOTE_KEY = ("outcome", "kind", "provider_id", "payment_id", "refund_id", "cancel_id")
+_NOTE_FIELDS = ("note", "resolved_by_id", "resolved_at")
 
-    What an earlier run found is replaced (its notes with it): run it when a batch's file changes.
+
+@dataclass
+class _Notes:
+    """The notes of an earlier run, waiting for the same difference in this one."""
+
+    waiting: dict[tuple, list[dict]]
+    kept: int = 0
+    #: Differences of this run, and those without a note.
+    differences: int = 0
+    open: int = 0
+
+    @classmethod
+    def of(cls, session: Session, batch_id: int) -> _Notes:
+        rows = session.execute(
+            select(*(getattr(SettlementResult, name) for name in _NOTE_KEY + _NOTE_FIELDS))
+            .where(SettlementResult.batch_id == batch_id, SettlementResult.note.is_not(None))
+            .order_by(SettlementResult.id)
+        ).all()
+        waiting: dict[tuple, list[dict]] = {}
+        for row in rows:
+            waiting.setdefault(tuple(row[: len(_NOTE_KEY)]), []).append(
+                dict(zip(_NOTE_FIELDS, row[len(_NOTE_KEY) :], strict=True))
+            )
+        return cls(waiting)
+
+    def carry(self, results: list[dict]) -> None:
+        """Give each difference the note of the same one in the earlier run, if it had one; count them."""
+        for result in results:
+            if result["outcome"] == Outcome.MATCHED:
+                continue
+            self.differences += 1
+            earlier = self.waiting.get(tuple(result[name] for name in _NOTE_KEY))
+            if earlier:
+                result.update(earlier.pop(0))
+                self.kept += 1
+            else:
+                self.open += 1
+
+    @property
+    def dropped(self) -> int:
+        """Notes of the earlier run whose difference is gone."""
+        return sum(len(notes) for notes in self.waiting.values())
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a run did with the notes of the one it replaced."""
+
+    notes_kept: int
+    notes_dropped: int
+
+
+def reconcile(session: Session, batch: SettlementBatch, zone: tzinfo) -> Reconciled:
+    """Reconcile a batch whose details and summary are both imported (or a day whose transactions
+    are), in the caller's transaction.
+
+    What an earlier run found is replaced: run it when a batch's file changes. Each note of the
+    earlier run goes to the same difference (same outcome, kind and ids) in the new one, if there is one.
     """
+    rules = RULES[Scope(batch.scope)]
+    notes = _Notes.of(session, batch.id)
     session.execute(delete(SettlementResult).where(SettlementResult.batch_id == batch.id))
     seen = _Seen()
-    entries = session.execute(
-        select(*_ENTRY_COLUMNS)
-        .where(SettlementEntry.file_id == batch.details_file_id)
-        .order_by(SettlementEntry.line)
-        .execution_options(yield_per=CHUNK)
-    )
-    differences = 0
+    rows = select(*_ENTRY_COLUMNS).where(SettlementEntry.file_id == batch.details_file_id)
+    if batch.scope == Scope.DAY:
+        rows = rows.where(SettlementEntry.currency == batch.currency)
+    entries = session.execute(rows.order_by(SettlementEntry.line).execution_options(yield_per=CHUNK))
     for chunk in entries.partitions():
-        results = _match_chunk(session, batch, chunk, seen)
-        differences += _store(session, results)
-    differences += _store(session, _missing_theirs(session, batch, zone, seen))
-    differences += _store(session, _against_summary(session, batch, seen))
+        _store(session, _match_chunk(session, batch, chunk, seen, rules), notes)
+    _store(session, _missing_theirs(session, batch, zone, seen, rules), notes)
+    if rules.has_summary:
+        _store(session, _against_summary(session, batch, seen), notes)
     batch.gross_minor, batch.fee_minor, batch.net_minor, batch.entry_count = (
         seen.gross,
         seen.fee,
         seen.net,
         seen.count,
     )
-    batch.difference_count = batch.open_count = differences
-    batch.state = (BatchState.DIFFERENCES if differences else BatchState.BALANCED).value
+    batch.difference_count, batch.open_count = notes.differences, notes.open
+    if not notes.differences:
+        batch.state = BatchState.BALANCED.value
+    else:
+        batch.state = (BatchState.DIFFERENCES if notes.open else BatchState.RESOLVED).value
     batch.reconciled_at = clock.now()
+    return Reconciled(notes.kept, notes.dropped)
 
 
-def _store(session: Session, results: list[dict]) -> int:
-    """Insert results; return how many are differences."""
+def _store(session: Session, results: list[dict], notes: _Notes) -> None:
+    """Insert results, each difference with its earlier note if it had one."""
+    notes.carry(results)
     if results:
         session.connection().execute(SettlementResult.__table__.insert(), results)
-    return sum(result["outcome"] != Outcome.MATCHED for result in results)

@@ -39,6 +39,17 @@ class EntryKind(enum.StrEnum):
     TOTAL = "total"
 
 
+class TransactionState(enum.StrEnum):
+    """Where a transaction stands in the provider's transactions report (its latest status)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    #: No final result yet.
+    PROCESSING = "processing"
+    #: A payment cancelled (before or after it was paid).
+    CANCELLED = "cancelled"
+
+
 class ReportFormatError(ValueError):
     """A report file is not in the provider's format; ``line`` is 1-based (0 for the whole file)."""
 
@@ -77,8 +88,8 @@ class SettlementEntry:
     original_provider_id: str | None
     #: Our request id the transaction was made with (payment or refund request id), if the row has it.
     request_id: str | None
-    #: The provider's status of the transaction (transactions report), as the provider words it.
-    status: str | None
+    #: The provider's latest status of the transaction (transactions report only).
+    status: TransactionState | None
     #: Transaction amount, signed as the provider signs it, and its currency.
     amount_minor: int
     currency: str

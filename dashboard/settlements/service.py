@@ -27,16 +27,20 @@ from dashboard.audit import service as audit
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.payments.models import Payment
 from dashboard.providers.entry import Provider
 from dashboard.providers.registry import REGISTRY
 from dashboard.providers.registry import provider as provider_entry
 from dashboard.settlements.models import DIFFERENCES
 from dashboard.settlements.models import BatchState
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.models import SettlementEntry
 from dashboard.settlements.models import SettlementFile
 from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.models import SettlementTotal
+from dashboard.settlements.reconcile import Reconciled
+from dashboard.settlements.reconcile import day_window
 from dashboard.settlements.reconcile import reconcile
 from dashboard.settlements.records import ReportFile
 from dashboard.settlements.records import ReportFormatError
@@ -106,7 +110,7 @@ def _entry_values(file_id: int, record: EntryRecord) -> dict:
         "provider_id": record.provider_id,
         "original_provider_id": record.original_provider_id,
         "request_id": record.request_id,
-        "status": record.status,
+        "status": record.status.value if record.status else None,
         "amount_minor": record.amount_minor,
         "currency": record.currency,
         "settlement_amount_minor": record.settlement_amount_minor,
@@ -156,8 +160,9 @@ def _store_rows(
 
 def _batch_of(
     session: Session, stored: SettlementFile, report: ReportFile, currency: str | None
-) -> SettlementBatch:
-    """Return the batch a details or summary file belongs to (created by the first of the two)."""
+) -> tuple[SettlementBatch, int | None]:
+    """Return the batch a details or summary file belongs to (created by the first of the two), and
+    the file of the same kind it replaces (a corrected one), if any."""
     batch = session.scalar(
         select(SettlementBatch)
         .where(SettlementBatch.provider == stored.provider, SettlementBatch.reference == report.batch_id)
@@ -179,11 +184,68 @@ def _batch_of(
         session.add(batch)
     batch.day = batch.day or stored.day
     if stored.kind == ReportKind.SETTLEMENT_DETAILS:
-        batch.details_file_id = stored.id
+        replaced, batch.details_file_id = batch.details_file_id, stored.id
     else:
-        batch.summary_file_id = stored.id
+        replaced, batch.summary_file_id = batch.summary_file_id, stored.id
     session.flush()
-    return batch
+    return batch, replaced
+
+
+def day_reference(day: date, currency: str) -> str:
+    """Return the reference of a day's transactions in one currency."""
+    return f"transactions-{day:%Y%m%d}-{currency}"
+
+
+def _days_of(session: Session, stored: SettlementFile, zone) -> list[tuple[SettlementBatch, int | None]]:
+    """Return the day's transactions, one per currency of the file's rows or of our payments made that
+    day that the provider knows of, each now read from this file (the day's latest), with the file
+    it replaces, if any."""
+    currencies = set(
+        session.scalars(
+            select(SettlementEntry.currency).where(SettlementEntry.file_id == stored.id).distinct()
+        )
+    )
+    start, end = day_window(stored.day, zone)
+    currencies |= set(
+        session.scalars(
+            select(Payment.currency)
+            .where(
+                Payment.provider == stored.provider,
+                Payment.provider_payment_id.is_not(None),
+                Payment.created_at >= start,
+                Payment.created_at < end,
+            )
+            .distinct()
+        )
+    )
+    days = []
+    for currency in sorted(currencies):
+        reference = day_reference(stored.day, currency)
+        day = session.scalar(
+            select(SettlementBatch)
+            .where(SettlementBatch.provider == stored.provider, SettlementBatch.reference == reference)
+            .with_for_update()
+        )
+        if day is None:
+            day = SettlementBatch(
+                provider=stored.provider,
+                reference=reference,
+                scope=Scope.DAY.value,
+                currency=currency,
+                day=stored.day,
+                state=BatchState.WAITING.value,
+                gross_minor=0,
+                fee_minor=0,
+                net_minor=0,
+                entry_count=0,
+                difference_count=0,
+                open_count=0,
+            )
+            session.add(day)
+        replaced, day.details_file_id = day.details_file_id, stored.id
+        session.flush()
+        days.append((day, replaced))
+    return days
 
 
 def import_report(
@@ -258,9 +320,17 @@ def _import_once(
             session.flush()
             stored.rows, day, currency = _store_rows(session, stored, reports.read(stream, report))
             stored.day = stored.day or day or folder_day
-            batch = _batch_of(session, stored, report, currency) if report.batch_id else None
-            if batch is not None and batch.details_file_id and batch.summary_file_id:
-                reconcile(session, batch, reports.day_zone)
+            batch, replaced = (
+                _batch_of(session, stored, report, currency) if report.batch_id else (None, None)
+            )
+            # A batch is reconciled once both its files are in; a day's transactions at once.
+            due = [(batch, replaced)] if batch and batch.details_file_id and batch.summary_file_id else []
+            transactions = stored.kind == ReportKind.TRANSACTIONS and stored.day is not None
+            days = _days_of(session, stored, reports.day_zone) if transactions else []
+            for record, earlier in due + days:
+                reconciled = reconcile(session, record, reports.day_zone)
+                if earlier is not None:
+                    _record_replaced(session, record, earlier, stored, reconciled, actor_id)
             audit.record(
                 session,
                 "settlement.file_imported",
@@ -273,13 +343,44 @@ def _import_once(
                     "rows": stored.rows,
                     "source": source,
                     "batch_state": batch.state if batch else None,
+                    "days": {day.reference: day.state for day, _ in days},
                 },
                 actor_id=actor_id,
                 actor_label=None if actor_id else "settlement import",
             )
-            return Imported(file_id=stored.id, batch_id=batch.id if batch else None)
+            # A day's transactions in one currency open as a batch does; in several, the list shows them.
+            shown = batch or (days[0][0] if len(days) == 1 else None)
+            return Imported(file_id=stored.id, batch_id=shown.id if shown else None)
     except ReportFormatError as error:
         return Imported(refused=error)
+
+
+def _record_replaced(
+    session: Session,
+    record: SettlementBatch,
+    earlier: int,
+    stored: SettlementFile,
+    reconciled: Reconciled,
+    actor_id: int | None,
+) -> None:
+    """Audit a corrected file taking an earlier one's place, and what became of the earlier notes."""
+    audit.record(
+        session,
+        "settlement.file_replaced",
+        object_type=ObjectType.SETTLEMENT_BATCH,
+        object_id=record.id,
+        before={"file_id": earlier},
+        after={
+            "file_id": stored.id,
+            "file": stored.name,
+            "sha256": stored.sha256,
+            "notes_kept": reconciled.notes_kept,
+            "notes_dropped": reconciled.notes_dropped,
+            "batch_state": record.state,
+        },
+        actor_id=actor_id,
+        actor_label=None if actor_id else "settlement import",
+    )
 
 
 def import_download(provider_code: str, stream: BinaryIO, name: str, day: date) -> Imported:

@@ -28,6 +28,7 @@ from dashboard.settlements import service
 from dashboard.settlements.forms import BatchFilterForm
 from dashboard.settlements.forms import ImportForm
 from dashboard.settlements.forms import NoteForm
+from dashboard.settlements.models import Scope
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.models import SettlementFile
 from dashboard.settlements.models import SettlementResult
@@ -36,6 +37,7 @@ from dashboard.settlements.queries import BatchFilter
 from dashboard.settlements.queries import batch_page
 from dashboard.settlements.queries import differences
 from dashboard.settlements.queries import matched_count
+from dashboard.settlements.queries import replaced_files
 from dashboard.templating import can_open
 
 bp = Blueprint("settlements", __name__, url_prefix="/settlements")
@@ -48,6 +50,12 @@ OUTCOME_WORDS = {
     "status_mismatch": "Settled in a state ours disagrees with",
     "fee": "Fee charged outside a transaction",
     "totals_mismatch": "Rows do not add up to the summary",
+}
+#: The same, for a day's transactions: its report lists what was made, not what settled.
+DAY_OUTCOME_WORDS = OUTCOME_WORDS | {
+    "missing_ours": "In the provider's report, unknown to us",
+    "missing_theirs": "Ours, not in the provider's report",
+    "status_mismatch": "The provider's latest status differs from ours",
 }
 
 
@@ -131,21 +139,25 @@ def _note_form(result: SettlementResult) -> NoteForm:
 
 def _detail_context(batch: SettlementBatch, **extra) -> dict:
     shown = differences(db.session, batch.id)
+    files = {
+        kind: db.session.get(SettlementFile, file_id)
+        for kind, file_id in (("details", batch.details_file_id), ("summary", batch.summary_file_id))
+        if file_id
+    }
     return {
         "batch": batch,
         "provider_label": provider_label(batch.provider),
         "differences": shown,
         "more_differences": len(shown) == DIFFERENCES_SHOWN and batch.difference_count > DIFFERENCES_SHOWN,
         "matched": matched_count(db.session, batch.id),
-        "outcome_words": OUTCOME_WORDS,
+        "day_scope": batch.scope == Scope.DAY,
+        "outcome_words": DAY_OUTCOME_WORDS if batch.scope == Scope.DAY else OUTCOME_WORDS,
         "names": staff_names(
             db.session, [result.resolved_by_id for result in shown if result.resolved_by_id]
         ),
-        "files": {
-            kind: db.session.get(SettlementFile, file_id)
-            for kind, file_id in (("details", batch.details_file_id), ("summary", batch.summary_file_id))
-            if file_id
-        },
+        "files": files,
+        # Earlier files of the same name: a corrected file replaced them.
+        "replaced": {kind: replaced_files(db.session, file) for kind, file in files.items()},
         "may_resolve": can_open("settlements.note"),
         "note_form_for": _note_form,
         "note_forms": extra.pop("note_forms", {}),

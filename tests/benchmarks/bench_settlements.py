@@ -1,4 +1,5 @@
-"""Importing and reconciling an Antom settlement batch of 10,000 and 100,000 rows against as many payments.
+"""Importing and reconciling an Antom settlement batch, and a day's transactions, of 10,000 and 100,000
+rows against as many payments.
 
 Run from the repository root (a plain script, not collected by pytest)::
 
@@ -10,9 +11,11 @@ details file of N rows (one per payment, 1 % off by one cent, 1 % of ours left o
 summary written to a temp folder. Then, timed, the app's own import (``settlements.service.
 import_report``): the details file (read, checked, stored) and the summary file, whose import
 reconciles the batch (every row looked up among the payments, the day's payments looked for in
-the batch, the totals checked). The process's resident memory is read after the set-up, its peak
-mark reset (``/proc/self/clear_refs``), and its high-water mark (VmHWM) read after the import; the
-same growth for 10,000 and 100,000 rows means the import and the reconciliation are streamed.
+the batch, the totals checked); then the day's transactions file of the same rows, each with its
+status, whose import reconciles the day (the same look-ups, by status). The process's resident
+memory is read after the set-up, its peak mark reset (``/proc/self/clear_refs``), and its
+high-water mark (VmHWM) read after the imports; the same growth for 10,000 and 100,000 rows means
+the imports and the reconciliations are streamed.
 Numbers only; nothing is asserted.
 """
 
@@ -86,18 +89,26 @@ def load_payments(engine, rows: int) -> None:
             )
 
 
-def write_files(folder: Path, rows: int) -> tuple[Path, Path]:
-    """Write the day's settlement details (streamed to disk) and its summary; return their paths."""
+def write_files(folder: Path, rows: int) -> tuple[Path, Path, Path]:
+    """Write the day's settlement details and transactions (streamed to disk) and its summary; return
+    their paths."""
     from dashboard.providers.antom.settlement_reports import DETAIL_COLUMNS
     from dashboard.providers.antom.settlement_reports import SUMMARY_COLUMNS
+    from dashboard.providers.antom.settlement_reports import TRANSACTION_COLUMNS
     from dashboard.providers.antom.settlement_reports import details_name
     from dashboard.providers.antom.settlement_reports import major
     from dashboard.providers.antom.settlement_reports import summary_name
+    from dashboard.providers.antom.settlement_reports import transactions_name
 
     details = folder / details_name("HKD", BATCH_REFERENCE)
+    transactions = folder / transactions_name(DAY)
     count = net_total = fee_total = 0
-    with details.open("w", encoding="utf-8", newline="") as out:
+    with (
+        details.open("w", encoding="utf-8", newline="") as out,
+        transactions.open("w", encoding="utf-8", newline="") as day,
+    ):
         out.write(",".join(DETAIL_COLUMNS) + "\n")
+        day.write(",".join(TRANSACTION_COLUMNS) + "\n")
         for number in range(rows):
             if number % 100 == 50:
                 continue  # one of ours in a hundred left out
@@ -119,8 +130,11 @@ def write_files(folder: Path, rows: int) -> tuple[Path, Path]:
                 "settlementInitiatedDate": DAY.isoformat(),
             }
             out.write(",".join(values.get(column, "") for column in DETAIL_COLUMNS) + "\n")
+            values["status"] = "SUCCESS"
+            day.write(",".join(values.get(column, "") for column in TRANSACTION_COLUMNS) + "\n")
             count, net_total, fee_total = count + 1, net_total + amount - fee, fee_total + fee
         out.write("<END>\n")
+        day.write("<END>\n")
     summary = folder / summary_name("HKD", BATCH_REFERENCE)
     total = {
         "settlementBatchId": BATCH_REFERENCE,
@@ -134,7 +148,7 @@ def write_files(folder: Path, rows: int) -> tuple[Path, Path]:
     summary.write_text(
         ",".join(SUMMARY_COLUMNS) + "\n" + ",".join(total.get(c, "") for c in SUMMARY_COLUMNS) + "\n<END>\n"
     )
-    return details, summary
+    return details, summary, transactions
 
 
 def run_one(kind: str, rows: int, postgres: str, name: str) -> dict:
@@ -168,7 +182,7 @@ def run_one(kind: str, rows: int, postgres: str, name: str) -> dict:
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                     connection.exec_driver_sql("VACUUM ANALYZE payments")
             load_seconds = time.perf_counter() - began
-            details, summary = write_files(tmp, rows)
+            details, summary, transactions = write_files(tmp, rows)
             size_mb = details.stat().st_size / 1e6
         with app.test_request_context():
             before = _memory_kib()
@@ -181,14 +195,21 @@ def run_one(kind: str, rows: int, postgres: str, name: str) -> dict:
             with summary.open("rb") as stream:
                 service.import_report("antom", stream, summary.name, source="upload")
             reconcile_seconds = time.perf_counter() - began
+            began = time.perf_counter()
+            with transactions.open("rb") as stream:
+                day = service.import_report("antom", stream, transactions.name, source="upload")
+            day_seconds = time.perf_counter() - began
             after = _memory_kib()
             assert stored.refused is None, stored.refused
             batch = db.session.get(SettlementBatch, stored.batch_id)
-            results = db.session.execute(
-                db.select(SettlementResult.outcome, db.func.count())
-                .where(SettlementResult.batch_id == batch.id)
-                .group_by(SettlementResult.outcome)
-            ).all()
+            results, day_results = (
+                db.session.execute(
+                    db.select(SettlementResult.outcome, db.func.count())
+                    .where(SettlementResult.batch_id == batch_id)
+                    .group_by(SettlementResult.outcome)
+                ).all()
+                for batch_id in (batch.id, day.batch_id)
+            )
             db.session.remove()
         with app.app_context():
             db.engine.dispose()
@@ -199,10 +220,12 @@ def run_one(kind: str, rows: int, postgres: str, name: str) -> dict:
             "load_s": round(load_seconds, 1),
             "import_s": round(import_seconds, 2),
             "reconcile_s": round(reconcile_seconds, 2),
+            "day_s": round(day_seconds, 2),
             "rss_before_mib": round(before["VmRSS"] / 1024),
             "peak_mib": round(after["VmHWM"] / 1024),
             "state": batch.state,
             "outcomes": dict(sorted((outcome, count) for outcome, count in results)),
+            "day_outcomes": dict(sorted((outcome, count) for outcome, count in day_results)),
         }
     finally:
         database.drop()
@@ -250,12 +273,13 @@ def main(argv: list[str] | None = None) -> int:
             found.append(json.loads(child.stdout.strip().splitlines()[-1]))
             print(f"  {kind} {rows:,}: done", flush=True)
     print_table(
-        ("database", "rows", "file MB", "details import s", "summary + reconcile s", "RSS before → peak MiB",
-         "outcomes"),
+        ("database", "rows", "file MB", "details import s", "summary + reconcile s",
+         "transactions import + reconcile s", "RSS before → peak MiB", "outcomes", "day's outcomes"),
         [
-            (r["kind"], f"{r['rows']:,}", r["file_mb"], r["import_s"], r["reconcile_s"],
+            (r["kind"], f"{r['rows']:,}", r["file_mb"], r["import_s"], r["reconcile_s"], r["day_s"],
              f"{r['rss_before_mib']} → {r['peak_mib']} (+{r['peak_mib'] - r['rss_before_mib']})",
-             ", ".join(f"{k} {v:,}" for k, v in r["outcomes"].items()))
+             ", ".join(f"{k} {v:,}" for k, v in r["outcomes"].items()),
+             ", ".join(f"{k} {v:,}" for k, v in r["day_outcomes"].items()))
             for r in found
         ],
     )  # fmt: skip

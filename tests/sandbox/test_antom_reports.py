@@ -17,6 +17,7 @@ from dashboard.providers.antom.settlement_reports import reports_client
 from dashboard.sandbox.antom_reports import fee_of
 from dashboard.settlements.records import EntryKind
 from dashboard.settlements.records import ReportKind
+from dashboard.settlements.records import TransactionState
 from tests.sandbox import helpers
 
 #: The fake clock starts at 10:00 GMT+8 on this day.
@@ -88,8 +89,8 @@ def test_the_reports_say_what_the_simulator_processed(sandbox, folder, day_of_bu
 
     transactions = _records(folder, reports[ReportKind.TRANSACTIONS])
     statuses = {entry.provider_id: entry.status for entry in transactions if entry.kind is EntryKind.PAYMENT}
-    assert statuses[day_of_business["failed"].payment_id] == "FAIL"
-    assert statuses[day_of_business["cancelled"].payment_id] == "CANCELLED"
+    assert statuses[day_of_business["failed"].payment_id] == TransactionState.FAILED
+    assert statuses[day_of_business["cancelled"].payment_id] == TransactionState.CANCELLED
 
 
 def test_a_quiet_day_still_has_a_summary_with_a_total_of_zero(sandbox, folder, fake_clock):

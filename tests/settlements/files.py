@@ -11,14 +11,18 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.providers.antom.settlement_reports import DETAIL_COLUMNS
+from dashboard.providers.antom.settlement_reports import STATUSES
 from dashboard.providers.antom.settlement_reports import SUMMARY_COLUMNS
+from dashboard.providers.antom.settlement_reports import TRANSACTION_COLUMNS
 from dashboard.providers.antom.settlement_reports import TYPE_WORDS
 from dashboard.providers.antom.settlement_reports import details_name
 from dashboard.providers.antom.settlement_reports import major
 from dashboard.providers.antom.settlement_reports import summary_name
+from dashboard.providers.antom.settlement_reports import transactions_name
 from dashboard.settlements import service
 from dashboard.settlements.models import SettlementBatch
 from dashboard.settlements.records import EntryKind
+from dashboard.settlements.records import TransactionState
 
 DAY = date(2026, 1, 5)
 
@@ -93,6 +97,46 @@ class Batch:
             lines.append(",".join(values.get(column, "") for column in SUMMARY_COLUMNS))
         lines.append("<END>")
         return summary_name(self.currency, self.reference), io.BytesIO("\n".join(lines).encode() + b"\n")
+
+
+STATUS_WORDS = {state: word for word, state in STATUSES.items()}
+
+
+@dataclass
+class Day:
+    """A day's transactions report being written: its rows (kind, id, request id, signed amount,
+    currency, latest status, original id)."""
+
+    day: date = DAY
+    rows: list[tuple[EntryKind, str, str | None, int, str, TransactionState, str | None]] = field(
+        default_factory=list
+    )
+
+    def add(self, kind: EntryKind, provider_id: str, request_id: str | None, amount: int,
+            status: TransactionState = TransactionState.SUCCEEDED, currency: str = "HKD",
+            original: str | None = None) -> Day:  # fmt: skip
+        self.rows.append((kind, provider_id, request_id, amount, currency, status, original))
+        return self
+
+    def _line(self, row) -> str:
+        kind, provider_id, request_id, amount, currency, status, original = row
+        values = {
+            "customerId": "2188120000000001",
+            "transactionType": TYPE_WORDS[kind],
+            "transactionId": provider_id,
+            "originalTransactionId": original or "",
+            "transactionRequestId": request_id or "",
+            "status": STATUS_WORDS[status],
+            "transactionCreationTime": f"{self.day.isoformat()}T10:00:00+08:00",
+            "transactionAmountValue": major(amount, currency),
+            "transactionCurrency": currency,
+            "feeCurrency": currency,
+        }
+        return ",".join(values.get(column, "") for column in TRANSACTION_COLUMNS)
+
+    def transactions(self) -> tuple[str, io.BytesIO]:
+        lines = [",".join(TRANSACTION_COLUMNS), *(self._line(row) for row in self.rows), "<END>"]
+        return transactions_name(self.day), io.BytesIO("\n".join(lines).encode() + b"\n")
 
 
 def settlement_with_differences() -> SettlementBatch:

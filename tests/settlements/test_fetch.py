@@ -46,6 +46,15 @@ def outcomes(batch: SettlementBatch) -> list[str]:
     )
 
 
+def of_the_day() -> tuple[SettlementBatch, SettlementBatch]:
+    """Return DAY's settlement batch and DAY's transactions."""
+    found = db.session.scalars(
+        select(SettlementBatch).where(SettlementBatch.day == DAY).order_by(SettlementBatch.scope)
+    ).all()
+    assert [record.scope for record in found] == ["batch", "day"]
+    return found[0], found[1]
+
+
 def test_the_job_fetches_a_finished_day_and_it_balances(sandboxed, day_of_business, fake_clock):
     fetch_due_reports()
     sandboxed.run_jobs()
@@ -58,10 +67,13 @@ def test_the_job_fetches_a_finished_day_and_it_balances(sandboxed, day_of_busine
     fetch_due_reports()
     sandboxed.run_jobs()
 
-    batch = db.session.scalar(select(SettlementBatch).where(SettlementBatch.day == DAY))
+    batch, transactions = of_the_day()
     assert batch.state == BatchState.BALANCED, outcomes(batch)
     assert outcomes(batch) == [Outcome.MATCHED] * 4  # three payments and a refund
     assert batch.net_minor == batch.summary_net_minor
+    # The day's transactions report lists the same, each with the status we have.
+    assert transactions.state == BatchState.BALANCED, outcomes(transactions)
+    assert outcomes(transactions) == [Outcome.MATCHED] * 4
     kinds = sorted(db.session.scalars(select(SettlementFile.kind).where(SettlementFile.day == DAY)))
     assert kinds == ["settlement_details", "settlement_summary", "transactions"]
     # Fetching again imports nothing new.
@@ -74,7 +86,7 @@ def test_injected_differences_are_each_found(sandboxed, day_of_business, fake_cl
 
     service.fetch_day("antom", DAY)
 
-    batch = db.session.scalar(select(SettlementBatch).where(SettlementBatch.day == DAY))
+    batch, _transactions = of_the_day()
     assert batch.state == BatchState.DIFFERENCES
     found = outcomes(batch)
     for outcome in (

@@ -24,6 +24,7 @@ from tests.factories import make_cancel
 from tests.factories import make_payment
 from tests.factories import make_refund
 from tests.settlements.files import Batch
+from tests.settlements.files import Day
 
 #: 10:00 in Hong Kong on the batch's day; and 23:30 the day before.
 ON_THE_DAY = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
@@ -194,3 +195,60 @@ def test_notes_resolve_differences_and_are_audited(app_ctx, create_user):
         .order_by(AuditLog.id.desc())
     ).first()
     assert entry.object_id == str(reconciled.id) and "Monthly platform fee" in entry.canonical
+
+
+def _corrected(off_by: int) -> Batch:
+    """The batch of one payment of ours (HK$50.00, reported ``off_by`` cents more), a payment we do
+    not know and a fee adjustment."""
+    batch = Batch().add(EntryKind.PAYMENT, "P-OURS", "pay-ours", 5000 + off_by, 60)
+    batch.add(EntryKind.PAYMENT, "STRANGER", "unknown-1", 12300, 148)
+    batch.fee_adjustments.append(500)
+    return batch
+
+
+def test_a_corrected_file_keeps_each_note_on_the_same_difference(app_ctx, create_user):
+    finance = create_user(role="finance")
+    paid(5000, provider_payment_id="P-OURS", request_id="pay-ours")
+    first = import_batch(_corrected(off_by=1))
+    for result in [result for outcome, found in results(first).items() if outcome != Outcome.MATCHED
+                   for result in found]:  # fmt: skip
+        service.resolve(result.id, f"Explained: {result.outcome}.", actor_id=finance.id)
+    assert db.session.get(SettlementBatch, first.id).state == BatchState.RESOLVED
+
+    # The provider sends both files again, the cent put right: the details first, then the summary.
+    again = import_batch(_corrected(off_by=0))
+
+    found = results(again)
+    assert again.id == first.id and Outcome.AMOUNT_MISMATCH not in found
+    assert [(result.outcome, result.note) for result in found[Outcome.MISSING_OURS] + found[Outcome.FEE]] == [
+        (Outcome.MISSING_OURS, "Explained: missing_ours."),
+        (Outcome.FEE, "Explained: fee."),
+    ]
+    assert all(result.resolved_by_id == finance.id for result in found[Outcome.FEE])
+    assert (again.state, again.difference_count, again.open_count) == (BatchState.RESOLVED, 2, 0)
+    details, summary = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "settlement.file_replaced").order_by(AuditLog.id)
+    ).all()
+    # The corrected details dropped the cent's note and found the summary disagreeing (open, no note);
+    # the corrected summary put that right.
+    assert '"notes_dropped":1' in details.canonical.replace(" ", "")
+    assert '"notes_kept":2' in summary.canonical.replace(" ", "")
+    assert '"notes_dropped":0' in summary.canonical.replace(" ", "")
+
+
+def test_a_corrected_transactions_file_keeps_the_notes_of_its_day(app_ctx, create_user):
+    finance = create_user(role="finance")
+    first = Day().add(EntryKind.PAYMENT, "STRANGER", "unknown-1", 12300)
+    name, stream = first.transactions()
+    service.import_report("antom", stream, name, source="upload")
+    day = db.session.scalar(select(SettlementBatch).where(SettlementBatch.scope == "day"))
+    [stranger] = results(day)[Outcome.MISSING_OURS]
+    service.resolve(stranger.id, "The wallet team's test.", actor_id=finance.id)
+
+    name, stream = first.add(EntryKind.PAYMENT, "STRANGER-2", "unknown-2", 100).transactions()
+    service.import_report("antom", stream, name, source="upload")
+
+    again = db.session.get(SettlementBatch, day.id)
+    notes = {result.provider_id: result.note for result in results(again)[Outcome.MISSING_OURS]}
+    assert notes == {"STRANGER": "The wallet team's test.", "STRANGER-2": None}
+    assert (again.state, again.open_count) == (BatchState.DIFFERENCES, 1)

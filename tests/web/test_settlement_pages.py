@@ -21,7 +21,11 @@ from dashboard.settlements.models import SettlementResult
 from dashboard.settlements.records import EntryKind
 from tests.factories import make_payment
 from tests.settlements.files import Batch
+from tests.settlements.files import Day
 from tests.settlements.files import settlement_with_differences
+from tests.settlements.test_reconcile import results
+from tests.settlements.test_reconcile_day import import_day
+from tests.settlements.test_reconcile_day import made as made_on_the_day
 
 
 def text(response) -> str:
@@ -196,3 +200,43 @@ def test_a_payment_shows_its_settlement_once_reconciled(app, client, login_as):
     assert batch.reference in page and "2026-01-05" in page
     assert re.search(r'id="payment-settlement-fee">HK\$1\.44<', page)
     assert re.search(r'id="payment-settlement-net">HK\$118\.57<', page)
+
+
+def test_a_day_s_differences_are_resolved_and_exported_as_a_batch_s(app, client, login_as, post):
+    with app.test_request_context():
+        payment = made_on_the_day(5000)
+        days = import_day(Day().add(EntryKind.PAYMENT, payment.provider_payment_id, payment.request_id, 5001))
+        db.session.commit()
+        day_id, payment_id = days["HKD"].id, payment.id
+        [result_id] = [result.id for result in results(days["HKD"])[Outcome.AMOUNT_MISMATCH]]
+    login_as("finance")
+
+    page = client.get(f"/settlements/{day_id}").get_data(as_text=True)
+    assert "Transactions of 2026-01-05" in page and "Amount differs from ours" in page
+    assert f'href="/payments/{payment_id}"' in page
+    listed = client.get("/settlements/?day=2026-01-05").get_data(as_text=True)
+    assert f'<tr id="settlement-{day_id}"' in listed and "The day's transactions" in listed
+    answer = post(
+        f"/settlements/results/{result_id}/note",
+        {f"result-{result_id}-note": "The shop keyed one cent too little."},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 200 and answer.headers["HX-Redirect"] == f"/settlements/{day_id}"
+    assert "Resolved: “The shop keyed one cent too little.”" in client.get(f"/settlements/{day_id}").get_data(
+        as_text=True
+    )
+    lines = client.get(f"/settlements/{day_id}/differences.csv").get_data(as_text=True).splitlines()
+    assert lines[1].startswith("transactions-20260105-HKD,2026-01-05,amount mismatch,payment,")
+    assert ",HKD,50.01,50.00,0.00,,The shop keyed one cent too little.," in lines[1]
+
+
+def test_a_batch_page_says_a_corrected_file_replaced_the_earlier_one(app, client, login_as):
+    with app.app_context():
+        batch_id = settlement_with_differences().id
+        corrected = Batch().add(EntryKind.PAYMENT, "STRANGER", "=HYPERLINK(1)", 12300, 149)
+        name, stream = corrected.details()
+        service.import_report("antom", stream, name, source="upload")
+    login_as("viewer")
+    page = text(client.get(f"/settlements/{batch_id}"))
+    assert 'id="file-details-replaced-1">A corrected file: it replaced the one imported' in page
+    assert 'id="file-summary-replaced-1"' not in page

@@ -40,6 +40,7 @@ from dashboard.settlements.records import ReportFormatError
 from dashboard.settlements.records import ReportKind
 from dashboard.settlements.records import SettlementEntry
 from dashboard.settlements.records import SettlementTotal
+from dashboard.settlements.records import TransactionState
 
 #: The last line of every report.
 END = "<END>"
@@ -105,6 +106,14 @@ SUMMARY_TYPES = {
     "SETTLEMENT_FEE": EntryKind.FEE_ADJUSTMENT,
     "ADJUSTMENT_FEE": EntryKind.FEE_ADJUSTMENT,
     "TOTAL": EntryKind.TOTAL,
+}
+#: A transactions report's ``status`` → where the transaction stands (antom.md §7: the latest status;
+#: the values are the payment's and the refund's statuses, §4).
+STATUSES = {
+    "SUCCESS": TransactionState.SUCCEEDED,
+    "FAIL": TransactionState.FAILED,
+    "PROCESSING": TransactionState.PROCESSING,
+    "CANCELLED": TransactionState.CANCELLED,
 }
 #: The words each kind is written with (the first one for a fee adjustment).
 TYPE_WORDS = {kind: word for word, kind in reversed(SUMMARY_TYPES.items())}
@@ -307,7 +316,7 @@ def _entry(row: _Row, kind: ReportKind) -> SettlementEntry:
         provider_id=row.required("transactionId"),
         original_provider_id=row.text("originalTransactionId"),
         request_id=row.text("transactionRequestId"),
-        status=row.required("status") if kind is ReportKind.TRANSACTIONS else None,
+        status=_status(row) if kind is ReportKind.TRANSACTIONS else None,
         amount_minor=row.amount("transactionAmountValue", currency),
         currency=currency,
         settlement_amount_minor=row.amount("settlementAmountValue", settlement_currency, required=False),
@@ -319,6 +328,14 @@ def _entry(row: _Row, kind: ReportKind) -> SettlementEntry:
         settled_on=row.day("settlementInitiatedDate") if kind is not ReportKind.TRANSACTIONS else None,
         line=row.line,
     )
+
+
+def _status(row: _Row) -> TransactionState:
+    word = row.required("status")
+    state = STATUSES.get(word)
+    if state is None:
+        raise ReportFormatError(row.line, f"status {word!r} is not a status of a transaction")
+    return state
 
 
 def _total(row: _Row) -> SettlementTotal:

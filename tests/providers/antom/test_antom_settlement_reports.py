@@ -18,6 +18,7 @@ from dashboard.settlements.records import EntryKind
 from dashboard.settlements.records import ReportFile
 from dashboard.settlements.records import ReportFormatError
 from dashboard.settlements.records import ReportKind
+from dashboard.settlements.records import TransactionState
 
 BATCH = "20260105HKD0A1B2C3D4E"
 DETAILS = ReportFile(
@@ -202,16 +203,31 @@ def test_summary_fee_rows_are_fee_adjustments():
     assert [(total.kind, total.fee_minor) for total in totals] == [(EntryKind.FEE_ADJUSTMENT, 500)] * 2
 
 
-def test_a_transactions_row_keeps_its_status_and_may_be_unsettled():
+def test_a_transactions_row_keeps_where_it_stands_and_may_be_unsettled():
     row = detail(status="PROCESSING", settlementBatchId="", settlementAmountValue="", settlementCurrency="",
                  feeAmountValue="", feeCurrency="")  # fmt: skip
     [entry] = read(TRANSACTIONS, csv_file(TRANSACTION_COLUMNS, [row]))
     assert (entry.status, entry.batch_id, entry.settlement_amount_minor, entry.fee_minor) == (
-        "PROCESSING",
+        TransactionState.PROCESSING,
         None,
         None,
         0,
     )
+
+
+@pytest.mark.parametrize(
+    ("word", "state"),
+    [("SUCCESS", TransactionState.SUCCEEDED), ("FAIL", TransactionState.FAILED),
+     ("CANCELLED", TransactionState.CANCELLED)],
+)  # fmt: skip
+def test_each_status_of_a_transaction_is_read_in_the_domain_s_words(word, state):
+    [entry] = read(TRANSACTIONS, csv_file(TRANSACTION_COLUMNS, [detail(status=word)]))
+    assert entry.status is state
+
+
+def test_a_status_that_is_no_transaction_s_is_an_error():
+    with pytest.raises(ReportFormatError, match="line 2: status 'REFUNDED' is not a status of a transaction"):
+        read(TRANSACTIONS, csv_file(TRANSACTION_COLUMNS, [detail(status="REFUNDED")]))
 
 
 @pytest.mark.parametrize(
