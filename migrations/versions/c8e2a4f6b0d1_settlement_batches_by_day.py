@@ -2,7 +2,7 @@
 transactions reconciled as a batch of its own (its scope)
 
 Revision ID: c8e2a4f6b0d1
-Revises: f5b43018eab8
+Revises: c32b7779cd07
 Create Date: 2026-11-30 01:55:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c8e2a4f6b0d1"
-down_revision = "f5b43018eab8"
+down_revision = "c32b7779cd07"
 branch_labels = None
 depends_on = None
 
