@@ -8,6 +8,8 @@ from dashboard.ach.models import AchSubmission
 from dashboard.agreements.models import Agreement
 from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
+from dashboard.auth.models import RecoveryCode
+from dashboard.auth.models import SecondFactor
 from dashboard.declarations.models import Declaration
 from dashboard.events.models import Event
 from dashboard.notifications.models import Notification
@@ -40,8 +42,10 @@ __all__ = [
     "Notification",
     "NotificationTally",
     "Payment",
+    "RecoveryCode",
     "Refund",
     "RefundApprovalWait",
     "RefundDailyTotal",
+    "SecondFactor",
     "User",
 ]
