@@ -62,3 +62,14 @@ class CodeForm(FlaskForm):
         validators=[Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"},
     )
+
+
+class SignInCodeForm(CodeForm):
+    """The sign-in's second step: the app's code, or one of the recovery codes."""
+
+    code = StringField(
+        "Authenticator code",
+        validators=[Length(max=32)],
+        description="No phone at hand? Enter one of your recovery codes instead (each works once).",
+        render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"},
+    )

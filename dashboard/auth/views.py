@@ -20,6 +20,7 @@ from dashboard.auth.access import public
 from dashboard.auth.forms import CodeForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
+from dashboard.auth.forms import SignInCodeForm
 from dashboard.auth.guard import mark_seen
 from dashboard.auth.guard import safe_next
 from dashboard.auth.models import is_enrolled
@@ -79,7 +80,7 @@ def login_code():
         flash("Sign in again: the code is asked for within a few minutes of the password.", "info")
         return navigate(url_for("auth.login"))
     user, next_path = pending
-    form = CodeForm()
+    form = SignInCodeForm()
     if form.validate_on_submit():
         try:
             user = second_factor.finish_sign_in(user, form.code.data or "")

@@ -33,6 +33,7 @@ from dashboard.auth.access import public
 from dashboard.auth.forms import CodeForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
+from dashboard.auth.forms import SignInCodeForm
 from dashboard.auth.second_factor import Enrolment
 from dashboard.declarations.forms import DeclarationForm
 from dashboard.events.queries import Timeline
@@ -245,7 +246,7 @@ REPORT_FILTERS = ReportFilters(
 FRAGMENT_CONTEXT = {
     ("auth/login.html", "login_form"): lambda: {"form": LoginForm()},
     ("auth/password.html", "password_form"): lambda: {"form": PasswordChangeForm()},
-    ("auth/login_code.html", "code_form"): lambda: {"form": CodeForm()},
+    ("auth/login_code.html", "code_form"): lambda: {"form": SignInCodeForm()},
     ("auth/two_factor.html", "two_factor"): lambda: {
         "form": CodeForm(),
         "enrolment": Enrolment(
