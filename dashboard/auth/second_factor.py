@@ -148,7 +148,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     """
     with write_transaction(db.session):
         user = db.session.get(User, user.id)
-        factor = db.session.get(SecondFactor, user.id)
+        factor = _locked_factor(user.id)
         if factor is None or factor.confirmed_at is not None:
             raise CodeRejected("This enrolment is over: open the page again.")
         step = _checked_step(user, factor, code, "auth.enrol_failed")
@@ -160,6 +160,11 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
         )
     mark_checked()
     return codes
+
+
+def _locked_factor(user_id: int) -> SecondFactor | None:
+    """Return ``user_id``'s factor, its row locked (PostgreSQL) so two requests never both accept one code."""
+    return db.session.get(SecondFactor, user_id, with_for_update=True)
 
 
 def _checked_step(user: User, factor: SecondFactor, code: str, failure: str) -> int:
@@ -212,11 +217,13 @@ def _recovery_code(user_id: int, typed: str) -> RecoveryCode | None:
     if len(normal) != RECOVERY_CODE_LENGTH:
         return None
     return db.session.scalar(
-        select(RecoveryCode).where(
+        select(RecoveryCode)
+        .where(
             RecoveryCode.user_id == user_id,
             RecoveryCode.code_hash.in_(crypto.lookup_hashes(normal)),
             RecoveryCode.used_at.is_(None),
         )
+        .with_for_update()
     )
 
 
@@ -263,7 +270,7 @@ def finish_sign_in(user: User, code: str) -> User:
     """
     with write_transaction(db.session):
         user = db.session.get(User, user.id)
-        factor = db.session.get(SecondFactor, user.id)
+        factor = _locked_factor(user.id)
         recovery = None if user.is_locked() else _recovery_code(user.id, code)
         if recovery is not None:
             recovery.used_at = clock.now()
@@ -309,7 +316,7 @@ def step_up(code: str) -> None:
     """
     with write_transaction(db.session):
         user = db.session.get(User, current_user.id)
-        factor = db.session.get(SecondFactor, user.id)
+        factor = _locked_factor(user.id)
         factor.last_step = _checked_step(user, factor, code, "auth.step_up_failed")
     mark_checked()
 

@@ -34,6 +34,7 @@ from tests.web.test_money_forms import _LOGIN_CSRF
 from tests.web.test_money_forms import _PAGE_CSRF
 from tests.web.test_money_forms import HTMX
 from tests.web.test_money_forms import Desk
+from tests.web.test_money_forms import _at_once
 from tests.web.test_money_forms import refund_form
 from tests.web.test_money_forms import refunds_of
 from tests.web.test_money_forms import text
@@ -279,3 +280,21 @@ def test_wrong_step_up_codes_lock_the_account_and_sign_out(sandboxed, fake_clock
     assert not form.moved()
     assert "Too many wrong codes: you are signed out" in text(desk.get("/login"))
     assert desk.get("/payments/").url.startswith(f"{sandboxed.url}/login")
+
+
+def test_one_code_sent_with_two_forms_at_once_lets_one_through(sandboxed, fake_clock):
+    desk, first = opened(sandboxed, "cancel")
+    second = cancel(sandboxed, desk)
+    fake_clock.advance(minutes=STEP_UP_MINUTES + 1)
+    code = code_now(desk.secret)
+
+    def confirm(form: MoneyForm) -> Callable[[], object]:
+        return lambda: desk.post(
+            form.url, {**form.data, "confirmed": "yes", "step_up_code": code}, headers=HTMX
+        )
+
+    answers = _at_once([confirm(first), confirm(second)])
+
+    assert sorted("HX-Redirect" in answer.headers for answer in answers) == [False, True]
+    assert sorted(answer.status_code for answer in answers) == [200, 422]
+    assert [first.moved(), second.moved()].count(True) == 1
