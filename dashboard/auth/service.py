@@ -116,13 +116,12 @@ def authenticate(email: str, password: str) -> LoginResult:
     return LoginResult(user)
 
 
-def complete_login(user: User, second_factor: str) -> User:
+def complete_login(user: User, second_factor: str) -> None:
     """Sign in ``user`` whose second factor passed (the caller's transaction commits).
 
     :param second_factor: what passed, for the audit log (``code`` or ``recovery code``)
     """
     _sign_in(user, {"second_factor": second_factor})
-    return user
 
 
 def _sign_in(user: User, details: dict | None = None) -> None:
