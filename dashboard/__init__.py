@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.notifications.views import bp as notifications_bp
     from dashboard.payments.views import bp as payments_bp
     from dashboard.reports.views import bp as reports_bp
+    from dashboard.settlements.views import bp as settlements_bp
     from dashboard.users.views import bp as users_bp
 
     # Every <int:…> in a URL is a row id: one past a BIGINT's range matches no route (404), where
@@ -162,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
         payments_bp,
         agreements_bp,
         ach_bp,
+        settlements_bp,
         approvals_bp,
         notifications_bp,
         reports_bp,

@@ -55,12 +55,34 @@ def create_user(email: str, role: str, name: str | None, password: str | None) -
 
 
 @click.command("audit-verify")
-def audit_verify() -> None:
-    """Recompute the audit hash chain and name the first broken row."""
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    metavar="SEQ:HASH",
+    help="A checkpoint kept outside the database; the chain must still hold it (repeatable).",
+)
+@click.option(
+    "--checkpoint-file",
+    type=click.File(encoding="utf-8"),
+    help="A file of checkpoint lines (AUDIT_CHECKPOINT_FILE, or the log's lines); every one is checked.",
+)
+def audit_verify(checkpoints: tuple[str, ...], checkpoint_file) -> None:
+    """Recompute the audit hash chain (keyed with AUDIT_KEY), name the first broken row, and check
+    that it still holds every checkpoint given."""
+    from dashboard.audit.checkpoints import checkpoint_problems
+    from dashboard.audit.checkpoints import parse_checkpoints
     from dashboard.audit.service import verify_chain
     from dashboard.db import lift_statement_timeout
     from dashboard.extensions import db
 
+    try:
+        lines = [
+            f"seq={seq} hash={digest}" for seq, _, digest in (text.partition(":") for text in checkpoints)
+        ]
+        anchors = parse_checkpoints([*lines, *(checkpoint_file or [])]) if lines or checkpoint_file else []
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--checkpoint / --checkpoint-file") from None
     lift_statement_timeout(db.session)
     checked, broken = verify_chain(db.session)
     if broken:
@@ -68,7 +90,11 @@ def audit_verify() -> None:
             f"audit chain broken at entry #{broken.seq} (row id {broken.row_id}): {broken.reason}; "
             f"{checked} entries before it are intact"
         )
-    click.echo(f"audit chain intact: {checked} entries")
+    problems = checkpoint_problems(db.session, anchors)
+    if problems:
+        raise click.ClickException("; ".join(problems))
+    held = f"; it holds all {len(anchors)} checkpoints" if anchors else ""
+    click.echo(f"audit chain intact: {checked} entries{held}")
 
 
 @click.group("rollups")
@@ -233,6 +259,7 @@ def demo(host: str, port: int) -> None:
         with app.app_context():
             demo = Demo(app)
             demo.seed_history(report=click.echo)
+            demo.settle_reports(report=click.echo)
             demo.ask_for_approval(_user_id("support@demo.example"))
             demo.pay_payroll(_user_id("finance@demo.example"), _user_id("manager@demo.example"))
         return start_trickle(app).set

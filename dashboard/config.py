@@ -221,6 +221,11 @@ class Setting:
 #: Every variable the app reads.
 SETTINGS: list[Setting] = [
     Setting("SECRET_KEY", str),
+    # Keys the audit chain's hashes (HMAC-SHA256); kept out of the database, so rows cannot be
+    # rewritten with hashes that still add up. Where the chain's checkpoints are appended.
+    Setting("AUDIT_KEY", str),
+    Setting("AUDIT_CHECKPOINT_FILE", str),
+    Setting("AUDIT_CHECKPOINT_MINUTES", _positive_int, 60),
     Setting("DATABASE_URL", _database_url),
     # PostgreSQL only (SQLite waits at most its 10 s busy timeout): seconds to open a connection,
     # and to run one statement (0: no limit; migrations and rebuilds lift it for themselves).
@@ -266,6 +271,11 @@ SETTINGS: list[Setting] = [
     # The settlement currency of the merchant's Antom contract (pay's settlementStrategy), whatever
     # the currency a customer pays in.
     Setting("ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),
+    # Where Antom's settlement reports are fetched (the folder /v1/settlements/<merchant>/<date>/ served
+    # over HTTP(S)) and the merchant id Antom names that folder by; with SANDBOX=1 unset values read
+    # the simulator's (providers/antom/settlement_reports.py).
+    Setting("ANTOM_REPORTS_URL", _http_url),
+    Setting("ANTOM_MERCHANT_ID", str),
     # Worldpay client; with SANDBOX=1 unset values default to the simulator's
     # (providers/worldpay/settings.py). Secrets read keyId:secret[,keyId:secret...].
     Setting("WORLDPAY_BASE_URL", _http_url),
@@ -301,6 +311,10 @@ SETTINGS: list[Setting] = [
     Setting("SANDBOX_SEED", str, "sandbox"),
     # The settlement currency of the Antom simulator's contract with the merchant.
     Setting("SANDBOX_ANTOM_SETTLEMENT_CURRENCY", _currency, "HKD"),
+    # Days whose Antom settlement reports disagree with what the simulator told the merchant (a
+    # payment off by one cent, a row left out, an unknown payment, a refund reversal, a fee
+    # adjustment): ``all``, or ISO dates separated by commas (sandbox/antom_reports.py).
+    Setting("SANDBOX_ANTOM_SETTLEMENT_DIFFERENCES", str, ""),
     # HKD per unit of the other AlipayHK currencies, for the HKD 50,000 cap of the Worldpay simulator.
     Setting("SANDBOX_WORLDPAY_HKD_RATES", str, "EUR:8.5,GBP:9.9,SGD:5.8"),
     # The Worldpay simulator's events: the Events spec's shapes, or the richer ones it first sent.
@@ -320,8 +334,11 @@ SETTINGS: list[Setting] = [
 ]
 
 
-#: The shortest SECRET_KEY accepted: it signs every session cookie and CSRF token.
+#: The shortest SECRET_KEY (or AUDIT_KEY) accepted: they sign every session cookie and CSRF token,
+#: and every audit entry.
 MIN_SECRET_KEY_LENGTH = 32
+#: Keys made of random characters, generated into the instance folder for local runs.
+_RANDOM_KEYS = ("SECRET_KEY", "AUDIT_KEY")
 
 
 def is_local_run(settings: Mapping[str, Any]) -> bool:
@@ -416,25 +433,25 @@ def load_settings(
             f"SANDBOX is on at {settings['PUBLIC_BASE_URL']}; the simulators and generated secrets are for "
             "this machine only (use a loopback PUBLIC_BASE_URL, or unset SANDBOX)"
         )
-    secret_key = settings["SECRET_KEY"]
-    if secret_key is not None and len(secret_key) < MIN_SECRET_KEY_LENGTH:
-        raise ConfigError(
-            f"SECRET_KEY is {len(secret_key)} characters; use at least {MIN_SECRET_KEY_LENGTH} random ones "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-        )
+    for name in _RANDOM_KEYS:
+        key = settings[name]
+        if key is not None and len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"{name} is {len(key)} characters; use at least {MIN_SECRET_KEY_LENGTH} random ones "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
     local = is_local_run(settings)
-    for name in ("SECRET_KEY", "DATA_ENCRYPTION_KEYS"):
+    for name in (*_RANDOM_KEYS, "DATA_ENCRYPTION_KEYS"):
         if settings[name] is None and not local:
             raise ConfigError(f"{name} is not set; a deployment at {settings['PUBLIC_BASE_URL']} needs it")
-    if settings["SECRET_KEY"] is None or settings["DATA_ENCRYPTION_KEYS"] is None:
+    if any(settings[name] is None for name in (*_RANDOM_KEYS, "DATA_ENCRYPTION_KEYS")):
         instance_path.mkdir(parents=True, exist_ok=True)
     generated = []
-    if settings["SECRET_KEY"] is None:
-        # Local runs only (loopback URL or sandbox): a per-instance key, made once.
-        settings["SECRET_KEY"] = _instance_secret(
-            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
-        )
-        generated.append("SECRET_KEY")
+    for name in _RANDOM_KEYS:
+        if settings[name] is None:
+            # Local runs only (loopback URL or sandbox): a per-instance key, made once.
+            settings[name] = _instance_secret(instance_path, name.lower(), lambda: secrets.token_urlsafe(48))
+            generated.append(name)
     if settings["DATA_ENCRYPTION_KEYS"] is None:
         key = _instance_secret(instance_path, "data_encryption_key", lambda: Fernet.generate_key().decode())
         settings["DATA_ENCRYPTION_KEYS"] = (key,)

@@ -6,7 +6,9 @@ the real webhooks, and the seeding drives the sender and the jobs itself so ever
 before the next begins. The customer's and the shopper's choices are made in-process on the
 simulators' own state, as their stand-in pages would. Every other day a customer disputes one of
 the day's Auto Debits (the Antom simulator raises the dispute and runs its course), so the history
-has disputed, charged-back and given-back payments.
+has disputed, charged-back and given-back payments. The last week's Antom settlement reports are
+then imported and reconciled: balanced, except one day whose reports carry the simulator's
+differences.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from dashboard.payments.models import Refund
 from dashboard.payments.refunds import approval_threshold
 from dashboard.payments.states import RefundRefused
 from dashboard.payments.states import RefundStatus
+from dashboard.providers.antom.provider import ANTOM
 from dashboard.sandbox import antom as antom_sim
 from dashboard.sandbox import sender
 from dashboard.sandbox import worldpay as worldpay_sim
@@ -52,6 +55,7 @@ from dashboard.sandbox.core import take_faults
 from dashboard.sandbox.store import Authorization
 from dashboard.sandbox.store import Token
 from dashboard.sandbox.store import transaction
+from dashboard.settlements import service as settlements
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +352,24 @@ class Demo:
         if final:
             self.declare()
         self.settle()
+
+    def settle_reports(
+        self, days: int = 7, differences_back: int = 3, report: Callable[[str], None] = print
+    ) -> None:
+        """Import and reconcile the Antom settlement reports of the last ``days`` days.
+
+        Unless ``SANDBOX_ANTOM_SETTLEMENT_DIFFERENCES`` names days, the simulator's reports of the day
+        ``differences_back`` days ago disagree with ours, so finance has something to resolve.
+        """
+        today = clock.now().astimezone(ANTOM.settlement_reports.day_zone).date()
+        options = self.sandbox.options
+        if not options.get("SANDBOX_ANTOM_SETTLEMENT_DIFFERENCES"):
+            options["SANDBOX_ANTOM_SETTLEMENT_DIFFERENCES"] = (
+                today - timedelta(days=differences_back)
+            ).isoformat()
+        for back in range(days, 0, -1):
+            settlements.fetch_day(ANTOM.code, today - timedelta(days=back))
+        report(f"  settled the last {days} days")
 
     # --- trickle ---------------------------------------------------------------------------------
 

@@ -88,6 +88,8 @@ class TaskSpec:
 _TASKS: dict[str, TaskSpec] = {}
 _SWEEPERS: list[Callable[[], None]] = []
 _DRAINERS: list[Callable[[], int]] = []
+#: Jobs run once a day: name → (function, hour, minute), UTC.
+_DAILY: dict[str, tuple[Callable[[], None], int, int]] = {}
 #: The app each Huey instance was built for: drainers run in its context.
 _APPS: weakref.WeakKeyDictionary[Huey, Flask] = weakref.WeakKeyDictionary()
 
@@ -126,6 +128,16 @@ def sweeper(func: Callable[[], None]) -> Callable[[], None]:
     if func not in _SWEEPERS:
         _SWEEPERS.append(func)
     return func
+
+
+def daily(hour: int, minute: int = 0) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register ``func`` to run once a day at ``hour``:``minute`` UTC, in a worker (as the sweep does)."""
+
+    def register(func: Callable[[], None]) -> Callable[[], None]:
+        _DAILY[f"{func.__module__}.{func.__qualname__}"] = (func, hour, minute)
+        return func
+
+    return register
 
 
 def drainer(func: Callable[[], int]) -> Callable[[], int]:
@@ -183,6 +195,14 @@ def init_jobs(app: Flask) -> Huey:
     def periodic_sweep() -> None:
         with app.app_context():
             sweep()
+
+    for name, (func, hour, minute) in _DAILY.items():
+
+        def run_daily(func: Callable[[], None] = func) -> None:
+            with app.app_context():
+                func()
+
+        huey.periodic_task(crontab(minute=str(minute), hour=str(hour)), name=name)(run_daily)
 
     @huey.periodic_task(crontab(), name="dashboard.jobs.periodic_heartbeat")
     def periodic_heartbeat() -> None:

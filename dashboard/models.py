@@ -23,6 +23,11 @@ from dashboard.reports.models import FinishTime
 from dashboard.reports.notification_rollups import NotificationTally
 from dashboard.reports.refund_rollups import RefundApprovalWait
 from dashboard.reports.refund_rollups import RefundDailyTotal
+from dashboard.settlements.models import SettlementBatch
+from dashboard.settlements.models import SettlementEntry
+from dashboard.settlements.models import SettlementFile
+from dashboard.settlements.models import SettlementResult
+from dashboard.settlements.models import SettlementTotal
 from dashboard.users.models import User
 
 __all__ = [
@@ -47,5 +52,10 @@ __all__ = [
     "RefundApprovalWait",
     "RefundDailyTotal",
     "SecondFactor",
+    "SettlementBatch",
+    "SettlementEntry",
+    "SettlementFile",
+    "SettlementResult",
+    "SettlementTotal",
     "User",
 ]

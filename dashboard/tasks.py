@@ -2,8 +2,18 @@
 
 from dashboard.ach import tasks as ach_tasks
 from dashboard.agreements import tasks as agreements_tasks
+from dashboard.audit import tasks as audit_tasks
 from dashboard.declarations import tasks as declarations_tasks
 from dashboard.notifications import tasks as notifications_tasks
 from dashboard.payments import tasks as payments_tasks
+from dashboard.settlements import tasks as settlements_tasks
 
-__all__ = ["ach_tasks", "agreements_tasks", "declarations_tasks", "notifications_tasks", "payments_tasks"]
+__all__ = [
+    "ach_tasks",
+    "agreements_tasks",
+    "audit_tasks",
+    "declarations_tasks",
+    "notifications_tasks",
+    "payments_tasks",
+    "settlements_tasks",
+]

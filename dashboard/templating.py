@@ -34,6 +34,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("payments.index", "Payments"),
     ("agreements.index", "Agreements"),
     ("ach.index", "Payroll"),
+    ("settlements.index", "Settlements"),
     ("approvals.index", "Approvals"),
     ("notifications.index", "Notifications"),
     ("reports.index", "Reports"),
@@ -45,7 +46,10 @@ NAVIGATION: list[tuple[str, str]] = [
 #: How each status of every machine reads at a glance (a badge's tint). The words carry the
 #: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
 STATUS_TONES: dict[str, str] = {
-    **dict.fromkeys(("succeeded", "settled", "active", "completed", "paid", "valid", "declared"), "ok"),
+    **dict.fromkeys(
+        ("succeeded", "settled", "active", "completed", "paid", "valid", "declared", "balanced", "resolved"),
+        "ok",
+    ),
     **dict.fromkeys(
         (
             "pending",
@@ -58,10 +62,13 @@ STATUS_TONES: dict[str, str] = {
             "received",
             "accepted",
             "completed_with_failures",
+            "waiting",
         ),
         "warn",
     ),
-    **dict.fromkeys(("failed", "charged_back", "rejected", "unresolved", "invalid", "refused"), "err"),
+    **dict.fromkeys(
+        ("failed", "charged_back", "rejected", "unresolved", "invalid", "refused", "differences"), "err"
+    ),
     **dict.fromkeys(
         ("cancelled", "expired", "revoked", "cancelled_by_customer", "draft", "discarded"), "muted"
     ),

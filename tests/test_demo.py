@@ -13,6 +13,7 @@ from dashboard.extensions import db
 from dashboard.notifications.models import Notification
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.settlements.models import SettlementBatch
 
 
 def statuses(column) -> set[str]:
@@ -46,3 +47,16 @@ def test_history_covers_the_outcomes_and_is_written_once(sandboxed):
 
     demo.seed_history(days=3, report=lambda _: None)
     assert db.session.scalar(select(func.count(Payment.id))) == count
+
+
+def test_the_last_days_are_settled_balanced_except_the_one_with_differences(sandboxed, monkeypatch):
+    monkeypatch.setitem(sandboxed.sandbox.options, "SANDBOX_ANTOM_SETTLEMENT_DIFFERENCES", "")
+    demo = Demo(sandboxed.app, seed=11)
+    demo.seed_history(days=4, report=lambda _: None)
+
+    demo.settle_reports(days=3, differences_back=2, report=lambda _: None)
+
+    batches = db.session.scalars(select(SettlementBatch).order_by(SettlementBatch.day)).all()
+    assert [batch.day.isoformat() for batch in batches] == ["2026-01-02", "2026-01-03", "2026-01-04"]
+    assert [batch.state for batch in batches] == ["balanced", "differences", "balanced"]
+    assert all(batch.entry_count for batch in batches)

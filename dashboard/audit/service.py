@@ -1,8 +1,16 @@
-"""Append to and verify the audit chain (DESIGN §8 "Audit chain")."""
+"""Append to and verify the audit chain (DESIGN §8 "Audit chain").
+
+Each entry's hash is an HMAC-SHA256, under ``AUDIT_KEY``, of the previous entry's hash and the
+entry's canonical text. The key lives outside the database: whoever can write the tables but does
+not hold the key cannot rewrite an entry, or insert one, with hashes that still add up. Deleting
+the newest entries and rewinding the chain head needs no key; a checkpoint kept outside the
+database catches it (:mod:`dashboard.audit.checkpoints`).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterator
@@ -10,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask import has_request_context
 from flask import request
 from flask_login import current_user
@@ -56,8 +65,13 @@ def _stored(state: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(_canonical(redact_state(dict(state))))
 
 
+def chain_digest(key: bytes, prev_hash: str, canonical: str) -> str:
+    """Return an entry's hash: the HMAC-SHA256 under ``key`` of the previous hash and its text."""
+    return hmac.new(key, f"{prev_hash}\n{canonical}".encode(), hashlib.sha256).hexdigest()
+
+
 def _digest(prev_hash: str, canonical: str) -> str:
-    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+    return chain_digest(current_app.config["AUDIT_KEY"].encode(), prev_hash, canonical)
 
 
 def _row_fields(row: AuditLog) -> dict[str, Any]:

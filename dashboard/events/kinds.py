@@ -19,6 +19,8 @@ class ObjectType(enum.StrEnum):
     ACH_BATCH = "ach_batch"
     NOTIFICATION = "notification"
     USER = "user"
+    #: A provider's settlement batch (its imports, notes and downloads are audited).
+    SETTLEMENT_BATCH = "settlement_batch"
     #: The manager's report (its downloads are audited).
     REPORT = "report"
     #: A route somebody was refused (the audit log's access denials).

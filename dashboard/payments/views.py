@@ -60,6 +60,7 @@ from dashboard.payments.refunds import refund_summary
 from dashboard.payments.states import DuplicateRefund
 from dashboard.payments.states import RefundExceedsBalance
 from dashboard.payments.states import RefundRefused
+from dashboard.settlements.queries import settlement_of_payment
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -124,6 +125,7 @@ def detail(payment_id: int):
         latest_event_id=cursor,
         declarations=declarations_of(db.session, payment_id),
         declare_refusal=why_not_declarable(shown.payment),
+        settlement=settlement_of_payment(db.session, payment_id),
     )
 
 

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
 from datetime import datetime
+from datetime import tzinfo
 from typing import Any
+from typing import BinaryIO
 from typing import Generic
+from typing import Protocol
 from typing import TypeVar
 
 from flask import Flask
@@ -23,6 +29,9 @@ from dashboard.providers.base import Subject
 from dashboard.providers.guidance import About
 from dashboard.providers.guidance import Guidance
 from dashboard.providers.guidance import no_guidance
+from dashboard.settlements.records import ReportFile
+from dashboard.settlements.records import SettlementEntry
+from dashboard.settlements.records import SettlementTotal
 
 C = TypeVar("C")
 
@@ -102,6 +111,30 @@ class Webhook:
         return {name: value for name in self.kept_headers if (value := header(headers, name)) is not None}
 
 
+class ReportFolder(Protocol):
+    """Where a provider's settlement reports are fetched: one folder per day."""
+
+    def list_day(self, day: date) -> list[ReportFile]:
+        """Return the reports in a day's folder (empty when there is none yet)."""
+
+    def download(self, day: date, name: str) -> BinaryIO:
+        """Return one report's bytes as a stream (the caller closes it)."""
+
+
+@dataclass(frozen=True, eq=False)
+class SettlementReports:
+    """A provider's settlement reports: what a file name says, its rows as records, where they are."""
+
+    #: What a file's name says it is (None: not one of this provider's reports).
+    classify: Callable[[str], ReportFile | None]
+    #: Stream a report's rows as records; raises ``ReportFormatError`` naming the line.
+    read: Callable[[BinaryIO, ReportFile], Iterator[SettlementEntry | SettlementTotal]]
+    #: Build the folder the daily job fetches from, from an app's settings.
+    build_folder: Callable[[Flask], ReportFolder]
+    #: The zone of the provider's report days (a batch settles what completed on its day there).
+    day_zone: tzinfo = UTC
+
+
 @dataclass(frozen=True, eq=False)
 class Provider(Generic[C]):
     """One provider as the rest of the back office sees it."""
@@ -119,8 +152,21 @@ class Provider(Generic[C]):
     #: What a result code it gives means to staff and what they do next, given what the code is
     #: kept on (its package's ``guidance.py``); None for a code it has no guidance for yet.
     guidance: Callable[[str, About | None], Guidance | None] = no_guidance
+    #: Its settlement reports; None for a provider that sends none we read.
+    settlement_reports: SettlementReports | None = None
 
     def client(self, app: Flask | None = None) -> C:
         """Return the app's client for this provider, built once."""
         app = app or current_app._get_current_object()
         return app_cached(app, f"{self.code}_client", lambda: self.build_client(app))
+
+    def report_folder(self, app: Flask | None = None) -> ReportFolder:
+        """Return the app's settlement report folder of this provider, built once.
+
+        :raises LookupError: the provider has no settlement reports
+        """
+        if self.settlement_reports is None:
+            raise LookupError(f"{self.label} sends no settlement reports")
+        app = app or current_app._get_current_object()
+        reports = self.settlement_reports
+        return app_cached(app, f"{self.code}_report_folder", lambda: reports.build_folder(app))

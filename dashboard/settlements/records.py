@@ -55,10 +55,13 @@ class ReportFile:
     kind: ReportKind
     #: The file's own name (unique per provider).
     name: str
-    #: The transaction day (transactions) or the settlement day (details, summary), local to the provider.
-    day: date
+    #: The transaction day (transactions), local to the provider; None when the name does not say
+    #: it (a batch's files are named by batch: their rows give the settlement day).
+    day: date | None
     #: The settlement batch the file belongs to (details, summary); None for transactions.
     batch_id: str | None
+    #: The settlement currency the name gives (details, summary); None for transactions.
+    currency: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,34 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 EXPECTED_NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Reports", "Audit log"],
-    "support": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
-    "finance": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications", "Reports"],
+    "viewer": [
+        "Overview",
+        "Payments",
+        "Agreements",
+        "Payroll",
+        "Settlements",
+        "Notifications",
+        "Reports",
+        "Audit log",
+    ],
+    "support": ["Overview", "Payments", "Agreements", "Payroll", "Settlements", "Notifications"],
+    "finance": ["Overview", "Payments", "Agreements", "Payroll", "Settlements", "Notifications"],
+    "manager": [
+        "Overview",
+        "Payments",
+        "Agreements",
+        "Payroll",
+        "Settlements",
+        "Approvals",
+        "Notifications",
+        "Reports",
+    ],
     "admin": [
         "Overview",
         "Payments",
         "Agreements",
         "Payroll",
+        "Settlements",
         "Notifications",
         "Reports",
         "Audit log",

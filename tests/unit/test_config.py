@@ -114,15 +114,29 @@ def test_a_deployment_url_without_secret_key_refuses(tmp_path):
         load_settings(environ=env)
 
 
+def test_a_deployment_url_without_an_audit_key_refuses(tmp_path):
+    env = local_env(
+        tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", SECRET_KEY="s" * 40, DATA_ENCRYPTION_KEYS=KEY
+    )
+    with pytest.raises(ConfigError, match=r"^AUDIT_KEY is not set"):
+        load_settings(environ=env)
+
+
 def test_a_deployment_url_without_encryption_keys_refuses(tmp_path):
-    env = local_env(tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", SECRET_KEY="s" * 40)
+    env = local_env(
+        tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", SECRET_KEY="s" * 40, AUDIT_KEY="a" * 40
+    )
     with pytest.raises(ConfigError, match="DATA_ENCRYPTION_KEYS"):
         load_settings(environ=env)
 
 
 def test_a_deployment_with_both_secrets_loads_and_generates_nothing(tmp_path):
     env = local_env(
-        tmp_path, PUBLIC_BASE_URL="https://bo.example.hk/", SECRET_KEY="s" * 40, DATA_ENCRYPTION_KEYS=KEY
+        tmp_path,
+        PUBLIC_BASE_URL="https://bo.example.hk/",
+        SECRET_KEY="s" * 40,
+        AUDIT_KEY="a" * 40,
+        DATA_ENCRYPTION_KEYS=KEY,
     )
     settings = load_settings(environ=env)
     assert settings["PUBLIC_BASE_URL"] == "https://bo.example.hk"
@@ -137,8 +151,9 @@ def test_local_runs_generate_instance_secrets_once_with_private_files(tmp_path):
     second = load_settings(environ=local_env(tmp_path))
     assert first["SECRET_KEY"] and first["SECRET_KEY"] == second["SECRET_KEY"]
     assert first["DATA_ENCRYPTION_KEYS"] == second["DATA_ENCRYPTION_KEYS"]
-    assert set(first["GENERATED_SECRETS"]) == {"SECRET_KEY", "DATA_ENCRYPTION_KEYS"}
-    for name in ("secret_key", "data_encryption_key"):
+    assert first["AUDIT_KEY"] and first["AUDIT_KEY"] == second["AUDIT_KEY"]
+    assert set(first["GENERATED_SECRETS"]) == {"SECRET_KEY", "AUDIT_KEY", "DATA_ENCRYPTION_KEYS"}
+    for name in ("secret_key", "audit_key", "data_encryption_key"):
         mode = stat.S_IMODE(os.stat(tmp_path / "instance" / name).st_mode)
         assert mode == 0o600, f"{name} has mode {oct(mode)}"
 
@@ -231,6 +246,7 @@ def test_serve_refuses_the_sandbox_in_one_line(tmp_path):
 DEPLOYMENT = {
     "PUBLIC_BASE_URL": "https://backoffice.example.hk",
     "SECRET_KEY": "a-deployment-secret-of-forty-characters!",
+    "AUDIT_KEY": "a-deployment-audit-key-of-forty-characters",
     "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",
 }
 MISSING_WEBHOOK_SECRETS = (
@@ -255,6 +271,7 @@ def test_serve_refuses_to_start_without_worldpay_webhook_secrets_even_on_this_ma
         "--port",
         "0",
         SECRET_KEY=DEPLOYMENT["SECRET_KEY"],
+        AUDIT_KEY=DEPLOYMENT["AUDIT_KEY"],
         DATA_ENCRYPTION_KEYS=DEPLOYMENT["DATA_ENCRYPTION_KEYS"],
     )
     assert result.returncode == 1

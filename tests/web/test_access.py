@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Rule
 
 from dashboard import clock
@@ -31,7 +32,7 @@ def routes(app: Flask) -> list[tuple[Rule, str, str]]:
         values = {}
         for name in rule.arguments:
             converter = rule._converters[name]
-            values[name] = DUMMY_ID if type(converter).__name__ == "IntegerConverter" else "app.css"
+            values[name] = DUMMY_ID if isinstance(converter, IntegerConverter) else "app.css"
         method = "GET" if "GET" in rule.methods else "POST"
         found.append((rule, method, adapter.build(rule.endpoint, values, method=method)))
     return found

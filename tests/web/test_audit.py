@@ -12,7 +12,12 @@ from sqlalchemy import delete
 from sqlalchemy import update
 
 from dashboard.audit import service as audit
+from dashboard.audit.checkpoints import current_checkpoint
+from dashboard.audit.checkpoints import parse_checkpoints
+from dashboard.audit.checkpoints import write_checkpoint
+from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
+from dashboard.audit.tasks import anchor_audit_chain
 from dashboard.db import write_transaction
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
@@ -220,6 +225,83 @@ def test_audit_verify_detects_a_deleted_last_row(app, client):
     result = verify(app)
     assert result.exit_code != 0
     assert "chain head says" in result.output
+
+
+def rewrite_from(app, seq: int, key: bytes, **values) -> None:
+    """Change entry ``seq`` and hash it and every later entry again under ``key``, as somebody who
+    can write the tables would, and move the chain head along."""
+    with app.app_context():
+        rows = db.session.scalars(db.select(AuditLog).where(AuditLog.seq >= seq).order_by(AuditLog.seq)).all()
+        prev = (
+            db.session.scalar(db.select(AuditLog.hash).where(AuditLog.seq == seq - 1)) or audit.GENESIS_HASH
+        )
+        for row in rows:
+            if row.seq == seq:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row.canonical = audit._canonical(audit._row_fields(row))
+            row.prev_hash, row.hash = prev, audit.chain_digest(key, prev, row.canonical)
+            prev = row.hash
+        head = db.session.get(AuditChainHead, 1)
+        head.seq, head.hash = rows[-1].seq, prev
+        db.session.commit()
+
+
+def test_a_rewritten_entry_with_every_later_hash_recomputed_fails_without_the_key(app, client):
+    record(app, "test.entry", count=4, after={"amount": 100})
+    with app.app_context():
+        target = sorted(db.session.scalars(db.select(AuditLog.seq)))[-3]
+    # Without AUDIT_KEY the best a forger can do is a plain hash, or a key of their own.
+    rewrite_from(app, target, b"a key that is not the deployment's", action="test.nothing_happened")
+
+    result = verify(app)
+
+    assert result.exit_code != 0
+    assert f"audit chain broken at entry #{target}" in result.output
+    assert "hash does not match its content" in result.output
+
+
+def test_cutting_the_newest_entries_and_rewinding_the_head_fails_against_a_checkpoint(app, client, tmp_path):
+    record(app, "test.entry", count=5)
+    kept = tmp_path / "checkpoints.log"
+    with app.app_context():
+        checkpoint = current_checkpoint(db.session)
+        write_checkpoint(checkpoint, datetime(2026, 11, 30, tzinfo=UTC), str(kept))
+        # The cut needs no key: delete the newest two, point the head at the third newest.
+        db.session.execute(delete(AuditLog).where(AuditLog.seq > checkpoint.seq - 2))
+        survivor = db.session.scalars(db.select(AuditLog).order_by(AuditLog.seq.desc())).first()
+        db.session.execute(update(AuditChainHead).values(seq=survivor.seq, hash=survivor.hash))
+        db.session.commit()
+
+    assert verify(app).exit_code == 0  # the chain alone still adds up
+    with app.app_context():
+        by_file = app.test_cli_runner().invoke(args=["audit-verify", "--checkpoint-file", str(kept)])
+        by_value = app.test_cli_runner().invoke(
+            args=["audit-verify", "--checkpoint", f"{checkpoint.seq}:{checkpoint.hash}"]
+        )
+
+    for result in (by_file, by_value):
+        assert result.exit_code != 0
+        assert f"entry #{checkpoint.seq} of a checkpoint is gone: the chain was cut back" in result.output
+
+
+def test_the_checkpoint_job_appends_the_chain_head_to_the_file_at_most_every_period(
+    app, fake_clock, tmp_path
+):
+    kept = tmp_path / "checkpoints.log"
+    app.config.update(AUDIT_CHECKPOINT_FILE=str(kept), AUDIT_CHECKPOINT_MINUTES=60)
+    record(app, "test.entry", count=2)
+    with app.app_context():
+        anchor_audit_chain()
+        record(app, "test.entry")
+        anchor_audit_chain()  # within the hour: nothing more
+        fake_clock.advance(seconds=3600)
+        anchor_audit_chain()
+        lines = kept.read_text().splitlines()
+        assert [checkpoint.seq for checkpoint in parse_checkpoints(lines)] == [2, 3]
+        result = app.test_cli_runner().invoke(args=["audit-verify", "--checkpoint-file", str(kept)])
+    assert result.exit_code == 0
+    assert "it holds all 2 checkpoints" in result.output
 
 
 def _append_concurrently(app, threads: int = 8, each: int = 10) -> list[BaseException]:

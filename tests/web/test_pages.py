@@ -55,6 +55,10 @@ from dashboard.reports.ranges import RangeKey
 from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.ranges import ReportRange
 from dashboard.reports.sections import SECTIONS
+from dashboard.settlements.forms import BatchFilterForm as SettlementFilterForm
+from dashboard.settlements.forms import ImportForm
+from dashboard.settlements.forms import NoteForm
+from dashboard.settlements.models import SettlementResult
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
 from tests.factories import make_payment
@@ -289,6 +293,7 @@ FRAGMENT_CONTEXT = {
             shows_next_actions=True,
             refund_note="no reversal offered now",
         ),
+        "settlement": None,
         "latest_event_id": 3,
     },
     ("payments/refund.html", "refund_form"): lambda: {
@@ -410,6 +415,22 @@ FRAGMENT_CONTEXT = {
         "errors": 0,
         "warnings": 1,
     },
+    ("settlements/index.html", "results"): lambda: {
+        "form": SettlementFilterForm(),
+        "page": Page([], Cursor(None, 7)),
+        "deeper": True,
+        "query_args": {"state": "differences"},
+    },
+    ("settlements/import.html", "import_form"): lambda: {"form": ImportForm()},
+    ("settlements/batch.html", "note_form"): lambda: {
+        "result": SettlementResult(
+            id=3, batch_id=2, outcome="fee", kind="fee_adjustment", currency="HKD", fee_minor=500, note="Fee"
+        ),
+        "note_forms": {3: NoteForm(prefix="result-3")},
+        "note_form_for": lambda result: NoteForm(prefix=f"result-{result.id}"),
+        "names": {},
+        "may_resolve": True,
+    },
     ("reports/index.html", "results"): lambda: {
         "form": ReportFilterForm(),
         "filters": REPORT_FILTERS,
@@ -451,15 +472,34 @@ def test_fragment_block_renders_on_its_own(app, template, block):
 # --- navigation --------------------------------------------------------------------------------
 
 NAVIGATION = {
-    "viewer": ["Overview", "Payments", "Agreements", "Payroll", "Notifications", "Reports", "Audit log"],
-    "support": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
-    "finance": ["Overview", "Payments", "Agreements", "Payroll", "Notifications"],
-    "manager": ["Overview", "Payments", "Agreements", "Payroll", "Approvals", "Notifications", "Reports"],
+    "viewer": [
+        "Overview",
+        "Payments",
+        "Agreements",
+        "Payroll",
+        "Settlements",
+        "Notifications",
+        "Reports",
+        "Audit log",
+    ],
+    "support": ["Overview", "Payments", "Agreements", "Payroll", "Settlements", "Notifications"],
+    "finance": ["Overview", "Payments", "Agreements", "Payroll", "Settlements", "Notifications"],
+    "manager": [
+        "Overview",
+        "Payments",
+        "Agreements",
+        "Payroll",
+        "Settlements",
+        "Approvals",
+        "Notifications",
+        "Reports",
+    ],
     "admin": [
         "Overview",
         "Payments",
         "Agreements",
         "Payroll",
+        "Settlements",
         "Notifications",
         "Reports",
         "Audit log",

@@ -20,6 +20,7 @@ from tests.factories import make_declaration
 from tests.factories import make_notification
 from tests.factories import make_payment
 from tests.factories import make_refund
+from tests.settlements.files import settlement_with_differences
 from tests.web.conftest import sign_in
 
 ROLES = ["viewer", "support", "finance", "manager", "admin"]
@@ -35,6 +36,7 @@ NOT_PAGES = {
     "ach.template_csv": "the payroll template (CSV)",
     "ach.demo_csv": "the demo payroll (CSV)",
     "reports.table_csv": "a CSV download of a report table",
+    "settlements.differences_csv": "a CSV download of a settlement batch's differences",
 }
 #: Blueprints left out whole, and why.
 NOT_PAGE_BLUEPRINTS = {
@@ -101,6 +103,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
         make_declaration(db.session, payment)
         notification = make_notification(db.session, object_type="payment", object_id=str(payment.id))
         db.session.commit()
+        settlement = settlement_with_differences()
         return {
             "user_id": [user.id],
             "payment_id": [payment.id],
@@ -108,6 +111,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
             "notification_id": [notification.id],
             "outcome": list(OUTCOMES),
             "batch_id": [batch.batch_id],
+            "settlement_id": [settlement.id],
             "name": [section.name for section in SECTIONS],
         }
 

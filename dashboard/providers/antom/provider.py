@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
+from dashboard.providers.antom import settlement_reports
 from dashboard.providers.antom.client import AntomClient
 from dashboard.providers.antom.consts import HEADER_CLIENT_ID
 from dashboard.providers.antom.consts import HEADER_REQUEST_TIME
@@ -23,6 +24,7 @@ from dashboard.providers.antom.mapping import request_time
 from dashboard.providers.antom.settings import DEFAULT_NOTIFY_PATH
 from dashboard.providers.antom.settings import from_app
 from dashboard.providers.entry import Provider
+from dashboard.providers.entry import SettlementReports
 from dashboard.providers.entry import Verdict
 from dashboard.providers.entry import Webhook
 from dashboard.providers.entry import WebhookAnswer
@@ -72,4 +74,10 @@ ANTOM: Provider[AntomClient] = Provider(
         sent_at=request_time,
     ),
     guidance=GUIDANCE,
+    settlement_reports=SettlementReports(
+        classify=settlement_reports.classify,
+        read=settlement_reports.read_report,
+        build_folder=settlement_reports.reports_client,
+        day_zone=settlement_reports.GMT8,
+    ),
 )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flask import Blueprint
 from flask import Response
+from flask import abort
 from flask import request
 from sqlalchemy import func
 from sqlalchemy import select
@@ -21,6 +23,7 @@ from dashboard.providers.antom.consts import HEADER_SIGNATURE
 from dashboard.providers.antom.consts import Operation
 from dashboard.sandbox import antom
 from dashboard.sandbox import antom_declarations
+from dashboard.sandbox import antom_reports
 from dashboard.sandbox import sender
 from dashboard.sandbox.core import FAULT_HEADER
 from dashboard.sandbox.core import ActiveFaults
@@ -144,4 +147,38 @@ def public_key():
     """Download the simulator's Antom public key (what ANTOM_PUBLIC_KEY would hold)."""
     response = Response(get_sandbox().keys.antom.public_pem, content_type="application/x-pem-file")
     response.headers["Content-Disposition"] = "attachment; filename=antom-sandbox-public-key.pem"
+    return response
+
+
+def _day_files(merchant: str, day: str) -> dict[str, bytes]:
+    sandbox = get_sandbox()
+    try:
+        when = datetime.strptime(day, "%Y%m%d").date()
+    except ValueError:
+        abort(404)
+    if merchant != antom_reports.merchant_id(sandbox):
+        abort(404)
+    with transaction(sandbox.engine) as session:
+        files = antom_reports.day_files(sandbox, session, when, clock.now())
+    if files is None:
+        abort(404)
+    return files
+
+
+@bp.get("/v1/settlements/<merchant>/<day>/")
+@public
+def settlement_folder(merchant: str, day: str):
+    """List a day's settlement reports, one file name a line (stands in for Antom's SFTP folder)."""
+    return Response("".join(f"{name}\n" for name in _day_files(merchant, day)), content_type="text/plain")
+
+
+@bp.get("/v1/settlements/<merchant>/<day>/<name>")
+@public
+def settlement_file(merchant: str, day: str, name: str):
+    """Download one of a day's settlement reports (UTF-8 CSV ending with <END>)."""
+    body = _day_files(merchant, day).get(name)
+    if body is None:
+        abort(404)
+    response = Response(body, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
     return response
