@@ -16,6 +16,9 @@ from dashboard.config import load_settings
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Database connections older than this are replaced when next taken from the pool.
 POOL_RECYCLE_SECONDS = 1800
+#: Seconds a request waits for a pooled connection when every one is in use (busy, not broken:
+#: a broken one fails within the connect timeout and goes back to the pool).
+POOL_WAIT_SECONDS = 10
 
 
 def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -25,16 +28,23 @@ def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
     hour, and one found dead is dropped with the whole pool on its first error. A database that
     accepts connections and never answers costs a request at most the connect timeout (libpq's
     ``connect_timeout`` covers the whole start-up), a query at most the statement timeout, and a
-    thread waiting for a pooled connection the same connect timeout.
+    thread waiting for a pooled connection :data:`POOL_WAIT_SECONDS`.
     """
     options: dict[str, Any] = {"pool_recycle": POOL_RECYCLE_SECONDS}
     if settings["DATABASE_URL"].startswith("postgresql"):
         timeout = settings["DATABASE_CONNECT_TIMEOUT"]
         statement_ms = settings["DATABASE_STATEMENT_TIMEOUT"] * 1000
-        options["pool_timeout"] = timeout
+        options["pool_timeout"] = POOL_WAIT_SECONDS
         options["connect_args"] = {
             "connect_timeout": timeout,
             "options": f"-c statement_timeout={statement_ms}",
+            # An open connection whose server stops acknowledging what is sent is dropped within
+            # seconds (TCP keepalives; TCP_USER_TIMEOUT in ms), instead of hanging its thread.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 10_000,
         }
     return options
 
@@ -138,6 +148,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from dashboard.ach.views import bp as ach_bp
     from dashboard.agreements.views import bp as agreements_bp
+    from dashboard.api.admin import bp as api_keys_bp
+    from dashboard.api.views import bp as api_bp
     from dashboard.approvals.views import bp as approvals_bp
     from dashboard.audit.views import bp as audit_bp
     from dashboard.auth.views import bp as auth_bp
@@ -170,6 +182,8 @@ def _register_blueprints(app: Flask) -> None:
         events_bp,
         checkout_bp,
         declarations_bp,
+        api_keys_bp,
+        api_bp,
     ):
         app.register_blueprint(blueprint)
 

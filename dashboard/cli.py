@@ -71,16 +71,16 @@ def audit_verify(checkpoints: tuple[str, ...], checkpoint_file) -> None:
     """Recompute the audit hash chain (keyed with AUDIT_KEY), name the first broken row, and check
     that it still holds every checkpoint given."""
     from dashboard.audit.checkpoints import checkpoint_problems
+    from dashboard.audit.checkpoints import parse_checkpoint
     from dashboard.audit.checkpoints import parse_checkpoints
     from dashboard.audit.service import verify_chain
     from dashboard.db import lift_statement_timeout
     from dashboard.extensions import db
 
     try:
-        lines = [
-            f"seq={seq} hash={digest}" for seq, _, digest in (text.partition(":") for text in checkpoints)
-        ]
-        anchors = parse_checkpoints([*lines, *(checkpoint_file or [])]) if lines or checkpoint_file else []
+        anchors = [parse_checkpoint(text) for text in checkpoints]
+        if checkpoint_file is not None:
+            anchors += parse_checkpoints(checkpoint_file)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--checkpoint / --checkpoint-file") from None
     lift_statement_timeout(db.session)

@@ -197,6 +197,14 @@ def _roles(raw: Any) -> frozenset[str]:
     return frozenset(names)
 
 
+def _rate_limit(raw: Any) -> str:
+    from limits import parse
+
+    text = str(raw).strip()
+    parse(text)  # raises ValueError on anything but "N per minute", "N/second" …
+    return text
+
+
 def _fernet_keys(raw: Any) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in str(raw).split(",") if key.strip())
     if not keys:
@@ -247,6 +255,10 @@ SETTINGS: list[Setting] = [
     # how old a user's last code may be before a money-moving form asks for a fresh one.
     Setting("TWO_FACTOR_REQUIRED_ROLES", _roles, frozenset({"manager", "admin", "finance"})),
     Setting("STEP_UP_MINUTES", _positive_int, 15),
+    # The storefront API: the server secret API keys are hashed with (HMAC-SHA256; only the hash is
+    # stored) and how many calls one key may make (Flask-Limiter's notation).
+    Setting("API_KEY_SECRET", str),
+    Setting("API_RATE_LIMIT", _rate_limit, "600 per minute"),
     # Why staff refund (the refund form's list); "Other" asks for a note.
     Setting(
         "REFUND_REASONS",
@@ -338,7 +350,7 @@ SETTINGS: list[Setting] = [
 #: and every audit entry.
 MIN_SECRET_KEY_LENGTH = 32
 #: Keys made of random characters, generated into the instance folder for local runs.
-_RANDOM_KEYS = ("SECRET_KEY", "AUDIT_KEY")
+_RANDOM_KEYS = ("SECRET_KEY", "AUDIT_KEY", "API_KEY_SECRET")
 
 
 def is_local_run(settings: Mapping[str, Any]) -> bool:
@@ -461,6 +473,8 @@ def load_settings(
     if settings["DATABASE_URL"] is None:
         instance_path.mkdir(parents=True, exist_ok=True)
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'dashboard.db'}"
+    if settings["AUDIT_CHECKPOINT_FILE"] is None:
+        settings["AUDIT_CHECKPOINT_FILE"] = str(instance_path / "audit-checkpoints.log")
     return settings
 
 

@@ -6,13 +6,17 @@ from flask import Flask
 from flask import g
 from flask import make_response
 from flask import render_template
+from flask import request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import ServiceUnavailable
 
+from dashboard.api import PREFIX as API_PREFIX
+from dashboard.api.problems import for_status
 from dashboard.extensions import db
 from dashboard.extensions import login_manager
 from dashboard.htmx import is_htmx
@@ -44,6 +48,22 @@ def render_error(code: int, message: str | None = None):
     return response
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Return whether ``error`` says the database cannot be reached or answer in time (a 503), not
+    that something is wrong with what was asked of it (a 500)."""
+    if isinstance(error, PoolTimeout):
+        return True  # every pooled connection stayed busy
+    if not isinstance(error, OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    # psycopg: connection failed or timed out (its base OperationalError), or a statement timeout.
+    if type(orig).__module__.startswith("psycopg"):
+        return type(orig).__name__ in ("OperationalError", "ConnectionTimeout", "QueryCanceled")
+    return "database is locked" in str(orig)  # SQLite's busy timeout ran out
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers for HTTP errors, CSRF failures, concurrent updates and crashes."""
 
@@ -64,19 +84,20 @@ def register_error_handlers(app: Flask) -> None:
             return error
         if error.code == 500:
             db.session.rollback()
+        if request.path.startswith(API_PREFIX + "/"):
+            # No API route matched (404, 405): the storefront reads problem details, not a page.
+            return for_status(error.code).response()
         return render_error(error.code, None if error.code != 400 else (error.description or None))
-
-    @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError):
-        # Unreachable, silent or too slow (a timeout): the page is drawn without reading the
-        # user again, which would wait for the same database.
-        app.logger.error("database unavailable: %s", error.orig.__class__.__name__ if error.orig else error)
-        g._login_user = login_manager.anonymous_user()
-        db.session.rollback()
-        return render_error(ServiceUnavailable.code)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
+        if database_unavailable(error):
+            # Unreachable, silent, too slow or too busy: the page is drawn without reading the
+            # user again, which would wait for the same database.
+            app.logger.error("database unavailable", exc_info=error)
+            g._login_user = login_manager.anonymous_user()
+            db.session.rollback()
+            return render_error(ServiceUnavailable.code)
         app.logger.exception("unhandled error", exc_info=error)
         db.session.rollback()
         return render_error(InternalServerError.code)

@@ -6,6 +6,8 @@ from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
 from dashboard.ach.models import AchSubmission
 from dashboard.agreements.models import Agreement
+from dashboard.api.models import ApiKey
+from dashboard.api.models import IdempotentRequest
 from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
 from dashboard.auth.models import RecoveryCode
@@ -35,6 +37,7 @@ __all__ = [
     "AchItem",
     "AchSubmission",
     "Agreement",
+    "ApiKey",
     "AuditChainHead",
     "AuditLog",
     "Cancel",
@@ -44,6 +47,7 @@ __all__ = [
     "Declaration",
     "Event",
     "FinishTime",
+    "IdempotentRequest",
     "Notification",
     "NotificationTally",
     "Payment",

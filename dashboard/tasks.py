@@ -2,6 +2,7 @@
 
 from dashboard.ach import tasks as ach_tasks
 from dashboard.agreements import tasks as agreements_tasks
+from dashboard.api import tasks as api_tasks
 from dashboard.audit import tasks as audit_tasks
 from dashboard.declarations import tasks as declarations_tasks
 from dashboard.notifications import tasks as notifications_tasks
@@ -11,6 +12,7 @@ from dashboard.settlements import tasks as settlements_tasks
 __all__ = [
     "ach_tasks",
     "agreements_tasks",
+    "api_tasks",
     "audit_tasks",
     "declarations_tasks",
     "notifications_tasks",

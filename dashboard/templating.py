@@ -40,6 +40,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("reports.index", "Reports"),
     ("audit.index", "Audit log"),
     ("users.index", "Users"),
+    ("api_keys.index", "API keys"),
 ]
 
 

@@ -118,6 +118,7 @@ def test_settings(tmp_dir: Path, **extra: object) -> dict:
         "INSTANCE_PATH": str(tmp_dir / "instance"),
         "DATABASE_URL": database_url(tmp_dir),
         "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",
+        "API_KEY_SECRET": "test-api-key-secret-of-the-minimum-length",
         "JOBS_BACKEND": "memory",
         "RATELIMIT_ENABLED": False,
         "ARGON2_PARAMETERS": TEST_ARGON2,

@@ -271,54 +271,87 @@ def test_notifications_waiting_to_be_applied_leave_the_notification_rollup_on_up
     assert kept == [("applied", 5)]
 
 
-def test_an_audit_chain_hashed_before_the_key_verifies_after_the_upgrade(
-    tmp_path: Path, migration_database: str
-) -> None:
+def _old_chain(app) -> None:
+    """Append three entries as the code before the keyed chain did (plain SHA-256)."""
     from dashboard.audit.service import GENESIS_HASH
-    from dashboard.audit.service import verify_chain
 
-    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
     log = table(
         "audit_log",
         *(column(name) for name in ("seq", "actor_label", "action", "canonical", "prev_hash", "hash")),
         column("created_at", UTCDateTime()),
     )
     head = table("audit_chain_head", column("id"), column("seq"), column("hash"))
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    prev = GENESIS_HASH
+    with db.engine.begin() as connection:
+        for seq in (1, 2, 3):
+            fields = {
+                "seq": seq,
+                "at": at.isoformat(),
+                "actor_id": None,
+                "actor": "system",
+                "action": "test.entry",
+                "object_type": None,
+                "object_id": None,
+                "ip": None,
+                "before": None,
+                "after": None,
+            }
+            canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            digest = hashlib.sha256(f"{prev}\n{canonical}".encode()).hexdigest()
+            connection.execute(
+                log.insert().values(
+                    seq=seq,
+                    actor_label="system",
+                    action="test.entry",
+                    canonical=canonical,
+                    prev_hash=prev,
+                    hash=digest,
+                    created_at=at,
+                )
+            )
+            prev = digest
+        connection.execute(head.insert().values(id=1, seq=3, hash=prev))
+
+
+def test_an_audit_chain_hashed_before_the_key_verifies_after_the_upgrade(
+    tmp_path: Path, migration_database: str
+) -> None:
+    from dashboard.audit.service import verify_chain
+
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
     with app.app_context():
         upgrade(revision="f1a3c5e7b9d2")
-        at = datetime(2026, 11, 1, tzinfo=UTC)
-        prev = GENESIS_HASH
-        with db.engine.begin() as connection:
-            for seq in (1, 2, 3):
-                fields = {
-                    "seq": seq,
-                    "at": at.isoformat(),
-                    "actor_id": None,
-                    "actor": "system",
-                    "action": "test.entry",
-                    "object_type": None,
-                    "object_id": None,
-                    "ip": None,
-                    "before": None,
-                    "after": None,
-                }
-                canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                digest = hashlib.sha256(f"{prev}\n{canonical}".encode()).hexdigest()
-                connection.execute(
-                    log.insert().values(
-                        seq=seq,
-                        actor_label="system",
-                        action="test.entry",
-                        canonical=canonical,
-                        prev_hash=prev,
-                        hash=digest,
-                        created_at=at,
-                    )
-                )
-                prev = digest
-            connection.execute(head.insert().values(id=1, seq=3, hash=prev))
+        _old_chain(app)
 
         upgrade()
 
         assert verify_chain(db.session) == (3, None)
         db.session.remove()
+
+
+def test_an_audit_chain_tampered_with_before_the_key_stops_the_upgrade(
+    tmp_path: Path, migration_database: str, capfd: pytest.CaptureFixture
+) -> None:
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
+    with app.app_context():
+        upgrade(revision="f1a3c5e7b9d2")
+        _old_chain(app)
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "UPDATE audit_log SET canonical = replace(canonical, 'test.entry', 'test.other') "
+                    "WHERE seq = 2"
+                )
+            )
+            before = connection.execute(text("SELECT hash FROM audit_log ORDER BY seq")).scalars().all()
+
+        with pytest.raises(SystemExit):  # Flask-Migrate reports the migration's error and exits
+            upgrade()
+
+        with db.engine.connect() as connection:
+            assert (
+                connection.execute(text("SELECT hash FROM audit_log ORDER BY seq")).scalars().all() == before
+            )
+        db.session.remove()
+    assert "audit entry #2 does not add up" in capfd.readouterr().err

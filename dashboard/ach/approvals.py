@@ -114,7 +114,7 @@ def waiting_batch(session: Session, batch_id: int) -> Waiting | None:
     return _as_waiting(session, batch) if batch is not None else None
 
 
-def count_waiting_batches() -> Select:
+def waiting_batches_statement() -> Select:
     """Return the count of batches waiting for approval (ix_ach_batches_status_submitted_for_approval_at_id
     answers it)."""
     return select(func.count()).select_from(AchBatch).where(AchBatch.status == WAITING)
@@ -141,7 +141,7 @@ PAYROLL_APPROVALS = ApprovalKind(
     code="payroll",
     waiting=waiting_batches,
     one=waiting_batch,
-    count=count_waiting_batches,
+    count_statement=waiting_batches_statement,
     approve=approve,
     reject=reject,
 )

@@ -190,7 +190,8 @@ def _receive(form: UploadForm, batch: AchBatch | None):
     try:
         uploaded = service.upload(
             upload.stream,
-            upload.filename or "payroll.csv",
+            # A name of nothing but NULs (which no column keeps) is no name.
+            (upload.filename or "").replace("\x00", "") or "payroll.csv",
             value_date=form.value_date.data,
             debtor_account=form.debtor_account.data,
             uploader_id=current_user.id,

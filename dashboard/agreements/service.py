@@ -167,7 +167,7 @@ def start_consult(
             {"status": agreement.status, "wallet": wallet},
             actor_id=actor_id,
         )
-        if actor_id is not None:
+        if audit.someone_acts(actor_id):
             audit.record(
                 session, "agreement.consulted", object_type=ObjectType.AGREEMENT, object_id=agreement.id
             )

@@ -63,7 +63,7 @@ class ApprovalKind:
     one: Callable[[Session, int], Waiting | None]
     #: A statement counting how many wait (one indexed count; the navigation shows the sum of all
     #: kinds' on every page, read in one statement).
-    count: Callable[[], Select]
+    count_statement: Callable[[], Select]
     #: Approve request ``id`` as ``actor_id`` with a comment; return (message, flash category).
     #: Raises :class:`ApprovalRefused`.
     approve: Callable[[int, int, str | None], tuple[str, str]]

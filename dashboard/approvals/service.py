@@ -46,7 +46,7 @@ def waiting_count(session: Session) -> int:
 @functools.cache
 def _waiting_count_statement() -> Select:
     # Built once: the navigation runs it on every page, and it has no parameters.
-    counts = [kind.count().scalar_subquery() for kind in KINDS.values()]
+    counts = [kind.count_statement().scalar_subquery() for kind in KINDS.values()]
     return select(functools.reduce(operator.add, counts))
 
 

@@ -56,6 +56,17 @@ def write_checkpoint(checkpoint: Checkpoint, at: datetime, path: str | None) -> 
     return line
 
 
+def parse_checkpoint(text: str) -> Checkpoint:
+    """Read one checkpoint given as ``SEQ:HASH``.
+
+    :raises ValueError: it is not that (a sequence number, a colon, 64 lower-case hex digits)
+    """
+    match = re.fullmatch(r"(\d+):([0-9a-f]{64})", text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not SEQ:HASH (a number, a colon, 64 lower-case hex digits)")
+    return Checkpoint(int(match[1]), match[2])
+
+
 def parse_checkpoints(lines: Iterable[str]) -> list[Checkpoint]:
     """Read checkpoints from lines (``seq=N hash=H`` anywhere in each; other lines are skipped).
 

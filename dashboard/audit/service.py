@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask import g
 from flask import has_request_context
 from flask import request
 from flask_login import current_user
@@ -103,7 +104,19 @@ def _locked_chain_head(session: Session) -> AuditChainHead:
     ).scalar_one()
 
 
+#: Where a storefront API request names its key, as the audit log's actor (set by the API).
+API_ACTOR = "api_actor"
+
+
+def someone_acts(actor_id: int | None) -> bool:
+    """Return True when a staff member (``actor_id``) or a storefront's API key asks for the action
+    being done, so it is audited; False for jobs and the demo."""
+    return actor_id is not None or (has_request_context() and API_ACTOR in g)
+
+
 def _current_actor() -> tuple[int | None, str]:
+    if has_request_context() and API_ACTOR in g:
+        return None, g.get(API_ACTOR)
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id, current_user.email
     return None, "system"

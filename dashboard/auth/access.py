@@ -20,6 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Marker for endpoints anyone may call (login, sandbox, healthz, static).
 PUBLIC = "public"
+#: Marker for the storefront API's endpoints: no staff session opens them; they check the API
+#: key the request presents themselves (``dashboard/api``).
+BEARER = "bearer"
 
 #: Each role and the roles whose rights it includes (DESIGN §8).
 ROLE_INCLUDES: dict[str, frozenset[str]] = {
@@ -76,6 +79,12 @@ def public(view: F) -> F:
     return view
 
 
+def bearer(view: F) -> F:
+    """Declare a view of the storefront API: the staff guard leaves it to the API's key check."""
+    setattr(view, _ACCESS_ATTR, BEARER)
+    return view
+
+
 def passive(view: F) -> F:
     """Mark a view as background traffic (live polls) that does not count as user activity."""
     view.passive = True  # type: ignore[attr-defined] - read by the guard
@@ -98,6 +107,8 @@ def role_allows(role: str, allowed: Access | str) -> bool:
     """Return True when ``role`` meets the declaration ``allowed``."""
     if allowed == PUBLIC:
         return True
+    if allowed == BEARER:
+        return False
     if not allowed.inherit:
         return role in allowed.roles
     return bool(ROLE_INCLUDES.get(role, frozenset()) & allowed.roles)

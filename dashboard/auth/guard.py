@@ -20,6 +20,7 @@ from sqlalchemy import select
 from dashboard import clock
 from dashboard.audit import service as audit
 from dashboard.auth import second_factor
+from dashboard.auth.access import BEARER
 from dashboard.auth.access import LIVE_REFRESH_HEADER
 from dashboard.auth.access import PUBLIC
 from dashboard.auth.access import build_access_table
@@ -96,7 +97,7 @@ def enforce_access():
     if endpoint is None:
         return None  # no route: the 404 handler answers
     allowed = current_app.extensions["access_table"].get(endpoint)
-    if allowed == PUBLIC:
+    if allowed in (PUBLIC, BEARER):
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

@@ -14,8 +14,9 @@ from zxcvbn import zxcvbn
 MIN_LENGTH = 12
 #: The least zxcvbn score (0-4) a new password needs; 3 is "safely unguessable" by its authors.
 MIN_STRENGTH = 3
-#: zxcvbn's time grows with the length; what lies beyond this adds nothing to the estimate's verdict.
-_ESTIMATED_LENGTH = 100
+#: zxcvbn refuses longer passwords (ValueError): the estimate reads the first 72 characters, which
+#: decide its verdict on any longer one anyway.
+_ESTIMATED_LENGTH = 72
 #: The rules as staff read them beside a new password field.
 LENGTH_RULE = f"At least {MIN_LENGTH} characters, hard to guess: a few unrelated words work well."
 

@@ -142,7 +142,7 @@ def password():
             logout_user()
             flash(
                 f"Too many wrong passwords: you are signed out and the account is locked for "
-                f"{service.LOCKOUT.seconds // 60} minutes.",
+                f"{service.LOCKOUT // timedelta(minutes=1)} minutes.",
                 "error",
             )
             return form_done(url_for("auth.login"))

@@ -25,6 +25,8 @@ class ObjectType(enum.StrEnum):
     REPORT = "report"
     #: A route somebody was refused (the audit log's access denials).
     ENDPOINT = "endpoint"
+    #: A storefront API key (created, revoked, refused).
+    API_KEY = "api_key"
 
 
 class EventKind(enum.StrEnum):

@@ -168,6 +168,21 @@ def poll(session: Session, after: int, topics: Iterable[Topic]) -> list[Event]:
     return list(session.scalars(statement))
 
 
+def feed(
+    session: Session, after: int, object_types: Iterable[str], kinds: Iterable[str], limit: int
+) -> list[Event]:
+    """Return up to ``limit`` events of ``kinds`` on objects of ``object_types`` after id ``after``,
+    oldest first: the storefront API's copy of the pages' feed (appends are serialised, see above,
+    so nothing commits behind a cursor a reader has passed)."""
+    statement = (
+        select(Event)
+        .where(Event.id > after, Event.object_type.in_(list(object_types)), Event.kind.in_(list(kinds)))
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
 def timeline(session: Session, object_type: str, object_id: int | str, limit: int = 500) -> list[Event]:
     """Return an object's events, oldest first."""
     statement = (

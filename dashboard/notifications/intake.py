@@ -36,6 +36,7 @@ from dashboard.extensions import db
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
+from dashboard.providers.base import UNPARSEABLE
 from dashboard.providers.base import NotificationIdentity
 from dashboard.providers.entry import Provider
 from dashboard.reports.notification_rollups import count_arrival
@@ -104,7 +105,8 @@ def check(provider: Provider, headers: Mapping[str, str], body: bytes) -> Checke
     identity = webhook.identify(body)
     fields = {
         "provider": provider.code,
-        "kind": clipped(identity.kind, _TABLE.c.kind.type.length),
+        # A kind of nothing but NULs clips to nothing: stored as unreadable, never refused.
+        "kind": clipped(identity.kind, _TABLE.c.kind.type.length) or UNPARSEABLE,
         "reference": clipped(identity.reference, _TABLE.c.reference.type.length),
         "headers": webhook.kept(headers),
         "body": body,

@@ -61,9 +61,14 @@ class RejectedCounts:
     bodies_kept: int
 
     @property
-    def capped(self) -> bool:
-        """Return whether there were at least :data:`COUNT_CAP` (the figures read "or more")."""
+    def received_capped(self) -> bool:
+        """Return whether at least :data:`COUNT_CAP` came (the figure reads "or more")."""
         return self.received >= COUNT_CAP
+
+    @property
+    def kept_capped(self) -> bool:
+        """Return whether at least :data:`COUNT_CAP` bodies were kept (the figure reads "or more")."""
+        return self.bodies_kept >= COUNT_CAP
 
 
 def recent_rejections(session: Session, now: datetime) -> RejectedCounts:

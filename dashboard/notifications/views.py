@@ -133,9 +133,13 @@ def index():
     )
 
 
+_REJECTED_VERDICTS = frozenset(verdict.value for verdict in Verdict if verdict != Verdict.VALID)
+
+
 def _shows_rejected(filters: NotificationFilter | None) -> bool:
-    rejected = {verdict.value for verdict in Verdict if verdict != Verdict.VALID}
-    return filters is not None and (filters.verdict in rejected or filters.outcome == InboxOutcome.REJECTED)
+    return filters is not None and (
+        filters.verdict in _REJECTED_VERDICTS or filters.outcome == InboxOutcome.REJECTED
+    )
 
 
 @bp.get("/<int:notification_id>")

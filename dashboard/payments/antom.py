@@ -128,7 +128,7 @@ def charge_agreement(
             merchant_reference=merchant_reference,
             expires_at=clock.now() + AUTO_DEBIT_EXPIRY,
         )
-        if actor_id is not None:
+        if audit.someone_acts(actor_id):
             audit.record(
                 session,
                 "payment.charge_requested",

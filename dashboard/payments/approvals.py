@@ -55,7 +55,7 @@ def waiting_refund(session: Session, refund_id: int) -> Waiting | None:
     return _as_waiting(*row) if row else None
 
 
-def count_waiting_refunds() -> Select:
+def waiting_refunds_statement() -> Select:
     """Return the count of refunds waiting for approval (ix_refunds_status_created_at_id answers it)."""
     return select(func.count()).select_from(Refund).where(Refund.status == WAITING)
 
@@ -75,7 +75,7 @@ REFUND_APPROVALS = ApprovalKind(
     code="refund",
     waiting=waiting_refunds,
     one=waiting_refund,
-    count=count_waiting_refunds,
+    count_statement=waiting_refunds_statement,
     approve=approve,
     reject=reject,
 )

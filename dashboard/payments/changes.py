@@ -386,7 +386,6 @@ def new_payment(
     payment = Payment(status=PaymentStatus.PENDING.value, refunded_minor=0, **fields)
     session.add(payment)
     session.flush()
-    move_in_rollup(session, payment, None, payment.status)
     record_event(
         session,
         ObjectType.PAYMENT,
@@ -396,6 +395,9 @@ def new_payment(
         actor_id=actor_id,
         notification_id=notification_id,
     )
+    # After the event: every writer takes the timeline's append lock before rollup rows (as a
+    # status change does), or two on PostgreSQL could each wait for the other's.
+    move_in_rollup(session, payment, None, payment.status)
     return payment
 
 
@@ -425,7 +427,7 @@ def refund_from_provider(
     :raises NotRefundable: the news does not fit the payment (another currency, more than it holds);
         nothing is recorded
     """
-    if amount.currency != payment.currency or amount.minor > payment.amount_minor:
+    if amount.currency != payment.currency or not 0 < amount.minor <= payment.amount_minor:
         raise NotRefundable(
             f"a refund of {amount} does not fit payment {payment.request_id} of "
             f"{Money(payment.amount_minor, payment.currency)}"
@@ -439,7 +441,6 @@ def refund_from_provider(
     )
     session.add(refund)
     session.flush()
-    move_refund_in_rollup(session, refund, payment.provider, None)
     record_event(
         session,
         ObjectType.PAYMENT,
@@ -453,6 +454,7 @@ def refund_from_provider(
         },
         notification_id=notification_id,
     )
+    move_refund_in_rollup(session, refund, payment.provider, None)  # after the event, as above
     return refund
 
 
@@ -500,12 +502,12 @@ def open_refund(
     )
     session.add(refund)
     session.flush()
-    move_refund_in_rollup(session, refund, payment.provider, None)
     summary = {**refund.timeline.extra, "amount_minor": amount.minor, "currency": amount.currency}
     if awaiting_approval:
         summary["awaiting_approval"] = True
     told = {**summary, "reason": refund.reason, **({"note": refund.note} if refund.note else {})}
     record_event(session, ObjectType.PAYMENT, payment.id, EventKind.REFUND_REQUESTED, told, actor_id=actor_id)
+    move_refund_in_rollup(session, refund, payment.provider, None)  # after the event (see new_payment)
     audit.record(
         session,
         "payment.refund_requested",

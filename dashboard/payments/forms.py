@@ -71,6 +71,13 @@ class AmountField(StringField):
 
 #: The refund reason that needs a note (``REFUND_REASONS``), compared without case.
 OTHER_REASON = "other"
+#: What a refund whose reason is "Other" without a note is told.
+NOTE_MISSING = 'Say why: "Other" needs a note.'
+
+
+def note_missing(reason: str | None, note: str | None) -> bool:
+    """Return True when a refund's reason is "Other" and it has no note saying why."""
+    return (reason or "").lower() == OTHER_REASON and not note
 
 
 class PaymentFilterForm(FlaskForm):
@@ -190,8 +197,8 @@ class RefundForm(MoneyMovingForm):
             raise ValidationError(f"Refunds are in the payment's currency, {self.amount.currency}.")
 
     def validate_note(self, field: TextAreaField) -> None:
-        if (self.reason.data or "").lower() == OTHER_REASON and not field.data:
-            raise ValidationError('Say why: "Other" needs a note.')
+        if note_missing(self.reason.data, field.data):
+            raise ValidationError(NOTE_MISSING)
 
 
 class CancelForm(MoneyMovingForm):

@@ -150,6 +150,8 @@ def _in_range(filters: ReportFilters, providers: list[str]) -> tuple:
     return (
         _TALLY.c.day.between(filters.range.first_day, filters.range.last_day),
         _TALLY.c.provider.in_(providers),
+        # Counted from the inbox instead; a worker of the earlier code may still move rows here.
+        _TALLY.c.outcome != WAITING,
     )
 
 

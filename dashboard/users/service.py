@@ -124,11 +124,14 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
 
 def reset_password(user_id: int, password: str) -> User:
     """Set a temporary password the user must replace; unlocks and ends their sessions."""
+    owner = db.get_or_404(User, user_id)
+    # Judged before the write lock is taken (zxcvbn takes tens of milliseconds).
+    problem = password_problem(password, (owner.email, owner.name))
+    db.session.rollback()
+    if problem:
+        raise UserRuleBroken(problem, "password")
     with write_transaction(db.session):
         user = db.get_or_404(User, user_id)
-        problem = password_problem(password, (user.email, user.name))
-        if problem:
-            raise UserRuleBroken(problem, "password")
         user.password_hash = hash_password(password)
         user.must_change_password = True
         user.failed_logins = 0

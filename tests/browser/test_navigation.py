@@ -43,6 +43,7 @@ EXPECTED_NAVIGATION = {
         "Reports",
         "Audit log",
         "Users",
+        "API keys",
     ],
 }
 

@@ -50,7 +50,7 @@ def test_json_nested_too_deep_to_read_is_stored_with_its_verdict(sandboxed):
     worldpay = post_worldpay(sandboxed.app, deep, signature="k1/SHA256/00")
 
     assert antom.status_code == 200
-    assert worldpay.status_code < 500
+    assert worldpay.status_code == 400  # Worldpay's refusal of a bad signature
     assert [(row.provider, row.verdict) for row in notifications()] == [
         ("antom", "valid"),
         ("worldpay", "invalid"),
@@ -61,8 +61,8 @@ def test_json_nested_too_deep_to_read_is_stored_with_its_verdict(sandboxed):
     assert "not JSON" in applied.processing_error
 
 
-def test_a_stored_body_nested_too_deep_to_indent_is_shown_as_text(sandboxed, client, login_as):
-    with sandboxed.app.app_context():
+def test_a_stored_body_nested_too_deep_to_indent_is_shown_as_text(app, client, login_as):
+    with app.app_context():
         row = Notification(
             provider="antom", kind="PAYMENT_RESULT", body=nested(900), headers={}, verdict="invalid"
         )
@@ -75,3 +75,17 @@ def test_a_stored_body_nested_too_deep_to_indent_is_shown_as_text(sandboxed, cli
 
     assert page.status_code == 200
     assert "[[[[[[[[" in page.get_data(as_text=True)
+
+
+def test_a_notification_whose_kind_is_nothing_but_a_nul_is_stored_as_unreadable(sandboxed):
+    signed = payment_result("PAY-NUL-KIND-1", "2026010519401080010018880000002")
+    signed["notifyType"] = "\x00"
+
+    antom = post_antom(sandboxed.app, signed)
+    worldpay = post_worldpay(sandboxed.app, {"eventDetails": {"type": "\x00"}}, signature="k1/SHA256/00")
+
+    assert (antom.status_code, worldpay.status_code) == (200, 400)
+    assert [(row.provider, row.kind, row.verdict) for row in notifications()] == [
+        ("antom", "unparseable", "valid"),
+        ("worldpay", "unparseable", "invalid"),
+    ]

@@ -108,36 +108,24 @@ def test_boolean_spellings(tmp_path, raw, expected):
     )
 
 
-def test_a_deployment_url_without_secret_key_refuses(tmp_path):
-    env = local_env(tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", DATA_ENCRYPTION_KEYS=KEY)
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
+DEPLOYMENT_SECRETS = {
+    "SECRET_KEY": "s" * 40,
+    "AUDIT_KEY": "k" * 40,
+    "DATA_ENCRYPTION_KEYS": KEY,
+    "API_KEY_SECRET": "a" * 40,
+}
+
+
+@pytest.mark.parametrize("missing", list(DEPLOYMENT_SECRETS))
+def test_a_deployment_url_without_one_of_its_secrets_refuses(tmp_path, missing):
+    given = {name: value for name, value in DEPLOYMENT_SECRETS.items() if name != missing}
+    env = local_env(tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", **given)
+    with pytest.raises(ConfigError, match=f"^{missing} is not set"):
         load_settings(environ=env)
 
 
-def test_a_deployment_url_without_an_audit_key_refuses(tmp_path):
-    env = local_env(
-        tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", SECRET_KEY="s" * 40, DATA_ENCRYPTION_KEYS=KEY
-    )
-    with pytest.raises(ConfigError, match=r"^AUDIT_KEY is not set"):
-        load_settings(environ=env)
-
-
-def test_a_deployment_url_without_encryption_keys_refuses(tmp_path):
-    env = local_env(
-        tmp_path, PUBLIC_BASE_URL="https://bo.example.hk", SECRET_KEY="s" * 40, AUDIT_KEY="a" * 40
-    )
-    with pytest.raises(ConfigError, match="DATA_ENCRYPTION_KEYS"):
-        load_settings(environ=env)
-
-
-def test_a_deployment_with_both_secrets_loads_and_generates_nothing(tmp_path):
-    env = local_env(
-        tmp_path,
-        PUBLIC_BASE_URL="https://bo.example.hk/",
-        SECRET_KEY="s" * 40,
-        AUDIT_KEY="a" * 40,
-        DATA_ENCRYPTION_KEYS=KEY,
-    )
+def test_a_deployment_with_its_secrets_loads_and_generates_nothing(tmp_path):
+    env = local_env(tmp_path, PUBLIC_BASE_URL="https://bo.example.hk/", **DEPLOYMENT_SECRETS)
     settings = load_settings(environ=env)
     assert settings["PUBLIC_BASE_URL"] == "https://bo.example.hk"
     assert settings["GENERATED_SECRETS"] == ()
@@ -152,8 +140,14 @@ def test_local_runs_generate_instance_secrets_once_with_private_files(tmp_path):
     assert first["SECRET_KEY"] and first["SECRET_KEY"] == second["SECRET_KEY"]
     assert first["DATA_ENCRYPTION_KEYS"] == second["DATA_ENCRYPTION_KEYS"]
     assert first["AUDIT_KEY"] and first["AUDIT_KEY"] == second["AUDIT_KEY"]
-    assert set(first["GENERATED_SECRETS"]) == {"SECRET_KEY", "AUDIT_KEY", "DATA_ENCRYPTION_KEYS"}
-    for name in ("secret_key", "audit_key", "data_encryption_key"):
+    assert first["API_KEY_SECRET"] and first["API_KEY_SECRET"] == second["API_KEY_SECRET"]
+    assert set(first["GENERATED_SECRETS"]) == {
+        "SECRET_KEY",
+        "AUDIT_KEY",
+        "DATA_ENCRYPTION_KEYS",
+        "API_KEY_SECRET",
+    }
+    for name in ("secret_key", "audit_key", "data_encryption_key", "api_key_secret"):
         mode = stat.S_IMODE(os.stat(tmp_path / "instance" / name).st_mode)
         assert mode == 0o600, f"{name} has mode {oct(mode)}"
 
@@ -248,6 +242,7 @@ DEPLOYMENT = {
     "SECRET_KEY": "a-deployment-secret-of-forty-characters!",
     "AUDIT_KEY": "a-deployment-audit-key-of-forty-characters",
     "DATA_ENCRYPTION_KEYS": "hTJ2pWmZEu0pO8YzGTnAWTDc8m3Hc4Ih3sHkkL5ZqWc=",
+    "API_KEY_SECRET": "a-deployment-api-key-secret-of-forty-chars",
 }
 MISSING_WEBHOOK_SECRETS = (
     "Error: WORLDPAY_WEBHOOK_SECRETS is not set: every Worldpay event would be refused (400) and "
@@ -273,6 +268,7 @@ def test_serve_refuses_to_start_without_worldpay_webhook_secrets_even_on_this_ma
         SECRET_KEY=DEPLOYMENT["SECRET_KEY"],
         AUDIT_KEY=DEPLOYMENT["AUDIT_KEY"],
         DATA_ENCRYPTION_KEYS=DEPLOYMENT["DATA_ENCRYPTION_KEYS"],
+        API_KEY_SECRET=DEPLOYMENT["API_KEY_SECRET"],
     )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [MISSING_WEBHOOK_SECRETS]

@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Rule
 
 from dashboard import clock
+from dashboard.auth.access import BEARER
 from dashboard.auth.access import PUBLIC
 from dashboard.auth.access import ROLE_INCLUDES
 from dashboard.auth.access import Access
@@ -25,10 +26,17 @@ DUMMY_ID = 999_999
 
 
 def routes(app: Flask) -> list[tuple[Rule, str, str]]:
-    """Return (rule, method, url) for every route; GET where possible, else POST."""
+    """Return (rule, method, url) for every route of staff and the public; GET where possible, else POST.
+
+    The storefront API's routes are left out: an API key opens them, never a role
+    (``tests/api/test_keys.py`` walks them with every scope and every kind of bad key).
+    """
     found = []
     adapter = app.url_map.bind("localhost")
+    table = app.extensions["access_table"]
     for rule in app.url_map.iter_rules():
+        if table.get(rule.endpoint) == BEARER:
+            continue
         values = {}
         for name in rule.arguments:
             converter = rule._converters[name]
@@ -50,6 +58,13 @@ def test_every_route_declares_who_may_call_it(app):
     table = app.extensions["access_table"]
     undeclared = sorted({rule.endpoint for rule in app.url_map.iter_rules()} - set(table))
     assert undeclared == []
+
+
+def test_only_the_storefront_api_is_opened_by_a_key_and_no_role_opens_it(app):
+    table = app.extensions["access_table"]
+    by_key = {rule.rule for rule in app.url_map.iter_rules() if table[rule.endpoint] == BEARER}
+    assert by_key and all(path.startswith("/api/v1/") for path in by_key)
+    assert not any(role_allows(role, BEARER) for role in ROLES)
 
 
 @pytest.mark.parametrize("role", ROLES)

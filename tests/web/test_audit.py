@@ -286,10 +286,10 @@ def test_cutting_the_newest_entries_and_rewinding_the_head_fails_against_a_check
 
 
 def test_the_checkpoint_job_appends_the_chain_head_to_the_file_at_most_every_period(
-    app, fake_clock, tmp_path
+    make_app, fake_clock, tmp_path
 ):
     kept = tmp_path / "checkpoints.log"
-    app.config.update(AUDIT_CHECKPOINT_FILE=str(kept), AUDIT_CHECKPOINT_MINUTES=60)
+    app = make_app(AUDIT_CHECKPOINT_FILE=str(kept), AUDIT_CHECKPOINT_MINUTES=60)
     record(app, "test.entry", count=2)
     with app.app_context():
         anchor_audit_chain()
@@ -302,6 +302,17 @@ def test_the_checkpoint_job_appends_the_chain_head_to_the_file_at_most_every_per
         result = app.test_cli_runner().invoke(args=["audit-verify", "--checkpoint-file", str(kept)])
     assert result.exit_code == 0
     assert "it holds all 2 checkpoints" in result.output
+
+
+@pytest.mark.parametrize("given", ["3:" + "A" * 64, "three:" + "a" * 64, "3:abc", "3"])
+def test_audit_verify_refuses_a_checkpoint_it_cannot_read(app, given):
+    record(app, "test.entry")
+    with app.app_context():
+        result = app.test_cli_runner().invoke(
+            args=["audit-verify", "--checkpoint", "1:" + "a" * 64, "--checkpoint", given]
+        )
+    assert result.exit_code == 2
+    assert "is not SEQ:HASH" in result.output
 
 
 def _append_concurrently(app, threads: int = 8, each: int = 10) -> list[BaseException]:

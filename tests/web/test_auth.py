@@ -556,3 +556,16 @@ def test_a_next_with_a_control_character_in_the_address_leads_home(client, creat
     response = login(post, user.email, next_path=unquote(encoded))
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("length", [72, 80, 256])
+def test_a_long_passphrase_is_judged_and_accepted(client, login_as, post, reload_user, length):
+    user = login_as("viewer")
+    words = "river lantern copper quietly orbit meadow crisp tundra velvet saffron "
+    passphrase = (words * 4)[:length].strip()
+    response = post(
+        "/account/password",
+        {"current_password": TEST_PASSWORD, "new_password": passphrase, "confirm_password": passphrase},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert reload_user(user.id).failed_logins == 0

@@ -25,6 +25,7 @@ from dashboard.agreements.forms import ChargeForm
 from dashboard.agreements.forms import RevokeForm
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.queries import AgreementDetail
+from dashboard.api.forms import ApiKeyForm
 from dashboard.approvals.forms import DecisionForm
 from dashboard.approvals.kinds import Waiting
 from dashboard.audit.forms import AuditFilterForm
@@ -447,6 +448,7 @@ FRAGMENT_CONTEXT = {
         "latest_event_id": 3,
         "live_every": 5000,
     },
+    ("api_keys/index.html", "create_key"): lambda: {"form": ApiKeyForm(), "new_key": None},
     ("agreements/charge.html", "charge_form"): lambda: {
         "agreement": Agreement(id=5, wallet="ALIPAY_HK", customer_ref="cust-5", status="active"),
         "form": ChargeForm(),
@@ -504,6 +506,7 @@ NAVIGATION = {
         "Reports",
         "Audit log",
         "Users",
+        "API keys",
     ],
 }
 

@@ -41,6 +41,7 @@ NOT_PAGES = {
 #: Blueprints left out whole, and why.
 NOT_PAGE_BLUEPRINTS = {
     "sandbox": "the provider simulators' own pages, mounted only with SANDBOX=1",
+    "api": "the storefront API's JSON (tests/api checks it against its OpenAPI document)",
 }
 
 

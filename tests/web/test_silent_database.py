@@ -4,6 +4,7 @@ page fails with the error page instead of hanging its thread."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -11,9 +12,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import create_app
 from dashboard.db import lift_statement_timeout
+from dashboard.errors import database_unavailable
 from dashboard.extensions import db
 from tests.conftest import test_settings
 
@@ -81,3 +84,13 @@ def test_a_statement_runs_at_most_the_statement_timeout_unless_a_command_lifts_i
         with pytest.raises(OperationalError, match="statement timeout"):
             db.session.execute(text("SELECT pg_sleep(1.5)"))
         db.session.rollback()
+
+
+def test_only_a_database_that_cannot_answer_is_a_503():
+    def operational(orig: Exception) -> OperationalError:
+        return OperationalError("SELECT 1", {}, orig)
+
+    assert database_unavailable(PoolTimeout("every pooled connection stayed busy"))
+    assert database_unavailable(operational(sqlite3.OperationalError("database is locked")))
+    assert not database_unavailable(operational(sqlite3.OperationalError("no such table: payments")))
+    assert not database_unavailable(ValueError("not a database error"))
