@@ -200,6 +200,9 @@ def _demo_settings(instance_path: Path) -> dict[str, Any]:
         "JOBS_DATABASE": str(instance_path / "demo-jobs.db"),
         "SANDBOX": True,
         "REDIS_URL": None,
+        # The demo logins work with their printed passwords alone; anyone may still enrol an
+        # authenticator app from the account page and see step-up before money moves.
+        "TWO_FACTOR_REQUIRED_ROLES": "none",
     }
 
 

@@ -181,6 +181,22 @@ def _redis_url(raw: Any) -> str:
     return text
 
 
+def _roles(raw: Any) -> frozenset[str]:
+    """Read staff roles, comma-separated; ``none`` (or an empty collection given by code) names none."""
+    from dashboard.users.models import Role
+
+    if isinstance(raw, (tuple, list, set, frozenset)):
+        names = {str(name).strip().lower() for name in raw}
+    elif str(raw).strip().lower() == "none":
+        names = set()
+    else:
+        names = {name.strip().lower() for name in str(raw).split(",") if name.strip()}
+    unknown = names - {role.value for role in Role}
+    if unknown:
+        raise ValueError(f"names no role {', '.join(sorted(unknown))}: use {', '.join(Role)} or none")
+    return frozenset(names)
+
+
 def _rate_limit(raw: Any) -> str:
     from limits import parse
 
@@ -235,6 +251,10 @@ SETTINGS: list[Setting] = [
     Setting("REJECTED_BODIES_PER_HOUR", _non_negative_int, 100),
     Setting("REJECTED_BODY_RETENTION_DAYS", _positive_int, 30),
     Setting("SESSION_IDLE_MINUTES", _positive_int, 30),
+    # Roles whose users enrol an authenticator app at their next sign-in (``none``: nobody must), and
+    # how old a user's last code may be before a money-moving form asks for a fresh one.
+    Setting("TWO_FACTOR_REQUIRED_ROLES", _roles, frozenset({"manager", "admin", "finance"})),
+    Setting("STEP_UP_MINUTES", _positive_int, 15),
     # The storefront API: the server secret API keys are hashed with (HMAC-SHA256; only the hash is
     # stored) and how many calls one key may make (Flask-Limiter's notation).
     Setting("API_KEY_SECRET", str),

@@ -25,6 +25,7 @@ from wtforms.validators import Length
 from wtforms.validators import StopValidation
 from wtforms.validators import ValidationError
 
+from dashboard.auth import second_factor
 from dashboard.extensions import db
 from dashboard.money import InvalidAmount
 from dashboard.money import Money
@@ -94,11 +95,42 @@ def request_id_present(form: Any, field: Field) -> None:
 
 
 class ConfirmedForm(FlaskForm):
-    """A form with a confirmation step: the first submit shows what will happen, ``yes`` does it."""
+    """A form with a confirmation step: the first submit shows what will happen, ``yes`` does it.
+
+    Its confirmation step also asks for a fresh authenticator code when the user has a second factor
+    and last gave a code more than ``STEP_UP_MINUTES`` ago (step-up): nothing is done without it.
+    """
+
+    #: Whether confirming asks for a fresh code; a form that moves no money (discarding a draft) says no.
+    STEPS_UP = True
 
     #: Sent by the confirmation step's buttons only (never as a hidden input): ``yes`` does it,
     #: ``change`` goes back to editing; absent on the first submit, which shows the confirmation.
     confirmed = HiddenField()
+    #: The fresh authenticator code the confirmation step asks for when a step-up is due.
+    step_up_code = StringField(
+        "Authenticator code",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+
+    @property
+    def asks_step_up(self) -> bool:
+        """Return True when confirming this form needs a fresh authenticator code now."""
+        return self.STEPS_UP and second_factor.step_up_due()
+
+    def stepped_up(self) -> bool:
+        """Check the fresh code when one is due; False (the error beside the code) when it did not pass.
+
+        :raises AccountLocked: that wrong code locked the account
+        """
+        if not self.asks_step_up:
+            return True
+        try:
+            second_factor.step_up(self.step_up_code.data or "")
+        except second_factor.CodeRejected as rejected:
+            self.step_up_code.errors.append(rejected.message)
+            return False
+        return True
 
     @property
     def is_confirmed(self) -> bool:
@@ -120,8 +152,8 @@ def confirm_first(
     """Walk a POSTed form through its confirmation step (DESIGN §9) and return the answer.
 
     The fields again on "change", on invalid input, or when ``check`` (run on valid input: the rules
-    of the object acted on) adds errors to them; the confirmation on a first valid submit; ``act``
-    once the user confirmed.
+    of the object acted on) adds errors to them; the confirmation on a first valid submit, and again
+    (422) when a step-up code is due and missing or wrong; ``act`` once the user confirmed.
 
     :param show: answer with the form's page; its argument says whether to show the confirmation
     """
@@ -129,7 +161,7 @@ def confirm_first(
         check()
     if form.wants_change or form.errors:
         return show(False)
-    if not form.is_confirmed:
+    if not form.is_confirmed or not form.stepped_up():
         return show(True)
     return act()
 

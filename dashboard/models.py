@@ -10,6 +10,8 @@ from dashboard.api.models import ApiKey
 from dashboard.api.models import IdempotentRequest
 from dashboard.audit.models import AuditChainHead
 from dashboard.audit.models import AuditLog
+from dashboard.auth.models import RecoveryCode
+from dashboard.auth.models import SecondFactor
 from dashboard.declarations.models import Declaration
 from dashboard.events.models import Event
 from dashboard.notifications.models import Notification
@@ -49,9 +51,11 @@ __all__ = [
     "Notification",
     "NotificationTally",
     "Payment",
+    "RecoveryCode",
     "Refund",
     "RefundApprovalWait",
     "RefundDailyTotal",
+    "SecondFactor",
     "SettlementBatch",
     "SettlementEntry",
     "SettlementFile",

@@ -122,6 +122,9 @@ def test_settings(tmp_dir: Path, **extra: object) -> dict:
         "JOBS_BACKEND": "memory",
         "RATELIMIT_ENABLED": False,
         "ARGON2_PARAMETERS": TEST_ARGON2,
+        # Nobody must enrol a second factor, so ``login_as`` sessions act at once; the two-factor
+        # tests turn the requirement on and sign in with real codes (tests/web/test_two_factor.py).
+        "TWO_FACTOR_REQUIRED_ROLES": "none",
         "REDIS_URL": os.environ.get("REDIS_URL"),
         **extra,
     }

@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pyotp
 from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.agreements.models import Agreement
+from dashboard.auth.models import SecondFactor
+from dashboard.auth.second_factor import STEP_SECONDS
 from dashboard.declarations.models import Declaration
 from dashboard.notifications.models import Notification
 from dashboard.payments.models import Cancel
@@ -86,3 +89,20 @@ def make_notification(session: Session, **fields: Any) -> Notification:
     session.add(notification)
     session.flush()
     return notification
+
+
+def make_second_factor(session: Session, user_id: int, secret: str | None = None) -> str:
+    """Enrol user ``user_id``'s authenticator app, as a confirmed enrolment leaves it; return the secret."""
+    secret = secret or pyotp.random_base32()
+    session.add(SecondFactor(user_id=user_id, secret=secret, confirmed_at=clock.now()))
+    session.commit()
+    return secret
+
+
+def code_now(secret: str, steps: int = 0) -> str:
+    """Return the code an authenticator app holding ``secret`` shows at the (fake) clock's time.
+
+    :param steps: time steps later (or earlier, negative): an app whose clock drifts
+    """
+    step = int(clock.now().timestamp()) // STEP_SECONDS + steps
+    return pyotp.TOTP(secret).generate_otp(step)

@@ -110,7 +110,9 @@ class SubmitForm(ConfirmedForm):
 
 
 class DiscardForm(ConfirmedForm):
-    """Discard a batch that was never sent (confirmed first)."""
+    """Discard a batch that was never sent (confirmed first); it moves no money, so no step-up."""
+
+    STEPS_UP = False
 
 
 def _user_id(value: object) -> int | None:

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import PasswordField
+from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
@@ -50,4 +51,25 @@ class PasswordChangeForm(FlaskForm):
         "New password again",
         validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class CodeForm(FlaskForm):
+    """The code an authenticator app shows (at sign-in, a recovery code is accepted too)."""
+
+    code = StringField(
+        "Authenticator code",
+        validators=[Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"},
+    )
+
+
+class SignInCodeForm(CodeForm):
+    """The sign-in's second step: the app's code, or one of the recovery codes."""
+
+    code = StringField(
+        "Authenticator code",
+        validators=[Length(max=32)],
+        description="No phone at hand? Enter one of your recovery codes instead (each works once).",
+        render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"},
     )

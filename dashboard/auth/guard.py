@@ -19,11 +19,14 @@ from sqlalchemy import select
 
 from dashboard import clock
 from dashboard.audit import service as audit
+from dashboard.auth import second_factor
 from dashboard.auth.access import BEARER
 from dashboard.auth.access import LIVE_REFRESH_HEADER
 from dashboard.auth.access import PUBLIC
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import role_allows
+from dashboard.auth.service import LOCKOUT
+from dashboard.auth.service import AccountLocked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
@@ -39,6 +42,8 @@ _SEEN_KEY = "seen"
 _SEEN_PRECISION_SECONDS = 60
 #: Endpoints that a user who must replace a temporary password may still use.
 _PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "static"})
+#: Endpoints that a user who must enrol a second factor may still use.
+_ENROL_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
 
 
 def safe_next(target: str | None) -> str | None:
@@ -114,6 +119,9 @@ def enforce_access():
     if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ENDPOINTS:
         flash("Choose a new password before you continue.", "info")
         return navigate(url_for("auth.password"))
+    if endpoint not in _ENROL_ENDPOINTS and second_factor.must_enrol(current_user):
+        flash("Set up two-factor sign-in before you continue: your role requires it.", "info")
+        return navigate(url_for("auth.two_factor"))
     if not _passive(endpoint):
         mark_seen()
     return None
@@ -126,7 +134,20 @@ def _passive(endpoint: str) -> bool:
     return view_is_passive or live_refresh
 
 
+def signed_out_locked(_locked: AccountLocked):
+    """Answer a wrong code that locked the account: its sessions ended, so sign this one out too."""
+    logout_user()
+    session.pop(second_factor.PENDING, None)
+    flash(
+        f"Too many wrong codes: you are signed out and the account is locked for "
+        f"{LOCKOUT // timedelta(minutes=1)} minutes.",
+        "error",
+    )
+    return navigate(url_for("auth.login"))
+
+
 def init_guard(app: Flask) -> None:
     """Build the access table and install the check (after blueprints are registered)."""
     app.extensions["access_table"] = build_access_table(app)
     app.before_request(enforce_access)
+    app.register_error_handler(AccountLocked, signed_out_locked)

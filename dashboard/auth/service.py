@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from dashboard import clock
 from dashboard.audit import service as audit
+from dashboard.auth.models import is_enrolled
 from dashboard.auth.passwords import hash_password
 from dashboard.auth.passwords import password_problem
 from dashboard.auth.passwords import verify_password
@@ -40,10 +41,15 @@ class AccountLocked(Exception):
 
 @dataclass(frozen=True)
 class LoginResult:
-    """What a login attempt came to; only ``user`` is shown to the caller's session."""
+    """What a login attempt came to; only ``user`` is shown to the caller's session.
+
+    With ``needs_code`` the password was right but the user is not signed in: their second factor
+    is asked for next (:func:`complete_login` once it passes).
+    """
 
     user: User | None
     locked: bool = False
+    needs_code: bool = False
 
 
 def normalise_email(email: str) -> str:
@@ -94,20 +100,44 @@ def authenticate(email: str, password: str) -> LoginResult:
             )
             return LoginResult(None)
         if not password_ok:
-            return LoginResult(None, locked=_count_failure(user, "auth.login_failed"))
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = clock.now()
-        user.rotate_session_token()
-        audit.record(
-            db.session,
-            "auth.login",
-            object_type=ObjectType.USER,
-            object_id=user.id,
-            actor_id=user.id,
-            actor_label=user.email,
-        )
+            return LoginResult(None, locked=count_failure(user, "auth.login_failed"))
+        if is_enrolled(user.id):
+            # The failure count stays: wrong codes after a right password go on counting toward the lockout.
+            audit.record(
+                db.session,
+                "auth.password_accepted",
+                object_type=ObjectType.USER,
+                object_id=user.id,
+                actor_id=user.id,
+                actor_label=user.email,
+            )
+            return LoginResult(user, needs_code=True)
+        _sign_in(user)
     return LoginResult(user)
+
+
+def complete_login(user: User, second_factor: str) -> None:
+    """Sign in ``user`` whose second factor passed (the caller's transaction commits).
+
+    :param second_factor: what passed, for the audit log (``code`` or ``recovery code``)
+    """
+    _sign_in(user, {"second_factor": second_factor})
+
+
+def _sign_in(user: User, details: dict | None = None) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = clock.now()
+    user.rotate_session_token()
+    audit.record(
+        db.session,
+        "auth.login",
+        object_type=ObjectType.USER,
+        object_id=user.id,
+        after=details,
+        actor_id=user.id,
+        actor_label=user.email,
+    )
 
 
 def _dummy_hash() -> str:
@@ -116,8 +146,8 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH["hash"]
 
 
-def _count_failure(user: User, action: str) -> bool:
-    """Count a wrong password of ``user`` (audited as ``action``); lock the account at the limit.
+def count_failure(user: User, action: str) -> bool:
+    """Count a wrong password or code of ``user`` (audited as ``action``); lock the account at the limit.
 
     :returns: whether the account is now locked
     """
@@ -178,7 +208,7 @@ def change_own_password(user: User, current: str, new: str) -> User:
     with write_transaction(db.session):
         user = db.session.get(User, user.id)
         if not verify_password(user.password_hash, current):
-            locked = _count_failure(user, "auth.password_change_failed")
+            locked = count_failure(user, "auth.password_change_failed")
             if locked:
                 user.rotate_session_token()
             db.session.commit()

@@ -1,4 +1,4 @@
-"""Login, logout and changing one's own password."""
+"""Login (with its second step), logout, changing one's own password and enrolling a second factor."""
 
 from __future__ import annotations
 
@@ -13,16 +13,23 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
+from dashboard.auth import second_factor
 from dashboard.auth import service
 from dashboard.auth.access import any_staff
 from dashboard.auth.access import public
+from dashboard.auth.forms import CodeForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
+from dashboard.auth.forms import SignInCodeForm
 from dashboard.auth.guard import mark_seen
 from dashboard.auth.guard import safe_next
+from dashboard.auth.models import is_enrolled
 from dashboard.extensions import limiter
 from dashboard.htmx import form_done
+from dashboard.htmx import navigate
 from dashboard.htmx import render_form
+from dashboard.htmx import render_page
+from dashboard.users.models import User
 
 bp = Blueprint("auth", __name__)
 
@@ -37,7 +44,7 @@ LOGIN_FAILED = (
 @limiter.limit("10 per minute", methods=["POST"])
 @public
 def login():
-    """Show the login form and sign staff in."""
+    """Show the login form and sign staff in (or, with a second factor, ask for the code next)."""
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
@@ -45,14 +52,68 @@ def login():
             return redirect(form.next.data or url_for("home.index"))
     if form.validate_on_submit():
         result = service.authenticate(form.email.data, form.password.data)
+        if result.needs_code:
+            second_factor.start_sign_in(result.user, safe_next(form.next.data))
+            return form_done(url_for("auth.login_code"))
         if result.user is not None:
-            login_user(result.user)
-            mark_seen()
-            if result.user.must_change_password:
-                return form_done(url_for("auth.password"))
-            return form_done(safe_next(form.next.data) or url_for("home.index"))
+            return _signed_in(result.user, form.next.data)
         form.password.errors.append(LOGIN_FAILED)
     return render_form("auth/login.html", "login_form", form, form=form)
+
+
+def _signed_in(user: User, next_path: str | None):
+    """Put ``user`` in this session and send them on (a temporary password is replaced first)."""
+    login_user(user)
+    mark_seen()
+    if user.must_change_password:
+        return form_done(url_for("auth.password"))
+    return form_done(safe_next(next_path) or url_for("home.index"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@public
+def login_code():
+    """Ask for the authenticator code (or a recovery code) after a right password; then sign in."""
+    pending = second_factor.pending_sign_in()
+    if pending is None:
+        flash("Sign in again: the code is asked for within a few minutes of the password.", "info")
+        return navigate(url_for("auth.login"))
+    user, next_path = pending
+    form = SignInCodeForm()
+    if form.validate_on_submit():
+        try:
+            user = second_factor.finish_sign_in(user, form.code.data or "")
+        except second_factor.CodeRejected as rejected:
+            form.code.errors.append(rejected.message)
+        else:
+            response = _signed_in(user, next_path)
+            second_factor.mark_checked()
+            return response
+    return render_form("auth/login_code.html", "code_form", form, form=form, user=user)
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@any_staff
+def two_factor():
+    """Enrol an authenticator app: QR code, secret and a first code; then show the recovery codes once."""
+    user = current_user._get_current_object()
+    if is_enrolled(user.id):
+        return render_page(
+            "auth/two_factor.html", "two_factor", left=second_factor.recovery_codes_left(user.id)
+        )
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = second_factor.confirm_enrolment(user, form.code.data or "")
+        except second_factor.CodeRejected as rejected:
+            form.code.errors.append(rejected.message)
+        else:
+            # Answered here, not redirected: the codes are shown this once and kept nowhere in clear.
+            flash("Two-factor sign-in is on. Keep the recovery codes below somewhere safe.", "success")
+            return render_page("auth/two_factor.html", "two_factor", codes=codes)
+    enrolment = second_factor.enrolment(user)
+    return render_form("auth/two_factor.html", "two_factor", form, form=form, enrolment=enrolment)
 
 
 @bp.route("/logout", methods=["POST"])

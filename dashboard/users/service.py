@@ -6,6 +6,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from dashboard.audit import service as audit
+from dashboard.auth import second_factor
 from dashboard.auth.passwords import hash_password
 from dashboard.auth.passwords import password_problem
 from dashboard.auth.service import normalise_email
@@ -137,4 +138,15 @@ def reset_password(user_id: int, password: str) -> User:
         user.locked_until = None
         user.rotate_session_token()
         audit.record(db.session, "user.password_reset", object_type=ObjectType.USER, object_id=user.id)
+    return user
+
+
+def reset_second_factor(user_id: int) -> User:
+    """Forget a user's authenticator app and recovery codes; they enrol again, and their sessions end."""
+    with write_transaction(db.session):
+        user = db.get_or_404(User, user_id)
+        if not second_factor.forget(user):
+            raise UserRuleBroken(f"{user.email} has no second factor to reset.")
+        user.rotate_session_token()
+        audit.record(db.session, "user.second_factor_reset", object_type=ObjectType.USER, object_id=user.id)
     return user

@@ -1,4 +1,4 @@
-"""List, create, re-role, disable, enable and reset staff accounts."""
+"""List, create, re-role, disable, enable and reset staff accounts (password, second factor)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
+from dashboard.auth.models import is_enrolled
 from dashboard.extensions import db
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
@@ -70,6 +71,7 @@ def detail(user_id: int):
         role_form=RoleForm(role=user.role),
         reset_form=ResetPasswordForm(),
         toggle_form=EmptyForm(),
+        enrolled=is_enrolled(user.id),
     )
 
 
@@ -122,4 +124,15 @@ def reset_password(user_id: int):
         user_id,
         lambda: service.reset_password(user_id, form.password.data),
         "{email} has a new temporary password and must change it at next login.",
+    )
+
+
+@bp.post("/<int:user_id>/second-factor/reset")
+@roles("admin")
+def reset_second_factor(user_id: int):
+    """Forget a user's authenticator app (a lost phone); they enrol again at next sign-in."""
+    return _apply(
+        user_id,
+        lambda: service.reset_second_factor(user_id),
+        "{email} has no second factor now: they set one up again at their next sign-in.",
     )

@@ -183,7 +183,9 @@
   // confirmation step: focus it, so it is read first. After settling, because htmx focuses an
   // [autofocus] field of the new content while it settles.
   function focusArrival(root) {
-    var arrived = root && root.querySelector && root.querySelector(".error-summary, .confirm-step");
+    if (!root || !root.querySelector) { return; }
+    // An error summary first: a confirmation step may hold one (a wrong step-up code).
+    var arrived = root.querySelector(".error-summary") || root.querySelector(".confirm-step");
     if (arrived) { arrived.focus(); }
   }
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -34,6 +34,8 @@ def test_defaults_for_a_local_run(tmp_path):
     assert settings["TRUSTED_PROXY_COUNT"] == 0
     assert settings["SESSION_COOKIE_SECURE"] is False
     assert settings["SESSION_IDLE_MINUTES"] == 30
+    assert settings["TWO_FACTOR_REQUIRED_ROLES"] == {"manager", "admin", "finance"}
+    assert settings["STEP_UP_MINUTES"] == 15
     assert settings["SANDBOX"] is False
     assert settings["ANTOM_SETTLEMENT_CURRENCY"] == settings["SANDBOX_ANTOM_SETTLEMENT_CURRENCY"] == "HKD"
 
@@ -48,6 +50,26 @@ def test_overrides_win_over_the_environment(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("raw", "roles"),
+    [
+        ("support", {"support"}),
+        (" Manager , admin,,", {"manager", "admin"}),
+        ("none", set()),
+        ("NONE", set()),
+        ((), set()),
+    ],
+)
+def test_the_roles_that_must_enrol_a_second_factor(tmp_path, raw, roles):
+    settings = load_settings({"TWO_FACTOR_REQUIRED_ROLES": raw}, environ=local_env(tmp_path))
+    assert settings["TWO_FACTOR_REQUIRED_ROLES"] == roles
+
+
+def test_an_unknown_role_that_must_enrol_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="TWO_FACTOR_REQUIRED_ROLES names no role owner"):
+        load_settings(environ=local_env(tmp_path, TWO_FACTOR_REQUIRED_ROLES="manager,owner"))
+
+
+@pytest.mark.parametrize(
     ("name", "value"),
     [
         ("DATABASE_URL", "mysql://x/y"),
@@ -59,6 +81,8 @@ def test_overrides_win_over_the_environment(tmp_path):
         ("PUBLIC_BASE_URL", "ftp://x"),
         ("REDIS_URL", "http://cache"),
         ("SESSION_IDLE_MINUTES", "0"),
+        ("TWO_FACTOR_REQUIRED_ROLES", "manager,owner"),
+        ("STEP_UP_MINUTES", "0"),
         ("SANDBOX", "perhaps"),
         ("ANTOM_SETTLEMENT_CURRENCY", "HK$"),
         ("SANDBOX_ANTOM_SETTLEMENT_CURRENCY", "XXX"),

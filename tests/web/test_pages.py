@@ -31,8 +31,11 @@ from dashboard.approvals.kinds import Waiting
 from dashboard.audit.forms import AuditFilterForm
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import public
+from dashboard.auth.forms import CodeForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
+from dashboard.auth.forms import SignInCodeForm
+from dashboard.auth.second_factor import Enrolment
 from dashboard.declarations.forms import DeclarationForm
 from dashboard.events.queries import Timeline
 from dashboard.extensions import db
@@ -248,6 +251,13 @@ REPORT_FILTERS = ReportFilters(
 FRAGMENT_CONTEXT = {
     ("auth/login.html", "login_form"): lambda: {"form": LoginForm()},
     ("auth/password.html", "password_form"): lambda: {"form": PasswordChangeForm()},
+    ("auth/login_code.html", "code_form"): lambda: {"form": SignInCodeForm()},
+    ("auth/two_factor.html", "two_factor"): lambda: {
+        "form": CodeForm(),
+        "enrolment": Enrolment(
+            "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"
+        ),
+    },
     ("users/index.html", "create_user"): lambda: {"create_form": UserCreateForm(), "users": []},
     ("audit/index.html", "results"): lambda: {
         "form": AuditFilterForm(),

@@ -187,5 +187,6 @@ def test_the_walk_covers_every_page_with_arguments(app, rows):
     assert f"/notifications/{rows['notification_id'][0]}" in urls
     assert "/checkout/success" in urls
     assert "/account/password" in urls
+    assert "/account/two-factor" in urls and "/login/code" in urls
     assert f"/ach/batches/{rows['batch_id'][0]}/file" in urls
     assert "/reports/refunds" in urls
