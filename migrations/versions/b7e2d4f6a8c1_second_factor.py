@@ -1,7 +1,7 @@
 """Two-factor sign-in: each user's TOTP secret (encrypted) and their single-use recovery codes
 
 Revision ID: b7e2d4f6a8c1
-Revises: c32b7779cd07
+Revises: c8e2a4f6b0d1
 Create Date: 2026-11-30 01:50:00
 
 ``second_factors.secret`` holds a Fernet token (``DATA_ENCRYPTION_KEYS``); ``last_step`` is the time
@@ -15,7 +15,7 @@ from alembic import op
 import dashboard.db
 
 revision = "b7e2d4f6a8c1"
-down_revision = "c32b7779cd07"
+down_revision = "c8e2a4f6b0d1"
 branch_labels = None
 depends_on = None
 
