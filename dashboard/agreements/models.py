@@ -75,6 +75,8 @@ class Agreement(ProviderTracked, Base):
     auth_state_hash: Mapped[str] = mapped_column(String(64))
     #: Where the customer is sent to authorise (consult's ``normalUrl``/``schemeUrl``).
     auth_url: Mapped[str | None] = mapped_column(String(2048))
+    #: Where the customer goes after linking their wallet (a storefront's page), if it named one.
+    return_url: Mapped[str | None] = mapped_column(String(2048))
     #: The single-use authCode from AUTHCODE_CREATED, until applyToken exchanges it (encrypted).
     auth_code: Mapped[str | None] = mapped_column(EncryptedText)
     #: Encrypted ``accessToken`` (pay's ``paymentMethodId``).

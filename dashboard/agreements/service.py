@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime
 from datetime import timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import or_
@@ -141,19 +142,29 @@ def find_by_access_token(session: Session, access_token: str) -> Agreement | Non
 
 
 def start_consult(
-    wallet: str, customer_ref: str, *, actor_id: int | None = None, terminal_type: str = "WEB"
+    wallet: str,
+    customer_ref: str,
+    *,
+    actor_id: int | None = None,
+    terminal_type: str = "WEB",
+    return_url: str | None = None,
 ) -> Agreement:
     """Ask Antom for an authorisation URL; return the pending agreement carrying it.
 
-    :raises AgreementRefused: an empty wallet or customer reference
+    :param return_url: where the customer goes once back from the wallet (a storefront's page)
+    :raises AgreementRefused: an empty wallet or customer reference, or a return URL that is not an
+        absolute http(s) address
     """
     wallet, customer_ref = wallet.strip().upper(), customer_ref.strip()
     if not wallet or not customer_ref or len(customer_ref) > 64:
         raise AgreementRefused("a wallet and a customer reference of at most 64 characters are needed")
+    if return_url is not None and not is_web_address(return_url):
+        raise AgreementRefused("the return URL must be an absolute http or https address")
     with write_transaction(db.session) as session:
         agreement = Agreement(
             wallet=wallet,
             customer_ref=customer_ref,
+            return_url=return_url,
             auth_state="as-" + secrets.token_hex(16),
             status=AgreementStatus.PENDING.value,
         )
@@ -238,6 +249,23 @@ def receive_auth_code(
 
 #: Antom's longest authCode and authState (consult, notifyAuthorization).
 MAX_AUTH_CODE, MAX_AUTH_STATE = 128, 256
+
+
+def is_web_address(url: str) -> bool:
+    """Return whether ``url`` is an absolute http(s) address a browser may be sent to."""
+    parts = urlsplit(url)
+    clean = not any(ord(char) < 0x21 or ord(char) == 0x7F or char == "\\" for char in url)
+    return clean and parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) <= 2048
+
+
+def return_url_of(auth_state: str | None) -> str | None:
+    """Return where the customer of the agreement ``auth_state`` names goes after the wallet, if set."""
+    if not auth_state or len(auth_state) > MAX_AUTH_STATE:
+        return None
+    agreement = find_by_auth_state(db.session, auth_state)
+    url = agreement.return_url if agreement is not None else None
+    db.session.rollback()
+    return url
 
 
 def customer_returned(auth_code: str | None, auth_state: str | None) -> bool:

@@ -74,6 +74,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "wallet": {"type": "string"},
             "customer_reference": {"type": "string"},
             "authorization_url": _nullable("string", description="Where the customer authorises."),
+            "return_url": _nullable("string", description="Where the customer goes after the wallet."),
             "created_at": {"type": "string", "format": "date-time"},
             "activated_at": _TIME,
             "expires_at": _TIME,
@@ -193,6 +194,12 @@ BODIES: dict[str, dict[str, Any]] = {
         {
             "wallet": {"type": "string", "minLength": 1, "maxLength": 32, "examples": ["ALIPAY_HK"]},
             "customer_reference": {"type": "string", "minLength": 1, "maxLength": 64},
+            "return_url": {
+                "type": "string",
+                "maxLength": 2048,
+                "description": "Where the customer goes after the wallet (an absolute http(s) "
+                "address); without it, the back office's own page thanks them.",
+            },
         },
         ["wallet", "customer_reference"],
     ),

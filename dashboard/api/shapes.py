@@ -60,6 +60,7 @@ def agreement_json(agreement: Agreement) -> dict[str, Any]:
         "wallet": agreement.wallet,
         "customer_reference": agreement.customer_ref,
         "authorization_url": agreement.auth_url,
+        "return_url": agreement.return_url,
         "created_at": utc(agreement.created_at),
         "activated_at": utc(agreement.activated_at),
         "expires_at": utc(agreement.expires_at),

@@ -253,7 +253,9 @@ def create_agreement():
 
     def act(body: dict[str, Any]):
         try:
-            agreement = agreements.start_consult(body["wallet"], body["customer_reference"])
+            agreement = agreements.start_consult(
+                body["wallet"], body["customer_reference"], return_url=body.get("return_url")
+            )
         except agreements.AgreementRefused as refused:
             raise _refused(refused) from None
         return _created_or_refused(agreement_json(agreement), "agreement", agreement.status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import current_app
+from flask import redirect
 from flask import request
 
 from dashboard.agreements import service as agreements
@@ -35,7 +36,13 @@ def result(outcome: str):
     either way, so it tells nobody whether a state they tried names an agreement.
     """
     if outcome == AUTHORIZED:
-        agreements.customer_returned(request.args.get("authCode"), request.args.get("authState"))
+        state = request.args.get("authState")
+        agreements.customer_returned(request.args.get("authCode"), state)
+        # A storefront that started the agreement names its own page to come back to. Only the
+        # holder of the state (128 random bits, made for this customer) is sent there.
+        storefront = agreements.return_url_of(state)
+        if storefront is not None:
+            return redirect(storefront, 303)
     title, message = OUTCOMES.get(outcome, UNKNOWN)
     status = 200 if outcome in OUTCOMES else 404
     # Rendered without the app's context processors: Flask-Login's would load a signed-in staff

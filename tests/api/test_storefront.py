@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from dashboard.api.openapi import document
@@ -124,6 +125,40 @@ def test_a_storefront_charges_sells_refunds_and_follows_every_status(sandboxed, 
         ("payment.refund_requested", by_key),
         ("agreement.revoke_requested", by_key),
     } <= audited
+
+
+def test_the_customer_comes_back_to_the_storefront_s_own_page(sandboxed, shop):
+    started = shop.post(
+        "/agreements",
+        {
+            "wallet": "ALIPAY_HK",
+            "customer_reference": "cust-back",
+            "return_url": "https://shop.example/linked?c=1",
+        },
+    )
+    assert (
+        started.status_code == 201 and started.get_json()["return_url"] == "https://shop.example/linked?c=1"
+    )
+
+    from_wallet = answer_consent(started.get_json()["authorization_url"])
+    assert from_wallet.status_code == 303
+    landing = requests.get(from_wallet.headers["Location"], allow_redirects=False, timeout=5)
+
+    assert landing.status_code == 303
+    assert landing.headers["Location"] == "https://shop.example/linked?c=1"
+    sandboxed.settle()
+    assert shop.get(f"/agreements/{started.get_json()['id']}").get_json()["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "/relative/page", "https://", "https://shop.example/\\x"]
+)
+def test_a_return_url_that_is_no_web_address_is_refused(shop, url):
+    answer = shop.post(
+        "/agreements", {"wallet": "ALIPAY_HK", "customer_reference": "cust-x", "return_url": url}
+    )
+    assert answer.status_code == 422
+    assert "return URL" in answer.get_json()["detail"]
 
 
 def test_a_provider_refusal_names_its_code_and_what_to_do(sandboxed, shop):
