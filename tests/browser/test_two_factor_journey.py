@@ -1,6 +1,6 @@
 """A manager sets up an authenticator app, signs out, signs in again with a code, and a refund a
-while later asks for a fresh code before anything is sent — in a real browser, against the served app
-and its simulators."""
+while later asks for a fresh code before anything is sent; with the phone lost, a recovery code
+signs them in once — in a real browser, against the served app and its simulators."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.web.test_money_forms import refunds_of
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
-def test_enrol_sign_in_with_a_code_and_step_up_before_a_refund(sandboxed, fake_clock, page):
+def test_enrol_sign_in_with_a_code_step_up_before_a_refund_and_recover(sandboxed, fake_clock, page):
     url = sandboxed.url
     email = staff("manager", "Mei")
     sign_in(page, url, email)
@@ -30,6 +30,7 @@ def test_enrol_sign_in_with_a_code_and_step_up_before_a_refund(sandboxed, fake_c
     page.get_by_label("Authenticator code").fill(code_now(secret))
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
     expect(page.locator("#recovery-codes li")).to_have_count(10)
+    recovery = page.locator("#recovery-codes li").first.inner_text().strip()
     page.get_by_role("link", name="I have kept them: continue").click()
     page.wait_for_url(f"{url}/")
 
@@ -66,3 +67,19 @@ def test_enrol_sign_in_with_a_code_and_step_up_before_a_refund(sandboxed, fake_c
     page.wait_for_url(f"{url}/payments/{paid.id}")
     [refund] = refunds_of(paid.id)
     assert refund.amount == Money(12000, "HKD")
+
+    # The phone is lost: a recovery code signs in, once.
+    for attempt in ("first", "again"):
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(f"{url}/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{url}/login/code")
+        page.get_by_label("Authenticator code").fill(recovery)
+        page.get_by_role("button", name="Sign in").click()
+        if attempt == "first":
+            page.wait_for_url(f"{url}/")
+    # Used once, it is spent: the code step says so and signs nobody in.
+    expect(page.locator("#code-errors")).to_be_focused()
+    expect(page).to_have_url(f"{url}/login/code")
