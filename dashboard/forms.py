@@ -94,20 +94,14 @@ def request_id_present(form: Any, field: Field) -> None:
         raise ValidationError("This form lost its request id: open it again.")
 
 
-class ConfirmedForm(FlaskForm):
-    """A form with a confirmation step: the first submit shows what will happen, ``yes`` does it.
+class SteppedUpForm(FlaskForm):
+    """A form that asks for a fresh authenticator code when the user has a second factor and last
+    gave a code more than ``STEP_UP_MINUTES`` ago (step-up): nothing is done without it."""
 
-    Its confirmation step also asks for a fresh authenticator code when the user has a second factor
-    and last gave a code more than ``STEP_UP_MINUTES`` ago (step-up): nothing is done without it.
-    """
-
-    #: Whether confirming asks for a fresh code; a form that moves no money (discarding a draft) says no.
+    #: Whether submitting asks for a fresh code; a form that moves no money (discarding a draft) says no.
     STEPS_UP = True
 
-    #: Sent by the confirmation step's buttons only (never as a hidden input): ``yes`` does it,
-    #: ``change`` goes back to editing; absent on the first submit, which shows the confirmation.
-    confirmed = HiddenField()
-    #: The fresh authenticator code the confirmation step asks for when a step-up is due.
+    #: The fresh authenticator code asked for when a step-up is due.
     step_up_code = StringField(
         "Authenticator code",
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
@@ -131,6 +125,17 @@ class ConfirmedForm(FlaskForm):
             self.step_up_code.errors.append(rejected.message)
             return False
         return True
+
+
+class ConfirmedForm(SteppedUpForm):
+    """A form with a confirmation step: the first submit shows what will happen, ``yes`` does it.
+
+    Its confirmation step also asks for a fresh code when a step-up is due (:class:`SteppedUpForm`).
+    """
+
+    #: Sent by the confirmation step's buttons only (never as a hidden input): ``yes`` does it,
+    #: ``change`` goes back to editing; absent on the first submit, which shows the confirmation.
+    confirmed = HiddenField()
 
     @property
     def is_confirmed(self) -> bool:

@@ -53,7 +53,8 @@ def index():
 def create():
     """Make a key and show its secret once: in the answer, never in a flash or a redirect."""
     form = ApiKeyForm()
-    if form.validate_on_submit():
+    # A key moves money through the API, where no code is asked: making one asks for a fresh code.
+    if form.validate_on_submit() and form.stepped_up():
         day = form.expires_on.data
         expires_at = start_of_day(day, current_app.config["DISPLAY_TIMEZONE"]) if day else None
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -13,6 +12,7 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from dashboard.api.models import SCOPES
+from dashboard.forms import SteppedUpForm
 from dashboard.listing import strip_text
 
 #: What each scope lets a key do, as the form explains it.
@@ -25,7 +25,7 @@ SCOPE_LABELS = {
 }
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(SteppedUpForm):
     """A new key: what uses it, what it may do, until when."""
 
     name = StringField(

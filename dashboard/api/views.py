@@ -8,6 +8,7 @@ same rules, locks and approval thresholds as one asked for on the payment's page
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -225,6 +226,14 @@ def _post(
     return response
 
 
+def _request_id(prefix: str) -> str:
+    """Return the request id of this POST's refund or charge: the same for every retry under its key
+    and Idempotency-Key, so a retry after a crash is the same request at the provider and at our
+    refund rules (one request id, one refund), never a second one."""
+    seed = f"{g.api_key_id}:{request.headers.get(idempotency.HEADER, '')}"
+    return prefix + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
 def _created_or_refused(shown: dict[str, Any], noun: str, status: str) -> tuple[int, dict[str, Any]]:
     """Answer 201 with the object, or the provider's refusal with the object inside it."""
     if status != _FAILED:
@@ -298,6 +307,7 @@ def charge_agreement(agreement_id: int):
                 agreement_id,
                 Money(body["amount"], body["currency"]),
                 body["order_description"],
+                request_id=_request_id("pay-"),
                 merchant_reference=body.get("merchant_reference"),
             )
         except payments.PaymentRefused as refused:
@@ -384,7 +394,7 @@ def refund_payment(payment_id: int):
                 payment_id,
                 Money(body["amount"], currency),
                 body["reason"],
-                payments.new_refund_request_id(),
+                _request_id("rf-"),
                 note=body.get("note") or None,
             )
         except RefundRefused as refused:

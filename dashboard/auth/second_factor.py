@@ -147,7 +147,8 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     :raises AccountLocked: that wrong code locked the account; its sessions have ended
     """
     with write_transaction(db.session):
-        user = db.session.get(User, user.id)
+        # Locked and read afresh: two wrong passwords or codes at once must both count.
+        user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
         factor = _locked_factor(user.id)
         if factor is None or factor.confirmed_at is not None:
             raise CodeRejected("This enrolment is over: open the page again.")
@@ -238,6 +239,8 @@ def recovery_codes_left(user_id: int) -> int:
 
 def start_sign_in(user: User, next_path: str | None) -> None:
     """Remember a sign-in whose password was right; the session is not signed in yet."""
+    # A code given in an earlier sign-in of this browser (perhaps another user's) counts for nothing.
+    session.pop(CHECKED_AT, None)
     session[PENDING] = {
         "user": user.id,
         "token": user.session_token,
@@ -269,7 +272,8 @@ def finish_sign_in(user: User, code: str) -> User:
     :raises AccountLocked: that wrong code locked the account
     """
     with write_transaction(db.session):
-        user = db.session.get(User, user.id)
+        # Locked and read afresh: two wrong passwords or codes at once must both count.
+        user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
         factor = _locked_factor(user.id)
         recovery = None if user.is_locked() else _recovery_code(user.id, code)
         if recovery is not None:
@@ -289,6 +293,9 @@ def finish_sign_in(user: User, code: str) -> User:
             factor.last_step = _checked_step(user, factor, code, "auth.second_factor_failed")
             complete_login(user, "code")
     session.pop(PENDING, None)
+    if recovery is None:
+        # Only the app's code counts as fresh for a step-up; a recovery code signs in, no more.
+        mark_checked()
     return user
 
 
@@ -315,7 +322,8 @@ def step_up(code: str) -> None:
     :raises AccountLocked: that wrong code locked the account and ended its sessions
     """
     with write_transaction(db.session):
-        user = db.session.get(User, current_user.id)
+        # Locked and read afresh: two wrong codes at once must both count.
+        user = db.session.get(User, current_user.id, with_for_update=True, populate_existing=True)
         factor = _locked_factor(user.id)
         factor.last_step = _checked_step(user, factor, code, "auth.step_up_failed")
     mark_checked()

@@ -65,7 +65,13 @@ def authenticate(email: str, password: str) -> LoginResult:
     """
     address = normalise_email(email)
     with write_transaction(db.session):
-        user = db.session.scalar(select(User).where(func.lower(User.email) == address))
+        # Locked and read afresh: two wrong passwords at once must both count toward the lockout.
+        user = db.session.scalar(
+            select(User)
+            .where(func.lower(User.email) == address)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         # The same hash work on every path (unknown, locked, disabled, wrong, right), so the time an
         # answer takes tells nothing of which accounts exist or are locked or disabled.
         password_ok = verify_password(user.password_hash if user is not None else _dummy_hash(), password)
@@ -180,7 +186,8 @@ def count_failure(user: User, action: str) -> bool:
 def logout(user: User) -> None:
     """End every session of ``user`` (the token in the cookie stops matching)."""
     with write_transaction(db.session):
-        user = db.session.get(User, user.id)
+        # Locked and read afresh: two wrong passwords or codes at once must both count.
+        user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
         user.rotate_session_token()
         audit.record(
             db.session,
@@ -206,7 +213,8 @@ def change_own_password(user: User, current: str, new: str) -> User:
     # current password, which is checked first.
     problem = password_problem(new, (user.email, user.name))
     with write_transaction(db.session):
-        user = db.session.get(User, user.id)
+        # Locked and read afresh: two wrong passwords or codes at once must both count.
+        user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
         if not verify_password(user.password_hash, current):
             locked = count_failure(user, "auth.password_change_failed")
             if locked:

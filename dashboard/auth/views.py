@@ -8,6 +8,7 @@ from flask import Blueprint
 from flask import flash
 from flask import redirect
 from flask import request
+from flask import session
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_user
@@ -87,9 +88,7 @@ def login_code():
         except second_factor.CodeRejected as rejected:
             form.code.errors.append(rejected.message)
         else:
-            response = _signed_in(user, next_path)
-            second_factor.mark_checked()
-            return response
+            return _signed_in(user, next_path)
     return render_form("auth/login_code.html", "code_form", form, form=form, user=user)
 
 
@@ -122,6 +121,7 @@ def logout():
     """Sign out and end this user's sessions everywhere."""
     service.logout(current_user._get_current_object())
     logout_user()
+    session.pop(second_factor.CHECKED_AT, None)
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 

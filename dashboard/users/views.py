@@ -5,15 +5,20 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import flash
 from flask import redirect
+from flask import request
 from flask import url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from dashboard.auth import second_factor
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
+from dashboard.auth.guard import safe_next
 from dashboard.auth.models import is_enrolled
 from dashboard.extensions import db
+from dashboard.forms import SteppedUpForm
 from dashboard.htmx import form_done
+from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.users import service
@@ -24,11 +29,40 @@ from dashboard.users.models import User
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
+#: What an admin reads when a change to an account waits for a fresh code.
+FRESH_CODE_FIRST = "Give a fresh code from your authenticator app first (above): account changes need one."
+
+
+class FreshCodeForm(SteppedUpForm):
+    """A fresh authenticator code, asked before accounts are changed (step-up)."""
+
+
+@bp.before_request
+def fresh_code_for_changes():
+    """Refuse to change an account while a step-up is due: an admin who can re-role, reset or add
+    staff can take any role's powers, so the same fresh code guards it as guards moving money."""
+    if request.method == "POST" and request.endpoint != "users.step_up" and second_factor.step_up_due():
+        flash(FRESH_CODE_FIRST, "error")
+        back = request.view_args.get("user_id") if request.view_args else None
+        return navigate(url_for("users.detail", user_id=back) if back else url_for("users.index"))
+    return None
+
+
+@bp.post("/step-up")
+@roles("admin")
+def step_up():
+    """Take the fresh code the account pages ask for, then go back to the page it was given on."""
+    form = FreshCodeForm()
+    back = safe_next(request.form.get("next")) or url_for("users.index")
+    if form.validate_on_submit() and not form.stepped_up():
+        flash(" ".join(form.step_up_code.errors), "error")
+    return navigate(back)
+
 
 def _listing(create_form: UserCreateForm) -> dict:
     """Return what the list page shows: every account, active first, and the form to add one."""
     users = db.session.scalars(select(User).order_by(User.active.desc(), User.email)).all()
-    return {"users": users, "create_form": create_form}
+    return {"users": users, "create_form": create_form, "fresh_code_form": FreshCodeForm()}
 
 
 @bp.get("/")
@@ -68,6 +102,7 @@ def detail(user_id: int):
     return render_page(
         "users/detail.html",
         user=user,
+        fresh_code_form=FreshCodeForm(),
         role_form=RoleForm(role=user.role),
         reset_form=ResetPasswordForm(),
         toggle_form=EmptyForm(),

@@ -6,7 +6,10 @@ import re
 from datetime import timedelta
 
 from dashboard import clock
+from dashboard.extensions import db
 from tests.api.conftest import Storefront
+from tests.factories import code_now
+from tests.factories import make_second_factor
 
 HTMX = {"HX-Request": "true"}
 EVERY_SCOPE = ["agreements:write", "charges:write", "payments:write", "refunds:write", "read"]
@@ -80,3 +83,19 @@ def test_the_page_shows_last_use_and_a_revoked_key_stops_working(app, client, lo
     assert [row.actor_id for row in audit_rows("api_key.revoked")] == [admin.id]
     assert post(f"/admin/api-keys/{key_id}/revoke").status_code == 302  # again: told, nothing changes
     assert len(audit_rows("api_key.revoked")) == 1
+
+
+def test_making_a_key_asks_an_admin_with_an_app_for_a_fresh_code(app, client, login_as, post, audit_rows):
+    admin = login_as("admin")
+    with app.app_context():
+        secret = make_second_factor(db.session, admin.id)
+    key = {"name": "Billing", "scopes": ["refunds:write", "charges:write"]}
+
+    refused = post("/admin/api-keys/", key, headers=HTMX)
+
+    assert refused.status_code == 422
+    assert 'id="field-step_up_code"' in refused.get_data(as_text=True)
+    assert audit_rows("api_key.created") == []
+    made = post("/admin/api-keys/", {**key, "step_up_code": code_now(secret)}, headers=HTMX)
+    assert made.status_code == 200
+    assert secret_in(made.get_data(as_text=True)).startswith("bo_")  # shown once, as without a code

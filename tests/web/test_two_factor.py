@@ -156,6 +156,8 @@ def test_a_recovery_code_signs_in_once_instead_of_the_app(client, login_as, post
     done = post("/login/code", {"code": codes[0]}, headers=HTMX)
 
     assert done.headers["HX-Redirect"] == "/"
+    with client.session_transaction() as session:
+        assert CHECKED_AT not in session  # it signs in; it is no fresh code for moving money
     assert audit_rows("auth.recovery_code_used")[0].after == {"left": 9}
     assert "Recovery codes left: 9." in text(client.get("/account/two-factor"))
     post("/logout")
@@ -238,9 +240,20 @@ def test_an_admin_resets_a_lost_phone_and_the_user_enrols_again_at_next_sign_in(
     sign_in(other_client, user)
     assert other_client.get("/payments/").status_code == 200
     admin = login_as("admin")
-    enrol(app, admin)
+    admin_secret = enrol(app, admin)
     page = text(client.get(f"/admin/users/{user.id}"))
     assert "Authenticator app set up." in page and 'id="reset-second-factor"' in page
+    # No code given yet in this session: the change waits for a fresh one, asked once on the page.
+    assert 'id="fresh-code"' in page
+    refused = post(f"/admin/users/{user.id}/second-factor/reset")
+    assert refused.headers["Location"] == f"/admin/users/{user.id}"
+    with app.app_context():
+        assert is_enrolled(user.id)
+    given = post(
+        "/admin/users/step-up", {"step_up_code": code_now(admin_secret), "next": f"/admin/users/{user.id}"}
+    )
+    assert given.headers["Location"] == f"/admin/users/{user.id}"
+    assert 'id="fresh-code"' not in text(client.get(f"/admin/users/{user.id}"))
 
     answer = post(f"/admin/users/{user.id}/second-factor/reset")
 
