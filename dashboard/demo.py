@@ -55,21 +55,12 @@ from dashboard.sandbox.core import take_faults
 from dashboard.sandbox.store import Authorization
 from dashboard.sandbox.store import Token
 from dashboard.sandbox.store import transaction
+from dashboard.sandbox.traffic import SHOPPER_CHOICES
+from dashboard.sandbox.traffic import WALLETS
 from dashboard.settlements import service as settlements
 
 log = logging.getLogger(__name__)
 
-WALLETS = ("ALIPAY_HK", "ALIPAY_HK", "ALIPAY_HK", "ALIPAY_CN", "GCASH", "KAKAOPAY")
-#: Shopper outcomes on the AlipayHK page, weighted like a real checkout.
-SHOPPER_CHOICES = (
-    ("capture", 13),
-    ("authorise", 1),
-    ("refuse", 2),
-    ("error", 1),
-    ("cancel", 2),
-    ("expire", 1),
-    ("pending", 1),
-)
 #: How the demo's disputes end (``dashboard.sandbox.antom.DISPUTE_COURSES``), weighted.
 DISPUTE_COURSES = (("won", 3), ("lost", 3), ("withdrawn", 2), ("unanswered", 1), ("open", 1))
 #: Amount endings the Antom simulator answers specially (see ``dashboard.sandbox.antom``): in process
@@ -191,8 +182,8 @@ class Demo:
         )
         if payment.redirect_url:
             self._wait()
-            choices, weights = zip(*SHOPPER_CHOICES, strict=True)
-            self.shop(payment, self.rng.choices(choices, weights)[0])
+            choice = self.rng.choices(list(SHOPPER_CHOICES), list(SHOPPER_CHOICES.values()))[0]
+            self.shop(payment, choice)
         self.settle()
         return payment
 

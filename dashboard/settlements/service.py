@@ -158,6 +158,21 @@ def _store_rows(
     return count, day, currency
 
 
+def _new_batch(**fields) -> SettlementBatch:
+    """Return a batch (or a day's record) with nothing counted yet: its sums are added to before
+    the first flush, when the columns' defaults would apply."""
+    return SettlementBatch(
+        state=BatchState.WAITING.value,
+        gross_minor=0,
+        fee_minor=0,
+        net_minor=0,
+        entry_count=0,
+        difference_count=0,
+        open_count=0,
+        **fields,
+    )
+
+
 def _batch_of(
     session: Session, stored: SettlementFile, report: ReportFile, currency: str | None
 ) -> tuple[SettlementBatch, int | None]:
@@ -169,17 +184,8 @@ def _batch_of(
         .with_for_update()
     )
     if batch is None:
-        batch = SettlementBatch(
-            provider=stored.provider,
-            reference=report.batch_id,
-            currency=report.currency or currency,
-            state=BatchState.WAITING.value,
-            gross_minor=0,
-            fee_minor=0,
-            net_minor=0,
-            entry_count=0,
-            difference_count=0,
-            open_count=0,
+        batch = _new_batch(
+            provider=stored.provider, reference=report.batch_id, currency=report.currency or currency
         )
         session.add(batch)
     batch.day = batch.day or stored.day
@@ -227,19 +233,12 @@ def _days_of(session: Session, stored: SettlementFile, zone) -> list[tuple[Settl
             .with_for_update()
         )
         if day is None:
-            day = SettlementBatch(
+            day = _new_batch(
                 provider=stored.provider,
                 reference=reference,
                 scope=Scope.DAY.value,
                 currency=currency,
                 day=stored.day,
-                state=BatchState.WAITING.value,
-                gross_minor=0,
-                fee_minor=0,
-                net_minor=0,
-                entry_count=0,
-                difference_count=0,
-                open_count=0,
             )
             session.add(day)
         replaced, day.details_file_id = day.details_file_id, stored.id

@@ -13,6 +13,7 @@ from wtforms.validators import Length
 from wtforms.validators import Regexp
 
 from dashboard.auth.passwords import LENGTH_RULE
+from dashboard.forms import SteppedUpForm
 from dashboard.users.models import Role
 
 #: Something@something.tld; deliverability is the admin's business.
@@ -53,3 +54,7 @@ class ResetPasswordForm(FlaskForm):
         description=f"{LENGTH_RULE} Their open sessions end.",
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class FreshCodeForm(SteppedUpForm):
+    """A fresh authenticator code, asked before accounts are changed (step-up)."""

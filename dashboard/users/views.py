@@ -16,12 +16,12 @@ from dashboard.auth.forms import EmptyForm
 from dashboard.auth.guard import safe_next
 from dashboard.auth.models import is_enrolled
 from dashboard.extensions import db
-from dashboard.forms import SteppedUpForm
 from dashboard.htmx import form_done
 from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.users import service
+from dashboard.users.forms import FreshCodeForm
 from dashboard.users.forms import ResetPasswordForm
 from dashboard.users.forms import RoleForm
 from dashboard.users.forms import UserCreateForm
@@ -31,10 +31,6 @@ bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
 #: What an admin reads when a change to an account waits for a fresh code.
 FRESH_CODE_FIRST = "Give a fresh code from your authenticator app first (above): account changes need one."
-
-
-class FreshCodeForm(SteppedUpForm):
-    """A fresh authenticator code, asked before accounts are changed (step-up)."""
 
 
 @bp.before_request

@@ -7,48 +7,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_PASSWORD
+from tests.web.test_pages import NAVIGATION
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-EXPECTED_NAVIGATION = {
-    "viewer": [
-        "Overview",
-        "Payments",
-        "Agreements",
-        "Payroll",
-        "Settlements",
-        "Notifications",
-        "Reports",
-        "Audit log",
-    ],
-    "support": ["Overview", "Payments", "Agreements", "Payroll", "Settlements", "Notifications"],
-    "finance": ["Overview", "Payments", "Agreements", "Payroll", "Settlements", "Notifications"],
-    "manager": [
-        "Overview",
-        "Payments",
-        "Agreements",
-        "Payroll",
-        "Settlements",
-        "Approvals",
-        "Notifications",
-        "Reports",
-    ],
-    "admin": [
-        "Overview",
-        "Payments",
-        "Agreements",
-        "Payroll",
-        "Settlements",
-        "Notifications",
-        "Reports",
-        "Audit log",
-        "Users",
-        "API keys",
-    ],
-}
 
 
-@pytest.mark.parametrize("role", list(EXPECTED_NAVIGATION))
+@pytest.mark.parametrize("role", list(NAVIGATION))
 def test_each_role_signs_in_and_sees_its_navigation(
     role, live_server, create_user, page, tmp_path: Path
 ) -> None:
@@ -62,7 +27,7 @@ def test_each_role_signs_in_and_sees_its_navigation(
     page.wait_for_url(f"{live_server}/")
 
     navigation = page.get_by_role("navigation", name="Main")
-    assert navigation.get_by_role("link").all_inner_texts() == EXPECTED_NAVIGATION[role]
+    assert navigation.get_by_role("link").all_inner_texts() == NAVIGATION[role]
     assert page.locator(".account .role-badge").inner_text() == role
     page.screenshot(path=str(tmp_path / f"navigation-{role}.png"), full_page=True)
 
