@@ -358,65 +358,67 @@ def _missing_theirs(
     if batch.day is None:
         return []
     paid, refunded, cancelled = rules.expected(*day_window(batch.day, zone))
+    ours = (Payment.provider == batch.provider,)
+    # (ours expected, those rows named, what they are, the key of their own id): each read streamed.
+    expected = (
+        (
+            select(
+                Payment.id,
+                Payment.id.label("payment_id"),
+                Payment.provider_payment_id.label("provider_id"),
+                Payment.amount_minor.label("our_minor"),
+            ).where(*ours, Payment.currency == batch.currency, *paid),
+            seen.payments,
+            EntryKind.PAYMENT,
+            "payment_id",
+        ),
+        (
+            select(
+                Refund.id,
+                Refund.payment_id,
+                Refund.provider_refund_id.label("provider_id"),
+                (-Refund.amount_minor).label("our_minor"),
+            )
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(*ours, Refund.currency == batch.currency, *refunded),
+            seen.refunds,
+            EntryKind.REFUND,
+            "refund_id",
+        ),
+        (
+            select(
+                Cancel.id,
+                Cancel.payment_id,
+                Payment.provider_payment_id.label("provider_id"),
+                (-Payment.amount_minor).label("our_minor"),
+            )
+            .join(Payment, Payment.id == Cancel.payment_id)
+            .where(
+                *ours,
+                Payment.currency == batch.currency,
+                Cancel.status == CancelStatus.SUCCEEDED.value,
+                *cancelled,
+            ),
+            seen.cancels,
+            EntryKind.CANCEL,
+            "cancel_id",
+        ),
+    )
     results = []
-    payments = session.execute(
-        select(Payment.id, Payment.provider_payment_id, Payment.amount_minor).where(
-            Payment.provider == batch.provider, Payment.currency == batch.currency, *paid
-        )
-    ).yield_per(CHUNK)
-    for payment in payments:
-        if payment.id not in seen.payments:
-            results.append(
-                _result(
-                    batch,
-                    Outcome.MISSING_THEIRS,
-                    EntryKind.PAYMENT,
-                    payment_id=payment.id,
-                    provider_id=payment.provider_payment_id,
-                    our_minor=payment.amount_minor,
+    for statement, named, kind, own_id in expected:
+        for row in session.execute(statement).yield_per(CHUNK):
+            if row.id not in named:
+                results.append(
+                    _result(
+                        batch,
+                        Outcome.MISSING_THEIRS,
+                        kind,
+                        # For a payment its own id is the payment id: the second key wins, the same.
+                        **{"payment_id": row.payment_id, own_id: row.id},
+                        provider_id=row.provider_id,
+                        our_minor=row.our_minor,
+                    )
                 )
-            )
-    refunds = session.execute(
-        select(Refund.id, Refund.payment_id, Refund.provider_refund_id, Refund.amount_minor)
-        .join(Payment, Payment.id == Refund.payment_id)
-        .where(Payment.provider == batch.provider, Refund.currency == batch.currency, *refunded)
-    ).yield_per(CHUNK)
-    for refund in refunds:
-        if refund.id not in seen.refunds:
-            results.append(
-                _result(
-                    batch,
-                    Outcome.MISSING_THEIRS,
-                    EntryKind.REFUND,
-                    refund_id=refund.id,
-                    payment_id=refund.payment_id,
-                    provider_id=refund.provider_refund_id,
-                    our_minor=-refund.amount_minor,
-                )
-            )
-    cancels = session.execute(
-        select(Cancel.id, Cancel.payment_id, Payment.provider_payment_id, Payment.amount_minor)
-        .join(Payment, Payment.id == Cancel.payment_id)
-        .where(
-            Payment.provider == batch.provider,
-            Payment.currency == batch.currency,
-            Cancel.status == CancelStatus.SUCCEEDED.value,
-            *cancelled,
-        )
-    ).yield_per(CHUNK)
-    for cancel in cancels:
-        if cancel.id not in seen.cancels:
-            results.append(
-                _result(
-                    batch,
-                    Outcome.MISSING_THEIRS,
-                    EntryKind.CANCEL,
-                    cancel_id=cancel.id,
-                    payment_id=cancel.payment_id,
-                    provider_id=cancel.provider_payment_id,
-                    our_minor=-cancel.amount_minor,
-                )
-            )
     return results
 
 
