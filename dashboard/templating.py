@@ -21,6 +21,7 @@ from wtforms import Field
 
 from dashboard import clock
 from dashboard.approvals.service import waiting_count
+from dashboard.audit.queries import change_fields
 from dashboard.auth.access import role_allows
 from dashboard.extensions import db
 from dashboard.money import format_money
@@ -211,6 +212,16 @@ def time_ago(value: datetime) -> str:
     return f"{minutes // (24 * 60)} days ago"
 
 
+def time_left(value: datetime) -> str:
+    """Say how long until ``value``: ``expires in 12 min``, ``expires in 3 h 5 min``, or ``expired``."""
+    minutes = -(-int((value - clock.now()).total_seconds()) // 60)
+    if minutes <= 0:
+        return "expired"
+    if minutes < 60:
+        return f"expires in {minutes} min"
+    return f"expires in {minutes // 60} h {minutes % 60} min"
+
+
 def init_templating(app: Flask) -> None:
     """Register filters and globals (globals, so blocks rendered alone see them)."""
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -218,6 +229,8 @@ def init_templating(app: Flask) -> None:
     # One zone for every time the app's pages show, not a lookup per row.
     app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
+    app.jinja_env.filters["time_left"] = time_left
+    app.jinja_env.filters["change_fields"] = change_fields
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
     # Rows call these: a filter is a plain call, a global goes through the template context's call.

@@ -172,6 +172,37 @@ def test_secrets_are_redacted_before_they_are_stored(app, client, login_as):
     assert "[redacted]" in page
 
 
+def change_cell(page: str) -> str:
+    """Return the text of the change cell of the first entry the page shows."""
+    cell = re.search(r'<td class="change">(.*?)</td>', page, re.S)
+    assert cell
+    return re.sub(r"<[^>]+>", "", cell.group(1))
+
+
+def test_amounts_beside_a_currency_read_in_its_format(app, client, login_as):
+    login_as("viewer")
+    record(
+        app,
+        "test.money",
+        before={"amount_minor": 123450, "currency": "HKD", "status": "pending"},
+        after={
+            "settlement_amount_minor": 120000,
+            "settlement_currency": "USD",
+            "fee_minor": 1200,
+            "fee_currency": "JPY",
+            "total_minor": 5,
+            "count": 3,
+        },
+    )
+    text = change_cell(client.get("/audit/?action=test.money").get_data(as_text=True))
+    assert "amount HK$1,234.50" in text
+    assert "settlement_amount US$1,200.00" in text
+    assert "fee JP¥1,200" in text
+    # Without a currency beside it, an amount stays as it was stored; a count is no amount.
+    assert "total_minor 5" in text and "count 3" in text
+    assert "123450" not in text and "HKD" not in text and "status pending" in text
+
+
 def test_audit_verify_reports_an_intact_chain(app, client):
     record(app, "test.entry", count=3)
     result = verify(app)
