@@ -194,4 +194,24 @@
   document.addEventListener("DOMContentLoaded", function () {
     focusArrival(document.getElementById("main"));
   });
+
+  // A copy button ([data-copy] naming the id of the element whose text it copies) says whether it
+  // worked in the status element [data-copy-status] names. Clicks are taken on the document, so a
+  // live re-render of the page keeps the button working.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    function say(message) { if (status) { status.textContent = message; } }
+    if (!source || !navigator.clipboard) {
+      say("Copying is not available here: select the link and copy it.");
+      return;
+    }
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      say("Copied.");
+    }, function () {
+      say("Not copied: select the link and copy it.");
+    });
+  });
 })();
