@@ -168,7 +168,7 @@ def test_filters_and_search_narrow_the_list(app, client, login_as):
     assert shown(client.get("/payments/?provider=antom&status=failed")) == ["PAY-A-1"]
     assert shown(client.get("/payments/?q=PAY-A-")) == ["PAY-A-2", "PAY-A-1"]
     assert shown(client.get("/payments/?q=+PAY-W-1+")) == ["PAY-W-1"]  # pasted with blanks
-    assert "No payments match." in client.get("/payments/?q=A-1").get_data(as_text=True)
+    assert "No payments match these filters." in client.get("/payments/?q=A-1").get_data(as_text=True)
 
 
 def test_search_by_a_refund_id_shows_its_payment(app, client, login_as, paid):
