@@ -19,10 +19,15 @@ from babel.support import Translations
 from flask import Flask
 from flask import request
 from flask import session
+from flask.globals import _cv_request
 from flask_babel import Babel
 from flask_babel import Domain
+from flask_babel import LazyString
 from flask_babel import get_locale
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 #: The languages staff may choose: locale identifier → the language's own name.
 LANGUAGES: dict[str, str] = {"en": "English", "zh_Hant_HK": "繁體中文"}
@@ -60,12 +65,74 @@ def compiled_translations(language: str) -> NullTranslations:
     return Translations(compiled, domain=DOMAIN)
 
 
+def language() -> str:
+    """Return this request's language identifier (``en`` or ``zh_Hant_HK``); English outside requests."""
+    context = _cv_request.get(None)
+    if context is None:
+        return DEFAULT_LANGUAGE
+    chosen = getattr(context, "language", None)
+    if chosen is None:
+        chosen = context.language = str(get_locale())
+    return chosen
+
+
+def translations() -> NullTranslations:
+    """Return this request's translations.
+
+    Kept on the request context: a list page asks for hundreds of strings, and Flask-Babel's own
+    lookup goes through several context-local proxies per string.
+    """
+    context = _cv_request.get(None)
+    if context is None:
+        return compiled_translations(DEFAULT_LANGUAGE)
+    kept = getattr(context, "translations", None)
+    if kept is None:
+        kept = context.translations = compiled_translations(language())
+    return kept
+
+
+def gettext(string: str, **variables: object) -> str:
+    """Translate ``string`` and fill its ``%(name)s`` placeholders."""
+    translated = translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """Translate the form of ``singular``/``plural`` that ``num`` takes; ``%(num)d`` is filled too."""
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables: object) -> LazyString:
+    """Translate ``string`` when it is shown (for labels made at import time)."""
+    return LazyString(gettext, string, **variables)
+
+
+@pass_context
+def _template_gettext(context: Context, string: str, **variables: object) -> str:
+    """Translate for a template: marked safe where the template escapes, the values escaped."""
+    translated = translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 - the catalogue's own text; values are escaped
+    # A block with a literal % holds it as %% (new-style strings are always format strings).
+    return translated % variables if variables or "%" in translated else translated
+
+
+@pass_context
+def _template_ngettext(context: Context, singular: str, plural: str, num: int, **variables: object) -> str:
+    """Translate the form ``num`` takes, for a template, as :func:`_template_gettext` does."""
+    variables.setdefault("num", num)
+    translated = translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 - the catalogue's own text; values are escaped
+    return translated % variables
+
+
 class SourceCatalogues(Domain):
-    """The app's one message domain, served from :func:`compiled_translations`."""
+    """The app's one message domain (for Flask-Babel's own helpers), served like :func:`gettext`."""
 
     def get_translations(self) -> NullTranslations:
-        locale = get_locale()
-        return compiled_translations(str(locale)) if locale is not None else NullTranslations()
+        return translations()
 
 
 def chosen_language() -> str:
@@ -77,12 +144,6 @@ def chosen_language() -> str:
         return kept
     best = request.accept_languages.best_match(_ACCEPTED)
     return _ACCEPTED[best] if best else DEFAULT_LANGUAGE
-
-
-def language() -> str:
-    """Return this request's language identifier (``en`` or ``zh_Hant_HK``)."""
-    locale = get_locale()
-    return str(locale) if locale is not None else DEFAULT_LANGUAGE
 
 
 def format_locale() -> str:
@@ -100,6 +161,10 @@ def init_i18n(app: Flask) -> None:
         locale_selector=chosen_language,
     )
     babel.domain_instance = SourceCatalogues(domain=DOMAIN)
+    # Jinja's own new-style wrappers format every string, variables or not (Markup % {} escapes
+    # the whole text again): a list page's hundreds of strings cost more than its query did.
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext)
+    app.jinja_env.newstyle_gettext = True
     app.jinja_env.globals["html_lang"] = lambda: HTML_LANG.get(language(), "en")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["HTML_LANG"] = HTML_LANG
