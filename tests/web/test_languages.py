@@ -6,6 +6,8 @@ import re
 
 from flask import render_template_string
 
+from dashboard.i18n import gettext
+from dashboard.i18n import lazy_gettext
 from dashboard.money import Money
 from tests.web.conftest import sign_in
 
@@ -73,3 +75,21 @@ def test_money_is_written_as_each_language_writes_it(app) -> None:
     for headers, yen in ((ENGLISH, "JP¥5"), (CHINESE, "¥5")):
         with app.app_context(), app.test_request_context("/", headers=headers):
             assert render_template_string(amounts, **values) == f"HK$1,234.50 -US$0.05 {yen}"
+
+
+def test_templates_escape_the_values_put_into_a_translated_string(app) -> None:
+    source = (
+        "{{ _('Payments') }}|{{ _('%(who)s refunded', who=name) }}|"
+        "{% trans %}100% done{% endtrans %}|{{ ngettext('%(num)d payment', '%(num)d payments', 3) }}"
+    )
+    with app.app_context(), app.test_request_context("/", headers=CHINESE):
+        shown = render_template_string(source, name="<script>")
+    assert shown == "付款|&lt;script&gt; refunded|100% done|3 payments"
+
+
+def test_outside_a_request_strings_read_in_english(app) -> None:
+    with app.app_context():
+        assert gettext("Payments") == "Payments"
+        assert str(lazy_gettext("Payments")) == "Payments"
+    with app.app_context(), app.test_request_context("/", headers=CHINESE):
+        assert str(lazy_gettext("Payments")) == "付款"
