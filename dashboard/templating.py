@@ -239,7 +239,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
     app.jinja_env.filters["time_left"] = time_left
-    app.jinja_env.filters["change_fields"] = change_fields
+    app.jinja_env.filters["change_fields"] = partial(change_fields, show_money=money)
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
     # Rows call these: a filter is a plain call, a global goes through the template context's call.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,12 +80,16 @@ def _currency_key(state: Mapping[str, Any], amount_key: str) -> str | None:
     return None
 
 
-def change_fields(state: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def change_fields(
+    state: Mapping[str, Any] | None, show_money: Callable[[int, str], str] = format_money
+) -> list[tuple[str, str]]:
     """Return an entry's before or after state as (name, text) pairs, for reading.
 
     Every amount in minor units with a currency beside it reads in that currency's format
     (``amount_minor`` 123450 and ``currency`` HKD: ``amount`` HK$1,234.50); a currency that only
     named amounts is not repeated.
+
+    :param show_money: how to write minor units of a currency (the page's language's way)
     """
     if not state:
         return []
@@ -95,7 +100,7 @@ def change_fields(state: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         if currency_key is None or isinstance(value, bool) or not isinstance(value, int):
             continue
         try:
-            amounts[key] = format_money(value, state[currency_key])
+            amounts[key] = show_money(value, state[currency_key])
         except UnknownCurrency:
             continue
         used.add(currency_key)
