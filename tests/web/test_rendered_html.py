@@ -106,7 +106,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
     with app.app_context():
         agreement = make_agreement(db.session, status="active")
         payment = make_payment(db.session, agreement_id=agreement.id, status="succeeded")
-        make_refund(db.session, payment)
+        refund = make_refund(db.session, payment)
         make_cancel(db.session, payment)
         make_declaration(db.session, payment)
         notification = make_notification(db.session, object_type="payment", object_id=str(payment.id))
@@ -115,6 +115,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
         return {
             "user_id": [user.id],
             "payment_id": [payment.id],
+            "refund_id": [refund.id],
             "agreement_id": [agreement.id],
             "notification_id": [notification.id],
             "outcome": list(OUTCOMES),
