@@ -48,6 +48,9 @@ NAVIGATION: list[tuple[str, LazyString]] = [
     ("api_keys.index", _l("API keys")),
 ]
 
+#: The second key of each "g then key" shortcut (app.js reads them from the navigation's links, so
+#: only pages the user's role may open are offered).
+GO_KEYS = {"payments.index": "p", "agreements.index": "a", "notifications.index": "n"}
 
 #: How each status of every machine reads at a glance (a badge's tint). The words carry the
 #: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
@@ -250,3 +253,4 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["go_keys"] = GO_KEYS

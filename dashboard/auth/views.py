@@ -36,6 +36,7 @@ from dashboard.users.models import User
 
 bp = Blueprint("auth", __name__)
 
+CHECK_EMAIL = "Check the e-mail address."
 LOGIN_FAILED = (
     "E-mail or password is wrong, or the account is locked. "
     f"After {service.MAX_FAILED_LOGINS} failed attempts an account is locked "
@@ -60,6 +61,8 @@ def login():
             return form_done(url_for("auth.login_code"))
         if result.user is not None:
             return _signed_in(result.user, form.next.data)
+        # Either may be wrong: both are marked, so the error summary names and links each.
+        form.email.errors.append(CHECK_EMAIL)
         form.password.errors.append(LOGIN_FAILED)
     return render_form("auth/login.html", "login_form", form, form=form)
 

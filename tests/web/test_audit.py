@@ -91,6 +91,35 @@ def test_filter_by_object(app, client, login_as):
     assert "test.on_user_8" not in page and "test.on_payment_7" not in page
 
 
+@pytest.mark.parametrize(
+    ("object_type", "object_id", "href"),
+    [
+        ("payment", 437, "/payments/437"),
+        ("refund", 9, "/payments/refunds/9"),
+        ("agreement", 12, "/agreements/12"),
+        ("ach_batch", 3, "/ach/batches/3"),
+        ("notification", 21, "/notifications/21"),
+        ("user", 5, "/admin/users/5"),
+    ],
+)
+def test_an_entry_links_its_object_for_whoever_may_open_it(
+    app, client, login_as, object_type, object_id, href
+):
+    record(app, "test.linked", object_type=object_type, object_id=object_id)
+    login_as("admin")
+    text = f"{object_type.replace('_', ' ')} {object_id}"
+    assert f'<a href="{href}">{text}</a>' in client.get("/audit/").get_data(as_text=True)
+
+
+def test_an_entry_names_without_a_link_what_the_reader_may_not_open(app, client, login_as):
+    record(app, "test.linked", object_type="user", object_id=5)
+    record(app, "test.linked", object_type="report", object_id=1)
+    login_as("viewer")
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "<td>user 5</td>" in page and "/admin/users/5" not in page
+    assert "<td>report 1</td>" in page
+
+
 def test_filter_by_hong_kong_day(app, client, fake_clock, login_as):
     fake_clock.set(datetime(2026, 1, 5, 15, 59, tzinfo=UTC))  # 23:59 on 5 January in Hong Kong
     record(app, "test.late_on_the_fifth")

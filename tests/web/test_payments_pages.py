@@ -444,3 +444,17 @@ def test_htmx_gets_only_the_payment_block(client, login_as, paid):
 def test_an_unknown_payment_is_not_found(client, login_as):
     login_as("viewer")
     assert client.get("/payments/987654").status_code == 404
+
+
+def test_a_refund_address_opens_its_row_on_its_payments_page(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        payment = make_payment(db.session)
+        refund = make_refund(db.session, payment)
+        db.session.commit()
+        payment_id, refund_id = payment.id, refund.id
+    response = client.get(f"/payments/refunds/{refund_id}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/payments/{payment_id}#refund-{refund_id}"
+    assert f'<tr id="refund-{refund_id}">' in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.get(f"/payments/refunds/{refund_id + 1}").status_code == 404
