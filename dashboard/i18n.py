@@ -33,6 +33,8 @@ HTML_LANG = {"en": "en", "zh_Hant_HK": "zh-Hant-HK"}
 FORMAT_LOCALE = {"en": "en_HK", "zh_Hant_HK": "zh_Hant_HK"}
 #: Where an anonymous visitor's choice is kept (a signed-in user's is on their account).
 SESSION_KEY = "language"
+#: The blueprint of the JSON API, which always answers in English.
+API_BLUEPRINT = "api"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DOMAIN = "messages"
 
@@ -69,7 +71,12 @@ class SourceCatalogues(Domain):
 
 
 def chosen_language() -> str:
-    """Return the language of this request: the user's choice, else the browser's, else English."""
+    """Return the language of this request: the user's choice, else the browser's, else English.
+
+    The JSON API answers in English whatever the client asks (its problem details are machine-read).
+    """
+    if request.blueprint == API_BLUEPRINT:
+        return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     kept = session.get(SESSION_KEY)

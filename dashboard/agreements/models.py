@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -137,7 +138,7 @@ class Agreement(ProviderTracked, Base):
         """Why it cannot be charged now, as staff read it; None when it can."""
         refusal = why_not_chargeable(self.status, self.revoke_requested_at is not None)
         if refusal is None and self.access_token_hash is None:
-            return "it holds no access token"
+            return _l("it holds no access token")
         return refusal
 
     @property
