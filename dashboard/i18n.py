@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations
 from babel.support import Translations
 from flask import Flask
+from flask import has_request_context
 from flask import request
 from flask import session
 from flask_babel import Babel
@@ -73,9 +74,10 @@ class SourceCatalogues(Domain):
 def chosen_language() -> str:
     """Return the language of this request: the user's choice, else the browser's, else English.
 
-    The JSON API answers in English whatever the client asks (its problem details are machine-read).
+    The JSON API answers in English whatever the client asks (its problem details are machine-read),
+    and so does work outside a request (jobs, commands), which only logs and stores.
     """
-    if request.blueprint == API_BLUEPRINT:
+    if not has_request_context() or request.blueprint == API_BLUEPRINT:
         return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
