@@ -8,6 +8,8 @@ string has no translation or a catalogue is out of date.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -17,6 +19,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations
 from babel.support import Translations
 from flask import Flask
+from flask import has_request_context
 from flask import request
 from flask import session
 from flask.globals import _cv_request
@@ -38,6 +41,8 @@ HTML_LANG = {"en": "en", "zh_Hant_HK": "zh-Hant-HK"}
 FORMAT_LOCALE = {"en": "en_HK", "zh_Hant_HK": "zh_Hant_HK"}
 #: Where an anonymous visitor's choice is kept (a signed-in user's is on their account).
 SESSION_KEY = "language"
+#: The blueprint of the JSON API, which always answers in English.
+API_BLUEPRINT = "api"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DOMAIN = "messages"
 
@@ -128,6 +133,21 @@ def _template_ngettext(context: Context, singular: str, plural: str, num: int, *
     return translated % variables
 
 
+@contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Translate into ``language`` inside the block (what is stored, such as audit entries, is English)."""
+    context = _cv_request.get(None)
+    if context is None:
+        yield  # outside a request everything reads in English already
+        return
+    kept = context.__dict__.get("language"), context.__dict__.get("translations")
+    context.language, context.translations = language, compiled_translations(language)
+    try:
+        yield
+    finally:
+        context.language, context.translations = kept
+
+
 class SourceCatalogues(Domain):
     """The app's one message domain (for Flask-Babel's own helpers), served like :func:`gettext`."""
 
@@ -136,7 +156,13 @@ class SourceCatalogues(Domain):
 
 
 def chosen_language() -> str:
-    """Return the language of this request: the user's choice, else the browser's, else English."""
+    """Return the language of this request: the user's choice, else the browser's, else English.
+
+    The JSON API answers in English whatever the client asks (its problem details are machine-read),
+    and so does work outside a request (jobs, commands), which only logs and stores.
+    """
+    if not has_request_context() or request.blueprint == API_BLUEPRINT:
+        return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     kept = session.get(SESSION_KEY)

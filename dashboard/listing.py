@@ -422,7 +422,9 @@ def valid_filters(form: FlaskForm, filters: type[T]) -> T | None:
 
 def filter_problems(form: FlaskForm) -> str:
     """Say in one line what is wrong with a filter form: ``Label: message; Label: message``."""
-    return "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return "; ".join(
+        f"{form[name].label.text}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+    )
 
 
 def filter_args(args: Mapping[str, str]) -> dict[str, str]:

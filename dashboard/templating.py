@@ -14,7 +14,6 @@ from flask import current_app
 from flask import g
 from flask import url_for
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -27,6 +26,7 @@ from dashboard.audit.queries import change_fields
 from dashboard.auth.access import role_allows
 from dashboard.extensions import db
 from dashboard.i18n import format_locale
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.providers.methods import method_label

@@ -23,8 +23,11 @@ from dashboard.forms import ConfirmedForm
 from dashboard.forms import DayField
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import choices
 from dashboard.listing import id_validators
+from dashboard.listing import readable
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.providers.methods import AUTO_DEBIT_WALLETS
@@ -42,71 +45,74 @@ class AgreementFilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(
-        "Search by customer ref",
+        _l("Search by customer ref"),
         validators=id_validators(*(kind.column for kind in AGREEMENT_IDS)),
         filters=[strip_text],
-        description=(
+        description=_l(
             "Agreement number (12 or #12), customer ref (whole, or how it starts) or an exact authState."
         ),
     )
     wallet = SelectField(
-        "Wallet", choices=choices(AUTO_DEBIT_WALLETS, "Any wallet", method_label), default=""
+        _l("Wallet"), choices=choices(AUTO_DEBIT_WALLETS, _l("Any wallet"), method_label), default=""
     )
-    status = SelectField("Status", choices=choices(AgreementStatus, "Any status"), default="")
+    status = SelectField(_l("Status"), choices=choices(AgreementStatus, _l("Any status")), default="")
     expiring = IntegerField(
-        "Expiring within (days)",
+        _l("Expiring within (days)"),
         validators=[Optional()],
         render_kw={"min": 1, "max": MAX_EXPIRING_DAYS, "inputmode": "numeric"},
-        description="Active ones that run out by then.",
+        description=_l("Active ones that run out by then."),
     )
 
     dated = SelectField(
-        "Days of",
+        _l("Days of"),
         choices=[
-            SelectChoice("", "Made"),
-            SelectChoice("revoked", "Revoked by us"),
-            SelectChoice("cancelled", "Cancelled in the wallet"),
+            SelectChoice("", _l("Made")),
+            SelectChoice("revoked", _l("Revoked by us")),
+            SelectChoice("cancelled", _l("Cancelled in the wallet")),
         ],
         default="",
     )
-    day_from = DayField("From", validators=[Optional()])
-    day_to = DayField("To", validators=[Optional()])
+    day_from = DayField(_l("From"), validators=[Optional()])
+    day_to = DayField(_l("To"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.day_to.description = (
-            f"Days in {zone_label(current_app.config['DISPLAY_TIMEZONE'])}, both included."
+        self.day_to.description = _(
+            "Days in %(zone)s, both included.", zone=zone_label(current_app.config["DISPLAY_TIMEZONE"])
         )
 
     def validate_day_to(self, field: DayField) -> None:
         if field.data and self.day_from.data and field.data < self.day_from.data:
-            raise ValidationError("Must not be before “From”.")
+            raise ValidationError(_("Must not be before “From”."))
 
     def validate_dated(self, field: SelectField) -> None:
         if field.data in DATED and self.status.data not in ("", DATED[field.data][1]):
             raise ValidationError(
-                f"Only {DATED[field.data][1].replace('_', ' ')} agreements have these days."
+                _("Only %(status)s agreements have these days.", status=readable(DATED[field.data][1]))
             )
         if field.data in DATED and self.expiring.data is not None:
-            raise ValidationError("Only active agreements run out: list them by the days they were made.")
+            raise ValidationError(_("Only active agreements run out: list them by the days they were made."))
 
     def validate_expiring(self, field: IntegerField) -> None:
         if field.data is None:
             return  # empty, or not a whole number (which its own message says)
         if not 1 <= field.data <= MAX_EXPIRING_DAYS:
-            raise ValidationError(f"Enter a number of days from 1 to {MAX_EXPIRING_DAYS}.")
+            raise ValidationError(_("Enter a number of days from 1 to %(max)s.", max=MAX_EXPIRING_DAYS))
         if self.status.data not in ("", AgreementStatus.ACTIVE):
-            raise ValidationError("Only active agreements run out: choose any status or active.")
+            raise ValidationError(_("Only active agreements run out: choose any status or active."))
 
 
 class RevokeForm(ConfirmedForm):
     """Why staff revoke the agreement (kept on it, shown on its page, written in the audit log)."""
 
     reason = StringField(
-        "Reason",
-        validators=[DataRequired("Say why the agreement is revoked."), Length(max=256)],
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Say why the agreement is revoked.")),
+            Length(max=256, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         filters=[strip_text],
-        description="For example: the customer asked by phone to stop automatic payments.",
+        description=_l("For example: the customer asked by phone to stop automatic payments."),
     )
 
 
@@ -116,28 +122,31 @@ class ChargeForm(MoneyMovingForm):
     The view offers the contract's settlement currency first.
     """
 
-    amount = MoneyField("Amount", validators=[DataRequired("Enter the amount to charge.")])
+    amount = MoneyField(_l("Amount"), validators=[DataRequired(_l("Enter the amount to charge."))])
     currency = SelectField(
-        "Currency",
+        _l("Currency"),
         choices=[SelectChoice(code, code) for code in sorted(EXPONENTS)],
         validate_choice=False,
-        description="The customer's wallet is debited in this currency.",
+        description=_l("The customer's wallet is debited in this currency."),
     )
     description = StringField(
-        "Order description",
-        validators=[DataRequired("Say what the customer is charged for."), Length(max=256)],
-        filters=[strip_text],
-        description="Shown to the customer in their wallet, e.g. Monthly plan, June 2026.",
-    )
-    merchant_reference = StringField(
-        "Merchant reference",
+        _l("Order description"),
         validators=[
-            Optional(),
-            Length(max=64),
-            Regexp(r"^[\x21-\x7e]+$", message="Letters, digits and punctuation only, no spaces."),
+            DataRequired(_l("Say what the customer is charged for.")),
+            Length(max=256, message=_l("Field cannot be longer than %(max)d characters.")),
         ],
         filters=[strip_text],
-        description="Your order number for this charge, if any; without one, the payment id is sent.",
+        description=_l("Shown to the customer in their wallet, e.g. Monthly plan, June 2026."),
+    )
+    merchant_reference = StringField(
+        _l("Merchant reference"),
+        validators=[
+            Optional(),
+            Length(max=64, message=_l("Field cannot be longer than %(max)d characters.")),
+            Regexp(r"^[\x21-\x7e]+$", message=_l("Letters, digits and punctuation only, no spaces.")),
+        ],
+        filters=[strip_text],
+        description=_l("Your order number for this charge, if any; without one, the payment id is sent."),
     )
 
     def validate(self, extra_validators=None) -> bool:
@@ -147,4 +156,4 @@ class ChargeForm(MoneyMovingForm):
 
     def validate_currency(self, field: SelectField) -> None:
         if field.data not in EXPONENTS:
-            raise ValidationError("Choose a currency from the list.")
+            raise ValidationError(_("Choose a currency from the list."))

@@ -26,6 +26,7 @@ from dashboard.db import UTCDateTime
 from dashboard.db import one_of
 from dashboard.events.kinds import ObjectType
 from dashboard.events.kinds import TimelineRef
+from dashboard.i18n import lazy_gettext as _l
 
 
 def auth_state_digest(auth_state: str) -> str:
@@ -146,7 +147,7 @@ class Agreement(ProviderTracked, Base):
         """Why it cannot be charged now, as staff read it; None when it can."""
         refusal = why_not_chargeable(self.status, self.revoke_requested_at is not None)
         if refusal is None and self.access_token_hash is None:
-            return "it holds no access token"
+            return _l("it holds no access token")
         return refusal
 
     @property

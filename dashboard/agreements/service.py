@@ -37,6 +37,8 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
 from dashboard.listing import readable
 from dashboard.provider_step import provider_step
@@ -379,7 +381,7 @@ def revoke(agreement_id: int, reason: str | None, *, actor_id: int | None = None
     with write_transaction(db.session) as session:
         agreement = locked(session, Agreement, agreement_id)
         if agreement is None:
-            raise AgreementRefused(f"agreement {agreement_id} does not exist")
+            raise AgreementRefused(_l("agreement %(id)s does not exist", id=agreement_id))
         if agreement.revoke_refusal is not None:
             raise AgreementRefused(agreement.revoke_refusal)
         agreement.revoke_requested_at = clock.now()
@@ -412,15 +414,19 @@ def revoke_result(agreement: Agreement, refused: bool) -> tuple[str, str]:
     :param refused: whether Antom refused it (:func:`dashboard.agreements.queries.revoke_refused`)
     """
     if agreement.status == AgreementStatus.REVOKED:
-        return "The agreement is revoked: it can no longer be charged.", "success"
+        return _("The agreement is revoked: it can no longer be charged."), "success"
     if agreement.status != AgreementStatus.ACTIVE:
-        return f"The agreement is {readable(agreement.status)}: it can no longer be charged.", "info"
+        return _(
+            "The agreement is %(status)s: it can no longer be charged.", status=readable(agreement.status)
+        ), "info"
     if refused:
         said = refusal_words(ANTOM.code, agreement.result_code, agreement.result_message, About.AGREEMENT)
-        return f"Antom refused the revoke, so the agreement is still active: {said}", "error"
+        return _("Antom refused the revoke, so the agreement is still active: %(said)s", said=said), "error"
     return (
-        "The revoke is with Antom and is sent again until it answers; this page shows the result. "
-        "The agreement is not charged meanwhile.",
+        _(
+            "The revoke is with Antom and is sent again until it answers; this page shows the result. "
+            "The agreement is not charged meanwhile."
+        ),
         "info",
     )
 

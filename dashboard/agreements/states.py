@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
 
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.machine import LATE
 from dashboard.machine import Late
 from dashboard.machine import Machine
@@ -130,11 +131,11 @@ AGREEMENT_FINAL = frozenset({A.EXPIRED, A.REVOKED, A.CANCELLED_BY_CUSTOMER, A.FA
 #: active one holds a valid token: it can be charged and revoked).
 NOT_ACTIVE_BECAUSE: Mapping[AgreementStatus, str] = MappingProxyType(
     {
-        A.PENDING: "the customer has not authorised it yet",
-        A.EXPIRED: "it has expired",
-        A.REVOKED: "it was revoked",
-        A.CANCELLED_BY_CUSTOMER: "the customer cancelled it in their wallet",
-        A.FAILED: "its authorisation failed, so it never became active",
+        A.PENDING: _l("the customer has not authorised it yet"),
+        A.EXPIRED: _l("it has expired"),
+        A.REVOKED: _l("it was revoked"),
+        A.CANCELLED_BY_CUSTOMER: _l("the customer cancelled it in their wallet"),
+        A.FAILED: _l("its authorisation failed, so it never became active"),
     }
 )
 
@@ -154,7 +155,7 @@ def why_not_chargeable(status: AgreementStatus | str, revoke_requested: bool) ->
     """
     if (reason := NOT_ACTIVE_BECAUSE.get(AgreementStatus(status))) is not None:
         return reason
-    return "staff asked to revoke it" if revoke_requested else None
+    return _l("staff asked to revoke it") if revoke_requested else None
 
 
 def token_canceled_event(status: AgreementStatus | str, revoke_requested: bool) -> AgreementEvent:

@@ -29,6 +29,7 @@ from dashboard.forms import refusal_beside
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
@@ -112,7 +113,7 @@ def revoke(agreement_id: int):
         form,
         lambda confirming: _revoke_page(agreement, form, refusal, confirming=confirming),
         lambda: _send_revoke(agreement_id, form),
-        refusal_beside(form.reason, refusal, "It cannot be revoked"),
+        refusal_beside(form.reason, refusal, _("It cannot be revoked")),
     )
 
 
@@ -121,7 +122,7 @@ def _send_revoke(agreement_id: int, form: RevokeForm):
     try:
         revoked = service.revoke(agreement_id, form.reason.data, actor_id=current_user.id)
     except AgreementRefused as refused:
-        form.reason.errors.append(f"It cannot be revoked: {refused}.")
+        form.reason.errors.append(_("It cannot be revoked: %(why)s.", why=refused))
         return _revoke_page(db.get_or_404(Agreement, agreement_id), form, str(refused))
     flash(*service.revoke_result(revoked, revoke_refused(db.session, agreement_id)))
     return form_done(url_for("agreements.detail", agreement_id=agreement_id))
@@ -165,7 +166,7 @@ def charge(agreement_id: int):
         form,
         lambda confirming: _charge_page(agreement, form, refusal, confirming=confirming),
         lambda: _send_charge(agreement_id, form),
-        refusal_beside(form.amount, refusal, "It cannot be charged"),
+        refusal_beside(form.amount, refusal, _("It cannot be charged")),
     )
 
 
@@ -184,13 +185,13 @@ def _send_charge(agreement_id: int, form: ChargeForm):
         # A double click that overtook the check above: the first submit made the payment.
         return _charge_done(db.session.get(Payment, duplicate.payment_id), again=True)
     except payments.PaymentRefused as refused:
-        form.amount.errors.append(f"It cannot be charged: {refused}.")
+        form.amount.errors.append(_("It cannot be charged: %(why)s.", why=refused))
         return _charge_page(db.get_or_404(Agreement, agreement_id), form, str(refused))
     return _charge_done(payment)
 
 
 def _charge_done(payment: Payment, *, again: bool = False):
     if again:
-        flash("This form was sent already; nothing was charged again.", "info")
+        flash(_("This form was sent already; nothing was charged again."), "info")
     flash(*payments.charge_result(payment))
     return form_done(url_for("payments.detail", payment_id=payment.id))

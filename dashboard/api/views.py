@@ -355,7 +355,8 @@ def list_payments():
     form = PaymentFilterForm(request.args)
     filters = valid_filters(form, PaymentFilter)
     errors = [
-        {**query_parameter(name), "detail": " ".join(messages)} for name, messages in form.errors.items()
+        {**query_parameter(name), "detail": " ".join(map(str, messages))}
+        for name, messages in form.errors.items()
     ]
     before = Cursor.parse(request.args.get("cursor"))
     if request.args.get("cursor") and before is None:
@@ -385,7 +386,7 @@ def refund_payment(payment_id: int):
         if body["reason"] not in reasons:
             errors.append({**body_pointer("reason"), "detail": f"Choose one of: {', '.join(reasons)}."})
         if note_missing(body["reason"], body.get("note")):
-            errors.append({**body_pointer("note"), "detail": NOTE_MISSING})
+            errors.append({**body_pointer("note"), "detail": str(NOTE_MISSING)})
         return errors
 
     def act(body: dict[str, Any]):

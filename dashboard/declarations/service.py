@@ -31,7 +31,10 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
+from dashboard.listing import readable
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.models import Payment
@@ -72,9 +75,13 @@ def new_declaration_request_id() -> str:
 def why_not_declarable(payment: Payment) -> str | None:
     """Return why ``payment`` cannot be declared to customs, or None when it can be sent."""
     if payment.provider != ANTOM.code:
-        return f"only {provider_label(ANTOM.code)} payments can be declared to customs"
+        return _l(
+            "only %(provider)s payments can be declared to customs", provider=provider_label(ANTOM.code)
+        )
     if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE:
-        return f"only a paid payment can be declared, and this one is {payment.status}"
+        return _l(
+            "only a paid payment can be declared, and this one is %(status)s", status=readable(payment.status)
+        )
     return None
 
 
@@ -154,9 +161,13 @@ def declare_payment(
 
 def _amount_refusal(payment: Payment, amount: Money) -> str | None:
     if amount.currency != payment.currency:
-        return f"the declared amount must be in the payment's currency, {payment.currency}"
+        return _l(
+            "the declared amount must be in the payment's currency, %(currency)s", currency=payment.currency
+        )
     if amount.minor > payment.amount_minor:
-        return f"the declared amount is above the payment's {format_money(payment.amount)}"
+        return _l(
+            "the declared amount is above the payment's %(amount)s", amount=format_money(payment.amount)
+        )
     return None
 
 
@@ -320,15 +331,28 @@ def declaration_result(declaration: Declaration) -> tuple[str, str]:
             declaration.result_message,
             About.DECLARATION,
         )
-        return f"{provider} refused the declaration: {said}", "error"
+        return _("%(provider)s refused the declaration: %(said)s", provider=provider, said=said), "error"
     if status is DeclarationStatus.PENDING:
-        return f"{provider} has not confirmed the declaration yet; it is sent again with the same id.", "info"
+        return _(
+            "%(provider)s has not confirmed the declaration yet; it is sent again with the same id.",
+            provider=provider,
+        ), "info"
+    customs = declaration.customs_code
     if status is DeclarationStatus.REJECTED:
-        return f"Customs rejected the declaration of {amount} to {declaration.customs_code}.", "error"
+        return _(
+            "Customs rejected the declaration of %(amount)s to %(customs)s.", amount=amount, customs=customs
+        ), "error"
     if status is DeclarationStatus.DECLARED:
-        return f"Customs accepted the declaration of {amount} to {declaration.customs_code}.", "success"
+        return _(
+            "Customs accepted the declaration of %(amount)s to %(customs)s.", amount=amount, customs=customs
+        ), "success"
     return (
-        f"{provider} accepted the declaration of {amount} to {declaration.customs_code}; "
-        "this page shows customs' answer when it comes.",
+        _(
+            "%(provider)s accepted the declaration of %(amount)s to %(customs)s; "
+            "this page shows customs' answer when it comes.",
+            provider=provider,
+            amount=amount,
+            customs=customs,
+        ),
         "success",
     )

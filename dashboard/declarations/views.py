@@ -26,6 +26,8 @@ from dashboard.forms import confirm_first
 from dashboard.forms import earlier_submit
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
+from dashboard.i18n import gettext as _
+from dashboard.i18n import ngettext
 from dashboard.payments.models import Payment
 
 bp = Blueprint("declarations", __name__, url_prefix="/payments")
@@ -87,9 +89,9 @@ def _fits(payment: Payment, form: DeclarationForm) -> None:
     """Put why the payment cannot be declared, or the amount is too much, beside the fields."""
     refusal = why_not_declarable(payment)
     if refusal is not None:
-        form.amount.errors.append(f"It cannot be declared: {refusal}.")
+        form.amount.errors.append(_("It cannot be declared: %(why)s.", why=refusal))
     elif form.amount.money.minor > payment.amount_minor:
-        form.amount.errors.append("The declared amount cannot be more than the payment's.")
+        form.amount.errors.append(_("The declared amount cannot be more than the payment's."))
 
 
 def _send(payment: Payment, form: DeclarationForm):
@@ -111,14 +113,14 @@ def _send(payment: Payment, form: DeclarationForm):
             again=True,
         )
     except DeclarationRefused as refused:
-        form.amount.errors.append(f"It cannot be declared: {refused}.")
+        form.amount.errors.append(_("It cannot be declared: %(why)s.", why=refused))
         return _declare_page(db.get_or_404(Payment, payment.id), form)
     return _declared(declaration)
 
 
 def _declared(declaration: Declaration, *, again: bool = False):
     if again:
-        flash("This form was sent already; nothing was sent again.", "info")
+        flash(_("This form was sent already; nothing was sent again."), "info")
     flash(*declaration_result(declaration))
     return form_done(url_for("payments.detail", payment_id=declaration.payment_id) + "#declarations")
 
@@ -131,9 +133,13 @@ def refresh(payment_id: int):
     if EmptyForm().validate_on_submit():
         still_open = refresh_declarations(payment_id)
         flash(
-            f"Asked the provider: {still_open} declaration{'s' if still_open != 1 else ''} still waiting."
+            ngettext(
+                "Asked the provider: %(num)d declaration still waiting.",
+                "Asked the provider: %(num)d declarations still waiting.",
+                still_open,
+            )
             if still_open
-            else "Asked the provider: every declaration has its answer.",
+            else _("Asked the provider: every declaration has its answer."),
             "info",
         )
     return redirect(url_for("payments.detail", payment_id=payment_id) + "#declarations")

@@ -13,6 +13,9 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.extensions import db
+from dashboard.i18n import DEFAULT_LANGUAGE
+from dashboard.i18n import in_language
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
 from dashboard.notifications.handlers import record_outcome
 from dashboard.notifications.intake import APPLY_NOTIFICATION
@@ -37,12 +40,15 @@ class ReprocessRefused(ValueError):
 def reprocess_refusal(row: Notification) -> str | None:
     """Return why ``row`` cannot be reprocessed, or None when it can."""
     if row.verdict != Verdict.VALID:
-        return "a notification whose signature did not verify is never applied"
+        return _l("a notification whose signature did not verify is never applied")
     if row.duplicate_of_id is not None:
-        return f"a duplicate of notification {row.duplicate_of_id}; reprocess that one"
+        return _l("a duplicate of notification %(id)s; reprocess that one", id=row.duplicate_of_id)
     if row.outcome not in REPROCESSABLE:
         # Applying it again would only add a confirmation and hide that it was applied.
-        return f"it was {row.outcome} already; only failed, unmatched or pending ones are"
+        return _l(
+            "it was %(outcome)s already; only failed, unmatched or pending ones are",
+            outcome=row.outcome,
+        )
     return None
 
 
@@ -55,7 +61,7 @@ def reprocess(notification_id: int) -> None:
     with write_transaction(db.session) as session:
         row = locked(session, Notification, notification_id)
         if row is None:
-            raise ReprocessRefused("no such notification")
+            raise ReprocessRefused(_l("no such notification"))
         refusal = reprocess_refusal(row)
         if refusal is not None:
             raise ReprocessRefused(refusal)
@@ -88,19 +94,20 @@ def ask_provider(notification_id: int) -> str:
     """
     row = db.session.get(Notification, notification_id)
     if row is None:
-        raise ReprocessRefused("no such notification")
+        raise ReprocessRefused(_l("no such notification"))
     subject = _subject(row)
     db.session.rollback()
     if subject is None:
-        return "This notification names nothing the provider can be asked about."
+        return _l("This notification names nothing the provider can be asked about.")
     about, object_id = subject
     if about is Subject.REFUND:
-        return f"Refund {object_id}: {payments.inquire_refund(object_id)}."
+        return _l("Refund %(id)s: %(status)s.", id=object_id, status=payments.inquire_refund(object_id))
     if about is Subject.PAYMENT:
-        return f"Payment {object_id}: {payments.inquire_payment(object_id)}."
+        return _l("Payment %(id)s: %(status)s.", id=object_id, status=payments.inquire_payment(object_id))
     status = agreements.activate(object_id) if about is Subject.AUTHORIZATION else None
     agreement = db.session.get(Agreement, object_id)
-    return f"Agreement {object_id}: {status or (agreement.status if agreement else 'missing')}."
+    status = status or (agreement.status if agreement else "missing")
+    return _l("Agreement %(id)s: %(status)s.", id=object_id, status=status)
 
 
 def _subject(row: Notification) -> tuple[Subject, int] | None:
@@ -129,6 +136,12 @@ def _subject(row: Notification) -> tuple[Subject, int] | None:
     return (named, found.id) if found else None
 
 
+def _in_english(text: str) -> str:
+    """Return ``text`` (marked lazily) in English, as the audit log keeps every entry."""
+    with in_language(DEFAULT_LANGUAGE):
+        return str(text)
+
+
 def ask_provider_audited(notification_id: int) -> str:
     """Ask the provider as :func:`ask_provider` does, then record who asked and the answer in the audit log.
 
@@ -141,7 +154,7 @@ def ask_provider_audited(notification_id: int) -> str:
             "notification.provider_asked",
             object_type=ObjectType.NOTIFICATION,
             object_id=notification_id,
-            after={"answer": answer},
+            after={"answer": _in_english(answer)},
         )
     return answer
 

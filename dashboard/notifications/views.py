@@ -20,13 +20,15 @@ from dashboard.auth.forms import EmptyForm
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import filter_args
-from dashboard.listing import readable
 from dashboard.listing import valid_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
+from dashboard.notifications.forms import VERDICT_LABELS
 from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Verdict
@@ -53,6 +55,18 @@ OBJECT_PAGES = {
 }
 
 
+#: How the type of a linked object reads ("payment 12").
+OBJECT_LABELS = {
+    ObjectType.PAYMENT: _l("payment"),
+    ObjectType.REFUND: _l("refund"),
+    ObjectType.AGREEMENT: _l("agreement"),
+    ObjectType.ACH_BATCH: _l("payroll batch"),
+    ObjectType.NOTIFICATION: _l("notification"),
+    ObjectType.USER: _l("user"),
+    ObjectType.SETTLEMENT_BATCH: _l("settlement batch"),
+    ObjectType.REPORT: _l("report"),
+}
+
 #: A badge's tint for each outcome and verdict (the words carry the meaning).
 OUTCOME_TONES = {
     "applied": "ok",
@@ -75,7 +89,7 @@ def outcome_badge(outcome: str) -> Markup:
 @bp.app_template_filter()
 def verdict_badge(verdict: str) -> Markup:
     """Show a signature verdict in a :func:`badge`."""
-    return badge(VERDICT_TONES.get(verdict, "muted"), verdict)
+    return badge(VERDICT_TONES.get(verdict, "muted"), str(VERDICT_LABELS.get(verdict, verdict)))
 
 
 @bp.app_template_filter()
@@ -100,7 +114,7 @@ def object_link(record: AboutAnObject) -> Markup:
     if not object_type:
         return Markup('<span class="muted">—</span>')
     href = object_href(object_type, object_id)
-    text = f"{readable(object_type)} {object_id}"
+    text = _("%(object)s %(id)s", object=OBJECT_LABELS.get(object_type, object_type), id=object_id)
     return Markup('<a href="%s">%s</a>') % (href, text) if href else escape(text)
 
 
@@ -117,8 +131,8 @@ def object_href(object_type: str | None, object_id: str | int | None) -> str | N
 
 
 def outcome_label(outcome: str) -> str:
-    """Say an outcome the way the inbox does ("applied" reads "processed")."""
-    return OUTCOME_LABELS.get(outcome, outcome)
+    """Say an outcome the way the inbox does ("applied" reads "processed"), in the page's language."""
+    return str(OUTCOME_LABELS.get(outcome, outcome))
 
 
 # Every role reads the inbox: viewer (auditors) by DESIGN §1, and each role includes viewer.
@@ -175,9 +189,11 @@ def reprocess(notification_id: int):
     try:
         service.reprocess(notification_id)
     except service.ReprocessRefused as refused:
-        flash(f"Notification {notification_id} cannot be reprocessed: {refused}.", "error")
+        flash(
+            _("Notification %(id)s cannot be reprocessed: %(why)s.", id=notification_id, why=refused), "error"
+        )
     else:
-        flash(f"Notification {notification_id} is queued to be applied again.", "success")
+        flash(_("Notification %(id)s is queued to be applied again.", id=notification_id), "success")
     return redirect(url_for("notifications.detail", notification_id=notification_id))
 
 
@@ -189,7 +205,7 @@ def ask_provider(notification_id: int):
     try:
         answer = service.ask_provider_audited(notification_id)
     except service.ReprocessRefused as refused:
-        flash(f"Notification {notification_id}: {refused}.", "error")
+        flash(_("Notification %(id)s: %(why)s.", id=notification_id, why=refused), "error")
     else:
-        flash(answer, "info")
+        flash(str(answer), "info")
     return redirect(url_for("notifications.detail", notification_id=notification_id))

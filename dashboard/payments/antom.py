@@ -27,6 +27,8 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
 from dashboard.listing import readable
 from dashboard.money import Money
@@ -112,7 +114,7 @@ def charge_agreement(
             if earlier is not None:
                 raise DuplicateCharge(request_id, earlier)
         if agreement is None:
-            raise PaymentRefused(f"agreement {agreement_id} does not exist")
+            raise PaymentRefused(_l("agreement %(id)s does not exist", id=agreement_id))
         if agreement.charge_refusal is not None:
             raise PaymentRefused(agreement.charge_refusal)
         payment = new_payment(
@@ -155,14 +157,27 @@ def charge_result(payment: Payment) -> tuple[str, str]:
     wallet = method_label(payment.payment_method)
     status = PaymentStatus(payment.status)
     if status in (PaymentStatus.SUCCEEDED, PaymentStatus.SETTLED):
-        return f"Charged {amount} to the customer's {wallet} wallet.", "success"
+        return _(
+            "Charged %(amount)s to the customer's %(wallet)s wallet.", amount=amount, wallet=wallet
+        ), "success"
     if status is PaymentStatus.FAILED:
         said = refusal_words(payment.provider, payment.result_code, payment.result_message, About.PAYMENT)
-        return f"{ANTOM.label} refused the charge of {amount}; nothing was taken: {said}", "error"
+        return _(
+            "%(provider)s refused the charge of %(amount)s; nothing was taken: %(said)s",
+            provider=ANTOM.label,
+            amount=amount,
+            said=said,
+        ), "error"
     if status in OPEN_PAYMENT:
-        waiting = f"The charge of {amount} is processing at {ANTOM.label}"
-        return f"{waiting}; this page shows its result when it arrives.", "info"
-    return f"The charge of {amount} is {readable(payment.status)}.", "info"
+        return _(
+            "The charge of %(amount)s is processing at %(provider)s; "
+            "this page shows its result when it arrives.",
+            amount=amount,
+            provider=ANTOM.label,
+        ), "info"
+    return _(
+        "The charge of %(amount)s is %(status)s.", amount=amount, status=readable(payment.status)
+    ), "info"
 
 
 def _pay_request(payment: Payment, agreement: Agreement) -> PayRequest:

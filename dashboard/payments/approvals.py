@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.approvals.kinds import ApprovalKind
 from dashboard.approvals.kinds import Waiting
+from dashboard.i18n import gettext as _
 from dashboard.money import format_money
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
@@ -26,7 +27,7 @@ def _as_waiting(refund: Refund, payment: Payment) -> Waiting:
         kind=REFUND_APPROVALS.code,
         id=refund.id,
         summary=refund_summary(payment, refund.amount),
-        subject=f"payment {payment.request_id}",
+        subject=_("payment %(id)s", id=payment.request_id),
         subject_endpoint="payments.detail",
         subject_args={"payment_id": payment.id},
         amount=refund.amount,
@@ -68,7 +69,9 @@ def approve(refund_id: int, actor_id: int, comment: str | None) -> tuple[str, st
 def reject(refund_id: int, actor_id: int, comment: str | None) -> tuple[str, str]:
     """Reject a waiting refund; nothing is sent."""
     refund = reject_refund(refund_id, actor_id=actor_id, comment=comment)
-    return f"Rejected the refund of {format_money(refund.amount)}; nothing was sent.", "success"
+    return _(
+        "Rejected the refund of %(amount)s; nothing was sent.", amount=format_money(refund.amount)
+    ), "success"
 
 
 REFUND_APPROVALS = ApprovalKind(

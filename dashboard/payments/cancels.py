@@ -10,6 +10,8 @@ from dashboard import clock
 from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.payments.changes import CancelRefused
 from dashboard.payments.changes import cancel_rule_broken
 from dashboard.payments.changes import check_cancel_request_id
@@ -40,7 +42,7 @@ def why_no_cancel(session: Session, payment: Payment) -> str | None:
         return broken
     window_ends = cancel_window_ends(payment)
     if window_ends is not None and clock.now() >= window_ends:
-        return "its cancel window (until 00:15 Hong Kong time the next day) is over: refund it instead"
+        return _l("its cancel window (until 00:15 Hong Kong time the next day) is over: refund it instead")
     return None
 
 
@@ -62,7 +64,7 @@ def cancel_payment(
     with write_transaction(db.session) as session:
         payment = locked(session, Payment, payment_id)
         if payment is None:
-            raise CancelRefused(f"payment {payment_id} does not exist")
+            raise CancelRefused(_l("payment %(id)s does not exist", id=payment_id))
         check_cancel_request_id(session, request_id)
         refusal = why_no_cancel(session, payment)
         if refusal is not None:
@@ -77,11 +79,16 @@ def cancel_result(cancel: Cancel) -> tuple[str, str]:
     provider = provider_label(cancel.payment.provider)
     status = CancelStatus(cancel.status)
     if status is CancelStatus.SUCCEEDED:
-        return f"{provider} cancelled the payment; any money taken goes back to the customer.", "success"
+        return _(
+            "%(provider)s cancelled the payment; any money taken goes back to the customer.",
+            provider=provider,
+        ), "success"
     if status is CancelStatus.FAILED:
         said = refusal_words(cancel.payment.provider, cancel.result_code, cancel.result_message, About.CANCEL)
-        return f"{provider} refused the cancel: {said}", "error"
-    return f"The cancel is with {provider}; this page shows its result when it arrives.", "info"
+        return _("%(provider)s refused the cancel: %(said)s", provider=provider, said=said), "error"
+    return _(
+        "The cancel is with %(provider)s; this page shows its result when it arrives.", provider=provider
+    ), "info"
 
 
 def send_cancel(cancel_id: int) -> None:

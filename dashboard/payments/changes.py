@@ -21,7 +21,9 @@ from dashboard.db import locked
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
+from dashboard.listing import readable
 from dashboard.machine import InvalidTransition
 from dashboard.money import Money
 from dashboard.payments.models import Cancel
@@ -465,7 +467,13 @@ def check_new_refund(session: Session, payment: Payment, amount: Money, request_
     :raises RefundRefused: another currency, a payment that holds no money, or more than the balance
     """
     if amount.currency != payment.currency:
-        raise NotRefundable(f"the payment is in {payment.currency}, not {amount.currency}")
+        raise NotRefundable(
+            _l(
+                "the payment is in %(currency)s, not %(other)s",
+                currency=payment.currency,
+                other=amount.currency,
+            )
+        )
     refunds = session.execute(
         select(Refund.status, Refund.amount_minor).where(Refund.payment_id == payment.id)
     )
@@ -525,13 +533,13 @@ def cancel_rule_broken(session: Session, payment: Payment) -> str | None:
     payment, before any refund) and no other cancel in flight can be cancelled.
     """
     if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE | OPEN_PAYMENT:
-        return f"a {payment.status} payment cannot be cancelled"
+        return _l("a %(status)s payment cannot be cancelled", status=readable(payment.status))
     if session.scalar(select(Refund.id).where(Refund.payment_id == payment.id).limit(1)) is not None:
         # antom.md §5.4: a cancel is for the whole payment, before any refund.
-        return "a payment with refunds cannot be cancelled; refund the rest instead"
+        return _l("a payment with refunds cannot be cancelled; refund the rest instead")
     in_flight = select(Cancel.id).where(Cancel.payment_id == payment.id, Cancel.status.in_(OPEN_CANCEL))
     if session.scalar(in_flight.limit(1)) is not None:
-        return "a cancel of it is in flight already"
+        return _l("a cancel of it is in flight already")
     return None
 
 

@@ -23,6 +23,9 @@ from wtforms.validators import Regexp
 from dashboard.forms import DayField
 from dashboard.forms import MoneyField
 from dashboard.forms import MoneyMovingForm
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.i18n import ngettext
 from dashboard.listing import choices
 from dashboard.listing import id_validators
 from dashboard.listing import strip_text
@@ -59,7 +62,7 @@ class AmountField(StringField):
         if not text:
             return
         if not _AMOUNT.fullmatch(text):
-            raise ValueError("Enter an amount in digits, such as 1234.50.")
+            raise ValueError(_("Enter an amount in digits, such as 1234.50."))
         self.data = Decimal(text)
 
     def _value(self) -> str:
@@ -72,7 +75,7 @@ class AmountField(StringField):
 #: The refund reason that needs a note (``REFUND_REASONS``), compared without case.
 OTHER_REASON = "other"
 #: What a refund whose reason is "Other" without a note is told.
-NOTE_MISSING = 'Say why: "Other" needs a note.'
+NOTE_MISSING = _l('Say why: "Other" needs a note.')
 
 
 def note_missing(reason: str | None, note: str | None) -> bool:
@@ -91,54 +94,62 @@ class PaymentFilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(
-        "Search by id",
+        _l("Search by id"),
         validators=id_validators(*(kind.column for kind in PAYMENT_IDS)),
         filters=[strip_text],
-        description=(
+        description=_l(
             "Payment number (437 or #437); our id, provider id, refund id or customer ref: "
             "whole, or how it starts."
         ),
     )
-    provider = SelectField("Provider", choices=choices(PROVIDERS, "Any provider", str.capitalize), default="")
-    status = SelectField("Status", choices=choices(PaymentStatus, "Any status"), default="")
+    provider = SelectField(
+        _l("Provider"), choices=choices(PROVIDERS, _l("Any provider"), str.capitalize), default=""
+    )
+    status = SelectField(_l("Status"), choices=choices(PaymentStatus, _l("Any status")), default="")
     code = StringField(
-        "Result code",
-        validators=[Optional(), Length(max=64)],
+        _l("Result code"),
+        validators=[
+            Optional(),
+            Length(max=64, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         filters=[strip_text],
-        description=(
-            f"The provider's code, whole, as a payment shows it: USER_BALANCE_NOT_ENOUGH; {NO_CODE} for none."
+        description=_l(
+            "The provider's code, whole, as a payment shows it: USER_BALANCE_NOT_ENOUGH; %(none)s for none.",
+            none=NO_CODE,
         ),
     )
     method = StringField(
-        "Wallet / method",
+        _l("Wallet / method"),
         validators=[
             Optional(),
-            Length(max=32),
-            Regexp(r"^[A-Za-z0-9_]+$", message="Letters, digits and _ only, such as ALIPAY_HK."),
+            Length(max=32, message=_l("Field cannot be longer than %(max)d characters.")),
+            Regexp(r"^[A-Za-z0-9_]+$", message=_l("Letters, digits and _ only, such as ALIPAY_HK.")),
         ],
         filters=[strip_text],
-        description="A whole code, any case: GCASH.",
+        description=_l("A whole code, any case: GCASH."),
     )
-    currency = SelectField("Currency", choices=choices(sorted(EXPONENTS), "Any currency", str), default="")
-    amount_min = AmountField("Amount from")
+    currency = SelectField(
+        _l("Currency"), choices=choices(sorted(EXPONENTS), _l("Any currency"), str), default=""
+    )
+    amount_min = AmountField(_l("Amount from"))
     amount_max = AmountField(
-        "Amount to",
-        description="Both included, e.g. 1234.50.",
+        _l("Amount to"),
+        description=_l("Both included, e.g. 1234.50."),
     )
-    day_from = DayField("Created from", validators=[Optional()])
-    day_to = DayField("Created to", validators=[Optional()])
+    day_from = DayField(_l("Created from"), validators=[Optional()])
+    day_to = DayField(_l("Created to"), validators=[Optional()])
     has_refunds = SelectField(
-        "Refunds",
-        choices=[SelectChoice("", "Any"), SelectChoice("y", "Has refunds")],
+        _l("Refunds"),
+        choices=[SelectChoice("", _l("Any")), SelectChoice("y", _l("Has refunds"))],
         coerce=_yes_or_any,
         default="",
-        description="Money refunded.",
+        description=_l("Money refunded."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         zone = zone_label(current_app.config["DISPLAY_TIMEZONE"])
-        self.day_to.description = f"Days in {zone}, both included."
+        self.day_to.description = _("Days in %(zone)s, both included.", zone=zone)
 
     def _check_amount(self, field: AmountField) -> None:
         """An amount needs a currency, fits its decimals and is above zero."""
@@ -146,15 +157,23 @@ class PaymentFilterForm(FlaskForm):
             return
         currency = self.currency.data
         if not currency:
-            raise ValidationError("Choose a currency too: amounts in different currencies do not compare.")
+            raise ValidationError(_("Choose a currency too: amounts in different currencies do not compare."))
         if currency not in EXPONENTS:
             return  # the currency's own error says what is wrong
         places = EXPONENTS[currency]
         if -field.data.as_tuple().exponent > places:  # type: ignore[operator]
-            allowed = "no decimals" if places == 0 else f"at most {places} decimal{'s' if places > 1 else ''}"
-            raise ValidationError(f"{currency} amounts have {allowed}.")
+            if places == 0:
+                raise ValidationError(_("%(currency)s amounts have no decimals.", currency=currency))
+            raise ValidationError(
+                ngettext(
+                    "%(currency)s amounts have at most %(num)d decimal.",
+                    "%(currency)s amounts have at most %(num)d decimals.",
+                    places,
+                    currency=currency,
+                )
+            )
         if field.data <= 0:
-            raise ValidationError("Payments are above zero: leave it empty for no limit.")
+            raise ValidationError(_("Payments are above zero: leave it empty for no limit."))
 
     def validate_amount_min(self, field: AmountField) -> None:
         self._check_amount(field)
@@ -163,52 +182,57 @@ class PaymentFilterForm(FlaskForm):
         self._check_amount(field)
         low = self.amount_min.data
         if low is not None and not self.amount_min.errors and field.data is not None and field.data < low:
-            raise ValidationError("Must not be below “Amount from”.")
+            raise ValidationError(_("Must not be below “Amount from”."))
 
     def validate_day_to(self, field: DayField) -> None:
         if field.data and self.day_from.data and field.data < self.day_from.data:
-            raise ValidationError("Must not be before “Created from”.")
+            raise ValidationError(_("Must not be before “Created from”."))
 
 
 class RefundForm(MoneyMovingForm):
     """How much to refund and why; the view sets the currency, the reasons and what is refundable."""
 
-    amount = MoneyField("Amount to refund", validators=[DataRequired("Enter the amount to refund.")])
+    amount = MoneyField(_l("Amount to refund"), validators=[DataRequired(_l("Enter the amount to refund."))])
     #: The payment's currency as the form was shown; refunds are only ever in it.
     currency = HiddenField()
-    reason = SelectField("Reason", validators=[DataRequired("Choose why the customer is refunded.")])
+    reason = SelectField(_l("Reason"), validators=[DataRequired(_l("Choose why the customer is refunded."))])
     #: No Optional(): it would stop the chain before validate_note asks for a note on "Other".
     note = TextAreaField(
-        "Note",
-        validators=[Length(max=1000)],
+        _l("Note"),
+        validators=[Length(max=1000, message=_l("Field cannot be longer than %(max)d characters."))],
         filters=[strip_text],
-        description='Shown to the approving manager; required when the reason is "Other".',
+        description=_l('Shown to the approving manager; required when the reason is "Other".'),
     )
     #: Asked only while another refund of the payment is in flight (a second tab, a colleague).
-    also_in_flight = BooleanField("Refund this as well as the refund already in flight")
+    also_in_flight = BooleanField(_l("Refund this as well as the refund already in flight"))
 
     def set_up(self, currency: str, reasons: tuple[str, ...]) -> None:
         """Tie the form to the payment's currency and the configured reasons."""
         self.amount.currency = currency
-        self.amount.label.text = f"Amount to refund ({currency})"
-        self.reason.choices = [("", "Choose a reason"), *((reason, reason) for reason in reasons)]
+        self.amount.label.text = _("Amount to refund (%(currency)s)", currency=currency)
+        self.reason.choices = [("", _("Choose a reason")), *((reason, reason) for reason in reasons)]
         if not self.currency.data:
             self.currency.data = currency
 
     def validate_currency(self, field: HiddenField) -> None:
         if field.data != self.amount.currency:
-            raise ValidationError(f"Refunds are in the payment's currency, {self.amount.currency}.")
+            raise ValidationError(
+                _("Refunds are in the payment's currency, %(currency)s.", currency=self.amount.currency)
+            )
 
     def validate_note(self, field: TextAreaField) -> None:
         if note_missing(self.reason.data, field.data):
-            raise ValidationError(NOTE_MISSING)
+            raise ValidationError(str(NOTE_MISSING))
 
 
 class CancelForm(MoneyMovingForm):
     """Why the whole payment is cancelled."""
 
     reason = StringField(
-        "Reason",
-        validators=[DataRequired("Say why the payment is cancelled."), Length(max=256)],
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Say why the payment is cancelled.")),
+            Length(max=256, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         filters=[strip_text],
     )

@@ -22,6 +22,11 @@ from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.i18n import DEFAULT_LANGUAGE
+from dashboard.i18n import gettext as _
+from dashboard.i18n import in_language
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.listing import readable
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.changes import apply_refund_news
@@ -49,6 +54,9 @@ from dashboard.providers.methods import method_label
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import label as provider_label
 from dashboard.providers.registry import refusal_words
+
+#: Why nothing may be refunded once the provider's refund window is over.
+WINDOW_OVER = _l("its refund window is over: the provider no longer accepts refunds of it")
 
 
 def new_refund_request_id() -> str:
@@ -96,7 +104,7 @@ def refund_eligibility(session: Session, payment: Payment) -> RefundEligibility:
     minor, why_not = refundable.minor, refundable.why_not
     window_ends = refund_window_ends(payment)
     if minor and window_ends is not None and clock.now() >= window_ends:
-        minor, why_not = 0, "its refund window is over: the provider no longer accepts refunds of it"
+        minor, why_not = 0, WINDOW_OVER
     if not minor and why_not is None:
         why_not = _why_nothing(payment)
     open_refunds = tuple(
@@ -116,10 +124,10 @@ def refund_eligibility(session: Session, payment: Payment) -> RefundEligibility:
 
 def _why_nothing(payment: Payment) -> str:
     if payment.status not in PAYMENT_REFUNDABLE:
-        return f"a {payment.status.replace('_', ' ')} payment holds no money to refund"
+        return _l("a %(status)s payment holds no money to refund", status=readable(payment.status))
     if payment.refunded_minor >= payment.amount_minor:
-        return "it is refunded in full"
-    return "what is left is in refunds in flight or waiting for approval"
+        return _l("it is refunded in full")
+    return _l("what is left is in refunds in flight or waiting for approval")
 
 
 def approval_threshold(currency: str) -> Money | None:
@@ -176,7 +184,7 @@ def refund_payment(
     """
     payment = db.session.get(Payment, payment_id)
     if payment is None:
-        raise NotRefundable(f"payment {payment_id} does not exist")
+        raise NotRefundable(_l("payment %(id)s does not exist", id=payment_id))
     rail = rail_for(payment.provider)
     db.session.rollback()
     rail.before_refund(payment_id)
@@ -200,7 +208,7 @@ def _provider_refusal(rail: PaymentRail, payment: Payment, amount: Money) -> str
     """Return why the provider will not take this refund now (its window, its rules), or None."""
     window_ends = refund_window_ends(payment)
     if window_ends is not None and clock.now() >= window_ends:
-        return "its refund window is over: the provider no longer accepts refunds of it"
+        return WINDOW_OVER
     return rail.refund_refusal(payment, amount.minor)
 
 
@@ -232,7 +240,9 @@ def approve_refund(refund_id: int, *, actor_id: int, comment: str | None = None)
             stale,
         )
     if stale is not None:
-        raise ApprovalRefused(f"it cannot be sent any more: {stale}; reject it, or wait and approve again")
+        raise ApprovalRefused(
+            _l("it cannot be sent any more: %(why)s; reject it, or wait and approve again", why=stale)
+        )
     send_refund(refund_id)
     return db.session.get(Refund, refund_id)
 
@@ -254,11 +264,11 @@ def _waiting(refund_id: int, actor_id: int, session: Session | None = None) -> R
     """Return the refund (locked when ``session`` is given) if ``actor_id`` may decide on it now."""
     refund = locked(session, Refund, refund_id) if session is not None else db.session.get(Refund, refund_id)
     if refund is None:
-        raise ApprovalRefused("there is no such refund")
+        raise ApprovalRefused(_l("there is no such refund"))
     if refund.status != RefundStatus.AWAITING_APPROVAL:
-        raise ApprovalRefused(f"it is {refund.status.replace('_', ' ')} already")
+        raise ApprovalRefused(_l("it is %(status)s already", status=readable(refund.status)))
     if refund.requested_by_id == actor_id:
-        raise ApprovalRefused("you asked for this refund: another manager must decide on it")
+        raise ApprovalRefused(_l("you asked for this refund: another manager must decide on it"))
     return refund
 
 
@@ -267,14 +277,14 @@ def _no_longer_refundable(
 ) -> str | None:
     """Return why a waiting refund can no longer be sent as the payment now stands, or None."""
     if payment.status not in PAYMENT_REFUNDABLE:
-        return f"the payment is {payment.status.replace('_', ' ')} now"
+        return _l("the payment is %(status)s now", status=readable(payment.status))
     others = session.execute(
         select(Refund.status, Refund.amount_minor).where(
             Refund.payment_id == payment.id, Refund.id != refund.id
         )
     )
     if refund.amount_minor > refundable_minor(payment.amount_minor, list(others)):
-        return "other refunds took what is left"
+        return _l("other refunds took what is left")
     return _provider_refusal(rail, payment, refund.amount)
 
 
@@ -283,7 +293,8 @@ def _audit_decision(
 ) -> None:
     after = {**refund.timeline.extra, "status": refund.status, "comment": comment}
     if failure is not None:
-        after["why"] = failure
+        with in_language(DEFAULT_LANGUAGE):
+            after["why"] = str(failure)  # kept in English, as every audit entry is
     audit.record(session, action, object_type=ObjectType.PAYMENT, object_id=refund.payment_id, after=after)
 
 
@@ -311,9 +322,12 @@ def _refund_answered(rail: PaymentRail, session: Session, refund: Refund, call: 
 
 def refund_summary(payment: Payment, amount: Money) -> str:
     """Say in one sentence what refunding ``amount`` of ``payment`` does (the confirmation and the queue)."""
-    return (
-        f"Refund {format_money(amount)} of {format_money(payment.amount)} to the customer's "
-        f"{method_label(payment.payment_method)} wallet via {provider_label(payment.provider)}."
+    return _(
+        "Refund %(amount)s of %(total)s to the customer's %(wallet)s wallet via %(provider)s.",
+        amount=format_money(amount),
+        total=format_money(payment.amount),
+        wallet=method_label(payment.payment_method),
+        provider=provider_label(payment.provider),
     )
 
 
@@ -322,15 +336,29 @@ def refund_result(refund: Refund) -> tuple[str, str]:
     amount, provider = format_money(refund.amount), provider_label(refund.payment.provider)
     status = RefundStatus(refund.status)
     if status is RefundStatus.SUCCEEDED:
-        return f"Refunded {amount} to the customer via {provider}.", "success"
+        return _(
+            "Refunded %(amount)s to the customer via %(provider)s.", amount=amount, provider=provider
+        ), "success"
     if status is RefundStatus.AWAITING_APPROVAL:
-        return f"The refund of {amount} waits for a second manager's approval; this page shows it.", "info"
+        return _(
+            "The refund of %(amount)s waits for a second manager's approval; this page shows it.",
+            amount=amount,
+        ), "info"
     if status is RefundStatus.FAILED:
         said = refusal_words(refund.payment.provider, refund.result_code, refund.result_message, About.REFUND)
-        return f"{provider} refused the refund of {amount}: {said}", "error"
+        return _(
+            "%(provider)s refused the refund of %(amount)s: %(said)s",
+            provider=provider,
+            amount=amount,
+            said=said,
+        ), "error"
     if status is RefundStatus.REJECTED:
-        return f"The refund of {amount} was rejected; nothing was sent.", "info"
-    return f"The refund of {amount} is with {provider}; this page shows its result when it arrives.", "info"
+        return _("The refund of %(amount)s was rejected; nothing was sent.", amount=amount), "info"
+    return _(
+        "The refund of %(amount)s is with %(provider)s; this page shows its result when it arrives.",
+        amount=amount,
+        provider=provider,
+    ), "info"
 
 
 def inquire_refund(refund_id: int, attempt: int = 0) -> str:

@@ -22,6 +22,7 @@ import enum
 from collections.abc import Iterable
 from collections.abc import Mapping
 
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.machine import LATE
 from dashboard.machine import Late
 from dashboard.machine import Machine
@@ -295,9 +296,14 @@ def check_refund(
     if request_id in set(used_request_ids):
         raise DuplicateRefund(f"refund request {request_id} exists already")
     if PaymentStatus(payment_status) not in PAYMENT_REFUNDABLE:
-        raise NotRefundable(f"a {PaymentStatus(payment_status)} payment cannot be refunded")
+        raise NotRefundable(
+            _l(
+                "a %(status)s payment cannot be refunded",
+                status=PaymentStatus(payment_status).value.replace("_", " "),
+            )
+        )
     if requested_minor <= 0:
-        raise NotRefundable("a refund amount must be positive")
+        raise NotRefundable(_l("a refund amount must be positive"))
     balance = refundable_minor(amount_minor, refunds)
     if requested_minor > balance:
         raise RefundExceedsBalance(f"only {balance} minor units are left to refund")

@@ -26,6 +26,7 @@ from dashboard.forms import refusal_beside
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
@@ -104,7 +105,10 @@ def export_csv():
     filters = valid_filters(form, PaymentFilter)
     if filters is None:
         problems = filter_problems(form)
-        return render_error(422, f"Nothing was exported, because the filters have a problem ({problems}).")
+        return render_error(
+            422,
+            _("Nothing was exported, because the filters have a problem (%(problems)s).", problems=problems),
+        )
     zone = current_app.config["DISPLAY_TIMEZONE"]
     export.record_export(db.session, filter_args(request.args))
     rows = export.csv_text(db.session, filters, zone)
@@ -213,16 +217,18 @@ def _send_refund(payment: Payment, form: RefundForm):
         # Another refund took the balance between the check above and the locked one.
         eligibility = refund_eligibility(db.session, db.get_or_404(Payment, payment.id))
         if isinstance(refused, RefundExceedsBalance):
-            form.amount.errors.append(f"At most {format_money(eligibility.refundable)} can be refunded now.")
+            form.amount.errors.append(
+                _("At most %(amount)s can be refunded now.", amount=format_money(eligibility.refundable))
+            )
         else:
-            form.amount.errors.append(f"{str(refused).capitalize()}.")
+            form.amount.errors.append(_("%(why)s.", why=str(refused).capitalize()))
         return _refund_page(payment, eligibility, form)
     flash(*refund_result(refund))
     return form_done(url_for("payments.detail", payment_id=payment.id))
 
 
 def _refund_done(refund: Refund):
-    flash("This form was sent already; nothing was sent again.", "info")
+    flash(_("This form was sent already; nothing was sent again."), "info")
     flash(*refund_result(refund))
     return form_done(url_for("payments.detail", payment_id=refund.payment_id))
 
@@ -231,15 +237,23 @@ def _refund_fits(form: RefundForm, eligibility: RefundEligibility) -> bool:
     """Check the amount against the preview, and a refund in flight against an explicit yes."""
     amount, refundable = form.amount.money, eligibility.refundable
     if not refundable.minor:
-        form.amount.errors.append(f"Nothing can be refunded now: {eligibility.why_not}.")
+        form.amount.errors.append(_("Nothing can be refunded now: %(why)s.", why=eligibility.why_not))
     elif amount.minor > refundable.minor:
-        form.amount.errors.append(f"At most {format_money(refundable)} can be refunded now.")
+        form.amount.errors.append(
+            _("At most %(amount)s can be refunded now.", amount=format_money(refundable))
+        )
     elif not eligibility.partial and amount.minor != refundable.minor:
-        form.amount.errors.append(f"Only the whole {format_money(refundable)} can be refunded now.")
+        form.amount.errors.append(
+            _("Only the whole %(amount)s can be refunded now.", amount=format_money(refundable))
+        )
     if eligibility.open_refunds and not form.also_in_flight.data:
         waiting = format_money(eligibility.in_flight)
         form.also_in_flight.errors.append(
-            f"Refunds of {waiting} are in flight or awaiting approval: tick this if this one is needed too."
+            _(
+                "Refunds of %(amount)s are in flight or awaiting approval: "
+                "tick this if this one is needed too.",
+                amount=waiting,
+            )
         )
     return not form.errors
 
@@ -282,7 +296,7 @@ def cancel(payment_id: int):
         form,
         lambda confirming: _cancel_page(payment, form, refusal, confirming=confirming),
         lambda: _send_cancel(payment, form),
-        refusal_beside(form.reason, refusal, "It cannot be cancelled"),
+        refusal_beside(form.reason, refusal, _("It cannot be cancelled")),
     )
 
 
@@ -297,13 +311,13 @@ def _send_cancel(payment: Payment, form: CancelForm):
             earlier_submit(Cancel.request_id, form.request_id.data, Cancel.payment_id, payment.id), again=True
         )
     except CancelRefused as refused:
-        form.reason.errors.append(f"It cannot be cancelled: {refused}.")
+        form.reason.errors.append(_("It cannot be cancelled: %(why)s.", why=refused))
         return _cancel_page(payment, form, str(refused))
     return _cancel_done(cancelled)
 
 
 def _cancel_done(cancel: Cancel, *, again: bool = False):
     if again:
-        flash("This form was sent already; nothing was sent again.", "info")
+        flash(_("This form was sent already; nothing was sent again."), "info")
     flash(*cancel_result(cancel))
     return form_done(url_for("payments.detail", payment_id=cancel.payment_id))

@@ -22,6 +22,7 @@ from dashboard import clock
 from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.extensions import db
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
 from dashboard.money import Money
 from dashboard.money import format_money
@@ -204,12 +205,15 @@ def _no_reversal(payment: Payment, refunds: list[Refund]) -> str:
     if in_flight:
         # Worldpay offers no reversal while one is in process (§1.8): name ours.
         oldest = min(in_flight, key=lambda refund: refund.id)
-        return (
-            f"Worldpay offers no reversal while refund {oldest.request_id} of "
-            f"{format_money(oldest.amount)} is in flight; try again once it has finished "
-            "(its status shows on this payment's page)"
+        return _l(
+            "Worldpay offers no reversal while refund %(refund)s of %(amount)s is in flight; try again once "
+            "it has finished (its status shows on this payment's page)",
+            refund=oldest.request_id,
+            amount=format_money(oldest.amount),
         )
-    return f"Worldpay offers no reversal for this payment now: {why_no_reversal(payment.result_code)}"
+    return _l(
+        "Worldpay offers no reversal for this payment now: %(why)s", why=why_no_reversal(payment.result_code)
+    )
 
 
 def refund_refusal(payment: Payment, amount_minor: int) -> str | None:
@@ -334,7 +338,7 @@ RAIL = PaymentRail(
     inquire=inquire,
     refund_call=refund_call,
     inquire_refund=inquire_refund,
-    cancel_refusal="Worldpay has no cancel for AlipayHK payments: refund them instead",
+    cancel_refusal=_l("Worldpay has no cancel for AlipayHK payments: refund them instead"),
     before_refund=refresh_next_actions,
     refund_refusal=refund_refusal,
     partial_refunds=partial_refunds,
