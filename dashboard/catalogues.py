@@ -41,10 +41,21 @@ def extract_messages() -> Catalog:
         method_map, options_map = parse_mapping_cfg(mapping)
     catalogue = Catalog(project=PROJECT, charset="utf-8")
     for path, line, message, comments, context in extract_from_dir(
-        str(SOURCE_ROOT), method_map, options_map, keywords=KEYWORDS, comment_tags=("Translators:",)
+        str(SOURCE_ROOT),
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
+        comment_tags=("Translators:",),
+        directory_filter=_searched,
     ):
         catalogue.add(message, None, [(path, line)], auto_comments=comments, context=context)
     return catalogue
+
+
+def _searched(directory: str) -> bool:
+    """Read every directory but hidden ones and caches: Babel's default also skips ``templates/_macros``."""
+    name = Path(directory).name
+    return not name.startswith(".") and name != "__pycache__"
 
 
 def read_catalogue(language: str) -> Catalog:
