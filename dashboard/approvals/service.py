@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 
+from flask_babel import gettext as _
 from sqlalchemy import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +60,6 @@ def decide(
     """
     kind = KINDS.get(kind_code)
     if kind is None:
-        raise ApprovalRefused(f"there are no {kind_code} approvals")
+        raise ApprovalRefused(_("there are no %(kind)s approvals", kind=kind_code))
     decision = kind.approve if approve else kind.reject
     return decision(request_id, actor_id, comment)

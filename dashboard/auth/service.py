@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -228,11 +229,11 @@ def change_own_password(user: User, current: str, new: str) -> User:
             db.session.commit()
             if locked:
                 raise AccountLocked()
-            raise PasswordRejected("current_password", "That is not your current password.")
+            raise PasswordRejected("current_password", _("That is not your current password."))
         if problem:
             raise PasswordRejected("new_password", problem)
         if verify_password(user.password_hash, new):
-            raise PasswordRejected("new_password", "Choose a password different from the current one.")
+            raise PasswordRejected("new_password", _("Choose a password different from the current one."))
         user.password_hash = hash_password(new)
         user.failed_logins = 0
         user.must_change_password = False
