@@ -96,14 +96,6 @@ LAST_DAY = date(2099, 12, 31)
 class DayField(DateField):
     """A calendar day (``YYYY-MM-DD``) from :data:`FIRST_DAY` to :data:`LAST_DAY`."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        """Read the day; refuse anything else in the page's language (WTForms' own catalogues have no
-        Hong Kong Chinese)."""
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_("Not a valid date value.")) from None
-
     def pre_validate(self, form: Any) -> None:
         """Refuse a well-formed day outside the years we keep."""
         if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:

@@ -24,6 +24,7 @@ from flask_babel import Babel
 from flask_babel import Domain
 from flask_babel import get_locale
 from flask_login import current_user
+from wtforms.i18n import messages_path as wtforms_messages
 
 #: The languages staff may choose: locale identifier → the language's own name.
 LANGUAGES: dict[str, str] = {"en": "English", "zh_Hant_HK": "繁體中文"}
@@ -101,6 +102,34 @@ def format_locale() -> str:
     return FORMAT_LOCALE.get(language(), "en_HK")
 
 
+#: The catalogue of WTForms' own messages ("Not a valid date value.") each language reads: WTForms has
+#: no Hong Kong catalogue, and its ``zh`` one, which ``zh_Hant_HK`` would fall back to, is Simplified.
+WTFORMS_LANGUAGE = {"zh_Hant_HK": "zh_TW"}
+
+
+@cache
+def wtforms_translations(language: str) -> NullTranslations:
+    """Return WTForms' catalogue for ``language`` (English: its messages as written)."""
+    if language not in WTFORMS_LANGUAGE:
+        return NullTranslations()
+    return Translations.load(wtforms_messages(), [WTFORMS_LANGUAGE[language]], domain="wtforms")
+
+
+class FormMessages:
+    """WTForms' own messages in the language of the page, looked up when a form says them."""
+
+    def ugettext(self, string: str) -> str:
+        return wtforms_translations(language()).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return wtforms_translations(language()).ungettext(singular, plural, n)
+
+
+def _form_messages() -> None:
+    # Flask-WTF reads the request's ``wtforms_translations`` before loading its own by locale.
+    request.wtforms_translations = FormMessages()
+
+
 def init_i18n(app: Flask) -> None:
     """Install Flask-Babel with the source catalogues and the per-user language choice."""
     babel = Babel()
@@ -111,6 +140,7 @@ def init_i18n(app: Flask) -> None:
         locale_selector=chosen_language,
     )
     babel.domain_instance = SourceCatalogues(domain=DOMAIN)
+    app.before_request(_form_messages)
     app.jinja_env.globals["html_lang"] = lambda: HTML_LANG.get(language(), "en")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["HTML_LANG"] = HTML_LANG

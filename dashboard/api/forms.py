@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms import DateField
 from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import widgets
@@ -11,7 +12,6 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Optional
 
 from dashboard.api.models import SCOPES
-from dashboard.forms import DayField
 from dashboard.forms import SteppedUpForm
 from dashboard.listing import at_most
 from dashboard.listing import strip_text
@@ -42,7 +42,7 @@ class ApiKeyForm(SteppedUpForm):
         option_widget=widgets.CheckboxInput(),
         widget=widgets.ListWidget(prefix_label=False),
     )
-    expires_on = DayField(
+    expires_on = DateField(
         _l("Expires on (optional)"),
         validators=[Optional()],
         description=_l("The key stops working at the start of this day, Hong Kong time. Empty: never."),
