@@ -83,8 +83,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_NAME="back_office_session",
         WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session (DESIGN §8)
         WTF_CSRF_HEADERS=["X-CSRFToken"],
-        # WTForms' own catalogues hold Simplified Chinese only: every message shown is ours.
-        WTF_I18N_ENABLED=False,
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
         RATELIMIT_STORAGE_URI=settings.get("REDIS_URL") or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,

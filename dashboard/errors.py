@@ -7,6 +7,7 @@ from flask import g
 from flask import make_response
 from flask import render_template
 from flask import request
+from flask_babel import LazyString
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -20,24 +21,25 @@ from dashboard.api.problems import for_status
 from dashboard.extensions import db
 from dashboard.extensions import login_manager
 from dashboard.htmx import is_htmx
+from dashboard.i18n import lazy_gettext as _l
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You do not have access to this. Ask an admin if you need it.",
-    404: "There is nothing here. The link may be old or mistyped.",
-    405: "That action is not available here.",
-    409: "Somebody changed this at the same time. Reload to see the latest state.",
-    413: "That upload is too large.",
-    429: "Too many attempts. Wait a minute and try again.",
-    500: "Something went wrong on our side. The error has been logged; try again.",
-    503: "The database is not answering. Try again in a minute; the error has been logged.",
+    400: _l("The request could not be understood."),
+    403: _l("You do not have access to this. Ask an admin if you need it."),
+    404: _l("There is nothing here. The link may be old or mistyped."),
+    405: _l("That action is not available here."),
+    409: _l("Somebody changed this at the same time. Reload to see the latest state."),
+    413: _l("That upload is too large."),
+    429: _l("Too many attempts. Wait a minute and try again."),
+    500: _l("Something went wrong on our side. The error has been logged; try again."),
+    503: _l("The database is not answering. Try again in a minute; the error has been logged."),
 }
-CSRF_MESSAGE = "This form expired or was sent without its security token. Reload the page and try again."
+CSRF_MESSAGE = _l("This form expired or was sent without its security token. Reload the page and try again.")
 
 
-def render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | LazyString | None = None):
     """Render the error page, or for htmx the fragment retargeted at ``#flash``."""
-    text = message or MESSAGES.get(code, "The request failed.")
+    text = message or MESSAGES.get(code, _l("The request failed."))
     if is_htmx():
         response = make_response(render_template("errors/_fragment.html", code=code, message=text), code)
         response.headers["HX-Retarget"] = "#flash"

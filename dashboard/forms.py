@@ -21,14 +21,17 @@ from wtforms import DateField
 from wtforms import Field
 from wtforms import HiddenField
 from wtforms import StringField
-from wtforms.validators import Length
 from wtforms.validators import StopValidation
 from wtforms.validators import ValidationError
 
 from dashboard.auth import second_factor
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.listing import at_most
 from dashboard.money import InvalidAmount
 from dashboard.money import Money
+from dashboard.money import TooPrecise
 from dashboard.money import UnknownCurrency
 from dashboard.money import exponent
 
@@ -59,12 +62,23 @@ class MoneyField(StringField):
             raise StopValidation()
         try:
             amount = Money.parse(self.data, self.currency)
-        except (InvalidAmount, UnknownCurrency) as exc:
-            raise ValidationError(str(exc)) from None
+        except TooPrecise as exc:
+            raise ValidationError(
+                _(
+                    "%(currency)s allows at most %(places)s decimal places",
+                    currency=exc.currency,
+                    places=exc.places,
+                )
+            ) from None
+        except InvalidAmount:
+            raise ValidationError(_("%(text)s is not an amount", text=repr(self.data))) from None
+        except UnknownCurrency:
+            raise ValidationError(_("unknown currency %(currency)s", currency=repr(self.currency))) from None
         if amount.minor <= 0:
-            raise ValidationError("Enter an amount above zero.")
+            raise ValidationError(_("Enter an amount above zero."))
         if amount.decimal >= 10**self.MAX_WHOLE_DIGITS:
-            raise ValidationError(f"Enter less than {10**self.MAX_WHOLE_DIGITS:,}.")
+            limit = f"{10**self.MAX_WHOLE_DIGITS:,}"
+            raise ValidationError(_("Enter less than %(limit)s.", limit=limit))
         self.money = amount
 
     def show(self, amount: Money) -> None:
@@ -85,13 +99,15 @@ class DayField(DateField):
     def pre_validate(self, form: Any) -> None:
         """Refuse a well-formed day outside the years we keep."""
         if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
-            raise ValidationError(f"Enter a day from {FIRST_DAY:%Y} to {LAST_DAY:%Y}.")
+            raise ValidationError(
+                _("Enter a day from %(first)s to %(last)s.", first=FIRST_DAY.year, last=LAST_DAY.year)
+            )
 
 
 def request_id_present(form: Any, field: Field) -> None:
     """Refuse a money-moving form without the request id its first render carried."""
     if not field.data:
-        raise ValidationError("This form lost its request id: open it again.")
+        raise ValidationError(_("This form lost its request id: open it again."))
 
 
 class SteppedUpForm(FlaskForm):
@@ -103,7 +119,7 @@ class SteppedUpForm(FlaskForm):
 
     #: The fresh authenticator code asked for when a step-up is due.
     step_up_code = StringField(
-        "Authenticator code",
+        _l("Authenticator code"),
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
     )
 
@@ -175,12 +191,12 @@ def refusal_beside(field: Field, refusal: str | None, cannot: str) -> Callable[[
     """Return a ``check`` for :func:`confirm_first` that puts why the object refuses the action beside
     ``field`` ("It cannot be cancelled: …"); nothing when ``refusal`` is None.
 
-    :param cannot: the start of the message, e.g. ``"It cannot be cancelled"``
+    :param cannot: the start of the message, translated, e.g. ``_("It cannot be cancelled")``
     """
 
     def check() -> None:
         if refusal is not None:
-            field.errors.append(f"{cannot}: {refusal}.")
+            field.errors.append(_("%(cannot)s: %(refusal)s.", cannot=cannot, refusal=refusal))
 
     return check
 
@@ -189,7 +205,7 @@ class MoneyMovingForm(ConfirmedForm):
     """A form that moves money: confirmed first, and carrying its request id from its first render."""
 
     #: Made once when the form is first shown; every resubmission carries the same one.
-    request_id = HiddenField(validators=[request_id_present, Length(max=64)])
+    request_id = HiddenField(validators=[request_id_present, at_most(64)])
 
 
 def earlier_submit(

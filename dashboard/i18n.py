@@ -31,6 +31,7 @@ from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from wtforms.i18n import messages_path as wtforms_messages
 
 #: The languages staff may choose: locale identifier → the language's own name.
 LANGUAGES: dict[str, str] = {"en": "English", "zh_Hant_HK": "繁體中文"}
@@ -168,6 +169,11 @@ def chosen_language() -> str:
     kept = session.get(SESSION_KEY)
     if kept in LANGUAGES:
         return kept
+    return browser_language()
+
+
+def browser_language() -> str:
+    """Return the language the browser asks for (``Accept-Language``), else English."""
     best = request.accept_languages.best_match(_ACCEPTED)
     return _ACCEPTED[best] if best else DEFAULT_LANGUAGE
 
@@ -175,6 +181,34 @@ def chosen_language() -> str:
 def format_locale() -> str:
     """Return the CLDR locale that formats this request's numbers, money and dates."""
     return FORMAT_LOCALE.get(language(), "en_HK")
+
+
+#: The catalogue of WTForms' own messages ("Not a valid date value.") each language reads: WTForms has
+#: no Hong Kong catalogue, and its ``zh`` one, which ``zh_Hant_HK`` would fall back to, is Simplified.
+WTFORMS_LANGUAGE = {"zh_Hant_HK": "zh_TW"}
+
+
+@cache
+def wtforms_translations(language: str) -> NullTranslations:
+    """Return WTForms' catalogue for ``language`` (English: its messages as written)."""
+    if language not in WTFORMS_LANGUAGE:
+        return NullTranslations()
+    return Translations.load(wtforms_messages(), [WTFORMS_LANGUAGE[language]], domain="wtforms")
+
+
+class FormMessages:
+    """WTForms' own messages in the language of the page, looked up when a form says them."""
+
+    def ugettext(self, string: str) -> str:
+        return wtforms_translations(language()).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return wtforms_translations(language()).ungettext(singular, plural, n)
+
+
+def _form_messages() -> None:
+    # Flask-WTF reads the request's ``wtforms_translations`` before loading its own by locale.
+    request.wtforms_translations = FormMessages()
 
 
 def init_i18n(app: Flask) -> None:
@@ -191,6 +225,7 @@ def init_i18n(app: Flask) -> None:
     # the whole text again): a list page's hundreds of strings cost more than its query did.
     app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext)
     app.jinja_env.newstyle_gettext = True
+    app.before_request(_form_messages)
     app.jinja_env.globals["html_lang"] = lambda: HTML_LANG.get(language(), "en")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["HTML_LANG"] = HTML_LANG

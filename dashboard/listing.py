@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import request
+from flask_babel import LazyString
 from flask_wtf import FlaskForm
 from sqlalchemy import Row
 from sqlalchemy import Select
@@ -48,6 +49,8 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from dashboard.htmx import is_htmx
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.statuses import status_label
 
 PAGE_SIZE = 50
 #: Most rows a search lists: a prefix of more ids than this lists exact matches only.
@@ -364,16 +367,17 @@ def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, 
     Optional; as long as the longest column (a whole Worldpay payment id is about 180 characters);
     no control characters, which no id has and PostgreSQL refuses in text (NUL).
     """
-    return [
-        Optional(),
-        Length(max=max(column.type.length for column in columns)),
-        _without_control_characters,
-    ]
+    return [Optional(), at_most(max(column.type.length for column in columns)), _without_control_characters]
+
+
+def at_most(characters: int) -> Length:
+    """Return a validator refusing more than ``characters`` characters, saying so in the page's language."""
+    return Length(max=characters, message=_l("Field cannot be longer than %(max)d characters."))
 
 
 def _without_control_characters(form: FlaskForm, field: Field) -> None:
     if field.data and any(ord(char) < 0x20 or ord(char) == 0x7F for char in field.data):
-        raise ValidationError("Remove the tabs, line breaks or other control characters.")
+        raise ValidationError(_l("Remove the tabs, line breaks or other control characters."))
 
 
 def start_of_day(day: date, zone: str) -> datetime:
@@ -399,14 +403,18 @@ def strip_text(value: str | None) -> str | None:
 
 
 def readable(value: str) -> str:
-    """Show a status or other code in words: ``charged_back`` → ``charged back``."""
+    """Show a status or other code in English words, as exports write it (``charged_back`` → ``charged
+    back``); pages show :func:`dashboard.statuses.status_label`."""
     return value.replace("_", " ")
 
 
 def choices(
-    values: Iterable[str], anything: str, label: Callable[[str], str] = readable
+    values: Iterable[str],
+    anything: str | LazyString,
+    label: Callable[[str], str | LazyString] = status_label,
 ) -> list[SelectChoice]:
-    """Return select choices for a filter: ``anything`` (no filter) first, then each value's label."""
+    """Return select choices for a filter: ``anything`` (no filter) first, then each value's label
+    (by default the status's, read in the language of the page that shows it)."""
     return [SelectChoice("", anything), *(SelectChoice(str(v), label(str(v))) for v in values)]
 
 

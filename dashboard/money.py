@@ -32,6 +32,15 @@ class InvalidAmount(ValueError):
     """The text is not an amount this currency can hold."""
 
 
+class TooPrecise(InvalidAmount):
+    """The amount has more decimal places than its currency's minor unit allows."""
+
+    def __init__(self, currency: str, places: int):
+        super().__init__(f"{currency} allows at most {places} decimal places")
+        self.currency = currency
+        self.places = places
+
+
 def exponent(currency: str) -> int:
     """Return the minor-unit exponent of ``currency`` or raise :class:`UnknownCurrency`."""
     try:
@@ -123,7 +132,7 @@ class Money:
             raise InvalidAmount(f"{text!r} is not an amount")
         places = exponent(currency)
         if value.as_tuple().exponent < -places:  # type: ignore[operator]
-            raise InvalidAmount(f"{currency} allows at most {places} decimal places")
+            raise TooPrecise(currency, places)
         return cls(int(value.scaleb(places)), currency)
 
     def __str__(self) -> str:

@@ -7,8 +7,12 @@ from flask import Response
 from flask import abort
 from flask import request
 
+from dashboard.i18n import lazy_gettext as _l
+
 #: What a page answers to a field holding a NUL character.
-NUL_REFUSED = "A value you sent holds a NUL character (\\0), which no field accepts. Remove it and try again."
+NUL_REFUSED = _l(
+    "A value you sent holds a NUL character (\\0), which no field accepts. Remove it and try again."
+)
 
 #: No inline script, no eval, no third-party origins.
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -26,12 +26,17 @@ from dashboard.audit.queries import change_fields
 from dashboard.auth.access import role_allows
 from dashboard.extensions import db
 from dashboard.i18n import format_locale
+from dashboard.i18n import gettext as _
+from dashboard.i18n import language
 from dashboard.i18n import lazy_gettext as _l
+from dashboard.i18n import ngettext
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.providers.methods import method_label
 from dashboard.providers.registry import guidance as code_guidance
 from dashboard.providers.registry import label as provider_label
+from dashboard.statuses import status_label
+from dashboard.users.models import role_label
 
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
 NAVIGATION: list[tuple[str, LazyString]] = [
@@ -93,18 +98,19 @@ def status_tone(status: str) -> str:
 def badge(tone: str, words: str) -> Markup:
     """Show ``words`` in a pill tinted ``tone``; the words carry the meaning, the tint only helps.
 
-    Lists show badges on every row, so each one's markup is built once and kept.
+    Lists show badges on every row, so each one's markup is built once and kept (per language: the
+    words are already translated).
     """
     return Markup('<span class="badge badge-{}">{}</span>').format(tone, words)
 
 
 def status_badge(status: str, id: str | None = None) -> Markup:
-    """Show ``status`` as a :func:`badge` of its tone (with an ``id`` when given)."""
+    """Show ``status`` in words (:func:`status_label`) as a :func:`badge` of its tone, with an ``id``
+    when given."""
+    words = str(status_label(status))
     if id is None:
-        return badge(status_tone(status), status.replace("_", " "))
-    return Markup('<span class="badge badge-{}" id="{}">{}</span>').format(
-        status_tone(status), id, status.replace("_", " ")
-    )
+        return badge(status_tone(status), words)
+    return Markup('<span class="badge badge-{}" id="{}">{}</span>').format(status_tone(status), id, words)
 
 
 def local_time(
@@ -149,6 +155,7 @@ def kept_field(form: FlaskForm, field: Field) -> Markup:
     field, what was typed, what it reads as and its messages.
     """
     key = (
+        language(),
         type(form),
         field.name,
         tuple(field.raw_data or ()),
@@ -216,22 +223,22 @@ def time_ago(value: datetime) -> str:
     """Say how long ago ``value`` was, roughly: ``just now``, ``12 min``, ``3 h 5 min``, ``4 days``."""
     minutes = max(int((clock.now() - value).total_seconds()) // 60, 0)
     if minutes < 1:
-        return "just now"
+        return _("just now")
     if minutes < 60:
-        return f"{minutes} min ago"
+        return _("%(minutes)s min ago", minutes=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60} min ago"
-    return f"{minutes // (24 * 60)} days ago"
+        return _("%(hours)s h %(minutes)s min ago", hours=minutes // 60, minutes=minutes % 60)
+    return ngettext("%(num)d day ago", "%(num)d days ago", minutes // (24 * 60))
 
 
 def time_left(value: datetime) -> str:
     """Say how long until ``value``: ``expires in 12 min``, ``expires in 3 h 5 min``, or ``expired``."""
     minutes = -(-int((value - clock.now()).total_seconds()) // 60)
     if minutes <= 0:
-        return "expired"
+        return _("expired")
     if minutes < 60:
-        return f"expires in {minutes} min"
-    return f"expires in {minutes // 60} h {minutes % 60} min"
+        return _("expires in %(minutes)s min", minutes=minutes)
+    return _("expires in %(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)
 
 
 def init_templating(app: Flask) -> None:
@@ -247,6 +254,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["method_label"] = method_label
     # Rows call these: a filter is a plain call, a global goes through the template context's call.
     app.jinja_env.filters["status_badge"] = status_badge
+    app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.filters["id_url"] = id_url
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["kept_field"] = kept_field

@@ -20,6 +20,7 @@ from dashboard.htmx import form_done
 from dashboard.htmx import is_htmx
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
 from dashboard.listing import start_of_day
 
 bp = Blueprint("api_keys", __name__, url_prefix="/admin/api-keys")
@@ -80,12 +81,19 @@ def create():
 def revoke(key_id: int):
     """Revoke a key: every later call with it is refused."""
     if not EmptyForm().validate_on_submit():
-        flash("This form expired; reload the page and try again.", "error")
+        flash(_("This form expired; reload the page and try again."), "error")
     else:
         try:
             key = service.revoke_key(key_id, actor_id=current_user.id)
         except service.KeyRuleBroken as broken:
             flash(broken.message, "error")
         else:
-            flash(f"{key.name} ({key.prefix}…) is revoked; calls with it are refused from now on.", "success")
+            flash(
+                _(
+                    "%(name)s (%(prefix)s…) is revoked; calls with it are refused from now on.",
+                    name=key.name,
+                    prefix=key.prefix,
+                ),
+                "success",
+            )
     return redirect(url_for("api_keys.index"))

@@ -27,6 +27,7 @@ from dashboard.db import locked
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
 
 LIVE_PREFIX = "bo_live_"
 TEST_PREFIX = "bo_test_"
@@ -70,11 +71,11 @@ def create_key(
     """
     granted = [scope for scope in SCOPES if scope in set(scopes)]
     if not granted or len(granted) != len(set(scopes)):
-        raise KeyRuleBroken("Choose at least one of the listed scopes.", "scopes")
+        raise KeyRuleBroken(_("Choose at least one of the listed scopes."), "scopes")
     if not name.strip():
-        raise KeyRuleBroken("Name the key after what uses it.", "name")
+        raise KeyRuleBroken(_("Name the key after what uses it."), "name")
     if expires_at is not None and expires_at <= clock.now():
-        raise KeyRuleBroken("Choose an expiry in the future, or none.", "expires_at")
+        raise KeyRuleBroken(_("Choose an expiry in the future, or none."), "expires_at")
     sandbox = bool(current_app.config["SANDBOX"])
     secret = (TEST_PREFIX if sandbox else LIVE_PREFIX) + secrets.token_urlsafe(32)
     with write_transaction(db.session) as session:
@@ -107,9 +108,9 @@ def revoke_key(key_id: int, *, actor_id: int | None) -> ApiKey:
     with write_transaction(db.session) as session:
         key = locked(session, ApiKey, key_id)
         if key is None:
-            raise KeyRuleBroken("There is no such key.")
+            raise KeyRuleBroken(_("There is no such key."))
         if key.revoked_at is not None:
-            raise KeyRuleBroken(f"{key.prefix}… is revoked already.")
+            raise KeyRuleBroken(_("%(prefix)s… is revoked already.", prefix=key.prefix))
         key.revoked_at, key.revoked_by_id = clock.now(), actor_id
         audit.record(
             session,

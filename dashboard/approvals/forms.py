@@ -6,10 +6,11 @@ from wtforms import HiddenField
 from wtforms import TextAreaField
 from wtforms.validators import AnyOf
 from wtforms.validators import DataRequired
-from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from dashboard.forms import ConfirmedForm
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.listing import at_most
 from dashboard.listing import strip_text
 
 APPROVE, REJECT = "approve", "reject"
@@ -19,8 +20,13 @@ class DecisionForm(ConfirmedForm):
     """Approve or reject, with a comment (required to reject: the requester reads why)."""
 
     #: Sent by the button pressed ("approve" or "reject"); carried through the confirmation step.
-    decision = HiddenField(validators=[DataRequired("Choose approve or reject."), AnyOf((APPROVE, REJECT))])
-    comment = TextAreaField("Comment", validators=[Length(max=1000)], filters=[strip_text])
+    decision = HiddenField(
+        validators=[
+            DataRequired(_l("Choose approve or reject.")),
+            AnyOf((APPROVE, REJECT), message=_l("Choose approve or reject.")),
+        ]
+    )
+    comment = TextAreaField(_l("Comment"), validators=[at_most(1000)], filters=[strip_text])
 
     @property
     def approves(self) -> bool:
@@ -29,4 +35,4 @@ class DecisionForm(ConfirmedForm):
 
     def validate_comment(self, field: TextAreaField) -> None:
         if self.decision.data == REJECT and not field.data:
-            raise ValidationError("Say why it is rejected: the requester reads it.")
+            raise ValidationError(_l("Say why it is rejected: the requester reads it."))

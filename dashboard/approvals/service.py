@@ -13,6 +13,7 @@ from dashboard.ach.approvals import PAYROLL_APPROVALS
 from dashboard.approvals.kinds import ApprovalKind
 from dashboard.approvals.kinds import ApprovalRefused
 from dashboard.approvals.kinds import Waiting
+from dashboard.i18n import gettext as _
 from dashboard.payments.approvals import REFUND_APPROVALS
 
 #: Every kind of request the queue holds, by code.
@@ -59,6 +60,6 @@ def decide(
     """
     kind = KINDS.get(kind_code)
     if kind is None:
-        raise ApprovalRefused(f"there are no {kind_code} approvals")
+        raise ApprovalRefused(_("there are no %(kind)s approvals", kind=kind_code))
     decision = kind.approve if approve else kind.reject
     return decision(request_id, actor_id, comment)

@@ -21,6 +21,7 @@ from dashboard.forms import confirm_first
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
 from dashboard.templating import waiting_at
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
@@ -46,7 +47,7 @@ def decision(kind: str, request_id: int):
     """Check a decision, show what it will do, and once confirmed approve (sending it) or reject."""
     item = waiting_one(db.session, kind, request_id)
     if item is None:
-        flash("That request is not waiting any more: another manager decided on it.", "error")
+        flash(_("That request is not waiting any more: another manager decided on it."), "error")
         return form_done(url_for("approvals.index"))
     form = DecisionForm(prefix=item.key)
     return confirm_first(
@@ -65,7 +66,8 @@ def _decide(item: Waiting, form: DecisionForm):
             )
         )
     except ApprovalRefused as refused:
-        form.comment.errors.append(f"It cannot be {form.decision.data}d: {refused}.")
+        cannot = _("It cannot be approved") if form.approves else _("It cannot be rejected")
+        form.comment.errors.append(_("%(cannot)s: %(refusal)s.", cannot=cannot, refusal=refused))
         return _decision_form(item, form)
     return form_done(url_for("approvals.index"))
 

@@ -8,6 +8,7 @@ from wtforms.validators import Optional
 
 from dashboard.audit.models import AuditLog
 from dashboard.forms import DayField
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import id_validators
 
 
@@ -17,9 +18,9 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = StringField("Action starts with", validators=id_validators(AuditLog.action))
-    actor = StringField("Actor e-mail", validators=id_validators(AuditLog.actor_label))
-    object_type = StringField("Object type", validators=id_validators(AuditLog.object_type))
-    object_id = StringField("Object id", validators=id_validators(AuditLog.object_id))
-    day_from = DayField("From (HK date)", validators=[Optional()])
-    day_to = DayField("To (HK date)", validators=[Optional()])
+    action = StringField(_l("Action starts with"), validators=id_validators(AuditLog.action))
+    actor = StringField(_l("Actor e-mail"), validators=id_validators(AuditLog.actor_label))
+    object_type = StringField(_l("Object type"), validators=id_validators(AuditLog.object_type))
+    object_id = StringField(_l("Object id"), validators=id_validators(AuditLog.object_id))
+    day_from = DayField(_l("From (HK date)"), validators=[Optional()])
+    day_to = DayField(_l("To (HK date)"), validators=[Optional()])

@@ -11,10 +11,11 @@ from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
-from wtforms.validators import Length
 
 from dashboard.auth.passwords import LENGTH_RULE
 from dashboard.i18n import LANGUAGES
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.listing import at_most
 
 
 class EmptyForm(FlaskForm):
@@ -34,13 +35,13 @@ class LoginForm(FlaskForm):
     """E-mail and password."""
 
     email = EmailField(
-        "E-mail",
-        validators=[DataRequired(), Length(max=254)],
+        _l("E-mail"),
+        validators=[DataRequired(_l("Enter your e-mail.")), at_most(254)],
         render_kw={"autocomplete": "username", "autofocus": True},
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired(), Length(max=256)],
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), at_most(256)],
         render_kw={"autocomplete": "current-password"},
     )
     #: Where to go after signing in (checked again on the way out: local paths only).
@@ -51,17 +52,22 @@ class PasswordChangeForm(FlaskForm):
     """Current password, then the new one twice."""
 
     current_password = PasswordField(
-        "Current password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        "New password",
-        validators=[DataRequired(), Length(max=256)],
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a new password.")), at_most(256)],
         description=LENGTH_RULE,
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
+        _l("New password again"),
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("new_password", message=_l("The two new passwords differ.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -70,8 +76,8 @@ class CodeForm(FlaskForm):
     """The code an authenticator app shows (at sign-in, a recovery code is accepted too)."""
 
     code = StringField(
-        "Authenticator code",
-        validators=[Length(max=32)],
+        _l("Authenticator code"),
+        validators=[at_most(32)],
         render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"},
     )
 
@@ -80,8 +86,8 @@ class SignInCodeForm(CodeForm):
     """The sign-in's second step: the app's code, or one of the recovery codes."""
 
     code = StringField(
-        "Authenticator code",
-        validators=[Length(max=32)],
-        description="No phone at hand? Enter one of your recovery codes instead (each works once).",
+        _l("Authenticator code"),
+        validators=[at_most(32)],
+        description=_l("No phone at hand? Enter one of your recovery codes instead (each works once)."),
         render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"},
     )

@@ -34,6 +34,7 @@ from dashboard.extensions import login_manager
 from dashboard.htmx import hx_redirect
 from dashboard.htmx import is_htmx
 from dashboard.htmx import navigate
+from dashboard.i18n import gettext as _
 from dashboard.users.models import User
 
 _SEEN_KEY = "seen"
@@ -102,9 +103,10 @@ def enforce_access():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if _idle_expired():
+        # Said before signing out, in the language the user chose.
+        flash(_("You were signed out after a period of inactivity."), "info")
         logout_user()
         session.pop(_SEEN_KEY, None)
-        flash("You were signed out after a period of inactivity.", "info")
         return login_manager.unauthorized()
     if allowed is None or not role_allows(current_user.role, allowed):
         with write_transaction(db.session):
@@ -117,10 +119,10 @@ def enforce_access():
             )
         abort(403)
     if current_user.must_change_password and endpoint not in _PASSWORD_CHANGE_ENDPOINTS:
-        flash("Choose a new password before you continue.", "info")
+        flash(_("Choose a new password before you continue."), "info")
         return navigate(url_for("auth.password"))
     if endpoint not in _ENROL_ENDPOINTS and second_factor.must_enrol(current_user):
-        flash("Set up two-factor sign-in before you continue: your role requires it.", "info")
+        flash(_("Set up two-factor sign-in before you continue: your role requires it."), "info")
         return navigate(url_for("auth.two_factor"))
     if not _passive(endpoint):
         mark_seen()
@@ -136,13 +138,16 @@ def _passive(endpoint: str) -> bool:
 
 def signed_out_locked(_locked: AccountLocked):
     """Answer a wrong code that locked the account: its sessions ended, so sign this one out too."""
-    logout_user()
-    session.pop(second_factor.PENDING, None)
+    # Said before signing out, in the language the user chose.
     flash(
-        f"Too many wrong codes: you are signed out and the account is locked for "
-        f"{LOCKOUT // timedelta(minutes=1)} minutes.",
+        _(
+            "Too many wrong codes: you are signed out and the account is locked for %(minutes)s minutes.",
+            minutes=LOCKOUT // timedelta(minutes=1),
+        ),
         "error",
     )
+    logout_user()
+    session.pop(second_factor.PENDING, None)
     return navigate(url_for("auth.login"))
 
 

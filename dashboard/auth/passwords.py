@@ -11,6 +11,9 @@ from argon2.exceptions import VerificationError
 from flask import current_app
 from zxcvbn import zxcvbn
 
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
+
 MIN_LENGTH = 12
 #: The least zxcvbn score (0-4) a new password needs; 3 is "safely unguessable" by its authors.
 MIN_STRENGTH = 3
@@ -18,7 +21,9 @@ MIN_STRENGTH = 3
 #: decide its verdict on any longer one anyway.
 _ESTIMATED_LENGTH = 72
 #: The rules as staff read them beside a new password field.
-LENGTH_RULE = f"At least {MIN_LENGTH} characters, hard to guess: a few unrelated words work well."
+LENGTH_RULE = _l(
+    "At least %(count)s characters, hard to guess: a few unrelated words work well.", count=MIN_LENGTH
+)
 
 
 def _hasher() -> PasswordHasher:
@@ -48,12 +53,20 @@ def password_problem(password: str, personal: Iterable[str] = ()) -> str | None:
     :param personal: what is known of its owner (e-mail, name): a password built from it is weak
     """
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _("Use at least %(count)s characters.", count=MIN_LENGTH)
     if password.strip() != password:
-        return "Do not start or end the password with a space."
+        return _("Do not start or end the password with a space.")
     known = [word for text in personal for word in re.split(r"[\s@._+-]+", text.lower()) if word]
     estimate = zxcvbn(password[:_ESTIMATED_LENGTH], user_inputs=known)
     if estimate["score"] >= MIN_STRENGTH:
         return None
-    warning = estimate["feedback"]["warning"] or "it follows a pattern that is quick to guess"
-    return f"This password is too easy to guess: {warning.rstrip('.')}. Add a few unrelated words."
+    if not estimate["feedback"]["warning"]:
+        return _(
+            "This password is too easy to guess: it follows a pattern that is quick to guess. "
+            "Add a few unrelated words."
+        )
+    # zxcvbn words its warnings in English only.
+    return _(
+        "This password is too easy to guess: %(warning)s. Add a few unrelated words.",
+        warning=estimate["feedback"]["warning"].rstrip("."),
+    )

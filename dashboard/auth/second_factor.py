@@ -20,6 +20,7 @@ import pyotp
 import segno
 from flask import current_app
 from flask import session
+from flask_babel import LazyString
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import delete
@@ -38,6 +39,8 @@ from dashboard.auth.service import count_failure
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.users.models import User
 
 #: Seconds per time step (RFC 6238's default, and what every authenticator app uses).
@@ -60,15 +63,15 @@ PENDING = "sign_in_pending"
 #: Minutes the code step of a sign-in waits before the password is asked again.
 PENDING_MINUTES = 5
 
-WRONG_CODE = "That code is wrong or was used already. Enter the code your app shows now."
-MISSING_CODE = "Enter the 6-digit code from your authenticator app."
-LOCKED = "The account is locked after too many wrong attempts: try again later."
+WRONG_CODE = _l("That code is wrong or was used already. Enter the code your app shows now.")
+MISSING_CODE = _l("Enter the 6-digit code from your authenticator app.")
+LOCKED = _l("The account is locked after too many wrong attempts: try again later.")
 
 
 class CodeRejected(ValueError):
     """The code is missing, wrong, or already used; nothing was done."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str | LazyString):
         super().__init__(message)
         self.message = message
 
@@ -89,7 +92,7 @@ class Enrolment:
     def qr_svg(self) -> Markup:
         """Return the URI as an inline SVG QR code (no script, no style: the CSP stays strict)."""
         svg = segno.make(self.uri, error="m").svg_inline(
-            scale=5, border=4, dark="#000", light="#fff", title="QR code of your authenticator secret"
+            scale=5, border=4, dark="#000", light="#fff", title=_("QR code of your authenticator secret")
         )
         return Markup(svg)  # noqa: S704 - segno writes path data and our fixed title, nothing typed
 
@@ -151,7 +154,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
         user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
         factor = _locked_factor(user.id)
         if factor is None or factor.confirmed_at is not None:
-            raise CodeRejected("This enrolment is over: open the page again.")
+            raise CodeRejected(_("This enrolment is over: open the page again."))
         step = _checked_step(user, factor, code, "auth.enrol_failed")
         factor.confirmed_at = clock.now()
         factor.last_step = step
@@ -205,7 +208,7 @@ def _count_wrong_code(user: User, failure: str) -> None:
 def _new_recovery_codes(user_id: int) -> list[str]:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
+    for _code in range(RECOVERY_CODE_COUNT):
         raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
         db.session.add(RecoveryCode(user_id=user_id, code_hash=crypto.lookup_hash(raw)))
         codes.append(f"{raw[:5]}-{raw[5:]}")

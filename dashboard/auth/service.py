@@ -17,6 +17,7 @@ from dashboard.auth.passwords import verify_password
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
 from dashboard.users.models import User
 
 MAX_FAILED_LOGINS = 5
@@ -228,11 +229,11 @@ def change_own_password(user: User, current: str, new: str) -> User:
             db.session.commit()
             if locked:
                 raise AccountLocked()
-            raise PasswordRejected("current_password", "That is not your current password.")
+            raise PasswordRejected("current_password", _("That is not your current password."))
         if problem:
             raise PasswordRejected("new_password", problem)
         if verify_password(user.password_hash, new):
-            raise PasswordRejected("new_password", "Choose a password different from the current one.")
+            raise PasswordRejected("new_password", _("Choose a password different from the current one."))
         user.password_hash = hash_password(new)
         user.failed_logins = 0
         user.must_change_password = False

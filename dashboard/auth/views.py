@@ -32,15 +32,18 @@ from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.i18n import SESSION_KEY as LANGUAGE_KEY
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.users.models import User
 
 bp = Blueprint("auth", __name__)
 
-CHECK_EMAIL = "Check the e-mail address."
-LOGIN_FAILED = (
+CHECK_EMAIL = _l("Check the e-mail address.")
+LOGIN_FAILED = _l(
     "E-mail or password is wrong, or the account is locked. "
-    f"After {service.MAX_FAILED_LOGINS} failed attempts an account is locked "
-    f"for {service.LOCKOUT // timedelta(minutes=1)} minutes."
+    "After %(attempts)s failed attempts an account is locked for %(minutes)s minutes.",
+    attempts=service.MAX_FAILED_LOGINS,
+    minutes=service.LOCKOUT // timedelta(minutes=1),
 )
 
 
@@ -83,7 +86,7 @@ def login_code():
     """Ask for the authenticator code (or a recovery code) after a right password; then sign in."""
     pending = second_factor.pending_sign_in()
     if pending is None:
-        flash("Sign in again: the code is asked for within a few minutes of the password.", "info")
+        flash(_("Sign in again: the code is asked for within a few minutes of the password."), "info")
         return navigate(url_for("auth.login"))
     user, next_path = pending
     form = SignInCodeForm()
@@ -114,7 +117,7 @@ def two_factor():
             form.code.errors.append(rejected.message)
         else:
             # Answered here, not redirected: the codes are shown this once and kept nowhere in clear.
-            flash("Two-factor sign-in is on. Keep the recovery codes below somewhere safe.", "success")
+            flash(_("Two-factor sign-in is on. Keep the recovery codes below somewhere safe."), "success")
             return render_page("auth/two_factor.html", "two_factor", codes=codes)
     enrolment = second_factor.enrolment(user)
     return render_form("auth/two_factor.html", "two_factor", form, form=form, enrolment=enrolment)
@@ -136,10 +139,10 @@ def choose_language():
 @any_staff
 def logout():
     """Sign out and end this user's sessions everywhere."""
+    flash(_("You are signed out."), "info")  # in the language the user chose, before signing out
     service.logout(current_user._get_current_object())
     logout_user()
     session.pop(second_factor.CHECKED_AT, None)
-    flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -156,16 +159,19 @@ def password():
         except service.PasswordRejected as rejected:
             getattr(form, rejected.field).errors.append(rejected.message)
         except service.AccountLocked:
-            logout_user()
             flash(
-                f"Too many wrong passwords: you are signed out and the account is locked for "
-                f"{service.LOCKOUT // timedelta(minutes=1)} minutes.",
+                _(
+                    "Too many wrong passwords: you are signed out and the account is locked "
+                    "for %(minutes)s minutes.",
+                    minutes=service.LOCKOUT // timedelta(minutes=1),
+                ),
                 "error",
             )
+            logout_user()
             return form_done(url_for("auth.login"))
         else:
             login_user(user)  # the token rotated: keep this session, end the others
             mark_seen()
-            flash("Your password is changed. Other sessions were signed out.", "success")
+            flash(_("Your password is changed. Other sessions were signed out."), "success")
             return form_done(url_for("home.index"))
     return render_form("auth/password.html", "password_form", form, form=form)

@@ -9,21 +9,24 @@ from flask import request
 
 from dashboard.agreements import service as agreements
 from dashboard.auth.access import public
+from dashboard.i18n import browser_language
+from dashboard.i18n import in_language
+from dashboard.i18n import lazy_gettext as _l
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
 #: What each landing says; the wallet's own page already told the customer the details.
 OUTCOMES = {
-    "success": ("Payment received", "Thank you. Your payment was received."),
-    "pending": ("Payment pending", "Your payment is being confirmed. You will hear from the shop."),
-    "failure": ("Payment not completed", "The payment did not go through. No money was taken."),
-    "cancel": ("Payment cancelled", "You cancelled the payment. No money was taken."),
-    "authorized": ("Wallet linked", "Thank you. The shop may now debit your wallet as agreed."),
+    "success": (_l("Payment received"), _l("Thank you. Your payment was received.")),
+    "pending": (_l("Payment pending"), _l("Your payment is being confirmed. You will hear from the shop.")),
+    "failure": (_l("Payment not completed"), _l("The payment did not go through. No money was taken.")),
+    "cancel": (_l("Payment cancelled"), _l("You cancelled the payment. No money was taken.")),
+    "authorized": (_l("Wallet linked"), _l("Thank you. The shop may now debit your wallet as agreed.")),
 }
 #: The outcome the consult's ``authRedirectUrl`` names.
 AUTHORIZED = "authorized"
 #: What a link that is none of the above says (mistyped or made up).
-UNKNOWN = ("Page not found", "This is not a page the shop sends customers to. Check the link.")
+UNKNOWN = (_l("Page not found"), _l("This is not a page the shop sends customers to. Check the link."))
 
 
 @bp.get("/<outcome>")
@@ -47,5 +50,7 @@ def result(outcome: str):
     status = 200 if outcome in OUTCOMES else 404
     # Rendered without the app's context processors: Flask-Login's would load a signed-in staff
     # member from the cookie (and may rewrite it) for a page that is none of their business.
+    # For the same reason the page reads in the browser's language, never a staff member's choice.
     page = current_app.jinja_env.get_template("checkout/result.html")
-    return page.render(title=title, message=message), status
+    with in_language(browser_language()):
+        return page.render(title=title, message=message), status

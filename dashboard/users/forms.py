@@ -9,33 +9,39 @@ from wtforms import SelectField
 from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
-from wtforms.validators import Length
 from wtforms.validators import Regexp
 
 from dashboard.auth.passwords import LENGTH_RULE
 from dashboard.forms import ConfirmedForm
 from dashboard.forms import SteppedUpForm
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.listing import at_most
+from dashboard.users.models import ROLE_LABELS
 from dashboard.users.models import Role
 
 #: Something@something.tld; deliverability is the admin's business.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
-ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
 
 
 class UserCreateForm(FlaskForm):
     """A new staff account with a temporary password."""
 
     email = EmailField(
-        "E-mail",
-        validators=[DataRequired(), Length(max=254), Regexp(EMAIL_PATTERN, message="Enter an e-mail.")],
+        _l("E-mail"),
+        validators=[
+            DataRequired(_l("Enter an e-mail.")),
+            at_most(254),
+            Regexp(EMAIL_PATTERN, message=_l("Enter an e-mail.")),
+        ],
     )
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), at_most(120)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired(_l("Choose a role."))])
     password = PasswordField(
-        "Temporary password",
-        validators=[DataRequired(), Length(max=256)],
-        description=f"{LENGTH_RULE} The user must change it at first login.",
+        _l("Temporary password"),
+        validators=[DataRequired(_l("Enter a temporary password.")), at_most(256)],
+        description=_l("%(rule)s The user must change it at first login.", rule=LENGTH_RULE),
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -43,16 +49,16 @@ class UserCreateForm(FlaskForm):
 class RoleForm(FlaskForm):
     """Another role for an existing user."""
 
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired(_l("Choose a role."))])
 
 
 class ResetPasswordForm(FlaskForm):
     """A temporary password set by an admin."""
 
     password = PasswordField(
-        "New temporary password",
-        validators=[DataRequired(), Length(max=256)],
-        description=f"{LENGTH_RULE} Their open sessions end.",
+        _l("New temporary password"),
+        validators=[DataRequired(_l("Enter a temporary password.")), at_most(256)],
+        description=_l("%(rule)s Their open sessions end.", rule=LENGTH_RULE),
         render_kw={"autocomplete": "new-password"},
     )
 

@@ -6,6 +6,7 @@ import enum
 import secrets
 from datetime import datetime
 
+from flask_babel import LazyString
 from flask_login import UserMixin
 from sqlalchemy import Boolean
 from sqlalchemy import Integer
@@ -18,6 +19,7 @@ from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
+from dashboard.i18n import lazy_gettext as _l
 
 
 class Role(enum.StrEnum):
@@ -33,6 +35,30 @@ class Role(enum.StrEnum):
     MANAGER = "manager"
     #: Manages users; replays notifications; reads the audit log. Does not approve money.
     ADMIN = "admin"
+
+
+#: Each role as a list or a select names it.
+ROLE_LABELS: dict[str, LazyString] = {
+    Role.VIEWER: _l("Viewer"),
+    Role.SUPPORT: _l("Support"),
+    Role.FINANCE: _l("Finance"),
+    Role.MANAGER: _l("Manager"),
+    Role.ADMIN: _l("Admin"),
+}
+#: Each role as a sentence names it ("… can now log in as support.").
+ROLE_WORDS: dict[str, LazyString] = {
+    Role.VIEWER: _l("viewer"),
+    Role.SUPPORT: _l("support"),
+    Role.FINANCE: _l("finance"),
+    Role.MANAGER: _l("manager"),
+    Role.ADMIN: _l("admin"),
+}
+
+
+def role_label(role: str) -> LazyString | str:
+    """Return ``role`` as a list or a select names it, in the language of the page (unknown: as stored)."""
+    label = ROLE_LABELS.get(role)
+    return label if label is not None else role
 
 
 def new_session_token() -> str:

@@ -13,6 +13,7 @@ from dashboard.auth.service import normalise_email
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
 from dashboard.users.models import Role
 from dashboard.users.models import User
 
@@ -50,13 +51,13 @@ def create_user(
     """
     address = normalise_email(email)
     if role not in set(Role):
-        raise UserRuleBroken(f"Unknown role {role!r}.", "role")
+        raise UserRuleBroken(_("Unknown role %(role)s.", role=repr(role)), "role")
     problem = password_problem(password, (address, name))
     if problem:
         raise UserRuleBroken(problem, "password")
     with write_transaction(db.session):
         if db.session.scalar(select(User.id).where(func.lower(User.email) == address)) is not None:
-            raise UserRuleBroken("A user with this e-mail already exists.", "email")
+            raise UserRuleBroken(_("A user with this e-mail already exists."), "email")
         user = User(
             email=address,
             name=name.strip(),
@@ -75,13 +76,13 @@ def create_user(
 def change_role(user_id: int, role: str) -> User:
     """Give a user another role; ends their sessions. The last admin keeps the role."""
     if role not in set(Role):
-        raise UserRuleBroken(f"Unknown role {role!r}.", "role")
+        raise UserRuleBroken(_("Unknown role %(role)s.", role=repr(role)), "role")
     with write_transaction(db.session):
         user = db.get_or_404(User, user_id)
         if user.role == role:
             return user
         if user.role == Role.ADMIN and user.active and _active_admins_other_than(user) == 0:
-            raise UserRuleBroken("This is the last active admin; make another admin first.", "role")
+            raise UserRuleBroken(_("This is the last active admin; make another admin first."), "role")
         before = _snapshot(user)
         user.role = role
         user.rotate_session_token()
@@ -103,9 +104,9 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         if user.active == active:
             return user
         if not active and user.id == actor.id:
-            raise UserRuleBroken("You cannot disable your own account.")
+            raise UserRuleBroken(_("You cannot disable your own account."))
         if not active and user.role == Role.ADMIN and _active_admins_other_than(user) == 0:
-            raise UserRuleBroken("This is the last active admin; make another admin first.")
+            raise UserRuleBroken(_("This is the last active admin; make another admin first."))
         before = _snapshot(user)
         user.active = active
         user.failed_logins = 0
@@ -166,7 +167,7 @@ def reset_second_factor(user_id: int) -> User:
     with write_transaction(db.session):
         user = db.get_or_404(User, user_id)
         if not second_factor.forget(user):
-            raise UserRuleBroken(f"{user.email} has no second factor to reset.")
+            raise UserRuleBroken(_("%(email)s has no second factor to reset.", email=user.email))
         user.rotate_session_token()
         audit.record(db.session, "user.second_factor_reset", object_type=ObjectType.USER, object_id=user.id)
     return user

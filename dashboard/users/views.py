@@ -7,6 +7,7 @@ from flask import flash
 from flask import redirect
 from flask import request
 from flask import url_for
+from flask_babel import LazyString
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -21,18 +22,23 @@ from dashboard.htmx import form_done
 from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.users import service
 from dashboard.users.forms import DisableForm
 from dashboard.users.forms import FreshCodeForm
 from dashboard.users.forms import ResetPasswordForm
 from dashboard.users.forms import RoleForm
 from dashboard.users.forms import UserCreateForm
+from dashboard.users.models import ROLE_WORDS
 from dashboard.users.models import User
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
 #: What an admin reads when a change to an account waits for a fresh code.
-FRESH_CODE_FIRST = "Give a fresh code from your authenticator app first (above): account changes need one."
+FRESH_CODE_FIRST = _l(
+    "Give a fresh code from your authenticator app first (above): account changes need one."
+)
 
 
 @bp.before_request
@@ -40,7 +46,7 @@ def fresh_code_for_changes():
     """Refuse to change an account while a step-up is due: an admin who can re-role, reset or add
     staff can take any role's powers, so the same fresh code guards it as guards moving money."""
     if request.method == "POST" and request.endpoint != "users.step_up" and second_factor.step_up_due():
-        flash(FRESH_CODE_FIRST, "error")
+        flash(str(FRESH_CODE_FIRST), "error")
         back = request.view_args.get("user_id") if request.view_args else None
         return navigate(url_for("users.detail", user_id=back) if back else url_for("users.index"))
     return None
@@ -81,7 +87,10 @@ def create():
         except service.UserRuleBroken as broken:
             getattr(form, broken.field or "email").errors.append(broken.message)
         else:
-            flash(f"{user.email} can now log in as {user.role}.", "success")
+            flash(
+                _("%(email)s can now log in as %(role)s.", email=user.email, role=ROLE_WORDS[user.role]),
+                "success",
+            )
             return form_done(
                 url_for("users.index"),
                 "users/index.html",
@@ -116,13 +125,15 @@ def _detail_page(user: User, disable_form: DisableForm, *, confirming: bool = Fa
     )
 
 
-def _apply(user_id: int, action, success: str):
+def _apply(user_id: int, action, success: LazyString):
+    """Do ``action`` on the account; flash ``success`` (naming its ``%(email)s`` and ``%(role)s``) or
+    why it was refused."""
     try:
         user = action()
     except service.UserRuleBroken as broken:
         flash(broken.message, "error")
     else:
-        flash(success.format(email=user.email, role=user.role), "success")
+        flash(str(success) % {"email": user.email, "role": ROLE_WORDS[user.role]}, "success")
     return navigate(url_for("users.detail", user_id=user_id))
 
 
@@ -132,9 +143,11 @@ def change_role(user_id: int):
     """Change a user's role; their sessions end."""
     form = RoleForm()
     if not form.validate_on_submit():
-        flash("Choose one of the listed roles.", "error")
+        flash(_("Choose one of the listed roles."), "error")
         return redirect(url_for("users.detail", user_id=user_id))
-    return _apply(user_id, lambda: service.change_role(user_id, form.role.data), "{email} is now {role}.")
+    return _apply(
+        user_id, lambda: service.change_role(user_id, form.role.data), _l("%(email)s is now %(role)s.")
+    )
 
 
 @bp.post("/<int:user_id>/disable")
@@ -147,13 +160,15 @@ def disable(user_id: int):
     user = db.get_or_404(User, user_id)
     actor = current_user._get_current_object()
     if user.id == actor.id:
-        flash("You cannot disable your own account.", "error")
+        flash(_("You cannot disable your own account."), "error")
         return navigate(url_for("users.detail", user_id=user_id))
     form = DisableForm()
     return confirm_first(
         form,
         lambda confirming: _detail_page(user, form, confirming=confirming),
-        lambda: _apply(user_id, lambda: service.set_active(actor, user_id, False), "{email} is disabled."),
+        lambda: _apply(
+            user_id, lambda: service.set_active(actor, user_id, False), _l("%(email)s is disabled.")
+        ),
     )
 
 
@@ -162,14 +177,18 @@ def disable(user_id: int):
 def enable(user_id: int):
     """Re-enable a disabled user."""
     actor = current_user._get_current_object()
-    return _apply(user_id, lambda: service.set_active(actor, user_id, True), "{email} can log in again.")
+    return _apply(
+        user_id, lambda: service.set_active(actor, user_id, True), _l("%(email)s can log in again.")
+    )
 
 
 @bp.post("/<int:user_id>/unlock")
 @roles("admin")
 def unlock(user_id: int):
     """Lift a user's lockout before it runs out."""
-    return _apply(user_id, lambda: service.unlock(user_id), "{email} is unlocked and can sign in again.")
+    return _apply(
+        user_id, lambda: service.unlock(user_id), _l("%(email)s is unlocked and can sign in again.")
+    )
 
 
 @bp.post("/<int:user_id>/password")
@@ -178,12 +197,12 @@ def reset_password(user_id: int):
     """Set a temporary password for a user."""
     form = ResetPasswordForm()
     if not form.validate_on_submit():
-        flash("Enter a temporary password.", "error")
+        flash(_("Enter a temporary password."), "error")
         return redirect(url_for("users.detail", user_id=user_id))
     return _apply(
         user_id,
         lambda: service.reset_password(user_id, form.password.data),
-        "{email} has a new temporary password and must change it at next login.",
+        _l("%(email)s has a new temporary password and must change it at next login."),
     )
 
 
@@ -194,5 +213,5 @@ def reset_second_factor(user_id: int):
     return _apply(
         user_id,
         lambda: service.reset_second_factor(user_id),
-        "{email} has no second factor now: they set one up again at their next sign-in.",
+        _l("%(email)s has no second factor now: they set one up again at their next sign-in."),
     )

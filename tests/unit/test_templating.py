@@ -7,8 +7,10 @@ from flask import url_for
 
 from dashboard.agreements.states import AgreementStatus
 from dashboard.machine import MACHINES
+from dashboard.notifications.models import InboxOutcome
 from dashboard.payments.states import PaymentStatus
 from dashboard.providers.registry import label
+from dashboard.statuses import STATUS_LABELS
 from dashboard.templating import STATUS_TONES
 from dashboard.templating import id_url
 from dashboard.templating import status_badge
@@ -19,6 +21,11 @@ def test_every_status_of_every_machine_has_a_tone():
     statuses = {status.value for machine in MACHINES.values() for status in machine.statuses}
     assert {"payment", "refund", "cancel", "agreement"} <= set(MACHINES)
     assert sorted(statuses - set(STATUS_TONES)) == []
+
+
+def test_every_status_of_every_machine_and_every_inbox_outcome_has_a_label():
+    statuses = {status.value for machine in MACHINES.values() for status in machine.statuses}
+    assert sorted((statuses | {outcome.value for outcome in InboxOutcome}) - set(STATUS_LABELS)) == []
 
 
 @pytest.mark.parametrize(

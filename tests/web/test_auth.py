@@ -95,7 +95,7 @@ def test_wrong_password_gives_the_generic_message_and_counts_the_failure(
     user = create_user("support")
     response = login(post, user.email, "not the password")
     assert response.status_code == 422
-    assert LOGIN_FAILED in response.get_data(as_text=True)
+    assert str(LOGIN_FAILED) in response.get_data(as_text=True)
     assert reload_user(user.id).failed_logins == 1
     [failed] = audit_rows("auth.login_failed")
     assert failed.object_id == str(user.id)
@@ -114,7 +114,7 @@ def test_the_failure_message_states_the_lockout_rule_in_force(client, create_use
 def test_unknown_email_gives_the_same_generic_message(client, post, audit_rows):
     response = login(post, "nobody@staff.example", "whatever password")
     assert response.status_code == 422
-    assert LOGIN_FAILED in response.get_data(as_text=True)
+    assert str(LOGIN_FAILED) in response.get_data(as_text=True)
     [failed] = audit_rows("auth.login_failed")
     assert failed.after == {"email": "nobody@staff.example", "reason": "unknown"}
 
@@ -131,7 +131,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(
 
     refused = login(post, user.email)
     assert refused.status_code == 422
-    assert LOGIN_FAILED in refused.get_data(as_text=True)
+    assert str(LOGIN_FAILED) in refused.get_data(as_text=True)
     assert audit_rows("auth.login_refused")[-1].after == {"reason": "locked"}
 
     fake_clock.advance(minutes=14, seconds=59)
@@ -153,7 +153,7 @@ def test_a_disabled_user_cannot_log_in(client, create_user, post, audit_rows):
     user = create_user("viewer", active=False)
     response = login(post, user.email)
     assert response.status_code == 422
-    assert LOGIN_FAILED in response.get_data(as_text=True)
+    assert str(LOGIN_FAILED) in response.get_data(as_text=True)
     assert audit_rows("auth.login_refused")[-1].after == {"reason": "disabled"}
 
 
@@ -201,7 +201,7 @@ def test_login_without_csrf_token_is_refused(client, create_user):
     user = create_user("viewer")
     response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
     assert response.status_code == 400
-    assert CSRF_MESSAGE in response.get_data(as_text=True)
+    assert str(CSRF_MESSAGE) in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
 
 
@@ -473,7 +473,7 @@ def test_htmx_login_failure_answers_the_form_block(client, create_user, csrf):
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith('<form id="login-form"')
     assert "<html" not in body
-    assert LOGIN_FAILED in body
+    assert str(LOGIN_FAILED) in body
 
 
 def test_the_login_form_carries_next_in_a_hidden_field(client):

@@ -25,7 +25,7 @@ def test_a_customer_landing_page_sets_no_cookie_and_has_no_staff_chrome(client, 
     response = client.get(f"/checkout/{outcome}")
     assert response.status_code == 200
     page = assert_customer_page(response)
-    title, message = words
+    title, message = map(str, words)
     assert f"<title>{title}</title>" in page and f'<h1 id="result-heading">{title}</h1>' in page
     assert message in page
     assert client.get_cookie(COOKIE) is None
