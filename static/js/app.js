@@ -194,4 +194,26 @@
   document.addEventListener("DOMContentLoaded", function () {
     focusArrival(document.getElementById("main"));
   });
+
+  // --- The top bar's menu on a narrow screen. Without script the menu stays open; here the button
+  // appears and folds it (CSS hides the menu while the button says aria-expanded="false" on a narrow
+  // screen, and hides the button on a wide one). Escape folds an open menu and returns to the button.
+  function setUpMenu() {
+    var button = document.querySelector(".menu-button");
+    if (!button) { return; }
+    function expand(open) { button.setAttribute("aria-expanded", String(open)); }
+    expand(false);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      expand(button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      var shown = button.offsetParent !== null;
+      if (event.key === "Escape" && shown && button.getAttribute("aria-expanded") === "true") {
+        expand(false);
+        button.focus();
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setUpMenu);
 })();
