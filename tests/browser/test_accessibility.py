@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
+from playwright.sync_api import expect
 
 from dashboard import clock
 from dashboard.ach.models import AchBatch
@@ -13,6 +14,7 @@ from dashboard.auth.access import roles_for
 from dashboard.extensions import db
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
+from tests.browser.conftest import sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.factories import make_agreement
 from tests.factories import make_notification
@@ -141,3 +143,35 @@ def test_every_page_passes_axe_and_fits_a_phone(
     context.close()
     assert scanned > 60
     assert not found, f"{len(found)} problems:\n" + "\n".join(found)
+
+
+def test_on_a_phone_the_menu_folds_the_navigation_and_reaches_sign_out(live_server, browser, create_user):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, live_server, create_user("viewer").email)
+    menu = page.get_by_role("button", name="Menu")
+    navigation = page.get_by_role("navigation", name="Main")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(navigation).to_be_hidden()
+
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(navigation.get_by_role("link")).to_have_text(NAVIGATION["viewer"])
+    page.keyboard.press("Escape")
+    expect(navigation).to_be_hidden()
+    expect(menu).to_be_focused()
+
+    menu.press("Enter")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live_server}/login")
+    context.close()
+
+
+def test_without_script_a_phone_shows_the_menu_open(live_server, browser, create_user):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server, create_user("viewer").email)
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(NAVIGATION["viewer"])
+    expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
+    context.close()
