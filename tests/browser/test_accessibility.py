@@ -12,6 +12,7 @@ from dashboard.ach.models import AchBatch
 from dashboard.ach.rules import first_value_date
 from dashboard.auth.access import roles_for
 from dashboard.extensions import db
+from dashboard.settlements.records import EntryKind
 from tests.ach.batch_helpers import payee
 from tests.ach.batch_helpers import upload
 from tests.browser.conftest import sign_in
@@ -20,7 +21,10 @@ from tests.factories import make_agreement
 from tests.factories import make_notification
 from tests.factories import make_payment
 from tests.factories import make_refund
+from tests.settlements.files import Day
 from tests.settlements.files import settlement_with_differences
+from tests.settlements.test_reconcile_day import import_day
+from tests.settlements.test_reconcile_day import made as made_on_the_day
 from tests.web.test_pages import NAVIGATION
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -36,8 +40,8 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 
 @pytest.fixture
-def detail_pages(app, live_server, create_user) -> dict[str, str]:
-    """Seed one of every object a detail page shows; return endpoint → path of its pages and forms."""
+def detail_pages(app, live_server, create_user) -> list[tuple[str, str]]:
+    """Seed one of every object a detail page shows; return (endpoint, path) of its pages and forms."""
     uploader = create_user("finance")
     with app.test_request_context():
         payment = make_payment(
@@ -52,6 +56,8 @@ def detail_pages(app, live_server, create_user) -> dict[str, str]:
         make_payment(db.session, agreement_id=agreement.id, status="succeeded")
         notification = make_notification(db.session, body=b'{"result": {"resultStatus": "S"}}')
         settlement = settlement_with_differences()
+        paid = made_on_the_day(5000)
+        day = import_day(Day().add(EntryKind.PAYMENT, paid.provider_payment_id, paid.request_id, 5001))["HKD"]
         db.session.commit()
         upload(
             [payee(1), payee(2), payee(3, account_number="12")],
@@ -59,25 +65,26 @@ def detail_pages(app, live_server, create_user) -> dict[str, str]:
             value_date=first_value_date(clock.now()),
         )
         batch_id = db.session.scalar(db.select(AchBatch.id))
-        ids = (payment.id, agreement.id, notification.id, settlement.id, batch_id, uploader.id)
-    payment_id, agreement_id, notification_id, settlement_id, batch_id, user_id = ids
-    return {
-        "auth.password": "/account/password",
-        "auth.two_factor": "/account/two-factor",
-        "payments.detail": f"/payments/{payment_id}",
-        "payments.refund_form": f"/payments/{payment_id}/refund",
-        "payments.cancel_form": f"/payments/{payment_id}/cancel",
-        "declarations.declare_form": f"/payments/{payment_id}/declare",
-        "agreements.detail": f"/agreements/{agreement_id}",
-        "agreements.revoke_form": f"/agreements/{agreement_id}/revoke",
-        "agreements.charge_form": f"/agreements/{agreement_id}/charge",
-        "notifications.detail": f"/notifications/{notification_id}",
-        "ach.detail": f"/ach/batches/{batch_id}",
-        "ach.new": "/ach/batches/new",
-        "settlements.detail": f"/settlements/{settlement_id}",
-        "settlements.import_form": "/settlements/import",
-        "users.detail": f"/admin/users/{user_id}",
-    }
+        ids = (payment.id, agreement.id, notification.id, settlement.id, day.id, batch_id, uploader.id)
+    payment_id, agreement_id, notification_id, settlement_id, day_id, batch_id, user_id = ids
+    return [
+        ("auth.password", "/account/password"),
+        ("auth.two_factor", "/account/two-factor"),
+        ("payments.detail", f"/payments/{payment_id}"),
+        ("payments.refund_form", f"/payments/{payment_id}/refund"),
+        ("payments.cancel_form", f"/payments/{payment_id}/cancel"),
+        ("declarations.declare_form", f"/payments/{payment_id}/declare"),
+        ("agreements.detail", f"/agreements/{agreement_id}"),
+        ("agreements.revoke_form", f"/agreements/{agreement_id}/revoke"),
+        ("agreements.charge_form", f"/agreements/{agreement_id}/charge"),
+        ("notifications.detail", f"/notifications/{notification_id}"),
+        ("ach.detail", f"/ach/batches/{batch_id}"),
+        ("ach.new", "/ach/batches/new"),
+        ("settlements.detail", f"/settlements/{settlement_id}"),
+        ("settlements.detail", f"/settlements/{day_id}"),
+        ("settlements.import_form", "/settlements/import"),
+        ("users.detail", f"/admin/users/{user_id}"),
+    ]
 
 
 def scan(page, where: str, axe: bool) -> list[str]:
@@ -135,7 +142,7 @@ def test_every_page_passes_axe_and_fits_a_phone(
         navigation = page.locator("nav[aria-label=Main] a")
         paths = [navigation.nth(n).get_attribute("href") for n in range(navigation.count())]
         assert len(paths) == len(NAVIGATION[role])
-        paths += [path for endpoint, path in detail_pages.items() if role in roles_for(access[endpoint])]
+        paths += [path for endpoint, path in detail_pages if role in roles_for(access[endpoint])]
         for path in paths:
             found += scan_at_every_width(page, f"{live_server}{path}", f"[{language}] {path} as {role}")
             scanned += 1
