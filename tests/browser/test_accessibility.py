@@ -52,6 +52,8 @@ def detail_pages(app, live_server, create_user) -> list[tuple[str, str]]:
             refunded_minor=1000,
         )
         make_refund(db.session, payment, status="succeeded")
+        large = make_payment(db.session, amount_minor=10_000_000, status="succeeded")
+        make_refund(db.session, large, amount_minor=800_000, status="awaiting_approval")  # in /approvals
         agreement = make_agreement(db.session, status="active", access_token_last4="wxyz")
         make_payment(db.session, agreement_id=agreement.id, status="succeeded")
         notification = make_notification(db.session, body=b'{"result": {"resultStatus": "S"}}')
