@@ -75,10 +75,12 @@
       announce("Not copied: this browser does not allow it here. Select the id and copy it.");
       return;
     }
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
     navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
       announce("Copied");
-      button.textContent = "Copied";  // its accessible name (aria-label) stays "Copy …"
-      window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      button.textContent = "Copied";  // its accessible name (aria-label, when set) stays "Copy …"
+      window.setTimeout(function () { button.textContent = label; }, 2000);
     }, function () {
       announce("Not copied: select the id and copy it.");
     });
@@ -293,23 +295,25 @@
     focusArrival(document.getElementById("main"));
   });
 
-  // A copy button ([data-copy] naming the id of the element whose text it copies) says whether it
-  // worked in the status element [data-copy-status] names. Clicks are taken on the document, so a
-  // live re-render of the page keeps the button working.
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+  // --- The top bar's menu on a narrow screen. Without script the menu stays open; here the button
+  // appears and folds it (CSS hides the menu while the button says aria-expanded="false" on a narrow
+  // screen, and hides the button on a wide one). Escape folds an open menu and returns to the button.
+  function setUpMenu() {
+    var button = document.querySelector(".menu-button");
     if (!button) { return; }
-    var source = document.getElementById(button.getAttribute("data-copy"));
-    var status = document.getElementById(button.getAttribute("data-copy-status"));
-    function say(message) { if (status) { status.textContent = message; } }
-    if (!source || !navigator.clipboard) {
-      say("Copying is not available here: select the link and copy it.");
-      return;
-    }
-    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-      say("Copied.");
-    }, function () {
-      say("Not copied: select the link and copy it.");
+    function expand(open) { button.setAttribute("aria-expanded", String(open)); }
+    expand(false);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      expand(button.getAttribute("aria-expanded") !== "true");
     });
-  });
+    document.addEventListener("keydown", function (event) {
+      var shown = button.offsetParent !== null;
+      if (event.key === "Escape" && shown && button.getAttribute("aria-expanded") === "true") {
+        expand(false);
+        button.focus();
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setUpMenu);
 })();

@@ -38,7 +38,7 @@ def test_support_copies_the_link_a_pending_agreement_waits_on(
         re.compile(r"HKT \(expires in 2[23] h \d+ min\)")
     )
     page.get_by_role("button", name="Copy the link").click()
-    expect(page.locator("#auth-link-copied")).to_have_text("Copied.")
+    expect(page.locator("#copy-status")).to_have_text("Copied")
     assert page.evaluate("() => navigator.clipboard.readText()") == LINK
     page.screenshot(path=str(tmp_path / "agreement-pending.png"), full_page=True)
 
