@@ -9,6 +9,8 @@ from flask import Response
 from flask import abort
 from flask import current_app
 from flask import request
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from dashboard import clock
 from dashboard.auth.access import roles
@@ -100,11 +102,19 @@ def table_csv(name: str, table: str):
     filters = form.filters()
     if filters is None:
         problems = filter_problems(form)
-        return render_error(422, f"Nothing was downloaded, because the filters have a problem ({problems}).")
-    wanted = table_named(shown.tables(shown.figures(db.session, filters)), table) or abort(404)
-    record_download(db.session, name, table, filter_args(request.args))
+        return render_error(
+            422,
+            _(
+                "Nothing was downloaded, because the filters have a problem (%(problems)s).",
+                problems=problems,
+            ),
+        )
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-    response = Response(csv_text(wanted, zone), mimetype="text/csv")
+    with force_locale("en"):  # a download is read by spreadsheets and scripts: English throughout
+        wanted = table_named(shown.tables(shown.figures(db.session, filters)), table) or abort(404)
+        text = csv_text(wanted, zone)
+    record_download(db.session, name, table, filter_args(request.args))
+    response = Response(text, mimetype="text/csv")
     day = clock.now().astimezone(zone)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="report-{name}-{table}-{filters.range.first_day}-{filters.range.last_day}'
