@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from dashboard.ach.banks import bank_name
@@ -58,19 +59,24 @@ PIECE = 1000
 
 
 def _lines(header: Iterable[str], rows: Iterable[list[str]]) -> Iterator[str]:
-    """Yield the BOM and header line, then the rows, :data:`PIECE` rows per piece."""
+    """Yield the BOM and header line, then the rows, :data:`PIECE` rows per piece.
+
+    In English throughout, like the header: spreadsheets and scripts read these files (and the
+    guidance texts are read after the view returned, when the user's language is no longer looked up).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     yield BOM + buffer.getvalue()
     piece: list[list[str]] = []
-    for row in rows:
-        piece.append(row)
-        if len(piece) == PIECE:
+    with force_locale("en"):
+        for row in rows:
+            piece.append(row)
+            if len(piece) == PIECE:
+                yield _written(buffer, writer, piece)
+                piece = []
+        if piece:
             yield _written(buffer, writer, piece)
-            piece = []
-    if piece:
-        yield _written(buffer, writer, piece)
 
 
 def _written(buffer: io.StringIO, writer: Any, rows: list[list[str]]) -> str:

@@ -244,7 +244,7 @@ def _date_problems(value_date: date) -> tuple[list[Problem], list[Problem]]:
 def value_date_refusal(value_date: date) -> str | None:
     """Return why a batch paid on ``value_date`` cannot be approved now (None: it can): an error, or
     a same-day value date past its cut-off."""
-    date_errors, _ = _date_problems(value_date)
+    date_errors = _date_problems(value_date)[0]
     if date_errors:
         return date_errors[0].message
     if past_same_day_cut_off(value_date, clock.now()):

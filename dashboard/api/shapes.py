@@ -11,6 +11,8 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
+
 from dashboard.agreements.models import Agreement
 from dashboard.events.kinds import EventKind
 from dashboard.events.models import Event
@@ -43,12 +45,13 @@ def failure(provider: str, status: str, code: str | None, message: str | None, a
     if status not in _REFUSED or not (code or message):
         return None
     known = guidance(provider, code, about)
-    return {
-        "code": code,
-        "message": message,
-        "meaning": known.meaning if known is not None else None,
-        "next_step": known.next_step if known is not None else None,
-    }
+    with force_locale("en"):  # the API speaks English whatever the caller's Accept-Language
+        return {
+            "code": code,
+            "message": message,
+            "meaning": str(known.meaning) if known is not None else None,
+            "next_step": str(known.next_step) if known is not None else None,
+        }
 
 
 def agreement_json(agreement: Agreement) -> dict[str, Any]:

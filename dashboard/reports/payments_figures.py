@@ -300,7 +300,7 @@ def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFina
         TimeToFinal(provider_label(provider), int(n), median, p95) for provider, n, median, p95 in providers
     ]
     if len(providers) > 1:
-        _, n, median, p95 = next(row for row in rows if row[0] is None)
+        _provider, n, median, p95 = next(row for row in rows if row[0] is None)
         times.append(TimeToFinal(_("All providers"), int(n), median, p95))
     return times
 
