@@ -47,7 +47,7 @@ def _details(session: Session, batch: AchBatch) -> tuple[tuple[str, str], ...]:
                 "%(count)s from file %(file)s, value date %(day)s",
                 count=batch.valid_count,
                 file=batch.file_name,
-                day=f"{batch.value_date:%Y-%m-%d}",
+                day=batch.value_date.isoformat(),
             ),
         )
     ]
@@ -83,7 +83,7 @@ def _details(session: Session, batch: AchBatch) -> tuple[tuple[str, str], ...]:
                     "%(count)s warning(s), by %(who)s at %(when)s",
                     count=warnings,
                     who=who,
-                    when=f"{when:%Y-%m-%d %H:%M}",
+                    when=when.strftime("%Y-%m-%d %H:%M"),
                 ),
             )
         )

@@ -640,5 +640,5 @@ def batch_summary(batch: AchBatch) -> str:
         count=batch.valid_count,
         total=total,
         account=batch.debtor_account,
-        day=f"{batch.value_date:%d %b %Y}",
+        day=batch.value_date.strftime("%d %b %Y"),
     )

@@ -139,7 +139,7 @@ def trend(now: int, before: int) -> str:
     if now == before:
         return _("no change")
     if not before:
-        return _("new (+%(count)s)", count=f"{now:,}")
+        return _("new (+%(count)s)", count=format(now, ","))
     change = now - before
     sign = "+" if change > 0 else "−"
     return f"{sign}{abs(change):,} ({sign}{abs(change) * 100 / before:.0f} %)"
@@ -169,8 +169,8 @@ def error_tables(figures: ErrorFigures) -> list[Table]:
             "by-code",
             _(
                 "Failed payments by result code: %(failed)s of %(attempts)s attempts",
-                failed=f"{figures.failed:,}",
-                attempts=f"{figures.attempts:,}",
+                failed=format(figures.failed, ","),
+                attempts=format(figures.attempts, ","),
             ),
             (
                 _l("Result code"),

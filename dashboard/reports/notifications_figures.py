@@ -273,7 +273,7 @@ def _duration(delay: timedelta) -> str:
         return f"{seconds / 60:.1f} min"
     if seconds < 86400:
         return f"{seconds / 3600:.1f} h"
-    return _("%(days)s days", days=f"{seconds / 86400:.1f}")
+    return _("%(days)s days", days=format(seconds / 86400, ".1f"))
 
 
 def _inbox(count: int, provider: str, filters: ReportFilters, outcome: str | None = None) -> Cell:

@@ -435,7 +435,7 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
             _(
                 "Payments open over %(minutes)s minutes: %(count)s (the oldest %(shown)s listed)",
                 minutes=STUCK_AFTER.seconds // 60,
-                count=f"{figures.stuck_total:,}",
+                count=format(figures.stuck_total, ","),
                 shown=STUCK_SHOWN,
             ),
             (_l("Created"), _l("Payment"), _l("Provider"), _l("Amount"), _l("Status")),
