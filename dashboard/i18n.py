@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations
 from babel.support import Translations
 from flask import Flask
+from flask import has_request_context
 from flask import request
 from flask import session
 from flask_babel import Babel
@@ -69,7 +70,12 @@ class SourceCatalogues(Domain):
 
 
 def chosen_language() -> str:
-    """Return the language of this request: the user's choice, else the browser's, else English."""
+    """Return the language of this request: the user's choice, else the browser's, else English.
+
+    Outside a request (jobs, commands) English: what they write is read in logs or kept.
+    """
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
         return current_user.language
     kept = session.get(SESSION_KEY)

@@ -53,3 +53,11 @@ def test_translations_keep_the_placeholders(language: str) -> None:
 
 def _forms(text: str | tuple) -> tuple:
     return text if isinstance(text, tuple) else (text,)
+
+
+def test_a_job_outside_any_request_writes_marked_messages_in_english(app) -> None:
+    from dashboard.settlements.records import ReportFormatError
+
+    with app.app_context():  # as jobs and commands run: no request, no user, no browser
+        refused = ReportFormatError(3, "the header names a column twice")
+    assert str(refused) == "line 3: the header names a column twice"
