@@ -27,6 +27,7 @@ from dashboard.ach.service import warnings_to_acknowledge
 from dashboard.ach.states import BatchStatus
 from dashboard.approvals.kinds import ApprovalKind
 from dashboard.approvals.kinds import Waiting
+from dashboard.i18n import gettext as _
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.users.models import User
@@ -40,26 +41,54 @@ def _details(session: Session, batch: AchBatch) -> tuple[tuple[str, str], ...]:
     """Return what the approver weighs: payees and value date (and what is wrong with it now), each
     bank's count and sum, the warnings."""
     lines = [
-        ("Payees", f"{batch.valid_count} from file {batch.file_name}, value date {batch.value_date:%Y-%m-%d}")
+        (
+            _("Payees"),
+            _(
+                "%(count)s from file %(file)s, value date %(day)s",
+                count=batch.valid_count,
+                file=batch.file_name,
+                day=batch.value_date.isoformat(),
+            ),
+        )
     ]
     for bank in bank_totals(session, batch.id):
         amount = format_money(Money(bank.total_minor, batch.currency)) if batch.currency else "—"
-        lines.append((f"Bank {bank.bank_code}", f"{bank.bank_name}: {bank.count} payee(s), {amount}"))
+        lines.append(
+            (
+                _("Bank %(code)s", code=bank.bank_code),
+                _(
+                    "%(bank)s: %(count)s payee(s), %(amount)s",
+                    bank=bank.bank_name,
+                    count=bank.count,
+                    amount=amount,
+                ),
+            )
+        )
     refusal = value_date_refusal(batch.value_date)
     if refusal:
-        lines.append(("Cannot be approved", f"{refusal} {AFTER_VALUE_DATE_REFUSAL}"))
+        lines.append((_("Cannot be approved"), f"{refusal} {AFTER_VALUE_DATE_REFUSAL}"))
     else:
-        lines.extend(("Value date", p.message) for p in value_date_problems(batch.value_date, clock.now()))
+        lines.extend((_("Value date"), p.message) for p in value_date_problems(batch.value_date, clock.now()))
     if batch.duplicate_reason:
-        lines.append(("Same file as an earlier batch", batch.duplicate_reason))
+        lines.append((_("Same file as an earlier batch"), batch.duplicate_reason))
     warnings = warnings_to_acknowledge(batch)
     if warnings and batch.warnings_acknowledged_at is not None:
         who = session.scalar(select(User.name).where(User.id == batch.warnings_acknowledged_by_id)) or "—"
         zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
         when = batch.warnings_acknowledged_at.astimezone(zone)
-        lines.append(("Warnings acknowledged", f"{warnings} warning(s), by {who} at {when:%Y-%m-%d %H:%M}"))
+        lines.append(
+            (
+                _("Warnings acknowledged"),
+                _(
+                    "%(count)s warning(s), by %(who)s at %(when)s",
+                    count=warnings,
+                    who=who,
+                    when=when.strftime("%Y-%m-%d %H:%M"),
+                ),
+            )
+        )
         for message, count in _warning_kinds(session, batch).most_common(WARNING_KINDS_SHOWN):
-            lines.append(("Warning", f"{message} ({count}×)"))
+            lines.append((_("Warning"), f"{message} ({count}×)"))
     return tuple(lines)
 
 
@@ -84,7 +113,7 @@ def _as_waiting(session: Session, batch: AchBatch) -> Waiting:
         kind=PAYROLL_APPROVALS.code,
         id=batch.id,
         summary=batch_summary(batch),
-        subject=f"payroll batch {batch.reference}",
+        subject=_("payroll batch %(reference)s", reference=batch.reference),
         subject_endpoint="ach.detail",
         subject_args={"batch_id": batch.id},
         amount=Money(batch.total_minor, batch.currency or "HKD"),
@@ -123,10 +152,15 @@ def waiting_batches_statement() -> Select:
 def approve(batch_id: int, actor_id: int, comment: str | None) -> tuple[str, str]:
     """Approve a waiting batch: its requests are stored and sent by a job; say so."""
     batch = approve_batch(batch_id, actor_id=actor_id, comment=comment)
-    total = format_money(batch.total) if batch.total is not None else "nothing"
+    total = format_money(batch.total) if batch.total is not None else _("nothing")
     return (
-        f"Approved payroll batch {batch.reference}: {batch.valid_count} payee(s), {total}, "
-        "are being sent to the bank; its page shows the progress.",
+        _(
+            "Approved payroll batch %(reference)s: %(count)s payee(s), %(total)s, are being sent to the"
+            " bank; its page shows the progress.",
+            reference=batch.reference,
+            count=batch.valid_count,
+            total=total,
+        ),
         "success",
     )
 
@@ -134,7 +168,7 @@ def approve(batch_id: int, actor_id: int, comment: str | None) -> tuple[str, str
 def reject(batch_id: int, actor_id: int, comment: str | None) -> tuple[str, str]:
     """Reject a waiting batch; nothing is sent, and finance may upload a corrected file."""
     batch = reject_batch(batch_id, actor_id=actor_id, comment=comment)
-    return f"Rejected payroll batch {batch.reference}; nothing was sent.", "success"
+    return _("Rejected payroll batch %(reference)s; nothing was sent.", reference=batch.reference), "success"
 
 
 PAYROLL_APPROVALS = ApprovalKind(

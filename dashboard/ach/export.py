@@ -24,6 +24,7 @@ from dashboard.ach.rules import REQUIRED_COLUMNS
 from dashboard.audit import service as audit
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
+from dashboard.i18n import in_language
 from dashboard.listing import readable
 from dashboard.listing import spreadsheet_safe
 from dashboard.money import Money
@@ -58,19 +59,24 @@ PIECE = 1000
 
 
 def _lines(header: Iterable[str], rows: Iterable[list[str]]) -> Iterator[str]:
-    """Yield the BOM and header line, then the rows, :data:`PIECE` rows per piece."""
+    """Yield the BOM and header line, then the rows, :data:`PIECE` rows per piece.
+
+    In English throughout, like the header: spreadsheets and scripts read these files (and the
+    guidance texts are read after the view returned, when the user's language is no longer looked up).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     yield BOM + buffer.getvalue()
     piece: list[list[str]] = []
-    for row in rows:
-        piece.append(row)
-        if len(piece) == PIECE:
+    with in_language("en"):
+        for row in rows:
+            piece.append(row)
+            if len(piece) == PIECE:
+                yield _written(buffer, writer, piece)
+                piece = []
+        if piece:
             yield _written(buffer, writer, piece)
-            piece = []
-    if piece:
-        yield _written(buffer, writer, piece)
 
 
 def _written(buffer: io.StringIO, writer: Any, rows: list[list[str]]) -> str:

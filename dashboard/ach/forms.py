@@ -34,6 +34,9 @@ from dashboard.ach.states import BatchStatus
 from dashboard.extensions import db
 from dashboard.forms import ConfirmedForm
 from dashboard.forms import DayField
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.i18n import ngettext
 from dashboard.listing import choices
 from dashboard.listing import id_validators
 from dashboard.listing import strip_text
@@ -56,38 +59,42 @@ class UploadForm(FlaskForm):
     file again is asked only once the service found the same file in an earlier batch.
     """
 
-    file = FileField("Payroll file (CSV)", validators=[FileRequired("Choose the payroll CSV file.")])
+    file = FileField(_l("Payroll file (CSV)"), validators=[FileRequired(_l("Choose the payroll CSV file."))])
     value_date = DateField(
-        "Value date",
-        validators=[DataRequired("Enter the day the employees are paid (YYYY-MM-DD).")],
-        description="The day employees are paid: Monday to Saturday, not a Hong Kong public holiday.",
+        _l("Value date"),
+        validators=[DataRequired(_l("Enter the day the employees are paid (YYYY-MM-DD)."))],
+        description=_l("The day employees are paid: Monday to Saturday, not a Hong Kong public holiday."),
     )
     debtor_account = StringField(
-        "Pay from account",
+        _l("Pay from account"),
         validators=[
-            DataRequired("Enter the account the salaries are paid from."),
+            DataRequired(_l("Enter the account the salaries are paid from.")),
             Regexp(
-                r"^[\d -]+$", message="Enter the account number in digits (spaces and hyphens are ignored)."
+                r"^[\d -]+$",
+                message=_l("Enter the account number in digits (spaces and hyphens are ignored)."),
             ),
         ],
         filters=[strip_text],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
-        description="Our account at the bank.",
+        description=_l("Our account at the bank."),
     )
     encoding = SelectField(
-        "Encoding",
+        _l("Encoding"),
         choices=[
-            SelectChoice("", "Detected automatically"),
+            SelectChoice("", _l("Detected automatically")),
             *(SelectChoice(*encoding) for encoding in ENCODINGS),
         ],
         default="",
-        description="Leave it detected unless the preview shows names with wrong characters.",
+        description=_l("Leave it detected unless the preview shows names with wrong characters."),
     )
     duplicate_reason = TextAreaField(
-        "Reason to pay the same file again",
-        validators=[Optional(), Length(max=500)],
+        _l("Reason to pay the same file again"),
+        validators=[
+            Optional(),
+            Length(max=500, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         filters=[strip_text],
-        description="Kept with the batch and in the audit log.",
+        description=_l("Kept with the batch and in the audit log."),
     )
 
     def validate_value_date(self, field: DateField) -> None:
@@ -104,7 +111,7 @@ class UploadForm(FlaskForm):
 class SubmitForm(ConfirmedForm):
     """Submit a checked batch for a manager's approval, its warnings acknowledged."""
 
-    acknowledge = BooleanField("I have read the warnings and these rows are to be paid as they are")
+    acknowledge = BooleanField(_l("I have read the warnings and these rows are to be paid as they are"))
     #: The file the page showed (its SHA-256): a file uploaded since is not submitted unseen.
     sha256 = HiddenField()
 
@@ -130,37 +137,44 @@ class BatchFilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(
-        "Search",
+        _l("Search"),
         validators=id_validators(*SEARCHED_COLUMNS),
         filters=[strip_text],
-        description="A batch number (#3); a batch reference or payee name (any case), whole or how it"
-        " starts; an employee id or account number, whole (or how it starts, for finance and managers).",
+        description=_l(
+            "A batch number (#3); a batch reference or payee name (any case), whole or how it starts;"
+            " an employee id or account number, whole (or how it starts, for finance and managers)."
+        ),
     )
-    status = SelectField("Status", choices=choices(BatchStatus, "Any status"), default="")
-    uploaded_by_id = SelectField("Uploaded by", coerce=_user_id, default="")
-    value_from = DayField("Value date from", validators=[Optional()])
-    value_to = DayField("Value date to", validators=[Optional()], description="Both days included.")
+    status = SelectField(_l("Status"), choices=choices(BatchStatus, _l("Any status")), default="")
+    uploaded_by_id = SelectField(_l("Uploaded by"), coerce=_user_id, default="")
+    value_from = DayField(_l("Value date from"), validators=[Optional()])
+    value_to = DayField(_l("Value date to"), validators=[Optional()], description=_l("Both days included."))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.value_to.description = (
-            f"Both days included ({zone_label(current_app.config['DISPLAY_TIMEZONE'])})."
+        self.value_to.description = _(
+            "Both days included (%(zone)s).", zone=zone_label(current_app.config["DISPLAY_TIMEZONE"])
         )
         uploaders = db.session.execute(
             select(User.id, User.name).where(User.role == Role.FINANCE).order_by(User.name, User.id)
         )
         self.uploaded_by_id.choices = [
-            SelectChoice("", "Anyone"),
+            SelectChoice("", _("Anyone")),
             *(SelectChoice(str(user_id), name) for user_id, name in uploaders),
         ]
 
     def validate_value_to(self, field: DateField) -> None:
         if field.data and self.value_from.data and field.data < self.value_from.data:
-            raise ValidationError("Must not be before “Value date from”.")
+            raise ValidationError(_("Must not be before “Value date from”."))
 
 
 def acknowledgement_missing(form: SubmitForm, warning_count: int) -> None:
     """Put the missing acknowledgement beside its box when the batch has warnings."""
     if warning_count and not form.acknowledge.data:
-        plural = "s" if warning_count != 1 else ""
-        form.acknowledge.errors.append(f"Tick this to confirm you read the {warning_count} warning{plural}.")
+        form.acknowledge.errors.append(
+            ngettext(
+                "Tick this to confirm you read the %(num)d warning.",
+                "Tick this to confirm you read the %(num)d warnings.",
+                warning_count,
+            )
+        )

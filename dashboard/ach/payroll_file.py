@@ -45,6 +45,8 @@ from dashboard.ach.rules import RowChecker
 from dashboard.ach.rules import Severity
 from dashboard.ach.rules import shown
 from dashboard.ach.rules import value_date_problems
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 
 __all__ = [
     "ENCODINGS",
@@ -87,9 +89,9 @@ _BOMS = (
 )
 #: Spreadsheet workbooks uploaded instead of a CSV: zip (.xlsx, .ods) and OLE2 (.xls).
 _WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
-_SAVE_AS = "in Excel, choose File › Save As › CSV UTF-8"
-_EMPTY = "The file is empty: it has no header row and no payee rows."
-_COLUMNS_HELP = (
+_SAVE_AS = _l("in Excel, choose File › Save As › CSV UTF-8")
+_EMPTY = _l("The file is empty: it has no header row and no payee rows.")
+_COLUMNS_HELP = _l(
     "The columns are employee_id, payee_name, bank_code, branch_code, account_number, amount, currency"
     " and reference, optionally payee_name_zh and email, in any order; case, spaces, hyphens and"
     " underscores in the names do not matter."
@@ -118,6 +120,7 @@ class FileRefused(ValueError):
     """The whole file cannot be read as a payroll (header, empty, too big, undecodable): nothing is stored."""
 
     def __init__(self, code: str, message: str, row: int | None = None):
+        message = str(message)  # read in the language of the request that refused the file
         super().__init__(message)
         self.problem = Problem(code, message, Severity.ERROR, row)
 
@@ -146,15 +149,23 @@ def read_payroll(
         raise FileRefused("empty", _EMPTY)
     if raw.head.startswith(_WORKBOOKS):
         raise FileRefused(
-            "not_csv", f"The file is a spreadsheet workbook, not a CSV file: {_SAVE_AS} and upload that file."
+            "not_csv",
+            _(
+                "The file is a spreadsheet workbook, not a CSV file: %(save_as)s and upload that file.",
+                save_as=_SAVE_AS,
+            ),
         )
     facts = FileFacts(sha256=raw.sha256, encoding="", size_bytes=raw.size)
     codec, decoded = _choose_encoding(stream, raw, encoding, facts)
     if decoded > max_decoded_bytes:
         raise FileRefused(
             "too_large",
-            f"The file is {_megabytes(decoded)} once decoded, above the limit of"
-            f" {_megabytes(max_decoded_bytes)}: split the payroll into smaller batches.",
+            _(
+                "The file is %(size)s once decoded, above the limit of %(limit)s: split the payroll into"
+                " smaller batches.",
+                size=_megabytes(decoded),
+                limit=_megabytes(max_decoded_bytes),
+            ),
         )
     return PayrollReader(stream, codec, facts, max_item_minor=max_item_minor)
 
@@ -216,8 +227,11 @@ def _choose_encoding(
         if decoded is None:
             raise FileRefused(
                 "encoding",
-                f"The file cannot be read as {label}: it holds bytes that are not valid in that"
-                " encoding. Choose another encoding, or let the encoding be detected.",
+                _(
+                    "The file cannot be read as %(encoding)s: it holds bytes that are not valid in that"
+                    " encoding. Choose another encoding, or let the encoding be detected.",
+                    encoding=label,
+                ),
             )
         return codec, decoded
     for mark, codec, label in _BOMS:
@@ -248,18 +262,26 @@ def _choose_encoding(
                 return guess.encoding, decoded
         if raw.nul:
             raise FileRefused(
-                "not_csv", f"The file contains NUL characters, so it is not CSV text: {_SAVE_AS}."
+                "not_csv",
+                _("The file contains NUL characters, so it is not CSV text: %(save_as)s.", save_as=_SAVE_AS),
             )
         raise FileRefused(
             "undecodable",
-            "The file is not text in UTF-8, UTF-16 or Big5 and its encoding could not be recognised:"
-            f" {_SAVE_AS}, or choose the file's encoding on the form.",
+            _(
+                "The file is not text in UTF-8, UTF-16 or Big5 and its encoding could not be recognised:"
+                " %(save_as)s, or choose the file's encoding on the form.",
+                save_as=_SAVE_AS,
+            ),
         )
     named = facts.encoding.removesuffix(" with BOM")
     raise FileRefused(
         "encoding",
-        f"The file starts with a {named} byte-order mark but is not {named} text: {_SAVE_AS},"
-        " or choose the file's encoding on the form.",
+        _(
+            "The file starts with a %(encoding)s byte-order mark but is not %(encoding)s text: %(save_as)s,"
+            " or choose the file's encoding on the form.",
+            encoding=named,
+            save_as=_SAVE_AS,
+        ),
     )
 
 
@@ -357,7 +379,7 @@ class PayrollReader:
         self._rows_left = self._checked_rows()
         self._first = next(self._rows_left, None)
         if self._first is None:
-            raise FileRefused("header_only", "The file has a header row but no payee rows.")
+            raise FileRefused("header_only", _("The file has a header row but no payee rows."))
         self._started = False
 
     def _header_line(self) -> str:
@@ -383,7 +405,9 @@ class PayrollReader:
         for index, cell in enumerate(cells):
             name = canonical_column(cell)
             if name not in _KNOWN:
-                unknown.append(shown(cell) if cell.strip() else f"an unnamed column {index + 1}")
+                unknown.append(
+                    shown(cell) if cell.strip() else _("an unnamed column %(number)s", number=index + 1)
+                )
             elif name in seen:
                 repeated.append(name)
             else:
@@ -391,14 +415,14 @@ class PayrollReader:
                 columns.append(name)
         missing = [name for name in REQUIRED_COLUMNS if name not in seen]
         if missing or unknown or repeated:
-            parts = ["The header row does not match the payroll template."]
+            parts = [_("The header row does not match the payroll template.")]
             if missing:
-                parts.append(f"Missing: {', '.join(missing)}.")
+                parts.append(_("Missing: %(columns)s.", columns=", ".join(missing)))
             if unknown:
-                parts.append(f"Not recognised: {', '.join(unknown)}.")
+                parts.append(_("Not recognised: %(columns)s.", columns=", ".join(unknown)))
             if repeated:
-                parts.append(f"Repeated: {', '.join(repeated)}.")
-            parts.append(_COLUMNS_HELP)
+                parts.append(_("Repeated: %(columns)s.", columns=", ".join(repeated)))
+            parts.append(str(_COLUMNS_HELP))
             raise FileRefused("header", " ".join(parts), row=self._row)
         return columns
 
@@ -445,7 +469,12 @@ class PayrollReader:
             # Mostly a cell above the field size limit: an unclosed quote swallows the rest of the file.
             raise FileRefused(
                 "csv",
-                f"Row {row + 1} cannot be read as CSV ({exc}): check that every quote in the file is closed.",
+                _(
+                    "Row %(row)s cannot be read as CSV (%(error)s): check that every quote in the file is"
+                    " closed.",
+                    row=row + 1,
+                    error=exc,
+                ),
                 row=row + 1,
             ) from None
         self.facts.rows = count

@@ -50,6 +50,9 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
+from dashboard.i18n import in_language
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
 from dashboard.money import format_money
 from dashboard.providers.hkach import new_message_id
@@ -71,7 +74,7 @@ _DEBTOR_ACCOUNT_DIGITS = range(1, 35)
 
 
 #: What a manager does with a batch whose value date can no longer be approved.
-AFTER_VALUE_DATE_REFUSAL = "Reject it: finance uploads the file again with another value date."
+AFTER_VALUE_DATE_REFUSAL = _l("Reject it: finance uploads the file again with another value date.")
 
 
 class BatchRefused(ValueError):
@@ -241,11 +244,11 @@ def _date_problems(value_date: date) -> tuple[list[Problem], list[Problem]]:
 def value_date_refusal(value_date: date) -> str | None:
     """Return why a batch paid on ``value_date`` cannot be approved now (None: it can): an error, or
     a same-day value date past its cut-off."""
-    date_errors, _ = _date_problems(value_date)
+    date_errors = _date_problems(value_date)[0]
     if date_errors:
         return date_errors[0].message
     if past_same_day_cut_off(value_date, clock.now()):
-        return (
+        return _(
             "The value date is today and the 17:55 Hong Kong time cut-off has passed:"
             " the bank would reject the batch (TM01)."
         )
@@ -255,7 +258,7 @@ def value_date_refusal(value_date: date) -> str | None:
 def _check_debtor_account(account: str) -> str:
     digits = account.replace(" ", "").replace("-", "")
     if not (digits.isascii() and digits.isdigit() and len(digits) in _DEBTOR_ACCOUNT_DIGITS):
-        raise BatchRefused("The debit account must be 1 to 34 digits (spaces and hyphens are ignored).")
+        raise BatchRefused(_("The debit account must be 1 to 34 digits (spaces and hyphens are ignored)."))
     return digits
 
 
@@ -408,9 +411,11 @@ def _editable(session: Session, batch_id: int) -> AchBatch:
     """Return the batch, locked, if its file may still change (a draft, or a rejected batch)."""
     batch = locked(session, AchBatch, batch_id)
     if batch is None:
-        raise BatchRefused("There is no such batch.")
+        raise BatchRefused(_("There is no such batch."))
     if batch.status not in EDITABLE_BATCH:
-        raise BatchRefused(f"The batch is {_words(batch.status)}: its file can no longer change.")
+        raise BatchRefused(
+            _("The batch is %(status)s: its file can no longer change.", status=_words(batch.status))
+        )
     return batch
 
 
@@ -462,29 +467,43 @@ def submit_for_approval(
     with write_transaction(db.session) as session:
         batch = locked(session, AchBatch, batch_id)
         if batch is None:
-            raise BatchRefused("There is no such batch.")
+            raise BatchRefused(_("There is no such batch."))
         if batch.status != BatchStatus.DRAFT:
-            raise BatchRefused(f"The batch is {_words(batch.status)}: only a draft can be submitted.")
+            raise BatchRefused(
+                _("The batch is %(status)s: only a draft can be submitted.", status=_words(batch.status))
+            )
         if sha256 is not None and sha256 != batch.sha256:
             raise BatchRefused(
-                f"The file changed since you opened it: {batch.file_name} was uploaded since. "
-                "Reload the page and check it before submitting."
+                _(
+                    "The file changed since you opened it: %(file)s was uploaded since. "
+                    "Reload the page and check it before submitting.",
+                    file=batch.file_name,
+                )
             )
         date_errors, date_warnings = _date_problems(batch.value_date)
         if date_errors:
-            raise BatchRefused(f"{date_errors[0].message} Upload the file again with another value date.")
+            raise BatchRefused(
+                _(
+                    "%(problem)s Upload the file again with another value date.",
+                    problem=date_errors[0].message,
+                )
+            )
         batch.file_problems = [
             *(p for p in batch.file_problems or () if p["column"] != "value_date"),
             *(problem_dict(p) for p in date_warnings),
         ]
         errors = errors_blocking(batch)
         if errors:
-            raise BatchRefused(f"The batch has {errors} error(s): upload a corrected file first.")
+            raise BatchRefused(
+                _("The batch has %(count)s error(s): upload a corrected file first.", count=errors)
+            )
         if batch.item_count == 0:
-            raise BatchRefused("The batch has no payee to pay.")
+            raise BatchRefused(_("The batch has no payee to pay."))
         warnings = warnings_to_acknowledge(batch)
         if warnings and not warnings_acknowledged:
-            raise BatchRefused(f"Acknowledge the {warnings} warning(s) before submitting the batch.")
+            raise BatchRefused(
+                _("Acknowledge the %(count)s warning(s) before submitting the batch.", count=warnings)
+            )
         now = clock.now()
         if warnings:
             batch.warnings_acknowledged_by_id, batch.warnings_acknowledged_at = actor_id, now
@@ -503,11 +522,11 @@ def _waiting(session: Session, batch_id: int, actor_id: int) -> AchBatch:
     """Return the batch, locked, if ``actor_id`` may decide on it now."""
     batch = locked(session, AchBatch, batch_id)
     if batch is None:
-        raise ApprovalRefused("there is no such batch")
+        raise ApprovalRefused(_("there is no such batch"))
     if batch.status != BatchStatus.AWAITING_APPROVAL:
-        raise ApprovalRefused(f"it is {_words(batch.status)} already")
+        raise ApprovalRefused(_("it is %(status)s already", status=_words(batch.status)))
     if actor_id in (batch.uploaded_by_id, batch.submitted_by_id, batch.warnings_acknowledged_by_id):
-        raise ApprovalRefused("you uploaded or submitted this batch: another manager must decide on it")
+        raise ApprovalRefused(_("you uploaded or submitted this batch: another manager must decide on it"))
     return batch
 
 
@@ -530,12 +549,14 @@ def approve_batch(batch_id: int, *, actor_id: int, comment: str | None = None) -
         batch = _waiting(session, batch_id, actor_id)
         why = value_date_refusal(batch.value_date)
         if why:
+            with in_language("en"):  # the audit log keeps English
+                why_in_english = value_date_refusal(batch.value_date)
             audit.record(
                 session,
                 "ach.batch_approval_failed",
                 object_type=ObjectType.ACH_BATCH,
                 object_id=batch.id,
-                after={"why": why, "comment": comment},
+                after={"why": why_in_english, "comment": comment},
             )
         else:
             _decide(session, batch, BatchEvent.APPROVED, actor_id, comment)
@@ -549,7 +570,13 @@ def approve_batch(batch_id: int, *, actor_id: int, comment: str | None = None) -
             )
             enqueue_after_commit(session, SUBMIT_BATCH, batch.id)
     if why:
-        raise ApprovalRefused(f"its value date is no longer allowed: {why} {AFTER_VALUE_DATE_REFUSAL}")
+        raise ApprovalRefused(
+            _(
+                "its value date is no longer allowed: %(why)s %(next_step)s",
+                why=why,
+                next_step=AFTER_VALUE_DATE_REFUSAL,
+            )
+        )
     return db.session.get(AchBatch, batch_id)
 
 
@@ -591,7 +618,7 @@ def reject_batch(batch_id: int, *, actor_id: int, comment: str | None = None) ->
     :raises ApprovalRefused: not waiting, or the manager uploaded or submitted it
     """
     if not comment:
-        raise ApprovalRefused("say why it is rejected: finance reads it")
+        raise ApprovalRefused(_("say why it is rejected: finance reads it"))
     with write_transaction(db.session) as session:
         batch = _waiting(session, batch_id, actor_id)
         _decide(session, batch, BatchEvent.REJECTED, actor_id, comment)
@@ -607,8 +634,11 @@ def reject_batch(batch_id: int, *, actor_id: int, comment: str | None = None) ->
 
 def batch_summary(batch: AchBatch) -> str:
     """Say in one sentence what approving a batch does (the approvals queue)."""
-    total = format_money(batch.total) if batch.total is not None else "nothing"
-    return (
-        f"Pay {batch.valid_count} employee(s) {total} by HK ACH from account {batch.debtor_account} "
-        f"with value date {batch.value_date:%d %b %Y}."
+    total = format_money(batch.total) if batch.total is not None else _("nothing")
+    return _(
+        "Pay %(count)s employee(s) %(total)s by HK ACH from account %(account)s with value date %(day)s.",
+        count=batch.valid_count,
+        total=total,
+        account=batch.debtor_account,
+        day=batch.value_date.strftime("%d %b %Y"),
     )

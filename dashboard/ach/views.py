@@ -32,7 +32,6 @@ from dashboard.ach.queries import batch_page
 from dashboard.ach.queries import items_page
 from dashboard.ach.queries import problems_of
 from dashboard.ach.queries import progress
-from dashboard.ach.rules import ACCEPTED_AMOUNTS
 from dashboard.ach.rules import first_value_date
 from dashboard.ach.service import errors_blocking
 from dashboard.ach.service import warnings_to_acknowledge
@@ -50,6 +49,8 @@ from dashboard.htmx import is_htmx
 from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
@@ -67,7 +68,7 @@ REVEALING_ROLES = frozenset({Role.FINANCE, Role.MANAGER})
 #: How many problems the preview lists above the rows (the error report has every one).
 PROBLEMS_SHOWN = 200
 #: The status filters of a batch's rows before it is sent, and after.
-CHECKED_ITEMS = ((ItemStatus.INVALID, "with errors"), (ItemStatus.VALID, "without errors"))
+CHECKED_ITEMS = ((ItemStatus.INVALID, _l("with errors")), (ItemStatus.VALID, _l("without errors")))
 SENT_ITEMS = tuple(
     (status, readable(status))
     for status in (
@@ -137,7 +138,11 @@ def _upload_page(form: UploadForm, batch: AchBatch | None = None, duplicate_of: 
         form=form,
         batch=batch,
         duplicate_of=duplicate_of,
-        accepted_amounts=ACCEPTED_AMOUNTS.removeprefix("Accepted: "),
+        # The sentence of rules.ACCEPTED_AMOUNTS (kept in English there: problems are stored).
+        accepted_amounts=_(
+            "digits with at most 2 decimals (1234, 1234.5 or 1234.50), with commas only between groups"
+            " of three digits when a decimal point follows (1,234.50); no currency symbols, spaces or signs."
+        ),
     )
 
 
@@ -163,7 +168,10 @@ def replace_form(batch_id: int):
     """Show the form that replaces a draft or rejected batch's file with a corrected one."""
     batch = db.get_or_404(AchBatch, batch_id)
     if batch.status not in EDITABLE_BATCH:
-        flash(f"The batch is {readable(batch.status)}: its file can no longer change.", "error")
+        flash(
+            _("The batch is %(status)s: its file can no longer change.", status=readable(batch.status)),
+            "error",
+        )
         return navigate(url_for("ach.detail", batch_id=batch.id))
     form = UploadForm(formdata=None)
     form.fill_defaults(clock.now(), batch.value_date, batch.debtor_account)
@@ -207,11 +215,14 @@ def _receive(form: UploadForm, batch: AchBatch | None):
         return _upload_page(form, batch)
     if uploaded.duplicate_of is not None:
         form.duplicate_reason.errors.append(
-            f"This file was uploaded before, as batch {uploaded.duplicate_of}. Say why it is to be paid"
-            " again, then choose the file again."
+            _(
+                "This file was uploaded before, as batch %(reference)s. Say why it is to be paid again,"
+                " then choose the file again.",
+                reference=uploaded.duplicate_of,
+            )
         )
         return _upload_page(form, batch, uploaded.duplicate_of)
-    flash("The file was read and checked: nothing is sent until it is submitted and approved.", "success")
+    flash(_("The file was read and checked: nothing is sent until it is submitted and approved."), "success")
     return form_done(url_for("ach.detail", batch_id=uploaded.batch_id))
 
 
@@ -254,7 +265,7 @@ def _detail_context(batch: AchBatch, block: str, **forms: Any) -> dict[str, Any]
         "progress": progress(batch),
         "items": items_page(db.session, batch.id, status=status, cursor=after) if shows_items else None,
         "item_status": status,
-        "item_statuses": (("", "all"), *statuses),
+        "item_statuses": (("", _("all")), *statuses),
         "show_id": _id_display(),
         "editable": editable,
         "acts": editable and can_open("ach.submit"),
@@ -319,10 +330,10 @@ def _send_for_approval(batch: AchBatch, form: SubmitForm):
             sha256=form.sha256.data or "",
         )
     except service.BatchRefused as refused:
-        form.acknowledge.errors.append(f"It cannot be submitted: {refused}.")
+        form.acknowledge.errors.append(_("It cannot be submitted: %(reason)s.", reason=refused))
         return _actions(db.get_or_404(AchBatch, batch.id), form)
     flash(
-        "Submitted for approval: a manager who did not upload it approves it before anything is paid.",
+        _("Submitted for approval: a manager who did not upload it approves it before anything is paid."),
         "success",
     )
     return form_done(url_for("ach.detail", batch_id=batch.id))
@@ -345,9 +356,9 @@ def _discard(batch: AchBatch, form: DiscardForm):
     try:
         service.discard(batch.id, current_user.id)
     except service.BatchRefused as refused:
-        flash(f"It cannot be discarded: {refused}.", "error")
+        flash(_("It cannot be discarded: %(reason)s.", reason=refused), "error")
         return _actions(db.get_or_404(AchBatch, batch.id), form)
-    flash(f"Batch {batch.reference} was discarded; nothing was sent.", "success")
+    flash(_("Batch %(reference)s was discarded; nothing was sent.", reference=batch.reference), "success")
     return form_done(url_for("ach.detail", batch_id=batch.id))
 
 

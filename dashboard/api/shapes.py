@@ -14,6 +14,7 @@ from typing import Any
 from dashboard.agreements.models import Agreement
 from dashboard.events.kinds import EventKind
 from dashboard.events.models import Event
+from dashboard.i18n import in_language
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.providers.guidance import About
@@ -43,12 +44,13 @@ def failure(provider: str, status: str, code: str | None, message: str | None, a
     if status not in _REFUSED or not (code or message):
         return None
     known = guidance(provider, code, about)
-    return {
-        "code": code,
-        "message": message,
-        "meaning": known.meaning if known is not None else None,
-        "next_step": known.next_step if known is not None else None,
-    }
+    with in_language("en"):  # the API speaks English whatever the caller's Accept-Language
+        return {
+            "code": code,
+            "message": message,
+            "meaning": str(known.meaning) if known is not None else None,
+            "next_step": str(known.next_step) if known is not None else None,
+        }
 
 
 def agreement_json(agreement: Agreement) -> dict[str, Any]:

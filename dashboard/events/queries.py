@@ -17,6 +17,8 @@ from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.events.service import timeline
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.money import format_money
 from dashboard.providers.guidance import About
 from dashboard.providers.guidance import Guidance
@@ -29,27 +31,38 @@ TIMELINE_LIMIT = 500
 
 #: Headings for the kinds the services record; other kinds get their own name, humanised.
 KIND_TITLES = {
-    EventKind.CREATED: "Created",
-    EventKind.STATUS_CHANGED: "Status changed",
-    EventKind.PROVIDER_CALL: "Provider call",
-    EventKind.NOTIFICATION: "Notification",
-    EventKind.REFUND_REQUESTED: "Refund requested",
-    EventKind.REFUND_STATUS_CHANGED: "Refund status changed",
-    EventKind.CANCEL_REQUESTED: "Cancel requested",
-    EventKind.CANCEL_STATUS_CHANGED: "Cancel status changed",
-    EventKind.CANCEL_AWAITS_SUPPORT: "Cancel left unknown",
-    EventKind.DECLARATION_REQUESTED: "Declared to customs",
-    EventKind.DECLARATION_STATUS_CHANGED: "Declaration status changed",
-    EventKind.REVOKE_REQUESTED: "Revoke requested",
-    EventKind.DISPUTE: "Dispute",
-    EventKind.JOB_FAILED: "Job failed",
-    EventKind.ACH_FILE_REPLACED: "File replaced",
-    EventKind.ACH_SUBMISSION_STATUS_CHANGED: "Request to the bank",
-    EventKind.ACH_PROGRESS: "Progress",
+    EventKind.CREATED: _l("Created"),
+    EventKind.STATUS_CHANGED: _l("Status changed"),
+    EventKind.PROVIDER_CALL: _l("Provider call"),
+    EventKind.NOTIFICATION: _l("Notification"),
+    EventKind.REFUND_REQUESTED: _l("Refund requested"),
+    EventKind.REFUND_STATUS_CHANGED: _l("Refund status changed"),
+    EventKind.CANCEL_REQUESTED: _l("Cancel requested"),
+    EventKind.CANCEL_STATUS_CHANGED: _l("Cancel status changed"),
+    EventKind.CANCEL_AWAITS_SUPPORT: _l("Cancel left unknown"),
+    EventKind.DECLARATION_REQUESTED: _l("Declared to customs"),
+    EventKind.DECLARATION_STATUS_CHANGED: _l("Declaration status changed"),
+    EventKind.REVOKE_REQUESTED: _l("Revoke requested"),
+    EventKind.DISPUTE: _l("Dispute"),
+    EventKind.JOB_FAILED: _l("Job failed"),
+    EventKind.ACH_FILE_REPLACED: _l("File replaced"),
+    EventKind.ACH_SUBMISSION_STATUS_CHANGED: _l("Request to the bank"),
+    EventKind.ACH_PROGRESS: _l("Progress"),
+    # Kinds no describer reads: their names, as the fallback would humanise them.
+    EventKind.AUTH_CODE_RECEIVED: _l("Auth code received"),
+    EventKind.TOKEN_REFRESHED: _l("Token refreshed"),
+    EventKind.TOKEN_REFRESH_FAILED: _l("Token refresh failed"),
+    EventKind.REVOKE_FAILED: _l("Revoke failed"),
 }
 
 #: A provider call's outcome (the providers' S/F/U result status) in words.
-CALL_OUTCOMES = {"S": "succeeded (S)", "F": "failed (F)", "U": "unknown (U)"}
+CALL_OUTCOMES = {"S": _l("succeeded (S)"), "F": _l("failed (F)"), "U": _l("unknown (U)")}
+#: How a refund, cancel or declaration is named on its payment's timeline.
+CHILD_LABELS = {
+    "refund": _l("refund #%(id)s"),
+    "cancel": _l("cancel #%(id)s"),
+    "declaration": _l("declaration #%(id)s"),
+}
 
 
 @dataclass(frozen=True)
@@ -100,13 +113,13 @@ def _text(value: Any) -> str:
 
 def _body(value: Any) -> str:
     if value is None or value == "":
-        return "(none)"
+        return _("(none)")
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def _transition(summary: dict[str, Any], key: str = "status") -> str:
     old, new = summary.pop(key)
-    return f"{old or 'none'} → {new}"
+    return f"{old or _('none')} → {new}"
 
 
 def _amount(summary: dict[str, Any]) -> str:
@@ -142,7 +155,7 @@ def _child(name: str) -> Callable[[dict[str, Any]], str]:
 
     def describe(summary: dict[str, Any]) -> str:
         child_id = summary.pop(f"{name}_id", None)
-        label = f"{name} #{child_id}" if child_id is not None else ""
+        label = CHILD_LABELS[name] % {"id": child_id} if child_id is not None else ""
         change = _transition(summary) if "status" in summary else ""
         return _joined(label, change, _amount(summary), _result(summary))
 
@@ -155,18 +168,20 @@ def _awaits_support(summary: dict[str, Any]) -> str:
 
 def _declaration(summary: dict[str, Any]) -> str:
     customs = summary.pop("customs_code", None)
-    return _joined(_child("declaration")(summary), f"to {customs}" if customs else "")
+    return _joined(_child("declaration")(summary), _("to %(customs)s", customs=customs) if customs else "")
 
 
 def _dispute(summary: dict[str, Any]) -> str:
     dispute_id = summary.pop("dispute_id", None)
     defend_by = summary.pop("defend_by", None)
     return _joined(
-        f"dispute {dispute_id}" if dispute_id else "",
+        _("dispute %(id)s", id=dispute_id) if dispute_id else "",
         str(summary.pop("stage", "") or ""),
         _amount(summary),
         str(summary.pop("reason", "") or ""),
-        f"defend by {local_time(datetime.fromisoformat(defend_by), with_zone=True)}" if defend_by else "",
+        _("defend by %(time)s", time=local_time(datetime.fromisoformat(defend_by), with_zone=True))
+        if defend_by
+        else "",
     )
 
 
@@ -181,7 +196,9 @@ def _job_failed(summary: dict[str, Any]) -> str:
 def _payroll_file(summary: dict[str, Any]) -> str:
     rows, errors = summary.pop("items"), summary.pop("errors")
     return _joined(
-        str(summary.pop("file_name", "")), f"{rows} rows", f"{errors} with errors" if errors else ""
+        str(summary.pop("file_name", "")),
+        _("%(count)s rows", count=rows),
+        _("%(count)s with errors", count=errors) if errors else "",
     )
 
 
@@ -189,7 +206,7 @@ def _bank_request(summary: dict[str, Any]) -> str:
     number = summary.pop("submission")
     problems = summary.pop("problems", None) or ()
     return _joined(
-        f"request {number}",
+        _("request %(number)s", number=number),
         _transition(summary),
         _result(summary),
         "; ".join(str(problem["message"]) for problem in problems),
@@ -201,9 +218,11 @@ def _progress(summary: dict[str, Any]) -> str:
     paid_minor, currency = summary.pop("paid_minor", 0), summary.pop("currency", None)
     summary.pop("items", None)
     return _joined(
-        f"{final} of {total} final",
-        f"{paid} paid" + (f" ({format_money(int(paid_minor), currency)})" if currency else ""),
-        f"{rejected} rejected",
+        _("%(final)s of %(total)s final", final=final, total=total),
+        _("%(count)s paid (%(amount)s)", count=paid, amount=format_money(int(paid_minor), currency))
+        if currency
+        else _("%(count)s paid", count=paid),
+        _("%(count)s rejected", count=rejected),
     )
 
 
@@ -214,9 +233,9 @@ def _provider_call(summary: dict[str, Any]) -> str:
     operation = " ".join(str(summary.pop(key, "") or "") for key in ("provider", "operation")).strip()
     return _joined(
         operation,
-        f"HTTP {status}" if status else "no HTTP answer",
+        f"HTTP {status}" if status else _("no HTTP answer"),
         f"{duration} ms" if duration is not None else "",
-        CALL_OUTCOMES.get(outcome, f"outcome {outcome}") if outcome else "",
+        str(CALL_OUTCOMES.get(outcome) or _("outcome %(outcome)s", outcome=outcome)) if outcome else "",
         str(summary.pop("error", "") or ""),
     )
 
@@ -277,7 +296,7 @@ def describe(event: Event, actor: str | None = None, provider: str | None = None
     :param provider: the code of the provider behind the object, whose guidance explains a result
         code the event recorded
     """
-    title = KIND_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
+    title = str(KIND_TITLES.get(event.kind) or event.kind.replace("_", " ").capitalize())
     raw = event.summary if isinstance(event.summary, dict) else {"summary": event.summary}
     summary = dict(raw)
     describer = _DESCRIBERS.get(event.kind)

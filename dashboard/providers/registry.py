@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from dashboard.i18n import gettext as _
 from dashboard.providers.antom.provider import ANTOM
 from dashboard.providers.entry import Provider
 from dashboard.providers.guidance import About
@@ -71,6 +72,8 @@ def guidance(
 
 def refusal_words(provider_code: str, code: str | None, message: str | None, about: About) -> str:
     """Return a provider's refusal as staff read it: its code and message, then the next step if known."""
-    said = " ".join(part for part in (code, message) if part) or "no reason given"
+    said = " ".join(part for part in (code, message) if part) or _("no reason given")
     known = guidance(provider_code, code, about)
-    return f"{said}. {known.next_step}" if known is not None and known.act else f"{said}."
+    if known is not None and known.act:
+        return _("%(said)s. %(next_step)s", said=said, next_step=known.next_step)
+    return _("%(said)s.", said=said)

@@ -22,6 +22,8 @@ from dashboard.agreements.models import Agreement
 from dashboard.agreements.queries import AgreementFilter
 from dashboard.agreements.queries import agreement_conditions
 from dashboard.agreements.states import AgreementStatus
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.reports.charts import bar_chart
 from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.tables import Link
@@ -55,7 +57,9 @@ class AgreementFigures:
     def charts(self) -> list[Markup]:
         """Return the chart of the counts."""
         return [
-            bar_chart("Agreements", [(line.label, line.count) for line in self.counts], chart_id="agreements")
+            bar_chart(
+                _("Agreements"), [(line.label, line.count) for line in self.counts], chart_id="agreements"
+            )
         ]
 
 
@@ -63,11 +67,14 @@ def agreement_figures(session: Session, filters: ReportFilters) -> AgreementFigu
     """Return the agreements section's figures: the range's days for made, revoked and cancelled."""
     days = {"day_from": filters.range.first_day, "day_to": filters.range.last_day}
     asked = (
-        ("Active now", AgreementFilter(status=AgreementStatus.ACTIVE.value)),
-        ("Made in the range", AgreementFilter(**days)),
-        ("Revoked by us in the range", AgreementFilter(dated="revoked", **days)),
-        ("Cancelled in the wallet in the range", AgreementFilter(dated="cancelled", **days)),
-        (f"Active, running out within {EXPIRING_DAYS} days", AgreementFilter(expiring=EXPIRING_DAYS)),
+        (_("Active now"), AgreementFilter(status=AgreementStatus.ACTIVE.value)),
+        (_("Made in the range"), AgreementFilter(**days)),
+        (_("Revoked by us in the range"), AgreementFilter(dated="revoked", **days)),
+        (_("Cancelled in the wallet in the range"), AgreementFilter(dated="cancelled", **days)),
+        (
+            _("Active, running out within %(days)s days", days=EXPIRING_DAYS),
+            AgreementFilter(expiring=EXPIRING_DAYS),
+        ),
     )
     return AgreementFigures(
         tuple(
@@ -86,8 +93,8 @@ def agreement_tables(figures: AgreementFigures) -> list[Table]:
     return [
         Table(
             "agreements",
-            "Auto Debit agreements; each count opens the list of them",
-            ("Agreements", "Count"),
+            _("Auto Debit agreements; each count opens the list of them"),
+            (_l("Agreements"), _l("Count")),
             [
                 (line.label, Link(f"{line.count:,}", url_for("agreements.index", **line.list_args())))
                 for line in figures.counts
@@ -98,7 +105,7 @@ def agreement_tables(figures: AgreementFigures) -> list[Table]:
 
 SECTION = Section(
     name="agreements",
-    title="Agreements",
+    title=_l("Agreements"),
     topics=("agreement",),
     figures=agreement_figures,
     tables=agreement_tables,

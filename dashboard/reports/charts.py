@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
+from dashboard.i18n import gettext as _
+
 #: Drawing units of the view box (the SVG scales to its box's width).
 _WIDTH = 640
 _ROW = 24
@@ -35,9 +37,14 @@ def _figure(chart_id: str, title: str, summary: str, height: int, body: Markup) 
 
 def _summary(points: Sequence[tuple[str, Number]], value_label: ValueLabel) -> str:
     if not points or not any(value for _, value in points):
-        return "Nothing in this range."
+        return _("Nothing in this range.")
     label, value = max(points, key=lambda point: point[1])
-    return f"{len(points)} bars; the largest is {label}: {value_label(value)}."
+    return _(
+        "%(count)s bars; the largest is %(label)s: %(value)s.",
+        count=len(points),
+        label=label,
+        value=value_label(value),
+    )
 
 
 def bar_chart(
@@ -73,7 +80,9 @@ def bar_chart(
             )
         )
     if not bars:
-        rows.append(Markup('<text x="0" y="16" class="chart-empty">Nothing in this range.</text>'))
+        rows.append(
+            Markup('<text x="0" y="16" class="chart-empty">{}</text>').format(_("Nothing in this range."))
+        )
     height = max(len(bars), 1) * _ROW + 4
     return _figure(chart_id, title, _summary(bars, value_label), height, Markup("").join(rows))
 

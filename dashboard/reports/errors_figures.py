@@ -15,6 +15,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.payments.queries import NO_CODE
 from dashboard.payments.states import PaymentStatus
 from dashboard.providers.guidance import About
@@ -65,14 +67,14 @@ class ErrorFigures:
         """Name a code's bar; with its provider only when another provider has the same code."""
         label = code_label(failures.code)
         if sum(1 for other in self.codes if other.code == failures.code) > 1:
-            return f"{label} ({provider_label(failures.provider)})"
+            return _("%(code)s (%(provider)s)", code=label, provider=provider_label(failures.provider))
         return label
 
     def charts(self) -> list[Markup]:
         """Draw the section's chart (from the figures alone)."""
         return [
             bar_chart(
-                "Failed payments by result code",
+                _("Failed payments by result code"),
                 [(self._bar_label(code), code.count) for code in self.codes],
                 chart_id="errors-by-code",
             )
@@ -81,7 +83,7 @@ class ErrorFigures:
 
 def code_label(code: str) -> str:
     """Say a result code, or that there was none."""
-    return code or "no code given"
+    return code or _("no code given")
 
 
 def _failures(session: Session, filters: ReportFilters) -> dict[tuple[str, str], int]:
@@ -135,9 +137,9 @@ def code_payments_url(filters: ReportFilters, failures: CodeFailures) -> str:
 def trend(now: int, before: int) -> str:
     """Say how a count moved against the period before: ``+3 (+50 %)``, ``−2 (−100 %)``, ``new``."""
     if now == before:
-        return "no change"
+        return _("no change")
     if not before:
-        return f"new (+{now:,})"
+        return _("new (+%(count)s)", count=format(now, ","))
     change = now - before
     sign = "+" if change > 0 else "−"
     return f"{sign}{abs(change):,} ({sign}{abs(change) * 100 / before:.0f} %)"
@@ -165,16 +167,20 @@ def error_tables(figures: ErrorFigures) -> list[Table]:
     return [
         Table(
             "by-code",
-            f"Failed payments by result code: {figures.failed:,} of {figures.attempts:,} attempts",
+            _(
+                "Failed payments by result code: %(failed)s of %(attempts)s attempts",
+                failed=format(figures.failed, ","),
+                attempts=format(figures.attempts, ","),
+            ),
             (
-                "Result code",
-                "Provider",
-                "Failed",
-                "Share of attempts",
-                "Previous period",
-                "Trend",
-                "Meaning",
-                "Next step",
+                _l("Result code"),
+                _l("Provider"),
+                _l("Failed"),
+                _l("Share of attempts"),
+                _l("Previous period"),
+                _l("Trend"),
+                _l("Meaning"),
+                _l("Next step"),
             ),
             rows,
         )
@@ -183,7 +189,7 @@ def error_tables(figures: ErrorFigures) -> list[Table]:
 
 SECTION = Section(
     name="errors",
-    title="Errors",
+    title=_l("Errors"),
     topics=("payment",),
     figures=error_figures,
     tables=error_tables,

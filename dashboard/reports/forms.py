@@ -13,6 +13,8 @@ from wtforms.validators import Optional
 
 from dashboard import clock
 from dashboard.forms import DayField
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import choices
 from dashboard.money import EXPONENTS
 from dashboard.payments.models import PROVIDERS
@@ -35,21 +37,23 @@ class ReportFilterForm(FlaskForm):
         csrf = False
 
     range = SelectField(
-        "Days",
+        _l("Days"),
         choices=[SelectChoice(key.value, label) for key, label in RANGE_LABELS.items()],
         default=RangeKey.LAST_7_DAYS.value,
     )
-    day_from = DayField("First day", validators=[Optional()])
-    day_to = DayField("Last day", validators=[Optional()])
+    day_from = DayField(_l("First day"), validators=[Optional()])
+    day_to = DayField(_l("Last day"), validators=[Optional()])
     provider = SelectField(
-        "Provider", choices=choices(PROVIDERS, "Every provider", provider_label), default=""
+        _l("Provider"), choices=choices(PROVIDERS, _l("Every provider"), provider_label), default=""
     )
-    currency = SelectField("Currency", choices=choices(sorted(EXPONENTS), "Every currency", str), default="")
+    currency = SelectField(
+        _l("Currency"), choices=choices(sorted(EXPONENTS), _l("Every currency"), str), default=""
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         zone = zone_label(current_app.config["DISPLAY_TIMEZONE"])
-        self.day_to.description = f"For custom days: days in {zone}, both included."
+        self.day_to.description = _("For custom days: days in %(zone)s, both included.", zone=zone)
 
     def validate(self, extra_validators=None) -> bool:
         """Check the fields, then that the days make a range (empty day fields skip their own checks)."""

@@ -20,6 +20,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.providers.registry import NOTIFYING
@@ -42,12 +44,12 @@ from dashboard.reports.tables import Table
 
 #: The outcomes the section counts besides what was received, and their column headings.
 COUNTED = (
-    (InboxOutcome.REJECTED, "Signature failures"),
-    (InboxOutcome.DUPLICATE, "Duplicates"),
-    (InboxOutcome.LATE, "Late"),
-    (InboxOutcome.FAILED, "Failed"),
-    (InboxOutcome.UNMATCHED, "Unmatched"),
-    (InboxOutcome.PENDING, "Waiting"),
+    (InboxOutcome.REJECTED, _l("Signature failures")),
+    (InboxOutcome.DUPLICATE, _l("Duplicates")),
+    (InboxOutcome.LATE, _l("Late")),
+    (InboxOutcome.FAILED, _l("Failed")),
+    (InboxOutcome.UNMATCHED, _l("Unmatched")),
+    (InboxOutcome.PENDING, _l("Waiting")),
 )
 #: Delays are those of first deliveries that verified, once processed: a redelivery's says how
 #: the provider retries, and a forged body's time is anybody's guess.
@@ -97,11 +99,13 @@ class NotificationHealth:
     @property
     def charts(self) -> list[Markup]:
         """Draw what each provider sent per day (per hour for a short range)."""
-        every = "hour" if self.filters.range.hourly else "day"
+        hourly = self.filters.range.hourly
         labels = [_period_label(period, self.filters) for period in self.periods]
         return [
             column_chart(
-                f"{health.label} notifications received per {every}",
+                _("%(provider)s notifications received per hour", provider=health.label)
+                if hourly
+                else _("%(provider)s notifications received per day", provider=health.label),
                 list(zip(labels, health.received_per_period, strict=True)),
                 chart_id=f"notifications-received-{health.provider}",
             )
@@ -189,7 +193,7 @@ def _outcome_counts(
     for provider, outcome, count in rows:
         if count:
             counts.setdefault(provider, {})[outcome] = int(count)
-    for (provider, _), count in waiting.items():
+    for (provider, _outcome), count in waiting.items():
         per_outcome = counts.setdefault(provider, {})
         per_outcome[WAITING] = per_outcome.get(WAITING, 0) + count
     return counts
@@ -255,8 +259,8 @@ def delay_text(bucket: int | None) -> str | None:
         return None
     bound = bucket_bound(bucket)
     if bound is None:
-        return f"over {_duration(bucket_bound(bucket - 1))}"
-    return f"under {_duration(bound)}"
+        return _("over %(duration)s", duration=_duration(bucket_bound(bucket - 1)))
+    return _("under %(duration)s", duration=_duration(bound))
 
 
 def _duration(delay: timedelta) -> str:
@@ -269,7 +273,7 @@ def _duration(delay: timedelta) -> str:
         return f"{seconds / 60:.1f} min"
     if seconds < 86400:
         return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+    return _("%(days)s days", days=format(seconds / 86400, ".1f"))
 
 
 def _inbox(count: int, provider: str, filters: ReportFilters, outcome: str | None = None) -> Cell:
@@ -291,14 +295,14 @@ def notification_tables(figures: NotificationHealth) -> list[Table]:
     filters = figures.filters
     health = Table(
         "providers",
-        "Notifications per provider: what became of them, and their delay from the provider's event time",
+        _("Notifications per provider: what became of them, and their delay from the provider's event time"),
         (
-            "Provider",
-            "Received",
-            *(heading for _, heading in COUNTED),
-            "Delay median",
-            "Delay 95th percentile",
-            "Delays known",
+            _l("Provider"),
+            _l("Received"),
+            *(heading for _outcome, heading in COUNTED),
+            _l("Delay median"),
+            _l("Delay 95th percentile"),
+            _l("Delays known"),
         ),
         [
             (
@@ -306,7 +310,7 @@ def notification_tables(figures: NotificationHealth) -> list[Table]:
                 _inbox(provider.received, provider.provider, filters),
                 *(
                     _inbox(provider.outcomes.get(outcome.value, 0), provider.provider, filters, outcome.value)
-                    for outcome, _ in COUNTED
+                    for outcome, _heading in COUNTED
                 ),
                 delay_text(provider.delay.median),
                 delay_text(provider.delay.p95),
@@ -315,11 +319,11 @@ def notification_tables(figures: NotificationHealth) -> list[Table]:
             for provider in figures.providers
         ],
     )
-    every = "Hour" if filters.range.hourly else "Day"
+    hourly = filters.range.hourly
     received = Table(
         "received",
-        f"Notifications received per {every.lower()}",
-        (every, *(provider.label for provider in figures.providers)),
+        _("Notifications received per hour") if hourly else _("Notifications received per day"),
+        (_l("Hour") if hourly else _l("Day"), *(provider.label for provider in figures.providers)),
         [
             (period, *(provider.received_per_period[index] for provider in figures.providers))
             for index, period in enumerate(figures.periods)
@@ -330,7 +334,7 @@ def notification_tables(figures: NotificationHealth) -> list[Table]:
 
 SECTION = Section(
     "notifications",
-    "Notification health",
+    _l("Notification health"),
     # Intake records no event (it stays one write); applied notifications are recorded on the
     # timelines of the payments and agreements they concern.
     ("payment", "agreement"),

@@ -25,6 +25,8 @@ from sqlalchemy import union_all
 from sqlalchemy.orm import Session
 
 from dashboard import clock
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.models import Payment
@@ -142,10 +144,11 @@ class PaymentFigures:
 
     def activity_charts(self) -> list[Markup]:
         """Draw payments created per period for each provider, and paid per period in each currency."""
-        every = "hour" if self.hourly else "day"
         charts = [
             column_chart(
-                f"Payments created per {every}, {provider_label(provider)}",
+                _("Payments created per hour, %(provider)s", provider=provider_label(provider))
+                if self.hourly
+                else _("Payments created per day, %(provider)s", provider=provider_label(provider)),
                 list(zip(self.periods, counts, strict=True)),
                 chart_id=f"payments-count-{provider}",
             )
@@ -153,7 +156,9 @@ class PaymentFigures:
         ]
         return charts + [
             column_chart(
-                f"Paid per {every} in {currency}",
+                _("Paid per hour in %(currency)s", currency=currency)
+                if self.hourly
+                else _("Paid per day in %(currency)s", currency=currency),
                 list(zip(self.periods, amounts, strict=True)),
                 chart_id=f"payments-paid-{currency}",
                 value_label=lambda minor, currency=currency: format_money(minor, currency),
@@ -165,12 +170,15 @@ class PaymentFigures:
         """Draw the success rates by provider and by wallet."""
         return [
             bar_chart(
-                f"Success rate by {name}: paid of finished payments",
+                title,
                 [(rate.label, round(rate.percent, 1)) for rate in rates if rate.percent is not None],
                 chart_id=f"payments-rate-{name}",
                 value_label=lambda value: f"{value:.1f} %",
             )
-            for name, rates in (("provider", self.provider_rates), ("wallet", self.wallet_rates))
+            for name, title, rates in (
+                ("provider", _("Success rate by provider: paid of finished payments"), self.provider_rates),
+                ("wallet", _("Success rate by wallet: paid of finished payments"), self.wallet_rates),
+            )
         ]
 
 
@@ -260,7 +268,11 @@ def _rates(session: Session, filters: ReportFilters) -> tuple[list[Rate], list[R
     rates: dict[str, list[Rate]] = {"provider": [], "wallet": []}
     for kind, name, paid, finished in session.execute(union_all(*by).order_by("kind", "name")):
         label = (
-            provider_label(name) if kind == "provider" else method_label(name) if name else "Wallet not known"
+            provider_label(name)
+            if kind == "provider"
+            else method_label(name)
+            if name
+            else _("Wallet not known")
         )
         rates[kind].append(Rate(label, int(paid), int(finished)))
     return rates["provider"], rates["wallet"]
@@ -288,8 +300,8 @@ def _times_to_final(session: Session, filters: ReportFilters) -> list[TimeToFina
         TimeToFinal(provider_label(provider), int(n), median, p95) for provider, n, median, p95 in providers
     ]
     if len(providers) > 1:
-        _, n, median, p95 = next(row for row in rows if row[0] is None)
-        times.append(TimeToFinal("All providers", int(n), median, p95))
+        _provider, n, median, p95 = next(row for row in rows if row[0] is None)
+        times.append(TimeToFinal(_("All providers"), int(n), median, p95))
     return times
 
 
@@ -375,16 +387,17 @@ def _percent(rate: Rate) -> str | None:
 
 def payment_tables(figures: PaymentFigures) -> list[Table]:
     """Build the section's tables from its figures."""
-    every = "Hour" if figures.hourly else "Day"
     counts, paid = figures.counts_by_provider(), figures.paid_by_currency()
     return [
         Table(
             "activity",
-            f"Payments created per {every.lower()} by provider, and paid by currency",
+            _("Payments created per hour by provider, and paid by currency")
+            if figures.hourly
+            else _("Payments created per day by provider, and paid by currency"),
             (
-                every,
-                *(f"Payments, {provider_label(provider)}" for provider in counts),
-                *(f"Paid in {currency}" for currency in paid),
+                _l("Hour") if figures.hourly else _l("Day"),
+                *(_l("Payments, %(provider)s", provider=provider_label(provider)) for provider in counts),
+                *(_l("Paid in %(currency)s", currency=currency) for currency in paid),
             ),
             [
                 (
@@ -399,16 +412,19 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
         *(
             Table(
                 f"rate-{name}",
-                f"Success rate by {name}",
-                (name.capitalize(), "Paid", "Finished", "Success rate"),
+                caption,
+                (column, _l("Paid"), _l("Finished"), _l("Success rate")),
                 [(rate.label, rate.paid, rate.finished, _percent(rate)) for rate in rates],
             )
-            for name, rates in (("provider", figures.provider_rates), ("wallet", figures.wallet_rates))
+            for name, caption, column, rates in (
+                ("provider", _("Success rate by provider"), _l("Provider"), figures.provider_rates),
+                ("wallet", _("Success rate by wallet"), _l("Wallet"), figures.wallet_rates),
+            )
         ),
         Table(
             "time-to-final",
-            "Time from creation to a final status",
-            ("Provider", "Finished", "Median", "95th percentile"),
+            _("Time from creation to a final status"),
+            (_l("Provider"), _l("Finished"), _l("Median"), _l("95th percentile")),
             [
                 (time.label, time.finished, seconds_bound(time.median_up_to), seconds_bound(time.p95_up_to))
                 for time in figures.times_to_final
@@ -416,9 +432,13 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
         ),
         Table(
             "stuck",
-            f"Payments open over {STUCK_AFTER.seconds // 60} minutes: {figures.stuck_total:,} "
-            f"(the oldest {STUCK_SHOWN} listed)",
-            ("Created", "Payment", "Provider", "Amount", "Status"),
+            _(
+                "Payments open over %(minutes)s minutes: %(count)s (the oldest %(shown)s listed)",
+                minutes=STUCK_AFTER.seconds // 60,
+                count=format(figures.stuck_total, ","),
+                shown=STUCK_SHOWN,
+            ),
+            (_l("Created"), _l("Payment"), _l("Provider"), _l("Amount"), _l("Status")),
             [
                 (
                     payment.created_at,
@@ -435,7 +455,7 @@ def payment_tables(figures: PaymentFigures) -> list[Table]:
 
 SECTION = Section(
     name="payments",
-    title="Payments",
+    title=_l("Payments"),
     topics=("payment",),
     figures=payment_figures,
     tables=payment_tables,

@@ -21,6 +21,8 @@ from dashboard.ach.models import AchBatch
 from dashboard.ach.models import AchItem
 from dashboard.ach.states import BatchStatus
 from dashboard.ach.states import ItemStatus
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.providers.guidance import Guidance
@@ -72,20 +74,20 @@ class PayrollFigures:
         """Return the charts: batches by status, rejected payees by code, paid per value date per currency."""
         charts = [
             bar_chart(
-                "Payroll batches by status",
+                _("Payroll batches by status"),
                 [(status_label(status), count) for status, count in self.batches],
                 chart_id="payroll-statuses",
             ),
             bar_chart(
-                "Payees rejected by the bank, by reason code",
-                [(line.code or "(no code)", line.count) for line in self.rejected],
+                _("Payees rejected by the bank, by reason code"),
+                [(line.code or _("(no code)"), line.count) for line in self.rejected],
                 chart_id="payroll-rejections",
             ),
         ]
         for currency in sorted({line.currency for line in self.paid}):
             charts.append(
                 bar_chart(
-                    f"Paid per value date, {currency}",
+                    _("Paid per value date, %(currency)s", currency=currency),
                     [
                         (f"{line.value_date:%d %b %Y}", line.paid.minor)
                         for line in self.paid
@@ -151,8 +153,8 @@ def payroll_tables(figures: PayrollFigures) -> list[Table]:
     return [
         Table(
             "batches",
-            "Payroll batches with a value date in the range, by status",
-            ("Status", "Batches"),
+            _("Payroll batches with a value date in the range, by status"),
+            (_l("Status"), _l("Batches")),
             [
                 (status_label(status), Link(f"{count:,}", url_for("ach.index", status=status.value, **days)))
                 for status, count in figures.batches
@@ -160,13 +162,13 @@ def payroll_tables(figures: PayrollFigures) -> list[Table]:
         ),
         Table(
             "rejected",
-            "Payees the bank rejected, by reason code, with what the code means and what to do",
-            ("Reason code", "Payees", "What it means", "Next step"),
+            _("Payees the bank rejected, by reason code, with what the code means and what to do"),
+            (_l("Reason code"), _l("Payees"), _l("What it means"), _l("Next step")),
             [
                 (
                     line.code or None,
                     line.count,
-                    line.guidance.meaning if line.guidance else "No guidance yet for this code.",
+                    line.guidance.meaning if line.guidance else _("No guidance yet for this code."),
                     line.guidance.next_step if line.guidance else None,
                 )
                 for line in figures.rejected
@@ -174,8 +176,8 @@ def payroll_tables(figures: PayrollFigures) -> list[Table]:
         ),
         Table(
             "paid",
-            "Paid to payees per value date and currency",
-            ("Value date", "Currency", "Paid", "Payees paid"),
+            _("Paid to payees per value date and currency"),
+            (_l("Value date"), _l("Currency"), _l("Paid"), _l("Payees paid")),
             [(line.value_date, line.currency, line.paid, line.payees) for line in figures.paid],
         ),
     ]
@@ -183,7 +185,7 @@ def payroll_tables(figures: PayrollFigures) -> list[Table]:
 
 SECTION = Section(
     name="payroll",
-    title="Payroll (ACH)",
+    title=_l("Payroll (ACH)"),
     topics=("ach_batch",),
     figures=payroll_figures,
     tables=payroll_tables,

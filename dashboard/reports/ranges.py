@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement
 
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
+
 #: The longest range a custom choice may span (the rollups answer a year in one read; longer is a
 #: question for an export).
 MAX_DAYS = 400
@@ -37,12 +40,12 @@ class RangeKey(enum.StrEnum):
 
 
 RANGE_LABELS: dict[RangeKey, str] = {
-    RangeKey.TODAY: "Today",
-    RangeKey.LAST_7_DAYS: "Last 7 days",
-    RangeKey.LAST_30_DAYS: "Last 30 days",
-    RangeKey.THIS_MONTH: "This month",
-    RangeKey.LAST_MONTH: "Last month",
-    RangeKey.CUSTOM: "Custom days",
+    RangeKey.TODAY: _l("Today"),
+    RangeKey.LAST_7_DAYS: _l("Last 7 days"),
+    RangeKey.LAST_30_DAYS: _l("Last 30 days"),
+    RangeKey.THIS_MONTH: _l("This month"),
+    RangeKey.LAST_MONTH: _l("Last month"),
+    RangeKey.CUSTOM: _l("Custom days"),
 }
 
 
@@ -109,11 +112,11 @@ def report_range(
     """
     if key is RangeKey.CUSTOM:
         if first_day is None or last_day is None:
-            raise RangeError("Give both days of a custom range.")
+            raise RangeError(_("Give both days of a custom range."))
         if last_day < first_day:
-            raise RangeError("The last day is before the first.")
+            raise RangeError(_("The last day is before the first."))
         if (last_day - first_day).days + 1 > MAX_DAYS:
-            raise RangeError(f"Choose at most {MAX_DAYS} days.")
+            raise RangeError(_("Choose at most %(days)s days.", days=MAX_DAYS))
         return ReportRange(key, first_day, last_day, zone)
     if key is RangeKey.TODAY:
         return ReportRange(key, today, today, zone)

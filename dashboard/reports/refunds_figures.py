@@ -18,6 +18,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
+from dashboard.i18n import ngettext
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.models import Payment
@@ -134,7 +137,7 @@ class RefundFigures:
         """Return the charts: refunded per day (one per currency), reasons, waits, failures."""
         charts = [
             column_chart(
-                f"Refunded over time, {currency}",
+                _("Refunded over time, %(currency)s", currency=currency),
                 [(name, amount.minor) for name, amount in periods],
                 chart_id=f"refunds-per-day-{currency.lower()}",
                 value_label=lambda minor, currency=currency: format_money(minor, currency),
@@ -145,18 +148,18 @@ class RefundFigures:
         for line in self.reasons:
             asked[reason_label(line.reason)] = asked.get(reason_label(line.reason), 0) + line.asked
         charts.append(
-            bar_chart("Refunds asked for, by reason", list(asked.items()), chart_id="refunds-reasons")
+            bar_chart(_("Refunds asked for, by reason"), list(asked.items()), chart_id="refunds-reasons")
         )
         charts.append(
             bar_chart(
-                "Refunds decided by a manager, by wait",
+                _("Refunds decided by a manager, by wait"),
                 [(wait_label(bucket), bucket.count) for bucket in self.waits.buckets],
                 chart_id="refunds-waits",
             )
         )
         charts.append(
             bar_chart(
-                "Failed refunds, by code",
+                _("Failed refunds, by code"),
                 [(failure_label(line), line.count) for line in self.failures],
                 chart_id="refunds-failures",
             )
@@ -350,26 +353,26 @@ def duration_text(seconds: int) -> str:
     if minutes < 24 * 60:
         return f"{minutes // 60} h {minutes % 60} min"
     days, hours = divmod(minutes // 60, 24)
-    return f"{days} day{'' if days == 1 else 's'} {hours} h"
+    return ngettext("%(num)d day %(hours)s h", "%(num)d days %(hours)s h", days, hours=hours)
 
 
 def wait_label(bucket: WaitBucket) -> str:
     """Say which waits a bucket holds: ``under 1 min``, ``15 min – 30 min``, ``7 days 0 h or more``."""
     if bucket.to_seconds is None:
-        return f"{duration_text(bucket.from_seconds)} or more"
+        return _("%(duration)s or more", duration=duration_text(bucket.from_seconds))
     if bucket.from_seconds == 0:
-        return f"under {duration_text(bucket.to_seconds)}"
+        return _("under %(duration)s", duration=duration_text(bucket.to_seconds))
     return f"{duration_text(bucket.from_seconds)} – {duration_text(bucket.to_seconds)}"
 
 
 def reason_label(reason: str) -> str:
     """Name a refund reason (a refund made at the provider has none)."""
-    return reason or "None given (made at the provider)"
+    return reason or _("None given (made at the provider)")
 
 
 def failure_label(line: FailedRefunds) -> str:
     """Name a failure code with its provider."""
-    return f"{provider_label(line.provider)} {line.code or '(no code)'}"
+    return f"{provider_label(line.provider)} {line.code or _('(no code)')}"
 
 
 def refund_tables(figures: RefundFigures) -> list[Table]:
@@ -378,16 +381,16 @@ def refund_tables(figures: RefundFigures) -> list[Table]:
     return [
         Table(
             "currencies",
-            "Refunds asked for in the range per currency, and the refunded share of what payments paid",
+            _("Refunds asked for in the range per currency, and the refunded share of what payments paid"),
             (
-                "Currency",
-                "Asked for",
-                "Refunded",
-                "Refunded amount",
-                "Paid",
-                "Refund rate (%)",
-                "Rejected by a manager",
-                "Rejected amount",
+                _l("Currency"),
+                _l("Asked for"),
+                _l("Refunded"),
+                _l("Refunded amount"),
+                _l("Paid"),
+                _l("Refund rate (%)"),
+                _l("Rejected by a manager"),
+                _l("Rejected amount"),
             ),
             [
                 (
@@ -405,8 +408,8 @@ def refund_tables(figures: RefundFigures) -> list[Table]:
         ),
         Table(
             "over-time",
-            "Refunded amount per day asked for (per month in a range of over two months), per currency",
-            ("Day or month", "Currency", "Refunded amount"),
+            _("Refunded amount per day asked for (per month in a range of over two months), per currency"),
+            (_l("Day or month"), _l("Currency"), _l("Refunded amount")),
             [
                 (name, currency, amount)
                 for currency, periods in figures.refunded_over_time.items()
@@ -415,8 +418,8 @@ def refund_tables(figures: RefundFigures) -> list[Table]:
         ),
         Table(
             "reasons",
-            "Refunds asked for in the range, by reason and currency",
-            ("Reason", "Currency", "Asked for", "Refunded", "Refunded amount"),
+            _("Refunds asked for in the range, by reason and currency"),
+            (_l("Reason"), _l("Currency"), _l("Asked for"), _l("Refunded"), _l("Refunded amount")),
             [
                 (reason_label(line.reason), line.currency, line.asked, line.refunded_count, line.refunded)
                 for line in figures.reasons
@@ -424,35 +427,35 @@ def refund_tables(figures: RefundFigures) -> list[Table]:
         ),
         Table(
             "approval",
-            "Approval of refunds asked for in the range: how long they waited for a manager's decision",
-            ("Figure", "Value"),
+            _("Approval of refunds asked for in the range: how long they waited for a manager's decision"),
+            (_l("Figure"), _l("Value")),
             [
-                ("Decided (approved or rejected)", waits.decided),
-                ("Median wait", None if waits.median is None else wait_label(waits.median)),
+                (_("Decided (approved or rejected)"), waits.decided),
+                (_("Median wait"), None if waits.median is None else wait_label(waits.median)),
                 (
-                    "Longest wait",
+                    _("Longest wait"),
                     None if waits.longest_seconds is None else duration_text(waits.longest_seconds),
                 ),
-                ("Waiting for a decision now (asked for any day)", waits.waiting_now),
-                ("Oldest waiting since", waits.oldest_waiting_since),
+                (_("Waiting for a decision now (asked for any day)"), waits.waiting_now),
+                (_("Oldest waiting since"), waits.oldest_waiting_since),
             ],
         ),
         Table(
             "waits",
-            "Refunds decided by a manager, by how long they waited",
-            ("Wait", "Decided"),
+            _("Refunds decided by a manager, by how long they waited"),
+            (_l("Wait"), _l("Decided")),
             [(wait_label(bucket), bucket.count) for bucket in waits.buckets],
         ),
         Table(
             "failures",
-            "Failed refunds by provider and code, with what the code means and what to do",
-            ("Provider", "Code", "Failed", "What it means", "Next step"),
+            _("Failed refunds by provider and code, with what the code means and what to do"),
+            (_l("Provider"), _l("Code"), _l("Failed"), _l("What it means"), _l("Next step")),
             [
                 (
                     provider_label(line.provider),
                     line.code or None,
                     line.count,
-                    line.guidance.meaning if line.guidance else "No guidance yet for this code.",
+                    line.guidance.meaning if line.guidance else _("No guidance yet for this code."),
                     line.guidance.next_step if line.guidance else None,
                 )
                 for line in figures.failures
@@ -463,7 +466,7 @@ def refund_tables(figures: RefundFigures) -> list[Table]:
 
 SECTION = Section(
     name="refunds",
-    title="Refunds",
+    title=_l("Refunds"),
     # Refund changes are written on their payment's timeline.
     topics=("payment",),
     figures=refund_figures,

@@ -17,6 +17,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.reports.charts import bar_chart
@@ -68,11 +70,12 @@ class SettlementFigures:
             bars = []
             for line in self.days:
                 if line.currency == currency:
-                    bars.append((f"{line.day:%d %b} paid", line.paid.minor))
-                    bars.append((f"{line.day:%d %b} settled", line.gross.minor))
+                    day = f"{line.day:%d %b}"
+                    bars.append((_("%(day)s paid", day=day), line.paid.minor))
+                    bars.append((_("%(day)s settled", day=day), line.gross.minor))
             charts.append(
                 bar_chart(
-                    f"Paid and settled (gross) per day, {currency}",
+                    _("Paid and settled (gross) per day, %(currency)s", currency=currency),
                     bars,
                     chart_id=f"settled-{currency.lower()}",
                     value_label=lambda minor, currency=currency: format_money(minor, currency),
@@ -140,16 +143,16 @@ def settlement_tables(figures: SettlementFigures) -> list[Table]:
     return [
         Table(
             "settled-vs-paid",
-            "Paid and settled per day and currency, and the difference (paid less settled gross)",
+            _("Paid and settled per day and currency, and the difference (paid less settled gross)"),
             (
-                "Day",
-                "Currency",
-                "Paid",
-                "Payments paid",
-                "Settled gross",
-                "Fees",
-                "Net settled",
-                "Difference",
+                _l("Day"),
+                _l("Currency"),
+                _l("Paid"),
+                _l("Payments paid"),
+                _l("Settled gross"),
+                _l("Fees"),
+                _l("Net settled"),
+                _l("Difference"),
             ),
             [
                 (
@@ -173,7 +176,7 @@ def settlement_tables(figures: SettlementFigures) -> list[Table]:
 
 SECTION = Section(
     name="settlements",
-    title="Settled vs paid",
+    title=_l("Settled vs paid"),
     topics=("payment",),
     figures=settlement_figures,
     tables=settlement_tables,

@@ -17,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
 from markupsafe import Markup
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
+from dashboard.i18n import gettext as _
 from dashboard.listing import spreadsheet_safe
 from dashboard.money import Money
 from dashboard.money import format_money
@@ -71,6 +73,8 @@ def csv_cell(value: Cell, zone: ZoneInfo) -> str:
         return ""
     if isinstance(value, Link):
         value = value.text
+    if isinstance(value, LazyString):  # guidance texts
+        value = str(value)
     if isinstance(value, Money):
         return f"{value.decimal:f}"
     if isinstance(value, datetime):
@@ -105,7 +109,7 @@ def html_cell(value: Cell, zone: ZoneInfo) -> Markup:
     if isinstance(value, datetime):
         return escape(f"{value.astimezone(zone):%Y-%m-%d %H:%M}")
     if isinstance(value, bool):
-        return escape("yes" if value else "no")
+        return escape(_("yes") if value else _("no"))
     if isinstance(value, int):
         return escape(f"{value:,}")
     if isinstance(value, float):

@@ -16,6 +16,8 @@ from dashboard.errors import render_error
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
+from dashboard.i18n import in_language
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import filter_problems
@@ -100,11 +102,19 @@ def table_csv(name: str, table: str):
     filters = form.filters()
     if filters is None:
         problems = filter_problems(form)
-        return render_error(422, f"Nothing was downloaded, because the filters have a problem ({problems}).")
-    wanted = table_named(shown.tables(shown.figures(db.session, filters)), table) or abort(404)
-    record_download(db.session, name, table, filter_args(request.args))
+        return render_error(
+            422,
+            _(
+                "Nothing was downloaded, because the filters have a problem (%(problems)s).",
+                problems=problems,
+            ),
+        )
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-    response = Response(csv_text(wanted, zone), mimetype="text/csv")
+    with in_language("en"):  # a download is read by spreadsheets and scripts: English throughout
+        wanted = table_named(shown.tables(shown.figures(db.session, filters)), table) or abort(404)
+        text = csv_text(wanted, zone)
+    record_download(db.session, name, table, filter_args(request.args))
+    response = Response(text, mimetype="text/csv")
     day = clock.now().astimezone(zone)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="report-{name}-{table}-{filters.range.first_day}-{filters.range.last_day}'

@@ -12,6 +12,7 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from dashboard.forms import DayField
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import choices
 from dashboard.listing import strip_text
 from dashboard.settlements.models import BatchState
@@ -28,25 +29,27 @@ class BatchFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField("State", choices=choices(BatchState, "Any state"), default="")
-    provider = SelectField("Provider", default="")
+    state = SelectField(_l("State"), choices=choices(BatchState, _l("Any state")), default="")
+    provider = SelectField(_l("Provider"), default="")
     day = DayField(
-        "Day", validators=[Optional()], description="A batch's settlement day, or the transactions' day."
+        _l("Day"),
+        validators=[Optional()],
+        description=_l("A batch's settlement day, or the transactions' day."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.provider.choices = [("", "Any provider"), *_reporting_providers()]
+        self.provider.choices = [("", _l("Any provider")), *_reporting_providers()]
 
 
 class ImportForm(FlaskForm):
     """Upload one settlement report file as the provider named it."""
 
-    provider = SelectField("Provider", validators=[DataRequired("Choose the provider.")])
+    provider = SelectField(_l("Provider"), validators=[DataRequired(_l("Choose the provider."))])
     file = FileField(
-        "Report file (CSV)",
-        validators=[FileRequired("Choose the report file.")],
-        description="Keep the name the provider gave it: the name says which report it is.",
+        _l("Report file (CSV)"),
+        validators=[FileRequired(_l("Choose the report file."))],
+        description=_l("Keep the name the provider gave it: the name says which report it is."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -58,8 +61,11 @@ class NoteForm(FlaskForm):
     """Explain a difference: what was found and what was done about it."""
 
     note = TextAreaField(
-        "Note that resolves it",
-        validators=[DataRequired("Say what explains the difference."), Length(max=1000)],
+        _l("Note that resolves it"),
+        validators=[
+            DataRequired(_l("Say what explains the difference.")),
+            Length(max=1000, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         filters=[strip_text],
-        description="What explains it and what was done.",
+        description=_l("What explains it and what was done."),
     )

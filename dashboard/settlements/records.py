@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 
+from dashboard.i18n import gettext as _
+
 
 class ReportKind(enum.StrEnum):
     """Which of a provider's three settlement reports a file is."""
@@ -54,7 +56,7 @@ class ReportFormatError(ValueError):
     """A report file is not in the provider's format; ``line`` is 1-based (0 for the whole file)."""
 
     def __init__(self, line: int, message: str):
-        super().__init__(f"line {line}: {message}" if line else message)
+        super().__init__(_("line %(line)s: %(message)s", line=line, message=message) if line else message)
         self.line = line
         self.message = message
 

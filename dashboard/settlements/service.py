@@ -27,6 +27,7 @@ from dashboard.audit import service as audit
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
+from dashboard.i18n import gettext as _
 from dashboard.payments.models import Payment
 from dashboard.providers.entry import Provider
 from dashboard.providers.registry import REGISTRY
@@ -79,9 +80,9 @@ def _reports_of(provider_code: str):
     try:
         entry = provider_entry(provider_code)
     except LookupError:
-        raise ImportRefused(f"There is no provider {provider_code!r}.") from None
+        raise ImportRefused(_("There is no provider %(code)s.", code=repr(provider_code))) from None
     if entry.settlement_reports is None:
-        raise ImportRefused(f"{entry.label} sends no settlement reports.")
+        raise ImportRefused(_("%(provider)s sends no settlement reports.", provider=entry.label))
     return entry, entry.settlement_reports
 
 
@@ -289,7 +290,13 @@ def _import_once(
     entry, reports = _reports_of(provider_code)
     report = reports.classify(name)
     if report is None:
-        raise ImportRefused(f"{name!r} is not the name of an {entry.label} settlement report.")
+        raise ImportRefused(
+            _(
+                "%(name)s is not the name of an %(provider)s settlement report.",
+                name=repr(name),
+                provider=entry.label,
+            )
+        )
     sha256, size = _digest(stream)
     try:
         with write_transaction(db.session) as session:

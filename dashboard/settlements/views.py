@@ -18,6 +18,8 @@ from dashboard.extensions import db
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import gettext as _
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import filter_args
@@ -44,18 +46,18 @@ bp = Blueprint("settlements", __name__, url_prefix="/settlements")
 
 #: What each outcome means to the person reconciling, and what usually explains it.
 OUTCOME_WORDS = {
-    "amount_mismatch": "Amount differs from ours",
-    "missing_ours": "Settled by the provider, unknown to us",
-    "missing_theirs": "Ours, not in the provider's batch",
-    "status_mismatch": "Settled in a state ours disagrees with",
-    "fee": "Fee charged outside a transaction",
-    "totals_mismatch": "Rows do not add up to the summary",
+    "amount_mismatch": _l("Amount differs from ours"),
+    "missing_ours": _l("Settled by the provider, unknown to us"),
+    "missing_theirs": _l("Ours, not in the provider's batch"),
+    "status_mismatch": _l("Settled in a state ours disagrees with"),
+    "fee": _l("Fee charged outside a transaction"),
+    "totals_mismatch": _l("Rows do not add up to the summary"),
 }
 #: The same, for a day's transactions: its report lists what was made, not what settled.
 DAY_OUTCOME_WORDS = OUTCOME_WORDS | {
-    "missing_ours": "In the provider's report, unknown to us",
-    "missing_theirs": "Ours, not in the provider's report",
-    "status_mismatch": "The provider's latest status differs from ours",
+    "missing_ours": _l("In the provider's report, unknown to us"),
+    "missing_theirs": _l("Ours, not in the provider's report"),
+    "status_mismatch": _l("The provider's latest status differs from ours"),
 }
 
 
@@ -104,14 +106,14 @@ def import_file():
         form.file.errors.append(str(refused))
         return _import_page(form)
     if imported.refused is not None:
-        form.file.errors.append(f"Nothing was imported: {imported.refused}.")
+        form.file.errors.append(_("Nothing was imported: %(reason)s.", reason=imported.refused))
         return _import_page(form)
     if imported.duplicate_of is not None:
-        flash("This file was imported before; nothing changed.", "info")
+        flash(_("This file was imported before; nothing changed."), "info")
         earlier = db.session.get(SettlementFile, imported.duplicate_of)
         batch = _batch_of_file(earlier)
     else:
-        flash("The report was imported.", "success")
+        flash(_("The report was imported."), "success")
         batch = db.session.get(SettlementBatch, imported.batch_id) if imported.batch_id else None
     return form_done(
         url_for("settlements.detail", settlement_id=batch.id) if batch else url_for("settlements.index")
@@ -187,7 +189,7 @@ def note(result_id: int):
         service.resolve(result.id, form.note.data, actor_id=current_user.id)
     except service.NotADifference:
         abort(409)
-    flash("The note was kept.", "success")
+    flash(_("The note was kept."), "success")
     # No #anchor: a location that differs from the page's only by one would not reload it.
     return form_done(url_for("settlements.detail", settlement_id=result.batch_id))
 

@@ -58,3 +58,11 @@ def _forms(text: str | tuple) -> tuple:
 def test_strings_of_the_shared_macros_are_extracted(marked: set) -> None:
     # Babel skips directories whose name starts with "_" unless told otherwise: templates/_macros is one.
     assert "Nothing recorded yet." in marked
+
+
+def test_a_job_outside_any_request_writes_marked_messages_in_english(app) -> None:
+    from dashboard.settlements.records import ReportFormatError
+
+    with app.app_context():  # as jobs and commands run: no request, no user, no browser
+        refused = ReportFormatError(3, "the header names a column twice")
+    assert str(refused) == "line 3: the header names a column twice"

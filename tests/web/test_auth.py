@@ -164,7 +164,9 @@ def test_disabling_a_user_ends_their_open_session(client, other_client, create_u
 
     admin = create_user("admin")
     sign_in(other_client, admin)
-    assert post(f"/admin/users/{user.id}/disable", {"confirmed": "yes"}, using=other_client).status_code == 302
+    assert (
+        post(f"/admin/users/{user.id}/disable", {"confirmed": "yes"}, using=other_client).status_code == 302
+    )
 
     response = client.get("/")
     assert response.status_code == 302

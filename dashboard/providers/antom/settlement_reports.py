@@ -29,6 +29,7 @@ import requests
 from flask import Flask
 
 from dashboard.config import sandbox_provider_url
+from dashboard.i18n import gettext as _
 from dashboard.money import EXPONENTS
 from dashboard.money import Money
 from dashboard.providers.base import ProviderConfigError
@@ -195,31 +196,43 @@ class _Row:
     def required(self, column: str) -> str:
         value = self.text(column)
         if value is None:
-            raise ReportFormatError(self.line, f"{column} is empty")
+            raise ReportFormatError(self.line, _("%(column)s is empty", column=column))
         return value
 
     def currency(self, column: str) -> str:
         value = self.required(column)
         if value not in EXPONENTS:
-            raise ReportFormatError(self.line, f"{column} {value!r} is not a currency we know")
+            raise ReportFormatError(
+                self.line,
+                _("%(column)s %(value)s is not a currency we know", column=column, value=repr(value)),
+            )
         return value
 
     def amount(self, column: str, currency: str | None, required: bool = True) -> int | None:
         value = self.text(column)
         if value is None:
             if required:
-                raise ReportFormatError(self.line, f"{column} is empty")
+                raise ReportFormatError(self.line, _("%(column)s is empty", column=column))
             return None
         if currency is None:
-            raise ReportFormatError(self.line, f"{column} has an amount but no currency")
+            raise ReportFormatError(self.line, _("%(column)s has an amount but no currency", column=column))
         found = _AMOUNT.fullmatch(value)
         if found is None:
-            raise ReportFormatError(self.line, f"{column} {value!r} is not an amount in major units")
+            raise ReportFormatError(
+                self.line,
+                _("%(column)s %(value)s is not an amount in major units", column=column, value=repr(value)),
+            )
         sign, whole, fraction = found.groups(default="")
         places = EXPONENTS[currency]
         if len(fraction) > places:
             raise ReportFormatError(
-                self.line, f"{column} {value!r} has more decimals than {currency} has; it is not rounded"
+                self.line,
+                _(
+                    "%(column)s %(value)s has more decimals than %(currency)s has; it is not rounded",
+                    column=column,
+                    value=repr(value),
+                    currency=currency,
+                ),
             )
         minor = int(whole) * 10**places + (int(fraction.ljust(places, "0")) if places else 0)
         return -minor if sign else minor
@@ -231,9 +244,13 @@ class _Row:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise ReportFormatError(self.line, f"{column} {value!r} is not an ISO 8601 time") from None
+            raise ReportFormatError(
+                self.line, _("%(column)s %(value)s is not an ISO 8601 time", column=column, value=repr(value))
+            ) from None
         if moment.tzinfo is None:
-            raise ReportFormatError(self.line, f"{column} {value!r} has no UTC offset")
+            raise ReportFormatError(
+                self.line, _("%(column)s %(value)s has no UTC offset", column=column, value=repr(value))
+            )
         return moment.astimezone(UTC)
 
     def day(self, column: str) -> date | None:
@@ -243,12 +260,16 @@ class _Row:
         try:
             return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value).date()
         except ValueError:
-            raise ReportFormatError(self.line, f"{column} {value!r} is not a date") from None
+            raise ReportFormatError(
+                self.line, _("%(column)s %(value)s is not a date", column=column, value=repr(value))
+            ) from None
 
     def count(self, column: str) -> int:
         value = self.required(column)
         if not value.isascii() or not value.isdigit():
-            raise ReportFormatError(self.line, f"{column} {value!r} is not a count")
+            raise ReportFormatError(
+                self.line, _("%(column)s %(value)s is not a count", column=column, value=repr(value))
+            )
         return int(value)
 
 
@@ -260,9 +281,9 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
         for fields in reader:
             yield reader.line_num, fields
     except UnicodeDecodeError:
-        raise ReportFormatError(reader.line_num + 1, "the file is not UTF-8 text") from None
+        raise ReportFormatError(reader.line_num + 1, _("the file is not UTF-8 text")) from None
     except csv.Error as exc:
-        raise ReportFormatError(reader.line_num, f"not CSV: {exc}") from None
+        raise ReportFormatError(reader.line_num, _("not CSV: %(error)s", error=exc)) from None
     finally:
         if not stream.closed:
             text.detach()  # the caller's stream stays open for the caller to close
@@ -273,28 +294,32 @@ def _rows(stream: BinaryIO, kind: ReportKind) -> Iterator[_Row]:
     lines = _lines(stream)
     first = next(lines, None)
     if first is None:
-        raise ReportFormatError(1, "the file is empty: the header line is missing")
+        raise ReportFormatError(1, _("the file is empty: the header line is missing"))
     header = [name.strip() for name in first[1]]
     missing = [column for column in _NEEDED[kind] if column not in header]
     if missing:
-        raise ReportFormatError(1, "the header lacks " + ", ".join(missing))
+        raise ReportFormatError(1, _("the header lacks %(columns)s", columns=", ".join(missing)))
     if len(set(header)) != len(header):
-        raise ReportFormatError(1, "the header names a column twice")
+        raise ReportFormatError(1, _("the header names a column twice"))
     last = 1
     for number, fields in lines:
         if fields == [END]:
             extra = next(lines, None)
             if extra is not None:
-                raise ReportFormatError(extra[0], f"there is more after the {END} line")
+                raise ReportFormatError(extra[0], _("there is more after the %(end)s line", end=END))
             return
         if len(fields) != len(header):
             raise ReportFormatError(
                 number,
-                f"{len(fields)} fields where the header has {len(header)} (a cut or damaged line)",
+                _(
+                    "%(fields)s fields where the header has %(columns)s (a cut or damaged line)",
+                    fields=len(fields),
+                    columns=len(header),
+                ),
             )
         last = number
         yield _Row(dict(zip(header, fields, strict=True)), number)
-    raise ReportFormatError(last + 1, f"the file ends without its {END} line (it was cut short)")
+    raise ReportFormatError(last + 1, _("the file ends without its %(end)s line (it was cut short)", end=END))
 
 
 def _entry(row: _Row, kind: ReportKind) -> SettlementEntry:
@@ -302,7 +327,8 @@ def _entry(row: _Row, kind: ReportKind) -> SettlementEntry:
     entry_kind = TRANSACTION_TYPES.get(word)
     if entry_kind is None:
         raise ReportFormatError(
-            row.line, f"transactionType {word!r} is not one an Auto Debit merchant settles"
+            row.line,
+            _("transactionType %(word)s is not one an Auto Debit merchant settles", word=repr(word)),
         )
     currency = row.currency("transactionCurrency")
     settlement_currency = row.text("settlementCurrency")
@@ -334,7 +360,9 @@ def _status(row: _Row) -> TransactionState:
     word = row.required("status")
     state = STATUSES.get(word)
     if state is None:
-        raise ReportFormatError(row.line, f"status {word!r} is not a status of a transaction")
+        raise ReportFormatError(
+            row.line, _("status %(word)s is not a status of a transaction", word=repr(word))
+        )
     return state
 
 
@@ -342,7 +370,9 @@ def _total(row: _Row) -> SettlementTotal:
     word = row.required("summaryType")
     kind = SUMMARY_TYPES.get(word)
     if kind is None:
-        raise ReportFormatError(row.line, f"summaryType {word!r} is not one an Auto Debit merchant settles")
+        raise ReportFormatError(
+            row.line, _("summaryType %(word)s is not one an Auto Debit merchant settles", word=repr(word))
+        )
     currency = row.currency("settlementCurrency")
     return SettlementTotal(
         kind=kind,
@@ -371,7 +401,12 @@ def read_report(stream: BinaryIO, report: ReportFile) -> Iterator[SettlementEntr
             record = _entry(row, report.kind)
         if report.batch_id is not None and record.batch_id != report.batch_id:
             raise ReportFormatError(
-                row.line, f"settlementBatchId {record.batch_id!r} is not the file's batch {report.batch_id!r}"
+                row.line,
+                _(
+                    "settlementBatchId %(found)s is not the file's batch %(expected)s",
+                    found=repr(record.batch_id),
+                    expected=repr(report.batch_id),
+                ),
             )
         yield record
 
