@@ -32,6 +32,7 @@ from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import asc
 from sqlalchemy import desc
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
@@ -341,6 +342,37 @@ def searched_page(
     return Page(rows, next_cursor, found is not None and found.prefix_too_broad)
 
 
+@dataclass(frozen=True)
+class NewRows:
+    """What a list's "N new" bar says: rows created since the page was rendered, by whether its
+    filters match them."""
+
+    matching: int
+    other: int
+    #: More were created than the bar counts (see :data:`dashboard.events.service.MAX_NEW_OBJECTS`).
+    more: bool = False
+
+
+def count_new(
+    session: Session,
+    model: Any,
+    new_ids: Sequence[int],
+    cap: int,
+    conditions: Sequence[ColumnElement[bool]] | None,
+) -> NewRows:
+    """Count how many of the first ``cap`` of ``new_ids`` (rows created since a page was rendered)
+    match a list's ``conditions`` (None: its filters are invalid and match nothing).
+
+    One primary-key lookup of those few ids, whatever the size of the table.
+    """
+    counted = set(new_ids[:cap])
+    matching = 0
+    if counted and conditions is not None:
+        statement = select(func.count()).select_from(model).where(model.id.in_(counted), *conditions)
+        matching = session.scalar(statement) or 0
+    return NewRows(matching, len(counted) - matching, more=len(new_ids) > cap)
+
+
 def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, Field], None]]:
     """Return the validators of a list's search or id field that looks in these string ``columns``.
 
@@ -408,9 +440,11 @@ def filter_problems(form: FlaskForm) -> str:
     return "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
 
 
-def filter_args(args: Mapping[str, str]) -> dict[str, str]:
-    """Return the query arguments a list's links keep: every non-empty one except the page cursor."""
-    return {key: value for key, value in args.items() if key != "before" and value}
+def filter_args(args: Mapping[str, str], without: Iterable[str] = ()) -> dict[str, str]:
+    """Return the query arguments a list's links keep: every non-empty one except the page cursor
+    (and those named ``without``)."""
+    dropped = {"before", *without}
+    return {key: value for key, value in args.items() if key not in dropped and value}
 
 
 def url_args(url: str | None) -> MultiDict:

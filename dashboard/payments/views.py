@@ -11,11 +11,15 @@ from flask import request
 from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from dashboard.auth.access import roles
 from dashboard.declarations.service import declarations_of
 from dashboard.declarations.service import why_not_declarable
 from dashboard.errors import render_error
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import MAX_NEW_OBJECTS
+from dashboard.events.service import created_after
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
@@ -23,9 +27,12 @@ from dashboard.forms import earlier_submit
 from dashboard.forms import refusal_beside
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
+from dashboard.htmx import render_fragment
 from dashboard.htmx import render_page
+from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
 from dashboard.listing import Page
+from dashboard.listing import count_new
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import filter_problems
@@ -45,7 +52,10 @@ from dashboard.payments.forms import RefundForm
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.payments.queries import LISTED_COLUMNS
 from dashboard.payments.queries import PaymentFilter
+from dashboard.payments.queries import found_payments
+from dashboard.payments.queries import payment_conditions
 from dashboard.payments.queries import payment_detail
 from dashboard.payments.queries import payment_page
 from dashboard.payments.refunds import RefundEligibility
@@ -89,6 +99,36 @@ def index():
         latest_event_id=cursor,
         refreshed_fields=fields_to_refresh(form),
     )
+
+
+@bp.get("/new")
+@roles("viewer")
+def new_rows():
+    """Answer the list's "N new payments" bar: payments created after the page's event cursor
+    (``after``) that its filters match, and how many more do not."""
+    form = PaymentFilterForm(request.args)
+    filters = valid_filters(form, PaymentFilter)
+    conditions = None
+    if filters:
+        zone = current_app.config["DISPLAY_TIMEZONE"]
+        conditions = payment_conditions(db.session, filters, zone, found_payments(db.session, filters))
+    after = max(request.args.get("after", 0, type=int), 0)
+    new_ids = created_after(db.session, ObjectType.PAYMENT, after)
+    return render_fragment(
+        "payments/index.html",
+        "live_bar",
+        new=count_new(db.session, Payment, new_ids, MAX_NEW_OBJECTS, conditions),
+        query_args=filter_args(request.args, without=("after",)),
+    )
+
+
+@bp.get("/rows")
+@roles("viewer")
+def rows():
+    """Re-render the list rows of the payments ``id`` names (a page's worth at most), as they are now."""
+    ids = request.args.getlist("id", type=int)[:PAGE_SIZE]
+    found = db.session.execute(select(*LISTED_COLUMNS).where(Payment.id.in_(ids))).all() if ids else []
+    return render_fragment("payments/index.html", "rows", page=Page(found, None))
 
 
 @bp.get("/export.csv")

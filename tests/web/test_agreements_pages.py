@@ -284,7 +284,7 @@ def test_the_url_keeps_the_filters_in_the_form_the_pager_and_the_live_bar(app, c
     assert re.search(r'<input[^>]*id="expiring"[^>]*value="14"', page)
     older = re.search(r'<a href="([^"]+)"[^>]*>Later to run out', page).group(1).replace("&amp;", "&")
     assert "wallet=GCASH" in older and "expiring=14" in older and "before=" in older
-    bar = re.search(r'<button type="button" id="live-bar"[^>]*hx-get="([^"]+)"', page).group(1)
+    bar = re.search(r'<button type="button" id="live-bar-show"[^>]*hx-get="([^"]+)"', page).group(1)
     assert "wallet=GCASH" in bar.replace("&amp;", "&") and "expiring=14" in bar
     assert len(shown(client.get(older))) == 1
     # The form asks for the list with the URL in the address bar, so the back button restores it.
