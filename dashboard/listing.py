@@ -342,6 +342,10 @@ def searched_page(
     return Page(rows, next_cursor, found is not None and found.prefix_too_broad)
 
 
+#: Most new rows a list's "N new" bar counts; beyond it the bar says "or more".
+NEW_ROWS_CAP = 1000
+
+
 @dataclass(frozen=True)
 class NewRows:
     """What a list's "N new" bar says: rows created since the page was rendered, by whether its
@@ -349,28 +353,37 @@ class NewRows:
 
     matching: int
     other: int
-    #: More were created than the bar counts (see :data:`dashboard.events.service.MAX_NEW_OBJECTS`).
+    #: More were created than the bar counts (:data:`NEW_ROWS_CAP`).
     more: bool = False
+
+
+def keys_after(session: Session, key: InstrumentedAttribute, after: int) -> list[int]:
+    """Return the keys above ``after`` (the newest when a page was rendered), at most
+    :data:`NEW_ROWS_CAP` + 1: a range at the end of the key's index, whatever the size of the table."""
+    return list(session.scalars(select(key).where(key > after).order_by(key).limit(NEW_ROWS_CAP + 1)))
+
+
+def newest_key(session: Session, key: InstrumentedAttribute) -> int:
+    """Return the newest key of a list's table (0 when empty): where its "N new" bar starts counting."""
+    return session.scalar(select(key).order_by(key.desc()).limit(1)) or 0
 
 
 def count_new(
     session: Session,
-    model: Any,
-    new_ids: Sequence[int],
-    cap: int,
+    key: InstrumentedAttribute,
+    new_keys: Sequence[int],
     conditions: Sequence[ColumnElement[bool]] | None,
 ) -> NewRows:
-    """Count how many of the first ``cap`` of ``new_ids`` (rows created since a page was rendered)
-    match a list's ``conditions`` (None: its filters are invalid and match nothing).
+    """Count how many of the first :data:`NEW_ROWS_CAP` of ``new_keys`` (rows created since a page was
+    rendered) match a list's ``conditions`` (None: its filters are invalid and match nothing).
 
-    One primary-key lookup of those few ids, whatever the size of the table.
+    One lookup of those few keys on their unique index, whatever the size of the table.
     """
-    counted = set(new_ids[:cap])
+    counted = set(new_keys[:NEW_ROWS_CAP])
     matching = 0
     if counted and conditions is not None:
-        statement = select(func.count()).select_from(model).where(model.id.in_(counted), *conditions)
-        matching = session.scalar(statement) or 0
-    return NewRows(matching, len(counted) - matching, more=len(new_ids) > cap)
+        matching = session.scalar(select(func.count()).where(key.in_(counted), *conditions)) or 0
+    return NewRows(matching, len(counted) - matching, more=len(new_keys) > NEW_ROWS_CAP)
 
 
 def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, Field], None]]:

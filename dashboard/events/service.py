@@ -43,8 +43,6 @@ LOOK_BACK = 50
 MAX_POLL_EVENTS = 200
 #: How much of a failed job's error its timeline entry keeps.
 MAX_JOB_ERROR_TEXT = 500
-#: Most new objects a list's "N new" bar counts; beyond it the bar says "or more".
-MAX_NEW_OBJECTS = 1000
 
 
 def record_event(
@@ -129,17 +127,15 @@ def latest_event_id(session: Session) -> int:
     return session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0
 
 
-def created_after(session: Session, object_type: str, after: int) -> list[int]:
-    """Return the ids of objects of ``object_type`` created after event ``after``, oldest first.
-
-    At most :data:`MAX_NEW_OBJECTS` + 1: a range on ``(object_type, id)`` that starts at the cursor,
-    so it reads only what happened since the page was rendered, whatever the size of the table.
-    """
+def created_after(session: Session, object_type: str, after: int, limit: int) -> list[int]:
+    """Return the ids of at most ``limit`` objects of ``object_type`` created after event ``after``,
+    oldest first: a range on ``(object_type, id)`` that starts at the cursor, so it reads only what
+    happened since the page was rendered, whatever the size of the table."""
     statement = (
         select(Event.object_id)
         .where(Event.object_type == object_type, Event.id > after, Event.kind == EventKind.CREATED)
         .order_by(Event.id)
-        .limit(MAX_NEW_OBJECTS + 1)
+        .limit(limit)
     )
     return [int(object_id) for object_id in session.scalars(statement)]
 

@@ -13,23 +13,34 @@ from flask import request
 from flask import url_for
 from markupsafe import Markup
 from markupsafe import escape
+from sqlalchemy import select
 
 from dashboard import clock
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
 from dashboard.events.kinds import ObjectType
+from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
+from dashboard.htmx import render_fragment
 from dashboard.htmx import render_page
+from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
 from dashboard.listing import Page
+from dashboard.listing import count_new
 from dashboard.listing import filter_args
+from dashboard.listing import keys_after
+from dashboard.listing import newest_key
 from dashboard.listing import valid_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
 from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.models import InboxOutcome
+from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
+from dashboard.notifications.queries import LISTED_COLUMNS
 from dashboard.notifications.queries import NotificationFilter
+from dashboard.notifications.queries import found_notifications
+from dashboard.notifications.queries import notification_conditions
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
 from dashboard.notifications.retention import recent_rejections
@@ -120,17 +131,50 @@ def index():
     before = Cursor.parse(request.args.get("before"), timed=False)
     filters = valid_filters(form, NotificationFilter)
     zone = current_app.config["DISPLAY_TIMEZONE"]
+    # Read before the rows, so every notification and change after them reaches the page live.
+    cursor, newest = latest_event_id(db.session), newest_key(db.session, Notification.id)
     page = notification_page(db.session, filters, zone, before) if filters else Page([], None)
     return render_page(
         "notifications/index.html",
         "results",
         form=form,
         page=page,
+        latest_event_id=cursor,
+        newest=newest,
         # Counted only where staff look at signature failures: other pages of the list count nothing.
         rejected=recent_rejections(db.session, clock.now()) if _shows_rejected(filters) else None,
         deeper=before is not None,
         query_args=filter_args(request.args),
     )
+
+
+@bp.get("/new")
+@roles("viewer", "admin")
+def new_rows():
+    """Answer the inbox's "N new notifications" bar: notifications received after the page's newest
+    (``after``) that its filters match, and how many more do not."""
+    form = NotificationFilterForm(request.args)
+    filters = valid_filters(form, NotificationFilter)
+    conditions = None
+    if filters:
+        zone = current_app.config["DISPLAY_TIMEZONE"]
+        conditions = notification_conditions(filters, zone, found_notifications(db.session, filters))
+    new_ids = keys_after(db.session, Notification.id, max(request.args.get("after", 0, type=int), 0))
+    return render_fragment(
+        "notifications/index.html",
+        "live_bar",
+        new=count_new(db.session, Notification.id, new_ids, conditions),
+        query_args=filter_args(request.args, without=("after",)),
+    )
+
+
+@bp.get("/rows")
+@roles("viewer", "admin")
+def rows():
+    """Re-render the inbox rows of the notifications ``id`` names (a page's worth at most) as they are."""
+    ids = request.args.getlist("id", type=int)[:PAGE_SIZE]
+    found = db.session.execute(select(*LISTED_COLUMNS).where(Notification.id.in_(ids))).all() if ids else []
+    return render_fragment("notifications/index.html", "rows", page=Page(found, None))
 
 
 _REJECTED_VERDICTS = frozenset(verdict.value for verdict in Verdict if verdict != Verdict.VALID)

@@ -18,7 +18,6 @@ from dashboard.declarations.service import declarations_of
 from dashboard.declarations.service import why_not_declarable
 from dashboard.errors import render_error
 from dashboard.events.kinds import ObjectType
-from dashboard.events.service import MAX_NEW_OBJECTS
 from dashboard.events.service import created_after
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
@@ -29,6 +28,7 @@ from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_fragment
 from dashboard.htmx import render_page
+from dashboard.listing import NEW_ROWS_CAP
 from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
 from dashboard.listing import Page
@@ -113,11 +113,11 @@ def new_rows():
         zone = current_app.config["DISPLAY_TIMEZONE"]
         conditions = payment_conditions(db.session, filters, zone, found_payments(db.session, filters))
     after = max(request.args.get("after", 0, type=int), 0)
-    new_ids = created_after(db.session, ObjectType.PAYMENT, after)
+    new_ids = created_after(db.session, ObjectType.PAYMENT, after, NEW_ROWS_CAP + 1)
     return render_fragment(
         "payments/index.html",
         "live_bar",
-        new=count_new(db.session, Payment, new_ids, MAX_NEW_OBJECTS, conditions),
+        new=count_new(db.session, Payment.id, new_ids, conditions),
         query_args=filter_args(request.args, without=("after",)),
     )
 

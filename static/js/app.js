@@ -24,11 +24,14 @@
   var waiting = {};  // region id → the timer of its next refresh
 
   function topicsOf(region) {
-    return region.getAttribute("data-live-topic").split(" ");
+    return (region.getAttribute("data-live-topic") || "").split(" ").filter(Boolean);
   }
 
+  // A list whose rows record no events (the audit log, the inbox) names its table in
+  // data-live-newest-of and its newest key when rendered in data-live-newest: the poll asks for the
+  // table's newest key, and a newer one has the server count the new rows.
   function liveRegions() {
-    return Array.prototype.slice.call(document.querySelectorAll("[data-live-topic]"));
+    return Array.prototype.slice.call(document.querySelectorAll("[data-live-topic], [data-live-newest-of]"));
   }
 
   function renderedCursor(region) {
@@ -145,7 +148,7 @@
     var bar = region.querySelector("[data-live-bar]");
     var count = (parseInt(bar.getAttribute("data-count"), 10) || 0) + created;
     bar.setAttribute("data-count", String(count));
-    bar.textContent = count + " new " + bar.getAttribute("data-live-noun") + (count === 1 ? "" : "s") + " — show";
+    bar.textContent = count + " new " + bar.getAttribute(count === 1 ? "data-live-noun" : "data-live-nouns") + " — show";
     bar.hidden = false;
     bar.closest("#live-bar").hidden = false;
     announceBar(bar.textContent);
@@ -173,6 +176,18 @@
       .catch(function () {});
   }
 
+  function countNewest(newest) {
+    liveRegions().forEach(function (region) {
+      var table = region.getAttribute("data-live-newest-of");
+      var key = table && newest[table];
+      var since = Math.max(parseInt(region.getAttribute("data-live-newest"), 10) || 0, region.liveCounted || 0);
+      if (key && key > since) {
+        region.liveCounted = key;
+        countNew(region);
+      }
+    });
+  }
+
   function apply(events) {
     liveRegions().forEach(function (region) {
       var mine = events.filter(function (event) { return concerns(region, event); });
@@ -182,17 +197,22 @@
         return;
       }
       var created = mine.filter(function (event) { return event.kind === "created"; }).length;
-      if (created && region.hasAttribute("data-live-count")) {
+      if (created && region.hasAttribute("data-live-newest-of")) {
+        created = 0;  // its own table's newest key says what is new, not these events
+      } else if (created && region.hasAttribute("data-live-count")) {
         countNew(region);
       } else if (created) {
         countCreated(region, created);
       }
       if (!region.hasAttribute("data-live-rows")) { return; }
+      // Rows are the events' objects, or (data-live-rows-by="notification") the notifications named.
+      var by = region.getAttribute("data-live-rows-by");
       var shown = [];
       mine.forEach(function (event) {
-        var rowId = event.object_type + "-" + event.object_id;
-        var row = document.getElementById(rowId);
-        if (event.kind !== "created" && row && region.contains(row) && shown.indexOf(rowId) < 0) {
+        var key = by ? event[by + "_id"] : event.object_id;
+        var rowId = (by || event.object_type) + "-" + key;
+        var row = key === null || key === undefined ? null : document.getElementById(rowId);
+        if ((by || event.kind !== "created") && row && region.contains(row) && shown.indexOf(rowId) < 0) {
           shown.push(rowId);
         }
       });
@@ -250,7 +270,9 @@
       live.cursor = Math.min.apply(null, regions.map(renderedCursor));
     }
     var topics = Array.from(new Set([].concat.apply([], regions.map(topicsOf))));
-    url += "?after=" + live.cursor + topics.map(function (topic) { return "&topic=" + encodeURIComponent(topic); }).join("");
+    var tables = regions.map(function (region) { return region.getAttribute("data-live-newest-of"); }).filter(Boolean);
+    url += "?after=" + live.cursor + topics.map(function (topic) { return "&topic=" + encodeURIComponent(topic); }).join("") +
+      Array.from(new Set(tables)).map(function (table) { return "&newest=" + encodeURIComponent(table); }).join("");
     live.busy = true;
     fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -269,6 +291,7 @@
         live.lastSync = Date.now();
         live.failures = 0;
         apply(fresh);
+        countNewest(body.newest || {});
       })
       .catch(function () {
         live.failures += 1;

@@ -55,7 +55,7 @@ def test_every_role_may_poll(client, login_as, role):
     login_as(role)
     response = poll(client, 0, "payment")
     assert response.status_code == 200
-    assert response.get_json() == {"cursor": 0, "events": []}
+    assert response.get_json() == {"cursor": 0, "newest": {}, "events": []}
 
 
 def test_a_poll_returns_events_on_its_topics_oldest_first_with_the_new_cursor(app, client, login_as):
@@ -73,13 +73,21 @@ def test_a_poll_returns_events_on_its_topics_oldest_first_with_the_new_cursor(ap
     body = response.get_json()
     assert body["cursor"] == ids[3]
     assert body["events"] == [
-        {"id": ids[0], "topic": "payment:12", "object_type": "payment", "object_id": "12", "kind": "created"},
+        {
+            "id": ids[0],
+            "topic": "payment:12",
+            "object_type": "payment",
+            "object_id": "12",
+            "kind": "created",
+            "notification_id": None,
+        },
         {
             "id": ids[2],
             "topic": "agreement:12",
             "object_type": "agreement",
             "object_id": "12",
             "kind": "status_changed",
+            "notification_id": None,
         },
         {
             "id": ids[3],
@@ -87,6 +95,7 @@ def test_a_poll_returns_events_on_its_topics_oldest_first_with_the_new_cursor(ap
             "object_type": "payment",
             "object_id": "12",
             "kind": "status_changed",
+            "notification_id": None,
         },
     ]
     everything = poll(client, 0, "payment").get_json()["events"]
@@ -100,7 +109,11 @@ def test_a_poll_re_reads_a_window_behind_its_cursor_and_keeps_the_cursor_when_id
     body = poll(client, last, "payment:1").get_json()
     assert body["cursor"] == last
     assert [event["id"] for event in body["events"]] == [i for i in ids if i > last - LOOK_BACK]
-    assert poll(client, last + 1000, "payment:1").get_json() == {"cursor": last + 1000, "events": []}
+    assert poll(client, last + 1000, "payment:1").get_json() == {
+        "cursor": last + 1000,
+        "newest": {},
+        "events": [],
+    }
 
 
 def test_a_repeated_topic_is_asked_once(app, client, login_as):
