@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from flask import Response
 from flask import request
 from flask_wtf import FlaskForm
 from sqlalchemy import Row
@@ -49,6 +50,7 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from dashboard.htmx import is_htmx
+from dashboard.htmx import render_fragment
 
 PAGE_SIZE = 50
 #: Most rows a search lists: a prefix of more ids than this lists exact matches only.
@@ -384,6 +386,38 @@ def count_new(
     if counted and conditions is not None:
         matching = session.scalar(select(func.count()).where(key.in_(counted), *conditions)) or 0
     return NewRows(matching, len(counted) - matching, more=len(new_keys) > NEW_ROWS_CAP)
+
+
+def rendered_after() -> int:
+    """Return the cursor a list's "N new" bar asks from (``after``: the newest when it was rendered)."""
+    return max(request.args.get("after", 0, type=int), 0)
+
+
+def new_rows_bar(
+    session: Session,
+    template: str,
+    key: InstrumentedAttribute,
+    new_keys: Sequence[int],
+    conditions: Sequence[ColumnElement[bool]] | None,
+) -> Response:
+    """Answer a list's "N new" bar: block ``live_bar`` of its ``template``, counting ``new_keys`` by
+    whether ``conditions`` match them (see :func:`count_new`); its "show" link keeps the filters."""
+    return render_fragment(
+        template,
+        "live_bar",
+        new=count_new(session, key, new_keys, conditions),
+        query_args=filter_args(request.args, without=("after",)),
+    )
+
+
+def shown_rows(
+    session: Session, template: str, columns: Sequence[Any], key: InstrumentedAttribute
+) -> Response:
+    """Answer block ``rows`` of a list's ``template`` with the rows whose keys ``id`` names, as they
+    are now (a page's worth at most): what app.js swaps in place of rows whose objects changed."""
+    keys = request.args.getlist("id", type=int)[:PAGE_SIZE]
+    rows = session.execute(select(*columns).where(key.in_(keys))).all() if keys else []
+    return render_fragment(template, "rows", page=Page(rows, None))
 
 
 def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, Field], None]]:

@@ -89,6 +89,11 @@ AGREEMENT_IDS = (
 )
 
 
+def found_agreements(session: Session, filters: AgreementFilter) -> Found | None:
+    """Return the ids of the agreements ``filters``' search names (None: no search)."""
+    return find_ids(session, filters.q, AGREEMENT_IDS) if filters.q else None
+
+
 def agreements_matching(filters: AgreementFilter, found: Found | None = None) -> Select:
     """Return the select of agreements matching ``filters`` (unordered; pages add the keyset)."""
     return select(*LISTED_COLUMNS).where(*agreement_conditions(filters, found))
@@ -134,7 +139,7 @@ def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | 
     soonest to run out are the oldest). Only the columns the list shows are read: its tokens stay
     encrypted (the list shows the last 4).
     """
-    found = find_ids(session, filters.q, AGREEMENT_IDS) if filters.q else None
+    found = found_agreements(session, filters)
     statement = agreements_matching(filters, found)
     if filters.expiring:
         return searched_page(session, statement, Agreement, before, found, order=SOONEST_EXPIRY, soonest=True)

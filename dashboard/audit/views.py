@@ -13,13 +13,13 @@ from dashboard.audit.queries import audit_conditions
 from dashboard.audit.queries import audit_page
 from dashboard.auth.access import roles
 from dashboard.extensions import db
-from dashboard.htmx import render_fragment
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
-from dashboard.listing import count_new
 from dashboard.listing import filter_args
 from dashboard.listing import keys_after
+from dashboard.listing import new_rows_bar
 from dashboard.listing import newest_key
+from dashboard.listing import rendered_after
 from dashboard.listing import valid_filters
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -56,10 +56,5 @@ def new_rows():
     filters = valid_filters(form, AuditFilter)
     zone = current_app.config["DISPLAY_TIMEZONE"]
     conditions = audit_conditions(db.session, filters, zone) if filters else None
-    new_keys = keys_after(db.session, AuditLog.seq, max(request.args.get("after", 0, type=int), 0))
-    return render_fragment(
-        "audit/index.html",
-        "live_bar",
-        new=count_new(db.session, AuditLog.seq, new_keys, conditions),
-        query_args=filter_args(request.args, without=("after",)),
-    )
+    new_keys = keys_after(db.session, AuditLog.seq, rendered_after())
+    return new_rows_bar(db.session, "audit/index.html", AuditLog.seq, new_keys, conditions)

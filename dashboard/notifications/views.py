@@ -13,7 +13,6 @@ from flask import request
 from flask import url_for
 from markupsafe import Markup
 from markupsafe import escape
-from sqlalchemy import select
 
 from dashboard import clock
 from dashboard.auth.access import roles
@@ -21,15 +20,15 @@ from dashboard.auth.forms import EmptyForm
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
-from dashboard.htmx import render_fragment
 from dashboard.htmx import render_page
-from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
 from dashboard.listing import Page
-from dashboard.listing import count_new
 from dashboard.listing import filter_args
 from dashboard.listing import keys_after
+from dashboard.listing import new_rows_bar
 from dashboard.listing import newest_key
+from dashboard.listing import rendered_after
+from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
@@ -159,22 +158,15 @@ def new_rows():
     if filters:
         zone = current_app.config["DISPLAY_TIMEZONE"]
         conditions = notification_conditions(filters, zone, found_notifications(db.session, filters))
-    new_ids = keys_after(db.session, Notification.id, max(request.args.get("after", 0, type=int), 0))
-    return render_fragment(
-        "notifications/index.html",
-        "live_bar",
-        new=count_new(db.session, Notification.id, new_ids, conditions),
-        query_args=filter_args(request.args, without=("after",)),
-    )
+    new_ids = keys_after(db.session, Notification.id, rendered_after())
+    return new_rows_bar(db.session, "notifications/index.html", Notification.id, new_ids, conditions)
 
 
 @bp.get("/rows")
 @roles("viewer", "admin")
 def rows():
-    """Re-render the inbox rows of the notifications ``id`` names (a page's worth at most) as they are."""
-    ids = request.args.getlist("id", type=int)[:PAGE_SIZE]
-    found = db.session.execute(select(*LISTED_COLUMNS).where(Notification.id.in_(ids))).all() if ids else []
-    return render_fragment("notifications/index.html", "rows", page=Page(found, None))
+    """Re-render the inbox rows of the notifications ``id`` names, as they are now."""
+    return shown_rows(db.session, "notifications/index.html", LISTED_COLUMNS, Notification.id)
 
 
 _REJECTED_VERDICTS = frozenset(verdict.value for verdict in Verdict if verdict != Verdict.VALID)

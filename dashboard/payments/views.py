@@ -11,7 +11,6 @@ from flask import request
 from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from dashboard.auth.access import roles
 from dashboard.declarations.service import declarations_of
@@ -26,16 +25,16 @@ from dashboard.forms import earlier_submit
 from dashboard.forms import refusal_beside
 from dashboard.htmx import form_done
 from dashboard.htmx import render_form
-from dashboard.htmx import render_fragment
 from dashboard.htmx import render_page
 from dashboard.listing import NEW_ROWS_CAP
-from dashboard.listing import PAGE_SIZE
 from dashboard.listing import Cursor
 from dashboard.listing import Page
-from dashboard.listing import count_new
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import filter_problems
+from dashboard.listing import new_rows_bar
+from dashboard.listing import rendered_after
+from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
 from dashboard.money import format_money
 from dashboard.payments import export
@@ -112,23 +111,15 @@ def new_rows():
     if filters:
         zone = current_app.config["DISPLAY_TIMEZONE"]
         conditions = payment_conditions(db.session, filters, zone, found_payments(db.session, filters))
-    after = max(request.args.get("after", 0, type=int), 0)
-    new_ids = created_after(db.session, ObjectType.PAYMENT, after, NEW_ROWS_CAP + 1)
-    return render_fragment(
-        "payments/index.html",
-        "live_bar",
-        new=count_new(db.session, Payment.id, new_ids, conditions),
-        query_args=filter_args(request.args, without=("after",)),
-    )
+    new_ids = created_after(db.session, ObjectType.PAYMENT, rendered_after(), NEW_ROWS_CAP + 1)
+    return new_rows_bar(db.session, "payments/index.html", Payment.id, new_ids, conditions)
 
 
 @bp.get("/rows")
 @roles("viewer")
 def rows():
-    """Re-render the list rows of the payments ``id`` names (a page's worth at most), as they are now."""
-    ids = request.args.getlist("id", type=int)[:PAGE_SIZE]
-    found = db.session.execute(select(*LISTED_COLUMNS).where(Payment.id.in_(ids))).all() if ids else []
-    return render_fragment("payments/index.html", "rows", page=Page(found, None))
+    """Re-render the list rows of the payments ``id`` names, as they are now."""
+    return shown_rows(db.session, "payments/index.html", LISTED_COLUMNS, Payment.id)
 
 
 @bp.get("/export.csv")

@@ -372,3 +372,21 @@ def test_the_days_an_agreement_was_made_revoked_or_cancelled_narrow_the_list(app
     assert shown(client.get(f"/agreements/?dated=revoked&{day}")) == []
     assert shown(client.get("/agreements/?dated=revoked&day_to=2026-02-05")) == ["REVOKED-5TH"]
     assert shown(client.get(f"/agreements/?dated=cancelled&{day}")) == ["CANCELLED-4TH"]
+
+
+def test_the_new_agreements_bar_counts_only_those_the_filters_match(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        cursor = latest_event_id(db.session)
+        for wallet in ("GCASH", "ALIPAY_HK", "GCASH"):
+            agreement = make_agreement(db.session, wallet=wallet)
+            record_event(db.session, "agreement", agreement.id, "created", {"status": "active"})
+        last = agreement.id
+        db.session.commit()
+    page = client.get("/agreements/?wallet=GCASH").get_data(as_text=True)
+    assert 'data-live-rows="/agreements/rows"' in page
+    bar = " ".join(client.get(f"/agreements/new?wallet=GCASH&after={cursor}").get_data(as_text=True).split())
+    assert "2 new agreements — show</button>" in bar and 'hx-get="/agreements/?wallet=GCASH"' in bar
+    assert "1 more does not match your filters" in bar
+    rows = client.get(f"/agreements/rows?id={last}").get_data(as_text=True)
+    assert re.findall(r'<tr id="agreement-(\d+)"', rows) == [str(last)]
