@@ -411,13 +411,20 @@ def new_rows_bar(
 
 
 def shown_rows(
-    session: Session, template: str, columns: Sequence[Any], key: InstrumentedAttribute
+    session: Session,
+    template: str,
+    columns: Sequence[Any],
+    key: InstrumentedAttribute,
+    context: Callable[[Sequence[Row]], dict[str, Any]] = lambda rows: {},
 ) -> Response:
     """Answer block ``rows`` of a list's ``template`` with the rows whose keys ``id`` names, as they
-    are now (a page's worth at most): what app.js swaps in place of rows whose objects changed."""
+    are now (a page's worth at most): what app.js swaps in place of rows whose objects changed.
+
+    :param context: what else the block needs for these rows (the staff names they show)
+    """
     keys = request.args.getlist("id", type=int)[:PAGE_SIZE]
     rows = session.execute(select(*columns).where(key.in_(keys))).all() if keys else []
-    return render_fragment(template, "rows", page=Page(rows, None))
+    return render_fragment(template, "rows", page=Page(rows, None), **context(rows))
 
 
 def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, Field], None]]:

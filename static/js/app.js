@@ -15,7 +15,8 @@
   // A region is an element with data-live-topic ("payment:12" for one object, "payment" for a list;
   // several separated by spaces) and data-live-cursor (the newest event id when it was rendered). A detail
   // region gets the htmx event "live" and re-renders itself, at most once per data-live-every ms when it
-  // says so (a report section); a list region with a [data-live-bar] button only counts new rows there.
+  // says so (a report section). A list region (data-live-count) never moves its rows: the server counts
+  // its new rows into its bar, and shown rows whose objects changed are re-rendered in place.
   var POLL_MS = 1000;
   var MAX_DELAY_MS = 15000;
   var live = { cursor: null, seen: new Set(), lastSync: null, failures: 0, signedOut: false, timer: null, busy: false };
@@ -143,17 +144,6 @@
       });
   }
 
-  // Lists without a count of their own count created events into the bar's button.
-  function countCreated(region, created) {
-    var bar = region.querySelector("[data-live-bar]");
-    var count = (parseInt(bar.getAttribute("data-count"), 10) || 0) + created;
-    bar.setAttribute("data-count", String(count));
-    bar.textContent = count + " new " + bar.getAttribute(count === 1 ? "data-live-noun" : "data-live-nouns") + " — show";
-    bar.hidden = false;
-    bar.closest("#live-bar").hidden = false;
-    announceBar(bar.textContent);
-  }
-
   // Shown rows whose objects changed are re-rendered in place (same ids, same places) and marked
   // for a moment; rows never move and new ones are never inserted.
   var HIGHLIGHT_MS = 2000;
@@ -192,18 +182,13 @@
     liveRegions().forEach(function (region) {
       var mine = events.filter(function (event) { return concerns(region, event); });
       if (!mine.length) { return; }
-      if (!region.querySelector("[data-live-bar]")) {
+      if (!region.hasAttribute("data-live-count")) {
         refresh(region);
         return;
       }
-      var created = mine.filter(function (event) { return event.kind === "created"; }).length;
-      if (created && region.hasAttribute("data-live-newest-of")) {
-        created = 0;  // its own table's newest key says what is new, not these events
-      } else if (created && region.hasAttribute("data-live-count")) {
-        countNew(region);
-      } else if (created) {
-        countCreated(region, created);
-      }
+      // A list of objects with events counts on their creation; the others on their table's newest key.
+      var created = mine.some(function (event) { return event.kind === "created"; });
+      if (created && !region.hasAttribute("data-live-newest-of")) { countNew(region); }
       if (!region.hasAttribute("data-live-rows")) { return; }
       // Rows are the events' objects, or (data-live-rows-by="notification") the notifications named.
       var by = region.getAttribute("data-live-rows-by");

@@ -151,7 +151,7 @@ def test_htmx_gets_only_the_results_block_with_its_live_bar(app, client, login_a
     add_agreements(app, {"customer_ref": "CUST-FRAG"})
     body = client.get("/agreements/?q=CUST-FRAG", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert body.lstrip().startswith('<section id="results" data-live-topic="agreement"')
-    assert 'data-live-noun="agreement"' in body and "CUST-FRAG" in body
+    assert 'id="live-bar"' in body and "CUST-FRAG" in body
     assert "<html" not in body
 
 
