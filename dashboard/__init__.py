@@ -96,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dashboard.auth.guard import init_guard
     from dashboard.cli import register_cli
     from dashboard.errors import register_error_handlers
+    from dashboard.i18n import init_i18n
     from dashboard.notifications.webhooks import init_webhooks
     from dashboard.sandbox.cli import sandbox_command
     from dashboard.sandbox.cli import simulate_command
@@ -108,6 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         init_sandbox(app)
     init_guard(app)
     init_security(app)
+    init_i18n(app)
     init_templating(app)
     register_error_handlers(app)
     register_cli(app)

@@ -28,7 +28,9 @@ DEMO_PASSWORD_SUFFIX = "-demo-pass"  # noqa: S105 - demo accounts only, printed 
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
-    for command in (create_user, worker, demo, serve, audit_verify, rollups):
+    from dashboard.catalogues import translations
+
+    for command in (create_user, worker, demo, serve, audit_verify, rollups, translations):
         app.cli.add_command(command)
 
 

@@ -254,6 +254,23 @@ class Page:
     prefix_too_broad: bool = False
 
 
+def own_number(q: str) -> int | None:
+    """Return the row number ``q`` spells (``437`` or ``#437``, as pages show it); None for anything else."""
+    digits = q.removeprefix("#")
+    return int(digits) if _is_key(digits) else None
+
+
+def with_own_number(q: str, kinds: Sequence[IdKind], key: InstrumentedAttribute) -> tuple[IdKind, ...]:
+    """Return ``kinds``, and the listed rows' primary ``key`` as one more exact lookup when ``q`` spells
+    a row number (see :func:`own_number`)."""
+    if own_number(q) is None:
+        return tuple(kinds)
+    return (
+        *kinds,
+        IdKind(key, lambda condition: select(key).where(condition), by_prefix=False, read=own_number),
+    )
+
+
 def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
     """Return the ids of the listed rows whose ids of any of ``kinds`` equal or start with ``q``.
 

@@ -13,6 +13,8 @@ from flask import Flask
 from flask import current_app
 from flask import g
 from flask import url_for
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -21,28 +23,34 @@ from wtforms import Field
 
 from dashboard import clock
 from dashboard.approvals.service import waiting_count
+from dashboard.audit.queries import change_fields
 from dashboard.auth.access import role_allows
 from dashboard.extensions import db
+from dashboard.i18n import format_locale
+from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.providers.methods import method_label
 from dashboard.providers.registry import guidance as code_guidance
 from dashboard.providers.registry import label as provider_label
 
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
-NAVIGATION: list[tuple[str, str]] = [
-    ("home.index", "Overview"),
-    ("payments.index", "Payments"),
-    ("agreements.index", "Agreements"),
-    ("ach.index", "Payroll"),
-    ("settlements.index", "Settlements"),
-    ("approvals.index", "Approvals"),
-    ("notifications.index", "Notifications"),
-    ("reports.index", "Reports"),
-    ("audit.index", "Audit log"),
-    ("users.index", "Users"),
-    ("api_keys.index", "API keys"),
+NAVIGATION: list[tuple[str, LazyString]] = [
+    ("home.index", _l("Overview")),
+    ("payments.index", _l("Payments")),
+    ("agreements.index", _l("Agreements")),
+    ("ach.index", _l("Payroll")),
+    ("settlements.index", _l("Settlements")),
+    ("approvals.index", _l("Approvals")),
+    ("notifications.index", _l("Notifications")),
+    ("reports.index", _l("Reports")),
+    ("audit.index", _l("Audit log")),
+    ("users.index", _l("Users")),
+    ("api_keys.index", _l("API keys")),
 ]
 
+#: The second key of each "g then key" shortcut (app.js reads them from the navigation's links, so
+#: only pages the user's role may open are offered).
+GO_KEYS = {"payments.index": "p", "agreements.index": "a", "notifications.index": "n"}
 
 #: How each status of every machine reads at a glance (a badge's tint). The words carry the
 #: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
@@ -179,7 +187,7 @@ def _role_may_open(role: str, endpoint: str) -> bool:
 NAVIGATION_COUNTS: dict[str, Callable[[Session], int]] = {"approvals.index": waiting_count}
 
 
-def navigation() -> list[tuple[str, str, int | None]]:
+def navigation() -> list[tuple[str, LazyString, int | None]]:
     """Return the navigation entries this user may open, each with how many things wait there."""
     if not current_user.is_authenticated:
         return []
@@ -199,6 +207,11 @@ def waiting_at(endpoint: str) -> int:
     return counts[endpoint]
 
 
+def money(value: Money | int | None, currency: str | None = None) -> str:
+    """Show an amount as this request's language writes it (``HK$1,234.50`` in both)."""
+    return format_money(value, currency, format_locale())
+
+
 def time_ago(value: datetime) -> str:
     """Say how long ago ``value`` was, roughly: ``just now``, ``12 min``, ``3 h 5 min``, ``4 days``."""
     minutes = max(int((clock.now() - value).total_seconds()) // 60, 0)
@@ -211,13 +224,25 @@ def time_ago(value: datetime) -> str:
     return f"{minutes // (24 * 60)} days ago"
 
 
+def time_left(value: datetime) -> str:
+    """Say how long until ``value``: ``expires in 12 min``, ``expires in 3 h 5 min``, or ``expired``."""
+    minutes = -(-int((value - clock.now()).total_seconds()) // 60)
+    if minutes <= 0:
+        return "expired"
+    if minutes < 60:
+        return f"expires in {minutes} min"
+    return f"expires in {minutes // 60} h {minutes % 60} min"
+
+
 def init_templating(app: Flask) -> None:
     """Register filters and globals (globals, so blocks rendered alone see them)."""
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["money"] = money
     # One zone for every time the app's pages show, not a lookup per row.
     app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
+    app.jinja_env.filters["time_left"] = time_left
+    app.jinja_env.filters["change_fields"] = partial(change_fields, show_money=money)
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
     # Rows call these: a filter is a plain call, a global goes through the template context's call.
@@ -228,3 +253,4 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["go_keys"] = GO_KEYS

@@ -133,8 +133,8 @@ class BatchFilterForm(FlaskForm):
         "Search",
         validators=id_validators(*SEARCHED_COLUMNS),
         filters=[strip_text],
-        description="A batch reference or payee name (any case), whole or how it starts; an employee id"
-        " or account number, whole (or how it starts, for finance and managers).",
+        description="A batch number (#3); a batch reference or payee name (any case), whole or how it"
+        " starts; an employee id or account number, whole (or how it starts, for finance and managers).",
     )
     status = SelectField("Status", choices=choices(BatchStatus, "Any status"), default="")
     uploaded_by_id = SelectField("Uploaded by", coerce=_user_id, default="")

@@ -31,6 +31,7 @@ from dashboard.listing import among_found
 from dashboard.listing import find_ids
 from dashboard.listing import in_page_order_when_many
 from dashboard.listing import searched_page
+from dashboard.listing import with_own_number
 from dashboard.money import Money
 
 
@@ -107,11 +108,13 @@ LISTED_COLUMNS = (
 def found_batches(session: Session, filters: BatchFilter, *, ids_by_prefix: bool) -> Found | None:
     """Return the ids of the batches ``filters``' search names (None: no search).
 
-    Employee ids and account numbers are found by their start only when ``ids_by_prefix``.
+    Employee ids and account numbers are found by their start only when ``ids_by_prefix``; a batch
+    also by its own number (``3`` or ``#3``).
     """
     if not filters.q:
         return None
-    return find_ids(session, filters.q, BATCH_IDS if ids_by_prefix else BATCH_IDS_MASKED)
+    kinds = BATCH_IDS if ids_by_prefix else BATCH_IDS_MASKED
+    return find_ids(session, filters.q, with_own_number(filters.q, kinds, AchBatch.id))
 
 
 def batch_conditions(

@@ -45,7 +45,9 @@ class AgreementFilterForm(FlaskForm):
         "Search by customer ref",
         validators=id_validators(*(kind.column for kind in AGREEMENT_IDS)),
         filters=[strip_text],
-        description="Customer ref (whole, or how it starts) or an exact authState.",
+        description=(
+            "Agreement number (12 or #12), customer ref (whole, or how it starts) or an exact authState."
+        ),
     )
     wallet = SelectField(
         "Wallet", choices=choices(AUTO_DEBIT_WALLETS, "Any wallet", method_label), default=""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import validates
 
+from dashboard.agreements.states import PENDING_LIFETIME
 from dashboard.agreements.states import AgreementStatus
 from dashboard.agreements.states import why_not_chargeable
 from dashboard.agreements.states import why_not_revocable
@@ -126,6 +127,14 @@ class Agreement(ProviderTracked, Base):
         self.access_token_hash = lookup_hash(token) if token else None
         self.access_token_last4 = token[-4:] if token else None
         self.access_token_expires_at = expires_at
+
+    @property
+    def auth_link_expires_at(self) -> datetime | None:
+        """Until when the customer's authorisation link may still be sent to them; None when there is
+        none to send (no link, or the agreement is no longer pending, or the link was used already)."""
+        if self.status != AgreementStatus.PENDING or not self.auth_url or self.auth_code is not None:
+            return None
+        return self.created_at + PENDING_LIFETIME
 
     @property
     def revoke_refusal(self) -> str | None:

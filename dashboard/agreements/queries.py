@@ -28,6 +28,7 @@ from dashboard.listing import Page
 from dashboard.listing import among_found
 from dashboard.listing import find_ids
 from dashboard.listing import searched_page
+from dashboard.listing import with_own_number
 from dashboard.listing import within_days
 from dashboard.payments.models import Payment
 from dashboard.providers.antom.provider import ANTOM
@@ -82,7 +83,8 @@ def _agreements_where(condition: ColumnElement[bool]) -> Select:
     return select(Agreement.id).where(condition)
 
 
-#: What an agreements search finds: a customer reference whole or by its start, an exact authState.
+#: What an agreements search finds: a customer reference whole or by its start, an exact authState
+#: (and the agreement's own number, ``12`` or ``#12``).
 AGREEMENT_IDS = (
     IdKind(Agreement.customer_ref, _agreements_where),
     IdKind(Agreement.auth_state, _agreements_where, by_prefix=False),
@@ -91,7 +93,9 @@ AGREEMENT_IDS = (
 
 def found_agreements(session: Session, filters: AgreementFilter) -> Found | None:
     """Return the ids of the agreements ``filters``' search names (None: no search)."""
-    return find_ids(session, filters.q, AGREEMENT_IDS) if filters.q else None
+    if not filters.q:
+        return None
+    return find_ids(session, filters.q, with_own_number(filters.q, AGREEMENT_IDS, Agreement.id))
 
 
 def agreements_matching(filters: AgreementFilter, found: Found | None = None) -> Select:

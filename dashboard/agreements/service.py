@@ -25,6 +25,7 @@ from dashboard import clock
 from dashboard.agreements.models import Agreement
 from dashboard.agreements.models import auth_state_digest
 from dashboard.agreements.states import AGREEMENT_MACHINE
+from dashboard.agreements.states import PENDING_LIFETIME
 from dashboard.agreements.states import AgreementEvent
 from dashboard.agreements.states import AgreementStatus
 from dashboard.agreements.states import token_canceled_event
@@ -53,8 +54,6 @@ from dashboard.transitions import move
 
 #: Tokens are renewed this long before they expire.
 REFRESH_AHEAD = timedelta(days=3)
-#: A consult nobody completed is expired after this long (Antom sends nothing on a decline).
-PENDING_LIFETIME = timedelta(hours=24)
 #: Seconds between retries of applyToken or revoke whose answer was unknown.
 RETRY_DELAY = 30
 

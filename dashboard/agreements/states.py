@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from datetime import timedelta
 from types import MappingProxyType
 
 from dashboard.machine import LATE
 from dashboard.machine import Late
 from dashboard.machine import Machine
 from dashboard.machine import freeze_table
+
+#: A consult nobody completed is expired after this long (Antom sends nothing on a decline, and
+#: documents no lifetime for the authorisation link): until then its link is worth sending.
+PENDING_LIFETIME = timedelta(hours=24)
 
 
 class AgreementStatus(enum.StrEnum):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy import select
@@ -17,6 +21,8 @@ from dashboard.listing import in_page_order_when_many
 from dashboard.listing import newest_first
 from dashboard.listing import starts_with
 from dashboard.listing import within_days
+from dashboard.money import UnknownCurrency
+from dashboard.money import format_money
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,53 @@ def audit_page(
     """Return up to one page of entries older than ``before`` (by chain position) and the next cursor."""
     query = select(*LISTED_COLUMNS).where(*audit_conditions(session, filters, zone))
     return newest_first(session, query, AuditLog, before, order=("seq",))
+
+
+def _currency_key(state: Mapping[str, Any], amount_key: str) -> str | None:
+    """Return the key of the currency beside ``amount_key`` (``fee_minor``: ``fee_currency``, then
+    ``currency``; ``settlement_amount_minor``: ``settlement_amount_currency``, ``settlement_currency``,
+    then ``currency``), or None when it has none."""
+    base = amount_key.removesuffix("_minor")
+    for key in (f"{base}_currency", f"{base.removesuffix('_amount')}_currency", "currency"):
+        if isinstance(state.get(key), str):
+            return key
+    return None
+
+
+def change_fields(
+    state: Mapping[str, Any] | None, show_money: Callable[[int, str], str] = format_money
+) -> list[tuple[str, str]]:
+    """Return an entry's before or after state as (name, text) pairs, for reading.
+
+    Every amount in minor units with a currency beside it reads in that currency's format
+    (``amount_minor`` 123450 and ``currency`` HKD: ``amount`` HK$1,234.50); a currency that only
+    named amounts is not repeated.
+
+    :param show_money: how to write minor units of a currency (the page's language's way)
+    """
+    if not state:
+        return []
+    amounts: dict[str, str] = {}
+    used: set[str] = set()
+    for key, value in state.items():
+        currency_key = _currency_key(state, key) if key.endswith("_minor") else None
+        if currency_key is None or isinstance(value, bool) or not isinstance(value, int):
+            continue
+        try:
+            amounts[key] = show_money(value, state[currency_key])
+        except UnknownCurrency:
+            continue
+        used.add(currency_key)
+    fields = []
+    for key, value in state.items():
+        if key in amounts:
+            fields.append((key.removesuffix("_minor"), amounts[key]))
+        elif key not in used:
+            fields.append((key, _text(value)))
+    return fields
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -6,16 +6,28 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import PasswordField
+from wtforms import SelectField
 from wtforms import StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
 
 from dashboard.auth.passwords import LENGTH_RULE
+from dashboard.i18n import LANGUAGES
 
 
 class EmptyForm(FlaskForm):
     """A form with nothing but its CSRF token, for POST-only buttons."""
+
+
+class LanguageForm(FlaskForm):
+    """The language to read the pages in, and the page to come back to."""
+
+    language = SelectField(
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()], validators=[DataRequired()]
+    )
+    next = HiddenField()
 
 
 class LoginForm(FlaskForm):

@@ -199,6 +199,12 @@ def logout(user: User) -> None:
         )
 
 
+def choose_language(user: User, language: str) -> None:
+    """Show ``user`` the pages in ``language`` from now on, on every device."""
+    with write_transaction(db.session):
+        db.session.get(User, user.id, with_for_update=True).language = language
+
+
 def change_own_password(user: User, current: str, new: str) -> User:
     """Replace ``user``'s password after checking the current one; rotates the session token.
 

@@ -19,6 +19,7 @@ from dashboard.auth import service
 from dashboard.auth.access import any_staff
 from dashboard.auth.access import public
 from dashboard.auth.forms import CodeForm
+from dashboard.auth.forms import LanguageForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
 from dashboard.auth.forms import SignInCodeForm
@@ -30,10 +31,12 @@ from dashboard.htmx import form_done
 from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
+from dashboard.i18n import SESSION_KEY as LANGUAGE_KEY
 from dashboard.users.models import User
 
 bp = Blueprint("auth", __name__)
 
+CHECK_EMAIL = "Check the e-mail address."
 LOGIN_FAILED = (
     "E-mail or password is wrong, or the account is locked. "
     f"After {service.MAX_FAILED_LOGINS} failed attempts an account is locked "
@@ -58,6 +61,8 @@ def login():
             return form_done(url_for("auth.login_code"))
         if result.user is not None:
             return _signed_in(result.user, form.next.data)
+        # Either may be wrong: both are marked, so the error summary names and links each.
+        form.email.errors.append(CHECK_EMAIL)
         form.password.errors.append(LOGIN_FAILED)
     return render_form("auth/login.html", "login_form", form, form=form)
 
@@ -113,6 +118,18 @@ def two_factor():
             return render_page("auth/two_factor.html", "two_factor", codes=codes)
     enrolment = second_factor.enrolment(user)
     return render_form("auth/two_factor.html", "two_factor", form, form=form, enrolment=enrolment)
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def choose_language():
+    """Show the pages in the chosen language: kept on the account when signed in, else in the session."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session[LANGUAGE_KEY] = form.language.data
+        if current_user.is_authenticated:
+            service.choose_language(current_user._get_current_object(), form.language.data)
+    return redirect(safe_next(form.next.data) or url_for("home.index"))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -25,6 +25,7 @@ from dashboard.listing import Page
 from dashboard.listing import among_found
 from dashboard.listing import find_ids
 from dashboard.listing import searched_page
+from dashboard.listing import with_own_number
 from dashboard.listing import within_days
 from dashboard.notifications.models import Notification
 from dashboard.providers.base import SECRET_FIELDS
@@ -36,8 +37,6 @@ from dashboard.providers.base import parse_json
 DUPLICATES_SHOWN = 20
 #: What a notification may be linked to; the object index leads with the type, so search names them.
 LINKED_TYPES = (ObjectType.PAYMENT, ObjectType.AGREEMENT)
-#: Largest id the search tries as a notification id (BIGINT).
-_MAX_ID = 2**63 - 1
 
 #: Long base64/hex runs inside signature headers, shown as their first 8 and last 4 characters.
 _LONG_RUN = re.compile(r"[A-Za-z0-9+_%-]{24,}={0,2}")
@@ -78,7 +77,7 @@ LISTED_COLUMNS = (
 def found_notifications(session: Session, filters: NotificationFilter) -> Found | None:
     """Return the ids of the notifications ``filters``' search names (None: no search)."""
     q = (filters.q or "").strip()
-    return find_ids(session, q, _id_kinds(q)) if q else None
+    return find_ids(session, q, with_own_number(q, NOTIFICATION_IDS, Notification.id)) if q else None
 
 
 def notification_conditions(
@@ -120,30 +119,15 @@ def _linked_where(condition: ColumnElement[bool]) -> Select:
     return select(Notification.id).where(Notification.object_type.in_(LINKED_TYPES), condition)
 
 
-#: The ids a search finds in the inbox (besides a notification's own number), each one index lookup,
-#: never ``%q%``: a reference (paymentId, transactionReference, refundId, authState) whole or by its
-#: start; a whole dedup key (Worldpay eventId, Antom ``PAYMENT_RESULT:<paymentId>:S``); the id of a
-#: linked payment or agreement.
+#: The ids a search finds in the inbox (besides a notification's own number, ``123`` or ``#123``),
+#: each one index lookup, never ``%q%``: a reference (paymentId, transactionReference, refundId,
+#: authState) whole or by its start; a whole dedup key (Worldpay eventId, Antom
+#: ``PAYMENT_RESULT:<paymentId>:S``); the id of a linked payment or agreement.
 NOTIFICATION_IDS = (
     IdKind(Notification.reference, _notifications_where),
     IdKind(Notification.dedup_key, _notifications_where, by_prefix=False),
     IdKind(Notification.object_id, _linked_where, by_prefix=False),
 )
-
-
-def _id_kinds(q: str) -> tuple[IdKind, ...]:
-    """Return what ``q`` may name: :data:`NOTIFICATION_IDS`, and a notification (``123`` or ``#123``)."""
-    number = q.removeprefix("#")
-    if number.isascii() and number.isdigit() and int(number) <= _MAX_ID:
-        return (
-            *NOTIFICATION_IDS,
-            IdKind(Notification.id, _notifications_where, by_prefix=False, read=_number),
-        )
-    return NOTIFICATION_IDS
-
-
-def _number(q: str) -> int:
-    return int(q.removeprefix("#"))
 
 
 @dataclass(frozen=True)

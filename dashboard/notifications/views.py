@@ -27,6 +27,7 @@ from dashboard.listing import filter_args
 from dashboard.listing import keys_after
 from dashboard.listing import new_rows_bar
 from dashboard.listing import newest_key
+from dashboard.listing import readable
 from dashboard.listing import rendered_after
 from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
@@ -44,14 +45,21 @@ from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
 from dashboard.notifications.retention import recent_rejections
 from dashboard.templating import badge
+from dashboard.templating import can_open
 from dashboard.templating import id_url
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
-#: The endpoint and its id argument of a linked object's page.
+#: The endpoint and its id argument of the page of each kind of object a notification, event or audit
+#: entry may be about (a refund's is its row on its payment's page).
 OBJECT_PAGES = {
     ObjectType.PAYMENT: ("payments.detail", "payment_id"),
+    ObjectType.REFUND: ("payments.refund_detail", "refund_id"),
     ObjectType.AGREEMENT: ("agreements.detail", "agreement_id"),
+    ObjectType.ACH_BATCH: ("ach.detail", "batch_id"),
+    ObjectType.SETTLEMENT_BATCH: ("settlements.detail", "settlement_id"),
+    ObjectType.NOTIFICATION: ("notifications.detail", "notification_id"),
+    ObjectType.USER: ("users.detail", "user_id"),
 }
 
 
@@ -97,22 +105,24 @@ class AboutAnObject(Protocol):
 
 @bp.app_template_filter()
 def object_link(record: AboutAnObject) -> Markup:
-    """Show the payment or agreement ``record`` is about as a link to its page; anything else as text."""
+    """Show the object ``record`` is about as a link to its page when the user may open it; else as text."""
     object_type, object_id = record.object_type, record.object_id
     if not object_type:
         return Markup('<span class="muted">—</span>')
     href = object_href(object_type, object_id)
-    text = f"{object_type} {object_id}"
+    text = f"{readable(object_type)} {object_id}"
     return Markup('<a href="%s">%s</a>') % (href, text) if href else escape(text)
 
 
 @bp.app_template_global()
 def object_href(object_type: str | None, object_id: str | int | None) -> str | None:
-    """Return the page of a linked payment or agreement, or None for anything else."""
+    """Return the page of the object named, or None when it has none or the user may not open it."""
     page = OBJECT_PAGES.get(object_type or "")
     if page is None or not str(object_id).isascii() or not str(object_id).isdigit():
         return None
     endpoint, argument = page
+    if not can_open(endpoint):
+        return None
     return id_url(int(object_id), endpoint, argument)
 
 

@@ -94,7 +94,10 @@ class PaymentFilterForm(FlaskForm):
         "Search by id",
         validators=id_validators(*(kind.column for kind in PAYMENT_IDS)),
         filters=[strip_text],
-        description="Our id, provider id, refund id or customer ref: whole, or how it starts.",
+        description=(
+            "Payment number (437 or #437); our id, provider id, refund id or customer ref: "
+            "whole, or how it starts."
+        ),
     )
     provider = SelectField("Provider", choices=choices(PROVIDERS, "Any provider", str.capitalize), default="")
     status = SelectField("Status", choices=choices(PaymentStatus, "Any status"), default="")

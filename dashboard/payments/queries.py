@@ -29,6 +29,7 @@ from dashboard.listing import among_found
 from dashboard.listing import find_ids
 from dashboard.listing import in_page_order_when_many
 from dashboard.listing import searched_page
+from dashboard.listing import with_own_number
 from dashboard.listing import within_days
 from dashboard.money import Money
 from dashboard.payments.cancels import why_no_cancel
@@ -82,7 +83,8 @@ def _customer_payments_where(condition: ColumnElement[bool]) -> Select:
 NO_CODE = "-"
 
 #: What a payments search finds, each exactly or by its start: our request id, the provider's payment
-#: id, one of its refunds' request or provider ids, or the customer reference of its agreement.
+#: id, one of its refunds' request or provider ids, or the customer reference of its agreement (and,
+#: exactly, the payment's own number: ``437`` or ``#437``).
 PAYMENT_IDS = (
     IdKind(Payment.request_id, _payments_where),
     IdKind(Payment.provider_payment_id, _payments_where),
@@ -94,7 +96,11 @@ PAYMENT_IDS = (
 
 def found_payments(session: Session, filters: PaymentFilter) -> Found | None:
     """Return the ids of the payments ``filters``' search names (None: no search)."""
-    return find_ids(session, filters.q, PAYMENT_IDS) if filters.q else None
+    return (
+        find_ids(session, filters.q, with_own_number(filters.q, PAYMENT_IDS, Payment.id))
+        if filters.q
+        else None
+    )
 
 
 def _minor(amount: Decimal, currency: str) -> int:

@@ -7,10 +7,12 @@ from flask import Response
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import redirect
 from flask import request
 from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from dashboard.auth.access import roles
 from dashboard.declarations.service import declarations_of
@@ -158,6 +160,14 @@ def detail(payment_id: int):
         declare_refusal=why_not_declarable(shown.payment),
         settlement=settlement_of_payment(db.session, payment_id),
     )
+
+
+@bp.get("/refunds/<int:refund_id>")
+@roles("viewer")
+def refund_detail(refund_id: int):
+    """Send the reader to the refund's row on its payment's page (a refund has no page of its own)."""
+    payment_id = db.session.scalar(select(Refund.payment_id).where(Refund.id == refund_id)) or abort(404)
+    return redirect(url_for("payments.detail", payment_id=payment_id, _anchor=f"refund-{refund_id}"))
 
 
 def _refund_page(

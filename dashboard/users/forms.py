@@ -13,6 +13,7 @@ from wtforms.validators import Length
 from wtforms.validators import Regexp
 
 from dashboard.auth.passwords import LENGTH_RULE
+from dashboard.forms import ConfirmedForm
 from dashboard.forms import SteppedUpForm
 from dashboard.users.models import Role
 
@@ -58,3 +59,10 @@ class ResetPasswordForm(FlaskForm):
 
 class FreshCodeForm(SteppedUpForm):
     """A fresh authenticator code, asked before accounts are changed (step-up)."""
+
+
+class DisableForm(ConfirmedForm):
+    """Disabling an account: the first submit shows what it does, the confirmation does it."""
+
+    #: The users pages ask for the fresh code before any change (:data:`FreshCodeForm`), not here.
+    STEPS_UP = False

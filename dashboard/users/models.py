@@ -62,6 +62,8 @@ class User(UserMixin, Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The language the pages are shown in (``en``, ``zh_Hant_HK``); unset follows the browser.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     def get_id(self) -> str:
         """Return the per-login token, so a copied cookie dies when it rotates."""

@@ -1,4 +1,4 @@
-"""Staff administration: create, re-role, disable, enable, reset password."""
+"""Staff administration: create, re-role, disable, enable, unlock, reset password."""
 
 from __future__ import annotations
 
@@ -118,6 +118,26 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
             object_id=user.id,
             before=before,
             after=_snapshot(user),
+        )
+    return user
+
+
+def unlock(user_id: int) -> User:
+    """Lift a lockout from too many wrong passwords or codes before it runs out; the count starts again."""
+    with write_transaction(db.session):
+        user = db.get_or_404(User, user_id)
+        if not user.is_locked():
+            raise UserRuleBroken(f"{user.email} is not locked.")
+        locked_until = user.locked_until
+        user.failed_logins = 0
+        user.locked_until = None
+        audit.record(
+            db.session,
+            "user.unlocked",
+            object_type=ObjectType.USER,
+            object_id=user.id,
+            before={"locked_until": locked_until.isoformat()},
+            after={"locked_until": None},
         )
     return user
 

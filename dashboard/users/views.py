@@ -1,4 +1,4 @@
-"""List, create, re-role, disable, enable and reset staff accounts (password, second factor)."""
+"""List, create, re-role, disable, enable, unlock and reset staff accounts (password, second factor)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from dashboard.auth.forms import EmptyForm
 from dashboard.auth.guard import safe_next
 from dashboard.auth.models import is_enrolled
 from dashboard.extensions import db
+from dashboard.forms import confirm_first
 from dashboard.htmx import form_done
 from dashboard.htmx import navigate
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.users import service
+from dashboard.users.forms import DisableForm
 from dashboard.users.forms import FreshCodeForm
 from dashboard.users.forms import ResetPasswordForm
 from dashboard.users.forms import RoleForm
@@ -94,14 +96,22 @@ def create():
 @roles("admin")
 def detail(user_id: int):
     """Show one account with its role, status and password reset."""
-    user = db.get_or_404(User, user_id)
-    return render_page(
+    return _detail_page(db.get_or_404(User, user_id), DisableForm())
+
+
+def _detail_page(user: User, disable_form: DisableForm, *, confirming: bool = False):
+    """Answer with the account's page (for htmx its status block, where disabling is confirmed)."""
+    return render_form(
         "users/detail.html",
+        "account_status",
+        disable_form,
         user=user,
         fresh_code_form=FreshCodeForm(),
         role_form=RoleForm(role=user.role),
         reset_form=ResetPasswordForm(),
         toggle_form=EmptyForm(),
+        disable_form=disable_form,
+        confirming=confirming,
         enrolled=is_enrolled(user.id),
     )
 
@@ -113,7 +123,7 @@ def _apply(user_id: int, action, success: str):
         flash(broken.message, "error")
     else:
         flash(success.format(email=user.email, role=user.role), "success")
-    return redirect(url_for("users.detail", user_id=user_id))
+    return navigate(url_for("users.detail", user_id=user_id))
 
 
 @bp.post("/<int:user_id>/role")
@@ -130,9 +140,21 @@ def change_role(user_id: int):
 @bp.post("/<int:user_id>/disable")
 @roles("admin")
 def disable(user_id: int):
-    """Disable a user; their sessions end at once."""
+    """Show what disabling the account does and, once confirmed, disable it (their sessions end at once).
+
+    One's own account is refused before any confirmation.
+    """
+    user = db.get_or_404(User, user_id)
     actor = current_user._get_current_object()
-    return _apply(user_id, lambda: service.set_active(actor, user_id, False), "{email} is disabled.")
+    if user.id == actor.id:
+        flash("You cannot disable your own account.", "error")
+        return navigate(url_for("users.detail", user_id=user_id))
+    form = DisableForm()
+    return confirm_first(
+        form,
+        lambda confirming: _detail_page(user, form, confirming=confirming),
+        lambda: _apply(user_id, lambda: service.set_active(actor, user_id, False), "{email} is disabled."),
+    )
 
 
 @bp.post("/<int:user_id>/enable")
@@ -141,6 +163,13 @@ def enable(user_id: int):
     """Re-enable a disabled user."""
     actor = current_user._get_current_object()
     return _apply(user_id, lambda: service.set_active(actor, user_id, True), "{email} can log in again.")
+
+
+@bp.post("/<int:user_id>/unlock")
+@roles("admin")
+def unlock(user_id: int):
+    """Lift a user's lockout before it runs out."""
+    return _apply(user_id, lambda: service.unlock(user_id), "{email} is unlocked and can sign in again.")
 
 
 @bp.post("/<int:user_id>/password")

@@ -1,4 +1,102 @@
 // Small behaviour the templates cannot express without inline script (CSP forbids it).
+
+// --- Keyboard and copying: "?" opens the shortcut list (the top bar's button too), "/" goes to the
+// page's search, "g" then a key opens a main page whose navigation link carries that key (so only pages
+// the role may open), and a [data-copy] button copies its id, said in #copy-status.
+(function () {
+  "use strict";
+
+  var GO_WAIT_MS = 1500;
+  var goPressedAt = 0;  // when "g" was pressed: the next key within GO_WAIT_MS picks the page
+  var openedFrom = null;  // what had focus before the shortcut list opened, to give it back
+
+  function typing(target) {
+    return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+  }
+
+  function shortcuts() {
+    return document.getElementById("shortcuts");
+  }
+
+  function openShortcuts() {
+    var dialog = shortcuts();
+    if (!dialog || dialog.open) { return; }
+    openedFrom = document.activeElement;
+    dialog.showModal();  // modal: focus stays inside, Escape closes
+  }
+
+  // "close" does not bubble: caught on the way down.
+  document.addEventListener("close", function (event) {
+    if (event.target !== shortcuts()) { return; }
+    if (openedFrom && document.contains(openedFrom)) { openedFrom.focus(); }
+    openedFrom = null;
+  }, true);
+
+  function goTo(key) {
+    var links = document.querySelectorAll('nav[aria-label="Main"] a[data-go-key]');
+    var link = Array.prototype.find.call(links, function (a) { return a.getAttribute("data-go-key") === key; });
+    if (link) { link.click(); }
+    return Boolean(link);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    if (shortcuts() && shortcuts().open) { return; }
+    var key = event.key;
+    var afterG = Date.now() - goPressedAt < GO_WAIT_MS;
+    goPressedAt = 0;
+    if (afterG) {
+      if (goTo(key)) { event.preventDefault(); }
+    } else if (key === "?") {
+      event.preventDefault();
+      openShortcuts();
+    } else if (key === "/") {
+      var search = document.querySelector('#main input[type="search"]');
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      }
+    } else if (key === "g") {
+      goPressedAt = Date.now();
+    }
+  });
+
+  function announce(text) {
+    var status = document.getElementById("copy-status");
+    if (!status) { return; }
+    status.textContent = "";
+    // Emptied first and filled a moment later, so a second "Copied" is announced again.
+    window.setTimeout(function () { status.textContent = text; }, 50);
+  }
+
+  function copy(button) {
+    if (!navigator.clipboard) {
+      announce("Not copied: this browser does not allow it here. Select the id and copy it.");
+      return;
+    }
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      announce("Copied");
+      button.textContent = "Copied";  // its accessible name (aria-label) stays "Copy …"
+      window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    }, function () {
+      announce("Not copied: select the id and copy it.");
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.closest) { return; }
+    if (target.closest("#shortcuts-open")) {
+      openShortcuts();
+    } else if (target.closest("#shortcuts-close")) {
+      shortcuts().close();
+    } else if (target.closest("[data-copy]")) {
+      copy(target.closest("[data-copy]"));
+    }
+  });
+})();
+
 (function () {
   "use strict";
 
@@ -365,5 +463,25 @@
   });
   document.addEventListener("DOMContentLoaded", function () {
     focusArrival(document.getElementById("main"));
+  });
+
+  // A copy button ([data-copy] naming the id of the element whose text it copies) says whether it
+  // worked in the status element [data-copy-status] names. Clicks are taken on the document, so a
+  // live re-render of the page keeps the button working.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    function say(message) { if (status) { status.textContent = message; } }
+    if (!source || !navigator.clipboard) {
+      say("Copying is not available here: select the link and copy it.");
+      return;
+    }
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      say("Copied.");
+    }, function () {
+      say("Not copied: select the link and copy it.");
+    });
   });
 })();

@@ -12,7 +12,6 @@ from tests.web.test_pages import NAVIGATION
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
-
 @pytest.mark.parametrize("role", list(NAVIGATION))
 def test_each_role_signs_in_and_sees_its_navigation(
     role, live_server, create_user, page, tmp_path: Path

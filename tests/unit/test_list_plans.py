@@ -281,8 +281,20 @@ def test_each_payments_filter_reads_its_index_in_page_order(rows, filters, index
         PaymentFilter(q="CUST-HK"),
         PaymentFilter(q="RF-77-A", status="succeeded"),
         PaymentFilter(q="PAY-2026", provider="antom", currency="HKD"),
+        PaymentFilter(q="1"),
+        PaymentFilter(q="#1"),
     ],
-    ids=["exact", "prefix", "refund", "provider-refund", "customer", "with-status", "with-filters"],
+    ids=[
+        "exact",
+        "prefix",
+        "refund",
+        "provider-refund",
+        "customer",
+        "with-status",
+        "with-filters",
+        "number",
+        "#number",
+    ],
 )
 def test_a_payments_search_looks_up_each_kind_of_id_then_reads_the_page_by_primary_key(rows, filters):
     lookup, page = plans_of(lambda: payment_page(db.session, filters, ZONE, DEEP))
@@ -356,7 +368,7 @@ def test_the_expiring_agreements_are_read_soonest_first_from_their_expiry_index(
     assert_in_page_order(plan, "ix_agreements_status_expires_at")
 
 
-@pytest.mark.parametrize("q", ["CUST-HK-1001", "CUST", "state-9f0c"])
+@pytest.mark.parametrize("q", ["CUST-HK-1001", "CUST", "state-9f0c", "#1"])
 def test_an_agreements_search_reads_the_page_by_primary_key(rows, q):
     lookup, page = plans_of(lambda: agreement_page(db.session, AgreementFilter(q=q, status="active"), DEEP))
     assert lookup.looks_up("agreements", "customer_ref") and lookup.looks_up("agreements", "auth_state"), (

@@ -16,6 +16,7 @@ from dashboard.listing import Cursor
 from dashboard.listing import _strings_after
 from dashboard.listing import choices
 from dashboard.listing import filter_args
+from dashboard.listing import own_number
 from dashboard.listing import spreadsheet_safe
 from dashboard.listing import start_of_day
 from dashboard.listing import strip_text
@@ -115,3 +116,22 @@ def test_a_cell_that_starts_like_a_formula_is_shown_as_text(lead):
 @pytest.mark.parametrize("value", ["", "PAY-1", "a=b", "1234.50", "'quoted", " =spaced"])
 def test_other_cells_are_left_as_they_are(value):
     assert spreadsheet_safe(value) == value
+
+
+@pytest.mark.parametrize(
+    ("q", "number"),
+    [
+        ("437", 437),
+        ("#437", 437),
+        ("#", None),
+        ("##437", None),
+        ("4 37", None),
+        ("-4", None),
+        ("٤٣٧", None),  # digits of another script
+        (str(2**63 - 1), 2**63 - 1),
+        (str(2**63), None),  # beyond a BIGINT key
+        ("PAY-437", None),
+    ],
+)
+def test_a_search_names_a_row_by_its_number_with_or_without_a_hash(q, number):
+    assert own_number(q) == number

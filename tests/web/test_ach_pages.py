@@ -416,13 +416,15 @@ def test_the_live_regions_re_render_their_own_block_from_their_own_url(app, clie
 # --- the list --------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_batches_and_finds_them_by_employee_payee_or_account(app, client, login_as, upload):
+def test_the_list_shows_batches_and_finds_them_by_employee_payee_account_or_number(
+    app, client, login_as, upload
+):
     login_as("finance")
     first = uploaded_id(upload(payroll(*GOOD_ROWS)))
     second = uploaded_id(upload(payroll("E0777,Ho Man Kit,004,123,444555666,500.00,HKD,")))
     page = text(client.get("/ach/batches/"))
     assert page.index(f'id="ach_batch-{second}"') < page.index(f'id="ach_batch-{first}"')
-    for q in ("E0777", "Ho Man", "444555666"):
+    for q in ("E0777", "Ho Man", "444555666", f"#{second}"):
         found = text(client.get("/ach/batches/", query_string={"q": q}))
         assert f'id="ach_batch-{second}"' in found and f'id="ach_batch-{first}"' not in found, q
     for role, finds_starts in (("viewer", False), ("support", False), ("manager", True)):

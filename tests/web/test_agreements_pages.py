@@ -390,3 +390,39 @@ def test_the_new_agreements_bar_counts_only_those_the_filters_match(app, client,
     assert "1 more does not match your filters" in bar
     rows = client.get(f"/agreements/rows?id={last}").get_data(as_text=True)
     assert re.findall(r'<tr id="agreement-(\d+)"', rows) == [str(last)]
+
+
+CONSULTED = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # 09:00 in Hong Kong, an hour before the fake clock
+LINK = "https://open-sea.example/antom/authorize/link-9f2a?x=1&y=2"
+
+
+@pytest.mark.parametrize(
+    ("fields", "offered"),
+    [
+        ({"status": "pending"}, True),
+        ({"status": "pending", "auth_code": "AUTHCODE-1"}, False),  # the customer used it already
+        ({"status": "active", "activated_at": ACTIVATED}, False),
+        ({"status": "expired"}, False),
+        ({"status": "failed"}, False),
+    ],
+)
+def test_the_authorisation_link_shows_only_while_the_customer_may_still_use_it(
+    app, client, login_as, fake_clock, fields, offered
+):
+    login_as("support")
+    [agreement_id] = add_agreements(app, {"auth_url": LINK, "created_at": CONSULTED, **fields})
+    page = client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert ('id="auth-link"' in page) is offered
+    assert (LINK.replace("&", "&amp;") in page) is offered
+    if offered:
+        assert 'id="copy-auth-link"' in page and ">Copy the link</button>" in page
+        # Consulted at 09:00 HKT, sent out for a day; the fake clock stands at 10:00 HKT.
+        assert "Valid until 2026-01-06 09:00 HKT (expires in 23 h 0 min)" in text_of(page, "auth-link-expiry")
+
+
+def test_the_link_counts_down_in_minutes_at_the_end(app, client, login_as, fake_clock):
+    [agreement_id] = add_agreements(app, {"auth_url": LINK, "created_at": CONSULTED})
+    fake_clock.set(CONSULTED + timedelta(hours=23, minutes=48))
+    login_as("viewer")
+    page = client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert "(expires in 12 min)" in text_of(page, "auth-link-expiry")

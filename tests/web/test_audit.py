@@ -91,6 +91,35 @@ def test_filter_by_object(app, client, login_as):
     assert "test.on_user_8" not in page and "test.on_payment_7" not in page
 
 
+@pytest.mark.parametrize(
+    ("object_type", "object_id", "href"),
+    [
+        ("payment", 437, "/payments/437"),
+        ("refund", 9, "/payments/refunds/9"),
+        ("agreement", 12, "/agreements/12"),
+        ("ach_batch", 3, "/ach/batches/3"),
+        ("notification", 21, "/notifications/21"),
+        ("user", 5, "/admin/users/5"),
+    ],
+)
+def test_an_entry_links_its_object_for_whoever_may_open_it(
+    app, client, login_as, object_type, object_id, href
+):
+    record(app, "test.linked", object_type=object_type, object_id=object_id)
+    login_as("admin")
+    text = f"{object_type.replace('_', ' ')} {object_id}"
+    assert f'<a href="{href}">{text}</a>' in client.get("/audit/").get_data(as_text=True)
+
+
+def test_an_entry_names_without_a_link_what_the_reader_may_not_open(app, client, login_as):
+    record(app, "test.linked", object_type="user", object_id=5)
+    record(app, "test.linked", object_type="report", object_id=1)
+    login_as("viewer")
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "<td>user 5</td>" in page and "/admin/users/5" not in page
+    assert "<td>report 1</td>" in page
+
+
 def test_filter_by_hong_kong_day(app, client, fake_clock, login_as):
     fake_clock.set(datetime(2026, 1, 5, 15, 59, tzinfo=UTC))  # 23:59 on 5 January in Hong Kong
     record(app, "test.late_on_the_fifth")
@@ -170,6 +199,37 @@ def test_secrets_are_redacted_before_they_are_stored(app, client, login_as):
     assert "hunter2" not in page and "tok-123" not in page and "letmein" not in page
     assert "123456789" not in page and "*****6789" in page
     assert "[redacted]" in page
+
+
+def change_cell(page: str) -> str:
+    """Return the text of the change cell of the first entry the page shows."""
+    cell = re.search(r'<td class="change">(.*?)</td>', page, re.S)
+    assert cell
+    return re.sub(r"<[^>]+>", "", cell.group(1))
+
+
+def test_amounts_beside_a_currency_read_in_its_format(app, client, login_as):
+    login_as("viewer")
+    record(
+        app,
+        "test.money",
+        before={"amount_minor": 123450, "currency": "HKD", "status": "pending"},
+        after={
+            "settlement_amount_minor": 120000,
+            "settlement_currency": "USD",
+            "fee_minor": 1200,
+            "fee_currency": "JPY",
+            "total_minor": 5,
+            "count": 3,
+        },
+    )
+    text = change_cell(client.get("/audit/?action=test.money").get_data(as_text=True))
+    assert "amount HK$1,234.50" in text
+    assert "settlement_amount US$1,200.00" in text
+    assert "fee JP¥1,200" in text
+    # Without a currency beside it, an amount stays as it was stored; a count is no amount.
+    assert "total_minor 5" in text and "count 3" in text
+    assert "123450" not in text and "HKD" not in text and "status pending" in text
 
 
 def test_audit_verify_reports_an_intact_chain(app, client):

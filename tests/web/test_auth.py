@@ -164,7 +164,7 @@ def test_disabling_a_user_ends_their_open_session(client, other_client, create_u
 
     admin = create_user("admin")
     sign_in(other_client, admin)
-    assert post(f"/admin/users/{user.id}/disable", using=other_client).status_code == 302
+    assert post(f"/admin/users/{user.id}/disable", {"confirmed": "yes"}, using=other_client).status_code == 302
 
     response = client.get("/")
     assert response.status_code == 302
@@ -429,6 +429,25 @@ def test_a_refused_form_leads_with_a_summary_linking_each_field(client, login_as
     assert re.findall(r'<a href="#([\w-]+)">', summary.group(1)) == ["current_password", "confirm_password"]
     assert body.index("password-errors") < body.index('id="field-current_password"')
     assert "error-summary" not in client.get("/account/password").get_data(as_text=True)
+
+
+def test_a_failed_sign_in_leads_with_a_summary_naming_and_linking_both_fields(client, create_user, csrf):
+    user = create_user("viewer")
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": "not the password"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf(client)},
+    )
+    body = response.get_data(as_text=True)
+    summary = re.search(
+        r'<div id="login-errors" class="error-summary" tabindex="-1"[^>]*>(.*?)</div>', body, re.S
+    )
+    assert summary, "no error summary"
+    assert re.findall(r'<a href="#([\w-]+)">([^:]+):', summary.group(1)) == [
+        ("email", "E-mail"),
+        ("password", "Password"),
+    ]
+    assert body.count('aria-invalid="true"') == 2
 
 
 def test_htmx_login_navigates_to_next(client, create_user, csrf):

@@ -10,10 +10,13 @@ from datetime import datetime
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from dashboard import listing
+from dashboard.agreements.models import Agreement
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
+from dashboard.payments.models import Payment
 from dashboard.security import NUL_REFUSED
 from tests.factories import make_agreement
 from tests.factories import make_notification
@@ -87,6 +90,19 @@ def test_the_payments_search_finds_each_kind_of_id_whole_or_by_its_start(
 ):
     login_as("viewer")
     assert payments_shown(client.get("/payments/", query_string={"q": q})) == expected
+
+
+def test_the_payments_search_finds_a_payment_by_its_number(app, client, login_as, payments):
+    login_as("viewer")
+    with app.app_context():
+        number = db.session.scalar(select(Payment.id).where(Payment.request_id == "PAY-AN-1"))
+
+    def shown(q: str) -> list[str]:
+        return payments_shown(client.get("/payments/", query_string={"q": q}))
+
+    assert shown(f"#{number}") == shown(f" #{number} ") == ["PAY-AN-1"]
+    assert "PAY-AN-1" in shown(str(number))  # besides ids that start with the same digits
+    assert shown(f"#{number}99") == []
 
 
 def test_a_search_combines_with_the_filters(client, login_as, payments):
@@ -171,6 +187,14 @@ def agreements(app, client):
 def test_the_agreements_search_finds_a_customer_ref_or_auth_state(client, login_as, agreements, q, expected):
     login_as("viewer")
     assert agreements_shown(client.get("/agreements/", query_string={"q": q})) == expected
+
+
+def test_the_agreements_search_finds_an_agreement_by_its_number(app, client, login_as, agreements):
+    login_as("viewer")
+    with app.app_context():
+        number = db.session.scalar(select(Agreement.id).where(Agreement.customer_ref == "CUST-A-2"))
+    assert agreements_shown(client.get("/agreements/", query_string={"q": f"#{number}"})) == ["CUST-A-2"]
+    assert agreements_shown(client.get("/agreements/", query_string={"q": str(number)})) == ["CUST-A-2"]
 
 
 def test_the_agreements_search_says_when_a_prefix_is_too_broad(client, login_as, agreements, monkeypatch):

@@ -32,6 +32,7 @@ from dashboard.audit.forms import AuditFilterForm
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import public
 from dashboard.auth.forms import CodeForm
+from dashboard.auth.forms import EmptyForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
 from dashboard.auth.forms import SignInCodeForm
@@ -60,6 +61,7 @@ from dashboard.settlements.forms import BatchFilterForm as SettlementFilterForm
 from dashboard.settlements.forms import ImportForm
 from dashboard.settlements.forms import NoteForm
 from dashboard.settlements.models import SettlementResult
+from dashboard.users.forms import DisableForm
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
 from tests.factories import make_payment
@@ -259,6 +261,19 @@ FRAGMENT_CONTEXT = {
         ),
     },
     ("users/index.html", "create_user"): lambda: {"create_form": UserCreateForm(), "users": []},
+    ("users/detail.html", "account_status"): lambda: {
+        "user": User(
+            id=3,
+            email="locked@staff.example",
+            name="Locked",
+            role="viewer",
+            active=True,
+            locked_until=datetime(2099, 1, 1, tzinfo=UTC),
+        ),
+        "toggle_form": EmptyForm(),
+        "disable_form": DisableForm(),
+        "confirming": True,
+    },
     ("audit/index.html", "results"): lambda: {
         "form": AuditFilterForm(),
         "entries": [],

@@ -169,7 +169,7 @@ def test_filters_and_search_narrow_the_list(app, client, login_as):
     assert shown(client.get("/payments/?provider=antom&status=failed")) == ["PAY-A-1"]
     assert shown(client.get("/payments/?q=PAY-A-")) == ["PAY-A-2", "PAY-A-1"]
     assert shown(client.get("/payments/?q=+PAY-W-1+")) == ["PAY-W-1"]  # pasted with blanks
-    assert "No payments match." in client.get("/payments/?q=A-1").get_data(as_text=True)
+    assert "No payments match these filters." in client.get("/payments/?q=A-1").get_data(as_text=True)
 
 
 def test_search_by_a_refund_id_shows_its_payment(app, client, login_as, paid):
@@ -527,3 +527,17 @@ def test_htmx_gets_only_the_payment_block(client, login_as, paid):
 def test_an_unknown_payment_is_not_found(client, login_as):
     login_as("viewer")
     assert client.get("/payments/987654").status_code == 404
+
+
+def test_a_refund_address_opens_its_row_on_its_payments_page(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        payment = make_payment(db.session)
+        refund = make_refund(db.session, payment)
+        db.session.commit()
+        payment_id, refund_id = payment.id, refund.id
+    response = client.get(f"/payments/refunds/{refund_id}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/payments/{payment_id}#refund-{refund_id}"
+    assert f'<tr id="refund-{refund_id}">' in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.get(f"/payments/refunds/{refund_id + 1}").status_code == 404

@@ -1,4 +1,4 @@
-"""Every page every role can open, parsed as HTML: attribute values and live regions."""
+"""Every page every role can open, parsed as HTML: attribute values, unique ids and live regions."""
 
 from __future__ import annotations
 
@@ -54,11 +54,14 @@ LIVE_ROLES = frozenset({"alert", "log", "status"})
 
 
 class PageChecker(HTMLParser):
-    """Note attributes valued ``None``, live regions inside live regions and tables inside live regions."""
+    """Note attributes valued ``None``, ids used twice, live regions inside live regions and tables
+    inside live regions."""
 
     def __init__(self) -> None:
         super().__init__()
         self.none_valued: list[str] = []
+        self.ids: set[str] = set()
+        self.repeated_ids: list[str] = []
         self.nested_live: list[str] = []
         self.live_tables: list[str] = []
         self._open: list[tuple[str, bool]] = []  # (tag, is a live region) of every unclosed element
@@ -66,6 +69,10 @@ class PageChecker(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         self.none_valued.extend(f"<{tag} {name}=None>" for name, value in attrs if value == "None")
+        if "id" in values:
+            if values["id"] in self.ids:
+                self.repeated_ids.append(f"<{tag} id={values['id']!r}>")
+            self.ids.add(values["id"])
         live = values.get("aria-live", "off") != "off" or values.get("role") in LIVE_ROLES
         inside_live = any(is_live for _, is_live in self._open)
         described = f"<{tag} id={values.get('id')!r}>"
@@ -99,7 +106,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
     with app.app_context():
         agreement = make_agreement(db.session, status="active")
         payment = make_payment(db.session, agreement_id=agreement.id, status="succeeded")
-        make_refund(db.session, payment)
+        refund = make_refund(db.session, payment)
         make_cancel(db.session, payment)
         make_declaration(db.session, payment)
         notification = make_notification(db.session, object_type="payment", object_id=str(payment.id))
@@ -108,6 +115,7 @@ def rows(app: Flask, db_session: None, create_user, fake_clock) -> dict[str, lis
         return {
             "user_id": [user.id],
             "payment_id": [payment.id],
+            "refund_id": [refund.id],
             "agreement_id": [agreement.id],
             "notification_id": [notification.id],
             "outcome": list(OUTCOMES),
@@ -156,6 +164,17 @@ def test_no_page_renders_an_attribute_valued_none(app, create_user, rows, role):
         f"{what}: {element}"
         for what, html in rendered_pages(app, rows, caller)
         for element in check(html).none_valued
+    ]
+    assert not found, "\n".join(found)
+
+
+@CALLERS
+def test_no_page_uses_an_id_twice(app, create_user, rows, role):
+    caller = create_user(role) if role else None
+    found = [
+        f"{what}: {element}"
+        for what, html in rendered_pages(app, rows, caller)
+        for element in check(html).repeated_ids
     ]
     assert not found, "\n".join(found)
 

@@ -1,8 +1,13 @@
-"""Staff administration: create, re-role, disable, reset; the last-admin and own-account rules."""
+"""Staff administration: create, re-role, disable (confirmed), unlock, reset; the last-admin and own-account
+rules."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +17,9 @@ from dashboard.auth.passwords import MIN_LENGTH
 from dashboard.extensions import db
 from dashboard.users.models import User
 from tests.conftest import TEST_PASSWORD
+from tests.factories import code_now
 from tests.web.conftest import sign_in
+from tests.web.test_two_factor import enrol
 
 NEW_USER = {
     "email": "New.Person@Staff.example",
@@ -174,13 +181,38 @@ def test_an_admin_can_step_down_when_another_admin_exists(app, client, admin, cr
     assert client.get("/admin/users/").status_code == 302  # their own session ended too
 
 
-def test_an_admin_cannot_disable_themselves(app, client, admin, create_user, post):
+def test_an_admin_is_not_offered_and_cannot_disable_themselves(app, client, admin, create_user, post):
     create_user("admin")
-    post(f"/admin/users/{admin.id}/disable")
+    page = client.get(f"/admin/users/{admin.id}").get_data(as_text=True)
+    assert 'id="disable-account"' not in page and 'id="no-disable"' in page
+    post(f"/admin/users/{admin.id}/disable", {"confirmed": "yes"})
     assert find_user(app, admin.email).active
     assert "You cannot disable your own account." in client.get(f"/admin/users/{admin.id}").get_data(
         as_text=True
     )
+
+
+def test_disabling_asks_for_confirmation_first(app, client, admin, create_user, post, audit_rows):
+    user = create_user("viewer")
+    assert 'id="disable-account"' in client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+
+    asked = post(f"/admin/users/{user.id}/disable", headers={"HX-Request": "true"})
+
+    page = unescape(asked.get_data(as_text=True))
+    assert asked.status_code == 200 and page.lstrip().startswith('<section class="panel" id="account-status"')
+    assert f"Disable {user.email}?" in page and 'id="disable-confirm-button"' in page
+    assert find_user(app, user.email).active and audit_rows("user.disabled") == []
+
+    went_back = post(
+        f"/admin/users/{user.id}/disable", {"confirmed": "change"}, headers={"HX-Request": "true"}
+    )
+    assert 'id="disable-confirm"' not in went_back.get_data(as_text=True)
+    assert find_user(app, user.email).active
+
+    done = post(f"/admin/users/{user.id}/disable", {"confirmed": "yes"}, headers={"HX-Request": "true"})
+    assert done.headers["HX-Redirect"] == f"/admin/users/{user.id}"
+    assert not find_user(app, user.email).active
+    assert f"{user.email} is disabled." in client.get(f"/admin/users/{user.id}").get_data(as_text=True)
 
 
 def test_a_disabled_admin_does_not_count_as_another_admin(app, client, admin, create_user, post):
@@ -203,7 +235,7 @@ def test_the_last_active_admin_cannot_be_disabled(app, client, create_user):
 
 def test_disable_and_enable_are_audited(app, client, admin, create_user, post, audit_rows):
     user = create_user("viewer")
-    post(f"/admin/users/{user.id}/disable")
+    post(f"/admin/users/{user.id}/disable", {"confirmed": "yes"})
     assert not find_user(app, user.email).active
     assert audit_rows("user.disabled")[-1].object_id == str(user.id)
     post(f"/admin/users/{user.id}/enable")
@@ -246,6 +278,53 @@ def test_non_admins_cannot_manage_users(app, client, login_as, create_user, post
     target = create_user("viewer")
     assert client.get("/admin/users/").status_code == 403
     assert post("/admin/users/", NEW_USER).status_code == 403
-    assert post(f"/admin/users/{target.id}/disable").status_code == 403
+    assert post(f"/admin/users/{target.id}/disable", {"confirmed": "yes"}).status_code == 403
+    assert post(f"/admin/users/{target.id}/unlock").status_code == 403
     assert find_user(app, "new.person@staff.example") is None
     assert find_user(app, target.email).active
+
+
+LOCKED_AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+
+
+def test_a_locked_account_says_when_it_unlocks_and_an_admin_unlocks_it(
+    app, client, other_client, admin, create_user, post, audit_rows, fake_clock
+):
+    user = create_user("viewer", locked_until=LOCKED_AT + timedelta(minutes=15), failed_logins=0)
+    assert "until 10:15 HKT" in client.get("/admin/users/").get_data(as_text=True)
+    page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "locked until 2026-01-05 10:15 HKT" in page and 'id="unlock-account"' in page
+
+    answer = post(f"/admin/users/{user.id}/unlock")
+
+    assert answer.headers["Location"] == f"/admin/users/{user.id}"
+    assert not find_user(app, user.email).is_locked()
+    [unlocked] = audit_rows("user.unlocked")
+    assert (unlocked.actor_id, unlocked.object_id) == (admin.id, str(user.id))
+    assert unlocked.before["locked_until"].startswith("2026-01-05T02:15")
+    page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "is unlocked and can sign in again" in page and 'id="unlock-account"' not in page
+    signed_in = post("/login", {"email": user.email, "password": TEST_PASSWORD}, using=other_client)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/"
+
+
+def test_unlocking_an_account_that_is_not_locked_is_refused(client, admin, create_user, post, audit_rows):
+    user = create_user("viewer")
+    assert 'id="unlock-account"' not in client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    post(f"/admin/users/{user.id}/unlock")
+    assert f"{user.email} is not locked." in client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert audit_rows("user.unlocked") == []
+
+
+def test_unlocking_waits_for_a_fresh_code_like_every_account_change(
+    app, client, admin, create_user, post, audit_rows, fake_clock
+):
+    secret = enrol(app, admin)
+    user = create_user("viewer", locked_until=LOCKED_AT + timedelta(minutes=15))
+
+    post(f"/admin/users/{user.id}/unlock")
+    assert find_user(app, user.email).is_locked() and audit_rows("user.unlocked") == []
+
+    post("/admin/users/step-up", {"step_up_code": code_now(secret), "next": f"/admin/users/{user.id}"})
+    post(f"/admin/users/{user.id}/unlock")
+    assert not find_user(app, user.email).is_locked()

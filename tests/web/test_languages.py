@@ -1,0 +1,95 @@
+"""Choosing the language: from the browser at first, then the user's own choice on every device."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template_string
+
+from dashboard.i18n import gettext
+from dashboard.i18n import lazy_gettext
+from dashboard.money import Money
+from tests.web.conftest import sign_in
+
+CHINESE = {"Accept-Language": "zh-HK,zh;q=0.9,en;q=0.5"}
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
+
+
+def html_lang(response) -> str:
+    return re.search(r'<html lang="([^"]+)"', response.get_data(as_text=True)).group(1)
+
+
+def test_the_browser_language_is_the_default(client, login_as) -> None:
+    login_as("support")
+    chinese = client.get("/payments/", headers=CHINESE)
+    assert html_lang(chinese) == "zh-Hant-HK"
+    assert ">付款<" in chinese.get_data(as_text=True)
+    english = client.get("/payments/", headers=ENGLISH)
+    assert html_lang(english) == "en"
+    assert ">Payments<" in english.get_data(as_text=True)
+    assert html_lang(client.get("/payments/")) == "en"
+
+
+def test_a_user_s_choice_is_kept_on_their_account_and_wins_over_the_browser(
+    client, other_client, login_as, post, reload_user
+) -> None:
+    user = login_as("support")
+    choice = {"language": "zh_Hant_HK", "next": "/payments/?status=failed"}
+    answer = post("/language", choice, headers=ENGLISH)
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/payments/?status=failed"
+    assert reload_user(user.id).language == "zh_Hant_HK"
+    assert html_lang(client.get("/payments/", headers=ENGLISH)) == "zh-Hant-HK"
+    # Another device of the same user reads the account, not its own session.
+    sign_in(other_client, reload_user(user.id))
+    assert html_lang(other_client.get("/payments/", headers=ENGLISH)) == "zh-Hant-HK"
+    post("/language", {"language": "en"}, headers=CHINESE)
+    assert reload_user(user.id).language == "en"
+    assert html_lang(client.get("/payments/", headers=CHINESE)) == "en"
+
+
+def test_a_visitor_can_choose_before_signing_in(client, post) -> None:
+    assert html_lang(client.get("/login", headers=ENGLISH)) == "en"
+    post("/language", {"language": "zh_Hant_HK", "next": "/login"})
+    assert html_lang(client.get("/login", headers=ENGLISH)) == "zh-Hant-HK"
+
+
+def test_an_unknown_language_or_a_foreign_next_changes_nothing(client, login_as, post, reload_user) -> None:
+    user = login_as("support")
+    answer = post("/language", {"language": "fr", "next": "https://evil.example/"})
+    assert answer.headers["Location"] == "/"
+    assert reload_user(user.id).language is None
+
+
+def test_the_switch_offers_the_other_language_by_its_own_name(client, login_as) -> None:
+    login_as("viewer")
+    english = client.get("/", headers=ENGLISH).get_data(as_text=True)
+    assert 'lang="zh-Hant-HK">繁體中文</button>' in english
+    chinese = client.get("/", headers=CHINESE).get_data(as_text=True)
+    assert 'lang="en">English</button>' in chinese
+
+
+def test_money_is_written_as_each_language_writes_it(app) -> None:
+    amounts = "{{ amount|money }} {{ minus|money }} {{ 5|money('JPY') }}"
+    values = {"amount": Money(123450, "HKD"), "minus": Money(-5, "USD")}
+    for headers, yen in ((ENGLISH, "JP¥5"), (CHINESE, "¥5")):
+        with app.app_context(), app.test_request_context("/", headers=headers):
+            assert render_template_string(amounts, **values) == f"HK$1,234.50 -US$0.05 {yen}"
+
+
+def test_templates_escape_the_values_put_into_a_translated_string(app) -> None:
+    source = (
+        "{{ _('Payments') }}|{{ _('%(who)s refunded', who=name) }}|"
+        "{% trans %}100% done{% endtrans %}|{{ ngettext('%(num)d payment', '%(num)d payments', 3) }}"
+    )
+    with app.app_context(), app.test_request_context("/", headers=CHINESE):
+        shown = render_template_string(source, name="<script>")
+    assert shown == "付款|&lt;script&gt; refunded|100% done|3 payments"
+
+
+def test_outside_a_request_strings_read_in_english(app) -> None:
+    with app.app_context():
+        assert gettext("Payments") == "Payments"
+        assert str(lazy_gettext("Payments")) == "Payments"
+    with app.app_context(), app.test_request_context("/", headers=CHINESE):
+        assert str(lazy_gettext("Payments")) == "付款"
