@@ -126,6 +126,7 @@ def object_href(object_type: str | None, object_id: str | int | None) -> str | N
     return id_url(int(object_id), endpoint, argument)
 
 
+@bp.app_template_filter()
 def outcome_label(outcome: str) -> str:
     """Say an outcome the way the inbox does ("applied" reads "processed")."""
     return OUTCOME_LABELS.get(outcome, outcome)
@@ -192,12 +193,15 @@ def _shows_rejected(filters: NotificationFilter | None) -> bool:
 @roles("viewer", "admin")
 def detail(notification_id: int):
     """Show one notification: its facts, headers, redacted body and what it changed."""
+    cursor = latest_event_id(db.session)  # before the notification: later changes reach the page live
     shown = notification_detail(db.session, notification_id)
     if shown is None:
         abort(404)
     return render_page(
         "notifications/detail.html",
+        "detail",
         detail=shown,
+        latest_event_id=cursor,
         action_form=EmptyForm(),
         reprocess_refusal=service.reprocess_refusal(shown.notification),
         can_ask=service.can_ask_provider(shown.notification),

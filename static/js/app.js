@@ -139,7 +139,8 @@
 
   function concerns(region, event) {
     return event.id > renderedCursor(region) && topicsOf(region).some(function (topic) {
-      return topic === event.topic || topic === event.object_type;
+      return topic === event.topic || topic === event.object_type ||
+        (event.notification_id !== null && topic === "notification:" + event.notification_id);
     });
   }
 

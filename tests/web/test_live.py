@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -14,6 +15,7 @@ from dashboard.events.service import LOOK_BACK
 from dashboard.events.service import record_event
 from dashboard.events.views import MAX_TOPICS
 from dashboard.extensions import db
+from dashboard.notifications.models import Notification
 from tests.conftest import skip_unless_postgresql
 from tests.web.conftest import sign_in
 
@@ -306,3 +308,30 @@ def test_appends_wait_for_each_other_so_ids_commit_in_order(app, poller):
     poller.poll()
     assert poller.received == _all_event_ids(app)
     assert len(poller.received) == 2
+
+
+def test_a_notification_topic_brings_the_events_that_notification_caused(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        rows = [
+            Notification(
+                provider="antom", kind="PAYMENT", body=b"{}", headers={}, verdict="valid", outcome="applied"
+            )
+            for _ in range(2)
+        ]
+        db.session.add_all(rows)
+        db.session.flush()
+        caused, other = (row.id for row in rows)
+        record_event(db.session, "payment", 4, "notification", notification_id=caused)
+        record_event(db.session, "payment", 4, "notification", notification_id=other)
+        record_event(db.session, "agreement", 2, "status_changed", notification_id=caused)
+        db.session.commit()
+    events = poll(client, 0, f"notification:{caused}").get_json()["events"]
+    assert [(event["topic"], event["notification_id"]) for event in events] == [
+        ("payment:4", caused),
+        ("agreement:2", caused),
+    ]
+    page = client.get(f"/notifications/{caused}").get_data(as_text=True)
+    region = re.search(r'<div id="notification-detail"([^>]*)>', page).group(1)
+    assert f'data-live-topic="notification:{caused}"' in region
+    assert 'data-live-says="Notification processed"' in region
