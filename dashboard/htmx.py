@@ -35,6 +35,13 @@ def render_page(template: str, block: str | None = None, *, status: int = 200, *
     return response
 
 
+def render_fragment(template: str, block: str, **context: Any) -> Response:
+    """Render only ``block`` of ``template``, for a live region that asks for a piece of its page."""
+    response = make_response(render_block(template, block, **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def render_flash_oob() -> str:
     """Return the flash region as an out-of-band swap when messages are waiting."""
     if not get_flashed_messages(with_categories=True):

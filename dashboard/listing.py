@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from flask import Response
 from flask import request
 from flask_babel import LazyString
 from flask_wtf import FlaskForm
@@ -33,6 +34,7 @@ from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import asc
 from sqlalchemy import desc
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
@@ -49,6 +51,7 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from dashboard.htmx import is_htmx
+from dashboard.htmx import render_fragment
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.statuses import status_label
 
@@ -361,6 +364,89 @@ def searched_page(
     return Page(rows, next_cursor, found is not None and found.prefix_too_broad)
 
 
+#: Most new rows a list's "N new" bar counts; beyond it the bar says "or more".
+NEW_ROWS_CAP = 1000
+
+
+@dataclass(frozen=True)
+class NewRows:
+    """What a list's "N new" bar says: rows created since the page was rendered, by whether its
+    filters match them."""
+
+    matching: int
+    other: int
+    #: More were created than the bar counts (:data:`NEW_ROWS_CAP`).
+    more: bool = False
+
+
+def keys_after(session: Session, key: InstrumentedAttribute, after: int) -> list[int]:
+    """Return the keys above ``after`` (the newest when a page was rendered), at most
+    :data:`NEW_ROWS_CAP` + 1: a range at the end of the key's index, whatever the size of the table."""
+    return list(session.scalars(select(key).where(key > after).order_by(key).limit(NEW_ROWS_CAP + 1)))
+
+
+def newest_key(session: Session, key: InstrumentedAttribute) -> int:
+    """Return the newest key of a list's table (0 when empty): where its "N new" bar starts counting."""
+    return session.scalar(select(key).order_by(key.desc()).limit(1)) or 0
+
+
+def count_new(
+    session: Session,
+    key: InstrumentedAttribute,
+    new_keys: Sequence[int],
+    conditions: Sequence[ColumnElement[bool]] | None,
+) -> NewRows:
+    """Count how many of the first :data:`NEW_ROWS_CAP` of ``new_keys`` (rows created since a page was
+    rendered) match a list's ``conditions`` (None: its filters are invalid and match nothing).
+
+    One lookup of those few keys on their unique index, whatever the size of the table.
+    """
+    counted = set(new_keys[:NEW_ROWS_CAP])
+    matching = 0
+    if counted and conditions is not None:
+        matching = session.scalar(select(func.count()).where(key.in_(counted), *conditions)) or 0
+    return NewRows(matching, len(counted) - matching, more=len(new_keys) > NEW_ROWS_CAP)
+
+
+def rendered_after() -> int:
+    """Return the cursor a list's "N new" bar asks from (``after``: the newest when it was rendered)."""
+    return max(request.args.get("after", 0, type=int), 0)
+
+
+def new_rows_bar(
+    session: Session,
+    template: str,
+    key: InstrumentedAttribute,
+    new_keys: Sequence[int],
+    conditions: Sequence[ColumnElement[bool]] | None,
+) -> Response:
+    """Answer a list's "N new" bar: block ``live_bar`` of its ``template``, counting ``new_keys`` by
+    whether ``conditions`` match them (see :func:`count_new`); its "show" link keeps the filters."""
+    return render_fragment(
+        template,
+        "live_bar",
+        new=count_new(session, key, new_keys, conditions),
+        query_args=filter_args(request.args, without=("after",)),
+    )
+
+
+def shown_rows(
+    session: Session,
+    template: str,
+    columns: Sequence[Any],
+    key: InstrumentedAttribute,
+    context: Callable[[Sequence[Row]], dict[str, Any]] = lambda rows: {},
+) -> Response:
+    """Answer block ``rows`` of a list's ``template`` with the rows whose keys ``id`` names, as they
+    are now (a page's worth at most): what app.js swaps in place of rows whose objects changed.
+
+    :param context: what else the block needs for these rows (the staff names they show)
+    """
+    keys = request.args.getlist("id", type=int)[:PAGE_SIZE]
+    rows = session.execute(select(*columns).where(key.in_(keys))).all() if keys else []
+    return render_fragment(template, "rows", page=Page(rows, None), **context(rows))
+
+
 def id_validators(*columns: InstrumentedAttribute) -> list[Callable[[FlaskForm, Field], None]]:
     """Return the validators of a list's search or id field that looks in these string ``columns``.
 
@@ -435,9 +521,11 @@ def filter_problems(form: FlaskForm) -> str:
     )
 
 
-def filter_args(args: Mapping[str, str]) -> dict[str, str]:
-    """Return the query arguments a list's links keep: every non-empty one except the page cursor."""
-    return {key: value for key, value in args.items() if key != "before" and value}
+def filter_args(args: Mapping[str, str], without: Iterable[str] = ()) -> dict[str, str]:
+    """Return the query arguments a list's links keep: every non-empty one except the page cursor
+    (and those named ``without``)."""
+    dropped = {"before", *without}
+    return {key: value for key, value in args.items() if key not in dropped and value}
 
 
 def url_args(url: str | None) -> MultiDict:

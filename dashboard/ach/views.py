@@ -26,9 +26,12 @@ from dashboard.ach.forms import SubmitForm
 from dashboard.ach.forms import UploadForm
 from dashboard.ach.forms import acknowledgement_missing
 from dashboard.ach.models import AchBatch
+from dashboard.ach.queries import LISTED_COLUMNS
 from dashboard.ach.queries import BatchFilter
 from dashboard.ach.queries import bank_totals
+from dashboard.ach.queries import batch_conditions
 from dashboard.ach.queries import batch_page
+from dashboard.ach.queries import found_batches
 from dashboard.ach.queries import items_page
 from dashboard.ach.queries import problems_of
 from dashboard.ach.queries import progress
@@ -41,6 +44,7 @@ from dashboard.auth.access import roles
 from dashboard.events.kinds import ObjectType
 from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
+from dashboard.events.service import created_after
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
@@ -51,11 +55,15 @@ from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
+from dashboard.listing import NEW_ROWS_CAP
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
+from dashboard.listing import new_rows_bar
 from dashboard.listing import readable
+from dashboard.listing import rendered_after
+from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
 from dashboard.providers.hkach.consts import PROVIDER as HKACH
 from dashboard.templating import can_open
@@ -122,6 +130,34 @@ def index():
         refreshed_fields=fields_to_refresh(form),
         names=staff_names(db.session, _people(page.rows)),
         topic=ObjectType.ACH_BATCH.value,
+    )
+
+
+@bp.get("/batches/since")
+@roles("viewer")
+def new_rows():
+    """Answer the list's "N new batches" bar: batches uploaded after the page's event cursor
+    (``after``) that its filters match, and how many more do not."""
+    form = BatchFilterForm(request.args)
+    filters = valid_filters(form, BatchFilter)
+    conditions = None
+    if filters:
+        found = found_batches(db.session, filters, ids_by_prefix=current_user.role in REVEALING_ROLES)
+        conditions = batch_conditions(db.session, filters, found)
+    new_ids = created_after(db.session, ObjectType.ACH_BATCH, rendered_after(), NEW_ROWS_CAP + 1)
+    return new_rows_bar(db.session, "ach/index.html", AchBatch.id, new_ids, conditions)
+
+
+@bp.get("/batches/rows")
+@roles("viewer")
+def rows():
+    """Re-render the list rows of the batches ``id`` names, as they are now."""
+    return shown_rows(
+        db.session,
+        "ach/index.html",
+        LISTED_COLUMNS,
+        AchBatch.id,
+        lambda rows: {"names": staff_names(db.session, _people(rows))},
     )
 
 

@@ -91,6 +91,13 @@ AGREEMENT_IDS = (
 )
 
 
+def found_agreements(session: Session, filters: AgreementFilter) -> Found | None:
+    """Return the ids of the agreements ``filters``' search names (None: no search)."""
+    if not filters.q:
+        return None
+    return find_ids(session, filters.q, with_own_number(filters.q, AGREEMENT_IDS, Agreement.id))
+
+
 def agreements_matching(filters: AgreementFilter, found: Found | None = None) -> Select:
     """Return the select of agreements matching ``filters`` (unordered; pages add the keyset)."""
     return select(*LISTED_COLUMNS).where(*agreement_conditions(filters, found))
@@ -136,11 +143,7 @@ def agreement_page(session: Session, filters: AgreementFilter, before: Cursor | 
     soonest to run out are the oldest). Only the columns the list shows are read: its tokens stay
     encrypted (the list shows the last 4).
     """
-    found = (
-        find_ids(session, filters.q, with_own_number(filters.q, AGREEMENT_IDS, Agreement.id))
-        if filters.q
-        else None
-    )
+    found = found_agreements(session, filters)
     statement = agreements_matching(filters, found)
     if filters.expiring:
         return searched_page(session, statement, Agreement, before, found, order=SOONEST_EXPIRY, soonest=True)

@@ -15,12 +15,17 @@ from dashboard.agreements.forms import AgreementFilterForm
 from dashboard.agreements.forms import ChargeForm
 from dashboard.agreements.forms import RevokeForm
 from dashboard.agreements.models import Agreement
+from dashboard.agreements.queries import LISTED_COLUMNS
 from dashboard.agreements.queries import AgreementFilter
+from dashboard.agreements.queries import agreement_conditions
 from dashboard.agreements.queries import agreement_detail
 from dashboard.agreements.queries import agreement_page
+from dashboard.agreements.queries import found_agreements
 from dashboard.agreements.queries import revoke_refused
 from dashboard.agreements.service import AgreementRefused
 from dashboard.auth.access import roles
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import created_after
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
@@ -30,10 +35,14 @@ from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.i18n import gettext as _
+from dashboard.listing import NEW_ROWS_CAP
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
+from dashboard.listing import new_rows_bar
+from dashboard.listing import rendered_after
+from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
@@ -67,6 +76,25 @@ def index():
         latest_event_id=cursor,
         refreshed_fields=fields_to_refresh(form),
     )
+
+
+@bp.get("/new")
+@roles("viewer")
+def new_rows():
+    """Answer the list's "N new agreements" bar: agreements created after the page's event cursor
+    (``after``) that its filters match, and how many more do not."""
+    form = AgreementFilterForm(request.args)
+    filters = valid_filters(form, AgreementFilter)
+    conditions = agreement_conditions(filters, found_agreements(db.session, filters)) if filters else None
+    new_ids = created_after(db.session, ObjectType.AGREEMENT, rendered_after(), NEW_ROWS_CAP + 1)
+    return new_rows_bar(db.session, "agreements/index.html", Agreement.id, new_ids, conditions)
+
+
+@bp.get("/rows")
+@roles("viewer")
+def rows():
+    """Re-render the list rows of the agreements ``id`` names, as they are now."""
+    return shown_rows(db.session, "agreements/index.html", LISTED_COLUMNS, Agreement.id)
 
 
 @bp.get("/<int:agreement_id>")

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard.audit.models import AuditLog
 from dashboard.listing import Cursor
@@ -50,22 +51,27 @@ LISTED_COLUMNS = (
 )
 
 
+def audit_conditions(session: Session, filters: AuditFilter, zone: str) -> list[ColumnElement[bool]]:
+    """Return the conditions of ``filters`` on audit entries (the page and its "N new" bar share them)."""
+    conditions = []
+    if filters.action:
+        conditions.append(
+            in_page_order_when_many(session, AuditLog, starts_with(AuditLog.action, filters.action))
+        )
+    if filters.actor:
+        conditions.append(AuditLog.actor_label == filters.actor.strip().lower())
+    if filters.object_type:
+        conditions.append(AuditLog.object_type == filters.object_type)
+    if filters.object_id:
+        conditions.append(AuditLog.object_id == filters.object_id)
+    return conditions + within_days(AuditLog.created_at, filters.day_from, filters.day_to, zone)
+
+
 def audit_page(
     session: Session, filters: AuditFilter, zone: str, before: Cursor | None = None
 ) -> tuple[Sequence[Row], Cursor | None]:
     """Return up to one page of entries older than ``before`` (by chain position) and the next cursor."""
-    query = select(*LISTED_COLUMNS)
-    if filters.action:
-        query = query.where(
-            in_page_order_when_many(session, AuditLog, starts_with(AuditLog.action, filters.action))
-        )
-    if filters.actor:
-        query = query.where(AuditLog.actor_label == filters.actor.strip().lower())
-    if filters.object_type:
-        query = query.where(AuditLog.object_type == filters.object_type)
-    if filters.object_id:
-        query = query.where(AuditLog.object_id == filters.object_id)
-    query = query.where(*within_days(AuditLog.created_at, filters.day_from, filters.day_to, zone))
+    query = select(*LISTED_COLUMNS).where(*audit_conditions(session, filters, zone))
     return newest_first(session, query, AuditLog, before, order=("seq",))
 
 

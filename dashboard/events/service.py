@@ -24,12 +24,14 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
 from dashboard.db import deferred
 from dashboard.db import write_transaction
 from dashboard.db import written_at_end
 from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
 from dashboard.events.kinds import TimelineRef
 from dashboard.events.models import Event
 from dashboard.extensions import db
@@ -127,9 +129,23 @@ def latest_event_id(session: Session) -> int:
     return session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0
 
 
+def created_after(session: Session, object_type: str, after: int, limit: int) -> list[int]:
+    """Return the ids of at most ``limit`` objects of ``object_type`` created after event ``after``,
+    oldest first: a range on ``(object_type, id)`` that starts at the cursor, so it reads only what
+    happened since the page was rendered, whatever the size of the table."""
+    statement = (
+        select(Event.object_id)
+        .where(Event.object_type == object_type, Event.id > after, Event.kind == EventKind.CREATED)
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return [int(object_id) for object_id in session.scalars(statement)]
+
+
 @dataclass(frozen=True)
 class Topic:
-    """``payment`` (every object of a type) or ``payment:42`` (one object)."""
+    """``payment`` (every object of a type) or ``payment:42`` (one object; ``notification:7``: what
+    notification 7 changed)."""
 
     object_type: str
     object_id: str | None = None
@@ -146,17 +162,22 @@ class Topic:
         return self.object_type if self.object_id is None else f"{self.object_type}:{self.object_id}"
 
 
+def _on(topic: Topic) -> ColumnElement[bool]:
+    """Return what an event on ``topic`` is: of its object, or (``notification:12``) caused by that
+    notification, whatever it changed."""
+    if topic.object_id is None:
+        return Event.object_type == topic.object_type
+    if topic.object_type == ObjectType.NOTIFICATION and topic.object_id.isdigit():
+        return Event.notification_id == int(topic.object_id)
+    return and_(Event.object_type == topic.object_type, Event.object_id == topic.object_id)
+
+
 def poll(session: Session, after: int, topics: Iterable[Topic]) -> list[Event]:
     """Return events on ``topics`` with an id above ``after - LOOK_BACK``, oldest first.
 
     One indexed range query on the primary key; callers drop ids they have seen already.
     """
-    conditions = [
-        Event.object_type == topic.object_type
-        if topic.object_id is None
-        else and_(Event.object_type == topic.object_type, Event.object_id == topic.object_id)
-        for topic in topics
-    ]
+    conditions = [_on(topic) for topic in topics]
     if not conditions:
         return []
     statement = (

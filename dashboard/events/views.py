@@ -9,17 +9,30 @@ from flask import Response
 from flask import jsonify
 from flask import request
 
+from dashboard.audit.models import AuditLog
 from dashboard.auth.access import any_staff
 from dashboard.auth.access import passive
 from dashboard.events.service import Topic
 from dashboard.events.service import poll
 from dashboard.extensions import db
+from dashboard.listing import newest_key
+from dashboard.notifications.models import Notification
+from dashboard.templating import can_open
 
 bp = Blueprint("events", __name__)
 
 #: Most topics one poll may ask about (a page has a handful of live regions).
 MAX_TOPICS = 20
-_USAGE = f"give after=<event id> and 1 to {MAX_TOPICS} topic=<type> or topic=<type>:<id>"
+#: Lists whose rows record no events: a poll may ask for their newest key (``newest=audit``), which
+#: their "N new" bar counts from; each is readable by whoever may open the list.
+NEWEST = {
+    "notification": ("notifications.index", Notification.id),
+    "audit": ("audit.index", AuditLog.seq),
+}
+_USAGE = (
+    f"give after=<event id>, up to {MAX_TOPICS} topic=<type> or topic=<type>:<id>"
+    f" and newest=<{'|'.join(NEWEST)}>, at least one topic or newest"
+)
 
 
 def _json(status: int = 200, **body: Any) -> Response:
@@ -33,14 +46,20 @@ def _json(status: int = 200, **body: Any) -> Response:
 @any_staff
 @passive
 def live():
-    """Return events on the page's topics after its cursor, re-reading a look-back window.
+    """Return events on the page's topics after its cursor, re-reading a look-back window, and the
+    newest keys of the lists it names.
 
     Polls are passive: they do not keep an idle session alive.
     """
     after = request.args.get("after", type=int)
     values = request.args.getlist("topic")
-    if after is None or after < 0 or not 0 < len(values) <= MAX_TOPICS:
+    lists = list(dict.fromkeys(request.args.getlist("newest")))
+    if after is None or after < 0 or len(values) > MAX_TOPICS or not (values or lists):
         return _json(400, error=_USAGE)
+    if any(name not in NEWEST for name in lists):
+        return _json(400, error=_USAGE)
+    if not all(can_open(NEWEST[name][0]) for name in lists):
+        return _json(403, error="your role may not read that list")
     try:
         topics = list(dict.fromkeys(Topic.parse(value) for value in values))
     except ValueError as bad:
@@ -48,6 +67,7 @@ def live():
     events = poll(db.session, after, topics)
     return _json(
         cursor=max([after, *(event.id for event in events)]),
+        newest={name: newest_key(db.session, NEWEST[name][1]) for name in lists},
         events=[
             {
                 "id": event.id,
@@ -55,6 +75,7 @@ def live():
                 "object_type": event.object_type,
                 "object_id": event.object_id,
                 "kind": event.kind,
+                "notification_id": event.notification_id,
             }
             for event in events
         ],

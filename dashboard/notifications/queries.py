@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.listing import Cursor
+from dashboard.listing import Found
 from dashboard.listing import IdKind
 from dashboard.listing import Page
 from dashboard.listing import among_found
@@ -73,6 +74,26 @@ LISTED_COLUMNS = (
 )
 
 
+def found_notifications(session: Session, filters: NotificationFilter) -> Found | None:
+    """Return the ids of the notifications ``filters``' search names (None: no search)."""
+    q = (filters.q or "").strip()
+    return find_ids(session, q, with_own_number(q, NOTIFICATION_IDS, Notification.id)) if q else None
+
+
+def notification_conditions(
+    filters: NotificationFilter, zone: str, found: Found | None
+) -> list[ColumnElement[bool]]:
+    """Return the conditions of ``filters`` on notifications, kept to the ids ``found`` by its search
+    (:func:`found_notifications`); the page and its "N new" bar share them."""
+    conditions = [
+        getattr(Notification, name) == getattr(filters, name)
+        for name in ("provider", "kind", "verdict", "outcome")
+        if getattr(filters, name)
+    ]
+    conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)
+    return among_found(Notification, found, conditions)
+
+
 def notification_page(
     session: Session, filters: NotificationFilter, zone: str, before: Cursor | None = None
 ) -> Page:
@@ -82,15 +103,8 @@ def notification_page(
     answered by the ids it names. The cursor is the last row's id, whose ``received_at`` is read in
     the same statement.
     """
-    conditions = [
-        getattr(Notification, name) == getattr(filters, name)
-        for name in ("provider", "kind", "verdict", "outcome")
-        if getattr(filters, name)
-    ]
-    conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)
-    q = (filters.q or "").strip()
-    found = find_ids(session, q, with_own_number(q, NOTIFICATION_IDS, Notification.id)) if q else None
-    query = select(*LISTED_COLUMNS).where(*among_found(Notification, found, conditions))
+    found = found_notifications(session, filters)
+    query = select(*LISTED_COLUMNS).where(*notification_conditions(filters, zone, found))
     return searched_page(
         session, query, Notification, before, found, order=("received_at", "id"), timed=False
     )

@@ -18,6 +18,7 @@ from dashboard import clock
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
 from dashboard.events.kinds import ObjectType
+from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.htmx import render_page
 from dashboard.i18n import gettext as _
@@ -25,14 +26,23 @@ from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import filter_args
+from dashboard.listing import keys_after
+from dashboard.listing import new_rows_bar
+from dashboard.listing import newest_key
+from dashboard.listing import rendered_after
+from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
 from dashboard.notifications import service
 from dashboard.notifications.forms import OUTCOME_LABELS
 from dashboard.notifications.forms import VERDICT_LABELS
 from dashboard.notifications.forms import NotificationFilterForm
 from dashboard.notifications.models import InboxOutcome
+from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
+from dashboard.notifications.queries import LISTED_COLUMNS
 from dashboard.notifications.queries import NotificationFilter
+from dashboard.notifications.queries import found_notifications
+from dashboard.notifications.queries import notification_conditions
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
 from dashboard.notifications.retention import recent_rejections
@@ -130,6 +140,7 @@ def object_href(object_type: str | None, object_id: str | int | None) -> str | N
     return id_url(int(object_id), endpoint, argument)
 
 
+@bp.app_template_filter()
 def outcome_label(outcome: str) -> str:
     """Say an outcome the way the inbox does ("applied" reads "processed"), in the page's language."""
     return str(OUTCOME_LABELS.get(outcome, outcome))
@@ -144,17 +155,43 @@ def index():
     before = Cursor.parse(request.args.get("before"), timed=False)
     filters = valid_filters(form, NotificationFilter)
     zone = current_app.config["DISPLAY_TIMEZONE"]
+    # Read before the rows, so every notification and change after them reaches the page live.
+    cursor, newest = latest_event_id(db.session), newest_key(db.session, Notification.id)
     page = notification_page(db.session, filters, zone, before) if filters else Page([], None)
     return render_page(
         "notifications/index.html",
         "results",
         form=form,
         page=page,
+        latest_event_id=cursor,
+        newest=newest,
         # Counted only where staff look at signature failures: other pages of the list count nothing.
         rejected=recent_rejections(db.session, clock.now()) if _shows_rejected(filters) else None,
         deeper=before is not None,
         query_args=filter_args(request.args),
     )
+
+
+@bp.get("/new")
+@roles("viewer", "admin")
+def new_rows():
+    """Answer the inbox's "N new notifications" bar: notifications received after the page's newest
+    (``after``) that its filters match, and how many more do not."""
+    form = NotificationFilterForm(request.args)
+    filters = valid_filters(form, NotificationFilter)
+    conditions = None
+    if filters:
+        zone = current_app.config["DISPLAY_TIMEZONE"]
+        conditions = notification_conditions(filters, zone, found_notifications(db.session, filters))
+    new_ids = keys_after(db.session, Notification.id, rendered_after())
+    return new_rows_bar(db.session, "notifications/index.html", Notification.id, new_ids, conditions)
+
+
+@bp.get("/rows")
+@roles("viewer", "admin")
+def rows():
+    """Re-render the inbox rows of the notifications ``id`` names, as they are now."""
+    return shown_rows(db.session, "notifications/index.html", LISTED_COLUMNS, Notification.id)
 
 
 _REJECTED_VERDICTS = frozenset(verdict.value for verdict in Verdict if verdict != Verdict.VALID)
@@ -170,12 +207,15 @@ def _shows_rejected(filters: NotificationFilter | None) -> bool:
 @roles("viewer", "admin")
 def detail(notification_id: int):
     """Show one notification: its facts, headers, redacted body and what it changed."""
+    cursor = latest_event_id(db.session)  # before the notification: later changes reach the page live
     shown = notification_detail(db.session, notification_id)
     if shown is None:
         abort(404)
     return render_page(
         "notifications/detail.html",
+        "detail",
         detail=shown,
+        latest_event_id=cursor,
         action_form=EmptyForm(),
         reprocess_refusal=service.reprocess_refusal(shown.notification),
         can_ask=service.can_ask_provider(shown.notification),

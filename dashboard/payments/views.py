@@ -18,6 +18,8 @@ from dashboard.auth.access import roles
 from dashboard.declarations.service import declarations_of
 from dashboard.declarations.service import why_not_declarable
 from dashboard.errors import render_error
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import created_after
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
@@ -27,11 +29,15 @@ from dashboard.htmx import form_done
 from dashboard.htmx import render_form
 from dashboard.htmx import render_page
 from dashboard.i18n import gettext as _
+from dashboard.listing import NEW_ROWS_CAP
 from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import filter_problems
+from dashboard.listing import new_rows_bar
+from dashboard.listing import rendered_after
+from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
 from dashboard.money import format_money
 from dashboard.payments import export
@@ -48,7 +54,10 @@ from dashboard.payments.forms import RefundForm
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.payments.queries import LISTED_COLUMNS
 from dashboard.payments.queries import PaymentFilter
+from dashboard.payments.queries import found_payments
+from dashboard.payments.queries import payment_conditions
 from dashboard.payments.queries import payment_detail
 from dashboard.payments.queries import payment_page
 from dashboard.payments.refunds import RefundEligibility
@@ -92,6 +101,28 @@ def index():
         latest_event_id=cursor,
         refreshed_fields=fields_to_refresh(form),
     )
+
+
+@bp.get("/new")
+@roles("viewer")
+def new_rows():
+    """Answer the list's "N new payments" bar: payments created after the page's event cursor
+    (``after``) that its filters match, and how many more do not."""
+    form = PaymentFilterForm(request.args)
+    filters = valid_filters(form, PaymentFilter)
+    conditions = None
+    if filters:
+        zone = current_app.config["DISPLAY_TIMEZONE"]
+        conditions = payment_conditions(db.session, filters, zone, found_payments(db.session, filters))
+    new_ids = created_after(db.session, ObjectType.PAYMENT, rendered_after(), NEW_ROWS_CAP + 1)
+    return new_rows_bar(db.session, "payments/index.html", Payment.id, new_ids, conditions)
+
+
+@bp.get("/rows")
+@roles("viewer")
+def rows():
+    """Re-render the list rows of the payments ``id`` names, as they are now."""
+    return shown_rows(db.session, "payments/index.html", LISTED_COLUMNS, Payment.id)
 
 
 @bp.get("/export.csv")

@@ -115,7 +115,8 @@
   // A region is an element with data-live-topic ("payment:12" for one object, "payment" for a list;
   // several separated by spaces) and data-live-cursor (the newest event id when it was rendered). A detail
   // region gets the htmx event "live" and re-renders itself, at most once per data-live-every ms when it
-  // says so (a report section); a list region with a [data-live-bar] button only counts new rows there.
+  // says so (a report section). A list region (data-live-count) never moves its rows: the server counts
+  // its new rows into its bar, and shown rows whose objects changed are re-rendered in place.
   var POLL_MS = 1000;
   var MAX_DELAY_MS = 15000;
   var live = { cursor: null, seen: new Set(), lastSync: null, failures: 0, signedOut: false, timer: null, busy: false };
@@ -124,11 +125,14 @@
   var waiting = {};  // region id → the timer of its next refresh
 
   function topicsOf(region) {
-    return region.getAttribute("data-live-topic").split(" ");
+    return (region.getAttribute("data-live-topic") || "").split(" ").filter(Boolean);
   }
 
+  // A list whose rows record no events (the audit log, the inbox) names its table in
+  // data-live-newest-of and its newest key when rendered in data-live-newest: the poll asks for the
+  // table's newest key, and a newer one has the server count the new rows.
   function liveRegions() {
-    return Array.prototype.slice.call(document.querySelectorAll("[data-live-topic]"));
+    return Array.prototype.slice.call(document.querySelectorAll("[data-live-topic], [data-live-newest-of]"));
   }
 
   function renderedCursor(region) {
@@ -137,29 +141,168 @@
 
   function concerns(region, event) {
     return event.id > renderedCursor(region) && topicsOf(region).some(function (topic) {
-      return topic === event.topic || topic === event.object_type;
+      return topic === event.topic || topic === event.object_type ||
+        (event.notification_id !== null && topic === "notification:" + event.notification_id);
     });
   }
 
-  function countNew(bar, events) {
-    var created = events.filter(function (event) { return event.kind === "created"; }).length;
-    if (!created) { return; }
-    var count = (parseInt(bar.getAttribute("data-count"), 10) || 0) + created;
-    bar.setAttribute("data-count", String(count));
-    bar.textContent = count + " new " + bar.getAttribute("data-live-noun") + (count === 1 ? "" : "s") + " — show";
-    bar.hidden = false;
+  // Said once through #live-announce (role="status"); clearing it first makes a repeat heard again.
+  function announce(text) {
+    var region = document.getElementById("live-announce");
+    if (!region || !text) { return; }
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  // The bar's count may change every second; it is said at most every BAR_ANNOUNCE_MS, the latest
+  // text at the end of a quiet spell.
+  var BAR_ANNOUNCE_MS = 10000;
+  var barSaid = { at: 0, timer: null, text: "" };
+  function announceBar(text) {
+    barSaid.text = text;
+    if (barSaid.timer !== null) { return; }
+    var wait = barSaid.at + BAR_ANNOUNCE_MS - Date.now();
+    barSaid.timer = window.setTimeout(function () {
+      barSaid.timer = null;
+      barSaid.at = Date.now();
+      announce(barSaid.text);
+    }, Math.max(wait, 0));
+  }
+
+  function barText(container) {
+    return Array.prototype.map.call(container.querySelectorAll("button:not([hidden]), p"), function (part) {
+      return part.textContent.trim();
+    }).filter(Boolean).join("; ");
+  }
+
+  // Focus inside an element about to be replaced: found again in its replacement by id, else by its
+  // place among the focusable elements, else the page's heading (never the top of the page).
+  var FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+  function focusKeeper(old) {
+    var active = document.activeElement;
+    if (!active || active === document.body || !old.contains(active)) { return function () {}; }
+    var id = active.id;
+    var place = Array.prototype.indexOf.call(old.querySelectorAll(FOCUSABLE), active);
+    return function (replacement) {
+      var target = (id && document.getElementById(id)) ||
+        (replacement && place >= 0 ? replacement.querySelectorAll(FOCUSABLE)[place] : null);
+      if (target && !target.closest("[hidden]") && target.getClientRects().length) {
+        target.focus({ preventScroll: true });
+      } else {
+        focusHeading();
+      }
+    };
+  }
+
+  function focusHeading() {
+    var heading = document.querySelector("#main h1");
+    if (!heading) { return; }
+    if (!heading.hasAttribute("tabindex")) { heading.setAttribute("tabindex", "-1"); }
+    heading.focus({ preventScroll: true });
+  }
+
+  function fetchFragment(url) {
+    return fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual",
+                        headers: { "X-Live-Refresh": "true" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("live fragment answered " + response.status); }
+        return response.text();
+      });
+  }
+
+  function parsed(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  }
+
+  // A list whose region names data-live-count asks the server how many rows created since its
+  // cursor its filters match (one request at a time; another is asked for if events came meanwhile).
+  var counting = {};  // region id → "busy" or "again"
+  function countNew(region) {
+    var id = region.id;
+    if (counting[id]) { counting[id] = "again"; return; }
+    counting[id] = "busy";
+    fetchFragment(region.getAttribute("data-live-count"))
+      .then(function (html) {
+        var current = document.getElementById(id);
+        var old = current && current.querySelector("#live-bar");
+        var fresh = parsed(html).querySelector("#live-bar");
+        if (!old || !fresh) { return; }
+        var restore = focusKeeper(old);
+        var before = barText(old);
+        old.replaceWith(fresh);
+        htmx.process(fresh);
+        restore(fresh);
+        if (barText(fresh) !== before) { announceBar(barText(fresh)); }
+      })
+      .catch(function () {})
+      .then(function () {
+        var again = counting[id] === "again";
+        delete counting[id];
+        var current = document.getElementById(id);
+        if (again && current) { countNew(current); }
+      });
+  }
+
+  // Shown rows whose objects changed are re-rendered in place (same ids, same places) and marked
+  // for a moment; rows never move and new ones are never inserted.
+  var HIGHLIGHT_MS = 2000;
+  function refreshRows(region, rowIds) {
+    var url = region.getAttribute("data-live-rows");
+    var query = rowIds.map(function (rowId) { return "id=" + encodeURIComponent(rowId.split("-").pop()); });
+    fetchFragment(url + "?" + query.join("&"))
+      .then(function (html) {
+        Array.prototype.forEach.call(parsed(html).querySelectorAll("tr[id]"), function (row) {
+          var old = document.getElementById(row.id);
+          if (!old || !region.isConnected || !region.contains(old)) { return; }
+          var restore = focusKeeper(old);
+          old.replaceWith(row);
+          htmx.process(row);
+          restore(row);
+          row.classList.add("live-changed");
+          window.setTimeout(function () { row.classList.remove("live-changed"); }, HIGHLIGHT_MS);
+        });
+      })
+      .catch(function () {});
+  }
+
+  function countNewest(newest) {
+    liveRegions().forEach(function (region) {
+      var table = region.getAttribute("data-live-newest-of");
+      var key = table && newest[table];
+      var since = Math.max(parseInt(region.getAttribute("data-live-newest"), 10) || 0, region.liveCounted || 0);
+      if (key && key > since) {
+        region.liveCounted = key;
+        countNew(region);
+      }
+    });
   }
 
   function apply(events) {
     liveRegions().forEach(function (region) {
       var mine = events.filter(function (event) { return concerns(region, event); });
       if (!mine.length) { return; }
-      var bar = region.querySelector("[data-live-bar]");
-      if (bar) {
-        countNew(bar, mine);  // rows never move under the reader; the bar offers the fresh list
-      } else {
+      if (!region.hasAttribute("data-live-count")) {
         refresh(region);
+        return;
       }
+      // A list of objects with events counts on their creation; the others on their table's newest key.
+      var created = mine.some(function (event) { return event.kind === "created"; });
+      if (created && !region.hasAttribute("data-live-newest-of")) { countNew(region); }
+      if (!region.hasAttribute("data-live-rows")) { return; }
+      // Rows are the events' objects, or (data-live-rows-by="notification") the notifications named.
+      var by = region.getAttribute("data-live-rows-by");
+      var shown = [];
+      mine.forEach(function (event) {
+        var key = by ? event[by + "_id"] : event.object_id;
+        var rowId = (by || event.object_type) + "-" + key;
+        var row = key === null || key === undefined ? null : document.getElementById(rowId);
+        if ((by || event.kind !== "created") && row && region.contains(row) && shown.indexOf(rowId) < 0) {
+          shown.push(rowId);
+        }
+      });
+      if (shown.length) { refreshRows(region, shown); }
     });
   }
 
@@ -213,7 +356,9 @@
       live.cursor = Math.min.apply(null, regions.map(renderedCursor));
     }
     var topics = Array.from(new Set([].concat.apply([], regions.map(topicsOf))));
-    url += "?after=" + live.cursor + topics.map(function (topic) { return "&topic=" + encodeURIComponent(topic); }).join("");
+    var tables = regions.map(function (region) { return region.getAttribute("data-live-newest-of"); }).filter(Boolean);
+    url += "?after=" + live.cursor + topics.map(function (topic) { return "&topic=" + encodeURIComponent(topic); }).join("") +
+      Array.from(new Set(tables)).map(function (table) { return "&newest=" + encodeURIComponent(table); }).join("");
     live.busy = true;
     fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -232,6 +377,7 @@
         live.lastSync = Date.now();
         live.failures = 0;
         apply(fresh);
+        countNewest(body.newest || {});
       })
       .catch(function () {
         live.failures += 1;
@@ -250,14 +396,17 @@
     poll();
   });
 
-  // A live re-render keeps open the <details> the reader opened (they carry stable ids; htmx itself
-  // keeps focus on an element whose id survives the swap).
+  // A live re-render (or the bar's "show") keeps open the <details> the reader opened (they carry
+  // stable ids) and keeps focus where it was (htmx refocuses an element whose id survives the swap;
+  // otherwise see focusKeeper). A detail region whose state in words changed says so once.
+  var swapping = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     if (target && target.hasAttribute && target.hasAttribute("data-live-topic")) {
       reopen = Array.prototype.map.call(target.querySelectorAll("details[open][id]"), function (details) {
         return details.id;
       });
+      swapping = { id: target.id, says: target.getAttribute("data-live-says"), restore: focusKeeper(target) };
     }
   });
   document.addEventListener("htmx:afterSwap", function () {
@@ -266,6 +415,30 @@
       if (details) { details.open = true; }
     });
     reopen = [];
+    if (swapping === null) { return; }
+    var current = document.getElementById(swapping.id);
+    var active = document.activeElement;
+    if (!active || active === document.body || !active.isConnected || active.closest("[hidden]")) {
+      swapping.restore(current);
+    }
+    var says = current && current.getAttribute("data-live-says");
+    if (says && swapping.says && says !== swapping.says) { announce(says); }
+    swapping = null;
+  });
+
+  // A filter form's change (a select walked with the arrow keys) replaces the address instead of
+  // adding a history entry per step; submitting the form adds one.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.hasAttribute || !form.hasAttribute("data-replace-url-on-change")) { return; }
+    var changed = event.detail.triggeringEvent && event.detail.triggeringEvent.type === "change";
+    if (changed) {
+      form.removeAttribute("hx-push-url");
+      form.setAttribute("hx-replace-url", "true");
+    } else {
+      form.removeAttribute("hx-replace-url");
+      form.setAttribute("hx-push-url", "true");
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () {

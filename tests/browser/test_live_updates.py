@@ -97,3 +97,58 @@ def test_a_list_offers_new_payments_in_a_bar_instead_of_inserting_rows(app, live
     expect(page.locator(f"#payment-{new_id}")).to_be_visible()
     expect(page.locator("#payments-table tbody tr").first).to_have_id(f"payment-{new_id}")
     expect(page.locator("#live-bar")).to_be_hidden()
+
+
+def test_two_staff_watch_a_filtered_list_and_a_payment_while_payments_change(
+    app, live_server, create_user, browser, page
+):
+    def create_processing(session) -> list[int]:
+        return [make_payment(session, status="processing").id for _ in range(2)]
+
+    older, watched = commit(app, create_processing)
+    sign_in(page, live_server, create_user("viewer").email)
+    page.goto(f"{live_server}/payments/?status=processing")
+    expect(page.locator("#live-status")).to_contain_text("synced")
+    rows = page.locator("#payments-table tbody tr")
+    expect(rows).to_have_count(2)
+    page.locator(f"#payment-{watched} a").focus()
+
+    other = browser.new_context(locale="en-HK", timezone_id="Asia/Hong_Kong")
+    detail = other.new_page()
+    sign_in(detail, live_server, create_user("viewer").email)
+    detail.goto(f"{live_server}/payments/{watched}")
+    expect(detail.locator("#live-status")).to_contain_text("synced")
+    expect(detail.locator("#live-announce[role=status]")).to_have_text("")  # nothing said on the first render
+
+    commit(app, lambda session: succeed(session, watched))
+
+    row = page.locator(f"#payment-{watched}")
+    expect(row).to_have_class(re.compile(r"\blive-changed\b"), timeout=VISIBLE_WITHIN_MS)
+    expect(row.locator(".badge")).to_have_text("succeeded")
+    expect(rows.first).to_have_id(f"payment-{watched}")  # changed in place: no longer matching, not moved
+    assert page.evaluate("document.activeElement.closest('tr').id") == f"payment-{watched}"
+    expect(row).not_to_have_class(re.compile(r"\blive-changed\b"), timeout=VISIBLE_WITHIN_MS)
+    expect(detail.locator("#payment-status")).to_have_text("succeeded", timeout=VISIBLE_WITHIN_MS)
+    expect(detail.locator("#live-announce[role=status]")).to_have_text("Payment succeeded")
+
+    page.locator("#status").focus()
+    page.evaluate("window.focusedBefore = document.activeElement")
+
+    def create_new(session) -> None:
+        for status in ("processing", "pending", "processing"):
+            payment = make_payment(session, status=status)
+            record_event(session, "payment", payment.id, "created", {"status": status})
+
+    commit(app, create_new)
+
+    expect(page.locator("#live-bar-show")).to_have_text("2 new payments — show", timeout=VISIBLE_WITHIN_MS)
+    expect(page.locator("#live-bar-other")).to_have_text("1 more does not match your filters")
+    expect(rows).to_have_count(2)
+    assert page.evaluate("document.activeElement === window.focusedBefore")
+
+    page.locator("#live-bar-show").click()
+    expect(rows).to_have_count(3)  # the fresh list: the two new processing payments and the older one
+    expect(rows.last).to_have_id(f"payment-{older}")
+    expect(page.locator("#live-bar")).to_be_hidden()
+    assert page.evaluate("document.activeElement.tagName") == "H1"  # the list's heading, not the page top
+    other.close()

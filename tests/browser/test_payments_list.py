@@ -64,14 +64,13 @@ def test_two_filters_the_back_button_and_the_csv_download(
     assert "has_refunds=y" in page.url and "currency=HKD" in page.url
     page.screenshot(path=str(tmp_path / "payments-filtered.png"), full_page=True)
 
+    # A filter change replaces the address (a select walked with the arrow keys adds no history
+    # entry per step): back leaves the list, forward comes back to it as it was filtered.
     page.go_back()
-    expect(page.locator("#payments-table tbody tr")).to_have_count(2)
-    assert sorted(shown_ids(page)) == ["PAY-HKD-PLAIN", "PAY-HKD-REFUNDED"]
-    expect(page.get_by_label("Currency")).to_have_value("HKD")
-    expect(page.get_by_label("Refunds")).to_have_value("")
-
+    expect(page).to_have_url(f"{live_server}/")
     page.go_forward()
     expect(page.locator("#payments-table tbody tr")).to_have_count(1)
+    expect(page.get_by_label("Currency")).to_have_value("HKD")
     expect(page.get_by_label("Refunds")).to_have_value("y")
 
     with page.expect_download() as download_info:

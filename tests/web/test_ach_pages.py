@@ -383,7 +383,7 @@ def test_a_rejected_batch_given_a_corrected_file_names_no_decision_until_the_nex
     assert 'id="batch-approver"' not in page
     assert "Rejected by</dt>" not in page and "Approved by</dt>" not in page
     listed = text(client.get("/ach/batches/"))
-    assert "Manager Tester" not in listed[listed.index(f'id="batch-{batch_id}"') :]
+    assert "Manager Tester" not in listed[listed.index(f'id="ach_batch-{batch_id}"') :]
 
     with app.test_request_context():
         service.submit_for_approval(batch_id, clerk.id, warnings_acknowledged=False)
@@ -423,16 +423,16 @@ def test_the_list_shows_batches_and_finds_them_by_employee_payee_account_or_numb
     first = uploaded_id(upload(payroll(*GOOD_ROWS)))
     second = uploaded_id(upload(payroll("E0777,Ho Man Kit,004,123,444555666,500.00,HKD,")))
     page = text(client.get("/ach/batches/"))
-    assert page.index(f'id="batch-{second}"') < page.index(f'id="batch-{first}"')
+    assert page.index(f'id="ach_batch-{second}"') < page.index(f'id="ach_batch-{first}"')
     for q in ("E0777", "Ho Man", "444555666", f"#{second}"):
         found = text(client.get("/ach/batches/", query_string={"q": q}))
-        assert f'id="batch-{second}"' in found and f'id="batch-{first}"' not in found, q
+        assert f'id="ach_batch-{second}"' in found and f'id="ach_batch-{first}"' not in found, q
     for role, finds_starts in (("viewer", False), ("support", False), ("manager", True)):
         login_as(role)
         for q in ("E077", "44455", "E0777", "444555666"):
             found = text(client.get("/ach/batches/", query_string={"q": q}))
             whole_or_allowed = finds_starts or q in ("E0777", "444555666")
-            assert (f'id="batch-{second}"' in found) == whole_or_allowed, (role, q)
+            assert (f'id="ach_batch-{second}"' in found) == whole_or_allowed, (role, q)
     filtered = text(client.get("/ach/batches/", query_string={"status": "discarded"}))
     assert not re.search(r'id="batch-\d+"', filtered)
     bad = client.get("/ach/batches/", query_string={"value_from": "2026-02-01", "value_to": "2026-01-01"})
@@ -578,9 +578,9 @@ def test_pages_answer_htmx_with_their_block(app, client, login_as, upload):
     assert text(client.get("/ach/batches/new", headers=hx)).lstrip().startswith('<div id="upload-area"')
     page = text(client.get("/ach/batches/"))
     assert page.lstrip().startswith("<!doctype html>")
-    # New batches count into the list's live bar; the rows stay put.
+    # New batches are counted into the list's live bar by the server; the rows stay put.
     assert '<section id="results" data-live-topic="ach_batch"' in page
-    assert 'data-live-noun="batch"' in page
+    assert 'data-live-count="/ach/batches/since?after=' in page and 'id="live-bar"' in page
 
 
 def test_a_batch_that_went_further_offers_no_corrected_file(app, client, login_as, upload):
@@ -591,3 +591,15 @@ def test_a_batch_that_went_further_offers_no_corrected_file(app, client, login_a
     assert response.status_code == 302
     assert response.headers["Location"] == f"/ach/batches/{batch_id}"
     assert "its file can no longer change" in text(client.get(f"/ach/batches/{batch_id}"))
+
+
+def test_the_new_batches_bar_counts_only_those_the_search_finds(app, client, login_as, upload):
+    login_as("finance")
+    page = text(client.get("/ach/batches/?q=E0777"))
+    cursor = int(re.search(r'data-live-cursor="(\d+)"', page).group(1))
+    uploaded_id(upload(payroll(*GOOD_ROWS)))
+    found = uploaded_id(upload(payroll("E0777,Ho Man Kit,004,123,444555666,500.00,HKD,")))
+    bar = " ".join(text(client.get(f"/ach/batches/since?q=E0777&after={cursor}")).split())
+    assert "1 new batch — show</button>" in bar and "1 more does not match your filters" in bar
+    rows = text(client.get(f"/ach/batches/rows?id={found}"))
+    assert re.findall(r'<tr id="ach_batch-(\d+)"', rows) == [str(found)]

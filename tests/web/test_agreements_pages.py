@@ -151,7 +151,7 @@ def test_htmx_gets_only_the_results_block_with_its_live_bar(app, client, login_a
     add_agreements(app, {"customer_ref": "CUST-FRAG"})
     body = client.get("/agreements/?q=CUST-FRAG", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert body.lstrip().startswith('<section id="results" data-live-topic="agreement"')
-    assert 'data-live-noun="agreement"' in body and "CUST-FRAG" in body
+    assert 'id="live-bar"' in body and "CUST-FRAG" in body
     assert "<html" not in body
 
 
@@ -284,7 +284,7 @@ def test_the_url_keeps_the_filters_in_the_form_the_pager_and_the_live_bar(app, c
     assert re.search(r'<input[^>]*id="expiring"[^>]*value="14"', page)
     older = re.search(r'<a href="([^"]+)"[^>]*>Later to run out', page).group(1).replace("&amp;", "&")
     assert "wallet=GCASH" in older and "expiring=14" in older and "before=" in older
-    bar = re.search(r'<button type="button" id="live-bar"[^>]*hx-get="([^"]+)"', page).group(1)
+    bar = re.search(r'<button type="button" id="live-bar-show"[^>]*hx-get="([^"]+)"', page).group(1)
     assert "wallet=GCASH" in bar.replace("&amp;", "&") and "expiring=14" in bar
     assert len(shown(client.get(older))) == 1
     # The form asks for the list with the URL in the address bar, so the back button restores it.
@@ -372,6 +372,24 @@ def test_the_days_an_agreement_was_made_revoked_or_cancelled_narrow_the_list(app
     assert shown(client.get(f"/agreements/?dated=revoked&{day}")) == []
     assert shown(client.get("/agreements/?dated=revoked&day_to=2026-02-05")) == ["REVOKED-5TH"]
     assert shown(client.get(f"/agreements/?dated=cancelled&{day}")) == ["CANCELLED-4TH"]
+
+
+def test_the_new_agreements_bar_counts_only_those_the_filters_match(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        cursor = latest_event_id(db.session)
+        for wallet in ("GCASH", "ALIPAY_HK", "GCASH"):
+            agreement = make_agreement(db.session, wallet=wallet)
+            record_event(db.session, "agreement", agreement.id, "created", {"status": "active"})
+        last = agreement.id
+        db.session.commit()
+    page = client.get("/agreements/?wallet=GCASH").get_data(as_text=True)
+    assert 'data-live-rows="/agreements/rows"' in page
+    bar = " ".join(client.get(f"/agreements/new?wallet=GCASH&after={cursor}").get_data(as_text=True).split())
+    assert "2 new agreements — show</button>" in bar and 'hx-get="/agreements/?wallet=GCASH"' in bar
+    assert "1 more does not match your filters" in bar
+    rows = client.get(f"/agreements/rows?id={last}").get_data(as_text=True)
+    assert re.findall(r'<tr id="agreement-(\d+)"', rows) == [str(last)]
 
 
 CONSULTED = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # 09:00 in Hong Kong, an hour before the fake clock

@@ -422,3 +422,32 @@ def test_concurrent_first_appends_on_an_empty_log_keep_the_chain_intact(app, liv
         checked, broken = audit.verify_chain(db.session)
         db.session.remove()
     assert (checked, broken) == (80, None)
+
+
+def _newest_shown(client, url: str) -> int:
+    region = re.search(r'<section id="results"([^>]*)>', client.get(url).get_data(as_text=True)).group(1)
+    assert 'data-live-newest-of="audit"' in region
+    return int(re.search(r'data-live-newest="(\d+)"', region).group(1))
+
+
+def test_the_new_entries_bar_counts_only_entries_the_filters_match(app, client, login_as):
+    login_as("viewer")
+    record(app, "test.before")
+    newest = _newest_shown(client, "/audit/?action=test.")
+    record(app, "test.match", count=2)
+    record(app, "other.entry")
+    bar = " ".join(client.get(f"/audit/new?action=test.&after={newest}").get_data(as_text=True).split())
+    assert "2 new entries — show</button>" in bar
+    assert 'hx-get="/audit/?action=test."' in bar
+    assert "1 more does not match your filters" in bar
+
+
+def test_the_live_poll_names_the_newest_entry_to_the_roles_that_read_the_log(app, client, login_as):
+    login_as("viewer")
+    record(app, "test.one")
+    with app.app_context():
+        seq = db.session.query(AuditLog.seq).order_by(AuditLog.seq.desc()).limit(1).scalar()
+    assert client.get("/live?after=0&newest=audit").get_json()["newest"] == {"audit": seq}
+    login_as("support")
+    assert client.get("/live?after=0&newest=audit").status_code == 403
+    assert client.get("/audit/new?after=0").status_code == 403

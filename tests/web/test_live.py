@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -14,6 +15,7 @@ from dashboard.events.service import LOOK_BACK
 from dashboard.events.service import record_event
 from dashboard.events.views import MAX_TOPICS
 from dashboard.extensions import db
+from dashboard.notifications.models import Notification
 from tests.conftest import skip_unless_postgresql
 from tests.web.conftest import sign_in
 
@@ -55,7 +57,7 @@ def test_every_role_may_poll(client, login_as, role):
     login_as(role)
     response = poll(client, 0, "payment")
     assert response.status_code == 200
-    assert response.get_json() == {"cursor": 0, "events": []}
+    assert response.get_json() == {"cursor": 0, "newest": {}, "events": []}
 
 
 def test_a_poll_returns_events_on_its_topics_oldest_first_with_the_new_cursor(app, client, login_as):
@@ -73,13 +75,21 @@ def test_a_poll_returns_events_on_its_topics_oldest_first_with_the_new_cursor(ap
     body = response.get_json()
     assert body["cursor"] == ids[3]
     assert body["events"] == [
-        {"id": ids[0], "topic": "payment:12", "object_type": "payment", "object_id": "12", "kind": "created"},
+        {
+            "id": ids[0],
+            "topic": "payment:12",
+            "object_type": "payment",
+            "object_id": "12",
+            "kind": "created",
+            "notification_id": None,
+        },
         {
             "id": ids[2],
             "topic": "agreement:12",
             "object_type": "agreement",
             "object_id": "12",
             "kind": "status_changed",
+            "notification_id": None,
         },
         {
             "id": ids[3],
@@ -87,6 +97,7 @@ def test_a_poll_returns_events_on_its_topics_oldest_first_with_the_new_cursor(ap
             "object_type": "payment",
             "object_id": "12",
             "kind": "status_changed",
+            "notification_id": None,
         },
     ]
     everything = poll(client, 0, "payment").get_json()["events"]
@@ -100,7 +111,11 @@ def test_a_poll_re_reads_a_window_behind_its_cursor_and_keeps_the_cursor_when_id
     body = poll(client, last, "payment:1").get_json()
     assert body["cursor"] == last
     assert [event["id"] for event in body["events"]] == [i for i in ids if i > last - LOOK_BACK]
-    assert poll(client, last + 1000, "payment:1").get_json() == {"cursor": last + 1000, "events": []}
+    assert poll(client, last + 1000, "payment:1").get_json() == {
+        "cursor": last + 1000,
+        "newest": {},
+        "events": [],
+    }
 
 
 def test_a_repeated_topic_is_asked_once(app, client, login_as):
@@ -293,3 +308,30 @@ def test_appends_wait_for_each_other_so_ids_commit_in_order(app, poller):
     poller.poll()
     assert poller.received == _all_event_ids(app)
     assert len(poller.received) == 2
+
+
+def test_a_notification_topic_brings_the_events_that_notification_caused(app, client, login_as):
+    login_as("viewer")
+    with app.app_context():
+        rows = [
+            Notification(
+                provider="antom", kind="PAYMENT", body=b"{}", headers={}, verdict="valid", outcome="applied"
+            )
+            for _ in range(2)
+        ]
+        db.session.add_all(rows)
+        db.session.flush()
+        caused, other = (row.id for row in rows)
+        record_event(db.session, "payment", 4, "notification", notification_id=caused)
+        record_event(db.session, "payment", 4, "notification", notification_id=other)
+        record_event(db.session, "agreement", 2, "status_changed", notification_id=caused)
+        db.session.commit()
+    events = poll(client, 0, f"notification:{caused}").get_json()["events"]
+    assert [(event["topic"], event["notification_id"]) for event in events] == [
+        ("payment:4", caused),
+        ("agreement:2", caused),
+    ]
+    page = client.get(f"/notifications/{caused}").get_data(as_text=True)
+    region = re.search(r'<div id="notification-detail"([^>]*)>', page).group(1)
+    assert f'data-live-topic="notification:{caused}"' in region
+    assert 'data-live-says="Notification processed"' in region

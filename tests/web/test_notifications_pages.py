@@ -190,7 +190,10 @@ def test_the_list_and_search_never_page_with_offset_or_counts(app, client, login
         client.get(older_link(first))
     finally:
         event.remove(engine, "before_cursor_execute", remember)
+    newest = [sql for sql, _ in statements if "from notifications order by notifications.id desc" in sql]
+    assert len(newest) == 2  # per page: the newest id, where the live bar starts counting
     listing = [(sql, parameters) for sql, parameters in statements if "from notifications" in sql]
+    listing = [(sql, parameters) for sql, parameters in listing if sql not in newest]
     assert len(listing) == 4  # per page: the prefix probe, then the page
     assert not [sql for sql, _ in listing if "count(" in sql]
     # SQLite's dialect always renders "LIMIT ? OFFSET ?"; the offset must stay 0.
@@ -786,3 +789,29 @@ def test_the_signature_failures_view_says_how_many_came_and_how_many_bodies_were
     assert 'id="rejected-counts"' not in everything
     assert "Not kept: the signature failed, and its 4,321 bytes" in detail
     assert '<pre class="raw"' not in detail
+
+
+def test_the_new_notifications_bar_counts_only_those_the_filters_match(app, client, login_as, stored):
+    login_as("viewer")
+    stored(outcome="applied")
+    page = client.get("/notifications/?outcome=applied").get_data(as_text=True)
+    newest = int(re.search(r'data-live-newest="(\d+)"', page).group(1))
+    assert f'data-live-count="/notifications/new?outcome=applied&amp;after={newest}"' in page
+    for outcome in ("applied", "failed", "failed"):
+        stored(outcome=outcome)
+    bar = " ".join(
+        client.get(f"/notifications/new?outcome=applied&after={newest}").get_data(as_text=True).split()
+    )
+    assert "1 new notification — show</button>" in bar
+    assert "2 more do not match your filters" in bar
+
+
+def test_inbox_rows_re_render_the_named_notifications_as_they_are_now(app, client, login_as, stored):
+    login_as("viewer")
+    changed, other = stored(outcome="pending"), stored(outcome="pending")
+    with app.app_context():
+        db.session.get(Notification, changed).outcome = "failed"
+        db.session.commit()
+    body = client.get(f"/notifications/rows?id={changed}").get_data(as_text=True)
+    assert re.findall(r'<tr id="notification-(\d+)"', body) == [str(changed)]
+    assert "failed" in body and f"notification-{other}" not in body

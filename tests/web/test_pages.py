@@ -44,6 +44,8 @@ from dashboard.listing import Cursor
 from dashboard.listing import Page
 from dashboard.money import Money
 from dashboard.notifications.forms import NotificationFilterForm
+from dashboard.notifications.models import Notification
+from dashboard.notifications.queries import NotificationDetail
 from dashboard.payments.forms import CancelForm
 from dashboard.payments.forms import PaymentFilterForm
 from dashboard.payments.forms import RefundForm
@@ -373,6 +375,27 @@ FRAGMENT_CONTEXT = {
         "page": Page([], Cursor(None, 7), prefix_too_broad=True),
         "deeper": True,
         "query_args": {"provider": "antom"},
+    },
+    ("notifications/detail.html", "detail"): lambda: {
+        "detail": NotificationDetail(
+            notification=Notification(
+                id=9,
+                provider="antom",
+                kind="PAYMENT_RESULT",
+                verdict="valid",
+                outcome="applied",
+                attempts=1,
+                received_at=NOON,
+                processed_at=NOON,
+                object_type="payment",
+                object_id="7",
+            ),
+            duplicates=[],
+            events=[],
+            headers={"Content-Type": "application/json"},
+            body="{}",
+        ),
+        "latest_event_id": 3,
     },
     ("agreements/detail.html", "detail"): lambda: {
         "detail": AgreementDetail(

@@ -14,6 +14,7 @@ from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.listing import PAGE_SIZE
 from dashboard.notifications.models import Notification
+from dashboard.payments.models import Payment
 from tests.factories import make_agreement
 from tests.factories import make_cancel
 from tests.factories import make_payment
@@ -359,10 +360,92 @@ def test_the_list_is_a_live_region_with_a_new_payments_bar(app, client, login_as
     page = client.get("/payments/?status=pending").get_data(as_text=True)
     region = re.search(r'<section id="results"([^>]*)>', page).group(1)
     assert 'data-live-topic="payment"' in region and f'data-live-cursor="{cursor}"' in region
-    bar = re.search(r'<div class="live-bar" aria-live="polite">\s*<button type="button"([^>]*)>', page, re.S)
-    assert bar, "the bar is a real button in a polite live region"
-    assert "hidden" in bar.group(1) and "data-live-bar" in bar.group(1)
+    assert f'data-live-count="/payments/new?status=pending&amp;after={cursor}"' in region
+    assert 'data-live-rows="/payments/rows"' in region
+    bar = re.search(r'<div id="live-bar" class="live-bar" hidden>\s*<button type="button"([^>]*)>', page)
+    assert bar, "the bar waits hidden, a real button, until the server counts new payments"
+    assert "hidden" in bar.group(1)
     assert 'hx-get="/payments/?status=pending"' in bar.group(1) and 'hx-target="#results"' in bar.group(1)
+
+
+def _created(app, *statuses: str) -> list[int]:
+    """Commit payments of these statuses, each with its "created" event, and return their ids."""
+    with app.app_context():
+        ids = []
+        for status in statuses:
+            payment = make_payment(db.session, status=status)
+            record_event(db.session, "payment", payment.id, "created", {"status": status})
+            ids.append(payment.id)
+        db.session.commit()
+    return ids
+
+
+def _cursor(app) -> int:
+    with app.app_context():
+        return latest_event_id(db.session)
+
+
+def _bar(client, query: str) -> str:
+    response = client.get(f"/payments/new?{query}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    return " ".join(response.get_data(as_text=True).split())
+
+
+def test_the_bar_counts_only_new_payments_the_filters_match_and_says_how_many_do_not(app, client, login_as):
+    login_as("viewer")
+    _created(app, "pending")  # before the page: not new
+    cursor = _cursor(app)
+    _created(app, "succeeded", "pending", "succeeded", "failed", "succeeded")
+    bar = _bar(client, f"status=succeeded&after={cursor}")
+    assert '<div id="live-bar" class="live-bar">' in bar
+    assert "3 new payments — show</button>" in bar
+    assert 'hx-get="/payments/?status=succeeded"' in bar  # "show" keeps the filters, not the cursor
+    assert "2 more do not match your filters" in bar
+
+
+def test_the_bar_for_new_payments_none_of_which_match_offers_nothing_to_show(app, client, login_as):
+    login_as("viewer")
+    cursor = _cursor(app)
+    _created(app, "failed")
+    bar = _bar(client, f"status=succeeded&provider=antom&after={cursor}")
+    assert re.search(r"<button [^>]*hidden[^>]*>\s*</button>", bar)
+    assert "1 new payment does not match your filters" in bar
+
+
+def test_the_bar_without_filters_counts_every_new_payment_once(app, client, login_as):
+    login_as("viewer")
+    cursor = _cursor(app)
+    (first,) = _created(app, "pending")
+    with app.app_context():
+        record_event(db.session, "payment", first, "status_changed", {"status": ["pending", "succeeded"]})
+        db.session.commit()
+    _created(app, "pending")
+    bar = _bar(client, f"after={cursor}")
+    assert "2 new payments — show" in bar and "not match" not in bar
+    assert '<div id="live-bar" class="live-bar" hidden>' in _bar(client, f"after={_cursor(app)}")
+
+
+def test_invalid_filters_count_every_new_payment_as_not_matching(app, client, login_as):
+    login_as("viewer")
+    cursor = _cursor(app)
+    _created(app, "pending")
+    bar = _bar(client, f"amount_min=abc&after={cursor}")
+    assert "1 new payment does not match your filters" in bar and "— show" not in bar
+
+
+def test_rows_re_render_the_named_payments_as_they_are_now(app, client, login_as):
+    login_as("viewer")
+    changed, other = _created(app, "processing", "processing")
+    with app.app_context():
+        db.session.get(Payment, changed).status = "succeeded"
+        db.session.commit()
+    response = client.get(f"/payments/rows?id={changed}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert re.findall(r'<tr id="payment-(\d+)"', body) == [str(changed)]
+    assert "succeeded" in body and "processing" not in body
+    assert f"payment-{other}" not in body
 
 
 # --- one payment ------------------------------------------------------------------------------
