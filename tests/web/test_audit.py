@@ -92,22 +92,21 @@ def test_filter_by_object(app, client, login_as):
 
 
 @pytest.mark.parametrize(
-    ("object_type", "object_id", "href"),
+    ("object_type", "object_id", "href", "text"),
     [
-        ("payment", 437, "/payments/437"),
-        ("refund", 9, "/payments/refunds/9"),
-        ("agreement", 12, "/agreements/12"),
-        ("ach_batch", 3, "/ach/batches/3"),
-        ("notification", 21, "/notifications/21"),
-        ("user", 5, "/admin/users/5"),
+        ("payment", 437, "/payments/437", "payment 437"),
+        ("refund", 9, "/payments/refunds/9", "refund 9"),
+        ("agreement", 12, "/agreements/12", "agreement 12"),
+        ("ach_batch", 3, "/ach/batches/3", "payroll batch 3"),
+        ("notification", 21, "/notifications/21", "notification 21"),
+        ("user", 5, "/admin/users/5", "user 5"),
     ],
 )
 def test_an_entry_links_its_object_for_whoever_may_open_it(
-    app, client, login_as, object_type, object_id, href
+    app, client, login_as, object_type, object_id, href, text
 ):
     record(app, "test.linked", object_type=object_type, object_id=object_id)
     login_as("admin")
-    text = f"{object_type.replace('_', ' ')} {object_id}"
     assert f'<a href="{href}">{text}</a>' in client.get("/audit/").get_data(as_text=True)
 
 
