@@ -482,6 +482,8 @@
     });
     document.addEventListener("keydown", function (event) {
       var shown = button.offsetParent !== null;
+      // An open dialog (the shortcut list opened from the menu) takes its own Escape; the menu stays.
+      if (document.querySelector("dialog[open]")) { return; }
       if (event.key === "Escape" && shown && button.getAttribute("aria-expanded") === "true") {
         expand(false);
         button.focus();
