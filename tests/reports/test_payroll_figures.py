@@ -109,7 +109,7 @@ def test_each_status_opens_the_batches_list_showing_as_many_batches(
     assert len(by_status.rows) == 3
     for _status, link in by_status.rows:
         listed = client.get(link.url).get_data(as_text=True)
-        assert len(re.findall(r'<tr id="batch-\d+"', listed)) == int(link.text), link.url
+        assert len(re.findall(r'<tr id="ach_batch-\d+"', listed)) == int(link.text), link.url
     section = client.get(
         "/reports/payroll?range=custom&day_from=2026-01-05&day_to=2026-01-07", headers={"HX-Request": "true"}
     ).get_data(as_text=True)
