@@ -467,7 +467,7 @@ def test_a_refused_charge_says_antom_s_code_and_what_staff_do_next(sandboxed):
     assert flash.startswith(
         "Antom refused the charge of HK$100.11; nothing was taken: USER_BALANCE_NOT_ENOUGH"
     )
-    assert flash.endswith(expected.next_step)
+    assert flash.endswith(str(expected.next_step))
     assert text_of(page, "payment-status") == "failed"
 
 
