@@ -27,11 +27,11 @@ from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import choices
 from dashboard.listing import id_validators
-from dashboard.listing import readable
 from dashboard.listing import strip_text
 from dashboard.money import EXPONENTS
 from dashboard.providers.methods import AUTO_DEBIT_WALLETS
 from dashboard.providers.methods import method_label
+from dashboard.statuses import status_label
 from dashboard.templating import zone_label
 
 
@@ -88,7 +88,7 @@ class AgreementFilterForm(FlaskForm):
     def validate_dated(self, field: SelectField) -> None:
         if field.data in DATED and self.status.data not in ("", DATED[field.data][1]):
             raise ValidationError(
-                _("Only %(status)s agreements have these days.", status=readable(DATED[field.data][1]))
+                _("Only %(status)s agreements have these days.", status=status_label(DATED[field.data][1]))
             )
         if field.data in DATED and self.expiring.data is not None:
             raise ValidationError(_("Only active agreements run out: list them by the days they were made."))

@@ -40,7 +40,6 @@ from dashboard.extensions import db
 from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
-from dashboard.listing import readable
 from dashboard.provider_step import provider_step
 from dashboard.provider_step import settle
 from dashboard.providers.antom.mapping import ApplyTokenRequest
@@ -52,6 +51,7 @@ from dashboard.providers.base import Call
 from dashboard.providers.base import CallOutcome
 from dashboard.providers.guidance import About
 from dashboard.providers.registry import refusal_words
+from dashboard.statuses import status_label
 from dashboard.transitions import move
 
 #: Tokens are renewed this long before they expire.
@@ -417,7 +417,7 @@ def revoke_result(agreement: Agreement, refused: bool) -> tuple[str, str]:
         return _("The agreement is revoked: it can no longer be charged."), "success"
     if agreement.status != AgreementStatus.ACTIVE:
         return _(
-            "The agreement is %(status)s: it can no longer be charged.", status=readable(agreement.status)
+            "The agreement is %(status)s: it can no longer be charged.", status=status_label(agreement.status)
         ), "info"
     if refused:
         said = refusal_words(ANTOM.code, agreement.result_code, agreement.result_message, About.AGREEMENT)
