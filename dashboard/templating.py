@@ -37,6 +37,7 @@ from dashboard.providers.registry import guidance as code_guidance
 from dashboard.providers.registry import label as provider_label
 from dashboard.statuses import status_label
 from dashboard.users.models import role_label
+from dashboard.users.models import role_word
 
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
 NAVIGATION: list[tuple[str, LazyString]] = [
@@ -56,6 +57,25 @@ NAVIGATION: list[tuple[str, LazyString]] = [
 #: The second key of each "g then key" shortcut (app.js reads them from the navigation's links, so
 #: only pages the user's role may open are offered).
 GO_KEYS = {"payments.index": "p", "agreements.index": "a", "notifications.index": "n"}
+
+#: What app.js says itself (copying, the live status, a lost connection), read from the page's
+#: ``#ui-text`` JSON block; app.js fills ``%(name)s`` placeholders.
+UI_TEXT: dict[str, LazyString] = {
+    "copied": _l("Copied"),
+    "not_copied": _l("Not copied: select the id and copy it."),
+    "not_copied_here": _l("Not copied: this browser does not allow it here. Select the id and copy it."),
+    "syncing": _l("syncing…"),
+    "signed_out": _l("not synced — signed out; reload the page"),
+    "retrying": _l("not synced — retrying"),
+    "synced": _l("synced %(seconds)s s ago"),
+    "unreachable": _l("The server could not be reached. Check the connection and try again."),
+}
+
+
+def ui_text() -> dict[str, str]:
+    """Return what app.js says, in the language of the page."""
+    return {key: str(text) for key, text in UI_TEXT.items()}
+
 
 #: How each status of every machine reads at a glance (a badge's tint). The words carry the
 #: meaning; the tint only helps: done well, waiting, gone wrong, or over without money moving.
@@ -256,6 +276,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["status_badge"] = status_badge
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["role_word"] = role_word
     app.jinja_env.filters["id_url"] = id_url
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["kept_field"] = kept_field
@@ -263,3 +284,4 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["go_keys"] = GO_KEYS
+    app.jinja_env.globals["ui_text"] = ui_text

@@ -61,6 +61,12 @@ def role_label(role: str) -> LazyString | str:
     return label if label is not None else role
 
 
+def role_word(role: str) -> LazyString | str:
+    """Return ``role`` as a sentence or a badge names it, in the language of the page (unknown: as stored)."""
+    word = ROLE_WORDS.get(role)
+    return word if word is not None else role
+
+
 def new_session_token() -> str:
     """Return a fresh per-login token (what the session cookie names)."""
     return secrets.token_urlsafe(32)

@@ -128,7 +128,7 @@ def unlock(user_id: int) -> User:
     with write_transaction(db.session):
         user = db.get_or_404(User, user_id)
         if not user.is_locked():
-            raise UserRuleBroken(f"{user.email} is not locked.")
+            raise UserRuleBroken(_("%(email)s is not locked.", email=user.email))
         locked_until = user.locked_until
         user.failed_logins = 0
         user.locked_until = None

@@ -1,5 +1,18 @@
 // Small behaviour the templates cannot express without inline script (CSP forbids it).
 
+// What the script says, in the page's language: base.html's #ui-text JSON block. fill() puts values in
+// its %(name)s placeholders.
+var TEXT = (function () {
+  var block = document.getElementById("ui-text");
+  return block ? JSON.parse(block.textContent) : {};
+}());
+
+function fill(text, values) {
+  return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+    return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+  });
+}
+
 // --- Keyboard and copying: "?" opens the shortcut list (the top bar's button too), "/" goes to the
 // page's search, "g" then a key opens a main page whose navigation link carries that key (so only pages
 // the role may open), and a [data-copy] button copies its id, said in #copy-status.
@@ -72,17 +85,17 @@
 
   function copy(button) {
     if (!navigator.clipboard) {
-      announce("Not copied: this browser does not allow it here. Select the id and copy it.");
+      announce(TEXT.not_copied_here);
       return;
     }
     var label = button.getAttribute("data-label") || button.textContent;
     button.setAttribute("data-label", label);
     navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
-      announce("Copied");
-      button.textContent = "Copied";  // its accessible name (aria-label, when set) stays "Copy …"
+      announce(TEXT.copied);
+      button.textContent = TEXT.copied;  // its accessible name (aria-label, when set) stays "Copy …"
       window.setTimeout(function () { button.textContent = label; }, 2000);
     }, function () {
-      announce("Not copied: select the id and copy it.");
+      announce(TEXT.not_copied);
     });
   }
 
@@ -328,13 +341,13 @@
     var status = document.getElementById("live-status");
     if (!status) { return; }
     status.hidden = liveRegions().length === 0;
-    var text = "syncing…";
+    var text = TEXT.syncing;
     if (live.signedOut) {
-      text = "not synced — signed out; reload the page";
+      text = TEXT.signed_out;
     } else if (live.failures) {
-      text = "not synced — retrying";
+      text = TEXT.retrying;
     } else if (live.lastSync !== null) {
-      text = "synced " + Math.floor((Date.now() - live.lastSync) / 1000) + " s ago";
+      text = fill(TEXT.synced, { seconds: Math.floor((Date.now() - live.lastSync) / 1000) });
     }
     status.textContent = text;
     status.classList.toggle("live-status-error", live.signedOut || live.failures > 0);
@@ -449,7 +462,7 @@
 
   // A request that never reached the server says so instead of failing silently.
   document.addEventListener("htmx:sendError", function () {
-    flash("The server could not be reached. Check the connection and try again.");
+    flash(TEXT.unreachable);
   });
 
   // A form answered with errors (DESIGN §9) brings its error summary, a money-moving form its
