@@ -30,7 +30,6 @@ from dashboard.extensions import db
 from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
-from dashboard.listing import readable
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.changes import AUTO_DEBIT_EXPIRY
@@ -70,6 +69,7 @@ from dashboard.providers.methods import method_label
 from dashboard.providers.news import CancelNews
 from dashboard.providers.news import PaymentNews
 from dashboard.providers.registry import refusal_words
+from dashboard.statuses import status_label
 
 
 def new_charge_request_id() -> str:
@@ -176,7 +176,7 @@ def charge_result(payment: Payment) -> tuple[str, str]:
             provider=ANTOM.label,
         ), "info"
     return _(
-        "The charge of %(amount)s is %(status)s.", amount=amount, status=readable(payment.status)
+        "The charge of %(amount)s is %(status)s.", amount=amount, status=status_label(payment.status)
     ), "info"
 
 

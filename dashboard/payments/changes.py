@@ -23,7 +23,6 @@ from dashboard.events.kinds import ObjectType
 from dashboard.events.service import record_event
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
-from dashboard.listing import readable
 from dashboard.machine import InvalidTransition
 from dashboard.money import Money
 from dashboard.payments.models import Cancel
@@ -54,6 +53,7 @@ from dashboard.reports.models import move_in_rollup
 from dashboard.reports.refund_rollups import count_approval_wait
 from dashboard.reports.refund_rollups import move_refund_in_rollup
 from dashboard.reports.refund_rollups import standing
+from dashboard.statuses import status_label
 from dashboard.transitions import move
 
 #: Seconds between inquiries about an unknown payment or refund; then the sweeper takes over.
@@ -533,7 +533,7 @@ def cancel_rule_broken(session: Session, payment: Payment) -> str | None:
     payment, before any refund) and no other cancel in flight can be cancelled.
     """
     if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE | OPEN_PAYMENT:
-        return _l("a %(status)s payment cannot be cancelled", status=readable(payment.status))
+        return _l("a %(status)s payment cannot be cancelled", status=status_label(payment.status))
     if session.scalar(select(Refund.id).where(Refund.payment_id == payment.id).limit(1)) is not None:
         # antom.md §5.4: a cancel is for the whole payment, before any refund.
         return _l("a payment with refunds cannot be cancelled; refund the rest instead")

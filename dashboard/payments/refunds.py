@@ -26,7 +26,6 @@ from dashboard.i18n import DEFAULT_LANGUAGE
 from dashboard.i18n import gettext as _
 from dashboard.i18n import in_language
 from dashboard.i18n import lazy_gettext as _l
-from dashboard.listing import readable
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.changes import apply_refund_news
@@ -54,6 +53,7 @@ from dashboard.providers.methods import method_label
 from dashboard.providers.news import RefundNews
 from dashboard.providers.registry import label as provider_label
 from dashboard.providers.registry import refusal_words
+from dashboard.statuses import status_label
 
 #: Why nothing may be refunded once the provider's refund window is over.
 WINDOW_OVER = _l("its refund window is over: the provider no longer accepts refunds of it")
@@ -124,7 +124,7 @@ def refund_eligibility(session: Session, payment: Payment) -> RefundEligibility:
 
 def _why_nothing(payment: Payment) -> str:
     if payment.status not in PAYMENT_REFUNDABLE:
-        return _l("a %(status)s payment holds no money to refund", status=readable(payment.status))
+        return _l("a %(status)s payment holds no money to refund", status=status_label(payment.status))
     if payment.refunded_minor >= payment.amount_minor:
         return _l("it is refunded in full")
     return _l("what is left is in refunds in flight or waiting for approval")
@@ -266,7 +266,7 @@ def _waiting(refund_id: int, actor_id: int, session: Session | None = None) -> R
     if refund is None:
         raise ApprovalRefused(_l("there is no such refund"))
     if refund.status != RefundStatus.AWAITING_APPROVAL:
-        raise ApprovalRefused(_l("it is %(status)s already", status=readable(refund.status)))
+        raise ApprovalRefused(_l("it is %(status)s already", status=status_label(refund.status)))
     if refund.requested_by_id == actor_id:
         raise ApprovalRefused(_l("you asked for this refund: another manager must decide on it"))
     return refund
@@ -277,7 +277,7 @@ def _no_longer_refundable(
 ) -> str | None:
     """Return why a waiting refund can no longer be sent as the payment now stands, or None."""
     if payment.status not in PAYMENT_REFUNDABLE:
-        return _l("the payment is %(status)s now", status=readable(payment.status))
+        return _l("the payment is %(status)s now", status=status_label(payment.status))
     others = session.execute(
         select(Refund.status, Refund.amount_minor).where(
             Refund.payment_id == payment.id, Refund.id != refund.id

@@ -27,6 +27,7 @@ from dashboard.machine import LATE
 from dashboard.machine import Late
 from dashboard.machine import Machine
 from dashboard.machine import freeze_table
+from dashboard.statuses import status_label
 
 # --- payments --------------------------------------------------------------------------------------
 
@@ -299,7 +300,7 @@ def check_refund(
         raise NotRefundable(
             _l(
                 "a %(status)s payment cannot be refunded",
-                status=PaymentStatus(payment_status).value.replace("_", " "),
+                status=status_label(PaymentStatus(payment_status).value),
             )
         )
     if requested_minor <= 0:
