@@ -762,7 +762,7 @@ def test_an_applied_notification_offers_no_reprocess(client, login_as, stored):
     page = client.get(f"/notifications/{notification_id}").get_data(as_text=True)
 
     assert 'id="reprocess"' not in page
-    assert "Not available: it was applied already" in page
+    assert "Not available: it was processed already" in page
 
 
 def test_the_signature_failures_view_says_how_many_came_and_how_many_bodies_were_kept(
