@@ -17,6 +17,7 @@ from dashboard.i18n import DEFAULT_LANGUAGE
 from dashboard.i18n import in_language
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
+from dashboard.notifications.forms import OUTCOME_LABELS
 from dashboard.notifications.handlers import record_outcome
 from dashboard.notifications.intake import APPLY_NOTIFICATION
 from dashboard.notifications.models import InboxOutcome
@@ -28,6 +29,7 @@ from dashboard.payments.changes import find_refund
 from dashboard.payments.models import Refund
 from dashboard.providers.base import Subject
 from dashboard.providers.registry import NOTIFYING
+from dashboard.statuses import status_label
 
 #: The outcomes a notification may be reprocessed from.
 REPROCESSABLE = frozenset({InboxOutcome.FAILED, InboxOutcome.UNMATCHED, InboxOutcome.PENDING})
@@ -47,7 +49,7 @@ def reprocess_refusal(row: Notification) -> str | None:
         # Applying it again would only add a confirmation and hide that it was applied.
         return _l(
             "it was %(outcome)s already; only failed, unmatched or pending ones are",
-            outcome=row.outcome,
+            outcome=OUTCOME_LABELS.get(row.outcome, row.outcome),
         )
     return None
 
@@ -101,13 +103,21 @@ def ask_provider(notification_id: int) -> str:
         return _l("This notification names nothing the provider can be asked about.")
     about, object_id = subject
     if about is Subject.REFUND:
-        return _l("Refund %(id)s: %(status)s.", id=object_id, status=payments.inquire_refund(object_id))
+        return _l(
+            "Refund %(id)s: %(status)s.",
+            id=object_id,
+            status=status_label(payments.inquire_refund(object_id)),
+        )
     if about is Subject.PAYMENT:
-        return _l("Payment %(id)s: %(status)s.", id=object_id, status=payments.inquire_payment(object_id))
+        return _l(
+            "Payment %(id)s: %(status)s.",
+            id=object_id,
+            status=status_label(payments.inquire_payment(object_id)),
+        )
     status = agreements.activate(object_id) if about is Subject.AUTHORIZATION else None
     agreement = db.session.get(Agreement, object_id)
     status = status or (agreement.status if agreement else "missing")
-    return _l("Agreement %(id)s: %(status)s.", id=object_id, status=status)
+    return _l("Agreement %(id)s: %(status)s.", id=object_id, status=status_label(status))
 
 
 def _subject(row: Notification) -> tuple[Subject, int] | None:

@@ -57,9 +57,9 @@ def test_a_notification_naming_nothing_we_know_says_so(sandboxed):
 
 
 def test_an_applied_or_late_notification_is_not_reprocessed(sandboxed):
-    for outcome in ("applied", "late"):
+    for outcome, said in (("applied", "processed"), ("late", "late")):  # as the inbox says them
         notification_id = stored("PAYMENT_RESULT", "pay-1", outcome=outcome)
-        with pytest.raises(service.ReprocessRefused, match=f"it was {outcome} already"):
+        with pytest.raises(service.ReprocessRefused, match=f"it was {said} already"):
             service.reprocess(notification_id)
 
 
