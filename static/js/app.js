@@ -46,7 +46,7 @@ function fill(text, values) {
   }, true);
 
   function goTo(key) {
-    var links = document.querySelectorAll('nav[aria-label="Main"] a[data-go-key]');
+    var links = document.querySelectorAll('#main-nav a[data-go-key]');
     var link = Array.prototype.find.call(links, function (a) { return a.getAttribute("data-go-key") === key; });
     if (link) { link.click(); }
     return Boolean(link);

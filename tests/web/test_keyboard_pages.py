@@ -28,7 +28,7 @@ def test_every_list_links_past_its_rows_to_its_pager(client, login_as, url):
 def test_the_shortcut_list_offers_the_main_pages_from_the_navigation(client, login_as):
     login_as("viewer")
     page = client.get("/").get_data(as_text=True)
-    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S).group(1)
+    nav = re.search(r'<nav id="main-nav" aria-label="Main">(.*?)</nav>', page, re.S).group(1)
     assert re.findall(r'data-go-key="(\w)"[^>]*>(\w+)', nav) == [
         ("p", "Payments"),
         ("a", "Agreements"),

@@ -553,11 +553,11 @@ NAVIGATION = {
 def test_navigation_shows_what_the_role_may_open(client, login_as, role, expected):
     login_as(role)
     page = client.get("/").get_data(as_text=True)
-    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
+    nav = re.search(r'<nav id="main-nav" aria-label="Main">(.*?)</nav>', page, re.S)
     assert nav, "no main navigation"
     assert re.findall(r"<a [^>]*>([^<]+)</a>", nav.group(1)) == expected
     assert f'<span class="role-badge">{role}</span>' in page
 
 
 def test_anonymous_pages_have_no_navigation(client):
-    assert '<nav aria-label="Main">' not in client.get("/login").get_data(as_text=True)
+    assert '<nav id="main-nav" aria-label="Main">' not in client.get("/login").get_data(as_text=True)

@@ -78,7 +78,7 @@ def test_htmx_create_answers_an_empty_form_the_new_list_and_the_flash(app, clien
     assert "Location" not in response.headers
     assert "HX-Request" in response.headers["Vary"]
     body = response.get_data(as_text=True)
-    assert "<html" not in body and '<nav aria-label="Main">' not in body
+    assert "<html" not in body and '<nav id="main-nav" aria-label="Main">' not in body
     form, rest = body.lstrip().split("</form>", 1)
     assert form.startswith('<form id="create-user-form"')
     assert "New Person" not in form and "new.person@staff.example" not in form  # the form starts empty
