@@ -49,6 +49,11 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 MAX_ROW_ID = 2**63 - 1
 
 
+def is_row_id(text: str) -> bool:
+    """Return True when ``text`` is a row id as a URL writes it: ASCII digits, at most :data:`MAX_ROW_ID`."""
+    return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_ROW_ID
+
+
 class RowIdConverter(IntegerConverter):
     """``<int:…>`` in a route: a row id, from 0 to :data:`MAX_ROW_ID` (anything larger matches nothing)."""
 

@@ -89,7 +89,9 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith(API_PREFIX + "/"):
             # No API route matched (404, 405): the storefront reads problem details, not a page.
             return for_status(error.code).response()
-        return render_error(error.code, None if error.code != 400 else (error.description or None))
+        # A 400 of ours says what was wrong; Werkzeug's own (English) description gives way to our message.
+        ours = error.code == 400 and error.description != type(error).description
+        return render_error(error.code, error.description if ours else None)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -8,6 +8,7 @@ it, and a resubmission — a double click, a retry, the back button — is the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -104,9 +105,14 @@ class DayField(DateField):
             )
 
 
+#: What the request ids the forms make are written with (a prefix, a dash and hex digits).
+REQUEST_ID_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def request_id_present(form: Any, field: Field) -> None:
-    """Refuse a money-moving form without the request id its first render carried."""
-    if not field.data:
+    """Refuse a money-moving form without the request id its first render carried, or with one it
+    could not have carried (it is stored and shown on the payment's page)."""
+    if not field.data or not REQUEST_ID_CHARACTERS.fullmatch(field.data):
         raise ValidationError(_("This form lost its request id: open it again."))
 
 

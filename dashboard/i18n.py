@@ -26,11 +26,11 @@ from flask.globals import _cv_request
 from flask_babel import Babel
 from flask_babel import Domain
 from flask_babel import LazyString
-from flask_babel import get_locale
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from markupsafe import escape
 from wtforms.i18n import messages_path as wtforms_messages
 
 #: The languages staff may choose: locale identifier → the language's own name.
@@ -78,7 +78,7 @@ def language() -> str:
         return DEFAULT_LANGUAGE
     chosen = getattr(context, "language", None)
     if chosen is None:
-        chosen = context.language = str(get_locale())
+        chosen = context.language = chosen_language()
     return chosen
 
 
@@ -109,9 +109,20 @@ def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
     return translations().ungettext(singular, plural, num) % variables
 
 
-def lazy_gettext(string: str, **variables: object) -> LazyString:
+class LazyText(LazyString):
+    """A string translated when shown, which templates and ``Markup`` escape like any other text.
+
+    Flask-Babel's own lazy string says it is HTML already (``__html__`` returns it as it is), so a
+    value filled into it (a request id, a provider's message) would reach the page unescaped.
+    """
+
+    def __html__(self) -> str:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables: object) -> LazyText:
     """Translate ``string`` when it is shown (for labels made at import time)."""
-    return LazyString(gettext, string, **variables)
+    return LazyText(gettext, string, **variables)
 
 
 @pass_context

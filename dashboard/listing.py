@@ -410,7 +410,8 @@ def count_new(
 
 def rendered_after() -> int:
     """Return the cursor a list's "N new" bar asks from (``after``: the newest when it was rendered)."""
-    return max(request.args.get("after", 0, type=int), 0)
+    after = request.args.get("after", "")
+    return int(after) if _is_key(after) else 0
 
 
 def new_rows_bar(
@@ -442,7 +443,7 @@ def shown_rows(
 
     :param context: what else the block needs for these rows (the staff names they show)
     """
-    keys = request.args.getlist("id", type=int)[:PAGE_SIZE]
+    keys = [int(key) for key in request.args.getlist("id") if _is_key(key)][:PAGE_SIZE]
     rows = session.execute(select(*columns).where(key.in_(keys))).all() if keys else []
     return render_fragment(template, "rows", page=Page(rows, None), **context(rows))
 
@@ -525,7 +526,10 @@ def filter_args(args: Mapping[str, str], without: Iterable[str] = ()) -> dict[st
     """Return the query arguments a list's links keep: every non-empty one except the page cursor
     (and those named ``without``)."""
     dropped = {"before", *without}
-    return {key: value for key, value in args.items() if key not in dropped and value}
+    # url_for reads "_external", "_scheme"… as its own options, never as a query argument.
+    return {
+        key: value for key, value in args.items() if key not in dropped and value and not key.startswith("_")
+    }
 
 
 def url_args(url: str | None) -> MultiDict:

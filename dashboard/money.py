@@ -13,6 +13,8 @@ from babel.numbers import get_decimal_symbol
 from babel.numbers import get_group_symbol
 from babel.numbers import parse_pattern
 
+from dashboard.i18n import format_locale
+
 #: ISO 4217 minor-unit exponents for the currencies this back office may meet.
 #: An unknown code raises; it never defaults to 2.
 EXPONENTS: dict[str, int] = {
@@ -182,13 +184,15 @@ def money_layout(currency: str, locale: str) -> MoneyLayout:
     )
 
 
-def format_money(value: Money | int | None, currency: str | None = None, locale: str = "en_HK") -> str:
-    """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``.
+def format_money(value: Money | int | None, currency: str | None = None, locale: str | None = None) -> str:
+    """Format minor units with the currency's own decimals, e.g. ``HK$1,234.50`` or ``JP¥1,200``, as the
+    reader's language writes them (Hong Kong English outside a request).
 
     Takes a :class:`Money`, or minor units plus ``currency``: ``{{ p.amount_minor|money(p.currency) }}``.
     """
     if value is None:
         return "—"
+    locale = locale or format_locale()
     if isinstance(value, Money):
         return money_layout(value.currency, locale).format(value.minor)
     if isinstance(value, bool) or not isinstance(value, int):

@@ -25,12 +25,10 @@ from dashboard.approvals.service import waiting_count
 from dashboard.audit.queries import change_fields
 from dashboard.auth.access import role_allows
 from dashboard.extensions import db
-from dashboard.i18n import format_locale
 from dashboard.i18n import gettext as _
 from dashboard.i18n import language
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.i18n import ngettext
-from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.providers.methods import method_label
 from dashboard.providers.registry import guidance as code_guidance
@@ -234,11 +232,6 @@ def waiting_at(endpoint: str) -> int:
     return counts[endpoint]
 
 
-def money(value: Money | int | None, currency: str | None = None) -> str:
-    """Show an amount as this request's language writes it (``HK$1,234.50`` in both)."""
-    return format_money(value, currency, format_locale())
-
-
 def time_ago(value: datetime) -> str:
     """Say how long ago ``value`` was, roughly: ``just now``, ``12 min``, ``3 h 5 min``, ``4 days``."""
     minutes = max(int((clock.now() - value).total_seconds()) // 60, 0)
@@ -264,12 +257,12 @@ def time_left(value: datetime) -> str:
 def init_templating(app: Flask) -> None:
     """Register filters and globals (globals, so blocks rendered alone see them)."""
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["money"] = format_money
     # One zone for every time the app's pages show, not a lookup per row.
     app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
     app.jinja_env.filters["time_left"] = time_left
-    app.jinja_env.filters["change_fields"] = partial(change_fields, show_money=money)
+    app.jinja_env.filters["change_fields"] = partial(change_fields, show_money=format_money)
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label
     # Rows call these: a filter is a plain call, a global goes through the template context's call.

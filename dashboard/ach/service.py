@@ -56,6 +56,7 @@ from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
 from dashboard.money import format_money
 from dashboard.providers.hkach import new_message_id
+from dashboard.statuses import status_label
 from dashboard.transitions import move
 
 T = TypeVar("T")
@@ -414,13 +415,9 @@ def _editable(session: Session, batch_id: int) -> AchBatch:
         raise BatchRefused(_("There is no such batch."))
     if batch.status not in EDITABLE_BATCH:
         raise BatchRefused(
-            _("The batch is %(status)s: its file can no longer change.", status=_words(batch.status))
+            _("The batch is %(status)s: its file can no longer change.", status=status_label(batch.status))
         )
     return batch
-
-
-def _words(status: str) -> str:
-    return status.replace("_", " ")
 
 
 def discard(batch_id: int, actor_id: int) -> None:
@@ -470,7 +467,10 @@ def submit_for_approval(
             raise BatchRefused(_("There is no such batch."))
         if batch.status != BatchStatus.DRAFT:
             raise BatchRefused(
-                _("The batch is %(status)s: only a draft can be submitted.", status=_words(batch.status))
+                _(
+                    "The batch is %(status)s: only a draft can be submitted.",
+                    status=status_label(batch.status),
+                )
             )
         if sha256 is not None and sha256 != batch.sha256:
             raise BatchRefused(
@@ -524,7 +524,7 @@ def _waiting(session: Session, batch_id: int, actor_id: int) -> AchBatch:
     if batch is None:
         raise ApprovalRefused(_("there is no such batch"))
     if batch.status != BatchStatus.AWAITING_APPROVAL:
-        raise ApprovalRefused(_("it is %(status)s already", status=_words(batch.status)))
+        raise ApprovalRefused(_("it is %(status)s already", status=status_label(batch.status)))
     if actor_id in (batch.uploaded_by_id, batch.submitted_by_id, batch.warnings_acknowledged_by_id):
         raise ApprovalRefused(_("you uploaded or submitted this batch: another manager must decide on it"))
     return batch

@@ -61,11 +61,11 @@ from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import new_rows_bar
-from dashboard.listing import readable
 from dashboard.listing import rendered_after
 from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
 from dashboard.providers.hkach.consts import PROVIDER as HKACH
+from dashboard.statuses import status_label
 from dashboard.templating import can_open
 from dashboard.users.models import Role
 
@@ -78,7 +78,7 @@ PROBLEMS_SHOWN = 200
 #: The status filters of a batch's rows before it is sent, and after.
 CHECKED_ITEMS = ((ItemStatus.INVALID, _l("with errors")), (ItemStatus.VALID, _l("without errors")))
 SENT_ITEMS = tuple(
-    (status, readable(status))
+    (status, status_label(status))
     for status in (
         ItemStatus.RECEIVED,
         ItemStatus.ACCEPTED,
@@ -205,7 +205,7 @@ def replace_form(batch_id: int):
     batch = db.get_or_404(AchBatch, batch_id)
     if batch.status not in EDITABLE_BATCH:
         flash(
-            _("The batch is %(status)s: its file can no longer change.", status=readable(batch.status)),
+            _("The batch is %(status)s: its file can no longer change.", status=status_label(batch.status)),
             "error",
         )
         return navigate(url_for("ach.detail", batch_id=batch.id))

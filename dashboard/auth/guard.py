@@ -54,7 +54,12 @@ def safe_next(target: str | None) -> str | None:
     standard, "basic URL parser"), so ``/<TAB>/evil.example`` reaches another host: a target holding any
     control character or backslash is refused before it is parsed.
     """
-    if not target or "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+    if (
+        not target
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+    ):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
@@ -86,7 +91,7 @@ def mark_seen() -> None:
         session[_SEEN_KEY] = now
 
 
-def _idle_expired() -> bool:
+def idle_expired() -> bool:
     seen = session.get(_SEEN_KEY)
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     return seen is None or clock.now().timestamp() - seen > idle.total_seconds()
@@ -102,7 +107,7 @@ def enforce_access():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if _idle_expired():
+    if idle_expired():
         # Said before signing out, in the language the user chose.
         flash(_("You were signed out after a period of inactivity."), "info")
         logout_user()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 from flask import Blueprint
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import request
@@ -13,6 +16,7 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
+from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import second_factor
 from dashboard.auth import service
@@ -23,6 +27,7 @@ from dashboard.auth.forms import LanguageForm
 from dashboard.auth.forms import LoginForm
 from dashboard.auth.forms import PasswordChangeForm
 from dashboard.auth.forms import SignInCodeForm
+from dashboard.auth.guard import idle_expired
 from dashboard.auth.guard import mark_seen
 from dashboard.auth.guard import safe_next
 from dashboard.auth.models import is_enrolled
@@ -130,9 +135,24 @@ def choose_language():
     form = LanguageForm()
     if form.validate_on_submit():
         session[LANGUAGE_KEY] = form.language.data
-        if current_user.is_authenticated:
+        # A public route, so the guard's idle check has not run: an expired session writes nothing.
+        if current_user.is_authenticated and not idle_expired():
             service.choose_language(current_user._get_current_object(), form.language.data)
-    return redirect(safe_next(form.next.data) or url_for("home.index"))
+    return redirect(_page_to_reread() or safe_next(form.next.data) or url_for("home.index"))
+
+
+def _page_to_reread() -> str | None:
+    """Return the local address the language was switched on (its Referer: with its filters, and as
+    htmx last pushed it), if it is ours and can be read again with GET (not a confirmation POSTed to)."""
+    came_from = urlsplit(request.referrer or "")
+    if came_from.netloc != request.host:
+        return None
+    target = safe_next(urlunsplit(("", "", came_from.path, came_from.query, "")))
+    try:
+        current_app.url_map.bind(request.host).match(came_from.path, method="GET")
+    except HTTPException:
+        return None
+    return target
 
 
 @bp.route("/logout", methods=["POST"])

@@ -34,7 +34,6 @@ from dashboard.extensions import db
 from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.jobs import enqueue_after_commit
-from dashboard.listing import readable
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.models import Payment
@@ -48,6 +47,7 @@ from dashboard.providers.base import Call
 from dashboard.providers.guidance import About
 from dashboard.providers.registry import label as provider_label
 from dashboard.providers.registry import refusal_words
+from dashboard.statuses import status_label
 from dashboard.transitions import move
 
 #: The job that sends pending declarations again and asks about submitted ones.
@@ -80,7 +80,8 @@ def why_not_declarable(payment: Payment) -> str | None:
         )
     if PaymentStatus(payment.status) not in PAYMENT_REFUNDABLE:
         return _l(
-            "only a paid payment can be declared, and this one is %(status)s", status=readable(payment.status)
+            "only a paid payment can be declared, and this one is %(status)s",
+            status=status_label(payment.status),
         )
     return None
 

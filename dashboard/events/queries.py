@@ -23,6 +23,7 @@ from dashboard.money import format_money
 from dashboard.providers.guidance import About
 from dashboard.providers.guidance import Guidance
 from dashboard.providers.registry import guidance
+from dashboard.statuses import status_label
 from dashboard.templating import local_time
 from dashboard.users.models import User
 
@@ -119,7 +120,7 @@ def _body(value: Any) -> str:
 
 def _transition(summary: dict[str, Any], key: str = "status") -> str:
     old, new = summary.pop(key)
-    return f"{old or _('none')} → {new}"
+    return f"{status_label(old) if old else _('none')} → {status_label(new)}"
 
 
 def _amount(summary: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
 from dashboard.db import deferred
+from dashboard.db import is_row_id
 from dashboard.db import write_transaction
 from dashboard.db import written_at_end
 from dashboard.events.kinds import EventKind
@@ -167,7 +168,7 @@ def _on(topic: Topic) -> ColumnElement[bool]:
     notification, whatever it changed."""
     if topic.object_id is None:
         return Event.object_type == topic.object_type
-    if topic.object_type == ObjectType.NOTIFICATION and topic.object_id.isdigit():
+    if topic.object_type == ObjectType.NOTIFICATION and is_row_id(topic.object_id):
         return Event.notification_id == int(topic.object_id)
     return and_(Event.object_type == topic.object_type, Event.object_id == topic.object_id)
 

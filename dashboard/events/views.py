@@ -12,6 +12,7 @@ from flask import request
 from dashboard.audit.models import AuditLog
 from dashboard.auth.access import any_staff
 from dashboard.auth.access import passive
+from dashboard.db import is_row_id
 from dashboard.events.service import Topic
 from dashboard.events.service import poll
 from dashboard.extensions import db
@@ -51,10 +52,11 @@ def live():
 
     Polls are passive: they do not keep an idle session alive.
     """
-    after = request.args.get("after", type=int)
+    after_text = request.args.get("after", "")
+    after = int(after_text) if is_row_id(after_text) else None
     values = request.args.getlist("topic")
     lists = list(dict.fromkeys(request.args.getlist("newest")))
-    if after is None or after < 0 or len(values) > MAX_TOPICS or not (values or lists):
+    if after is None or len(values) > MAX_TOPICS or not (values or lists):
         return _json(400, error=_USAGE)
     if any(name not in NEWEST for name in lists):
         return _json(400, error=_USAGE)

@@ -34,6 +34,7 @@ from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.tables import Link
 from dashboard.reports.tables import Section
 from dashboard.reports.tables import Table
+from dashboard.statuses import status_label
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class PayrollFigures:
         charts = [
             bar_chart(
                 _("Payroll batches by status"),
-                [(status_label(status), count) for status, count in self.batches],
+                [(batch_status_label(status), count) for status, count in self.batches],
                 chart_id="payroll-statuses",
             ),
             bar_chart(
@@ -142,9 +143,9 @@ def payroll_figures(session: Session, filters: ReportFilters) -> PayrollFigures:
     )
 
 
-def status_label(status: BatchStatus) -> str:
-    """Name a batch status as the batches list does."""
-    return status.value.replace("_", " ").capitalize()
+def batch_status_label(status: BatchStatus) -> str:
+    """Name a batch status as the batches list does, in the reader's language."""
+    return str(status_label(status.value)).capitalize()
 
 
 def payroll_tables(figures: PayrollFigures) -> list[Table]:
@@ -156,7 +157,10 @@ def payroll_tables(figures: PayrollFigures) -> list[Table]:
             _("Payroll batches with a value date in the range, by status"),
             (_l("Status"), _l("Batches")),
             [
-                (status_label(status), Link(f"{count:,}", url_for("ach.index", status=status.value, **days)))
+                (
+                    batch_status_label(status),
+                    Link(f"{count:,}", url_for("ach.index", status=status.value, **days)),
+                )
                 for status, count in figures.batches
             ],
         ),

@@ -59,7 +59,7 @@ def step_up():
     form = FreshCodeForm()
     back = safe_next(request.form.get("next")) or url_for("users.index")
     if form.validate_on_submit() and not form.stepped_up():
-        flash(" ".join(form.step_up_code.errors), "error")
+        flash(" ".join(map(str, form.step_up_code.errors)), "error")
     return navigate(back)
 
 

@@ -423,6 +423,15 @@ def test_the_authorisation_link_shows_only_while_the_customer_may_still_use_it(
 def test_the_link_counts_down_in_minutes_at_the_end(app, client, login_as, fake_clock):
     [agreement_id] = add_agreements(app, {"auth_url": LINK, "created_at": CONSULTED})
     fake_clock.set(CONSULTED + timedelta(hours=23, minutes=48))
-    login_as("viewer")
+    login_as("manager")
     page = client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
     assert "(expires in 12 min)" in text_of(page, "auth-link-expiry")
+
+
+@pytest.mark.parametrize("role", ["viewer", "finance"])
+def test_only_those_who_act_on_agreements_see_the_customer_s_link(app, client, login_as, role):
+    # Whoever opens the link first binds their own wallet to the customer's agreement.
+    [agreement_id] = add_agreements(app, {"auth_url": LINK, "created_at": CONSULTED})
+    login_as(role)
+    page = client.get(f"/agreements/{agreement_id}").get_data(as_text=True)
+    assert 'id="auth-link"' not in page and "link-9f2a" not in page

@@ -72,6 +72,7 @@ def test_login_accepts_the_email_in_any_case(client, create_user, post):
     [
         "https://evil.example",
         "//evil.example/path",
+        "///evil.example",
         "/\\evil.example",
         "",
         "/\t/evil.example",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask import render_template_string
 
@@ -93,3 +94,34 @@ def test_outside_a_request_strings_read_in_english(app) -> None:
         assert str(lazy_gettext("Payments")) == "Payments"
     with app.app_context(), app.test_request_context("/", headers=CHINESE):
         assert str(lazy_gettext("Payments")) == "付款"
+
+
+def test_values_filled_into_a_lazily_translated_string_are_escaped(app) -> None:
+    refused = lazy_gettext("the refund %(refund)s is in flight", refund="<meta http-equiv=refresh>")
+    source = "{{ refused }}|{{ _('No refund now: %(note)s', note=refused) }}"
+    for headers in (ENGLISH, CHINESE):
+        with app.app_context(), app.test_request_context("/", headers=headers):
+            shown = render_template_string(source, refused=refused)
+        assert "<meta" not in shown and "&lt;meta http-equiv=refresh&gt;" in shown
+
+
+def test_an_idle_session_switches_the_page_s_language_but_not_the_account_s(
+    client, login_as, post, reload_user, fake_clock
+) -> None:
+    user = login_as("support")
+    fake_clock.advance(timedelta(hours=10))
+    post("/language", {"language": "zh_Hant_HK"})
+    assert reload_user(user.id).language is None
+
+
+def test_the_switch_comes_back_to_the_page_it_was_pressed_on_with_its_filters(client, login_as, post) -> None:
+    login_as("support")
+    page = "http://localhost/payments/?status=failed&q=%23437"
+    answer = post("/language", {"language": "zh_Hant_HK", "next": "/payments/"}, headers={"Referer": page})
+    assert answer.headers["Location"] == "/payments/?status=failed&q=%23437"
+    # A confirmation drawn in answer to a POST cannot be read again: the hidden address is used.
+    confirming = "http://localhost/admin/users/2/disable"
+    answer = post("/language", {"language": "en", "next": "/admin/users/2"}, headers={"Referer": confirming})
+    assert answer.headers["Location"] == "/admin/users/2"
+    foreign = post("/language", {"language": "en"}, headers={"Referer": "https://evil.example/payments/"})
+    assert foreign.headers["Location"] == "/"

@@ -135,6 +135,8 @@ def test_a_repeated_topic_is_asked_once(app, client, login_as):
         "after=0&topic=payment:1;drop",
         "after=0&topic=payment:1:2",
         "after=0&topic=pay ment",
+        "after=99999999999999999999999&topic=payment",  # beyond any row id
+        "after=²&topic=payment",  # a digit to str.isdigit, not to int()
         "after=0&" + "&".join(f"topic=payment:{n}" for n in range(MAX_TOPICS + 1)),
     ],
 )
@@ -335,3 +337,21 @@ def test_a_notification_topic_brings_the_events_that_notification_caused(app, cl
     region = re.search(r'<div id="notification-detail"([^>]*)>', page).group(1)
     assert f'data-live-topic="notification:{caused}"' in region
     assert 'data-live-says="Notification processed"' in region
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/payments/new?after=99999999999999999999999",
+        "/agreements/new?after=²",
+        "/notifications/new?after=99999999999999999999999",
+        "/audit/new?after=-5",
+        "/ach/batches/since?after=99999999999999999999999",
+        "/payments/rows?id=99999999999999999999999&id=²",
+        "/live?after=0&topic=notification:99999999999999999999999",
+        "/live?after=0&topic=notification:²",
+    ],
+)
+def test_numbers_out_of_range_never_break_a_live_answer(client, login_as, path):
+    login_as("admin")
+    assert client.get(path).status_code in (200, 400)

@@ -159,6 +159,11 @@ def test_the_form_previews_the_refund_and_defaults_to_what_is_left(sandboxed, de
         ({"amount": "1.00", "reason": "Because"}, "reason", "Not a valid choice"),
         ({"amount": "1.00", "reason": "Other"}, "note", 'Say why: "Other" needs a note.'),
         ({"amount": "1.00", "request_id": ""}, "request_id", "This form lost its request id"),
+        (
+            {"amount": "1.00", "request_id": "<meta http-equiv=refresh>"},
+            "request_id",
+            "This form lost its request id",
+        ),
     ],
 )
 def test_bad_input_is_refused_beside_its_field_and_nothing_is_stored(

@@ -325,6 +325,11 @@ def test_unlocking_waits_for_a_fresh_code_like_every_account_change(
     post(f"/admin/users/{user.id}/unlock")
     assert find_user(app, user.email).is_locked() and audit_rows("user.unlocked") == []
 
+    wrong = post("/admin/users/step-up", {"step_up_code": "000000", "next": f"/admin/users/{user.id}"})
+    assert wrong.status_code == 302
+    assert "That code is wrong or was used already." in client.get(f"/admin/users/{user.id}").get_data(
+        as_text=True
+    )
     post("/admin/users/step-up", {"step_up_code": code_now(secret), "next": f"/admin/users/{user.id}"})
     post(f"/admin/users/{user.id}/unlock")
     assert not find_user(app, user.email).is_locked()

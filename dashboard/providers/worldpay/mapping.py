@@ -18,6 +18,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from dashboard.i18n import LazyText
+from dashboard.i18n import lazy_gettext as _l
 from dashboard.money import Money
 from dashboard.money import UnknownCurrency
 from dashboard.payments.states import PaymentEvent
@@ -128,29 +130,31 @@ def refund_action(actions: Mapping[str, str], whole_payment: bool) -> str | None
 
 
 #: Why a payment whose last event is this offers no reversal, and when to try again (§1.6, §1.7.1).
-_NO_REVERSAL_BECAUSE: Mapping[EventName, str] = MappingProxyType(
+_NO_REVERSAL_BECAUSE: Mapping[EventName, LazyText] = MappingProxyType(
     {
         **dict.fromkeys(
             (W.PENDING, W.SENT_FOR_AUTHORIZATION, W.AUTHORIZED),
-            "the sale is authorised but not captured (sent for settlement), and AlipayHK has no "
-            "cancel; try again once it is captured",
+            _l(
+                "the sale is authorised but not captured (sent for settlement), and AlipayHK has no "
+                "cancel; try again once it is captured"
+            ),
         ),
-        W.SENT_FOR_REFUND: (
+        W.SENT_FOR_REFUND: _l(
             "a refund of it is in process at Worldpay; try again once that refund has finished"
         ),
-        W.REFUNDED: "nothing is left that Worldpay would refund",
-        W.SETTLEMENT_FAILED: "its settlement failed, so no money is held to refund",
+        W.REFUNDED: _l("nothing is left that Worldpay would refund"),
+        W.SETTLEMENT_FAILED: _l("its settlement failed, so no money is held to refund"),
     }
 )
 
 
-def why_no_reversal(last_event: str | None) -> str:
+def why_no_reversal(last_event: str | None) -> str | LazyText:
     """Say why a payment with ``last_event`` offers no reversal now, and when one may be offered."""
     try:
         reason = _NO_REVERSAL_BECAUSE.get(EventName(last_event or ""))
     except ValueError:
         reason = None
-    return reason or f"its last event is {last_event or 'unknown'}; try again later"
+    return reason or _l("its last event is %(event)s; try again later", event=last_event or _l("unknown"))
 
 
 # -- money --------------------------------------------------------------------------------
