@@ -30,6 +30,7 @@ from dashboard.i18n import language
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.i18n import ngettext
 from dashboard.money import format_money
+from dashboard.payments.reasons import reason_label
 from dashboard.providers.methods import method_label
 from dashboard.providers.registry import guidance as code_guidance
 from dashboard.providers.registry import label as provider_label
@@ -262,6 +263,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = partial(local_time, zone=ZoneInfo(app.config["DISPLAY_TIMEZONE"]))
     app.jinja_env.filters["ago"] = time_ago
     app.jinja_env.filters["time_left"] = time_left
+    app.jinja_env.filters["reason_label"] = reason_label
     app.jinja_env.filters["change_fields"] = partial(change_fields, show_money=format_money)
     app.jinja_env.filters["provider_label"] = provider_label
     app.jinja_env.filters["method_label"] = method_label

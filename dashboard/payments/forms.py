@@ -33,6 +33,7 @@ from dashboard.money import EXPONENTS
 from dashboard.payments.models import PROVIDERS
 from dashboard.payments.queries import NO_CODE
 from dashboard.payments.queries import PAYMENT_IDS
+from dashboard.payments.reasons import reason_label
 from dashboard.payments.states import PaymentStatus
 from dashboard.templating import zone_label
 
@@ -210,7 +211,10 @@ class RefundForm(MoneyMovingForm):
         """Tie the form to the payment's currency and the configured reasons."""
         self.amount.currency = currency
         self.amount.label.text = _("Amount to refund (%(currency)s)", currency=currency)
-        self.reason.choices = [("", _("Choose a reason")), *((reason, reason) for reason in reasons)]
+        self.reason.choices = [
+            ("", _("Choose a reason")),
+            *((reason, reason_label(reason)) for reason in reasons),
+        ]
         if not self.currency.data:
             self.currency.data = currency
 

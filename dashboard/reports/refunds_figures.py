@@ -25,6 +25,7 @@ from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
+from dashboard.payments.reasons import reason_label as refund_reason_label
 from dashboard.payments.states import PaymentStatus
 from dashboard.payments.states import RefundStatus
 from dashboard.providers.guidance import About
@@ -367,7 +368,7 @@ def wait_label(bucket: WaitBucket) -> str:
 
 def reason_label(reason: str) -> str:
     """Name a refund reason (a refund made at the provider has none)."""
-    return reason or _("None given (made at the provider)")
+    return str(refund_reason_label(reason)) if reason else _("None given (made at the provider)")
 
 
 def failure_label(line: FailedRefunds) -> str:

@@ -10,6 +10,7 @@ from flask import render_template_string
 from dashboard.i18n import gettext
 from dashboard.i18n import lazy_gettext
 from dashboard.money import Money
+from dashboard.payments.reasons import reason_label
 from tests.web.conftest import sign_in
 
 CHINESE = {"Accept-Language": "zh-HK,zh;q=0.9,en;q=0.5"}
@@ -125,3 +126,9 @@ def test_the_switch_comes_back_to_the_page_it_was_pressed_on_with_its_filters(cl
     assert answer.headers["Location"] == "/admin/users/2"
     foreign = post("/language", {"language": "en"}, headers={"Referer": "https://evil.example/payments/"})
     assert foreign.headers["Location"] == "/"
+
+
+def test_default_refund_reasons_read_in_the_reader_s_language_and_a_merchant_s_own_as_written(app) -> None:
+    with app.app_context(), app.test_request_context("/", headers=CHINESE):
+        assert str(reason_label("Product not delivered")) == "貨品未送達"
+        assert reason_label("Parcel lost by courier") == "Parcel lost by courier"
