@@ -45,6 +45,7 @@ from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
 from dashboard.payments.refunds import approval_threshold
+from dashboard.payments.states import NotRefundable
 from dashboard.payments.states import RefundRefused
 from dashboard.payments.states import RefundStatus
 from dashboard.providers.antom.provider import ANTOM
@@ -223,8 +224,8 @@ class Demo:
         threshold = approval_threshold("HKD")
         if threshold is None:
             threshold = Money(520000, "HKD")  # every HKD refund waits: any large one will do
-        payment = db.session.scalar(
-            select(Payment)
+        candidates = db.session.scalars(
+            select(Payment.id)
             .where(
                 Payment.status.in_(("succeeded", "settled")),
                 Payment.currency == "HKD",
@@ -232,18 +233,21 @@ class Demo:
                 Payment.amount_minor >= threshold.minor,
             )
             .order_by(Payment.id.desc())
-            .limit(1)
-        )
-        if payment is None:
+            .limit(20)
+        ).all()
+        for payment_id in candidates:
+            try:
+                payments.refund_payment(
+                    payment_id,
+                    threshold,
+                    "Product not delivered",
+                    payments.new_refund_request_id(),
+                    note="Courier lost the parcel; the customer sent the tracking record.",
+                    actor_id=requested_by_id,
+                )
+            except NotRefundable:
+                continue  # e.g. a sale Worldpay has not captured yet offers no reversal
             return
-        payments.refund_payment(
-            payment.id,
-            threshold,
-            "Product not delivered",
-            payments.new_refund_request_id(),
-            note="Courier lost the parcel; the customer sent the tracking record.",
-            actor_id=requested_by_id,
-        )
 
     def declare(self) -> None:
         """Declare the latest paid Alipay (mainland) payment to customs, and, as a colleague's slip,
