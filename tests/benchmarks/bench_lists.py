@@ -731,12 +731,15 @@ def run_database(kind: str, url: str, options) -> dict[str, list[Result]]:
         for name, spec in specs.items():
             if spec.role not in clients:
                 clients[spec.role] = app.test_client()
+                clients[spec.role].environ_base["HTTP_ACCEPT_LANGUAGE"] = options.language
                 sign_in(clients[spec.role], *passwords[spec.role])
             client = clients[spec.role]
             depth = min(DEPTH, sizes[name] // 2)
             first = client.get(spec.path)
             if first.status_code != 200:
                 raise BenchmarkError(f"GET {spec.path} as {spec.role} answered {first.status_code}")
+            shown_in = re.search(r'<html lang="([^"]+)"', first.get_data(as_text=True))
+            print(f"  {spec.path} reads in {shown_in.group(1) if shown_in else '?'}", flush=True)
             link = _BEFORE.search(html.unescape(first.get_data(as_text=True)))
             timed_form = bool(link and "." in link.group(1))
             with probe.connect() as connection:
@@ -889,6 +892,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--explain", action="store_true", help="print the plans of each case's reads of its table"
     )
+    parser.add_argument(
+        "--language", default="en", help="the Accept-Language our pages are asked in (zh-HK: Chinese)"
+    )
     parser.add_argument("--demo-start", action="store_true", help="time the demo until / answers")
     parser.add_argument("--demo-runs", type=int, default=3)
     options = parser.parse_args(argv)
@@ -904,7 +910,7 @@ def main(argv: list[str] | None = None) -> int:
     print_facts(machine_facts(options.database or ["sqlite"], DEFAULT_POSTGRES, None))
     print(
         f"  requests per variant: {options.warmup} warm-up + up to {options.repeat} "
-        f"(≥ 5 within {options.budget:.0f} s)"
+        f"(≥ 5 within {options.budget:.0f} s); our pages in {options.language}"
     )
     try:
         for kind in options.database:

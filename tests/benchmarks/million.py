@@ -143,6 +143,8 @@ def app_settings(database_url: str, instance: Path) -> dict:
         "SANDBOX": False,
         # Making a million rows runs statements of minutes on PostgreSQL.
         "DATABASE_STATEMENT_TIMEOUT": 0,
+        # The staff accounts sign in with a password only: the pages, not enrolment, are measured.
+        "TWO_FACTOR_REQUIRED_ROLES": "none",
     }
 
 
