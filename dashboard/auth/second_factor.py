@@ -36,6 +36,7 @@ from dashboard.auth.models import is_enrolled
 from dashboard.auth.service import AccountLocked
 from dashboard.auth.service import complete_login
 from dashboard.auth.service import count_failure
+from dashboard.auth.service import record_own
 from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
@@ -177,15 +178,7 @@ def _checked_step(user: User, factor: SecondFactor, code: str, failure: str) -> 
     if not digits:
         raise CodeRejected(MISSING_CODE)
     if user.is_locked():
-        audit.record(
-            db.session,
-            failure,
-            object_type=ObjectType.USER,
-            object_id=user.id,
-            after={"reason": "locked"},
-            actor_id=user.id,
-            actor_label=user.email,
-        )
+        record_own(user, failure, {"reason": "locked"})
         db.session.commit()
         raise CodeRejected(LOCKED)
     well_formed = digits.isdigit() and len(digits) == CODE_DIGITS
@@ -282,15 +275,7 @@ def finish_sign_in(user: User, code: str) -> User:
         if recovery is not None:
             recovery.used_at = clock.now()
             db.session.flush()
-            audit.record(
-                db.session,
-                "auth.recovery_code_used",
-                object_type=ObjectType.USER,
-                object_id=user.id,
-                after={"left": recovery_codes_left(user.id)},
-                actor_id=user.id,
-                actor_label=user.email,
-            )
+            record_own(user, "auth.recovery_code_used", {"left": recovery_codes_left(user.id)})
             complete_login(user, "recovery code")
         else:
             factor.last_step = _checked_step(user, factor, code, "auth.second_factor_failed")

@@ -53,6 +53,19 @@ class LoginResult:
     needs_code: bool = False
 
 
+def record_own(user: User, action: str, after: dict | None = None) -> None:
+    """Audit ``action`` done by ``user`` on their own account (a sign-in, a wrong code, a logout)."""
+    audit.record(
+        db.session,
+        action,
+        object_type=ObjectType.USER,
+        object_id=user.id,
+        after=after,
+        actor_id=user.id,
+        actor_label=user.email,
+    )
+
+
 def normalise_email(email: str) -> str:
     """Return the e-mail as stored: trimmed and lower-cased."""
     return email.strip().lower()
@@ -85,39 +98,16 @@ def authenticate(email: str, password: str) -> LoginResult:
             )
             return LoginResult(None)
         if user.is_locked():
-            audit.record(
-                db.session,
-                "auth.login_refused",
-                object_type=ObjectType.USER,
-                object_id=user.id,
-                after={"reason": "locked"},
-                actor_id=user.id,
-                actor_label=user.email,
-            )
+            record_own(user, "auth.login_refused", {"reason": "locked"})
             return LoginResult(None, locked=True)
         if not user.active:
-            audit.record(
-                db.session,
-                "auth.login_refused",
-                object_type=ObjectType.USER,
-                object_id=user.id,
-                after={"reason": "disabled"},
-                actor_id=user.id,
-                actor_label=user.email,
-            )
+            record_own(user, "auth.login_refused", {"reason": "disabled"})
             return LoginResult(None)
         if not password_ok:
             return LoginResult(None, locked=count_failure(user, "auth.login_failed"))
         if is_enrolled(user.id):
             # The failure count stays: wrong codes after a right password go on counting toward the lockout.
-            audit.record(
-                db.session,
-                "auth.password_accepted",
-                object_type=ObjectType.USER,
-                object_id=user.id,
-                actor_id=user.id,
-                actor_label=user.email,
-            )
+            record_own(user, "auth.password_accepted")
             return LoginResult(user, needs_code=True)
         _sign_in(user)
     return LoginResult(user)
@@ -136,15 +126,7 @@ def _sign_in(user: User, details: dict | None = None) -> None:
     user.locked_until = None
     user.last_login_at = clock.now()
     user.rotate_session_token()
-    audit.record(
-        db.session,
-        "auth.login",
-        object_type=ObjectType.USER,
-        object_id=user.id,
-        after=details,
-        actor_id=user.id,
-        actor_label=user.email,
-    )
+    record_own(user, "auth.login", details)
 
 
 def _dummy_hash() -> str:
@@ -159,28 +141,12 @@ def count_failure(user: User, action: str) -> bool:
     :returns: whether the account is now locked
     """
     user.failed_logins += 1
-    audit.record(
-        db.session,
-        action,
-        object_type=ObjectType.USER,
-        object_id=user.id,
-        after={"failed_logins": user.failed_logins},
-        actor_id=user.id,
-        actor_label=user.email,
-    )
+    record_own(user, action, {"failed_logins": user.failed_logins})
     if user.failed_logins < MAX_FAILED_LOGINS:
         return False
     user.locked_until = clock.now() + LOCKOUT
     user.failed_logins = 0
-    audit.record(
-        db.session,
-        "auth.locked",
-        object_type=ObjectType.USER,
-        object_id=user.id,
-        after={"locked_until": user.locked_until.isoformat()},
-        actor_id=user.id,
-        actor_label=user.email,
-    )
+    record_own(user, "auth.locked", {"locked_until": user.locked_until.isoformat()})
     return True
 
 
@@ -190,14 +156,7 @@ def logout(user: User) -> None:
         # Locked and read afresh: two wrong passwords or codes at once must both count.
         user = db.session.get(User, user.id, with_for_update=True, populate_existing=True)
         user.rotate_session_token()
-        audit.record(
-            db.session,
-            "auth.logout",
-            object_type=ObjectType.USER,
-            object_id=user.id,
-            actor_id=user.id,
-            actor_label=user.email,
-        )
+        record_own(user, "auth.logout")
 
 
 def choose_language(user: User, language: str) -> None:
