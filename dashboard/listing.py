@@ -50,6 +50,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from dashboard.db import is_row_id
 from dashboard.htmx import is_htmx
 from dashboard.htmx import render_fragment
 from dashboard.i18n import lazy_gettext as _l
@@ -64,8 +65,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _LAST_CODE_POINT = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)
-#: Largest key a cursor may name (BIGINT).
-_MAX_KEY = 2**63 - 1
 
 T = TypeVar("T")
 
@@ -94,19 +93,15 @@ class Cursor:
         A malformed cursor starts the list at the top.
         """
         if not timed:
-            return cls(None, int(text)) if _is_key(text or "") else None
+            return cls(None, int(text)) if is_row_id(text or "") else None
         micros, _, key = (text or "").partition(".")
-        if not (_is_digits(micros) and len(micros) <= 17 and _is_key(key)):
+        if not (_is_digits(micros) and len(micros) <= 17 and is_row_id(key)):
             return None
         return cls(_EPOCH + int(micros) * _MICROSECOND, int(key))
 
 
 def _is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
-
-
-def _is_key(text: str) -> bool:
-    return _is_digits(text) and len(text) <= 19 and int(text) <= _MAX_KEY
 
 
 def keyset(
@@ -260,7 +255,7 @@ class Page:
 def own_number(q: str) -> int | None:
     """Return the row number ``q`` spells (``437`` or ``#437``, as pages show it); None for anything else."""
     digits = q.removeprefix("#")
-    return int(digits) if _is_key(digits) else None
+    return int(digits) if is_row_id(digits) else None
 
 
 def with_own_number(q: str, kinds: Sequence[IdKind], key: InstrumentedAttribute) -> tuple[IdKind, ...]:
@@ -411,7 +406,7 @@ def count_new(
 def rendered_after() -> int:
     """Return the cursor a list's "N new" bar asks from (``after``: the newest when it was rendered)."""
     after = request.args.get("after", "")
-    return int(after) if _is_key(after) else 0
+    return int(after) if is_row_id(after) else 0
 
 
 def new_rows_bar(
@@ -443,7 +438,7 @@ def shown_rows(
 
     :param context: what else the block needs for these rows (the staff names they show)
     """
-    keys = [int(key) for key in request.args.getlist("id") if _is_key(key)][:PAGE_SIZE]
+    keys = [int(key) for key in request.args.getlist("id") if is_row_id(key)][:PAGE_SIZE]
     rows = session.execute(select(*columns).where(key.in_(keys))).all() if keys else []
     return render_fragment(template, "rows", page=Page(rows, None), **context(rows))
 
