@@ -12,6 +12,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint
@@ -186,6 +187,10 @@ def _body(operation_id: str, check: Check | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Problem("invalid-body", "The body must be a JSON object.")
     errors = [_field_error(error) for error in openapi.validator(operation_id, body=True).iter_errors(body)]
+    errors += [
+        {**body_pointer(*path), "detail": "This field holds a NUL character (\\0), which no field accepts."}
+        for path in _paths_holding_nul(body)
+    ]
     if "currency" in body and isinstance(body["currency"], str) and body["currency"] not in EXPONENTS:
         errors.append(
             {**body_pointer("currency"), "detail": f"{body['currency']} is not a currency we know."}
@@ -195,6 +200,19 @@ def _body(operation_id: str, check: Check | None) -> dict[str, Any]:
     if errors:
         raise Problem("validation", "Some fields are missing or invalid; see errors.", errors=errors)
     return body
+
+
+def _paths_holding_nul(value: Any, path: tuple = ()) -> Iterator[tuple]:
+    """Yield the path of every string in ``value`` holding a NUL (PostgreSQL's text cannot hold one)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths_holding_nul(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths_holding_nul(item, (*path, index))
 
 
 def _field_error(error) -> dict[str, str]:

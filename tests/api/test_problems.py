@@ -130,3 +130,12 @@ def test_a_crash_is_a_500_problem_and_frees_its_idempotency_key(app, storefront,
     assert "disk full" not in answer.get_json()["detail"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(IdempotentRequest)) == 0
+
+
+def test_a_nul_in_any_string_is_refused_by_its_pointer(storefront):
+    answer = storefront.post("/agreements", {"wallet": "ALIPAY_HK", "customer_reference": "ab\x00c"})
+
+    assert answer.status_code == 422
+    assert [(e["pointer"], e["detail"]) for e in problem(answer)["errors"]] == [
+        ("/customer_reference", "This field holds a NUL character (\\0), which no field accepts.")
+    ]
