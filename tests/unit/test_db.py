@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -15,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import StatementError
 
 from dashboard.db import UTCDateTime
+from dashboard.db import WritersLock
 from dashboard.db import write_transaction
 from dashboard.extensions import db
 from dashboard.users.models import User
@@ -86,6 +90,37 @@ def test_email_is_unique(app_ctx):
 def _count_users_from_another_connection() -> int:
     with db.engine.connect() as connection:
         return connection.execute(text("SELECT count(*) FROM users")).scalar_one()
+
+
+#: Another process takes the writers' lock of the same database file and says when it got in.
+_OTHER_WRITER = """
+import sys, time
+from dashboard.db import WritersLock
+print("ready", flush=True)
+with WritersLock(sys.argv[1]):
+    print(time.time(), flush=True)
+"""
+
+
+def test_writers_lock_makes_another_process_wait_until_the_writer_before_it_is_done(tmp_path):
+    lock = WritersLock(str(tmp_path / "shop.db"))
+    command = [sys.executable, "-c", _OTHER_WRITER, str(tmp_path / "shop.db")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as other:
+        with lock, lock:  # nested, as a write inside a write transaction of the same thread
+            assert other.stdout.readline() == "ready\n"
+            time.sleep(0.5)
+            assert other.poll() is None
+            released_at = time.time()
+        out, _ = other.communicate(timeout=30)
+    assert other.returncode == 0
+    assert float(out) >= released_at
+
+
+def test_writers_lock_of_a_database_in_memory_takes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with WritersLock(None):
+        pass
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_write_transaction_commits_its_block(app, live_db):
