@@ -15,6 +15,7 @@ from flask import session
 from flask import url_for
 from flask_login import current_user
 from flask_login import logout_user
+from sqlalchemy import bindparam
 from sqlalchemy import select
 
 from dashboard import clock
@@ -67,10 +68,15 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+#: Every signed-in request runs it: built once, so SQLAlchemy neither builds it nor computes its
+#: cache key again per request.
+_USER_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"), User.active)
+
+
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
     """Find the user whose current per-login token is in the session."""
-    return db.session.scalar(select(User).where(User.session_token == session_token, User.active))
+    return db.session.scalar(_USER_BY_SESSION_TOKEN, {"token": session_token})
 
 
 @login_manager.unauthorized_handler

@@ -125,9 +125,13 @@ def failure_on_timeline(model: type, job: str):
     return hook
 
 
+#: Every list page and live poll runs it: built once (see ``auth.guard``).
+_LATEST_EVENT_ID = select(Event.id).order_by(Event.id.desc()).limit(1)
+
+
 def latest_event_id(session: Session) -> int:
     """Return the newest event id (0 when there are none): a page's starting cursor."""
-    return session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0
+    return session.scalar(_LATEST_EVENT_ID) or 0
 
 
 def created_after(session: Session, object_type: str, after: int, limit: int) -> list[int]:
