@@ -69,6 +69,12 @@ _PRIMARY = "verdict = 'valid' AND duplicate_of_id IS NULL"
 _UNPROCESSED = "processed_at IS NULL"
 #: Rows whose body the retention empties in time: rejected ones that still hold theirs.
 _REJECTED_WITH_BODY = "verdict <> 'valid' AND dropped_body_bytes IS NULL"
+#: Rows linked to what they changed, and duplicates. A notification arrives with neither, so intake
+#: writes neither index (each a write under SQLite's one writer lock); every query of them asks for
+#: a value (``object_id = ?``, ``duplicate_of_id = ?``), which both databases know implies the
+#: predicate.
+_LINKED = "object_id IS NOT NULL"
+_DUPLICATE = "duplicate_of_id IS NOT NULL"
 
 
 class Notification(Base):
@@ -92,13 +98,25 @@ class Notification(Base):
         Index("ix_notifications_dedup_key", "dedup_key"),
         Index("ix_notifications_reference", "reference"),
         Index("ix_notifications_received_at_id", "received_at", "id"),
-        Index("ix_notifications_object", "object_type", "object_id", "id"),
+        Index(
+            "ix_notifications_object",
+            "object_type",
+            "object_id",
+            "id",
+            sqlite_where=text(_LINKED),
+            postgresql_where=text(_LINKED),
+        ),
         # The inbox filtered by outcome, verdict, kind or provider, newest first; the duplicates of one row.
         Index("ix_notifications_outcome_received_at_id", "outcome", "received_at", "id"),
         Index("ix_notifications_verdict_received_at_id", "verdict", "received_at", "id"),
         Index("ix_notifications_kind_received_at_id", "kind", "received_at", "id"),
         Index("ix_notifications_provider_received_at_id", "provider", "received_at", "id"),
-        Index("ix_notifications_duplicate_of_id", "duplicate_of_id"),
+        Index(
+            "ix_notifications_duplicate_of_id",
+            "duplicate_of_id",
+            sqlite_where=text(_DUPLICATE),
+            postgresql_where=text(_DUPLICATE),
+        ),
         # The retention's query: rejected bodies still kept, oldest first.
         Index(
             "ix_notifications_rejected_with_body",

@@ -36,6 +36,7 @@ from dashboard.extensions import db
 from dashboard.listing import FEW_ENOUGH_TO_SORT
 from dashboard.listing import Cursor
 from dashboard.notifications.queries import NotificationFilter
+from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
 from dashboard.payments import export
 from dashboard.payments.models import Payment
@@ -405,6 +406,22 @@ def test_an_inbox_search_reads_the_page_by_primary_key(rows, q):
     )
     assert lookup.looks_up("notifications", "reference") and not lookup.scans_a_table, lookup
     assert_by_primary_key(page, "notifications")
+
+
+def test_an_inbox_search_by_a_linked_payment_reads_the_index_of_linked_notifications(rows):
+    make_notification(db.session, object_type="payment", object_id="4242", outcome="applied")
+    lookup, page = plans_of(lambda: notification_page(db.session, NotificationFilter(q="4242"), ZONE))
+    assert lookup.uses("ix_notifications_object") and not lookup.scans_a_table, lookup
+    assert_by_primary_key(page, "notifications")
+
+
+def test_a_notifications_duplicates_are_read_from_the_index_of_duplicates(rows):
+    original = make_notification(db.session, dedup_key="EVT-9")
+    make_notification(db.session, dedup_key="EVT-9", duplicate_of_id=original.id, outcome="duplicate")
+    plans = plans_of(lambda: notification_detail(db.session, original.id))
+    duplicates = [plan for plan in plans if "duplicate_of_id =" in plan.statement]
+    assert duplicates and all(plan.uses("ix_notifications_duplicate_of_id") for plan in duplicates), plans
+    assert not any(plan.scans_a_table for plan in duplicates), duplicates
 
 
 @pytest.mark.parametrize(
