@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -25,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
@@ -141,29 +145,53 @@ def one_of(
 IMMEDIATE = "sqlite_begin_immediate"
 
 
+#: How long a writer waits for the writers before it, in our lock and in SQLite's busy handler.
+BUSY_TIMEOUT_SECONDS = 10
+#: The longest pause between two tries of the lock file: a writer comes in at most this late.
+_LONGEST_PAUSE_SECONDS = 0.001
+
+_log = logging.getLogger(__name__)
+
+
 class WritersLock:
     """One write transaction at a time on a SQLite database: among this process's threads, and
     among the processes that share the file (web workers, job workers, commands).
 
-    Threads queue on a lock and processes on an ``flock`` of ``<database>-writers``, and each goes
-    in as soon as the writer before it commits. Waiting in SQLite's busy handler instead means
-    sleeping in growing steps (1, 2, 5, 10 … 100 ms) while the lock is often free again within a
-    millisecond; with two web workers taking notifications that sleep was most of intake's p95.
-    Writers that do not take this lock (a plain ORM commit) still meet the busy timeout.
+    Threads queue on a lock and processes on an ``flock`` of ``<database>-writers``, tried again
+    at most a millisecond apart, so each writer goes in almost as soon as the one before it
+    commits. Waiting in SQLite's busy handler instead means sleeping in growing steps (1, 2, 5,
+    10 … 100 ms) while the lock is often free again within a millisecond; with two web workers
+    taking notifications that sleep was most of intake's p95. Like SQLite's, the wait ends after
+    :data:`BUSY_TIMEOUT_SECONDS` with "database is locked" (a 503). Writers that do not take this
+    lock (a plain ORM commit, a migration) still meet SQLite's busy timeout.
     """
 
     def __init__(self, database: str | None):
-        self._threads = threading.RLock()
         self._path = f"{database}-writers" if database else None
+        self._database = database
+        self._after_fork()
+        _WRITERS_LOCKS.add(self)
+
+    def _after_fork(self) -> None:
+        # Also run in a forked child: it starts with no writer in, and opens the file again, since
+        # a descriptor inherited across fork shares its lock with the parent's.
+        self._threads = threading.RLock()
         self._depth = 0
-        self._descriptor: int | None = None
-        self._pid = 0
+        descriptor, self._descriptor = getattr(self, "_descriptor", None), None
+        self._opened = False
+        if descriptor is not None:
+            os.close(descriptor)
+
+    def __del__(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
 
     def __enter__(self) -> None:
-        self._threads.acquire()
+        if not self._threads.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise _locked()
         try:
-            if self._depth == 0 and self._path is not None:
-                fcntl.flock(self._process_descriptor(), fcntl.LOCK_EX)
+            if self._depth == 0:
+                self._lock_file()
         except BaseException:
             self._threads.release()
             raise
@@ -177,14 +205,68 @@ class WritersLock:
         finally:
             self._threads.release()
 
-    def _process_descriptor(self) -> int:
-        # A forked child opens the file again: a descriptor inherited across fork shares its lock
-        # with the parent's, so the two would never exclude each other.
-        if self._pid != os.getpid():
-            self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
-            weakref.finalize(self, os.close, self._descriptor)
+    def _lock_file(self) -> None:
+        descriptor = self._file()
+        if descriptor is None:
+            return
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        pause = _LONGEST_PAUSE_SECONDS / 8
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _locked() from None
+                time.sleep(pause)
+                pause = min(pause * 2, _LONGEST_PAUSE_SECONDS)
+
+    def _file(self) -> int | None:
+        """Return this process's descriptor of the lock file (None: threads only, SQLite's busy
+        handler between processes)."""
+        if not self._opened and self._path is not None:
+            self._opened = True
+            try:
+                # Readable and writable by whoever may write the database (a job worker may run
+                # as another user of its group).
+                mode = os.stat(self._database).st_mode & 0o666 if os.path.exists(self._database) else 0o644
+                self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+            except OSError:
+                try:  # flock needs only a descriptor, not write access
+                    self._descriptor = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+                except OSError as exc:
+                    _log.warning(
+                        "no writers' lock file %s (%s): processes wait in SQLite's busy handler",
+                        self._path,
+                        exc,
+                    )
         return self._descriptor
+
+
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+
+_WRITERS_LOCKS: weakref.WeakSet[WritersLock] = weakref.WeakSet()
+
+
+def _writers_locks_after_fork() -> None:
+    for lock in list(_WRITERS_LOCKS):
+        lock._after_fork()
+
+
+os.register_at_fork(after_in_child=_writers_locks_after_fork)
+
+
+def database_file(engine: Engine) -> str | None:
+    """Return the path of the file a SQLite ``engine`` writes (None: a database in memory)."""
+    database = engine.url.database
+    if database in (None, "", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        path, _, query = database.removeprefix("file:").partition("?")
+        return None if "mode=memory" in query or path in ("", ":memory:") else path
+    return database
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, WritersLock] = weakref.WeakKeyDictionary()
@@ -203,8 +285,8 @@ def configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        if engine.url.database not in (None, "", ":memory:"):
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        if database_file(engine) is not None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -216,9 +298,7 @@ def configure_sqlite(engine: Engine) -> None:
         else:
             connection.exec_driver_sql("BEGIN")
 
-    database = engine.url.database
-    shared_file = database not in (None, "", ":memory:") and not database.startswith("file:")
-    _SQLITE_WRITERS[engine] = WritersLock(database if shared_file else None)
+    _SQLITE_WRITERS[engine] = WritersLock(database_file(engine))
 
 
 def lift_statement_timeout(session: Session | Connection) -> None:

@@ -60,6 +60,39 @@ def _schema_differences() -> list:
         return compare_metadata(context, db.metadata)
 
 
+def _partial_index_predicates() -> dict[str, str]:
+    """Return each partial index's predicate as the database writes it (Alembic compares none)."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'")
+            )
+            return {name: " ".join(sql.split(" WHERE ", 1)[1].split()) for name, sql in rows}
+        rows = connection.execute(
+            text(
+                "SELECT indexrelid::regclass::text, pg_get_expr(indpred, indrelid) FROM pg_index"
+                " WHERE indpred IS NOT NULL"
+            )
+        )
+        return dict(rows.all())
+
+
+def test_migrations_give_every_partial_index_the_models_predicate(
+    tmp_path: Path, migration_database: str
+) -> None:
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
+    with app.app_context():
+        upgrade()
+        migrated = _partial_index_predicates()
+        downgrade(revision="base")
+        db.create_all()
+        modelled = _partial_index_predicates()
+        db.drop_all()
+        db.engine.dispose()
+    assert migrated == modelled
+    assert "ix_notifications_object" in migrated
+
+
 def test_migrations_match_the_models_and_run_down_and_up(tmp_path: Path, migration_database: str) -> None:
     app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
     with app.app_context():

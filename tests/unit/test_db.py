@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -15,11 +16,14 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import StatementError
 
+from dashboard import db as db_module
 from dashboard.db import UTCDateTime
 from dashboard.db import WritersLock
 from dashboard.db import write_transaction
+from dashboard.errors import database_unavailable
 from dashboard.extensions import db
 from dashboard.users.models import User
 
@@ -114,6 +118,27 @@ def test_writers_lock_makes_another_process_wait_until_the_writer_before_it_is_d
         out, _ = other.communicate(timeout=30)
     assert other.returncode == 0
     assert float(out) >= released_at
+
+
+def test_a_writer_that_waits_longer_than_the_busy_timeout_is_told_the_database_is_locked(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_SECONDS", 0.3)
+    lock = WritersLock(str(tmp_path / "shop.db"))
+    with lock:
+        child = os.fork()
+        if child == 0:  # a forked web worker: it must wait for its parent, not share its lock
+            try:
+                with lock:
+                    os._exit(1)
+            except OperationalError as exc:
+                os._exit(0 if database_unavailable(exc) else 2)
+            except BaseException:
+                os._exit(3)
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with lock:  # free again once the parent's writer is done
+        pass
 
 
 def test_writers_lock_of_a_database_in_memory_takes_no_file(tmp_path, monkeypatch):
