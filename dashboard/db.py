@@ -26,6 +26,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy.engine import URL
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -149,6 +150,8 @@ IMMEDIATE = "sqlite_begin_immediate"
 BUSY_TIMEOUT_SECONDS = 10
 #: The longest pause between two tries of the lock file: a writer comes in at most this late.
 _LONGEST_PAUSE_SECONDS = 0.001
+#: How many writers of one process may go in straight after one another while another waits.
+_STREAK = 4
 
 _log = logging.getLogger(__name__)
 
@@ -157,90 +160,131 @@ class WritersLock:
     """One write transaction at a time on a SQLite database: among this process's threads, and
     among the processes that share the file (web workers, job workers, commands).
 
-    Threads queue on a lock and processes on an ``flock`` of ``<database>-writers``, tried again
+    Threads queue on a lock, and processes on an ``flock`` of ``<database>-writers`` tried again
     at most a millisecond apart, so each writer goes in almost as soon as the one before it
     commits. Waiting in SQLite's busy handler instead means sleeping in growing steps (1, 2, 5,
     10 … 100 ms) while the lock is often free again within a millisecond; with two web workers
     taking notifications that sleep was most of intake's p95. Like SQLite's, the wait ends after
     :data:`BUSY_TIMEOUT_SECONDS` with "database is locked" (a 503). Writers that do not take this
     lock (a plain ORM commit, a migration) still meet SQLite's busy timeout.
+
+    A process whose threads take the lock one straight after another would keep it from a
+    process that tries only every millisecond; so a waiting process holds ``<database>-writers-
+    waiting`` shared, and after :data:`_STREAK` writers in a row a process that sees it steps
+    aside until the waiting one is in (at most two milliseconds).
     """
 
     def __init__(self, database: str | None):
-        self._path = f"{database}-writers" if database else None
+        self._paths = (f"{database}-writers", f"{database}-writers-waiting") if database else None
         self._database = database
         self._after_fork()
         _WRITERS_LOCKS.add(self)
 
     def _after_fork(self) -> None:
-        # Also run in a forked child: it starts with no writer in, and opens the file again, since
+        # Also run in a forked child: it starts with no writer in, and opens the files again, since
         # a descriptor inherited across fork shares its lock with the parent's.
         self._threads = threading.RLock()
         self._depth = 0
-        descriptor, self._descriptor = getattr(self, "_descriptor", None), None
+        self._released_at = 0.0
+        self._streak = 0
+        descriptors, self._descriptors = getattr(self, "_descriptors", None), None
         self._opened = False
-        if descriptor is not None:
+        for descriptor in descriptors or ():
             os.close(descriptor)
 
     def __del__(self) -> None:
-        if self._descriptor is not None:
-            os.close(self._descriptor)
+        for descriptor in self._descriptors or ():
+            os.close(descriptor)
 
     def __enter__(self) -> None:
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
         if not self._threads.acquire(timeout=BUSY_TIMEOUT_SECONDS):
             raise _locked()
         try:
             if self._depth == 0:
-                self._lock_file()
+                self._lock_file(deadline)
+            self._depth += 1
         except BaseException:
+            if self._depth == 0:
+                self._unlock_file()
             self._threads.release()
             raise
-        self._depth += 1
 
     def __exit__(self, *exc_info) -> None:
         self._depth -= 1
         try:
-            if self._depth == 0 and self._descriptor is not None:
-                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+            if self._depth == 0:
+                self._unlock_file()
         finally:
             self._threads.release()
 
-    def _lock_file(self) -> None:
-        descriptor = self._file()
-        if descriptor is None:
+    def _lock_file(self, deadline: float) -> None:
+        descriptors = self._files()
+        if descriptors is None:
             return
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-        pause = _LONGEST_PAUSE_SECONDS / 8
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
+        lock, waiting = descriptors
+        straight_after = time.monotonic() - self._released_at < _LONGEST_PAUSE_SECONDS
+        self._streak = self._streak + 1 if straight_after else 0
+        if self._streak > _STREAK and _held_by_others(waiting):
+            self._streak = 0
+            step_aside_until = time.monotonic() + 2 * _LONGEST_PAUSE_SECONDS
+            while time.monotonic() < step_aside_until and _held_by_others(waiting):
+                time.sleep(_LONGEST_PAUSE_SECONDS / 8)
+        if _taken(lock):
+            return
+        fcntl.flock(waiting, fcntl.LOCK_SH)
+        try:
+            pause = _LONGEST_PAUSE_SECONDS / 8
+            while not _taken(lock):
                 if time.monotonic() > deadline:
-                    raise _locked() from None
+                    raise _locked()
                 time.sleep(pause)
                 pause = min(pause * 2, _LONGEST_PAUSE_SECONDS)
+        finally:
+            fcntl.flock(waiting, fcntl.LOCK_UN)
 
-    def _file(self) -> int | None:
-        """Return this process's descriptor of the lock file (None: threads only, SQLite's busy
+    def _unlock_file(self) -> None:
+        if self._descriptors is not None:
+            fcntl.flock(self._descriptors[0], fcntl.LOCK_UN)
+            self._released_at = time.monotonic()
+
+    def _files(self) -> tuple[int, int] | None:
+        """Return this process's descriptors of the two files (None: threads only, SQLite's busy
         handler between processes)."""
-        if not self._opened and self._path is not None:
+        if not self._opened and self._paths is not None:
             self._opened = True
+            # Readable and writable by whoever may write the database (a job worker may run as
+            # another user of its group); flock needs only a descriptor, not write access.
+            mode = os.stat(self._database).st_mode & 0o666 if os.path.exists(self._database) else 0o644
+            opened: list[int] = []
             try:
-                # Readable and writable by whoever may write the database (a job worker may run
-                # as another user of its group).
-                mode = os.stat(self._database).st_mode & 0o666 if os.path.exists(self._database) else 0o644
-                self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
-            except OSError:
-                try:  # flock needs only a descriptor, not write access
-                    self._descriptor = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
-                except OSError as exc:
-                    _log.warning(
-                        "no writers' lock file %s (%s): processes wait in SQLite's busy handler",
-                        self._path,
-                        exc,
-                    )
-        return self._descriptor
+                for path in self._paths:
+                    try:
+                        opened.append(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode))
+                    except PermissionError:
+                        opened.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+            except OSError as exc:
+                for descriptor in opened:
+                    os.close(descriptor)
+                _log.warning("no writers' lock file (%s): processes wait in SQLite's busy handler", exc)
+            else:
+                self._descriptors = (opened[0], opened[1])
+        return self._descriptors
+
+
+def _taken(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _held_by_others(descriptor: int) -> bool:
+    if not _taken(descriptor):
+        return True
+    fcntl.flock(descriptor, fcntl.LOCK_UN)
+    return False
 
 
 def _locked() -> OperationalError:
@@ -258,15 +302,14 @@ def _writers_locks_after_fork() -> None:
 os.register_at_fork(after_in_child=_writers_locks_after_fork)
 
 
-def database_file(engine: Engine) -> str | None:
-    """Return the path of the file a SQLite ``engine`` writes (None: a database in memory)."""
-    database = engine.url.database
-    if database in (None, "", ":memory:"):
+def database_file(url: URL) -> str | None:
+    """Return the absolute path of the file a SQLite ``url`` names (None: a database in memory)."""
+    database, query = url.database, url.query
+    if database in (None, "", ":memory:") or query.get("mode") == "memory":
         return None
-    if database.startswith("file:"):
-        path, _, query = database.removeprefix("file:").partition("?")
-        return None if "mode=memory" in query or path in ("", ":memory:") else path
-    return database
+    if query.get("uri") == "true":
+        database = database.removeprefix("file:")
+    return os.path.abspath(database)
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, WritersLock] = weakref.WeakKeyDictionary()
@@ -286,7 +329,7 @@ def configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
-        if database_file(engine) is not None:
+        if database_file(engine.url) is not None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -298,7 +341,7 @@ def configure_sqlite(engine: Engine) -> None:
         else:
             connection.exec_driver_sql("BEGIN")
 
-    _SQLITE_WRITERS[engine] = WritersLock(database_file(engine))
+    _SQLITE_WRITERS[engine] = WritersLock(database_file(engine.url))
 
 
 def lift_statement_timeout(session: Session | Connection) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import StatementError
@@ -22,6 +23,7 @@ from sqlalchemy.exc import StatementError
 from dashboard import db as db_module
 from dashboard.db import UTCDateTime
 from dashboard.db import WritersLock
+from dashboard.db import database_file
 from dashboard.db import write_transaction
 from dashboard.errors import database_unavailable
 from dashboard.extensions import db
@@ -128,17 +130,34 @@ def test_a_writer_that_waits_longer_than_the_busy_timeout_is_told_the_database_i
     with lock:
         child = os.fork()
         if child == 0:  # a forked web worker: it must wait for its parent, not share its lock
+            code = 3
             try:
                 with lock:
-                    os._exit(1)
+                    code = 1
             except OperationalError as exc:
-                os._exit(0 if database_unavailable(exc) else 2)
-            except BaseException:
-                os._exit(3)
+                code = 0 if database_unavailable(exc) else 2
+            finally:
+                os._exit(code)
         _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    with lock:  # free again once the parent's writer is done
+    with WritersLock(str(tmp_path / "shop.db")):  # another writer goes in once the parent's is done
         pass
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:shop?mode=memory&cache=shared&uri=true", None),
+        ("sqlite:///file:shop.db?uri=true", "{cwd}/shop.db"),
+        ("sqlite:///shop.db", "{cwd}/shop.db"),
+        ("sqlite:////srv/data/shop.db", "/srv/data/shop.db"),
+    ],
+)
+def test_the_database_file_is_named_by_its_absolute_path_and_none_in_memory(url, path):
+    expected = path.format(cwd=os.getcwd()) if path else None
+    assert database_file(make_url(url)) == expected
 
 
 def test_writers_lock_of_a_database_in_memory_takes_no_file(tmp_path, monkeypatch):
