@@ -187,6 +187,7 @@ class WritersLock:
         self._depth = 0
         self._released_at = 0.0
         self._streak = 0
+        self._holds_file = False
         descriptors, self._descriptors = getattr(self, "_descriptors", None), None
         self._opened = False
         for descriptor in descriptors or ():
@@ -223,28 +224,42 @@ class WritersLock:
         if descriptors is None:
             return
         lock, waiting = descriptors
-        straight_after = time.monotonic() - self._released_at < _LONGEST_PAUSE_SECONDS
-        self._streak = self._streak + 1 if straight_after else 0
-        if self._streak > _STREAK and _held_by_others(waiting):
+        if self._streak >= _STREAK and _held_by_others(waiting):
             self._streak = 0
             step_aside_until = time.monotonic() + 2 * _LONGEST_PAUSE_SECONDS
             while time.monotonic() < step_aside_until and _held_by_others(waiting):
                 time.sleep(_LONGEST_PAUSE_SECONDS / 8)
         if _taken(lock):
+            straight_after = time.monotonic() - self._released_at < _LONGEST_PAUSE_SECONDS
+            self._streak = self._streak + 1 if straight_after else 0
+            self._holds_file = True
             return
-        fcntl.flock(waiting, fcntl.LOCK_SH)
+        self._streak = 0
+        # Never blocks: a process looking whether anyone waits holds the file only for a moment,
+        # and until this process has marked itself it still tries the lock like any other.
+        marked = False
         try:
             pause = _LONGEST_PAUSE_SECONDS / 8
-            while not _taken(lock):
+            while True:
+                marked = marked or _marked_waiting(waiting)
+                if _taken(lock):
+                    self._holds_file = True
+                    return
                 if time.monotonic() > deadline:
                     raise _locked()
                 time.sleep(pause)
                 pause = min(pause * 2, _LONGEST_PAUSE_SECONDS)
         finally:
-            fcntl.flock(waiting, fcntl.LOCK_UN)
+            if marked:
+                fcntl.flock(waiting, fcntl.LOCK_UN)
+
+    def others_wait(self) -> bool:
+        """Return True when a writer of another process waits for this lock."""
+        return self._descriptors is not None and _held_by_others(self._descriptors[1])
 
     def _unlock_file(self) -> None:
-        if self._descriptors is not None:
+        if self._holds_file:
+            self._holds_file = False
             fcntl.flock(self._descriptors[0], fcntl.LOCK_UN)
             self._released_at = time.monotonic()
 
@@ -253,11 +268,14 @@ class WritersLock:
         handler between processes)."""
         if not self._opened and self._paths is not None:
             self._opened = True
-            # Readable and writable by whoever may write the database (a job worker may run as
-            # another user of its group); flock needs only a descriptor, not write access.
-            mode = os.stat(self._database).st_mode & 0o666 if os.path.exists(self._database) else 0o644
             opened: list[int] = []
             try:
+                # Readable and writable by whoever may write the database (a job worker may run as
+                # another user of its group); flock needs only a descriptor, not write access.
+                try:
+                    mode = os.stat(self._database).st_mode & 0o666
+                except FileNotFoundError:
+                    mode = 0o644
                 for path in self._paths:
                     try:
                         opened.append(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode))
@@ -281,10 +299,21 @@ def _taken(descriptor: int) -> bool:
 
 
 def _held_by_others(descriptor: int) -> bool:
-    if not _taken(descriptor):
-        return True
-    fcntl.flock(descriptor, fcntl.LOCK_UN)
-    return False
+    taken = False
+    try:
+        taken = _taken(descriptor)
+        return not taken
+    finally:
+        if taken:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+def _marked_waiting(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _locked() -> OperationalError:
@@ -355,6 +384,13 @@ def lift_statement_timeout(session: Session | Connection) -> None:
     connection = session if isinstance(session, Connection) else session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+
+def writers_wait(engine: Engine) -> bool:
+    """Return True when a writer of another process waits for the writers' lock of ``engine``
+    (never on PostgreSQL, whose writers lock rows, not the database)."""
+    lock = _SQLITE_WRITERS.get(engine)
+    return lock is not None and lock.others_wait()
 
 
 def writers_lock(engine: Engine) -> WritersLock | nullcontext:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -116,10 +117,26 @@ def test_writers_lock_makes_another_process_wait_until_the_writer_before_it_is_d
             assert other.stdout.readline() == "ready\n"
             time.sleep(0.5)
             assert other.poll() is None
+            # It says it waits, so this process's next writers let it in first.
+            assert _held_by_another_process(tmp_path / "shop.db-writers-waiting")
+            assert lock.others_wait()
             released_at = time.time()
         out, _ = other.communicate(timeout=30)
     assert other.returncode == 0
     assert float(out) >= released_at
+    assert not _held_by_another_process(tmp_path / "shop.db-writers-waiting")
+    assert not lock.others_wait()
+
+
+def _held_by_another_process(path) -> bool:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
 
 
 def test_a_writer_that_waits_longer_than_the_busy_timeout_is_told_the_database_is_locked(
