@@ -253,10 +253,6 @@ class WritersLock:
             if marked:
                 fcntl.flock(waiting, fcntl.LOCK_UN)
 
-    def others_wait(self) -> bool:
-        """Return True when a writer of another process waits for this lock."""
-        return self._descriptors is not None and _held_by_others(self._descriptors[1])
-
     def _unlock_file(self) -> None:
         if self._holds_file:
             self._holds_file = False
@@ -384,13 +380,6 @@ def lift_statement_timeout(session: Session | Connection) -> None:
     connection = session if isinstance(session, Connection) else session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
-
-
-def writers_wait(engine: Engine) -> bool:
-    """Return True when a writer of another process waits for the writers' lock of ``engine``
-    (never on PostgreSQL, whose writers lock rows, not the database)."""
-    lock = _SQLITE_WRITERS.get(engine)
-    return lock is not None and lock.others_wait()
 
 
 def writers_lock(engine: Engine) -> WritersLock | nullcontext:

@@ -7,7 +7,6 @@ moves a status backwards; a confirmation of the current status counts as applied
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace
@@ -19,7 +18,6 @@ from dashboard import clock
 from dashboard.agreements import service as agreements
 from dashboard.db import locked
 from dashboard.db import write_transaction
-from dashboard.db import writers_wait
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import gathered_events
@@ -80,10 +78,6 @@ def apply(notification_id: int) -> str | None:
             return row.outcome
         return _apply_locked(session, row)
 
-
-#: How long a batch holds SQLite's writers' lock before it lets a waiting writer of another
-#: process in (about three notifications): 50 at once kept intake waiting 170 ms.
-SHARE_LOCK_AFTER_SECONDS = 0.01
 
 #: Stored verified originals never tried: what :func:`apply_next` claims, oldest first.
 WAITING = (
@@ -168,10 +162,6 @@ def apply_batch(limit: int) -> Batch:
     are kept. The rollup buckets the batch moved (payments' and notifications') are written once
     each, at its end. A crash of the batch itself (the commit, the connection) rolls it all back
     and leaves every one waiting.
-
-    On SQLite the batch holds the one writers' lock: once it has held it
-    :data:`SHARE_LOCK_AFTER_SECONDS` while another process's writer waits (intake, most often), it
-    commits what it applied and leaves the rest waiting for the next batch.
     """
     if not _any_waiting():
         return Batch(0, [])
@@ -182,16 +172,7 @@ def apply_batch(limit: int) -> Batch:
         gathered_rollup_moves(session),
         gathered_events(session),
     ):
-        began = time.monotonic()
         for row in _claim(session, limit):
-            # At least one is applied: a batch of none would read as "nothing waits".
-            tried = done + len(crashed)
-            if (
-                tried
-                and time.monotonic() - began > SHARE_LOCK_AFTER_SECONDS
-                and writers_wait(session.get_bind())
-            ):
-                break
             try:
                 _apply_locked(session, row)
             except Exception as exc:

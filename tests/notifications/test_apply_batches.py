@@ -129,21 +129,6 @@ def test_a_crash_mid_batch_keeps_nothing_and_the_next_applier_takes_the_whole_ba
     assert rollup_sums() == {"succeeded": (4, sum(amounts))}
 
 
-def test_a_batch_lets_a_waiting_writer_in_once_it_has_held_the_lock_a_while(sandboxed, monkeypatch):
-    amounts = store_payment_results(sandboxed.app, 5)
-    monkeypatch.setattr(handlers, "SHARE_LOCK_AFTER_SECONDS", 0)
-    monkeypatch.setattr(handlers, "writers_wait", lambda engine: True)  # intake, say
-
-    with sandboxed.app.app_context():
-        assert len(handlers.apply_batch(APPLY_BATCH)) == 1
-    assert len(waiting()) == 4
-    assert [row.attempts for row in notifications()] == [1, 0, 0, 0, 0]
-
-    monkeypatch.undo()
-    assert sandboxed.run_jobs() == 4
-    assert rollup_sums() == {"succeeded": (5, sum(amounts))}
-
-
 def test_news_about_one_payment_in_one_batch_is_applied_in_the_order_it_came(sandboxed, charge):
     payment = charge(10002)  # in process
     post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10002))
