@@ -229,7 +229,7 @@ class WritersLock:
             step_aside_until = time.monotonic() + 2 * _LONGEST_PAUSE_SECONDS
             while time.monotonic() < step_aside_until and _held_by_others(waiting):
                 time.sleep(_LONGEST_PAUSE_SECONDS / 8)
-        if _taken(lock):
+        if _flocked(lock):
             straight_after = time.monotonic() - self._released_at < _LONGEST_PAUSE_SECONDS
             self._streak = self._streak + 1 if straight_after else 0
             self._holds_file = True
@@ -241,8 +241,8 @@ class WritersLock:
         try:
             pause = _LONGEST_PAUSE_SECONDS / 8
             while True:
-                marked = marked or _marked_waiting(waiting)
-                if _taken(lock):
+                marked = marked or _flocked(waiting, fcntl.LOCK_SH)
+                if _flocked(lock):
                     self._holds_file = True
                     return
                 if time.monotonic() > deadline:
@@ -286,9 +286,10 @@ class WritersLock:
         return self._descriptors
 
 
-def _taken(descriptor: int) -> bool:
+def _flocked(descriptor: int, how: int = fcntl.LOCK_EX) -> bool:
+    """Take ``descriptor``'s file lock (``how``: exclusive or shared) if it is free now; never wait."""
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(descriptor, how | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True
@@ -297,19 +298,11 @@ def _taken(descriptor: int) -> bool:
 def _held_by_others(descriptor: int) -> bool:
     taken = False
     try:
-        taken = _taken(descriptor)
+        taken = _flocked(descriptor)
         return not taken
     finally:
         if taken:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
-
-
-def _marked_waiting(descriptor: int) -> bool:
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def _locked() -> OperationalError:
