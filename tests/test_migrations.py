@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import downgrade
 from flask_migrate import upgrade
 from sqlalchemy import column
@@ -26,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from dashboard import create_app
+from dashboard.cli import prepare_database
 from dashboard.db import UTCDateTime
 from dashboard.extensions import db
 from dashboard.reports.refund_rollups import kept_refund_rollups
@@ -106,6 +108,33 @@ def test_migrations_match_the_models_and_run_down_and_up(tmp_path: Path, migrati
 
         upgrade()
         assert _schema_differences() == []
+        db.engine.dispose()
+
+
+def _revision() -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_a_new_database_is_made_from_the_models_at_the_newest_revision_and_an_older_one_upgraded(
+    tmp_path: Path, migration_database: str
+) -> None:
+    app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
+    directory = app.extensions["migrate"].directory
+    head = ScriptDirectory(directory).get_current_head()
+
+    prepare_database(app)
+    with app.app_context():
+        assert _revision() == head
+        assert _schema_differences() == []
+        downgrade(revision="-1")
+        assert _revision() != head
+
+    prepare_database(app)
+    with app.app_context():
+        assert _revision() == head
+        assert _schema_differences() == []
+        db.drop_all()
         db.engine.dispose()
 
 
