@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
+from typing import TYPE_CHECKING
 from typing import Any
-
-from jsonschema import Draft202012Validator
 
 from dashboard.api import PREFIX
 from dashboard.api.models import SCOPES
@@ -20,6 +19,9 @@ from dashboard.api.problems import TITLES
 from dashboard.api.problems import problem_type
 from dashboard.payments.states import PaymentStatus
 from dashboard.payments.states import RefundStatus
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 VERSION = "1.0.0"
 JSON = "application/json"
@@ -420,5 +422,8 @@ def scope_of(operation: Mapping[str, Any]) -> str:
 @cache
 def validator(schema_name: str, *, body: bool = False) -> Draft202012Validator:
     """Return a validator of a request body (``body``) or a component schema, its refs resolvable."""
+    # Imported here, at the first API call: every process that starts the app would pay it otherwise.
+    from jsonschema import Draft202012Validator
+
     schema = BODIES[schema_name] if body else _ref(schema_name)
     return Draft202012Validator({**schema, "components": {"schemas": SCHEMAS}})

@@ -9,7 +9,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from flask import current_app
-from zxcvbn import zxcvbn
 
 from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
@@ -56,6 +55,9 @@ def password_problem(password: str, personal: Iterable[str] = ()) -> str | None:
         return _("Use at least %(count)s characters.", count=MIN_LENGTH)
     if password.strip() != password:
         return _("Do not start or end the password with a space.")
+    # Imported here: its word lists take a tenth of a second to load, and only a new password needs them.
+    from zxcvbn import zxcvbn
+
     known = [word for text in personal for word in re.split(r"[\s@._+-]+", text.lower()) if word]
     estimate = zxcvbn(password[:_ESTIMATED_LENGTH], user_inputs=known)
     if estimate["score"] >= MIN_STRENGTH:
