@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from dashboard.notifications.models import UNVERIFIED
 from dashboard.notifications.models import Notification
 from dashboard.notifications.models import Verdict
 
@@ -26,11 +27,11 @@ COUNT_CAP = 10_000
 #: The inbox's window for rejected POSTs.
 RECENT = timedelta(hours=24)
 
-#: Written as the partial index ``ix_notifications_rejected_with_body`` is, so SQLite uses it.
-_REJECTED = Notification.verdict != Verdict.VALID.value
-#: The same rows as ranges of the (verdict, received_at) index.
-_REJECTED_VERDICTS = Notification.verdict.in_(
-    [verdict.value for verdict in Verdict if verdict is not Verdict.VALID]
+#: The same rows as ranges of the (verdict, received_at) index, which holds only them (so SQLite reads
+#: it for a query that says :data:`UNVERIFIED` too).
+_REJECTED_VERDICTS = (
+    Notification.verdict.in_([verdict.value for verdict in Verdict if verdict is not Verdict.VALID]),
+    UNVERIFIED,
 )
 
 
@@ -39,7 +40,8 @@ def purge_rejected_bodies(session: Session, now: datetime, retention_days: int) 
     :data:`PURGE_BATCH`; keep their size. Return how many were emptied (the caller commits)."""
     due = (
         select(Notification.id)
-        .where(_REJECTED, Notification.dropped_body_bytes.is_(None))
+        # Written as the partial index ``ix_notifications_rejected_with_body`` is, so SQLite uses it.
+        .where(UNVERIFIED, Notification.dropped_body_bytes.is_(None))
         .where(Notification.received_at < now - timedelta(days=retention_days))
         .order_by(Notification.received_at)
         .limit(PURGE_BATCH)
@@ -73,7 +75,7 @@ class RejectedCounts:
 
 def recent_rejections(session: Session, now: datetime) -> RejectedCounts:
     """Count the rejected POSTs of the last 24 hours over the inbox's verdict index."""
-    since = (_REJECTED_VERDICTS, Notification.received_at >= now - RECENT)
+    since = (*_REJECTED_VERDICTS, Notification.received_at >= now - RECENT)
 
     def capped(*conditions) -> int:
         rows = select(Notification.id).where(*since, *conditions).limit(COUNT_CAP).subquery()
