@@ -59,12 +59,11 @@ def _resource_dir(name: str) -> Path:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """Hold Python's cyclic garbage collector until the block ends (then as it was before).
+def _collector_paused() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector until the block ends (then leave it as it was).
 
     Building the app imports and maps every module: hundreds of thousands of objects, nearly all
-    kept for the life of the process, which each full collection in the meantime walks again. Those
-    walks were a sixth of a process's start (about 0.2 s of the demo's first page).
+    kept for the life of the process, which every full collection in the meantime walks again.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -80,7 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     :param config: settings that win over the environment (tests, the demo command)
     """
-    with collector_paused():
+    with _collector_paused():
         return _build_app(config)
 
 

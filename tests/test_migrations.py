@@ -21,11 +21,13 @@ from flask_migrate import downgrade
 from flask_migrate import upgrade
 from sqlalchemy import column
 from sqlalchemy import inspect
+from sqlalchemy import literal_column
 from sqlalchemy import select
 from sqlalchemy import table
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from dashboard import cli
 from dashboard import create_app
 from dashboard.cli import prepare_database
 from dashboard.db import UTCDateTime
@@ -102,6 +104,15 @@ def test_migrations_match_the_models_and_run_down_and_up(tmp_path: Path, migrati
         assert _schema_differences() == []
         tables = set(inspect(db.engine).get_table_names())
         assert {"users", "audit_log", "audit_chain_head"} <= tables
+        # So a new database may be made from the models instead (prepare_database): no migration
+        # writes a row into empty tables.
+        with db.engine.connect() as connection:
+            filled = {
+                name
+                for name in tables - {"alembic_version"}
+                if connection.execute(select(literal_column("1")).select_from(table(name))).first()
+            }
+        assert filled == set()
 
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
@@ -117,13 +128,18 @@ def _revision() -> str | None:
 
 
 def test_a_new_database_is_made_from_the_models_at_the_newest_revision_and_an_older_one_upgraded(
-    tmp_path: Path, migration_database: str
+    tmp_path: Path, migration_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = create_app(test_settings(tmp_path, DATABASE_URL=migration_database))
     directory = app.extensions["migrate"].directory
     head = ScriptDirectory(directory).get_current_head()
 
-    prepare_database(app)
+    def no_migrations(**_):
+        raise AssertionError("a new database ran the migrations")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cli, "upgrade", no_migrations)
+        prepare_database(app)
     with app.app_context():
         assert _revision() == head
         assert _schema_differences() == []

@@ -15,6 +15,7 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import event
 from sqlalchemy import inspect
+from sqlalchemy import literal
 from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -186,9 +187,10 @@ class Notification(Base):
         return f"<Notification {self.id} {self.provider} {self.kind} {self.verdict} {self.outcome}>"
 
 
-#: The verdict index's condition as a query's: a query that repeats it may read that index (SQLite
-#: reads a partial index only for a query whose conditions include the index's own).
-UNVERIFIED = Notification.verdict != Verdict.VALID.value
+#: The verdict index's condition, for a query to repeat: SQLite reads a partial index only for a query
+#: that says the index's own condition, and PostgreSQL only for one whose value is in its text (a
+#: prepared statement's generic plan knows no parameter's value).
+UNVERIFIED = Notification.verdict != literal(Verdict.VALID.value, literal_execute=True)
 
 
 class AppendOnlyViolation(RuntimeError):

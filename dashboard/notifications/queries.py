@@ -93,9 +93,7 @@ def notification_conditions(
         if getattr(filters, name)
     ]
     if filters.verdict and filters.verdict != Verdict.VALID:
-        # In the verdict index's own words: SQLite reads a partial index only for a query that
-        # repeats its condition.
-        conditions.append(UNVERIFIED)
+        conditions.append(UNVERIFIED)  # so the verdict index, which holds only these, is read
     conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)
     return among_found(Notification, found, conditions)
 

@@ -27,8 +27,7 @@ COUNT_CAP = 10_000
 #: The inbox's window for rejected POSTs.
 RECENT = timedelta(hours=24)
 
-#: The same rows as ranges of the (verdict, received_at) index, which holds only them (so SQLite reads
-#: it for a query that says :data:`UNVERIFIED` too).
+#: The rejected notifications as ranges of the verdict index, which holds only them.
 _REJECTED_VERDICTS = (
     Notification.verdict.in_([verdict.value for verdict in Verdict if verdict is not Verdict.VALID]),
     UNVERIFIED,
@@ -40,7 +39,7 @@ def purge_rejected_bodies(session: Session, now: datetime, retention_days: int) 
     :data:`PURGE_BATCH`; keep their size. Return how many were emptied (the caller commits)."""
     due = (
         select(Notification.id)
-        # Written as the partial index ``ix_notifications_rejected_with_body`` is, so SQLite uses it.
+        # The condition of the partial index ``ix_notifications_rejected_with_body``, so it is read.
         .where(UNVERIFIED, Notification.dropped_body_bytes.is_(None))
         .where(Notification.received_at < now - timedelta(days=retention_days))
         .order_by(Notification.received_at)
