@@ -26,6 +26,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy.engine import URL
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import declared_attr
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import scoped_session
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Map
@@ -331,6 +333,16 @@ def database_file(url: URL) -> str | None:
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, WritersLock] = weakref.WeakKeyDictionary()
+
+
+def checked_on_rows(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Return ``condition`` as a term no index answers: it is checked on the rows found otherwise.
+
+    For a condition far broader than another of the same query (a provider beside a provider's id):
+    SQLite plans without statistics, and may otherwise walk the broad condition's index, every
+    payment of a provider, instead of the narrow one's.
+    """
+    return condition.is_(true())
 
 
 def configure_sqlite(engine: Engine) -> None:

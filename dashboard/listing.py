@@ -50,6 +50,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from dashboard.db import checked_on_rows
 from dashboard.db import is_row_id
 from dashboard.htmx import is_htmx
 from dashboard.htmx import render_fragment
@@ -307,7 +308,7 @@ def among_found(
     if found is None:
         return list(conditions)
     kept = [model.id.in_(found.ids)]
-    return [*kept, and_(*conditions).is_(true())] if conditions else kept
+    return [*kept, checked_on_rows(and_(*conditions))] if conditions else kept
 
 
 #: Most rows a range filter may match and still be read from its own index, then sorted for the page.
@@ -330,7 +331,7 @@ def in_page_order_when_many(
         return condition
     probe = select(true()).select_from(model).where(condition).limit(FEW_ENOUGH_TO_SORT + 1)
     if len(session.execute(probe).all()) > FEW_ENOUGH_TO_SORT:
-        return condition.is_(true())
+        return checked_on_rows(condition)
     return condition
 
 

@@ -221,6 +221,8 @@ class AchItem(Base):
             for flag in ("has_error", "has_warning")
         ),
         Index("ix_ach_items_batch_id_status_row_number", "batch_id", "status", "row_number"),
+        # Whether a request sent to the bank still has an item that is not final (each poll).
+        Index("ix_ach_items_submission_id_status", "submission_id", "status"),
         # The batches list's search by employee, payee name (prefix, in any case) or account number.
         Index("ix_ach_items_employee_id", "employee_id"),
         Index("ix_ach_items_payee_name_upper", text("upper(payee_name)")),

@@ -61,6 +61,10 @@ class Agreement(ProviderTracked, Base):
         # How many were revoked, or cancelled in the wallet, within some days (the report's counts).
         Index("ix_agreements_status_revoked_at", "status", "revoked_at"),
         Index("ix_agreements_status_cancelled_at", "status", "cancelled_at"),
+        # The sweep's, every minute: active agreements whose token runs out soon, or whose revoke
+        # went unanswered.
+        Index("ix_agreements_status_access_token_expires_at", "status", "access_token_expires_at"),
+        Index("ix_agreements_status_revoke_requested_at", "status", "revoke_requested_at"),
         Index("ix_agreements_customer_ref", "customer_ref"),
         Index("ix_agreements_auth_state_hash", "auth_state_hash", unique=True),
     )

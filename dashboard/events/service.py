@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard import clock
+from dashboard.db import checked_on_rows
 from dashboard.db import deferred
 from dashboard.db import is_row_id
 from dashboard.db import write_transaction
@@ -202,7 +203,12 @@ def feed(
     so nothing commits behind a cursor a reader has passed)."""
     statement = (
         select(Event)
-        .where(Event.id > after, Event.object_type.in_(list(object_types)), Event.kind.in_(list(kinds)))
+        .where(
+            Event.id > after,
+            # Most events are the feed's: walk them in id order, never read and sort every one after
+            # an old cursor from the object-type index.
+            checked_on_rows(and_(Event.object_type.in_(list(object_types)), Event.kind.in_(list(kinds)))),
+        )
         .order_by(Event.id)
         .limit(limit)
     )

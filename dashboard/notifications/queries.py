@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import ColumnElement
 
+from dashboard.db import checked_on_rows
 from dashboard.events.kinds import ObjectType
 from dashboard.events.models import Event
 from dashboard.listing import Cursor
@@ -89,9 +90,14 @@ def notification_conditions(
     (:func:`found_notifications`); the page and its "N new" bar share them."""
     conditions = [
         getattr(Notification, name) == getattr(filters, name)
-        for name in ("provider", "kind", "verdict", "outcome")
+        for name in ("kind", "verdict", "outcome")
         if getattr(filters, name)
     ]
+    if filters.provider:
+        # A kind, verdict or outcome names fewer notifications than a provider: that index is walked
+        # and the provider checked on its rows.
+        provider = Notification.provider == filters.provider
+        conditions.append(checked_on_rows(provider) if conditions else provider)
     if filters.verdict and filters.verdict != Verdict.VALID:
         conditions.append(UNVERIFIED)  # so the verdict index, which holds only these, is read
     conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import clock
 from dashboard.audit import service as audit
+from dashboard.db import checked_on_rows
 from dashboard.db import locked
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
@@ -101,7 +102,10 @@ def find_payment(
     if provider_payment_id:
         statements.append(
             select(Payment)
-            .where(Payment.provider_payment_id == provider_payment_id, Payment.provider == provider)
+            .where(
+                Payment.provider_payment_id == provider_payment_id,
+                checked_on_rows(Payment.provider == provider),
+            )
             .limit(1)
         )
     for statement in statements:

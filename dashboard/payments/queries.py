@@ -11,12 +11,12 @@ from sqlalchemy import and_
 from sqlalchemy import literal_column
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard.agreements.models import Agreement
+from dashboard.db import checked_on_rows
 from dashboard.events.kinds import ObjectType
 from dashboard.events.queries import Timeline
 from dashboard.events.queries import object_timeline
@@ -130,14 +130,15 @@ def payment_conditions(
     if filters.currency:
         plain.append(Payment.currency == filters.currency)
     if filters.code:
-        # A result code names fewer payments than a provider, status, wallet or currency: its index
-        # is walked in page order and those are checked on the rows it finds (SQLite, without
-        # statistics, would pick any index with as many equalities).
         if filters.code == NO_CODE:
             conditions.append(or_(Payment.result_code.is_(None), Payment.result_code == ""))
         else:
             conditions.append(Payment.result_code == filters.code)
-        plain = [condition.is_(true()) for condition in plain]
+    if filters.code or filters.has_refunds:
+        # A result code, or having refunds, names fewer payments than a provider, status, wallet or
+        # currency: its index is walked in page order and those are checked on the rows it finds
+        # (SQLite, without statistics, would pick any index with as many equalities).
+        plain = [checked_on_rows(condition) for condition in plain]
     conditions += plain
     low, high = filters.amount_min, filters.amount_max
     if (low is not None or high is not None) and not filters.currency:

@@ -1,4 +1,5 @@
-"""Every list reads its page from an index in page order, and a search by id from the ids it names.
+"""Every list reads its page from an index in page order, and a search by id from the ids it names;
+what jobs, notifications and the API read again and again reads only the rows it needs.
 
 The plans are those of the statements each list really runs, read on SQLite (``EXPLAIN QUERY PLAN``)
 and on PostgreSQL (``EXPLAIN``, with sequential scans discouraged: on a tiny test table PostgreSQL
@@ -27,11 +28,16 @@ from sqlalchemy import insert
 from sqlalchemy import text
 
 from dashboard import clock
+from dashboard.ach.sending import _open_submission_ids as open_submission_ids
 from dashboard.agreements.queries import AgreementFilter
 from dashboard.agreements.queries import agreement_page
+from dashboard.agreements.tasks import sweep_agreements
 from dashboard.audit.models import AuditLog
 from dashboard.audit.queries import AuditFilter
 from dashboard.audit.queries import audit_page
+from dashboard.events.kinds import EventKind
+from dashboard.events.kinds import ObjectType
+from dashboard.events.service import feed
 from dashboard.extensions import db
 from dashboard.listing import FEW_ENOUGH_TO_SORT
 from dashboard.listing import Cursor
@@ -44,6 +50,7 @@ from dashboard.notifications.retention import recent_rejections
 from dashboard.notifications.tasks import APPLY_BATCH
 from dashboard.notifications.tasks import unprocessed
 from dashboard.payments import export
+from dashboard.payments.changes import find_payment
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentFilter
 from dashboard.payments.queries import payment_page
@@ -245,6 +252,9 @@ DEEP = Cursor(START, 10)
             "ix_payments_currency_amount_minor_created_at_id",
         ),
         (PaymentFilter(has_refunds=True), "ix_payments_refunded_created_at_id"),
+        # Fewer payments have refunds than any currency or provider has payments.
+        (PaymentFilter(has_refunds=True, currency="HKD"), "ix_payments_refunded_created_at_id"),
+        (PaymentFilter(has_refunds=True, provider="antom"), "ix_payments_refunded_created_at_id"),
         (PaymentFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)), "ix_payments_created_at_id"),
         (PaymentFilter(code="USER_BALANCE_NOT_ENOUGH"), "ix_payments_result_code_created_at_id"),
         # The errors report's click-through: a code with its status, provider, currency and days.
@@ -268,6 +278,8 @@ DEEP = Cursor(START, 10)
         "currency",
         "one-amount",
         "refunded",
+        "refunded-currency",
+        "refunded-provider",
         "days",
         "code",
         "code-click-through",
@@ -394,12 +406,13 @@ def test_an_agreements_search_reads_the_page_by_primary_key(rows, q):
         # The verdict index holds only the unverified; nearly every notification is valid.
         (NotificationFilter(verdict="valid"), "ix_notifications_received_at_id"),
         (NotificationFilter(outcome="failed"), "ix_notifications_outcome_received_at_id"),
+        (NotificationFilter(provider="antom", outcome="failed"), "ix_notifications_outcome_received_at_id"),
         (
             NotificationFilter(day_from=date(2026, 3, 1), day_to=date(2026, 3, 2)),
             "ix_notifications_received_at_id",
         ),
     ],
-    ids=["everything", "kind", "provider", "verdict", "valid", "outcome", "days"],
+    ids=["everything", "kind", "provider", "verdict", "valid", "outcome", "provider-outcome", "days"],
 )
 def test_each_inbox_filter_reads_its_index_in_page_order(rows, filters, index):
     before = Cursor(None, 10)
@@ -446,6 +459,37 @@ def test_the_appliers_and_the_sweeper_read_only_pending_notifications_oldest_fir
         assert not plan.scans_a_table and not plan.uses("verdict"), plan
         if plan.steps[0].startswith("SEARCH"):
             assert not plan.sorts, plan
+
+
+def test_news_naming_only_the_providers_payment_id_finds_the_payment_by_that_id(rows):
+    (plan,) = plans_of(lambda: find_payment(db.session, "antom", None, "WP" + "x" * 178, lock=False))
+    assert plan.uses("ix_payments_provider_payment_id") and not plan.scans_a_table, plan
+
+
+def test_the_api_event_feed_walks_the_events_after_its_cursor_in_id_order(rows):
+    kinds = [kind.value for kind in EventKind]
+    (plan,) = plans_of(lambda: feed(db.session, 0, (ObjectType.PAYMENT, ObjectType.AGREEMENT), kinds, 100))
+    assert plan.uses("INTEGER PRIMARY KEY") or plan.uses("pk_events"), plan
+    assert not plan.scans_a_table, plan
+    if plan.steps[0].startswith("SEARCH"):  # (PostgreSQL sorts the few events a test has)
+        assert not plan.sorts, plan
+
+
+def test_the_agreements_sweep_reads_only_agreements_due_from_its_indexes(rows):
+    plans = plans_of(sweep_agreements)
+    due = {
+        "ix_agreements_status_access_token_expires_at": "access_token_expires_at <",
+        "ix_agreements_status_revoke_requested_at": "revoke_requested_at <",
+    }
+    for index, condition in due.items():
+        (plan,) = [plan for plan in plans if condition in plan.statement]
+        assert plan.uses(index) and not plan.scans_a_table, plan
+
+
+def test_a_payroll_poll_asks_each_requests_items_from_their_index(rows):
+    (plan,) = plans_of(lambda: open_submission_ids(db.session, 1))
+    assert plan.uses("ix_ach_items_submission_id_status"), plan
+    assert not plan.scans_a_table, plan
 
 
 def test_the_inbox_counts_the_days_rejected_posts_from_the_indexes_of_rejected_ones(rows):
