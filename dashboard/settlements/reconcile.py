@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import clock
+from dashboard.db import checked_on_rows
 from dashboard.payments.models import Cancel
 from dashboard.payments.models import Payment
 from dashboard.payments.models import Refund
@@ -150,12 +151,14 @@ def _by_ids(
     request_ids: set[str],
     where: Iterable[Any],
 ) -> tuple[dict[str, Row], dict[str, Row]]:
-    """Return ``model`` rows by the provider's id and by our request id, one query for a chunk."""
+    """Return ``model`` rows by the provider's id and by our request id, one query for a chunk.
+
+    The ids are looked up in their indexes; ``where`` (a provider, say) is checked on the rows found.
+    """
     if not ids and not request_ids:
         return {}, {}
-    rows = session.execute(
-        select(*columns).where(or_(provider_column.in_(ids), model.request_id.in_(request_ids)), *where)
-    ).all()
+    named = or_(provider_column.in_(ids), model.request_id.in_(request_ids))
+    rows = session.execute(select(*columns).where(named, *map(checked_on_rows, where))).all()
     return (
         {row[1]: row for row in rows if row[1] is not None},
         {row.request_id: row for row in rows},

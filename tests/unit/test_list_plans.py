@@ -20,6 +20,7 @@ from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -54,6 +55,11 @@ from dashboard.payments.changes import find_payment
 from dashboard.payments.models import Payment
 from dashboard.payments.queries import PaymentFilter
 from dashboard.payments.queries import payment_page
+from dashboard.reports.payments_figures import _stuck as stuck_payments
+from dashboard.reports.ranges import RangeKey
+from dashboard.reports.ranges import ReportFilters
+from dashboard.reports.ranges import ReportRange
+from dashboard.settlements.reconcile import _by_ids as match_by_ids
 from tests.conftest import empty_all_tables
 from tests.factories import make_agreement
 from tests.factories import make_notification
@@ -81,6 +87,10 @@ class Plan:
     @property
     def sorts(self) -> bool:
         return any("TEMP B-TREE FOR ORDER BY" in step or step.startswith("Sort") for step in self.steps)
+
+    def scans(self, table: str) -> bool:
+        """Whether a step reads the whole of ``table`` (not a subquery's rows)."""
+        return any(step.startswith((f"SCAN {table}", f"Seq Scan {table}")) for step in self.steps)
 
     def uses(self, index: str) -> bool:
         return any(index in step for step in self.steps)
@@ -492,6 +502,27 @@ def test_a_payroll_poll_asks_each_requests_items_from_their_index(rows):
     assert not plan.scans_a_table, plan
 
 
+def test_a_settlement_files_ids_are_looked_up_by_id_and_the_provider_checked_on_what_they_find(rows):
+    columns = (Payment.id, Payment.provider_payment_id, Payment.request_id)
+    ids, requests, antom = {"PRF-77"}, {"PAY-2026-0001"}, (Payment.provider == "antom",)
+    by_provider_id = Payment.provider_payment_id
+    (plan,) = plans_of(
+        lambda: match_by_ids(db.session, Payment, columns, by_provider_id, ids, requests, antom)
+    )
+    assert plan.looks_up("payments", "provider_payment_id") and plan.looks_up("payments", "request_id"), plan
+    assert not plan.scans_a_table and not plan.uses("provider_created_at"), plan
+
+
+@pytest.mark.parametrize("narrowing", [{"provider": "antom"}, {"currency": "HKD"}])
+def test_the_reports_stuck_payments_are_read_from_the_open_statuses_indexes(rows, narrowing):
+    days = ReportRange(RangeKey.CUSTOM, date(2026, 3, 1), date(2026, 3, 2), ZoneInfo(ZONE))
+    make_payment(db.session, request_id="PAY-STUCK", status="processing", created_at=START)
+    plans = plans_of(lambda: stuck_payments(db.session, ReportFilters(days, **narrowing)))
+    assert plans, plans
+    for plan in plans:
+        assert plan.uses("ix_payments_status_created_at_id") and not plan.scans("payments"), plan
+
+
 def test_the_inbox_counts_the_days_rejected_posts_from_the_indexes_of_rejected_ones(rows):
     # The day before the bulk rows' newest: on PostgreSQL, a day of them, one in a hundred forged.
     day_end = datetime(2026, 3, 1, tzinfo=UTC)
@@ -501,10 +532,9 @@ def test_the_inbox_counts_the_days_rejected_posts_from_the_indexes_of_rejected_o
     plans = plans_of(lambda: recent_rejections(db.session, day_end))
     assert len(plans) == 2, plans
     for plan in plans:
-        # Of those still holding their body, PostgreSQL may count the retention's index instead; SQLite
-        # scans the capped subquery's rows it counts, not the table.
+        # Of those still holding their body, PostgreSQL may count the retention's index instead.
         assert plan.uses("ix_notifications_verdict_received_at_id") or plan.uses("_rejected_with_body"), plan
-        assert not any(step.startswith(("SCAN notifications", "Seq Scan")) for step in plan.steps), plan
+        assert not plan.scans("notifications"), plan
 
 
 @pytest.mark.parametrize(
