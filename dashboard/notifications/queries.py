@@ -29,6 +29,7 @@ from dashboard.listing import searched_page
 from dashboard.listing import with_own_number
 from dashboard.listing import within_days
 from dashboard.notifications.models import UNVERIFIED
+from dashboard.notifications.models import InboxOutcome
 from dashboard.notifications.models import Notification
 from dashboard.providers.base import SECRET_FIELDS
 from dashboard.providers.base import mask
@@ -94,10 +95,15 @@ def notification_conditions(
         if getattr(filters, name)
     ]
     if filters.provider:
-        # A kind, verdict or outcome names fewer notifications than a provider: that index is walked
-        # and the provider checked on its rows.
         provider = Notification.provider == filters.provider
-        conditions.append(checked_on_rows(provider) if conditions else provider)
+        # A kind, a verdict other than valid or an outcome other than applied names fewer
+        # notifications than a provider: that index is walked and the provider checked on its rows.
+        narrower = (
+            filters.kind
+            or filters.verdict not in (None, "", Verdict.VALID)
+            or filters.outcome not in (None, "", InboxOutcome.APPLIED)
+        )
+        conditions.append(checked_on_rows(provider) if narrower else provider)
     if filters.verdict and filters.verdict != Verdict.VALID:
         conditions.append(UNVERIFIED)  # so the verdict index, which holds only these, is read
     conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)

@@ -136,8 +136,7 @@ def payment_conditions(
             conditions.append(Payment.result_code == filters.code)
     if filters.code or filters.has_refunds:
         # A result code, or having refunds, names fewer payments than a provider, status, wallet or
-        # currency: its index is walked in page order and those are checked on the rows it finds
-        # (SQLite, without statistics, would pick any index with as many equalities).
+        # currency: its index is walked in page order and those are checked on the rows it finds.
         plain = [checked_on_rows(condition) for condition in plain]
     conditions += plain
     low, high = filters.amount_min, filters.amount_max

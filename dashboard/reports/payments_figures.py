@@ -311,13 +311,15 @@ def _stuck(session: Session, filters: ReportFilters) -> tuple[list[StuckPayment]
 
     Each open status is read oldest first from its own (status, created_at, id) index and the pages
     are merged: asked for both statuses in creation order at once, SQLite would walk the creation
-    index over every payment instead. A chosen provider or currency is checked on those rows, never
-    walked: its index holds far more payments.
+    index over every payment instead. A chosen provider reads its (provider, status, created_at)
+    index; a chosen currency is checked on the rows found, never walked: its index holds far more
+    payments.
     """
-    others = [
-        Payment.created_at < clock.now() - STUCK_AFTER,
-        *map(checked_on_rows, filters.narrowing(Payment.provider, Payment.currency)),
-    ]
+    others = [Payment.created_at < clock.now() - STUCK_AFTER]
+    if filters.provider:
+        others.append(Payment.provider == filters.provider)
+    if filters.currency:
+        others.append(checked_on_rows(Payment.currency == filters.currency))
     statuses = sorted(status.value for status in OPEN_PAYMENT)
     total = session.scalar(
         select(func.count()).select_from(Payment).where(Payment.status.in_(statuses), *others)
