@@ -208,11 +208,11 @@ def prepare_database(app: Flask) -> None:
     directory = app.extensions["migrate"].directory
     with app.app_context():
         with db.engine.begin() as connection:
-            made = not inspect(connection).get_table_names()
-            if made:
+            empty = not inspect(connection).get_table_names()
+            if empty:
                 db.metadata.create_all(connection)
                 MigrationContext.configure(connection).stamp(ScriptDirectory(directory), "heads")
-        if not made:
+        if not empty:
             upgrade(directory=directory)
 
 

@@ -94,18 +94,15 @@ def notification_conditions(
         for name in ("kind", "verdict", "outcome")
         if getattr(filters, name)
     ]
+    unverified = filters.verdict not in (None, "", Verdict.VALID)
+    if unverified:
+        conditions.append(UNVERIFIED)  # so the verdict index, which holds only these, is read
     if filters.provider:
         provider = Notification.provider == filters.provider
         # A kind, a verdict other than valid or an outcome other than applied names fewer
         # notifications than a provider: that index is walked and the provider checked on its rows.
-        narrower = (
-            filters.kind
-            or filters.verdict not in (None, "", Verdict.VALID)
-            or filters.outcome not in (None, "", InboxOutcome.APPLIED)
-        )
+        narrower = filters.kind or unverified or filters.outcome not in (None, "", InboxOutcome.APPLIED)
         conditions.append(checked_on_rows(provider) if narrower else provider)
-    if filters.verdict and filters.verdict != Verdict.VALID:
-        conditions.append(UNVERIFIED)  # so the verdict index, which holds only these, is read
     conditions += within_days(Notification.received_at, filters.day_from, filters.day_to, zone)
     return among_found(Notification, found, conditions)
 
