@@ -21,11 +21,13 @@ from typing import Any
 from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import DateTime
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import true
 from sqlalchemy.engine import URL
 from sqlalchemy.engine import Connection
@@ -343,6 +345,15 @@ def checked_on_rows(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     payment of a provider, instead of the narrow one's.
     """
     return condition.is_(true())
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """Return an index of only the rows matching ``where`` (SQL both databases read alike).
+
+    A read uses it only when its own conditions imply ``where``: a range on a column implies that
+    column ``IS NOT NULL``; any other condition is best repeated as the same text.
+    """
+    return Index(name, *columns, unique=unique, sqlite_where=text(where), postgresql_where=text(where))
 
 
 def configure_sqlite(engine: Engine) -> None:

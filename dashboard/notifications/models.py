@@ -16,7 +16,6 @@ from sqlalchemy import Text
 from sqlalchemy import event
 from sqlalchemy import inspect
 from sqlalchemy import literal
-from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -26,6 +25,7 @@ from dashboard.db import Base
 from dashboard.db import BigIntPK
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
+from dashboard.db import partial_index
 from dashboard.providers.entry import Verdict
 from dashboard.providers.registry import NOTIFYING
 
@@ -94,57 +94,25 @@ class Notification(Base):
         one_of("outcome", [outcome.value for outcome in InboxOutcome]),
         # Unique only among verified primary rows: a forged or duplicate POST can never take
         # the key before the real one (DESIGN §8 "Notifications inbox").
-        Index(
-            "ix_notifications_primary_dedup_key",
-            "provider",
-            "dedup_key",
-            unique=True,
-            sqlite_where=text(_PRIMARY),
-            postgresql_where=text(_PRIMARY),
+        partial_index(
+            "ix_notifications_primary_dedup_key", "provider", "dedup_key", where=_PRIMARY, unique=True
         ),
         Index("ix_notifications_dedup_key", "dedup_key"),
         Index("ix_notifications_reference", "reference"),
         Index("ix_notifications_received_at_id", "received_at", "id"),
-        Index(
-            "ix_notifications_object",
-            "object_type",
-            "object_id",
-            "id",
-            sqlite_where=text(_LINKED),
-            postgresql_where=text(_LINKED),
-        ),
+        partial_index("ix_notifications_object", "object_type", "object_id", "id", where=_LINKED),
         # The inbox filtered by outcome, verdict, kind or provider, newest first; the duplicates of one row.
         Index("ix_notifications_outcome_received_at_id", "outcome", "received_at", "id"),
-        Index(
-            "ix_notifications_verdict_received_at_id",
-            "verdict",
-            "received_at",
-            "id",
-            sqlite_where=text(_UNVERIFIED),
-            postgresql_where=text(_UNVERIFIED),
+        partial_index(
+            "ix_notifications_verdict_received_at_id", "verdict", "received_at", "id", where=_UNVERIFIED
         ),
         Index("ix_notifications_kind_received_at_id", "kind", "received_at", "id"),
         Index("ix_notifications_provider_received_at_id", "provider", "received_at", "id"),
-        Index(
-            "ix_notifications_duplicate_of_id",
-            "duplicate_of_id",
-            sqlite_where=text(_DUPLICATE),
-            postgresql_where=text(_DUPLICATE),
-        ),
+        partial_index("ix_notifications_duplicate_of_id", "duplicate_of_id", where=_DUPLICATE),
         # The retention's query: rejected bodies still kept, oldest first.
-        Index(
-            "ix_notifications_rejected_with_body",
-            "received_at",
-            sqlite_where=text(_REJECTED_WITH_BODY),
-            postgresql_where=text(_REJECTED_WITH_BODY),
-        ),
+        partial_index("ix_notifications_rejected_with_body", "received_at", where=_REJECTED_WITH_BODY),
         # The sweeper's query: not processed, received more than 30 s ago.
-        Index(
-            "ix_notifications_unprocessed",
-            "received_at",
-            sqlite_where=text(_UNPROCESSED),
-            postgresql_where=text(_UNPROCESSED),
-        ),
+        partial_index("ix_notifications_unprocessed", "received_at", where=_UNPROCESSED),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

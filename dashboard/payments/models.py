@@ -13,7 +13,6 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
-from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -24,6 +23,7 @@ from dashboard.db import BigIntPK
 from dashboard.db import ProviderTracked
 from dashboard.db import UTCDateTime
 from dashboard.db import one_of
+from dashboard.db import partial_index
 from dashboard.events.kinds import EventKind
 from dashboard.events.kinds import ObjectType
 from dashboard.events.kinds import TimelineRef
@@ -69,13 +69,9 @@ class Payment(ProviderTracked, Base):
         Index(
             "ix_payments_currency_amount_minor_created_at_id", "currency", "amount_minor", "created_at", "id"
         ),
-        Index(
-            "ix_payments_refunded_created_at_id",
-            "created_at",
-            "id",
-            sqlite_where=text("refunded_minor > 0"),
-            postgresql_where=text("refunded_minor > 0"),
-        ),
+        partial_index("ix_payments_refunded_created_at_id", "created_at", "id", where="refunded_minor > 0"),
+        # A settlement batch's day: a provider's payments paid that day (only paid ones are indexed).
+        partial_index("ix_payments_provider_paid_at", "provider", "paid_at", where="paid_at IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -150,6 +146,9 @@ class Refund(ProviderTracked, Base):
         Index("ix_refunds_payment_id_id", "payment_id", "id"),
         Index("ix_refunds_provider_refund_id", "provider_refund_id"),
         Index("ix_refunds_status_created_at_id", "status", "created_at", "id"),
+        # A settlement batch's day: the refunds done that day; a day's transactions: those asked for.
+        partial_index("ix_refunds_refunded_at", "refunded_at", where="refunded_at IS NOT NULL"),
+        Index("ix_refunds_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -207,6 +206,8 @@ class Cancel(ProviderTracked, Base):
         one_of("status", [status.value for status in CancelStatus]),
         Index("ix_cancels_payment_id_id", "payment_id", "id"),
         Index("ix_cancels_status_created_at_id", "status", "created_at", "id"),
+        # A settlement batch's or a day's transactions: the cancels done that day.
+        partial_index("ix_cancels_cancelled_at", "cancelled_at", where="cancelled_at IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

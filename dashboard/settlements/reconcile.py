@@ -186,9 +186,9 @@ def _settled(row: Row, payment: Row, cancel_id: int | None) -> bool:
 def _settled_on(start: datetime, end: datetime) -> tuple[tuple, tuple, tuple]:
     """Ours the batch of the day settles: paid, refunded or (paid and) cancelled that day."""
     return (
-        (Payment.status.in_(PAID), Payment.paid_at >= start, Payment.paid_at < end),
+        (checked_on_rows(Payment.status.in_(PAID)), Payment.paid_at >= start, Payment.paid_at < end),
         (
-            Refund.status == RefundStatus.SUCCEEDED.value,
+            checked_on_rows(Refund.status == RefundStatus.SUCCEEDED.value),
             Refund.refunded_at >= start,
             Refund.refunded_at < end,
         ),
@@ -361,7 +361,11 @@ def _missing_theirs(
     if batch.day is None:
         return []
     paid, refunded, cancelled = rules.expected(*day_window(batch.day, zone))
-    ours = (Payment.provider == batch.provider,)
+    # The provider and the day's times narrow each read, through their indexes; the rest (a currency
+    # or a status covers half the rows or more) is checked on what they find. A refund's or a
+    # cancel's payment is read by its id: the provider is checked on it.
+    provider = Payment.provider == batch.provider
+    currency = checked_on_rows(Payment.currency == batch.currency)
     # (ours expected, those rows named, what they are, the key of their own id): each read streamed.
     expected = (
         (
@@ -370,7 +374,7 @@ def _missing_theirs(
                 Payment.id.label("payment_id"),
                 Payment.provider_payment_id.label("provider_id"),
                 Payment.amount_minor.label("our_minor"),
-            ).where(*ours, Payment.currency == batch.currency, *paid),
+            ).where(provider, currency, *paid),
             seen.payments,
             EntryKind.PAYMENT,
             "payment_id",
@@ -383,7 +387,7 @@ def _missing_theirs(
                 (-Refund.amount_minor).label("our_minor"),
             )
             .join(Payment, Payment.id == Refund.payment_id)
-            .where(*ours, Refund.currency == batch.currency, *refunded),
+            .where(checked_on_rows(provider), checked_on_rows(Refund.currency == batch.currency), *refunded),
             seen.refunds,
             EntryKind.REFUND,
             "refund_id",
@@ -397,9 +401,9 @@ def _missing_theirs(
             )
             .join(Payment, Payment.id == Cancel.payment_id)
             .where(
-                *ours,
-                Payment.currency == batch.currency,
-                Cancel.status == CancelStatus.SUCCEEDED.value,
+                checked_on_rows(provider),
+                currency,
+                checked_on_rows(Cancel.status == CancelStatus.SUCCEEDED.value),
                 *cancelled,
             ),
             seen.cancels,

@@ -60,7 +60,12 @@ from dashboard.reports.payments_figures import _stuck as stuck_payments
 from dashboard.reports.ranges import RangeKey
 from dashboard.reports.ranges import ReportFilters
 from dashboard.reports.ranges import ReportRange
+from dashboard.settlements.models import Scope
+from dashboard.settlements.models import SettlementBatch
+from dashboard.settlements.reconcile import RULES
 from dashboard.settlements.reconcile import _by_ids as match_by_ids
+from dashboard.settlements.reconcile import _missing_theirs as missing_theirs
+from dashboard.settlements.reconcile import _Seen
 from tests.conftest import empty_all_tables
 from tests.factories import make_agreement
 from tests.factories import make_notification
@@ -163,18 +168,20 @@ SELECT (ARRAY['ALIPAY_HK', 'GCASH', 'DANA'])[1 + mod(i, 3)], 'BULK-CUST-' || i, 
        now() + (30 + mod(i, 700)) * INTERVAL '1 day'
 FROM generate_series(1, 5000) AS i;
 INSERT INTO payments (provider, request_id, provider_payment_id, agreement_id, amount_minor, currency,
-                      payment_method, status, refunded_minor, created_at, updated_at, version)
+                      payment_method, status, refunded_minor, created_at, updated_at, version, paid_at)
 SELECT (ARRAY['antom', 'antom', 'worldpay'])[1 + mod(i, 3)], 'BULK-' || i, 'BULK-PP-' || i, NULL,
        100 + mod(i, 5000), (ARRAY['HKD', 'HKD', 'HKD', 'USD', 'JPY'])[1 + mod(i, 5)],
        (ARRAY['ALIPAY_HK', 'GCASH', 'card'])[1 + mod(i, 3)],
        (ARRAY['succeeded', 'succeeded', 'succeeded', 'succeeded', 'settled', 'settled', 'failed', 'pending',
               'processing', 'cancelled'])[1 + mod(i, 10)],
        CASE WHEN mod(i, 50) = 0 THEN 50 ELSE 0 END, TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute',
-       TIMESTAMPTZ '2026-03-01', 1
+       TIMESTAMPTZ '2026-03-01', 1,
+       CASE WHEN mod(i, 10) < 6 THEN TIMESTAMPTZ '2026-03-01' - i * INTERVAL '1 minute' + INTERVAL '20 s' END
 FROM generate_series(1, 30000) AS i;
 INSERT INTO refunds (payment_id, request_id, provider_refund_id, amount_minor, currency, status,
-                     created_at, updated_at, version)
-SELECT id, 'BULK-RF-' || id, 'BULK-PRF-' || id, 50, currency, 'succeeded', created_at, updated_at, 1
+                     created_at, updated_at, version, refunded_at)
+SELECT id, 'BULK-RF-' || id, 'BULK-PRF-' || id, 50, currency, 'succeeded', created_at, updated_at, 1,
+       created_at + INTERVAL '1 minute'
 FROM payments WHERE refunded_minor > 0;
 INSERT INTO notifications (provider, kind, dedup_key, reference, headers, body, verdict, received_at, outcome,
                            attempts, object_type, object_id)
@@ -530,6 +537,25 @@ def test_a_settlement_files_ids_are_looked_up_by_id_and_the_provider_checked_on_
     assert not plan.scans_a_table, plan
     provider_walks = ("ix_payments_provider_created_at_id", "ix_payments_provider_status_created_at_id")
     assert not any(plan.uses(index) for index in provider_walks), plan
+
+
+@pytest.mark.parametrize(
+    ("scope", "times"),
+    [
+        (Scope.BATCH, ("paid_at", "refunded_at", "cancelled_at")),
+        (Scope.DAY, ("created_at", "created_at", "cancelled_at")),
+    ],
+    ids=["batch", "day"],
+)
+def test_a_settlement_days_own_payments_refunds_and_cancels_are_read_by_that_days_times(rows, scope, times):
+    batch = SettlementBatch(provider="antom", currency="HKD", day=date(2026, 2, 27))
+    plans = plans_of(lambda: missing_theirs(db.session, batch, ZoneInfo(ZONE), _Seen(), RULES[scope]))
+    assert len(plans) == len(times), plans
+    for plan, table, column in zip(plans, ("payments", "refunds", "cancels"), times, strict=True):
+        # The day's range is looked up in an index: never every payment of a currency or a status, nor
+        # every refund or cancel that succeeded.
+        assert any(re.search(rf"ix_{table}\w* .*\b{column} ?>", step) for step in plan.steps), plan
+        assert not plan.scans_a_table and not plan.uses("_currency_") and not plan.uses("_status_"), plan
 
 
 @pytest.mark.parametrize(
