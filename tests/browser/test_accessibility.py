@@ -100,7 +100,8 @@ def scan(page, where: str, axe: bool) -> list[str]:
         found.append(f"{where}: scrolls sideways ({width} px in {viewport} px)")
     if not axe:
         return found
-    page.evaluate(AXE_SCRIPT)
+    if not page.evaluate("typeof axe !== 'undefined'"):  # once a page: the widths scan the same document
+        page.evaluate(AXE_SCRIPT)
     results = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
         AXE_TAGS,
@@ -129,6 +130,10 @@ def scan_at_every_width(page, url: str, where: str) -> list[str]:
 def test_every_page_passes_axe_and_fits_a_phone(
     app, live_server, browser, create_user, detail_pages, language
 ):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            # The pages' markup and styles are the same on every database; the journeys run on both.
+            pytest.skip("every page is scanned once, in the SQLite run")
     access = app.extensions["access_table"]
     found: list[str] = []
     scanned = 0
