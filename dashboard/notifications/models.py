@@ -168,7 +168,8 @@ class AppendOnlyViolation(RuntimeError):
 @event.listens_for(Notification, "before_update")
 def _refuse_edits(mapper, connection, target: Notification) -> None:
     state = inspect(target)
-    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
-    forbidden = changed - PROCESSING_FIELDS
+    # Only attributes set since the row was read keep an old value there; the others cannot have changed.
+    touched = state.committed_state.keys() - PROCESSING_FIELDS
+    forbidden = {key for key in touched if state.attrs[key].history.has_changes()}
     if forbidden:
         raise AppendOnlyViolation(f"notifications are append-only; refused to change {sorted(forbidden)}")

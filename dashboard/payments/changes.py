@@ -12,6 +12,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -82,6 +83,28 @@ class DuplicateCancel(CancelRefused):
     """The cancel request id was used already (a double click or a retried form)."""
 
 
+#: A payment by our id, and by the provider's (the provider checked on what the id finds): built once,
+#: as every notification about a payment asks, each with its lock and without.
+_PAYMENT_BY_REQUEST_ID = select(Payment).where(
+    Payment.request_id == bindparam("key"), Payment.provider == bindparam("provider")
+)
+_PAYMENT_BY_PROVIDER_ID = (
+    select(Payment)
+    .where(
+        Payment.provider_payment_id == bindparam("key"),
+        checked_on_rows(Payment.provider == bindparam("provider")),
+    )
+    .limit(1)
+)
+_FIND_PAYMENT = {
+    lock: tuple(
+        statement.with_for_update() if lock else statement
+        for statement in (_PAYMENT_BY_REQUEST_ID, _PAYMENT_BY_PROVIDER_ID)
+    )
+    for lock in (True, False)
+}
+
+
 def find_payment(
     session: Session,
     provider: str,
@@ -94,24 +117,11 @@ def find_payment(
 
     Locked, an inquiry or a pay answer committing meanwhile waits instead of going stale under us.
     """
-    statements = []
-    if request_id:
-        statements.append(
-            select(Payment).where(Payment.request_id == request_id, Payment.provider == provider)
-        )
-    if provider_payment_id:
-        statements.append(
-            select(Payment)
-            .where(
-                Payment.provider_payment_id == provider_payment_id,
-                checked_on_rows(Payment.provider == provider),
-            )
-            .limit(1)
-        )
-    for statement in statements:
-        found = session.scalars(statement.with_for_update() if lock else statement).one_or_none()
-        if found is not None:
-            return found
+    for statement, key in zip(_FIND_PAYMENT[lock], (request_id, provider_payment_id), strict=True):
+        if key:
+            found = session.scalars(statement, {"key": key, "provider": provider}).one_or_none()
+            if found is not None:
+                return found
     return None
 
 
