@@ -73,18 +73,20 @@ def test_an_apply_crashing_after_changing_the_payment_commits_nothing_and_the_re
     real_noted = handlers._noted
     crashes = []
 
-    def crash_once(session, row, object_type, object_id, outcome):
-        if not crashes:
+    def crash_in_the_first_run(session, row, object_type, object_id, outcome):
+        if crashing:
             # Halfway: the payment has moved in this transaction, its timeline entry not written.
             crashes.append(session.get(Payment, object_id).status)
             raise RuntimeError("worker died halfway")
         return real_noted(session, row, object_type, object_id, outcome)
 
-    monkeypatch.setattr(handlers, "_noted", crash_once)
+    crashing = True
+    monkeypatch.setattr(handlers, "_noted", crash_in_the_first_run)
     post_antom(sandboxed.app, payment_result(payment.request_id, payment.provider_payment_id, minor=10002))
 
     assert sandboxed.run_jobs() == 1  # crashed; Huey keeps a retry for later
-    assert crashes == ["succeeded"]
+    assert crashes and set(crashes) == {"succeeded"}
+    crashing = False
 
     [row] = [row for row in notifications() if row.kind == "PAYMENT_RESULT"]
     assert (row.outcome, row.processed_at, row.attempts) == ("pending", None, 1)
