@@ -177,6 +177,7 @@ def apply_batch(limit: int) -> Batch:
 
 
 def _apply_claimed(limit: int, isolated: bool) -> Batch:
+    """Claim a batch and apply it in one transaction; ``isolated``: each in a savepoint of its own."""
     done = 0
     crashed: list[int] = []
     with (
