@@ -30,6 +30,7 @@ from huey import SqliteHuey
 from huey import crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import SessionTransaction
 
 from dashboard import clock
 
@@ -266,10 +267,23 @@ def _release_pending(session: Session) -> None:
             log.exception("could not enqueue %s%r", spec.name, args)
 
 
+#: How many jobs its session had waiting for the commit when each savepoint began.
+_WAITING_AT_SAVEPOINT: weakref.WeakKeyDictionary[SessionTransaction, int] = weakref.WeakKeyDictionary()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        _WAITING_AT_SAVEPOINT[transaction] = len(session.info.get(_PENDING_KEY, ()))
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction) -> None:
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Drop the jobs a rolled-back transaction queued: all of them, or those since its savepoint began."""
     if previous_transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)
+    elif previous_transaction in _WAITING_AT_SAVEPOINT:
+        del session.info.get(_PENDING_KEY, [])[_WAITING_AT_SAVEPOINT.pop(previous_transaction) :]
 
 
 def drain_once(app: Flask) -> int:

@@ -65,15 +65,18 @@ def test_enqueue_after_commit_is_dropped_on_rollback(app, app_ctx, run_jobs):
     assert CALLS == []
 
 
-def test_a_failed_inner_savepoint_keeps_jobs_of_the_outer_transaction(app, app_ctx, run_jobs):
+def test_a_failed_inner_savepoint_drops_its_own_jobs_and_keeps_the_outer_transactions(app, app_ctx, run_jobs):
     add_user("job4@staff.example")
     jobs.enqueue_after_commit(db.session, remember.name, "kept")
     nested = db.session.begin_nested()
     add_user("job5@staff.example")
+    jobs.enqueue_after_commit(db.session, remember.name, "undone")
     nested.rollback()
+    with db.session.begin_nested():
+        jobs.enqueue_after_commit(db.session, remember.name, "released")
     db.session.commit()
-    assert run_jobs() == 1
-    assert CALLS == [("kept",)]
+    assert run_jobs() == 2
+    assert CALLS == [("kept",), ("released",)]
 
 
 def test_run_jobs_drains_every_queued_job_in_order(app, app_ctx, run_jobs):
