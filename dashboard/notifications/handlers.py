@@ -154,6 +154,10 @@ class Batch:
         return self.done + len(self.crashed)
 
 
+class _TryWithSavepoints(Exception):
+    """A notification of a batch tried without savepoints failed or crashed: the try was undone."""
+
+
 def apply_batch(limit: int) -> Batch:
     """Claim up to ``limit`` notifications nothing has tried yet and apply them in one transaction.
 
@@ -166,12 +170,13 @@ def apply_batch(limit: int) -> Batch:
     fewer each). If any of them fails or crashes, that whole try is rolled back and the batch is
     claimed again with a savepoint each: one that fails is recorded as failed, one that crashes is
     rolled back alone and recorded as crashed (one attempt, its error), and the others are kept.
+    (On PostgreSQL, undoing a try lets another applier waiting on one of its payments go first.)
     """
     if not _any_waiting():
         return Batch(0, [])
     try:
         return _apply_claimed(limit, isolated=False)
-    except Exception:
+    except _TryWithSavepoints:
         db.session.rollback()
     return _apply_claimed(limit, isolated=True)
 
@@ -190,7 +195,7 @@ def _apply_claimed(limit: int, isolated: bool) -> Batch:
                 _apply_locked(session, row, isolated)
             except Exception as exc:
                 if not isolated:
-                    raise
+                    raise _TryWithSavepoints from exc
                 # Its savepoint is undone; the attempt counted before it stays.
                 row.processing_error = describe_error(exc)
                 crashed.append(row.id)

@@ -192,7 +192,11 @@ def _settled_on(start: datetime, end: datetime) -> tuple[tuple, tuple, tuple]:
             Refund.refunded_at >= start,
             Refund.refunded_at < end,
         ),
-        (Payment.paid_at.is_not(None), Cancel.cancelled_at >= start, Cancel.cancelled_at < end),
+        (
+            checked_on_rows(Payment.paid_at.is_not(None)),
+            Cancel.cancelled_at >= start,
+            Cancel.cancelled_at < end,
+        ),
     )
 
 
