@@ -25,7 +25,6 @@ _INDEXES = {
 }
 
 
-
 def upgrade():
     for name, (table, columns, set_column) in _INDEXES.items():
         where = sa.text(f"{set_column} IS NOT NULL")
