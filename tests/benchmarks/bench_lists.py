@@ -406,6 +406,8 @@ def list_specs(samples: dict[str, str]) -> list[ListSpec]:
         Case("actor", {"actor": samples["audit_actor"]}),
         Case("object_type=payment", {"object_type": "payment"}),
         Case("one day", day),
+        # Listed by time (the minimal page keeps chain order, so walks the chain down to the day).
+        Case("to a day", {"day_to": samples["day"]}),
     ]
     top = [Case("page 1", {}), Case("deep page", {}, deep=True)]
     nothing = [Case("search matching nothing", {"q": NO_MATCH})]

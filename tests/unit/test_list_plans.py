@@ -606,34 +606,61 @@ def test_each_audit_filter_reads_its_index(rows, filters, index):
     assert plan.uses(index) and not plan.scans_a_table, plan
 
 
-def test_an_action_start_that_many_entries_share_is_read_in_chain_order_not_sorted(rows):
-    # Past FEW_ENOUGH_TO_SORT matches the action index would hand every match to a sort (SQLite has
-    # no statistics to see it); the chain's own order finds a page of them sooner.
+def store_entries(count: int, **fields: Any) -> None:
+    """Store ``count`` audit entries at START, with chain positions from 2,000,000 up."""
+    entry = {
+        "created_at": START,
+        "actor_label": "staff@example.com",
+        "object_type": "user",
+        "canonical": "",
+        "prev_hash": "",
+        "hash": "",
+        **fields,
+    }
     db.session.execute(
-        insert(AuditLog),
-        [
-            {
-                "seq": 2_000_000 + i,
-                "created_at": START,
-                "actor_label": "staff@example.com",
-                "action": "auth.login_failed",
-                "object_type": "user",
-                "object_id": str(i),
-                "canonical": "",
-                "prev_hash": "",
-                "hash": "",
-            }
-            for i in range(FEW_ENOUGH_TO_SORT + 1)
-        ],
+        insert(AuditLog), [{**entry, "seq": 2_000_000 + i, "object_id": str(i)} for i in range(count)]
     )
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("ANALYZE audit_log"))  # PostgreSQL plans from statistics
+
+
+def test_an_action_start_that_many_entries_share_is_read_in_chain_order_not_sorted(rows):
+    # Past FEW_ENOUGH_TO_SORT matches the action index would hand every match to a sort (SQLite has
+    # no statistics to see it); the chain's own order finds a page of them sooner.
+    store_entries(FEW_ENOUGH_TO_SORT + 1, action="auth.login_failed")
     latest = Cursor(None, 3_000_000)
     many = page_plan(lambda: audit_page(db.session, AuditFilter(action="auth.login_f"), ZONE, latest))
     few = page_plan(lambda: audit_page(db.session, AuditFilter(action="agreement."), ZONE, latest))
 
     assert not many.sorts and not many.uses("ix_audit_log_action_seq") and not many.scans_a_table, many
     assert few.uses("ix_audit_log_action_seq"), few
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        {"day_to": date(2026, 2, 20)},
+        {"day_from": date(2026, 2, 20)},
+        {"day_from": date(2026, 2, 18), "day_to": date(2026, 2, 20)},
+    ],
+    ids=["to", "from", "from-to"],
+)
+def test_a_day_filter_walks_the_time_index_from_its_bound(rows, days):
+    # In chain order a "to" day alone walked every entry after it before the page's first.
+    plan = page_plan(lambda: audit_page(db.session, AuditFilter(**days), ZONE, Cursor(None, 1_010_000)))
+    assert plan.uses("ix_audit_log_created_at_seq"), plan
+    assert not plan.sorts and not plan.scans_a_table, plan
+
+
+def test_a_day_filter_with_another_reads_that_filters_index_only_for_few_entries(rows):
+    store_entries(FEW_ENOUGH_TO_SORT + 1, action="auth.login_failed")
+    day_to = START.date()
+    many = page_plan(lambda: audit_page(db.session, AuditFilter(object_type="user", day_to=day_to), ZONE))
+    few = page_plan(lambda: audit_page(db.session, AuditFilter(object_id="42", day_to=day_to), ZONE))
+
+    assert many.uses("ix_audit_log_created_at_seq"), many
+    assert not many.sorts and not many.scans_a_table, many
+    assert few.uses("ix_audit_log_object_id_seq") and not few.scans_a_table, few
 
 
 def test_an_amount_range_that_many_payments_share_is_read_in_page_order_not_sorted(rows):

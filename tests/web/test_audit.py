@@ -136,6 +136,37 @@ def test_filter_by_hong_kong_day(app, client, fake_clock, login_as):
     assert "2026-01-06 00:01:00" in sixth  # shown in Hong Kong time
 
 
+def test_a_day_filter_lists_entries_by_time_and_pages_through_ties_once_each(
+    app, client, fake_clock, login_as
+):
+    fake_clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    record(app, "test.tied", count=PAGE_SIZE + 2)  # one instant: ties go by chain position
+    fake_clock.set(datetime(2026, 1, 6, 9, 0, tzinfo=UTC))
+    record(app, "test.next_day")
+    record(app, "test.set_back")
+    with app.app_context():  # as a server whose wall clock was set back a day and an hour writes it
+        db.session.execute(
+            update(AuditLog)
+            .where(AuditLog.action == "test.set_back")
+            .values(created_at=datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+        )
+        db.session.commit()
+    login_as("viewer")
+
+    first = client.get("/audit/?day_to=2026-01-05")
+    link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older entries', first.get_data(as_text=True))
+    assert link, "no Older entries link"
+    second = client.get(link.group(1).replace("&amp;", "&"))
+    with app.app_context():
+        by_action = dict(db.session.execute(db.select(AuditLog.seq, AuditLog.action)).all())
+    listed = shown_seqs(first) + shown_seqs(second)
+    tied = sorted((seq for seq, action in by_action.items() if action == "test.tied"), reverse=True)
+    set_back = [seq for seq, action in by_action.items() if action == "test.set_back"]
+    # The latest-written entry is the earliest in time, so it comes last.
+    assert listed == tied + set_back
+    assert "Older entries" not in second.get_data(as_text=True)
+
+
 def test_no_match_says_so(client, login_as):
     login_as("viewer")
     assert "No entries match these filters." in client.get("/audit/?action=nothing.like.this").get_data(
