@@ -60,16 +60,20 @@ def _resource_dir(name: str) -> Path:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Hold Python's cyclic garbage collector until the block ends (then leave it as it was).
+    """Hold Python's cyclic garbage collector until the block ends, then set what it made aside.
 
-    Building the app imports and maps every module: hundreds of thousands of objects, nearly all
-    kept for the life of the process, which every full collection in the meantime walks again.
+    Building the app imports and maps every module: about 180,000 objects, nearly all kept for the
+    life of the process, which every full collection in the meantime would walk again. Frozen once
+    built (``gc.freeze``), they are left out of later collections too: a full collection during a
+    request then walks only what requests keep (at most 7.5 ms in 3,000 list pages) instead of
+    150-165 ms, which made about one page in a thousand take 150-170 ms.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
