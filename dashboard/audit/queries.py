@@ -52,8 +52,12 @@ LISTED_COLUMNS = (
 )
 
 
-def audit_conditions(session: Session, filters: AuditFilter, zone: str) -> list[ColumnElement[bool]]:
+def audit_conditions(filters: AuditFilter, zone: str) -> list[ColumnElement[bool]]:
     """Return the conditions of ``filters`` on audit entries (the page and its "N new" bar share them)."""
+    return _other_than_days(filters) + _days(filters, zone)
+
+
+def _other_than_days(filters: AuditFilter) -> list[ColumnElement[bool]]:
     conditions = []
     if filters.action:
         conditions.append(starts_with(AuditLog.action, filters.action))
@@ -63,32 +67,42 @@ def audit_conditions(session: Session, filters: AuditFilter, zone: str) -> list[
         conditions.append(AuditLog.object_type == filters.object_type)
     if filters.object_id:
         conditions.append(AuditLog.object_id == filters.object_id)
-    days = within_days(AuditLog.created_at, filters.day_from, filters.day_to, zone)
-    if days and conditions:
-        # Listed by time: the other filters' indexes give no time order, so they are read only for
-        # few entries; many are checked on the entries the time index walks to.
-        conditions = [in_page_order_when_many(session, AuditLog, and_(*conditions))]
-    elif filters.action:
-        # An action's index gives chain order only for one action, not for a start many share.
-        conditions[0] = in_page_order_when_many(session, AuditLog, conditions[0])
-    return conditions + days
+    return conditions
+
+
+def _days(filters: AuditFilter, zone: str) -> list[ColumnElement[bool]]:
+    return within_days(AuditLog.created_at, filters.day_from, filters.day_to, zone)
 
 
 def listed_order(filters: AuditFilter) -> tuple[str, ...]:
     """Return the order a page of ``filters`` lists entries in: by time when a day filters, else by chain.
 
-    Chain positions and times mostly grow together, but not always (two entries written in the same
-    microsecond, a wall clock set back): a day's bound is exact only on the time, and only the time
-    index walks from a "to" day however far back it lies.
+    An entry's time need not grow along the chain (a wall clock set back, two servers' clocks
+    apart): a day's bound holds on the time alone, and only an index of the time walks from a "to"
+    day however far back it lies. Entries of the same instant follow the chain.
     """
     return ("created_at", "seq") if filters.day_from or filters.day_to else ("seq",)
+
+
+def _page_conditions(session: Session, filters: AuditFilter, zone: str) -> list[ColumnElement[bool]]:
+    """Return the conditions of ``filters`` written so the page reads them the cheaper way."""
+    conditions, days = _other_than_days(filters), _days(filters, zone)
+    if days and conditions:
+        # Listed by time, which the other filters' indexes do not give: they are read for few
+        # entries of the days, and checked on the entries the time index walks to for many.
+        return [in_page_order_when_many(session, AuditLog, and_(*conditions), among=days), *days]
+    if filters.action:
+        # An action's index gives chain order only for one action, not for a start many share.
+        action, *others = conditions
+        return [in_page_order_when_many(session, AuditLog, action), *others, *days]
+    return conditions + days
 
 
 def audit_page(
     session: Session, filters: AuditFilter, zone: str, before: Cursor | None = None
 ) -> tuple[Sequence[Row], Cursor | None]:
     """Return up to one page of entries after ``before`` (in :func:`listed_order`) and the next cursor."""
-    query = select(*LISTED_COLUMNS).where(*audit_conditions(session, filters, zone))
+    query = select(*LISTED_COLUMNS).where(*_page_conditions(session, filters, zone))
     return newest_first(session, query, AuditLog, before, order=listed_order(filters), timed=False)
 
 

@@ -55,6 +55,6 @@ def new_rows():
     form = AuditFilterForm(request.args)
     filters = valid_filters(form, AuditFilter)
     zone = current_app.config["DISPLAY_TIMEZONE"]
-    conditions = audit_conditions(db.session, filters, zone) if filters else None
+    conditions = audit_conditions(filters, zone) if filters else None
     new_keys = keys_after(db.session, AuditLog.seq, rendered_after())
     return new_rows_bar(db.session, "audit/index.html", AuditLog.seq, new_keys, conditions)

@@ -652,15 +652,21 @@ def test_a_day_filter_walks_the_time_index_from_its_bound(rows, days):
     assert not plan.sorts and not plan.scans_a_table, plan
 
 
-def test_a_day_filter_with_another_reads_that_filters_index_only_for_few_entries(rows):
+def test_a_day_filter_with_another_reads_that_filters_index_only_for_few_entries_of_the_days(rows):
     store_entries(FEW_ENOUGH_TO_SORT + 1, action="auth.login_failed")
-    day_to = START.date()
-    many = page_plan(lambda: audit_page(db.session, AuditFilter(object_type="user", day_to=day_to), ZONE))
-    few = page_plan(lambda: audit_page(db.session, AuditFilter(object_id="42", day_to=day_to), ZONE))
+    users = AuditFilter(object_type="user", day_to=START.date())
+    many = page_plan(lambda: audit_page(db.session, users, ZONE))
+    few = page_plan(lambda: audit_page(db.session, AuditFilter(object_id="42", day_to=START.date()), ZONE))
 
     assert many.uses("ix_audit_log_created_at_seq"), many
     assert not many.sorts and not many.scans_a_table, many
     assert few.uses("ix_audit_log_object_id_seq") and not few.scans_a_table, few
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL weighs it from its statistics
+        # Many entries of the type, none of them in the days: walking the time index would read
+        # every entry before the day to find none.
+        none_in_days = AuditFilter(object_type="user", day_to=START.date() - timedelta(days=1))
+        plan = page_plan(lambda: audit_page(db.session, none_in_days, ZONE))
+        assert plan.uses("ix_audit_log_object_type_seq") and not plan.scans_a_table, plan
 
 
 def test_an_amount_range_that_many_payments_share_is_read_in_page_order_not_sorted(rows):
