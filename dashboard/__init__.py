@@ -81,13 +81,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     with _collector_paused():
         app = _build_app(config)
-    if not gc.get_freeze_count():
-        # The first app of a process (a web or job worker builds one) and what importing made stay
-        # for its life: frozen, full collections leave them out instead of walking about 180,000
-        # objects again, 150-165 ms that made one page in about a thousand wait as long. Building
-        # leaves about a hundred unreachable objects, kept with them. Later apps (tests build many)
-        # are left to the collector.
-        gc.freeze()
+        if not gc.get_freeze_count():
+            # What importing made and the first app a process builds (a web or job worker builds
+            # one) stay for its life: frozen, full collections leave them out instead of walking
+            # about 180,000 objects again, 150-165 ms that made one page in about a thousand wait as
+            # long. The hundred or so unreachable objects a build leaves are frozen with them.
+            # Later apps (tests build many; the demo serves a second, most of whose modules the first
+            # imported) are left to the collector.
+            gc.freeze()
     return app
 
 

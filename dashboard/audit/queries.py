@@ -13,12 +13,15 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy import and_
 from sqlalchemy import select
+from sqlalchemy import tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from dashboard.audit.models import AuditLog
+from dashboard.db import checked_on_rows
 from dashboard.listing import Cursor
 from dashboard.listing import in_page_order_when_many
+from dashboard.listing import keyset
 from dashboard.listing import newest_first
 from dashboard.listing import starts_with
 from dashboard.listing import within_days
@@ -84,26 +87,40 @@ def listed_order(filters: AuditFilter) -> tuple[str, ...]:
     return ("created_at", "seq") if filters.day_from or filters.day_to else ("seq",)
 
 
-def _page_conditions(session: Session, filters: AuditFilter, zone: str) -> list[ColumnElement[bool]]:
-    """Return the conditions of ``filters`` written so the page reads them the cheaper way."""
-    conditions, days = _other_than_days(filters), _days(filters, zone)
-    if days and conditions:
-        # Listed by time, which the other filters' indexes do not give: they are read for few
-        # entries of the days, and checked on the entries the time index walks to for many.
-        return [in_page_order_when_many(session, AuditLog, and_(*conditions), among=days), *days]
-    if filters.action:
-        # An action's index gives chain order only for one action, not for a start many share.
-        action, *others = conditions
-        return [in_page_order_when_many(session, AuditLog, action), *others, *days]
-    return conditions + days
+#: How many entries of the days a page walks in its order, looking for the other filters' matches,
+#: before it reads those filters' own indexes instead.
+WALKED = 2000
 
 
 def audit_page(
     session: Session, filters: AuditFilter, zone: str, before: Cursor | None = None
 ) -> tuple[Sequence[Row], Cursor | None]:
     """Return up to one page of entries after ``before`` (in :func:`listed_order`) and the next cursor."""
-    query = select(*LISTED_COLUMNS).where(*_page_conditions(session, filters, zone))
-    return newest_first(session, query, AuditLog, before, order=listed_order(filters), timed=False)
+    order = listed_order(filters)
+
+    def page(*conditions: ColumnElement[bool]) -> tuple[Sequence[Row], Cursor | None]:
+        query = select(*LISTED_COLUMNS).where(*conditions)
+        return newest_first(session, query, AuditLog, before, order=order, timed=False)
+
+    others, days = _other_than_days(filters), _days(filters, zone)
+    if not days and filters.action:
+        # An action's index gives chain order only for one action, not for a start many share.
+        action, *rest = others
+        return page(in_page_order_when_many(session, AuditLog, action), *rest)
+    if not days or not others:
+        return page(*others, *days)
+    # Listed by time, which the other filters' indexes do not give. Their matches are first looked
+    # for among the next WALKED entries of the days, whose last the time index alone finds; only
+    # when those hold less than a page are the filters' own indexes read, and what they find in
+    # the days sorted. Either way the page is exact.
+    walk = keyset(select(AuditLog.created_at, AuditLog.seq).where(*days), AuditLog, before, order=order)
+    last_walked = session.execute(walk.limit(1).offset(WALKED - 1)).first()
+    if last_walked is None:
+        return page(checked_on_rows(and_(*others)), *days)
+    rows, following = page(
+        checked_on_rows(and_(*others)), *days, tuple_(AuditLog.created_at, AuditLog.seq) >= tuple(last_walked)
+    )
+    return (rows, following) if following is not None else page(*others, *days)
 
 
 def _currency_key(state: Mapping[str, Any], amount_key: str) -> str | None:

@@ -33,7 +33,11 @@ def record(app, action: str, count: int = 1, **fields) -> None:
 
 
 def shown_seqs(response) -> list[int]:
-    return [int(seq) for seq in re.findall(r'<tr id="audit-(\d+)"', response.get_data(as_text=True))]
+    return shown_seqs_of(response.get_data(as_text=True))
+
+
+def shown_seqs_of(page: str) -> list[int]:
+    return [int(seq) for seq in re.findall(r'<tr id="audit-(\d+)"', page)]
 
 
 def verify(app):
@@ -165,6 +169,39 @@ def test_a_day_filter_lists_entries_by_time_and_pages_through_ties_once_each(
     # The latest-written entry is the earliest in time, so it comes last.
     assert listed == tied + set_back
     assert "Older entries" not in second.get_data(as_text=True)
+
+
+def every_page(client, url: str) -> list[int]:
+    """Return the entries each page lists, following "Older entries" to the end."""
+    seqs = []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        seqs += shown_seqs_of(page)
+        link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older entries', page)
+        url = link.group(1).replace("&amp;", "&") if link else None
+    return seqs
+
+
+@pytest.mark.parametrize("walked", [10, PAGE_SIZE + 20])
+def test_a_day_filter_with_another_lists_every_match_once_however_far_the_first_walk_reaches(
+    app, client, fake_clock, login_as, monkeypatch, walked
+):
+    # Each page first looks among the next `walked` entries of the days. With 10, none there match
+    # (the newest are others) and the filter's own index is read; with 70 the first page is found
+    # there, and the later ones among fewer than 70 entries left.
+    monkeypatch.setattr("dashboard.audit.queries.WALKED", walked)
+    fake_clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    record(app, "test.wanted", count=2 * PAGE_SIZE + 3)
+    fake_clock.set(datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
+    record(app, "test.other", count=5)
+    login_as("viewer")
+
+    listed = every_page(client, "/audit/?action=test.wanted&day_to=2026-01-05")
+    with app.app_context():
+        wanted = db.session.scalars(
+            db.select(AuditLog.seq).where(AuditLog.action == "test.wanted").order_by(AuditLog.seq.desc())
+        ).all()
+    assert listed == wanted
 
 
 def test_no_match_says_so(client, login_as):
