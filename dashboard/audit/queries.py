@@ -111,7 +111,7 @@ def audit_page(
         return page(*others, *days)
     # Listed by time, which the other filters' indexes do not give. Their matches are first looked
     # for among the next WALKED entries of the days, whose last the time index alone finds; only
-    # when those hold less than a page are the filters' own indexes read, and what they find in
+    # when those hold no more than a page are the filters' own indexes read, and what they find in
     # the days sorted. Either way the page is exact.
     walk = keyset(select(AuditLog.created_at, AuditLog.seq).where(*days), AuditLog, before, order=order)
     last_walked = session.execute(walk.limit(1).offset(WALKED - 1)).first()

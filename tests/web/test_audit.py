@@ -186,9 +186,9 @@ def every_page(client, url: str) -> list[int]:
 def test_a_day_filter_with_another_lists_every_match_once_however_far_the_first_walk_reaches(
     app, client, fake_clock, login_as, monkeypatch, walked
 ):
-    # Each page first looks among the next `walked` entries of the days. With 10, none there match
-    # (the newest are others) and the filter's own index is read; with 70 the first page is found
-    # there, and the later ones among fewer than 70 entries left.
+    # Each page first looks among the next `walked` entries of the days. With 10, fewer than a page
+    # there match and the filter's own index is read; with 70 the first page is found there, and the
+    # later ones among fewer than 70 entries left.
     monkeypatch.setattr("dashboard.audit.queries.WALKED", walked)
     fake_clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     record(app, "test.wanted", count=2 * PAGE_SIZE + 3)
