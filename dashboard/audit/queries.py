@@ -115,11 +115,10 @@ def audit_page(
     # the days sorted. Either way the page is exact.
     walk = keyset(select(AuditLog.created_at, AuditLog.seq).where(*days), AuditLog, before, order=order)
     last_walked = session.execute(walk.limit(1).offset(WALKED - 1)).first()
+    checked = checked_on_rows(and_(*others))
     if last_walked is None:
-        return page(checked_on_rows(and_(*others)), *days)
-    rows, following = page(
-        checked_on_rows(and_(*others)), *days, tuple_(AuditLog.created_at, AuditLog.seq) >= tuple(last_walked)
-    )
+        return page(checked, *days)
+    rows, following = page(checked, *days, tuple_(AuditLog.created_at, AuditLog.seq) >= tuple(last_walked))
     return (rows, following) if following is not None else page(*others, *days)
 
 

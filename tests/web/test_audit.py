@@ -40,6 +40,12 @@ def shown_seqs_of(page: str) -> list[int]:
     return [int(seq) for seq in re.findall(r'<tr id="audit-(\d+)"', page)]
 
 
+def older_entries_url(page: str) -> str | None:
+    """Return where the page's "Older entries" link leads, or None when it has none."""
+    link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older entries', page)
+    return link.group(1).replace("&amp;", "&") if link else None
+
+
 def verify(app):
     with app.app_context():  # `flask audit-verify` runs inside the app context FlaskGroup pushes
         return app.test_cli_runner().invoke(args=["audit-verify"])
@@ -158,9 +164,9 @@ def test_a_day_filter_lists_entries_by_time_and_pages_through_ties_once_each(
     login_as("viewer")
 
     first = client.get("/audit/?day_to=2026-01-05")
-    link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older entries', first.get_data(as_text=True))
-    assert link, "no Older entries link"
-    second = client.get(link.group(1).replace("&amp;", "&"))
+    url = older_entries_url(first.get_data(as_text=True))
+    assert url, "no Older entries link"
+    second = client.get(url)
     with app.app_context():
         by_action = dict(db.session.execute(db.select(AuditLog.seq, AuditLog.action)).all())
     listed = shown_seqs(first) + shown_seqs(second)
@@ -177,8 +183,7 @@ def every_page(client, url: str) -> list[int]:
     while url:
         page = client.get(url).get_data(as_text=True)
         seqs += shown_seqs_of(page)
-        link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older entries', page)
-        url = link.group(1).replace("&amp;", "&") if link else None
+        url = older_entries_url(page)
     return seqs
 
 
@@ -217,9 +222,8 @@ def test_older_entries_link_pages_by_keyset(app, client, login_as):
     first = client.get("/audit/?action=test.bulk")
     first_seqs = shown_seqs(first)
     assert len(first_seqs) == PAGE_SIZE
-    link = re.search(r'<a href="([^"]+)"\s+hx-get="[^"]+"[^>]*>Older entries', first.get_data(as_text=True))
-    assert link, "no Older entries link"
-    url = link.group(1).replace("&amp;", "&")
+    url = older_entries_url(first.get_data(as_text=True))
+    assert url, "no Older entries link"
     assert f"before={first_seqs[-1]}" in url and "action=test.bulk" in url
 
     second = client.get(url)
