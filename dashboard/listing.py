@@ -329,8 +329,9 @@ def in_page_order_when_many(
     """
     if session.get_bind().dialect.name != "sqlite":
         return condition
-    probe = select(true()).select_from(model).where(condition).limit(FEW_ENOUGH_TO_SORT + 1)
-    if len(session.execute(probe).all()) > FEW_ENOUGH_TO_SORT:
+    # Counted by the database, so the up to 2,001 matches never come to Python as rows.
+    probe = select(true()).select_from(model).where(condition).limit(FEW_ENOUGH_TO_SORT + 1).subquery()
+    if session.scalar(select(func.count()).select_from(probe)) > FEW_ENOUGH_TO_SORT:
         return checked_on_rows(condition)
     return condition
 
