@@ -19,6 +19,8 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from functools import cache
+from functools import lru_cache
 from typing import Any
 from typing import TypeVar
 from urllib.parse import parse_qsl
@@ -33,6 +35,7 @@ from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import asc
+from sqlalchemy import bindparam
 from sqlalchemy import desc
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -215,8 +218,12 @@ def starts_with(column: InstrumentedAttribute, prefix: str) -> ColumnElement[boo
     under NOCASE and PostgreSQL only under the C collation or ``text_pattern_ops``. The range is exact
     wherever text compares by code point (SQLite's BINARY, PostgreSQL's C and C.UTF-8 collations).
     """
-    upper = _strings_after(prefix)
-    return column >= prefix if upper is None else and_(column >= prefix, column < upper)
+    return _from_to(column, prefix, _strings_after(prefix))
+
+
+def _from_to(column: Any, lower: Any, upper: Any | None) -> ColumnElement[bool]:
+    """Match ``lower`` <= ``column`` < ``upper`` (no upper bound when ``upper`` is None)."""
+    return column >= lower if upper is None else and_(column >= lower, column < upper)
 
 
 @dataclass(frozen=True)
@@ -264,10 +271,37 @@ def with_own_number(q: str, kinds: Sequence[IdKind], key: InstrumentedAttribute)
     a row number (see :func:`own_number`)."""
     if own_number(q) is None:
         return tuple(kinds)
-    return (
-        *kinds,
-        IdKind(key, lambda condition: select(key).where(condition), by_prefix=False, read=own_number),
-    )
+    return (*kinds, _own_number_kind(key))
+
+
+@cache
+def _own_number_kind(key: InstrumentedAttribute) -> IdKind:
+    """Return the lookup of a row by its number, one per key, so a search's statement is built once."""
+    return IdKind(key, lambda condition: select(key).where(condition), by_prefix=False, read=own_number)
+
+
+#: How a search looks up one kind of id: equal to the text, from the text on (a start with no
+#: string above it), or from the text to the first string above every string starting with it.
+_EXACT, _FROM, _RANGE = "exact", "from", "range"
+
+
+@lru_cache(maxsize=256)
+def _lookup_statement(kinds: tuple[IdKind, ...], shapes: tuple[str, ...]) -> Select:
+    """Build once the UNION ALL of one index lookup per kind in its shape, the text a bound value.
+
+    A list search runs it on every keystroke that settles: built per request, its expression took
+    more time than the lookups it runs.
+    """
+    branches = []
+    for index, (kind, shape) in enumerate(zip(kinds, shapes, strict=True)):
+        value = bindparam(f"id_{index}")
+        condition = (
+            kind.column == value
+            if shape == _EXACT
+            else _from_to(kind.column, value, bindparam(f"id_{index}_upper") if shape == _RANGE else None)
+        )
+        branches.append(kind.listed(condition))
+    return union_all(*branches).limit(SEARCH_CAP + 1)
 
 
 def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
@@ -280,15 +314,14 @@ def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
     """
 
     def lookup(prefix: bool) -> list[int]:
-        branches = [
-            kind.listed(
-                starts_with(kind.column, kind.read(q))
-                if prefix and kind.by_prefix
-                else kind.column == kind.read(q)
-            )
-            for kind in kinds
-        ]
-        return list(session.scalars(union_all(*branches).limit(SEARCH_CAP + 1)))
+        shapes, values = [], {}
+        for index, kind in enumerate(kinds):
+            value = values[f"id_{index}"] = kind.read(q)
+            upper = _strings_after(value) if prefix and kind.by_prefix else None
+            if upper is not None:
+                values[f"id_{index}_upper"] = upper
+            shapes.append(_EXACT if not (prefix and kind.by_prefix) else _FROM if upper is None else _RANGE)
+        return list(session.scalars(_lookup_statement(tuple(kinds), tuple(shapes)), values))
 
     ids = lookup(prefix=True)
     if len(ids) <= SEARCH_CAP:
