@@ -200,8 +200,17 @@ def zone_label(zone: str) -> str:
 
 
 def can_open(endpoint: str) -> bool:
-    """Return True when the current user's role may open ``endpoint``."""
-    return current_user.is_authenticated and _role_may_open(current_user.role, endpoint)
+    """Return True when the current user's role may open ``endpoint``.
+
+    Lists ask it for a link on every row: the answer is kept for the request.
+    """
+    answers = g.setdefault("may_open", {})
+    answer = answers.get(endpoint)
+    if answer is None:
+        answer = answers[endpoint] = current_user.is_authenticated and _role_may_open(
+            current_user.role, endpoint
+        )
+    return answer
 
 
 def _role_may_open(role: str, endpoint: str) -> bool:
