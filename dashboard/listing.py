@@ -31,9 +31,12 @@ from flask import Response
 from flask import request
 from flask_babel import LazyString
 from flask_wtf import FlaskForm
+from sqlalchemy import ARRAY
+from sqlalchemy import BigInteger
 from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import any_
 from sqlalchemy import asc
 from sqlalchemy import bindparam
 from sqlalchemy import desc
@@ -247,6 +250,16 @@ class Found:
     ids: list[int]
     #: More than :data:`SEARCH_CAP` ids start with the search: only exact matches are listed.
     prefix_too_broad: bool = False
+    #: The database takes the ids as one array (PostgreSQL), not as a parameter each.
+    as_array: bool = False
+
+    def among(self, key: InstrumentedAttribute) -> ColumnElement[bool]:
+        """Return the condition that ``key`` is one of these ids."""
+        if self.as_array:
+            # One parameter: as an IN list, SQLAlchemy and psycopg spend a few microseconds on
+            # each id (126 ids: 0.8 ms a page as a list, 0.3 ms as an array).
+            return key == any_(bindparam("found_ids", self.ids, type_=ARRAY(BigInteger)))
+        return key.in_(self.ids)
 
 
 @dataclass(frozen=True)
@@ -323,10 +336,11 @@ def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
             shapes.append(_EXACT if not (prefix and kind.by_prefix) else _FROM if upper is None else _RANGE)
         return list(session.scalars(_lookup_statement(tuple(kinds), tuple(shapes)), values))
 
+    as_array = session.get_bind().dialect.name == "postgresql"
     ids = lookup(prefix=True)
     if len(ids) <= SEARCH_CAP:
-        return Found(sorted(set(ids)))
-    return Found(sorted(set(lookup(prefix=False)))[:SEARCH_CAP], prefix_too_broad=True)
+        return Found(sorted(set(ids)), as_array=as_array)
+    return Found(sorted(set(lookup(prefix=False)))[:SEARCH_CAP], prefix_too_broad=True, as_array=as_array)
 
 
 def among_found(
@@ -340,7 +354,7 @@ def among_found(
     """
     if found is None:
         return list(conditions)
-    kept = [model.id.in_(found.ids)]
+    kept = [found.among(model.id)]
     return [*kept, checked_on_rows(and_(*conditions))] if conditions else kept
 
 
