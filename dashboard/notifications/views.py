@@ -49,6 +49,7 @@ from dashboard.notifications.retention import recent_rejections
 from dashboard.templating import badge
 from dashboard.templating import can_open
 from dashboard.templating import id_url
+from dashboard.templating import link
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -105,9 +106,9 @@ def verdict_badge(verdict: str) -> Markup:
 @bp.app_template_filter()
 def notification_link(notification_id: int) -> Markup:
     """Link ``#<id>`` to the notification's page."""
-    href = id_url(notification_id, "notifications.detail", "notification_id")
-    # %-formatting: Markup.format runs Python's string.Formatter on every call, once per row here.
-    return Markup('<a href="%s">#%d</a>') % (href, notification_id)
+    return link(
+        id_url(notification_id, "notifications.detail", "notification_id"), f"#{int(notification_id)}"
+    )
 
 
 class AboutAnObject(Protocol):
@@ -125,7 +126,7 @@ def object_link(record: AboutAnObject) -> Markup:
         return Markup('<span class="muted">—</span>')
     href = object_href(object_type, object_id)
     text = _("%(object)s %(id)s", object=OBJECT_LABELS.get(object_type, object_type), id=object_id)
-    return Markup('<a href="%s">%s</a>') % (href, text) if href else escape(text)
+    return link(href, text) if href else escape(text)
 
 
 @bp.app_template_global()

@@ -13,6 +13,7 @@ from dashboard.providers.registry import label
 from dashboard.statuses import STATUS_LABELS
 from dashboard.templating import STATUS_TONES
 from dashboard.templating import id_url
+from dashboard.templating import link
 from dashboard.templating import status_badge
 from dashboard.templating import status_tone
 
@@ -69,3 +70,11 @@ def test_row_links_are_the_urls_flask_builds(app, script_root):
 def test_row_links_refuse_a_route_that_does_not_end_in_its_id(app):
     with app.test_request_context("/"), pytest.raises(ValueError, match="does not end"):
         id_url(1, "payments.refund", "payment_id")
+
+
+def test_a_link_escapes_its_address_and_its_words():
+    shown = link('/audit/?actor="x"&y=<1>', "<b>payment</b> & 12")
+    assert shown == (
+        '<a href="/audit/?actor=&#34;x&#34;&amp;y=&lt;1&gt;">&lt;b&gt;payment&lt;/b&gt; &amp; 12</a>'
+    )
+    assert shown.__html__() == str(shown)
