@@ -33,6 +33,7 @@ from flask_babel import LazyString
 from flask_wtf import FlaskForm
 from sqlalchemy import ARRAY
 from sqlalchemy import BigInteger
+from sqlalchemy import CompoundSelect
 from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import and_
@@ -258,7 +259,7 @@ class Found:
         if self.as_array:
             # One parameter: as an IN list, SQLAlchemy and psycopg spend a few microseconds on
             # each id (126 ids: 0.8 ms a page as a list, 0.3 ms as an array).
-            return key == any_(bindparam("found_ids", self.ids, type_=ARRAY(BigInteger)))
+            return key == any_(bindparam("found_ids", self.ids, type_=ARRAY(BigInteger), unique=True))
         return key.in_(self.ids)
 
 
@@ -299,7 +300,7 @@ _EXACT, _FROM, _RANGE = "exact", "from", "range"
 
 
 @lru_cache(maxsize=256)
-def _lookup_statement(kinds: tuple[IdKind, ...], shapes: tuple[str, ...]) -> Select:
+def _lookup_statement(kinds: tuple[IdKind, ...], shapes: tuple[str, ...], limit: int) -> CompoundSelect:
     """Build once the UNION ALL of one index lookup per kind in its shape, the text a bound value.
 
     A list search runs it on every keystroke that settles: built per request, its expression took
@@ -307,14 +308,14 @@ def _lookup_statement(kinds: tuple[IdKind, ...], shapes: tuple[str, ...]) -> Sel
     """
     branches = []
     for index, (kind, shape) in enumerate(zip(kinds, shapes, strict=True)):
-        value = bindparam(f"id_{index}")
+        value = bindparam(f"search_{index}")
         condition = (
             kind.column == value
             if shape == _EXACT
-            else _from_to(kind.column, value, bindparam(f"id_{index}_upper") if shape == _RANGE else None)
+            else _from_to(kind.column, value, bindparam(f"search_{index}_upper") if shape == _RANGE else None)
         )
         branches.append(kind.listed(condition))
-    return union_all(*branches).limit(SEARCH_CAP + 1)
+    return union_all(*branches).limit(limit)
 
 
 def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
@@ -329,12 +330,12 @@ def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
     def lookup(prefix: bool) -> list[int]:
         shapes, values = [], {}
         for index, kind in enumerate(kinds):
-            value = values[f"id_{index}"] = kind.read(q)
+            value = values[f"search_{index}"] = kind.read(q)
             upper = _strings_after(value) if prefix and kind.by_prefix else None
             if upper is not None:
-                values[f"id_{index}_upper"] = upper
+                values[f"search_{index}_upper"] = upper
             shapes.append(_EXACT if not (prefix and kind.by_prefix) else _FROM if upper is None else _RANGE)
-        return list(session.scalars(_lookup_statement(tuple(kinds), tuple(shapes)), values))
+        return list(session.scalars(_lookup_statement(tuple(kinds), tuple(shapes), SEARCH_CAP + 1), values))
 
     as_array = session.get_bind().dialect.name == "postgresql"
     ids = lookup(prefix=True)

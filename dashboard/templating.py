@@ -212,14 +212,14 @@ def zone_label(zone: str) -> str:
 def can_open(endpoint: str) -> bool:
     """Return True when the current user's role may open ``endpoint``.
 
-    Lists ask it for a link on every row: the answer is kept for the request.
+    Lists ask it for a link on every row: the answer is kept for the request, by role (an error
+    page signs the user out before it renders).
     """
+    role = getattr(current_user, "role", None)  # anonymous users have none
     answers = g.setdefault("may_open", {})
-    answer = answers.get(endpoint)
+    answer = answers.get((role, endpoint))
     if answer is None:
-        answer = answers[endpoint] = current_user.is_authenticated and _role_may_open(
-            current_user.role, endpoint
-        )
+        answer = answers[role, endpoint] = role is not None and _role_may_open(role, endpoint)
     return answer
 
 

@@ -12,16 +12,20 @@ from werkzeug.datastructures import MultiDict
 from dashboard.audit.forms import AuditFilterForm
 from dashboard.audit.models import AuditLog
 from dashboard.audit.queries import AuditFilter
+from dashboard.extensions import db
 from dashboard.listing import Cursor
 from dashboard.listing import _strings_after
 from dashboard.listing import choices
 from dashboard.listing import filter_args
+from dashboard.listing import find_ids
 from dashboard.listing import own_number
 from dashboard.listing import spreadsheet_safe
 from dashboard.listing import start_of_day
 from dashboard.listing import strip_text
 from dashboard.listing import valid_filters
 from dashboard.listing import within_days
+from dashboard.payments.queries import PAYMENT_IDS
+from tests.factories import make_payment
 
 
 def test_a_cursor_survives_the_round_trip_through_a_url_to_the_microsecond():
@@ -135,3 +139,21 @@ def test_other_cells_are_left_as_they_are(value):
 )
 def test_a_search_names_a_row_by_its_number_with_or_without_a_hash(q, number):
     assert own_number(q) == number
+
+
+def test_a_search_finds_ids_whole_by_a_start_and_by_a_start_nothing_sorts_after(app):
+    last = "\U0010ffff"  # no string sorts after a run of it: the range has no upper bound
+    with app.app_context():
+        ids = {
+            request_id: make_payment(db.session, request_id=request_id).id
+            for request_id in ("PAY-7", "PAY-70", "PAY-8", last, f"{last}x")
+        }
+        db.session.commit()
+
+        def found(q: str) -> list[int]:
+            return find_ids(db.session, q, PAYMENT_IDS).ids
+
+        assert found("PAY-7") == sorted([ids["PAY-7"], ids["PAY-70"]])
+        assert found("PAY-70") == [ids["PAY-70"]]
+        assert found("PAY-9") == []
+        assert found(last) == sorted([ids[last], ids[f"{last}x"]])
