@@ -432,7 +432,13 @@ def keys_after(session: Session, key: InstrumentedAttribute, after: int) -> list
 
 def newest_key(session: Session, key: InstrumentedAttribute) -> int:
     """Return the newest key of a list's table (0 when empty): where its "N new" bar starts counting."""
-    return session.scalar(select(key).order_by(key.desc()).limit(1)) or 0
+    return session.scalar(_newest_statement(key)) or 0
+
+
+@cache
+def _newest_statement(key: InstrumentedAttribute) -> Select:
+    """Build once the read of ``key``'s newest value (every inbox and audit page and live poll runs it)."""
+    return select(key).order_by(key.desc()).limit(1)
 
 
 def count_new(
