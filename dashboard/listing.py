@@ -331,10 +331,13 @@ def find_ids(session: Session, q: str, kinds: Sequence[IdKind]) -> Found:
         shapes, values = [], {}
         for index, kind in enumerate(kinds):
             value = values[f"search_{index}"] = kind.read(q)
-            upper = _strings_after(value) if prefix and kind.by_prefix else None
-            if upper is not None:
+            if not (prefix and kind.by_prefix):
+                shapes.append(_EXACT)
+            elif (upper := _strings_after(value)) is None:
+                shapes.append(_FROM)
+            else:
+                shapes.append(_RANGE)
                 values[f"search_{index}_upper"] = upper
-            shapes.append(_EXACT if not (prefix and kind.by_prefix) else _FROM if upper is None else _RANGE)
         return list(session.scalars(_lookup_statement(tuple(kinds), tuple(shapes), SEARCH_CAP + 1), values))
 
     as_array = session.get_bind().dialect.name == "postgresql"
