@@ -27,6 +27,7 @@ from dashboard.listing import spreadsheet_safe
 from dashboard.money import Money
 from dashboard.money import format_money
 from dashboard.reports.ranges import ReportFilters
+from dashboard.templating import link
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def html_cell(value: Cell, zone: ZoneInfo) -> Markup:
     if value is None:
         return Markup('<span class="muted">—</span>')
     if isinstance(value, Link):
-        return Markup('<a href="{}">{}</a>').format(value.url, value.text)
+        return link(value.url, value.text)
     if isinstance(value, Money):
         return escape(format_money(value))
     if isinstance(value, datetime):
