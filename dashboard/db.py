@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import declared_attr
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import scoped_session
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
@@ -383,6 +384,7 @@ def configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
     _SQLITE_WRITERS[engine] = WritersLock(database_file(engine.url))
+    _GROUP_COMMITS[engine] = GroupCommit(engine)
 
 
 def lift_statement_timeout(session: Session | Connection) -> None:
@@ -439,6 +441,102 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
         connection.begin(),
     ):
         yield connection
+
+
+class GroupCommit:
+    """Insert the rows this process's threads give at the same time in one write transaction (SQLite).
+
+    SQLite lets one writer in at a time, and every transaction pays for BEGIN IMMEDIATE, the
+    writers' lock and a commit that copies each page it touched to the WAL: about 110 µs, where a
+    notification's insert costs 30-80 µs (its row and eight indexes). So the thread that finds
+    nobody writing writes its own row and every row given while it writes, in one transaction; the
+    others wait for that commit, so a row is stored before its thread goes on. The first thread
+    still waiting then writes the next batch.
+    """
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._after_fork()
+        _GROUP_COMMITS_MADE.add(self)
+
+    def _after_fork(self) -> None:
+        # Also run in a forked child: it starts with nobody writing and nothing given.
+        self._mutex = threading.Lock()
+        self._given: list[_Given] = []
+        self._writing = False
+
+    def insert(self, statement: Executable, row: dict[str, Any]) -> int | None:
+        """Insert ``row`` with ``statement`` (``INSERT … RETURNING`` one value) and commit; return
+        the value, or None when the row is not stored (its batch failed: store it alone)."""
+        given = _Given(statement, row)
+        with self._mutex:
+            self._given.append(given)
+            leads, self._writing = not self._writing, True
+        if not leads:
+            given.done.wait()
+            if not given.leads:
+                return given.value
+        self._write()
+        return given.value
+
+    def _write(self) -> None:
+        with self._mutex:
+            batch, self._given = self._given, []
+        written = False
+        try:
+            with write_connection(self._engine) as connection:
+                for given in batch:
+                    given.value = connection.execute(given.statement, given.row).scalar_one()
+            written = True
+        except Exception:
+            _log.debug("a batch of %d inserts failed: each is stored alone", len(batch), exc_info=True)
+        finally:
+            # Whatever ended the write, every thread of the batch goes on, and the next waits no more.
+            for given in batch:
+                if not written:
+                    given.value = None
+                given.done.set()
+            with self._mutex:
+                following = self._given[0] if self._given else None
+                self._writing = following is not None
+            if following is not None:
+                following.leads = True
+                following.done.set()
+
+
+class _Given:
+    """A row given to a :class:`GroupCommit`, until its batch is written."""
+
+    __slots__ = ("done", "leads", "row", "statement", "value")
+
+    def __init__(self, statement: Executable, row: dict[str, Any]):
+        self.statement, self.row = statement, row
+        self.value: int | None = None
+        self.leads = False
+        self.done = threading.Event()
+
+
+_GROUP_COMMITS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+_GROUP_COMMITS_MADE: weakref.WeakSet[GroupCommit] = weakref.WeakSet()
+
+
+def _group_commits_after_fork() -> None:
+    for group in list(_GROUP_COMMITS_MADE):
+        group._after_fork()
+
+
+os.register_at_fork(after_in_child=_group_commits_after_fork)
+
+
+def inserted_together(engine: Engine, statement: Executable, row: dict[str, Any]) -> int | None:
+    """Insert ``row`` in a transaction shared with this process's other threads' rows (SQLite: see
+    :class:`GroupCommit`) and return what ``statement`` returns; None when it is not stored, on
+    PostgreSQL always (concurrent transactions commit side by side there): store it alone then.
+
+    Never call it inside a transaction: the row is committed before it returns.
+    """
+    group = _GROUP_COMMITS.get(engine)
+    return None if group is None else group.insert(statement, row)
 
 
 @contextmanager

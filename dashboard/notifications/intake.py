@@ -3,7 +3,9 @@
 Intake (inside the webhook request) parses nothing it trusts: it checks the signature over the
 raw bytes (pure computation, no state), then stores the bytes, the relevant headers and the
 verdict with one ``INSERT … RETURNING`` in a transaction of its own — whose only other statement
-counts it in the notification health rollup, one upsert — and only then acknowledges.
+counts it in the notification health rollup, one upsert; on SQLite a verified one shares its
+transaction with those the process's other threads store at the same moment (``GroupCommit``) —
+and only then acknowledges.
 Doing the check before the insert rather than after it costs nothing in safety — a process dying
 mid-check has stored nothing and acknowledged nothing, so the provider sends again — and keeps
 intake to one statement and one commit. Nothing is queued: the appliers pick up stored rows
@@ -31,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from dashboard import clock
 from dashboard.crypto import lookup_hash
 from dashboard.db import clipped
+from dashboard.db import inserted_together
 from dashboard.db import write_connection
 from dashboard.extensions import db
 from dashboard.notifications.models import InboxOutcome
@@ -146,9 +149,14 @@ def _store(checked: Checked) -> Intake:
         }
         with write_connection(db.engine) as connection:
             return Intake(_insert(connection, row), checked.verdict)
-    # The insert is its transaction's only statement, so a redelivery (the key is taken) is stored
-    # in a second transaction instead of paying a SAVEPOINT on every notification.
+    # A verified notification waits to be applied: the health rollup counts it only then, so its
+    # insert is the transaction's only statement, and may share its transaction with those other
+    # threads store at the same time (SQLite). A redelivery (the key is taken) fails its batch; it
+    # is stored alone, and in a second transaction instead of paying a SAVEPOINT on every one.
     row = {**checked.fields, "dedup_key": checked.dedup_key, "verdict": Verdict.VALID.value}
+    notification_id = inserted_together(db.engine, _INSERT, row)
+    if notification_id is not None:
+        return Intake(notification_id, checked.verdict)
     try:
         with write_connection(db.engine) as connection:
             return Intake(_insert(connection, row), checked.verdict)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
+import requests
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 
+from dashboard.db import writers_lock
 from dashboard.extensions import db
 from dashboard.extensions import limiter
 from dashboard.notifications.models import Notification
@@ -20,6 +24,7 @@ from tests.notifications.notify_helpers import ANTOM_ACK
 from tests.notifications.notify_helpers import ANTOM_PATH
 from tests.notifications.notify_helpers import WORLDPAY_PATH
 from tests.notifications.notify_helpers import antom_headers
+from tests.notifications.notify_helpers import as_bytes
 from tests.notifications.notify_helpers import event_signature
 from tests.notifications.notify_helpers import notifications
 from tests.notifications.notify_helpers import payment_result
@@ -87,6 +92,36 @@ def test_webhook_answers_set_no_cookie(sandboxed):
     assert signed.status_code == 200 and refused_by_antom_rules(unsigned)
     assert "Set-Cookie" not in signed.headers and "Set-Cookie" not in unsigned.headers
     assert client.get_cookie("back_office_session") is None
+
+
+def test_notifications_arriving_together_are_each_stored_once_and_redeliveries_as_duplicates(sandboxed):
+    app = sandboxed.app
+    bodies = [
+        as_bytes(payment_result(f"PAY-TOGETHER-{number}", f"2026010519401080010018880000{number:03d}"))
+        for number in range(8)
+    ]
+    sent = [*bodies, *bodies[:3]]  # three redelivered while their first delivery is being stored
+
+    def deliver(body: bytes):
+        headers = antom_headers(app, body)
+        return requests.post(sandboxed.url + ANTOM_PATH, data=body, headers=headers, timeout=30)
+
+    # The writers wait while the POSTs arrive, so on SQLite they are stored in shared transactions,
+    # originals and redeliveries in the same one.
+    with ThreadPoolExecutor(len(sent)) as pool:
+        with writers_lock(db.engine):
+            answers = pool.map(deliver, sent)
+            time.sleep(0.5)
+        answers = list(answers)
+
+    assert [(answer.status_code, answer.content) for answer in answers] == [(200, ANTOM_ACK)] * len(sent)
+    rows = notifications()
+    originals = {row.body: row.id for row in rows if row.duplicate_of_id is None}
+    assert sorted(originals) == sorted(bodies)
+    assert all(row.verdict == "valid" for row in rows)
+    duplicates = sorted((row.body, row.duplicate_of_id, row.outcome) for row in rows if row.duplicate_of_id)
+    assert duplicates == sorted((body, originals[body], "duplicate") for body in bodies[:3])
+    assert sorted(waiting()) == sorted(originals.values())
 
 
 @pytest.mark.postgres

@@ -6,6 +6,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC
 from datetime import datetime
@@ -13,7 +14,9 @@ from datetime import timedelta
 from datetime import timezone
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -25,10 +28,12 @@ from dashboard import db as db_module
 from dashboard.db import UTCDateTime
 from dashboard.db import WritersLock
 from dashboard.db import database_file
+from dashboard.db import inserted_together
 from dashboard.db import write_transaction
 from dashboard.errors import database_unavailable
 from dashboard.extensions import db
 from dashboard.users.models import User
+from tests.conftest import skip_unless_postgresql
 
 HKT = timezone(timedelta(hours=8))
 
@@ -210,6 +215,94 @@ def test_write_transaction_first_commits_work_already_pending(app, live_db):
         emails = set(db.session.scalars(select(User.email)))
         assert emails == {"earlier@staff.example"}
         db.session.remove()
+
+
+def _insert_user(email: str):
+    row = {"email": email, "name": "Row", "role": "viewer", "password_hash": "x"}
+    return insert(User).returning(User.id), row
+
+
+def _skip_unless_sqlite(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("writes shared by threads are a SQLite matter: PostgreSQL commits side by side")
+
+
+def _wait_until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def _given_together(app, emails: list[str]) -> tuple[dict[str, int | None], int]:
+    """Give one user row per thread while the writers' lock is held, so they queue; return what each
+    thread got back and how many transactions committed."""
+    commits = []
+    results: dict[str, int | None] = {}
+
+    def committed(connection) -> None:
+        commits.append(connection)
+
+    def give(email: str) -> None:
+        with app.app_context():
+            results[email] = inserted_together(db.engine, *_insert_user(email))
+
+    with app.app_context():
+        group = db_module._GROUP_COMMITS[db.engine]
+        event.listen(db.engine, "commit", committed)
+        try:
+            threads = [threading.Thread(target=give, args=(email,)) for email in emails]
+            with db_module.writers_lock(db.engine):
+                # The first thread waits for this lock; the others wait for it to write.
+                threads[0].start()
+                _wait_until(lambda: group._writing)
+                for thread in threads[1:]:
+                    thread.start()
+                _wait_until(lambda: len(group._given) == len(emails) - 1)
+            for thread in threads:
+                thread.join(timeout=30)
+        finally:
+            event.remove(db.engine, "commit", committed)
+    return results, len(commits)
+
+
+def test_rows_given_while_another_thread_writes_are_committed_together(app, live_db):
+    _skip_unless_sqlite(app)
+    emails = [f"together{number}@staff.example" for number in range(6)]
+
+    results, commits = _given_together(app, emails)
+
+    # The first thread's row alone, then the five that waited for it, in one transaction.
+    assert commits == 2
+    with app.app_context():
+        stored = dict(db.session.execute(select(User.email, User.id)).all())
+        db.session.remove()
+    assert stored == results
+
+
+def test_a_batch_that_fails_stores_none_of_its_rows_and_each_thread_stores_its_own(app, live_db):
+    _skip_unless_sqlite(app)
+    with app.app_context():
+        with write_transaction(db.session) as session:
+            session.add(make_user("taken@staff.example"))
+        db.session.remove()
+    emails = ["first@staff.example", "taken@staff.example", "second@staff.example", "third@staff.example"]
+
+    results, _ = _given_together(app, emails)
+
+    # The first went in alone; the batch after it met the taken address and was undone whole.
+    assert results["first@staff.example"] is not None
+    assert [results[email] for email in emails[1:]] == [None, None, None]
+    with app.app_context():
+        assert _count_users_from_another_connection() == 2
+
+
+def test_on_postgresql_each_row_is_left_to_its_own_transaction(app, live_db):
+    skip_unless_postgresql(app, "side-by-side transactions")
+    with app.app_context():
+        assert inserted_together(db.engine, *_insert_user("alone@staff.example")) is None
+        assert _count_users_from_another_connection() == 0
 
 
 def test_free_text_columns_keep_at_most_their_length_and_store_empty_text_as_null(app_ctx):
