@@ -32,6 +32,7 @@ from sqlalchemy import true
 from sqlalchemy.engine import URL
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -384,7 +385,7 @@ def configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
     _SQLITE_WRITERS[engine] = WritersLock(database_file(engine.url))
-    _GROUP_COMMITS[engine] = GroupCommit(engine)
+    _GROUP_COMMITS[engine] = GroupCommit()
 
 
 def lift_statement_timeout(session: Session | Connection) -> None:
@@ -452,10 +453,12 @@ class GroupCommit:
     nobody writing writes its own row and every row given while it writes, in one transaction; the
     others wait for that commit, so a row is stored before its thread goes on. The first thread
     still waiting then writes the next batch.
+
+    A batch that breaks a constraint is undone whole, and each of its threads is told to store its
+    row alone; any other error of the batch is raised in each of its threads.
     """
 
-    def __init__(self, engine: Engine):
-        self._engine = engine
+    def __init__(self) -> None:
         self._after_fork()
         _GROUP_COMMITS_MADE.add(self)
 
@@ -465,36 +468,42 @@ class GroupCommit:
         self._given: list[_Given] = []
         self._writing = False
 
-    def insert(self, statement: Executable, row: dict[str, Any]) -> int | None:
+    def insert(self, engine: Engine, statement: Executable, row: dict[str, Any]) -> int | None:
         """Insert ``row`` with ``statement`` (``INSERT … RETURNING`` one value) and commit; return
-        the value, or None when the row is not stored (its batch failed: store it alone)."""
+        the value, or None when the row is not stored: ``statement`` returned nothing, or the
+        batch broke a constraint (store it alone)."""
         given = _Given(statement, row)
         with self._mutex:
             self._given.append(given)
             leads, self._writing = not self._writing, True
         if not leads:
             given.done.wait()
-            if not given.leads:
-                return given.value
-        self._write()
+            leads = given.leads
+        if leads:
+            self._write(engine)
+        if given.error is not None:
+            raise given.error
         return given.value
 
-    def _write(self) -> None:
+    def _write(self, engine: Engine) -> None:
         with self._mutex:
             batch, self._given = self._given, []
         written = False
+        error: Exception | None = None
         try:
-            with write_connection(self._engine) as connection:
+            with write_connection(engine) as connection:
                 for given in batch:
-                    given.value = connection.execute(given.statement, given.row).scalar_one()
+                    given.value = connection.execute(given.statement, given.row).scalar()
             written = True
-        except Exception:
-            _log.debug("a batch of %d inserts failed: each is stored alone", len(batch), exc_info=True)
+        except IntegrityError:
+            _log.debug("a batch of %d inserts broke a constraint: each is stored alone", len(batch))
+        except Exception as exc:
+            error = exc
         finally:
             # Whatever ended the write, every thread of the batch goes on, and the next waits no more.
             for given in batch:
                 if not written:
-                    given.value = None
+                    given.value, given.error = None, error
                 given.done.set()
             with self._mutex:
                 following = self._given[0] if self._given else None
@@ -507,15 +516,17 @@ class GroupCommit:
 class _Given:
     """A row given to a :class:`GroupCommit`, until its batch is written."""
 
-    __slots__ = ("done", "leads", "row", "statement", "value")
+    __slots__ = ("done", "error", "leads", "row", "statement", "value")
 
     def __init__(self, statement: Executable, row: dict[str, Any]):
         self.statement, self.row = statement, row
         self.value: int | None = None
+        self.error: Exception | None = None
         self.leads = False
         self.done = threading.Event()
 
 
+#: Each SQLite engine's group commit (the engine is the weak key: a group holds no engine).
 _GROUP_COMMITS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
 _GROUP_COMMITS_MADE: weakref.WeakSet[GroupCommit] = weakref.WeakSet()
 
@@ -533,10 +544,11 @@ def inserted_together(engine: Engine, statement: Executable, row: dict[str, Any]
     :class:`GroupCommit`) and return what ``statement`` returns; None when it is not stored, on
     PostgreSQL always (concurrent transactions commit side by side there): store it alone then.
 
-    Never call it inside a transaction: the row is committed before it returns.
+    Never call it inside a transaction or while holding :func:`writers_lock`: the row is committed
+    before it returns, by whichever thread writes its batch.
     """
     group = _GROUP_COMMITS.get(engine)
-    return None if group is None else group.insert(statement, row)
+    return None if group is None else group.insert(engine, statement, row)
 
 
 @contextmanager

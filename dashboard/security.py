@@ -45,7 +45,8 @@ SECURITY_HEADERS = [
 
 
 def add_security_headers(response: Response) -> Response:
-    """Set CSP, nosniff, referrer policy and frame denial unless a view set its own."""
+    """Set CSP, nosniff, the referrer and opener policies and frame denial, and on HTML no caching,
+    unless a view set its own."""
     headers = response.headers
     # One look at the names already set: each ``setdefault`` would walk them all again (10 µs a
     # response in all, where a provider's notification takes 300 µs).

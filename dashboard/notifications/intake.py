@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +50,9 @@ APPLY_NOTIFICATION = "dashboard.notifications.tasks.apply_notification_task"
 
 _TABLE = Notification.__table__
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
+#: The insert of a batch shared with other threads (SQLite only): a redelivery whose key is taken
+#: returns nothing instead of undoing the batch, and is then stored alone as a duplicate.
+_INSERT_UNLESS_TAKEN = sqlite_insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
 _KEY_LENGTH = _TABLE.c.dedup_key.type.length
 
 
@@ -151,10 +155,10 @@ def _store(checked: Checked) -> Intake:
             return Intake(_insert(connection, row), checked.verdict)
     # A verified notification waits to be applied: the health rollup counts it only then, so its
     # insert is the transaction's only statement, and may share its transaction with those other
-    # threads store at the same time (SQLite). A redelivery (the key is taken) fails its batch; it
-    # is stored alone, and in a second transaction instead of paying a SAVEPOINT on every one.
+    # threads store at the same time (SQLite). A redelivery (the key is taken) is stored alone, and
+    # in a second transaction instead of paying a SAVEPOINT on every notification.
     row = {**checked.fields, "dedup_key": checked.dedup_key, "verdict": Verdict.VALID.value}
-    notification_id = inserted_together(db.engine, _INSERT, row)
+    notification_id = inserted_together(db.engine, _INSERT_UNLESS_TAKEN, row)
     if notification_id is not None:
         return Intake(notification_id, checked.verdict)
     try:

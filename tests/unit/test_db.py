@@ -14,6 +14,11 @@ from datetime import timedelta
 from datetime import timezone
 
 import pytest
+from sqlalchemy import Column
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -222,6 +227,14 @@ def _insert_user(email: str):
     return insert(User).returning(User.id), row
 
 
+#: A table no database here has.
+_NOT_MADE = Table("not_made", MetaData(), Column("id", Integer, primary_key=True), Column("email", String))
+
+
+def _insert_not_made(email: str):
+    return insert(_NOT_MADE).returning(_NOT_MADE.c.id), {"email": email}
+
+
 def _skip_unless_sqlite(app) -> None:
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
@@ -235,33 +248,37 @@ def _wait_until(condition, seconds: float = 10) -> None:
         time.sleep(0.01)
 
 
-def _given_together(app, emails: list[str]) -> tuple[dict[str, int | None], int]:
-    """Give one user row per thread while the writers' lock is held, so they queue; return what each
-    thread got back and how many transactions committed."""
+def _given_together(app, emails: list[str], insert_of=_insert_user) -> tuple[dict[str, object], int]:
+    """Give one row per thread while the writers' lock is held, so they queue; return what each
+    thread got back (or raised) and how many transactions committed."""
     commits = []
-    results: dict[str, int | None] = {}
+    results: dict[str, object] = {}
 
     def committed(connection) -> None:
         commits.append(connection)
 
     def give(email: str) -> None:
         with app.app_context():
-            results[email] = inserted_together(db.engine, *_insert_user(email))
+            try:
+                results[email] = inserted_together(db.engine, *insert_of(email))
+            except Exception as exc:
+                results[email] = exc
 
     with app.app_context():
         group = db_module._GROUP_COMMITS[db.engine]
         event.listen(db.engine, "commit", committed)
         try:
-            threads = [threading.Thread(target=give, args=(email,)) for email in emails]
+            threads = [threading.Thread(target=give, args=(email,), daemon=True) for email in emails]
             with db_module.writers_lock(db.engine):
-                # The first thread waits for this lock; the others wait for it to write.
+                # The first thread takes its batch and waits for this lock; the others wait for it.
                 threads[0].start()
-                _wait_until(lambda: group._writing)
+                _wait_until(lambda: group._writing and not group._given)
                 for thread in threads[1:]:
                     thread.start()
                 _wait_until(lambda: len(group._given) == len(emails) - 1)
             for thread in threads:
                 thread.join(timeout=30)
+                assert not thread.is_alive()
         finally:
             event.remove(db.engine, "commit", committed)
     return results, len(commits)
@@ -281,7 +298,7 @@ def test_rows_given_while_another_thread_writes_are_committed_together(app, live
     assert stored == results
 
 
-def test_a_batch_that_fails_stores_none_of_its_rows_and_each_thread_stores_its_own(app, live_db):
+def test_a_batch_that_breaks_a_constraint_stores_none_of_its_rows_and_tells_each_thread(app, live_db):
     _skip_unless_sqlite(app)
     with app.app_context():
         with write_transaction(db.session) as session:
@@ -291,11 +308,23 @@ def test_a_batch_that_fails_stores_none_of_its_rows_and_each_thread_stores_its_o
 
     results, _ = _given_together(app, emails)
 
-    # The first went in alone; the batch after it met the taken address and was undone whole.
-    assert results["first@staff.example"] is not None
+    # The first went in alone; the batch after it met the taken address and was undone whole, and
+    # each of its threads is told its row is not stored (it stores it alone).
+    assert isinstance(results["first@staff.example"], int)
     assert [results[email] for email in emails[1:]] == [None, None, None]
     with app.app_context():
         assert _count_users_from_another_connection() == 2
+
+
+def test_any_other_error_of_a_batch_is_raised_in_each_of_its_threads(app, live_db):
+    _skip_unless_sqlite(app)
+    emails = [f"lost{number}@staff.example" for number in range(4)]
+
+    results, commits = _given_together(app, emails, _insert_not_made)
+
+    assert commits == 0
+    assert all(isinstance(results[email], OperationalError) for email in emails)
+    assert all("no such table" in str(results[email]) for email in emails)
 
 
 def test_on_postgresql_each_row_is_left_to_its_own_transaction(app, live_db):
