@@ -141,7 +141,7 @@ def test_a_search_names_a_row_by_its_number_with_or_without_a_hash(q, number):
     assert own_number(q) == number
 
 
-def test_a_search_finds_ids_whole_by_a_start_and_by_a_start_nothing_sorts_after(app):
+def test_a_search_finds_ids_whole_by_a_start_and_by_a_start_nothing_sorts_after(app, live_db):
     last = "\U0010ffff"  # no string sorts after a run of it: the range has no upper bound
     with app.app_context():
         ids = {
