@@ -599,7 +599,10 @@ def fields_to_refresh(form: FlaskForm) -> list[str]:
     """
     if not is_htmx():
         return []
-    shown = type(form)(url_args(request.headers.get("HX-Current-URL")))
+    shown_args = url_args(request.headers.get("HX-Current-URL"))
+    if all(shown_args.getlist(field.name) == (field.raw_data or []) for field in form):
+        return []  # the same filters as shown (the pager, a live refresh): the same messages
+    shown = type(form)(shown_args)
     shown.validate()
     return fields_with_new_messages(form, shown)
 
