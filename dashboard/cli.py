@@ -13,6 +13,7 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect
 
 from dashboard import jobs
+from dashboard.db import give_way_to_other_writers
 from dashboard.serving import serve_until_stopped
 
 #: One demo account per role; the passwords are printed when the demo starts.
@@ -150,6 +151,8 @@ def rollups_rebuild(check: bool) -> None:
 @click.option("--workers", default=4, show_default=True, help="Worker threads.")
 def worker(workers: int) -> None:
     """Run the job consumer and as many drainers in the foreground (Ctrl-C stops them)."""
+    # Web requests (a provider's notification) must not wait behind batches of background work.
+    give_way_to_other_writers()
     huey = jobs.get_huey()
     started = jobs.Workers(huey, workers, check_worker_health=True)
     jobs.beat(huey)

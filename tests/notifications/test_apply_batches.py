@@ -13,6 +13,8 @@ from dashboard import jobs
 from dashboard.extensions import db
 from dashboard.notifications import handlers
 from dashboard.notifications.tasks import APPLY_BATCH
+from dashboard.notifications.tasks import APPLY_BATCH_ALONE
+from dashboard.notifications.tasks import apply_next_notifications
 from dashboard.notifications.tasks import apply_notification_task
 from dashboard.payments.models import Payment
 from dashboard.reports.models import DailyTotal
@@ -154,6 +156,18 @@ def test_rollups_of_several_batches_equal_the_sum_of_the_payments_applied(sandbo
     assert {payment.status for payment in payments} == {"succeeded"}
     assert sum(payment.amount_minor for payment in payments) == sum(amounts)
     assert rollup_sums() == {"succeeded": (len(amounts), sum(amounts))}
+
+
+def test_an_applier_holding_the_whole_database_applies_fewer_a_transaction(sandboxed):
+    count = APPLY_BATCH_ALONE + 3
+    store_payment_results(sandboxed.app, count)
+    holds_all = db.engine.dialect.name == "sqlite"
+
+    applied = apply_next_notifications()
+
+    # SQLite: intake waits behind the applier's transaction; PostgreSQL: it locks only its rows.
+    assert applied == (APPLY_BATCH_ALONE if holds_all else count)
+    assert len(waiting()) == count - applied
 
 
 @pytest.mark.postgres

@@ -136,6 +136,26 @@ def test_writers_lock_makes_another_process_wait_until_the_writer_before_it_is_d
     assert not _held_by_another_process(tmp_path / "shop.db-writers-waiting")
 
 
+def test_a_process_that_gives_way_lets_a_writer_of_another_process_that_waits_in_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(db_module, "_gives_way", True)
+    monkeypatch.setattr(db_module, "_GIVING_WAY_SECONDS", 5)  # however slowly the other one comes
+    lock = WritersLock(str(tmp_path / "shop.db"))
+    command = [sys.executable, "-c", _OTHER_WRITER, str(tmp_path / "shop.db")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as other:
+        with lock:
+            assert other.stdout.readline() == "ready\n"
+            deadline = time.monotonic() + 10
+            while not _held_by_another_process(tmp_path / "shop.db-writers-waiting"):
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        # Straight after its own writer, this process's next one lets the waiting one in first.
+        with lock:
+            again_at = time.time()
+        out, _ = other.communicate(timeout=30)
+    assert other.returncode == 0
+    assert float(out) < again_at
+
+
 def _held_by_another_process(path) -> bool:
     descriptor = os.open(path, os.O_RDONLY)
     try:
@@ -270,12 +290,10 @@ def _given_together(app, emails: list[str], insert_of=_insert_user) -> tuple[dic
         try:
             threads = [threading.Thread(target=give, args=(email,), daemon=True) for email in emails]
             with db_module.writers_lock(db.engine):
-                # The first thread takes its batch and waits for this lock; the others wait for it.
-                threads[0].start()
-                _wait_until(lambda: group._writing and not group._given)
-                for thread in threads[1:]:
+                # The first thread waits for this lock, the others for the first.
+                for thread in threads:
                     thread.start()
-                _wait_until(lambda: len(group._given) == len(emails) - 1)
+                _wait_until(lambda: len(group._given) == len(emails))
             for thread in threads:
                 thread.join(timeout=30)
                 assert not thread.is_alive()
@@ -290,8 +308,8 @@ def test_rows_given_while_another_thread_writes_are_committed_together(app, live
 
     results, commits = _given_together(app, emails)
 
-    # The first thread's row alone, then the five that waited for it, in one transaction.
-    assert commits == 2
+    # The thread that waited for the lock took every row given meanwhile once it had the lock.
+    assert commits == 1
     with app.app_context():
         stored = dict(db.session.execute(select(User.email, User.id)).all())
         db.session.remove()
@@ -308,12 +326,11 @@ def test_a_batch_that_breaks_a_constraint_stores_none_of_its_rows_and_tells_each
 
     results, _ = _given_together(app, emails)
 
-    # The first went in alone; the batch after it met the taken address and was undone whole, and
-    # each of its threads is told its row is not stored (it stores it alone).
-    assert isinstance(results["first@staff.example"], int)
-    assert [results[email] for email in emails[1:]] == [None, None, None]
+    # The batch met the taken address and was undone whole; each of its threads is told its row is
+    # not stored (it stores it alone).
+    assert [results[email] for email in emails] == [None, None, None, None]
     with app.app_context():
-        assert _count_users_from_another_connection() == 2
+        assert _count_users_from_another_connection() == 1
 
 
 def test_any_other_error_of_a_batch_is_raised_in_each_of_its_threads(app, live_db):
