@@ -151,7 +151,7 @@ def rollups_rebuild(check: bool) -> None:
 @click.option("--workers", default=4, show_default=True, help="Worker threads.")
 def worker(workers: int) -> None:
     """Run the job consumer and as many drainers in the foreground (Ctrl-C stops them)."""
-    # Web requests (a provider's notification) must not wait behind batches of background work.
+    # A web request storing a provider's notification must not wait behind batch after batch.
     give_way_to_other_writers()
     huey = jobs.get_huey()
     started = jobs.Workers(huey, workers, check_worker_health=True)

@@ -182,8 +182,8 @@ class WritersLock:
     process that tries only every millisecond; so a waiting process holds ``<database>-writers-
     waiting`` shared, and after :data:`_STREAK` writers in a row a process that sees it steps
     aside until the waiting one is in (at most two milliseconds). A process that gives way (a job
-    worker: :func:`give_way_to_other_writers`) steps aside before each of its writers, for up to
-    :data:`_GIVING_WAY_SECONDS`.
+    worker: :func:`give_way_to_other_writers`) steps aside before each of its writers while any
+    other process is marked waiting, for up to :data:`_GIVING_WAY_SECONDS`.
     """
 
     def __init__(self, database: str | None):
@@ -300,11 +300,12 @@ class WritersLock:
 
 
 def give_way_to_other_writers() -> None:
-    """Let another process's waiting SQLite writer in before each of this process's writers.
+    """Let any other process's waiting SQLite writer in before each of this process's writers.
 
     For the job workers: an applier goes again as soon as its batch is done, and a web worker
     waiting to store a notification, trying the lock file at most a millisecond apart, otherwise
-    waited through several batches in a row (up to 180 ms at 300 notifications a second).
+    waited through several batches in a row (up to 180 ms at 300 notifications a second). Two job
+    workers then take turns too, each letting the other in.
     """
     global _gives_way
     _gives_way = True
@@ -521,11 +522,11 @@ class GroupCommit:
                     given.value = connection.execute(given.statement, given.row).scalar()
             written = True
         except IntegrityError:
-            _log.debug("a batch of inserts broke a constraint: each is stored alone")
+            _log.debug("a batch of %d inserts broke a constraint: each is stored alone", len(batch or ()))
         except Exception as exc:
             error = exc
         finally:
-            if batch is None:  # the lock never came: those waiting hear why
+            if batch is None:  # no transaction began (the lock, the connection): those waiting hear why
                 batch = self._take()
             # Whatever ended the write, every thread of the batch goes on, and the next waits no more.
             for given in batch:

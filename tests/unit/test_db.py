@@ -344,6 +344,77 @@ def test_any_other_error_of_a_batch_is_raised_in_each_of_its_threads(app, live_d
     assert all("no such table" in str(results[email]) for email in emails)
 
 
+def test_rows_given_while_a_batch_is_written_are_the_next_batch_written_by_one_of_their_threads(app, live_db):
+    _skip_unless_sqlite(app)
+    emails = [f"next{number}@staff.example" for number in range(5)]
+    inserting, go_on = threading.Event(), threading.Event()
+    commits, results = [], {}
+
+    def committed(connection) -> None:
+        commits.append(connection)
+
+    def first_insert_waits(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT") and not inserting.is_set():
+            inserting.set()
+            go_on.wait(timeout=30)
+
+    def give(email: str) -> None:
+        with app.app_context():
+            results[email] = inserted_together(db.engine, *_insert_user(email))
+
+    with app.app_context():
+        group = db_module._GROUP_COMMITS[db.engine]
+        event.listen(db.engine, "commit", committed)
+        event.listen(db.engine, "before_cursor_execute", first_insert_waits)
+        try:
+            threads = [threading.Thread(target=give, args=(email,), daemon=True) for email in emails]
+            threads[0].start()
+            assert inserting.wait(timeout=10)  # the first batch, its one row, is being written
+            for thread in threads[1:]:
+                thread.start()
+            _wait_until(lambda: len(group._given) == len(emails) - 1)
+            go_on.set()
+            for thread in threads:
+                thread.join(timeout=30)
+                assert not thread.is_alive()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", first_insert_waits)
+            event.remove(db.engine, "commit", committed)
+        stored = dict(db.session.execute(select(User.email, User.id)).all())
+        db.session.remove()
+
+    assert len(commits) == 2
+    assert stored == results
+
+
+def test_when_the_writers_lock_never_comes_every_thread_waiting_is_told_and_the_next_goes_in(
+    app, live_db, monkeypatch
+):
+    _skip_unless_sqlite(app)
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_SECONDS", 0.3)
+    emails = [f"late{number}@staff.example" for number in range(4)]
+    results = {}
+
+    def give(email: str) -> None:
+        with app.app_context():
+            try:
+                results[email] = inserted_together(db.engine, *_insert_user(email))
+            except OperationalError as exc:
+                results[email] = exc
+
+    with app.app_context():
+        threads = [threading.Thread(target=give, args=(email,), daemon=True) for email in emails]
+        with db_module.writers_lock(db.engine):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+                assert not thread.is_alive()
+        assert all(database_unavailable(results[email]) for email in emails)
+        assert isinstance(inserted_together(db.engine, *_insert_user("after@staff.example")), int)
+        assert _count_users_from_another_connection() == 1
+
+
 def test_on_postgresql_each_row_is_left_to_its_own_transaction(app, live_db):
     skip_unless_postgresql(app, "side-by-side transactions")
     with app.app_context():
