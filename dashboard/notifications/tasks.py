@@ -35,7 +35,7 @@ MAX_ATTEMPTS = 10
 SWEEP_BATCH = 500
 #: How many waiting notifications an applier claims per transaction.
 APPLY_BATCH = 50
-#: How many where an applier's transaction holds the whole database (SQLite): intake waits behind
+#: How many it claims where its transaction holds the whole database (SQLite): intake waits behind
 #: it, and a batch of 50 held it for 50-125 ms (PostgreSQL locks only the rows it applies).
 APPLY_BATCH_ALONE = 10
 
