@@ -268,6 +268,19 @@ def _wait_until(condition, seconds: float = 10) -> None:
         time.sleep(0.01)
 
 
+def _giver(app, results: dict[str, object], insert_of=_insert_user):
+    """Return a thread's work: give ``email``'s row, keep what came back (or what was raised)."""
+
+    def give(email: str) -> None:
+        with app.app_context():
+            try:
+                results[email] = inserted_together(db.engine, *insert_of(email))
+            except Exception as exc:
+                results[email] = exc
+
+    return give
+
+
 def _given_together(app, emails: list[str], insert_of=_insert_user) -> tuple[dict[str, object], int]:
     """Give one row per thread while the writers' lock is held, so they queue; return what each
     thread got back (or raised) and how many transactions committed."""
@@ -277,13 +290,7 @@ def _given_together(app, emails: list[str], insert_of=_insert_user) -> tuple[dic
     def committed(connection) -> None:
         commits.append(connection)
 
-    def give(email: str) -> None:
-        with app.app_context():
-            try:
-                results[email] = inserted_together(db.engine, *insert_of(email))
-            except Exception as exc:
-                results[email] = exc
-
+    give = _giver(app, results, insert_of)
     with app.app_context():
         group = db_module._GROUP_COMMITS[db.engine]
         event.listen(db.engine, "commit", committed)
@@ -358,10 +365,7 @@ def test_rows_given_while_a_batch_is_written_are_the_next_batch_written_by_one_o
             inserting.set()
             go_on.wait(timeout=30)
 
-    def give(email: str) -> None:
-        with app.app_context():
-            results[email] = inserted_together(db.engine, *_insert_user(email))
-
+    give = _giver(app, results)
     with app.app_context():
         group = db_module._GROUP_COMMITS[db.engine]
         event.listen(db.engine, "commit", committed)
@@ -394,14 +398,7 @@ def test_when_the_writers_lock_never_comes_every_thread_waiting_is_told_and_the_
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_SECONDS", 0.3)
     emails = [f"late{number}@staff.example" for number in range(4)]
     results = {}
-
-    def give(email: str) -> None:
-        with app.app_context():
-            try:
-                results[email] = inserted_together(db.engine, *_insert_user(email))
-            except OperationalError as exc:
-                results[email] = exc
-
+    give = _giver(app, results)
     with app.app_context():
         threads = [threading.Thread(target=give, args=(email,), daemon=True) for email in emails]
         with db_module.writers_lock(db.engine):
