@@ -190,7 +190,7 @@ class WritersLock:
         self._paths = (f"{database}-writers", f"{database}-writers-waiting") if database else None
         self._database = database
         self._after_fork()
-        _WRITERS_LOCKS.add(self)
+        _RESET_AFTER_FORK.add(self)
 
     def _after_fork(self) -> None:
         # Also run in a forked child: it starts with no writer in, and opens the files again, since
@@ -339,15 +339,16 @@ def _locked() -> OperationalError:
     return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
 
 
-_WRITERS_LOCKS: weakref.WeakSet[WritersLock] = weakref.WeakSet()
+#: The writers' locks and group commits of this process: a forked child starts each afresh.
+_RESET_AFTER_FORK: weakref.WeakSet[WritersLock | GroupCommit] = weakref.WeakSet()
 
 
-def _writers_locks_after_fork() -> None:
-    for lock in list(_WRITERS_LOCKS):
-        lock._after_fork()
+def _reset_after_fork() -> None:
+    for held in list(_RESET_AFTER_FORK):
+        held._after_fork()
 
 
-os.register_at_fork(after_in_child=_writers_locks_after_fork)
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def database_file(url: URL) -> str | None:
@@ -484,7 +485,7 @@ class GroupCommit:
 
     def __init__(self) -> None:
         self._after_fork()
-        _GROUP_COMMITS_MADE.add(self)
+        _RESET_AFTER_FORK.add(self)
 
     def _after_fork(self) -> None:
         # Also run in a forked child: it starts with nobody writing and nothing given.
@@ -561,15 +562,6 @@ class _Given:
 
 #: Each SQLite engine's group commit (the engine is the weak key: a group holds no engine).
 _GROUP_COMMITS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
-_GROUP_COMMITS_MADE: weakref.WeakSet[GroupCommit] = weakref.WeakSet()
-
-
-def _group_commits_after_fork() -> None:
-    for group in list(_GROUP_COMMITS_MADE):
-        group._after_fork()
-
-
-os.register_at_fork(after_in_child=_group_commits_after_fork)
 
 
 def inserted_together(engine: Engine, statement: Executable, row: dict[str, Any]) -> int | None:
