@@ -309,11 +309,11 @@ def _lookup_statement(kinds: tuple[IdKind, ...], shapes: tuple[str, ...], limit:
     branches = []
     for index, (kind, shape) in enumerate(zip(kinds, shapes, strict=True)):
         value = bindparam(f"search_{index}")
-        condition = (
-            kind.column == value
-            if shape == _EXACT
-            else _from_to(kind.column, value, bindparam(f"search_{index}_upper") if shape == _RANGE else None)
-        )
+        if shape == _EXACT:
+            condition = kind.column == value
+        else:
+            upper = bindparam(f"search_{index}_upper") if shape == _RANGE else None
+            condition = _from_to(kind.column, value, upper)
         branches.append(kind.listed(condition))
     return union_all(*branches).limit(limit)
 
