@@ -19,6 +19,12 @@ from dashboard.config import load_settings
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Database connections older than this are replaced when next taken from the pool.
 POOL_RECYCLE_SECONDS = 1800
+#: Objects made and not yet freed that start a collection of the youngest generation (Python: 700).
+#: A list page has a few thousand alive at its peak, so at 700 nearly every page started one, which
+#: moved that page's objects on to the older generations: a full collection (5-6 ms) came every 270
+#: pages or so. At 2,000, one page in about sixteen starts one (at most 0.7 ms), and a full
+#: collection comes every 3,000 pages or so (tests/benchmarks/README.md).
+YOUNG_OBJECTS_BEFORE_COLLECTING = 2000
 #: Seconds a request waits for a pooled connection when every one is in use (busy, not broken:
 #: a broken one fails within the connect timeout and goes back to the pool).
 POOL_WAIT_SECONDS = 10
@@ -89,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             # Later apps (tests build many; the demo serves a second, most of whose modules the first
             # imported) are left to the collector.
             gc.freeze()
+            gc.set_threshold(YOUNG_OBJECTS_BEFORE_COLLECTING, *gc.get_threshold()[1:])
     return app
 
 

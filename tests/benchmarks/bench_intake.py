@@ -35,6 +35,7 @@ import itertools
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -270,6 +271,7 @@ class Run:
     load: Load
     stored_valid: int
     note: str
+    round: int = 1
 
 
 def _count(url: str, sql: str) -> list:
@@ -321,7 +323,9 @@ def run_bare(options, kind: str, worker_class: str, tmp: Path, port: int, keys, 
         database.drop()
 
 
-def run_intake(options, kind: str, worker_class: str, tmp: Path, port: int, requests, warmup) -> list[Run]:
+def run_intake(
+    options, kind: str, worker_class: str, tmp: Path, port: int, requests, warmup, apply: bool
+) -> list[Run]:
     """Measure ``POST /webhooks/antom`` of the real app on a fresh database, then (``apply``) the
     job workers applying what it stored."""
     from dashboard.providers.antom.consts import NOTIFICATION_ACK
@@ -349,7 +353,7 @@ def run_intake(options, kind: str, worker_class: str, tmp: Path, port: int, requ
         total = len(requests) + len(warmup)
         note = f"waiting to be applied {outcomes.get('valid/pending', 0)}/{total} (no job worker)"
         runs = [Run("intake", kind, server.label, options.concurrency, load, valid - len(warmup), note)]
-        if "apply" in options.endpoint:
+        if apply:
             runs.append(apply_backlog(options, kind, env, tmp, database.url, total))
         return runs
     finally:
@@ -649,6 +653,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=["bare", "intake", "apply"],
         help="what to measure (default: all; apply needs intake, whose backlog it applies)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure bare and intake this many times in turn (the ratio's median is printed); "
+        "apply runs after the last round",
+    )
     parser.add_argument("--apply-workers", type=int, default=2, help="job worker processes (apply, soak)")
     parser.add_argument(
         "--soak-seconds", type=int, default=0, help="run intake and the job workers together this long"
@@ -693,14 +704,17 @@ def main(argv: list[str] | None = None) -> int:
         print("  no job worker runs while intake is measured; then the workers apply its backlog")
         print()
         for kind in options.database:
-            for worker_class in options.worker_class:
+            for worker_class, number in itertools.product(options.worker_class, range(1, options.rounds + 1)):
+                measured = []
                 if "bare" in options.endpoint:
-                    runs.append(run_bare(options, kind, worker_class, tmp, port, keys, requests, warmup))
-                    _print_progress(runs[-1])
+                    measured.append(run_bare(options, kind, worker_class, tmp, port, keys, requests, warmup))
                 if "intake" in options.endpoint:
-                    for run in run_intake(options, kind, worker_class, tmp, port, requests, warmup):
-                        runs.append(run)
-                        _print_progress(run)
+                    apply = "apply" in options.endpoint and number == options.rounds
+                    measured += run_intake(options, kind, worker_class, tmp, port, requests, warmup, apply)
+                for run in measured:
+                    run.round = number
+                    runs.append(run)
+                    _print_progress(run)
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
@@ -712,7 +726,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_progress(run: Run) -> None:
-    print(f"  done: {run.endpoint} {run.database} {run.server}: {run.load.rate:.0f}/s", flush=True)
+    print(
+        f"  done: {run.endpoint} {run.database} {run.server} (round {run.round}): {run.load.rate:.0f}/s",
+        flush=True,
+    )
 
 
 def _print_results(runs: list[Run], expected: int) -> None:
@@ -724,6 +741,7 @@ def _print_results(runs: list[Run], expected: int) -> None:
             "endpoint",
             "database",
             "gunicorn",
+            "round",
             "conc",
             "req/s",
             "p50 ms",
@@ -740,6 +758,7 @@ def _print_results(runs: list[Run], expected: int) -> None:
                 run.endpoint,
                 run.database,
                 run.server,
+                run.round,
                 run.concurrency,
                 f"{run.load.rate:.0f}",
                 f"{run.load.ms(0.50):.1f}",
@@ -777,15 +796,21 @@ def _print_results(runs: list[Run], expected: int) -> None:
             ],
         )
     print()
-    for (kind, server), pair in itertools.groupby(runs, key=lambda run: (run.database, run.server)):
-        by_endpoint = {run.endpoint: run for run in pair}
-        if {"bare", "intake"} <= by_endpoint.keys():
-            intake, bare = by_endpoint["intake"].load, by_endpoint["bare"].load
-            print(
-                f"intake/bare {kind:10} {server:11}: {intake.rate / bare.rate:.0%} "
-                f"({intake.rate:.0f}/s vs {bare.rate:.0f}/s; "
-                f"p95 {intake.ms(0.95):.1f} vs {bare.ms(0.95):.1f} ms)"
-            )
+    for (kind, server), configuration in itertools.groupby(runs, key=lambda run: (run.database, run.server)):
+        ratios = []
+        for number, pair in itertools.groupby(configuration, key=lambda run: run.round):
+            by_endpoint = {run.endpoint: run for run in pair}
+            if {"bare", "intake"} <= by_endpoint.keys():
+                intake, bare = by_endpoint["intake"].load, by_endpoint["bare"].load
+                ratios.append(intake.rate / bare.rate)
+                print(
+                    f"intake/bare {kind:10} {server:11} round {number}: {ratios[-1]:.0%} "
+                    f"({intake.rate:.0f}/s vs {bare.rate:.0f}/s; "
+                    f"p95 {intake.ms(0.95):.1f} vs {bare.ms(0.95):.1f} ms)"
+                )
+        if len(ratios) > 1:
+            median = statistics.median(ratios)
+            print(f"intake/bare {kind:10} {server:11} median of {len(ratios)} rounds: {median:.0%}")
 
 
 if __name__ == "__main__":
