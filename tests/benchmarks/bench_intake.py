@@ -18,7 +18,8 @@ ratio intake/bare. No job worker runs meanwhile, so what is measured is intake a
 two job worker processes (``flask worker --workers 1`` each) apply the backlog intake left, and the
 script prints how many notifications a second they applied and checks each was applied exactly once.
 Latencies are measured by the client, which shares the machine's cores with the server (its CPU use
-is printed). Numbers only; nothing here asserts a time.
+is printed). ``--rounds N`` measures bare and intake N times in turn and prints each round's ratio
+and their median. Numbers only; nothing here asserts a time.
 
 ``--soak-seconds 600 --rate 300`` instead runs intake and the two job workers together for that long
 at that steady rate, samples the memory of every server and job worker process every 30 s, and at
