@@ -239,6 +239,9 @@ SETTINGS: list[Setting] = [
     # and to run one statement (0: no limit; migrations and rebuilds lift it for themselves).
     Setting("DATABASE_CONNECT_TIMEOUT", _positive_int, 3),
     Setting("DATABASE_STATEMENT_TIMEOUT", _non_negative_int, 30),
+    # PostgreSQL only: what the planner takes a random page read to cost, for this app's connections
+    # (0: the server's own setting).
+    Setting("DATABASE_RANDOM_PAGE_COST", _non_negative_float, 1.1),
     Setting("REDIS_URL", _redis_url),
     Setting("PUBLIC_BASE_URL", _http_url, "http://127.0.0.1:5000"),
     Setting("TRUSTED_PROXY_COUNT", _non_negative_int, 0),

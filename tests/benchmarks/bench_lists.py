@@ -17,8 +17,8 @@ database with SQLAlchemy Core: (a) ``OFFSET`` + ``COUNT(*)`` (what a stock admin
 minimal keyset page (50 rows, no COUNT, a search that resolves ids first, one index lookup per id
 kind); both render a tiny Jinja table. Per case it prints the median and p95 of each, the ratio
 ours/minimal, and the SQL our page ran (caught by a ``before_cursor_execute`` listener, replayed
-with every row fetched: SQL ms and statement count). ``--explain`` prints the plan of every
-statement that reads the list's table. Numbers only.
+on the app's own engine, with its connection settings, and every row fetched: SQL ms and statement
+count). ``--explain`` prints the plan of every statement that reads the list's table. Numbers only.
 """
 
 from __future__ import annotations
@@ -770,14 +770,14 @@ def run_database(kind: str, url: str, options) -> dict[str, list[Result]]:
                 log.statements.clear()
                 client.get(spec.path + query)
                 reads = log.queries()
-                replays = [replay_ms(probe, sql, parameters) for sql, parameters in reads]
+                replays = [replay_ms(engine, sql, parameters) for sql, parameters in reads]
                 plan = []
                 if options.explain:
                     for (sql, parameters), ms in zip(reads, replays, strict=True):
                         if f"FROM {spec.table.name}" in sql:
                             plan += [
                                 f"statement on {spec.table.name} ({ms:.1f} ms):",
-                                *explain(probe, sql, parameters),
+                                *explain(engine, sql, parameters),
                             ]
                 offset = timed(reference_client, f"/offset/{name}?{urlencode(offset_args)}", options)
                 minimal = timed(reference_client, f"/minimal/{name}?{urlencode(minimal_args)}", options)

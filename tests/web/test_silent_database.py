@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -84,6 +85,22 @@ def test_a_statement_runs_at_most_the_statement_timeout_unless_a_command_lifts_i
         with pytest.raises(OperationalError, match="statement timeout"):
             db.session.execute(text("SELECT pg_sleep(1.5)"))
         db.session.rollback()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("setting", [1.1, 0])
+def test_the_planner_prices_a_random_read_as_set_or_as_the_server_does(make_app, setting):
+    # At the server's default (4), a million notifications filtered by a common kind were read along
+    # the time index, thousands of other kinds skipped to fill a page (tests/benchmarks/README.md).
+    app = make_app(DATABASE_RANDOM_PAGE_COST=setting)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the planner's costs are a PostgreSQL matter")
+        plain = create_engine(db.engine.url)
+        with plain.connect() as connection:
+            servers = connection.scalar(text("SHOW random_page_cost"))
+        plain.dispose()
+        assert db.session.scalar(text("SHOW random_page_cost")) == (str(setting) if setting else servers)
 
 
 def test_only_a_database_that_cannot_answer_is_a_503():
