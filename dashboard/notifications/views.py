@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import g
 from flask import redirect
 from flask import request
 from flask import url_for
@@ -124,21 +126,47 @@ def object_link(record: AboutAnObject) -> Markup:
     object_type, object_id = record.object_type, record.object_id
     if not object_type:
         return Markup('<span class="muted">—</span>')
-    href = object_href(object_type, object_id)
-    text = _("%(object)s %(id)s", object=OBJECT_LABELS.get(object_type, object_type), id=object_id)
+    shown = _object_shown(object_type)
+    text = shown.words % {"object": shown.label, "id": object_id}
+    href = shown.href(object_id)
     return link(href, text) if href else escape(text)
 
 
 @bp.app_template_global()
 def object_href(object_type: str | None, object_id: str | int | None) -> str | None:
     """Return the page of the object named, or None when it has none or the user may not open it."""
-    page = OBJECT_PAGES.get(object_type or "")
-    if page is None or not str(object_id).isascii() or not str(object_id).isdigit():
-        return None
-    endpoint, argument = page
-    if not can_open(endpoint):
-        return None
-    return id_url(int(object_id), endpoint, argument)
+    return _object_shown(object_type).href(object_id) if object_type else None
+
+
+@dataclass(frozen=True)
+class _ObjectShown:
+    """How one type of object reads in this request, and where its pages are (None: nowhere it may go)."""
+
+    label: str
+    words: str
+    page_start: str | None
+
+    def href(self, object_id: str | int | None) -> str | None:
+        text = str(object_id)
+        if self.page_start is None or not (text.isascii() and text.isdigit()):
+            return None
+        return f"{self.page_start}{int(text)}"
+
+
+def _object_shown(object_type: str) -> _ObjectShown:
+    """Return how ``object_type`` reads and links, worked out once per request.
+
+    The inbox and the audit log link the object of every row: its label, the words around it and
+    whether the user may open its page are the same for every row of a type.
+    """
+    kept = g.setdefault("objects_shown", {})
+    shown = kept.get(object_type)
+    if shown is None:
+        page = OBJECT_PAGES.get(object_type)
+        start = id_url(0, *page)[:-1] if page is not None and can_open(page[0]) else None
+        label = str(OBJECT_LABELS.get(object_type, object_type))
+        shown = kept[object_type] = _ObjectShown(label, _("%(object)s %(id)s"), start)
+    return shown
 
 
 @bp.app_template_filter()
