@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from flask import Flask
@@ -29,6 +30,7 @@ from dashboard.notifications.intake import check
 from dashboard.notifications.intake import store
 from dashboard.notifications.intake import without_body
 from dashboard.providers.entry import Provider
+from dashboard.providers.entry import WebhookAnswer
 from dashboard.providers.registry import NOTIFYING
 from dashboard.security import add_security_headers
 
@@ -52,7 +54,8 @@ def webhook_routes(config: Mapping[str, Any]) -> dict[str, Provider]:
 
 def _raw_body(request: Request) -> bytes:
     """Return the body exactly as received, after the type and size checks (415 / 413)."""
-    mimetype = request.mimetype
+    # The media type alone, as Request.mimetype reads it, without parsing the parameters after it.
+    mimetype = request.environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType()
     # One byte over the limit is read on purpose: without a Content-Length (chunked transfer)
@@ -80,15 +83,21 @@ def _sampled(checked: Checked, config: Mapping[str, Any]) -> Checked:
     return checked if kept else without_body(checked)
 
 
-def receive(entry: Provider, request: Request) -> Response:
-    """Store, verify and acknowledge a notification from ``entry``."""
+def receive(entry: Provider, request: Request) -> WebhookAnswer:
+    """Store and verify a notification from ``entry``; return the answer its provider expects."""
     checked = check(entry, request.headers, _raw_body(request))
     if not checked.verified:
         _limit_unverified(request)
         checked = _sampled(checked, current_app.config)
     intake = store(checked)
-    answer = entry.webhook.acknowledgement if intake.accepted else entry.webhook.refusal
-    return Response(answer.body, answer.status, content_type=answer.content_type)
+    return entry.webhook.acknowledgement if intake.accepted else entry.webhook.refusal
+
+
+@cache
+def _prepared(answer: WebhookAnswer) -> tuple[str, tuple[tuple[str, str], ...], bytes]:
+    """Return ``answer``'s status line, headers (the security headers too) and body, made once."""
+    response = add_security_headers(Response(answer.body, answer.status, content_type=answer.content_type))
+    return response.status, tuple(response.headers.to_wsgi_list()), answer.body
 
 
 class Webhooks:
@@ -106,10 +115,13 @@ class Webhooks:
         request = Request(environ)
         with self.app.app_context():
             try:
-                response = receive(entry, request)
+                answer = receive(entry, request)
             except HTTPException as refused:
-                response = refused.get_response(environ)
-        return add_security_headers(response)(environ, start_response)
+                return add_security_headers(refused.get_response(environ))(environ, start_response)
+        # The same few answers every time: built once, not as a Response per notification.
+        status, headers, body = _prepared(answer)
+        start_response(status, list(headers))
+        return [body]
 
 
 def init_webhooks(app: Flask) -> None:

@@ -59,6 +59,9 @@ class WebhookAnswer:
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """Return header ``name`` from a plain mapping, ignoring case."""
     wanted = name.lower()
+    found = headers.get(wanted)  # intake hands its headers over with lower-case names
+    if found is not None:
+        return found
     return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 

@@ -20,6 +20,7 @@ from dashboard.extensions import limiter
 from dashboard.notifications.models import Notification
 from dashboard.notifications.webhooks import UNVERIFIED_LIMIT
 from dashboard.payments.models import Payment
+from dashboard.security import CONTENT_SECURITY_POLICY
 from tests.notifications.notify_helpers import ANTOM_ACK
 from tests.notifications.notify_helpers import ANTOM_PATH
 from tests.notifications.notify_helpers import WORLDPAY_PATH
@@ -68,6 +69,9 @@ def test_a_signed_antom_notification_is_acknowledged_stored_raw_and_waits_to_be_
     assert response.status_code == 200
     assert response.get_data() == ANTOM_ACK
     assert response.mimetype == "application/json"
+    assert response.headers["Content-Length"] == str(len(ANTOM_ACK))
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     [row] = notifications()
     assert row.body == RAW_BODY
     assert {name: row.headers.get(name) for name in headers} == headers
@@ -268,6 +272,7 @@ def test_a_signature_header_naming_another_algorithm_is_refused(sandboxed):
     [
         ("application/json; charset=UTF-8", 200),
         ("application/json", 200),
+        ("Application/JSON ; charset=UTF-8", 200),
         ("application/vnd.x+json", 200),
         ("text/plain", 415),
         ("application/x-www-form-urlencoded", 415),
