@@ -19,11 +19,12 @@ from dashboard.config import load_settings
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Database connections older than this are replaced when next taken from the pool.
 POOL_RECYCLE_SECONDS = 1800
-#: Objects made and not yet freed that start a collection of the youngest generation (Python: 700).
-#: A list page has a few thousand alive at its peak, so at 700 nearly every page started one, which
-#: moved that page's objects on to the older generations: a full collection (5-6 ms) came every
-#: 150-270 pages. At 2,000, one page in about sixteen starts one (at most 0.7 ms), and a full
-#: collection comes every 3,000 pages or so (tests/benchmarks/README.md).
+#: Objects made and not yet freed that start a collection of the youngest generation (Python 3.11
+#: and 3.12 say 700; 3.13 already says 2,000). A list page has 1,000-2,000 alive at its peak, so at
+#: 700 nearly every page started one, which moved that page's objects on to the older generations:
+#: a full collection (5-6 ms) came every 150-270 pages. At 2,000, one page in about sixteen starts
+#: one (at most 0.7 ms), and a full collection comes every 3,000 pages or so
+#: (tests/benchmarks/README.md, "Collections").
 YOUNG_OBJECTS_BEFORE_COLLECTING = 2000
 #: Seconds a request waits for a pooled connection when every one is in use (busy, not broken:
 #: a broken one fails within the connect timeout and goes back to the pool).

@@ -8,6 +8,7 @@ or raises :class:`ConfigError` naming the first bad variable.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import secrets
 from collections.abc import Callable
@@ -97,6 +98,13 @@ def _non_negative_float(raw: Any) -> float:
     value = float(raw)
     if not value >= 0:
         raise ValueError("must be a number, 0 or more")
+    return value
+
+
+def _planner_cost(raw: Any) -> float:
+    value = _non_negative_float(raw)
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")  # PostgreSQL refuses every connection otherwise
     return value
 
 
@@ -241,7 +249,7 @@ SETTINGS: list[Setting] = [
     Setting("DATABASE_STATEMENT_TIMEOUT", _non_negative_int, 30),
     # PostgreSQL only: what the planner takes a random page read to cost, for this app's connections
     # (0: the server's own setting).
-    Setting("DATABASE_RANDOM_PAGE_COST", _non_negative_float, 1.1),
+    Setting("DATABASE_RANDOM_PAGE_COST", _planner_cost, 1.1),
     Setting("REDIS_URL", _redis_url),
     Setting("PUBLIC_BASE_URL", _http_url, "http://127.0.0.1:5000"),
     Setting("TRUSTED_PROXY_COUNT", _non_negative_int, 0),

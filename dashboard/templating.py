@@ -162,6 +162,11 @@ def id_url(value: int, endpoint: str, argument: str) -> str:
 
     Lists link every row: the URL up to the id is built once per request, not once per row.
     """
+    return f"{id_url_start(endpoint, argument)}{int(value)}"
+
+
+def id_url_start(endpoint: str, argument: str) -> str:
+    """Return the URL of ``endpoint`` up to the integer ``argument`` it ends in, built once per request."""
     starts = g.setdefault("id_url_starts", {})
     start = starts.get((endpoint, argument))
     if start is None:
@@ -169,7 +174,7 @@ def id_url(value: int, endpoint: str, argument: str) -> str:
         if not url.endswith("/0"):
             raise ValueError(f"{endpoint} does not end in its {argument}")
         start = starts[endpoint, argument] = url[:-1]
-    return f"{start}{int(value)}"
+    return start
 
 
 #: How many rendered fields the app keeps (the cache is emptied when it holds more).

@@ -51,6 +51,7 @@ from dashboard.notifications.retention import recent_rejections
 from dashboard.templating import badge
 from dashboard.templating import can_open
 from dashboard.templating import id_url
+from dashboard.templating import id_url_start
 from dashboard.templating import link
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -127,7 +128,7 @@ def object_link(record: AboutAnObject) -> Markup:
     if not object_type:
         return Markup('<span class="muted">—</span>')
     shown = _object_shown(object_type)
-    text = shown.words % {"object": shown.label, "id": object_id}
+    text = _("%(object)s %(id)s", object=shown.label, id=object_id)
     href = shown.href(object_id)
     return link(href, text) if href else escape(text)
 
@@ -143,10 +144,10 @@ class _ObjectShown:
     """How one type of object reads in this request, and where its pages are (None: nowhere it may go)."""
 
     label: str
-    words: str
     page_start: str | None
 
     def href(self, object_id: str | int | None) -> str | None:
+        """Return the page of the object numbered ``object_id``, or None (no page, or not a number)."""
         text = str(object_id)
         if self.page_start is None or not (text.isascii() and text.isdigit()):
             return None
@@ -156,16 +157,15 @@ class _ObjectShown:
 def _object_shown(object_type: str) -> _ObjectShown:
     """Return how ``object_type`` reads and links, worked out once per request.
 
-    The inbox and the audit log link the object of every row: its label, the words around it and
-    whether the user may open its page are the same for every row of a type.
+    The inbox and the audit log link the object of every row: its label and whether the user may
+    open its page are the same for every row of a type.
     """
     kept = g.setdefault("objects_shown", {})
     shown = kept.get(object_type)
     if shown is None:
         page = OBJECT_PAGES.get(object_type)
-        start = id_url(0, *page)[:-1] if page is not None and can_open(page[0]) else None
-        label = str(OBJECT_LABELS.get(object_type, object_type))
-        shown = kept[object_type] = _ObjectShown(label, _("%(object)s %(id)s"), start)
+        start = id_url_start(*page) if page is not None and can_open(page[0]) else None
+        shown = kept[object_type] = _ObjectShown(str(OBJECT_LABELS.get(object_type, object_type)), start)
     return shown
 
 

@@ -673,7 +673,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL server URL, no database")
     parser.add_argument("--redis", default=DEFAULT_REDIS, help="jobs queue of the PostgreSQL run")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (gunicorn logs)")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.rounds < 1:
+        parser.error("--rounds must be 1 or more")
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -706,16 +709,13 @@ def main(argv: list[str] | None = None) -> int:
         print()
         for kind in options.database:
             for worker_class, number in itertools.product(options.worker_class, range(1, options.rounds + 1)):
-                measured = []
                 if "bare" in options.endpoint:
-                    measured.append(run_bare(options, kind, worker_class, tmp, port, keys, requests, warmup))
+                    bare = run_bare(options, kind, worker_class, tmp, port, keys, requests, warmup)
+                    runs.append(_progress(bare, number))
                 if "intake" in options.endpoint:
                     apply = "apply" in options.endpoint and number == options.rounds
-                    measured += run_intake(options, kind, worker_class, tmp, port, requests, warmup, apply)
-                for run in measured:
-                    run.round = number
-                    runs.append(run)
-                    _print_progress(run)
+                    for run in run_intake(options, kind, worker_class, tmp, port, requests, warmup, apply):
+                        runs.append(_progress(run, number))
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
@@ -726,11 +726,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print_progress(run: Run) -> None:
+def _progress(run: Run, number: int) -> Run:
+    """Mark ``run`` as of round ``number`` and say it is done."""
+    run.round = number
     print(
-        f"  done: {run.endpoint} {run.database} {run.server} (round {run.round}): {run.load.rate:.0f}/s",
+        f"  done: {run.endpoint} {run.database} {run.server} (round {number}): {run.load.rate:.0f}/s",
         flush=True,
     )
+    return run
 
 
 def _print_results(runs: list[Run], expected: int) -> None:

@@ -86,6 +86,8 @@ def test_an_unknown_role_that_must_enrol_is_named(tmp_path):
         ("SANDBOX", "perhaps"),
         ("ANTOM_SETTLEMENT_CURRENCY", "HK$"),
         ("SANDBOX_ANTOM_SETTLEMENT_CURRENCY", "XXX"),
+        ("DATABASE_RANDOM_PAGE_COST", "-1"),
+        ("DATABASE_RANDOM_PAGE_COST", "inf"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(tmp_path, name, value):

@@ -97,9 +97,11 @@ def test_the_planner_prices_a_random_read_as_set_or_as_the_server_does(make_app,
         if db.engine.dialect.name != "postgresql":
             pytest.skip("the planner's costs are a PostgreSQL matter")
         plain = create_engine(db.engine.url)
-        with plain.connect() as connection:
-            servers = connection.scalar(text("SHOW random_page_cost"))
-        plain.dispose()
+        try:
+            with plain.connect() as connection:
+                servers = connection.scalar(text("SHOW random_page_cost"))
+        finally:
+            plain.dispose()
         assert db.session.scalar(text("SHOW random_page_cost")) == (str(setting) if setting else servers)
 
 
