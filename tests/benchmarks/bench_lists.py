@@ -13,12 +13,13 @@ list: page 1; a page 500,000 rows deep (10,000 pages; the middle of a smaller li
 built from the row at that depth in the form the list's own "Older" link uses; each filter alone;
 each filter with a search; exact and prefix search of every id kind the list searches; a search that
 matches nothing. The same question is answered in the same run by a throw-away Flask app on the same
-database with SQLAlchemy Core: (a) ``OFFSET`` + ``COUNT(*)`` (what a stock admin does) and (b) a
-minimal keyset page (50 rows, no COUNT, a search that resolves ids first, one index lookup per id
-kind); both render a tiny Jinja table. Per case it prints the median and p95 of each, the ratio
-ours/minimal, and the SQL our page ran (caught by a ``before_cursor_execute`` listener, replayed
-on the app's own engine, with its connection settings, and every row fetched: SQL ms and statement
-count). ``--explain`` prints the plan of every statement that reads the list's table. Numbers only.
+database, in a process of its own, with SQLAlchemy Core: (a) ``OFFSET`` + ``COUNT(*)`` (what a stock
+admin does) and (b) a minimal keyset page (50 rows, no COUNT, a search that resolves ids first, one
+index lookup per id kind); both render a tiny Jinja table. Per case it prints the median and p95 of
+each, the ratio ours/minimal, and the SQL our page ran (caught by a ``before_cursor_execute``
+listener, replayed on the app's own engine, with its connection settings, and every row fetched: SQL
+ms and statement count). ``--explain`` prints the plan of every statement that reads the list's
+table. Numbers only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gc
 import html
+import multiprocessing
 import os
 import re
 import shutil
@@ -702,6 +704,53 @@ class Result:
     plan: list[str] = field(default_factory=list)
 
 
+def serve_reference(url: str, only: list[str] | None, connection) -> None:
+    """Time the reference app's pages that arrive on ``connection`` (a path and the options) and send
+    each :class:`Timing` back, until None arrives. Run in a process of its own."""
+    from sqlalchemy import create_engine
+
+    probe = create_engine(url)
+    with probe.connect() as reading:
+        samples = read_samples(reading)
+    probe.dispose()
+    specs = {spec.name: spec for spec in list_specs(samples) if not only or spec.name in only}
+    reference, engine = reference_app(url, specs)
+    client = reference.test_client()
+    gc.collect()
+    gc.freeze()
+    try:
+        while (asked := connection.recv()) is not None:
+            path, options = asked
+            connection.send(timed(client, path, options))
+    finally:
+        engine.dispose()
+
+
+class ReferenceProcess:
+    """The reference app in a process of its own, so that neither app's objects are walked by the
+    other's garbage collections (each would be served by a process of its own)."""
+
+    def __init__(self, url: str, options):
+        context = multiprocessing.get_context("fork")
+        self._connection, theirs = context.Pipe()
+        self._options = options
+        self._process = context.Process(target=serve_reference, args=(url, options.only, theirs), daemon=True)
+        self._process.start()
+
+    def timed(self, path: str) -> Timing:
+        """Ask ``path`` as :func:`timed` does, in the reference process."""
+        self._connection.send((path, self._options))
+        try:
+            return self._connection.recv()
+        except EOFError as exc:
+            raise BenchmarkError(f"the reference app's process ended while asked {path}") from exc
+
+    def stop(self) -> None:
+        """Let the reference process end, and wait for it."""
+        self._connection.send(None)
+        self._process.join(timeout=30)
+
+
 def run_database(kind: str, url: str, options) -> dict[str, list[Result]]:
     """Time every case of every list on one database; return the results by list."""
     from sqlalchemy import create_engine
@@ -711,6 +760,8 @@ def run_database(kind: str, url: str, options) -> dict[str, list[Result]]:
     from dashboard import create_app
     from dashboard.extensions import db
 
+    # Forked first, before this process holds the app or any connection.
+    reference = ReferenceProcess(url, options)
     app = create_app(app_settings(url, instance_folder(url)))
     with app.app_context():
         engine = db.engine
@@ -725,10 +776,8 @@ def run_database(kind: str, url: str, options) -> dict[str, list[Result]]:
             name: connection.scalar(select(func.count()).select_from(spec.table))
             for name, spec in specs.items()
         }
-    reference, reference_engine = reference_app(url, specs)
-    reference_client = reference.test_client()
     # A web worker freezes what its start made (create_app). The benchmark's own start made more: the
-    # reference app, the engines, the samples and, on the second database, a second app that
+    # engine that reads the samples, the samples and, on the second database, a second app that
     # create_app leaves to the collector. Frozen the same way, a full collection during the timed
     # requests walks what a worker's would: what the requests themselves keep.
     gc.collect()
@@ -779,12 +828,12 @@ def run_database(kind: str, url: str, options) -> dict[str, list[Result]]:
                                 f"statement on {spec.table.name} ({ms:.1f} ms):",
                                 *explain(engine, sql, parameters),
                             ]
-                offset = timed(reference_client, f"/offset/{name}?{urlencode(offset_args)}", options)
-                minimal = timed(reference_client, f"/minimal/{name}?{urlencode(minimal_args)}", options)
+                offset = reference.timed(f"/offset/{name}?{urlencode(offset_args)}")
+                minimal = reference.timed(f"/minimal/{name}?{urlencode(minimal_args)}")
                 results[name].append(Result(case.name, ours, sum(replays), len(reads), offset, minimal, plan))
     finally:
+        reference.stop()
         probe.dispose()
-        reference_engine.dispose()
         with app.app_context():
             db.engine.dispose()
     return results
