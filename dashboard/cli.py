@@ -267,8 +267,13 @@ def demo(host: str, port: int) -> None:
 
     instance_path = Path(current_app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
+    from dashboard.demo import HistoryProgress
+    from dashboard.demo import hold_pages_until_written
+
     app = create_app({**_demo_settings(instance_path), "PUBLIC_BASE_URL": f"http://{host}:{port}"})
     prepare_database(app)
+    progress = HistoryProgress()
+    hold_pages_until_written(app, progress)
 
     def seed_then_trickle() -> Callable[[], None]:
         from dashboard.demo import Demo
@@ -276,18 +281,21 @@ def demo(host: str, port: int) -> None:
 
         # Made once the first page answers: a new demo's accounts cost five full-strength password
         # hashes (about a second); a demo that has them keeps them.
-        with app.app_context():
-            credentials = seed_demo_users()
-        click.echo("demo users (e-mail / password):")
-        for email, role, password in credentials:
-            click.echo(f"  {role:<8} {email:<24} {password}")
-        click.echo("writing demo history through the sandbox providers…")
-        with app.app_context():
-            demo = Demo(app)
-            demo.seed_history(report=click.echo)
-            demo.settle_reports(report=click.echo)
-            demo.ask_for_approval(_user_id("support@demo.example"))
-            demo.pay_payroll(_user_id("finance@demo.example"), _user_id("manager@demo.example"))
+        try:
+            with app.app_context():
+                credentials = seed_demo_users()
+            click.echo("demo users (e-mail / password):")
+            for email, role, password in credentials:
+                click.echo(f"  {role:<8} {email:<24} {password}")
+            click.echo("writing demo history through the sandbox providers…")
+            with app.app_context():
+                demo = Demo(app)
+                demo.seed_history(report=click.echo, progress=progress)
+                demo.settle_reports(report=click.echo)
+                demo.ask_for_approval(_user_id("support@demo.example"))
+                demo.pay_payroll(_user_id("finance@demo.example"), _user_id("manager@demo.example"))
+        finally:
+            progress.done.set()
         return start_trickle(app).set
 
     _serve_with_jobs(app, host, port, threads=16, prepare=seed_then_trickle)

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask import render_template
+from flask import request
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -69,6 +71,43 @@ DISPUTE_COURSES = (("won", 3), ("lost", 3), ("withdrawn", 2), ("unanswered", 1),
 SPECIAL_ENDINGS = (2, 2, 3, 4, 5, 12, 11)
 #: The demo merchant's registration code and name at China's customs.
 DEMO_MERCHANT_CUSTOMS = ("4403960HKX", "Harbour Goods Trading Ltd")
+
+
+#: Days of history a new demo writes.
+HISTORY_DAYS = 21
+#: Endpoints that answer while the demo writes its history (the sandbox's own answer too).
+_ANSWERED_WHILE_WRITING = frozenset({"static", "home.healthz", "auth.choose_language"})
+
+
+class HistoryProgress:
+    """How far a new demo has written its history; staff pages wait until it is done."""
+
+    def __init__(self, days: int = HISTORY_DAYS) -> None:
+        self.days = days
+        self.written = 0
+        self.done = threading.Event()
+
+
+def hold_pages_until_written(app: Flask, progress: HistoryProgress) -> None:
+    """Answer staff pages with one that says the demo is getting ready (503, reloading every two
+    seconds) until ``progress.done`` is set.
+
+    The history is written on a clock set days back for the whole process: the sandbox and the
+    webhooks stamp what they do with it too. A sign-in meanwhile was stamped days ago, and its next
+    page signed the user out as idle. The sandbox, static files, the health check and the choice of
+    language answer as always.
+    """
+
+    @app.before_request
+    def hold_while_writing():
+        if (
+            progress.done.is_set()
+            or request.endpoint in _ANSWERED_WHILE_WRITING
+            or (request.blueprint or "").startswith("sandbox")
+        ):
+            return None
+        page = render_template("demo/preparing.html", written=progress.written, days=progress.days)
+        return page, 503, {"Retry-After": "2", "Refresh": "2"}
 
 
 class Demo:
@@ -301,8 +340,14 @@ class Demo:
 
     # --- history ---------------------------------------------------------------------------------
 
-    def seed_history(self, days: int = 21, report: Callable[[str], None] = print) -> None:
-        """Write ``days`` of history ending now, unless payments exist already."""
+    def seed_history(
+        self,
+        days: int = HISTORY_DAYS,
+        report: Callable[[str], None] = print,
+        progress: HistoryProgress | None = None,
+    ) -> None:
+        """Write ``days`` of history ending now, unless payments exist already; count the days
+        written on ``progress``."""
         if db.session.scalar(select(func.count(Payment.id))):
             report("demo history exists; not seeding again")
             return
@@ -316,6 +361,8 @@ class Demo:
                 clock.use(clock.OffsetClock(shift - timedelta(days=back) + hours))
                 self._one_day(active, final=back == 1, disputes=1 if back % 2 == 0 else 0)
                 report(f"  seeded {days - back + 1}/{days} days")
+                if progress is not None:
+                    progress.written = days - back + 1
         finally:
             clock.use(previous)
         # Consults nobody answered, older than a day, expire; everything else stays as it ended.

@@ -9,6 +9,8 @@ from dashboard import clock
 from dashboard.agreements.models import Agreement
 from dashboard.declarations.models import Declaration
 from dashboard.demo import Demo
+from dashboard.demo import HistoryProgress
+from dashboard.demo import hold_pages_until_written
 from dashboard.extensions import db
 from dashboard.notifications.models import Notification
 from dashboard.payments.models import Payment
@@ -73,3 +75,29 @@ def test_the_last_days_are_settled_balanced_except_the_one_with_differences(sand
         ("2026-01-04", "balanced"),
     ]
     assert all(day.entry_count for day in days)
+
+
+def test_staff_pages_wait_while_a_new_demo_writes_its_history(make_app):
+    # The history is written on a clock set days back for the whole process; a sign-in meanwhile
+    # would be stamped then, and its next page would sign the user out as idle.
+    app = make_app(SANDBOX=True)
+    progress = HistoryProgress()
+    hold_pages_until_written(app, progress)
+    progress.written = 5
+    client = app.test_client()
+
+    waiting = client.get("/login")
+    in_chinese = client.get("/login", headers={"Accept-Language": "zh-HK"})
+
+    assert waiting.status_code == 503
+    assert waiting.headers["Refresh"] == "2" and waiting.headers["Retry-After"] == "2"
+    page = waiting.get_data(as_text=True)
+    assert "The demo is getting ready" in page and "5 of 21 days" in page
+    assert 'name="password"' not in page
+    assert "示範版正在準備中" in in_chinese.get_data(as_text=True)
+    # The simulators (the history is written through them) and the health check answer meanwhile.
+    assert client.get("/sandbox/").status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+    progress.done.set()
+    assert client.get("/login").status_code == 200
