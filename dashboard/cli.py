@@ -268,17 +268,21 @@ def demo(host: str, port: int) -> None:
     instance_path = Path(current_app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
     from dashboard.demo import HistoryProgress
+    from dashboard.demo import has_history
     from dashboard.demo import hold_pages_until_written
 
     app = create_app({**_demo_settings(instance_path), "PUBLIC_BASE_URL": f"http://{host}:{port}"})
     prepare_database(app)
     progress = HistoryProgress()
-    hold_pages_until_written(app, progress)
+    with app.app_context():
+        if not has_history():
+            hold_pages_until_written(app, progress)
 
     def seed_then_trickle() -> Callable[[], None]:
         from dashboard.demo import Demo
         from dashboard.demo import start_trickle
 
+        demo = Demo(app)
         # Made once the first page answers: a new demo's accounts cost five full-strength password
         # hashes (about a second); a demo that has them keeps them.
         try:
@@ -289,13 +293,13 @@ def demo(host: str, port: int) -> None:
                 click.echo(f"  {role:<8} {email:<24} {password}")
             click.echo("writing demo history through the sandbox providers…")
             with app.app_context():
-                demo = Demo(app)
                 demo.seed_history(report=click.echo, progress=progress)
-                demo.settle_reports(report=click.echo)
-                demo.ask_for_approval(_user_id("support@demo.example"))
-                demo.pay_payroll(_user_id("finance@demo.example"), _user_id("manager@demo.example"))
         finally:
             progress.done.set()
+        with app.app_context():
+            demo.settle_reports(report=click.echo)
+            demo.ask_for_approval(_user_id("support@demo.example"))
+            demo.pay_payroll(_user_id("finance@demo.example"), _user_id("manager@demo.example"))
         return start_trickle(app).set
 
     _serve_with_jobs(app, host, port, threads=16, prepare=seed_then_trickle)

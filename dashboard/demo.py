@@ -42,6 +42,7 @@ from dashboard.agreements.models import Agreement
 from dashboard.agreements.states import AgreementStatus
 from dashboard.declarations import service as declarations
 from dashboard.extensions import db
+from dashboard.htmx import is_htmx
 from dashboard.money import Money
 from dashboard.payments import service as payments
 from dashboard.payments.models import Payment
@@ -75,8 +76,10 @@ DEMO_MERCHANT_CUSTOMS = ("4403960HKX", "Harbour Goods Trading Ltd")
 
 #: Days of history a new demo writes.
 HISTORY_DAYS = 21
-#: Endpoints that answer while the demo writes its history (the sandbox's own answer too).
+#: Endpoints that answer while the demo writes its history (the sandbox's answer too, by path).
 _ANSWERED_WHILE_WRITING = frozenset({"static", "home.healthz", "auth.choose_language"})
+#: The id of the getting-ready page's progress, which htmx asks for again every two seconds.
+PROGRESS_ID = "demo-progress"
 
 
 class HistoryProgress:
@@ -88,26 +91,33 @@ class HistoryProgress:
         self.done = threading.Event()
 
 
+def has_history() -> bool:
+    """Return True when the demo's database holds its history already (a restart)."""
+    return bool(db.session.scalar(select(func.count(Payment.id))))
+
+
 def hold_pages_until_written(app: Flask, progress: HistoryProgress) -> None:
-    """Answer staff pages with one that says the demo is getting ready (503, reloading every two
-    seconds) until ``progress.done`` is set.
+    """Answer staff pages with one that says the demo is getting ready, and how far, until
+    ``progress.done`` is set.
 
     The history is written on a clock set days back for the whole process: the sandbox and the
     webhooks stamp what they do with it too. A sign-in meanwhile was stamped days ago, and its next
     page signed the user out as idle. The sandbox, static files, the health check and the choice of
-    language answer as always.
+    language answer as always. The page asks for its progress again every two seconds (htmx) and
+    reloads itself once the history is written; any other htmx request reloads the whole page.
     """
 
     @app.before_request
     def hold_while_writing():
-        if (
-            progress.done.is_set()
-            or request.endpoint in _ANSWERED_WHILE_WRITING
-            or (request.blueprint or "").startswith("sandbox")
-        ):
+        polled = request.headers.get("HX-Trigger") == PROGRESS_ID
+        if progress.done.is_set():
+            return ("", 204, {"HX-Refresh": "true"}) if polled else None
+        if request.endpoint in _ANSWERED_WHILE_WRITING or request.path.startswith("/sandbox/"):
             return None
+        if is_htmx() and not polled:
+            return "", 503, {"HX-Refresh": "true", "Retry-After": "2"}
         page = render_template("demo/preparing.html", written=progress.written, days=progress.days)
-        return page, 503, {"Retry-After": "2", "Refresh": "2"}
+        return page, 200 if polled else 503, {"Retry-After": "2"}
 
 
 class Demo:
@@ -346,11 +356,13 @@ class Demo:
         report: Callable[[str], None] = print,
         progress: HistoryProgress | None = None,
     ) -> None:
-        """Write ``days`` of history ending now, unless payments exist already; count the days
-        written on ``progress``."""
-        if db.session.scalar(select(func.count(Payment.id))):
+        """Write ``days`` of history ending now, unless it exists already; count the days written
+        on ``progress``."""
+        if has_history():
             report("demo history exists; not seeding again")
             return
+        if progress is not None:
+            progress.days = days
         # History ends at the current clock's now (the real one, or a test's fake one).
         shift = clock.now() - datetime.now(UTC)
         previous = clock.use(clock.OffsetClock(shift))

@@ -8,8 +8,10 @@ from sqlalchemy import select
 from dashboard import clock
 from dashboard.agreements.models import Agreement
 from dashboard.declarations.models import Declaration
+from dashboard.demo import PROGRESS_ID
 from dashboard.demo import Demo
 from dashboard.demo import HistoryProgress
+from dashboard.demo import has_history
 from dashboard.demo import hold_pages_until_written
 from dashboard.extensions import db
 from dashboard.notifications.models import Notification
@@ -81,23 +83,33 @@ def test_staff_pages_wait_while_a_new_demo_writes_its_history(make_app):
     # The history is written on a clock set days back for the whole process; a sign-in meanwhile
     # would be stamped then, and its next page would sign the user out as idle.
     app = make_app(SANDBOX=True)
+    with app.app_context():
+        assert not has_history()
     progress = HistoryProgress()
     hold_pages_until_written(app, progress)
     progress.written = 5
     client = app.test_client()
+    poll = {"HX-Request": "true", "HX-Trigger": PROGRESS_ID}
 
     waiting = client.get("/login")
     in_chinese = client.get("/login", headers={"Accept-Language": "zh-HK"})
+    polled = client.get("/login", headers=poll)
+    other_htmx = client.get("/login", headers={"HX-Request": "true"})
 
-    assert waiting.status_code == 503
-    assert waiting.headers["Refresh"] == "2" and waiting.headers["Retry-After"] == "2"
+    assert waiting.status_code == 503 and waiting.headers["Retry-After"] == "2"
     page = waiting.get_data(as_text=True)
     assert "The demo is getting ready" in page and "5 of 21 days" in page
+    assert f'id="{PROGRESS_ID}"' in page and 'hx-trigger="every 2s"' in page
     assert 'name="password"' not in page
     assert "示範版正在準備中" in in_chinese.get_data(as_text=True)
+    assert polled.status_code == 200 and "5 of 21 days" in polled.get_data(as_text=True)
+    assert other_htmx.status_code == 503 and other_htmx.headers["HX-Refresh"] == "true"
     # The simulators (the history is written through them) and the health check answer meanwhile.
     assert client.get("/sandbox/").status_code == 200
+    assert client.get("/sandbox/no-such-page").status_code == 404
     assert client.get("/healthz").status_code == 200
 
     progress.done.set()
-    assert client.get("/login").status_code == 200
+    done = client.get("/login", headers=poll)
+    assert done.status_code == 204 and done.headers["HX-Refresh"] == "true"
+    assert 'name="password"' in client.get("/login").get_data(as_text=True)

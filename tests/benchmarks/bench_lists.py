@@ -931,9 +931,11 @@ def _seconds_until_answered(
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
             return time.perf_counter() - began
-        except urllib.error.HTTPError:
+        except urllib.error.HTTPError as answer:
             if not ready:
                 return time.perf_counter() - began
+            if answer.code != 503:  # a new demo's pages answer 503 while it writes its history
+                raise BenchmarkError(f"the demo answered {path} with {answer.code}") from answer
             time.sleep(0.1)
         except OSError:
             time.sleep(0.02)
