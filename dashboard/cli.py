@@ -264,13 +264,12 @@ def _user_id(email: str) -> int:
 def demo(host: str, port: int) -> None:
     """Run the whole back office with sandbox providers and demo data on its own SQLite file."""
     from dashboard import create_app
-
-    instance_path = Path(current_app.instance_path)
-    instance_path.mkdir(parents=True, exist_ok=True)
     from dashboard.demo import HistoryProgress
     from dashboard.demo import has_history
     from dashboard.demo import hold_pages_until_written
 
+    instance_path = Path(current_app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
     app = create_app({**_demo_settings(instance_path), "PUBLIC_BASE_URL": f"http://{host}:{port}"})
     prepare_database(app)
     progress = HistoryProgress()

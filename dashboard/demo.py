@@ -76,7 +76,7 @@ DEMO_MERCHANT_CUSTOMS = ("4403960HKX", "Harbour Goods Trading Ltd")
 
 #: Days of history a new demo writes.
 HISTORY_DAYS = 21
-#: Endpoints that answer while the demo writes its history (the sandbox's answer too, by path).
+#: Endpoints that answer while the demo writes its history (and every path under /sandbox/).
 _ANSWERED_WHILE_WRITING = frozenset({"static", "home.healthz", "auth.choose_language"})
 #: The id of the getting-ready page's progress, which htmx asks for again every two seconds.
 PROGRESS_ID = "demo-progress"
