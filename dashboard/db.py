@@ -17,7 +17,10 @@ from contextlib import nullcontext
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import TypeVar
 
+from flask import Flask
+from flask import request
 from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import DateTime
@@ -424,6 +427,45 @@ def lift_statement_timeout(session: Session | Connection) -> None:
     connection = session if isinstance(session, Connection) else session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+_READS_ONLY_ATTR = "reads_only"
+
+
+def reads_only(view: _View) -> _View:
+    """Mark ``view`` as only reading: on PostgreSQL its statements run each on its own, with no
+    transaction block around them (:func:`read_outside_transaction_blocks`).
+
+    For what staff and their open pages ask most: a list, its rows and its "new" bar, and the live
+    poll. Such a view writes only through :func:`write_transaction`, which commits what the request
+    began and opens a transaction of its own.
+    """
+    setattr(view, _READS_ONLY_ATTR, True)
+    return view
+
+
+def read_outside_transaction_blocks(app: Flask, session: scoped_session) -> None:
+    """Before a GET of a :func:`reads_only` view, take the request's connection in autocommit.
+
+    For PostgreSQL at its default READ COMMITTED, where every statement sees what was committed when
+    it began, in a transaction block or not: the block adds only its BEGIN and ROLLBACK, two of a
+    list page's five round trips. SQLAlchemy gives the connection back to the pool in the engine's
+    own mode. Not for SQLite, where BEGIN costs no round trip and a transaction is one snapshot.
+    """
+
+    def begin_without_block() -> None:
+        view = app.view_functions.get(request.endpoint)
+        if (
+            request.method in ("GET", "HEAD")
+            and getattr(view, _READS_ONLY_ATTR, False)
+            # Only a connection the request takes from the pool: a session given a connection of
+            # its own (the tests' rolled-back tier) stays in that connection's transaction.
+            and isinstance(session.get_bind(), Engine)
+        ):
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+    app.before_request(begin_without_block)
 
 
 def writers_lock(engine: Engine) -> WritersLock | nullcontext:

@@ -24,6 +24,7 @@ from dashboard.agreements.queries import found_agreements
 from dashboard.agreements.queries import revoke_refused
 from dashboard.agreements.service import AgreementRefused
 from dashboard.auth.access import roles
+from dashboard.db import reads_only
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import created_after
 from dashboard.events.service import latest_event_id
@@ -51,6 +52,7 @@ bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
 
 @bp.get("/")
+@reads_only
 @roles("viewer")
 def index():
     """List agreements matching the filters and search, one keyset page at a time.
@@ -79,6 +81,7 @@ def index():
 
 
 @bp.get("/new")
+@reads_only
 @roles("viewer")
 def new_rows():
     """Answer the list's "N new agreements" bar: agreements created after the page's event cursor
@@ -91,6 +94,7 @@ def new_rows():
 
 
 @bp.get("/rows")
+@reads_only
 @roles("viewer")
 def rows():
     """Re-render the list rows of the agreements ``id`` names, as they are now."""

@@ -15,6 +15,7 @@ from dashboard.approvals.service import decide
 from dashboard.approvals.service import waiting
 from dashboard.approvals.service import waiting_one
 from dashboard.auth.access import roles
+from dashboard.db import reads_only
 from dashboard.events.queries import staff_names
 from dashboard.extensions import db
 from dashboard.forms import confirm_first
@@ -28,6 +29,7 @@ bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
 
 @bp.get("/")
+@reads_only
 @roles("manager")
 def index():
     """List the requests waiting longest for a second person, oldest first, each with its decision form."""

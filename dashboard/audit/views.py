@@ -12,6 +12,7 @@ from dashboard.audit.queries import AuditFilter
 from dashboard.audit.queries import audit_conditions
 from dashboard.audit.queries import audit_page
 from dashboard.auth.access import roles
+from dashboard.db import reads_only
 from dashboard.extensions import db
 from dashboard.htmx import render_page
 from dashboard.listing import Cursor
@@ -26,6 +27,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
 @bp.get("/")
+@reads_only
 @roles("viewer", "admin", inherit=False)
 def index():
     """List audit entries matching the filters, one keyset page at a time (none for invalid filters)."""
@@ -48,6 +50,7 @@ def index():
 
 
 @bp.get("/new")
+@reads_only
 @roles("viewer", "admin", inherit=False)
 def new_rows():
     """Answer the audit log's "N new entries" bar: entries after the page's newest (``after``) that

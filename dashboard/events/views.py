@@ -13,6 +13,7 @@ from dashboard.audit.models import AuditLog
 from dashboard.auth.access import any_staff
 from dashboard.auth.access import passive
 from dashboard.db import is_row_id
+from dashboard.db import reads_only
 from dashboard.events.service import Topic
 from dashboard.events.service import poll
 from dashboard.extensions import db
@@ -44,6 +45,7 @@ def _json(status: int = 200, **body: Any) -> Response:
 
 
 @bp.get("/live")
+@reads_only
 @any_staff
 @passive
 def live():

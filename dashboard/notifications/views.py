@@ -19,6 +19,7 @@ from markupsafe import escape
 from dashboard import clock
 from dashboard.auth.access import roles
 from dashboard.auth.forms import EmptyForm
+from dashboard.db import reads_only
 from dashboard.events.kinds import ObjectType
 from dashboard.events.service import latest_event_id
 from dashboard.extensions import db
@@ -177,6 +178,7 @@ def outcome_label(outcome: str) -> str:
 
 # Every role reads the inbox: viewer (auditors) by DESIGN §1, and each role includes viewer.
 @bp.get("/")
+@reads_only
 @roles("viewer", "admin")
 def index():
     """List notifications matching the filters or the search, newest first, one keyset page at a time."""
@@ -202,6 +204,7 @@ def index():
 
 
 @bp.get("/new")
+@reads_only
 @roles("viewer", "admin")
 def new_rows():
     """Answer the inbox's "N new notifications" bar: notifications received after the page's newest
@@ -217,6 +220,7 @@ def new_rows():
 
 
 @bp.get("/rows")
+@reads_only
 @roles("viewer", "admin")
 def rows():
     """Re-render the inbox rows of the notifications ``id`` names, as they are now."""

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dashboard.auth.access import roles
+from dashboard.db import reads_only
 from dashboard.declarations.service import declarations_of
 from dashboard.declarations.service import why_not_declarable
 from dashboard.errors import render_error
@@ -78,6 +79,7 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 
 
 @bp.get("/")
+@reads_only
 @roles("viewer")
 def index():
     """List payments matching the filters and search, newest first, one keyset page at a time.
@@ -104,6 +106,7 @@ def index():
 
 
 @bp.get("/new")
+@reads_only
 @roles("viewer")
 def new_rows():
     """Answer the list's "N new payments" bar: payments created after the page's event cursor
@@ -119,6 +122,7 @@ def new_rows():
 
 
 @bp.get("/rows")
+@reads_only
 @roles("viewer")
 def rows():
     """Re-render the list rows of the payments ``id`` names, as they are now."""
