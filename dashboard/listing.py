@@ -8,6 +8,7 @@ one shown".
 from __future__ import annotations
 
 import operator
+from collections import namedtuple
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import ARRAY
 from sqlalchemy import BigInteger
 from sqlalchemy import CompoundSelect
+from sqlalchemy import Result
 from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import and_
@@ -146,6 +148,22 @@ def keyset(
     return statement.order_by(direction(at), direction(key)).limit(size + 1)
 
 
+def listed_rows(result: Result) -> list[tuple]:
+    """Return ``result``'s rows as named tuples of its columns.
+
+    A list's template reads several columns of every row by name. Through Jinja, a named tuple's
+    field takes 70 ns, where a SQLAlchemy row's takes 360 ns (a look-up in its key map): about
+    0.25 ms of a 50-row page, against 13 µs to make the tuples.
+    """
+    return list(map(_listed_row_type(tuple(result.keys())), result))
+
+
+@cache
+def _listed_row_type(names: tuple[str, ...]) -> Callable[[Iterable[Any]], tuple]:
+    """Make once per set of column names the named tuple a list's rows are read into."""
+    return namedtuple("ListedRow", names)._make
+
+
 def newest_first(
     session: Session,
     statement: Select,
@@ -156,14 +174,15 @@ def newest_first(
     order: tuple[str, ...] = NEWEST_CREATED,
     timed: bool = True,
     soonest: bool = False,
-) -> tuple[Sequence[Row], Cursor | None]:
+) -> tuple[list[tuple], Cursor | None]:
     """Return up to ``size`` rows of ``statement`` after ``before`` and the cursor of the next page.
 
     ``statement`` selects the columns the list shows, including ``order``'s under their own names:
-    plain rows, which cost far less to read than ORM objects the session would track. The next cursor
+    plain rows (:func:`listed_rows`), which cost far less to read than ORM objects the session would
+    track. The next cursor
     carries the last row's time when ``timed`` and ``order`` starts with a time.
     """
-    rows = session.execute(keyset(statement, model, before, size, order=order, soonest=soonest)).all()
+    rows = listed_rows(session.execute(keyset(statement, model, before, size, order=order, soonest=soonest)))
     if len(rows) <= size:
         return rows, None
     last = rows[size - 1]
@@ -490,7 +509,7 @@ def shown_rows(
     template: str,
     columns: Sequence[Any],
     key: InstrumentedAttribute,
-    context: Callable[[Sequence[Row]], dict[str, Any]] = lambda rows: {},
+    context: Callable[[list[tuple]], dict[str, Any]] = lambda rows: {},
 ) -> Response:
     """Answer block ``rows`` of a list's ``template`` with the rows whose keys ``id`` names, as they
     are now (a page's worth at most): what app.js swaps in place of rows whose objects changed.
@@ -498,7 +517,7 @@ def shown_rows(
     :param context: what else the block needs for these rows (the staff names they show)
     """
     keys = [int(key) for key in request.args.getlist("id") if is_row_id(key)][:PAGE_SIZE]
-    rows = session.execute(select(*columns).where(key.in_(keys))).all() if keys else []
+    rows = listed_rows(session.execute(select(*columns).where(key.in_(keys)))) if keys else []
     return render_fragment(template, "rows", page=Page(rows, None), **context(rows))
 
 
