@@ -7,6 +7,7 @@ from datetime import date
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from dashboard.audit.forms import AuditFilterForm
@@ -18,12 +19,14 @@ from dashboard.listing import _strings_after
 from dashboard.listing import choices
 from dashboard.listing import filter_args
 from dashboard.listing import find_ids
+from dashboard.listing import newest_first
 from dashboard.listing import own_number
 from dashboard.listing import spreadsheet_safe
 from dashboard.listing import start_of_day
 from dashboard.listing import strip_text
 from dashboard.listing import valid_filters
 from dashboard.listing import within_days
+from dashboard.payments.models import Payment
 from dashboard.payments.queries import PAYMENT_IDS
 from tests.factories import make_payment
 
@@ -157,3 +160,20 @@ def test_a_search_finds_ids_whole_by_a_start_and_by_a_start_nothing_sorts_after(
         assert found("PAY-70") == [ids["PAY-70"]]
         assert found("PAY-9") == []
         assert found(last) == sorted([ids[last], ids[f"{last}x"]])
+
+
+def test_a_page_reads_its_rows_columns_by_name_and_the_next_page_starts_after_its_last_row(app_ctx):
+    payments = [make_payment(db.session, request_id=f"PAY-{number}") for number in range(3)]
+    db.session.commit()
+    statement = select(Payment.id, Payment.created_at, Payment.request_id, Payment.status)
+
+    first, cursor = newest_first(db.session, statement, Payment, None, size=2)
+    rest, end = newest_first(db.session, statement, Payment, cursor, size=2)
+
+    newest = sorted(payments, key=lambda payment: (payment.created_at, payment.id), reverse=True)
+    assert [(row.id, row.request_id, row.status) for row in first + rest] == [
+        (payment.id, payment.request_id, payment.status) for payment in newest
+    ]
+    assert cursor == Cursor(first[-1].created_at, first[-1].id)
+    assert end is None
+    assert first[0] == (newest[0].id, newest[0].created_at, newest[0].request_id, newest[0].status)
