@@ -191,7 +191,7 @@ def _init_extensions(app: Flask) -> None:
             configure_sqlite(db.engine)
         else:
             # Before the guard's hook, whose sign-in check is a request's first read.
-            read_outside_transaction_blocks(app, db.session)
+            read_outside_transaction_blocks(app, db)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextlib import nullcontext
 from datetime import UTC
 from datetime import datetime
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
 
@@ -50,6 +51,9 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Map
 
 from dashboard import clock
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -445,7 +449,7 @@ def reads_only(view: _View) -> _View:
     return view
 
 
-def read_outside_transaction_blocks(app: Flask, session: scoped_session) -> None:
+def read_outside_transaction_blocks(app: Flask, database: SQLAlchemy) -> None:
     """Before a GET of a :func:`reads_only` view, take the request's connection in autocommit.
 
     For PostgreSQL at its default READ COMMITTED, where every statement sees what was committed when
@@ -456,13 +460,12 @@ def read_outside_transaction_blocks(app: Flask, session: scoped_session) -> None
 
     def begin_without_block() -> None:
         view = app.view_functions.get(request.endpoint)
-        if (
-            request.method in ("GET", "HEAD")
-            and getattr(view, _READS_ONLY_ATTR, False)
-            # Only a connection the request takes from the pool: a session given a connection of
-            # its own (the tests' rolled-back tier) stays in that connection's transaction.
-            and isinstance(session.get_bind(), Engine)
-        ):
+        if request.method not in ("GET", "HEAD") or not getattr(view, _READS_ONLY_ATTR, False):
+            return
+        session = database.session  # the one this request's teardown removes
+        # Only a connection the request takes from the pool: a session given a connection of its
+        # own (the tests' rolled-back tier) stays in that connection's transaction.
+        if isinstance(session.get_bind(), Engine):
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     app.before_request(begin_without_block)
