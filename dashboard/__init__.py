@@ -177,7 +177,7 @@ def _init_extensions(app: Flask) -> None:
     from dashboard import models  # noqa: F401 - puts every table on the metadata
     from dashboard import tasks  # noqa: F401 - declares every job before Huey binds them
     from dashboard.db import configure_sqlite
-    from dashboard.db import read_outside_transaction_blocks
+    from dashboard.db import init_autocommit_reads
     from dashboard.extensions import csrf
     from dashboard.extensions import db
     from dashboard.extensions import htmx
@@ -189,9 +189,9 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
-        else:
+        elif db.engine.dialect.name == "postgresql":
             # Before the guard's hook, whose sign-in check is a request's first read.
-            read_outside_transaction_blocks(app, db)
+            init_autocommit_reads(app, db)
     migrate.init_app(app, db, directory=str(_resource_dir("migrations")), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from flask import Flask
 from flask import request
+from flask import session as flask_session
 from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
 from sqlalchemy import DateTime
@@ -435,22 +436,27 @@ def lift_statement_timeout(session: Session | Connection) -> None:
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 _READS_ONLY_ATTR = "reads_only"
+#: Where Flask-Login keeps who is signed in: a request without it never reaches the database.
+_SIGNED_IN_KEY = "_user_id"
 
 
 def reads_only(view: _View) -> _View:
     """Mark ``view`` as only reading: on PostgreSQL its statements run each on its own, with no
-    transaction block around them (:func:`read_outside_transaction_blocks`).
+    transaction block around them (:func:`init_autocommit_reads`).
 
     For what staff and their open pages ask most: a list, its rows and its "new" bar, and the live
-    poll. Such a view writes only through :func:`write_transaction`, which commits what the request
-    began and opens a transaction of its own.
+    poll. Outside a block nothing lasts beyond its statement: such a view takes no row or advisory
+    lock, sets nothing with ``SET LOCAL``, streams no rows through a server-side cursor, and
+    writes only through :func:`write_transaction`, which commits what the request began and opens
+    a transaction of its own.
     """
     setattr(view, _READS_ONLY_ATTR, True)
     return view
 
 
-def read_outside_transaction_blocks(app: Flask, database: SQLAlchemy) -> None:
-    """Before a GET of a :func:`reads_only` view, take the request's connection in autocommit.
+def init_autocommit_reads(app: Flask, database: SQLAlchemy) -> None:
+    """Install a hook that, before a signed-in GET of a :func:`reads_only` view, takes the request's
+    connection in autocommit.
 
     For PostgreSQL at its default READ COMMITTED, where every statement sees what was committed when
     it began, in a transaction block or not: the block adds only its BEGIN and ROLLBACK, two of a
@@ -458,17 +464,19 @@ def read_outside_transaction_blocks(app: Flask, database: SQLAlchemy) -> None:
     own mode. Not for SQLite, where BEGIN costs no round trip and a transaction is one snapshot.
     """
 
-    def begin_without_block() -> None:
+    def take_autocommit_connection() -> None:
         view = app.view_functions.get(request.endpoint)
         if request.method not in ("GET", "HEAD") or not getattr(view, _READS_ONLY_ATTR, False):
             return
-        session = database.session  # the one this request's teardown removes
+        if _SIGNED_IN_KEY not in flask_session:
+            return  # the guard sends it to sign in without a read
+        session = database.session()  # the one this request's teardown removes
         # Only a connection the request takes from the pool: a session given a connection of its
         # own (the tests' rolled-back tier) stays in that connection's transaction.
-        if isinstance(session.get_bind(), Engine):
+        if isinstance(session.get_bind(), Engine) and not session.in_transaction():
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
-    app.before_request(begin_without_block)
+    app.before_request(take_autocommit_connection)
 
 
 def writers_lock(engine: Engine) -> WritersLock | nullcontext:

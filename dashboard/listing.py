@@ -155,12 +155,12 @@ def listed_rows(result: Result) -> list[tuple]:
     field takes 70 ns, where a SQLAlchemy row's takes 360 ns (a look-up in its key map): about
     0.25 ms of a 50-row page, against 13 µs to make the tuples.
     """
-    return list(map(_listed_row_type(tuple(result.keys())), result))
+    return list(map(_listed_row_maker(tuple(result.keys())), result))
 
 
 @cache
-def _listed_row_type(names: tuple[str, ...]) -> Callable[[Iterable[Any]], tuple]:
-    """Make once per set of column names the named tuple a list's rows are read into."""
+def _listed_row_maker(names: tuple[str, ...]) -> Callable[[Iterable[Any]], tuple]:
+    """Return the maker of the named tuple a list's rows are read into, made once per set of column names."""
     return namedtuple("ListedRow", names)._make
 
 
@@ -179,8 +179,8 @@ def newest_first(
 
     ``statement`` selects the columns the list shows, including ``order``'s under their own names:
     plain rows (:func:`listed_rows`), which cost far less to read than ORM objects the session would
-    track. The next cursor
-    carries the last row's time when ``timed`` and ``order`` starts with a time.
+    track. The next cursor carries the last row's time when ``timed`` and ``order`` starts with a
+    time.
     """
     rows = listed_rows(session.execute(keyset(statement, model, before, size, order=order, soonest=soonest)))
     if len(rows) <= size:

@@ -41,6 +41,7 @@ from dashboard.ach.service import warnings_to_acknowledge
 from dashboard.ach.states import EDITABLE_BATCH
 from dashboard.ach.states import ItemStatus
 from dashboard.auth.access import roles
+from dashboard.db import reads_only
 from dashboard.events.kinds import ObjectType
 from dashboard.events.queries import object_timeline
 from dashboard.events.queries import staff_names
@@ -106,6 +107,7 @@ def _id_display() -> Callable[[str | None], str]:
 
 
 @bp.get("/batches/")
+@reads_only
 @roles("viewer")
 def index():
     """List payroll batches matching the filters and search, newest first, one keyset page at a time.
@@ -134,6 +136,7 @@ def index():
 
 
 @bp.get("/batches/since")
+@reads_only
 @roles("viewer")
 def new_rows():
     """Answer the list's "N new batches" bar: batches uploaded after the page's event cursor
@@ -149,6 +152,7 @@ def new_rows():
 
 
 @bp.get("/batches/rows")
+@reads_only
 @roles("viewer")
 def rows():
     """Re-render the list rows of the batches ``id`` names, as they are now."""

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from collections.abc import Mapping
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy import and_
 from sqlalchemy import select
 from sqlalchemy import tuple_
@@ -94,11 +92,11 @@ WALKED = 2000
 
 def audit_page(
     session: Session, filters: AuditFilter, zone: str, before: Cursor | None = None
-) -> tuple[Sequence[Row], Cursor | None]:
+) -> tuple[list[tuple], Cursor | None]:
     """Return up to one page of entries after ``before`` (in :func:`listed_order`) and the next cursor."""
     order = listed_order(filters)
 
-    def page(*conditions: ColumnElement[bool]) -> tuple[Sequence[Row], Cursor | None]:
+    def page(*conditions: ColumnElement[bool]) -> tuple[list[tuple], Cursor | None]:
         query = select(*LISTED_COLUMNS).where(*conditions)
         return newest_first(session, query, AuditLog, before, order=order, timed=False)
 

@@ -59,7 +59,7 @@ def batch_page(session: Session, filters: BatchFilter, before: Cursor | None) ->
     if filters.day is not None:
         statement = statement.where(SettlementBatch.day == filters.day)
     rows, next_cursor = newest_first(session, statement, SettlementBatch, before, order=("id",), timed=False)
-    return Page(list(rows), next_cursor)
+    return Page(rows, next_cursor)
 
 
 def differences(

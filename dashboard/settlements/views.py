@@ -13,6 +13,7 @@ from flask import url_for
 from flask_login import current_user
 
 from dashboard.auth.access import roles
+from dashboard.db import reads_only
 from dashboard.events.queries import staff_names
 from dashboard.extensions import db
 from dashboard.htmx import form_done
@@ -69,6 +70,7 @@ def _index_context(form: BatchFilterForm) -> dict:
 
 
 @bp.get("/")
+@reads_only
 @roles("viewer")
 def index():
     """List settlement batches, newest first, with their state (balanced, differences, resolved, waiting)."""

@@ -855,7 +855,7 @@ def print_results(kind: str, results: dict[str, list[Result]], explain_plans: bo
                 "HTTP",
                 "ours med",
                 "ours p95",
-                "max",
+                "ours max",
                 "SQL ms",
                 "stmts",
                 "offset+count med",
@@ -897,6 +897,8 @@ def print_results(kind: str, results: dict[str, list[Result]], explain_plans: bo
 def print_summary(kind: str, results: dict[str, list[Result]]) -> None:
     """Print the cases within the p95 target, the median of the cases' medians and ours/minimal."""
     rows = [row for list_rows in results.values() for row in list_rows]
+    if not rows:
+        return
     target = TARGET_P95_MS[kind]
     within = sum(row.ours.p95 <= target for row in rows)
     print(

@@ -340,7 +340,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     # Nearest rank is ceil(fraction × n). round(x + 0.5) is not: Python rounds halves to even, so the
     # p95 of 20 values came out as the 20th (the slowest) where it is the 19th. The tolerance keeps a
-    # product such as 0.95 × 20 that lands a hair above 19 at 19.
+    # product that lands a hair above a whole number (0.07 × 100 = 7.000000000000001) at it.
     rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered) - 1e-9)))
     return ordered[rank - 1]
 
