@@ -80,6 +80,8 @@ HISTORY_DAYS = 21
 _ANSWERED_WHILE_WRITING = frozenset({"static", "home.healthz", "auth.choose_language"})
 #: The id of the getting-ready page's progress, which htmx asks for again every two seconds.
 PROGRESS_ID = "demo-progress"
+#: The query argument that asks for the progress (the page's own URL otherwise).
+PROGRESS_ARG = "demo_progress"
 
 
 class HistoryProgress:
@@ -109,14 +111,16 @@ def hold_pages_until_written(app: Flask, progress: HistoryProgress) -> None:
 
     @app.before_request
     def hold_while_writing():
-        polled = request.headers.get("HX-Trigger") == PROGRESS_ID
+        polled = is_htmx() and PROGRESS_ARG in request.args
         if progress.done.is_set():
             return ("", 204, {"HX-Refresh": "true"}) if polled else None
         if request.endpoint in _ANSWERED_WHILE_WRITING or request.path.startswith("/sandbox/"):
             return None
         if is_htmx() and not polled:
             return "", 503, {"HX-Refresh": "true", "Retry-After": "2"}
-        page = render_template("demo/preparing.html", written=progress.written, days=progress.days)
+        page = render_template(
+            "demo/preparing.html", written=progress.written, days=progress.days, progress_arg=PROGRESS_ARG
+        )
         return page, 200 if polled else 503, {"Retry-After": "2"}
 
 
