@@ -133,7 +133,6 @@ def _build_app(config: Mapping[str, Any] | None) -> Flask:
         WTF_CSRF_HEADERS=["X-CSRFToken"],
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
         RATELIMIT_STORAGE_URI=settings.get("REDIS_URL") or "memory://",
-        RATELIMIT_HEADERS_ENABLED=True,
         REMEMBER_COOKIE_DURATION=0,
     )
     app.config.update(settings)

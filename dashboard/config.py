@@ -267,7 +267,7 @@ SETTINGS: list[Setting] = [
     Setting("TWO_FACTOR_REQUIRED_ROLES", _roles, frozenset({"manager", "admin", "finance"})),
     Setting("STEP_UP_MINUTES", _positive_int, 15),
     # The storefront API: the server secret API keys are hashed with (HMAC-SHA256; only the hash is
-    # stored) and how many calls one key may make (Flask-Limiter's notation).
+    # stored) and how many calls one key may make (the limits library's notation).
     Setting("API_KEY_SECRET", str),
     Setting("API_RATE_LIMIT", _rate_limit, "600 per minute"),
     # Why staff refund (the refund form's list); "Other" asks for a note.

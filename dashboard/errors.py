@@ -91,7 +91,12 @@ def register_error_handlers(app: Flask) -> None:
             return for_status(error.code).response()
         # A 400 of ours says what was wrong; Werkzeug's own (English) description gives way to our message.
         ours = error.code == 400 and error.description != type(error).description
-        return render_error(error.code, error.description if ours else None)
+        response = render_error(error.code, error.description if ours else None)
+        # What the error itself says besides its page: Retry-After on a 429, Allow on a 405.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

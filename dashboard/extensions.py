@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -11,10 +9,11 @@ from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 
 from dashboard.db import Base
+from dashboard.rate_limit import RateLimiter
 
 db = SQLAlchemy(model_class=Base, disable_autonaming=True)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = RateLimiter()

@@ -61,8 +61,12 @@ def add_security_headers(response: Response) -> Response:
 
 def refuse_nul_input() -> None:
     """Refuse (400) a query or form value holding a NUL: PostgreSQL's text cannot hold one, and no
-    search, filter, e-mail or note needs it. Files and provider notifications never come here."""
-    for values in (request.args, request.form):
+    search, filter, e-mail or note needs it. Files and provider notifications never come here.
+
+    A GET or HEAD is read by its query alone: no view reads a form from one, and parsing its empty
+    form would cost every page and live poll.
+    """
+    for values in (request.args,) if request.method in ("GET", "HEAD") else (request.args, request.form):
         if any("\x00" in name or "\x00" in "".join(items) for name, items in values.lists()):
             abort(400, description=NUL_REFUSED)
 

@@ -9,8 +9,6 @@ same rules, locks and approval thresholds as one asked for on the payment's page
 from __future__ import annotations
 
 import hashlib
-import math
-import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
@@ -87,10 +85,9 @@ def _bearer_secret() -> str | None:
 
 def _hit(item, scope: str, identity: str) -> None:
     """Count a call against ``item``; refuse it with 429 and Retry-After once it is over."""
-    if not limiter.enabled or limiter.limiter.hit(item, scope, identity):
+    if limiter.hit(item, scope, identity):
         return
-    reset, _left = limiter.limiter.get_window_stats(item, scope, identity)
-    wait = max(math.ceil(reset - time.time()), 1)
+    wait = limiter.seconds_to_wait(item, scope, identity)
     raise Problem(
         "rate-limited", f"Too many calls; try again in {wait} seconds.", headers={"Retry-After": str(wait)}
     )

@@ -69,7 +69,7 @@ def _raw_body(request: Request) -> bytes:
 
 def _limit_unverified(request: Request) -> None:
     """Refuse with 429 when this address sent too many unverified POSTs lately."""
-    if limiter.enabled and not limiter.limiter.hit(UNVERIFIED_LIMIT, _LIMIT_SCOPE, request.remote_addr or ""):
+    if not limiter.hit(UNVERIFIED_LIMIT, _LIMIT_SCOPE, request.remote_addr or ""):
         raise TooManyRequests()
 
 
@@ -77,9 +77,7 @@ def _sampled(checked: Checked, config: Mapping[str, Any]) -> Checked:
     """Return an unverified POST as stored: with its body while this hour's sample has room, else
     without (its verdict, headers and size are kept either way)."""
     per_hour = config["REJECTED_BODIES_PER_HOUR"]
-    kept = per_hour > 0 and (
-        not limiter.enabled or limiter.limiter.hit(parse(f"{per_hour} per hour"), _SAMPLE_SCOPE)
-    )
+    kept = per_hour > 0 and limiter.hit(parse(f"{per_hour} per hour"), _SAMPLE_SCOPE)
     return checked if kept else without_body(checked)
 
 

@@ -566,7 +566,12 @@ def test_the_eleventh_login_attempt_in_a_minute_gets_429(limited_app, post):
     response = login(post, "nobody@staff.example", "guess number 11", using=browser)
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert browser.get("/login").status_code == 200  # only POSTs are limited
+    other_address = limited_app.test_client()
+    other_address.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    answer = login(post, "nobody@staff.example", "guess number 12", using=other_address)
+    assert answer.status_code == 422
 
 
 @pytest.mark.parametrize("encoded", ["/%09/evil.example", "/%0A/evil.example", "/%0D%0ALocation:%20//evil"])

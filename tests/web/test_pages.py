@@ -165,6 +165,14 @@ def test_404_is_a_flash_fragment_for_htmx(client, login_as):
     assert "HX-Request" in response.headers["Vary"]
 
 
+def test_405_page_names_the_methods_the_address_takes(client, login_as):
+    login_as("viewer")
+    response = client.delete("/payments/")
+    assert response.status_code == 405
+    assert "That action is not available here." in response.get_data(as_text=True)
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+
+
 def test_403_for_htmx_is_a_flash_fragment(client, login_as):
     login_as("viewer")
     response = client.get("/admin/users/", headers={"HX-Request": "true"})
