@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from dashboard.auth.access import LIVE_REFRESH_HEADER
 from dashboard.auth.access import PUBLIC
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import role_allows
+from dashboard.auth.models import enrolled
 from dashboard.auth.service import LOCKOUT
 from dashboard.auth.service import AccountLocked
 from dashboard.db import write_transaction
@@ -36,6 +38,7 @@ from dashboard.htmx import hx_redirect
 from dashboard.htmx import is_htmx
 from dashboard.htmx import navigate
 from dashboard.i18n import gettext as _
+from dashboard.users.models import SignedIn
 from dashboard.users.models import User
 
 _SEEN_KEY = "seen"
@@ -69,14 +72,19 @@ def safe_next(target: str | None) -> str | None:
 
 
 #: Every signed-in request runs it: built once, so SQLAlchemy neither builds it nor computes its
-#: cache key again per request.
-_USER_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"), User.active)
+#: cache key again per request. The second factor is read with the account: the access check of
+#: a role that must have one would otherwise ask for it on every request.
+_SIGNED_IN_BY_SESSION_TOKEN = select(
+    *(getattr(User, field.name) for field in fields(SignedIn) if field.name != "second_factor_enrolled"),
+    enrolled(User.id).label("second_factor_enrolled"),
+).where(User.session_token == bindparam("token"), User.active)
 
 
 @login_manager.user_loader
-def load_user(session_token: str) -> User | None:
-    """Find the user whose current per-login token is in the session."""
-    return db.session.scalar(_USER_BY_SESSION_TOKEN, {"token": session_token})
+def load_user(session_token: str) -> SignedIn | None:
+    """Find the active user whose current per-login token is in the session."""
+    row = db.session.execute(_SIGNED_IN_BY_SESSION_TOKEN, {"token": session_token}).first()
+    return None if row is None else SignedIn(**row._mapping)
 
 
 @login_manager.unauthorized_handler

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger
+from sqlalchemy import ColumnElement
+from sqlalchemy import Exists
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
@@ -49,9 +51,15 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+def enrolled(user_id: ColumnElement[int] | int) -> Exists:
+    """Return, as SQL, whether the user ``user_id`` (a column or an id) has a confirmed second factor."""
+    return (
+        select(SecondFactor.user_id)
+        .where(SecondFactor.user_id == user_id, SecondFactor.confirmed_at.is_not(None))
+        .exists()
+    )
+
+
 def is_enrolled(user_id: int) -> bool:
     """Return True when the user has a confirmed second factor."""
-    confirmed = select(SecondFactor.user_id).where(
-        SecondFactor.user_id == user_id, SecondFactor.confirmed_at.is_not(None)
-    )
-    return db.session.scalar(confirmed) is not None
+    return db.session.scalar(select(enrolled(user_id)))

@@ -42,6 +42,7 @@ from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
+from dashboard.users.models import SignedIn
 from dashboard.users.models import User
 
 #: Seconds per time step (RFC 6238's default, and what every authenticator app uses).
@@ -98,14 +99,14 @@ class Enrolment:
         return Markup(svg)  # noqa: S704 - segno writes path data and our fixed title, nothing typed
 
 
-def is_required(user: User) -> bool:
+def is_required(user: User | SignedIn) -> bool:
     """Return True when ``user``'s role must have a second factor (``TWO_FACTOR_REQUIRED_ROLES``)."""
     return user.role in current_app.config["TWO_FACTOR_REQUIRED_ROLES"]
 
 
-def must_enrol(user: User) -> bool:
+def must_enrol(user: SignedIn) -> bool:
     """Return True when ``user`` must enrol before doing anything else."""
-    return is_required(user) and not is_enrolled(user.id)
+    return is_required(user) and not user.second_factor_enrolled
 
 
 def _step(offset: int = 0) -> int:
@@ -128,7 +129,7 @@ def _matching_step(secret: str, code: str, last_step: int | None) -> int | None:
     return None
 
 
-def enrolment(user: User) -> Enrolment:
+def enrolment(user: User | SignedIn) -> Enrolment:
     """Return the pending secret of ``user`` (made now if none is pending) for the enrolment page."""
     with write_transaction(db.session):
         factor = db.session.get(SecondFactor, user.id)
@@ -142,7 +143,7 @@ def enrolment(user: User) -> Enrolment:
     return Enrolment(secret, uri)
 
 
-def confirm_enrolment(user: User, code: str) -> list[str]:
+def confirm_enrolment(user: User | SignedIn, code: str) -> list[str]:
     """Enrol ``user`` once ``code`` proves their app holds the pending secret; return the recovery codes.
 
     The codes are returned once, here; only their keyed hashes are kept.

@@ -18,6 +18,7 @@ from dashboard.db import write_transaction
 from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.i18n import gettext as _
+from dashboard.users.models import SignedIn
 from dashboard.users.models import User
 
 MAX_FAILED_LOGINS = 5
@@ -150,7 +151,7 @@ def count_failure(user: User, action: str) -> bool:
     return True
 
 
-def logout(user: User) -> None:
+def logout(user: User | SignedIn) -> None:
     """End every session of ``user`` (the token in the cookie stops matching)."""
     with write_transaction(db.session):
         # Locked and read afresh: two wrong passwords or codes at once must both count.
@@ -159,13 +160,13 @@ def logout(user: User) -> None:
         record_own(user, "auth.logout")
 
 
-def choose_language(user: User, language: str) -> None:
+def choose_language(user: User | SignedIn, language: str) -> None:
     """Show ``user`` the pages in ``language`` from now on, on every device."""
     with write_transaction(db.session):
         db.session.get(User, user.id, with_for_update=True).language = language
 
 
-def change_own_password(user: User, current: str, new: str) -> User:
+def change_own_password(user: User | SignedIn, current: str, new: str) -> User:
     """Replace ``user``'s password after checking the current one; rotates the session token.
 
     A wrong current password counts toward the lockout like a failed sign-in (whoever holds a

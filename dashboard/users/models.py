@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import LazyString
@@ -115,3 +116,27 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}{'' if self.active else ' disabled'}>"
+
+
+@dataclass(frozen=True, eq=False)
+class SignedIn(UserMixin):
+    """The member of staff a request is signed in as: their active account, read once per request.
+
+    Not an ORM entity, which costs a page about 0.1-0.2 ms to build: what changes an account goes
+    through a service, which reads and locks the account itself.
+    """
+
+    id: int
+    email: str
+    name: str
+    role: str
+    language: str | None
+    must_change_password: bool
+    last_login_at: datetime | None
+    session_token: str
+    #: Whether they have a confirmed second factor (the access check asks on every request).
+    second_factor_enrolled: bool
+
+    def get_id(self) -> str:
+        """Return the per-login token, as :meth:`User.get_id` does."""
+        return self.session_token

@@ -15,6 +15,7 @@ from dashboard.events.kinds import ObjectType
 from dashboard.extensions import db
 from dashboard.i18n import gettext as _
 from dashboard.users.models import Role
+from dashboard.users.models import SignedIn
 from dashboard.users.models import User
 
 
@@ -97,7 +98,7 @@ def change_role(user_id: int, role: str) -> User:
     return user
 
 
-def set_active(actor: User, user_id: int, active: bool) -> User:
+def set_active(actor: User | SignedIn, user_id: int, active: bool) -> User:
     """Disable (ends their sessions) or re-enable a user; never yourself or the last admin."""
     with write_transaction(db.session):
         user = db.get_or_404(User, user_id)

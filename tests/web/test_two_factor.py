@@ -8,6 +8,7 @@ from html import unescape
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy import select
 
 from dashboard.auth.models import RecoveryCode
@@ -207,6 +208,27 @@ def test_a_required_role_enrols_before_anything_else(app, client, login_as, post
     secret = _SECRET.search(page)[1].replace(" ", "")
     post("/account/two-factor", {"code": code_now(secret)}, headers=HTMX)
     assert client.get("/payments/").status_code == 200
+
+
+def test_an_enrolled_member_of_a_required_role_is_read_with_their_second_factor_in_one_statement(
+    app, client, login_as, fake_clock, required
+):
+    manager = login_as("manager")
+    enrol(app, manager)
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def caught(connection, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", caught)
+    try:
+        assert client.get("/payments/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", caught)
+    [read] = [statement for statement in statements if "second_factors" in statement]
+    assert "FROM users" in read
 
 
 @pytest.mark.parametrize("role", ["viewer", "support"])
