@@ -1,0 +1,207 @@
+"""Instructions a page costs the server, counted by valgrind, here and at another commit.
+
+Run from the repository root, on a database made by ``million.py``::
+
+    .venv/bin/python tests/benchmarks/bench_instructions.py --compare HEAD~2
+    .venv/bin/python tests/benchmarks/bench_instructions.py --database postgresql --requests 10
+
+A time moves with whatever else the machine runs; an instruction count does not. Per version, one
+process runs under ``valgrind --tool=callgrind`` (about 50 times slower than without): it builds the
+app as ``bench_lists.py`` does, signs in, asks each page 20 times untimed, then counts only the
+``--requests`` requests of each page (the count is switched on and off around them by valgrind's
+client requests, from a small C helper compiled here with gcc). It prints instructions per request,
+and with ``--compare REV`` the same pages at ``REV`` (a git worktree of it in a temp folder, its
+``dashboard`` first on the path) and the ratio. The versions run one after the other: a sign-in
+rotates the account's session token, so two at once would sign each other out.
+
+Instructions are not time (a cache miss costs more than an add), and the database server's own work
+is not counted (on PostgreSQL only the app's side of a round trip is). Needs valgrind, its
+``callgrind.h`` and gcc (all on this project's machines). Numbers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import DEFAULT_POSTGRES
+from harness import REPO
+from harness import BenchmarkError
+from harness import print_table
+
+DEFAULT_SQLITE = "/work/bench-data/million.db"
+DEFAULT_DATABASE = "bench_million"
+DEFAULT_PAGES = ("/payments/", "/notifications/", "/agreements/")
+#: Untimed requests of each page before the counted ones (caches, first-use imports).
+WARMUP = 20
+HELPER_SOURCE = """
+#include <valgrind/callgrind.h>
+void count_on(void) { CALLGRIND_ZERO_STATS; CALLGRIND_TOGGLE_COLLECT; }
+void count_off(void) { CALLGRIND_TOGGLE_COLLECT; CALLGRIND_DUMP_STATS_AT("counted"); }
+"""
+_TOTAL = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
+
+
+def build_helper(folder: Path) -> Path:
+    """Compile the helper that switches valgrind's count on and off; return the library."""
+    source, library = folder / "count.c", folder / "libcount.so"
+    source.write_text(HELPER_SOURCE)
+    try:
+        subprocess.run(
+            ["gcc", "-shared", "-fPIC", "-O1", "-o", str(library), str(source)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as failed:
+        raise BenchmarkError(
+            f"could not build the count helper (gcc, valgrind/callgrind.h): {failed}"
+        ) from None
+    return library
+
+
+def counted_run(options: argparse.Namespace) -> None:
+    """In the process valgrind runs: sign in, warm each page, then count its requests."""
+    from bench_lists import sign_in
+    from million import STAFF
+    from million import app_settings
+    from million import instance_folder
+
+    import dashboard
+    from dashboard import create_app
+
+    if not Path(dashboard.__file__).resolve().is_relative_to(Path.cwd().resolve()):
+        raise BenchmarkError(f"the app was imported from {dashboard.__file__}, not from {Path.cwd()}")
+    app = create_app(app_settings(options.url, instance_folder(options.url)))
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = options.language
+    [(email, password)] = [(email, password) for role, email, password in STAFF if role == options.role]
+    sign_in(client, email, password)
+    for page in options.pages:
+        for _ in range(WARMUP):
+            answer = client.get(page)
+            if answer.status_code != 200:
+                raise BenchmarkError(f"GET {page} as {options.role} answered {answer.status_code}")
+    gc.collect()
+    gc.freeze()  # as a web worker does after building the app (dashboard.create_app)
+    helper = ctypes.CDLL(options.helper)
+    for page in options.pages:
+        helper.count_on()
+        for _ in range(options.requests):
+            client.get(page)
+        helper.count_off()
+
+
+def count(version: str, source: Path, options: argparse.Namespace, helper: Path, folder: Path) -> list[float]:
+    """Run the pages of ``source`` under callgrind; return millions of instructions per request."""
+    out = folder / f"callgrind-{version}.out"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--collect-atstart=no",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--counted-run",
+        "--url",
+        options.url,
+        "--helper",
+        str(helper),
+        "--role",
+        options.role,
+        "--language",
+        options.language,
+        "--requests",
+        str(options.requests),
+        "--pages",
+        *options.pages,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(source), "PYTHONHASHSEED": "0"}
+    print(f"  counting {version} ({source})…", flush=True)
+    # The app (dashboard) is the source's, its folder first on the path; this script and the helpers
+    # it signs in with (million, bench_lists) are this checkout's.
+    run = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True)
+    dumps = sorted(folder.glob(f"{out.name}.*"), key=lambda path: int(path.suffix[1:]))
+    if run.returncode != 0 or len(dumps) != len(options.pages):
+        raise BenchmarkError(f"the counted run of {version} failed:\n{run.stderr[-3000:]}")
+    totals = [int(_TOTAL.search(dump.read_text()).group(1)) for dump in dumps]
+    return [total / options.requests / 1e6 for total in totals]
+
+
+def worktree(revision: str, folder: Path) -> Path:
+    """Check ``revision`` out into a worktree under ``folder``; return its path."""
+    path = folder / "compared"
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(path), revision],
+        check=True,
+    )
+    return path
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--sqlite-path", default=DEFAULT_SQLITE)
+    parser.add_argument("--postgres-url", default=f"{DEFAULT_POSTGRES}/{DEFAULT_DATABASE}")
+    parser.add_argument("--pages", nargs="+", default=list(DEFAULT_PAGES), help="paths asked, signed in")
+    parser.add_argument("--role", default="support", help="the role of the staff account signed in")
+    parser.add_argument("--language", default="en", help="the Accept-Language the pages are asked in")
+    parser.add_argument("--requests", type=int, default=20, help="counted requests of each page")
+    parser.add_argument("--compare", metavar="REV", help="count the same pages at this commit too")
+    parser.add_argument("--counted-run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--helper", help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if not options.url:
+        options.url = (
+            f"sqlite:///{options.sqlite_path}" if options.database == "sqlite" else options.postgres_url
+        )
+    return options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Count each version's instructions per request and print them side by side."""
+    options = parse_args(argv)
+    if options.counted_run:
+        counted_run(options)
+        return 0
+    print(f"instructions per request, in millions ({options.url}; {options.requests} requests a page)")
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-") as temp:
+        folder = Path(temp)
+        helper = build_helper(folder)
+        versions = {"this checkout": REPO}
+        if options.compare:
+            versions[options.compare] = worktree(options.compare, folder)
+        try:
+            counts = {name: count(name, source, options, helper, folder) for name, source in versions.items()}
+        finally:
+            if options.compare:
+                subprocess.run(
+                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(versions[options.compare])],
+                    check=False,
+                )
+    names = list(counts)
+    headers = ["page", *names, *(["this / compared"] if options.compare else [])]
+    rows = []
+    for index, page in enumerate(options.pages):
+        row = [page, *(f"{counts[name][index]:.2f}" for name in names)]
+        if options.compare:
+            row.append(f"{counts[names[0]][index] / counts[names[1]][index]:.2f}")
+        rows.append(row)
+    print_table(headers, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
