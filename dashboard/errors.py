@@ -88,14 +88,15 @@ def register_error_handlers(app: Flask) -> None:
             db.session.rollback()
         if request.path.startswith(API_PREFIX + "/"):
             # No API route matched (404, 405): the storefront reads problem details, not a page.
-            return for_status(error.code).response()
-        # A 400 of ours says what was wrong; Werkzeug's own (English) description gives way to our message.
-        ours = error.code == 400 and error.description != type(error).description
-        response = render_error(error.code, error.description if ours else None)
-        # What the error itself says besides its page: Retry-After on a 429, Allow on a 405.
+            response = for_status(error.code).response()
+        else:
+            # A 400 of ours says what was wrong; Werkzeug's own (English) description gives way to ours.
+            ours = error.code == 400 and error.description != type(error).description
+            response = render_error(error.code, error.description if ours else None)
+        # What the error itself says besides its body: Retry-After on a 429, Allow on a 405.
         for name, value in error.get_headers():
             if name.lower() != "content-type":
-                response.headers[name] = value
+                response.headers.add(name, value)
         return response
 
     @app.errorhandler(Exception)

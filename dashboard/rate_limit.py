@@ -32,41 +32,46 @@ class RateLimiter:
     """
 
     def __init__(self) -> None:
-        self.enabled = False
-        self._windows: FixedWindowRateLimiter | None = None
+        self.enabled = True
+        self._counter: FixedWindowRateLimiter | None = None
 
     def init_app(self, app: Flask) -> None:
         """Open the store the app's settings name."""
         self.enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
-        self._windows = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
+        self._counter = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
 
     @property
-    def windows(self) -> FixedWindowRateLimiter:
-        if self._windows is None:
+    def counter(self) -> FixedWindowRateLimiter:
+        """Return the fixed-window counter on the app's store."""
+        if self._counter is None:
             raise RuntimeError("the rate limiter is used before init_app")
-        return self._windows
+        return self._counter
 
     def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Count one call against ``item`` for ``identifiers``; return False when it is over."""
-        return not self.enabled or self.windows.hit(item, *identifiers)
+        return not self.enabled or self.counter.hit(item, *identifiers)
 
-    def seconds_to_wait(self, item: RateLimitItem, *identifiers: str) -> int:
-        """Return the whole seconds until ``item``'s window for ``identifiers`` starts again (at least 1)."""
-        reset, _remaining = self.windows.get_window_stats(item, *identifiers)
+    def count_call(self, item: RateLimitItem, *identifiers: str) -> int | None:
+        """Count one call against ``item`` for ``identifiers``; return None when it is within the
+        limit, else the whole seconds until the window starts again (at least 1: ``Retry-After``)."""
+        if self.hit(item, *identifiers):
+            return None
+        reset, _remaining = self.counter.get_window_stats(item, *identifiers)
         return max(math.ceil(reset - time.time()), 1)
 
     def limit(self, text: str, methods: Collection[str]) -> Callable[[View], View]:
-        """Limit a view's ``methods`` calls per client address (``10 per minute``); beyond it 429
-        with ``Retry-After``."""
+        """Limit a view's ``methods`` calls per client address (``10 per minute``, counted for this
+        view alone); beyond it 429 with ``Retry-After``."""
         item = parse(text)
+        limited_methods = frozenset(method.upper() for method in methods)
 
         def decorate(view: View) -> View:
             @wraps(view)
             def limited(*args: Any, **kwargs: Any) -> Any:
-                if request.method in methods:
-                    identifiers = (request.remote_addr or "", request.endpoint or "")
-                    if not self.hit(item, *identifiers):
-                        raise TooManyRequests(retry_after=self.seconds_to_wait(item, *identifiers))
+                if request.method in limited_methods:
+                    wait = self.count_call(item, request.remote_addr or "", request.endpoint or "")
+                    if wait is not None:
+                        raise TooManyRequests(retry_after=wait)
                 return view(*args, **kwargs)
 
             return limited
@@ -75,4 +80,4 @@ class RateLimiter:
 
     def reset(self) -> None:
         """Forget every count (tests)."""
-        self.windows.storage.reset()
+        self.counter.storage.reset()

@@ -85,9 +85,9 @@ def _bearer_secret() -> str | None:
 
 def _hit(item, scope: str, identity: str) -> None:
     """Count a call against ``item``; refuse it with 429 and Retry-After once it is over."""
-    if limiter.hit(item, scope, identity):
+    wait = limiter.count_call(item, scope, identity)
+    if wait is None:
         return
-    wait = limiter.seconds_to_wait(item, scope, identity)
     raise Problem(
         "rate-limited", f"Too many calls; try again in {wait} seconds.", headers={"Retry-After": str(wait)}
     )

@@ -27,7 +27,7 @@ from dashboard.auth.access import LIVE_REFRESH_HEADER
 from dashboard.auth.access import PUBLIC
 from dashboard.auth.access import build_access_table
 from dashboard.auth.access import role_allows
-from dashboard.auth.models import enrolled
+from dashboard.auth.models import confirmed_factor_exists
 from dashboard.auth.service import LOCKOUT
 from dashboard.auth.service import AccountLocked
 from dashboard.db import write_transaction
@@ -76,7 +76,7 @@ def safe_next(target: str | None) -> str | None:
 #: a role that must have one would otherwise ask for it on every request.
 _SIGNED_IN_BY_SESSION_TOKEN = select(
     *(getattr(User, field.name) for field in fields(SignedIn) if field.name != "second_factor_enrolled"),
-    enrolled(User.id).label("second_factor_enrolled"),
+    confirmed_factor_exists(User.id).label("second_factor_enrolled"),
 ).where(User.session_token == bindparam("token"), User.active)
 
 

@@ -51,7 +51,7 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def enrolled(user_id: ColumnElement[int] | int) -> Exists:
+def confirmed_factor_exists(user_id: ColumnElement[int] | int) -> Exists:
     """Return, as SQL, whether the user ``user_id`` (a column or an id) has a confirmed second factor."""
     return (
         select(SecondFactor.user_id)
@@ -62,4 +62,4 @@ def enrolled(user_id: ColumnElement[int] | int) -> Exists:
 
 def is_enrolled(user_id: int) -> bool:
     """Return True when the user has a confirmed second factor."""
-    return db.session.scalar(select(enrolled(user_id)))
+    return db.session.scalar(select(confirmed_factor_exists(user_id)))

@@ -68,9 +68,10 @@ def _raw_body(request: Request) -> bytes:
 
 
 def _limit_unverified(request: Request) -> None:
-    """Refuse with 429 when this address sent too many unverified POSTs lately."""
-    if not limiter.hit(UNVERIFIED_LIMIT, _LIMIT_SCOPE, request.remote_addr or ""):
-        raise TooManyRequests()
+    """Refuse with 429 (and ``Retry-After``) when this address sent too many unverified POSTs lately."""
+    wait = limiter.count_call(UNVERIFIED_LIMIT, _LIMIT_SCOPE, request.remote_addr or "")
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)
 
 
 def _sampled(checked: Checked, config: Mapping[str, Any]) -> Checked:

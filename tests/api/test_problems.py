@@ -114,6 +114,8 @@ def test_unknown_routes_and_methods_under_the_api_are_problems_too(client):
         405,
         "urn:back-office:problem:method-not-allowed",
     )
+    allowed = set(wrong_method.headers["Allow"].replace(" ", "").split(","))
+    assert allowed == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
 def test_a_crash_is_a_500_problem_and_frees_its_idempotency_key(app, storefront, monkeypatch):

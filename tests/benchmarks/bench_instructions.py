@@ -34,13 +34,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_lists import DEFAULT_DATABASE
+from bench_lists import DEFAULT_SQLITE
 from harness import DEFAULT_POSTGRES
 from harness import REPO
 from harness import BenchmarkError
 from harness import print_table
 
-DEFAULT_SQLITE = "/work/bench-data/million.db"
-DEFAULT_DATABASE = "bench_million"
 DEFAULT_PAGES = ("/payments/", "/notifications/", "/agreements/")
 #: Untimed requests of each page before the counted ones (caches, first-use imports).
 WARMUP = 20
@@ -80,8 +80,8 @@ def counted_run(options: argparse.Namespace) -> None:
     import dashboard
     from dashboard import create_app
 
-    if not Path(dashboard.__file__).resolve().is_relative_to(Path.cwd().resolve()):
-        raise BenchmarkError(f"the app was imported from {dashboard.__file__}, not from {Path.cwd()}")
+    if not Path(dashboard.__file__).resolve().is_relative_to(Path(options.source).resolve()):
+        raise BenchmarkError(f"the app was imported from {dashboard.__file__}, not from {options.source}")
     app = create_app(app_settings(options.url, instance_folder(options.url)))
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = options.language
@@ -97,14 +97,17 @@ def counted_run(options: argparse.Namespace) -> None:
     helper = ctypes.CDLL(options.helper)
     for page in options.pages:
         helper.count_on()
-        for _ in range(options.requests):
-            client.get(page)
+        statuses = [client.get(page).status_code for _ in range(options.requests)]
         helper.count_off()
+        if set(statuses) != {200}:
+            raise BenchmarkError(f"GET {page} answered {sorted(set(statuses))} while counted")
 
 
-def count(version: str, source: Path, options: argparse.Namespace, helper: Path, folder: Path) -> list[float]:
+def count(
+    index: int, version: str, source: Path, options: argparse.Namespace, helper: Path, folder: Path
+) -> list[float]:
     """Run the pages of ``source`` under callgrind; return millions of instructions per request."""
-    out = folder / f"callgrind-{version}.out"
+    out = folder / f"callgrind-{index}.out"
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -117,6 +120,8 @@ def count(version: str, source: Path, options: argparse.Namespace, helper: Path,
         options.url,
         "--helper",
         str(helper),
+        "--source",
+        str(source),
         "--role",
         options.role,
         "--language",
@@ -129,8 +134,9 @@ def count(version: str, source: Path, options: argparse.Namespace, helper: Path,
     env = {**os.environ, "PYTHONPATH": str(source), "PYTHONHASHSEED": "0"}
     print(f"  counting {version} ({source})…", flush=True)
     # The app (dashboard) is the source's, its folder first on the path; this script and the helpers
-    # it signs in with (million, bench_lists) are this checkout's.
-    run = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True)
+    # it signs in with (million, bench_lists) are this checkout's. Run from a folder of neither, so
+    # neither reads a .env the other does not (create_app reads one from the working folder).
+    run = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     dumps = sorted(folder.glob(f"{out.name}.*"), key=lambda path: int(path.suffix[1:]))
     if run.returncode != 0 or len(dumps) != len(options.pages):
         raise BenchmarkError(f"the counted run of {version} failed:\n{run.stderr[-3000:]}")
@@ -141,11 +147,19 @@ def count(version: str, source: Path, options: argparse.Namespace, helper: Path,
 def worktree(revision: str, folder: Path) -> Path:
     """Check ``revision`` out into a worktree under ``folder``; return its path."""
     path = folder / "compared"
-    subprocess.run(
+    added = subprocess.run(
         ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(path), revision],
-        check=True,
+        capture_output=True,
+        text=True,
     )
+    if added.returncode != 0:
+        raise BenchmarkError(f"no worktree of {revision}: {added.stderr.strip()}")
     return path
+
+
+def remove_worktree(path: Path) -> None:
+    """Remove the worktree :func:`worktree` made."""
+    subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -162,7 +176,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--counted-run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--helper", help=argparse.SUPPRESS)
+    parser.add_argument("--source", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
+    if options.requests < 1:
+        parser.error("--requests must be at least 1")
     if not options.url:
         options.url = (
             f"sqlite:///{options.sqlite_path}" if options.database == "sqlite" else options.postgres_url
@@ -177,20 +194,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         counted_run(options)
         return 0
     print(f"instructions per request, in millions ({options.url}; {options.requests} requests a page)")
-    with tempfile.TemporaryDirectory(prefix="bench-instructions-") as temp:
-        folder = Path(temp)
-        helper = build_helper(folder)
-        versions = {"this checkout": REPO}
-        if options.compare:
-            versions[options.compare] = worktree(options.compare, folder)
-        try:
-            counts = {name: count(name, source, options, helper, folder) for name, source in versions.items()}
-        finally:
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-instructions-") as temp:
+            folder = Path(temp)
+            helper = build_helper(folder)
+            versions = {"this checkout": REPO}
             if options.compare:
-                subprocess.run(
-                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(versions[options.compare])],
-                    check=False,
-                )
+                versions[options.compare] = worktree(options.compare, folder)
+            try:
+                counts = {
+                    name: count(index, name, source, options, helper, folder)
+                    for index, (name, source) in enumerate(versions.items())
+                }
+            finally:
+                if options.compare:
+                    remove_worktree(versions[options.compare])
+    except BenchmarkError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
     names = list(counts)
     headers = ["page", *names, *(["this / compared"] if options.compare else [])]
     rows = []

@@ -179,6 +179,7 @@ def test_a_flood_of_unsigned_posts_is_limited_but_signed_notifications_never_are
 
     assert all(refused_by_antom_rules(response) for response in flood)
     assert [response.status_code for response in flood].count(429) == 1 and flood[-1].status_code == 429
+    assert 1 <= int(flood[-1].headers["Retry-After"]) <= 60
     assert [response.status_code for response in signed] == [200, 200]
     assert dict(stored) == {"missing": UNVERIFIED_LIMIT.amount, "valid": 2}
 

@@ -574,6 +574,19 @@ def test_the_eleventh_login_attempt_in_a_minute_gets_429(limited_app, post):
     assert answer.status_code == 422
 
 
+def test_the_eleventh_code_in_a_minute_gets_429(limited_app, post):
+    from dashboard.users import service
+    from tests.factories import make_second_factor
+
+    with limited_app.test_request_context():
+        user = service.create_user("coded@staff.example", "Coded Tester", "manager", TEST_PASSWORD)
+        make_second_factor(db.session, user.id)
+    browser = limited_app.test_client()
+    assert login(post, "coded@staff.example", using=browser).headers["Location"] == "/login/code"
+    answers = [post("/login/code", {"code": "000000"}, using=browser).status_code for _ in range(11)]
+    assert 429 not in answers[:10] and answers[10] == 429
+
+
 @pytest.mark.parametrize("encoded", ["/%09/evil.example", "/%0A/evil.example", "/%0D%0ALocation:%20//evil"])
 def test_a_next_with_a_control_character_in_the_address_leads_home(client, create_user, post, encoded):
     page = client.get(f"/login?next={encoded}")
