@@ -78,8 +78,6 @@ DEMO_MERCHANT_CUSTOMS = ("4403960HKX", "Harbour Goods Trading Ltd")
 HISTORY_DAYS = 21
 #: Endpoints that answer while the demo writes its history (and every path under /sandbox/).
 _ANSWERED_WHILE_WRITING = frozenset({"static", "home.healthz", "auth.choose_language"})
-#: The id of the getting-ready page's progress, which htmx asks for again every two seconds.
-PROGRESS_ID = "demo-progress"
 #: The query argument that asks for the progress (the page's own URL otherwise).
 PROGRESS_ARG = "demo_progress"
 

@@ -2,7 +2,8 @@
 
 Only what is limited pays for it. Staff pages and the live poll have no limit and run no check;
 sign-in counts its POSTs per address (:meth:`RateLimiter.limit`), the storefront API per key and
-address, and the webhooks their unverified POSTs (:meth:`RateLimiter.hit`).
+address and the webhooks their unverified POSTs (:meth:`RateLimiter.count_call`), and the webhooks
+the bodies of those they keep (:meth:`RateLimiter.hit`).
 """
 
 from __future__ import annotations

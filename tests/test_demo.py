@@ -9,7 +9,6 @@ from dashboard import clock
 from dashboard.agreements.models import Agreement
 from dashboard.declarations.models import Declaration
 from dashboard.demo import PROGRESS_ARG
-from dashboard.demo import PROGRESS_ID
 from dashboard.demo import Demo
 from dashboard.demo import HistoryProgress
 from dashboard.demo import has_history
@@ -100,7 +99,7 @@ def test_staff_pages_wait_while_a_new_demo_writes_its_history(make_app):
     assert waiting.status_code == 503 and waiting.headers["Retry-After"] == "2"
     page = waiting.get_data(as_text=True)
     assert "The demo is getting ready" in page and "5 of 21 days" in page
-    assert f'id="{PROGRESS_ID}"' in page and 'hx-trigger="every 2s"' in page
+    assert 'id="demo-progress"' in page and 'hx-trigger="every 2s"' in page
     assert 'name="password"' not in page
     assert "示範版正在準備中" in in_chinese.get_data(as_text=True)
     assert polled.status_code == 200 and "5 of 21 days" in polled.get_data(as_text=True)

@@ -99,7 +99,7 @@ class Enrolment:
         return Markup(svg)  # noqa: S704 - segno writes path data and our fixed title, nothing typed
 
 
-def is_required(user: User | SignedIn) -> bool:
+def is_required(user: SignedIn) -> bool:
     """Return True when ``user``'s role must have a second factor (``TWO_FACTOR_REQUIRED_ROLES``)."""
     return user.role in current_app.config["TWO_FACTOR_REQUIRED_ROLES"]
 
