@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Hashable
 from datetime import datetime
 from datetime import tzinfo
 from functools import cache
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import request
 from flask import url_for
 from flask_babel import LazyString
 from flask_login import current_user
@@ -197,13 +199,36 @@ def kept_field(form: FlaskForm, field: Field) -> Markup:
         tuple(field.errors),
         str(field.description),
     )
-    kept = current_app.extensions.setdefault("kept_fields", {})
+    return _kept(
+        "kept_fields",
+        key,
+        FIELDS_KEPT,
+        lambda: current_app.jinja_env.get_template("_macros/forms.html").module.render_field(field),
+    )
+
+
+#: How many rendered parts of the layout the app keeps (the cache is emptied when it holds more).
+PARTS_KEPT = 1024
+
+
+def kept_part(*key: Hashable, caller: Callable[[], Markup]) -> Markup:
+    """Render the body of a ``{% call kept_part(...) %}`` block once per ``key``, keeping the markup.
+
+    For the parts of the layout that every page view renders alike (the navigation, the shortcuts
+    list): about a tenth of a list page's work. ``key`` must name all the body reads.
+    """
+    return _kept("kept_parts", key, PARTS_KEPT, caller)
+
+
+def _kept(store: str, key: Hashable, most: int, render: Callable[[], Markup]) -> Markup:
+    """Return the markup kept under ``key`` in the app's ``store``, rendered now if missing (the
+    store is emptied when it holds ``most``)."""
+    kept = current_app.extensions.setdefault(store, {})
     html = kept.get(key)
     if html is None:
-        if len(kept) >= FIELDS_KEPT:
+        if len(kept) >= most:
             kept.clear()
-        macros = current_app.jinja_env.get_template("_macros/forms.html").module
-        html = kept[key] = macros.render_field(field)
+        html = kept[key] = render()
     return html
 
 
@@ -241,12 +266,27 @@ def navigation() -> list[tuple[str, LazyString, int | None]]:
     """Return the navigation entries this user may open, each with how many things wait there."""
     if not current_user.is_authenticated:
         return []
-    role = current_user.role
     return [
         (endpoint, label, waiting_at(endpoint) if endpoint in NAVIGATION_COUNTS else None)
-        for endpoint, label in NAVIGATION
-        if _role_may_open(role, endpoint)
+        for endpoint, label in _navigation_of(current_user.role)
     ]
+
+
+def _navigation_of(role: str) -> list[tuple[str, LazyString]]:
+    """Return the :data:`NAVIGATION` entries ``role`` may open, worked out once per role (the access
+    table does not change once the app is built)."""
+    entries = current_app.extensions.setdefault("navigation_of", {})
+    if role not in entries:
+        entries[role] = [entry for entry in NAVIGATION if _role_may_open(role, entry[0])]
+    return entries[role]
+
+
+def navigation_key() -> tuple[Hashable, ...]:
+    """Return all the navigation renders from: the language, where the app's URLs start, the part of
+    the app open, and the entries this user may open with their counts."""
+    section = (request.endpoint or "").partition(".")[0]
+    entries = tuple((endpoint, waiting) for endpoint, _label, waiting in navigation())
+    return language(), request.script_root, section, entries
 
 
 def waiting_at(endpoint: str) -> int:
@@ -299,6 +339,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["id_url"] = id_url
     app.jinja_env.globals["can_open"] = can_open
     app.jinja_env.globals["kept_field"] = kept_field
+    app.jinja_env.globals["kept_part"] = kept_part
+    app.jinja_env.globals["navigation_key"] = navigation_key
     app.jinja_env.globals["code_guidance"] = code_guidance
     app.jinja_env.globals["zone_label"] = zone_label(app.config["DISPLAY_TIMEZONE"])
     app.jinja_env.globals["navigation"] = navigation

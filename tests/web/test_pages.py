@@ -67,6 +67,7 @@ from dashboard.users.forms import DisableForm
 from dashboard.users.forms import UserCreateForm
 from dashboard.users.models import User
 from tests.factories import make_payment
+from tests.factories import make_refund
 
 ROOT = Path(__file__).resolve().parents[2]
 NOON = datetime(2026, 1, 5, 4, 0, tzinfo=UTC)
@@ -565,6 +566,29 @@ def test_navigation_shows_what_the_role_may_open(client, login_as, role, expecte
     assert nav, "no main navigation"
     assert re.findall(r"<a [^>]*>([^<]+)</a>", nav.group(1)) == expected
     assert f'<span class="role-badge">{role}</span>' in page
+
+
+def test_navigation_follows_the_section_open_the_count_waiting_and_the_language(app, client, login_as):
+    def navigation(url: str, headers: dict[str, str] | None = None) -> str:
+        page = client.get(url, headers=headers).get_data(as_text=True)
+        return re.search(r'<nav id="main-nav" aria-label="[^"]+">(.*?)</nav>', page, re.S).group(1)
+
+    def current(nav: str) -> list[str]:
+        return re.findall(r'<a [^>]*aria-current="page">([^<]+)', nav)
+
+    login_as("manager")
+    assert current(navigation("/payments/")) == ["Payments"]
+    assert current(navigation("/payments/?status=failed")) == ["Payments"]
+    assert current(navigation("/approvals/")) == ["Approvals"]
+    assert "nav-count" not in navigation("/payments/")
+    with app.app_context():
+        payment = make_payment(db.session, amount_minor=900000)
+        make_refund(db.session, payment, amount_minor=800000, status="awaiting_approval")
+        db.session.commit()
+    assert '<span class="nav-count" id="nav-count-approvals">1<span' in navigation("/payments/")
+    chinese = navigation("/payments/", {"Accept-Language": "zh-HK"})
+    assert current(chinese) == ["付款"] and "等待中" in chinese
+    assert current(navigation("/payments/")) == ["Payments"]
 
 
 def test_anonymous_pages_have_no_navigation(client):
