@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import has_app_context
 from flask import request
 from flask import url_for
+from flask.globals import _cv_request
 from flask_babel import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -135,13 +137,45 @@ def link(href: str, text: object) -> Markup:
     return Markup(f'<a href="{escape(href)}">{escape(text)}</a>')  # noqa: S704 - both parts escaped
 
 
+def request_cache(name: str) -> dict:
+    """Return the dict ``name`` kept for the life of this request (of the app context outside one;
+    a new one, kept nowhere, outside both).
+
+    For what a page looks up on every row: the request context is reached directly, where ``g``
+    is a context-local proxy (0.7 µs a look-up, 0.3 ms of a 50-row page's links and badges).
+    """
+    context = _cv_request.get(None)
+    if context is not None:
+        kept = context.__dict__
+    elif has_app_context():
+        kept = g.__dict__
+    else:
+        return {}
+    cache = kept.get(name)
+    if cache is None:
+        cache = kept[name] = {}
+    return cache
+
+
 def status_badge(status: str, id: str | None = None) -> Markup:
     """Show ``status`` in words (:func:`status_label`) as a :func:`badge` of its tone, with an ``id``
-    when given."""
-    words = str(status_label(status))
+    when given.
+
+    A list shows one on every row, yet few statuses: each one's badge is looked up once a request.
+    """
     if id is None:
-        return badge(status_tone(status), words)
+        badges = request_cache("status_badges")
+        shown = badges.get(status)
+        if shown is None:
+            shown = badges[status] = badge(status_tone(status), str(status_label(status)))
+        return shown
+    words = str(status_label(status))
     return Markup('<span class="badge badge-{}" id="{}">{}</span>').format(status_tone(status), id, words)
+
+
+#: The formats lists show on every row that are the start of ``isoformat(" ")``, which takes half
+#: the time ``strftime`` takes, and how much of it each is.
+_ISO_LENGTHS = {"%Y-%m-%d %H:%M:%S": 19, "%Y-%m-%d %H:%M": 16}
 
 
 def local_time(
@@ -156,6 +190,8 @@ def local_time(
     if value is None:
         return "—"
     shown = value.astimezone(zone or ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    if not with_zone and (length := _ISO_LENGTHS.get(fmt)):
+        return shown.isoformat(" ")[:length]
     return shown.strftime(f"{fmt} %Z" if with_zone else fmt)
 
 
@@ -169,7 +205,7 @@ def id_url(value: int, endpoint: str, argument: str) -> str:
 
 def id_url_start(endpoint: str, argument: str) -> str:
     """Return the URL of ``endpoint`` up to the integer ``argument`` it ends in, built once per request."""
-    starts = g.setdefault("id_url_starts", {})
+    starts = request_cache("id_url_starts")
     start = starts.get((endpoint, argument))
     if start is None:
         url = url_for(endpoint, **{argument: 0})
@@ -246,7 +282,7 @@ def can_open(endpoint: str) -> bool:
     page signs the user out before it renders).
     """
     role = getattr(current_user, "role", None)  # anonymous users have none
-    answers = g.setdefault("may_open", {})
+    answers = request_cache("may_open")
     answer = answers.get((role, endpoint))
     if answer is None:
         answer = answers[role, endpoint] = role is not None and _role_may_open(role, endpoint)
@@ -291,7 +327,7 @@ def navigation_key() -> tuple[Hashable, ...]:
 
 def waiting_at(endpoint: str) -> int:
     """Return how many things wait at navigation entry ``endpoint``, read once per request."""
-    counts = g.setdefault("navigation_counts", {})
+    counts = request_cache("navigation_counts")
     if endpoint not in counts:
         counts[endpoint] = NAVIGATION_COUNTS[endpoint](db.session)
     return counts[endpoint]

@@ -9,7 +9,6 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import request
 from flask import url_for
@@ -54,6 +53,7 @@ from dashboard.templating import can_open
 from dashboard.templating import id_url
 from dashboard.templating import id_url_start
 from dashboard.templating import link
+from dashboard.templating import request_cache
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -161,7 +161,7 @@ def _object_shown(object_type: str) -> _ObjectShown:
     The inbox and the audit log link the object of every row: its label and whether the user may
     open its page are the same for every row of a type.
     """
-    kept = g.setdefault("objects_shown", {})
+    kept = request_cache("objects_shown")
     shown = kept.get(object_type)
     if shown is None:
         page = OBJECT_PAGES.get(object_type)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from flask import url_for
 from markupsafe import Markup
@@ -15,6 +19,7 @@ from dashboard.statuses import STATUS_LABELS
 from dashboard.templating import STATUS_TONES
 from dashboard.templating import id_url
 from dashboard.templating import link
+from dashboard.templating import local_time
 from dashboard.templating import status_badge
 from dashboard.templating import status_tone
 
@@ -52,6 +57,31 @@ def test_a_badge_reads_its_status_in_words_tinted_by_its_tone():
         '<span class="badge badge-warn" id="refund-status">awaiting approval</span>'
     )
     assert status_badge("<b>") == '<span class="badge badge-muted">&lt;b&gt;</span>'
+
+
+def test_a_badge_reads_in_the_language_of_each_request(app):
+    with app.test_request_context("/", headers={"Accept-Language": "zh-HK"}):
+        chinese = status_badge(PaymentStatus.SUCCEEDED)
+        assert status_badge(PaymentStatus.SUCCEEDED) == chinese != status_badge(PaymentStatus.FAILED)
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert status_badge(PaymentStatus.SUCCEEDED) == '<span class="badge badge-ok">succeeded</span>'
+    assert "succeeded" not in chinese
+
+
+@pytest.mark.parametrize("zone", ["Asia/Hong_Kong", "Europe/London", "America/St_Johns"])
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%H:%M"])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 30, 5, 120, tzinfo=UTC),
+    ],
+)
+def test_local_times_read_as_strftime_writes_them(moment, fmt, zone):
+    shown = moment.astimezone(ZoneInfo(zone))
+    assert local_time(moment, fmt, zone=ZoneInfo(zone)) == shown.strftime(fmt)
+    assert local_time(moment, fmt, with_zone=True, zone=ZoneInfo(zone)) == shown.strftime(f"{fmt} %Z")
 
 
 def test_providers_read_by_their_labels():
