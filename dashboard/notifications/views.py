@@ -53,7 +53,7 @@ from dashboard.templating import can_open
 from dashboard.templating import id_url
 from dashboard.templating import id_url_start
 from dashboard.templating import link
-from dashboard.templating import request_cache
+from dashboard.templating import once_a_request
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -82,6 +82,9 @@ OBJECT_LABELS = {
     ObjectType.REPORT: _l("report"),
 }
 
+#: How a linked object reads: its type's label and its id.
+OBJECT_WORDS = _l("%(object)s %(id)s")
+
 #: A badge's tint for each outcome and verdict (the words carry the meaning).
 OUTCOME_TONES = {
     "applied": "ok",
@@ -97,13 +100,21 @@ VERDICT_TONES = {"valid": "ok", "unchecked": "muted", "invalid": "err", "missing
 
 @bp.app_template_filter()
 def outcome_badge(outcome: str) -> Markup:
-    """Show an outcome as the inbox says it, in a :func:`badge`."""
+    """Show an outcome as the inbox says it, in a :func:`badge` (each outcome's made once a request)."""
+    return once_a_request(_outcome_badge, outcome)
+
+
+def _outcome_badge(outcome: str) -> Markup:
     return badge(OUTCOME_TONES.get(outcome, "muted"), outcome_label(outcome))
 
 
 @bp.app_template_filter()
 def verdict_badge(verdict: str) -> Markup:
-    """Show a signature verdict in a :func:`badge`."""
+    """Show a signature verdict in a :func:`badge` (each verdict's made once a request)."""
+    return once_a_request(_verdict_badge, verdict)
+
+
+def _verdict_badge(verdict: str) -> Markup:
     return badge(VERDICT_TONES.get(verdict, "muted"), str(VERDICT_LABELS.get(verdict, verdict)))
 
 
@@ -129,7 +140,7 @@ def object_link(record: AboutAnObject) -> Markup:
     if not object_type:
         return Markup('<span class="muted">—</span>')
     shown = _object_shown(object_type)
-    text = _("%(object)s %(id)s", object=shown.label, id=object_id)
+    text = shown.words % {"object": shown.label, "id": object_id}
     href = shown.href(object_id)
     return link(href, text) if href else escape(text)
 
@@ -146,6 +157,8 @@ class _ObjectShown:
 
     label: str
     page_start: str | None
+    #: :data:`OBJECT_WORDS` in this request's language.
+    words: str
 
     def href(self, object_id: str | int | None) -> str | None:
         """Return the page of the object numbered ``object_id``, or None (no page, or not a number)."""
@@ -161,13 +174,13 @@ def _object_shown(object_type: str) -> _ObjectShown:
     The inbox and the audit log link the object of every row: its label and whether the user may
     open its page are the same for every row of a type.
     """
-    kept = request_cache("objects_shown")
-    shown = kept.get(object_type)
-    if shown is None:
-        page = OBJECT_PAGES.get(object_type)
-        start = id_url_start(*page) if page is not None and can_open(page[0]) else None
-        shown = kept[object_type] = _ObjectShown(str(OBJECT_LABELS.get(object_type, object_type)), start)
-    return shown
+    return once_a_request(_object_shown_now, object_type)
+
+
+def _object_shown_now(object_type: str) -> _ObjectShown:
+    page = OBJECT_PAGES.get(object_type)
+    start = id_url_start(*page) if page is not None and can_open(page[0]) else None
+    return _ObjectShown(str(OBJECT_LABELS.get(object_type, object_type)), start, str(OBJECT_WORDS))
 
 
 @bp.app_template_filter()
