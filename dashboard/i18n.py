@@ -33,6 +33,8 @@ from markupsafe import Markup
 from markupsafe import escape
 from wtforms.i18n import messages_path as wtforms_messages
 
+from dashboard.request_memo import memo_apart
+
 #: The languages staff may choose: locale identifier → the language's own name.
 LANGUAGES: dict[str, str] = {"en": "English", "zh_Hant_HK": "繁體中文"}
 DEFAULT_LANGUAGE = "en"
@@ -147,7 +149,10 @@ def _template_ngettext(context: Context, singular: str, plural: str, num: int, *
 
 @contextmanager
 def in_language(language: str) -> Iterator[None]:
-    """Translate into ``language`` inside the block (what is stored, such as audit entries, is English)."""
+    """Translate into ``language`` inside the block (what is stored, such as audit entries, is English).
+
+    What the request worked out once in its own language (badges, words) is set apart meanwhile.
+    """
     context = _cv_request.get(None)
     if context is None:
         yield  # outside a request everything reads in English already
@@ -155,7 +160,8 @@ def in_language(language: str) -> Iterator[None]:
     kept = context.__dict__.get("language"), context.__dict__.get("translations")
     context.language, context.translations = language, compiled_translations(language)
     try:
-        yield
+        with memo_apart():
+            yield
     finally:
         context.language, context.translations = kept
 

@@ -8,16 +8,12 @@ from datetime import datetime
 from datetime import tzinfo
 from functools import cache
 from functools import partial
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask import current_app
-from flask import g
-from flask import has_app_context
 from flask import request
 from flask import url_for
-from flask.globals import _cv_request
 from flask_babel import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -40,11 +36,10 @@ from dashboard.payments.reasons import reason_label
 from dashboard.providers.methods import method_label
 from dashboard.providers.registry import guidance as code_guidance
 from dashboard.providers.registry import label as provider_label
+from dashboard.request_memo import once_a_request
 from dashboard.statuses import status_label
 from dashboard.users.models import role_label
 from dashboard.users.models import role_word
-
-T = TypeVar("T")
 
 #: (endpoint, label) in navigation order; an entry shows when the user's role may open it.
 NAVIGATION: list[tuple[str, LazyString]] = [
@@ -140,34 +135,6 @@ def link(href: str, text: object) -> Markup:
     return Markup(f'<a href="{escape(href)}">{escape(text)}</a>')  # noqa: S704 - both parts escaped
 
 
-def once_a_request(make: Callable[..., T], *args: Hashable) -> T:
-    """Return ``make(*args)``, called once a request for those arguments and kept.
-
-    For what a list shows on many rows from few values (a badge per status, the start of its rows'
-    links): kept on the request context, reached directly, where ``g`` is a context-local proxy
-    (0.7 µs a look-up, 0.3 ms of a 50-row page's links and badges). Outside a request it is kept on
-    the app context, and outside both made every time. ``make`` is a module's function, so one made
-    value is never taken for another.
-    """
-    context = _cv_request.get(None)
-    if context is not None:
-        holder = context.__dict__
-    elif has_app_context():
-        holder = g.__dict__
-    else:
-        return make(*args)
-    kept = holder.get(_KEPT_FOR_THE_REQUEST)
-    if kept is None:
-        kept = holder[_KEPT_FOR_THE_REQUEST] = {}
-    made = kept.get((make, args))
-    if made is None:
-        made = kept[make, args] = make(*args)
-    return made
-
-
-_KEPT_FOR_THE_REQUEST = "once_a_request"
-
-
 def status_badge(status: str, id: str | None = None) -> Markup:
     """Show ``status`` in words (:func:`status_label`) as a :func:`badge` of its tone, with an ``id``
     when given.
@@ -185,7 +152,7 @@ def _status_badge(status: str) -> Markup:
 
 
 #: The formats lists show on every row that are the start of ``isoformat(" ")``, which takes half
-#: the time ``strftime`` takes, and how much of it each is.
+#: the time ``strftime`` takes, and how much of it each is (the same text from the year 1000 on).
 _ISO_LENGTHS = {"%Y-%m-%d %H:%M:%S": 19, "%Y-%m-%d %H:%M": 16}
 
 
@@ -319,9 +286,13 @@ def navigation() -> list[tuple[str, LazyString, int | None]]:
 
 
 def _navigation_of(role: str) -> list[tuple[str, LazyString]]:
-    """Return the :data:`NAVIGATION` entries ``role`` may open, worked out once per role (the access
-    table does not change once the app is built)."""
-    entries = current_app.extensions.setdefault("navigation_of", {})
+    """Return the :data:`NAVIGATION` entries ``role`` may open, worked out once per role and access
+    table."""
+    table = current_app.extensions["access_table"]
+    kept = current_app.extensions.get("navigation_of")
+    if kept is None or kept[0] is not table:
+        kept = current_app.extensions["navigation_of"] = (table, {})
+    entries = kept[1]
     if role not in entries:
         entries[role] = [entry for entry in NAVIGATION if _role_may_open(role, entry[0])]
     return entries[role]

@@ -48,12 +48,12 @@ from dashboard.notifications.queries import notification_conditions
 from dashboard.notifications.queries import notification_detail
 from dashboard.notifications.queries import notification_page
 from dashboard.notifications.retention import recent_rejections
+from dashboard.request_memo import once_a_request
 from dashboard.templating import badge
 from dashboard.templating import can_open
 from dashboard.templating import id_url
 from dashboard.templating import id_url_start
 from dashboard.templating import link
-from dashboard.templating import once_a_request
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 

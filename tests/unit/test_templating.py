@@ -20,7 +20,6 @@ from dashboard.templating import STATUS_TONES
 from dashboard.templating import id_url
 from dashboard.templating import link
 from dashboard.templating import local_time
-from dashboard.templating import once_a_request
 from dashboard.templating import status_badge
 from dashboard.templating import status_tone
 
@@ -83,25 +82,6 @@ def test_local_times_read_as_strftime_writes_them(moment, fmt, zone):
     shown = moment.astimezone(ZoneInfo(zone))
     assert local_time(moment, fmt, zone=ZoneInfo(zone)) == shown.strftime(fmt)
     assert local_time(moment, fmt, with_zone=True, zone=ZoneInfo(zone)) == shown.strftime(f"{fmt} %Z")
-
-
-def test_what_is_kept_for_a_request_is_made_once_in_it_and_again_in_the_next(app):
-    made = []
-
-    def make(value: str) -> str:
-        made.append(value)
-        return value.upper()
-
-    with app.test_request_context("/"):
-        assert [once_a_request(make, "a"), once_a_request(make, "a"), once_a_request(make, "b")] == [
-            "A",
-            "A",
-            "B",
-        ]
-    with app.test_request_context("/"):
-        assert once_a_request(make, "a") == "A"
-    assert once_a_request(make, "a") == "A"  # outside any context: made, kept nowhere
-    assert made == ["a", "b", "a", "a"]
 
 
 def test_providers_read_by_their_labels():
