@@ -229,8 +229,8 @@ def kept_part(*key: Hashable, caller: Callable[[], Markup]) -> Markup:
     """Render the body of a ``{% call kept_part(...) %}`` block once per ``key``, keeping the markup.
 
     For the parts of the layout that every page view renders alike (the navigation, the shortcuts
-    list, what app.js says): about a tenth of a list page's work. ``key`` must name all the body
-    reads.
+    list, what app.js says): 8 % of the instructions of a list page. ``key`` must name all the
+    body reads.
     """
     return _kept("kept_parts", key, PARTS_KEPT, caller)
 
