@@ -12,7 +12,9 @@ app as ``bench_lists.py`` does, signs in, asks each page 20 times untimed, then 
 client requests, from a small C helper compiled here with gcc). It prints instructions per request,
 and with ``--compare REV`` the same pages at ``REV`` (a git worktree of it in a temp folder, its
 ``dashboard`` first on the path) and the ratio. The versions run one after the other: a sign-in
-rotates the account's session token, so two at once would sign each other out.
+rotates the account's session token, so two at once would sign each other out. With ``--minimal``
+it also counts ``bench_lists.py``'s minimal keyset page of each list page asked (same filters) and
+prints ours/minimal: the issue's "2× the minimal page", in a measure no other work moves.
 
 Instructions are not time (a cache miss costs more than an add), and the database server's own work
 is not counted (on PostgreSQL only the app's side of a round trip is). Needs valgrind, its
@@ -103,10 +105,63 @@ def counted_run(options: argparse.Namespace) -> None:
             raise BenchmarkError(f"GET {page} answered {sorted(set(statuses))} while counted")
 
 
+def counted_minimal_run(options: argparse.Namespace) -> None:
+    """In the process valgrind runs: warm each minimal page, then count its requests."""
+    from bench_lists import list_specs
+    from bench_lists import read_samples
+    from bench_lists import reference_app
+    from sqlalchemy import create_engine
+
+    probe = create_engine(options.url)
+    with probe.connect() as reading:
+        samples = read_samples(reading)
+    probe.dispose()
+    app, _engine = reference_app(options.url, {spec.name: spec for spec in list_specs(samples)})
+    client = app.test_client()
+    helper = ctypes.CDLL(options.helper)
+    for page in options.pages:
+        for _ in range(WARMUP):
+            if client.get(page).status_code != 200:
+                raise BenchmarkError(f"GET {page} of the minimal app did not answer 200")
+    gc.collect()
+    gc.freeze()
+    for page in options.pages:
+        helper.count_on()
+        statuses = [client.get(page).status_code for _ in range(options.requests)]
+        helper.count_off()
+        if set(statuses) != {200}:
+            raise BenchmarkError(f"GET {page} of the minimal app answered {sorted(set(statuses))}")
+
+
+def minimal_pages(options: argparse.Namespace) -> dict[str, str]:
+    """Return the minimal keyset page of each asked page that is a list, by the asked page."""
+    from bench_lists import list_specs
+    from bench_lists import read_samples
+    from sqlalchemy import create_engine
+
+    probe = create_engine(options.url)
+    with probe.connect() as reading:
+        names = {spec.path: spec.name for spec in list_specs(read_samples(reading))}
+    probe.dispose()
+    minimal = {}
+    for page in options.pages:
+        path, _, query = page.partition("?")
+        if path in names:
+            minimal[page] = f"/minimal/{names[path]}" + (f"?{query}" if query else "")
+    return minimal
+
+
 def count(
-    index: int, version: str, source: Path, options: argparse.Namespace, helper: Path, folder: Path
+    index: int,
+    version: str,
+    source: Path,
+    options: argparse.Namespace,
+    helper: Path,
+    folder: Path,
+    pages: Sequence[str] | None = None,
 ) -> list[float]:
-    """Run the pages of ``source`` under callgrind; return millions of instructions per request."""
+    """Run the pages of ``source`` (or, given ``pages``, those minimal pages) under callgrind; return
+    millions of instructions per request."""
     out = folder / f"callgrind-{index}.out"
     command = [
         "valgrind",
@@ -115,7 +170,7 @@ def count(
         f"--callgrind-out-file={out}",
         sys.executable,
         str(Path(__file__).resolve()),
-        "--counted-run",
+        "--counted-minimal" if pages is not None else "--counted-run",
         "--url",
         options.url,
         "--helper",
@@ -129,7 +184,7 @@ def count(
         "--requests",
         str(options.requests),
         "--pages",
-        *options.pages,
+        *(options.pages if pages is None else pages),
     ]
     env = {**os.environ, "PYTHONPATH": str(source), "PYTHONHASHSEED": "0"}
     print(f"  counting {version} ({source})…", flush=True)
@@ -138,7 +193,7 @@ def count(
     # neither reads a .env the other does not (create_app reads one from the working folder).
     run = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     dumps = sorted(folder.glob(f"{out.name}.*"), key=lambda path: int(path.suffix[1:]))
-    if run.returncode != 0 or len(dumps) != len(options.pages):
+    if run.returncode != 0 or len(dumps) != len(options.pages if pages is None else pages):
         raise BenchmarkError(f"the counted run of {version} failed:\n{run.stderr[-3000:]}")
     totals = [int(_TOTAL.search(dump.read_text()).group(1)) for dump in dumps]
     return [total / options.requests / 1e6 for total in totals]
@@ -173,7 +228,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--language", default="en", help="the Accept-Language the pages are asked in")
     parser.add_argument("--requests", type=int, default=20, help="counted requests of each page")
     parser.add_argument("--compare", metavar="REV", help="count the same pages at this commit too")
+    parser.add_argument(
+        "--minimal", action="store_true", help="count each list page's minimal keyset page too"
+    )
     parser.add_argument("--counted-run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--counted-minimal", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--helper", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
@@ -193,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.counted_run:
         counted_run(options)
         return 0
+    if options.counted_minimal:
+        counted_minimal_run(options)
+        return 0
     print(f"instructions per request, in millions ({options.url}; {options.requests} requests a page)")
     try:
         with tempfile.TemporaryDirectory(prefix="bench-instructions-") as temp:
@@ -209,16 +271,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 if options.compare:
                     remove_worktree(versions[options.compare])
+            minimal = minimal_pages(options) if options.minimal else {}
+            minimal_counts = {}
+            if minimal:
+                least = count(len(versions), "minimal", REPO, options, helper, folder, list(minimal.values()))
+                minimal_counts = dict(zip(minimal, least, strict=True))
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
     names = list(counts)
-    headers = ["page", *names, *(["this / compared"] if options.compare else [])]
+    headers = [
+        "page",
+        *names,
+        *(["this / compared"] if options.compare else []),
+        *(["minimal", "this / minimal"] if options.minimal else []),
+    ]
     rows = []
     for index, page in enumerate(options.pages):
         row = [page, *(f"{counts[name][index]:.2f}" for name in names)]
         if options.compare:
             row.append(f"{counts[names[0]][index] / counts[names[1]][index]:.2f}")
+        if options.minimal:
+            least = minimal_counts.get(page)
+            row += [f"{least:.2f}", f"{counts[names[0]][index] / least:.2f}"] if least else ["—", "—"]
         rows.append(row)
     print_table(headers, rows)
     return 0
