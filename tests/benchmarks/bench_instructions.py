@@ -89,11 +89,24 @@ def counted_run(options: argparse.Namespace) -> None:
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = options.language
     [(email, password)] = [(email, password) for role, email, password in STAFF if role == options.role]
     sign_in(client, email, password)
+    warm_and_count(client, options, f"as {options.role}")
+
+
+def counted_minimal_run(options: argparse.Namespace) -> None:
+    """In the process valgrind runs: warm each minimal page, then count its requests."""
+    from bench_lists import reference_app
+
+    app, _engine = reference_app(options.url, {spec.name: spec for spec in specs_of(options.url)})
+    warm_and_count(app.test_client(), options, "of the minimal app")
+
+
+def warm_and_count(client, options: argparse.Namespace, who: str) -> None:
+    """Ask each of ``options.pages`` uncounted, then count ``options.requests`` of each; all must be 200."""
     for page in options.pages:
         for _ in range(WARMUP):
             answer = client.get(page)
             if answer.status_code != 200:
-                raise BenchmarkError(f"GET {page} as {options.role} answered {answer.status_code}")
+                raise BenchmarkError(f"GET {page} {who} answered {answer.status_code}")
     gc.collect()
     gc.freeze()  # as a web worker does after building the app (dashboard.create_app)
     helper = ctypes.CDLL(options.helper)
@@ -102,47 +115,25 @@ def counted_run(options: argparse.Namespace) -> None:
         statuses = [client.get(page).status_code for _ in range(options.requests)]
         helper.count_off()
         if set(statuses) != {200}:
-            raise BenchmarkError(f"GET {page} answered {sorted(set(statuses))} while counted")
+            raise BenchmarkError(f"GET {page} {who} answered {sorted(set(statuses))} while counted")
 
 
-def counted_minimal_run(options: argparse.Namespace) -> None:
-    """In the process valgrind runs: warm each minimal page, then count its requests."""
+def specs_of(url: str) -> list:
+    """Return ``bench_lists.py``'s lists and their cases on the database at ``url``."""
     from bench_lists import list_specs
     from bench_lists import read_samples
-    from bench_lists import reference_app
     from sqlalchemy import create_engine
 
-    probe = create_engine(options.url)
+    probe = create_engine(url)
     with probe.connect() as reading:
         samples = read_samples(reading)
     probe.dispose()
-    app, _engine = reference_app(options.url, {spec.name: spec for spec in list_specs(samples)})
-    client = app.test_client()
-    helper = ctypes.CDLL(options.helper)
-    for page in options.pages:
-        for _ in range(WARMUP):
-            if client.get(page).status_code != 200:
-                raise BenchmarkError(f"GET {page} of the minimal app did not answer 200")
-    gc.collect()
-    gc.freeze()
-    for page in options.pages:
-        helper.count_on()
-        statuses = [client.get(page).status_code for _ in range(options.requests)]
-        helper.count_off()
-        if set(statuses) != {200}:
-            raise BenchmarkError(f"GET {page} of the minimal app answered {sorted(set(statuses))}")
+    return list_specs(samples)
 
 
 def minimal_pages(options: argparse.Namespace) -> dict[str, str]:
     """Return the minimal keyset page of each asked page that is a list, by the asked page."""
-    from bench_lists import list_specs
-    from bench_lists import read_samples
-    from sqlalchemy import create_engine
-
-    probe = create_engine(options.url)
-    with probe.connect() as reading:
-        names = {spec.path: spec.name for spec in list_specs(read_samples(reading))}
-    probe.dispose()
+    names = {spec.path: spec.name for spec in specs_of(options.url)}
     minimal = {}
     for page in options.pages:
         path, _, query = page.partition("?")
