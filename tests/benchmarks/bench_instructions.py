@@ -265,8 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             minimal = minimal_pages(options) if options.minimal else {}
             minimal_counts = {}
             if minimal:
-                least = count(len(versions), "minimal", REPO, options, helper, folder, list(minimal.values()))
-                minimal_counts = dict(zip(minimal, least, strict=True))
+                counted = count(
+                    len(versions), "minimal", REPO, options, helper, folder, list(minimal.values())
+                )
+                minimal_counts = dict(zip(minimal, counted, strict=True))
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
