@@ -117,12 +117,15 @@ def _build_app(config: Mapping[str, Any] | None) -> Flask:
 
         check_settings(settings)
 
+    from dashboard.templating import PageEnvironment
+
     app = Flask(
         __name__,
         instance_path=settings["INSTANCE_PATH"],
         template_folder=str(_resource_dir("templates")),
         static_folder=str(_resource_dir("static")),
     )
+    app.jinja_environment = PageEnvironment  # before anything makes app.jinja_env
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Hashable
+from collections.abc import Mapping
+from collections.abc import MutableMapping
 from datetime import datetime
 from datetime import tzinfo
 from functools import cache
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask import current_app
 from flask import request
 from flask import url_for
+from flask.templating import Environment
 from flask_babel import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -335,6 +339,21 @@ def time_left(value: datetime) -> str:
     if minutes < 60:
         return _("expires in %(minutes)s min", minutes=minutes)
     return _("expires in %(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)
+
+
+class PageEnvironment(Environment):
+    """The app's Jinja environment: a template reads the environment's globals themselves.
+
+    Jinja layers each template's globals over the environment's in a ``ChainMap``, read key by key in
+    Python: each ``{% from %}`` import checks it for globals the importing page has and the macros'
+    template lacks (about 18 µs, five times on a list page), and each render copies it into the
+    context. The app gives no template globals of its own (a ``get_template(name, globals)`` would add
+    them to every template), so one plain dict serves, and later globals still reach every template.
+    """
+
+    def make_globals(self, d: Mapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """Return the environment's globals, or for a template given globals of its own, a layer over them."""
+        return super().make_globals(d) if d else self.globals
 
 
 def init_templating(app: Flask) -> None:

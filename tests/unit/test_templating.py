@@ -110,3 +110,16 @@ def test_a_link_escapes_its_address_and_its_words():
     )
     assert isinstance(shown, Markup)  # a template shows it as it is
     assert link("/payments/7", Markup("<code>PAY-7</code>")) == '<a href="/payments/7"><code>PAY-7</code></a>'
+
+
+def test_templates_read_globals_added_later_and_keep_their_own_apart(app):
+    environment = app.jinja_env
+    page = environment.from_string("{{ late_word|default('none') }}")
+    own = environment.from_string("{{ own_word }}", globals={"own_word": "mine"})
+    environment.globals["late_word"] = "later"
+    try:
+        assert page.render() == "later"
+        assert own.render() == "mine"
+        assert environment.from_string("{{ own_word|default('none') }}").render() == "none"
+    finally:
+        del environment.globals["late_word"]
