@@ -7,8 +7,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import render_template_string
 from flask import url_for
+from flask_babel import lazy_gettext
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import Markup
+from markupsafe import escape
 
 from dashboard.agreements.states import AgreementStatus
 from dashboard.machine import MACHINES
@@ -17,6 +22,7 @@ from dashboard.payments.states import PaymentStatus
 from dashboard.providers.registry import label
 from dashboard.statuses import STATUS_LABELS
 from dashboard.templating import STATUS_TONES
+from dashboard.templating import html_text
 from dashboard.templating import id_url
 from dashboard.templating import link
 from dashboard.templating import local_time
@@ -123,3 +129,30 @@ def test_templates_read_globals_added_later_and_keep_their_own_apart(app):
         assert environment.from_string("{{ own_word|default('none') }}").render() == "none"
     finally:
         del environment.globals["late_word"]
+
+
+@given(st.text())
+def test_page_text_is_escaped_as_markupsafe_escapes_it(text):
+    assert html_text(text) == str(escape(text))
+
+
+@pytest.mark.parametrize(
+    "value", [12, None, 1.5, Markup("<i>safe</i>"), lazy_gettext("Payments & <refunds>"), ["<a>", "'b'"]]
+)
+def test_values_of_every_kind_are_escaped_as_markupsafe_escapes_them(app, value):
+    with app.test_request_context():
+        assert html_text(value) == str(escape(value))
+
+
+def test_a_page_writes_text_escaped_and_markup_as_it_is(app):
+    with app.test_request_context():
+        page = render_template_string(
+            "{{ text }}|{{ safe }}|{{ number }}|{{ missing }}|"
+            "{% set kept %}<b>{{ text }}</b>{% endset %}{{ kept }}",
+            text="<a href='x'>&\"",
+            safe=Markup("<i>ok</i>"),
+            number=12,
+        )
+    assert page == (
+        "&lt;a href=&#39;x&#39;&gt;&amp;&#34;|<i>ok</i>|12||<b>&lt;a href=&#39;x&#39;&gt;&amp;&#34;</b>"
+    )
