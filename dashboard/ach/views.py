@@ -58,10 +58,10 @@ from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import NEW_ROWS_CAP
 from dashboard.listing import Cursor
-from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import new_rows_bar
+from dashboard.listing import no_rows_page
 from dashboard.listing import rendered_after
 from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
@@ -115,12 +115,14 @@ def index():
     Invalid filters are explained beside their fields and list nothing, never every batch.
     """
     form = BatchFilterForm(request.args)
-    # The cursor is read before the rows, so every change after it reaches the page live.
-    cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
     filters = valid_filters(form, BatchFilter)
     sees_whole = current_user.role in REVEALING_ROLES
-    page = batch_page(db.session, filters, before, ids_by_prefix=sees_whole) if filters else Page([], None)
+    page = (
+        batch_page(db.session, filters, before, ids_by_prefix=sees_whole)
+        if filters
+        else no_rows_page(db.session)
+    )
     return render_page(
         "ach/index.html",
         "results",
@@ -128,7 +130,7 @@ def index():
         page=page,
         deeper=before is not None,
         query_args=filter_args(request.args),
-        latest_event_id=cursor,
+        latest_event_id=page.live_from,
         refreshed_fields=fields_to_refresh(form),
         names=staff_names(db.session, _people(page.rows)),
         topic=ObjectType.ACH_BATCH.value,

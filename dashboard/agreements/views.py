@@ -38,10 +38,10 @@ from dashboard.htmx import render_page
 from dashboard.i18n import gettext as _
 from dashboard.listing import NEW_ROWS_CAP
 from dashboard.listing import Cursor
-from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import new_rows_bar
+from dashboard.listing import no_rows_page
 from dashboard.listing import rendered_after
 from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
@@ -62,11 +62,9 @@ def index():
     Invalid filters are explained beside their fields and list nothing, never every agreement.
     """
     form = AgreementFilterForm(request.args)
-    # The cursor is read before the rows, so every change after it reaches the page live.
-    cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
     filters = valid_filters(form, AgreementFilter)
-    page = agreement_page(db.session, filters, before) if filters else Page([], None)
+    page = agreement_page(db.session, filters, before) if filters else no_rows_page(db.session)
     return render_page(
         "agreements/index.html",
         "results",
@@ -75,7 +73,7 @@ def index():
         deeper=before is not None,
         soonest=bool(filters and filters.expiring),
         query_args=filter_args(request.args),
-        latest_event_id=cursor,
+        latest_event_id=page.live_from,
         refreshed_fields=fields_to_refresh(form),
     )
 

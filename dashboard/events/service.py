@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy import and_
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
@@ -128,12 +129,15 @@ def failure_on_timeline(model: type, job: str):
 
 
 #: Every list page and live poll runs it: built once (see ``auth.guard``).
-_LATEST_EVENT_ID = select(Event.id).order_by(Event.id.desc()).limit(1)
+#: The newest event id: a live list reads it in the statement that reads its rows (see listing).
+#: ``max``, not an order and a limit: SQLite reads it as a search of the key, and it takes no
+#: parameter inside another statement.
+LATEST_EVENT_ID = select(func.max(Event.id))
 
 
 def latest_event_id(session: Session) -> int:
     """Return the newest event id (0 when there are none): a page's starting cursor."""
-    return session.scalar(_LATEST_EVENT_ID) or 0
+    return session.scalar(LATEST_EVENT_ID) or 0
 
 
 def created_after(session: Session, object_type: str, after: int, limit: int) -> list[int]:

@@ -26,11 +26,11 @@ from dashboard.htmx import render_page
 from dashboard.i18n import gettext as _
 from dashboard.i18n import lazy_gettext as _l
 from dashboard.listing import Cursor
-from dashboard.listing import Page
 from dashboard.listing import filter_args
 from dashboard.listing import keys_after
 from dashboard.listing import new_rows_bar
 from dashboard.listing import newest_key
+from dashboard.listing import no_rows_page
 from dashboard.listing import rendered_after
 from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
@@ -199,15 +199,16 @@ def index():
     before = Cursor.parse(request.args.get("before"), timed=False)
     filters = valid_filters(form, NotificationFilter)
     zone = current_app.config["DISPLAY_TIMEZONE"]
-    # Read before the rows, so every notification and change after them reaches the page live.
-    cursor, newest = latest_event_id(db.session), newest_key(db.session, Notification.id)
-    page = notification_page(db.session, filters, zone, before) if filters else Page([], None)
+    # Read before the rows, so every notification after them reaches the page live (the event
+    # cursor is read with them).
+    newest = newest_key(db.session, Notification.id)
+    page = notification_page(db.session, filters, zone, before) if filters else no_rows_page(db.session)
     return render_page(
         "notifications/index.html",
         "results",
         form=form,
         page=page,
-        latest_event_id=cursor,
+        latest_event_id=page.live_from,
         newest=newest,
         # Counted only where staff look at signature failures: other pages of the list count nothing.
         rejected=recent_rejections(db.session, clock.now()) if _shows_rejected(filters) else None,

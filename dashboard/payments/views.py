@@ -32,11 +32,11 @@ from dashboard.htmx import render_page
 from dashboard.i18n import gettext as _
 from dashboard.listing import NEW_ROWS_CAP
 from dashboard.listing import Cursor
-from dashboard.listing import Page
 from dashboard.listing import fields_to_refresh
 from dashboard.listing import filter_args
 from dashboard.listing import filter_problems
 from dashboard.listing import new_rows_bar
+from dashboard.listing import no_rows_page
 from dashboard.listing import rendered_after
 from dashboard.listing import shown_rows
 from dashboard.listing import valid_filters
@@ -88,11 +88,9 @@ def index():
     """
     form = PaymentFilterForm(request.args)
     zone = current_app.config["DISPLAY_TIMEZONE"]
-    # The cursor is read before the rows, so every change after it reaches the page live.
-    cursor = latest_event_id(db.session)
     before = Cursor.parse(request.args.get("before"))
     filters = valid_filters(form, PaymentFilter)
-    page = payment_page(db.session, filters, zone, before) if filters else Page([], None)
+    page = payment_page(db.session, filters, zone, before) if filters else no_rows_page(db.session)
     return render_page(
         "payments/index.html",
         "results",
@@ -100,7 +98,7 @@ def index():
         page=page,
         deeper=before is not None,
         query_args=filter_args(request.args),
-        latest_event_id=cursor,
+        latest_event_id=page.live_from,
         refreshed_fields=fields_to_refresh(form),
     )
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import Row
+from sqlalchemy import event
 from sqlalchemy import false
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -18,8 +19,11 @@ from dashboard.audit import queries as audit
 from dashboard.audit.forms import AuditFilterForm
 from dashboard.audit.models import AuditLog
 from dashboard.audit.queries import AuditFilter
+from dashboard.events.service import latest_event_id
+from dashboard.events.service import record_event
 from dashboard.extensions import db
 from dashboard.listing import Cursor
+from dashboard.listing import Found
 from dashboard.listing import _strings_after
 from dashboard.listing import choices
 from dashboard.listing import filter_args
@@ -27,6 +31,7 @@ from dashboard.listing import find_ids
 from dashboard.listing import listed_rows
 from dashboard.listing import newest_first
 from dashboard.listing import own_number
+from dashboard.listing import searched_page
 from dashboard.listing import spreadsheet_safe
 from dashboard.listing import start_of_day
 from dashboard.listing import strip_text
@@ -187,6 +192,38 @@ def test_a_page_reads_its_rows_columns_by_name_and_the_next_page_starts_after_it
     # Named tuples, not SQLAlchemy rows: a template reads their columns five times as fast.
     assert first[0]._fields == ("id", "created_at", "request_id", "status")
     assert not isinstance(first[0], Row)
+
+
+def test_a_live_page_reads_the_newest_event_id_with_its_rows_and_apart_only_without_rows(app_ctx):
+    payment = make_payment(db.session, request_id="PAY-LIVE")
+    record_event(db.session, "payment", payment.id, "created", {"status": payment.status})
+    db.session.commit()
+    newest = latest_event_id(db.session)
+    assert newest > 0
+    statement = select(Payment.id, Payment.created_at, Payment.request_id)
+    read = []
+    engine = db.engine
+
+    def count(*_args):
+        read.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        pages, reads = {}, {}
+        for name, args in {
+            "rows": (statement, None),
+            "no rows": (statement.where(false()), None),
+            "a search that found nothing": (statement, Found([])),
+        }.items():
+            read.clear()
+            pages[name] = searched_page(db.session, args[0], Payment, None, args[1])
+            reads[name] = len(read)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert {name: page.live_from for name, page in pages.items()} == dict.fromkeys(pages, newest)
+    assert [row.request_id for row in pages["rows"].rows] == ["PAY-LIVE"]
+    assert reads == {"rows": 1, "no rows": 2, "a search that found nothing": 1}
 
 
 @pytest.mark.parametrize(
